@@ -1,0 +1,16 @@
+# Every third-party dependency comes from Debian packages installed by
+# scripts/install-deps.sh. Nothing is downloaded at configure or build time.
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS system)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
+if(STROM_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(STROM_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

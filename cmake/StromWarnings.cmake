@@ -1,0 +1,10 @@
+# Compiler flags shared by every Strom target.
+add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
+                    -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(STROM_WERROR)
+  add_compile_options(-Werror)
+endif()
+if(STROM_SANITIZE)
+  add_compile_options(-fsanitize=${STROM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${STROM_SANITIZE})
+endif()

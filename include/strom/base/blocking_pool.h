@@ -1,0 +1,35 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace strom {
+
+/// A small pool of threads for blocking system calls (fsync, unlink, directory scans), so
+/// that the shard threads never block on the disk. Tasks run in submission order per thread;
+/// the queue is bounded only by the callers, who submit at most one task per log at a time.
+class blocking_pool {
+ public:
+  explicit blocking_pool(size_t threads);
+  /// Runs every queued task, then joins the threads.
+  ~blocking_pool();
+  blocking_pool(const blocking_pool&) = delete;
+  blocking_pool& operator=(const blocking_pool&) = delete;
+
+  void submit(std::function<void()> task);
+
+ private:
+  void run();
+
+  std::mutex mu_;  // guards queue_ and stop_
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace strom

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "strom/io/file_system.h"
+
+namespace strom::io {
+
+/// Wraps another file system and fails calls on command, for crash and error tests.
+/// Thread-safe: the knobs are atomics and may be turned while the system under test runs.
+class fault_file_system final : public file_system {
+ public:
+  explicit fault_file_system(std::shared_ptr<file_system> inner);
+
+  /// After `bytes` more bytes have been written (over all files), the write that crosses the
+  /// limit stores only the part below it and fails, and every later write fails: a write
+  /// that stops half way. Negative disables.
+  void fail_writes_after(int64_t bytes) { write_budget_ = bytes; }
+  /// Every sync() fails with errc::injected_fault while set.
+  void fail_syncs(bool on) { fail_sync_ = on; }
+  [[nodiscard]] uint64_t syncs() const { return syncs_; }
+
+  result<std::shared_ptr<file>> open(const std::filesystem::path& p, open_mode mode) override;
+  result<bool> exists(const std::filesystem::path& p) override { return inner_->exists(p); }
+  result<std::vector<std::string>> list(const std::filesystem::path& dir) override {
+    return inner_->list(dir);
+  }
+  result<bool> is_directory(const std::filesystem::path& p) override {
+    return inner_->is_directory(p);
+  }
+  status create_directories(const std::filesystem::path& p) override {
+    return inner_->create_directories(p);
+  }
+  status remove(const std::filesystem::path& p) override { return inner_->remove(p); }
+  status remove_all(const std::filesystem::path& p) override { return inner_->remove_all(p); }
+  status rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
+    return inner_->rename(from, to);
+  }
+  status sync_directory(const std::filesystem::path& dir) override {
+    return inner_->sync_directory(dir);
+  }
+  result<uint64_t> free_space(const std::filesystem::path& p) override {
+    return inner_->free_space(p);
+  }
+
+  struct state {
+    std::atomic<int64_t> write_budget{-1};
+    std::atomic<bool> fail_sync{false};
+    std::atomic<uint64_t> syncs{0};
+  };
+
+ private:
+  std::shared_ptr<file_system> inner_;
+  std::shared_ptr<state> st_ = std::make_shared<state>();
+  std::atomic<int64_t>& write_budget_ = st_->write_budget;
+  std::atomic<bool>& fail_sync_ = st_->fail_sync;
+  std::atomic<uint64_t>& syncs_ = st_->syncs;
+};
+
+}  // namespace strom::io

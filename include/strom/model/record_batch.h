@@ -1,0 +1,133 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+
+#include "strom/base/clock.h"
+#include "strom/base/result.h"
+#include "strom/model/offsets.h"
+
+namespace strom::model {
+
+/// Layout of a Kafka record batch, magic 2 (docs/storage-format.md). All big-endian.
+namespace batch_layout {
+inline constexpr size_t base_offset = 0;
+inline constexpr size_t batch_length = 8;
+inline constexpr size_t partition_leader_epoch = 12;
+inline constexpr size_t magic = 16;
+inline constexpr size_t crc = 17;
+inline constexpr size_t attributes = 21;
+inline constexpr size_t last_offset_delta = 23;
+inline constexpr size_t base_timestamp = 27;
+inline constexpr size_t max_timestamp = 35;
+inline constexpr size_t producer_id = 43;
+inline constexpr size_t producer_epoch = 51;
+inline constexpr size_t base_sequence = 53;
+inline constexpr size_t records_count = 57;
+inline constexpr size_t header_size = 61;
+/// baseOffset and batchLength precede the length-counted part.
+inline constexpr size_t log_overhead = 12;
+/// The CRC covers attributes through the end of the batch.
+inline constexpr size_t crc_start = attributes;
+}  // namespace batch_layout
+
+inline constexpr int8_t kafka_magic = 2;
+/// Magic of Strom-private internal entries (Raft term starts, configuration). Such a batch
+/// takes no Kafka offset and never reaches a client; any Kafka decoder rejects the magic.
+inline constexpr int8_t internal_magic = 0x53;  // 'S'
+
+enum class compression : uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
+
+/// Kinds of internal entries. Every kind is in the "takes no Kafka offset" set by
+/// construction: an internal entry is recognised by its magic alone.
+enum class internal_kind : uint16_t {
+  term_start = 1,     ///< first entry a new leader writes in its term
+  configuration = 2,  ///< replica-set membership
+  checkpoint = 3,     ///< opaque bookkeeping record
+};
+
+/// The decoded fixed header of a batch (Kafka or internal).
+struct batch_header {
+  int64_t base_offset = 0;
+  int32_t batch_length = 0;
+  int32_t partition_leader_epoch = -1;
+  int8_t magic = kafka_magic;
+  uint32_t crc = 0;
+  int16_t attributes = 0;
+  int32_t last_offset_delta = 0;
+  int64_t base_timestamp = -1;
+  int64_t max_timestamp = -1;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
+  int32_t records_count = 0;
+
+  /// Total size on disk and on the wire: 12 + batchLength.
+  [[nodiscard]] size_t size_bytes() const {
+    return batch_layout::log_overhead + static_cast<size_t>(batch_length);
+  }
+  [[nodiscard]] bool is_internal() const { return magic == internal_magic; }
+  [[nodiscard]] compression codec() const { return static_cast<compression>(attributes & 0x7); }
+  [[nodiscard]] bool is_control() const { return (attributes & 0x20) != 0; }
+  [[nodiscard]] bool is_transactional() const { return (attributes & 0x10) != 0; }
+  [[nodiscard]] bool log_append_time() const { return (attributes & 0x08) != 0; }
+  /// Number of Kafka offsets the batch covers (0 for internal entries).
+  [[nodiscard]] int64_t offset_count() const {
+    return is_internal() ? 0 : int64_t{last_offset_delta} + 1;
+  }
+  [[nodiscard]] kafka_offset first_offset() const { return kafka_offset(base_offset); }
+  /// REQUIRES: !is_internal().
+  [[nodiscard]] kafka_offset last_offset() const {
+    return kafka_offset(base_offset + last_offset_delta);
+  }
+  /// The exclusive offset after the batch (== base offset for internal entries).
+  [[nodiscard]] kafka_next_offset next_offset() const {
+    return kafka_next_offset(base_offset + offset_count());
+  }
+  [[nodiscard]] internal_kind kind() const {
+    return static_cast<internal_kind>(static_cast<uint16_t>(attributes));
+  }
+};
+
+enum class batch_errc {
+  truncated = 1,   ///< fewer bytes than the header or batchLength says
+  bad_length,      ///< batchLength out of range
+  bad_magic,       ///< neither magic 2 nor the internal marker
+  bad_crc,         ///< CRC-32C mismatch
+  bad_count,       ///< recordsCount inconsistent with lastOffsetDelta
+  bad_attributes,  ///< unknown compression codec or reserved bits set
+  too_large,       ///< larger than the allowed maximum
+};
+const std::error_category& batch_category();
+inline std::error_code make_error_code(batch_errc e) {
+  return {static_cast<int>(e), batch_category()};
+}
+
+/// Decodes the fixed header. Checks only that 61 bytes are present.
+[[nodiscard]] result<batch_header> decode_header(std::span<const std::byte> in);
+
+/// Checks the length fields of a header against `available` bytes and a maximum size,
+/// without touching the body. Used before allocating or reading a batch.
+[[nodiscard]] status check_length(const batch_header& h, size_t max_batch_bytes);
+
+/// Fully validates one batch that occupies exactly `batch`: header, length, magic, CRC-32C,
+/// record count against lastOffsetDelta and attributes.
+[[nodiscard]] result<batch_header> validate_batch(std::span<const std::byte> batch,
+                                                  size_t max_batch_bytes);
+
+/// Overwrites baseOffset and partitionLeaderEpoch in place (neither is under the CRC).
+void stamp_batch(std::span<std::byte> batch, kafka_offset base, leader_epoch epoch);
+
+/// Builds an internal entry: header with the internal magic, `kind` in attributes,
+/// baseOffset = the Kafka offset it sits before, then `payload`, with a valid CRC.
+[[nodiscard]] std::vector<std::byte> make_internal_entry(internal_kind kind,
+                                                         kafka_next_offset position,
+                                                         leader_epoch epoch, timestamp_ms now,
+                                                         std::span<const std::byte> payload);
+
+}  // namespace strom::model
+
+template <>
+struct std::is_error_code_enum<strom::model::batch_errc> : std::true_type {};

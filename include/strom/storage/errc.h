@@ -1,0 +1,28 @@
+#pragma once
+
+#include <system_error>
+
+namespace strom::storage {
+
+enum class errc {
+  log_dir_offline = 1,  ///< an I/O error took the log's directory offline
+  offset_out_of_range,  ///< read below the log start or beyond the log end
+  stale_epoch,          ///< append with a leader epoch older than the log's
+  invalid_batch,        ///< the batch failed validation (detail says why)
+  batch_too_large,      ///< larger than max.message.bytes
+  invalid_offset,       ///< a truncation or deletion point outside the log
+  log_exists,           ///< create of a log that is already there
+  log_not_found,
+  invalid_name,        ///< a partition directory name that can't be parsed
+  corrupt_checkpoint,  ///< a checkpoint file that can't be parsed
+};
+
+const std::error_category& storage_category();
+inline std::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), storage_category()};
+}
+
+}  // namespace strom::storage
+
+template <>
+struct std::is_error_code_enum<strom::storage::errc> : std::true_type {};

@@ -1,0 +1,203 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "strom/base/blocking_pool.h"
+#include "strom/base/clock.h"
+#include "strom/base/result.h"
+#include "strom/io/file_system.h"
+#include "strom/model/ntp.h"
+#include "strom/model/offsets.h"
+#include "strom/model/record_batch.h"
+#include "strom/storage/epoch_cache.h"
+#include "strom/storage/log_config.h"
+#include "strom/storage/segment.h"
+
+namespace strom::storage {
+
+/// A data directory. Shared by every log in it; an I/O error on any of them takes the whole
+/// directory offline, after which its logs refuse appends and flushes. Never back online in
+/// the same process: an fsync error is not retried (the failed pages may be gone).
+class log_dir {
+ public:
+  explicit log_dir(std::filesystem::path path) : path_(std::move(path)) {}
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] bool offline() const { return offline_.load(std::memory_order_acquire); }
+  /// Marks the directory offline (first reason wins) and logs it.
+  void take_offline(const std::string& reason);
+  [[nodiscard]] std::string offline_reason() const;
+
+ private:
+  std::filesystem::path path_;
+  std::atomic<bool> offline_{false};
+  mutable std::mutex mu_;  // guards reason_
+  std::string reason_;
+};
+
+struct append_result {
+  model::kafka_offset base;
+  model::kafka_offset last;
+  timestamp_ms max_timestamp = -1;
+};
+
+struct read_options {
+  /// Byte budget. The first batch is returned whole even when larger (when min_one_batch).
+  size_t max_bytes = 1 << 20;
+  /// Exclusive upper bound on returned data (e.g. the high watermark); nullopt = log end.
+  std::optional<model::kafka_next_offset> max_offset;
+  /// Internal entries are returned only to replication; never to Fetch.
+  bool include_internal = false;
+  bool min_one_batch = true;
+};
+
+struct read_result {
+  /// Byte ranges of segment files, in log order, each a run of whole batches.
+  std::vector<file_slice> slices;
+  size_t bytes = 0;
+  /// The offset after the last data batch returned (== the read start when none).
+  model::kafka_next_offset next;
+
+  /// Copies the slices into one buffer.
+  [[nodiscard]] result<std::vector<std::byte>> copy() const;
+};
+
+struct timestamp_lookup {
+  model::kafka_offset offset;
+  timestamp_ms timestamp = -1;
+};
+
+/// What opening a log found and did.
+struct log_recovery {
+  size_t segments = 0;
+  size_t segments_recovered = 0;
+  size_t segments_removed = 0;  ///< after a truncated one
+  uint64_t bytes_truncated = 0;
+  size_t indexes_rebuilt = 0;
+  std::vector<std::string> notes;  ///< one line per truncation
+};
+
+/// A partition log: segments of record batches in a directory `<data_dir>/<topic>-<partition>`.
+///
+/// Thread affinity: every method is called from the owner thread (the partition's shard),
+/// except flushed_offset(), which any thread may read. Flushes run on a blocking pool and
+/// complete there; concurrent flush requests are grouped into one fsync.
+/// Invariants: log_start <= log_end; segments are ordered and contiguous; the active
+/// (last) segment is the only one that grows; each segment holds one leader epoch.
+class log {
+ public:
+  struct options {
+    io::file_system* fs = nullptr;
+    clock* clk = nullptr;
+    blocking_pool* flush_pool = nullptr;
+    std::shared_ptr<log_dir> dir;
+    log_config config;
+  };
+
+  /// Opens (or creates, when the directory is new) the log of `name` in `opts.dir`.
+  /// `clean` says the previous shutdown was clean: then only index sanity checks run;
+  /// otherwise every segment from the recovery point on is re-read and CRC-checked.
+  static result<std::unique_ptr<log>> open(const model::ntp& name, options opts, bool clean,
+                                           log_recovery& report);
+  ~log();
+  log(const log&) = delete;
+  log& operator=(const log&) = delete;
+
+  [[nodiscard]] const model::ntp& name() const { return name_; }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] const log_config& config() const { return opts_.config; }
+  /// Takes effect for the next append, roll and retention run.
+  void set_config(const log_config& c) { opts_.config = c; }
+
+  /// Validates a client batch (magic 2, length, CRC-32C, counts, size), stamps its base offset
+  /// and epoch, and appends it. The batch is modified in place and stored byte for byte.
+  result<append_result> append(std::span<std::byte> batch, model::leader_epoch epoch);
+  /// Appends an internal entry; it takes no Kafka offset. Returns the position it sits at.
+  result<model::kafka_next_offset> append_internal(model::internal_kind kind,
+                                                   std::span<const std::byte> payload,
+                                                   model::leader_epoch epoch);
+
+  /// Reads whole batches from the one holding `from`. OFFSET_OUT_OF_RANGE below the log start
+  /// or above the log end; empty at the log end.
+  result<read_result> read(model::kafka_offset from, const read_options& opts) const;
+  /// The first record with timestamp >= ts (exact for uncompressed batches; the containing
+  /// batch's base offset for compressed ones). nullopt when every record is older.
+  result<std::optional<timestamp_lookup>> find_offset_by_timestamp(timestamp_ms ts) const;
+
+  [[nodiscard]] model::kafka_offset log_start() const { return log_start_; }
+  [[nodiscard]] model::kafka_next_offset log_end() const { return log_end_; }
+  [[nodiscard]] model::kafka_next_offset flushed_offset() const {
+    return model::kafka_next_offset(flush_->flushed_end.load(std::memory_order_acquire));
+  }
+  [[nodiscard]] uint64_t size_bytes() const;
+  [[nodiscard]] size_t segment_count() const { return segments_.size(); }
+  [[nodiscard]] const epoch_cache& epochs() const { return epochs_; }
+  [[nodiscard]] model::leader_epoch active_epoch() const;
+
+  /// Removes every batch at or after `end` (a batch straddling it goes whole), with the
+  /// epoch checkpoint. Returns the new log end.
+  result<model::kafka_next_offset> truncate(model::kafka_next_offset end);
+  /// Raises the log start to `start` (DeleteRecords) and deletes segments wholly below it.
+  status prefix_truncate(model::kafka_offset start);
+  /// Retention by age and size (whole segments), roll by age, time-based flush.
+  /// Returns the number of segments deleted.
+  result<size_t> housekeeping();
+
+  /// Makes everything appended so far durable; `done` runs on a flush-pool thread (or at once,
+  /// on this thread, when nothing is pending). Requests that arrive while a flush runs are
+  /// served together by the next one.
+  void flush_async(std::function<void(status)> done);
+  /// Blocking flush, for shutdown and tests.
+  status flush();
+  /// Flushes, writes checkpoints; the log must not be used afterwards.
+  status close();
+
+ private:
+  struct flush_state {
+    std::mutex mu;  // guards everything below except the atomics
+    std::condition_variable idle;
+    bool running = false;
+    std::vector<std::function<void(status)>> waiters;
+    std::vector<std::shared_ptr<segment>> closed;  ///< rolled but not yet synced
+    std::shared_ptr<segment> active;
+    bool roll_pending = false;  ///< a roll happened: rewrite the recovery point
+    std::atomic<int64_t> appended_end{0};
+    std::atomic<int64_t> flushed_end{0};
+    std::atomic<uint64_t> write_seq{0};   ///< bumped by every write (data, internal, truncate)
+    std::atomic<uint64_t> synced_seq{0};  ///< write_seq covered by the last successful sync
+  };
+
+  log(model::ntp name, std::filesystem::path path, options opts);
+  status load(bool clean, log_recovery& report);
+  status roll(model::leader_epoch epoch);
+  status check_writable() const;
+  error io_failed(const error& e);
+  status remove_front_segment();
+  status write_offset_file(const char* name, int64_t value);
+  result<std::optional<int64_t>> read_offset_file(const char* name);
+  void run_flush();
+  segment& active() { return *segments_.rbegin()->second; }
+  const segment& active() const { return *segments_.rbegin()->second; }
+  segment::options segment_options() const;
+
+  model::ntp name_;
+  std::filesystem::path path_;
+  options opts_;
+  std::map<int64_t, std::shared_ptr<segment>> segments_;  // by base offset
+  model::kafka_offset log_start_{0};
+  model::kafka_next_offset log_end_{0};
+  epoch_cache epochs_;
+  int64_t unflushed_messages_ = 0;
+  timestamp_ms first_unflushed_ms_ = -1;
+  std::shared_ptr<flush_state> flush_ = std::make_shared<flush_state>();
+};
+
+}  // namespace strom::storage

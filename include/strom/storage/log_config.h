@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace strom::storage {
+
+/// Per-log settings (Kafka topic configs). Defaults mirror Kafka's.
+struct log_config {
+  /// segment.bytes: roll the active segment before it would grow past this.
+  uint64_t segment_bytes = uint64_t{1} << 30;
+  /// segment.ms: roll the active segment once it is this old (and not empty).
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;
+  /// retention.ms: delete closed segments whose newest timestamp is older; -1 = forever.
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+  /// retention.bytes: delete oldest segments while the log is larger; -1 = no limit.
+  int64_t retention_bytes = -1;
+  /// index.interval.bytes: bytes between two sparse offset-index entries.
+  uint32_t index_interval_bytes = 4096;
+  /// max.message.bytes: the largest batch accepted.
+  uint32_t max_batch_bytes = 1048588;
+  /// flush.messages: force a flush after this many messages; nullopt = never force.
+  std::optional<int64_t> flush_messages;
+  /// flush.ms: force a flush when the oldest unflushed data is this old; nullopt = never.
+  std::optional<int64_t> flush_ms;
+};
+
+}  // namespace strom::storage

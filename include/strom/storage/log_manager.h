@@ -1,0 +1,72 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "strom/base/blocking_pool.h"
+#include "strom/base/clock.h"
+#include "strom/base/result.h"
+#include "strom/io/file_system.h"
+#include "strom/model/ntp.h"
+#include "strom/storage/log.h"
+
+namespace strom::storage {
+
+/// Owns every partition log of this node, over one or more data directories.
+///
+/// At open it reads each directory's clean-shutdown marker, opens every `<topic>-<partition>`
+/// directory (recovering the logs when the marker is missing), then removes the marker so a
+/// later crash is noticed. shutdown() closes every log and writes the marker again.
+/// Not thread-safe: used from one owner thread (the logs themselves flush on a pool it owns).
+class log_manager {
+ public:
+  struct options {
+    std::vector<std::filesystem::path> data_dirs;
+    std::shared_ptr<io::file_system> fs;
+    clock* clk = &clock::system();
+    log_config defaults;
+    size_t flush_threads = 1;
+  };
+
+  /// The marker's file name inside a data directory.
+  static constexpr const char* clean_shutdown_marker = ".strom_clean_shutdown";
+
+  static result<std::unique_ptr<log_manager>> open(options opts);
+  ~log_manager();
+  log_manager(const log_manager&) = delete;
+  log_manager& operator=(const log_manager&) = delete;
+
+  /// Creates the log of `name` with `config` (in the data directory holding the fewest logs).
+  result<log*> create(const model::ntp& name, const log_config& config);
+  /// nullptr when there is no such log.
+  log* get(const model::ntp& name);
+  /// Deletes a log and its directory.
+  status remove(const model::ntp& name);
+  [[nodiscard]] std::vector<model::ntp> partitions() const;
+  [[nodiscard]] const std::vector<std::shared_ptr<log_dir>>& dirs() const { return dirs_; }
+  [[nodiscard]] const log_recovery& recovery_summary() const { return summary_; }
+  [[nodiscard]] bool recovered_cleanly() const { return all_clean_; }
+
+  /// Retention, roll by age and time-based flushes over every log. Returns segments deleted.
+  size_t housekeeping();
+  /// Closes every log and writes the clean-shutdown markers of the online directories.
+  status shutdown();
+
+ private:
+  explicit log_manager(options opts);
+  status load();
+  log::options log_options(const std::shared_ptr<log_dir>& dir, const log_config& c);
+
+  options opts_;
+  std::unique_ptr<blocking_pool> pool_;  // declared before logs_: outlives them
+  std::vector<std::shared_ptr<log_dir>> dirs_;
+  std::map<model::ntp, std::unique_ptr<log>> logs_;
+  std::map<model::ntp, std::shared_ptr<log_dir>> placement_;
+  log_recovery summary_;
+  bool all_clean_ = true;
+  bool shut_down_ = false;
+};
+
+}  // namespace strom::storage

@@ -1,0 +1,158 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "strom/base/clock.h"
+#include "strom/base/result.h"
+#include "strom/io/file_system.h"
+#include "strom/model/offsets.h"
+#include "strom/model/record_batch.h"
+
+namespace strom::storage {
+
+/// One sparse offset-index entry. On disk: relative offset u32, file position u32, flags u32,
+/// big-endian (12 bytes). Internal entries are always indexed, with flag `internal`.
+struct index_entry {
+  uint32_t relative_offset = 0;
+  uint32_t position = 0;
+  uint32_t flags = 0;
+  static constexpr uint32_t internal = 1;
+  static constexpr size_t disk_size = 12;
+};
+
+/// One time-index entry: the largest timestamp seen so far in the segment and the relative
+/// offset of the batch that holds it. On disk: timestamp i64, relative offset u32 (12 bytes).
+struct time_index_entry {
+  int64_t max_timestamp = 0;
+  uint32_t relative_offset = 0;
+  static constexpr size_t disk_size = 12;
+};
+
+/// A byte range of a segment file, for copying or for sendfile.
+struct file_slice {
+  std::shared_ptr<io::file> file;
+  uint64_t position = 0;
+  uint64_t length = 0;
+};
+
+/// A batch found in a segment: its header and where it is.
+struct batch_location {
+  model::batch_header header;
+  uint64_t position = 0;
+};
+
+/// What recovery of one segment found.
+struct segment_recovery {
+  uint64_t valid_bytes = 0;
+  uint64_t truncated_bytes = 0;
+  size_t batches = 0;
+  bool index_rebuilt = false;
+  std::string reason;  ///< why the tail was cut, empty when nothing was
+};
+
+/// File names of a segment: `<20-digit base>-<epoch>.log`, `<20-digit base>.index`,
+/// `<20-digit base>.timeindex`.
+struct segment_names {
+  static std::string log_name(model::kafka_offset base, model::leader_epoch epoch);
+  static std::string index_name(model::kafka_offset base);
+  static std::string time_index_name(model::kafka_offset base);
+  /// Parses a log file name; nullopt when it is not one.
+  struct parsed {
+    model::kafka_offset base;
+    model::leader_epoch epoch;
+  };
+  static std::optional<parsed> parse_log_name(const std::string& name);
+};
+
+/// One segment: a log file of record batches of a single leader epoch, plus its sparse offset
+/// index and time index (kept in memory and appended to their files).
+///
+/// Owned by a log; touched only by the log's owner thread, except `sync()` and the files
+/// handed out in file_slices, which the flusher and readers may use concurrently.
+/// Invariants: batches are contiguous from position 0 to size(); Kafka offsets increase;
+/// every batch carries the segment's epoch; index entries increase in offset and position.
+class segment {
+ public:
+  struct options {
+    io::file_system* fs = nullptr;
+    std::filesystem::path dir;
+    uint32_t index_interval_bytes = 4096;
+    size_t max_batch_bytes = 1 << 20;
+  };
+
+  /// Creates an empty segment (files must not exist).
+  static result<std::unique_ptr<segment>> create(const options& opts, model::kafka_offset base,
+                                                 model::leader_epoch epoch, timestamp_ms now);
+  /// Opens an existing segment. With `recover`, every batch is re-read and CRC-checked, a bad
+  /// tail is truncated and the indexes are rebuilt; without it, the on-disk index is loaded
+  /// and sanity-checked (a missing or bad index triggers recovery anyway).
+  static result<std::unique_ptr<segment>> open(const options& opts, model::kafka_offset base,
+                                               model::leader_epoch epoch, bool recover,
+                                               timestamp_ms now, segment_recovery& report);
+
+  [[nodiscard]] model::kafka_offset base_offset() const { return base_; }
+  [[nodiscard]] model::leader_epoch epoch() const { return epoch_; }
+  /// The exclusive offset after the last data batch (== base when empty).
+  [[nodiscard]] model::kafka_next_offset next_offset() const { return next_; }
+  [[nodiscard]] uint64_t size_bytes() const { return size_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  [[nodiscard]] timestamp_ms max_timestamp() const { return max_timestamp_; }
+  [[nodiscard]] timestamp_ms created_ms() const { return created_ms_; }
+  [[nodiscard]] const std::shared_ptr<io::file>& log_file() const { return log_; }
+  [[nodiscard]] const std::vector<index_entry>& index() const { return index_; }
+
+  /// Appends a validated, stamped batch at the end of the file.
+  /// REQUIRES: h.partition_leader_epoch == epoch(); data batches start at next_offset().
+  status append(std::span<const std::byte> batch, const model::batch_header& h);
+
+  /// The first batch (data or internal) that contains `o` or starts after it, scanning from
+  /// the closest index entry. nullopt when no such batch exists in this segment.
+  result<std::optional<batch_location>> find(model::kafka_offset o) const;
+  /// Reads the header of the batch at `position`; nullopt at the end of the segment.
+  result<std::optional<batch_location>> header_at(uint64_t position) const;
+  /// The first data batch whose max timestamp is >= ts; nullopt when there is none.
+  result<std::optional<batch_location>> find_by_timestamp(timestamp_ms ts) const;
+
+  /// Removes every batch whose last offset is >= `end` (internal entries positioned at or
+  /// after `end` too). A batch that straddles `end` is removed whole.
+  status truncate(model::kafka_next_offset end);
+
+  /// fdatasync of the log file, then of the index files.
+  status sync();
+  /// Flushes the indexes and closes nothing else (the files close with the last reference).
+  status flush_indexes();
+  /// Deletes the segment's files.
+  status remove_files();
+
+ private:
+  segment(const options& opts, model::kafka_offset base, model::leader_epoch epoch);
+  status open_files(bool create);
+  status recover(segment_recovery& report);
+  result<bool> load_indexes();
+  status rewrite_indexes();
+  void maybe_index(const model::batch_header& h, uint64_t position);
+  status write_index_entry(size_t slot, const index_entry& e);
+  status write_time_entry(size_t slot, const time_index_entry& e);
+  status scan_tail_from(uint64_t position);
+
+  options opts_;
+  model::kafka_offset base_;
+  model::leader_epoch epoch_;
+  model::kafka_next_offset next_;
+  uint64_t size_ = 0;
+  timestamp_ms max_timestamp_ = -1;
+  timestamp_ms created_ms_ = 0;
+  uint64_t bytes_since_index_ = 0;
+  std::shared_ptr<io::file> log_;
+  std::shared_ptr<io::file> index_file_;
+  std::shared_ptr<io::file> time_index_file_;
+  std::vector<index_entry> index_;
+  std::vector<time_index_entry> time_index_;
+};
+
+}  // namespace strom::storage

@@ -1,0 +1,59 @@
+#include "strom/io/fault_file_system.h"
+
+namespace strom::io {
+namespace {
+
+class fault_file final : public file {
+ public:
+  fault_file(std::shared_ptr<file> inner, std::shared_ptr<fault_file_system::state> st)
+      : inner_(std::move(inner)), st_(std::move(st)) {}
+
+  result<size_t> read_at(uint64_t offset, std::span<std::byte> out) override {
+    return inner_->read_at(offset, out);
+  }
+
+  status write_at(uint64_t offset, std::span<const std::byte> data) override {
+    int64_t budget = st_->write_budget.load();
+    if (budget < 0)
+      return inner_->write_at(offset, data);
+    auto allowed = static_cast<size_t>(budget);
+    if (data.size() <= allowed) {
+      st_->write_budget -= static_cast<int64_t>(data.size());
+      return inner_->write_at(offset, data);
+    }
+    st_->write_budget = 0;
+    if (allowed > 0) {
+      (void)inner_->write_at(offset, data.first(allowed));
+    }
+    return error(errc::injected_fault, "write stopped half way");
+  }
+
+  status sync() override {
+    ++st_->syncs;
+    if (st_->fail_sync)
+      return error(errc::injected_fault, "fsync failed");
+    return inner_->sync();
+  }
+  status truncate(uint64_t size) override { return inner_->truncate(size); }
+  result<uint64_t> size() override { return inner_->size(); }
+  [[nodiscard]] int native_handle() const override { return inner_->native_handle(); }
+
+ private:
+  std::shared_ptr<file> inner_;
+  std::shared_ptr<fault_file_system::state> st_;
+};
+
+}  // namespace
+
+fault_file_system::fault_file_system(std::shared_ptr<file_system> inner)
+    : inner_(std::move(inner)) {}
+
+result<std::shared_ptr<file>> fault_file_system::open(const std::filesystem::path& p,
+                                                      open_mode mode) {
+  auto f = inner_->open(p, mode);
+  if (!f)
+    return f.error();
+  return std::shared_ptr<file>(std::make_shared<fault_file>(std::move(*f), st_));
+}
+
+}  // namespace strom::io

@@ -1,0 +1,688 @@
+#include "strom/storage/log.h"
+
+#include <algorithm>
+#include <charconv>
+#include <future>
+
+#include <fmt/format.h>
+
+#include "strom/base/logging.h"
+#include "strom/model/records.h"
+#include "strom/storage/errc.h"
+
+namespace strom::storage {
+
+using model::kafka_next_offset;
+using model::kafka_offset;
+using model::leader_epoch;
+
+namespace {
+constexpr const char* log_start_file = "log-start-offset";
+constexpr const char* recovery_point_file = "recovery-point";
+constexpr const char* epoch_file = "leader-epoch-checkpoint";
+
+spdlog::logger& lg() {
+  return logging::get("storage");
+}
+}  // namespace
+
+// --- log_dir ---------------------------------------------------------------------------------
+
+void log_dir::take_offline(const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (offline_.load())
+      return;
+    reason_ = reason;
+    offline_.store(true, std::memory_order_release);
+  }
+  lg().error("log directory {} is offline: {}", path_.string(), reason);
+}
+
+std::string log_dir::offline_reason() const {
+  std::lock_guard lock(mu_);
+  return reason_;
+}
+
+// --- read_result -----------------------------------------------------------------------------
+
+result<std::vector<std::byte>> read_result::copy() const {
+  std::vector<std::byte> out(bytes);
+  size_t at = 0;
+  for (const auto& s : slices) {
+    STROM_TRY(s.file->read_exact(s.position, std::span(out).subspan(at, s.length)));
+    at += s.length;
+  }
+  return out;
+}
+
+// --- open ------------------------------------------------------------------------------------
+
+log::log(model::ntp name, std::filesystem::path path, options opts)
+    : name_(std::move(name)),
+      path_(std::move(path)),
+      opts_(std::move(opts)),
+      epochs_(opts_.fs, path_ / epoch_file) {}
+
+log::~log() {
+  std::unique_lock lock(flush_->mu);
+  flush_->idle.wait(lock, [&] { return !flush_->running; });
+}
+
+segment::options log::segment_options() const {
+  return segment::options{opts_.fs, path_, opts_.config.index_interval_bytes,
+                          opts_.config.max_batch_bytes};
+}
+
+result<std::unique_ptr<log>> log::open(const model::ntp& name, options opts, bool clean,
+                                       log_recovery& report) {
+  auto path = opts.dir->path() / name.dir_name();
+  std::unique_ptr<log> l(new log(name, path, std::move(opts)));
+  if (auto s = l->load(clean, report); !s)
+    return s.error();
+  return l;
+}
+
+result<std::optional<int64_t>> log::read_offset_file(const char* file) {
+  auto p = path_ / file;
+  auto exists = opts_.fs->exists(p);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return std::optional<int64_t>{};
+  auto text = opts_.fs->read_small_file(p, 64);
+  if (!text)
+    return text.error();
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || v < 0)
+    return error(errc::corrupt_checkpoint, p.string());
+  return std::optional<int64_t>(v);
+}
+
+status log::write_offset_file(const char* file, int64_t value) {
+  auto text = fmt::format("{}\n", value);
+  return opts_.fs->write_file_atomic(path_ / file, std::as_bytes(std::span(text)));
+}
+
+status log::load(bool clean, log_recovery& report) {
+  auto& fs = *opts_.fs;
+  STROM_TRY(fs.create_directories(path_));
+  auto names = fs.list(path_);
+  if (!names)
+    return names.error();
+
+  std::vector<segment_names::parsed> found;
+  for (const auto& n : *names) {
+    if (n.ends_with(".tmp")) {
+      STROM_TRY(fs.remove(path_ / n));  // an interrupted atomic write
+      continue;
+    }
+    if (auto p = segment_names::parse_log_name(n))
+      found.push_back(*p);
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.base < b.base; });
+
+  auto start = read_offset_file(log_start_file);
+  if (!start)
+    return start.error();
+  auto recovery_point = read_offset_file(recovery_point_file);
+  if (!recovery_point)
+    return recovery_point.error();
+  STROM_TRY(epochs_.load());
+
+  // Segments from the one holding the recovery point on were being written at the crash.
+  int64_t rp = recovery_point->value_or(0);
+  int64_t recover_from = INT64_MIN;
+  for (const auto& f : found) {
+    if (f.base.value() <= rp)
+      recover_from = f.base.value();
+  }
+
+  auto now = opts_.clk->now_ms();
+  bool cut = false;
+  for (const auto& f : found) {
+    if (cut) {
+      // A torn tail can only be at the end: later segments are leftovers of that tail.
+      STROM_TRY(fs.remove(path_ / segment_names::log_name(f.base, f.epoch)));
+      STROM_TRY(fs.remove(path_ / segment_names::index_name(f.base)));
+      STROM_TRY(fs.remove(path_ / segment_names::time_index_name(f.base)));
+      ++report.segments_removed;
+      report.notes.push_back(
+          fmt::format("removed segment {} after a truncated one", f.base.value()));
+      continue;
+    }
+    bool recover = !clean && f.base.value() >= recover_from;
+    segment_recovery sr;
+    auto seg = segment::open(segment_options(), f.base, f.epoch, recover, now, sr);
+    if (!seg)
+      return seg.error();
+    ++report.segments;
+    if (recover || sr.index_rebuilt)
+      ++report.segments_recovered;
+    if (sr.index_rebuilt)
+      ++report.indexes_rebuilt;
+    if (!segments_.empty() && (*seg)->base_offset().value() < active().next_offset().value()) {
+      return error(errc::invalid_batch,
+                   fmt::format("segment {} overlaps the previous one ending at {}",
+                               (*seg)->base_offset().value(), active().next_offset().value()));
+    }
+    if (sr.truncated_bytes > 0) {
+      report.bytes_truncated += sr.truncated_bytes;
+      report.notes.push_back(fmt::format("segment {}: truncated {} bytes at {}: {}", f.base.value(),
+                                         sr.truncated_bytes, sr.valid_bytes, sr.reason));
+      cut = true;
+    }
+    segments_.emplace(f.base.value(), std::shared_ptr<segment>(std::move(*seg)));
+  }
+
+  if (segments_.empty()) {
+    auto base = kafka_offset(start->value_or(0));
+    auto epoch = epochs_.latest().value_or(leader_epoch(0));
+    auto seg = segment::create(segment_options(), base, epoch, now);
+    if (!seg)
+      return seg.error();
+    segments_.emplace(base.value(), std::shared_ptr<segment>(std::move(*seg)));
+  }
+
+  log_end_ = active().next_offset();
+  log_start_ = kafka_offset(std::max(start->value_or(0), segments_.begin()->first));
+  if (log_start_.value() > log_end_.value())
+    log_start_ = model::first_at(log_end_);
+  // The checkpoint may be missing or behind the segments: every segment's epoch is known.
+  STROM_TRY(epochs_.truncate_from_end(log_end_));
+  for (const auto& [base, seg] : segments_) {
+    if (!seg->empty())
+      STROM_TRY(epochs_.assign(seg->epoch(), seg->base_offset()));
+  }
+  if (!clean) {
+    for (const auto& [base, seg] : segments_)
+      STROM_TRY(seg->sync());
+  }
+  STROM_TRY(write_offset_file(recovery_point_file, log_end_.value()));
+
+  flush_->active = segments_.rbegin()->second;
+  flush_->appended_end = log_end_.value();
+  flush_->flushed_end = log_end_.value();
+  for (const auto& n : report.notes)
+    lg().warn("{}: {}", name_.dir_name(), n);
+  return ok();
+}
+
+// --- append ----------------------------------------------------------------------------------
+
+status log::check_writable() const {
+  if (opts_.dir->offline()) {
+    return error(errc::log_dir_offline, opts_.dir->offline_reason());
+  }
+  return ok();
+}
+
+error log::io_failed(const error& e) {
+  opts_.dir->take_offline(fmt::format("{}: {}", name_.dir_name(), e.message()));
+  return error(errc::log_dir_offline, e.message());
+}
+
+model::leader_epoch log::active_epoch() const {
+  return active().epoch();
+}
+
+status log::roll(leader_epoch epoch) {
+  auto base = model::first_at(log_end_);
+  auto now = opts_.clk->now_ms();
+  auto old = segments_.rbegin()->second;
+  if (old->empty()) {
+    // Nothing to keep: replace the empty segment (a new epoch needs a new name).
+    if (auto s = old->remove_files(); !s)
+      return io_failed(s.error());
+    segments_.erase(std::prev(segments_.end()));
+  }
+  auto seg = segment::create(segment_options(), base, epoch, now);
+  if (!seg)
+    return io_failed(seg.error());
+  std::shared_ptr<segment> fresh(std::move(*seg));
+  segments_.emplace(base.value(), fresh);
+  {
+    std::lock_guard lock(flush_->mu);
+    if (!old->empty()) {
+      flush_->closed.push_back(old);
+      flush_->roll_pending = true;
+    }
+    flush_->active = fresh;
+  }
+  if (!old->empty())
+    flush_async(nullptr);  // closed segments are synced soon after a roll
+  lg().debug("{}: rolled to segment {} epoch {}", name_.dir_name(), base.value(), epoch.value());
+  return ok();
+}
+
+result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch) {
+  STROM_TRY(check_writable());
+  auto h = model::validate_batch(batch, opts_.config.max_batch_bytes);
+  if (!h) {
+    if (h.error().is(model::batch_errc::too_large)) {
+      return error(errc::batch_too_large, h.error().message());
+    }
+    return error(errc::invalid_batch, h.error().message());
+  }
+  if (h->is_internal()) {
+    return error(errc::invalid_batch, "internal entries cannot be appended as data");
+  }
+  auto& cur = active();
+  if (epoch < cur.epoch()) {
+    return error(errc::stale_epoch, fmt::format("epoch {} is older than the log's {}",
+                                                epoch.value(), cur.epoch().value()));
+  }
+  auto now = opts_.clk->now_ms();
+  bool roll_needed =
+      epoch > cur.epoch() ||
+      (!cur.empty() && (cur.size_bytes() + batch.size() > opts_.config.segment_bytes ||
+                        now - cur.created_ms() >= opts_.config.segment_ms ||
+                        log_end_.value() + h->offset_count() - cur.base_offset().value() >
+                            static_cast<int64_t>(UINT32_MAX)));
+  if (roll_needed)
+    STROM_TRY(roll(epoch));
+
+  auto base = model::first_at(log_end_);
+  model::stamp_batch(batch, base, epoch);
+  h->base_offset = base.value();
+  h->partition_leader_epoch = epoch.value();
+  if (auto s = active().append(batch, *h); !s)
+    return io_failed(s.error());
+  if (auto s = epochs_.assign(epoch, base); !s)
+    return io_failed(s.error());
+  log_end_ = h->next_offset();
+  flush_->appended_end.store(log_end_.value(), std::memory_order_release);
+  flush_->write_seq.fetch_add(1, std::memory_order_release);
+
+  if (first_unflushed_ms_ < 0)
+    first_unflushed_ms_ = now;
+  unflushed_messages_ += h->records_count;
+  if (opts_.config.flush_messages && unflushed_messages_ >= *opts_.config.flush_messages) {
+    flush_async(nullptr);
+  }
+  return append_result{base, h->last_offset(), h->max_timestamp};
+}
+
+result<kafka_next_offset> log::append_internal(model::internal_kind kind,
+                                               std::span<const std::byte> payload,
+                                               leader_epoch epoch) {
+  STROM_TRY(check_writable());
+  if (epoch < active().epoch()) {
+    return error(errc::stale_epoch, fmt::format("epoch {} is older than the log's {}",
+                                                epoch.value(), active().epoch().value()));
+  }
+  if (epoch > active().epoch())
+    STROM_TRY(roll(epoch));
+  auto now = opts_.clk->now_ms();
+  auto entry = model::make_internal_entry(kind, log_end_, epoch, now, payload);
+  auto h = model::decode_header(entry);
+  if (!h)
+    return h.error();
+  if (auto s = active().append(entry, *h); !s)
+    return io_failed(s.error());
+  flush_->write_seq.fetch_add(1, std::memory_order_release);
+  if (auto s = epochs_.assign(epoch, model::first_at(log_end_)); !s)
+    return io_failed(s.error());
+  if (first_unflushed_ms_ < 0)
+    first_unflushed_ms_ = now;
+  return log_end_;
+}
+
+// --- read ------------------------------------------------------------------------------------
+
+result<read_result> log::read(kafka_offset from, const read_options& ro) const {
+  if (from < log_start_ || from.value() > log_end_.value()) {
+    return error(errc::offset_out_of_range, fmt::format("offset {} outside [{}, {}]", from.value(),
+                                                        log_start_.value(), log_end_.value()));
+  }
+  read_result out;
+  out.next = kafka_next_offset(from.value());
+  auto limit = std::min(ro.max_offset.value_or(log_end_), log_end_);
+
+  auto it = segments_.upper_bound(from.value());
+  if (it != segments_.begin())
+    --it;
+  bool done = false;
+  for (; it != segments_.end() && !done; ++it) {
+    const auto& seg = *it->second;
+    auto loc = seg.find(from);
+    if (!loc)
+      return loc.error();
+    if (!*loc)
+      continue;
+    uint64_t pos = (*loc)->position;
+    file_slice run{seg.log_file(), pos, 0};
+    auto close_run = [&] {
+      if (run.length > 0)
+        out.slices.push_back(run);
+    };
+    for (;;) {
+      auto cur = seg.header_at(pos);
+      if (!cur)
+        return cur.error();
+      if (!*cur)
+        break;
+      const auto& h = (*cur)->header;
+      size_t size = h.size_bytes();
+      if (h.is_internal()) {
+        if (h.base_offset > limit.value()) {
+          done = true;
+          break;
+        }
+        if (!ro.include_internal) {
+          // End the run before the entry and resume after it.
+          close_run();
+          pos += size;
+          run = file_slice{seg.log_file(), pos, 0};
+          continue;
+        }
+      } else if (h.next_offset() > limit) {
+        done = true;
+        break;
+      }
+      if (out.bytes + size > ro.max_bytes && (out.bytes > 0 || !ro.min_one_batch)) {
+        done = true;
+        break;
+      }
+      run.length += size;
+      out.bytes += size;
+      if (!h.is_internal())
+        out.next = h.next_offset();
+      pos += size;
+    }
+    close_run();
+  }
+  return out;
+}
+
+result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_ms ts) const {
+  for (const auto& [base, seg] : segments_) {
+    if (seg->empty() || seg->max_timestamp() < ts)
+      continue;
+    auto loc = seg->find_by_timestamp(ts);
+    if (!loc)
+      return loc.error();
+    if (!*loc)
+      continue;
+    const auto& h = (*loc)->header;
+    timestamp_lookup found{h.first_offset(), h.max_timestamp};
+    if (h.codec() == model::compression::none && !h.log_append_time()) {
+      std::vector<std::byte> batch(h.size_bytes());
+      STROM_TRY(seg->log_file()->read_exact((*loc)->position, batch));
+      bool hit = false;
+      STROM_TRY(model::for_each_record(batch, h, [&](const model::record_view& r) {
+        if (h.base_timestamp + r.timestamp_delta >= ts) {
+          found = {kafka_offset(h.base_offset + r.offset_delta),
+                   h.base_timestamp + r.timestamp_delta};
+          hit = true;
+          return false;
+        }
+        return true;
+      }));
+      (void)hit;
+    }
+    if (found.offset < log_start_)
+      found.offset = log_start_;
+    return std::optional<timestamp_lookup>(found);
+  }
+  return std::optional<timestamp_lookup>{};
+}
+
+uint64_t log::size_bytes() const {
+  uint64_t total = 0;
+  for (const auto& [base, seg] : segments_)
+    total += seg->size_bytes();
+  return total;
+}
+
+// --- truncation and retention -------------------------------------------------------------------
+
+result<kafka_next_offset> log::truncate(kafka_next_offset end) {
+  STROM_TRY(check_writable());
+  if (end.value() < log_start_.value()) {
+    return error(errc::invalid_offset, fmt::format("truncate to {} below the log start {}",
+                                                   end.value(), log_start_.value()));
+  }
+  if (end >= log_end_)
+    return log_end_;
+  auto epoch = active().epoch();
+  while (!segments_.empty() && segments_.rbegin()->first >= end.value() && segments_.size() > 1) {
+    auto seg = segments_.rbegin()->second;
+    if (auto s = seg->remove_files(); !s)
+      return io_failed(s.error());
+    segments_.erase(std::prev(segments_.end()));
+  }
+  auto& last = active();
+  if (last.base_offset().value() >= end.value()) {
+    // The only segment left starts at or after the cut: empty it.
+    if (auto s = last.truncate(kafka_next_offset(last.base_offset().value())); !s) {
+      return io_failed(s.error());
+    }
+  } else if (auto s = last.truncate(end); !s) {
+    return io_failed(s.error());
+  }
+  log_end_ = active().next_offset();
+  if (auto s = epochs_.truncate_from_end(log_end_); !s)
+    return io_failed(s.error());
+  (void)epoch;
+  {
+    std::lock_guard lock(flush_->mu);
+    flush_->active = segments_.rbegin()->second;
+    std::erase_if(flush_->closed, [&](const std::shared_ptr<segment>& s) {
+      return s->base_offset().value() >= log_end_.value() && s != flush_->active;
+    });
+    flush_->appended_end = log_end_.value();
+    flush_->write_seq.fetch_add(1);
+    if (flush_->flushed_end.load() > log_end_.value())
+      flush_->flushed_end = log_end_.value();
+  }
+  if (auto s = write_offset_file(recovery_point_file,
+                                 std::min(log_end_.value(), segments_.rbegin()->first));
+      !s) {
+    return io_failed(s.error());
+  }
+  return log_end_;
+}
+
+status log::remove_front_segment() {
+  auto seg = segments_.begin()->second;
+  if (auto s = seg->remove_files(); !s)
+    return io_failed(s.error());
+  segments_.erase(segments_.begin());
+  auto new_start = kafka_offset(segments_.begin()->first);
+  if (new_start > log_start_)
+    log_start_ = new_start;
+  return ok();
+}
+
+status log::prefix_truncate(kafka_offset start) {
+  STROM_TRY(check_writable());
+  if (start.value() > log_end_.value()) {
+    return error(errc::invalid_offset, fmt::format("log start {} beyond the log end {}",
+                                                   start.value(), log_end_.value()));
+  }
+  if (start <= log_start_)
+    return ok();
+  if (start.value() == log_end_.value() && !active().empty())
+    STROM_TRY(roll(active().epoch()));
+  while (segments_.size() > 1 && std::next(segments_.begin())->first <= start.value()) {
+    STROM_TRY(remove_front_segment());
+  }
+  log_start_ = start;
+  if (auto s = write_offset_file(log_start_file, start.value()); !s)
+    return io_failed(s.error());
+  if (auto s = epochs_.truncate_from_start(start); !s)
+    return io_failed(s.error());
+  return ok();
+}
+
+result<size_t> log::housekeeping() {
+  STROM_TRY(check_writable());
+  auto now = opts_.clk->now_ms();
+  const auto& cfg = opts_.config;
+  size_t deleted = 0;
+  auto start_before = log_start_;
+
+  if (cfg.retention_ms >= 0) {
+    auto expired = [&](const segment& s) {
+      return !s.empty() && s.max_timestamp() < now - cfg.retention_ms;
+    };
+    while (segments_.size() > 1 && expired(*segments_.begin()->second)) {
+      STROM_TRY(remove_front_segment());
+      ++deleted;
+    }
+    if (segments_.size() == 1 && expired(active())) {
+      STROM_TRY(roll(active().epoch()));
+      STROM_TRY(remove_front_segment());
+      ++deleted;
+    }
+  }
+  if (cfg.retention_bytes >= 0) {
+    uint64_t total = size_bytes();
+    while (segments_.size() > 1 && total - segments_.begin()->second->size_bytes() >=
+                                       static_cast<uint64_t>(cfg.retention_bytes)) {
+      total -= segments_.begin()->second->size_bytes();
+      STROM_TRY(remove_front_segment());
+      ++deleted;
+    }
+  }
+  if (log_start_ != start_before) {
+    if (auto s = write_offset_file(log_start_file, log_start_.value()); !s) {
+      return io_failed(s.error());
+    }
+    if (auto s = epochs_.truncate_from_start(log_start_); !s)
+      return io_failed(s.error());
+  }
+  if (!active().empty() && now - active().created_ms() >= cfg.segment_ms) {
+    STROM_TRY(roll(active().epoch()));
+  }
+  if (cfg.flush_ms && first_unflushed_ms_ >= 0 && now - first_unflushed_ms_ >= *cfg.flush_ms &&
+      flushed_offset() < log_end_) {
+    flush_async(nullptr);
+  }
+  if (deleted > 0) {
+    lg().info("{}: retention deleted {} segment(s), log start now {}", name_.dir_name(), deleted,
+              log_start_.value());
+  }
+  return deleted;
+}
+
+// --- flush -----------------------------------------------------------------------------------
+
+void log::flush_async(std::function<void(status)> done) {
+  unflushed_messages_ = 0;
+  first_unflushed_ms_ = -1;
+  if (opts_.dir->offline()) {
+    if (done)
+      done(error(errc::log_dir_offline, opts_.dir->offline_reason()));
+    return;
+  }
+  bool start = false;
+  {
+    std::lock_guard lock(flush_->mu);
+    if (!flush_->running && flush_->closed.empty() &&
+        flush_->synced_seq.load() >= flush_->write_seq.load()) {
+      // Everything appended is already durable.
+    } else {
+      if (done)
+        flush_->waiters.push_back(std::move(done));
+      if (!flush_->running) {
+        flush_->running = true;
+        start = true;
+      }
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(ok());
+    return;
+  }
+  if (start) {
+    auto st = flush_;
+    auto dir = opts_.dir;
+    auto fs = opts_.fs;
+    auto rp = path_ / recovery_point_file;
+    opts_.flush_pool->submit([st, dir, fs, rp] {
+      // Runs on the flush pool. Loops while new requests arrived during the previous sync.
+      for (;;) {
+        std::vector<std::function<void(status)>> waiters;
+        std::vector<std::shared_ptr<segment>> files;
+        bool rewrite_rp = false;
+        int64_t target = 0;
+        uint64_t seq = 0;
+        {
+          std::lock_guard lock(st->mu);
+          waiters.swap(st->waiters);
+          files.swap(st->closed);
+          files.push_back(st->active);
+          rewrite_rp = st->roll_pending;
+          st->roll_pending = false;
+          target = st->appended_end.load(std::memory_order_acquire);
+          seq = st->write_seq.load(std::memory_order_acquire);
+        }
+        status s =
+            dir->offline() ? status(error(errc::log_dir_offline, dir->offline_reason())) : ok();
+        for (auto& f : files) {
+          if (!s)
+            break;
+          s = f->sync();
+        }
+        if (s && rewrite_rp) {
+          auto text = fmt::format("{}\n", target);
+          s = fs->write_file_atomic(rp, std::as_bytes(std::span(text)));
+        }
+        if (!s) {
+          dir->take_offline(fmt::format("flush failed: {}", s.error().message()));
+          s = error(errc::log_dir_offline, s.error().message());
+        } else {
+          int64_t prev = st->flushed_end.load();
+          while (prev < target && !st->flushed_end.compare_exchange_weak(prev, target)) {
+          }
+        }
+        for (auto& w : waiters)
+          w(s);
+        std::vector<std::function<void(status)>> late;
+        {
+          std::lock_guard lock(st->mu);
+          if (s) {
+            auto prev = st->synced_seq.load();
+            while (prev < seq && !st->synced_seq.compare_exchange_weak(prev, seq)) {
+            }
+          }
+          bool more = !st->waiters.empty() || !st->closed.empty() ||
+                      st->synced_seq.load() < st->write_seq.load();
+          if (s && more)
+            continue;
+          if (!s) {
+            late.swap(st->waiters);  // nothing more will be flushed: fail them too
+            st->closed.clear();
+          }
+          st->running = false;
+          st->idle.notify_all();
+        }
+        for (auto& w : late)
+          w(s);
+        return;
+      }
+    });
+  }
+}
+
+status log::flush() {
+  std::promise<status> p;
+  auto f = p.get_future();
+  flush_async([&p](status s) { p.set_value(std::move(s)); });
+  return f.get();
+}
+
+status log::close() {
+  STROM_TRY(flush());
+  for (const auto& [base, seg] : segments_)
+    STROM_TRY(seg->flush_indexes());
+  STROM_TRY(write_offset_file(recovery_point_file, log_end_.value()));
+  return write_offset_file(log_start_file, log_start_.value());
+}
+
+}  // namespace strom::storage

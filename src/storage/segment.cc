@@ -1,0 +1,485 @@
+#include "strom/storage/segment.h"
+
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+
+#include "strom/bytes/crc32c.h"
+#include "strom/bytes/endian.h"
+#include "strom/storage/errc.h"
+
+namespace strom::storage {
+
+using model::batch_header;
+using model::kafka_next_offset;
+using model::kafka_offset;
+using model::leader_epoch;
+namespace L = model::batch_layout;
+
+namespace {
+/// Recovery streams batch bodies through a buffer of this size, so recovering a segment of any
+/// size needs this much memory, not the segment's size.
+constexpr size_t recovery_chunk = 64 * 1024;
+/// A batch larger than this is never valid on disk, whatever max.message.bytes says now.
+constexpr size_t absolute_max_batch = size_t{1} << 30;
+}  // namespace
+
+// --- names -----------------------------------------------------------------------------------
+
+std::string segment_names::log_name(kafka_offset base, leader_epoch epoch) {
+  return fmt::format("{:020d}-{}.log", base.value(), epoch.value());
+}
+std::string segment_names::index_name(kafka_offset base) {
+  return fmt::format("{:020d}.index", base.value());
+}
+std::string segment_names::time_index_name(kafka_offset base) {
+  return fmt::format("{:020d}.timeindex", base.value());
+}
+
+std::optional<segment_names::parsed> segment_names::parse_log_name(const std::string& name) {
+  // <20 digits>-<epoch digits>.log
+  if (name.size() < 20 + 1 + 1 + 4 || !name.ends_with(".log") || name[20] != '-') {
+    return std::nullopt;
+  }
+  int64_t base = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9')
+      return std::nullopt;
+    if (base > (INT64_MAX - 9) / 10)
+      return std::nullopt;
+    base = base * 10 + (name[i] - '0');
+  }
+  int64_t epoch = 0;
+  std::string_view e(name.data() + 21, name.size() - 21 - 4);
+  if (e.empty() || e.size() > 10)
+    return std::nullopt;
+  for (char c : e) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    epoch = epoch * 10 + (c - '0');
+  }
+  if (epoch > INT32_MAX)
+    return std::nullopt;
+  return parsed{kafka_offset(base), leader_epoch(static_cast<int32_t>(epoch))};
+}
+
+// --- lifecycle -------------------------------------------------------------------------------
+
+segment::segment(const options& opts, kafka_offset base, leader_epoch epoch)
+    : opts_(opts), base_(base), epoch_(epoch), next_(base.value()) {}
+
+status segment::open_files(bool create) {
+  auto mode = create ? io::open_mode::create_new : io::open_mode::read_write;
+  auto log = opts_.fs->open(opts_.dir / segment_names::log_name(base_, epoch_), mode);
+  if (!log)
+    return log.error();
+  log_ = std::move(*log);
+  // Indexes are derived data: recreate them whenever they are missing.
+  auto idx = opts_.fs->open(opts_.dir / segment_names::index_name(base_), io::open_mode::create);
+  if (!idx)
+    return idx.error();
+  index_file_ = std::move(*idx);
+  auto tidx =
+      opts_.fs->open(opts_.dir / segment_names::time_index_name(base_), io::open_mode::create);
+  if (!tidx)
+    return tidx.error();
+  time_index_file_ = std::move(*tidx);
+  return ok();
+}
+
+result<std::unique_ptr<segment>> segment::create(const options& opts, kafka_offset base,
+                                                 leader_epoch epoch, timestamp_ms now) {
+  std::unique_ptr<segment> s(new segment(opts, base, epoch));
+  s->created_ms_ = now;
+  // Stale index files of an earlier segment with this base (removed log) must not survive.
+  (void)opts.fs->remove(opts.dir / segment_names::index_name(base));
+  (void)opts.fs->remove(opts.dir / segment_names::time_index_name(base));
+  STROM_TRY(s->open_files(true));
+  return s;
+}
+
+result<std::unique_ptr<segment>> segment::open(const options& opts, kafka_offset base,
+                                               leader_epoch epoch, bool recover, timestamp_ms now,
+                                               segment_recovery& report) {
+  std::unique_ptr<segment> s(new segment(opts, base, epoch));
+  s->created_ms_ = now;
+  STROM_TRY(s->open_files(false));
+  if (!recover) {
+    auto loaded = s->load_indexes();
+    if (!loaded)
+      return loaded.error();
+    if (*loaded) {
+      report.valid_bytes = s->size_;
+      return s;
+    }
+    report.index_rebuilt = true;  // missing or failed its sanity check
+  }
+  STROM_TRY(s->recover(report));
+  return s;
+}
+
+// --- append ----------------------------------------------------------------------------------
+
+status segment::write_index_entry(size_t slot, const index_entry& e) {
+  std::array<std::byte, index_entry::disk_size> buf{};
+  bytes::write_be<uint32_t>(buf.data(), e.relative_offset);
+  bytes::write_be<uint32_t>(buf.data() + 4, e.position);
+  bytes::write_be<uint32_t>(buf.data() + 8, e.flags);
+  return index_file_->write_at(slot * index_entry::disk_size, buf);
+}
+
+status segment::write_time_entry(size_t slot, const time_index_entry& e) {
+  std::array<std::byte, time_index_entry::disk_size> buf{};
+  bytes::write_be<int64_t>(buf.data(), e.max_timestamp);
+  bytes::write_be<uint32_t>(buf.data() + 8, e.relative_offset);
+  return time_index_file_->write_at(slot * time_index_entry::disk_size, buf);
+}
+
+void segment::maybe_index(const batch_header& h, uint64_t position) {
+  auto rel = static_cast<uint32_t>(h.base_offset - base_.value());
+  bool data = !h.is_internal();
+  if (data)
+    max_timestamp_ = std::max(max_timestamp_, h.max_timestamp);
+  if (!data || index_.empty() || bytes_since_index_ >= opts_.index_interval_bytes) {
+    index_.push_back({rel, static_cast<uint32_t>(position), data ? 0u : index_entry::internal});
+    if (data) {
+      bytes_since_index_ = 0;
+      if (time_index_.empty() || max_timestamp_ > time_index_.back().max_timestamp) {
+        time_index_.push_back({max_timestamp_, rel});
+      }
+    }
+  }
+  if (data)
+    bytes_since_index_ += h.size_bytes();
+}
+
+status segment::append(std::span<const std::byte> batch, const batch_header& h) {
+  STROM_ASSERT(h.partition_leader_epoch == epoch_.value(), "batch epoch {} in segment of epoch {}",
+               h.partition_leader_epoch, epoch_.value());
+  STROM_ASSERT(h.base_offset >= next_.value(), "batch base {} below segment next {}", h.base_offset,
+               next_.value());
+  STROM_ASSERT(size_ + batch.size() <= UINT32_MAX, "segment position overflow");
+  STROM_TRY(log_->write_at(size_, batch));
+  size_t idx_before = index_.size();
+  size_t time_before = time_index_.size();
+  maybe_index(h, size_);
+  if (index_.size() > idx_before)
+    STROM_TRY(write_index_entry(idx_before, index_.back()));
+  if (time_index_.size() > time_before) {
+    STROM_TRY(write_time_entry(time_before, time_index_.back()));
+  }
+  size_ += batch.size();
+  if (!h.is_internal())
+    next_ = h.next_offset();
+  return ok();
+}
+
+// --- lookup ----------------------------------------------------------------------------------
+
+result<std::optional<batch_location>> segment::header_at(uint64_t position) const {
+  if (position >= size_)
+    return std::optional<batch_location>{};
+  std::array<std::byte, L::header_size> buf{};
+  STROM_TRY(log_->read_exact(position, buf));
+  auto h = model::decode_header(buf);
+  if (!h)
+    return h.error();
+  return std::optional<batch_location>(batch_location{*h, position});
+}
+
+result<std::optional<batch_location>> segment::find(kafka_offset o) const {
+  if (o.value() < base_.value())
+    o = base_;
+  auto target = static_cast<uint64_t>(o.value() - base_.value());
+  // Start at the last index entry strictly below the target: a batch boundary before `o`.
+  auto it =
+      std::lower_bound(index_.begin(), index_.end(), target,
+                       [](const index_entry& e, uint64_t t) { return e.relative_offset < t; });
+  uint64_t pos = it == index_.begin() ? 0 : std::prev(it)->position;
+  for (;;) {
+    auto loc = header_at(pos);
+    if (!loc || !*loc)
+      return loc;
+    const auto& h = (*loc)->header;
+    if (h.is_internal() ? h.base_offset >= o.value() : h.last_offset() >= o)
+      return loc;
+    pos += h.size_bytes();
+  }
+}
+
+result<std::optional<batch_location>> segment::find_by_timestamp(timestamp_ms ts) const {
+  // Every batch up to a time-index entry has timestamps <= its max: skip those below ts.
+  auto it = std::lower_bound(
+      time_index_.begin(), time_index_.end(), ts,
+      [](const time_index_entry& e, timestamp_ms t) { return e.max_timestamp < t; });
+  uint64_t pos = 0;
+  if (it != time_index_.begin()) {
+    auto start = find(kafka_offset(base_.value() + std::prev(it)->relative_offset));
+    if (!start)
+      return start.error();
+    if (*start)
+      pos = (*start)->position;
+  }
+  for (;;) {
+    auto loc = header_at(pos);
+    if (!loc || !*loc)
+      return loc;
+    const auto& h = (*loc)->header;
+    if (!h.is_internal() && h.max_timestamp >= ts)
+      return loc;
+    pos += h.size_bytes();
+  }
+}
+
+// --- truncation ------------------------------------------------------------------------------
+
+status segment::truncate(kafka_next_offset end) {
+  auto cut = find(model::first_at(end));
+  if (!cut)
+    return cut.error();
+  if (!*cut)
+    return ok();
+  uint64_t pos = (*cut)->position;
+  STROM_TRY(log_->truncate(pos));
+  size_ = pos;
+  std::erase_if(index_, [&](const index_entry& e) { return e.position >= pos; });
+  // Rebuild the in-memory tail state from the last surviving index entry.
+  uint64_t from = index_.empty() ? 0 : index_.back().position;
+  uint32_t from_rel = index_.empty() ? 0 : index_.back().relative_offset;
+  std::erase_if(time_index_,
+                [&](const time_index_entry& e) { return e.relative_offset >= from_rel; });
+  max_timestamp_ = time_index_.empty() ? -1 : time_index_.back().max_timestamp;
+  next_ = kafka_next_offset(base_.value());
+  STROM_TRY(scan_tail_from(from));
+  return rewrite_indexes();
+}
+
+status segment::scan_tail_from(uint64_t position) {
+  auto file_size = log_->size();
+  if (!file_size)
+    return file_size.error();
+  size_ = *file_size;
+  bytes_since_index_ = 0;
+  uint64_t pos = position;
+  while (pos < size_) {
+    auto loc = header_at(pos);
+    if (!loc)
+      return loc.error();
+    const auto& h = (*loc)->header;
+    if (!model::check_length(h, absolute_max_batch) || pos + h.size_bytes() > size_) {
+      return error(errc::invalid_batch, fmt::format("bad batch header at {} in {}", pos,
+                                                    segment_names::log_name(base_, epoch_)));
+    }
+    // Entries already on disk are kept; the scan only appends what is missing.
+    bool indexed = !index_.empty() && index_.back().position >= pos;
+    if (indexed) {
+      if (!h.is_internal()) {
+        max_timestamp_ = std::max(max_timestamp_, h.max_timestamp);
+        bytes_since_index_ = h.size_bytes();
+      }
+    } else {
+      maybe_index(h, pos);
+    }
+    if (!h.is_internal())
+      next_ = h.next_offset();
+    pos += h.size_bytes();
+  }
+  return ok();
+}
+
+// --- indexes on disk ---------------------------------------------------------------------------
+
+result<bool> segment::load_indexes() {
+  auto log_size = log_->size();
+  if (!log_size)
+    return log_size.error();
+  size_ = *log_size;
+  auto isz = index_file_->size();
+  if (!isz)
+    return isz.error();
+  if (*isz % index_entry::disk_size != 0 || (*isz == 0 && size_ > 0))
+    return false;
+  std::vector<std::byte> buf(*isz);
+  STROM_TRY(index_file_->read_exact(0, buf));
+  index_.clear();
+  for (size_t i = 0; i < buf.size(); i += index_entry::disk_size) {
+    index_entry e{bytes::read_be<uint32_t>(&buf[i]), bytes::read_be<uint32_t>(&buf[i + 4]),
+                  bytes::read_be<uint32_t>(&buf[i + 8])};
+    if (!index_.empty() && (e.position <= index_.back().position ||
+                            e.relative_offset < index_.back().relative_offset)) {
+      return false;
+    }
+    if (e.position >= size_ || (e.flags & ~index_entry::internal) != 0)
+      return false;
+    index_.push_back(e);
+  }
+  auto tsz = time_index_file_->size();
+  if (!tsz)
+    return tsz.error();
+  if (*tsz % time_index_entry::disk_size != 0)
+    return false;
+  buf.resize(*tsz);
+  STROM_TRY(time_index_file_->read_exact(0, buf));
+  time_index_.clear();
+  for (size_t i = 0; i < buf.size(); i += time_index_entry::disk_size) {
+    time_index_entry e{bytes::read_be<int64_t>(&buf[i]), bytes::read_be<uint32_t>(&buf[i + 8])};
+    if (!time_index_.empty() && (e.max_timestamp <= time_index_.back().max_timestamp ||
+                                 e.relative_offset < time_index_.back().relative_offset)) {
+      return false;
+    }
+    time_index_.push_back(e);
+  }
+  if (!time_index_.empty() &&
+      (index_.empty() || time_index_.back().relative_offset > index_.back().relative_offset)) {
+    return false;
+  }
+  // Entries are ordered (checked above); the last one must point at a batch that agrees.
+  if (!index_.empty()) {
+    auto loc = header_at(index_.back().position);
+    if (!loc || !*loc)
+      return false;
+    const auto& h = (*loc)->header;
+    if (h.base_offset != base_.value() + index_.back().relative_offset ||
+        h.is_internal() != ((index_.back().flags & index_entry::internal) != 0) ||
+        h.partition_leader_epoch != epoch_.value()) {
+      return false;
+    }
+  }
+  max_timestamp_ = time_index_.empty() ? -1 : time_index_.back().max_timestamp;
+  uint64_t from = index_.empty() ? 0 : index_.back().position;
+  if (!scan_tail_from(from))
+    return false;
+  return true;
+}
+
+status segment::rewrite_indexes() {
+  std::vector<std::byte> buf(index_.size() * index_entry::disk_size);
+  for (size_t i = 0; i < index_.size(); ++i) {
+    auto* p = buf.data() + i * index_entry::disk_size;
+    bytes::write_be<uint32_t>(p, index_[i].relative_offset);
+    bytes::write_be<uint32_t>(p + 4, index_[i].position);
+    bytes::write_be<uint32_t>(p + 8, index_[i].flags);
+  }
+  STROM_TRY(index_file_->truncate(0));
+  STROM_TRY(index_file_->write_at(0, buf));
+  buf.assign(time_index_.size() * time_index_entry::disk_size, std::byte{0});
+  for (size_t i = 0; i < time_index_.size(); ++i) {
+    auto* p = buf.data() + i * time_index_entry::disk_size;
+    bytes::write_be<int64_t>(p, time_index_[i].max_timestamp);
+    bytes::write_be<uint32_t>(p + 8, time_index_[i].relative_offset);
+  }
+  STROM_TRY(time_index_file_->truncate(0));
+  return time_index_file_->write_at(0, buf);
+}
+
+// --- recovery --------------------------------------------------------------------------------
+
+status segment::recover(segment_recovery& report) {
+  auto file_size = log_->size();
+  if (!file_size)
+    return file_size.error();
+  index_.clear();
+  time_index_.clear();
+  max_timestamp_ = -1;
+  bytes_since_index_ = 0;
+  next_ = kafka_next_offset(base_.value());
+  size_ = 0;
+
+  std::vector<std::byte> chunk(recovery_chunk);
+  uint64_t pos = 0;
+  std::string reason;
+  while (pos < *file_size) {
+    if (*file_size - pos < L::header_size) {
+      reason = fmt::format("torn batch header at {}", pos);
+      break;
+    }
+    std::array<std::byte, L::header_size> hbuf{};
+    STROM_TRY(log_->read_exact(pos, hbuf));
+    auto h = model::decode_header(hbuf);
+    if (!h)
+      return h.error();
+    if (auto s = model::check_length(*h, absolute_max_batch); !s) {
+      reason = fmt::format("batch at {}: {}", pos, s.error().message());
+      break;
+    }
+    if (pos + h->size_bytes() > *file_size) {
+      reason = fmt::format("torn batch at {}: {} bytes, {} present", pos, h->size_bytes(),
+                           *file_size - pos);
+      break;
+    }
+    // CRC over attributes..end, streamed in chunks.
+    uint32_t crc = bytes::crc32c(std::span(hbuf).subspan(L::crc_start));
+    uint64_t body = pos + L::header_size;
+    uint64_t end = pos + h->size_bytes();
+    bool io_ok = true;
+    while (body < end) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), end - body));
+      if (auto s = log_->read_exact(body, std::span(chunk).first(n)); !s) {
+        io_ok = false;
+        break;
+      }
+      crc = bytes::crc32c_extend(crc, std::span(chunk).first(n));
+      body += n;
+    }
+    if (!io_ok)
+      return error(errc::log_dir_offline, "read failed during recovery");
+    if (crc != h->crc) {
+      reason = fmt::format("CRC mismatch in batch at {}", pos);
+      break;
+    }
+    bool counts_ok = h->is_internal()
+                         ? (h->records_count == 0 && h->last_offset_delta == -1)
+                         : (h->records_count > 0 && h->records_count == h->last_offset_delta + 1);
+    if (!counts_ok) {
+      reason = fmt::format("inconsistent record count in batch at {}", pos);
+      break;
+    }
+    if (h->partition_leader_epoch != epoch_.value()) {
+      reason = fmt::format("batch at {} has epoch {}, the segment's is {}", pos,
+                           h->partition_leader_epoch, epoch_.value());
+      break;
+    }
+    if (h->base_offset < next_.value() ||
+        h->next_offset().value() - base_.value() > static_cast<int64_t>(UINT32_MAX)) {
+      reason = fmt::format("batch at {} has base offset {}, expected at least {}", pos,
+                           h->base_offset, next_.value());
+      break;
+    }
+    maybe_index(*h, pos);
+    if (!h->is_internal())
+      next_ = h->next_offset();
+    pos = end;
+    ++report.batches;
+  }
+  size_ = pos;
+  report.valid_bytes = pos;
+  report.truncated_bytes = *file_size - pos;
+  report.reason = reason;
+  report.index_rebuilt = true;
+  if (pos < *file_size) {
+    STROM_TRY(log_->truncate(pos));
+    STROM_TRY(log_->sync());
+  }
+  return rewrite_indexes();
+}
+
+// --- durability ------------------------------------------------------------------------------
+
+status segment::sync() {
+  STROM_TRY(log_->sync());
+  return flush_indexes();
+}
+
+status segment::flush_indexes() {
+  STROM_TRY(index_file_->sync());
+  return time_index_file_->sync();
+}
+
+status segment::remove_files() {
+  STROM_TRY(opts_.fs->remove(opts_.dir / segment_names::log_name(base_, epoch_)));
+  STROM_TRY(opts_.fs->remove(opts_.dir / segment_names::index_name(base_)));
+  return opts_.fs->remove(opts_.dir / segment_names::time_index_name(base_));
+}
+
+}  // namespace strom::storage
