@@ -1,6 +1,6 @@
 # Compiler flags shared by every Strom target.
 add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-                    -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+                    -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
 if(STROM_WERROR)
   add_compile_options(-Werror)
 endif()

@@ -32,14 +32,16 @@ class memory_file final : public file {
     if (offset >= n_->data.size())
       return size_t{0};
     size_t n = std::min<size_t>(out.size(), n_->data.size() - offset);
-    std::memcpy(out.data(), n_->data.data() + offset, n);
+    if (n > 0)
+      std::memcpy(out.data(), n_->data.data() + offset, n);
     return n;
   }
   status write_at(uint64_t offset, std::span<const std::byte> d) override {
     std::lock_guard lock(n_->mu);
     if (n_->data.size() < offset + d.size())
       n_->data.resize(offset + d.size());
-    std::memcpy(n_->data.data() + offset, d.data(), d.size());
+    if (!d.empty())
+      std::memcpy(n_->data.data() + offset, d.data(), d.size());
     return ok();
   }
   status sync() override {

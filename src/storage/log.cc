@@ -26,6 +26,13 @@ spdlog::logger& lg() {
 }
 }  // namespace
 
+status log::flush_state::write_recovery_point(io::file_system& fs, const std::filesystem::path& p,
+                                              int64_t value) {
+  std::lock_guard lock(rp_mu);
+  auto text = fmt::format("{}\n", value);
+  return fs.write_file_atomic(p, std::as_bytes(std::span(text)));
+}
+
 // --- log_dir ---------------------------------------------------------------------------------
 
 void log_dir::take_offline(const std::string& reason) {
@@ -200,7 +207,7 @@ status log::load(bool clean, log_recovery& report) {
     for (const auto& [base, seg] : segments_)
       STROM_TRY(seg->sync());
   }
-  STROM_TRY(write_offset_file(recovery_point_file, log_end_.value()));
+  STROM_TRY(flush_->write_recovery_point(*opts_.fs, path_ / recovery_point_file, log_end_.value()));
 
   flush_->active = segments_.rbegin()->second;
   flush_->appended_end = log_end_.value();
@@ -232,6 +239,8 @@ status log::roll(leader_epoch epoch) {
   auto base = model::first_at(log_end_);
   auto now = opts_.clk->now_ms();
   auto old = segments_.rbegin()->second;
+  if (auto s = old->write_pending_indexes(); !s)
+    return io_failed(s.error());
   if (old->empty()) {
     // Nothing to keep: replace the empty segment (a new epoch needs a new name).
     if (auto s = old->remove_files(); !s)
@@ -478,8 +487,8 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     if (flush_->flushed_end.load() > log_end_.value())
       flush_->flushed_end = log_end_.value();
   }
-  if (auto s = write_offset_file(recovery_point_file,
-                                 std::min(log_end_.value(), segments_.rbegin()->first));
+  if (auto s = flush_->write_recovery_point(*opts_.fs, path_ / recovery_point_file,
+                                            std::min(log_end_.value(), segments_.rbegin()->first));
       !s) {
     return io_failed(s.error());
   }
@@ -518,14 +527,14 @@ status log::prefix_truncate(kafka_offset start) {
   return ok();
 }
 
-result<size_t> log::housekeeping() {
+result<size_t> log::housekeeping(bool retention) {
   STROM_TRY(check_writable());
   auto now = opts_.clk->now_ms();
   const auto& cfg = opts_.config;
   size_t deleted = 0;
   auto start_before = log_start_;
 
-  if (cfg.retention_ms >= 0) {
+  if (retention && cfg.retention_ms >= 0) {
     auto expired = [&](const segment& s) {
       return !s.empty() && s.max_timestamp() < now - cfg.retention_ms;
     };
@@ -539,7 +548,7 @@ result<size_t> log::housekeeping() {
       ++deleted;
     }
   }
-  if (cfg.retention_bytes >= 0) {
+  if (retention && cfg.retention_bytes >= 0) {
     uint64_t total = size_bytes();
     while (segments_.size() > 1 && total - segments_.begin()->second->size_bytes() >=
                                        static_cast<uint64_t>(cfg.retention_bytes)) {
@@ -629,10 +638,8 @@ void log::flush_async(std::function<void(status)> done) {
             break;
           s = f->sync();
         }
-        if (s && rewrite_rp) {
-          auto text = fmt::format("{}\n", target);
-          s = fs->write_file_atomic(rp, std::as_bytes(std::span(text)));
-        }
+        if (s && rewrite_rp)
+          s = st->write_recovery_point(*fs, rp, target);
         if (!s) {
           dir->take_offline(fmt::format("flush failed: {}", s.error().message()));
           s = error(errc::log_dir_offline, s.error().message());
@@ -678,10 +685,12 @@ status log::flush() {
 }
 
 status log::close() {
+  for (const auto& [base, seg] : segments_)
+    STROM_TRY(seg->write_pending_indexes());
   STROM_TRY(flush());
   for (const auto& [base, seg] : segments_)
     STROM_TRY(seg->flush_indexes());
-  STROM_TRY(write_offset_file(recovery_point_file, log_end_.value()));
+  STROM_TRY(flush_->write_recovery_point(*opts_.fs, path_ / recovery_point_file, log_end_.value()));
   return write_offset_file(log_start_file, log_start_.value());
 }
 

@@ -18,10 +18,7 @@ spdlog::logger& lg() {
 log_manager::log_manager(options opts)
     : opts_(std::move(opts)), pool_(std::make_unique<blocking_pool>(opts_.flush_threads)) {}
 
-log_manager::~log_manager() {
-  if (!shut_down_)
-    (void)shutdown();
-}
+log_manager::~log_manager() = default;
 
 result<std::unique_ptr<log_manager>> log_manager::open(options opts) {
   if (opts.data_dirs.empty())
@@ -155,10 +152,10 @@ std::vector<model::ntp> log_manager::partitions() const {
   return out;
 }
 
-size_t log_manager::housekeeping() {
+size_t log_manager::housekeeping(bool retention) {
   size_t deleted = 0;
   for (auto& [n, l] : logs_) {
-    auto r = l->housekeeping();
+    auto r = l->housekeeping(retention);
     if (r) {
       deleted += *r;
     } else if (!r.error().is(errc::log_dir_offline)) {

@@ -23,6 +23,8 @@ namespace {
 constexpr size_t recovery_chunk = 64 * 1024;
 /// A batch larger than this is never valid on disk, whatever max.message.bytes says now.
 constexpr size_t absolute_max_batch = size_t{1} << 30;
+/// Index entries are written to their files this many at a time (and at roll and close).
+constexpr size_t index_write_batch = 64;
 }  // namespace
 
 // --- names -----------------------------------------------------------------------------------
@@ -121,19 +123,31 @@ result<std::unique_ptr<segment>> segment::open(const options& opts, kafka_offset
 
 // --- append ----------------------------------------------------------------------------------
 
-status segment::write_index_entry(size_t slot, const index_entry& e) {
-  std::array<std::byte, index_entry::disk_size> buf{};
-  bytes::write_be<uint32_t>(buf.data(), e.relative_offset);
-  bytes::write_be<uint32_t>(buf.data() + 4, e.position);
-  bytes::write_be<uint32_t>(buf.data() + 8, e.flags);
-  return index_file_->write_at(slot * index_entry::disk_size, buf);
-}
-
-status segment::write_time_entry(size_t slot, const time_index_entry& e) {
-  std::array<std::byte, time_index_entry::disk_size> buf{};
-  bytes::write_be<int64_t>(buf.data(), e.max_timestamp);
-  bytes::write_be<uint32_t>(buf.data() + 8, e.relative_offset);
-  return time_index_file_->write_at(slot * time_index_entry::disk_size, buf);
+status segment::write_pending_indexes() {
+  if (index_written_ < index_.size()) {
+    std::vector<std::byte> buf((index_.size() - index_written_) * index_entry::disk_size);
+    for (size_t i = index_written_; i < index_.size(); ++i) {
+      auto* p = buf.data() + (i - index_written_) * index_entry::disk_size;
+      bytes::write_be<uint32_t>(p, index_[i].relative_offset);
+      bytes::write_be<uint32_t>(p + 4, index_[i].position);
+      bytes::write_be<uint32_t>(p + 8, index_[i].flags);
+    }
+    STROM_TRY(index_file_->write_at(index_written_ * index_entry::disk_size, buf));
+    index_written_ = index_.size();
+    indexes_dirty_ = true;
+  }
+  if (time_written_ < time_index_.size()) {
+    std::vector<std::byte> buf((time_index_.size() - time_written_) * time_index_entry::disk_size);
+    for (size_t i = time_written_; i < time_index_.size(); ++i) {
+      auto* p = buf.data() + (i - time_written_) * time_index_entry::disk_size;
+      bytes::write_be<int64_t>(p, time_index_[i].max_timestamp);
+      bytes::write_be<uint32_t>(p + 8, time_index_[i].relative_offset);
+    }
+    STROM_TRY(time_index_file_->write_at(time_written_ * time_index_entry::disk_size, buf));
+    time_written_ = time_index_.size();
+    indexes_dirty_ = true;
+  }
+  return ok();
 }
 
 void segment::maybe_index(const batch_header& h, uint64_t position) {
@@ -161,14 +175,11 @@ status segment::append(std::span<const std::byte> batch, const batch_header& h) 
                next_.value());
   STROM_ASSERT(size_ + batch.size() <= UINT32_MAX, "segment position overflow");
   STROM_TRY(log_->write_at(size_, batch));
-  size_t idx_before = index_.size();
-  size_t time_before = time_index_.size();
   maybe_index(h, size_);
-  if (index_.size() > idx_before)
-    STROM_TRY(write_index_entry(idx_before, index_.back()));
-  if (time_index_.size() > time_before) {
-    STROM_TRY(write_time_entry(time_before, time_index_.back()));
-  }
+  // Index entries reach their files in groups: the indexes are derived data, checked at
+  // open and rebuilt from the log whenever they fall short.
+  if (index_.size() - index_written_ >= index_write_batch)
+    STROM_TRY(write_pending_indexes());
   size_ += batch.size();
   if (!h.is_internal())
     next_ = h.next_offset();
@@ -314,6 +325,7 @@ result<bool> segment::load_indexes() {
       return false;
     index_.push_back(e);
   }
+  index_written_ = index_.size();
   auto tsz = time_index_file_->size();
   if (!tsz)
     return tsz.error();
@@ -330,6 +342,7 @@ result<bool> segment::load_indexes() {
     }
     time_index_.push_back(e);
   }
+  time_written_ = time_index_.size();
   if (!time_index_.empty() &&
       (index_.empty() || time_index_.back().relative_offset > index_.back().relative_offset)) {
     return false;
@@ -354,23 +367,12 @@ result<bool> segment::load_indexes() {
 }
 
 status segment::rewrite_indexes() {
-  std::vector<std::byte> buf(index_.size() * index_entry::disk_size);
-  for (size_t i = 0; i < index_.size(); ++i) {
-    auto* p = buf.data() + i * index_entry::disk_size;
-    bytes::write_be<uint32_t>(p, index_[i].relative_offset);
-    bytes::write_be<uint32_t>(p + 4, index_[i].position);
-    bytes::write_be<uint32_t>(p + 8, index_[i].flags);
-  }
+  indexes_dirty_ = true;
   STROM_TRY(index_file_->truncate(0));
-  STROM_TRY(index_file_->write_at(0, buf));
-  buf.assign(time_index_.size() * time_index_entry::disk_size, std::byte{0});
-  for (size_t i = 0; i < time_index_.size(); ++i) {
-    auto* p = buf.data() + i * time_index_entry::disk_size;
-    bytes::write_be<int64_t>(p, time_index_[i].max_timestamp);
-    bytes::write_be<uint32_t>(p + 8, time_index_[i].relative_offset);
-  }
   STROM_TRY(time_index_file_->truncate(0));
-  return time_index_file_->write_at(0, buf);
+  index_written_ = 0;
+  time_written_ = 0;
+  return write_pending_indexes();
 }
 
 // --- recovery --------------------------------------------------------------------------------
@@ -472,6 +474,9 @@ status segment::sync() {
 }
 
 status segment::flush_indexes() {
+  // Index files change only in write_pending_indexes(); skip the syscalls when untouched.
+  if (!indexes_dirty_.exchange(false))
+    return ok();
   STROM_TRY(index_file_->sync());
   return time_index_file_->sync();
 }

@@ -62,6 +62,7 @@ class [[nodiscard]] result {
     return std::get<0>(std::move(v_));
   }
   T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }

@@ -147,9 +147,9 @@ class log {
   result<model::kafka_next_offset> truncate(model::kafka_next_offset end);
   /// Raises the log start to `start` (DeleteRecords) and deletes segments wholly below it.
   status prefix_truncate(model::kafka_offset start);
-  /// Retention by age and size (whole segments), roll by age, time-based flush.
-  /// Returns the number of segments deleted.
-  result<size_t> housekeeping();
+  /// Roll by age and time-based flush; with `retention`, also retention by age and size
+  /// (whole segments). Returns the number of segments deleted.
+  result<size_t> housekeeping(bool retention = true);
 
   /// Makes everything appended so far durable; `done` runs on a flush-pool thread (or at once,
   /// on this thread, when nothing is pending). Requests that arrive while a flush runs are
@@ -173,6 +173,9 @@ class log {
     std::atomic<int64_t> flushed_end{0};
     std::atomic<uint64_t> write_seq{0};   ///< bumped by every write (data, internal, truncate)
     std::atomic<uint64_t> synced_seq{0};  ///< write_seq covered by the last successful sync
+    /// Serialises writers of the recovery-point file (owner thread and flush pool).
+    std::mutex rp_mu;
+    status write_recovery_point(io::file_system& fs, const std::filesystem::path& p, int64_t value);
   };
 
   log(model::ntp name, std::filesystem::path path, options opts);

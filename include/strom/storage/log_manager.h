@@ -18,7 +18,8 @@ namespace strom::storage {
 ///
 /// At open it reads each directory's clean-shutdown marker, opens every `<topic>-<partition>`
 /// directory (recovering the logs when the marker is missing), then removes the marker so a
-/// later crash is noticed. shutdown() closes every log and writes the marker again.
+/// later crash is noticed. shutdown() closes every log and writes the marker again;
+/// destroying the manager without shutdown() writes no marker, so the next start recovers.
 /// Not thread-safe: used from one owner thread (the logs themselves flush on a pool it owns).
 class log_manager {
  public:
@@ -49,8 +50,9 @@ class log_manager {
   [[nodiscard]] const log_recovery& recovery_summary() const { return summary_; }
   [[nodiscard]] bool recovered_cleanly() const { return all_clean_; }
 
-  /// Retention, roll by age and time-based flushes over every log. Returns segments deleted.
-  size_t housekeeping();
+  /// Roll by age and time-based flushes over every log, and retention when `retention`.
+  /// Returns the number of segments deleted.
+  size_t housekeeping(bool retention = true);
   /// Closes every log and writes the clean-shutdown markers of the online directories.
   status shutdown();
 
@@ -66,7 +68,7 @@ class log_manager {
   std::map<model::ntp, std::shared_ptr<log_dir>> placement_;
   log_recovery summary_;
   bool all_clean_ = true;
-  bool shut_down_ = false;
+  bool shut_down_ = false;  ///< shutdown() ran
 };
 
 }  // namespace strom::storage

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -124,7 +125,9 @@ class segment {
 
   /// fdatasync of the log file, then of the index files.
   status sync();
-  /// Flushes the indexes and closes nothing else (the files close with the last reference).
+  /// Writes index entries not yet in the index files. Owner thread only.
+  status write_pending_indexes();
+  /// fdatasync of the index files (whatever they hold). Any thread.
   status flush_indexes();
   /// Deletes the segment's files.
   status remove_files();
@@ -136,8 +139,6 @@ class segment {
   result<bool> load_indexes();
   status rewrite_indexes();
   void maybe_index(const model::batch_header& h, uint64_t position);
-  status write_index_entry(size_t slot, const index_entry& e);
-  status write_time_entry(size_t slot, const time_index_entry& e);
   status scan_tail_from(uint64_t position);
 
   options opts_;
@@ -153,6 +154,9 @@ class segment {
   std::shared_ptr<io::file> time_index_file_;
   std::vector<index_entry> index_;
   std::vector<time_index_entry> time_index_;
+  size_t index_written_ = 0;  ///< entries of index_ already in the index file
+  size_t time_written_ = 0;   ///< entries of time_index_ already in the time-index file
+  std::atomic<bool> indexes_dirty_{false};  ///< index files written since their last sync
 };
 
 }  // namespace strom::storage

@@ -184,7 +184,7 @@ TEST_F(recovery_test, LogManagerRecoversWhenTheCleanMarkerIsMissing) {
     auto b = strom::test::make_batch(1);
     ASSERT_TRUE(l->append(b, leader_epoch(0)));
     ASSERT_TRUE(l->flush());
-    m->release();  // crash: no shutdown, no marker (the leak is the point of the test)
+    m->reset();  // a crash: no shutdown(), so no clean-shutdown marker
   }
   auto m = log_manager::open(o);
   ASSERT_TRUE(m);
