@@ -2,6 +2,7 @@
 """stromd as a process: configuration checks, start and clean stop on signals, recovery after
 a SIGKILL of a log writer, and data-directory locking. Uses temporary directories only."""
 
+import json
 import os
 import re
 import signal
@@ -152,6 +153,23 @@ class StromdTest(unittest.TestCase):
         b.wait_for(r"stromd started: 1 partition log")
         self.assertIn("a clean shutdown", b.output())
         self.assertEqual(b.stop(), 0, b.output())
+
+    def test_json_logs_and_per_component_levels(self):
+        cfg = write_config(self.tmp, self.data,
+                           "logging:\n  format: json\n  loggers: { storage: warn }\n")
+        b = self.start(cfg)
+        b.wait_for(r"stromd started")
+        self.assertEqual(b.stop(), 0, b.output())
+        records = [json.loads(line) for line in b.output().splitlines() if line.strip()]
+        self.assertTrue(records)
+        for r in records:
+            self.assertEqual(set(r), {"ts_ms", "level", "component", "thread", "msg"})
+        self.assertTrue(any(r["component"] == "main" and r["level"] == "info" for r in records))
+        self.assertFalse(any(r["component"] == "storage" and r["level"] == "info"
+                             for r in records), "storage is at warn")
+        # The effective configuration is logged as one record with embedded newlines.
+        self.assertTrue(any("effective configuration" in r["msg"] and "\n" in r["msg"]
+                            for r in records))
 
     def test_second_broker_on_the_same_data_dir_is_refused(self):
         cfg = write_config(self.tmp, self.data)
