@@ -1,0 +1,23 @@
+#pragma once
+
+// The one header through which Strom includes Boost.Asio. Boost 1.74 with GCC 12 in C++20
+// needs <utility> before Asio.
+#include <utility>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace strom::net {
+namespace asio = boost::asio;
+using asio::awaitable;
+using tcp = asio::ip::tcp;
+}  // namespace strom::net

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strom/net/asio.h"
+#include "strom/net/frame.h"
+#include "strom/net/shard_runtime.h"
+
+namespace strom::net {
+
+/// Who sent a request.
+struct connection_info {
+  uint64_t id = 0;
+  std::string peer;  ///< "host:port"
+  size_t shard = 0;
+  std::string listener;
+};
+
+enum class disposition {
+  respond,      ///< write `frame` as the response
+  no_response,  ///< nothing to write (e.g. Kafka produce with acks=0)
+  close,        ///< close the connection after the responses before this one
+};
+
+struct handler_result {
+  disposition what = disposition::respond;
+  out_frame frame;
+};
+
+/// Turns request frames into responses. Knows the protocol; the server does not.
+class request_handler {
+ public:
+  virtual ~request_handler() = default;
+  /// Called on the connection's shard with one request frame (without its size prefix).
+  /// The returned awaitable must complete on that same shard's executor.
+  virtual awaitable<handler_result> handle(const connection_info& who,
+                                           std::vector<std::byte> frame) = 0;
+};
+
+struct server_options {
+  std::string name = "client";
+  std::string host = "127.0.0.1";
+  uint16_t port = 9092;
+  /// Frames larger than this (or with a negative size) close the connection before any
+  /// allocation.
+  int32_t max_frame_bytes = 100 << 20;
+  /// 0 = unlimited; counted over this server's connections.
+  int32_t max_connections = 0;
+  /// Requests read but not yet answered, per connection. At the limit the connection stops
+  /// reading until a response is written (back-pressure).
+  int32_t max_inflight = 100;
+  std::chrono::milliseconds idle_timeout{600000};
+  /// Time allowed for the rest of a frame once its size prefix arrived.
+  std::chrono::milliseconds request_timeout{30000};
+  int32_t send_buffer_bytes = -1;
+  int32_t receive_buffer_bytes = -1;
+};
+
+/// A TCP listener spread over the shards: one acceptor per shard on the same port
+/// (SO_REUSEPORT), so each connection lives on the shard that accepted it.
+/// Per connection: size-prefixed frames, pipelined requests answered in request order,
+/// bounded in-flight requests, idle and slow-request timeouts.
+class server {
+ public:
+  server(shard_runtime& rt, server_options opts, std::shared_ptr<request_handler> handler);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and starts accepting on every shard. Throws on bind errors (startup only).
+  void start();
+  /// Stops accepting, stops reading new requests, lets in-flight requests finish and their
+  /// responses be written, for at most `drain`; then closes what is left. Blocks the caller
+  /// (who must not be a shard thread).
+  void stop(std::chrono::milliseconds drain);
+
+  [[nodiscard]] uint16_t port() const { return bound_port_; }
+  [[nodiscard]] int64_t connections() const { return open_->load(); }
+  [[nodiscard]] uint64_t accepted() const { return accepted_.load(); }
+
+  class connection;
+  struct shard_state;
+
+ private:
+  awaitable<void> accept_loop(size_t shard);
+
+  shard_runtime& rt_;
+  server_options opts_;
+  std::shared_ptr<request_handler> handler_;
+  std::vector<std::unique_ptr<shard_state>> shards_;
+  uint16_t bound_port_ = 0;
+  std::shared_ptr<std::atomic<int64_t>> open_ = std::make_shared<std::atomic<int64_t>>(0);
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace strom::net

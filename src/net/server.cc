@@ -1,0 +1,366 @@
+#include "strom/net/server.h"
+
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <deque>
+#include <future>
+#include <unordered_map>
+
+#include "strom/base/logging.h"
+#include "strom/bytes/endian.h"
+
+namespace strom::net {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("net");
+}
+using clock_type = std::chrono::steady_clock;
+}  // namespace
+
+/// Connections of one shard; touched only on that shard's thread.
+struct server::shard_state {
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unordered_map<uint64_t, std::weak_ptr<connection>> connections;
+};
+
+/// One client connection. Lives on one shard; every member is touched only there.
+/// Three coroutines share it: the reader (frames in), the writer (responses out, in request
+/// order) and the watchdog (idle and slow-request deadlines). Handlers run concurrently and
+/// fill their slot; the writer sends slots strictly in order.
+class server::connection : public std::enable_shared_from_this<server::connection> {
+ public:
+  connection(server& srv, tcp::socket sock, connection_info info)
+      : srv_(srv),
+        sock_(std::move(sock)),
+        info_(std::move(info)),
+        reader_wake_(sock_.get_executor()),
+        writer_wake_(sock_.get_executor()),
+        watchdog_(sock_.get_executor()),
+        open_(srv.open_) {}
+
+  void start() {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        sock_.get_executor(), [self] { return self->reader(); }, asio::detached);
+    asio::co_spawn(
+        sock_.get_executor(), [self] { return self->writer(); }, asio::detached);
+    asio::co_spawn(
+        sock_.get_executor(), [self] { return self->watch(); }, asio::detached);
+  }
+
+  /// Stop reading new requests; what is in flight is still answered.
+  void drain() {
+    draining_ = true;
+    boost::system::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_receive, ec);
+    notify();
+  }
+
+  void close() {
+    if (closed_)
+      return;
+    closed_ = true;
+    boost::system::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+    watchdog_.cancel();
+    notify();
+  }
+
+  ~connection() {
+    --*open_;  // the counter outlives the server if a shard destroys this late
+    lg().debug("connection {} from {} closed", info_.id, info_.peer);
+  }
+
+ private:
+  struct slot {
+    bool ready = false;
+    handler_result result;
+  };
+
+  void notify() {
+    reader_wake_.cancel();
+    writer_wake_.cancel();
+  }
+
+  awaitable<void> wait(asio::steady_timer& t) {
+    t.expires_at(clock_type::time_point::max());
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  void set_deadline(clock_type::time_point d) {
+    deadline_ = d;
+    watchdog_.expires_at(d);  // wakes the watchdog to re-arm on the new deadline
+  }
+
+  awaitable<void> watch() {
+    auto self = shared_from_this();
+    while (!closed_) {
+      boost::system::error_code ec;
+      co_await watchdog_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_)
+        break;
+      if (clock_type::now() >= deadline_) {
+        lg().debug("connection {} from {}: {} timeout", info_.id, info_.peer,
+                   reading_body_ ? "request" : "idle");
+        close();
+      }
+    }
+  }
+
+  awaitable<void> reader() {
+    auto self = shared_from_this();
+    const auto& o = srv_.opts_;
+    try {
+      while (!closed_ && !draining_) {
+        while (static_cast<int32_t>(pending_.size()) >= o.max_inflight && !closed_) {
+          set_deadline(clock_type::time_point::max());  // back-pressure is not idleness
+          co_await wait(reader_wake_);
+        }
+        if (closed_ || draining_)
+          break;
+        set_deadline(pending_.empty() ? clock_type::now() + o.idle_timeout
+                                      : clock_type::time_point::max());
+        std::array<std::byte, 4> prefix{};
+        co_await asio::async_read(sock_, asio::buffer(prefix), asio::use_awaitable);
+        auto size = bytes::read_be<int32_t>(prefix.data());
+        if (size < 0 || size > o.max_frame_bytes) {
+          lg().warn("connection {} from {}: frame size {} outside [0, {}], closing", info_.id,
+                    info_.peer, size, o.max_frame_bytes);
+          break;
+        }
+        reading_body_ = true;
+        set_deadline(clock_type::now() + o.request_timeout);
+        std::vector<std::byte> frame(static_cast<size_t>(size));
+        co_await asio::async_read(sock_, asio::buffer(frame), asio::use_awaitable);
+        reading_body_ = false;
+        auto s = std::make_shared<slot>();
+        pending_.push_back(s);
+        asio::co_spawn(
+            sock_.get_executor(),
+            [self, s, frame = std::move(frame)]() mutable -> awaitable<void> {
+              try {
+                s->result = co_await self->srv_.handler_->handle(self->info_, std::move(frame));
+              } catch (const std::exception& e) {
+                lg().error("connection {}: request handler failed: {}", self->info_.id, e.what());
+                s->result = handler_result{disposition::close, {}};
+              }
+              s->ready = true;
+              self->notify();
+            },
+            asio::detached);
+      }
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != asio::error::eof && e.code() != asio::error::operation_aborted) {
+        lg().debug("connection {} from {}: read: {}", info_.id, info_.peer, e.what());
+      }
+    }
+    reader_done_ = true;
+    set_deadline(clock_type::time_point::max());
+    notify();
+  }
+
+  awaitable<void> write_frame(out_frame& f) {
+    std::array<std::byte, 4> prefix{};
+    bytes::write_be<int32_t>(prefix.data(), static_cast<int32_t>(f.size()));
+    std::vector<asio::const_buffer> bufs{asio::buffer(prefix)};
+    for (auto& c : f.chunks) {
+      if (!c.is_file()) {
+        if (!c.bytes.empty())
+          bufs.push_back(asio::buffer(c.bytes));
+        continue;
+      }
+      if (!bufs.empty()) {
+        co_await asio::async_write(sock_, bufs, asio::use_awaitable);
+        bufs.clear();
+      }
+      co_await send_file(c);
+    }
+    if (!bufs.empty())
+      co_await asio::async_write(sock_, bufs, asio::use_awaitable);
+  }
+
+  /// sendfile() from the segment file straight to the socket, waiting for writability.
+  awaitable<void> send_file(const out_chunk& c) {
+    sock_.non_blocking(true);
+    auto off = static_cast<off_t>(c.offset);
+    uint64_t left = c.length;
+    while (left > 0) {
+      ssize_t n = ::sendfile(sock_.native_handle(), c.fd, &off, left);
+      if (n > 0) {
+        left -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) {
+        throw boost::system::system_error(asio::error::eof, "file shorter than the response");
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        co_await sock_.async_wait(tcp::socket::wait_write, asio::use_awaitable);
+        continue;
+      }
+      if (errno == EINTR)
+        continue;
+      throw boost::system::system_error(
+          boost::system::error_code(errno, boost::system::system_category()), "sendfile");
+    }
+  }
+
+  awaitable<void> writer() {
+    auto self = shared_from_this();
+    try {
+      for (;;) {
+        while (!closed_ && (pending_.empty() || !pending_.front()->ready)) {
+          if (reader_done_ && pending_.empty())
+            break;
+          co_await wait(writer_wake_);
+        }
+        if (closed_ || pending_.empty())
+          break;
+        auto s = pending_.front();
+        pending_.pop_front();
+        reader_wake_.cancel();  // room for another request
+        if (s->result.what == disposition::close)
+          break;
+        if (s->result.what == disposition::respond)
+          co_await write_frame(s->result.frame);
+      }
+    } catch (const boost::system::system_error& e) {
+      lg().debug("connection {} from {}: write: {}", info_.id, info_.peer, e.what());
+    }
+    close();
+  }
+
+  server& srv_;
+  tcp::socket sock_;
+  connection_info info_;
+  asio::steady_timer reader_wake_;
+  asio::steady_timer writer_wake_;
+  asio::steady_timer watchdog_;
+  clock_type::time_point deadline_ = clock_type::time_point::max();
+  std::deque<std::shared_ptr<slot>> pending_;
+  bool reading_body_ = false;
+  bool reader_done_ = false;
+  bool draining_ = false;
+  bool closed_ = false;
+  std::shared_ptr<std::atomic<int64_t>> open_;
+};
+
+server::server(shard_runtime& rt, server_options opts, std::shared_ptr<request_handler> handler)
+    : rt_(rt), opts_(std::move(opts)), handler_(std::move(handler)) {
+  for (size_t i = 0; i < rt_.count(); ++i)
+    shards_.push_back(std::make_unique<shard_state>());
+}
+
+server::~server() = default;
+
+void server::start() {
+  auto addr = asio::ip::make_address(opts_.host);
+  uint16_t port = opts_.port;
+  for (size_t i = 0; i < rt_.count(); ++i) {
+    auto acc = std::make_unique<tcp::acceptor>(rt_.context(i));
+    tcp::endpoint ep(addr, port);
+    acc->open(ep.protocol());
+    acc->set_option(asio::socket_base::reuse_address(true));
+    int one = 1;
+    ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    acc->bind(ep);
+    acc->listen(asio::socket_base::max_listen_connections);
+    if (port == 0)
+      port = acc->local_endpoint().port();  // the other shards share it
+    shards_[i]->acceptor = std::move(acc);
+  }
+  bound_port_ = port;
+  for (size_t i = 0; i < rt_.count(); ++i) {
+    asio::co_spawn(rt_.context(i), accept_loop(i), asio::detached);
+  }
+  lg().info("listener {} on {}:{} ({} shard(s))", opts_.name, opts_.host, bound_port_, rt_.count());
+}
+
+awaitable<void> server::accept_loop(size_t shard) {
+  auto& st = *shards_[shard];
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket sock =
+        co_await st.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_)
+        break;
+      lg().warn("accept on {}: {}", opts_.name, ec.message());
+      continue;
+    }
+    ++accepted_;
+    if (opts_.max_connections > 0 && open_->load() >= opts_.max_connections) {
+      lg().warn("listener {}: {} connections open, refusing another", opts_.name, open_->load());
+      sock.close(ec);
+      continue;
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    if (opts_.send_buffer_bytes > 0) {
+      sock.set_option(asio::socket_base::send_buffer_size(opts_.send_buffer_bytes), ec);
+    }
+    if (opts_.receive_buffer_bytes > 0) {
+      sock.set_option(asio::socket_base::receive_buffer_size(opts_.receive_buffer_bytes), ec);
+    }
+    connection_info info;
+    info.id = next_id_++;
+    auto remote = sock.remote_endpoint(ec);
+    info.peer = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    info.shard = shard;
+    info.listener = opts_.name;
+    ++*open_;
+    auto c = std::make_shared<connection>(*this, std::move(sock), info);
+    // Forget connections that are gone.
+    std::erase_if(st.connections, [](const auto& e) { return e.second.expired(); });
+    st.connections[info.id] = c;
+    lg().debug("connection {} from {} on shard {}", info.id, info.peer, shard);
+    c->start();
+  }
+}
+
+void server::stop(std::chrono::milliseconds drain) {
+  if (stopping_.exchange(true))
+    return;
+  auto on_each_shard = [&](auto fn) {
+    std::vector<std::future<void>> done;
+    for (size_t i = 0; i < rt_.count(); ++i) {
+      auto p = std::make_shared<std::promise<void>>();
+      done.push_back(p->get_future());
+      asio::post(rt_.context(i), [this, i, fn, p] {
+        fn(*shards_[i]);
+        p->set_value();
+      });
+    }
+    for (auto& f : done)
+      f.wait();
+  };
+  on_each_shard([](shard_state& st) {
+    boost::system::error_code ec;
+    if (st.acceptor)
+      st.acceptor->close(ec);
+    for (auto& [id, w] : st.connections) {
+      if (auto c = w.lock())
+        c->drain();
+    }
+  });
+  auto deadline = clock_type::now() + drain;
+  while (open_->load() > 0 && clock_type::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (open_->load() > 0) {
+    lg().warn("listener {}: closing {} connection(s) still busy after the drain timeout",
+              opts_.name, open_->load());
+  }
+  on_each_shard([](shard_state& st) {
+    for (auto& [id, w] : st.connections) {
+      if (auto c = w.lock())
+        c->close();
+    }
+    st.connections.clear();
+  });
+}
+
+}  // namespace strom::net

@@ -1,0 +1,231 @@
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "strom/bytes/endian.h"
+#include "strom/net/asio.h"
+#include "strom/net/server.h"
+
+namespace strom::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Echoes each frame back after a delay given by its first byte (in ms), so that later
+/// requests can finish first; a frame starting with 0xff asks for no response, 0xfe to close.
+class echo_handler final : public request_handler {
+ public:
+  awaitable<handler_result> handle(const connection_info&, std::vector<std::byte> frame) override {
+    ++calls;
+    auto delay = frame.empty() ? 0 : static_cast<int>(frame[0]);
+    if (delay == 0xff)
+      co_return handler_result{disposition::no_response, {}};
+    if (delay == 0xfe)
+      co_return handler_result{disposition::close, {}};
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(delay));
+    co_await t.async_wait(asio::use_awaitable);
+    out_frame f;
+    out_chunk c;
+    c.bytes = std::move(frame);
+    f.chunks.push_back(std::move(c));
+    co_return handler_result{disposition::respond, std::move(f)};
+  }
+  std::atomic<int> calls{0};
+};
+
+/// A blocking loopback client.
+struct client {
+  int fd = -1;
+  explicit client(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~client() { ::close(fd); }
+  void send_raw(const void* p, size_t n) { ASSERT_EQ(::send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n); }
+  void send_frame(std::vector<std::byte> body) {
+    std::byte prefix[4];
+    bytes::write_be<int32_t>(prefix, static_cast<int32_t>(body.size()));
+    send_raw(prefix, 4);
+    if (!body.empty())
+      send_raw(body.data(), body.size());
+  }
+  /// Reads one frame; nullopt when the server closed the connection.
+  std::optional<std::vector<std::byte>> read_frame() {
+    std::byte prefix[4];
+    if (!read_exact(prefix, 4))
+      return std::nullopt;
+    std::vector<std::byte> body(static_cast<size_t>(bytes::read_be<int32_t>(prefix)));
+    if (!read_exact(body.data(), body.size()))
+      return std::nullopt;
+    return body;
+  }
+  bool read_exact(void* p, size_t n) {
+    auto* c = static_cast<char*>(p);
+    while (n > 0) {
+      ssize_t r = ::recv(fd, c, n, 0);
+      if (r <= 0)
+        return false;
+      c += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  bool closed_by_peer() {
+    char b;
+    return ::recv(fd, &b, 1, 0) == 0;
+  }
+};
+
+class server_test : public ::testing::Test {
+ protected:
+  void start(server_options o = {}) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    srv_ = std::make_unique<server>(rt_, o, handler_);
+    rt_.start();
+    srv_->start();
+  }
+  void TearDown() override {
+    if (srv_)
+      srv_->stop(1s);
+    rt_.stop();
+  }
+  shard_runtime rt_{2};
+  std::shared_ptr<echo_handler> handler_ = std::make_shared<echo_handler>();
+  std::unique_ptr<server> srv_;
+};
+
+std::vector<std::byte> body(std::initializer_list<int> v) {
+  std::vector<std::byte> b;
+  for (int x : v)
+    b.push_back(static_cast<std::byte>(x));
+  return b;
+}
+
+TEST_F(server_test, PipelinedResponsesComeBackInRequestOrder) {
+  start();
+  client c(srv_->port());
+  // Later requests finish first (decreasing delays); responses must still be in order.
+  for (int i = 0; i < 10; ++i)
+    c.send_frame(body({50 - 5 * i, i}));
+  for (int i = 0; i < 10; ++i) {
+    auto f = c.read_frame();
+    ASSERT_TRUE(f);
+    ASSERT_EQ(f->size(), 2u);
+    EXPECT_EQ(static_cast<int>((*f)[1]), i);
+  }
+}
+
+TEST_F(server_test, NoResponseAndCloseDispositions) {
+  start();
+  client c(srv_->port());
+  c.send_frame(body({0xff, 1}));
+  c.send_frame(body({0, 2}));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(static_cast<int>((*f)[1]), 2);  // the first got no response
+  c.send_frame(body({0, 3}));
+  c.send_frame(body({0xfe}));
+  f = c.read_frame();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(static_cast<int>((*f)[1]), 3);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(server_test, OversizeAndNegativeFramesCloseBeforeAllocating) {
+  server_options o;
+  o.max_frame_bytes = 1024;
+  start(o);
+  {
+    client c(srv_->port());
+    std::byte prefix[4];
+    bytes::write_be<int32_t>(prefix, 2'000'000'000);
+    c.send_raw(prefix, 4);
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    client c(srv_->port());
+    std::byte prefix[4];
+    bytes::write_be<int32_t>(prefix, -1);
+    c.send_raw(prefix, 4);
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  EXPECT_EQ(handler_->calls.load(), 0);
+  client ok(srv_->port());  // the server still serves others
+  ok.send_frame(body({0, 7}));
+  EXPECT_TRUE(ok.read_frame());
+}
+
+TEST_F(server_test, IdleAndSlowClientsAreClosed) {
+  server_options o;
+  o.idle_timeout = 200ms;
+  o.request_timeout = 200ms;
+  start(o);
+  client idle(srv_->port());
+  EXPECT_TRUE(idle.closed_by_peer());
+  client slow(srv_->port());
+  std::byte prefix[4];
+  bytes::write_be<int32_t>(prefix, 10);
+  slow.send_raw(prefix, 4);
+  slow.send_raw("ab", 2);  // 8 bytes never come
+  EXPECT_TRUE(slow.closed_by_peer());
+}
+
+TEST_F(server_test, MaxConnectionsRefusesExtraConnections) {
+  server_options o;
+  o.max_connections = 2;
+  start(o);
+  client a(srv_->port());
+  client b(srv_->port());
+  a.send_frame(body({0, 1}));
+  b.send_frame(body({0, 1}));
+  ASSERT_TRUE(a.read_frame());
+  ASSERT_TRUE(b.read_frame());
+  client c(srv_->port());
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(server_test, BoundedInflightStopsReading) {
+  server_options o;
+  o.max_inflight = 2;
+  start(o);
+  client c(srv_->port());
+  for (int i = 0; i < 6; ++i)
+    c.send_frame(body({100, i}));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_LE(handler_->calls.load(), 2);  // the rest wait in the socket, not in memory
+  for (int i = 0; i < 6; ++i) {
+    auto f = c.read_frame();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(static_cast<int>((*f)[1]), i);
+  }
+}
+
+TEST_F(server_test, StopDrainsInflightRequests) {
+  start();
+  client c(srv_->port());
+  c.send_frame(body({100, 9}));
+  std::this_thread::sleep_for(20ms);
+  std::thread stopper([&] { srv_->stop(5s); });
+  auto f = c.read_frame();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(static_cast<int>((*f)[1]), 9);
+  stopper.join();
+  EXPECT_EQ(srv_->connections(), 0);
+}
+
+}  // namespace
+}  // namespace strom::net
