@@ -1,6 +1,8 @@
 # Compiler flags shared by every Strom target.
 add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-                    -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
+                    -Wunused -Woverloaded-virtual -Wimplicit-fallthrough
+                    # GCC 12 misreports Asio coroutine frame deallocation as mismatched.
+                    -Wno-mismatched-new-delete)
 if(STROM_WERROR)
   add_compile_options(-Werror)
 endif()

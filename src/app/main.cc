@@ -8,19 +8,23 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <vector>
 
 #include "app/wiring.h"
 #include "strom/base/logging.h"
+#include "strom/cluster/controller.h"
+#include "strom/cluster/topic_table.h"
 #include "strom/config/loader.h"
 #include "strom/io/file_system.h"
+#include "strom/kafka/server/handler.h"
+#include "strom/net/server.h"
 #include "strom/storage/log_manager.h"
 
 namespace {
@@ -79,6 +83,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  ::signal(SIGPIPE, SIG_IGN);  // a peer closing its socket is an error code, not a signal
   logging::configure(config::logging_options(cfg->logging));
   auto& log = logging::get("main");
   log.info("stromd {} starting, node {}, configuration {}", STROM_VERSION, cfg->node.id,
@@ -94,8 +99,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  auto storage_opts = app::storage_options(*cfg, io::make_posix_file_system());
-  auto logs = storage::log_manager::open(storage_opts);
+  auto fs = io::make_posix_file_system();
+  auto logs = storage::log_manager::open(app::storage_options(*cfg, fs));
   if (!logs) {
     log.critical("cannot open storage: {}", logs.error().message());
     return exit_runtime;
@@ -104,37 +109,67 @@ int main(int argc, char** argv) {
   for (const auto& note : mgr.recovery_summary().notes)
     log.warn("recovery: {}", note);
 
+  auto topics = cluster::topic_table::open(
+      fs, std::filesystem::path(cfg->node.data_dirs.front()) / ".strom" / "topics");
+  if (!topics) {
+    log.critical("cannot open the topic table: {}", topics.error().message());
+    return exit_runtime;
+  }
+  auto rt = std::make_unique<net::shard_runtime>(static_cast<size_t>(cfg->network.shards));
+  auto ctl =
+      std::make_unique<cluster::controller>(*rt, mgr, **topics, app::controller_options(*cfg));
+  if (auto s = ctl->load(); !s) {
+    log.critical("cannot load partitions: {}", s.error().message());
+    return exit_runtime;
+  }
+
+  std::vector<std::unique_ptr<net::server>> servers;
+  for (const auto& l : cfg->listeners) {
+    if (l.protocol != config::security_protocol::plaintext) {
+      log.critical("listener {}: security protocol {} is not supported yet", l.name,
+                   config::to_string(l.protocol));
+      return exit_config;
+    }
+    if (cfg->inter_broker_listener && l.name == *cfg->inter_broker_listener &&
+        cfg->listeners.size() > 1) {
+      continue;  // the inter-broker RPC listener arrives with replication
+    }
+    auto handler = kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l));
+    servers.push_back(
+        std::make_unique<net::server>(*rt, app::server_options(*cfg, l), std::move(handler)));
+  }
+  try {
+    for (auto& s : servers)
+      s->start();
+  } catch (const std::exception& e) {
+    log.critical("cannot listen: {}", e.what());
+    return exit_runtime;
+  }
+  rt->start();
+  ctl->start_housekeeping(
+      app::housekeeping_interval(*cfg),
+      std::chrono::milliseconds(cfg->cluster_defaults.log.retention_check_interval_ms));
+
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  boost::asio::steady_timer housekeeping(io);
-  auto interval = app::housekeeping_interval(*cfg);
-  auto retention_every =
-      std::chrono::milliseconds(cfg->cluster_defaults.log.retention_check_interval_ms);
-  auto next_retention = std::chrono::steady_clock::now() + retention_every;
-  std::function<void()> arm = [&] {
-    housekeeping.expires_after(interval);
-    housekeeping.async_wait([&](const boost::system::error_code& ec) {
-      if (ec)
-        return;
-      auto now = std::chrono::steady_clock::now();
-      bool retention = now >= next_retention;
-      if (retention)
-        next_retention = now + retention_every;
-      mgr.housekeeping(retention);
-      arm();
-    });
-  };
-  arm();
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec)
       return;
     log.info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    housekeeping.cancel();
     io.stop();
   });
-  log.info("stromd started: {} partition log(s) in {} data dir(s)", mgr.partitions().size(),
-           mgr.dirs().size());
+  log.info("stromd started: {} partition log(s) in {} data dir(s), {} shard(s)",
+           mgr.partitions().size(), mgr.dirs().size(), rt->count());
   io.run();
+
+  // Stop taking requests, finish the ones in flight, then stop the shards and close the logs.
+  auto drain = std::chrono::milliseconds(cfg->shutdown.drain_timeout_ms);
+  for (auto& s : servers)
+    s->stop(drain);
+  rt->stop();
+  rt.reset();  // destroys what the shards still held before the objects they point to
+  servers.clear();
+  ctl.reset();
 
   auto s = mgr.shutdown();
   if (!s) {

@@ -1,5 +1,7 @@
 #include "app/wiring.h"
 
+#include "strom/config/schema.h"
+
 #include <algorithm>
 
 namespace strom::app {
@@ -34,6 +36,71 @@ std::chrono::milliseconds housekeeping_interval(const config::broker_config& c) 
   if (l.flush_interval_ms)
     ms = std::min(ms, *l.flush_interval_ms);
   return std::chrono::milliseconds(std::max<int64_t>(ms, 10));
+}
+
+cluster::topic_defaults topic_defaults(const config::broker_config& c) {
+  const auto& l = c.cluster_defaults.log;
+  cluster::topic_defaults d;
+  d.log = log_config(l);
+  d.cleanup_policy = std::string(config::to_string(l.cleanup));
+  d.compression_type = std::string(config::to_string(l.compression));
+  d.message_timestamp_type = std::string(config::to_string(l.message_timestamp_type));
+  d.write_caching = l.write_caching;
+  d.min_insync_replicas = c.cluster_defaults.topics.min_insync_replicas;
+  return d;
+}
+
+cluster::controller::options controller_options(const config::broker_config& c) {
+  cluster::controller::options o;
+  o.defaults = topic_defaults(c);
+  const auto& t = c.cluster_defaults.topics;
+  o.default_partitions = t.default_partitions;
+  o.default_replication_factor = static_cast<int16_t>(t.default_replication_factor);
+  o.auto_create_topics = t.auto_create;
+  o.delete_topic_enable = t.delete_enable;
+  o.node_id = c.node.id;
+  return o;
+}
+
+net::server_options server_options(const config::broker_config& c,
+                                   const config::listener_config& l) {
+  net::server_options o;
+  o.name = l.name;
+  o.host = l.bind.host;
+  o.port = static_cast<uint16_t>(l.bind.port);
+  const auto& n = c.network;
+  o.max_frame_bytes = n.socket_request_max_bytes;
+  o.max_connections = n.max_connections;
+  o.max_inflight = n.max_inflight_requests_per_connection;
+  o.idle_timeout = std::chrono::milliseconds(n.connections_max_idle_ms);
+  o.request_timeout = std::chrono::milliseconds(n.request_timeout_ms);
+  o.send_buffer_bytes = n.socket_send_buffer_bytes;
+  o.receive_buffer_bytes = n.socket_receive_buffer_bytes;
+  return o;
+}
+
+kafka::server::broker_identity broker_identity(const config::broker_config& c,
+                                               const config::listener_config& l) {
+  kafka::server::broker_identity id;
+  id.node_id = c.node.id;
+  id.host = l.advertise.host;
+  id.port = l.advertise.port;
+  id.rack = c.node.rack;
+  id.cluster_id = c.cluster.id.value_or("strom-cluster");
+  for (const auto& k : config::schema()) {
+    if (k.kafka_name.empty())
+      continue;
+    auto value = config::value_text(c, k.path);
+    if (!value)
+      continue;
+    // "log.segment.bytes (topic: segment.bytes)" -> "log.segment.bytes"
+    auto name = k.kafka_name.substr(0, k.kafka_name.find_first_of(" ,"));
+    std::string v = *value;
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+      v = v.substr(1, v.size() - 2);
+    id.broker_configs.emplace_back(std::string(name), v);
+  }
+  return id;
 }
 
 }  // namespace strom::app

@@ -4,8 +4,11 @@
 #include <memory>
 
 #include "strom/base/logging.h"
+#include "strom/cluster/controller.h"
 #include "strom/config/broker_config.h"
 #include "strom/io/file_system.h"
+#include "strom/kafka/server/handler.h"
+#include "strom/net/server.h"
 #include "strom/storage/log_manager.h"
 
 /// Translations from the parsed configuration to each module's own options: the only place
@@ -17,5 +20,15 @@ storage::log_manager::options storage_options(const config::broker_config& c,
                                               std::shared_ptr<io::file_system> fs);
 /// How often roll-by-age and time-based flushes are checked (retention has its own interval).
 std::chrono::milliseconds housekeeping_interval(const config::broker_config& c);
+
+/// Broker defaults of the topic configs.
+cluster::topic_defaults topic_defaults(const config::broker_config& c);
+cluster::controller::options controller_options(const config::broker_config& c);
+net::server_options server_options(const config::broker_config& c,
+                                   const config::listener_config& l);
+
+/// How the broker describes itself on listener `l` (advertised address, broker configs).
+kafka::server::broker_identity broker_identity(const config::broker_config& c,
+                                               const config::listener_config& l);
 
 }  // namespace strom::app

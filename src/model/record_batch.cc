@@ -156,6 +156,14 @@ void fill_crc(std::span<std::byte> batch) {
 }
 }  // namespace
 
+void set_log_append_time(std::span<std::byte> batch, timestamp_ms now) {
+  STROM_ASSERT(batch.size() >= L::header_size, "batch too small");
+  auto attrs = read_be<int16_t>(batch.data() + L::attributes);
+  write_be<int16_t>(batch.data() + L::attributes, static_cast<int16_t>(attrs | 0x08));
+  write_be<int64_t>(batch.data() + L::max_timestamp, now);
+  fill_crc(batch);
+}
+
 std::vector<std::byte> make_internal_entry(internal_kind kind, kafka_next_offset position,
                                            leader_epoch epoch, timestamp_ms now,
                                            std::span<const std::byte> payload) {

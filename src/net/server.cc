@@ -4,6 +4,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <csignal>
 #include <deque>
 #include <future>
 #include <unordered_map>
@@ -258,6 +259,8 @@ server::server(shard_runtime& rt, server_options opts, std::shared_ptr<request_h
 server::~server() = default;
 
 void server::start() {
+  // sendfile() to a socket the peer closed raises SIGPIPE; report EPIPE instead.
+  ::signal(SIGPIPE, SIG_IGN);
   auto addr = asio::ip::make_address(opts_.host);
   uint16_t port = opts_.port;
   for (size_t i = 0; i < rt_.count(); ++i) {

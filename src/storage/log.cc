@@ -439,6 +439,13 @@ result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_
   return std::optional<timestamp_lookup>{};
 }
 
+timestamp_ms log::max_timestamp() const {
+  timestamp_ms m = -1;
+  for (const auto& [base, seg] : segments_)
+    m = std::max(m, seg->max_timestamp());
+  return m;
+}
+
 uint64_t log::size_bytes() const {
   uint64_t total = 0;
   for (const auto& [base, seg] : segments_)

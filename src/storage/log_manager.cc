@@ -100,6 +100,7 @@ status log_manager::load() {
 }
 
 result<log*> log_manager::create(const model::ntp& name, const log_config& config) {
+  std::lock_guard lock(mu_);
   if (logs_.contains(name))
     return error(errc::log_exists, name.dir_name());
   std::shared_ptr<log_dir> best;
@@ -128,11 +129,13 @@ result<log*> log_manager::create(const model::ntp& name, const log_config& confi
 }
 
 log* log_manager::get(const model::ntp& name) {
+  std::lock_guard lock(mu_);
   auto it = logs_.find(name);
   return it == logs_.end() ? nullptr : it->second.get();
 }
 
 status log_manager::remove(const model::ntp& name) {
+  std::lock_guard lock(mu_);
   auto it = logs_.find(name);
   if (it == logs_.end())
     return error(errc::log_not_found, name.dir_name());
@@ -145,6 +148,7 @@ status log_manager::remove(const model::ntp& name) {
 }
 
 std::vector<model::ntp> log_manager::partitions() const {
+  std::lock_guard lock(mu_);
   std::vector<model::ntp> out;
   out.reserve(logs_.size());
   for (const auto& [n, _] : logs_)

@@ -120,6 +120,10 @@ inline std::error_code make_error_code(batch_errc e) {
 /// Overwrites baseOffset and partitionLeaderEpoch in place (neither is under the CRC).
 void stamp_batch(std::span<std::byte> batch, kafka_offset base, leader_epoch epoch);
 
+/// Switches a batch to LogAppendTime: sets attribute bit 3 and maxTimestamp := `now`, and
+/// recomputes the CRC (both fields are under it).
+void set_log_append_time(std::span<std::byte> batch, timestamp_ms now);
+
 /// Builds an internal entry: header with the internal magic, `kind` in attributes,
 /// baseOffset = the Kafka offset it sits before, then `payload`, with a valid CRC.
 [[nodiscard]] std::vector<std::byte> make_internal_entry(internal_kind kind,

@@ -19,6 +19,7 @@
 #include "strom/model/offsets.h"
 #include "strom/model/record_batch.h"
 #include "strom/storage/epoch_cache.h"
+#include "strom/storage/errc.h"
 #include "strom/storage/log_config.h"
 #include "strom/storage/segment.h"
 
@@ -133,6 +134,8 @@ class log {
   result<std::optional<timestamp_lookup>> find_offset_by_timestamp(timestamp_ms ts) const;
 
   [[nodiscard]] model::kafka_offset log_start() const { return log_start_; }
+  /// The largest batch maxTimestamp in the log, -1 when empty.
+  [[nodiscard]] timestamp_ms max_timestamp() const;
   [[nodiscard]] model::kafka_next_offset log_end() const { return log_end_; }
   [[nodiscard]] model::kafka_next_offset flushed_offset() const {
     return model::kafka_next_offset(flush_->flushed_end.load(std::memory_order_acquire));

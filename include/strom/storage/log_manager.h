@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "strom/base/blocking_pool.h"
@@ -20,7 +21,9 @@ namespace strom::storage {
 /// directory (recovering the logs when the marker is missing), then removes the marker so a
 /// later crash is noticed. shutdown() closes every log and writes the marker again;
 /// destroying the manager without shutdown() writes no marker, so the next start recovers.
-/// Not thread-safe: used from one owner thread (the logs themselves flush on a pool it owns).
+/// create/get/remove/partitions are thread-safe (a mutex guards the table; they are cold
+/// paths); each log itself is used by one owner thread. open, housekeeping and shutdown are
+/// called when no other thread uses the logs.
 class log_manager {
  public:
   struct options {
@@ -62,6 +65,7 @@ class log_manager {
   log::options log_options(const std::shared_ptr<log_dir>& dir, const log_config& c);
 
   options opts_;
+  mutable std::mutex mu_;                // guards logs_ and placement_ after open
   std::unique_ptr<blocking_pool> pool_;  // declared before logs_: outlives them
   std::vector<std::shared_ptr<log_dir>> dirs_;
   std::map<model::ntp, std::unique_ptr<log>> logs_;

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+
+#include "strom/base/clock.h"
+#include "strom/base/result.h"
+#include "strom/model/ntp.h"
+#include "strom/model/offsets.h"
+#include "strom/storage/log.h"
+
+namespace strom::cluster {
+
+struct partition_settings {
+  bool flush_before_ack = true;  ///< acks=all waits for fsync (write.caching=false)
+  bool log_append_time = false;  ///< message.timestamp.type=LogAppendTime
+};
+
+/// A partition replica on this node: owns leadership, the high watermark and the append path
+/// over its log. Produce and Fetch reach the log only through here; this is where Raft
+/// replication plugs in (today a single replica: every append is committed at once).
+/// Owned by one shard; touched only on that shard's thread.
+class partition {
+ public:
+  partition(model::ntp name, storage::log* log, partition_settings s, clock& clk)
+      : name_(std::move(name)), log_(log), settings_(s), clock_(clk) {}
+
+  [[nodiscard]] const model::ntp& name() const { return name_; }
+  [[nodiscard]] storage::log& log() { return *log_; }
+  [[nodiscard]] const storage::log& log() const { return *log_; }
+  [[nodiscard]] const partition_settings& settings() const { return settings_; }
+  void set_settings(partition_settings s) { settings_ = s; }
+
+  [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
+  /// Exclusive: the first offset not yet visible to consumers.
+  [[nodiscard]] model::kafka_next_offset high_watermark() const { return log_->log_end(); }
+  [[nodiscard]] model::kafka_offset log_start() const { return log_->log_start(); }
+
+  struct append_outcome {
+    storage::append_result offsets;
+    timestamp_ms log_append_time = -1;  ///< -1 unless the topic uses LogAppendTime
+  };
+  /// Appends a client batch (validated by the log) and wakes fetch waiters.
+  result<append_outcome> append(std::span<std::byte> batch);
+
+  /// Registers `fn` to run (once) after the next append; returns an id to cancel it.
+  uint64_t add_waiter(std::function<void()> fn);
+  void remove_waiter(uint64_t id) { waiters_.erase(id); }
+
+ private:
+  model::ntp name_;
+  storage::log* log_;
+  partition_settings settings_;
+  clock& clock_;
+  model::leader_epoch epoch_{0};
+  uint64_t next_waiter_ = 1;
+  std::map<uint64_t, std::function<void()>> waiters_;
+};
+
+}  // namespace strom::cluster

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strom/base/result.h"
+#include "strom/storage/log_config.h"
+
+namespace strom::cluster {
+
+/// Topic-level configuration overrides, by Kafka's exact dotted names ("retention.ms").
+using topic_configs = std::map<std::string, std::string>;
+
+/// One topic config Strom understands: its Kafka name, the broker-level synonym, and how
+/// values are checked.
+struct topic_config_key {
+  std::string_view name;            ///< e.g. "retention.ms"
+  std::string_view broker_synonym;  ///< e.g. "log.retention.ms"
+  enum class kind { long_, int_, boolean, string } type;
+  int64_t min = INT64_MIN;
+  int64_t max = INT64_MAX;
+  std::vector<std::string_view> allowed;  ///< for strings; empty = anything
+  std::string_view doc;
+};
+
+/// Every topic config key, in a stable order.
+const std::vector<topic_config_key>& topic_config_keys();
+const topic_config_key* find_topic_config_key(std::string_view name);
+
+enum class config_errc { unknown_key = 1, invalid_value };
+const std::error_category& config_category();
+inline std::error_code make_error_code(config_errc e) {
+  return {static_cast<int>(e), config_category()};
+}
+
+/// Checks one name/value pair; the error detail says what was expected.
+status validate_topic_config(std::string_view name, std::string_view value);
+
+/// Broker defaults that topic configs override.
+struct topic_defaults {
+  storage::log_config log;
+  std::string cleanup_policy = "delete";
+  std::string compression_type = "producer";
+  std::string message_timestamp_type = "CreateTime";
+  bool write_caching = false;
+  int32_t min_insync_replicas = 1;
+};
+
+/// The effective value of a key for a topic and where it came from.
+struct effective_config {
+  std::string name;
+  std::string value;
+  bool is_default = true;  ///< false when the topic overrides it
+  std::string_view broker_synonym;
+};
+
+/// Every key with its effective value for `overrides` over `defaults`.
+std::vector<effective_config> effective_configs(const topic_defaults& defaults,
+                                                const topic_configs& overrides);
+/// The storage settings of a topic.
+storage::log_config effective_log_config(const topic_defaults& defaults,
+                                         const topic_configs& overrides);
+/// Whether acks=all waits for fsync (write.caching=false).
+bool flush_before_ack(const topic_defaults& defaults, const topic_configs& overrides);
+bool log_append_time(const topic_defaults& defaults, const topic_configs& overrides);
+
+}  // namespace strom::cluster
+
+template <>
+struct std::is_error_code_enum<strom::cluster::config_errc> : std::true_type {};

@@ -1,0 +1,231 @@
+#include "strom/cluster/topic_config.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace strom::cluster {
+
+namespace {
+class config_category_impl final : public std::error_category {
+ public:
+  [[nodiscard]] const char* name() const noexcept override { return "strom.topic_config"; }
+  [[nodiscard]] std::string message(int c) const override {
+    return static_cast<config_errc>(c) == config_errc::unknown_key ? "unknown topic config"
+                                                                   : "invalid topic config value";
+  }
+};
+
+using K = topic_config_key::kind;
+constexpr int64_t i32max = INT32_MAX;
+
+std::optional<int64_t> parse_long(std::string_view v) {
+  int64_t x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size())
+    return std::nullopt;
+  return x;
+}
+
+std::string opt(const std::optional<int64_t>& v) {
+  return v ? std::to_string(*v) : std::to_string(INT64_MAX);
+}
+}  // namespace
+
+const std::error_category& config_category() {
+  static config_category_impl c;
+  return c;
+}
+
+const std::vector<topic_config_key>& topic_config_keys() {
+  static const std::vector<topic_config_key> keys = {
+      {"cleanup.policy",
+       "log.cleanup.policy",
+       K::string,
+       0,
+       0,
+       {"delete", "compact", "compact,delete", "delete,compact"},
+       "delete old segments, keep the newest record per key, or both"},
+      {"compression.type",
+       "compression.type",
+       K::string,
+       0,
+       0,
+       {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"},
+       "codec of stored batches; producer keeps the producer's"},
+      {"flush.messages",
+       "log.flush.interval.messages",
+       K::long_,
+       1,
+       INT64_MAX,
+       {},
+       "force an fsync after this many messages"},
+      {"flush.ms",
+       "log.flush.interval.ms",
+       K::long_,
+       0,
+       INT64_MAX,
+       {},
+       "force an fsync when unflushed data is this old"},
+      {"index.interval.bytes",
+       "log.index.interval.bytes",
+       K::int_,
+       0,
+       i32max,
+       {},
+       "bytes between offset-index entries"},
+      {"max.message.bytes",
+       "message.max.bytes",
+       K::int_,
+       0,
+       i32max,
+       {},
+       "largest record batch accepted"},
+      {"message.timestamp.type",
+       "log.message.timestamp.type",
+       K::string,
+       0,
+       0,
+       {"CreateTime", "LogAppendTime"},
+       "timestamp stored: the producer's or the broker's"},
+      {"min.insync.replicas",
+       "min.insync.replicas",
+       K::int_,
+       1,
+       i32max,
+       {},
+       "replicas that must have a write for acks=all"},
+      {"retention.bytes",
+       "log.retention.bytes",
+       K::long_,
+       -1,
+       INT64_MAX,
+       {},
+       "delete old segments beyond this size; -1 = no limit"},
+      {"retention.ms",
+       "log.retention.ms",
+       K::long_,
+       -1,
+       INT64_MAX,
+       {},
+       "delete segments older than this; -1 = forever"},
+      {"segment.bytes", "log.segment.bytes", K::int_, 14, i32max, {}, "segment size"},
+      {"segment.ms", "log.roll.ms", K::long_, 1, INT64_MAX, {}, "segment age before a roll"},
+      {"write.caching",
+       "write_caching",
+       K::boolean,
+       0,
+       0,
+       {},
+       "true: acks=all is acknowledged before fsync"},
+  };
+  return keys;
+}
+
+const topic_config_key* find_topic_config_key(std::string_view name) {
+  for (const auto& k : topic_config_keys()) {
+    if (k.name == name)
+      return &k;
+  }
+  return nullptr;
+}
+
+status validate_topic_config(std::string_view name, std::string_view value) {
+  const auto* k = find_topic_config_key(name);
+  if (k == nullptr)
+    return error(config_errc::unknown_key, std::string(name));
+  switch (k->type) {
+    case K::long_:
+    case K::int_: {
+      auto v = parse_long(value);
+      if (!v || *v < k->min || *v > k->max) {
+        return error(
+            config_errc::invalid_value,
+            fmt::format("{}={}: expected an integer in [{}, {}]", name, value, k->min, k->max));
+      }
+      return ok();
+    }
+    case K::boolean:
+      if (value != "true" && value != "false") {
+        return error(config_errc::invalid_value,
+                     fmt::format("{}={}: expected true or false", name, value));
+      }
+      return ok();
+    case K::string:
+      if (!k->allowed.empty() &&
+          std::find(k->allowed.begin(), k->allowed.end(), value) == k->allowed.end()) {
+        return error(config_errc::invalid_value, fmt::format("{}={}: expected one of {}", name,
+                                                             value, fmt::join(k->allowed, ", ")));
+      }
+      return ok();
+  }
+  return ok();
+}
+
+std::vector<effective_config> effective_configs(const topic_defaults& d,
+                                                const topic_configs& overrides) {
+  std::map<std::string_view, std::string> defaults = {
+      {"cleanup.policy", d.cleanup_policy},
+      {"compression.type", d.compression_type},
+      {"flush.messages", opt(d.log.flush_messages)},
+      {"flush.ms", opt(d.log.flush_ms)},
+      {"index.interval.bytes", std::to_string(d.log.index_interval_bytes)},
+      {"max.message.bytes", std::to_string(d.log.max_batch_bytes)},
+      {"message.timestamp.type", d.message_timestamp_type},
+      {"min.insync.replicas", std::to_string(d.min_insync_replicas)},
+      {"retention.bytes", std::to_string(d.log.retention_bytes)},
+      {"retention.ms", std::to_string(d.log.retention_ms)},
+      {"segment.bytes", std::to_string(d.log.segment_bytes)},
+      {"segment.ms", std::to_string(d.log.segment_ms)},
+      {"write.caching", d.write_caching ? "true" : "false"},
+  };
+  std::vector<effective_config> out;
+  for (const auto& k : topic_config_keys()) {
+    effective_config e{std::string(k.name), defaults[k.name], true, k.broker_synonym};
+    if (auto it = overrides.find(std::string(k.name)); it != overrides.end()) {
+      e.value = it->second;
+      e.is_default = false;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+storage::log_config effective_log_config(const topic_defaults& d, const topic_configs& o) {
+  auto l = d.log;
+  auto num = [&](const char* key) -> std::optional<int64_t> {
+    auto it = o.find(key);
+    return it == o.end() ? std::nullopt : parse_long(it->second);
+  };
+  if (auto v = num("segment.bytes"))
+    l.segment_bytes = static_cast<uint64_t>(*v);
+  if (auto v = num("segment.ms"))
+    l.segment_ms = *v;
+  if (auto v = num("retention.ms"))
+    l.retention_ms = *v;
+  if (auto v = num("retention.bytes"))
+    l.retention_bytes = *v;
+  if (auto v = num("index.interval.bytes"))
+    l.index_interval_bytes = static_cast<uint32_t>(*v);
+  if (auto v = num("max.message.bytes"))
+    l.max_batch_bytes = static_cast<uint32_t>(*v);
+  if (auto v = num("flush.messages"))
+    l.flush_messages = *v;
+  if (auto v = num("flush.ms"))
+    l.flush_ms = *v;
+  return l;
+}
+
+bool flush_before_ack(const topic_defaults& d, const topic_configs& o) {
+  auto it = o.find("write.caching");
+  bool caching = it == o.end() ? d.write_caching : it->second == "true";
+  return !caching;
+}
+
+bool log_append_time(const topic_defaults& d, const topic_configs& o) {
+  auto it = o.find("message.timestamp.type");
+  return (it == o.end() ? d.message_timestamp_type : it->second) == "LogAppendTime";
+}
+
+}  // namespace strom::cluster

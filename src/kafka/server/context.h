@@ -1,0 +1,71 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "kafka/server/errors.h"
+#include "strom/cluster/controller.h"
+#include "strom/kafka/protocol/codec.h"
+#include "strom/kafka/server/handler.h"
+#include "strom/net/server.h"
+
+namespace strom::kafka::server {
+
+using net::awaitable;
+
+/// Everything a request handler needs. Lives for one request, on the connection's shard.
+struct request_context {
+  cluster::controller& ctl;
+  const broker_identity& id;
+  const net::connection_info& who;
+  protocol::request_header header;
+  /// The request frame; record views in the decoded body point into it.
+  std::shared_ptr<std::vector<std::byte>> buffer;
+
+  [[nodiscard]] int16_t version() const { return header.version; }
+};
+
+/// A protocol frame as the connection writes it (the connection adds the size prefix).
+net::out_frame to_out_frame(protocol::frame f);
+
+template <typename M>
+net::handler_result respond(const request_context& c, const M& body) {
+  return net::handler_result{
+      net::disposition::respond,
+      to_out_frame(protocol::encode_response_frame(c.header.correlation_id, c.version(), body))};
+}
+
+inline net::handler_result close_connection() {
+  return {net::disposition::close, {}};
+}
+inline net::handler_result no_response() {
+  return {net::disposition::no_response, {}};
+}
+
+// One handler per API (src/kafka/server/handlers/).
+awaitable<net::handler_result> handle_metadata(request_context& c, protocol::metadata_request& r);
+awaitable<net::handler_result> handle_produce(request_context& c, protocol::produce_request& r);
+awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_request& r);
+awaitable<net::handler_result> handle_list_offsets(request_context& c,
+                                                   protocol::list_offsets_request& r);
+awaitable<net::handler_result> handle_create_topics(request_context& c,
+                                                    protocol::create_topics_request& r);
+awaitable<net::handler_result> handle_delete_topics(request_context& c,
+                                                    protocol::delete_topics_request& r);
+awaitable<net::handler_result> handle_create_partitions(request_context& c,
+                                                        protocol::create_partitions_request& r);
+awaitable<net::handler_result> handle_describe_configs(request_context& c,
+                                                       protocol::describe_configs_request& r);
+awaitable<net::handler_result> handle_alter_configs(request_context& c,
+                                                    protocol::alter_configs_request& r);
+awaitable<net::handler_result> handle_incremental_alter_configs(
+    request_context& c, protocol::incremental_alter_configs_request& r);
+awaitable<net::handler_result> handle_delete_records(request_context& c,
+                                                     protocol::delete_records_request& r);
+awaitable<net::handler_result> handle_describe_cluster(request_context& c,
+                                                       protocol::describe_cluster_request& r);
+
+/// Whether Strom has a handler for `key` (only those are advertised in ApiVersions).
+bool is_implemented(protocol::api_key key);
+
+}  // namespace strom::kafka::server

@@ -1,0 +1,53 @@
+#include "kafka/server/errors.h"
+
+#include "strom/cluster/topic_config.h"
+#include "strom/cluster/topic_table.h"
+#include "strom/storage/errc.h"
+
+namespace strom::kafka::server {
+
+using protocol::error_code;
+
+error_code to_kafka_error(const error& e) {
+  const auto c = e.code();
+  if (c.category() == storage::storage_category()) {
+    switch (static_cast<storage::errc>(c.value())) {
+      case storage::errc::offset_out_of_range:
+        return error_code::offset_out_of_range;
+      case storage::errc::invalid_batch:
+        return error_code::corrupt_message;
+      case storage::errc::batch_too_large:
+        return error_code::message_too_large;
+      case storage::errc::log_dir_offline:
+        return error_code::kafka_storage_error;
+      case storage::errc::stale_epoch:
+        return error_code::fenced_leader_epoch;
+      case storage::errc::invalid_offset:
+        return error_code::offset_out_of_range;
+      case storage::errc::log_not_found:
+        return error_code::unknown_topic_or_partition;
+      default:
+        return error_code::unknown_server_error;
+    }
+  }
+  if (c.category() == cluster::topic_category()) {
+    switch (static_cast<cluster::topic_errc>(c.value())) {
+      case cluster::topic_errc::invalid_name:
+      case cluster::topic_errc::reserved_name:
+        return error_code::invalid_topic_exception;
+      case cluster::topic_errc::exists:
+        return error_code::topic_already_exists;
+      case cluster::topic_errc::not_found:
+        return error_code::unknown_topic_or_partition;
+      case cluster::topic_errc::invalid_partitions:
+        return error_code::invalid_partitions;
+      case cluster::topic_errc::invalid_replication_factor:
+        return error_code::invalid_replication_factor;
+    }
+  }
+  if (c.category() == cluster::config_category())
+    return error_code::invalid_config;
+  return error_code::unknown_server_error;
+}
+
+}  // namespace strom::kafka::server

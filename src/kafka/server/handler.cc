@@ -1,0 +1,149 @@
+#include "strom/kafka/server/handler.h"
+
+#include <variant>
+
+#include "kafka/server/context.h"
+#include "strom/base/logging.h"
+
+namespace strom::kafka::server {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("kafka");
+}
+using protocol::api_key;
+}  // namespace
+
+net::out_frame to_out_frame(protocol::frame f) {
+  net::out_frame out;
+  bool first = true;
+  for (auto& chunk : f.chunks()) {
+    net::out_chunk c;
+    if (const auto* bytes = std::get_if<std::vector<std::byte>>(&chunk)) {
+      c.bytes = *bytes;
+      if (first)
+        c.bytes.erase(c.bytes.begin(), c.bytes.begin() + 4);  // the size prefix
+    } else {
+      const auto& r = std::get<protocol::file_range>(chunk);
+      c.fd = r.fd;
+      c.offset = r.offset;
+      c.length = r.length;
+      c.keepalive = r.keepalive;
+    }
+    first = false;
+    out.chunks.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool is_implemented(api_key key) {
+  switch (key) {
+    case api_key::api_versions:
+    case api_key::metadata:
+    case api_key::produce:
+    case api_key::fetch:
+    case api_key::list_offsets:
+    case api_key::create_topics:
+    case api_key::delete_topics:
+    case api_key::create_partitions:
+    case api_key::describe_configs:
+    case api_key::alter_configs:
+    case api_key::incremental_alter_configs:
+    case api_key::delete_records:
+    case api_key::describe_cluster:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+/// ApiVersions lists only the APIs that have a handler.
+protocol::api_versions_response api_versions(protocol::error_code err) {
+  auto r = protocol::make_api_versions_response(err);
+  std::erase_if(r.api_keys, [](const auto& a) { return !is_implemented(api_key(a.api_key)); });
+  return r;
+}
+
+class kafka_handler final : public net::request_handler {
+ public:
+  kafka_handler(cluster::controller& ctl, broker_identity id) : ctl_(ctl), id_(std::move(id)) {}
+
+  awaitable<net::handler_result> handle(const net::connection_info& who,
+                                        std::vector<std::byte> frame) override {
+    auto buffer = std::make_shared<std::vector<std::byte>>(std::move(frame));
+    protocol::reader hr(*buffer);
+    auto h = protocol::decode_request_header(hr);
+    if (!h) {
+      lg().warn("{}: bad request header: {}; closing", who.peer, h.error().message());
+      co_return close_connection();
+    }
+    if (!is_version_served(h->key, h->version) || !is_implemented(h->key)) {
+      if (h->key == api_key::api_versions) {
+        // Answer in the v0 format whatever the version asked, never disconnect (KIP-511).
+        request_context c{ctl_, id_, who, *h, buffer};
+        c.header.version = 0;
+        co_return respond(c, api_versions(protocol::error_code::unsupported_version));
+      }
+      lg().warn("{} ({}): unsupported API {} v{}; closing", who.peer, h->client_id.value_or("-"),
+                protocol::api_name(h->key), h->version);
+      co_return close_connection();
+    }
+    auto req = protocol::decode_request(*buffer);
+    if (!req) {
+      lg().warn("{}: cannot decode {} v{}: {}; closing", who.peer, protocol::api_name(h->key),
+                h->version, req.error().message());
+      co_return close_connection();
+    }
+    request_context c{ctl_, id_, who, req->header, buffer};
+    co_return co_await dispatch(c, req->body);
+  }
+
+ private:
+  awaitable<net::handler_result> dispatch(request_context& c, protocol::request_body& body) {
+    using namespace protocol;
+    switch (c.header.key) {
+      case api_key::api_versions:
+        co_return respond(c, api_versions(error_code::none));
+      case api_key::metadata:
+        co_return co_await handle_metadata(c, std::get<metadata_request>(body));
+      case api_key::produce:
+        co_return co_await handle_produce(c, std::get<produce_request>(body));
+      case api_key::fetch:
+        co_return co_await handle_fetch(c, std::get<fetch_request>(body));
+      case api_key::list_offsets:
+        co_return co_await handle_list_offsets(c, std::get<list_offsets_request>(body));
+      case api_key::create_topics:
+        co_return co_await handle_create_topics(c, std::get<create_topics_request>(body));
+      case api_key::delete_topics:
+        co_return co_await handle_delete_topics(c, std::get<delete_topics_request>(body));
+      case api_key::create_partitions:
+        co_return co_await handle_create_partitions(c, std::get<create_partitions_request>(body));
+      case api_key::describe_configs:
+        co_return co_await handle_describe_configs(c, std::get<describe_configs_request>(body));
+      case api_key::alter_configs:
+        co_return co_await handle_alter_configs(c, std::get<alter_configs_request>(body));
+      case api_key::incremental_alter_configs:
+        co_return co_await handle_incremental_alter_configs(
+            c, std::get<incremental_alter_configs_request>(body));
+      case api_key::delete_records:
+        co_return co_await handle_delete_records(c, std::get<delete_records_request>(body));
+      case api_key::describe_cluster:
+        co_return co_await handle_describe_cluster(c, std::get<describe_cluster_request>(body));
+      default:
+        co_return close_connection();
+    }
+  }
+
+  cluster::controller& ctl_;
+  broker_identity id_;
+};
+
+}  // namespace
+
+std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id) {
+  return std::make_shared<kafka_handler>(ctl, std::move(id));
+}
+
+}  // namespace strom::kafka::server

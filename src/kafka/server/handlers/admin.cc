@@ -1,0 +1,337 @@
+// Topic administration: CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
+// AlterConfigs, IncrementalAlterConfigs, DeleteRecords, DescribeCluster.
+#include <charconv>
+
+#include "kafka/server/context.h"
+#include "strom/cluster/topic_config.h"
+
+namespace strom::kafka::server {
+
+namespace {
+using protocol::error_code;
+
+constexpr int8_t resource_topic = 2;
+constexpr int8_t resource_broker = 4;
+// DescribeConfigs config_source values.
+constexpr int8_t source_dynamic_topic = 1;
+constexpr int8_t source_static_broker = 4;
+constexpr int8_t source_default = 5;
+// config_type values (v3+).
+constexpr int8_t type_boolean = 1;
+constexpr int8_t type_string = 2;
+constexpr int8_t type_int = 3;
+constexpr int8_t type_long = 5;
+
+int8_t config_type(const cluster::topic_config_key* k) {
+  if (k == nullptr)
+    return type_string;
+  switch (k->type) {
+    case cluster::topic_config_key::kind::boolean:
+      return type_boolean;
+    case cluster::topic_config_key::kind::int_:
+      return type_int;
+    case cluster::topic_config_key::kind::long_:
+      return type_long;
+    case cluster::topic_config_key::kind::string:
+      return type_string;
+  }
+  return type_string;
+}
+
+std::optional<std::string> message_of(const status& s) {
+  if (s)
+    return std::nullopt;
+  return s.error().message();
+}
+
+}  // namespace
+
+awaitable<net::handler_result> handle_create_topics(request_context& c,
+                                                    protocol::create_topics_request& r) {
+  protocol::create_topics_response resp;
+  for (const auto& t : r.topics) {
+    auto& out = resp.topics.emplace_back();
+    out.name = t.name;
+    cluster::topic_metadata m;
+    m.name = t.name;
+    m.partitions = t.num_partitions;
+    m.replication_factor = t.replication_factor;
+    status s = ok();
+    if (!t.assignments.empty()) {
+      if (t.num_partitions != -1 || t.replication_factor != -1) {
+        s = error(cluster::topic_errc::invalid_partitions,
+                  "give either assignments or partitions and replication factor");
+      }
+      m.partitions = static_cast<int32_t>(t.assignments.size());
+      m.replication_factor = static_cast<int16_t>(t.assignments.front().broker_ids.size());
+      for (const auto& a : t.assignments) {
+        if (a.broker_ids.size() != 1 || a.broker_ids[0] != c.id.node_id) {
+          s = error(cluster::topic_errc::invalid_replication_factor,
+                    "replicas must be on this broker");
+        }
+      }
+    }
+    for (const auto& cfg : t.configs) {
+      if (cfg.value)
+        m.configs[cfg.name] = *cfg.value;
+    }
+    if (s)
+      s = co_await c.ctl.create_topic(m, r.validate_only);
+    if (!s) {
+      out.error_code = to_kafka_error(s.error());
+      out.error_message = s.error().message();
+      continue;
+    }
+    out.error_code = error_code::none;
+    auto topics = c.ctl.topics();
+    auto it = topics->find(t.name);
+    const auto& created = it != topics->end() ? it->second : m;
+    out.num_partitions =
+        created.partitions == -1 ? c.ctl.opts().default_partitions : created.partitions;
+    out.replication_factor = created.replication_factor == -1
+                                 ? c.ctl.opts().default_replication_factor
+                                 : created.replication_factor;
+    out.configs.emplace();
+    for (const auto& e : cluster::effective_configs(c.ctl.opts().defaults, created.configs)) {
+      auto& cf = out.configs->emplace_back();
+      cf.name = e.name;
+      cf.value = e.value;
+      cf.config_source = e.is_default ? source_default : source_dynamic_topic;
+    }
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_delete_topics(request_context& c,
+                                                    protocol::delete_topics_request& r) {
+  protocol::delete_topics_response resp;
+  std::vector<std::string> names = r.topic_names;
+  for (const auto& t : r.topics) {
+    if (t.name)
+      names.push_back(*t.name);
+  }
+  for (const auto& name : names) {
+    auto& out = resp.responses.emplace_back();
+    out.name = name;
+    if (!c.ctl.opts().delete_topic_enable) {
+      out.error_code = error_code::topic_deletion_disabled;
+      continue;
+    }
+    auto s = co_await c.ctl.delete_topic(name);
+    out.error_code = s ? error_code::none : to_kafka_error(s.error());
+    out.error_message = message_of(s);
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_create_partitions(request_context& c,
+                                                        protocol::create_partitions_request& r) {
+  protocol::create_partitions_response resp;
+  for (const auto& t : r.topics) {
+    auto& out = resp.results.emplace_back();
+    out.name = t.name;
+    auto s = co_await c.ctl.create_partitions(t.name, t.count, r.validate_only);
+    out.error_code = s ? error_code::none : to_kafka_error(s.error());
+    out.error_message = message_of(s);
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_describe_configs(request_context& c,
+                                                       protocol::describe_configs_request& r) {
+  protocol::describe_configs_response resp;
+  auto topics = c.ctl.topics();
+  for (const auto& res : r.resources) {
+    auto& out = resp.results.emplace_back();
+    out.resource_type = res.resource_type;
+    out.resource_name = res.resource_name;
+    auto wanted = [&](const std::string& name) {
+      return !res.configuration_keys || res.configuration_keys->empty() ||
+             std::find(res.configuration_keys->begin(), res.configuration_keys->end(), name) !=
+                 res.configuration_keys->end();
+    };
+    if (res.resource_type == resource_topic) {
+      auto it = topics->find(res.resource_name);
+      if (it == topics->end()) {
+        out.error_code = error_code::unknown_topic_or_partition;
+        out.error_message = "unknown topic " + res.resource_name;
+        continue;
+      }
+      auto defaults = cluster::effective_configs(c.ctl.opts().defaults, {});
+      for (const auto& e : cluster::effective_configs(c.ctl.opts().defaults, it->second.configs)) {
+        if (!wanted(e.name))
+          continue;
+        auto& cf = out.configs.emplace_back();
+        cf.name = e.name;
+        cf.value = e.value;
+        cf.config_source = e.is_default ? source_default : source_dynamic_topic;
+        const auto* key = cluster::find_topic_config_key(e.name);
+        cf.config_type = config_type(key);
+        if (key != nullptr)
+          cf.documentation = std::string(key->doc);
+        if (r.include_synonyms) {
+          if (!e.is_default)
+            cf.synonyms.push_back({e.name, e.value, source_dynamic_topic});
+          for (const auto& d : defaults) {
+            if (d.name == e.name) {
+              cf.synonyms.push_back({std::string(e.broker_synonym), d.value, source_static_broker});
+            }
+          }
+        }
+      }
+    } else if (res.resource_type == resource_broker) {
+      if (!res.resource_name.empty() && res.resource_name != std::to_string(c.id.node_id)) {
+        out.error_code = error_code::invalid_request;
+        out.error_message = "unknown broker " + res.resource_name;
+        continue;
+      }
+      for (const auto& [name, value] : c.id.broker_configs) {
+        if (!wanted(name))
+          continue;
+        auto& cf = out.configs.emplace_back();
+        cf.name = name;
+        cf.value = value;
+        cf.read_only = true;
+        cf.config_source = source_static_broker;
+        cf.config_type = type_string;
+        if (r.include_synonyms)
+          cf.synonyms.push_back({name, value, source_static_broker});
+      }
+    } else {
+      out.error_code = error_code::invalid_request;
+      out.error_message = "unsupported resource type " + std::to_string(res.resource_type);
+    }
+  }
+  co_return respond(c, resp);
+}
+
+namespace {
+/// Checks a resource of an alter request; returns the topic's current configs when valid.
+std::optional<cluster::topic_configs> alter_target(request_context& c, int8_t type,
+                                                   const std::string& name, error_code& err,
+                                                   std::optional<std::string>& msg) {
+  if (type == resource_broker) {
+    err = error_code::invalid_config;
+    msg = "broker configs are static: change the node's YAML file";
+    return std::nullopt;
+  }
+  if (type != resource_topic) {
+    err = error_code::invalid_request;
+    msg = "unsupported resource type " + std::to_string(type);
+    return std::nullopt;
+  }
+  auto topics = c.ctl.topics();
+  auto it = topics->find(name);
+  if (it == topics->end()) {
+    err = error_code::unknown_topic_or_partition;
+    msg = "unknown topic " + name;
+    return std::nullopt;
+  }
+  return it->second.configs;
+}
+}  // namespace
+
+awaitable<net::handler_result> handle_alter_configs(request_context& c,
+                                                    protocol::alter_configs_request& r) {
+  protocol::alter_configs_response resp;
+  for (const auto& res : r.resources) {
+    auto& out = resp.responses.emplace_back();
+    out.resource_type = res.resource_type;
+    out.resource_name = res.resource_name;
+    auto current =
+        alter_target(c, res.resource_type, res.resource_name, out.error_code, out.error_message);
+    if (!current)
+      continue;
+    cluster::topic_configs next;  // AlterConfigs replaces the whole set
+    for (const auto& cfg : res.configs) {
+      if (cfg.value)
+        next[cfg.name] = *cfg.value;
+    }
+    auto s = co_await c.ctl.set_topic_configs(res.resource_name, next, r.validate_only);
+    out.error_code = s ? error_code::none : to_kafka_error(s.error());
+    out.error_message = message_of(s);
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_incremental_alter_configs(
+    request_context& c, protocol::incremental_alter_configs_request& r) {
+  protocol::incremental_alter_configs_response resp;
+  for (const auto& res : r.resources) {
+    auto& out = resp.responses.emplace_back();
+    out.resource_type = res.resource_type;
+    out.resource_name = res.resource_name;
+    auto current =
+        alter_target(c, res.resource_type, res.resource_name, out.error_code, out.error_message);
+    if (!current)
+      continue;
+    auto next = *current;
+    status s = ok();
+    for (const auto& cfg : res.configs) {
+      switch (cfg.config_operation) {
+        case 0:  // SET
+          if (cfg.value)
+            next[cfg.name] = *cfg.value;
+          break;
+        case 1:  // DELETE: back to the broker default
+          next.erase(cfg.name);
+          break;
+        default:  // APPEND / SUBTRACT apply to list configs; Strom's topic configs have none
+          s = error(cluster::config_errc::invalid_value,
+                    cfg.name + ": APPEND and SUBTRACT need a list-valued config");
+      }
+    }
+    if (s)
+      s = co_await c.ctl.set_topic_configs(res.resource_name, next, r.validate_only);
+    out.error_code = s ? error_code::none : to_kafka_error(s.error());
+    out.error_message = message_of(s);
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_delete_records(request_context& c,
+                                                     protocol::delete_records_request& r) {
+  protocol::delete_records_response resp;
+  for (const auto& t : r.topics) {
+    auto& out = resp.topics.emplace_back();
+    out.name = t.name;
+    for (const auto& p : t.partitions) {
+      auto offset = p.offset;
+      const model::ntp n{t.name, model::partition_id(p.partition_index)};
+      auto res = co_await c.ctl.on_partition(
+          n, [offset](cluster::partition* part) -> std::pair<error_code, int64_t> {
+            if (part == nullptr)
+              return {error_code::unknown_topic_or_partition, -1};
+            auto target = offset == -1 ? part->high_watermark().value() : offset;
+            if (target < 0 || target > part->high_watermark().value()) {
+              return {error_code::offset_out_of_range, -1};
+            }
+            auto s = part->log().prefix_truncate(model::kafka_offset(target));
+            if (!s)
+              return {to_kafka_error(s.error()), -1};
+            return {error_code::none, part->log_start().value()};
+          });
+      auto& po = out.partitions.emplace_back();
+      po.partition_index = p.partition_index;
+      po.error_code = res.first;
+      po.low_watermark = res.second;
+    }
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_describe_cluster(request_context& c,
+                                                       protocol::describe_cluster_request& r) {
+  protocol::describe_cluster_response resp;
+  resp.endpoint_type = r.endpoint_type;
+  resp.cluster_id = c.id.cluster_id;
+  resp.controller_id = c.id.node_id;
+  auto& b = resp.brokers.emplace_back();
+  b.broker_id = c.id.node_id;
+  b.host = c.id.host;
+  b.port = c.id.port;
+  b.rack = c.id.rack;
+  co_return respond(c, resp);
+}
+
+}  // namespace strom::kafka::server

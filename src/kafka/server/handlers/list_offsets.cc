@@ -1,0 +1,67 @@
+// ListOffsets (API 2): latest (-1), earliest (-2), max timestamp (-3), or the first offset
+// whose record timestamp is at or after a time.
+#include "kafka/server/context.h"
+#include "kafka/server/fanout.h"
+
+namespace strom::kafka::server {
+
+namespace {
+using protocol::error_code;
+constexpr int64_t latest = -1;
+constexpr int64_t earliest = -2;
+constexpr int64_t max_timestamp = -3;
+
+struct lookup {
+  lookup() = default;
+  explicit lookup(error_code e, int64_t ts = -1, int64_t off = -1)
+      : error(e), timestamp(ts), offset(off) {}
+  error_code error = error_code::none;
+  int64_t timestamp = -1;
+  int64_t offset = -1;
+};
+
+lookup find(cluster::partition* p, int64_t ts) {
+  if (p == nullptr)
+    return lookup(error_code::unknown_topic_or_partition);
+  if (ts == latest)
+    return lookup(error_code::none, -1, p->high_watermark().value());
+  if (ts == earliest)
+    return lookup(error_code::none, -1, p->log_start().value());
+  if (ts == max_timestamp) {
+    auto m = p->log().max_timestamp();
+    if (m < 0)
+      return lookup(error_code::none);
+    ts = m;
+  }
+  auto r = p->log().find_offset_by_timestamp(ts);
+  if (!r)
+    return lookup(to_kafka_error(r.error()));
+  if (!*r)
+    return lookup(error_code::none);
+  return lookup(error_code::none, (*r)->timestamp, (*r)->offset.value());
+}
+}  // namespace
+
+awaitable<net::handler_result> handle_list_offsets(request_context& c,
+                                                   protocol::list_offsets_request& r) {
+  protocol::list_offsets_response resp;
+  for (const auto& t : r.topics) {
+    auto& out = resp.topics.emplace_back();
+    out.name = t.name;
+    for (const auto& p : t.partitions) {
+      auto ts = p.timestamp;
+      const model::ntp n{t.name, model::partition_id(p.partition_index)};
+      auto res =
+          co_await c.ctl.on_partition(n, [ts](cluster::partition* part) { return find(part, ts); });
+      auto& po = out.partitions.emplace_back();
+      po.partition_index = p.partition_index;
+      po.error_code = res.error;
+      po.timestamp = res.timestamp;
+      po.offset = res.offset;
+      po.leader_epoch = res.error == error_code::none ? 0 : -1;
+    }
+  }
+  co_return respond(c, resp);
+}
+
+}  // namespace strom::kafka::server

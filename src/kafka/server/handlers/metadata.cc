@@ -1,0 +1,73 @@
+// Metadata (API 3): this broker, and the requested topics (all when none are named), creating
+// unknown topics when the request and the broker allow it.
+#include "kafka/server/context.h"
+#include "strom/cluster/topic_table.h"
+
+namespace strom::kafka::server {
+
+using protocol::error_code;
+
+awaitable<net::handler_result> handle_metadata(request_context& c, protocol::metadata_request& r) {
+  protocol::metadata_response resp;
+  auto& b = resp.brokers.emplace_back();
+  b.node_id = c.id.node_id;
+  b.host = c.id.host;
+  b.port = c.id.port;
+  b.rack = c.id.rack;
+  resp.cluster_id = c.id.cluster_id;
+  resp.controller_id = c.id.node_id;
+
+  // v0: an empty list means every topic; v1+: null means every topic.
+  bool all = !r.topics.has_value() || (c.version() == 0 && r.topics->empty());
+  std::vector<std::string> names;
+  auto topics = c.ctl.topics();
+  if (all) {
+    for (const auto& [name, t] : *topics)
+      names.push_back(name);
+  } else {
+    for (const auto& t : *r.topics)
+      names.push_back(t.name);
+  }
+
+  for (const auto& name : names) {
+    auto& out = resp.topics.emplace_back();
+    out.name = name;
+    out.is_internal = cluster::is_internal_topic(name);
+    auto it = topics->find(name);
+    if (it == topics->end()) {
+      if (!cluster::validate_topic_name(name)) {
+        out.error_code = error_code::invalid_topic_exception;
+        continue;
+      }
+      if (!(r.allow_auto_topic_creation && c.ctl.opts().auto_create_topics) ||
+          cluster::is_internal_topic(name)) {
+        out.error_code = error_code::unknown_topic_or_partition;
+        continue;
+      }
+      cluster::topic_metadata t{name, -1, -1, {}};
+      auto s = co_await c.ctl.create_topic(t, false);
+      if (!s && !s.error().is(cluster::topic_errc::exists)) {
+        out.error_code = to_kafka_error(s.error());
+        continue;
+      }
+      topics = c.ctl.topics();
+      it = topics->find(name);
+      if (it == topics->end()) {
+        out.error_code = error_code::leader_not_available;
+        continue;
+      }
+    }
+    for (int32_t p = 0; p < it->second.partitions; ++p) {
+      auto& pm = out.partitions.emplace_back();
+      pm.error_code = error_code::none;
+      pm.partition_index = p;
+      pm.leader_id = c.id.node_id;
+      pm.leader_epoch = 0;
+      pm.replica_nodes = {c.id.node_id};
+      pm.isr_nodes = {c.id.node_id};
+    }
+  }
+  co_return respond(c, resp);
+}
+
+}  // namespace strom::kafka::server

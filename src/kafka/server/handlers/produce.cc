@@ -1,0 +1,119 @@
+// Produce (API 0): validate, append through the partition, wait for the flush when acks=all
+// asks for durability, answer per partition.
+#include "kafka/server/context.h"
+#include "kafka/server/fanout.h"
+#include "strom/base/logging.h"
+#include "strom/model/record_batch.h"
+
+namespace strom::kafka::server {
+
+namespace {
+using protocol::error_code;
+
+struct partition_result {
+  error_code error = error_code::none;
+  int64_t base_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t log_start = -1;
+  std::optional<std::string> message;
+};
+
+partition_result fail(error_code e, std::optional<std::string> message = std::nullopt) {
+  partition_result r;
+  r.error = e;
+  r.message = std::move(message);
+  return r;
+}
+
+/// Checks that make sense before touching the log (the log validates the batch itself).
+std::optional<partition_result> precheck(std::span<const std::byte> records) {
+  if (records.size() < model::batch_layout::header_size) {
+    return fail(error_code::corrupt_message, "record set smaller than a batch header");
+  }
+  auto h = model::decode_header(records);
+  if (h && h->magic != model::kafka_magic) {
+    return fail(error_code::unsupported_for_message_format,
+                "only record batch magic 2 is accepted");
+  }
+  if (h && h->is_control()) {
+    return fail(error_code::invalid_record, "clients cannot produce control batches");
+  }
+  if (h && h->size_bytes() != records.size()) {
+    return fail(error_code::invalid_record, "exactly one record batch per partition is accepted");
+  }
+  return std::nullopt;
+}
+
+/// Appends one partition's batch on its owner shard; waits for the flush when asked.
+awaitable<partition_result> produce_one(cluster::controller* ctl,
+                                        std::shared_ptr<std::vector<std::byte>> frame, model::ntp n,
+                                        std::span<std::byte> batch, int16_t acks) {
+  (void)frame;  // `batch` points into the request frame: keep it alive until done
+  auto* p = ctl->local(n);
+  if (p == nullptr)
+    co_return fail(error_code::unknown_topic_or_partition);
+  if (auto bad = precheck(batch))
+    co_return *bad;
+  auto out = p->append(batch);
+  if (!out)
+    co_return fail(to_kafka_error(out.error()), out.error().message());
+  partition_result res;
+  res.base_offset = out->offsets.base.value();
+  res.log_append_time = out->log_append_time;
+  res.log_start = p->log_start().value();
+  if (acks == -1 && p->settings().flush_before_ack) {
+    auto s = co_await async_flush(p->log());
+    if (!s)
+      co_return fail(error_code::kafka_storage_error, s.error().message());
+  }
+  co_return res;
+}
+
+}  // namespace
+
+awaitable<net::handler_result> handle_produce(request_context& c, protocol::produce_request& r) {
+  std::vector<model::ntp> ntps;
+  std::vector<std::span<std::byte>> batches;
+  for (auto& t : r.topic_data) {
+    for (auto& p : t.partition_data) {
+      ntps.push_back(model::ntp{t.name, model::partition_id(p.index)});
+      auto v = p.records.is_null() ? std::span<const std::byte>() : p.records.view();
+      // The frame is ours: offsets and epochs are stamped into it in place.
+      batches.emplace_back(const_cast<std::byte*>(v.data()), v.size());
+    }
+  }
+  const int16_t acks = r.acks;
+  std::vector<partition_result> results;
+  if (acks != 0 && acks != 1 && acks != -1) {
+    results.assign(ntps.size(), fail(error_code::invalid_required_acks));
+  } else {
+    auto* ctl = &c.ctl;
+    auto frame = c.buffer;
+    auto make = [ctl, frame, &ntps, &batches, acks](size_t i) {
+      return produce_one(ctl, frame, ntps[i], batches[i], acks);
+    };
+    results = co_await on_owner_shards<partition_result>(c.ctl, ntps, std::move(make));
+  }
+  if (acks == 0)
+    co_return no_response();
+
+  protocol::produce_response resp;
+  size_t i = 0;
+  for (auto& t : r.topic_data) {
+    auto& out = resp.responses.emplace_back();
+    out.name = t.name;
+    for (auto& p : t.partition_data) {
+      auto& res = results[i++];
+      auto& pr = out.partition_responses.emplace_back();
+      pr.index = p.index;
+      pr.error_code = res.error;
+      pr.base_offset = res.base_offset;
+      pr.log_append_time_ms = res.log_append_time;
+      pr.log_start_offset = res.log_start;
+      pr.error_message = res.message;
+    }
+  }
+  co_return respond(c, resp);
+}
+
+}  // namespace strom::kafka::server
