@@ -14,6 +14,15 @@ packages=(
   fio iperf3
 )
 
+install_npm_packages() {
+  # kafkajs for the JavaScript client tests, pinned by tests/integration/js/package-lock.json.
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/js"
+  if command -v npm >/dev/null 2>&1 && [ ! -d "$dir/node_modules/kafkajs" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -22,6 +31,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
+  install_npm_packages
   exit 0
 fi
 
@@ -31,3 +41,4 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_packages

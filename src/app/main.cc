@@ -20,6 +20,7 @@
 #include "app/wiring.h"
 #include "strom/base/logging.h"
 #include "strom/cluster/controller.h"
+#include "strom/cluster/producer_ids.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/config/loader.h"
 #include "strom/io/file_system.h"
@@ -115,6 +116,12 @@ int main(int argc, char** argv) {
     log.critical("cannot open the topic table: {}", topics.error().message());
     return exit_runtime;
   }
+  auto producer_ids = cluster::producer_id_allocator::open(
+      fs, std::filesystem::path(cfg->node.data_dirs.front()) / ".strom" / "producer-id-block");
+  if (!producer_ids) {
+    log.critical("cannot open the producer id block: {}", producer_ids.error().message());
+    return exit_runtime;
+  }
   auto rt = std::make_unique<net::shard_runtime>(static_cast<size_t>(cfg->network.shards));
   auto ctl =
       std::make_unique<cluster::controller>(*rt, mgr, **topics, app::controller_options(*cfg));
@@ -134,7 +141,7 @@ int main(int argc, char** argv) {
         cfg->listeners.size() > 1) {
       continue;  // the inter-broker RPC listener arrives with replication
     }
-    auto handler = kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l));
+    auto handler = kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l), **producer_ids);
     servers.push_back(
         std::make_unique<net::server>(*rt, app::server_options(*cfg, l), std::move(handler)));
   }

@@ -52,7 +52,9 @@ status controller::make_partition(const model::ntp& n, const topic_metadata& t, 
   }
   partition_settings s{flush_before_ack(opts_.defaults, t.configs),
                        log_append_time(opts_.defaults, t.configs)};
-  shards_[shard]->partitions[n] = std::make_unique<partition>(n, log, s, clock_);
+  auto p = std::make_unique<partition>(n, log, s, clock_);
+  STROM_TRY(p->load_producer_state());
+  shards_[shard]->partitions[n] = std::move(p);
   return ok();
 }
 

@@ -6,6 +6,20 @@ namespace strom::cluster {
 
 result<partition::append_outcome> partition::append(std::span<std::byte> batch) {
   append_outcome out;
+  if (batch.size() >= model::batch_layout::header_size) {
+    auto h = model::decode_header(batch);
+    if (h && h->magic == model::kafka_magic && h->producer_id >= 0) {
+      auto dup = producers_.check(*h);
+      if (!dup)
+        return dup.error();
+      if (*dup) {
+        out.offsets.base = model::kafka_offset((*dup)->base_offset);
+        out.offsets.last = model::kafka_offset((*dup)->last_offset);
+        out.duplicate = true;
+        return out;
+      }
+    }
+  }
   if (settings_.log_append_time && batch.size() >= model::batch_layout::header_size) {
     out.log_append_time = clock_.now_ms();
     // The CRC is checked by the log after this rewrite, so verify the client's first.
@@ -18,11 +32,18 @@ result<partition::append_outcome> partition::append(std::span<std::byte> batch) 
   if (!r)
     return r.error();
   out.offsets = *r;
+  if (auto h = model::decode_header(batch); h && h->producer_id >= 0)
+    producers_.record(*h);
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& [id, fn] : waiters)
     fn();
   return out;
+}
+
+status partition::load_producer_state() {
+  return log_->visit_headers(log_->recent_segments_start(2),
+                             [this](const model::batch_header& h) { producers_.record(h); });
 }
 
 uint64_t partition::add_waiter(std::function<void()> fn) {

@@ -94,12 +94,14 @@ result<batch_header> validate_batch(std::span<const std::byte> batch, size_t max
   auto h = decode_header(batch);
   if (!h)
     return h;
-  STROM_TRY(check_length(*h, max_batch_bytes));
-  if (h->size_bytes() != batch.size()) {
+  // A batch whose length disagrees with the bytes present is corrupt, whatever it claims;
+  // only a complete batch can be too large.
+  if (h->batch_length >= 0 && h->size_bytes() != batch.size()) {
     return error(
         batch.size() < h->size_bytes() ? batch_errc::truncated : batch_errc::bad_length,
         fmt::format("batchLength says {} bytes, {} present", h->size_bytes(), batch.size()));
   }
+  STROM_TRY(check_length(*h, max_batch_bytes));
   uint32_t crc = bytes::crc32c(batch.subspan(L::crc_start));
   if (crc != h->crc) {
     return error(batch_errc::bad_crc,

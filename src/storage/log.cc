@@ -446,6 +446,41 @@ timestamp_ms log::max_timestamp() const {
   return m;
 }
 
+status log::visit_headers(kafka_offset from,
+                          const std::function<void(const model::batch_header&)>& fn) const {
+  if (from < log_start_)
+    from = log_start_;
+  auto it = segments_.upper_bound(from.value());
+  if (it != segments_.begin())
+    --it;
+  for (; it != segments_.end(); ++it) {
+    auto loc = it->second->find(from);
+    if (!loc)
+      return loc.error();
+    if (!*loc)
+      continue;
+    uint64_t pos = (*loc)->position;
+    for (;;) {
+      auto cur = it->second->header_at(pos);
+      if (!cur)
+        return cur.error();
+      if (!*cur)
+        break;
+      if (!(*cur)->header.is_internal())
+        fn((*cur)->header);
+      pos += (*cur)->header.size_bytes();
+    }
+  }
+  return ok();
+}
+
+kafka_offset log::recent_segments_start(size_t n) const {
+  auto it = segments_.rbegin();
+  for (size_t i = 1; i < n && std::next(it) != segments_.rend(); ++i)
+    ++it;
+  return kafka_offset(it->first);
+}
+
 uint64_t log::size_bytes() const {
   uint64_t total = 0;
   for (const auto& [base, seg] : segments_)

@@ -118,7 +118,8 @@ class PythonClientTest(unittest.TestCase):
         create_topic(b, "times", 1)
         base = 1_700_000_000_000
         produce(b, "times", [(0, b"k", f"v{i}".encode(), base + i * 1000) for i in range(10)])
-        c = Consumer({"bootstrap.servers": b, "group.id": "times-reader"})
+        c = Consumer({"bootstrap.servers": b, "group.id": "times-reader",
+                      "enable.auto.commit": False})
         res = c.offsets_for_times([TopicPartition("times", 0, base + 4500)], timeout=TIMEOUT)
         self.assertEqual(res[0].offset, 5)
         res = c.offsets_for_times([TopicPartition("times", 0, base + 99_000)], timeout=TIMEOUT)

@@ -7,6 +7,7 @@
 
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
+#include "strom/cluster/producer_state.h"
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
 #include "strom/storage/log.h"
@@ -41,9 +42,14 @@ class partition {
   struct append_outcome {
     storage::append_result offsets;
     timestamp_ms log_append_time = -1;  ///< -1 unless the topic uses LogAppendTime
+    bool duplicate = false;             ///< a producer retry: offsets are the original ones
   };
-  /// Appends a client batch (validated by the log) and wakes fetch waiters.
+  /// Appends a client batch (validated by the log) and wakes fetch waiters. Batches of an
+  /// idempotent producer are checked against its sequence: a retry of one of its last five
+  /// batches returns the original offsets and appends nothing.
   result<append_outcome> append(std::span<std::byte> batch);
+  /// Rebuilds the idempotent-producer state from the newest segments (after a restart).
+  status load_producer_state();
 
   /// Registers `fn` to run (once) after the next append; returns an id to cancel it.
   uint64_t add_waiter(std::function<void()> fn);
@@ -57,6 +63,7 @@ class partition {
   model::leader_epoch epoch_{0};
   uint64_t next_waiter_ = 1;
   std::map<uint64_t, std::function<void()>> waiters_;
+  producer_state producers_;
 };
 
 }  // namespace strom::cluster

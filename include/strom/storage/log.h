@@ -141,6 +141,11 @@ class log {
     return model::kafka_next_offset(flush_->flushed_end.load(std::memory_order_acquire));
   }
   [[nodiscard]] uint64_t size_bytes() const;
+  /// Calls `fn` with the header of every data batch from the one holding `from` to the end.
+  status visit_headers(model::kafka_offset from,
+                       const std::function<void(const model::batch_header&)>& fn) const;
+  /// The base offset of the `n`-th segment from the end (the active one is 1).
+  [[nodiscard]] model::kafka_offset recent_segments_start(size_t n) const;
   [[nodiscard]] size_t segment_count() const { return segments_.size(); }
   [[nodiscard]] const epoch_cache& epochs() const { return epochs_; }
   [[nodiscard]] model::leader_epoch active_epoch() const;

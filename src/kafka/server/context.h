@@ -17,6 +17,7 @@ using net::awaitable;
 struct request_context {
   cluster::controller& ctl;
   const broker_identity& id;
+  cluster::producer_id_allocator& producer_ids;
   const net::connection_info& who;
   protocol::request_header header;
   /// The request frame; record views in the decoded body point into it.
@@ -62,6 +63,8 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
     request_context& c, protocol::incremental_alter_configs_request& r);
 awaitable<net::handler_result> handle_delete_records(request_context& c,
                                                      protocol::delete_records_request& r);
+awaitable<net::handler_result> handle_init_producer_id(request_context& c,
+                                                       protocol::init_producer_id_request& r);
 awaitable<net::handler_result> handle_describe_cluster(request_context& c,
                                                        protocol::describe_cluster_request& r);
 

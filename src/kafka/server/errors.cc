@@ -1,5 +1,6 @@
 #include "kafka/server/errors.h"
 
+#include "strom/cluster/producer_state.h"
 #include "strom/cluster/topic_config.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/storage/errc.h"
@@ -45,8 +46,19 @@ error_code to_kafka_error(const error& e) {
         return error_code::invalid_replication_factor;
     }
   }
-  if (c.category() == cluster::config_category())
+  if (c.category() == cluster::config_category()) {
     return error_code::invalid_config;
+  }
+  if (c.category() == cluster::producer_category()) {
+    switch (static_cast<cluster::producer_errc>(c.value())) {
+      case cluster::producer_errc::out_of_order_sequence:
+        return error_code::out_of_order_sequence_number;
+      case cluster::producer_errc::invalid_producer_epoch:
+        return error_code::invalid_producer_epoch;
+      case cluster::producer_errc::invalid_sequence:
+        return error_code::invalid_record;
+    }
+  }
   return error_code::unknown_server_error;
 }
 

@@ -51,6 +51,7 @@ bool is_implemented(api_key key) {
     case api_key::incremental_alter_configs:
     case api_key::delete_records:
     case api_key::describe_cluster:
+    case api_key::init_producer_id:
       return true;
     default:
       return false;
@@ -68,7 +69,9 @@ protocol::api_versions_response api_versions(protocol::error_code err) {
 
 class kafka_handler final : public net::request_handler {
  public:
-  kafka_handler(cluster::controller& ctl, broker_identity id) : ctl_(ctl), id_(std::move(id)) {}
+  kafka_handler(cluster::controller& ctl, broker_identity id,
+                cluster::producer_id_allocator& producer_ids)
+      : ctl_(ctl), id_(std::move(id)), producer_ids_(producer_ids) {}
 
   awaitable<net::handler_result> handle(const net::connection_info& who,
                                         std::vector<std::byte> frame) override {
@@ -82,7 +85,7 @@ class kafka_handler final : public net::request_handler {
     if (!is_version_served(h->key, h->version) || !is_implemented(h->key)) {
       if (h->key == api_key::api_versions) {
         // Answer in the v0 format whatever the version asked, never disconnect (KIP-511).
-        request_context c{ctl_, id_, who, *h, buffer};
+        request_context c{ctl_, id_, producer_ids_, who, *h, buffer};
         c.header.version = 0;
         co_return respond(c, api_versions(protocol::error_code::unsupported_version));
       }
@@ -96,7 +99,7 @@ class kafka_handler final : public net::request_handler {
                 h->version, req.error().message());
       co_return close_connection();
     }
-    request_context c{ctl_, id_, who, req->header, buffer};
+    request_context c{ctl_, id_, producer_ids_, who, req->header, buffer};
     co_return co_await dispatch(c, req->body);
   }
 
@@ -129,6 +132,8 @@ class kafka_handler final : public net::request_handler {
             c, std::get<incremental_alter_configs_request>(body));
       case api_key::delete_records:
         co_return co_await handle_delete_records(c, std::get<delete_records_request>(body));
+      case api_key::init_producer_id:
+        co_return co_await handle_init_producer_id(c, std::get<init_producer_id_request>(body));
       case api_key::describe_cluster:
         co_return co_await handle_describe_cluster(c, std::get<describe_cluster_request>(body));
       default:
@@ -138,12 +143,14 @@ class kafka_handler final : public net::request_handler {
 
   cluster::controller& ctl_;
   broker_identity id_;
+  cluster::producer_id_allocator& producer_ids_;
 };
 
 }  // namespace
 
-std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id) {
-  return std::make_shared<kafka_handler>(ctl, std::move(id));
+std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
+                                                   cluster::producer_id_allocator& producer_ids) {
+  return std::make_shared<kafka_handler>(ctl, std::move(id), producer_ids);
 }
 
 }  // namespace strom::kafka::server

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "strom/cluster/controller.h"
+#include "strom/cluster/producer_ids.h"
 #include "strom/net/server.h"
 
 namespace strom::kafka::server {
@@ -26,6 +27,7 @@ struct broker_identity {
 /// and encodes the response. Unknown APIs and versions are answered as Kafka does (the
 /// ApiVersions v0 fallback, otherwise a closed connection). Stateless apart from the
 /// controller it serves; runs on every shard.
-std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id);
+std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
+                                                   cluster::producer_id_allocator& producer_ids);
 
 }  // namespace strom::kafka::server

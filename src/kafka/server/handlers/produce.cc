@@ -27,21 +27,27 @@ partition_result fail(error_code e, std::optional<std::string> message = std::nu
 
 /// Checks that make sense before touching the log (the log validates the batch itself).
 std::optional<partition_result> precheck(std::span<const std::byte> records) {
+  if (records.empty()) {
+    return fail(error_code::invalid_record, "a produce request needs one record batch");
+  }
   if (records.size() < model::batch_layout::header_size) {
     return fail(error_code::corrupt_message, "record set smaller than a batch header");
   }
   auto h = model::decode_header(records);
-  if (h && h->magic != model::kafka_magic) {
-    return fail(error_code::unsupported_for_message_format,
-                "only record batch magic 2 is accepted");
+  if (!h)
+    return fail(error_code::corrupt_message, h.error().message());
+  if (h->magic != model::kafka_magic) {
+    return fail(error_code::invalid_record, "only record batch magic 2 is accepted");
   }
-  if (h && h->is_control()) {
+  if (h->is_control()) {
     return fail(error_code::invalid_record, "clients cannot produce control batches");
   }
-  if (h && h->size_bytes() != records.size()) {
+  constexpr auto min_length =
+      static_cast<int32_t>(model::batch_layout::header_size - model::batch_layout::log_overhead);
+  if (h->batch_length >= min_length && h->size_bytes() < records.size()) {
     return fail(error_code::invalid_record, "exactly one record batch per partition is accepted");
   }
-  return std::nullopt;
+  return std::nullopt;  // the log validates length, CRC and counts (CORRUPT_MESSAGE)
 }
 
 /// Appends one partition's batch on its owner shard; waits for the flush when asked.
