@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
   for (auto& s : servers)
     s->stop(drain);
   rt->stop();
+  ctl->release_shard_objects();  // timers and waiters die before the contexts they use
   rt.reset();  // destroys what the shards still held before the objects they point to
   servers.clear();
   ctl.reset();

@@ -102,6 +102,14 @@ void controller::start_housekeeping(std::chrono::milliseconds tick,
   }
 }
 
+void controller::release_shard_objects() {
+  for (auto& sp : shards_) {
+    sp->timer.reset();
+    for (auto& [n, p] : sp->partitions)
+      p->clear_waiters();
+  }
+}
+
 status controller::validate(const topic_metadata& t) const {
   STROM_TRY(validate_topic_name(t.name));
   if (t.partitions < 1 || t.partitions > 100000) {

@@ -48,6 +48,9 @@ class controller {
   status load();
   /// Starts a housekeeping timer on every shard for the partitions it owns.
   void start_housekeeping(std::chrono::milliseconds tick, std::chrono::milliseconds retention);
+  /// Drops every object that belongs to a shard's io_context (timers, fetch waiters). Call
+  /// after the shards stopped and before their contexts are destroyed.
+  void release_shard_objects();
 
   [[nodiscard]] size_t shard_of(const model::ntp& n) const;
   /// The partition, when this shard owns it; nullptr otherwise. Owner shard only.

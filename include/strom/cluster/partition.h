@@ -54,6 +54,7 @@ class partition {
   /// Registers `fn` to run (once) after the next append; returns an id to cancel it.
   uint64_t add_waiter(std::function<void()> fn);
   void remove_waiter(uint64_t id) { waiters_.erase(id); }
+  void clear_waiters() { waiters_.clear(); }
 
  private:
   model::ntp name_;
