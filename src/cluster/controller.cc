@@ -16,7 +16,6 @@ spdlog::logger& lg() {
 struct controller::shard_partitions {
   std::map<model::ntp, std::unique_ptr<partition>> partitions;
   std::unique_ptr<net::asio::steady_timer> timer;
-  std::chrono::steady_clock::time_point next_retention;
 };
 
 controller::controller(net::shard_runtime& rt, storage::log_manager& logs, topic_table& topics,
@@ -73,32 +72,33 @@ status controller::load() {
 void controller::start_housekeeping(std::chrono::milliseconds tick,
                                     std::chrono::milliseconds retention) {
   for (size_t i = 0; i < shards_.size(); ++i) {
-    net::asio::post(rt_.context(i), [this, i, tick, retention] {
-      auto& sp = *shards_[i];
-      sp.timer = std::make_unique<net::asio::steady_timer>(rt_.context(i));
-      sp.next_retention = std::chrono::steady_clock::now() + retention;
-      auto arm = std::make_shared<std::function<void()>>();
-      *arm = [this, &sp, tick, retention, arm] {
-        sp.timer->expires_after(tick);
-        sp.timer->async_wait(
-            [this, &sp, tick, retention, arm](const boost::system::error_code& ec) {
-              if (ec)
-                return;
-              auto now = std::chrono::steady_clock::now();
-              bool run_retention = now >= sp.next_retention;
-              if (run_retention)
-                sp.next_retention = now + retention;
-              for (auto& [n, p] : sp.partitions) {
-                auto r = p->log().housekeeping(run_retention);
-                if (!r && !r.error().is(storage::errc::log_dir_offline)) {
-                  lg().warn("{}: housekeeping: {}", n.dir_name(), r.error().message());
-                }
-              }
-              (*arm)();
-            });
-      };
-      (*arm)();
-    });
+    shards_[i]->timer = std::make_unique<net::asio::steady_timer>(rt_.context(i));
+    net::asio::co_spawn(rt_.context(i), housekeeping_loop(this, i, tick, retention),
+                        net::asio::detached);
+  }
+}
+
+awaitable<void> controller::housekeeping_loop(controller* self, size_t shard,
+                                              std::chrono::milliseconds tick,
+                                              std::chrono::milliseconds retention) {
+  auto& sp = *self->shards_[shard];
+  auto next_retention = std::chrono::steady_clock::now() + retention;
+  while (sp.timer) {
+    sp.timer->expires_after(tick);
+    boost::system::error_code ec;
+    co_await sp.timer->async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    if (ec || !sp.timer)
+      break;
+    auto now = std::chrono::steady_clock::now();
+    bool run_retention = now >= next_retention;
+    if (run_retention)
+      next_retention = now + retention;
+    for (auto& [n, p] : sp.partitions) {
+      auto r = p->log().housekeeping(run_retention);
+      if (!r && !r.error().is(storage::errc::log_dir_offline)) {
+        lg().warn("{}: housekeeping: {}", n.dir_name(), r.error().message());
+      }
+    }
   }
 }
 

@@ -90,6 +90,9 @@ class controller {
     co_return self->make_partition(n, t, shard);
   }
   static awaitable<status> drop_partition_task(controller* self, model::ntp n, size_t shard);
+  static awaitable<void> housekeeping_loop(controller* self, size_t shard,
+                                           std::chrono::milliseconds tick,
+                                           std::chrono::milliseconds retention);
 
   struct shard_partitions;
   status validate(const topic_metadata& t) const;
