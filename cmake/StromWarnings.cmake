@@ -1,8 +1,10 @@
 # Compiler flags shared by every Strom target.
 add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-                    -Wunused -Woverloaded-virtual -Wimplicit-fallthrough
-                    # GCC 12 misreports Asio coroutine frame deallocation as mismatched.
-                    -Wno-mismatched-new-delete)
+                    -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 misreports Asio coroutine frame deallocation as mismatched.
+  add_compile_options(-Wno-mismatched-new-delete)
+endif()
 if(STROM_WERROR)
   add_compile_options(-Werror)
 endif()

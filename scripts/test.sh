@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs the whole test suite: first under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then the regular (optimised) build.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then the regular (optimised) build, which also
+# runs the protocol decoder fuzzer (built with clang and libFuzzer) for 30 seconds.
 # The output ends with ctest's summary of the regular build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +16,14 @@ cmake --build build/asan -j"$jobs"
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$jobs" --timeout 900)
 
+echo "== fuzzer build (clang, libFuzzer, address, undefined)"
+cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" -DSTROM_BUILD_BENCH=OFF >/dev/null
+cmake --build build/fuzz -j"$jobs" --target request_decode_fuzz
+
 echo "== regular build"
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSTROM_FUZZER="$PWD/build/fuzz/tests/fuzz/request_decode_fuzz" >/dev/null
 cmake --build build/test -j"$jobs"
 cd build/test
 exec ctest --output-on-failure -j"$jobs" --timeout 900

@@ -22,7 +22,7 @@ def free_port():
 class Broker:
     """One stromd. `extra` is appended to its YAML configuration."""
 
-    def __init__(self, workdir=None, extra="", shards=2):
+    def __init__(self, workdir=None, extra="", shards=2, advertise_port=None):
         self._tmp = None
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="strom-it-")
@@ -40,6 +40,7 @@ node:
 listeners:
   - name: client
     bind: {{ host: 127.0.0.1, port: {self.port} }}
+    advertise: {{ host: 127.0.0.1, port: {advertise_port or self.port} }}
 admin:
   bind: {{ host: 127.0.0.1, port: {self.admin_port} }}
 network:
