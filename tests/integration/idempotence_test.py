@@ -63,6 +63,18 @@ class IdempotenceTest(unittest.TestCase):
         self.assertNotIn(pid3, (pid, pid2), "producer ids are never reused after a restart")
         c.close()
 
+    def test_describe_log_dirs_reports_partition_sizes(self):
+        c = Client(self.broker.port)
+        self.assertEqual(c.produce("idem", 0, record_batch([b"x" * 100])), (NONE, 0))
+        dirs = c.describe_log_dirs()
+        self.assertEqual(len(dirs), 1)
+        err, path, topics = dirs[0]
+        self.assertEqual(err, NONE)
+        self.assertTrue(path.endswith("data"))
+        self.assertIn("idem", topics)
+        self.assertGreater(topics["idem"][0], 100)
+        c.close()
+
     def test_confluent_idempotent_producer(self):
         from confluent_kafka import Consumer, Producer, TopicPartition
         b = self.broker.bootstrap

@@ -162,6 +162,37 @@ class Client:
         _throttle, err, pid, epoch = struct.unpack_from(">ihqh", r, 0)
         return err, pid, epoch
 
+    def describe_log_dirs(self):
+        """DescribeLogDirs v1 for every topic: [(error, dir, {topic: {partition: size}})]."""
+        self.send(35, 1, struct.pack(">i", -1))
+        r = self.recv()
+        pos = 4
+        (ndirs,) = struct.unpack_from(">i", r, pos)
+        pos += 4
+        out = []
+        for _ in range(ndirs):
+            err, n = struct.unpack_from(">hh", r, pos)
+            pos += 4
+            path = r[pos:pos + n].decode()
+            pos += n
+            (ntopics,) = struct.unpack_from(">i", r, pos)
+            pos += 4
+            topics = {}
+            for _ in range(ntopics):
+                (n,) = struct.unpack_from(">h", r, pos)
+                name = r[pos + 2:pos + 2 + n].decode()
+                pos += 2 + n
+                (nparts,) = struct.unpack_from(">i", r, pos)
+                pos += 4
+                parts = {}
+                for _ in range(nparts):
+                    idx, size, _lag, _future = struct.unpack_from(">iqq?", r, pos)
+                    pos += 21
+                    parts[idx] = size
+                topics[name] = parts
+            out.append((err, path, topics))
+        return out
+
     def create_topic(self, name, partitions, rf=1, configs=()):
         body = struct.pack(">i", 1) + string(name) + struct.pack(">ih", partitions, rf) + \
             struct.pack(">i", 0) + struct.pack(">i", len(configs))

@@ -65,6 +65,8 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
                                                      protocol::delete_records_request& r);
 awaitable<net::handler_result> handle_init_producer_id(request_context& c,
                                                        protocol::init_producer_id_request& r);
+awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
+                                                        protocol::describe_log_dirs_request& r);
 awaitable<net::handler_result> handle_describe_cluster(request_context& c,
                                                        protocol::describe_cluster_request& r);
 

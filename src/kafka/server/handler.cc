@@ -52,6 +52,7 @@ bool is_implemented(api_key key) {
     case api_key::delete_records:
     case api_key::describe_cluster:
     case api_key::init_producer_id:
+    case api_key::describe_log_dirs:
       return true;
     default:
       return false;
@@ -132,6 +133,8 @@ class kafka_handler final : public net::request_handler {
             c, std::get<incremental_alter_configs_request>(body));
       case api_key::delete_records:
         co_return co_await handle_delete_records(c, std::get<delete_records_request>(body));
+      case api_key::describe_log_dirs:
+        co_return co_await handle_describe_log_dirs(c, std::get<describe_log_dirs_request>(body));
       case api_key::init_producer_id:
         co_return co_await handle_init_producer_id(c, std::get<init_producer_id_request>(body));
       case api_key::describe_cluster:
