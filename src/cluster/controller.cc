@@ -139,7 +139,12 @@ awaitable<status> controller::create_partitions_on_shards(const topic_metadata& 
   co_return ok();
 }
 
-awaitable<status> controller::create_topic(const topic_metadata& requested, bool validate_only) {
+awaitable<status> controller::create_topic(const topic_metadata& requested, bool validate_only,
+                                           bool internal) {
+  if (is_internal_topic(requested.name) && !internal) {
+    co_return error(topic_errc::reserved_name,
+                    requested.name + ": names starting with \"__\" are reserved");
+  }
   auto t = requested;
   if (t.partitions == -1)
     t.partitions = opts_.default_partitions;

@@ -1,5 +1,7 @@
 #include "strom/cluster/partition.h"
 
+#include <fmt/format.h>
+
 #include "strom/model/record_batch.h"
 
 namespace strom::cluster {
@@ -39,6 +41,35 @@ result<partition::append_outcome> partition::append(std::span<std::byte> batch) 
   for (auto& [id, fn] : waiters)
     fn();
   return out;
+}
+
+result<storage::read_result> partition::read(model::kafka_offset from, size_t max_bytes,
+                                             bool min_one_batch) const {
+  storage::read_options ro;
+  ro.max_bytes = max_bytes;
+  ro.max_offset = high_watermark();  // consumers never see what is not committed
+  ro.min_one_batch = min_one_batch;
+  return log_->read(from, ro);
+}
+
+result<std::optional<storage::timestamp_lookup>> partition::offset_for_timestamp(
+    timestamp_ms ts) const {
+  if (ts == -3) {
+    ts = log_->max_timestamp();
+    if (ts < 0)
+      return std::optional<storage::timestamp_lookup>{};
+  }
+  return log_->find_offset_by_timestamp(ts);
+}
+
+result<model::kafka_offset> partition::delete_records_before(int64_t offset) {
+  auto target = offset == -1 ? high_watermark().value() : offset;
+  if (target < 0 || target > high_watermark().value()) {
+    return error(storage::errc::offset_out_of_range,
+                 fmt::format("{} is outside [0, {}]", offset, high_watermark().value()));
+  }
+  STROM_TRY(log_->prefix_truncate(model::kafka_offset(target)));
+  return log_start();
 }
 
 status partition::load_producer_state() {

@@ -238,8 +238,10 @@ class BadInputTest(unittest.TestCase):
     def test_36_invalid_acks(self):
         self.assertEqual(self.produce_error(record_batch([b"a"]), acks=5), INVALID_REQUIRED_ACKS)
 
-    def test_37_unknown_topic(self):
+    def test_37_unknown_and_internal_topics(self):
         self.assertEqual(self.produce_error(record_batch([b"a"]), topic="nope"), UNKNOWN_TOPIC)
+        self.assertEqual(self.produce_error(record_batch([b"a"]), topic="__consumer_offsets"),
+                         INVALID_TOPIC)
 
     def test_38_fetch_out_of_range(self):
         c = Client(self.port)
@@ -259,6 +261,7 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(c.create_topic("zero", 0), INVALID_PARTITIONS)
         self.assertEqual(c.create_topic("lots", 0x7FFFFFFF), INVALID_PARTITIONS)
         self.assertEqual(c.create_topic("rf3", 1, rf=3), INVALID_REPLICATION_FACTOR)
+        self.assertEqual(c.create_topic("__consumer_offsets", 1), INVALID_TOPIC)
         c.close()
 
 

@@ -113,6 +113,33 @@ class PythonClientTest(unittest.TestCase):
             fs["rf3"].result(timeout=TIMEOUT)
         self.assertEqual(e.exception.args[0].name(), "INVALID_REPLICATION_FACTOR")
 
+    def test_describe_and_alter_configs(self):
+        b = self.broker.bootstrap
+        create_topic(b, "cfg", 1, {"retention.ms": "7200000"})
+        admin = AdminClient({"bootstrap.servers": b})
+        res = ConfigResource(ConfigResource.Type.TOPIC, "cfg")
+        configs = admin.describe_configs([res])[res].result(timeout=TIMEOUT)
+        self.assertEqual(configs["retention.ms"].value, "7200000")
+        self.assertFalse(configs["retention.ms"].is_default)
+        self.assertTrue(configs["segment.bytes"].is_default)
+        self.assertEqual(configs["cleanup.policy"].value, "delete")
+        res.set_config("max.message.bytes", "2000")
+        admin.alter_configs([res])[res].result(timeout=TIMEOUT)
+        res = ConfigResource(ConfigResource.Type.TOPIC, "cfg")
+        configs = admin.describe_configs([res])[res].result(timeout=TIMEOUT)
+        self.assertEqual(configs["max.message.bytes"].value, "2000")
+        # The new limit is in force at once, without a restart.
+        p = Producer({"bootstrap.servers": b})
+        errors = []
+        p.produce("cfg", value=b"x" * 5000, on_delivery=lambda e, m: errors.append(e))
+        p.flush(TIMEOUT)
+        self.assertEqual(len(errors), 1)
+        self.assertIsNotNone(errors[0])
+        self.assertEqual(errors[0].name(), "MSG_SIZE_TOO_LARGE")
+        broker_res = ConfigResource(ConfigResource.Type.BROKER, "1")
+        bc = admin.describe_configs([broker_res])[broker_res].result(timeout=TIMEOUT)
+        self.assertEqual(bc["node.id"].value, "1")
+
     def test_offsets_for_times(self):
         b = self.broker.bootstrap
         create_topic(b, "times", 1)

@@ -61,8 +61,10 @@ class controller {
   net::shard_runtime& runtime() { return rt_; }
   storage::log_manager& logs() { return logs_; }
 
-  /// Creates a topic and its partitions. `validate_only` checks without creating.
-  awaitable<status> create_topic(const topic_metadata& t, bool validate_only);
+  /// Creates a topic and its partitions. `validate_only` checks without creating. Names
+  /// starting with "__" are reserved for the broker's own topics (`internal` = true).
+  awaitable<status> create_topic(const topic_metadata& t, bool validate_only,
+                                 bool internal = false);
   awaitable<status> delete_topic(const std::string& name);
   /// Raises a topic's partition count.
   awaitable<status> create_partitions(const std::string& name, int32_t count, bool validate_only);

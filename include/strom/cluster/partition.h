@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
+#include <string>
 
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
@@ -48,6 +50,20 @@ class partition {
   /// idempotent producer are checked against its sequence: a retry of one of its last five
   /// batches returns the original offsets and appends nothing.
   result<append_outcome> append(std::span<std::byte> batch);
+  /// Whole batches from the one holding `from`, up to the high watermark (Fetch).
+  result<storage::read_result> read(model::kafka_offset from, size_t max_bytes,
+                                    bool min_one_batch) const;
+  /// ListOffsets by time; `ts` == -3 asks for the record with the largest timestamp.
+  result<std::optional<storage::timestamp_lookup>> offset_for_timestamp(timestamp_ms ts) const;
+  /// DeleteRecords: raises the log start offset (-1 = the high watermark).
+  result<model::kafka_offset> delete_records_before(int64_t offset);
+  /// Where the log lives and how large it is (DescribeLogDirs).
+  [[nodiscard]] std::string data_dir() const { return log_->path().parent_path().string(); }
+  [[nodiscard]] uint64_t size_bytes() const { return log_->size_bytes(); }
+
+  /// Makes everything appended so far durable; `done` runs on the flush thread.
+  void flush_async(std::function<void(status)> done) { log_->flush_async(std::move(done)); }
+
   /// Rebuilds the idempotent-producer state from the newest segments (after a restart).
   status load_producer_state();
 

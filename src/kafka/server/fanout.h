@@ -50,8 +50,8 @@ awaitable<std::vector<T>> on_owner_shards(cluster::controller& ctl,
   co_return std::move(st->results);
 }
 
-/// Waits for a flush of `log` to finish; completes on the awaiting coroutine's executor.
-inline awaitable<status> async_flush(storage::log& log) {
+/// Waits for a flush of the partition's log; completes on the awaiting coroutine's executor.
+inline awaitable<status> async_flush(cluster::partition& log) {
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(status)>(
       [&log](auto handler) {
         auto ex = asio::get_associated_executor(handler);

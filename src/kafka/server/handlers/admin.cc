@@ -300,16 +300,13 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
       const model::ntp n{t.name, model::partition_id(p.partition_index)};
       auto res = co_await c.ctl.on_partition(
           n, [offset](cluster::partition* part) -> std::pair<error_code, int64_t> {
-            if (part == nullptr)
+            if (part == nullptr) {
               return {error_code::unknown_topic_or_partition, -1};
-            auto target = offset == -1 ? part->high_watermark().value() : offset;
-            if (target < 0 || target > part->high_watermark().value()) {
-              return {error_code::offset_out_of_range, -1};
             }
-            auto s = part->log().prefix_truncate(model::kafka_offset(target));
-            if (!s)
-              return {to_kafka_error(s.error()), -1};
-            return {error_code::none, part->log_start().value()};
+            auto start = part->delete_records_before(offset);
+            if (!start)
+              return {to_kafka_error(start.error()), -1};
+            return {error_code::none, start->value()};
           });
       auto& po = out.partitions.emplace_back();
       po.partition_index = p.partition_index;

@@ -34,8 +34,7 @@ awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
     auto where = co_await c.ctl.on_partition(n, [](cluster::partition* p) {
       if (p == nullptr)
         return located{};
-      return located{p->log().path().parent_path().string(),
-                     static_cast<int64_t>(p->log().size_bytes())};
+      return located{p->data_dir(), static_cast<int64_t>(p->size_bytes())};
     });
     if (where.size < 0)
       continue;  // unknown partitions are left out, as Kafka does

@@ -28,11 +28,8 @@ partition_read read_partition(cluster::partition* p, int64_t offset, size_t max_
   out.high_watermark = p->high_watermark().value();
   out.log_start = p->log_start().value();
   out.next = offset;
-  storage::read_options ro;
-  ro.max_bytes = max_bytes;
-  ro.max_offset = p->high_watermark();
-  ro.min_one_batch = first;  // KIP-74: the first batch of the response always goes out whole
-  auto r = p->log().read(model::kafka_offset(offset), ro);
+  // KIP-74: the first batch of the response always goes out whole.
+  auto r = p->read(model::kafka_offset(offset), max_bytes, first);
   if (!r) {
     out.error = to_kafka_error(r.error());
     return out;

@@ -9,7 +9,6 @@ namespace {
 using protocol::error_code;
 constexpr int64_t latest = -1;
 constexpr int64_t earliest = -2;
-constexpr int64_t max_timestamp = -3;
 
 struct lookup {
   lookup() = default;
@@ -27,13 +26,7 @@ lookup find(cluster::partition* p, int64_t ts) {
     return lookup(error_code::none, -1, p->high_watermark().value());
   if (ts == earliest)
     return lookup(error_code::none, -1, p->log_start().value());
-  if (ts == max_timestamp) {
-    auto m = p->log().max_timestamp();
-    if (m < 0)
-      return lookup(error_code::none);
-    ts = m;
-  }
-  auto r = p->log().find_offset_by_timestamp(ts);
+  auto r = p->offset_for_timestamp(ts);  // -3 (max timestamp) included
   if (!r)
     return lookup(to_kafka_error(r.error()));
   if (!*r)

@@ -3,6 +3,7 @@
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
 #include "strom/base/logging.h"
+#include "strom/cluster/topic_table.h"
 #include "strom/model/record_batch.h"
 
 namespace strom::kafka::server {
@@ -68,7 +69,7 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
   res.log_append_time = out->log_append_time;
   res.log_start = p->log_start().value();
   if (acks == -1 && p->settings().flush_before_ack) {
-    auto s = co_await async_flush(p->log());
+    auto s = co_await async_flush(*p);
     if (!s)
       co_return fail(error_code::kafka_storage_error, s.error().message());
   }
