@@ -56,6 +56,10 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
                                         std::shared_ptr<std::vector<std::byte>> frame, model::ntp n,
                                         std::span<std::byte> batch, int16_t acks) {
   (void)frame;  // `batch` points into the request frame: keep it alive until done
+  if (cluster::is_internal_topic(n.topic)) {
+    co_return fail(error_code::invalid_topic_exception,
+                   "internal topics are written by the broker");
+  }
   auto* p = ctl->local(n);
   if (p == nullptr)
     co_return fail(error_code::unknown_topic_or_partition);
