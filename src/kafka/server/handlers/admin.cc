@@ -38,10 +38,12 @@ int8_t config_type(const cluster::topic_config_key* k) {
   return type_string;
 }
 
-std::optional<std::string> message_of(const status& s) {
-  if (s)
-    return std::nullopt;
-  return s.error().message();
+/// Fills a per-resource result's error code and message from `s`.
+template <typename Result>
+void set_outcome(Result& out, const status& s) {
+  out.error_code = s ? error_code::none : to_kafka_error(s.error());
+  if (!s)
+    out.error_message = s.error().message();
 }
 
 }  // namespace
@@ -118,8 +120,7 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
       continue;
     }
     auto s = co_await c.ctl.delete_topic(name);
-    out.error_code = s ? error_code::none : to_kafka_error(s.error());
-    out.error_message = message_of(s);
+    set_outcome(out, s);
   }
   co_return respond(c, resp);
 }
@@ -131,8 +132,7 @@ awaitable<net::handler_result> handle_create_partitions(request_context& c,
     auto& out = resp.results.emplace_back();
     out.name = t.name;
     auto s = co_await c.ctl.create_partitions(t.name, t.count, r.validate_only);
-    out.error_code = s ? error_code::none : to_kafka_error(s.error());
-    out.error_message = message_of(s);
+    set_outcome(out, s);
   }
   co_return respond(c, resp);
 }
@@ -248,8 +248,7 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
         next[cfg.name] = *cfg.value;
     }
     auto s = co_await c.ctl.set_topic_configs(res.resource_name, next, r.validate_only);
-    out.error_code = s ? error_code::none : to_kafka_error(s.error());
-    out.error_message = message_of(s);
+    set_outcome(out, s);
   }
   co_return respond(c, resp);
 }
@@ -283,8 +282,7 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
     }
     if (s)
       s = co_await c.ctl.set_topic_configs(res.resource_name, next, r.validate_only);
-    out.error_code = s ? error_code::none : to_kafka_error(s.error());
-    out.error_message = message_of(s);
+    set_outcome(out, s);
   }
   co_return respond(c, resp);
 }
