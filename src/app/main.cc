@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
     return exit_runtime;
   }
 
+  auto coord = std::make_unique<groups::coordinator>(*ctl, app::coordinator_options(*cfg));
+
   std::vector<std::unique_ptr<net::server>> servers;
   for (const auto& l : cfg->listeners) {
     if (l.protocol != config::security_protocol::plaintext) {
@@ -141,7 +143,8 @@ int main(int argc, char** argv) {
         cfg->listeners.size() > 1) {
       continue;  // the inter-broker RPC listener arrives with replication
     }
-    auto handler = kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l), **producer_ids);
+    auto handler =
+        kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l), **producer_ids, *coord);
     servers.push_back(
         std::make_unique<net::server>(*rt, app::server_options(*cfg, l), std::move(handler)));
   }
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
   ctl->start_housekeeping(
       app::housekeeping_interval(*cfg),
       std::chrono::milliseconds(cfg->cluster_defaults.log.retention_check_interval_ms));
+  coord->start();
 
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -174,9 +178,11 @@ int main(int argc, char** argv) {
   for (auto& s : servers)
     s->stop(drain);
   rt->stop();
-  ctl->release_shard_objects();  // timers and waiters die before the contexts they use
+  coord->release_shard_objects();  // groups holding requests, and timers, die before the
+  ctl->release_shard_objects();    // contexts they use; so do partition timers and waiters
   rt.reset();  // destroys what the shards still held before the objects they point to
   servers.clear();
+  coord.reset();
   ctl.reset();
 
   auto s = mgr.shutdown();

@@ -62,6 +62,19 @@ cluster::controller::options controller_options(const config::broker_config& c) 
   return o;
 }
 
+groups::coordinator::options coordinator_options(const config::broker_config& c) {
+  groups::coordinator::options o;
+  const auto& g = c.cluster_defaults.groups;
+  o.partitions = g.offsets_topic_partitions;
+  // One node holds one replica: a larger factor would leave the topic uncreatable.
+  o.replication_factor = 1;
+  o.limits.min_session_timeout_ms = g.min_session_timeout_ms;
+  o.limits.max_session_timeout_ms = g.max_session_timeout_ms;
+  o.limits.initial_rebalance_delay_ms = g.initial_rebalance_delay_ms;
+  o.offsets_retention_ms = int64_t{g.offsets_retention_minutes} * 60 * 1000;
+  return o;
+}
+
 net::server_options server_options(const config::broker_config& c,
                                    const config::listener_config& l) {
   net::server_options o;

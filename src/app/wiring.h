@@ -6,6 +6,7 @@
 #include "strom/base/logging.h"
 #include "strom/cluster/controller.h"
 #include "strom/config/broker_config.h"
+#include "strom/groups/coordinator.h"
 #include "strom/io/file_system.h"
 #include "strom/kafka/server/handler.h"
 #include "strom/net/server.h"
@@ -24,6 +25,7 @@ std::chrono::milliseconds housekeeping_interval(const config::broker_config& c);
 /// Broker defaults of the topic configs.
 cluster::topic_defaults topic_defaults(const config::broker_config& c);
 cluster::controller::options controller_options(const config::broker_config& c);
+groups::coordinator::options coordinator_options(const config::broker_config& c);
 net::server_options server_options(const config::broker_config& c,
                                    const config::listener_config& l);
 

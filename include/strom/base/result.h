@@ -111,3 +111,12 @@ inline status ok() {
       return ::strom::error(strom_try_r_.error()); \
     }                                              \
   } while (false)
+
+/// Declares `var` holding the value of a result, or returns its error from the enclosing
+/// function.
+#define STROM_TRY_ASSIGN(var, expr)              \
+  auto var##_try_r_ = (expr);                    \
+  if (!var##_try_r_.has_value()) {               \
+    return ::strom::error(var##_try_r_.error()); \
+  }                                              \
+  auto var = std::move(*var##_try_r_)

@@ -5,6 +5,7 @@
 
 #include "kafka/server/errors.h"
 #include "strom/cluster/controller.h"
+#include "strom/groups/coordinator.h"
 #include "strom/kafka/protocol/codec.h"
 #include "strom/kafka/server/handler.h"
 #include "strom/net/server.h"
@@ -18,6 +19,7 @@ struct request_context {
   cluster::controller& ctl;
   const broker_identity& id;
   cluster::producer_id_allocator& producer_ids;
+  groups::coordinator& groups;
   const net::connection_info& who;
   protocol::request_header header;
   /// The request frame; record views in the decoded body point into it.
@@ -69,6 +71,28 @@ awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
                                                         protocol::describe_log_dirs_request& r);
 awaitable<net::handler_result> handle_describe_cluster(request_context& c,
                                                        protocol::describe_cluster_request& r);
+
+awaitable<net::handler_result> handle_find_coordinator(request_context& c,
+                                                       protocol::find_coordinator_request& r);
+awaitable<net::handler_result> handle_join_group(request_context& c,
+                                                 protocol::join_group_request& r);
+awaitable<net::handler_result> handle_sync_group(request_context& c,
+                                                 protocol::sync_group_request& r);
+awaitable<net::handler_result> handle_heartbeat(request_context& c, protocol::heartbeat_request& r);
+awaitable<net::handler_result> handle_leave_group(request_context& c,
+                                                  protocol::leave_group_request& r);
+awaitable<net::handler_result> handle_offset_commit(request_context& c,
+                                                    protocol::offset_commit_request& r);
+awaitable<net::handler_result> handle_offset_fetch(request_context& c,
+                                                   protocol::offset_fetch_request& r);
+awaitable<net::handler_result> handle_list_groups(request_context& c,
+                                                  protocol::list_groups_request& r);
+awaitable<net::handler_result> handle_describe_groups(request_context& c,
+                                                      protocol::describe_groups_request& r);
+awaitable<net::handler_result> handle_delete_groups(request_context& c,
+                                                    protocol::delete_groups_request& r);
+awaitable<net::handler_result> handle_offset_delete(request_context& c,
+                                                    protocol::offset_delete_request& r);
 
 /// Whether Strom has a handler for `key` (only those are advertised in ApiVersions).
 bool is_implemented(protocol::api_key key);

@@ -9,6 +9,52 @@ namespace strom::kafka::server {
 
 using protocol::error_code;
 
+error_code to_kafka_error(groups::errc e) {
+  using groups::errc;
+  switch (e) {
+    case errc::none:
+      return error_code::none;
+    case errc::coordinator_load_in_progress:
+      return error_code::coordinator_load_in_progress;
+    case errc::coordinator_not_available:
+      return error_code::coordinator_not_available;
+    case errc::not_coordinator:
+      return error_code::not_coordinator;
+    case errc::invalid_group_id:
+      return error_code::invalid_group_id;
+    case errc::member_id_required:
+      return error_code::member_id_required;
+    case errc::unknown_member_id:
+      return error_code::unknown_member_id;
+    case errc::illegal_generation:
+      return error_code::illegal_generation;
+    case errc::rebalance_in_progress:
+      return error_code::rebalance_in_progress;
+    case errc::invalid_session_timeout:
+      return error_code::invalid_session_timeout;
+    case errc::inconsistent_group_protocol:
+      return error_code::inconsistent_group_protocol;
+    case errc::fenced_instance_id:
+      return error_code::fenced_instance_id;
+    case errc::group_max_size_reached:
+      return error_code::group_max_size_reached;
+    case errc::group_id_not_found:
+      return error_code::group_id_not_found;
+    case errc::non_empty_group:
+      return error_code::non_empty_group;
+    case errc::group_subscribed_to_topic:
+      return error_code::group_subscribed_to_topic;
+    case errc::offset_metadata_too_large:
+      return error_code::offset_metadata_too_large;
+    case errc::unknown_topic_or_partition:
+      return error_code::unknown_topic_or_partition;
+    case errc::storage_error:
+      // Retriable for clients: they look the coordinator up again and retry.
+      return error_code::coordinator_not_available;
+  }
+  return error_code::unknown_server_error;
+}
+
 error_code to_kafka_error(const error& e) {
   const auto c = e.code();
   if (c.category() == storage::storage_category()) {

@@ -53,6 +53,17 @@ bool is_implemented(api_key key) {
     case api_key::describe_cluster:
     case api_key::init_producer_id:
     case api_key::describe_log_dirs:
+    case api_key::find_coordinator:
+    case api_key::join_group:
+    case api_key::sync_group:
+    case api_key::heartbeat:
+    case api_key::leave_group:
+    case api_key::offset_commit:
+    case api_key::offset_fetch:
+    case api_key::list_groups:
+    case api_key::describe_groups:
+    case api_key::delete_groups:
+    case api_key::offset_delete:
       return true;
     default:
       return false;
@@ -71,8 +82,8 @@ protocol::api_versions_response api_versions(protocol::error_code err) {
 class kafka_handler final : public net::request_handler {
  public:
   kafka_handler(cluster::controller& ctl, broker_identity id,
-                cluster::producer_id_allocator& producer_ids)
-      : ctl_(ctl), id_(std::move(id)), producer_ids_(producer_ids) {}
+                cluster::producer_id_allocator& producer_ids, groups::coordinator& groups)
+      : ctl_(ctl), id_(std::move(id)), producer_ids_(producer_ids), groups_(groups) {}
 
   awaitable<net::handler_result> handle(const net::connection_info& who,
                                         std::vector<std::byte> frame) override {
@@ -86,7 +97,7 @@ class kafka_handler final : public net::request_handler {
     if (!is_version_served(h->key, h->version) || !is_implemented(h->key)) {
       if (h->key == api_key::api_versions) {
         // Answer in the v0 format whatever the version asked, never disconnect (KIP-511).
-        request_context c{ctl_, id_, producer_ids_, who, *h, buffer};
+        request_context c{ctl_, id_, producer_ids_, groups_, who, *h, buffer};
         c.header.version = 0;
         co_return respond(c, api_versions(protocol::error_code::unsupported_version));
       }
@@ -100,7 +111,7 @@ class kafka_handler final : public net::request_handler {
                 h->version, req.error().message());
       co_return close_connection();
     }
-    request_context c{ctl_, id_, producer_ids_, who, req->header, buffer};
+    request_context c{ctl_, id_, producer_ids_, groups_, who, req->header, buffer};
     co_return co_await dispatch(c, req->body);
   }
 
@@ -139,6 +150,28 @@ class kafka_handler final : public net::request_handler {
         co_return co_await handle_init_producer_id(c, std::get<init_producer_id_request>(body));
       case api_key::describe_cluster:
         co_return co_await handle_describe_cluster(c, std::get<describe_cluster_request>(body));
+      case api_key::find_coordinator:
+        co_return co_await handle_find_coordinator(c, std::get<find_coordinator_request>(body));
+      case api_key::join_group:
+        co_return co_await handle_join_group(c, std::get<join_group_request>(body));
+      case api_key::sync_group:
+        co_return co_await handle_sync_group(c, std::get<sync_group_request>(body));
+      case api_key::heartbeat:
+        co_return co_await handle_heartbeat(c, std::get<heartbeat_request>(body));
+      case api_key::leave_group:
+        co_return co_await handle_leave_group(c, std::get<leave_group_request>(body));
+      case api_key::offset_commit:
+        co_return co_await handle_offset_commit(c, std::get<offset_commit_request>(body));
+      case api_key::offset_fetch:
+        co_return co_await handle_offset_fetch(c, std::get<offset_fetch_request>(body));
+      case api_key::list_groups:
+        co_return co_await handle_list_groups(c, std::get<list_groups_request>(body));
+      case api_key::describe_groups:
+        co_return co_await handle_describe_groups(c, std::get<describe_groups_request>(body));
+      case api_key::delete_groups:
+        co_return co_await handle_delete_groups(c, std::get<delete_groups_request>(body));
+      case api_key::offset_delete:
+        co_return co_await handle_offset_delete(c, std::get<offset_delete_request>(body));
       default:
         co_return close_connection();
     }
@@ -147,13 +180,15 @@ class kafka_handler final : public net::request_handler {
   cluster::controller& ctl_;
   broker_identity id_;
   cluster::producer_id_allocator& producer_ids_;
+  groups::coordinator& groups_;
 };
 
 }  // namespace
 
 std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
-                                                   cluster::producer_id_allocator& producer_ids) {
-  return std::make_shared<kafka_handler>(ctl, std::move(id), producer_ids);
+                                                   cluster::producer_id_allocator& producer_ids,
+                                                   groups::coordinator& groups) {
+  return std::make_shared<kafka_handler>(ctl, std::move(id), producer_ids, groups);
 }
 
 }  // namespace strom::kafka::server

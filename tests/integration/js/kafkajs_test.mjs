@@ -1,6 +1,6 @@
-// kafkajs against a real stromd: admin createTopics / fetchTopicMetadata / fetchTopicOffsets and
-// a gzip-compressed produce, read back with kcat. Run with: node --test kafkajs_test.mjs
-// (STROMD names the broker binary). Consumers need consumer groups and come with them.
+// kafkajs against a real stromd: admin createTopics / fetchTopicMetadata / fetchTopicOffsets, a
+// gzip-compressed produce read back with kcat, and a consumer group reading with eachBatch and
+// manual commits. Run with: node --test kafkajs_test.mjs (STROMD names the broker binary).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -87,4 +87,64 @@ test('gzip produce is stored as sent and read back', async () => {
   const lines = out.trim().split('\n');
   assert.equal(lines.length, 500);
   lines.forEach((l, i) => assert.equal(l, `k${i}=value-${i}`));
+});
+
+test('consumer group reads with eachBatch and manual commits, then resumes after them', async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'js-group', numPartitions: 3 }] });
+  const producer = kafka.producer();
+  await producer.connect();
+  const messages = Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 3 }));
+  await producer.send({ topic: 'js-group', acks: -1, messages });
+
+  const seen = new Set();
+  const consumer = kafka.consumer({ groupId: 'js-group-1', sessionTimeout: 10000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'js-group', fromBeginning: true });
+  let resolveAll;
+  const all = new Promise((r) => { resolveAll = r; });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      for (const m of batch.messages) {
+        seen.add(m.value.toString());
+        resolveOffset(m.offset);
+      }
+      const next = (BigInt(batch.lastOffset()) + 1n).toString();
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      await heartbeat();
+      if (seen.size === 300) resolveAll();
+    },
+  });
+  const timer = setTimeout(() => resolveAll(), 60000);
+  await all;
+  clearTimeout(timer);
+  assert.equal(seen.size, 300);
+  await consumer.disconnect();
+
+  const committed = await admin.fetchOffsets({ groupId: 'js-group-1', topics: ['js-group'] });
+  const byPartition = Object.fromEntries(committed[0].partitions.map((p) => [p.partition, p.offset]));
+  assert.deepEqual(byPartition, { 0: '100', 1: '100', 2: '100' });
+  const groups = await admin.describeGroups(['js-group-1']);
+  assert.equal(groups.groups[0].state, 'Empty');
+
+  // A new member of the same group starts after the commits: only new messages arrive.
+  await producer.send({ topic: 'js-group', acks: -1, messages: [{ value: 'after', partition: 1 }] });
+  const again = kafka.consumer({ groupId: 'js-group-1', sessionTimeout: 10000, heartbeatInterval: 500 });
+  await again.connect();
+  await again.subscribe({ topic: 'js-group', fromBeginning: true });
+  const got = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('nothing consumed after the commits')), 60000);
+    again.run({
+      eachMessage: async ({ partition, message }) => {
+        clearTimeout(t);
+        resolve({ partition, offset: message.offset, value: message.value.toString() });
+      },
+    });
+  });
+  assert.deepEqual(got, { partition: 1, offset: '100', value: 'after' });
+  await again.disconnect();
+  await producer.disconnect();
+  await admin.disconnect();
 });

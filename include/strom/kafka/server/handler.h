@@ -8,6 +8,7 @@
 
 #include "strom/cluster/controller.h"
 #include "strom/cluster/producer_ids.h"
+#include "strom/groups/coordinator.h"
 #include "strom/net/server.h"
 
 namespace strom::kafka::server {
@@ -28,6 +29,7 @@ struct broker_identity {
 /// ApiVersions v0 fallback, otherwise a closed connection). Stateless apart from the
 /// controller it serves; runs on every shard.
 std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
-                                                   cluster::producer_id_allocator& producer_ids);
+                                                   cluster::producer_id_allocator& producer_ids,
+                                                   groups::coordinator& groups);
 
 }  // namespace strom::kafka::server

@@ -1,0 +1,172 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "strom/base/clock.h"
+#include "strom/cluster/controller.h"
+#include "strom/groups/group.h"
+#include "strom/net/asio.h"
+
+namespace strom::groups {
+
+using net::awaitable;
+
+/// The internal topic holding committed offsets and group metadata.
+inline constexpr std::string_view offsets_topic = "__consumer_offsets";
+
+/// Java's String.hashCode of an ASCII group id, made non-negative as Kafka does, modulo
+/// `partitions`: the `__consumer_offsets` partition that coordinates the group.
+int32_t offsets_partition_of(std::string_view group_id, int32_t partitions);
+
+/// The group coordinator of this node.
+///
+/// Every group lives on the shard that owns its `__consumer_offsets` partition; requests are
+/// carried there (by the coroutine methods, callable from any shard, completing on the
+/// caller's executor) and run without locks. Offsets and group metadata are written to that
+/// partition through the ordinary append path and made durable before a request is answered;
+/// on start the partition is replayed to rebuild the groups, and requests meanwhile get
+/// COORDINATOR_LOAD_IN_PROGRESS.
+class coordinator {
+ public:
+  struct options {
+    int32_t partitions = 50;  ///< offsets.topic.num.partitions
+    int16_t replication_factor = 1;
+    group_limits limits;
+    int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  ///< offsets.retention.minutes
+    size_t max_metadata_bytes = 4096;                       ///< offset.metadata.max.bytes
+    std::chrono::milliseconds tick{100};
+    std::string segment_bytes = "104857600";
+  };
+
+  coordinator(cluster::controller& ctl, options opts, clock& clk = clock::system());
+  ~coordinator();
+  coordinator(const coordinator&) = delete;
+  coordinator& operator=(const coordinator&) = delete;
+
+  /// Starts, on every shard, the replay of the offsets partitions it owns and the group timer.
+  /// Call once the shards run.
+  void start();
+  /// Drops every group (and the requests they hold) and the timers. Call after the shards
+  /// stopped and before their contexts are destroyed.
+  void release_shard_objects();
+
+  [[nodiscard]] const options& opts() const { return opts_; }
+  [[nodiscard]] int32_t partition_of(std::string_view group_id) const {
+    return offsets_partition_of(group_id, opts_.partitions);
+  }
+  /// Creates `__consumer_offsets` when it does not exist yet.
+  awaitable<errc> ensure_topic();
+
+  awaitable<join_result> join(std::string group_id, join_request req);
+  awaitable<sync_result> sync(std::string group_id, sync_request req);
+  awaitable<errc> heartbeat(std::string group_id, std::string member_id,
+                            std::optional<std::string> instance_id, int32_t generation);
+  struct leave_result {
+    errc error = errc::none;
+    std::vector<errc> members;
+  };
+  awaitable<leave_result> leave(std::string group_id, std::vector<group::leaving> who);
+
+  struct commit_entry {
+    std::string topic;
+    int32_t partition = 0;
+    offset_entry value;
+    errc error = errc::none;  ///< set by the caller (unknown partition) or by commit()
+  };
+  struct commit_request {
+    std::string member_id;
+    std::optional<std::string> instance_id;
+    int32_t generation = -1;
+    std::vector<commit_entry> entries;
+  };
+  /// Returns the entries with their outcome.
+  awaitable<std::vector<commit_entry>> commit(std::string group_id, commit_request req);
+
+  struct fetched_offsets {
+    errc error = errc::none;
+    std::vector<std::pair<topic_partition, offset_entry>> offsets;
+  };
+  /// The committed offsets of the listed partitions (all of them when `which` is empty);
+  /// partitions without a commit are left out.
+  awaitable<fetched_offsets> fetch_offsets(std::string group_id,
+                                           std::optional<std::vector<topic_partition>> which);
+
+  struct description {
+    errc error = errc::none;
+    group_state state = group_state::dead;
+    std::string protocol_type;
+    std::string protocol;
+    std::vector<member_snapshot> members;
+  };
+  awaitable<description> describe(std::string group_id);
+
+  struct listed {
+    std::string group_id;
+    std::string protocol_type;
+    group_state state = group_state::empty;
+  };
+  struct listing {
+    errc error = errc::none;
+    std::vector<listed> groups;
+  };
+  awaitable<listing> list();
+  awaitable<errc> delete_group(std::string group_id);
+  struct offset_delete_result {
+    errc error = errc::none;
+    std::vector<errc> partitions;
+  };
+  awaitable<offset_delete_result> delete_offsets(std::string group_id,
+                                                 std::vector<topic_partition> which);
+
+ private:
+  struct partition_state;
+  struct shard_state;
+  struct load_progress;
+
+  [[nodiscard]] model::ntp ntp_of(int32_t partition) const;
+  [[nodiscard]] size_t shard_of_group(std::string_view group_id) const;
+  /// The state of an offsets partition on this shard, starting its replay on first use.
+  /// `err` is set when it cannot serve (missing topic, still loading).
+  partition_state* state_for(int32_t partition, errc& err);
+  std::shared_ptr<group> find_group(std::string_view group_id, errc& err);
+  std::shared_ptr<group> make_group(partition_state& ps, const std::string& group_id);
+  /// Appends records (value nullopt = tombstone) to an offsets partition and waits until they
+  /// are durable. On the partition's shard.
+  awaitable<bool> write(int32_t partition,
+                        std::vector<std::pair<bytes, std::optional<bytes>>> records);
+  static awaitable<void> load(coordinator* self, int32_t partition);
+  static awaitable<void> tick_loop(coordinator* self, size_t shard);
+  void tick_shard(size_t shard);
+  static awaitable<void> expire_group(coordinator* self, int32_t partition,
+                                      std::shared_ptr<group> g);
+  /// Runs `work` on the shard of the group's offsets partition.
+  template <typename T>
+  awaitable<T> on_group_shard(std::string_view group_id, awaitable<T> work);
+
+  // The bodies of the public operations, on the group's shard.
+  static awaitable<join_result> join_here(coordinator* self, std::string group_id,
+                                          join_request req);
+  static awaitable<sync_result> sync_here(coordinator* self, std::string group_id,
+                                          sync_request req);
+  static awaitable<std::vector<commit_entry>> commit_here(coordinator* self, std::string group_id,
+                                                          commit_request req);
+  static awaitable<errc> delete_group_here(coordinator* self, std::string group_id);
+  static awaitable<offset_delete_result> delete_offsets_here(coordinator* self,
+                                                             std::string group_id,
+                                                             std::vector<topic_partition> which);
+
+  cluster::controller& ctl_;
+  options opts_;
+  clock& clock_;
+  std::vector<std::unique_ptr<shard_state>> shards_;
+};
+
+}  // namespace strom::groups

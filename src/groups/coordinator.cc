@@ -1,0 +1,634 @@
+#include "strom/groups/coordinator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "strom/base/logging.h"
+#include "strom/groups/records.h"
+#include "strom/model/batch_builder.h"
+#include "strom/model/records.h"
+#include "strom/net/await.h"
+
+namespace strom::groups {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("groups");
+}
+namespace asio = net::asio;
+
+std::string_view as_chars(const bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// Records per batch written to the offsets topic (tombstones of a large group).
+constexpr size_t records_per_batch = 500;
+}  // namespace
+
+int32_t offsets_partition_of(std::string_view group_id, int32_t partitions) {
+  uint32_t h = 0;
+  for (char c : group_id)
+    h = 31 * h + static_cast<uint8_t>(c);
+  return static_cast<int32_t>((h & 0x7fffffffU) % static_cast<uint32_t>(partitions));
+}
+
+struct coordinator::partition_state {
+  bool loading = true;
+  std::map<std::string, std::shared_ptr<group>, std::less<>> groups;
+};
+
+struct coordinator::shard_state {
+  std::map<int32_t, std::unique_ptr<partition_state>> partitions;
+  std::unique_ptr<asio::steady_timer> timer;
+  timestamp_ms next_retention_check = 0;
+};
+
+coordinator::coordinator(cluster::controller& ctl, options opts, clock& clk)
+    : ctl_(ctl), opts_(std::move(opts)), clock_(clk) {
+  for (size_t i = 0; i < ctl_.runtime().count(); ++i)
+    shards_.push_back(std::make_unique<shard_state>());
+}
+
+coordinator::~coordinator() = default;
+
+model::ntp coordinator::ntp_of(int32_t partition) const {
+  return model::ntp{std::string(offsets_topic), model::partition_id(partition)};
+}
+
+size_t coordinator::shard_of_group(std::string_view group_id) const {
+  return ctl_.shard_of(ntp_of(partition_of(group_id)));
+}
+
+void coordinator::start() {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    shards_[i]->timer = std::make_unique<asio::steady_timer>(ctl_.runtime().context(i));
+    asio::co_spawn(ctl_.runtime().context(i), tick_loop(this, i), asio::detached);
+  }
+}
+
+void coordinator::release_shard_objects() {
+  for (auto& s : shards_) {
+    s->timer.reset();
+    // Held join and sync callbacks are destroyed uncalled: the requests waiting on them end
+    // now, while every shard context still exists.
+    s->partitions.clear();
+  }
+}
+
+awaitable<errc> coordinator::ensure_topic() {
+  auto topics = ctl_.topics();
+  if (topics->contains(offsets_topic))
+    co_return errc::none;
+  cluster::topic_metadata t;
+  t.name = std::string(offsets_topic);
+  t.partitions = opts_.partitions;
+  t.replication_factor = opts_.replication_factor;
+  t.configs = {{"cleanup.policy", "compact"}, {"segment.bytes", opts_.segment_bytes}};
+  auto s = co_await ctl_.create_topic(t, false, true);
+  if (!s && !s.error().is(cluster::topic_errc::exists)) {
+    lg().error("cannot create {}: {}", offsets_topic, s.error().message());
+    co_return errc::coordinator_not_available;
+  }
+  if (s)
+    lg().info("created {} with {} partitions", offsets_topic, t.partitions);
+  co_return errc::none;
+}
+
+coordinator::partition_state* coordinator::state_for(int32_t partition, errc& err) {
+  auto n = ntp_of(partition);
+  auto& ss = *shards_[ctl_.shard_of(n)];
+  auto it = ss.partitions.find(partition);
+  if (it == ss.partitions.end()) {
+    auto* p = ctl_.local(n);
+    if (!p) {
+      err = errc::coordinator_not_available;
+      return nullptr;
+    }
+    auto ps = std::make_unique<partition_state>();
+    // An empty log has nothing to replay.
+    ps->loading = p->high_watermark().value() > p->log_start().value();
+    it = ss.partitions.emplace(partition, std::move(ps)).first;
+    if (it->second->loading) {
+      asio::co_spawn(ctl_.runtime().executor(ctl_.shard_of(n)), load(this, partition),
+                     asio::detached);
+    }
+  }
+  if (it->second->loading) {
+    err = errc::coordinator_load_in_progress;
+    return nullptr;
+  }
+  err = errc::none;
+  return it->second.get();
+}
+
+std::shared_ptr<group> coordinator::find_group(std::string_view group_id, errc& err) {
+  auto* ps = state_for(partition_of(group_id), err);
+  if (!ps)
+    return nullptr;
+  auto it = ps->groups.find(group_id);
+  return it == ps->groups.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<group> coordinator::make_group(partition_state& ps, const std::string& group_id) {
+  auto partition = partition_of(group_id);
+  auto persist = [this, partition, group_id](const group_snapshot& s,
+                                             std::function<void(bool)> done) {
+    std::vector<std::pair<bytes, std::optional<bytes>>> recs;
+    recs.emplace_back(encode_key(group_key{group_id}), encode_group_value(s));
+    auto work = [](coordinator* self, int32_t p, auto rs,
+                   std::function<void(bool)> cb) -> awaitable<void> {
+      auto op = self->write(p, std::move(rs));
+      auto ok = co_await std::move(op);
+      cb(ok);
+    };
+    asio::co_spawn(ctl_.runtime().executor(ctl_.shard_of(ntp_of(partition))),
+                   work(this, partition, std::move(recs), std::move(done)), asio::detached);
+  };
+  auto g = std::make_shared<group>(group_id, opts_.limits, clock_, std::move(persist));
+  ps.groups.emplace(group_id, g);
+  return g;
+}
+
+awaitable<bool> coordinator::write(int32_t partition,
+                                   std::vector<std::pair<bytes, std::optional<bytes>>> records) {
+  auto* p = ctl_.local(ntp_of(partition));
+  if (!p)
+    co_return false;
+  auto now = clock_.now_ms();
+  for (size_t at = 0; at < records.size(); at += records_per_batch) {
+    model::batch_builder b(now);
+    for (size_t i = at; i < std::min(records.size(), at + records_per_batch); ++i) {
+      const auto& [k, v] = records[i];
+      std::optional<std::string_view> value;
+      if (v)
+        value = as_chars(*v);
+      b.add(as_chars(k), value, now);
+    }
+    auto batch = b.build();
+    auto r = p->append(batch);
+    if (!r) {
+      lg().error("{}: cannot write: {}", ntp_of(partition).dir_name(), r.error().message());
+      co_return false;
+    }
+  }
+  auto flush = [p](std::function<void(status)> done) { p->flush_async(std::move(done)); };
+  auto s = co_await net::await_callback<status>(std::move(flush));
+  if (!s) {
+    lg().error("{}: cannot flush: {}", ntp_of(partition).dir_name(), s.error().message());
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
+  auto n = self->ntp_of(partition);
+  auto started = std::chrono::steady_clock::now();
+  struct loaded_group {
+    std::optional<group_snapshot> snapshot;
+    std::map<topic_partition, offset_entry> offsets;
+  };
+  std::map<std::string, loaded_group> found;
+  size_t records = 0;
+  auto* p = self->ctl_.local(n);
+  auto from = p ? p->log_start() : model::kafka_offset(0);
+  while (p) {
+    auto end = p->high_watermark();
+    if (from.value() >= end.value())
+      break;
+    auto r = p->read(from, 1 << 20, true);
+    if (!r) {
+      lg().error("{}: replay stopped at {}: {}", n.dir_name(), from.value(), r.error().message());
+      break;
+    }
+    auto buf = r->copy();
+    if (!buf || r->next.value() <= from.value())
+      break;
+    std::span<const std::byte> rest(*buf);
+    while (rest.size() >= model::batch_layout::header_size) {
+      auto h = model::decode_header(rest);
+      if (!h || h->size_bytes() > rest.size())
+        break;
+      auto batch = rest.first(h->size_bytes());
+      rest = rest.subspan(h->size_bytes());
+      if (h->is_internal() || h->is_control())
+        continue;
+      auto s = model::for_each_record(batch, *h, [&](const model::record_view& rec) {
+        ++records;
+        if (!rec.key)
+          return true;
+        auto key = decode_key(*rec.key);
+        if (!key)
+          return true;
+        if (auto* ok = std::get_if<offset_key>(&*key)) {
+          auto& g = found[ok->group];
+          topic_partition tp{ok->topic, ok->partition};
+          if (!rec.value) {
+            g.offsets.erase(tp);
+          } else if (auto v = decode_offset_value(*rec.value)) {
+            g.offsets[tp] = *v;
+          }
+        } else if (auto* gk = std::get_if<group_key>(&*key)) {
+          auto& g = found[gk->group];
+          if (!rec.value) {
+            g.snapshot.reset();
+          } else if (auto v = decode_group_value(*rec.value)) {
+            g.snapshot = std::move(*v);
+          }
+        }
+        return true;
+      });
+      if (!s)
+        lg().warn("{}: skipping a batch at {}: {}", n.dir_name(), h->base_offset,
+                  s.error().message());
+    }
+    from = model::kafka_offset(r->next.value());
+    // Let other work on this shard run between chunks.
+    auto ex = co_await asio::this_coro::executor;
+    co_await asio::post(ex, asio::use_awaitable);
+    p = self->ctl_.local(n);
+  }
+  auto& ss = *self->shards_[self->ctl_.shard_of(n)];
+  auto it = ss.partitions.find(partition);
+  if (it == ss.partitions.end())
+    co_return;
+  auto& ps = *it->second;
+  size_t groups = 0;
+  for (auto& [id, lgp] : found) {
+    if (!lgp.snapshot && lgp.offsets.empty())
+      continue;
+    auto g = self->make_group(ps, id);
+    if (lgp.snapshot)
+      g->restore(*lgp.snapshot);
+    g->offsets() = std::move(lgp.offsets);
+    ++groups;
+  }
+  ps.loading = false;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started);
+  lg().info("{}: loaded {} groups from {} records in {} ms", n.dir_name(), groups, records,
+            ms.count());
+}
+
+awaitable<void> coordinator::tick_loop(coordinator* self, size_t shard) {
+  auto& ss = *self->shards_[shard];
+  // Replay the offsets partitions this shard owns right away, not on first use.
+  if (self->ctl_.topics()->contains(offsets_topic)) {
+    for (int32_t p = 0; p < self->opts_.partitions; ++p) {
+      if (self->ctl_.shard_of(self->ntp_of(p)) == shard) {
+        errc e;
+        (void)self->state_for(p, e);
+      }
+    }
+  }
+  while (ss.timer) {
+    ss.timer->expires_after(self->opts_.tick);
+    boost::system::error_code ec;
+    co_await ss.timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !ss.timer)
+      break;
+    self->tick_shard(shard);
+  }
+}
+
+void coordinator::tick_shard(size_t shard) {
+  auto& ss = *shards_[shard];
+  auto now = clock_.now_ms();
+  bool retention = now >= ss.next_retention_check;
+  if (retention)
+    ss.next_retention_check = now + 1000;
+  for (auto& [p, ps] : ss.partitions) {
+    if (ps->loading)
+      continue;
+    std::vector<std::shared_ptr<group>> expired;
+    for (auto& [id, g] : ps->groups) {
+      g->tick();
+      // KIP-211: the offsets of a group expire once it has been empty long enough.
+      if (retention && g->state() == group_state::empty &&
+          now - g->state_timestamp() >= opts_.offsets_retention_ms)
+        expired.push_back(g);
+    }
+    for (auto& g : expired) {
+      g->kill();
+      ps->groups.erase(g->id());
+      asio::co_spawn(ctl_.runtime().executor(shard), expire_group(this, p, g), asio::detached);
+    }
+  }
+}
+
+awaitable<void> coordinator::expire_group(coordinator* self, int32_t partition,
+                                          std::shared_ptr<group> g) {
+  std::vector<std::pair<bytes, std::optional<bytes>>> recs;
+  for (const auto& [tp, e] : g->offsets())
+    recs.emplace_back(encode_key(offset_key{g->id(), tp.first, tp.second}), std::nullopt);
+  recs.emplace_back(encode_key(group_key{g->id()}), std::nullopt);
+  auto n = g->offsets().size();
+  auto op = self->write(partition, std::move(recs));
+  if (co_await std::move(op))
+    lg().info("group {}: expired with {} committed offsets", g->id(), n);
+}
+
+template <typename T>
+awaitable<T> coordinator::on_group_shard(std::string_view group_id, awaitable<T> work) {
+  return asio::co_spawn(ctl_.runtime().executor(shard_of_group(group_id)), std::move(work),
+                        asio::use_awaitable);
+}
+
+awaitable<join_result> coordinator::join(std::string group_id, join_request req) {
+  auto shard = shard_of_group(group_id);
+  auto work = join_here(this, std::move(group_id), std::move(req));
+  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+}
+
+awaitable<join_result> coordinator::join_here(coordinator* self, std::string group_id,
+                                              join_request req) {
+  errc err;
+  auto* ps = self->state_for(self->partition_of(group_id), err);
+  if (!ps) {
+    join_result r;
+    r.error = err;
+    r.member_id = req.member_id;
+    co_return r;
+  }
+  auto it = ps->groups.find(group_id);
+  std::shared_ptr<group> g;
+  if (it != ps->groups.end()) {
+    g = it->second;
+  } else {
+    if (!req.member_id.empty()) {
+      join_result r;
+      r.error = errc::unknown_member_id;
+      r.member_id = req.member_id;
+      co_return r;
+    }
+    g = self->make_group(*ps, group_id);
+  }
+  auto start = [g, req = std::move(req)](join_callback done) mutable {
+    g->join(std::move(req), std::move(done));
+  };
+  co_return co_await net::await_callback<join_result>(std::move(start));
+}
+
+awaitable<sync_result> coordinator::sync(std::string group_id, sync_request req) {
+  auto shard = shard_of_group(group_id);
+  auto work = sync_here(this, std::move(group_id), std::move(req));
+  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+}
+
+awaitable<sync_result> coordinator::sync_here(coordinator* self, std::string group_id,
+                                              sync_request req) {
+  errc err;
+  auto g = self->find_group(group_id, err);
+  if (!g) {
+    sync_result r;
+    r.error = err == errc::none ? errc::unknown_member_id : err;
+    co_return r;
+  }
+  auto start = [g, req = std::move(req)](sync_callback done) mutable {
+    g->sync(std::move(req), std::move(done));
+  };
+  co_return co_await net::await_callback<sync_result>(std::move(start));
+}
+
+awaitable<errc> coordinator::heartbeat(std::string group_id, std::string member_id,
+                                       std::optional<std::string> instance_id, int32_t generation) {
+  auto work = [](coordinator* self, std::string gid, std::string mid,
+                 std::optional<std::string> iid, int32_t gen) -> awaitable<errc> {
+    errc err;
+    auto g = self->find_group(gid, err);
+    if (!g)
+      co_return err == errc::none ? errc::unknown_member_id : err;
+    co_return g->heartbeat(mid, iid, gen);
+  };
+  return on_group_shard(
+      group_id, work(this, group_id, std::move(member_id), std::move(instance_id), generation));
+}
+
+awaitable<coordinator::leave_result> coordinator::leave(std::string group_id,
+                                                        std::vector<group::leaving> who) {
+  auto work = [](coordinator* self, std::string gid,
+                 std::vector<group::leaving> w) -> awaitable<leave_result> {
+    leave_result out;
+    errc err;
+    auto g = self->find_group(gid, err);
+    if (!g) {
+      out.error = err == errc::none ? errc::unknown_member_id : err;
+      co_return out;
+    }
+    out.members = g->leave(w);
+    co_return out;
+  };
+  return on_group_shard(group_id, work(this, group_id, std::move(who)));
+}
+
+awaitable<std::vector<coordinator::commit_entry>> coordinator::commit(std::string group_id,
+                                                                      commit_request req) {
+  auto shard = shard_of_group(group_id);
+  auto work = commit_here(this, std::move(group_id), std::move(req));
+  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+}
+
+awaitable<std::vector<coordinator::commit_entry>> coordinator::commit_here(coordinator* self,
+                                                                           std::string group_id,
+                                                                           commit_request req) {
+  auto fail_all = [&](errc e) {
+    for (auto& c : req.entries) {
+      if (c.error == errc::none)
+        c.error = e;
+    }
+    return std::move(req.entries);
+  };
+  errc err;
+  auto* ps = self->state_for(self->partition_of(group_id), err);
+  if (!ps)
+    co_return fail_all(err);
+  std::shared_ptr<group> g;
+  if (auto it = ps->groups.find(group_id); it != ps->groups.end()) {
+    g = it->second;
+  } else if (req.generation < 0 && req.member_id.empty() && !req.instance_id) {
+    g = self->make_group(*ps, group_id);  // offsets of a consumer without group management
+  } else {
+    co_return fail_all(errc::illegal_generation);
+  }
+  if (auto e = g->check_commit(req.member_id, req.instance_id, req.generation); e != errc::none)
+    co_return fail_all(e);
+  std::vector<std::pair<bytes, std::optional<bytes>>> recs;
+  auto now = self->clock_.now_ms();
+  for (auto& c : req.entries) {
+    if (c.error != errc::none)
+      continue;
+    if (c.value.metadata.size() > self->opts_.max_metadata_bytes) {
+      c.error = errc::offset_metadata_too_large;
+      continue;
+    }
+    c.value.commit_timestamp = now;
+    recs.emplace_back(encode_key(offset_key{group_id, c.topic, c.partition}),
+                      encode_offset_value(c.value));
+  }
+  if (recs.empty())
+    co_return std::move(req.entries);
+  auto op = self->write(self->partition_of(group_id), std::move(recs));
+  bool ok = co_await std::move(op);
+  for (auto& c : req.entries) {
+    if (c.error != errc::none)
+      continue;
+    if (!ok)
+      c.error = errc::storage_error;
+    else
+      g->offsets()[{c.topic, c.partition}] = c.value;
+  }
+  co_return std::move(req.entries);
+}
+
+awaitable<coordinator::fetched_offsets> coordinator::fetch_offsets(
+    std::string group_id, std::optional<std::vector<topic_partition>> which) {
+  auto work = [](coordinator* self, std::string gid,
+                 std::optional<std::vector<topic_partition>> wanted) -> awaitable<fetched_offsets> {
+    fetched_offsets out;
+    errc err;
+    auto g = self->find_group(gid, err);
+    if (err != errc::none) {
+      out.error = err;
+      co_return out;
+    }
+    if (!g)
+      co_return out;
+    const auto& offsets = g->offsets();
+    if (!wanted) {
+      out.offsets.assign(offsets.begin(), offsets.end());
+    } else {
+      for (const auto& tp : *wanted) {
+        if (auto it = offsets.find(tp); it != offsets.end())
+          out.offsets.emplace_back(*it);
+      }
+    }
+    co_return out;
+  };
+  return on_group_shard(group_id, work(this, group_id, std::move(which)));
+}
+
+awaitable<coordinator::description> coordinator::describe(std::string group_id) {
+  auto work = [](coordinator* self, std::string gid) -> awaitable<description> {
+    description out;
+    errc err;
+    auto g = self->find_group(gid, err);
+    out.error = err;
+    if (!g)
+      co_return out;
+    out.state = g->state();
+    out.protocol_type = g->protocol_type();
+    out.protocol = g->protocol().value_or("");
+    out.members = g->describe_members();
+    co_return out;
+  };
+  return on_group_shard(group_id, work(this, group_id));
+}
+
+awaitable<coordinator::listing> coordinator::list() {
+  listing out;
+  for (size_t shard = 0; shard < shards_.size(); ++shard) {
+    auto work = [](coordinator* self, size_t sh) -> awaitable<listing> {
+      listing part;
+      for (auto& [p, ps] : self->shards_[sh]->partitions) {
+        if (ps->loading) {
+          part.error = errc::coordinator_load_in_progress;
+          continue;
+        }
+        for (auto& [id, g] : ps->groups)
+          part.groups.push_back({id, g->protocol_type(), g->state()});
+      }
+      co_return part;
+    };
+    auto task = work(this, shard);
+    auto part = co_await asio::co_spawn(ctl_.runtime().executor(shard), std::move(task),
+                                        asio::use_awaitable);
+    if (part.error != errc::none)
+      out.error = part.error;
+    for (auto& g : part.groups)
+      out.groups.push_back(std::move(g));
+  }
+  co_return out;
+}
+
+awaitable<errc> coordinator::delete_group(std::string group_id) {
+  auto shard = shard_of_group(group_id);
+  auto work = delete_group_here(this, std::move(group_id));
+  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+}
+
+awaitable<errc> coordinator::delete_group_here(coordinator* self, std::string group_id) {
+  errc err;
+  auto* ps = self->state_for(self->partition_of(group_id), err);
+  if (!ps)
+    co_return err;
+  auto it = ps->groups.find(group_id);
+  if (it == ps->groups.end() || it->second->state() == group_state::dead)
+    co_return errc::group_id_not_found;
+  auto g = it->second;
+  if (g->state() != group_state::empty)
+    co_return errc::non_empty_group;
+  g->kill();
+  ps->groups.erase(it);
+  std::vector<std::pair<bytes, std::optional<bytes>>> recs;
+  for (const auto& [tp, e] : g->offsets())
+    recs.emplace_back(encode_key(offset_key{group_id, tp.first, tp.second}), std::nullopt);
+  recs.emplace_back(encode_key(group_key{group_id}), std::nullopt);
+  auto op = self->write(self->partition_of(group_id), std::move(recs));
+  if (!co_await std::move(op))
+    co_return errc::storage_error;
+  co_return errc::none;
+}
+
+awaitable<coordinator::offset_delete_result> coordinator::delete_offsets(
+    std::string group_id, std::vector<topic_partition> which) {
+  auto shard = shard_of_group(group_id);
+  auto work = delete_offsets_here(this, std::move(group_id), std::move(which));
+  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+}
+
+awaitable<coordinator::offset_delete_result> coordinator::delete_offsets_here(
+    coordinator* self, std::string group_id, std::vector<topic_partition> which) {
+  offset_delete_result out;
+  errc err;
+  auto g = self->find_group(group_id, err);
+  if (err != errc::none) {
+    out.error = err;
+    co_return out;
+  }
+  if (!g || g->state() == group_state::dead) {
+    out.error = errc::group_id_not_found;
+    co_return out;
+  }
+  std::set<std::string> subscribed;
+  if (g->state() != group_state::empty) {
+    auto topics = g->subscribed_topics();
+    if (!topics) {
+      out.error = errc::non_empty_group;  // members whose subscriptions are unknown
+      co_return out;
+    }
+    subscribed.insert(topics->begin(), topics->end());
+  }
+  std::vector<std::pair<bytes, std::optional<bytes>>> recs;
+  for (const auto& tp : which) {
+    if (subscribed.contains(tp.first)) {
+      out.partitions.push_back(errc::group_subscribed_to_topic);
+      continue;
+    }
+    out.partitions.push_back(errc::none);
+    if (g->offsets().contains(tp))
+      recs.emplace_back(encode_key(offset_key{group_id, tp.first, tp.second}), std::nullopt);
+  }
+  if (recs.empty())
+    co_return out;
+  auto op = self->write(self->partition_of(group_id), std::move(recs));
+  if (!co_await std::move(op)) {
+    out.error = errc::storage_error;
+    co_return out;
+  }
+  for (size_t i = 0; i < which.size(); ++i) {
+    if (out.partitions[i] == errc::none)
+      g->offsets().erase(which[i]);
+  }
+  co_return out;
+}
+
+}  // namespace strom::groups
