@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <utility>  // before Asio: Boost 1.74 with GCC 12 in C++20 needs it
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "app/wiring.h"
+#include "strom/admin/server.h"
 #include "strom/base/logging.h"
 #include "strom/cluster/controller.h"
 #include "strom/cluster/producer_ids.h"
@@ -100,6 +102,19 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The admin listener comes first: liveness and readiness answer during log recovery.
+  std::atomic<bool> ready{false};
+  std::unique_ptr<admin::server> admin_api;
+  try {
+    admin_api = std::make_unique<admin::server>(app::admin_options(*cfg),
+                                                app::admin_sources(*cfg, STROM_VERSION, &ready));
+    admin_api->start();
+  } catch (const std::exception& e) {
+    log.critical("cannot listen for the admin API on {}:{}: {}", cfg->admin.bind.host,
+                 cfg->admin.bind.port, e.what());
+    return exit_runtime;
+  }
+
   auto fs = io::make_posix_file_system();
   auto logs = storage::log_manager::open(app::storage_options(*cfg, fs));
   if (!logs) {
@@ -160,6 +175,13 @@ int main(int argc, char** argv) {
       app::housekeeping_interval(*cfg),
       std::chrono::milliseconds(cfg->cluster_defaults.log.retention_check_interval_ms));
   coord->start();
+  admin_api->attach(ctl.get(), coord.get(), &mgr, [&servers] {
+    int64_t n = 0;
+    for (const auto& s : servers)
+      n += s->connections();
+    return n;
+  });
+  ready = true;
 
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -174,6 +196,8 @@ int main(int argc, char** argv) {
   io.run();
 
   // Stop taking requests, finish the ones in flight, then stop the shards and close the logs.
+  ready = false;
+  admin_api->stop();  // its requests reach into the shards
   auto drain = std::chrono::milliseconds(cfg->shutdown.drain_timeout_ms);
   for (auto& s : servers)
     s->stop(drain);

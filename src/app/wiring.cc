@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace strom::app {
 
 storage::log_config log_config(const config::log_defaults& d) {
@@ -73,6 +75,42 @@ groups::coordinator::options coordinator_options(const config::broker_config& c)
   o.limits.initial_rebalance_delay_ms = g.initial_rebalance_delay_ms;
   o.offsets_retention_ms = int64_t{g.offsets_retention_minutes} * 60 * 1000;
   return o;
+}
+
+admin::options admin_options(const config::broker_config& c) {
+  admin::options o;
+  o.host = c.admin.bind.host;
+  o.port = static_cast<uint16_t>(c.admin.bind.port);
+  o.metrics_enabled = c.metrics.enabled;
+  o.per_partition = c.metrics.per_partition;
+  o.consumer_lag = c.metrics.consumer_lag;
+  return o;
+}
+
+admin::sources admin_sources(const config::broker_config& c, std::string version,
+                             const std::atomic<bool>* ready) {
+  admin::sources s;
+  s.node_id = c.node.id;
+  s.version = std::move(version);
+  s.ready = ready;
+  for (const auto& k : config::schema()) {
+    if (k.path.find("[]") != std::string_view::npos)
+      continue;
+    auto v = config::value_text(c, k.path);
+    if (!v)
+      continue;
+    auto text = *v;
+    if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
+      text = text.substr(1, text.size() - 2);
+    s.config.emplace_back(std::string(k.path), admin::is_secret_key(k.path) ? "******" : text);
+  }
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    const auto& l = c.listeners[i];
+    s.config.emplace_back(fmt::format("listeners[{}]", i),
+                          fmt::format("{} {}:{} advertised {}:{}", l.name, l.bind.host, l.bind.port,
+                                      l.advertise.host, l.advertise.port));
+  }
+  return s;
 }
 
 net::server_options server_options(const config::broker_config& c,

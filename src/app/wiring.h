@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "strom/admin/server.h"
 #include "strom/base/logging.h"
 #include "strom/cluster/controller.h"
 #include "strom/config/broker_config.h"
@@ -26,6 +27,10 @@ std::chrono::milliseconds housekeeping_interval(const config::broker_config& c);
 cluster::topic_defaults topic_defaults(const config::broker_config& c);
 cluster::controller::options controller_options(const config::broker_config& c);
 groups::coordinator::options coordinator_options(const config::broker_config& c);
+admin::options admin_options(const config::broker_config& c);
+/// The admin API's view of this node before the logs are open (the rest comes by attach()).
+admin::sources admin_sources(const config::broker_config& c, std::string version,
+                             const std::atomic<bool>* ready);
 net::server_options server_options(const config::broker_config& c,
                                    const config::listener_config& l);
 

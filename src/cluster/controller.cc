@@ -102,6 +102,33 @@ awaitable<void> controller::housekeeping_loop(controller* self, size_t shard,
   }
 }
 
+awaitable<std::vector<controller::partition_info>> controller::shard_partition_infos(
+    controller* self, size_t shard) {
+  std::vector<partition_info> out;
+  for (auto& [n, p] : self->shards_[shard]->partitions) {
+    partition_info i;
+    i.name = n;
+    i.log_start = p->log_start().value();
+    i.high_watermark = p->high_watermark().value();
+    i.size_bytes = p->size_bytes();
+    i.online = !p->log().offline();
+    out.push_back(std::move(i));
+  }
+  co_return out;
+}
+
+awaitable<std::vector<controller::partition_info>> controller::partition_infos() {
+  std::vector<partition_info> all;
+  for (size_t shard = 0; shard < shards_.size(); ++shard) {
+    auto task = shard_partition_infos(this, shard);
+    auto part = co_await net::asio::co_spawn(rt_.executor(shard), std::move(task),
+                                             net::asio::use_awaitable);
+    for (auto& i : part)
+      all.push_back(std::move(i));
+  }
+  co_return all;
+}
+
 void controller::release_shard_objects() {
   for (auto& sp : shards_) {
     sp->timer.reset();

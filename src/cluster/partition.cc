@@ -1,5 +1,9 @@
 #include "strom/cluster/partition.h"
 
+#include <chrono>
+
+#include "strom/metrics/metrics.h"
+
 #include <fmt/format.h>
 
 #include "strom/model/record_batch.h"
@@ -70,6 +74,15 @@ result<model::kafka_offset> partition::delete_records_before(int64_t offset) {
   }
   STROM_TRY(log_->prefix_truncate(model::kafka_offset(target)));
   return log_start();
+}
+
+void partition::flush_async(std::function<void(status)> done) {
+  auto asked = std::chrono::steady_clock::now();
+  log_->flush_async([asked, done = std::move(done)](status s) {
+    metrics::flush_latency().Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
+    done(std::move(s));
+  });
 }
 
 status partition::load_producer_state() {

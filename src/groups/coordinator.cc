@@ -549,6 +549,30 @@ awaitable<coordinator::listing> coordinator::list() {
   co_return out;
 }
 
+awaitable<std::vector<coordinator::group_info>> coordinator::group_infos() {
+  std::vector<group_info> out;
+  for (size_t shard = 0; shard < shards_.size(); ++shard) {
+    auto work = [](coordinator* self, size_t sh) -> awaitable<std::vector<group_info>> {
+      std::vector<group_info> part;
+      for (auto& [p, ps] : self->shards_[sh]->partitions) {
+        for (auto& [id, g] : ps->groups) {
+          group_info i{id, g->state(), g->member_count(), {}};
+          for (const auto& [tp, e] : g->offsets())
+            i.offsets.emplace_back(tp, e.offset);
+          part.push_back(std::move(i));
+        }
+      }
+      co_return part;
+    };
+    auto task = work(this, shard);
+    auto part = co_await asio::co_spawn(ctl_.runtime().executor(shard), std::move(task),
+                                        asio::use_awaitable);
+    for (auto& g : part)
+      out.push_back(std::move(g));
+  }
+  co_return out;
+}
+
 awaitable<errc> coordinator::delete_group(std::string group_id) {
   auto shard = shard_of_group(group_id);
   auto work = delete_group_here(this, std::move(group_id));

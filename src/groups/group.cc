@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "strom/metrics/metrics.h"
+
 #include <algorithm>
 #include <random>
 #include <set>
@@ -430,6 +432,7 @@ void group::complete_join() {
     leader_ = first->id;
   }
   set_state(group_state::completing_rebalance);
+  metrics::rebalances().Increment();
   for (auto& [id, m] : members_) {
     auto r = current_join_result(m, id == *leader_);
     m.is_new = false;

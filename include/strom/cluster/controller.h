@@ -72,6 +72,17 @@ class controller {
   awaitable<status> set_topic_configs(const std::string& name, const topic_configs& configs,
                                       bool validate_only);
 
+  /// A partition as monitoring sees it.
+  struct partition_info {
+    model::ntp name;
+    int64_t log_start = 0;
+    int64_t high_watermark = 0;
+    uint64_t size_bytes = 0;
+    bool online = true;  ///< false when its data directory went offline
+  };
+  /// Every local partition, gathered from all shards.
+  awaitable<std::vector<partition_info>> partition_infos();
+
   /// Runs `fn(partition*)` on the owner shard of `n` and returns its result on the caller's
   /// executor; `fn` gets nullptr when the partition does not exist.
   /// Not itself a coroutine: the work is a coroutine taking copies of `n` and `fn`.
@@ -91,6 +102,8 @@ class controller {
                                                size_t shard) {
     co_return self->make_partition(n, t, shard);
   }
+  static awaitable<std::vector<partition_info>> shard_partition_infos(controller* self,
+                                                                      size_t shard);
   static awaitable<status> drop_partition_task(controller* self, model::ntp n, size_t shard);
   static awaitable<void> housekeeping_loop(controller* self, size_t shard,
                                            std::chrono::milliseconds tick,

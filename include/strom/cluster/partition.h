@@ -62,7 +62,7 @@ class partition {
   [[nodiscard]] uint64_t size_bytes() const { return log_->size_bytes(); }
 
   /// Makes everything appended so far durable; `done` runs on the flush thread.
-  void flush_async(std::function<void(status)> done) { log_->flush_async(std::move(done)); }
+  void flush_async(std::function<void(status)> done);
 
   /// Rebuilds the idempotent-producer state from the newest segments (after a restart).
   status load_producer_state();

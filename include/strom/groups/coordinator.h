@@ -118,6 +118,14 @@ class coordinator {
     std::vector<listed> groups;
   };
   awaitable<listing> list();
+  /// Groups as monitoring sees them: state, members and committed offsets.
+  struct group_info {
+    std::string group_id;
+    group_state state = group_state::empty;
+    size_t members = 0;
+    std::vector<std::pair<topic_partition, int64_t>> offsets;
+  };
+  awaitable<std::vector<group_info>> group_infos();
   awaitable<errc> delete_group(std::string group_id);
   struct offset_delete_result {
     errc error = errc::none;

@@ -115,6 +115,8 @@ class log {
   [[nodiscard]] const model::ntp& name() const { return name_; }
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
   [[nodiscard]] const log_config& config() const { return opts_.config; }
+  /// Whether the log's data directory went offline (I/O error).
+  [[nodiscard]] bool offline() const { return opts_.dir && opts_.dir->offline(); }
   /// Takes effect for the next append, roll and retention run.
   void set_config(const log_config& c) { opts_.config = c; }
 

@@ -1,9 +1,11 @@
 #include "strom/kafka/server/handler.h"
 
+#include <chrono>
 #include <variant>
 
 #include "kafka/server/context.h"
 #include "strom/base/logging.h"
+#include "strom/metrics/metrics.h"
 
 namespace strom::kafka::server {
 
@@ -101,18 +103,28 @@ class kafka_handler final : public net::request_handler {
         c.header.version = 0;
         co_return respond(c, api_versions(protocol::error_code::unsupported_version));
       }
+      metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
       lg().warn("{} ({}): unsupported API {} v{}; closing", who.peer, h->client_id.value_or("-"),
                 protocol::api_name(h->key), h->version);
       co_return close_connection();
     }
     auto req = protocol::decode_request(*buffer);
     if (!req) {
+      metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
       lg().warn("{}: cannot decode {} v{}: {}; closing", who.peer, protocol::api_name(h->key),
                 h->version, req.error().message());
       co_return close_connection();
     }
     request_context c{ctl_, id_, producer_ids_, groups_, who, req->header, buffer};
-    co_return co_await dispatch(c, req->body);
+    auto& m = metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
+    auto started = std::chrono::steady_clock::now();
+    auto out = co_await dispatch(c, req->body);
+    m.requests->Increment();
+    m.latency->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (out.what == net::disposition::close)
+      m.errors->Increment();
+    co_return out;
   }
 
  private:

@@ -5,6 +5,7 @@
 
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
+#include "strom/metrics/metrics.h"
 
 namespace strom::kafka::server {
 
@@ -145,6 +146,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   for (const auto& t : r.topics) {
     auto& out = resp.responses.emplace_back();
     out.topic = t.topic;
+    auto& m = metrics::topic(t.topic);
     for (const auto& p : t.partitions) {
       auto& rd = reads[i++];
       auto& pd = out.partitions.emplace_back();
@@ -153,6 +155,10 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
       pd.high_watermark = rd.high_watermark;
       pd.last_stable_offset = rd.high_watermark;  // no transactions: LSO = HW
       pd.log_start_offset = rd.log_start;
+      if (rd.error == error_code::none && rd.next > p.fetch_offset) {
+        m.bytes_out->Increment(static_cast<double>(rd.records.size_bytes()));
+        m.records_out->Increment(static_cast<double>(rd.next - p.fetch_offset));
+      }
       pd.records = std::move(rd.records);
     }
   }

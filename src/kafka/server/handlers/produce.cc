@@ -4,6 +4,7 @@
 #include "kafka/server/fanout.h"
 #include "strom/base/logging.h"
 #include "strom/cluster/topic_table.h"
+#include "strom/metrics/metrics.h"
 #include "strom/model/record_batch.h"
 
 namespace strom::kafka::server {
@@ -68,6 +69,10 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
   auto out = p->append(batch);
   if (!out)
     co_return fail(to_kafka_error(out.error()), out.error().message());
+  auto& m = metrics::topic(n.topic);
+  m.bytes_in->Increment(static_cast<double>(batch.size()));
+  m.records_in->Increment(
+      static_cast<double>(out->offsets.last.value() - out->offsets.base.value() + 1));
   partition_result res;
   res.base_offset = out->offsets.base.value();
   res.log_append_time = out->log_append_time;

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace strom::metrics {
+
+/// The process-wide registry of counters and histograms updated on the hot paths. Metric
+/// objects are created once and cached; updating them is an atomic add, safe from any thread.
+/// Gauges that describe state (partitions, log sizes, groups) are computed when scraped, by
+/// the admin module, not kept here.
+prometheus::Registry& registry();
+
+/// Kafka requests of one API (`strom_kafka_requests_total`, `..._errors_total`,
+/// `strom_kafka_request_latency_seconds`).
+struct api_metrics {
+  prometheus::Counter* requests;
+  prometheus::Counter* errors;
+  prometheus::Histogram* latency;
+};
+/// The metrics of API `key` (0 to 127); `name` labels them the first time.
+api_metrics& api(int16_t key, std::string_view name);
+
+/// Traffic of one topic (`strom_kafka_{bytes,records}_{in,out}_total`).
+struct topic_metrics {
+  prometheus::Counter* bytes_in;
+  prometheus::Counter* records_in;
+  prometheus::Counter* bytes_out;
+  prometheus::Counter* records_out;
+};
+topic_metrics& topic(const std::string& name);
+
+/// Time from asking for a flush to its completion (`strom_storage_flush_latency_seconds`).
+prometheus::Histogram& flush_latency();
+/// Completed rebalances (`strom_group_rebalances_total`).
+prometheus::Counter& rebalances();
+
+}  // namespace strom::metrics

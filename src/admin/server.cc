@@ -1,0 +1,462 @@
+#include "strom/admin/server.h"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <prometheus/text_serializer.h>
+#include "strom/net/asio.h"  // first: Asio needs <utility> before it
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "strom/base/logging.h"
+#include "strom/metrics/metrics.h"
+
+namespace strom::admin {
+
+namespace {
+
+namespace asio = net::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using net::awaitable;
+using net::tcp;
+
+spdlog::logger& lg() {
+  return logging::get("admin");
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else
+          out += c;
+    }
+  }
+  return out + "\"";
+}
+
+using response = http::response<http::string_body>;
+
+response make_response(http::status status, std::string body,
+                       std::string_view type = "application/json") {
+  response r{status, 11};
+  r.set(http::field::server, "stromd");
+  r.set(http::field::content_type, beast::string_view(type.data(), type.size()));
+  r.body() = std::move(body);
+  return r;
+}
+
+response json_error(http::status status, std::string_view message) {
+  return make_response(status, fmt::format("{{\"error\":{}}}\n", json_string(message)));
+}
+
+/// Query parameter `name` of a target ("/path?a=1&b=2"), or "" when absent.
+std::string query_param(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos)
+    return {};
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos)
+      break;
+    rest = rest.substr(amp + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+bool is_secret_key(std::string_view path) {
+  for (std::string_view word : {"password", "secret", "token", "private", "sasl_jaas"}) {
+    if (path.find(word) != std::string_view::npos)
+      return true;
+  }
+  return false;
+}
+
+struct server::impl {
+  options opts;
+  sources src;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  std::atomic<int32_t> open{0};
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> level_timers;
+  std::set<std::shared_ptr<beast::tcp_stream>> sessions;
+
+  impl(options o, sources s) : opts(std::move(o)), src(std::move(s)) {}
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket sock(io);
+      co_await acceptor.async_accept(sock, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !acceptor.is_open())
+        co_return;
+      if (ec)
+        continue;
+      if (open.load() >= opts.max_connections) {
+        lg().warn("admin: connection limit {} reached; closing", opts.max_connections);
+        sock.close(ec);
+        continue;
+      }
+      auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
+      asio::co_spawn(io, session(stream), asio::detached);
+    }
+  }
+
+  awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream) {
+    ++open;
+    sessions.insert(stream);
+    beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<uint32_t>(opts.max_header_bytes));
+      parser.body_limit(opts.max_body_bytes);
+      stream->expires_after(opts.io_timeout);
+      co_await http::async_read(*stream, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted || ec == asio::error::eof)
+        break;
+      if (ec) {
+        auto status = ec == http::error::header_limit
+                          ? http::status::request_header_fields_too_large
+                      : ec == http::error::body_limit ? http::status::payload_too_large
+                                                      : http::status::bad_request;
+        auto r = json_error(status, ec.message());
+        r.keep_alive(false);
+        r.prepare_payload();
+        stream->expires_after(opts.io_timeout);
+        co_await http::async_write(*stream, r, asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+      auto req = parser.release();
+      auto work = route(req);
+      auto res = co_await std::move(work);
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      stream->expires_after(opts.io_timeout);
+      co_await http::async_write(*stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !res.keep_alive())
+        break;
+    }
+    stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream->close();
+    sessions.erase(stream);
+    --open;
+  }
+
+  awaitable<response> route(const http::request<http::string_body>& req) {
+    std::string target(req.target());
+    std::string path = target.substr(0, target.find('?'));
+    bool get = req.method() == http::verb::get;
+    if (path == "/metrics" && get) {
+      if (!opts.metrics_enabled)
+        co_return json_error(http::status::not_found, "metrics are disabled");
+      auto text = co_await scrape();
+      co_return make_response(http::status::ok, std::move(text),
+                              "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (path == "/v1/status/live" && get)
+      co_return make_response(http::status::ok, "{\"status\":\"live\"}\n");
+    if (path == "/v1/status/ready" && get) {
+      bool ready = src.ready && src.ready->load();
+      co_return make_response(ready ? http::status::ok : http::status::service_unavailable,
+                              ready ? "{\"status\":\"ready\"}\n" : "{\"status\":\"starting\"}\n");
+    }
+    if (path == "/v1/cluster/health" && get) {
+      auto body = co_await health();
+      co_return make_response(http::status::ok, std::move(body));
+    }
+    if (path == "/v1/config" && get)
+      co_return make_response(http::status::ok, config_json());
+    constexpr std::string_view level_prefix = "/v1/log-level/";
+    if (path.starts_with(level_prefix)) {
+      if (req.method() != http::verb::put)
+        co_return json_error(http::status::method_not_allowed, "use PUT");
+      co_return set_log_level(path.substr(level_prefix.size()), target);
+    }
+    if (path == "/metrics" || path.starts_with("/v1/"))
+      co_return json_error(http::status::method_not_allowed, "method not allowed");
+    co_return json_error(http::status::not_found, "no such endpoint");
+  }
+
+  response set_log_level(const std::string& component, std::string_view target) {
+    auto known = std::find(std::begin(logging::components), std::end(logging::components),
+                           component) != std::end(logging::components);
+    if (!known)
+      return json_error(http::status::not_found, "unknown logger " + component);
+    auto name = query_param(target, "level");
+    auto level = spdlog::level::from_str(name);
+    if (name.empty() || (level == spdlog::level::off && name != "off"))
+      return json_error(http::status::bad_request,
+                        "level must be trace, debug, info, warn, error, critical or off");
+    int64_t expires = 600;
+    if (auto e = query_param(target, "expires"); !e.empty()) {
+      try {
+        expires = std::stoll(e);
+      } catch (const std::exception&) {
+        return json_error(http::status::bad_request, "expires must be seconds (0 = never)");
+      }
+      if (expires < 0)
+        return json_error(http::status::bad_request, "expires must be seconds (0 = never)");
+    }
+    auto previous = logging::get(component).level();
+    logging::set_level(component, level);
+    lg().info("log level of {} set to {} for {}", component, spdlog::level::to_string_view(level),
+              expires == 0 ? std::string("ever") : fmt::format("{} s", expires));
+    auto& timer = level_timers[component];
+    if (timer)
+      timer->cancel();
+    if (expires > 0) {
+      timer = std::make_unique<asio::steady_timer>(io, std::chrono::seconds(expires));
+      timer->async_wait([component, previous](const boost::system::error_code& ec) {
+        if (ec)
+          return;
+        logging::set_level(component, previous);
+        lg().info("log level of {} back to {}", component, spdlog::level::to_string_view(previous));
+      });
+    } else {
+      timer.reset();
+    }
+    return make_response(
+        http::status::ok,
+        fmt::format("{{\"component\":{},\"level\":{},\"expires_in_s\":{}}}\n",
+                    json_string(component),
+                    json_string(std::string(spdlog::level::to_string_view(level).data(),
+                                            spdlog::level::to_string_view(level).size())),
+                    expires));
+  }
+
+  std::string config_json() const {
+    std::string out = "{";
+    bool first = true;
+    for (const auto& [k, v] : src.config) {
+      out += fmt::format("{}{}:{}", first ? "" : ",", json_string(k), json_string(v));
+      first = false;
+    }
+    return out + "}\n";
+  }
+
+  awaitable<std::string> health() {
+    if (!src.ctl) {
+      co_return fmt::format(
+          "{{\"is_healthy\":false,\"controller_id\":{},\"nodes\":[{{\"node_id\":{},"
+          "\"is_alive\":true,\"version\":{}}}],\"nodes_down\":[],\"leaderless_partitions\":[],"
+          "\"under_replicated_partitions\":[],\"partitions\":0,\"status\":\"recovering\"}}\n",
+          src.node_id, src.node_id, json_string(src.version));
+    }
+    auto infos_op = src.ctl->partition_infos();
+    auto infos = co_await std::move(infos_op);
+    std::string leaderless;
+    for (const auto& p : infos) {
+      if (p.online)
+        continue;
+      leaderless +=
+          fmt::format("{}{{\"topic\":{},\"partition\":{}}}", leaderless.empty() ? "" : ",",
+                      json_string(p.name.topic), p.name.partition.value());
+    }
+    bool ready = src.ready && src.ready->load();
+    co_return fmt::format(
+        "{{\"is_healthy\":{},\"controller_id\":{},\"nodes\":[{{\"node_id\":{},\"is_alive\":true,"
+        "\"version\":{}}}],\"nodes_down\":[],\"leaderless_partitions\":[{}],"
+        "\"under_replicated_partitions\":[],\"partitions\":{}}}\n",
+        ready && leaderless.empty() ? "true" : "false", src.node_id, src.node_id,
+        json_string(src.version), leaderless, infos.size());
+  }
+
+  awaitable<std::string> scrape() {
+    prometheus::Registry now;  // state gauges, computed for this scrape only
+    auto gauge = [&](const char* name, const char* help) -> prometheus::Family<prometheus::Gauge>& {
+      return prometheus::BuildGauge().Name(name).Help(help).Register(now);
+    };
+    gauge("strom_build_info", "Version of this stromd").Add({{"version", src.version}}).Set(1);
+    gauge("strom_ready", "1 once logs are recovered and listeners accept connections")
+        .Add({})
+        .Set(src.ready && src.ready->load() ? 1 : 0);
+    gauge("strom_active_connections", "Open Kafka client connections")
+        .Add({})
+        .Set(static_cast<double>(src.connections ? src.connections() : 0));
+    if (!src.ctl || !src.groups || !src.logs) {  // still recovering the logs
+      auto families = metrics::registry().Collect();
+      auto more = now.Collect();
+      families.insert(families.end(), more.begin(), more.end());
+      co_return prometheus::TextSerializer().Serialize(families);
+    }
+
+    auto infos_op = src.ctl->partition_infos();
+    auto infos = co_await std::move(infos_op);
+    auto& parts = gauge("strom_partitions", "Partition replicas on this node");
+    auto& leaders = gauge("strom_partition_leaders", "Partitions this node leads");
+    parts.Add({}).Set(static_cast<double>(infos.size()));
+    leaders.Add({}).Set(static_cast<double>(
+        std::count_if(infos.begin(), infos.end(), [](const auto& p) { return p.online; })));
+    std::map<std::string, double> topic_bytes;
+    std::map<std::pair<std::string, int32_t>, int64_t> end_offsets;
+    for (const auto& p : infos) {
+      topic_bytes[p.name.topic] += static_cast<double>(p.size_bytes);
+      end_offsets[{p.name.topic, p.name.partition.value()}] = p.high_watermark;
+    }
+    auto& tsize = gauge("strom_topic_log_size_bytes", "Bytes of a topic's logs on this node");
+    for (const auto& [t, b] : topic_bytes)
+      tsize.Add({{"topic", t}}).Set(b);
+    if (opts.per_partition) {
+      auto& size = gauge("strom_log_size_bytes", "Bytes of a partition's log");
+      auto& start = gauge("strom_log_start_offset", "First offset of a partition's log");
+      auto& end = gauge("strom_log_end_offset", "High watermark of a partition");
+      for (const auto& p : infos) {
+        prometheus::Labels l{{"topic", p.name.topic},
+                             {"partition", std::to_string(p.name.partition.value())}};
+        size.Add(l).Set(static_cast<double>(p.size_bytes));
+        start.Add(l).Set(static_cast<double>(p.log_start));
+        end.Add(l).Set(static_cast<double>(p.high_watermark));
+      }
+    }
+    auto& free = gauge("strom_disk_free_bytes", "Bytes available to stromd in a data directory");
+    auto& total = gauge("strom_disk_total_bytes", "Size of the file system of a data directory");
+    auto& offline = gauge("strom_log_dir_offline", "1 when a data directory went offline");
+    for (const auto& d : src.logs->dirs()) {
+      struct statvfs st {};
+      prometheus::Labels l{{"dir", d->path().string()}};
+      if (::statvfs(d->path().c_str(), &st) == 0) {
+        free.Add(l).Set(static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize));
+        total.Add(l).Set(static_cast<double>(st.f_blocks) * static_cast<double>(st.f_frsize));
+      }
+      offline.Add(l).Set(d->offline() ? 1 : 0);
+    }
+
+    auto groups_op = src.groups->group_infos();
+    auto groups = co_await std::move(groups_op);
+    auto& members = gauge("strom_group_members", "Members of a consumer group");
+    auto& gcount = gauge("strom_groups", "Consumer groups, by state");
+    auto& committed =
+        gauge("strom_group_committed_offsets", "Partitions with a committed offset, by group");
+    std::map<std::string, double> by_state;
+    auto& lag_sum = gauge("strom_group_lag", "Consumer lag of a group: sum over its partitions");
+    for (const auto& g : groups) {
+      members.Add({{"group", g.group_id}}).Set(static_cast<double>(g.members));
+      committed.Add({{"group", g.group_id}}).Set(static_cast<double>(g.offsets.size()));
+      by_state[std::string(groups::to_string(g.state))] += 1;
+      if (!opts.consumer_lag)
+        continue;
+      double sum = 0;
+      for (const auto& [tp, off] : g.offsets) {
+        auto it = end_offsets.find(tp);
+        if (it != end_offsets.end())
+          sum += static_cast<double>(std::max<int64_t>(0, it->second - off));
+      }
+      lag_sum.Add({{"group", g.group_id}}).Set(sum);
+    }
+    if (opts.consumer_lag) {
+      auto& lag = gauge("strom_group_partition_lag",
+                        "Consumer lag of a group on one partition: high watermark - committed");
+      for (const auto& g : groups) {
+        for (const auto& [tp, off] : g.offsets) {
+          auto it = end_offsets.find(tp);
+          if (it == end_offsets.end())
+            continue;
+          lag.Add({{"group", g.group_id},
+                   {"topic", tp.first},
+                   {"partition", std::to_string(tp.second)}})
+              .Set(static_cast<double>(std::max<int64_t>(0, it->second - off)));
+        }
+      }
+    }
+    for (const auto& [s, n] : by_state)
+      gcount.Add({{"state", s}}).Set(n);
+
+    auto families = metrics::registry().Collect();
+    auto more = now.Collect();
+    families.insert(families.end(), more.begin(), more.end());
+    co_return prometheus::TextSerializer().Serialize(families);
+  }
+};
+
+server::server(options opts, sources src)
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(src))) {}
+
+server::~server() {
+  stop();
+}
+
+void server::start() {
+  auto& i = *impl_;
+  tcp::endpoint ep(asio::ip::make_address(i.opts.host), i.opts.port);
+  i.acceptor.open(ep.protocol());
+  i.acceptor.set_option(tcp::acceptor::reuse_address(true));
+  i.acceptor.bind(ep);
+  i.acceptor.listen();
+  asio::co_spawn(i.io, i.accept_loop(), asio::detached);
+  i.thread = std::thread([&i] { i.io.run(); });
+  lg().info("admin API on http://{}:{}", i.opts.host, port());
+}
+
+void server::attach(cluster::controller* ctl, groups::coordinator* groups,
+                    storage::log_manager* logs, std::function<int64_t()> connections) {
+  auto& i = *impl_;
+  asio::post(i.io, [&i, ctl, groups, logs, connections = std::move(connections)]() mutable {
+    i.src.ctl = ctl;
+    i.src.groups = groups;
+    i.src.logs = logs;
+    i.src.connections = std::move(connections);
+  });
+}
+
+void server::stop() {
+  auto& i = *impl_;
+  if (!i.thread.joinable())
+    return;
+  asio::post(i.io, [&i] {
+    boost::system::error_code ec;
+    i.acceptor.close(ec);
+    for (auto& s : i.sessions)
+      s->socket().close(ec);
+    for (auto& [c, t] : i.level_timers) {
+      if (t)
+        t->cancel();
+    }
+  });
+  // Sessions waiting on shards finish when the shards answer; do not wait for them forever.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (i.open.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  i.io.stop();
+  i.thread.join();
+}
+
+uint16_t server::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? impl_->opts.port : ep.port();
+}
+
+}  // namespace strom::admin

@@ -1,0 +1,129 @@
+#include "strom/metrics/metrics.h"
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace strom::metrics {
+
+namespace {
+
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  // 50 µs to ~100 s, doubling.
+  prometheus::Histogram::BucketBoundaries b;
+  for (double v = 50e-6; v < 120; v *= 2)
+    b.push_back(v);
+  return b;
+}
+
+struct families {
+  prometheus::Family<prometheus::Counter>& requests = prometheus::BuildCounter()
+                                                          .Name("strom_kafka_requests_total")
+                                                          .Help("Kafka requests received, by API")
+                                                          .Register(registry());
+  prometheus::Family<prometheus::Counter>& errors =
+      prometheus::BuildCounter()
+          .Name("strom_kafka_request_errors_total")
+          .Help("Kafka requests that failed to decode, were not served, or closed the connection")
+          .Register(registry());
+  prometheus::Family<prometheus::Histogram>& latency =
+      prometheus::BuildHistogram()
+          .Name("strom_kafka_request_latency_seconds")
+          .Help("Time from a request's arrival to its response, by API")
+          .Register(registry());
+  prometheus::Family<prometheus::Counter>& bytes_in =
+      prometheus::BuildCounter()
+          .Name("strom_kafka_bytes_in_total")
+          .Help("Record batch bytes appended by producers, by topic")
+          .Register(registry());
+  prometheus::Family<prometheus::Counter>& records_in =
+      prometheus::BuildCounter()
+          .Name("strom_kafka_records_in_total")
+          .Help("Records appended by producers, by topic")
+          .Register(registry());
+  prometheus::Family<prometheus::Counter>& bytes_out =
+      prometheus::BuildCounter()
+          .Name("strom_kafka_bytes_out_total")
+          .Help("Record batch bytes sent to consumers, by topic")
+          .Register(registry());
+  prometheus::Family<prometheus::Counter>& records_out =
+      prometheus::BuildCounter()
+          .Name("strom_kafka_records_out_total")
+          .Help("Offsets sent to consumers, by topic")
+          .Register(registry());
+  prometheus::Histogram& flush =
+      prometheus::BuildHistogram()
+          .Name("strom_storage_flush_latency_seconds")
+          .Help("Time from asking for a log flush (fsync) to its completion")
+          .Register(registry())
+          .Add({}, latency_buckets());
+  prometheus::Counter& rebalances = prometheus::BuildCounter()
+                                        .Name("strom_group_rebalances_total")
+                                        .Help("Consumer-group generations formed")
+                                        .Register(registry())
+                                        .Add({});
+};
+
+families& fam() {
+  static families f;
+  return f;
+}
+
+std::mutex mu;
+std::array<std::atomic<api_metrics*>, 128> apis{};
+std::array<std::unique_ptr<api_metrics>, 128> owned_apis;
+std::map<std::string, std::unique_ptr<topic_metrics>, std::less<>> topics;
+
+}  // namespace
+
+prometheus::Registry& registry() {
+  static prometheus::Registry r;
+  return r;
+}
+
+api_metrics& api(int16_t key, std::string_view name) {
+  auto slot = static_cast<size_t>(key) & 127;
+  if (auto* m = apis[slot].load(std::memory_order_acquire))
+    return *m;
+  std::lock_guard lock(mu);
+  if (auto* m = apis[slot].load(std::memory_order_relaxed))
+    return *m;
+  auto& f = fam();
+  prometheus::Labels l{{"api", std::string(name)}};
+  owned_apis[slot] = std::make_unique<api_metrics>(
+      api_metrics{&f.requests.Add(l), &f.errors.Add(l), &f.latency.Add(l, latency_buckets())});
+  apis[slot].store(owned_apis[slot].get(), std::memory_order_release);
+  return *owned_apis[slot];
+}
+
+topic_metrics& topic(const std::string& name) {
+  thread_local std::unordered_map<std::string, topic_metrics*> cache;
+  if (auto it = cache.find(name); it != cache.end())
+    return *it->second;
+  std::lock_guard lock(mu);
+  auto it = topics.find(name);
+  if (it == topics.end()) {
+    auto& f = fam();
+    prometheus::Labels l{{"topic", name}};
+    it = topics
+             .emplace(name, std::make_unique<topic_metrics>(
+                                topic_metrics{&f.bytes_in.Add(l), &f.records_in.Add(l),
+                                              &f.bytes_out.Add(l), &f.records_out.Add(l)}))
+             .first;
+  }
+  cache.emplace(name, it->second.get());
+  return *it->second;
+}
+
+prometheus::Histogram& flush_latency() {
+  return fam().flush;
+}
+
+prometheus::Counter& rebalances() {
+  return fam().rebalances;
+}
+
+}  // namespace strom::metrics
