@@ -75,7 +75,14 @@ int main(int argc, char** argv) {
   cli.set_version_flag("--version", std::string("stromd ") + STROM_VERSION);
   CLI11_PARSE(cli, argc, argv);
 
-  auto cfg = config::load_file(config_path);
+  // STROM_<KEY> environment variables override the file (containers): STROM_NODE__ID=2.
+  auto overrides = config::environment_overrides(environ);
+  if (!overrides) {
+    std::fprintf(stderr, "stromd: invalid configuration: %s\n",
+                 overrides.error().message().c_str());
+    return exit_config;
+  }
+  auto cfg = config::load_file(config_path, *overrides);
   if (!cfg) {
     std::fprintf(stderr, "stromd: invalid configuration: %s\n", cfg.error().message().c_str());
     return exit_config;

@@ -705,7 +705,86 @@ class loader {
 
 }  // namespace
 
+namespace {
+result<broker_config> load_with(std::string_view yaml, std::string_view source_name,
+                                const std::vector<override_value>& overrides);
+}
+
 result<broker_config> load_string(std::string_view yaml, std::string_view source_name) {
+  return load_with(yaml, source_name, {});
+}
+
+result<std::vector<override_value>> environment_overrides(const char* const* env) {
+  std::vector<override_value> out;
+  for (; env && *env; ++env) {
+    std::string_view entry(*env);
+    if (!entry.starts_with("STROM_"))
+      continue;
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos)
+      continue;
+    auto name = entry.substr(0, eq);
+    std::string path;
+    for (size_t i = 6; i < name.size(); ++i) {
+      if (name[i] == '_' && i + 1 < name.size() && name[i + 1] == '_') {
+        path += '.';
+        ++i;
+      } else {
+        path += static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+      }
+    }
+    const auto* key = find_key(path);
+    if (!key || path.find("[]") != std::string::npos) {
+      if (name.find("__") != std::string_view::npos) {
+        return strom::error(
+            errc::unknown_key,
+            fmt::format("environment {}: {} is not a configuration key", name, path));
+      }
+      continue;  // e.g. STROM_BROKERS, read by stromctl
+    }
+    out.push_back({path, std::string(entry.substr(eq + 1)), fmt::format("environment {}", name)});
+  }
+  return out;
+}
+
+result<broker_config> load_file(const std::filesystem::path& path) {
+  return load_file(path, {});
+}
+
+namespace {
+
+/// Sets `path` (dotted) in a YAML mapping tree to `value` parsed as YAML.
+status apply_override(YAML::Node root, const override_value& o) {
+  YAML::Node value;
+  try {
+    value = YAML::Load(o.value);
+  } catch (const YAML::Exception& e) {
+    return strom::error(errc::syntax_error, fmt::format("{}: {}", o.origin, e.msg));
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    auto dot = o.path.find('.', start);
+    parts.push_back(o.path.substr(start, dot - start));
+    if (dot == std::string::npos)
+      break;
+    start = dot + 1;
+  }
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    auto child = chain.back()[parts[i]];
+    if (child.IsDefined() && !child.IsNull() && !child.IsMap()) {
+      return strom::error(errc::type_mismatch,
+                          fmt::format("{}: {} is not a section", o.origin, parts[i]));
+    }
+    chain.push_back(child);
+  }
+  chain.back()[parts.back()] = value;
+  return ok();
+}
+
+result<broker_config> load_with(std::string_view yaml, std::string_view source_name,
+                                const std::vector<override_value>& overrides) {
   std::string source(source_name);
   std::vector<YAML::Node> docs;
   try {
@@ -723,6 +802,14 @@ result<broker_config> load_string(std::string_view yaml, std::string_view source
                         fmt::format("{}:{}: expected one YAML document, found {}", source,
                                     mark.is_null() ? 0 : mark.line + 1, docs.size()));
   }
+  if (!overrides.empty()) {
+    if (docs.empty() || docs.front().IsNull())
+      docs.assign(1, YAML::Node(YAML::NodeType::Map));
+    if (!docs.front().IsMap())
+      return strom::error(errc::type_mismatch, fmt::format("{}: expected a mapping", source));
+    for (const auto& o : overrides)
+      STROM_TRY(apply_override(docs.front(), o));
+  }
   try {
     return loader(source).run(docs.empty() ? YAML::Node() : docs.front());
   } catch (const YAML::Exception& e) {
@@ -730,7 +817,10 @@ result<broker_config> load_string(std::string_view yaml, std::string_view source
   }
 }
 
-result<broker_config> load_file(const std::filesystem::path& path) {
+}  // namespace
+
+result<broker_config> load_file(const std::filesystem::path& path,
+                                const std::vector<override_value>& overrides) {
   namespace fs = std::filesystem;
   std::string name = path.string();
   std::error_code ec;
@@ -756,7 +846,7 @@ result<broker_config> load_file(const std::filesystem::path& path) {
     return strom::error(errc::io_error,
                         fmt::format("{}: read failed: {}", name, std::strerror(errno)));
   }
-  return load_string(text.str(), name);
+  return load_with(text.str(), name, overrides);
 }
 
 }  // namespace strom::config

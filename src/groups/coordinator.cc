@@ -302,10 +302,33 @@ void coordinator::tick_shard(size_t shard) {
     std::vector<std::shared_ptr<group>> expired;
     for (auto& [id, g] : ps->groups) {
       g->tick();
-      // KIP-211: the offsets of a group expire once it has been empty long enough.
-      if (retention && g->state() == group_state::empty &&
-          now - g->state_timestamp() >= opts_.offsets_retention_ms)
+      if (!retention || g->state() != group_state::empty)
+        continue;
+      if (g->protocol_type().empty()) {
+        // A consumer without group management (assign()): each offset expires on its own,
+        // counted from its last commit, as in Kafka.
+        std::vector<topic_partition> old;
+        for (const auto& [tp, e] : g->offsets()) {
+          if (now - e.commit_timestamp >= opts_.offsets_retention_ms)
+            old.push_back(tp);
+        }
+        if (old.empty())
+          continue;
+        if (old.size() == g->offsets().size()) {
+          expired.push_back(g);
+          continue;
+        }
+        std::vector<std::pair<bytes, std::optional<bytes>>> recs;
+        for (const auto& tp : old) {
+          g->offsets().erase(tp);
+          recs.emplace_back(encode_key(offset_key{g->id(), tp.first, tp.second}), std::nullopt);
+        }
+        auto work = write_detached(this, p, std::move(recs));
+        asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::detached);
+      } else if (now - g->state_timestamp() >= opts_.offsets_retention_ms) {
+        // KIP-211: a group's offsets expire once it has been empty long enough.
         expired.push_back(g);
+      }
     }
     for (auto& g : expired) {
       g->kill();
@@ -313,6 +336,13 @@ void coordinator::tick_shard(size_t shard) {
       asio::co_spawn(ctl_.runtime().executor(shard), expire_group(this, p, g), asio::detached);
     }
   }
+}
+
+awaitable<void> coordinator::write_detached(
+    coordinator* self, int32_t partition,
+    std::vector<std::pair<bytes, std::optional<bytes>>> records) {
+  auto op = self->write(partition, std::move(records));
+  co_await std::move(op);
 }
 
 awaitable<void> coordinator::expire_group(coordinator* self, int32_t partition,

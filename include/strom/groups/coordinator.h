@@ -153,6 +153,9 @@ class coordinator {
   static awaitable<void> load(coordinator* self, int32_t partition);
   static awaitable<void> tick_loop(coordinator* self, size_t shard);
   void tick_shard(size_t shard);
+  static awaitable<void> write_detached(
+      coordinator* self, int32_t partition,
+      std::vector<std::pair<bytes, std::optional<bytes>>> records);
   static awaitable<void> expire_group(coordinator* self, int32_t partition,
                                       std::shared_ptr<group> g);
   /// Runs `work` on the shard of the group's offsets partition.

@@ -418,3 +418,49 @@ TEST(config_examples, three_node_cluster_loads) {
 
 }  // namespace
 }  // namespace strom::config
+
+namespace strom::config {
+namespace {
+
+TEST(config_environment, overrides_replace_and_add_keys) {
+  auto dir = std::filesystem::temp_directory_path() / ("strom-env-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto file = dir / "strom.yaml";
+  std::ofstream(file) << "mode: dev\nnode:\n  id: 1\n  data_dirs: [\"/tmp/a\"]\n";
+  const char* env[] = {"PATH=/usr/bin",
+                       "STROM_NODE__ID=7",
+                       "STROM_ADMIN__BIND__PORT=19644",
+                       "STROM_CLUSTER_DEFAULTS__LOG__RETENTION_MS=1000",
+                       "STROM_NODE__DATA_DIRS=[\"/tmp/b\", \"/tmp/c\"]",
+                       "STROM_BROKERS=localhost:9092",  // not a configuration key: ignored
+                       nullptr};
+  auto o = environment_overrides(env);
+  ASSERT_TRUE(o) << o.error().message();
+  ASSERT_EQ(o->size(), 4u);
+  EXPECT_EQ((*o)[0].path, "node.id");
+  EXPECT_EQ((*o)[0].origin, "environment STROM_NODE__ID");
+  auto c = load_file(file, *o);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->node.id, 7);
+  EXPECT_EQ(c->admin.bind.port, 19644);
+  EXPECT_EQ(c->cluster_defaults.log.retention_ms, 1000);
+  EXPECT_EQ(c->node.data_dirs, (std::vector<std::string>{"/tmp/b", "/tmp/c"}));
+
+  // Overridden values are validated like the file's.
+  const char* bad[] = {"STROM_NODE__ID=minus", nullptr};
+  auto ob = environment_overrides(bad);
+  ASSERT_TRUE(ob);
+  auto cb = load_file(file, *ob);
+  ASSERT_FALSE(cb);
+  EXPECT_NE(cb.error().message().find("node.id"), std::string::npos) << cb.error().message();
+
+  // A variable that looks like a key but names none is an error, not silently ignored.
+  const char* unknown[] = {"STROM_NODE__IDD=1", nullptr};
+  auto ou = environment_overrides(unknown);
+  ASSERT_FALSE(ou);
+  EXPECT_NE(ou.error().message().find("STROM_NODE__IDD"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace strom::config
