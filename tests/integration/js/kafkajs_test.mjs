@@ -89,14 +89,14 @@ test('gzip produce is stored as sent and read back', async () => {
   lines.forEach((l, i) => assert.equal(l, `k${i}=value-${i}`));
 });
 
-test('consumer group reads with eachBatch and manual commits, then resumes after them', async () => {
+test('consumer group reads gzip batches with eachBatch and manual commits, then resumes after them', async () => {
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'js-group', numPartitions: 3 }] });
   const producer = kafka.producer();
   await producer.connect();
   const messages = Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 3 }));
-  await producer.send({ topic: 'js-group', acks: -1, messages });
+  await producer.send({ topic: 'js-group', acks: -1, compression: CompressionTypes.GZIP, messages });
 
   const seen = new Set();
   const consumer = kafka.consumer({ groupId: 'js-group-1', sessionTimeout: 10000, heartbeatInterval: 500 });
