@@ -170,4 +170,14 @@ watermarks query_watermarks(const context& ctx, rd_kafka_t* rk, const std::strin
   return w;
 }
 
+std::optional<watermarks> try_watermarks(const context& ctx, rd_kafka_t* rk,
+                                         const std::string& topic, int32_t partition) {
+  watermarks w;
+  auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &w.low, &w.high,
+                                              ctx.timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
+  return w;
+}
+
 }  // namespace strom::ctl

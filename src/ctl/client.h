@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,6 +106,9 @@ struct watermarks {
 /// Log start offset and high watermark of a partition; fails on error.
 watermarks query_watermarks(const context& ctx, rd_kafka_t* rk, const std::string& topic,
                             int32_t partition);
+/// The same, or nullopt when the broker cannot say (e.g. the topic was deleted).
+std::optional<watermarks> try_watermarks(const context& ctx, rd_kafka_t* rk,
+                                         const std::string& topic, int32_t partition);
 
 /// The error text of a librdkafka error code.
 std::string error_text(rd_kafka_resp_err_t err);

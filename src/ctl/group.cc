@@ -155,25 +155,26 @@ void describe(const context& ctx, const std::vector<std::string>& ids) {
     json parts = json::make_array();
     int64_t total_lag = 0;
     for (const auto& [tp, _] : rows) {
-      auto w = query_watermarks(ctx, rk.get(), tp.first, tp.second);
+      // A committed offset can outlive its topic: its log end is then unknown ("-").
+      auto w = try_watermarks(ctx, rk.get(), tp.first, tp.second);
       auto c = committed.find(tp);
       std::optional<int64_t> current;
       if (c != committed.end())
         current = c->second;
       std::optional<int64_t> lag;
-      if (current)
-        lag = std::max<int64_t>(0, w.high - *current);
+      if (current && w)
+        lag = std::max<int64_t>(0, w->high - *current);
       total_lag += lag.value_or(0);
       auto o = g.owner.find(tp);
       const member_info* m = o == g.owner.end() ? nullptr : &g.members[o->second];
       t.add({g.id, tp.first, std::to_string(tp.second), current ? std::to_string(*current) : "-",
-             std::to_string(w.high), lag ? std::to_string(*lag) : "-", m ? m->consumer_id : "-",
-             m ? m->host : "-", m ? m->client_id : "-"});
+             w ? std::to_string(w->high) : "-", lag ? std::to_string(*lag) : "-",
+             m ? m->consumer_id : "-", m ? m->host : "-", m ? m->client_id : "-"});
       json r = json::make_object();
       r.set("topic", tp.first);
       r.set("partition", tp.second);
       r.set("current_offset", current ? json(*current) : json());
-      r.set("log_end_offset", w.high);
+      r.set("log_end_offset", w ? json(w->high) : json());
       r.set("lag", lag ? json(*lag) : json());
       r.set("consumer_id", m ? json(m->consumer_id) : json());
       r.set("host", m ? json(m->host) : json());

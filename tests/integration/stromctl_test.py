@@ -161,8 +161,8 @@ class StromctlTest(unittest.TestCase):
         self.assertEqual(got, [(i, f"key{i}", f"value {i}") for i in range(50)])
 
         # JSON lines, from an offset, to the end.
-        recs = [json.loads(line) for line in
-                self.ctl("consume", "ctl-rec", "-o", "45", "-e", "--format", "json").out.splitlines()]
+        out = self.ctl("consume", "ctl-rec", "-o", "45", "-e", "--format", "json").out
+        recs = [json.loads(line) for line in out.splitlines()]
         self.assertEqual([(x["offset"], x["key"], x["value"]) for x in recs],
                          [(i, f"key{i}", f"value {i}") for i in range(45, 50)])
         self.assertEqual(recs[0]["headers"], [{"key": "origin", "value": "ctl"}])
@@ -278,6 +278,26 @@ class StromctlTest(unittest.TestCase):
                                                                "json").json()])
         gone = self.ctl("group", "describe", group, ok=False)
         self.assertEqual(gone.err.strip(), f"stromctl: group {group} does not exist")
+
+    def test_seek_sets_offsets_of_a_new_group_and_outlives_its_topic(self):
+        self.ctl("topic", "create", "ctl-empty", "-p", "2")
+        self.assertEqual(self.ctl("consume", "ctl-empty", "-e").out, "")
+        self.produce("ctl-empty", 2, 4)
+        self.ctl("group", "seek", "ctl-new", "--to", "latest", "--topic", "ctl-empty")
+        rows = self.describe_rows("ctl-new")
+        self.assertEqual([r[3:6] for r in rows.values()], [["2", "2", "0"], ["2", "2", "0"]])
+        self.ctl("topic", "delete", "ctl-empty")
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline and self.partitions("ctl-empty") is not None:
+            time.sleep(0.1)
+        # Offsets that outlive their topic (if the broker keeps them) have no log end or lag.
+        r = self.ctl("group", "describe", "ctl-new", "--format", "json", ok=False)
+        if r.rc == 0:
+            for p in r.json()[0]["partitions"]:
+                self.assertEqual((p["current_offset"], p["log_end_offset"], p["lag"]),
+                                 (2, None, None))
+        else:
+            self.assertIn("does not exist", r.err)
 
     # --- cluster and broker ---------------------------------------------------------------------
 
