@@ -25,7 +25,9 @@ void fail(const std::string& message) {
       c = ' ';
   }
   std::fprintf(stderr, "stromctl: %s\n", line.c_str());
-  std::exit(1);
+  // Kafka client threads may still run: leave without running static destructors under them.
+  std::fflush(nullptr);
+  std::_Exit(1);
 }
 
 void emit(const context& ctx, const table& t, const json& j) {

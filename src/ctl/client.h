@@ -33,7 +33,7 @@ struct context {
   [[nodiscard]] bool show_progress() const;
 };
 
-/// Prints "stromctl: <message>" on stderr and exits with status 1.
+/// Prints "stromctl: <message>" (one line) on stderr and exits with status 1.
 [[noreturn]] void fail(const std::string& message);
 
 /// Prints the table (text) or the JSON document followed by a newline.
