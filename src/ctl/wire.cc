@@ -1,0 +1,474 @@
+#include "ctl/wire.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <system_error>
+
+namespace strom::ctl {
+
+namespace {
+
+strom::error net_error(std::string message) {
+  return strom::error(std::make_error_code(std::errc::connection_refused), std::move(message));
+}
+
+strom::error protocol_error(std::string message) {
+  return strom::error(std::make_error_code(std::errc::protocol_error), std::move(message));
+}
+
+}  // namespace
+
+tcp_connection::~tcp_connection() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+result<tcp_connection> tcp_connection::connect(const std::string& host, uint16_t port,
+                                               int timeout_ms) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  auto service = std::to_string(port);
+  int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  if (rc != 0)
+    return net_error(fmt::format("cannot resolve {}: {}", host, ::gai_strerror(rc)));
+  std::string reason = "no address";
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      ::freeaddrinfo(res);
+      return tcp_connection(fd, timeout_ms);
+    }
+    if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int n = ::poll(&p, 1, timeout_ms);
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (n == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+        ::freeaddrinfo(res);
+        return tcp_connection(fd, timeout_ms);
+      }
+      reason = n == 0 ? "timed out" : std::strerror(err != 0 ? err : errno);
+    } else {
+      reason = std::strerror(errno);
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return net_error(fmt::format("cannot connect to {}:{}: {}", host, port, reason));
+}
+
+status tcp_connection::wait(short events) {
+  pollfd p{fd_, events, 0};
+  int n = ::poll(&p, 1, timeout_ms_);
+  if (n == 0)
+    return net_error(fmt::format("no answer within {} ms", timeout_ms_));
+  if (n < 0)
+    return net_error(std::strerror(errno));
+  return ok();
+}
+
+status tcp_connection::write_all(std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      STROM_TRY(wait(POLLOUT));
+      continue;
+    }
+    if (n < 0)
+      return net_error(fmt::format("write failed: {}", std::strerror(errno)));
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok();
+}
+
+result<std::string> tcp_connection::read_exact(size_t n) {
+  std::string out(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    auto r = ::recv(fd_, out.data() + got, n - got, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      STROM_TRY(wait(POLLIN));
+      continue;
+    }
+    if (r < 0)
+      return net_error(fmt::format("read failed: {}", std::strerror(errno)));
+    if (r == 0)
+      return net_error("the connection was closed before a whole answer arrived");
+    got += static_cast<size_t>(r);
+  }
+  return out;
+}
+
+result<std::string> tcp_connection::read_to_end(size_t limit) {
+  std::string out;
+  std::array<char, 16384> buf{};
+  while (true) {
+    auto r = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      STROM_TRY(wait(POLLIN));
+      continue;
+    }
+    if (r < 0)
+      return net_error(fmt::format("read failed: {}", std::strerror(errno)));
+    if (r == 0)
+      return out;
+    out.append(buf.data(), static_cast<size_t>(r));
+    if (out.size() > limit)
+      return protocol_error(fmt::format("the answer is larger than {} bytes", limit));
+  }
+}
+
+result<tcp_connection> connect_any(const std::vector<host_port>& brokers, int timeout_ms) {
+  std::string reasons;
+  for (const auto& b : brokers) {
+    auto c = tcp_connection::connect(b.host, b.port, timeout_ms);
+    if (c)
+      return c;
+    if (!reasons.empty())
+      reasons += "; ";
+    reasons += c.error().detail();
+  }
+  return net_error(reasons);
+}
+
+// --- ApiVersions ------------------------------------------------------------------------------
+
+namespace {
+
+void put16(std::string& out, int16_t v) {
+  auto u = static_cast<uint16_t>(v);
+  out += static_cast<char>(u >> 8);
+  out += static_cast<char>(u & 0xff);
+}
+
+void put32(std::string& out, int32_t v) {
+  auto u = static_cast<uint32_t>(v);
+  for (int s = 24; s >= 0; s -= 8)
+    out += static_cast<char>((u >> s) & 0xff);
+}
+
+class be_reader {
+ public:
+  explicit be_reader(std::string_view s) : s_(s) {}
+  bool read16(int16_t& v) {
+    if (s_.size() < 2)
+      return false;
+    v = static_cast<int16_t>((static_cast<uint8_t>(s_[0]) << 8) | static_cast<uint8_t>(s_[1]));
+    s_.remove_prefix(2);
+    return true;
+  }
+  bool read32(int32_t& v) {
+    if (s_.size() < 4)
+      return false;
+    uint32_t u = 0;
+    for (int i = 0; i < 4; ++i)
+      u = (u << 8) | static_cast<uint8_t>(s_[static_cast<size_t>(i)]);
+    v = static_cast<int32_t>(u);
+    s_.remove_prefix(4);
+    return true;
+  }
+  [[nodiscard]] size_t left() const { return s_.size(); }
+
+ private:
+  std::string_view s_;
+};
+
+constexpr size_t max_api_versions_frame = 1 << 20;
+
+}  // namespace
+
+std::string encode_api_versions_request(int32_t correlation_id, std::string_view client_id) {
+  std::string body;
+  put16(body, 18);  // api key: ApiVersions
+  put16(body, 0);   // version 0
+  put32(body, correlation_id);
+  put16(body, static_cast<int16_t>(client_id.size()));
+  body.append(client_id);
+  std::string frame;
+  put32(frame, static_cast<int32_t>(body.size()));
+  return frame + body;
+}
+
+result<std::vector<api_version_range>> decode_api_versions_response(std::string_view frame,
+                                                                    int32_t correlation_id) {
+  be_reader r(frame);
+  int32_t corr = 0;
+  int16_t err = 0;
+  int32_t count = 0;
+  if (!r.read32(corr) || !r.read16(err) || !r.read32(count))
+    return protocol_error("the ApiVersions answer is truncated");
+  if (corr != correlation_id)
+    return protocol_error(
+        fmt::format("the ApiVersions answer has correlation id {}, not {}", corr, correlation_id));
+  // Error 35 (UNSUPPORTED_VERSION) still lists the ranges; any other error is fatal.
+  if (err != 0 && err != 35)
+    return protocol_error(fmt::format("the broker answered ApiVersions with error {}", err));
+  if (count < 0 || static_cast<size_t>(count) * 6 > r.left())
+    return protocol_error(fmt::format("the ApiVersions answer claims {} entries", count));
+  std::vector<api_version_range> out;
+  out.reserve(static_cast<size_t>(count));
+  for (int32_t i = 0; i < count; ++i) {
+    api_version_range a;
+    if (!r.read16(a.key) || !r.read16(a.min) || !r.read16(a.max))
+      return protocol_error("the ApiVersions answer is truncated");
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::string_view api_name(int16_t key) {
+  static constexpr std::array<std::string_view, 76> names = {
+      "Produce",
+      "Fetch",
+      "ListOffsets",
+      "Metadata",
+      "LeaderAndIsr",
+      "StopReplica",
+      "UpdateMetadata",
+      "ControlledShutdown",
+      "OffsetCommit",
+      "OffsetFetch",
+      "FindCoordinator",
+      "JoinGroup",
+      "Heartbeat",
+      "LeaveGroup",
+      "SyncGroup",
+      "DescribeGroups",
+      "ListGroups",
+      "SaslHandshake",
+      "ApiVersions",
+      "CreateTopics",
+      "DeleteTopics",
+      "DeleteRecords",
+      "InitProducerId",
+      "OffsetForLeaderEpoch",
+      "AddPartitionsToTxn",
+      "AddOffsetsToTxn",
+      "EndTxn",
+      "WriteTxnMarkers",
+      "TxnOffsetCommit",
+      "DescribeAcls",
+      "CreateAcls",
+      "DeleteAcls",
+      "DescribeConfigs",
+      "AlterConfigs",
+      "AlterReplicaLogDirs",
+      "DescribeLogDirs",
+      "SaslAuthenticate",
+      "CreatePartitions",
+      "CreateDelegationToken",
+      "RenewDelegationToken",
+      "ExpireDelegationToken",
+      "DescribeDelegationToken",
+      "DeleteGroups",
+      "ElectLeaders",
+      "IncrementalAlterConfigs",
+      "AlterPartitionReassignments",
+      "ListPartitionReassignments",
+      "OffsetDelete",
+      "DescribeClientQuotas",
+      "AlterClientQuotas",
+      "DescribeUserScramCredentials",
+      "AlterUserScramCredentials",
+      "Vote",
+      "BeginQuorumEpoch",
+      "EndQuorumEpoch",
+      "DescribeQuorum",
+      "AlterPartition",
+      "UpdateFeatures",
+      "Envelope",
+      "FetchSnapshot",
+      "DescribeCluster",
+      "DescribeProducers",
+      "BrokerRegistration",
+      "BrokerHeartbeat",
+      "UnregisterBroker",
+      "DescribeTransactions",
+      "ListTransactions",
+      "AllocateProducerIds",
+      "ConsumerGroupHeartbeat",
+      "ConsumerGroupDescribe",
+      "ControllerRegistration",
+      "GetTelemetrySubscriptions",
+      "PushTelemetry",
+      "AssignReplicasToDirs",
+      "ListClientMetricsResources",
+      "DescribeTopicPartitions",
+  };
+  if (key < 0 || static_cast<size_t>(key) >= names.size())
+    return "Unknown";
+  return names[static_cast<size_t>(key)];
+}
+
+result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host_port>& brokers,
+                                                          int timeout_ms) {
+  auto conn = connect_any(brokers, timeout_ms);
+  if (!conn)
+    return conn.error();
+  constexpr int32_t correlation_id = 1;
+  STROM_TRY(conn->write_all(encode_api_versions_request(correlation_id, "stromctl")));
+  auto size_bytes = conn->read_exact(4);
+  if (!size_bytes)
+    return size_bytes.error();
+  int32_t size = 0;
+  be_reader(*size_bytes).read32(size);
+  if (size < 0 || static_cast<size_t>(size) > max_api_versions_frame)
+    return protocol_error(fmt::format("the ApiVersions answer claims {} bytes", size));
+  auto frame = conn->read_exact(static_cast<size_t>(size));
+  if (!frame)
+    return frame.error();
+  return decode_api_versions_response(*frame, correlation_id);
+}
+
+// --- HTTP -------------------------------------------------------------------------------------
+
+result<http_url> parse_http_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (url.starts_with("https://"))
+    return invalid(fmt::format("'{}': the admin API speaks plain http", url));
+  if (url.starts_with(scheme))
+    url.remove_prefix(scheme.size());
+  auto slash = url.find('/');
+  auto authority = url.substr(0, slash);
+  http_url out;
+  if (slash != std::string_view::npos)
+    out.path = std::string(url.substr(slash));
+  while (!out.path.empty() && out.path.back() == '/')
+    out.path.pop_back();
+  auto hosts = parse_brokers(authority);
+  if (!hosts || hosts->size() != 1)
+    return invalid(fmt::format("'{}' is not an http://host:port URL", url));
+  out.host = hosts->front().host;
+  bool explicit_port = authority.find(':') != std::string_view::npos &&
+                       (authority.front() != '[' || authority.find("]:") != std::string_view::npos);
+  out.port = explicit_port ? hosts->front().port : 80;
+  return out;
+}
+
+namespace {
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+result<http_response> parse_http_response(std::string_view raw) {
+  auto head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string_view::npos)
+    return protocol_error("the HTTP answer has no end of headers");
+  auto head = raw.substr(0, head_end);
+  auto body = raw.substr(head_end + 4);
+  auto line_end = head.find("\r\n");
+  auto status_line = head.substr(0, line_end);
+  if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12)
+    return protocol_error(fmt::format("not an HTTP answer: '{}'", status_line.substr(0, 40)));
+  http_response out;
+  for (size_t i = 9; i < 12; ++i) {
+    char c = status_line[i];
+    if (c < '0' || c > '9')
+      return protocol_error(fmt::format("bad HTTP status line: '{}'", status_line));
+    out.status = out.status * 10 + (c - '0');
+  }
+  bool chunked = false;
+  std::optional<size_t> length;
+  size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
+  while (pos < head.size()) {
+    auto e = head.find("\r\n", pos);
+    auto line = head.substr(pos, e == std::string_view::npos ? head.npos : e - pos);
+    pos = e == std::string_view::npos ? head.size() : e + 2;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos)
+      continue;
+    auto name = lower_ascii(line.substr(0, colon));
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ')
+      value.remove_prefix(1);
+    if (name == "transfer-encoding" && lower_ascii(value).find("chunked") != std::string::npos)
+      chunked = true;
+    if (name == "content-length") {
+      size_t n = 0;
+      for (char c : value) {
+        if (c < '0' || c > '9')
+          break;
+        n = n * 10 + static_cast<size_t>(c - '0');
+      }
+      length = n;
+    }
+  }
+  if (chunked) {
+    std::string decoded;
+    while (true) {
+      auto e = body.find("\r\n");
+      if (e == std::string_view::npos)
+        return protocol_error("truncated chunked HTTP body");
+      size_t n = 0;
+      size_t digits = 0;
+      for (char c : body.substr(0, e)) {
+        int d = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : -1;
+        if (d < 0)
+          break;
+        if (++digits > 8)
+          return protocol_error("bad HTTP chunk size");
+        n = n * 16 + static_cast<size_t>(d);
+      }
+      body.remove_prefix(e + 2);
+      if (n == 0)
+        break;
+      if (body.size() < n)
+        return protocol_error("truncated chunked HTTP body");
+      decoded.append(body.substr(0, n));
+      body.remove_prefix(std::min(body.size(), n + 2));
+    }
+    out.body = std::move(decoded);
+  } else if (length) {
+    if (body.size() < *length)
+      return protocol_error("the HTTP body is shorter than its Content-Length");
+    out.body = std::string(body.substr(0, *length));
+  } else {
+    out.body = std::string(body);
+  }
+  return out;
+}
+
+result<http_response> http_get(const http_url& base, std::string_view path, int timeout_ms) {
+  auto conn = tcp_connection::connect(base.host, base.port, timeout_ms);
+  if (!conn)
+    return conn.error();
+  bool v6 = base.host.find(':') != std::string::npos;
+  auto request = fmt::format(
+      "GET {}{} HTTP/1.1\r\nHost: {}{}{}:{}\r\nAccept: application/json\r\nUser-Agent: "
+      "stromctl\r\nConnection: close\r\n\r\n",
+      base.path, path, v6 ? "[" : "", base.host, v6 ? "]" : "", base.port);
+  STROM_TRY(conn->write_all(request));
+  auto raw = conn->read_to_end(4 << 20);
+  if (!raw)
+    return raw.error();
+  return parse_http_response(*raw);
+}
+
+}  // namespace strom::ctl

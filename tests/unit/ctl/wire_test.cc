@@ -1,0 +1,98 @@
+#include "ctl/wire.h"
+
+#include <gtest/gtest.h>
+
+namespace strom::ctl {
+namespace {
+
+std::string bytes(std::initializer_list<int> b) {
+  std::string s;
+  for (int v : b)
+    s += static_cast<char>(v);
+  return s;
+}
+
+TEST(ApiVersions, RequestIsSizeHeaderV1AndNoBody) {
+  // size 16, api key 18, version 0, correlation id 7, client id "stromctl".
+  EXPECT_EQ(encode_api_versions_request(7, "stromctl"),
+            bytes({0, 0, 0, 18, 0, 18, 0, 0, 0, 0, 0, 7, 0, 8}) + "stromctl");
+}
+
+TEST(ApiVersions, DecodesRanges) {
+  auto frame = bytes({0, 0,  0, 7, 0, 0,  0, 0, 0, 2,  // correlation 7, no error, two entries
+                      0, 0,  0, 3, 0, 11,              // Produce 3..11
+                      0, 18, 0, 0, 0, 4});             // ApiVersions 0..4
+  auto r = decode_api_versions_response(frame, 7);
+  ASSERT_TRUE(r.has_value()) << r.error().detail();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].key, 0);
+  EXPECT_EQ((*r)[0].min, 3);
+  EXPECT_EQ((*r)[0].max, 11);
+  EXPECT_EQ((*r)[1].key, 18);
+  EXPECT_EQ(api_name((*r)[0].key), "Produce");
+  EXPECT_EQ(api_name(1), "Fetch");
+  EXPECT_EQ(api_name(60), "DescribeCluster");
+  EXPECT_EQ(api_name(999), "Unknown");
+  EXPECT_EQ(api_name(-1), "Unknown");
+}
+
+TEST(ApiVersions, RejectsTruncatedLyingOrMismatchedAnswers) {
+  EXPECT_FALSE(decode_api_versions_response(bytes({0, 0, 0, 7, 0}), 7).has_value());
+  // Claims a million entries with none present.
+  EXPECT_FALSE(
+      decode_api_versions_response(bytes({0, 0, 0, 7, 0, 0, 0, 15, 66, 64}), 7).has_value());
+  EXPECT_FALSE(decode_api_versions_response(bytes({0, 0, 0, 8, 0, 0, 0, 0, 0, 0}), 7).has_value());
+  // An error other than UNSUPPORTED_VERSION.
+  EXPECT_FALSE(decode_api_versions_response(bytes({0, 0, 0, 7, 0, 1, 0, 0, 0, 0}), 7).has_value());
+}
+
+TEST(Http, Urls) {
+  auto u = parse_http_url("http://localhost:9644");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->host, "localhost");
+  EXPECT_EQ(u->port, 9644);
+  EXPECT_EQ(u->path, "");
+  u = parse_http_url("http://10.1.2.3/admin/");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->port, 80);
+  EXPECT_EQ(u->path, "/admin");
+  u = parse_http_url("[::1]:9644");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, 9644);
+  EXPECT_FALSE(parse_http_url("https://x:1").has_value());
+  EXPECT_FALSE(parse_http_url("http://").has_value());
+}
+
+TEST(Http, ResponsesWithLengthChunkedOrUntilClose) {
+  auto r = parse_http_response(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 2\r\n\r\n{}junk");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{}");
+  r = parse_http_response(
+      "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "4\r\n{\"a\"\r\nb\r\n:false}    \r\n0\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->body, "{\"a\":false}    ");
+  r = parse_http_response("HTTP/1.0 404 Not Found\r\n\r\nnope");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body, "nope");
+  EXPECT_FALSE(parse_http_response("SSH-2.0-OpenSSH\r\n\r\n").has_value());
+  EXPECT_FALSE(
+      parse_http_response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").has_value());
+  EXPECT_FALSE(parse_http_response("HTTP/1.1 200 OK\r\n").has_value());
+}
+
+TEST(Tcp, RefusedConnectionIsOneLineNamingTheAddress) {
+  // Port 1 on loopback: nothing listens there in a test environment.
+  auto c = tcp_connection::connect("127.0.0.1", 1, 2000);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().detail().find("127.0.0.1:1"), std::string::npos) << c.error().detail();
+  EXPECT_EQ(c.error().detail().find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace strom::ctl
