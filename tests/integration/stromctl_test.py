@@ -318,6 +318,13 @@ class StromctlTest(unittest.TestCase):
                                             "controller": True}])
         self.assertIn("1*", self.ctl("cluster", "info").out)
 
+        # The broker's own admin API.
+        real = f"http://127.0.0.1:{self.broker.admin_port}"
+        j = self.ctl("cluster", "health", "--admin-url", real, "--format", "json").json()
+        self.assertEqual((j["source"], j["is_healthy"], j["controller_id"], j["nodes_down"]),
+                         ("admin", True, 1, []))
+        self.assertEqual(j["nodes"][0]["node_id"], 1)
+
         # No admin API there: one line says so, then the Kafka view.
         closed = f"http://127.0.0.1:{free_port()}"
         r = self.ctl("cluster", "health", "--admin-url", closed)
