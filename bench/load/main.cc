@@ -823,7 +823,9 @@ void add_options(CLI::App& app, options& o) {
                "e2e: exit 1 unless every acknowledged message was consumed and nothing failed");
   app.add_option("--json", o.json, "write the summary as JSON to this file ('-': stdout)");
   app.add_flag("-q,--quiet", o.quiet, "no progress lines");
-  app.add_option("-X", o.props, "librdkafka property key=value for every client (repeatable)");
+  app.add_option("-X", o.props, "librdkafka property key=value for every client (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
 }
 
 /// Turns a workload file into command-line arguments placed before the real ones, so that
@@ -859,7 +861,7 @@ std::vector<std::string> workload_args(CLI::App& app, const std::string& path) {
 int run(int argc, char** argv) {
   run_state st;
   options& o = st.opt;
-  CLI::App app("strom-bench: Kafka load generator (librdkafka)");
+  CLI::App app("strom-bench: Kafka load generator (librdkafka)", "strom-bench");
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   add_options(app, o);
 

@@ -39,7 +39,8 @@ class StromBenchTest(unittest.TestCase):
     def test_e2e_consumes_every_acknowledged_message(self):
         summary, out = self.bench("e2e", "-t", "e2e", "--create-topic", "-p", "4", "-P", "2",
                                   "-C", "2", "-s", "200", "-r", "1000", "-d", "2",
-                                  "--warmup", "1", "-a", "all", "--keys", "random", "--check")
+                                  "--warmup", "1", "-a", "all", "--keys", "random", "--check",
+                                  "-X", "socket.nagle.disable=true", "-X", "client.rack=r1")
         self.assertEqual(summary["check"]["result"], "ok", out)
         self.assertEqual(summary["check"]["missing"], 0)
         self.assertEqual(summary["produce"]["errors"], 0)
