@@ -152,6 +152,9 @@ run() {
   kill -0 "$spid" 2>/dev/null || { log "stromd died"; tail -20 "$work/stromd.log" >&2; exit 1; }
 }
 
+# drop TOPIC: delete a topic once used (outside the CPU measurement; the runs write tens of GB)
+drop() { "$bench" -b "$bs" delete -t "$1" >>"$work/delete.log" 2>&1 || log "deleting $1 failed"; }
+
 short=()
 e2e=(-d 30 --warmup 5)
 if [ "$quick" = 1 ]; then
@@ -162,8 +165,10 @@ fi
 # Produce throughput: 1 KiB and 100 B, acks=1 and acks=all (as fast as the broker acks).
 run produce-1k-acks1 --workload "$wl/1-topic-16-partitions-1kb-max-rate.yaml" -t std-1k-acks1 "${short[@]}" -q
 run produce-1k-acksall --workload "$wl/1-topic-16-partitions-1kb-max-rate.yaml" -t std-1k-acksall -a all "${short[@]}" -q
+drop std-1k-acksall
 run produce-100b-acks1 --workload "$wl/1-topic-16-partitions-100b-max-rate.yaml" -t std-100b-acks1 "${short[@]}" -q
 run produce-100b-acksall --workload "$wl/1-topic-16-partitions-100b-max-rate.yaml" -t std-100b-acksall -a all "${short[@]}" -q
+drop std-100b-acksall
 
 # Page-cache write ceiling: fio writing as many bytes as the 1 KiB acks=1 run ingested, in
 # 16 KiB buffered writes to a fresh file, twice (the page cache is faster when it recycles
@@ -180,18 +185,27 @@ done
 cmd "fio --name=pagecache --filename=fio.dat --ioengine=psync --rw=write --bs=16k --size=${fio_bytes}M --fallocate=none --output-format=json   # twice"
 
 # Consume from the page cache what the acks=1 runs wrote (from the start to the end), with
-# two consumers (one per core here) and with one.
+# two consumers (one per core here) and with one. Topics are deleted once used: the runs
+# write tens of GB.
 run consume-1k --mode consume -t std-1k-acks1 -C 2 -d 120 --warmup 0 -q
 run consume-1k-1c --mode consume -t std-1k-acks1 -C 1 -d 120 --warmup 0 -q
+drop std-1k-acks1
 run consume-100b --mode consume -t std-100b-acks1 -C 2 -d 120 --warmup 0 -q
+drop std-100b-acks1
 
 # End-to-end latency at fixed rates (OpenMessaging Benchmark shapes; acks=all, linger 1 ms).
 run e2e-50k-1k --workload "$wl/1-topic-100-partitions-1kb-4-producers-50k-rate.yaml" "${e2e[@]}" -q
+drop omb-100p-1kb
 run e2e-50k-1k-acks1 --workload "$wl/1-topic-100-partitions-1kb-4-producers-50k-rate.yaml" -t omb-100p-1kb-acks1 -a 1 "${e2e[@]}" -q
+drop omb-100p-1kb-acks1
 run e2e-50k-100b --workload "$wl/1-topic-100-partitions-1kb-4-producers-50k-rate.yaml" -t omb-100p-100b -s 100 "${e2e[@]}" -q
+drop omb-100p-100b
 run e2e-100k-1k --workload "$wl/1-topic-100-partitions-1kb-4-producers-100k-rate.yaml" -t omb-100p-1kb-100k "${e2e[@]}" -q
+drop omb-100p-1kb-100k
 run e2e-200k-1k --workload "$wl/1-topic-100-partitions-1kb-4-producers-200k-rate.yaml" -t omb-100p-1kb-200k "${e2e[@]}" -q
+drop omb-100p-1kb-200k
 run e2e-50k-1k-1p --workload "$wl/1-topic-1-partition-1kb-50k-rate.yaml" "${e2e[@]}" -q
+drop single-1p-1kb
 
 rec broker.rss_kib "$(awk '/VmHWM/ {print $2}' "/proc/$spid/status")"
 stop_pid "$spid"
@@ -248,9 +262,9 @@ if [ "$peers" = 1 ]; then
 fi
 
 # ---- report ---------------------------------------------------------------------------------
-/usr/bin/python3 - "$work" "$peers" <<'PY' | tee "${OUT:-/dev/null}"
+/usr/bin/python3 - "$work" "$peers" "$root" <<'PY' | tee "${OUT:-/dev/null}"
 import json, os, sys
-work, peers = sys.argv[1], sys.argv[2] == "1"
+work, peers, root = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
 res = {}
 for line in open(os.path.join(work, "results.tsv")):
     k, _, v = line.rstrip("\n").partition("\t")
@@ -289,7 +303,7 @@ print("Commands, in order (PORT is a free loopback port, files in a fresh tempor
 print()
 print("```sh")
 for line in open(os.path.join(work, "commands.txt")):
-    print(line.rstrip("\n").replace(work + "/", ""))
+    print(line.rstrip("\n").replace(work + "/", "").replace(root + "/", ""))
 print("```")
 print()
 print("Ceilings, measured in the same run:")

@@ -4,6 +4,7 @@
 //   strom-bench consume  -b HOST:PORT -t TOPIC [options]   consumers only (from the start)
 //   strom-bench e2e      -b HOST:PORT -t TOPIC [options]   both; end-to-end latency
 //   strom-bench --workload bench/workloads/FILE [options]  a workload file; options override it
+//   strom-bench delete   -b HOST:PORT -t TOPIC             delete a topic
 //
 // Every message carries, in its first 20 bytes, the time it was meant to be sent (ns since the
 // epoch), the index of its producer and its sequence number. With a fixed --rate, a producer
@@ -92,6 +93,7 @@ struct options {
   std::string topic = "strom-bench";
   int partitions = 0;
   bool create_topic = false;
+  bool delete_topic = false;
   int replication_factor = 1;
   size_t message_size = 1024;
   std::string keys = "none";
@@ -320,6 +322,34 @@ void create_topic(rd_kafka_t* rk, const options& o) {
   rd_kafka_NewTopic_destroy(nt);
 }
 
+void delete_topic(const options& o) {
+  rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, base_conf(o));
+  rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(o.topic.c_str());
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_DeleteTopics(rk, &dt, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+  if (ev == nullptr) {
+    std::fprintf(stderr, "DeleteTopics timed out\n");
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::fprintf(stderr, "DeleteTopics: %s\n", rd_kafka_event_error_string(ev));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_topic_result_error(res[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        std::fprintf(stderr, "DeleteTopics %s: %s\n", o.topic.c_str(),
+                     rd_kafka_topic_result_error_string(res[i]));
+      }
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_queue_destroy(q);
+  rd_kafka_DeleteTopic_destroy(dt);
+  rd_kafka_destroy(rk);
+}
+
 /// Creates the topic when asked, waits until its metadata is visible, returns its partition
 /// count and the low and high watermarks of every partition.
 int prepare_topic(run_state& st, std::map<int32_t, std::pair<int64_t, int64_t>>& marks) {
@@ -499,6 +529,9 @@ void producer_main(run_state& st, uint32_t index) {
     std::fprintf(stderr, "producer %u: %d messages not delivered within %.0f s\n", index, n,
                  o.drain_timeout);
     ctx.local.errors += static_cast<uint64_t>(n);
+    // Drop what is left so that destroying the client does not wait for it.
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 100);
   }
   st.produce.publish(ctx.local);
   rd_kafka_topic_destroy(rkt);
@@ -764,8 +797,8 @@ void write_json(const std::vector<summary_part>& parts, const run_state& st,
 // ---- command line ---------------------------------------------------------------------------
 
 void add_options(CLI::App& app, options& o) {
-  app.add_option("mode,--mode", o.mode, "produce, consume or e2e")
-      ->check(CLI::IsMember({"produce", "consume", "e2e"}));
+  app.add_option("mode,--mode", o.mode, "produce, consume, e2e, or delete (the topic)")
+      ->check(CLI::IsMember({"produce", "consume", "e2e", "delete"}));
   app.add_option("-w,--workload", o.workload,
                  "workload file of 'option: value' lines; command-line options override it");
   app.add_option("-b,--bootstrap", o.bootstrap, "bootstrap servers")->capture_default_str();
@@ -774,6 +807,8 @@ void add_options(CLI::App& app, options& o) {
                  "partitions of the topic to create (with --create-topic)");
   app.add_flag("--create-topic", o.create_topic,
                "create the topic with the admin API (an existing topic is used as it is)");
+  app.add_flag("--delete-topic", o.delete_topic,
+               "delete the topic with the admin API at the end (frees the broker's disk)");
   app.add_option("--replication-factor", o.replication_factor)->capture_default_str();
   app.add_option("-s,--message-size", o.message_size, "payload bytes per message")
       ->capture_default_str()
@@ -894,6 +929,10 @@ int run(int argc, char** argv) {
   if (o.mode.empty()) {
     std::fprintf(stderr, "strom-bench: a mode is needed: produce, consume or e2e\n");
     return 2;
+  }
+  if (o.mode == "delete") {
+    delete_topic(o);
+    return 0;
   }
   if (o.acks == "-1") {
     o.acks = "all";
@@ -1114,6 +1153,9 @@ int run(int argc, char** argv) {
   print_summary(parts, st);
   if (!o.json.empty()) {
     write_json(parts, st, check, missing);
+  }
+  if (o.delete_topic) {
+    delete_topic(o);
   }
   if (st.fatal) {
     rc = 1;

@@ -63,6 +63,10 @@ class StromBenchTest(unittest.TestCase):
                                  "-q")
         self.assertEqual(consumed["consume"]["msgs"], produced["produce"]["msgs"])
         self.assertEqual(consumed["consume"]["errors"], 0)
+        r = subprocess.run([STROM_BENCH, "-b", self.broker.bootstrap, "delete", "-t", "pc"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
 
     def test_workload_file_with_overrides(self):
         workload = os.path.join(SOURCE_DIR, "bench", "workloads",
