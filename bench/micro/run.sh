@@ -12,8 +12,9 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 ./scripts/install-deps.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTROM_BUILD_TESTS=OFF >/dev/null
-cmake --build build/release -j2 --target storage_bench >/dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTROM_BUILD_TESTS=OFF \
+  -DSTROM_BUILD_BENCH=ON >/dev/null
+cmake --build build/release -j2 --target micro_bench >/dev/null
 
 work=$(mktemp -d "${DIR:-/tmp}/strom-micro-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -37,7 +38,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 
 bench() {  # output-file filter
   sync
-  STROM_BENCH_DIR="$work" build/release/bench/micro/storage_bench \
+  STROM_BENCH_DIR="$work" build/release/bench/micro/micro_bench \
     --benchmark_min_time="$mintime" --benchmark_format=json --benchmark_filter="$2" \
     2>/dev/null >"$work/$1"
 }
