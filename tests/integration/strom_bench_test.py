@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """strom-bench (bench/load) against a real stromd at a low rate: every acknowledged message is
 consumed in e2e mode (--check), a consume run reads back exactly what a produce run wrote, and
-a workload file runs with command-line overrides. Consumers use assign(), not a group. No
-timing is asserted."""
+a workload file runs with command-line overrides. Consumers use assign(), and once as one
+consumer group. No timing is asserted."""
 
 import json
 import os
@@ -51,6 +51,13 @@ class StromBenchTest(unittest.TestCase):
         self.assertLessEqual(lat["p50"], lat["p99"])
         self.assertLessEqual(lat["p99"], lat["max"])
         self.assertIn("check: ", out)
+
+    def test_e2e_with_a_consumer_group(self):
+        summary, out = self.bench("e2e", "-t", "grouped", "--create-topic", "-p", "4", "-C", "2",
+                                  "--group", "-s", "100", "-r", "1000", "-d", "2", "--warmup",
+                                  "1", "--check", "-q")
+        self.assertEqual(summary["check"]["result"], "ok", out)
+        self.assertEqual(summary["check"]["missing"], 0)
 
     def test_consume_reads_back_what_was_produced(self):
         produced, _ = self.bench("produce", "-t", "pc", "--create-topic", "-p", "3", "-s", "100",
