@@ -2,6 +2,8 @@
 // until min_bytes arrive or max_wait_ms passes, and send log bytes straight from the segment
 // files (sendfile). Fetch sessions are declined (session id 0), so every fetch is full.
 #include <chrono>
+#include <functional>
+#include <map>
 
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
@@ -52,6 +54,53 @@ partition_read read_partition(cluster::partition* p, int64_t offset, size_t max_
   return out;
 }
 
+/// Reads partitions of one shard in order, sharing `budget` (KIP-74: the shard's first batch
+/// goes out whole). Runs on that shard.
+awaitable<std::vector<partition_read>> read_on_shard(
+    cluster::controller* ctl, std::vector<std::pair<model::ntp, std::pair<int64_t, int32_t>>> ws,
+    size_t budget) {
+  std::vector<partition_read> out;
+  size_t total = 0;
+  for (const auto& [n, at] : ws) {
+    size_t b = budget > total ? budget - total : 0;
+    b = std::min(b, static_cast<size_t>(std::max<int32_t>(at.second, 0)));
+    out.push_back(read_partition(ctl->local(n), at.first, b, total == 0));
+    total += out.back().records.size_bytes();
+  }
+  co_return out;
+}
+
+/// Registers `wake` on each partition of one shard (or calls it when data arrived since the
+/// read at `next`); returns the waiter ids (0 = none). Runs on that shard.
+awaitable<std::vector<uint64_t>> subscribe_on_shard(cluster::controller* ctl,
+                                                    std::vector<std::pair<model::ntp, int64_t>> ws,
+                                                    std::function<void()> wake) {
+  std::vector<uint64_t> ids;
+  for (const auto& [n, next] : ws) {
+    auto* p = ctl->local(n);
+    if (p == nullptr) {
+      ids.push_back(0);
+    } else if (p->high_watermark().value() > next) {
+      wake();
+      ids.push_back(0);
+    } else {
+      ids.push_back(p->add_waiter(wake));
+    }
+  }
+  co_return ids;
+}
+
+awaitable<int> unsubscribe_on_shard(cluster::controller* ctl,
+                                    std::vector<std::pair<model::ntp, uint64_t>> ws) {
+  for (const auto& [n, id] : ws) {
+    if (id == 0)
+      continue;
+    if (auto* p = ctl->local(n))
+      p->remove_waiter(id);
+  }
+  co_return 0;
+}
+
 /// Wakes a waiting fetch from the partitions' shards.
 struct fetch_wait {
   explicit fetch_wait(asio::any_io_executor ex) : timer(std::move(ex)) {}
@@ -80,24 +129,43 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
                        p.partition_max_bytes});
     }
   }
+  // Partitions grouped by owner shard: each round visits every shard once, all at once.
+  std::map<size_t, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < parts.size(); ++i)
+    by_shard[c.ctl.shard_of(parts[i].ntp)].push_back(i);
+  std::vector<std::vector<size_t>> groups;
+  std::vector<model::ntp> heads;  // one partition of each group: where its task runs
+  for (auto& [shard, idx] : by_shard) {
+    heads.push_back(parts[idx.front()].ntp);
+    groups.push_back(std::move(idx));
+  }
+  // The response budget is shared evenly by the shards read in parallel.
+  const size_t budget_per_shard =
+      groups.empty() ? 0 : static_cast<size_t>(std::max<int32_t>(r.max_bytes, 0)) / groups.size();
+  cluster::controller* ctl = &c.ctl;
+
   auto home = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(std::max<int32_t>(r.max_wait_ms, 0));
-  std::vector<partition_read> reads;
+  std::vector<partition_read> reads(parts.size());
   for (;;) {
-    reads.clear();
+    auto read_group = [&](size_t g) -> awaitable<std::vector<partition_read>> {
+      std::vector<std::pair<model::ntp, std::pair<int64_t, int32_t>>> ws;
+      for (auto i : groups[g])
+        ws.push_back({parts[i].ntp, {parts[i].offset, parts[i].max_bytes}});
+      return read_on_shard(ctl, std::move(ws), budget_per_shard);
+    };
+    auto op = on_owner_shards<std::vector<partition_read>>(c.ctl, heads, read_group);
+    auto got = co_await std::move(op);
     size_t total = 0;
     bool any_error = false;
-    for (const auto& w : parts) {
-      size_t budget = static_cast<size_t>(std::max<int32_t>(r.max_bytes, 0));
-      budget = budget > total ? budget - total : 0;
-      budget = std::min(budget, static_cast<size_t>(std::max<int32_t>(w.max_bytes, 0)));
-      bool first = total == 0;
-      auto pr = co_await c.ctl.on_partition(
-          w.ntp, [&](cluster::partition* p) { return read_partition(p, w.offset, budget, first); });
-      total += pr.records.size_bytes();
-      any_error |= pr.error != error_code::none;
-      reads.push_back(std::move(pr));
+    for (size_t g = 0; g < groups.size(); ++g) {
+      for (size_t k = 0; k < groups[g].size() && k < got[g].size(); ++k) {
+        auto& pr = got[g][k];
+        total += pr.records.size_bytes();
+        any_error |= pr.error != error_code::none;
+        reads[groups[g][k]] = std::move(pr);
+      }
     }
     if (any_error || total >= static_cast<size_t>(std::max<int32_t>(r.min_bytes, 1)) ||
         std::chrono::steady_clock::now() >= deadline || parts.empty()) {
@@ -105,41 +173,33 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     }
     // Long poll: wait for an append on any of the partitions, or the deadline.
     auto wait = std::make_shared<fetch_wait>(home);
-    std::vector<uint64_t> ids(parts.size(), 0);
-    for (size_t i = 0; i < parts.size(); ++i) {
-      auto next = reads[i].next;
-      auto subscribe = [wait, home, next](cluster::partition* p) {
-        auto wake = [wait, home] {
-          asio::post(home, [wait] {
-            wait->woken = true;
-            wait->timer.cancel();
-          });
-        };
-        if (p == nullptr)
-          return uint64_t{0};
-        if (p->high_watermark().value() > next) {  // data arrived since the read
-          wake();
-          return uint64_t{0};
-        }
-        return p->add_waiter(wake);
-      };
-      ids[i] = co_await c.ctl.on_partition(parts[i].ntp, std::move(subscribe));
-    }
+    auto wake = [wait, home] {
+      asio::post(home, [wait] {
+        wait->woken = true;
+        wait->timer.cancel();
+      });
+    };
+    auto subscribe_group = [&](size_t g) -> awaitable<std::vector<uint64_t>> {
+      std::vector<std::pair<model::ntp, int64_t>> ws;
+      for (auto i : groups[g])
+        ws.push_back({parts[i].ntp, reads[i].next});
+      return subscribe_on_shard(ctl, std::move(ws), wake);
+    };
+    auto sub = on_owner_shards<std::vector<uint64_t>>(c.ctl, heads, subscribe_group);
+    auto ids = co_await std::move(sub);
     if (!wait->woken) {
       wait->timer.expires_at(deadline);
       boost::system::error_code ec;
       co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (ids[i] == 0)
-        continue;
-      auto id = ids[i];
-      co_await c.ctl.on_partition(parts[i].ntp, [id](cluster::partition* p) {
-        if (p != nullptr)
-          p->remove_waiter(id);
-        return 0;
-      });
-    }
+    auto unsubscribe_group = [&](size_t g) -> awaitable<int> {
+      std::vector<std::pair<model::ntp, uint64_t>> ws;
+      for (size_t k = 0; k < groups[g].size() && k < ids[g].size(); ++k)
+        ws.push_back({parts[groups[g][k]].ntp, ids[g][k]});
+      return unsubscribe_on_shard(ctl, std::move(ws));
+    };
+    auto unsub = on_owner_shards<int>(c.ctl, heads, unsubscribe_group);
+    co_await std::move(unsub);
   }
 
   size_t i = 0;
