@@ -81,12 +81,23 @@ struct compaction_job::key_map {
   size_t bytes = 0;
 };
 
+bool compaction_job::newest_of_producer(const key_map& m, const batch_header& h) {
+  auto it = m.producer_last.find(h.producer_id);
+  return it == m.producer_last.end() || it->second <= h.base_offset;
+}
+
 status compaction_job::build_map(key_map& m, size_t& inputs_used) {
   inputs_used = 0;
+  bool mapped = false;
   for (const auto& in : inputs_) {
+    if (in.next.value() <= s_.dirty_from.value()) {
+      ++inputs_used;  // compacted already: cleaned again with the new map, not mapped
+      continue;
+    }
     // Whole segments only: when the map is full, the range ends before the next one.
-    if (inputs_used > 0 && m.bytes >= s_.max_map_bytes)
+    if (mapped && m.bytes >= s_.max_map_bytes)
       break;
+    mapped = true;
     uint64_t pos = 0;
     for (;;) {
       if (s_.cancel && s_.cancel->load())
@@ -193,9 +204,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       if (h.is_internal()) {
         if (h.kind() == model::internal_kind::removed_batch) {
           auto inner = carried_header(batch);
-          bool newest = inner && inner->producer_id >= 0 &&
-                        m.producer_last.count(inner->producer_id) > 0 &&
-                        m.producer_last.at(inner->producer_id) == inner->base_offset;
+          bool newest = inner && inner->producer_id >= 0 && newest_of_producer(m, *inner);
           if (!newest && !last_in_segment) {
             changed = true;
             continue;
@@ -264,8 +273,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       if (keep.empty()) {
         // The whole batch goes. An idempotent producer's newest batch leaves its header
         // behind in an internal entry, so that its sequence state survives (docs).
-        bool newest = h.producer_id >= 0 && m.producer_last.count(h.producer_id) > 0 &&
-                      m.producer_last.at(h.producer_id) == h.base_offset;
+        bool newest = h.producer_id >= 0 && newest_of_producer(m, h);
         if (newest)
           STROM_TRY(
               emit_marker(h.next_offset().value(), std::span(batch.bytes).first(L::header_size)));

@@ -771,6 +771,7 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
   s.now = now;
   s.delete_retention_ms = cfg.delete_retention_ms;
   s.cancel = opts_.cancel;
+  s.dirty_from = cleaned_end_;
   compacting_ = true;
   return std::make_shared<compaction_job>(id_, generation_, std::move(s), std::move(inputs));
 }

@@ -44,10 +44,11 @@ struct compaction_input {
 ///
 /// Created by log::prepare_compaction() on the log's owner thread. run() does the heavy part
 /// on any one thread (the compaction pool): it reads the inputs, builds the map of the newest
-/// offset of every key, writes each segment that changes as `<name>.cleaned` files through a
-/// staged segment (indexes built on the way) and fsyncs them. log::finish_compaction() then
-/// swaps the staged segments in on the owner thread, or throws them away when the log changed
-/// meanwhile. Between run() and finish the job is handed over by message passing only.
+/// offset of every key in the not yet compacted part, writes each segment that changes as
+/// `<name>.cleaned` files through a staged segment (indexes built on the way) and fsyncs them.
+/// log::finish_compaction() then swaps the staged segments in on the owner thread, or throws them
+/// away when the log changed meanwhile. Between run() and finish the job is handed over by message
+/// passing only.
 class compaction_job {
  public:
   struct settings {
@@ -60,6 +61,10 @@ class compaction_job {
     size_t max_decompressed_bytes = size_t{64} << 20;  ///< per batch; larger ones are kept whole
     size_t max_map_bytes = size_t{128} << 20;          ///< key map budget; limits the range
     std::shared_ptr<const std::atomic<bool>> cancel;   ///< set at shutdown; may be null
+    /// Where the data not yet compacted starts. The key map is built from there on (Kafka's
+    /// "dirty" section): what lies before was compacted against every key up to that point,
+    /// so only newer records can supersede it.
+    model::kafka_next_offset dirty_from{0};
   };
 
   compaction_job(uint64_t log_id, uint64_t generation, settings s,
@@ -81,6 +86,8 @@ class compaction_job {
   struct key_map;
 
   status build_map(key_map& m, size_t& inputs_used);
+  /// No later batch of the producer of `h` was seen in the mapped part.
+  static bool newest_of_producer(const key_map& m, const model::batch_header& h);
   status clean_input(const key_map& m, size_t i);
   /// Removes every staged file (after a failure or an abandoned swap). Best effort.
   void discard();

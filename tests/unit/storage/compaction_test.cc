@@ -294,6 +294,30 @@ TEST_F(compaction_test, RemovedTailKeepsTheSegmentEndAndTheLogEnd) {
   EXPECT_EQ(l_->log_end().value(), 2);
 }
 
+TEST_F(compaction_test, NewDataSupersedesWhatAnEarlierCompactionKept) {
+  cfg_.min_cleanable_dirty_ratio = 0.1;
+  l_->set_config(cfg_);
+  put({{"a", "1"}, {"b", "1"}});
+  roll();
+  ASSERT_TRUE(l_->flush());
+  auto first = l_->compact();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->records_removed, 0u);
+  // Only the new segment is mapped now; it still removes "a" from the compacted one.
+  put({{"a", "2"}});
+  roll();
+  ASSERT_TRUE(l_->flush());
+  ASSERT_TRUE(l_->compaction_due());
+  auto second = l_->compact();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->records_removed, 1u);
+  auto got = records();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].key, "b");
+  EXPECT_EQ(got[1].value, "2");
+  expect_newest_values_kept();
+}
+
 TEST_F(compaction_test, TombstonesGoOnlyAfterDeleteRetention) {
   put({{"a", "1"}, {"b", "1"}});
   put({{"a", std::nullopt}, {"c", "1"}});
