@@ -788,6 +788,7 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
   // The swap (docs/storage-format.md): every staged file `.cleaned` -> `.swap`, directory
   // synced (the commit point: no `.cleaned` left), then each `.swap` over its original.
   auto& fs = *opts_.fs;
+  bool swap = !job.staged_.empty();
   auto names = [](const compaction_input& in) {
     return std::array<std::string, 3>{segment_names::log_name(in.base, in.epoch),
                                       segment_names::index_name(in.base),
@@ -799,7 +800,7 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
         return io_failed(s.error());
     }
   }
-  if (auto s = fs.sync_directory(path_); !s)
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
     return io_failed(s.error());
   for (const auto& st : job.staged_) {
     for (const auto& n : names(job.inputs_[st.input])) {
@@ -807,13 +808,13 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
         return io_failed(s.error());
     }
   }
-  if (auto s = fs.sync_directory(path_); !s)
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
     return io_failed(s.error());
   for (const auto& st : job.staged_) {
     st.seg->clear_suffix();
     segments_[job.inputs_[st.input].base.value()] = st.seg;
   }
-  if (!job.staged_.empty())
+  if (swap)
     ++generation_;
   const auto& stats = job.stats_;
   if (stats.cleaned_end > cleaned_end_)
