@@ -165,25 +165,38 @@ class CompactionTest(unittest.TestCase):
         self.assertEqual(errors[0].code(), 87)  # INVALID_RECORD
         self.assertIsNone(errors[1])
 
+    def kill_while_compacting(self, topic):
+        """SIGKILLs stromd as soon as a compaction's staged files appear (bounded wait; kills
+        anyway at the deadline). Returns whether it caught one in progress."""
+        d = os.path.join(self.broker.data, f"{topic}-0")
+        deadline = time.time() + 10
+        caught = False
+        while time.time() < deadline and not caught:
+            caught = any(n.endswith((".cleaned", ".swap")) for n in os.listdir(d))
+            if not caught:
+                time.sleep(0.001)
+        self.broker.kill()
+        return caught
+
     def test_sigkill_during_compaction_loses_nothing(self):
         b = self.broker.bootstrap
         create_topic(b, "killed", TOPIC_CONFIG)
         newest = produce_updates(b, "killed")  # acks=all: every update is durable
         last = max(o for o, _ in newest.values())
-        # Kill while compactions run (they start within a tick of the segments closing),
-        # three times at different moments, then let it finish.
-        for delay in (0.0, 0.3, 0.7):
-            time.sleep(delay)
-            self.broker.kill()
+        # Each restart compacts every closed segment again, so each round has a compaction
+        # to interrupt.
+        caught = 0
+        for _ in range(3):
+            caught += self.kill_while_compacting("killed")
             self.broker.start()
             got = read_all(self.broker.bootstrap, "killed", last)
             latest = {}
             for o, k, v in got:
                 latest[k] = (o, v)
             self.assertTrue(latest == newest, "a newest value was lost")
+        print(f"\n  SIGKILL caught {caught} of 3 compactions in progress", file=sys.stderr)
         got = self.wait_compacted("killed", newest)
         self.check_newest(got, newest)
-
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
