@@ -15,3 +15,8 @@ endif()
 if(STROM_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+# Record batch codecs (Kafka's gzip, snappy, lz4 and zstd), used by the model module.
+pkg_check_modules(ZLIB_PC REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)

@@ -18,6 +18,10 @@ storage::log_config log_config(const config::log_defaults& d) {
   l.max_batch_bytes = static_cast<uint32_t>(d.message_max_bytes);
   l.flush_messages = d.flush_interval_messages;
   l.flush_ms = d.flush_interval_ms;
+  l.cleanup_delete = d.cleanup != config::cleanup_policy::compact;
+  l.cleanup_compact = d.cleanup != config::cleanup_policy::delete_;
+  l.delete_retention_ms = d.delete_retention_ms;
+  l.min_compaction_lag_ms = d.min_compaction_lag_ms;
   return l;
 }
 

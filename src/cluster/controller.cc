@@ -98,6 +98,8 @@ awaitable<void> controller::housekeeping_loop(controller* self, size_t shard,
       if (!r && !r.error().is(storage::errc::log_dir_offline)) {
         lg().warn("{}: housekeeping: {}", n.dir_name(), r.error().message());
       }
+      if (p->log().compaction_due())
+        self->start_compaction(shard, *p);
     }
   }
 }
@@ -129,7 +131,45 @@ awaitable<std::vector<controller::partition_info>> controller::partition_infos()
   co_return all;
 }
 
+void controller::start_compaction(size_t shard, partition& p) {
+  auto job = p.log().prepare_compaction();
+  if (!job)
+    return;
+  {
+    std::lock_guard lock(compactions_->mu);
+    ++compactions_->running;
+  }
+  auto tasks = compactions_;
+  auto ex = rt_.executor(shard);
+  auto n = p.name();
+  logs_.compaction_pool().submit([this, job, ex, n, tasks] {
+    // The heavy part, off the shard: read, filter, write and fsync the staged segments.
+    (void)job->run();
+    net::asio::post(ex, [this, job, n] { finish_compaction(n, *job); });
+    std::lock_guard lock(tasks->mu);
+    --tasks->running;
+    tasks->idle.notify_all();
+  });
+}
+
+void controller::finish_compaction(const model::ntp& n, storage::compaction_job& job) {
+  // Back on the owner shard. The partition may have been deleted (and even re-created).
+  auto* p = local(n);
+  if (p == nullptr || p->log().id() != job.log_id())
+    return;
+  auto r = p->log().finish_compaction(job);
+  if (!r && !r.error().is(storage::errc::log_dir_offline) &&
+      !r.error().is(storage::errc::compaction_aborted)) {
+    lg().warn("{}: compaction: {}", n.dir_name(), r.error().message());
+  }
+}
+
 void controller::release_shard_objects() {
+  logs_.stop_compactions();
+  {
+    std::unique_lock lock(compactions_->mu);
+    compactions_->idle.wait(lock, [&] { return compactions_->running == 0; });
+  }
   for (auto& sp : shards_) {
     sp->timer.reset();
     for (auto& [n, p] : sp->partitions)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -24,6 +25,14 @@ std::optional<int64_t> parse_long(std::string_view v) {
   int64_t x = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
   if (ec != std::errc() || p != v.data() + v.size())
+    return std::nullopt;
+  return x;
+}
+
+std::optional<double> parse_double(std::string_view v) {
+  double x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || !std::isfinite(x))
     return std::nullopt;
   return x;
 }
@@ -54,6 +63,13 @@ const std::vector<topic_config_key>& topic_config_keys() {
        0,
        {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"},
        "codec of stored batches; producer keeps the producer's"},
+      {"delete.retention.ms",
+       "log.cleaner.delete.retention.ms",
+       K::long_,
+       0,
+       INT64_MAX,
+       {},
+       "compacted topics: how long tombstones are kept once compaction has seen them"},
       {"flush.messages",
        "log.flush.interval.messages",
        K::long_,
@@ -89,6 +105,13 @@ const std::vector<topic_config_key>& topic_config_keys() {
        0,
        {"CreateTime", "LogAppendTime"},
        "timestamp stored: the producer's or the broker's"},
+      {"min.cleanable.dirty.ratio",
+       "log.cleaner.min.cleanable.ratio",
+       K::double_,
+       0,
+       1,
+       {},
+       "compacted topics: share of not yet compacted closed bytes that starts a compaction"},
       {"min.insync.replicas",
        "min.insync.replicas",
        K::int_,
@@ -96,6 +119,13 @@ const std::vector<topic_config_key>& topic_config_keys() {
        i32max,
        {},
        "replicas that must have a write for acks=all"},
+      {"min.compaction.lag.ms",
+       "log.cleaner.min.compaction.lag.ms",
+       K::long_,
+       0,
+       INT64_MAX,
+       {},
+       "compacted topics: the age a segment's newest record must reach before compaction"},
       {"retention.bytes",
        "log.retention.bytes",
        K::long_,
@@ -146,6 +176,14 @@ status validate_topic_config(std::string_view name, std::string_view value) {
       }
       return ok();
     }
+    case K::double_: {
+      auto v = parse_double(value);
+      if (!v || *v < static_cast<double>(k->min) || *v > static_cast<double>(k->max)) {
+        return error(config_errc::invalid_value, fmt::format("{}={}: expected a number in [{}, {}]",
+                                                             name, value, k->min, k->max));
+      }
+      return ok();
+    }
     case K::boolean:
       if (value != "true" && value != "false") {
         return error(config_errc::invalid_value,
@@ -168,11 +206,14 @@ std::vector<effective_config> effective_configs(const topic_defaults& d,
   std::map<std::string_view, std::string> defaults = {
       {"cleanup.policy", d.cleanup_policy},
       {"compression.type", d.compression_type},
+      {"delete.retention.ms", std::to_string(d.log.delete_retention_ms)},
       {"flush.messages", opt(d.log.flush_messages)},
       {"flush.ms", opt(d.log.flush_ms)},
       {"index.interval.bytes", std::to_string(d.log.index_interval_bytes)},
       {"max.message.bytes", std::to_string(d.log.max_batch_bytes)},
       {"message.timestamp.type", d.message_timestamp_type},
+      {"min.cleanable.dirty.ratio", fmt::format("{}", d.log.min_cleanable_dirty_ratio)},
+      {"min.compaction.lag.ms", std::to_string(d.log.min_compaction_lag_ms)},
       {"min.insync.replicas", std::to_string(d.min_insync_replicas)},
       {"retention.bytes", std::to_string(d.log.retention_bytes)},
       {"retention.ms", std::to_string(d.log.retention_ms)},
@@ -214,6 +255,19 @@ storage::log_config effective_log_config(const topic_defaults& d, const topic_co
     l.flush_messages = *v;
   if (auto v = num("flush.ms"))
     l.flush_ms = *v;
+  if (auto v = num("delete.retention.ms"))
+    l.delete_retention_ms = *v;
+  if (auto v = num("min.compaction.lag.ms"))
+    l.min_compaction_lag_ms = *v;
+  if (auto it = o.find("min.cleanable.dirty.ratio"); it != o.end()) {
+    if (auto v = parse_double(it->second))
+      l.min_cleanable_dirty_ratio = *v;
+  }
+  auto policy = d.cleanup_policy;
+  if (auto it = o.find("cleanup.policy"); it != o.end())
+    policy = it->second;
+  l.cleanup_delete = policy.find("delete") != std::string::npos;
+  l.cleanup_compact = policy.find("compact") != std::string::npos;
   return l;
 }
 

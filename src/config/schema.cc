@@ -317,13 +317,34 @@ std::vector<entry> build() {
         .description = "`delete`: retention by time and size; `compact`: keep the latest "
                        "record per key; both: compact, then delete by retention."},
        ENUM_FIELD(cluster_defaults.log.cleanup)},
+      {{.path = "cluster_defaults.log.delete_retention_ms",
+        .kind = k::integer,
+        .min = 0,
+        .max = i64_max,
+        .kafka_name = "log.cleaner.delete.retention.ms (topic: delete.retention.ms)",
+        .restart_required = false,
+        .description = "In compacted topics, how long a tombstone (a record with a null "
+                       "value) is kept after compaction first sees it, so that consumers "
+                       "can observe the deletion."},
+       FIELD(cluster_defaults.log.delete_retention_ms)},
+      {{.path = "cluster_defaults.log.min_compaction_lag_ms",
+        .kind = k::integer,
+        .min = 0,
+        .max = i64_max,
+        .kafka_name = "log.cleaner.min.compaction.lag.ms (topic: min.compaction.lag.ms)",
+        .restart_required = false,
+        .description = "In compacted topics, a closed segment is compacted only once its "
+                       "newest record is at least this old."},
+       FIELD(cluster_defaults.log.min_compaction_lag_ms)},
       {{.path = "cluster_defaults.log.retention_check_interval_ms",
         .kind = k::integer,
         .min = 1,
         .max = i64_max,
         .kafka_name = "log.retention.check.interval.ms",
         .restart_required = false,
-        .description = "How often retention runs."},
+        .description = "How often retention runs. Compaction is checked on every "
+                       "housekeeping tick: the smallest of this, 1 s and "
+                       "`flush_interval_ms`, at least 10 ms."},
        FIELD(cluster_defaults.log.retention_check_interval_ms)},
       {{.path = "cluster_defaults.log.flush_interval_messages",
         .kind = k::nullable_integer,

@@ -13,6 +13,7 @@ class fault_file final : public file {
   }
 
   status write_at(uint64_t offset, std::span<const std::byte> data) override {
+    STROM_TRY(st_->take_op());
     int64_t budget = st_->write_budget.load();
     if (budget < 0)
       return inner_->write_at(offset, data);
@@ -29,12 +30,16 @@ class fault_file final : public file {
   }
 
   status sync() override {
+    STROM_TRY(st_->take_op());
     ++st_->syncs;
     if (st_->fail_sync)
       return error(errc::injected_fault, "fsync failed");
     return inner_->sync();
   }
-  status truncate(uint64_t size) override { return inner_->truncate(size); }
+  status truncate(uint64_t size) override {
+    STROM_TRY(st_->take_op());
+    return inner_->truncate(size);
+  }
   result<uint64_t> size() override { return inner_->size(); }
   [[nodiscard]] int native_handle() const override { return inner_->native_handle(); }
 
@@ -45,11 +50,25 @@ class fault_file final : public file {
 
 }  // namespace
 
+status fault_file_system::state::take_op() {
+  ++ops;
+  int64_t b = op_budget.load();
+  while (b >= 0) {
+    if (b == 0)
+      return error(errc::injected_fault, "operation failed (injected crash point)");
+    if (op_budget.compare_exchange_weak(b, b - 1))
+      return ok();
+  }
+  return ok();
+}
+
 fault_file_system::fault_file_system(std::shared_ptr<file_system> inner)
     : inner_(std::move(inner)) {}
 
 result<std::shared_ptr<file>> fault_file_system::open(const std::filesystem::path& p,
                                                       open_mode mode) {
+  if (mode == open_mode::create || mode == open_mode::create_new)
+    STROM_TRY(st_->take_op());
   auto f = inner_->open(p, mode);
   if (!f)
     return f.error();

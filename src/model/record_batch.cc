@@ -9,6 +9,7 @@
 #include "strom/bytes/endian.h"
 #include "strom/bytes/varint.h"
 #include "strom/model/batch_builder.h"
+#include "strom/model/compression.h"
 
 namespace strom::model {
 namespace {
@@ -166,6 +167,19 @@ void set_log_append_time(std::span<std::byte> batch, timestamp_ms now) {
   fill_crc(batch);
 }
 
+std::vector<std::byte> encode_batch(const batch_header& h, std::span<const std::byte> records) {
+  std::vector<std::byte> out(L::header_size + records.size());
+  write_header(out.data(), static_cast<int32_t>(out.size() - L::log_overhead), h.magic,
+               h.attributes, h.last_offset_delta, h.base_timestamp, h.max_timestamp, h.producer_id,
+               h.producer_epoch, h.base_sequence, h.records_count);
+  if (!records.empty())
+    std::memcpy(out.data() + L::header_size, records.data(), records.size());
+  fill_crc(out);
+  write_be<int64_t>(out.data() + L::base_offset, h.base_offset);
+  write_be<int32_t>(out.data() + L::partition_leader_epoch, h.partition_leader_epoch);
+  return out;
+}
+
 std::vector<std::byte> make_internal_entry(internal_kind kind, kafka_next_offset position,
                                            leader_epoch epoch, timestamp_ms now,
                                            std::span<const std::byte> payload) {
@@ -221,11 +235,19 @@ batch_builder& batch_builder::producer(int64_t id, int16_t epoch, int32_t base_s
 
 std::vector<std::byte> batch_builder::build() const {
   STROM_ASSERT(count_ > 0, "a batch needs at least one record");
-  std::vector<std::byte> out(L::header_size + records_.size());
-  write_header(out.data(), static_cast<int32_t>(out.size() - L::log_overhead), kafka_magic, 0,
-               static_cast<int32_t>(count_ - 1), base_ts_, max_ts_, producer_id_, producer_epoch_,
-               base_sequence_, static_cast<int32_t>(count_));
-  std::memcpy(out.data() + L::header_size, records_.data(), records_.size());
+  std::vector<std::byte> packed;
+  std::span<const std::byte> body = records_;
+  if (codec_ != compression::none) {
+    auto c = compress(codec_, records_);
+    STROM_ASSERT(c.has_value(), "compression failed: {}", c.error().message());
+    packed = std::move(*c);
+    body = packed;
+  }
+  std::vector<std::byte> out(L::header_size + body.size());
+  write_header(out.data(), static_cast<int32_t>(out.size() - L::log_overhead), kafka_magic,
+               static_cast<int16_t>(codec_), static_cast<int32_t>(count_ - 1), base_ts_, max_ts_,
+               producer_id_, producer_epoch_, base_sequence_, static_cast<int32_t>(count_));
+  std::memcpy(out.data() + L::header_size, body.data(), body.size());
   fill_crc(out);
   return out;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "strom/bytes/varint.h"
+#include "strom/model/compression.h"
 
 namespace strom::model {
 
@@ -43,15 +44,10 @@ struct reader {
 };
 }  // namespace
 
-status for_each_record(std::span<const std::byte> batch, const batch_header& h,
-                       const std::function<bool(const record_view&)>& fn) {
-  if (h.codec() != compression::none) {
-    return error(batch_errc::bad_attributes, "compressed batch");
-  }
-  if (batch.size() < batch_layout::header_size)
-    return error(batch_errc::truncated);
-  reader r{batch.subspan(batch_layout::header_size)};
-  for (int32_t i = 0; i < h.records_count; ++i) {
+status for_each_record_in(std::span<const std::byte> records, int32_t count,
+                          const std::function<bool(const record_view&)>& fn) {
+  reader r{records};
+  for (int32_t i = 0; i < count; ++i) {
     auto len = r.varint();
     if (!len || *len < 0 || static_cast<uint64_t>(*len) > r.in.size() - r.pos) {
       return error(batch_errc::truncated, fmt::format("record {} length", i));
@@ -61,9 +57,11 @@ status for_each_record(std::span<const std::byte> batch, const batch_header& h,
     record_view v;
     if (rec.in.empty())
       return error(batch_errc::truncated, fmt::format("record {}", i));
-    rec.pos = 1;  // attributes
+    v.attributes = static_cast<int8_t>(rec.in[0]);
+    rec.pos = 1;
     auto ts = rec.varlong();
     auto od = rec.varint();
+    v.key_pos = rec.pos;
     if (!ts || !od || !rec.bytes_field(v.key) || !rec.bytes_field(v.value)) {
       return error(batch_errc::truncated, fmt::format("record {} fields", i));
     }
@@ -73,10 +71,44 @@ status for_each_record(std::span<const std::byte> batch, const batch_header& h,
     v.timestamp_delta = *ts;
     v.offset_delta = *od;
     v.header_count = static_cast<int32_t>(*hc);
+    v.body = rec.in;
     if (!fn(v))
-      break;
+      return ok();
   }
+  if (r.pos != r.in.size())
+    return error(batch_errc::bad_length, "bytes after the last record");
   return ok();
+}
+
+status for_each_record(std::span<const std::byte> batch, const batch_header& h,
+                       const std::function<bool(const record_view&)>& fn) {
+  if (h.codec() != compression::none) {
+    return error(batch_errc::bad_attributes, "compressed batch");
+  }
+  if (batch.size() < batch_layout::header_size)
+    return error(batch_errc::truncated);
+  return for_each_record_in(batch.subspan(batch_layout::header_size), h.records_count, fn);
+}
+
+result<std::vector<std::byte>> records_section(std::span<const std::byte> batch,
+                                               const batch_header& h, size_t max_bytes) {
+  if (batch.size() < batch_layout::header_size)
+    return error(batch_errc::truncated);
+  return decompress(h.codec(), batch.subspan(batch_layout::header_size), max_bytes);
+}
+
+void append_record(std::vector<std::byte>& out, int8_t attributes, int64_t timestamp_delta,
+                   int64_t offset_delta, std::span<const std::byte> rest) {
+  std::byte head[1 + 10 + 10];
+  head[0] = static_cast<std::byte>(attributes);
+  size_t n = 1;
+  n += bytes::encode_varlong(timestamp_delta, head + n);
+  n += bytes::encode_varlong(offset_delta, head + n);
+  std::byte len[10];
+  size_t ln = bytes::encode_varlong(static_cast<int64_t>(n + rest.size()), len);
+  out.insert(out.end(), len, len + ln);
+  out.insert(out.end(), head, head + n);
+  out.insert(out.end(), rest.begin(), rest.end());
 }
 
 }  // namespace strom::model

@@ -29,6 +29,10 @@ class storage_category_impl final : public std::error_category {
         return "invalid name";
       case errc::corrupt_checkpoint:
         return "corrupt checkpoint";
+      case errc::compaction_aborted:
+        return "compaction aborted";
+      case errc::record_without_key:
+        return "record without a key in a compacted topic";
     }
     return "unknown storage error";
   }

@@ -1,12 +1,14 @@
 #include "strom/storage/log.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <future>
 
 #include <fmt/format.h>
 
 #include "strom/base/logging.h"
+#include "strom/model/compression.h"
 #include "strom/model/records.h"
 #include "strom/storage/errc.h"
 
@@ -24,6 +26,14 @@ constexpr const char* epoch_file = "leader-epoch-checkpoint";
 spdlog::logger& lg() {
   return logging::get("storage");
 }
+
+std::atomic<uint64_t> next_log_id{1};
+
+constexpr const char* cleaned_suffix = ".cleaned";
+constexpr const char* swap_suffix = ".swap";
+
+/// Largest decompressed records section accepted when checking keys at append.
+constexpr size_t max_checked_records_bytes = size_t{64} << 20;
 }  // namespace
 
 status log::flush_state::write_recovery_point(io::file_system& fs, const std::filesystem::path& p,
@@ -69,7 +79,8 @@ log::log(model::ntp name, std::filesystem::path path, options opts)
     : name_(std::move(name)),
       path_(std::move(path)),
       opts_(std::move(opts)),
-      epochs_(opts_.fs, path_ / epoch_file) {}
+      epochs_(opts_.fs, path_ / epoch_file),
+      id_(next_log_id.fetch_add(1)) {}
 
 log::~log() {
   std::unique_lock lock(flush_->mu);
@@ -77,8 +88,8 @@ log::~log() {
 }
 
 segment::options log::segment_options() const {
-  return segment::options{opts_.fs, path_, opts_.config.index_interval_bytes,
-                          opts_.config.max_batch_bytes};
+  return segment::options{
+      opts_.fs, path_, opts_.config.index_interval_bytes, opts_.config.max_batch_bytes, {}};
 }
 
 result<std::unique_ptr<log>> log::open(const model::ntp& name, options opts, bool clean,
@@ -112,9 +123,45 @@ status log::write_offset_file(const char* file, int64_t value) {
   return opts_.fs->write_file_atomic(path_ / file, std::as_bytes(std::span(text)));
 }
 
+status log::resolve_swap_files(std::vector<int64_t>& swapped) {
+  // A compaction interrupted by a crash (docs/storage-format.md, "Compaction"): while any
+  // `.cleaned` file exists the swap had not committed, so every staged file goes; otherwise
+  // the remaining `.swap` files replace their originals.
+  auto& fs = *opts_.fs;
+  auto names = fs.list(path_);
+  if (!names)
+    return names.error();
+  bool rollback = std::any_of(names->begin(), names->end(),
+                              [](const std::string& n) { return n.ends_with(cleaned_suffix); });
+  bool touched = false;
+  for (const auto& n : *names) {
+    if (n.ends_with(cleaned_suffix) || (rollback && n.ends_with(swap_suffix))) {
+      STROM_TRY(fs.remove(path_ / n));
+      touched = true;
+    } else if (n.ends_with(swap_suffix)) {
+      auto final_name = n.substr(0, n.size() - std::string_view(swap_suffix).size());
+      STROM_TRY(fs.rename(path_ / n, path_ / final_name));
+      touched = true;
+      // The base offset leads every segment file name.
+      int64_t base = 0;
+      auto [ptr, ec] = std::from_chars(final_name.data(), final_name.data() + 20, base);
+      if (ec == std::errc())
+        swapped.push_back(base);
+    }
+  }
+  if (touched) {
+    STROM_TRY(fs.sync_directory(path_));
+    lg().warn("{}: {} an interrupted compaction", name_.dir_name(),
+              rollback ? "rolled back" : "completed");
+  }
+  return ok();
+}
+
 status log::load(bool clean, log_recovery& report) {
   auto& fs = *opts_.fs;
   STROM_TRY(fs.create_directories(path_));
+  std::vector<int64_t> swapped;
+  STROM_TRY(resolve_swap_files(swapped));
   auto names = fs.list(path_);
   if (!names)
     return names.error();
@@ -160,7 +207,9 @@ status log::load(bool clean, log_recovery& report) {
           fmt::format("removed segment {} after a truncated one", f.base.value()));
       continue;
     }
-    bool recover = !clean && f.base.value() >= recover_from;
+    // Segments just swapped in by an interrupted compaction are re-read too: cheap insurance.
+    bool recover = (!clean && f.base.value() >= recover_from) ||
+                   std::find(swapped.begin(), swapped.end(), f.base.value()) != swapped.end();
     segment_recovery sr;
     auto seg = segment::open(segment_options(), f.base, f.epoch, recover, now, sr);
     if (!seg)
@@ -278,6 +327,8 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
   if (h->is_internal()) {
     return error(errc::invalid_batch, "internal entries cannot be appended as data");
   }
+  if (opts_.config.cleanup_compact && !h->is_control())
+    STROM_TRY(check_keys(batch, *h));
   auto& cur = active();
   if (epoch < cur.epoch()) {
     return error(errc::stale_epoch, fmt::format("epoch {} is older than the log's {}",
@@ -312,6 +363,22 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
     flush_async(nullptr);
   }
   return append_result{base, h->last_offset(), h->max_timestamp};
+}
+
+status log::check_keys(std::span<const std::byte> batch, const model::batch_header& h) const {
+  auto recs = model::records_section(batch, h, max_checked_records_bytes);
+  if (!recs)
+    return error(errc::invalid_batch, recs.error().message());
+  bool keyless = false;
+  auto s = model::for_each_record_in(*recs, h.records_count, [&](const model::record_view& r) {
+    keyless = !r.key.has_value();
+    return !keyless;
+  });
+  if (!s)
+    return error(errc::invalid_batch, s.error().message());
+  if (keyless)
+    return error(errc::record_without_key, "cleanup.policy is compact");
+  return ok();
 }
 
 result<kafka_next_offset> log::append_internal(model::internal_kind kind,
@@ -466,9 +533,18 @@ status log::visit_headers(kafka_offset from,
         return cur.error();
       if (!*cur)
         break;
-      if (!(*cur)->header.is_internal())
-        fn((*cur)->header);
-      pos += (*cur)->header.size_bytes();
+      const auto& h = (*cur)->header;
+      if (!h.is_internal()) {
+        fn(h);
+      } else if (h.kind() == model::internal_kind::removed_batch &&
+                 h.size_bytes() == 2 * model::batch_layout::header_size) {
+        std::array<std::byte, model::batch_layout::header_size> inner{};
+        STROM_TRY(
+            it->second->log_file()->read_exact(pos + model::batch_layout::header_size, inner));
+        if (auto ih = model::decode_header(inner); ih && ih->magic == model::kafka_magic)
+          fn(*ih);
+      }
+      pos += h.size_bytes();
     }
   }
   return ok();
@@ -498,7 +574,17 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   }
   if (end >= log_end_)
     return log_end_;
+  ++generation_;
   auto epoch = active().epoch();
+  // A batch straddling `end` goes whole and the end moves below it; a gap left by compaction
+  // just below `end` must not move it (see below).
+  bool straddles = false;
+  if (auto it = segments_.lower_bound(end.value()); it != segments_.begin()) {
+    auto loc = std::prev(it)->second->find(model::first_at(end));
+    if (!loc)
+      return io_failed(loc.error());
+    straddles = *loc && !(*loc)->header.is_internal() && (*loc)->header.base_offset < end.value();
+  }
   while (!segments_.empty() && segments_.rbegin()->first >= end.value() && segments_.size() > 1) {
     auto seg = segments_.rbegin()->second;
     if (auto s = seg->remove_files(); !s)
@@ -515,6 +601,18 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     return io_failed(s.error());
   }
   log_end_ = active().next_offset();
+  if (log_end_ < end && !straddles) {
+    // Compaction removed the records just below `end`: keep the end where it was asked to be
+    // (offsets are never reused) with an entry that spans the gap.
+    auto entry = model::make_internal_entry(model::internal_kind::removed_batch, end,
+                                            active().epoch(), opts_.clk->now_ms(), {});
+    auto h = model::decode_header(entry);
+    if (!h)
+      return h.error();
+    if (auto s = active().append(entry, *h); !s)
+      return io_failed(s.error());
+    log_end_ = active().next_offset();
+  }
   if (auto s = epochs_.truncate_from_end(log_end_); !s)
     return io_failed(s.error());
   (void)epoch;
@@ -538,6 +636,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
 }
 
 status log::remove_front_segment() {
+  ++generation_;
   auto seg = segments_.begin()->second;
   if (auto s = seg->remove_files(); !s)
     return io_failed(s.error());
@@ -576,6 +675,8 @@ result<size_t> log::housekeeping(bool retention) {
   size_t deleted = 0;
   auto start_before = log_start_;
 
+  // Retention by time and size is the `delete` half of cleanup.policy.
+  retention = retention && cfg.cleanup_delete;
   if (retention && cfg.retention_ms >= 0) {
     auto expired = [&](const segment& s) {
       return !s.empty() && s.max_timestamp() < now - cfg.retention_ms;
@@ -618,6 +719,124 @@ result<size_t> log::housekeeping(bool retention) {
               log_start_.value());
   }
   return deleted;
+}
+
+// --- compaction -------------------------------------------------------------------------------
+
+bool log::compaction_due() const {
+  const auto& cfg = opts_.config;
+  if (compacting_ || !cfg.cleanup_compact || opts_.dir->offline() || segments_.size() < 2)
+    return false;
+  if (tombstone_deadline_ >= 0 && opts_.clk->now_ms() >= tombstone_deadline_)
+    return true;
+  uint64_t dirty = 0;
+  uint64_t total = 0;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    total += it->second->size_bytes();
+    if (it->first >= cleaned_end_.value())
+      dirty += it->second->size_bytes();
+  }
+  return dirty > 0 &&
+         static_cast<double>(dirty) >= cfg.min_cleanable_dirty_ratio * static_cast<double>(total);
+}
+
+std::shared_ptr<compaction_job> log::prepare_compaction() {
+  const auto& cfg = opts_.config;
+  if (compacting_ || !cfg.cleanup_compact || opts_.dir->offline())
+    return nullptr;
+  auto now = opts_.clk->now_ms();
+  // A record may go only when the newer record of its key is durable: the key map is built
+  // from segments wholly below the flushed offset (and below the active segment).
+  auto bound = std::min(active().base_offset().value(), flushed_offset().value());
+  std::vector<compaction_input> inputs;
+  bool dirty = false;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    const auto& seg = *it->second;
+    if (seg.next_offset().value() > bound)
+      break;
+    if (cfg.min_compaction_lag_ms > 0 && seg.max_timestamp() > now - cfg.min_compaction_lag_ms)
+      break;
+    inputs.push_back(
+        {seg.base_offset(), seg.epoch(), seg.log_file(), seg.size_bytes(), seg.next_offset()});
+    if (it->first >= cleaned_end_.value())
+      dirty = true;
+  }
+  bool tombstones_due = tombstone_deadline_ >= 0 && now >= tombstone_deadline_;
+  if (inputs.empty() || (!dirty && !tombstones_due))
+    return nullptr;
+  compaction_job::settings s;
+  s.fs = opts_.fs;
+  s.dir = path_;
+  s.segment_opts = segment_options();
+  s.now = now;
+  s.delete_retention_ms = cfg.delete_retention_ms;
+  s.cancel = opts_.cancel;
+  s.dirty_from = cleaned_end_;
+  compacting_ = true;
+  return std::make_shared<compaction_job>(id_, generation_, std::move(s), std::move(inputs));
+}
+
+result<compaction_stats> log::finish_compaction(compaction_job& job) {
+  STROM_ASSERT(job.log_id_ == id_, "compaction job of another log");
+  compacting_ = false;
+  if (!job.result_)
+    return job.result_.error();  // run() removed its files
+  if (job.generation_ != generation_ || opts_.dir->offline()) {
+    job.discard();
+    return error(errc::compaction_aborted, "the log changed while it was compacted");
+  }
+  // The swap (docs/storage-format.md): every staged file `.cleaned` -> `.swap`, directory
+  // synced (the commit point: no `.cleaned` left), then each `.swap` over its original.
+  auto& fs = *opts_.fs;
+  bool swap = !job.staged_.empty();
+  auto names = [](const compaction_input& in) {
+    return std::array<std::string, 3>{segment_names::log_name(in.base, in.epoch),
+                                      segment_names::index_name(in.base),
+                                      segment_names::time_index_name(in.base)};
+  };
+  for (const auto& st : job.staged_) {
+    for (const auto& n : names(job.inputs_[st.input])) {
+      if (auto s = fs.rename(path_ / (n + cleaned_suffix), path_ / (n + swap_suffix)); !s)
+        return io_failed(s.error());
+    }
+  }
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
+    return io_failed(s.error());
+  for (const auto& st : job.staged_) {
+    for (const auto& n : names(job.inputs_[st.input])) {
+      if (auto s = fs.rename(path_ / (n + swap_suffix), path_ / n); !s)
+        return io_failed(s.error());
+    }
+  }
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
+    return io_failed(s.error());
+  for (const auto& st : job.staged_) {
+    st.seg->clear_suffix();
+    segments_[job.inputs_[st.input].base.value()] = st.seg;
+  }
+  if (swap)
+    ++generation_;
+  const auto& stats = job.stats_;
+  if (stats.cleaned_end > cleaned_end_)
+    cleaned_end_ = stats.cleaned_end;
+  tombstone_deadline_ = job.tombstone_deadline_;
+  if (stats.segments_rewritten > 0) {
+    lg().info(
+        "{}: compacted {} of {} segment(s) up to offset {}: {} -> {} bytes, {} record(s), {} "
+        "tombstone(s) and {} keyless record(s) removed",
+        name_.dir_name(), stats.segments_rewritten, stats.segments_read, stats.cleaned_end.value(),
+        stats.bytes_before, stats.bytes_after, stats.records_removed, stats.tombstones_removed,
+        stats.keyless_removed);
+  }
+  return stats;
+}
+
+result<compaction_stats> log::compact() {
+  auto job = prepare_compaction();
+  if (!job)
+    return compaction_stats{};
+  (void)job->run();
+  return finish_compaction(*job);
 }
 
 // --- flush -----------------------------------------------------------------------------------

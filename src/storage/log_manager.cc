@@ -16,7 +16,9 @@ spdlog::logger& lg() {
 }  // namespace
 
 log_manager::log_manager(options opts)
-    : opts_(std::move(opts)), pool_(std::make_unique<blocking_pool>(opts_.flush_threads)) {}
+    : opts_(std::move(opts)),
+      pool_(std::make_unique<blocking_pool>(opts_.flush_threads)),
+      compaction_pool_(std::make_unique<blocking_pool>(1)) {}
 
 log_manager::~log_manager() = default;
 
@@ -30,7 +32,7 @@ result<std::unique_ptr<log_manager>> log_manager::open(options opts) {
 }
 
 log::options log_manager::log_options(const std::shared_ptr<log_dir>& dir, const log_config& c) {
-  return log::options{opts_.fs.get(), opts_.clk, pool_.get(), dir, c};
+  return log::options{opts_.fs.get(), opts_.clk, pool_.get(), dir, c, cancel_};
 }
 
 status log_manager::load() {
@@ -169,10 +171,26 @@ size_t log_manager::housekeeping(bool retention) {
   return deleted;
 }
 
+size_t log_manager::compact_all() {
+  size_t done = 0;
+  for (auto& [n, l] : logs_) {
+    if (!l->compaction_due())
+      continue;
+    auto r = l->compact();
+    if (r) {
+      done += r->segments_rewritten > 0 ? 1 : 0;
+    } else if (!r.error().is(errc::log_dir_offline)) {
+      lg().warn("{}: compaction failed: {}", n.dir_name(), r.error().message());
+    }
+  }
+  return done;
+}
+
 status log_manager::shutdown() {
   if (shut_down_)
     return ok();
   shut_down_ = true;
+  stop_compactions();
   status first = ok();
   for (auto& [n, l] : logs_) {
     if (placement_[n]->offline())

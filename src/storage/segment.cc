@@ -73,17 +73,19 @@ segment::segment(const options& opts, kafka_offset base, leader_epoch epoch)
 
 status segment::open_files(bool create) {
   auto mode = create ? io::open_mode::create_new : io::open_mode::read_write;
-  auto log = opts_.fs->open(opts_.dir / segment_names::log_name(base_, epoch_), mode);
+  auto log =
+      opts_.fs->open(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix), mode);
   if (!log)
     return log.error();
   log_ = std::move(*log);
   // Indexes are derived data: recreate them whenever they are missing.
-  auto idx = opts_.fs->open(opts_.dir / segment_names::index_name(base_), io::open_mode::create);
+  auto idx = opts_.fs->open(opts_.dir / (segment_names::index_name(base_) + opts_.suffix),
+                            io::open_mode::create);
   if (!idx)
     return idx.error();
   index_file_ = std::move(*idx);
-  auto tidx =
-      opts_.fs->open(opts_.dir / segment_names::time_index_name(base_), io::open_mode::create);
+  auto tidx = opts_.fs->open(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix),
+                             io::open_mode::create);
   if (!tidx)
     return tidx.error();
   time_index_file_ = std::move(*tidx);
@@ -95,8 +97,8 @@ result<std::unique_ptr<segment>> segment::create(const options& opts, kafka_offs
   std::unique_ptr<segment> s(new segment(opts, base, epoch));
   s->created_ms_ = now;
   // Stale index files of an earlier segment with this base (removed log) must not survive.
-  (void)opts.fs->remove(opts.dir / segment_names::index_name(base));
-  (void)opts.fs->remove(opts.dir / segment_names::time_index_name(base));
+  (void)opts.fs->remove(opts.dir / (segment_names::index_name(base) + opts.suffix));
+  (void)opts.fs->remove(opts.dir / (segment_names::time_index_name(base) + opts.suffix));
   STROM_TRY(s->open_files(true));
   return s;
 }
@@ -150,6 +152,12 @@ status segment::write_pending_indexes() {
   return ok();
 }
 
+void segment::advance_next(const batch_header& h) {
+  // An internal entry sits before the Kafka offset in its baseOffset.
+  if (h.next_offset() > next_)
+    next_ = h.next_offset();
+}
+
 void segment::maybe_index(const batch_header& h, uint64_t position) {
   auto rel = static_cast<uint32_t>(h.base_offset - base_.value());
   bool data = !h.is_internal();
@@ -181,8 +189,7 @@ status segment::append(std::span<const std::byte> batch, const batch_header& h) 
   if (index_.size() - index_written_ >= index_write_batch)
     STROM_TRY(write_pending_indexes());
   size_ += batch.size();
-  if (!h.is_internal())
-    next_ = h.next_offset();
+  advance_next(h);
   return ok();
 }
 
@@ -292,8 +299,7 @@ status segment::scan_tail_from(uint64_t position) {
     } else {
       maybe_index(h, pos);
     }
-    if (!h.is_internal())
-      next_ = h.next_offset();
+    advance_next(h);
     pos += h.size_bytes();
   }
   return ok();
@@ -430,9 +436,10 @@ status segment::recover(segment_recovery& report) {
       reason = fmt::format("CRC mismatch in batch at {}", pos);
       break;
     }
-    bool counts_ok = h->is_internal()
-                         ? (h->records_count == 0 && h->last_offset_delta == -1)
-                         : (h->records_count > 0 && h->records_count == h->last_offset_delta + 1);
+    // Compaction leaves batches with fewer records than offsets (gaps), never more.
+    bool counts_ok = h->is_internal() ? (h->records_count == 0 && h->last_offset_delta == -1)
+                                      : (h->last_offset_delta >= 0 && h->records_count > 0 &&
+                                         h->records_count <= h->last_offset_delta + 1);
     if (!counts_ok) {
       reason = fmt::format("inconsistent record count in batch at {}", pos);
       break;
@@ -449,8 +456,7 @@ status segment::recover(segment_recovery& report) {
       break;
     }
     maybe_index(*h, pos);
-    if (!h->is_internal())
-      next_ = h->next_offset();
+    advance_next(*h);
     pos = end;
     ++report.batches;
   }
@@ -482,9 +488,9 @@ status segment::flush_indexes() {
 }
 
 status segment::remove_files() {
-  STROM_TRY(opts_.fs->remove(opts_.dir / segment_names::log_name(base_, epoch_)));
-  STROM_TRY(opts_.fs->remove(opts_.dir / segment_names::index_name(base_)));
-  return opts_.fs->remove(opts_.dir / segment_names::time_index_name(base_));
+  STROM_TRY(opts_.fs->remove(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix)));
+  STROM_TRY(opts_.fs->remove(opts_.dir / (segment_names::index_name(base_) + opts_.suffix)));
+  return opts_.fs->remove(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix));
 }
 
 }  // namespace strom::storage

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,10 +48,14 @@ class controller {
   /// Creates the partition objects (and any missing logs) of every topic in the table.
   /// Call before the shards start.
   status load();
-  /// Starts a housekeeping timer on every shard for the partitions it owns.
+  /// Starts a housekeeping timer on every shard for the partitions it owns: roll by age,
+  /// time-based flushes, retention every `retention`, and compaction of the logs whose
+  /// cleanup.policy has compact when it is due (checked every tick).
   void start_housekeeping(std::chrono::milliseconds tick, std::chrono::milliseconds retention);
-  /// Drops every object that belongs to a shard's io_context (timers, fetch waiters). Call
-  /// after the shards stopped and before their contexts are destroyed.
+  /// Drops every object that belongs to a shard's io_context (timers, fetch waiters), after
+  /// cancelling running compactions and waiting for their pool tasks to end (they post their
+  /// completion to a shard). Call after the shards stopped and before their contexts are
+  /// destroyed.
   void release_shard_objects();
 
   [[nodiscard]] size_t shard_of(const model::ntp& n) const;
@@ -109,7 +115,18 @@ class controller {
                                            std::chrono::milliseconds tick,
                                            std::chrono::milliseconds retention);
 
+  /// Starts a compaction of `p`'s log: the job runs on the log manager's compaction pool and
+  /// its swap is posted back to `shard`, the owner (docs/architecture.md). Owner shard only.
+  void start_compaction(size_t shard, partition& p);
+  void finish_compaction(const model::ntp& n, storage::compaction_job& job);
+
   struct shard_partitions;
+  /// Compaction tasks on the pool that have not yet posted their completion.
+  struct compaction_tasks {
+    std::mutex mu;  // guards running
+    std::condition_variable idle;
+    size_t running = 0;
+  };
   status validate(const topic_metadata& t) const;
   status make_partition(const model::ntp& n, const topic_metadata& t, size_t shard);
   awaitable<status> create_partitions_on_shards(const topic_metadata& t, int32_t from);
@@ -120,6 +137,7 @@ class controller {
   options opts_;
   clock& clock_;
   std::vector<std::unique_ptr<shard_partitions>> shards_;
+  std::shared_ptr<compaction_tasks> compactions_ = std::make_shared<compaction_tasks>();
 };
 
 }  // namespace strom::cluster

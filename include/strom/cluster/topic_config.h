@@ -20,7 +20,7 @@ using topic_configs = std::map<std::string, std::string>;
 struct topic_config_key {
   std::string_view name;            ///< e.g. "retention.ms"
   std::string_view broker_synonym;  ///< e.g. "log.retention.ms"
-  enum class kind { long_, int_, boolean, string } type;
+  enum class kind { long_, int_, boolean, string, double_ } type;
   int64_t min = INT64_MIN;
   int64_t max = INT64_MAX;
   std::vector<std::string_view> allowed;  ///< for strings; empty = anything

@@ -136,6 +136,8 @@ struct log_defaults {
   int64_t retention_ms = 604800000;                  // log.retention.ms; -1 = forever
   int64_t retention_bytes = -1;                      // log.retention.bytes; -1 = unlimited
   cleanup_policy cleanup = cleanup_policy::delete_;  // log.cleanup.policy
+  int64_t delete_retention_ms = 86400000;            // log.cleaner.delete.retention.ms
+  int64_t min_compaction_lag_ms = 0;                 // log.cleaner.min.compaction.lag.ms
   int64_t retention_check_interval_ms = 300000;      // log.retention.check.interval.ms
   std::optional<int64_t> flush_interval_messages;    // log.flush.interval.messages; none = never
   std::optional<int64_t> flush_interval_ms;          // log.flush.interval.ms; none = never

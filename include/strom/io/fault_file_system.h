@@ -20,6 +20,12 @@ class fault_file_system final : public file_system {
   void fail_writes_after(int64_t bytes) { write_budget_ = bytes; }
   /// Every sync() fails with errc::injected_fault while set.
   void fail_syncs(bool on) { fail_sync_ = on; }
+  /// After `n` more mutating calls (write, sync, truncate, open that may create, remove,
+  /// rename, directory sync), that call and every later one fails with injected_fault and
+  /// changes nothing: a crash between two steps of a multi-step protocol. Negative disables.
+  void fail_ops_after(int64_t n) { op_budget_ = n; }
+  /// Mutating calls made so far (counted whether or not a budget is set).
+  [[nodiscard]] uint64_t ops() const { return st_->ops; }
   [[nodiscard]] uint64_t syncs() const { return syncs_; }
 
   result<std::shared_ptr<file>> open(const std::filesystem::path& p, open_mode mode) override;
@@ -33,12 +39,20 @@ class fault_file_system final : public file_system {
   status create_directories(const std::filesystem::path& p) override {
     return inner_->create_directories(p);
   }
-  status remove(const std::filesystem::path& p) override { return inner_->remove(p); }
-  status remove_all(const std::filesystem::path& p) override { return inner_->remove_all(p); }
+  status remove(const std::filesystem::path& p) override {
+    STROM_TRY(st_->take_op());
+    return inner_->remove(p);
+  }
+  status remove_all(const std::filesystem::path& p) override {
+    STROM_TRY(st_->take_op());
+    return inner_->remove_all(p);
+  }
   status rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
+    STROM_TRY(st_->take_op());
     return inner_->rename(from, to);
   }
   status sync_directory(const std::filesystem::path& dir) override {
+    STROM_TRY(st_->take_op());
     return inner_->sync_directory(dir);
   }
   result<uint64_t> free_space(const std::filesystem::path& p) override {
@@ -49,6 +63,10 @@ class fault_file_system final : public file_system {
     std::atomic<int64_t> write_budget{-1};
     std::atomic<bool> fail_sync{false};
     std::atomic<uint64_t> syncs{0};
+    std::atomic<int64_t> op_budget{-1};
+    std::atomic<uint64_t> ops{0};
+    /// Counts one mutating call; fails it when the op budget is spent.
+    status take_op();
   };
 
  private:
@@ -57,6 +75,7 @@ class fault_file_system final : public file_system {
   std::atomic<int64_t>& write_budget_ = st_->write_budget;
   std::atomic<bool>& fail_sync_ = st_->fail_sync;
   std::atomic<uint64_t>& syncs_ = st_->syncs;
+  std::atomic<int64_t>& op_budget_ = st_->op_budget;
 };
 
 }  // namespace strom::io

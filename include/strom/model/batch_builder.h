@@ -6,12 +6,14 @@
 #include <vector>
 
 #include "strom/base/clock.h"
+#include "strom/model/record_batch.h"
 
 namespace strom::model {
 
-/// Builds an uncompressed Kafka record batch (magic 2) the way a producer does: baseOffset 0,
-/// partitionLeaderEpoch -1, contiguous offset deltas, CRC-32C filled in. Used by tests,
-/// benchmarks and tools; the broker itself never re-encodes client batches.
+/// Builds a Kafka record batch (magic 2) the way a producer does: baseOffset 0,
+/// partitionLeaderEpoch -1, contiguous offset deltas, records compressed with the chosen codec
+/// (none by default), CRC-32C filled in. Used by tests, benchmarks and tools; the broker
+/// never re-encodes client batches (compaction rebuilds them through encode_batch()).
 class batch_builder {
  public:
   explicit batch_builder(timestamp_ms base_timestamp) : base_ts_(base_timestamp) {}
@@ -24,6 +26,11 @@ class batch_builder {
   }
   /// Sets the idempotent-producer fields.
   batch_builder& producer(int64_t id, int16_t epoch, int32_t base_sequence);
+  /// Compresses the records section with `c` at build().
+  batch_builder& codec(compression c) {
+    codec_ = c;
+    return *this;
+  }
 
   [[nodiscard]] size_t record_count() const { return count_; }
   /// Encodes the batch. The builder can be reused after reset().
@@ -36,6 +43,7 @@ class batch_builder {
   int64_t producer_id_ = -1;
   int16_t producer_epoch_ = -1;
   int32_t base_sequence_ = -1;
+  compression codec_ = compression::none;
   size_t count_ = 0;
   std::vector<std::byte> records_;
 };

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
+#include <vector>
 
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
@@ -46,6 +47,11 @@ enum class internal_kind : uint16_t {
   term_start = 1,     ///< first entry a new leader writes in its term
   configuration = 2,  ///< replica-set membership
   checkpoint = 3,     ///< opaque bookkeeping record
+  /// Left by compaction where a whole data batch was removed: baseOffset is that batch's
+  /// next offset (so the segment's end offset never moves back) and the payload, when not
+  /// empty, is the removed batch's 61-byte header (an idempotent producer's newest batch,
+  /// kept so that its sequence state can be rebuilt).
+  removed_batch = 4,
 };
 
 /// The decoded fixed header of a batch (Kafka or internal).
@@ -73,6 +79,10 @@ struct batch_header {
   [[nodiscard]] bool is_control() const { return (attributes & 0x20) != 0; }
   [[nodiscard]] bool is_transactional() const { return (attributes & 0x10) != 0; }
   [[nodiscard]] bool log_append_time() const { return (attributes & 0x08) != 0; }
+  /// Set by compaction (Kafka's KIP-534): baseTimestamp holds the time after which the
+  /// batch's tombstones may be removed; record timestamps stay baseTimestamp + delta.
+  [[nodiscard]] bool has_delete_horizon() const { return (attributes & delete_horizon_flag) != 0; }
+  static constexpr int16_t delete_horizon_flag = 0x40;
   /// Number of Kafka offsets the batch covers (0 for internal entries).
   [[nodiscard]] int64_t offset_count() const {
     return is_internal() ? 0 : int64_t{last_offset_delta} + 1;
@@ -123,6 +133,11 @@ void stamp_batch(std::span<std::byte> batch, kafka_offset base, leader_epoch epo
 /// Switches a batch to LogAppendTime: sets attribute bit 3 and maxTimestamp := `now`, and
 /// recomputes the CRC (both fields are under it).
 void set_log_append_time(std::span<std::byte> batch, timestamp_ms now);
+
+/// Encodes a batch from header fields and an encoded (possibly compressed) records section:
+/// batchLength and the CRC are computed, every other field is taken from `h` (magic included).
+[[nodiscard]] std::vector<std::byte> encode_batch(const batch_header& h,
+                                                  std::span<const std::byte> records);
 
 /// Builds an internal entry: header with the internal magic, `kind` in attributes,
 /// baseOffset = the Kafka offset it sits before, then `payload`, with a valid CRC.

@@ -15,6 +15,8 @@ enum class errc {
   log_not_found,
   invalid_name,        ///< a partition directory name that can't be parsed
   corrupt_checkpoint,  ///< a checkpoint file that can't be parsed
+  compaction_aborted,  ///< the log changed (or the broker stops) while a compaction ran
+  record_without_key,  ///< a record without a key sent to a compacted topic
 };
 
 const std::error_category& storage_category();

@@ -18,6 +18,7 @@
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
 #include "strom/model/record_batch.h"
+#include "strom/storage/compaction.h"
 #include "strom/storage/epoch_cache.h"
 #include "strom/storage/errc.h"
 #include "strom/storage/log_config.h"
@@ -101,6 +102,8 @@ class log {
     blocking_pool* flush_pool = nullptr;
     std::shared_ptr<log_dir> dir;
     log_config config;
+    /// Set when the broker stops: running compactions give up. May be null.
+    std::shared_ptr<const std::atomic<bool>> cancel;
   };
 
   /// Opens (or creates, when the directory is new) the log of `name` in `opts.dir`.
@@ -120,8 +123,9 @@ class log {
   /// Takes effect for the next append, roll and retention run.
   void set_config(const log_config& c) { opts_.config = c; }
 
-  /// Validates a client batch (magic 2, length, CRC-32C, counts, size), stamps its base offset
-  /// and epoch, and appends it. The batch is modified in place and stored byte for byte.
+  /// Validates a client batch (magic 2, length, CRC-32C, counts, size; with cleanup.policy
+  /// compact, a key on every record), stamps its base offset and epoch, and appends it. The batch
+  /// is modified in place and stored byte for byte.
   result<append_result> append(std::span<std::byte> batch, model::leader_epoch epoch);
   /// Appends an internal entry; it takes no Kafka offset. Returns the position it sits at.
   result<model::kafka_next_offset> append_internal(model::internal_kind kind,
@@ -143,7 +147,9 @@ class log {
     return model::kafka_next_offset(flush_->flushed_end.load(std::memory_order_acquire));
   }
   [[nodiscard]] uint64_t size_bytes() const;
-  /// Calls `fn` with the header of every data batch from the one holding `from` to the end.
+  /// Calls `fn` with the header of every data batch from the one holding `from` to the end,
+  /// and with the headers that compaction kept of removed batches (an idempotent producer's
+  /// newest batch), in log order: what rebuilding producer state needs.
   status visit_headers(model::kafka_offset from,
                        const std::function<void(const model::batch_header&)>& fn) const;
   /// The base offset of the `n`-th segment from the end (the active one is 1).
@@ -160,6 +166,24 @@ class log {
   /// Roll by age and time-based flush; with `retention`, also retention by age and size
   /// (whole segments). Returns the number of segments deleted.
   result<size_t> housekeeping(bool retention = true);
+
+  // --- compaction (docs/storage-format.md, "Compaction") ---
+  /// Whether the log should be compacted now: cleanup.policy has compact, no compaction is
+  /// running, and the closed segments not compacted yet hold min_cleanable_dirty_ratio of the
+  /// closed bytes, or a kept tombstone's delete horizon has passed.
+  [[nodiscard]] bool compaction_due() const;
+  /// Captures a compaction of the closed segments that are safe to clean: from the first
+  /// segment up to (excluding) the first one that ends beyond the flushed offset or is
+  /// younger than min.compaction.lag.ms. The active segment is never compacted. nullptr when
+  /// there is nothing to do or a compaction is already running.
+  std::shared_ptr<compaction_job> prepare_compaction();
+  /// Swaps in what `job` (run()) wrote, or discards it when it failed or the log changed
+  /// meanwhile (truncation, retention, DeleteRecords: errc::compaction_aborted). Owner thread.
+  result<compaction_stats> finish_compaction(compaction_job& job);
+  /// prepare, run and finish on the calling (owner) thread; empty stats when nothing to do.
+  result<compaction_stats> compact();
+  /// Identifies this log object among all logs of the process (jobs refer to it).
+  [[nodiscard]] uint64_t id() const { return id_; }
 
   /// Makes everything appended so far durable; `done` runs on a flush-pool thread (or at once,
   /// on this thread, when nothing is pending). Requests that arrive while a flush runs are
@@ -194,6 +218,8 @@ class log {
   status check_writable() const;
   error io_failed(const error& e);
   status remove_front_segment();
+  status check_keys(std::span<const std::byte> batch, const model::batch_header& h) const;
+  status resolve_swap_files(std::vector<int64_t>& swapped);
   status write_offset_file(const char* name, int64_t value);
   result<std::optional<int64_t>> read_offset_file(const char* name);
   void run_flush();
@@ -211,6 +237,15 @@ class log {
   int64_t unflushed_messages_ = 0;
   timestamp_ms first_unflushed_ms_ = -1;
   std::shared_ptr<flush_state> flush_ = std::make_shared<flush_state>();
+  uint64_t id_;
+  /// Bumped whenever segments are removed, truncated or replaced: a compaction prepared
+  /// under another generation is not swapped in.
+  uint64_t generation_ = 0;
+  bool compacting_ = false;
+  /// End of the range the last compaction covered (in memory: after a restart everything
+  /// closed counts as not yet compacted, so the first run re-reads it once).
+  model::kafka_next_offset cleaned_end_{0};
+  timestamp_ms tombstone_deadline_ = -1;
 };
 
 }  // namespace strom::storage

@@ -23,6 +23,19 @@ struct log_config {
   std::optional<int64_t> flush_messages;
   /// flush.ms: force a flush when the oldest unflushed data is this old; nullopt = never.
   std::optional<int64_t> flush_ms;
+  /// cleanup.policy contains `delete`: retention by time and size applies.
+  bool cleanup_delete = true;
+  /// cleanup.policy contains `compact`: closed segments keep the newest record per key, and
+  /// appends of records without a key are refused.
+  bool cleanup_compact = false;
+  /// delete.retention.ms: how long a tombstone survives once compaction has seen it.
+  int64_t delete_retention_ms = 86'400'000;
+  /// min.compaction.lag.ms: a closed segment is compacted only once its newest record is at
+  /// least this old.
+  int64_t min_compaction_lag_ms = 0;
+  /// A compaction starts when the closed segments not yet compacted hold at least this share
+  /// of the closed bytes (Kafka's min.cleanable.dirty.ratio default).
+  double min_cleanable_dirty_ratio = 0.5;
 };
 
 }  // namespace strom::storage

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -54,8 +55,16 @@ class log_manager {
   [[nodiscard]] bool recovered_cleanly() const { return all_clean_; }
 
   /// Roll by age and time-based flushes over every log, and retention when `retention`.
-  /// Returns the number of segments deleted.
+  /// Returns the number of segments deleted. Compaction is not run here (see compact_all).
   size_t housekeeping(bool retention = true);
+  /// Compacts, on the calling thread, every log whose compaction is due. For tools and tests;
+  /// the broker runs compactions on compaction_pool() from each shard's housekeeping.
+  size_t compact_all();
+  /// The thread that runs compaction jobs (never the flush threads: a long compaction must not
+  /// delay fsyncs). Jobs are submitted by the logs' owner threads.
+  blocking_pool& compaction_pool() { return *compaction_pool_; }
+  /// Makes running and queued compaction jobs give up (they fail with compaction_aborted).
+  void stop_compactions() { cancel_->store(true); }
   /// Closes every log and writes the clean-shutdown markers of the online directories.
   status shutdown();
 
@@ -67,6 +76,8 @@ class log_manager {
   options opts_;
   mutable std::mutex mu_;                // guards logs_ and placement_ after open
   std::unique_ptr<blocking_pool> pool_;  // declared before logs_: outlives them
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<blocking_pool> compaction_pool_;
   std::vector<std::shared_ptr<log_dir>> dirs_;
   std::map<model::ntp, std::unique_ptr<log>> logs_;
   std::map<model::ntp, std::shared_ptr<log_dir>> placement_;

@@ -84,6 +84,9 @@ class segment {
     std::filesystem::path dir;
     uint32_t index_interval_bytes = 4096;
     size_t max_batch_bytes = 1 << 20;
+    /// Appended to the three file names: compaction writes a segment as `<name>.cleaned`
+    /// before swapping it in (docs/storage-format.md). Empty for live segments.
+    std::string suffix;
   };
 
   /// Creates an empty segment (files must not exist).
@@ -98,7 +101,8 @@ class segment {
 
   [[nodiscard]] model::kafka_offset base_offset() const { return base_; }
   [[nodiscard]] model::leader_epoch epoch() const { return epoch_; }
-  /// The exclusive offset after the last data batch (== base when empty).
+  /// The exclusive offset after the last data batch, or the position of a later internal
+  /// entry (an entry left by compaction keeps a removed tail's end); == base when empty.
   [[nodiscard]] model::kafka_next_offset next_offset() const { return next_; }
   [[nodiscard]] uint64_t size_bytes() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
@@ -131,6 +135,9 @@ class segment {
   status flush_indexes();
   /// Deletes the segment's files.
   status remove_files();
+  /// The files were renamed from `<name><suffix>` to `<name>`: later removals use the plain
+  /// names. Open handles stay valid across a rename.
+  void clear_suffix() { opts_.suffix.clear(); }
 
  private:
   segment(const options& opts, model::kafka_offset base, model::leader_epoch epoch);
@@ -139,6 +146,7 @@ class segment {
   result<bool> load_indexes();
   status rewrite_indexes();
   void maybe_index(const model::batch_header& h, uint64_t position);
+  void advance_next(const model::batch_header& h);
   status scan_tail_from(uint64_t position);
 
   options opts_;

@@ -73,6 +73,9 @@ error_code to_kafka_error(const error& e) {
         return error_code::offset_out_of_range;
       case storage::errc::log_not_found:
         return error_code::unknown_topic_or_partition;
+      case storage::errc::record_without_key:
+        return error_code::invalid_record;  // Kafka: "Compacted topic cannot accept message without
+                                            // key"
       default:
         return error_code::unknown_server_error;
     }

@@ -43,7 +43,8 @@ TEST(config_errors, unknown_nested_key) {
                      errc::unknown_key),
             "t.yaml:7: cluster_defaults.log.segmnt_ms: unknown key (did you mean "
             "'segment_ms'?); cluster_defaults.log accepts: segment_bytes, segment_ms, "
-            "retention_ms, retention_bytes, cleanup_policy, retention_check_interval_ms, "
+            "retention_ms, retention_bytes, cleanup_policy, delete_retention_ms, "
+            "min_compaction_lag_ms, retention_check_interval_ms, "
             "flush_interval_messages, flush_interval_ms, write_caching, message_max_bytes, "
             "compression_type, index_interval_bytes, message_timestamp_type");
 }

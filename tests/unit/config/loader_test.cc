@@ -70,6 +70,8 @@ cluster_defaults:
     retention_ms: -1
     retention_bytes: 1099511627776
     cleanup_policy: compact,delete
+    delete_retention_ms: 3600000
+    min_compaction_lag_ms: 5000
     retention_check_interval_ms: 60000
     flush_interval_messages: 10000
     flush_interval_ms: 1000
@@ -200,6 +202,8 @@ TEST(config_full_file, every_key_is_read) {
   EXPECT_EQ(c.network.socket_send_buffer_bytes, -1);
   EXPECT_EQ(c.cluster_defaults.log.retention_bytes, 1099511627776);
   EXPECT_EQ(c.cluster_defaults.log.cleanup, cleanup_policy::compact_delete);
+  EXPECT_EQ(c.cluster_defaults.log.delete_retention_ms, 3600000);
+  EXPECT_EQ(c.cluster_defaults.log.min_compaction_lag_ms, 5000);
   EXPECT_EQ(c.cluster_defaults.log.flush_interval_messages, 10000);
   EXPECT_EQ(c.cluster_defaults.log.compression, compression_type::zstd);
   EXPECT_EQ(c.cluster_defaults.log.message_timestamp_type, timestamp_type::log_append_time);

@@ -30,7 +30,8 @@ class log_fixture : public ::testing::Test {
   log_recovery open_log(bool clean) {
     l_.reset();
     log_recovery report;
-    auto r = log::open(name_, log::options{fs_.get(), &clock_, &pool_, dir_, cfg_}, clean, report);
+    auto r = log::open(name_, log::options{fs_.get(), &clock_, &pool_, dir_, cfg_, nullptr}, clean,
+                       report);
     EXPECT_TRUE(r) << r.error().message();
     if (r)
       l_ = std::move(*r);

@@ -21,6 +21,7 @@ constexpr int8_t type_boolean = 1;
 constexpr int8_t type_string = 2;
 constexpr int8_t type_int = 3;
 constexpr int8_t type_long = 5;
+constexpr int8_t type_double = 6;
 
 int8_t config_type(const cluster::topic_config_key* k) {
   if (k == nullptr)
@@ -34,6 +35,8 @@ int8_t config_type(const cluster::topic_config_key* k) {
       return type_long;
     case cluster::topic_config_key::kind::string:
       return type_string;
+    case cluster::topic_config_key::kind::double_:
+      return type_double;
   }
   return type_string;
 }
