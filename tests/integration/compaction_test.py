@@ -130,7 +130,8 @@ class CompactionTest(unittest.TestCase):
         b = self.broker.bootstrap
         create_topic(b, topic, TOPIC_CONFIG)
         newest = produce_updates(b, topic, **producer_conf)
-        self.assertGreater(len(segments(self.broker, topic)), 20)
+        # Several closed segments (fewer when the producer compresses).
+        self.assertGreater(len(segments(self.broker, topic)), 5)
         got = self.wait_compacted(topic, newest)
         self.check_newest(got, newest)
         c = Consumer({"bootstrap.servers": b, "group.id": "wm"})
