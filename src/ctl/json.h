@@ -2,6 +2,8 @@
 // API. Objects keep their insertion order so that output is stable and readable.
 #pragma once
 
+#include "strom/base/json.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -69,7 +71,7 @@ class json {
   std::variant<std::monostate, bool, int64_t, double, std::string, array, object> v_;
 };
 
-/// Appends `s` as a quoted JSON string.
-void append_json_string(std::string& out, std::string_view s);
+/// Appends `s` as a quoted JSON string (shared with the broker's admin API).
+using ::strom::append_json_string;
 
 }  // namespace strom::ctl
