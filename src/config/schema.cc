@@ -387,8 +387,10 @@ std::vector<entry> build() {
         .allowed = compression_type_values,
         .kafka_name = "compression.type (topic: compression.type)",
         .restart_required = false,
-        .description = "`producer` stores batches as the producer compressed them; any "
-                       "other value recompresses. `none` is a synonym of `uncompressed`."},
+        .description = "`producer` stores batches as the producer compressed them. Other "
+                       "values are accepted and reported, but batches are still stored as "
+                       "produced (broker-side recompression is not built yet). `none` is a "
+                       "synonym of `uncompressed`."},
        ENUM_FIELD(cluster_defaults.log.compression)},
       {{.path = "cluster_defaults.log.index_interval_bytes",
         .kind = k::integer,
