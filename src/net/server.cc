@@ -136,7 +136,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         }
         reading_body_ = true;
         set_deadline(clock_type::now() + o.request_timeout);
-        std::vector<std::byte> frame(static_cast<size_t>(size));
+        frame_bytes frame(static_cast<size_t>(size));  // not zero-filled: read over at once
         co_await asio::async_read(sock_, asio::buffer(frame), asio::use_awaitable);
         reading_body_ = false;
         auto s = std::make_shared<slot>();

@@ -40,7 +40,7 @@ class request_handler {
   /// Called on the connection's shard with one request frame (without its size prefix).
   /// The returned awaitable must complete on that same shard's executor.
   virtual awaitable<handler_result> handle(const connection_info& who,
-                                           std::vector<std::byte> frame) = 0;
+                                           frame_bytes frame) = 0;
 };
 
 struct server_options {

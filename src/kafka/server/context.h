@@ -23,7 +23,7 @@ struct request_context {
   const net::connection_info& who;
   protocol::request_header header;
   /// The request frame; record views in the decoded body point into it.
-  std::shared_ptr<std::vector<std::byte>> buffer;
+  std::shared_ptr<net::frame_bytes> buffer;
 
   [[nodiscard]] int16_t version() const { return header.version; }
 };

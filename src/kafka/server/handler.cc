@@ -88,8 +88,8 @@ class kafka_handler final : public net::request_handler {
       : ctl_(ctl), id_(std::move(id)), producer_ids_(producer_ids), groups_(groups) {}
 
   awaitable<net::handler_result> handle(const net::connection_info& who,
-                                        std::vector<std::byte> frame) override {
-    auto buffer = std::make_shared<std::vector<std::byte>>(std::move(frame));
+                                        net::frame_bytes frame) override {
+    auto buffer = std::make_shared<net::frame_bytes>(std::move(frame));
     protocol::reader hr(*buffer);
     auto h = protocol::decode_request_header(hr);
     if (!h) {

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 /// requests can finish first; a frame starting with 0xff asks for no response, 0xfe to close.
 class echo_handler final : public request_handler {
  public:
-  awaitable<handler_result> handle(const connection_info&, std::vector<std::byte> frame) override {
+  awaitable<handler_result> handle(const connection_info&, frame_bytes frame) override {
     ++calls;
     auto delay = frame.empty() ? 0 : static_cast<int>(frame[0]);
     if (delay == 0xff)
@@ -33,7 +33,7 @@ class echo_handler final : public request_handler {
     co_await t.async_wait(asio::use_awaitable);
     out_frame f;
     out_chunk c;
-    c.bytes = std::move(frame);
+    c.bytes.assign(frame.begin(), frame.end());
     f.chunks.push_back(std::move(c));
     co_return handler_result{disposition::respond, std::move(f)};
   }

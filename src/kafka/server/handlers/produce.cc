@@ -54,7 +54,7 @@ std::optional<partition_result> precheck(std::span<const std::byte> records) {
 
 /// Appends one partition's batch on its owner shard; waits for the flush when asked.
 awaitable<partition_result> produce_one(cluster::controller* ctl,
-                                        std::shared_ptr<std::vector<std::byte>> frame, model::ntp n,
+                                        std::shared_ptr<net::frame_bytes> frame, model::ntp n,
                                         std::span<std::byte> batch, int16_t acks) {
   (void)frame;  // `batch` points into the request frame: keep it alive until done
   if (cluster::is_internal_topic(n.topic)) {
