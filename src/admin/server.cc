@@ -32,10 +32,6 @@ spdlog::logger& lg() {
   return logging::get("admin");
 }
 
-std::string json_string(std::string_view s) {
-  return json_quote(s);
-}
-
 using response = http::response<http::string_body>;
 
 response make_response(http::status status, std::string body,
@@ -48,7 +44,7 @@ response make_response(http::status status, std::string body,
 }
 
 response json_error(http::status status, std::string_view message) {
-  return make_response(status, fmt::format("{{\"error\":{}}}\n", json_string(message)));
+  return make_response(status, fmt::format("{{\"error\":{}}}\n", json_quote(message)));
 }
 
 /// Query parameter `name` of a target ("/path?a=1&b=2"), or "" when absent.
@@ -230,9 +226,9 @@ struct server::impl {
     return make_response(
         http::status::ok,
         fmt::format("{{\"component\":{},\"level\":{},\"expires_in_s\":{}}}\n",
-                    json_string(component),
-                    json_string(std::string(spdlog::level::to_string_view(level).data(),
-                                            spdlog::level::to_string_view(level).size())),
+                    json_quote(component),
+                    json_quote(std::string_view(spdlog::level::to_string_view(level).data(),
+                                                spdlog::level::to_string_view(level).size())),
                     expires));
   }
 
@@ -240,7 +236,7 @@ struct server::impl {
     std::string out = "{";
     bool first = true;
     for (const auto& [k, v] : src.config) {
-      out += fmt::format("{}{}:{}", first ? "" : ",", json_string(k), json_string(v));
+      out += fmt::format("{}{}:{}", first ? "" : ",", json_quote(k), json_quote(v));
       first = false;
     }
     return out + "}\n";
@@ -252,7 +248,7 @@ struct server::impl {
           "{{\"is_healthy\":false,\"controller_id\":{},\"nodes\":[{{\"node_id\":{},"
           "\"is_alive\":true,\"version\":{}}}],\"nodes_down\":[],\"leaderless_partitions\":[],"
           "\"under_replicated_partitions\":[],\"partitions\":0,\"status\":\"recovering\"}}\n",
-          src.node_id, src.node_id, json_string(src.version));
+          src.node_id, src.node_id, json_quote(src.version));
     }
     auto infos_op = src.ctl->partition_infos();
     auto infos = co_await std::move(infos_op);
@@ -262,7 +258,7 @@ struct server::impl {
         continue;
       leaderless +=
           fmt::format("{}{{\"topic\":{},\"partition\":{}}}", leaderless.empty() ? "" : ",",
-                      json_string(p.name.topic), p.name.partition.value());
+                      json_quote(p.name.topic), p.name.partition.value());
     }
     bool ready = src.ready && src.ready->load();
     co_return fmt::format(
@@ -270,7 +266,7 @@ struct server::impl {
         "\"version\":{}}}],\"nodes_down\":[],\"leaderless_partitions\":[{}],"
         "\"under_replicated_partitions\":[],\"partitions\":{}}}\n",
         ready && leaderless.empty() ? "true" : "false", src.node_id, src.node_id,
-        json_string(src.version), leaderless, infos.size());
+        json_quote(src.version), leaderless, infos.size());
   }
 
   awaitable<std::string> scrape() {

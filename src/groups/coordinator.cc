@@ -358,15 +358,14 @@ awaitable<void> coordinator::expire_group(coordinator* self, int32_t partition,
 }
 
 template <typename T>
-awaitable<T> coordinator::on_group_shard(std::string_view group_id, awaitable<T> work) {
-  return asio::co_spawn(ctl_.runtime().executor(shard_of_group(group_id)), std::move(work),
-                        asio::use_awaitable);
+awaitable<T> coordinator::on_shard(size_t shard, awaitable<T> work) {
+  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
 }
 
 awaitable<join_result> coordinator::join(std::string group_id, join_request req) {
   auto shard = shard_of_group(group_id);
   auto work = join_here(this, std::move(group_id), std::move(req));
-  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+  return on_shard(shard, std::move(work));
 }
 
 awaitable<join_result> coordinator::join_here(coordinator* self, std::string group_id,
@@ -401,7 +400,7 @@ awaitable<join_result> coordinator::join_here(coordinator* self, std::string gro
 awaitable<sync_result> coordinator::sync(std::string group_id, sync_request req) {
   auto shard = shard_of_group(group_id);
   auto work = sync_here(this, std::move(group_id), std::move(req));
-  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+  return on_shard(shard, std::move(work));
 }
 
 awaitable<sync_result> coordinator::sync_here(coordinator* self, std::string group_id,
@@ -429,8 +428,8 @@ awaitable<errc> coordinator::heartbeat(std::string group_id, std::string member_
       co_return err == errc::none ? errc::unknown_member_id : err;
     co_return g->heartbeat(mid, iid, gen);
   };
-  return on_group_shard(
-      group_id, work(this, group_id, std::move(member_id), std::move(instance_id), generation));
+  return on_shard(shard_of_group(group_id),
+                  work(this, group_id, std::move(member_id), std::move(instance_id), generation));
 }
 
 awaitable<coordinator::leave_result> coordinator::leave(std::string group_id,
@@ -447,14 +446,14 @@ awaitable<coordinator::leave_result> coordinator::leave(std::string group_id,
     out.members = g->leave(w);
     co_return out;
   };
-  return on_group_shard(group_id, work(this, group_id, std::move(who)));
+  return on_shard(shard_of_group(group_id), work(this, group_id, std::move(who)));
 }
 
 awaitable<std::vector<coordinator::commit_entry>> coordinator::commit(std::string group_id,
                                                                       commit_request req) {
   auto shard = shard_of_group(group_id);
   auto work = commit_here(this, std::move(group_id), std::move(req));
-  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+  return on_shard(shard, std::move(work));
 }
 
 awaitable<std::vector<coordinator::commit_entry>> coordinator::commit_here(coordinator* self,
@@ -533,7 +532,7 @@ awaitable<coordinator::fetched_offsets> coordinator::fetch_offsets(
     }
     co_return out;
   };
-  return on_group_shard(group_id, work(this, group_id, std::move(which)));
+  return on_shard(shard_of_group(group_id), work(this, group_id, std::move(which)));
 }
 
 awaitable<coordinator::description> coordinator::describe(std::string group_id) {
@@ -550,7 +549,7 @@ awaitable<coordinator::description> coordinator::describe(std::string group_id) 
     out.members = g->describe_members();
     co_return out;
   };
-  return on_group_shard(group_id, work(this, group_id));
+  return on_shard(shard_of_group(group_id), work(this, group_id));
 }
 
 awaitable<coordinator::listing> coordinator::list() {
@@ -606,7 +605,7 @@ awaitable<std::vector<coordinator::group_info>> coordinator::group_infos() {
 awaitable<errc> coordinator::delete_group(std::string group_id) {
   auto shard = shard_of_group(group_id);
   auto work = delete_group_here(this, std::move(group_id));
-  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+  return on_shard(shard, std::move(work));
 }
 
 awaitable<errc> coordinator::delete_group_here(coordinator* self, std::string group_id) {
@@ -636,7 +635,7 @@ awaitable<coordinator::offset_delete_result> coordinator::delete_offsets(
     std::string group_id, std::vector<topic_partition> which) {
   auto shard = shard_of_group(group_id);
   auto work = delete_offsets_here(this, std::move(group_id), std::move(which));
-  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+  return on_shard(shard, std::move(work));
 }
 
 awaitable<coordinator::offset_delete_result> coordinator::delete_offsets_here(

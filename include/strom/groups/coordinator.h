@@ -158,9 +158,10 @@ class coordinator {
       std::vector<std::pair<bytes, std::optional<bytes>>> records);
   static awaitable<void> expire_group(coordinator* self, int32_t partition,
                                       std::shared_ptr<group> g);
-  /// Runs `work` on the shard of the group's offsets partition.
+  /// Runs `work` on `shard` (that of a group's offsets partition); completes on the caller's
+  /// executor.
   template <typename T>
-  awaitable<T> on_group_shard(std::string_view group_id, awaitable<T> work);
+  awaitable<T> on_shard(size_t shard, awaitable<T> work);
 
   // The bodies of the public operations, on the group's shard.
   static awaitable<join_result> join_here(coordinator* self, std::string group_id,

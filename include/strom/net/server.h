@@ -39,8 +39,7 @@ class request_handler {
   virtual ~request_handler() = default;
   /// Called on the connection's shard with one request frame (without its size prefix).
   /// The returned awaitable must complete on that same shard's executor.
-  virtual awaitable<handler_result> handle(const connection_info& who,
-                                           frame_bytes frame) = 0;
+  virtual awaitable<handler_result> handle(const connection_info& who, frame_bytes frame) = 0;
 };
 
 struct server_options {
