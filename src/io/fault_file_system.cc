@@ -9,6 +9,7 @@ class fault_file final : public file {
       : inner_(std::move(inner)), st_(std::move(st)) {}
 
   result<size_t> read_at(uint64_t offset, std::span<std::byte> out) override {
+    ++st_->reads;
     return inner_->read_at(offset, out);
   }
 

@@ -290,6 +290,7 @@ status log::roll(leader_epoch epoch) {
   auto old = segments_.rbegin()->second;
   if (auto s = old->write_pending_indexes(); !s)
     return io_failed(s.error());
+  old->release_recent();
   if (old->empty()) {
     // Nothing to keep: replace the empty segment (a new epoch needs a new name).
     if (auto s = old->remove_files(); !s)
@@ -423,7 +424,8 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
   bool done = false;
   for (; it != segments_.end() && !done; ++it) {
     const auto& seg = *it->second;
-    auto loc = seg.find(from);
+    header_window window;
+    auto loc = seg.find(from, &window);
     if (!loc)
       return loc.error();
     if (!*loc)
@@ -435,7 +437,7 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
         out.slices.push_back(run);
     };
     for (;;) {
-      auto cur = seg.header_at(pos);
+      auto cur = seg.header_at(pos, &window);
       if (!cur)
         return cur.error();
       if (!*cur)
@@ -521,14 +523,15 @@ status log::visit_headers(kafka_offset from,
   if (it != segments_.begin())
     --it;
   for (; it != segments_.end(); ++it) {
-    auto loc = it->second->find(from);
+    header_window window;
+    auto loc = it->second->find(from, &window);
     if (!loc)
       return loc.error();
     if (!*loc)
       continue;
     uint64_t pos = (*loc)->position;
     for (;;) {
-      auto cur = it->second->header_at(pos);
+      auto cur = it->second->header_at(pos, &window);
       if (!cur)
         return cur.error();
       if (!*cur)

@@ -188,41 +188,119 @@ status segment::append(std::span<const std::byte> batch, const batch_header& h) 
   // open and rebuilt from the log whenever they fall short.
   if (index_.size() - index_written_ >= index_write_batch)
     STROM_TRY(write_pending_indexes());
+  remember(h, size_);
   size_ += batch.size();
   advance_next(h);
   return ok();
 }
 
+void segment::remember(const batch_header& h, uint64_t position) {
+  if (recent_.size() < recent_capacity) {
+    if (recent_.empty())
+      recent_.reserve(recent_capacity);
+    recent_.push_back(batch_location{h, position});
+    return;
+  }
+  recent_[recent_first_] = batch_location{h, position};
+  recent_first_ = (recent_first_ + 1) % recent_capacity;
+}
+
+void segment::release_recent() {
+  std::vector<batch_location>().swap(recent_);
+  recent_first_ = 0;
+}
+
+const batch_location* segment::recent_at(uint64_t position) const {
+  size_t n = recent_.size();
+  if (n == 0)
+    return nullptr;
+  auto at = [&](size_t i) -> const batch_location& { return recent_[ring_index(i)]; };
+  if (position < at(0).position)
+    return nullptr;
+  size_t lo = 0;
+  size_t hi = n;
+  while (lo < hi) {  // the first entry at or after `position`
+    size_t mid = lo + (hi - lo) / 2;
+    if (at(mid).position < position)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && at(lo).position == position ? &at(lo) : nullptr;
+}
+
 // --- lookup ----------------------------------------------------------------------------------
 
-result<std::optional<batch_location>> segment::header_at(uint64_t position) const {
+result<std::optional<batch_location>> segment::header_at(uint64_t position,
+                                                         header_window* window) const {
   if (position >= size_)
     return std::optional<batch_location>{};
-  std::array<std::byte, L::header_size> buf{};
-  STROM_TRY(log_->read_exact(position, buf));
-  auto h = model::decode_header(buf);
+  if (const auto* r = recent_at(position))
+    return std::optional<batch_location>(*r);
+  std::span<const std::byte> bytes;
+  std::array<std::byte, L::header_size> single{};
+  if (window == nullptr) {
+    STROM_TRY(log_->read_exact(position, single));
+    bytes = single;
+  } else {
+    auto& w = *window;
+    if (position < w.start_ || position + L::header_size > w.start_ + w.length_) {
+      // Refill from `position`: a whole window while batches fit in one, else the header alone.
+      uint64_t want = w.large_ ? L::header_size : header_window::capacity;
+      want = std::max<uint64_t>(std::min<uint64_t>(want, size_ - position), L::header_size);
+      STROM_TRY(log_->read_exact(position, std::span(w.bytes_.data(), want)));
+      w.start_ = position;
+      w.length_ = want;
+    }
+    bytes = std::span<const std::byte>(w.bytes_.data() + (position - w.start_), L::header_size);
+  }
+  auto h = model::decode_header(bytes);
   if (!h)
     return h.error();
+  if (window != nullptr)
+    window->large_ = h->size_bytes() >= header_window::capacity;
   return std::optional<batch_location>(batch_location{*h, position});
 }
 
-result<std::optional<batch_location>> segment::find(kafka_offset o) const {
+result<std::optional<batch_location>> segment::find(kafka_offset o, header_window* window) const {
   if (o.value() < base_.value())
     o = base_;
+  auto contains_or_after = [&](const batch_header& h) {
+    return h.is_internal() ? h.base_offset >= o.value() : h.last_offset() >= o;
+  };
+  // Recent batches end the segment: when `o` lies past the oldest of them, the answer is
+  // among them or there is none.
+  if (size_t n = recent_.size(); n > 0 && o.value() > recent_[recent_first_].header.base_offset) {
+    auto at = [&](size_t i) -> const batch_location& { return recent_[ring_index(i)]; };
+    size_t lo = 0;
+    size_t hi = n;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (contains_or_after(at(mid).header))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    if (lo == n)
+      return std::optional<batch_location>{};
+    return std::optional<batch_location>(at(lo));
+  }
   auto target = static_cast<uint64_t>(o.value() - base_.value());
   // Start at the last index entry strictly below the target: a batch boundary before `o`.
   auto it =
       std::lower_bound(index_.begin(), index_.end(), target,
                        [](const index_entry& e, uint64_t t) { return e.relative_offset < t; });
   uint64_t pos = it == index_.begin() ? 0 : std::prev(it)->position;
+  header_window local;
+  if (window == nullptr)
+    window = &local;
   for (;;) {
-    auto loc = header_at(pos);
+    auto loc = header_at(pos, window);
     if (!loc || !*loc)
       return loc;
-    const auto& h = (*loc)->header;
-    if (h.is_internal() ? h.base_offset >= o.value() : h.last_offset() >= o)
+    if (contains_or_after((*loc)->header))
       return loc;
-    pos += h.size_bytes();
+    pos += (*loc)->header.size_bytes();
   }
 }
 
@@ -261,6 +339,7 @@ status segment::truncate(kafka_next_offset end) {
   uint64_t pos = (*cut)->position;
   STROM_TRY(log_->truncate(pos));
   size_ = pos;
+  release_recent();
   std::erase_if(index_, [&](const index_entry& e) { return e.position >= pos; });
   // Rebuild the in-memory tail state from the last surviving index entry.
   uint64_t from = index_.empty() ? 0 : index_.back().position;

@@ -27,6 +27,8 @@ class fault_file_system final : public file_system {
   /// Mutating calls made so far (counted whether or not a budget is set).
   [[nodiscard]] uint64_t ops() const { return st_->ops; }
   [[nodiscard]] uint64_t syncs() const { return syncs_; }
+  /// File reads made so far (read_at calls).
+  [[nodiscard]] uint64_t reads() const { return st_->reads; }
 
   result<std::shared_ptr<file>> open(const std::filesystem::path& p, open_mode mode) override;
   result<bool> exists(const std::filesystem::path& p) override { return inner_->exists(p); }
@@ -65,6 +67,7 @@ class fault_file_system final : public file_system {
     std::atomic<uint64_t> syncs{0};
     std::atomic<int64_t> op_budget{-1};
     std::atomic<uint64_t> ops{0};
+    std::atomic<uint64_t> reads{0};
     /// Counts one mutating call; fails it when the op budget is spent.
     status take_op();
   };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -45,6 +46,21 @@ struct file_slice {
 struct batch_location {
   model::batch_header header;
   uint64_t position = 0;
+};
+
+/// A read-ahead window for walking batch headers forward through one segment: a sequential
+/// walk reads the file a window at a time instead of one `pread` per header. Belongs to the
+/// caller's stack; valid for the segment it was first used with.
+class header_window {
+ public:
+  static constexpr size_t capacity = 8192;
+
+ private:
+  friend class segment;
+  std::array<std::byte, capacity> bytes_;
+  uint64_t start_ = 0;  ///< file position of bytes_[0]
+  size_t length_ = 0;   ///< bytes of bytes_ holding file data
+  bool large_ = false;  ///< the last batch outgrew a window: read headers alone
 };
 
 /// What recovery of one segment found.
@@ -117,15 +133,22 @@ class segment {
 
   /// The first batch (data or internal) that contains `o` or starts after it, scanning from
   /// the closest index entry. nullopt when no such batch exists in this segment.
-  result<std::optional<batch_location>> find(model::kafka_offset o) const;
-  /// Reads the header of the batch at `position`; nullopt at the end of the segment.
-  result<std::optional<batch_location>> header_at(uint64_t position) const;
+  result<std::optional<batch_location>> find(model::kafka_offset o,
+                                             header_window* window = nullptr) const;
+  /// Reads the header of the batch at `position`; nullopt at the end of the segment. Recent
+  /// batches come from memory; others from `window` when given (a forward walk), else from the
+  /// file.
+  result<std::optional<batch_location>> header_at(uint64_t position,
+                                                  header_window* window = nullptr) const;
   /// The first data batch whose max timestamp is >= ts; nullopt when there is none.
   result<std::optional<batch_location>> find_by_timestamp(timestamp_ms ts) const;
 
   /// Removes every batch whose last offset is >= `end` (internal entries positioned at or
   /// after `end` too). A batch that straddles `end` is removed whole.
   status truncate(model::kafka_next_offset end);
+
+  /// Forgets the headers of recent appends (the segment was closed by a roll).
+  void release_recent();
 
   /// fdatasync of the log file, then of the index files.
   status sync();
@@ -147,6 +170,13 @@ class segment {
   status rewrite_indexes();
   void maybe_index(const model::batch_header& h, uint64_t position);
   void advance_next(const model::batch_header& h);
+  void remember(const model::batch_header& h, uint64_t position);
+  [[nodiscard]] const batch_location* recent_at(uint64_t position) const;
+  /// Index into recent_ of the i-th oldest entry.
+  [[nodiscard]] size_t ring_index(size_t i) const {
+    size_t j = recent_first_ + i;
+    return j >= recent_.size() ? j - recent_.size() : j;
+  }
   status scan_tail_from(uint64_t position);
 
   options opts_;
@@ -165,6 +195,11 @@ class segment {
   size_t index_written_ = 0;  ///< entries of index_ already in the index file
   size_t time_written_ = 0;   ///< entries of time_index_ already in the time-index file
   std::atomic<bool> indexes_dirty_{false};  ///< index files written since their last sync
+  /// Headers of the last appended batches, a ring in append order: they are contiguous and end
+  /// at size_, so reads at the tail (consumers keeping up) need no file reads for headers.
+  static constexpr size_t recent_capacity = 64;
+  std::vector<batch_location> recent_;
+  size_t recent_first_ = 0;  ///< ring index of the oldest entry
 };
 
 }  // namespace strom::storage

@@ -227,5 +227,74 @@ TEST_F(server_test, StopDrainsInflightRequests) {
   EXPECT_EQ(srv_->connections(), 0);
 }
 
+/// Answers every request with the same mix of memory chunks and file ranges: small ranges
+/// (read into the response) and large ones (sent with sendfile), more small ones than fit the
+/// per-response read budget, and a range at the very end of the file.
+class file_handler final : public request_handler {
+ public:
+  explicit file_handler(int fd) : fd_(fd) {}
+  awaitable<handler_result> handle(const connection_info&, frame_bytes) override {
+    out_frame f;
+    for (const auto& [off, len] : ranges()) {
+      out_chunk head;
+      head.bytes.assign(3, std::byte{0x5a});
+      f.chunks.push_back(std::move(head));
+      out_chunk c;
+      c.fd = fd_;
+      c.offset = off;
+      c.length = len;
+      f.chunks.push_back(std::move(c));
+    }
+    co_return handler_result{disposition::respond, std::move(f)};
+  }
+  static std::vector<std::pair<uint64_t, uint64_t>> ranges() {
+    std::vector<std::pair<uint64_t, uint64_t>> r{{0, 1}, {10, 1000}, {5000, 200000}};
+    for (uint64_t i = 0; i < 40; ++i)
+      r.emplace_back(i * 9000, 9000);  // 360 KB of small ranges: past the read budget
+    r.emplace_back(file_size - 17, 17);
+    return r;
+  }
+  static constexpr uint64_t file_size = 1 << 20;
+  int fd_;
+};
+
+TEST(server_files, FileRangesArriveExactlyWhetherReadOrSent) {
+  char path[] = "/tmp/strom-server-test-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  std::vector<std::byte> content(file_handler::file_size);
+  for (size_t i = 0; i < content.size(); ++i)
+    content[i] = static_cast<std::byte>((i * 131 + i / 251) & 0xff);
+  ASSERT_EQ(::pwrite(fd, content.data(), content.size(), 0), (ssize_t)content.size());
+
+  shard_runtime rt{1};
+  server_options o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  server srv(rt, o, std::make_shared<file_handler>(fd));
+  rt.start();
+  srv.start();
+  {
+    client c(srv.port());
+    for (int round = 0; round < 3; ++round) {
+      c.send_frame(body({1}));
+      auto f = c.read_frame();
+      ASSERT_TRUE(f);
+      std::vector<std::byte> want;
+      for (const auto& [off, len] : file_handler::ranges()) {
+        want.insert(want.end(), 3, std::byte{0x5a});
+        want.insert(want.end(), content.begin() + static_cast<ptrdiff_t>(off),
+                    content.begin() + static_cast<ptrdiff_t>(off + len));
+      }
+      ASSERT_EQ(f->size(), want.size());
+      EXPECT_TRUE(*f == want) << "round " << round;
+    }
+  }
+  srv.stop(1s);
+  rt.stop();
+  ::close(fd);
+}
+
 }  // namespace
 }  // namespace strom::net

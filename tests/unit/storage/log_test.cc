@@ -1,5 +1,7 @@
 #include "log_fixture.h"
 
+#include <tuple>
+
 #include "strom/storage/errc.h"
 
 namespace strom::storage::test {
@@ -395,6 +397,67 @@ TEST_F(log_test, FlushPolicyByMessagesAndByTime) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(l_->flushed_offset(), l_->log_end());
+}
+
+// Where each read starts, how long each run is, and where the reader resumes: what Fetch sees.
+std::vector<std::tuple<uint64_t, uint64_t, int64_t>> read_shape(const log& l, kafka_offset from,
+                                                                const read_options& ro) {
+  std::vector<std::tuple<uint64_t, uint64_t, int64_t>> out;
+  auto r = l.read(from, ro);
+  EXPECT_TRUE(r) << r.error().message();
+  if (!r)
+    return out;
+  for (const auto& s : r->slices)
+    out.emplace_back(s.position, s.length, 0);
+  out.emplace_back(0, r->bytes, r->next.value());
+  return out;
+}
+
+TEST_F(log_test, ReadsAtTheTailTakeHeadersFromMemory) {
+  for (int i = 0; i < 200; ++i)
+    append(1, leader_epoch(0), 1000, 100);
+  // A consumer keeping up asks for the last few batches: no file read is needed to find them.
+  auto before = fs_->reads();
+  auto r = l_->read(kafka_offset(195), {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->next.value(), 200);
+  EXPECT_EQ(fs_->reads(), before) << "headers of recent batches are read from memory";
+  // Older batches are walked a window at a time, not one read per header: 130 batches of
+  // about 170 bytes (22 KiB) fit in a handful of 8 KiB windows.
+  before = fs_->reads();
+  r = l_->read(kafka_offset(0), {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->next.value(), 200);
+  EXPECT_LE(fs_->reads() - before, 6u);
+}
+
+TEST_F(log_test, ReadsAgreeWithAndWithoutRecentHeaders) {
+  // Batches of mixed sizes (some larger than a read-ahead window), internal entries, a
+  // truncation and rolls: every read must come out the same from memory as from the files.
+  cfg_.segment_bytes = 64 << 10;
+  cfg_.index_interval_bytes = 4096;
+  l_->set_config(cfg_);
+  for (int i = 0; i < 300; ++i) {
+    append(1 + i % 4, leader_epoch(0), 1000, (i % 37 == 0) ? 10000 : 50 + (i * 97) % 900);
+    if (i % 50 == 7) {
+      ASSERT_TRUE(l_->append_internal(model::internal_kind::configuration, {}, leader_epoch(0)));
+    }
+  }
+  ASSERT_TRUE(l_->truncate(kafka_next_offset(l_->log_end().value() - 9)));
+  for (int i = 0; i < 20; ++i)
+    append(2, leader_epoch(0), 1000, 300);
+  auto end = l_->log_end().value();
+  std::vector<read_options> shapes{
+      {}, {1, {}, false, true}, {5000, {}, false, true}, {1 << 20, {}, true, true}};
+  std::vector<std::vector<std::tuple<uint64_t, uint64_t, int64_t>>> warm;
+  for (int64_t o = 0; o < end; ++o)
+    for (const auto& ro : shapes)
+      warm.push_back(read_shape(*l_, kafka_offset(o), ro));
+  reopen_clean();
+  size_t k = 0;
+  for (int64_t o = 0; o < end; ++o)
+    for (const auto& ro : shapes)
+      ASSERT_EQ(read_shape(*l_, kafka_offset(o), ro), warm[k++]) << "offset " << o;
 }
 
 }  // namespace
