@@ -201,6 +201,15 @@ status memory_file_system::sync_directory(const std::filesystem::path&) {
   return ok();
 }
 
+status memory_file_system::sync_file_system(const std::filesystem::path&) {
+  std::lock_guard lock(mu_);
+  for (auto& [_, n] : files_) {
+    std::lock_guard nl(n->mu);
+    n->synced = n->data;
+  }
+  return ok();
+}
+
 result<uint64_t> memory_file_system::free_space(const std::filesystem::path&) {
   return uint64_t{1} << 40;
 }

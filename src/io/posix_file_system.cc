@@ -168,6 +168,19 @@ class posix_file_system final : public file_system {
     return ok();
   }
 
+  status sync_file_system(const std::filesystem::path& dir) override {
+    auto d = dir.empty() ? std::filesystem::path(".") : dir;
+    int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+      return errno_error("open directory", d);
+    int rc = ::syncfs(fd);  // reports writeback errors since Linux 5.8
+    int e = errno;
+    ::close(fd);
+    if (rc != 0)
+      return errno_error("syncfs", d, e);
+    return ok();
+  }
+
   result<uint64_t> free_space(const std::filesystem::path& p) override {
     struct statvfs st {};
     if (::statvfs(p.c_str(), &st) != 0)

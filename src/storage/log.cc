@@ -36,11 +36,10 @@ constexpr const char* swap_suffix = ".swap";
 constexpr size_t max_checked_records_bytes = size_t{64} << 20;
 }  // namespace
 
-status log::flush_state::write_recovery_point(io::file_system& fs, const std::filesystem::path& p,
-                                              int64_t value) {
+status log_flush_state::write_recovery_point(int64_t value) {
   std::lock_guard lock(rp_mu);
   auto text = fmt::format("{}\n", value);
-  return fs.write_file_atomic(p, std::as_bytes(std::span(text)));
+  return fs->write_file_atomic(recovery_point, std::as_bytes(std::span(text)));
 }
 
 // --- log_dir ---------------------------------------------------------------------------------
@@ -80,7 +79,11 @@ log::log(model::ntp name, std::filesystem::path path, options opts)
       path_(std::move(path)),
       opts_(std::move(opts)),
       epochs_(opts_.fs, path_ / epoch_file),
-      id_(next_log_id.fetch_add(1)) {}
+      flush_(std::make_shared<log_flush_state>()),
+      id_(next_log_id.fetch_add(1)) {
+  flush_->fs = opts_.fs;
+  flush_->recovery_point = path_ / recovery_point_file;
+}
 
 log::~log() {
   std::unique_lock lock(flush_->mu);
@@ -256,7 +259,7 @@ status log::load(bool clean, log_recovery& report) {
     for (const auto& [base, seg] : segments_)
       STROM_TRY(seg->sync());
   }
-  STROM_TRY(flush_->write_recovery_point(*opts_.fs, path_ / recovery_point_file, log_end_.value()));
+  STROM_TRY(flush_->write_recovery_point(log_end_.value()));
 
   flush_->active = segments_.rbegin()->second;
   flush_->appended_end = log_end_.value();
@@ -630,8 +633,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     if (flush_->flushed_end.load() > log_end_.value())
       flush_->flushed_end = log_end_.value();
   }
-  if (auto s = flush_->write_recovery_point(*opts_.fs, path_ / recovery_point_file,
-                                            std::min(log_end_.value(), segments_.rbegin()->first));
+  if (auto s = flush_->write_recovery_point(std::min(log_end_.value(), segments_.rbegin()->first));
       !s) {
     return io_failed(s.error());
   }
@@ -872,72 +874,119 @@ void log::flush_async(std::function<void(status)> done) {
     done(ok());
     return;
   }
-  if (start) {
-    auto st = flush_;
-    auto dir = opts_.dir;
-    auto fs = opts_.fs;
-    auto rp = path_ / recovery_point_file;
-    opts_.flush_pool->submit([st, dir, fs, rp] {
-      // Runs on the flush pool. Loops while new requests arrived during the previous sync.
-      for (;;) {
-        std::vector<std::function<void(status)>> waiters;
-        std::vector<std::shared_ptr<segment>> files;
-        bool rewrite_rp = false;
-        int64_t target = 0;
-        uint64_t seq = 0;
-        {
-          std::lock_guard lock(st->mu);
-          waiters.swap(st->waiters);
-          files.swap(st->closed);
-          files.push_back(st->active);
-          rewrite_rp = st->roll_pending;
-          st->roll_pending = false;
-          target = st->appended_end.load(std::memory_order_acquire);
-          seq = st->write_seq.load(std::memory_order_acquire);
-        }
-        status s =
-            dir->offline() ? status(error(errc::log_dir_offline, dir->offline_reason())) : ok();
-        for (auto& f : files) {
-          if (!s)
-            break;
-          s = f->sync();
-        }
-        if (s && rewrite_rp)
-          s = st->write_recovery_point(*fs, rp, target);
-        if (!s) {
-          dir->take_offline(fmt::format("flush failed: {}", s.error().message()));
-          s = error(errc::log_dir_offline, s.error().message());
-        } else {
-          int64_t prev = st->flushed_end.load();
-          while (prev < target && !st->flushed_end.compare_exchange_weak(prev, target)) {
-          }
-        }
-        for (auto& w : waiters)
-          w(s);
-        std::vector<std::function<void(status)>> late;
-        {
-          std::lock_guard lock(st->mu);
-          if (s) {
-            auto prev = st->synced_seq.load();
-            while (prev < seq && !st->synced_seq.compare_exchange_weak(prev, seq)) {
-            }
-          }
-          bool more = !st->waiters.empty() || !st->closed.empty() ||
-                      st->synced_seq.load() < st->write_seq.load();
-          if (s && more)
-            continue;
-          if (!s) {
-            late.swap(st->waiters);  // nothing more will be flushed: fail them too
-            st->closed.clear();
-          }
-          st->running = false;
-          st->idle.notify_all();
-        }
-        for (auto& w : late)
-          w(s);
+  if (start)
+    log_dir::queue_flush(opts_.dir, *opts_.fs, *opts_.flush_pool, flush_);
+}
+
+// --- flush rounds ----------------------------------------------------------------------------
+
+void log_dir::queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& fs,
+                          blocking_pool& pool, std::shared_ptr<log_flush_state> st) {
+  {
+    std::lock_guard lock(dir->flush_mu_);
+    dir->queue_.push_back(std::move(st));
+    if (dir->round_running_)
+      return;
+    dir->round_running_ = true;
+  }
+  pool.submit([dir, fs = &fs] { dir->run_flush_rounds(*fs); });
+}
+
+void log_dir::run_flush_rounds(io::file_system& fs) {
+  // Runs on the flush pool. Each round takes every queued log; logs written to during the
+  // round queue again for the next one.
+  struct part {
+    std::shared_ptr<log_flush_state> st;
+    std::vector<std::function<void(status)>> waiters;
+    std::vector<std::shared_ptr<segment>> files;
+    bool rewrite_rp = false;
+    int64_t target = 0;
+    uint64_t seq = 0;
+  };
+  for (;;) {
+    std::vector<std::shared_ptr<log_flush_state>> queued;
+    {
+      std::lock_guard lock(flush_mu_);
+      queued.swap(queue_);
+      if (queued.empty()) {
+        round_running_ = false;
         return;
       }
-    });
+    }
+    std::vector<part> parts;
+    parts.reserve(queued.size());
+    for (auto& st : queued) {
+      part p;
+      std::lock_guard lock(st->mu);
+      p.waiters.swap(st->waiters);
+      p.files.swap(st->closed);
+      p.files.push_back(st->active);
+      p.rewrite_rp = st->roll_pending;
+      st->roll_pending = false;
+      p.target = st->appended_end.load(std::memory_order_acquire);
+      p.seq = st->write_seq.load(std::memory_order_acquire);
+      p.st = std::move(st);
+      parts.push_back(std::move(p));
+    }
+
+    status s = offline() ? status(error(errc::log_dir_offline, offline_reason())) : ok();
+    if (s && parts.size() > 1) {
+      s = fs.sync_file_system(path_);
+    } else if (s) {
+      for (auto& f : parts.front().files) {
+        if (!s)
+          break;
+        s = f->sync();
+      }
+    }
+    for (auto& p : parts) {
+      if (s && p.rewrite_rp)
+        s = p.st->write_recovery_point(p.target);
+    }
+    if (!s) {
+      take_offline(fmt::format("flush failed: {}", s.error().message()));
+      s = error(errc::log_dir_offline, s.error().message());
+    }
+    rounds_.fetch_add(1, std::memory_order_relaxed);
+
+    for (auto& p : parts) {
+      auto& st = *p.st;
+      if (s) {
+        int64_t prev = st.flushed_end.load();
+        while (prev < p.target && !st.flushed_end.compare_exchange_weak(prev, p.target)) {
+        }
+      }
+      for (auto& w : p.waiters)
+        w(s);
+      std::vector<std::function<void(status)>> late;
+      bool again = false;
+      {
+        std::lock_guard lock(st.mu);
+        if (s) {
+          auto prev = st.synced_seq.load();
+          while (prev < p.seq && !st.synced_seq.compare_exchange_weak(prev, p.seq)) {
+          }
+        }
+        bool more =
+            !st.waiters.empty() || !st.closed.empty() || st.synced_seq.load() < st.write_seq.load();
+        if (s && more) {
+          again = true;  // stays running: queued for the next round
+        } else {
+          if (!s) {
+            late.swap(st.waiters);  // nothing more will be flushed: fail them too
+            st.closed.clear();
+          }
+          st.running = false;
+          st.idle.notify_all();
+        }
+      }
+      for (auto& w : late)
+        w(s);
+      if (again) {
+        std::lock_guard lock(flush_mu_);
+        queue_.push_back(p.st);
+      }
+    }
   }
 }
 
@@ -954,7 +1003,7 @@ status log::close() {
   STROM_TRY(flush());
   for (const auto& [base, seg] : segments_)
     STROM_TRY(seg->flush_indexes());
-  STROM_TRY(flush_->write_recovery_point(*opts_.fs, path_ / recovery_point_file, log_end_.value()));
+  STROM_TRY(flush_->write_recovery_point(log_end_.value()));
   return write_offset_file(log_start_file, log_start_.value());
 }
 

@@ -57,6 +57,14 @@ class fault_file_system final : public file_system {
     STROM_TRY(st_->take_op());
     return inner_->sync_directory(dir);
   }
+  /// Counted as a sync; fails like one while fail_syncs is set.
+  status sync_file_system(const std::filesystem::path& p) override {
+    STROM_TRY(st_->take_op());
+    ++syncs_;
+    if (fail_sync_)
+      return error(errc::injected_fault, "syncfs failed");
+    return inner_->sync_file_system(p);
+  }
   result<uint64_t> free_space(const std::filesystem::path& p) override {
     return inner_->free_space(p);
   }

@@ -66,6 +66,10 @@ class file_system {
                                       const std::filesystem::path& to) = 0;
   /// Makes the directory's entries (creations, renames, removals) durable.
   [[nodiscard]] virtual status sync_directory(const std::filesystem::path& dir) = 0;
+  /// Makes every file and directory of the file system holding `p` durable (syncfs): one
+  /// call in place of a sync() per file when many files have unsynced writes. Errors as for
+  /// file::sync().
+  [[nodiscard]] virtual status sync_file_system(const std::filesystem::path& p) = 0;
   /// Bytes available to an unprivileged user on the file system holding `p`.
   [[nodiscard]] virtual result<uint64_t> free_space(const std::filesystem::path& p) = 0;
 

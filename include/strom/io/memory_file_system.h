@@ -24,6 +24,7 @@ class memory_file_system final : public file_system {
   status remove_all(const std::filesystem::path& p) override;
   status rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
   status sync_directory(const std::filesystem::path& dir) override;
+  status sync_file_system(const std::filesystem::path& p) override;
   result<uint64_t> free_space(const std::filesystem::path& p) override;
 
   /// Drops every unsynced write of every file.

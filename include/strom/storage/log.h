@@ -26,9 +26,35 @@
 
 namespace strom::storage {
 
+/// What a log shares with the flush pool: its unsynced files and the requests waiting for them.
+struct log_flush_state {
+  std::mutex mu;  // guards everything below except the atomics and the constants
+  std::condition_variable idle;
+  bool running = false;  ///< queued for, or in, a flush round
+  std::vector<std::function<void(status)>> waiters;
+  std::vector<std::shared_ptr<segment>> closed;  ///< rolled but not yet synced
+  std::shared_ptr<segment> active;
+  bool roll_pending = false;  ///< a roll happened: rewrite the recovery point
+  std::atomic<int64_t> appended_end{0};
+  std::atomic<int64_t> flushed_end{0};
+  std::atomic<uint64_t> write_seq{0};   ///< bumped by every write (data, internal, truncate)
+  std::atomic<uint64_t> synced_seq{0};  ///< write_seq covered by the last successful sync
+  /// Serialises writers of the recovery-point file (owner thread and flush pool).
+  std::mutex rp_mu;
+  io::file_system* fs = nullptr;
+  std::filesystem::path recovery_point;  ///< the file
+  status write_recovery_point(int64_t value);
+};
+
 /// A data directory. Shared by every log in it; an I/O error on any of them takes the whole
 /// directory offline, after which its logs refuse appends and flushes. Never back online in
 /// the same process: an fsync error is not retried (the failed pages may be gone).
+///
+/// Flush rounds: logs that need an fsync queue here; one task on the flush pool takes every
+/// queued log at once and makes them durable together: with one log, an fdatasync of its
+/// files; with several, one sync of the whole file system (syncfs), which commits the
+/// journal and flushes the device cache once instead of once per log. A request that
+/// touches many partitions waits for one round, not one fsync per partition.
 class log_dir {
  public:
   explicit log_dir(std::filesystem::path path) : path_(std::move(path)) {}
@@ -38,11 +64,24 @@ class log_dir {
   void take_offline(const std::string& reason);
   [[nodiscard]] std::string offline_reason() const;
 
+  /// Queues a log for the next flush round, starting rounds on `pool` when none runs.
+  /// REQUIRES: the log's state is `running` and not queued already.
+  static void queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& fs,
+                          blocking_pool& pool, std::shared_ptr<log_flush_state> st);
+  /// Flush rounds completed so far.
+  [[nodiscard]] uint64_t flush_rounds() const { return rounds_.load(); }
+
  private:
+  void run_flush_rounds(io::file_system& fs);
+
   std::filesystem::path path_;
   std::atomic<bool> offline_{false};
   mutable std::mutex mu_;  // guards reason_
   std::string reason_;
+  std::mutex flush_mu_;  // guards queue_ and round_running_
+  std::vector<std::shared_ptr<log_flush_state>> queue_;
+  bool round_running_ = false;
+  std::atomic<uint64_t> rounds_{0};
 };
 
 struct append_result {
@@ -195,23 +234,6 @@ class log {
   status close();
 
  private:
-  struct flush_state {
-    std::mutex mu;  // guards everything below except the atomics
-    std::condition_variable idle;
-    bool running = false;
-    std::vector<std::function<void(status)>> waiters;
-    std::vector<std::shared_ptr<segment>> closed;  ///< rolled but not yet synced
-    std::shared_ptr<segment> active;
-    bool roll_pending = false;  ///< a roll happened: rewrite the recovery point
-    std::atomic<int64_t> appended_end{0};
-    std::atomic<int64_t> flushed_end{0};
-    std::atomic<uint64_t> write_seq{0};   ///< bumped by every write (data, internal, truncate)
-    std::atomic<uint64_t> synced_seq{0};  ///< write_seq covered by the last successful sync
-    /// Serialises writers of the recovery-point file (owner thread and flush pool).
-    std::mutex rp_mu;
-    status write_recovery_point(io::file_system& fs, const std::filesystem::path& p, int64_t value);
-  };
-
   log(model::ntp name, std::filesystem::path path, options opts);
   status load(bool clean, log_recovery& report);
   status roll(model::leader_epoch epoch);
@@ -236,7 +258,7 @@ class log {
   epoch_cache epochs_;
   int64_t unflushed_messages_ = 0;
   timestamp_ms first_unflushed_ms_ = -1;
-  std::shared_ptr<flush_state> flush_ = std::make_shared<flush_state>();
+  std::shared_ptr<log_flush_state> flush_;
   uint64_t id_;
   /// Bumped whenever segments are removed, truncated or replaced: a compaction prepared
   /// under another generation is not swapped in.

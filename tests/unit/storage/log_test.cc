@@ -460,5 +460,87 @@ TEST_F(log_test, ReadsAgreeWithAndWithoutRecentHeaders) {
       ASSERT_EQ(read_shape(*l_, kafka_offset(o), ro), warm[k++]) << "offset " << o;
 }
 
+// Opens `n` more logs in the fixture's directory, one batch in each.
+std::vector<std::unique_ptr<log>> open_more_logs(io::file_system* fs, manual_clock* clock,
+                                                 blocking_pool* pool,
+                                                 const std::shared_ptr<log_dir>& dir,
+                                                 const log_config& cfg, int n, bool append_one) {
+  std::vector<std::unique_ptr<log>> logs;
+  for (int i = 0; i < n; ++i) {
+    log_recovery report;
+    auto r = log::open(model::ntp("round", model::partition_id(i)),
+                       log::options{fs, clock, pool, dir, cfg, nullptr}, false, report);
+    EXPECT_TRUE(r) << r.error().message();
+    if (!r)
+      break;
+    if (append_one) {
+      auto b = strom::test::make_batch(1);
+      EXPECT_TRUE((*r)->append(b, leader_epoch(0)));
+    }
+    logs.push_back(std::move(*r));
+  }
+  return logs;
+}
+
+TEST_F(log_test, OneFlushRoundCoversEveryWaitingLogOfTheDirectory) {
+  auto logs = open_more_logs(fs_.get(), &clock_, &pool_, dir_, cfg_, 8, true);
+  ASSERT_EQ(logs.size(), 8u);
+  // Hold the flush pool while all eight ask for a flush: they meet in one round.
+  std::promise<void> gate;
+  auto released = gate.get_future().share();
+  pool_.submit([released] { released.wait(); });
+  auto syncs = fs_->syncs();
+  auto rounds = dir_->flush_rounds();
+  std::atomic<int> done{0};
+  std::atomic<int> failed{0};
+  for (auto& l : logs) {
+    l->flush_async([&](status st) {
+      if (!st)
+        ++failed;
+      ++done;
+    });
+  }
+  gate.set_value();
+  for (int i = 0; i < 5000 && done.load() < 8; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(done.load(), 8);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(dir_->flush_rounds() - rounds, 1u);
+  EXPECT_EQ(fs_->syncs() - syncs, 1u) << "one file-system sync, not one per file";
+  for (auto& l : logs)
+    EXPECT_EQ(l->flushed_offset().value(), 1);
+  // What the round acknowledged survives a power cut.
+  logs.clear();
+  mem_->crash();
+  logs = open_more_logs(fs_.get(), &clock_, &pool_, dir_, cfg_, 8, false);
+  ASSERT_EQ(logs.size(), 8u);
+  for (auto& l : logs)
+    EXPECT_EQ(l->log_end().value(), 1);
+}
+
+TEST_F(log_test, AFailedFlushRoundFailsEveryLogInItAndTakesTheDirectoryOffline) {
+  auto logs = open_more_logs(fs_.get(), &clock_, &pool_, dir_, cfg_, 3, true);
+  ASSERT_EQ(logs.size(), 3u);
+  std::promise<void> gate;
+  auto released = gate.get_future().share();
+  pool_.submit([released] { released.wait(); });
+  fs_->fail_syncs(true);
+  std::atomic<int> failed{0};
+  for (auto& l : logs) {
+    l->flush_async([&](status st) {
+      if (!st)
+        ++failed;
+    });
+  }
+  gate.set_value();
+  for (int i = 0; i < 5000 && failed.load() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(failed.load(), 3);
+  EXPECT_TRUE(dir_->offline());
+  for (auto& l : logs)
+    EXPECT_EQ(l->flushed_offset().value(), 0);
+  fs_->fail_syncs(false);
+}
+
 }  // namespace
 }  // namespace strom::storage::test
