@@ -15,6 +15,7 @@ storage::log_config log_config(const config::log_defaults& d) {
   l.retention_ms = d.retention_ms;
   l.retention_bytes = d.retention_bytes;
   l.index_interval_bytes = static_cast<uint32_t>(d.index_interval_bytes);
+  l.writeback_bytes = static_cast<uint64_t>(d.writeback_bytes);
   l.max_batch_bytes = static_cast<uint32_t>(d.message_max_bytes);
   l.flush_messages = d.flush_interval_messages;
   l.flush_ms = d.flush_interval_ms;

@@ -401,6 +401,18 @@ std::vector<entry> build() {
         .description = "Bytes of log between two entries of the sparse offset and time "
                        "indexes; 0 = index every batch."},
        FIELD(cluster_defaults.log.index_interval_bytes)},
+      {{.path = "cluster_defaults.log.writeback_bytes",
+        .kind = k::integer,
+        .min = 0,
+        .max = i32_max,
+        .restart_required = false,
+        .description = "Start writing a segment's appended data to the device every this many "
+                       "bytes (`sync_file_range`, no waiting and no durability promise), so "
+                       "that dirty pages never pile up into the kernel's periodic writeback "
+                       "bursts, which stall appends and reads for tens of milliseconds. 0 "
+                       "leaves writeback to the kernel. Applies to segments opened after a "
+                       "change."},
+       FIELD(cluster_defaults.log.writeback_bytes)},
       {{.path = "cluster_defaults.log.message_timestamp_type",
         .kind = k::enumeration,
         .allowed = timestamp_type_values,

@@ -30,6 +30,12 @@ class fault_file final : public file {
     return error(errc::injected_fault, "write stopped half way");
   }
 
+  status start_writeback(uint64_t offset, uint64_t length) override {
+    ++st_->writebacks;
+    st_->writeback_bytes += length;
+    return inner_->start_writeback(offset, length);
+  }
+
   status sync() override {
     STROM_TRY(st_->take_op());
     ++st_->syncs;

@@ -54,6 +54,13 @@ class posix_file final : public file {
     return ok();
   }
 
+  status start_writeback(uint64_t offset, uint64_t length) override {
+    if (::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(length),
+                          SYNC_FILE_RANGE_WRITE) != 0)
+      return errno_error("sync_file_range", path_);
+    return ok();
+  }
+
   status truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
       return errno_error("truncate", path_);

@@ -91,8 +91,12 @@ log::~log() {
 }
 
 segment::options log::segment_options() const {
-  return segment::options{
-      opts_.fs, path_, opts_.config.index_interval_bytes, opts_.config.max_batch_bytes, {}};
+  return segment::options{opts_.fs,
+                          path_,
+                          opts_.config.index_interval_bytes,
+                          opts_.config.max_batch_bytes,
+                          opts_.config.writeback_bytes,
+                          {}};
 }
 
 result<std::unique_ptr<log>> log::open(const model::ntp& name, options opts, bool clean,

@@ -115,11 +115,13 @@ result<std::unique_ptr<segment>> segment::open(const options& opts, kafka_offset
       return loaded.error();
     if (*loaded) {
       report.valid_bytes = s->size_;
+      s->writeback_from_ = s->size_;
       return s;
     }
     report.index_rebuilt = true;  // missing or failed its sanity check
   }
   STROM_TRY(s->recover(report));
+  s->writeback_from_ = s->size_;
   return s;
 }
 
@@ -191,6 +193,15 @@ status segment::append(std::span<const std::byte> batch, const batch_header& h) 
   remember(h, size_);
   size_ += batch.size();
   advance_next(h);
+  if (opts_.writeback_bytes > 0 && size_ - writeback_from_ >= opts_.writeback_bytes) {
+    // Whole pages only: the page still being appended to is left for later.
+    uint64_t end = size_ & ~uint64_t{page_bytes - 1};
+    if (end > writeback_from_) {
+      // Advisory: an I/O error it meets is reported by the next sync.
+      (void)log_->start_writeback(writeback_from_, end - writeback_from_);
+      writeback_from_ = end;
+    }
+  }
   return ok();
 }
 
@@ -339,6 +350,7 @@ status segment::truncate(kafka_next_offset end) {
   uint64_t pos = (*cut)->position;
   STROM_TRY(log_->truncate(pos));
   size_ = pos;
+  writeback_from_ = std::min(writeback_from_, pos);
   release_recent();
   std::erase_if(index_, [&](const index_entry& e) { return e.position >= pos; });
   // Rebuild the in-memory tail state from the last surviving index entry.

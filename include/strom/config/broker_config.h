@@ -146,6 +146,8 @@ struct log_defaults {
   int32_t message_max_bytes = 1048588;                        // message.max.bytes
   compression_type compression = compression_type::producer;  // compression.type
   int32_t index_interval_bytes = 4096;                        // log.index.interval.bytes
+  /// Appended data is handed to the device every this many bytes per segment; 0 = never.
+  int64_t writeback_bytes = 1048576;
   timestamp_type message_timestamp_type = timestamp_type::create_time;
   bool operator==(const log_defaults&) const = default;
 };

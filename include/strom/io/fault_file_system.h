@@ -27,6 +27,9 @@ class fault_file_system final : public file_system {
   /// Mutating calls made so far (counted whether or not a budget is set).
   [[nodiscard]] uint64_t ops() const { return st_->ops; }
   [[nodiscard]] uint64_t syncs() const { return syncs_; }
+  /// start_writeback calls so far, and the bytes they covered.
+  [[nodiscard]] uint64_t writebacks() const { return st_->writebacks; }
+  [[nodiscard]] uint64_t writeback_bytes() const { return st_->writeback_bytes; }
   /// File reads made so far (read_at calls).
   [[nodiscard]] uint64_t reads() const { return st_->reads; }
 
@@ -76,6 +79,8 @@ class fault_file_system final : public file_system {
     std::atomic<int64_t> op_budget{-1};
     std::atomic<uint64_t> ops{0};
     std::atomic<uint64_t> reads{0};
+    std::atomic<uint64_t> writebacks{0};
+    std::atomic<uint64_t> writeback_bytes{0};
     /// Counts one mutating call; fails it when the op budget is spent.
     status take_op();
   };

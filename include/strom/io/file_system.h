@@ -27,6 +27,12 @@ class file {
   /// Durably stores the file's data (fdatasync). An error here is final: the caller must treat
   /// everything written since the last successful sync as lost and never retry.
   [[nodiscard]] virtual status sync() = 0;
+  /// Starts writing the range back to the device without waiting and without any durability
+  /// promise (sync_file_range WRITE): written steadily, dirty pages never pile up into the
+  /// kernel's periodic bursts. No-op where there is no page cache.
+  [[nodiscard]] virtual status start_writeback(uint64_t /*offset*/, uint64_t /*length*/) {
+    return ok();
+  }
   [[nodiscard]] virtual status truncate(uint64_t size) = 0;
   [[nodiscard]] virtual result<uint64_t> size() = 0;
   /// The OS descriptor for zero-copy sends, or -1 when the file is not backed by one.

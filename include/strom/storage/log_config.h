@@ -17,6 +17,9 @@ struct log_config {
   int64_t retention_bytes = -1;
   /// index.interval.bytes: bytes between two sparse offset-index entries.
   uint32_t index_interval_bytes = 4096;
+  /// Appended data is handed to the device's writeback every this many bytes per segment
+  /// (sync_file_range), so dirty pages never pile up; 0 leaves it to the kernel.
+  uint64_t writeback_bytes = 1 << 20;
   /// max.message.bytes: the largest batch accepted.
   uint32_t max_batch_bytes = 1048588;
   /// flush.messages: force a flush after this many messages; nullopt = never force.

@@ -100,6 +100,9 @@ class segment {
     std::filesystem::path dir;
     uint32_t index_interval_bytes = 4096;
     size_t max_batch_bytes = 1 << 20;
+    /// Start writing appended data back to the device every this many bytes (0: leave it to
+    /// the kernel's periodic writeback).
+    uint64_t writeback_bytes = 0;
     /// Appended to the three file names: compaction writes a segment as `<name>.cleaned`
     /// before swapping it in (docs/storage-format.md). Empty for live segments.
     std::string suffix;
@@ -187,6 +190,8 @@ class segment {
   timestamp_ms max_timestamp_ = -1;
   timestamp_ms created_ms_ = 0;
   uint64_t bytes_since_index_ = 0;
+  uint64_t writeback_from_ = 0;  ///< appended bytes before this were handed to writeback
+  static constexpr uint64_t page_bytes = 4096;
   std::shared_ptr<io::file> log_;
   std::shared_ptr<io::file> index_file_;
   std::shared_ptr<io::file> time_index_file_;

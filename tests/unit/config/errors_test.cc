@@ -46,7 +46,7 @@ TEST(config_errors, unknown_nested_key) {
             "retention_ms, retention_bytes, cleanup_policy, delete_retention_ms, "
             "min_compaction_lag_ms, retention_check_interval_ms, "
             "flush_interval_messages, flush_interval_ms, write_caching, message_max_bytes, "
-            "compression_type, index_interval_bytes, message_timestamp_type");
+            "compression_type, index_interval_bytes, writeback_bytes, message_timestamp_type");
 }
 
 TEST(config_errors, unknown_key_in_a_list_item) {

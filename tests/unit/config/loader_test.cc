@@ -79,6 +79,7 @@ cluster_defaults:
     message_max_bytes: 2097152
     compression_type: zstd
     index_interval_bytes: 8192
+    writeback_bytes: 262144
     message_timestamp_type: LogAppendTime
   replication:
     replica_lag_time_max_ms: 10000

@@ -542,5 +542,28 @@ TEST_F(log_test, AFailedFlushRoundFailsEveryLogInItAndTakesTheDirectoryOffline) 
   fs_->fail_syncs(false);
 }
 
+TEST_F(log_test, AppendedDataIsHandedToWritebackInWholePagesAsItGrows) {
+  cfg_.writeback_bytes = 8192;
+  cfg_.segment_bytes = 1 << 30;
+  l_->set_config(cfg_);
+  reopen_clean();
+  for (int i = 0; i < 40; ++i)
+    append(1, leader_epoch(0), 1000, 1000);
+  auto written = l_->size_bytes();
+  EXPECT_GE(fs_->writebacks(), 3u);
+  // Every range ends on a page boundary; together they cover all but the last stretch.
+  EXPECT_EQ(fs_->writeback_bytes() % 4096, 0u);
+  EXPECT_LE(fs_->writeback_bytes(), written);
+  EXPECT_GT(fs_->writeback_bytes() + 8192 + 4096, written);
+
+  cfg_.writeback_bytes = 0;
+  l_->set_config(cfg_);
+  reopen_clean();
+  auto before = fs_->writebacks();
+  for (int i = 0; i < 40; ++i)
+    append(1, leader_epoch(0), 1000, 1000);
+  EXPECT_EQ(fs_->writebacks(), before) << "0 leaves writeback to the kernel";
+}
+
 }  // namespace
 }  // namespace strom::storage::test
