@@ -96,6 +96,7 @@ segment::options log::segment_options() const {
                           opts_.config.index_interval_bytes,
                           opts_.config.max_batch_bytes,
                           opts_.config.writeback_bytes,
+                          opts_.writeback_pool,
                           {}};
 }
 

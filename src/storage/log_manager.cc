@@ -18,6 +18,7 @@ spdlog::logger& lg() {
 log_manager::log_manager(options opts)
     : opts_(std::move(opts)),
       pool_(std::make_unique<blocking_pool>(opts_.flush_threads)),
+      writeback_pool_(std::make_unique<blocking_pool>(1)),
       compaction_pool_(std::make_unique<blocking_pool>(1)) {}
 
 log_manager::~log_manager() = default;
@@ -32,7 +33,8 @@ result<std::unique_ptr<log_manager>> log_manager::open(options opts) {
 }
 
 log::options log_manager::log_options(const std::shared_ptr<log_dir>& dir, const log_config& c) {
-  return log::options{opts_.fs.get(), opts_.clk, pool_.get(), dir, c, cancel_};
+  return log::options{opts_.fs.get(),       opts_.clk, pool_.get(), dir, c, cancel_,
+                      writeback_pool_.get()};
 }
 
 status log_manager::load() {

@@ -198,7 +198,13 @@ status segment::append(std::span<const std::byte> batch, const batch_header& h) 
     uint64_t end = size_ & ~uint64_t{page_bytes - 1};
     if (end > writeback_from_) {
       // Advisory: an I/O error it meets is reported by the next sync.
-      (void)log_->start_writeback(writeback_from_, end - writeback_from_);
+      if (opts_.writeback_pool != nullptr) {
+        opts_.writeback_pool->submit([f = log_, from = writeback_from_, n = end - writeback_from_] {
+          (void)f->start_writeback(from, n);
+        });
+      } else {
+        (void)log_->start_writeback(writeback_from_, end - writeback_from_);
+      }
       writeback_from_ = end;
     }
   }

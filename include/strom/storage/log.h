@@ -143,6 +143,8 @@ class log {
     log_config config;
     /// Set when the broker stops: running compactions give up. May be null.
     std::shared_ptr<const std::atomic<bool>> cancel;
+    /// Runs the segments' write-behind calls; inline when null.
+    blocking_pool* writeback_pool = nullptr;
   };
 
   /// Opens (or creates, when the directory is new) the log of `name` in `opts.dir`.

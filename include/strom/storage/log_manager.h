@@ -76,6 +76,7 @@ class log_manager {
   options opts_;
   mutable std::mutex mu_;                // guards logs_ and placement_ after open
   std::unique_ptr<blocking_pool> pool_;  // declared before logs_: outlives them
+  std::unique_ptr<blocking_pool> writeback_pool_;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<blocking_pool> compaction_pool_;
   std::vector<std::shared_ptr<log_dir>> dirs_;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "strom/base/blocking_pool.h"
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
 #include "strom/io/file_system.h"
@@ -103,6 +104,9 @@ class segment {
     /// Start writing appended data back to the device every this many bytes (0: leave it to
     /// the kernel's periodic writeback).
     uint64_t writeback_bytes = 0;
+    /// Runs the writeback calls (they may block for a while in the file system); inline when
+    /// null.
+    blocking_pool* writeback_pool = nullptr;
     /// Appended to the three file names: compaction writes a segment as `<name>.cleaned`
     /// before swapping it in (docs/storage-format.md). Empty for live segments.
     std::string suffix;
