@@ -59,6 +59,8 @@ struct bench_log {
     cfg.retention_bytes = -1;
     cfg.retention_ms = -1;
     cfg.max_batch_bytes = 8 << 20;
+    if (const char* wb = std::getenv("STROM_BENCH_WRITEBACK_BYTES"))
+      cfg.writeback_bytes = std::strtoull(wb, nullptr, 10);
     o.defaults = cfg;
     mgr = std::move(*storage::log_manager::open(o));
     log = *mgr->create(model::ntp{"bench", model::partition_id(0)}, cfg);
