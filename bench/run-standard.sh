@@ -116,7 +116,9 @@ stop_pid "$ipid"
 # So fio writes the broker's shape first (64 KiB writes round-robin over 16 new files, like a
 # produce run over 16 partitions) into fresh memory and keeps its files until the produce runs
 # are over, so that they do not hand the broker recycled pages. The second ceiling (below, after
-# the produce runs) rewrites a file just deleted: recycled pages, the fast case.
+# the produce runs) rewrites a file just deleted: recycled pages, the fast case. Memory freed
+# shortly before (another run's data deleted) is not fresh in this sense; the report prints the
+# free memory before this run so that the two figures can be read together.
 fresh_mib=4096
 [ "$quick" = 1 ] && fresh_mib=512
 rec fio_fresh.free_mib_before "$(awk '/MemFree/ {printf "%d", $2/1024}' /proc/meminfo)"
