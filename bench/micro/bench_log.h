@@ -17,14 +17,27 @@
 
 namespace strom {
 
-inline std::filesystem::path bench_dir() {
-  static std::filesystem::path dir = [] {
+/// The benchmarks' scratch directory: made at first use, removed with everything in it when the
+/// program exits.
+struct bench_root {
+  std::filesystem::path path;
+  bench_root() {
     const char* env = std::getenv("STROM_BENCH_DIR");
     std::string base = env != nullptr ? env : std::filesystem::temp_directory_path().string();
     std::string tmpl = (std::filesystem::path(base) / "strom-bench-XXXXXX").string();
-    return std::filesystem::path(::mkdtemp(tmpl.data()));
-  }();
-  return dir;
+    path = std::filesystem::path(::mkdtemp(tmpl.data()));
+  }
+  ~bench_root() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  bench_root(const bench_root&) = delete;
+  bench_root& operator=(const bench_root&) = delete;
+};
+
+inline const std::filesystem::path& bench_dir() {
+  static bench_root root;
+  return root.path;
 }
 
 /// A producer-like batch of about `bytes` total size made of records with `value_size`-byte
