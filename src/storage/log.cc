@@ -29,6 +29,14 @@ spdlog::logger& lg() {
 
 std::atomic<uint64_t> next_log_id{1};
 
+/// Raises `a` to `v` unless it already holds more (other threads may raise it too).
+template <class T>
+void raise_to(std::atomic<T>& a, T v) {
+  T prev = a.load();
+  while (prev < v && !a.compare_exchange_weak(prev, v)) {
+  }
+}
+
 constexpr const char* cleaned_suffix = ".cleaned";
 constexpr const char* swap_suffix = ".swap";
 
@@ -956,22 +964,16 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
 
     for (auto& p : parts) {
       auto& st = *p.st;
-      if (s) {
-        int64_t prev = st.flushed_end.load();
-        while (prev < p.target && !st.flushed_end.compare_exchange_weak(prev, p.target)) {
-        }
-      }
+      if (s)
+        raise_to(st.flushed_end, p.target);
       for (auto& w : p.waiters)
         w(s);
       std::vector<std::function<void(status)>> late;
       bool again = false;
       {
         std::lock_guard lock(st.mu);
-        if (s) {
-          auto prev = st.synced_seq.load();
-          while (prev < p.seq && !st.synced_seq.compare_exchange_weak(prev, p.seq)) {
-          }
-        }
+        if (s)
+          raise_to(st.synced_seq, p.seq);
         bool more =
             !st.waiters.empty() || !st.closed.empty() || st.synced_seq.load() < st.write_seq.load();
         if (s && more) {

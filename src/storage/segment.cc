@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ranges>
 
 #include <fmt/format.h>
 
@@ -227,23 +228,21 @@ void segment::release_recent() {
   recent_first_ = 0;
 }
 
+template <class Pred>
+size_t segment::first_recent(Pred pred) const {
+  auto ids = std::views::iota(size_t{0}, recent_.size());
+  auto it =
+      std::ranges::partition_point(ids, [&](size_t i) { return !pred(recent_[ring_index(i)]); });
+  return static_cast<size_t>(it - ids.begin());
+}
+
 const batch_location* segment::recent_at(uint64_t position) const {
-  size_t n = recent_.size();
-  if (n == 0)
+  if (recent_.empty() || position < recent_[recent_first_].position)
     return nullptr;
-  auto at = [&](size_t i) -> const batch_location& { return recent_[ring_index(i)]; };
-  if (position < at(0).position)
+  size_t i = first_recent([&](const batch_location& b) { return b.position >= position; });
+  if (i == recent_.size() || recent_[ring_index(i)].position != position)
     return nullptr;
-  size_t lo = 0;
-  size_t hi = n;
-  while (lo < hi) {  // the first entry at or after `position`
-    size_t mid = lo + (hi - lo) / 2;
-    if (at(mid).position < position)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && at(lo).position == position ? &at(lo) : nullptr;
+  return &recent_[ring_index(i)];
 }
 
 // --- lookup ----------------------------------------------------------------------------------
@@ -287,20 +286,11 @@ result<std::optional<batch_location>> segment::find(kafka_offset o, header_windo
   };
   // Recent batches end the segment: when `o` lies past the oldest of them, the answer is
   // among them or there is none.
-  if (size_t n = recent_.size(); n > 0 && o.value() > recent_[recent_first_].header.base_offset) {
-    auto at = [&](size_t i) -> const batch_location& { return recent_[ring_index(i)]; };
-    size_t lo = 0;
-    size_t hi = n;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (contains_or_after(at(mid).header))
-        hi = mid;
-      else
-        lo = mid + 1;
-    }
-    if (lo == n)
+  if (!recent_.empty() && o.value() > recent_[recent_first_].header.base_offset) {
+    size_t i = first_recent([&](const batch_location& b) { return contains_or_after(b.header); });
+    if (i == recent_.size())
       return std::optional<batch_location>{};
-    return std::optional<batch_location>(at(lo));
+    return std::optional<batch_location>(recent_[ring_index(i)]);
   }
   auto target = static_cast<uint64_t>(o.value() - base_.value());
   // Start at the last index entry strictly below the target: a batch boundary before `o`.

@@ -179,6 +179,10 @@ class segment {
   void advance_next(const model::batch_header& h);
   void remember(const model::batch_header& h, uint64_t position);
   [[nodiscard]] const batch_location* recent_at(uint64_t position) const;
+  /// Age rank (0 = oldest) of the first recent batch for which `pred` holds; `pred` must be
+  /// false then true along the ring. recent_.size() when it never holds.
+  template <class Pred>
+  [[nodiscard]] size_t first_recent(Pred pred) const;
   /// Index into recent_ of the i-th oldest entry.
   [[nodiscard]] size_t ring_index(size_t i) const {
     size_t j = recent_first_ + i;
