@@ -31,8 +31,8 @@ namespace kp = kafka::protocol;
 constexpr int16_t produce_version = 7;
 constexpr int16_t fetch_version = 11;
 
-std::vector<std::byte> payload_of(const kp::frame& f) {
-  auto bytes = f.flatten();
+std::vector<std::byte> payload_of(const result<kp::frame>& f) {
+  auto bytes = f->flatten();
   std::vector<std::byte> out(bytes->begin() + 4, bytes->end());  // without the size prefix
   return out;
 }
@@ -111,7 +111,7 @@ void BM_ProduceRequestEncode(benchmark::State& state) {
   const auto h = header_for(kp::api_key::produce, produce_version);
   uint64_t bytes = 0;
   for (auto _ : state) {
-    auto f = kp::encode_request_frame(h, req);
+    auto f = kp::encode_request_frame(h, req).value();
     bytes += f.size_bytes();
     benchmark::DoNotOptimize(f);
   }
@@ -215,7 +215,7 @@ void BM_FetchResponseEncode(benchmark::State& state) {
   }
   uint64_t bytes = 0;
   for (auto _ : state) {
-    auto f = kp::encode_response_frame(7, fetch_version, resp);
+    auto f = kp::encode_response_frame(7, fetch_version, resp).value();
     bytes += f.size_bytes();
     benchmark::DoNotOptimize(f);
   }
@@ -344,7 +344,7 @@ void BM_FetchToSocket(benchmark::State& state) {
         pd.records.append(kp::file_range{s.file, s.file->native_handle(), s.position, s.length});
       }
     }
-    auto f = kp::encode_response_frame(7, fetch_version, resp);
+    auto f = kp::encode_response_frame(7, fetch_version, resp).value();
     bytes += static_cast<int64_t>(f.size_bytes());
     for (const auto& c : f.chunks()) {
       bool ok = std::holds_alternative<std::vector<std::byte>>(c)

@@ -17,6 +17,7 @@
 #include "strom/base/json.h"
 #include "strom/base/logging.h"
 #include "strom/metrics/metrics.h"
+#include "strom/net/server.h"
 
 namespace strom::admin {
 
@@ -89,16 +90,21 @@ struct server::impl {
   impl(options o, sources s) : opts(std::move(o)), src(std::move(s)) {}
 
   awaitable<void> accept_loop() {
+    net::accept_pacer pacer(io.get_executor());
     for (;;) {
       boost::system::error_code ec;
       tcp::socket sock(io);
       co_await acceptor.async_accept(sock, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open())
         co_return;
-      if (ec)
+      if (ec) {
+        co_await pacer.failed(ec, "admin");
         continue;
+      }
+      pacer.succeeded();
       if (open.load() >= opts.max_connections) {
-        lg().warn("admin: connection limit {} reached; closing", opts.max_connections);
+        STROM_LOG_LIMITED(lg(), warn, "admin: connection limit {} reached; closing",
+                          opts.max_connections);
         sock.close(ec);
         continue;
       }

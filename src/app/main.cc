@@ -1,7 +1,9 @@
 // stromd: the Strom broker. Wiring only: command line, configuration, logging, storage,
 // signals and the housekeeping timer.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <atomic>
 
@@ -63,6 +65,29 @@ class dir_locks {
   std::vector<int> fds_;
 };
 
+/// Raises the soft descriptor limit to the hard one (each connection and each open segment
+/// file takes a descriptor), and warns when the connection limits do not fit under it.
+void raise_descriptor_limit(const strom::config::broker_config& cfg, spdlog::logger& log) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl = raised;
+  }
+  log.info("descriptor limit {}", static_cast<uint64_t>(rl.rlim_cur));
+  uint64_t connections = static_cast<uint64_t>(cfg.network.max_connections) * cfg.listeners.size();
+  if (rl.rlim_cur != RLIM_INFINITY &&
+      (cfg.network.max_connections == 0 || connections + 256 > rl.rlim_cur)) {
+    log.warn(
+        "network.max_connections ({} per listener) leaves too few of the {} descriptors for "
+        "the logs: running out makes requests fail and new connections wait",
+        cfg.network.max_connections, static_cast<uint64_t>(rl.rlim_cur));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,11 +119,20 @@ int main(int argc, char** argv) {
   }
 
   ::signal(SIGPIPE, SIG_IGN);  // a peer closing its socket is an error code, not a signal
+#ifdef __GLIBC__
+  // Buffers of 4 MiB and more (request frames of that size are rare: clients send about 1 MiB
+  // at most) come straight from the kernel and go back to it when freed. Without a fixed
+  // threshold glibc raises it after each such free, and memory a hostile 100 MiB request used
+  // would stay with the process long after the request.
+  ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
   logging::configure(config::logging_options(cfg->logging));
   auto& log = logging::get("main");
   log.info("stromd {} starting, node {}, configuration {}", STROM_VERSION, cfg->node.id,
            config_path);
   log.info("effective configuration:\n{}", config::to_yaml(*cfg));
+
+  raise_descriptor_limit(*cfg, log);
 
   dir_locks locks;
   for (const auto& d : cfg->node.data_dirs) {
@@ -165,8 +199,8 @@ int main(int argc, char** argv) {
         cfg->listeners.size() > 1) {
       continue;  // the inter-broker RPC listener arrives with replication
     }
-    auto handler =
-        kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l), **producer_ids, *coord);
+    auto handler = kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l), **producer_ids,
+                                               *coord, app::request_limits(*cfg));
     servers.push_back(
         std::make_unique<net::server>(*rt, app::server_options(*cfg, l), std::move(handler)));
   }

@@ -127,12 +127,20 @@ net::server_options server_options(const config::broker_config& c,
   const auto& n = c.network;
   o.max_frame_bytes = n.socket_request_max_bytes;
   o.max_connections = n.max_connections;
+  o.max_connections_per_ip = n.max_connections_per_ip;
   o.max_inflight = n.max_inflight_requests_per_connection;
   o.idle_timeout = std::chrono::milliseconds(n.connections_max_idle_ms);
   o.request_timeout = std::chrono::milliseconds(n.request_timeout_ms);
   o.send_buffer_bytes = n.socket_send_buffer_bytes;
   o.receive_buffer_bytes = n.socket_receive_buffer_bytes;
   return o;
+}
+
+kafka::server::request_limits request_limits(const config::broker_config& c) {
+  kafka::server::request_limits l;
+  l.fetch_max_bytes = c.network.fetch_max_bytes;
+  l.fetch_max_wait = std::chrono::milliseconds(c.network.fetch_max_wait_ms);
+  return l;
 }
 
 kafka::server::broker_identity broker_identity(const config::broker_config& c,

@@ -34,6 +34,9 @@ admin::sources admin_sources(const config::broker_config& c, std::string version
 net::server_options server_options(const config::broker_config& c,
                                    const config::listener_config& l);
 
+/// The bounds on what one Kafka request may ask for.
+kafka::server::request_limits request_limits(const config::broker_config& c);
+
 /// How the broker describes itself on listener `l` (advertised address, broker configs).
 kafka::server::broker_identity broker_identity(const config::broker_config& c,
                                                const config::listener_config& l);

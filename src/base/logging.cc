@@ -120,4 +120,22 @@ bool set_level(std::string_view component, spdlog::level::level_enum level) {
   return true;
 }
 
+std::optional<uint64_t> rate_limit::admit(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (now - window_start_ >= period_) {
+    window_start_ = now;
+    in_window_ = 0;
+  }
+  if (in_window_ >= burst_) {
+    ++dropped_;
+    return std::nullopt;
+  }
+  ++in_window_;
+  return std::exchange(dropped_, 0);
+}
+
+std::string dropped_suffix(uint64_t dropped) {
+  return dropped == 0 ? std::string() : fmt::format(" ({} similar lines dropped)", dropped);
+}
+
 }  // namespace strom::logging

@@ -207,8 +207,38 @@ std::vector<entry> build() {
         .min = 0,
         .max = i32_max,
         .kafka_name = "max.connections",
-        .description = "Open client connections over all listeners; 0 = unlimited."},
+        .description = "Open client connections per listener; 0 = unlimited. A connection "
+                       "beyond it is closed as soon as it is accepted. Keep it well under the "
+                       "descriptor limit (`stromd` raises its soft limit to the hard one at "
+                       "start and warns when this does not fit)."},
        FIELD(network.max_connections)},
+      {{.path = "network.max_connections_per_ip",
+        .kind = k::integer,
+        .min = 0,
+        .max = i32_max,
+        .kafka_name = "max.connections.per.ip",
+        .description = "Open client connections from one address per listener; 0 = "
+                       "unlimited. A connection beyond it is closed as soon as it is "
+                       "accepted."},
+       FIELD(network.max_connections_per_ip)},
+      {{.path = "network.fetch_max_bytes",
+        .kind = k::integer,
+        .min = 1024,
+        .max = i32_max,
+        .kafka_name = "fetch.max.bytes",
+        .description = "Record bytes one Fetch response carries at most, whatever the "
+                       "client's `max_bytes`; the first batch of each shard's partitions "
+                       "still goes out whole when larger (KIP-74)."},
+       FIELD(network.fetch_max_bytes)},
+      {{.path = "network.fetch_max_wait_ms",
+        .kind = k::integer,
+        .min = 0,
+        .max = 300000,
+        .description = "The longest a Fetch waits for `min_bytes` of data; a client's "
+                       "`max_wait_ms` is clamped to it (clients give up on a request after "
+                       "`request.timeout.ms`, 30 s by default). A parked Fetch also ends "
+                       "when its connection closes."},
+       FIELD(network.fetch_max_wait_ms)},
       {{.path = "network.max_inflight_requests_per_connection",
         .kind = k::integer,
         .min = 1,

@@ -138,8 +138,8 @@ std::shared_ptr<group> coordinator::make_group(partition_state& ps, const std::s
     auto work = [](coordinator* self, int32_t p, auto rs,
                    std::function<void(bool)> cb) -> awaitable<void> {
       auto op = self->write(p, std::move(rs));
-      auto ok = co_await std::move(op);
-      cb(ok);
+      auto e = co_await std::move(op);
+      cb(e == errc::none);
     };
     asio::co_spawn(ctl_.runtime().executor(ctl_.shard_of(ntp_of(partition))),
                    work(this, partition, std::move(recs), std::move(done)), asio::detached);
@@ -149,15 +149,17 @@ std::shared_ptr<group> coordinator::make_group(partition_state& ps, const std::s
   return g;
 }
 
-awaitable<bool> coordinator::write(int32_t partition,
-                                   std::vector<std::pair<bytes, std::optional<bytes>>> records) {
+awaitable<errc> coordinator::write(int32_t partition,
+                                   std::vector<std::pair<bytes, std::optional<bytes>>> records,
+                                   bool whole) {
   auto* p = ctl_.local(ntp_of(partition));
   if (!p)
-    co_return false;
+    co_return errc::storage_error;
   auto now = clock_.now_ms();
-  for (size_t at = 0; at < records.size(); at += records_per_batch) {
+  const size_t per_batch = whole ? records.size() : records_per_batch;
+  for (size_t at = 0; at < records.size(); at += per_batch) {
     model::batch_builder b(now);
-    for (size_t i = at; i < std::min(records.size(), at + records_per_batch); ++i) {
+    for (size_t i = at; i < std::min(records.size(), at + per_batch); ++i) {
       const auto& [k, v] = records[i];
       std::optional<std::string_view> value;
       if (v)
@@ -165,19 +167,23 @@ awaitable<bool> coordinator::write(int32_t partition,
       b.add(as_chars(k), value, now);
     }
     auto batch = b.build();
+    if (whole && batch.size() > p->log().config().max_batch_bytes)
+      co_return errc::commit_too_large;  // nothing written: all or nothing
     auto r = p->append(batch);
     if (!r) {
-      lg().error("{}: cannot write: {}", ntp_of(partition).dir_name(), r.error().message());
-      co_return false;
+      STROM_LOG_LIMITED(lg(), err, "{}: cannot write: {}", ntp_of(partition).dir_name(),
+                        r.error().message());
+      co_return errc::storage_error;
     }
   }
   auto flush = [p](std::function<void(status)> done) { p->flush_async(std::move(done)); };
   auto s = co_await net::await_callback<status>(std::move(flush));
   if (!s) {
-    lg().error("{}: cannot flush: {}", ntp_of(partition).dir_name(), s.error().message());
-    co_return false;
+    STROM_LOG_LIMITED(lg(), err, "{}: cannot flush: {}", ntp_of(partition).dir_name(),
+                      s.error().message());
+    co_return errc::storage_error;
   }
-  co_return true;
+  co_return errc::none;
 }
 
 awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
@@ -300,8 +306,13 @@ void coordinator::tick_shard(size_t shard) {
     if (ps->loading)
       continue;
     std::vector<std::shared_ptr<group>> expired;
+    std::vector<std::string> unused;
     for (auto& [id, g] : ps->groups) {
       g->tick();
+      if (g->unused()) {
+        unused.push_back(id);  // e.g. its pending members expired: nothing to keep
+        continue;
+      }
       if (!retention || g->state() != group_state::empty)
         continue;
       if (g->protocol_type().empty()) {
@@ -330,6 +341,8 @@ void coordinator::tick_shard(size_t shard) {
         expired.push_back(g);
       }
     }
+    for (const auto& id : unused)
+      ps->groups.erase(id);
     for (auto& g : expired) {
       g->kill();
       ps->groups.erase(g->id());
@@ -353,7 +366,7 @@ awaitable<void> coordinator::expire_group(coordinator* self, int32_t partition,
   recs.emplace_back(encode_key(group_key{g->id()}), std::nullopt);
   auto n = g->offsets().size();
   auto op = self->write(partition, std::move(recs));
-  if (co_await std::move(op))
+  if (co_await std::move(op) == errc::none)
     lg().info("group {}: expired with {} committed offsets", g->id(), n);
 }
 
@@ -394,7 +407,21 @@ awaitable<join_result> coordinator::join_here(coordinator* self, std::string gro
   auto start = [g, req = std::move(req)](join_callback done) mutable {
     g->join(std::move(req), std::move(done));
   };
-  co_return co_await net::await_callback<join_result>(std::move(start));
+  auto result = co_await net::await_callback<join_result>(std::move(start));
+  // A refused join leaves nothing behind: a group exists only once a request was accepted.
+  self->forget_if_unused(group_id, g);
+  co_return result;
+}
+
+void coordinator::forget_if_unused(const std::string& group_id, const std::shared_ptr<group>& g) {
+  if (!g->unused())
+    return;
+  errc err;
+  auto* ps = state_for(partition_of(group_id), err);
+  if (ps == nullptr)
+    return;
+  if (auto it = ps->groups.find(group_id); it != ps->groups.end() && it->second == g)
+    ps->groups.erase(it);
 }
 
 awaitable<sync_result> coordinator::sync(std::string group_id, sync_request req) {
@@ -473,13 +500,13 @@ awaitable<std::vector<coordinator::commit_entry>> coordinator::commit_here(coord
   std::shared_ptr<group> g;
   if (auto it = ps->groups.find(group_id); it != ps->groups.end()) {
     g = it->second;
-  } else if (req.generation < 0 && req.member_id.empty() && !req.instance_id) {
-    g = self->make_group(*ps, group_id);  // offsets of a consumer without group management
-  } else {
+    if (auto e = g->check_commit(req.member_id, req.instance_id, req.generation); e != errc::none)
+      co_return fail_all(e);
+  } else if (req.generation >= 0 || !req.member_id.empty() || req.instance_id) {
     co_return fail_all(errc::illegal_generation);
   }
-  if (auto e = g->check_commit(req.member_id, req.instance_id, req.generation); e != errc::none)
-    co_return fail_all(e);
+  // Otherwise: offsets of a consumer without group management; its group is created below,
+  // once something was written.
   std::vector<std::pair<bytes, std::optional<bytes>>> recs;
   auto now = self->clock_.now_ms();
   for (auto& c : req.entries) {
@@ -495,13 +522,26 @@ awaitable<std::vector<coordinator::commit_entry>> coordinator::commit_here(coord
   }
   if (recs.empty())
     co_return std::move(req.entries);
-  auto op = self->write(self->partition_of(group_id), std::move(recs));
-  bool ok = co_await std::move(op);
+  // One batch: a commit is stored whole or not at all.
+  auto op = self->write(self->partition_of(group_id), std::move(recs), true);
+  auto written = co_await std::move(op);
+  bool ok = written == errc::none;
+  if (ok) {
+    // The group may have been created, or deleted, while the write was in flight.
+    auto* now_ps = self->state_for(self->partition_of(group_id), err);
+    if (now_ps == nullptr) {
+      ok = false;
+    } else if (auto it = now_ps->groups.find(group_id); it != now_ps->groups.end()) {
+      g = it->second;
+    } else {
+      g = self->make_group(*now_ps, group_id);
+    }
+  }
   for (auto& c : req.entries) {
     if (c.error != errc::none)
       continue;
     if (!ok)
-      c.error = errc::storage_error;
+      c.error = written == errc::none ? errc::storage_error : written;
     else
       g->offsets()[{c.topic, c.partition}] = c.value;
   }
@@ -626,9 +666,7 @@ awaitable<errc> coordinator::delete_group_here(coordinator* self, std::string gr
     recs.emplace_back(encode_key(offset_key{group_id, tp.first, tp.second}), std::nullopt);
   recs.emplace_back(encode_key(group_key{group_id}), std::nullopt);
   auto op = self->write(self->partition_of(group_id), std::move(recs));
-  if (!co_await std::move(op))
-    co_return errc::storage_error;
-  co_return errc::none;
+  co_return co_await std::move(op);
 }
 
 awaitable<coordinator::offset_delete_result> coordinator::delete_offsets(
@@ -673,8 +711,8 @@ awaitable<coordinator::offset_delete_result> coordinator::delete_offsets_here(
   if (recs.empty())
     co_return out;
   auto op = self->write(self->partition_of(group_id), std::move(recs));
-  if (!co_await std::move(op)) {
-    out.error = errc::storage_error;
+  if (auto e = co_await std::move(op); e != errc::none) {
+    out.error = e;
     co_return out;
   }
   for (size_t i = 0; i < which.size(); ++i) {

@@ -66,6 +66,8 @@ std::string_view to_string(errc e) {
       return "unknown topic or partition";
     case errc::storage_error:
       return "offsets storage error";
+    case errc::commit_too_large:
+      return "offset commit too large";
   }
   return "unknown";
 }

@@ -5,7 +5,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 
 namespace strom::metrics {
 
@@ -72,10 +71,12 @@ families& fam() {
   return f;
 }
 
-std::mutex mu;
-std::array<std::atomic<api_metrics*>, 128> apis{};
-std::array<std::unique_ptr<api_metrics>, 128> owned_apis;
-std::map<std::string, std::unique_ptr<topic_metrics>, std::less<>> topics;
+std::mutex mu;  // guards owned_apis and topics
+/// Slots 0..127 are API keys; the last one is every other key.
+constexpr size_t unknown_api_slot = 128;
+std::array<std::atomic<api_metrics*>, 129> apis{};
+std::array<std::unique_ptr<api_metrics>, 129> owned_apis;
+std::map<std::string, std::weak_ptr<topic_metrics>, std::less<>> topics;
 
 }  // namespace
 
@@ -85,7 +86,9 @@ prometheus::Registry& registry() {
 }
 
 api_metrics& api(int16_t key, std::string_view name) {
-  auto slot = static_cast<size_t>(key) & 127;
+  auto slot = key >= 0 && key < 128 ? static_cast<size_t>(key) : unknown_api_slot;
+  if (slot == unknown_api_slot)
+    name = "Unknown";  // as the protocol names keys it does not know
   if (auto* m = apis[slot].load(std::memory_order_acquire))
     return *m;
   std::lock_guard lock(mu);
@@ -99,23 +102,43 @@ api_metrics& api(int16_t key, std::string_view name) {
   return *owned_apis[slot];
 }
 
-topic_metrics& topic(const std::string& name) {
-  thread_local std::unordered_map<std::string, topic_metrics*> cache;
-  if (auto it = cache.find(name); it != cache.end())
-    return *it->second;
-  std::lock_guard lock(mu);
-  auto it = topics.find(name);
-  if (it == topics.end()) {
-    auto& f = fam();
-    prometheus::Labels l{{"topic", name}};
-    it = topics
-             .emplace(name, std::make_unique<topic_metrics>(
-                                topic_metrics{&f.bytes_in.Add(l), &f.records_in.Add(l),
-                                              &f.bytes_out.Add(l), &f.records_out.Add(l)}))
-             .first;
+namespace {
+/// Removes a topic's series when its last handle goes, unless a newer handle for the same
+/// name took the entry meanwhile (the topic was re-created): then both share the series.
+void drop_topic_series(const std::string& name, topic_metrics* m) {
+  {
+    std::lock_guard lock(mu);
+    auto it = topics.find(name);
+    if (it != topics.end() && it->second.expired()) {
+      topics.erase(it);
+      auto& f = fam();
+      f.bytes_in.Remove(m->bytes_in);
+      f.records_in.Remove(m->records_in);
+      f.bytes_out.Remove(m->bytes_out);
+      f.records_out.Remove(m->records_out);
+    }
   }
-  cache.emplace(name, it->second.get());
-  return *it->second;
+  delete m;
+}
+}  // namespace
+
+std::shared_ptr<topic_metrics> topic(const std::string& name) {
+  std::lock_guard lock(mu);
+  auto& slot = topics[name];
+  if (auto m = slot.lock())
+    return m;
+  auto& f = fam();
+  prometheus::Labels l{{"topic", name}};
+  std::shared_ptr<topic_metrics> m(new topic_metrics{&f.bytes_in.Add(l), &f.records_in.Add(l),
+                                                     &f.bytes_out.Add(l), &f.records_out.Add(l)},
+                                   [name](topic_metrics* p) { drop_topic_series(name, p); });
+  slot = m;
+  return m;
+}
+
+size_t topic_series_count() {
+  std::lock_guard lock(mu);
+  return topics.size();
 }
 
 prometheus::Histogram& flush_latency() {

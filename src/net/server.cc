@@ -8,6 +8,7 @@
 #include <csignal>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <span>
 #include <unordered_map>
 
@@ -23,6 +24,52 @@ spdlog::logger& lg() {
 using clock_type = std::chrono::steady_clock;
 }  // namespace
 
+uint64_t close_signal::on_close(std::function<void()> fn) {
+  if (closed_) {
+    fn();
+    return 0;
+  }
+  auto id = next_id_++;
+  callbacks_.emplace(id, std::move(fn));
+  return id;
+}
+
+void close_signal::fire() {
+  if (closed_)
+    return;
+  closed_ = true;
+  auto callbacks = std::move(callbacks_);
+  callbacks_.clear();
+  for (auto& [id, fn] : callbacks)
+    fn();
+}
+
+/// Open connections per client address, over all shards (a mutex: touched once per
+/// connection, never per request).
+struct server::ip_table {
+  std::mutex mu;  // guards open
+  std::unordered_map<std::string, int32_t> open;
+
+  /// Counts a connection from `ip` unless `limit` (> 0) are open already.
+  bool add(const std::string& ip, int32_t limit) {
+    std::lock_guard lock(mu);
+    auto& n = open[ip];
+    if (limit > 0 && n >= limit) {
+      if (n == 0)
+        open.erase(ip);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void remove(const std::string& ip) {
+    std::lock_guard lock(mu);
+    auto it = open.find(ip);
+    if (it != open.end() && --it->second <= 0)
+      open.erase(it);
+  }
+};
+
 /// Connections of one shard; touched only on that shard's thread.
 struct server::shard_state {
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -35,14 +82,16 @@ struct server::shard_state {
 /// fill their slot; the writer sends slots strictly in order.
 class server::connection : public std::enable_shared_from_this<server::connection> {
  public:
-  connection(server& srv, tcp::socket sock, connection_info info)
+  connection(server& srv, tcp::socket sock, connection_info info, std::string ip)
       : srv_(srv),
         sock_(std::move(sock)),
         info_(std::move(info)),
         reader_wake_(sock_.get_executor()),
         writer_wake_(sock_.get_executor()),
         watchdog_(sock_.get_executor()),
-        open_(srv.open_) {}
+        open_(srv.open_),
+        ips_(srv.ips_),
+        ip_(std::move(ip)) {}
 
   void start() {
     auto self = shared_from_this();
@@ -71,16 +120,19 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     sock_.close(ec);
     watchdog_.cancel();
     notify();
+    info_.closing->fire();  // parked requests end now, not at their own deadline
   }
 
   ~connection() {
-    --*open_;  // the counter outlives the server if a shard destroys this late
+    --*open_;  // the counters outlive the server if a shard destroys this late
+    ips_->remove(ip_);
     lg().debug("connection {} from {} closed", info_.id, info_.peer);
   }
 
  private:
   struct slot {
     bool ready = false;
+    size_t request_bytes = 0;
     handler_result result;
   };
 
@@ -118,9 +170,12 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   awaitable<void> reader() {
     auto self = shared_from_this();
     const auto& o = srv_.opts_;
+    bool peer_gone = false;
     try {
       while (!closed_ && !draining_) {
-        while (static_cast<int32_t>(pending_.size()) >= o.max_inflight && !closed_) {
+        while ((static_cast<int32_t>(pending_.size()) >= o.max_inflight ||
+                pending_bytes_ >= static_cast<size_t>(o.max_frame_bytes)) &&
+               !closed_) {
           set_deadline(clock_type::time_point::max());  // back-pressure is not idleness
           co_await wait(reader_wake_);
         }
@@ -132,8 +187,9 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         co_await asio::async_read(sock_, asio::buffer(prefix), asio::use_awaitable);
         auto size = bytes::read_be<int32_t>(prefix.data());
         if (size < 0 || size > o.max_frame_bytes) {
-          lg().warn("connection {} from {}: frame size {} outside [0, {}], closing", info_.id,
-                    info_.peer, size, o.max_frame_bytes);
+          STROM_LOG_LIMITED(lg(), warn,
+                            "connection {} from {}: frame size {} outside [0, {}], closing",
+                            info_.id, info_.peer, size, o.max_frame_bytes);
           break;
         }
         reading_body_ = true;
@@ -142,6 +198,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         co_await asio::async_read(sock_, asio::buffer(frame), asio::use_awaitable);
         reading_body_ = false;
         auto s = std::make_shared<slot>();
+        s->request_bytes = frame.size();
+        pending_bytes_ += s->request_bytes;
         pending_.push_back(s);
         asio::co_spawn(
             sock_.get_executor(),
@@ -149,7 +207,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
               try {
                 s->result = co_await self->srv_.handler_->handle(self->info_, std::move(frame));
               } catch (const std::exception& e) {
-                lg().error("connection {}: request handler failed: {}", self->info_.id, e.what());
+                STROM_LOG_LIMITED(lg(), err, "connection {}: request handler failed: {}",
+                                  self->info_.id, e.what());
                 s->result = handler_result{disposition::close, {}};
               }
               s->ready = true;
@@ -161,10 +220,16 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       if (e.code() != asio::error::eof && e.code() != asio::error::operation_aborted) {
         lg().debug("connection {} from {}: read: {}", info_.id, info_.peer, e.what());
       }
+      // The peer went away (or the socket failed): nobody will read the responses still
+      // pending, so close now and let parked requests end, as Kafka closes a channel on EOF.
+      // A drain shuts the receive side down itself and still answers what is in flight.
+      peer_gone = !draining_;
     }
     reader_done_ = true;
     set_deadline(clock_type::time_point::max());
     notify();
+    if (peer_gone)
+      close();
   }
 
   awaitable<void> write_frame(out_frame& f) {
@@ -264,6 +329,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
           break;
         auto s = pending_.front();
         pending_.pop_front();
+        pending_bytes_ -= s->request_bytes;
         reader_wake_.cancel();  // room for another request
         if (s->result.what == disposition::close)
           break;
@@ -284,15 +350,21 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   asio::steady_timer watchdog_;
   clock_type::time_point deadline_ = clock_type::time_point::max();
   std::deque<std::shared_ptr<slot>> pending_;
+  size_t pending_bytes_ = 0;  ///< request bytes of pending_
   bool reading_body_ = false;
   bool reader_done_ = false;
   bool draining_ = false;
   bool closed_ = false;
   std::shared_ptr<std::atomic<int64_t>> open_;
+  std::shared_ptr<ip_table> ips_;
+  std::string ip_;
 };
 
 server::server(shard_runtime& rt, server_options opts, std::shared_ptr<request_handler> handler)
-    : rt_(rt), opts_(std::move(opts)), handler_(std::move(handler)) {
+    : rt_(rt),
+      opts_(std::move(opts)),
+      handler_(std::move(handler)),
+      ips_(std::make_shared<ip_table>()) {
   for (size_t i = 0; i < rt_.count(); ++i)
     shards_.push_back(std::make_unique<shard_state>());
 }
@@ -324,8 +396,34 @@ void server::start() {
   lg().info("listener {} on {}:{} ({} shard(s))", opts_.name, opts_.host, bound_port_, rt_.count());
 }
 
+namespace {
+/// accept() failed for want of a resource that closing connections gives back.
+bool out_of_resources(const boost::system::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == boost::system::errc::not_enough_memory || ec == boost::system::errc::no_buffer_space;
+}
+}  // namespace
+
+accept_pacer::accept_pacer(asio::any_io_executor ex, std::chrono::milliseconds first,
+                           std::chrono::milliseconds max)
+    : timer_(std::move(ex)), first_(first), max_(max), next_(first) {}
+
+awaitable<void> accept_pacer::failed(const boost::system::error_code& ec,
+                                     std::string_view listener) {
+  STROM_LOG_LIMITED(lg(), warn, "accept on {}: {}", listener, ec.message());
+  if (!out_of_resources(ec))
+    co_return;
+  // The pending connection stays in the backlog until descriptors come back.
+  timer_.expires_after(next_);
+  boost::system::error_code wait_ec;
+  co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+  next_ = std::min(next_ * 2, max_);
+}
+
 awaitable<void> server::accept_loop(size_t shard) {
   auto& st = *shards_[shard];
+  accept_pacer pacer(rt_.context(shard).get_executor(), opts_.accept_backoff);
   while (!stopping_) {
     boost::system::error_code ec;
     tcp::socket sock =
@@ -333,12 +431,24 @@ awaitable<void> server::accept_loop(size_t shard) {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping_)
         break;
-      lg().warn("accept on {}: {}", opts_.name, ec.message());
+      co_await pacer.failed(ec, opts_.name);
       continue;
     }
+    pacer.succeeded();
     ++accepted_;
+    auto remote = sock.remote_endpoint(ec);
+    std::string ip = ec ? "?" : remote.address().to_string();
     if (opts_.max_connections > 0 && open_->load() >= opts_.max_connections) {
-      lg().warn("listener {}: {} connections open, refusing another", opts_.name, open_->load());
+      ++refused_;
+      STROM_LOG_LIMITED(lg(), warn, "listener {}: {} connections open, refusing one from {}",
+                        opts_.name, open_->load(), ip);
+      sock.close(ec);
+      continue;
+    }
+    if (!ips_->add(ip, opts_.max_connections_per_ip)) {
+      ++refused_;
+      STROM_LOG_LIMITED(lg(), warn, "listener {}: {} connections open from {}, refusing another",
+                        opts_.name, opts_.max_connections_per_ip, ip);
       sock.close(ec);
       continue;
     }
@@ -351,12 +461,12 @@ awaitable<void> server::accept_loop(size_t shard) {
     }
     connection_info info;
     info.id = next_id_++;
-    auto remote = sock.remote_endpoint(ec);
-    info.peer = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    info.peer = remote.address().is_v6() ? "[" + ip + "]:" + std::to_string(remote.port())
+                                         : ip + ":" + std::to_string(remote.port());
     info.shard = shard;
     info.listener = opts_.name;
     ++*open_;
-    auto c = std::make_shared<connection>(*this, std::move(sock), info);
+    auto c = std::make_shared<connection>(*this, std::move(sock), info, std::move(ip));
     // Forget connections that are gone.
     std::erase_if(st.connections, [](const auto& e) { return e.second.expired(); });
     st.connections[info.id] = c;

@@ -3,6 +3,7 @@ directory, stopped (or killed) by the test and always cleaned up."""
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -22,8 +23,10 @@ def free_port():
 class Broker:
     """One stromd. `extra` is appended to its YAML configuration."""
 
-    def __init__(self, workdir=None, extra="", shards=2, advertise_port=None):
+    def __init__(self, workdir=None, extra="", shards=2, advertise_port=None, nofile=None):
+        """`nofile` caps the descriptors stromd may open (soft and hard RLIMIT_NOFILE)."""
         self._tmp = None
+        self.nofile = nofile
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="strom-it-")
             workdir = self._tmp.name
@@ -56,8 +59,12 @@ network:
     def start(self):
         since = os.path.getsize(self.err_path) if os.path.exists(self.err_path) else 0
         self.err = open(self.err_path, "a")
+        limit = None
+        if self.nofile is not None:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen([STROMD, "--config", self.config], stdout=subprocess.DEVNULL,
-                                     stderr=self.err)
+                                     stderr=self.err, preexec_fn=limit)
         self.wait_for(r"stromd started", since)
         return self
 
@@ -82,6 +89,28 @@ network:
         rc = self.proc.wait(timeout=TIMEOUT)
         self.err.close()
         return rc
+
+    def open_fds(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def cpu_seconds(self):
+        """User + system CPU time the broker used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def metrics(self):
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics",
+                                    timeout=TIMEOUT) as r:
+            return r.read().decode()
 
     def kill(self):
         return self.stop(signal.SIGKILL)

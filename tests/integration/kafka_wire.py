@@ -60,11 +60,46 @@ def record_batch(values, magic=2, attributes=0, count=None, last_delta=None, ts=
     return struct.pack(">qi", 0, length) + head + after_crc
 
 
+def array(items):
+    """INT32-counted array of already encoded items."""
+    return struct.pack(">i", len(items)) + b"".join(items)
+
+
+class Reader:
+    """Walks a response body: big-endian integers and INT16-counted strings."""
+
+    def __init__(self, data, pos=0):
+        self.data = data
+        self.pos = pos
+
+    def take(self, fmt):
+        v = struct.unpack_from(">" + fmt, self.data, self.pos)
+        self.pos += struct.calcsize(">" + fmt)
+        return v[0] if len(v) == 1 else v
+
+    def string(self):
+        n = self.take("h")
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def bytes_(self):
+        n = self.take("i")
+        if n < 0:
+            return None
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+
 class Client:
     """One blocking connection; requests are framed, responses read whole."""
 
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10, source="127.0.0.1"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=(source, 0))
         self.correlation = 0
 
     def close(self):

@@ -2,8 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,4 +38,43 @@ spdlog::logger& get(std::string_view component);
 /// Changes one component's level at run time. Returns false for an unknown component.
 bool set_level(std::string_view component, spdlog::level::level_enum level);
 
+/// Lets through at most `burst` lines per `period` from one call site, so that a condition
+/// that repeats (a client sending garbage in a loop, accept failing for want of descriptors)
+/// cannot flood the log. The first line let through after a quiet spell says how many were
+/// dropped. Thread-safe.
+class rate_limit {
+ public:
+  explicit rate_limit(std::chrono::milliseconds period = std::chrono::seconds(10),
+                      uint32_t burst = 5)
+      : period_(period), burst_(burst) {}
+
+  /// nullopt: drop this line. Otherwise the number of lines dropped since the last one let
+  /// through.
+  std::optional<uint64_t> admit(
+      std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
+ private:
+  std::mutex mu_;  // guards the fields below
+  std::chrono::milliseconds period_;
+  uint32_t burst_;
+  std::chrono::steady_clock::time_point window_start_{};
+  uint32_t in_window_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+/// Formats the " (N similar lines dropped)" suffix, empty when none were.
+std::string dropped_suffix(uint64_t dropped);
+
 }  // namespace strom::logging
+
+/// Logs like `logger.level(fmt, args...)`, rate-limited per call site (logging::rate_limit).
+#define STROM_LOG_LIMITED(logger, lvl, fmt_str, ...)                              \
+  do {                                                                            \
+    static ::strom::logging::rate_limit strom_rate_limit_;                        \
+    if ((logger).should_log(spdlog::level::lvl)) {                                \
+      if (auto strom_dropped_ = strom_rate_limit_.admit()) {                      \
+        (logger).log(spdlog::level::lvl, fmt_str "{}" __VA_OPT__(, ) __VA_ARGS__, \
+                     ::strom::logging::dropped_suffix(*strom_dropped_));          \
+      }                                                                           \
+    }                                                                             \
+  } while (false)

@@ -10,6 +10,7 @@
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
 #include "strom/cluster/producer_state.h"
+#include "strom/metrics/metrics.h"
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
 #include "strom/storage/log.h"
@@ -28,12 +29,18 @@ struct partition_settings {
 class partition {
  public:
   partition(model::ntp name, storage::log* log, partition_settings s, clock& clk)
-      : name_(std::move(name)), log_(log), settings_(s), clock_(clk) {}
+      : name_(std::move(name)),
+        log_(log),
+        settings_(s),
+        clock_(clk),
+        traffic_(metrics::topic(name_.topic)) {}
 
   [[nodiscard]] const model::ntp& name() const { return name_; }
   [[nodiscard]] storage::log& log() { return *log_; }
   [[nodiscard]] const storage::log& log() const { return *log_; }
   [[nodiscard]] const partition_settings& settings() const { return settings_; }
+  /// The topic's traffic counters (their series live as long as some partition does).
+  [[nodiscard]] const std::shared_ptr<metrics::topic_metrics>& traffic() const { return traffic_; }
   void set_settings(partition_settings s) { settings_ = s; }
 
   [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
@@ -81,6 +88,7 @@ class partition {
   uint64_t next_waiter_ = 1;
   std::map<uint64_t, std::function<void()>> waiters_;
   producer_state producers_;
+  std::shared_ptr<metrics::topic_metrics> traffic_;
 };
 
 }  // namespace strom::cluster

@@ -109,7 +109,13 @@ struct network_config {
   /// socket.request.max.bytes: the largest request accepted (checked before allocating).
   int32_t socket_request_max_bytes = 104857600;
   /// max.connections over all listeners; 0 = unlimited.
-  int32_t max_connections = 0;
+  int32_t max_connections = 10000;
+  /// max.connections.per.ip: open connections from one client address; 0 = unlimited.
+  int32_t max_connections_per_ip = 1000;
+  /// fetch.max.bytes: record bytes in one Fetch response, whatever the client asks.
+  int32_t fetch_max_bytes = 57671680;
+  /// The longest a Fetch waits for data; a client's max_wait_ms is clamped to it.
+  int64_t fetch_max_wait_ms = 30000;
   /// Requests read from one connection before its response queue is drained.
   int32_t max_inflight_requests_per_connection = 100;
   /// connections.max.idle.ms.

@@ -146,10 +146,15 @@ class coordinator {
   partition_state* state_for(int32_t partition, errc& err);
   std::shared_ptr<group> find_group(std::string_view group_id, errc& err);
   std::shared_ptr<group> make_group(partition_state& ps, const std::string& group_id);
+  /// Drops `g` from its partition when it holds nothing (group::unused). On its shard.
+  void forget_if_unused(const std::string& group_id, const std::shared_ptr<group>& g);
   /// Appends records (value nullopt = tombstone) to an offsets partition and waits until they
-  /// are durable. On the partition's shard.
-  awaitable<bool> write(int32_t partition,
-                        std::vector<std::pair<bytes, std::optional<bytes>>> records);
+  /// are durable. With `whole`, they go in one batch, or nothing is written when that batch
+  /// would be larger than the partition takes (commit_too_large); otherwise in batches of a
+  /// bounded count. On the partition's shard.
+  awaitable<errc> write(int32_t partition,
+                        std::vector<std::pair<bytes, std::optional<bytes>>> records,
+                        bool whole = false);
   static awaitable<void> load(coordinator* self, int32_t partition);
   static awaitable<void> tick_loop(coordinator* self, size_t shard);
   void tick_shard(size_t shard);

@@ -26,6 +26,8 @@ enum class errc : uint8_t {
   offset_metadata_too_large,
   unknown_topic_or_partition,
   storage_error,  ///< writing the offsets topic failed
+  /// An OffsetCommit whose records do not fit in one batch of the offsets topic.
+  commit_too_large,
 };
 
 std::string_view to_string(errc e);

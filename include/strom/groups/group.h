@@ -144,6 +144,13 @@ class group : public std::enable_shared_from_this<group> {
   [[nodiscard]] const std::optional<std::string>& leader() const { return leader_; }
   [[nodiscard]] size_t member_count() const { return members_.size(); }
   [[nodiscard]] bool has_member(const std::string& id) const { return members_.contains(id); }
+  /// Nothing in it and nothing stored: no members (pending ones included), no generation yet,
+  /// no offsets, no write in flight. Such a group (left by a refused JoinGroup, or once its
+  /// pending members expired) is dropped by the coordinator.
+  [[nodiscard]] bool unused() const {
+    return state_ == group_state::empty && members_.empty() && pending_members_.empty() &&
+           generation_ == 0 && offsets_.empty() && !persisting_;
+  }
   /// When the group entered its current state (for offsets retention of empty groups).
   [[nodiscard]] timestamp_ms state_timestamp() const { return state_timestamp_; }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,7 +25,9 @@ struct api_metrics {
   prometheus::Counter* errors;
   prometheus::Histogram* latency;
 };
-/// The metrics of API `key` (0 to 127); `name` labels them the first time.
+/// The metrics of API `key`, labelled `name` the first time. Keys outside 0..127 (no Kafka
+/// API has one) share one series labelled "Unknown", whatever `name` says, so a client
+/// cannot create series or borrow another API's.
 api_metrics& api(int16_t key, std::string_view name);
 
 /// Traffic of one topic (`strom_kafka_{bytes,records}_{in,out}_total`).
@@ -34,7 +37,13 @@ struct topic_metrics {
   prometheus::Counter* bytes_out;
   prometheus::Counter* records_out;
 };
-topic_metrics& topic(const std::string& name);
+/// The series of topic `name`, created on first use. They live while a handle does: each
+/// partition of an existing topic holds one, so the series of a deleted topic are removed
+/// with its last partition, and a name nobody created never gets any. Thread-safe; the
+/// counters may be updated from any thread.
+std::shared_ptr<topic_metrics> topic(const std::string& name);
+/// Topics that have series now (tests, monitoring of the registry itself).
+size_t topic_series_count();
 
 /// Time from asking for a flush to its completion (`strom_storage_flush_latency_seconds`).
 prometheus::Histogram& flush_latency();

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "strom/net/asio.h"
@@ -14,12 +16,53 @@
 
 namespace strom::net {
 
+/// Fires once when a connection closes, so that requests parked on it (a long-poll Fetch)
+/// end at once instead of holding their resources until their own deadline. Touched only on
+/// the connection's shard.
+class close_signal {
+ public:
+  [[nodiscard]] bool closed() const { return closed_; }
+  /// Runs `fn` when the connection closes (at once when it has). The id is for forget().
+  uint64_t on_close(std::function<void()> fn);
+  void forget(uint64_t id) { callbacks_.erase(id); }
+  /// Marks the connection closed and runs the callbacks (once).
+  void fire();
+
+ private:
+  bool closed_ = false;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::function<void()>> callbacks_;
+};
+
+/// Paces an accept loop after accept() fails. Running out of descriptors or memory is cured
+/// only by time (connections closing): retrying at once would spin a core and flood the log.
+/// So such a failure waits, first `first`, doubling up to `max` while it keeps failing; every
+/// failure is logged, rate-limited. One per accept loop, on that loop's executor.
+class accept_pacer {
+ public:
+  explicit accept_pacer(asio::any_io_executor ex,
+                        std::chrono::milliseconds first = std::chrono::milliseconds(10),
+                        std::chrono::milliseconds max = std::chrono::seconds(1));
+  /// After a failed accept on `listener`.
+  awaitable<void> failed(const boost::system::error_code& ec, std::string_view listener);
+  /// After a successful accept.
+  void succeeded() { next_ = first_; }
+
+ private:
+  asio::steady_timer timer_;
+  std::chrono::milliseconds first_;
+  std::chrono::milliseconds max_;
+  std::chrono::milliseconds next_;
+};
+
 /// Who sent a request.
 struct connection_info {
   uint64_t id = 0;
   std::string peer;  ///< "host:port"
   size_t shard = 0;
   std::string listener;
+  /// Fires when the connection closes; never null for a server's connections.
+  std::shared_ptr<close_signal> closing = std::make_shared<close_signal>();
 };
 
 enum class disposition {
@@ -49,11 +92,18 @@ struct server_options {
   /// Frames larger than this (or with a negative size) close the connection before any
   /// allocation.
   int32_t max_frame_bytes = 100 << 20;
-  /// 0 = unlimited; counted over this server's connections.
+  /// 0 = unlimited; counted over this server's connections. A connection beyond it is
+  /// closed as soon as it is accepted.
   int32_t max_connections = 0;
+  /// 0 = unlimited; connections of this server from one client address.
+  int32_t max_connections_per_ip = 0;
   /// Requests read but not yet answered, per connection. At the limit the connection stops
-  /// reading until a response is written (back-pressure).
+  /// reading until a response is written (back-pressure). The bytes of such requests are
+  /// bounded too: once they reach max_frame_bytes, no further request is read.
   int32_t max_inflight = 100;
+  /// How long accepting pauses after accept() failed for want of descriptors or memory
+  /// (doubling up to 1 s while it keeps failing; see accept_pacer).
+  std::chrono::milliseconds accept_backoff{10};
   std::chrono::milliseconds idle_timeout{600000};
   /// Time allowed for the rest of a frame once its size prefix arrived.
   std::chrono::milliseconds request_timeout{30000};
@@ -82,9 +132,13 @@ class server {
   [[nodiscard]] uint16_t port() const { return bound_port_; }
   [[nodiscard]] int64_t connections() const { return open_->load(); }
   [[nodiscard]] uint64_t accepted() const { return accepted_.load(); }
+  /// Connections closed at once because a limit was reached.
+  [[nodiscard]] uint64_t refused() const { return refused_.load(); }
 
   class connection;
   struct shard_state;
+  /// Open connections per client address, over all shards.
+  struct ip_table;
 
  private:
   awaitable<void> accept_loop(size_t shard);
@@ -96,6 +150,8 @@ class server {
   uint16_t bound_port_ = 0;
   std::shared_ptr<std::atomic<int64_t>> open_ = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::shared_ptr<ip_table> ips_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> stopping_{false};
 };

@@ -2,7 +2,8 @@
 
 namespace strom::kafka::protocol {
 
-frame encode_response_frame(int32_t correlation_id, int16_t version, const response_body& body) {
+result<frame> encode_response_frame(int32_t correlation_id, int16_t version,
+                                    const response_body& body) {
   writer w = writer::for_frame();
   encode_response_header(w, correlation_id, response_header_version(key_of(body), version));
   encode_body(w, version, body);
@@ -31,7 +32,7 @@ api_versions_response make_api_versions_response(error_code error) {
   return resp;
 }
 
-frame encode_unsupported_api_versions_response(int32_t correlation_id) {
+result<frame> encode_unsupported_api_versions_response(int32_t correlation_id) {
   return encode_response_frame(correlation_id, 0,
                                make_api_versions_response(error_code::unsupported_version));
 }

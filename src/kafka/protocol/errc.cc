@@ -23,6 +23,8 @@ class protocol_category_impl final : public std::error_category {
         return "unknown API key";
       case errc::frame_too_large:
         return "invalid frame size";
+      case errc::too_large_to_encode:
+        return "too large to encode";
     }
     return "unknown protocol error";
   }

@@ -5,9 +5,12 @@
 #include <cstring>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "strom/base/assert.h"
 #include "strom/bytes/endian.h"
 #include "strom/bytes/varint.h"
+#include "strom/kafka/protocol/errc.h"
 
 namespace strom::kafka::protocol {
 
@@ -31,33 +34,55 @@ result<std::vector<std::byte>> frame::flatten(const read_fn& read_file) const {
   return out;
 }
 
-writer writer::for_frame() {
+writer writer::for_frame(uint64_t limit) {
   writer w;
   w.framed_ = true;
+  w.limit_ = limit;
   w.write_int32(0);
   return w;
 }
 
+void writer::fail(std::string why) {
+  if (failure_.empty())
+    failure_ = std::move(why);
+}
+
+bool writer::admit(uint64_t n) {
+  if (failed())
+    return false;
+  if (n > limit_ || size() > limit_ - n) {
+    fail(fmt::format("response larger than {} bytes", limit_));
+    return false;
+  }
+  return true;
+}
+
 std::byte* writer::grow(size_t n) {
+  if (!admit(n))
+    return nullptr;
   size_t at = buf_.size();
   buf_.resize(at + n);
   return buf_.data() + at;
 }
 
 void writer::write_int8(int8_t v) {
-  buf_.push_back(static_cast<std::byte>(v));
+  if (auto* p = grow(1))
+    *p = static_cast<std::byte>(v);
 }
 
 void writer::write_int16(int16_t v) {
-  bytes::write_be(grow(2), v);
+  if (auto* p = grow(2))
+    bytes::write_be(p, v);
 }
 
 void writer::write_int32(int32_t v) {
-  bytes::write_be(grow(4), v);
+  if (auto* p = grow(4))
+    bytes::write_be(p, v);
 }
 
 void writer::write_int64(int64_t v) {
-  bytes::write_be(grow(8), v);
+  if (auto* p = grow(8))
+    bytes::write_be(p, v);
 }
 
 void writer::write_float64(double v) {
@@ -65,19 +90,19 @@ void writer::write_float64(double v) {
 }
 
 void writer::write_uuid(const uuid& v) {
-  std::memcpy(grow(16), v.bytes.data(), 16);
+  write_raw(v.bytes);
 }
 
 void writer::write_varlong(int64_t v) {
   std::byte tmp[10];
   size_t n = bytes::encode_varlong(v, tmp);
-  std::memcpy(grow(n), tmp, n);
+  write_raw(std::span<const std::byte>(tmp, n));
 }
 
 void writer::write_unsigned_varint(uint32_t v) {
   std::byte tmp[5];
   size_t n = bytes::encode_unsigned_varint(v, tmp);
-  std::memcpy(grow(n), tmp, n);
+  write_raw(std::span<const std::byte>(tmp, n));
 }
 
 void writer::write_string(std::string_view s, bool compact) {
@@ -87,9 +112,7 @@ void writer::write_string(std::string_view s, bool compact) {
     s = s.substr(0, std::numeric_limits<int16_t>::max());
     write_int16(static_cast<int16_t>(s.size()));
   }
-  if (!s.empty()) {
-    std::memcpy(grow(s.size()), s.data(), s.size());
-  }
+  write_raw(std::as_bytes(std::span(s)));
 }
 
 void writer::write_null_string(bool compact) {
@@ -101,8 +124,10 @@ void writer::write_null_string(bool compact) {
 }
 
 void writer::write_bytes(std::span<const std::byte> b, bool compact) {
-  STROM_ASSERT(b.size() < static_cast<size_t>(std::numeric_limits<int32_t>::max()),
-               "bytes field of {} bytes", b.size());
+  if (b.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    fail(fmt::format("bytes field of {} bytes", b.size()));
+    return;
+  }
   if (compact) {
     write_unsigned_varint(static_cast<uint32_t>(b.size() + 1));
   } else {
@@ -125,8 +150,10 @@ void writer::write_records(const records& r, bool compact) {
     return;
   }
   uint64_t n = r.size_bytes();
-  STROM_ASSERT(n < static_cast<uint64_t>(std::numeric_limits<int32_t>::max()),
-               "records field of {} bytes", n);
+  if (n >= static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+    fail(fmt::format("records field of {} bytes", n));
+    return;
+  }
   if (compact) {
     write_unsigned_varint(static_cast<uint32_t>(n + 1));
   } else {
@@ -138,6 +165,8 @@ void writer::write_records(const records& r, bool compact) {
       continue;
     }
     const auto& f = std::get<file_range>(p);
+    if (!admit(f.length))
+      return;
     if (!buf_.empty()) {
       sealed_ += buf_.size();
       chunks_.emplace_back(std::move(buf_));
@@ -149,7 +178,10 @@ void writer::write_records(const records& r, bool compact) {
 }
 
 void writer::write_array_length(size_t n, bool compact) {
-  STROM_ASSERT(n < static_cast<size_t>(std::numeric_limits<int32_t>::max()), "array of {}", n);
+  if (n >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    fail(fmt::format("array of {} elements", n));
+    return;
+  }
   if (compact) {
     write_unsigned_varint(static_cast<uint32_t>(n + 1));
   } else {
@@ -166,12 +198,17 @@ void writer::write_null_array(bool compact) {
 }
 
 void writer::write_raw(std::span<const std::byte> b) {
-  if (!b.empty()) {
-    std::memcpy(grow(b.size()), b.data(), b.size());
-  }
+  if (b.empty())
+    return;
+  if (auto* p = grow(b.size()))
+    std::memcpy(p, b.data(), b.size());
 }
 
 void writer::write_tagged_field(uint32_t tag, const writer& field) {
+  if (field.failed()) {
+    fail(field.failure());
+    return;
+  }
   std::span<const std::byte> b = field.memory();
   write_unsigned_varint(tag);
   write_unsigned_varint(static_cast<uint32_t>(b.size()));
@@ -188,11 +225,11 @@ std::vector<std::byte> writer::take_memory() && {
   return std::move(buf_);
 }
 
-frame writer::finish_frame() && {
+result<frame> writer::finish_frame() && {
   STROM_ASSERT(framed_, "finish_frame() on a writer not made by for_frame()");
-  uint64_t total = size();
-  STROM_ASSERT(total - 4 <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()),
-               "frame of {} bytes", total);
+  if (failed())
+    return strom::error(errc::too_large_to_encode, failure_);
+  uint64_t total = size();  // <= limit_ <= max_frame_bytes: the prefix can say it
   std::vector<std::byte>& first =
       chunks_.empty() ? buf_ : std::get<std::vector<std::byte>>(chunks_.front());
   bytes::write_be(first.data(), static_cast<int32_t>(total - 4));

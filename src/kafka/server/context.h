@@ -20,9 +20,11 @@ struct request_context {
   const broker_identity& id;
   cluster::producer_id_allocator& producer_ids;
   groups::coordinator& groups;
+  const request_limits& limits;
   const net::connection_info& who;
   protocol::request_header header;
-  /// The request frame; record views in the decoded body point into it.
+  /// The request frame while record views in the decoded body point into it (Produce);
+  /// released at once for other APIs, so a parked request does not pin it.
   std::shared_ptr<net::frame_bytes> buffer;
 
   [[nodiscard]] int16_t version() const { return header.version; }
@@ -31,15 +33,33 @@ struct request_context {
 /// A protocol frame as the connection writes it (the connection adds the size prefix).
 net::out_frame to_out_frame(protocol::frame f);
 
-template <typename M>
-net::handler_result respond(const request_context& c, const M& body) {
-  return net::handler_result{
-      net::disposition::respond,
-      to_out_frame(protocol::encode_response_frame(c.header.correlation_id, c.version(), body))};
-}
-
 inline net::handler_result close_connection() {
   return {net::disposition::close, {}};
+}
+
+/// Logs (rate-limited) that a response could not be encoded.
+void log_encode_failure(const request_context& c, const error& e);
+
+/// Encodes `body` as the response to the request of `c`. Handlers bound what they answer,
+/// so a response too large to encode means a bug or a limit missed; it never aborts: the
+/// message is answered emptied, with UNKNOWN_SERVER_ERROR in its top-level error code when it
+/// has one, and otherwise the connection is closed (the client retries).
+template <typename M>
+net::handler_result respond(const request_context& c, const M& body) {
+  auto f = protocol::encode_response_frame(c.header.correlation_id, c.version(), body);
+  if (f)
+    return {net::disposition::respond, to_out_frame(std::move(*f))};
+  log_encode_failure(c, f.error());
+  if constexpr (requires(M m) { m.error_code = protocol::error_code::none; }) {
+    M empty;
+    empty.error_code = protocol::error_code::unknown_server_error;
+    if constexpr (requires(M m) { m.error_message = std::string(); })
+      empty.error_message = "response too large";
+    auto g = protocol::encode_response_frame(c.header.correlation_id, c.version(), empty);
+    if (g)
+      return {net::disposition::respond, to_out_frame(std::move(*g))};
+  }
+  return close_connection();
 }
 inline net::handler_result no_response() {
   return {net::disposition::no_response, {}};

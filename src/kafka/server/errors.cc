@@ -51,6 +51,8 @@ error_code to_kafka_error(groups::errc e) {
     case errc::storage_error:
       // Retriable for clients: they look the coordinator up again and retry.
       return error_code::coordinator_not_available;
+    case errc::commit_too_large:
+      return error_code::invalid_commit_offset_size;  // as Kafka: the batch is too large
   }
   return error_code::unknown_server_error;
 }

@@ -19,10 +19,12 @@ using protocol::api_key;
 net::out_frame to_out_frame(protocol::frame f) {
   net::out_frame out;
   bool first = true;
-  for (auto& chunk : f.chunks()) {
+  auto chunks = std::move(f).take_chunks();
+  out.chunks.reserve(chunks.size());
+  for (auto& chunk : chunks) {
     net::out_chunk c;
-    if (const auto* bytes = std::get_if<std::vector<std::byte>>(&chunk)) {
-      c.bytes = *bytes;
+    if (auto* bytes = std::get_if<std::vector<std::byte>>(&chunk)) {
+      c.bytes = std::move(*bytes);
       if (first)
         c.bytes.erase(c.bytes.begin(), c.bytes.begin() + 4);  // the size prefix
     } else {
@@ -36,6 +38,11 @@ net::out_frame to_out_frame(protocol::frame f) {
     out.chunks.push_back(std::move(c));
   }
   return out;
+}
+
+void log_encode_failure(const request_context& c, const error& e) {
+  STROM_LOG_LIMITED(lg(), err, "{}: cannot encode the {} v{} response: {}", c.who.peer,
+                    protocol::api_name(c.header.key), c.version(), e.message());
 }
 
 bool is_implemented(api_key key) {
@@ -84,8 +91,13 @@ protocol::api_versions_response api_versions(protocol::error_code err) {
 class kafka_handler final : public net::request_handler {
  public:
   kafka_handler(cluster::controller& ctl, broker_identity id,
-                cluster::producer_id_allocator& producer_ids, groups::coordinator& groups)
-      : ctl_(ctl), id_(std::move(id)), producer_ids_(producer_ids), groups_(groups) {}
+                cluster::producer_id_allocator& producer_ids, groups::coordinator& groups,
+                request_limits limits)
+      : ctl_(ctl),
+        id_(std::move(id)),
+        producer_ids_(producer_ids),
+        groups_(groups),
+        limits_(limits) {}
 
   awaitable<net::handler_result> handle(const net::connection_info& who,
                                         net::frame_bytes frame) override {
@@ -93,29 +105,33 @@ class kafka_handler final : public net::request_handler {
     protocol::reader hr(*buffer);
     auto h = protocol::decode_request_header(hr);
     if (!h) {
-      lg().warn("{}: bad request header: {}; closing", who.peer, h.error().message());
+      STROM_LOG_LIMITED(lg(), warn, "{}: bad request header: {}; closing", who.peer,
+                        h.error().message());
       co_return close_connection();
     }
     if (!is_version_served(h->key, h->version) || !is_implemented(h->key)) {
       if (h->key == api_key::api_versions) {
         // Answer in the v0 format whatever the version asked, never disconnect (KIP-511).
-        request_context c{ctl_, id_, producer_ids_, groups_, who, *h, buffer};
+        request_context c{ctl_, id_, producer_ids_, groups_, limits_, who, *h, nullptr};
         c.header.version = 0;
         co_return respond(c, api_versions(protocol::error_code::unsupported_version));
       }
       metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
-      lg().warn("{} ({}): unsupported API {} v{}; closing", who.peer, h->client_id.value_or("-"),
-                protocol::api_name(h->key), h->version);
+      STROM_LOG_LIMITED(lg(), warn, "{} ({}): unsupported API {} v{}; closing", who.peer,
+                        h->client_id.value_or("-"), protocol::api_name(h->key), h->version);
       co_return close_connection();
     }
     auto req = protocol::decode_request(*buffer);
     if (!req) {
       metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
-      lg().warn("{}: cannot decode {} v{}: {}; closing", who.peer, protocol::api_name(h->key),
-                h->version, req.error().message());
+      STROM_LOG_LIMITED(lg(), warn, "{}: cannot decode {} v{}: {}; closing", who.peer,
+                        protocol::api_name(h->key), h->version, req.error().message());
       co_return close_connection();
     }
-    request_context c{ctl_, id_, producer_ids_, groups_, who, req->header, buffer};
+    // Only Produce keeps views into the frame (its records); every other body owns its data.
+    if (h->key != api_key::produce)
+      buffer.reset();
+    request_context c{ctl_, id_, producer_ids_, groups_, limits_, who, req->header, buffer};
     auto& m = metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
     auto started = std::chrono::steady_clock::now();
     auto out = co_await dispatch(c, req->body);
@@ -193,14 +209,16 @@ class kafka_handler final : public net::request_handler {
   broker_identity id_;
   cluster::producer_id_allocator& producer_ids_;
   groups::coordinator& groups_;
+  request_limits limits_;
 };
 
 }  // namespace
 
 std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
                                                    cluster::producer_id_allocator& producer_ids,
-                                                   groups::coordinator& groups) {
-  return std::make_shared<kafka_handler>(ctl, std::move(id), producer_ids, groups);
+                                                   groups::coordinator& groups,
+                                                   request_limits limits) {
+  return std::make_shared<kafka_handler>(ctl, std::move(id), producer_ids, groups, limits);
 }
 
 }  // namespace strom::kafka::server

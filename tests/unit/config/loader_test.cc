@@ -53,7 +53,10 @@ network:
   socket_send_buffer_bytes: -1
   socket_receive_buffer_bytes: 262144
   socket_request_max_bytes: 52428800
-  max_connections: 10000
+  max_connections: 20000
+  max_connections_per_ip: 50
+  fetch_max_bytes: 10485760
+  fetch_max_wait_ms: 5000
   max_inflight_requests_per_connection: 5
   connections_max_idle_ms: 300000
   request_timeout_ms: 10000

@@ -54,7 +54,7 @@ TEST(Frame, FetchResponseWithFileRangesIsChunkedForSendfile) {
     p.records.append(b1);                                                       // memory
     p.records.append(file_range{keepalive, file.fd, other.size(), b2.size()});  // file
     p.records.append(b3);                                                       // memory
-    frame f = encode_response_frame(5, version, resp);
+    frame f = encode_response_frame(5, version, resp).value();
 
     // Chunks: [prefix + header + ... + b1], [file range], [b3 + rest]
     ASSERT_EQ(f.chunks().size(), 3u);
@@ -228,6 +228,66 @@ TEST(ErrorCodes, ProtocolErrcHasACategory) {
   strom::error e(errc::truncated, "x");
   EXPECT_EQ(e.message(), "truncated input: x");
   EXPECT_STREQ(e.code().category().name(), "strom.kafka.protocol");
+}
+
+}  // namespace
+}  // namespace strom::kafka::protocol
+
+namespace strom::kafka::protocol {
+namespace {
+
+// A response too large for its length prefixes, or for the writer's limit, is an error the
+// caller maps to a Kafka error: encoding never aborts and never grows past the limit.
+TEST(FrameLimits, RecordsBeyondInt32AreAnErrorNotAnAbort) {
+  fetch_response resp;
+  auto& p = resp.responses.emplace_back().partitions.emplace_back();
+  // File ranges cost no memory: 3 GiB of "records" in two pieces.
+  auto keepalive = std::make_shared<int>(0);
+  p.records.append(file_range{keepalive, 3, 0, uint64_t{1} << 30});
+  p.records.append(file_range{keepalive, 3, 0, uint64_t{2} << 30});
+  auto f = encode_response_frame(1, 12, resp);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().code(), errc::too_large_to_encode);
+}
+
+TEST(FrameLimits, FramesOverTheLimitAreRefusedWhateverTheirPieces) {
+  // 1.5 GiB + 1.5 GiB of ranges: each field fits an INT32, the frame does not.
+  fetch_response resp;
+  auto keepalive = std::make_shared<int>(0);
+  for (int i = 0; i < 2; ++i) {
+    auto& p = resp.responses.emplace_back().partitions.emplace_back();
+    p.records.append(file_range{keepalive, 3, 0, uint64_t{3} << 29});
+  }
+  auto f = encode_response_frame(1, 4, resp);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().code(), errc::too_large_to_encode);
+}
+
+TEST(FrameLimits, AWriterStopsGrowingAtItsLimit) {
+  metadata_response resp;
+  for (int i = 0; i < 1000; ++i)
+    resp.topics.emplace_back().name = std::string(100, 'x');
+  auto small = encode_response_frame(1, 9, resp, 4096);
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.error().code(), errc::too_large_to_encode);
+  auto whole = encode_response_frame(1, 9, resp);
+  ASSERT_TRUE(whole);
+  EXPECT_GT(whole->size_bytes(), 100000u);
+
+  writer w = writer::for_frame(64);
+  w.write_bytes(std::vector<std::byte>(100), false);
+  EXPECT_TRUE(w.failed());
+  EXPECT_LE(w.size(), 64u);
+  w.write_int64(1);  // dropped once failed
+  EXPECT_LE(w.size(), 64u);
+  EXPECT_FALSE(std::move(w).finish_frame());
+}
+
+TEST(FrameLimits, ArraysBeyondInt32AreAnError) {
+  writer w = writer::for_frame();
+  w.write_array_length(size_t{1} << 31, false);
+  EXPECT_TRUE(w.failed());
+  EXPECT_FALSE(std::move(w).finish_frame());
 }
 
 }  // namespace

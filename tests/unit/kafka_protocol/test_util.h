@@ -55,5 +55,9 @@ inline std::vector<std::byte> flat(const frame& f) {
   auto r = f.flatten();
   return std::move(r).value();
 }
+/// The bytes of a frame that must have encoded.
+inline std::vector<std::byte> flat(const result<frame>& f) {
+  return flat(f.value());
+}
 
 }  // namespace strom::kafka::protocol::test

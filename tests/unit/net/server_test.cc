@@ -18,16 +18,27 @@ namespace {
 using namespace std::chrono_literals;
 
 /// Echoes each frame back after a delay given by its first byte (in ms), so that later
-/// requests can finish first; a frame starting with 0xff asks for no response, 0xfe to close.
+/// requests can finish first; a frame starting with 0xff asks for no response, 0xfe to close,
+/// 0xfd to park until the connection closes (as a long-poll Fetch does).
 class echo_handler final : public request_handler {
  public:
-  awaitable<handler_result> handle(const connection_info&, frame_bytes frame) override {
+  awaitable<handler_result> handle(const connection_info& who, frame_bytes frame) override {
     ++calls;
     auto delay = frame.empty() ? 0 : static_cast<int>(frame[0]);
     if (delay == 0xff)
       co_return handler_result{disposition::no_response, {}};
     if (delay == 0xfe)
       co_return handler_result{disposition::close, {}};
+    if (delay == 0xfd) {
+      auto t = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+      t->expires_at(asio::steady_timer::time_point::max());
+      auto id = who.closing->on_close([t] { t->cancel(); });
+      boost::system::error_code ec;
+      co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      who.closing->forget(id);
+      ++parked_ended;
+      co_return handler_result{disposition::close, {}};
+    }
     asio::steady_timer t(co_await asio::this_coro::executor);
     t.expires_after(std::chrono::milliseconds(delay));
     co_await t.async_wait(asio::use_awaitable);
@@ -38,6 +49,7 @@ class echo_handler final : public request_handler {
     co_return handler_result{disposition::respond, std::move(f)};
   }
   std::atomic<int> calls{0};
+  std::atomic<int> parked_ended{0};
 };
 
 /// A blocking loopback client.
@@ -257,6 +269,57 @@ class file_handler final : public request_handler {
   static constexpr uint64_t file_size = 1 << 20;
   int fd_;
 };
+
+TEST_F(server_test, ParkedRequestsEndWhenTheClientDisconnects) {
+  start();
+  {
+    client c(srv_->port());
+    c.send_frame(body({0xfd, 1}));
+    c.send_frame(body({0xfd, 2}));
+    for (int i = 0; i < 500 && handler_->calls.load() < 2; ++i)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(handler_->calls.load(), 2);
+    EXPECT_EQ(handler_->parked_ended.load(), 0);
+  }  // the client goes away with both requests parked
+  for (int i = 0; i < 500 && handler_->parked_ended.load() < 2; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(handler_->parked_ended.load(), 2);
+  for (int i = 0; i < 500 && srv_->connections() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(srv_->connections(), 0);
+}
+
+TEST_F(server_test, ConnectionsPerAddressAreLimited) {
+  server_options o;
+  o.max_connections_per_ip = 2;
+  start(o);
+  client a(srv_->port());
+  client b(srv_->port());
+  a.send_frame(body({0, 1}));
+  b.send_frame(body({0, 2}));
+  ASSERT_TRUE(a.read_frame());
+  ASSERT_TRUE(b.read_frame());
+  client c(srv_->port());
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(srv_->refused(), 1u);
+}
+
+TEST(close_signal, RunsCallbacksOnceAndAtOnceAfterClosing) {
+  close_signal s;
+  int a = 0;
+  int b = 0;
+  s.on_close([&] { ++a; });
+  auto id = s.on_close([&] { ++b; });
+  s.forget(id);
+  EXPECT_FALSE(s.closed());
+  s.fire();
+  s.fire();
+  EXPECT_TRUE(s.closed());
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 0);
+  s.on_close([&] { ++b; });  // already closed: runs now
+  EXPECT_EQ(b, 1);
+}
 
 TEST(server_files, FileRangesArriveExactlyWhetherReadOrSent) {
   char path[] = "/tmp/strom-server-test-XXXXXX";

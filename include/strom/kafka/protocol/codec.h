@@ -11,7 +11,8 @@
 //   }
 //   auto body = decode_request_body(h->key, h->version, r);   // error => close
 //   ... std::get<produce_request>(*body) ...
-//   frame f = encode_response_frame(h->correlation_id, h->version, produce_response{...});
+//   auto f = encode_response_frame(h->correlation_id, h->version, produce_response{...});
+//   if (!f) ...                               // too large to encode: a Kafka error instead
 
 #include <cstdint>
 #include <span>
@@ -28,19 +29,24 @@ namespace strom::kafka::protocol {
 
 /// A complete response frame: size prefix, the response header that (M::api, version) calls
 /// for, then the body. Record pieces that are file ranges stay file ranges in the frame.
+/// Fails with errc::too_large_to_encode when the frame would pass `limit` bytes or a field
+/// its length prefix (writer's class comment); never aborts.
 template <typename M>
-[[nodiscard]] frame encode_response_frame(int32_t correlation_id, int16_t version, const M& body) {
-  writer w = writer::for_frame();
+[[nodiscard]] result<frame> encode_response_frame(int32_t correlation_id, int16_t version,
+                                                  const M& body,
+                                                  uint64_t limit = writer::max_frame_bytes) {
+  writer w = writer::for_frame(limit);
   encode_response_header(w, correlation_id, response_header_version(M::api, version));
   body.encode(w, version);
   return std::move(w).finish_frame();
 }
-[[nodiscard]] frame encode_response_frame(int32_t correlation_id, int16_t version,
-                                          const response_body& body);
+[[nodiscard]] result<frame> encode_response_frame(int32_t correlation_id, int16_t version,
+                                                  const response_body& body);
 
 /// A complete request frame (client side: tests and tools). REQUIRES: h.key == M::api.
+/// Fails as encode_response_frame does.
 template <typename M>
-[[nodiscard]] frame encode_request_frame(const request_header& h, const M& body) {
+[[nodiscard]] result<frame> encode_request_frame(const request_header& h, const M& body) {
   STROM_ASSERT(h.key == M::api, "request header for API {} with a body of API {}", to_int(h.key),
                to_int(M::api));
   writer w = writer::for_frame();
@@ -83,6 +89,6 @@ template <typename M>
 /// response header v0 and the v0 body (error_code UNSUPPORTED_VERSION, then the INT32-counted
 /// api list, every supported API), whatever version the client asked for. The request body
 /// is not parsed. Clients read the error, then retry with a version from the list.
-[[nodiscard]] frame encode_unsupported_api_versions_response(int32_t correlation_id);
+[[nodiscard]] result<frame> encode_unsupported_api_versions_response(int32_t correlation_id);
 
 }  // namespace strom::kafka::protocol

@@ -3,7 +3,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -45,16 +47,24 @@ class frame {
   uint64_t size_ = 0;
 };
 
-/// Appends Kafka primitive types to a growable buffer. Writing never fails: values a field
-/// cannot carry are coerced (documented per function). Records pieces in memory are copied;
+/// Appends Kafka primitive types to a growable buffer. Records pieces in memory are copied;
 /// file pieces become separate chunks so they can be sent with sendfile. A writer owns its
 /// buffer and is used by one thread.
+///
+/// Writing never aborts. A field its length prefix cannot carry (an array, bytes or records
+/// of INT32_MAX or more), or output beyond the writer's limit, puts the writer in a failed
+/// state: later writes are dropped (so nothing grows past the limit) and finish_frame()
+/// returns an error that the caller maps to a Kafka error. Short strings are coerced
+/// (documented per function).
 class writer {
  public:
   writer() = default;
+  /// The largest frame a Kafka size prefix can announce, prefix included.
+  static constexpr uint64_t max_frame_bytes = uint64_t{std::numeric_limits<int32_t>::max()} + 4;
+
   /// A writer for a whole frame: writes a 4-byte placeholder that finish_frame() fills with
-  /// the size of everything after it.
-  [[nodiscard]] static writer for_frame();
+  /// the size of everything after it. Output beyond `limit` bytes (prefix included) fails.
+  [[nodiscard]] static writer for_frame(uint64_t limit = max_frame_bytes);
 
   void write_int8(int8_t v);
   void write_bool(bool v) { write_int8(v ? 1 : 0); }
@@ -85,6 +95,9 @@ class writer {
   /// REQUIRES: field.in_memory().
   void write_tagged_field(uint32_t tag, const writer& field);
 
+  /// Why writing failed; empty while it has not.
+  [[nodiscard]] const std::string& failure() const { return failure_; }
+  [[nodiscard]] bool failed() const { return !failure_.empty(); }
   /// Bytes written so far, file ranges included.
   [[nodiscard]] uint64_t size() const { return sealed_ + buf_.size(); }
   /// True when no file range was written.
@@ -92,16 +105,23 @@ class writer {
   /// The bytes written. REQUIRES: in_memory().
   [[nodiscard]] std::span<const std::byte> memory() const;
   [[nodiscard]] std::vector<std::byte> take_memory() &&;
-  /// Fills in the size prefix and returns the frame. REQUIRES: made by for_frame(), and the
-  /// size fits in an INT32.
-  [[nodiscard]] frame finish_frame() &&;
+  /// Fills in the size prefix and returns the frame; an error when writing failed (see the
+  /// class comment). REQUIRES: made by for_frame().
+  [[nodiscard]] result<frame> finish_frame() &&;
 
  private:
+  /// Room for `n` more bytes at the end of buf_; nullptr (and the writer failed) when that
+  /// would pass the limit or the writer already failed.
   std::byte* grow(size_t n);
+  /// Whether `n` more bytes fit under the limit; fails the writer when not.
+  bool admit(uint64_t n);
+  void fail(std::string why);
 
   std::vector<std::byte> buf_;
   std::vector<frame::chunk> chunks_;  // sealed chunks before buf_
   uint64_t sealed_ = 0;
+  uint64_t limit_ = max_frame_bytes;
+  std::string failure_;
   bool framed_ = false;
 };
 

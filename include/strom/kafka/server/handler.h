@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,12 +25,23 @@ struct broker_identity {
   std::vector<std::pair<std::string, std::string>> broker_configs;
 };
 
+/// Bounds the broker puts on what one request may ask for.
+struct request_limits {
+  /// fetch.max.bytes: the most record bytes one Fetch response carries, whatever the client
+  /// asks (Kafka's default, 55 MiB). A first batch larger than this still goes out whole
+  /// (KIP-74), one per shard read.
+  int32_t fetch_max_bytes = 57671680;
+  /// The longest a Fetch may wait for data (a client's max_wait_ms is clamped to it).
+  std::chrono::milliseconds fetch_max_wait{30000};
+};
+
 /// The Kafka front end: decodes each request frame, dispatches it to the handler of its API,
 /// and encodes the response. Unknown APIs and versions are answered as Kafka does (the
 /// ApiVersions v0 fallback, otherwise a closed connection). Stateless apart from the
 /// controller it serves; runs on every shard.
 std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
                                                    cluster::producer_id_allocator& producer_ids,
-                                                   groups::coordinator& groups);
+                                                   groups::coordinator& groups,
+                                                   request_limits limits = {});
 
 }  // namespace strom::kafka::server

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "kafka/server/context.h"
+#include "kafka/server/lists.h"
 #include "strom/cluster/topic_config.h"
 
 namespace strom::kafka::server {
@@ -54,9 +55,20 @@ void set_outcome(Result& out, const status& s) {
 awaitable<net::handler_result> handle_create_topics(request_context& c,
                                                     protocol::create_topics_request& r) {
   protocol::create_topics_response resp;
-  for (const auto& t : r.topics) {
+  // A name given twice is refused, once, and neither entry is created (as Kafka does).
+  auto dup = repeated_keys(r.topics, [](const auto& t) { return t.name; });
+  auto repeat = later_repeats(r.topics, [](const auto& t) { return t.name; });
+  for (size_t i = 0; i < r.topics.size(); ++i) {
+    const auto& t = r.topics[i];
+    if (repeat[i])
+      continue;
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
+    if (dup.contains(t.name)) {
+      out.error_code = error_code::invalid_request;
+      out.error_message = "Duplicate topic name.";
+      continue;
+    }
     cluster::topic_metadata m;
     m.name = t.name;
     m.partitions = t.num_partitions;
@@ -115,9 +127,17 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
     if (t.name)
       names.push_back(*t.name);
   }
+  // A name given twice is refused, once, and not deleted (as Kafka does).
+  auto dup = repeated_keys(names, [](const std::string& n) { return n; });
+  keep_first(names, [](const std::string& n) { return n; });
   for (const auto& name : names) {
     auto& out = resp.responses.emplace_back();
     out.name = name;
+    if (dup.contains(name)) {
+      out.error_code = error_code::invalid_request;
+      out.error_message = "Duplicate topic name.";
+      continue;
+    }
     if (!c.ctl.opts().delete_topic_enable) {
       out.error_code = error_code::topic_deletion_disabled;
       continue;
@@ -131,9 +151,19 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
 awaitable<net::handler_result> handle_create_partitions(request_context& c,
                                                         protocol::create_partitions_request& r) {
   protocol::create_partitions_response resp;
-  for (const auto& t : r.topics) {
+  auto dup = repeated_keys(r.topics, [](const auto& t) { return t.name; });
+  auto repeat = later_repeats(r.topics, [](const auto& t) { return t.name; });
+  for (size_t i = 0; i < r.topics.size(); ++i) {
+    const auto& t = r.topics[i];
+    if (repeat[i])
+      continue;
     auto& out = resp.results.emplace_back();
     out.name = t.name;
+    if (dup.contains(t.name)) {
+      out.error_code = error_code::invalid_request;
+      out.error_message = "Duplicate topic name.";
+      continue;
+    }
     auto s = co_await c.ctl.create_partitions(t.name, t.count, r.validate_only);
     set_outcome(out, s);
   }
@@ -144,6 +174,10 @@ awaitable<net::handler_result> handle_describe_configs(request_context& c,
                                                        protocol::describe_configs_request& r) {
   protocol::describe_configs_response resp;
   auto topics = c.ctl.topics();
+  // Each resource is described once, however often it is named.
+  keep_first(r.resources, [](const auto& res) {
+    return std::pair<std::string, int>(res.resource_name, res.resource_type);
+  });
   for (const auto& res : r.resources) {
     auto& out = resp.results.emplace_back();
     out.resource_type = res.resource_type;
@@ -209,6 +243,11 @@ awaitable<net::handler_result> handle_describe_configs(request_context& c,
 }
 
 namespace {
+/// What makes a config resource the same resource twice in one request.
+auto resource_key = [](const auto& res) {
+  return std::pair<std::string, int>(res.resource_name, res.resource_type);
+};
+
 /// Checks a resource of an alter request; returns the topic's current configs when valid.
 std::optional<cluster::topic_configs> alter_target(request_context& c, int8_t type,
                                                    const std::string& name, error_code& err,
@@ -237,10 +276,16 @@ std::optional<cluster::topic_configs> alter_target(request_context& c, int8_t ty
 awaitable<net::handler_result> handle_alter_configs(request_context& c,
                                                     protocol::alter_configs_request& r) {
   protocol::alter_configs_response resp;
+  auto dup = repeated_keys(r.resources, resource_key);
   for (const auto& res : r.resources) {
     auto& out = resp.responses.emplace_back();
     out.resource_type = res.resource_type;
     out.resource_name = res.resource_name;
+    if (dup.contains(resource_key(res))) {
+      out.error_code = error_code::invalid_request;
+      out.error_message = "Duplicate resource.";
+      continue;
+    }
     auto current =
         alter_target(c, res.resource_type, res.resource_name, out.error_code, out.error_message);
     if (!current)
@@ -259,10 +304,16 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
 awaitable<net::handler_result> handle_incremental_alter_configs(
     request_context& c, protocol::incremental_alter_configs_request& r) {
   protocol::incremental_alter_configs_response resp;
+  auto dup = repeated_keys(r.resources, resource_key);
   for (const auto& res : r.resources) {
     auto& out = resp.responses.emplace_back();
     out.resource_type = res.resource_type;
     out.resource_name = res.resource_name;
+    if (dup.contains(resource_key(res))) {
+      out.error_code = error_code::invalid_request;
+      out.error_message = "Duplicate resource.";
+      continue;
+    }
     auto current =
         alter_target(c, res.resource_type, res.resource_name, out.error_code, out.error_message);
     if (!current)
@@ -293,12 +344,32 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
 awaitable<net::handler_result> handle_delete_records(request_context& c,
                                                      protocol::delete_records_request& r) {
   protocol::delete_records_response resp;
-  for (const auto& t : r.topics) {
-    auto& out = resp.topics.emplace_back();
-    out.name = t.name;
-    for (const auto& p : t.partitions) {
-      auto offset = p.offset;
-      const model::ntp n{t.name, model::partition_id(p.partition_index)};
+  // One entry per partition, however often it is named: the last mention's offset, the first
+  // mention's place (Kafka keeps a map).
+  struct wanted {
+    model::ntp ntp;
+    int64_t offset;
+  };
+  std::vector<wanted> parts;
+  {
+    std::unordered_map<std::pair<std::string, int32_t>, size_t, pair_hash> seen;
+    for (const auto& t : r.topics) {
+      for (const auto& p : t.partitions) {
+        auto [it, fresh] = seen.try_emplace({t.name, p.partition_index}, parts.size());
+        if (fresh)
+          parts.push_back({model::ntp{t.name, model::partition_id(p.partition_index)}, p.offset});
+        else
+          parts[it->second].offset = p.offset;
+      }
+    }
+  }
+  for (const auto& want : parts) {
+    if (resp.topics.empty() || resp.topics.back().name != want.ntp.topic)
+      resp.topics.emplace_back().name = want.ntp.topic;
+    auto& out = resp.topics.back();
+    {
+      auto offset = want.offset;
+      const model::ntp& n = want.ntp;
       auto res = co_await c.ctl.on_partition(
           n, [offset](cluster::partition* part) -> std::pair<error_code, int64_t> {
             if (part == nullptr) {
@@ -310,7 +381,7 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
             return {error_code::none, start->value()};
           });
       auto& po = out.partitions.emplace_back();
-      po.partition_index = p.partition_index;
+      po.partition_index = n.partition.value();
       po.error_code = res.first;
       po.low_watermark = res.second;
     }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "kafka/server/context.h"
+#include "kafka/server/lists.h"
 
 namespace strom::kafka::server {
 
@@ -23,6 +24,10 @@ awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
       for (auto p : t.partitions)
         wanted.push_back({t.topic, model::partition_id(p)});
     }
+    // Each partition is reported once, however often it is asked for.
+    keep_first(wanted, [](const model::ntp& n) {
+      return std::pair<std::string, int32_t>(n.topic, n.partition.value());
+    });
   }
   struct located {
     std::string dir;

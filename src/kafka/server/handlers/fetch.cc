@@ -1,9 +1,17 @@
 // Fetch (API 1): read whole batches from each partition within the byte budgets, long-poll
 // until min_bytes arrive or max_wait_ms passes, and send log bytes straight from the segment
 // files (sendfile). Fetch sessions are declined (session id 0), so every fetch is full.
+//
+// Bounds: a partition named several times is read and answered once (the last mention's
+// position, the first mention's place, as Kafka's request map does); the response carries at
+// most min(max_bytes, fetch_max_bytes) record bytes plus one whole first batch per shard
+// (KIP-74); the wait is clamped to fetch_max_wait and ends when the connection closes.
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
@@ -20,6 +28,8 @@ struct partition_read {
   int64_t log_start = -1;
   protocol::records records;
   int64_t next = -1;  ///< the offset after what was read
+  /// The topic's traffic counters; null when the partition does not exist.
+  std::shared_ptr<metrics::topic_metrics> traffic;
 };
 
 partition_read read_partition(cluster::partition* p, int64_t offset, size_t max_bytes, bool first) {
@@ -31,6 +41,7 @@ partition_read read_partition(cluster::partition* p, int64_t offset, size_t max_
   out.high_watermark = p->high_watermark().value();
   out.log_start = p->log_start().value();
   out.next = offset;
+  out.traffic = p->traffic();
   // KIP-74: the first batch of the response always goes out whole.
   auto r = p->read(model::kafka_offset(offset), max_bytes, first);
   if (!r) {
@@ -106,6 +117,7 @@ struct fetch_wait {
   explicit fetch_wait(asio::any_io_executor ex) : timer(std::move(ex)) {}
   asio::steady_timer timer;
   bool woken = false;
+  bool closed = false;  ///< the connection closed: nobody waits for the answer
 };
 
 }  // namespace
@@ -123,12 +135,27 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     int32_t max_bytes;
   };
   std::vector<wanted> parts;
-  for (const auto& t : r.topics) {
-    for (const auto& p : t.partitions) {
-      parts.push_back({model::ntp{t.topic, model::partition_id(p.partition)}, p.fetch_offset,
-                       p.partition_max_bytes});
+  {
+    struct key_hash {
+      size_t operator()(const std::pair<std::string_view, int32_t>& k) const {
+        return std::hash<std::string_view>{}(k.first) * 31 + static_cast<size_t>(k.second);
+      }
+    };
+    std::unordered_map<std::pair<std::string_view, int32_t>, size_t, key_hash> seen;
+    for (const auto& t : r.topics) {
+      for (const auto& p : t.partitions) {
+        auto [it, fresh] = seen.try_emplace({t.topic, p.partition}, parts.size());
+        if (fresh) {
+          parts.push_back({model::ntp{t.topic, model::partition_id(p.partition)}, p.fetch_offset,
+                           p.partition_max_bytes});
+        } else {
+          parts[it->second].offset = p.fetch_offset;
+          parts[it->second].max_bytes = p.partition_max_bytes;
+        }
+      }
     }
   }
+  std::vector<protocol::fetch_request::fetch_topic>().swap(r.topics);  // copied: free them
   // Partitions grouped by owner shard: each round visits every shard once, all at once.
   std::map<size_t, std::vector<size_t>> by_shard;
   for (size_t i = 0; i < parts.size(); ++i)
@@ -139,14 +166,18 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     heads.push_back(parts[idx.front()].ntp);
     groups.push_back(std::move(idx));
   }
-  // The response budget is shared evenly by the shards read in parallel.
-  const size_t budget_per_shard =
-      groups.empty() ? 0 : static_cast<size_t>(std::max<int32_t>(r.max_bytes, 0)) / groups.size();
+  // The response budget (the client's, within the broker's cap) is shared evenly by the
+  // shards read in parallel.
+  const size_t budget =
+      static_cast<size_t>(std::clamp<int32_t>(r.max_bytes, 0, c.limits.fetch_max_bytes));
+  const size_t budget_per_shard = groups.empty() ? 0 : budget / groups.size();
   cluster::controller* ctl = &c.ctl;
 
   auto home = co_await asio::this_coro::executor;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(std::max<int32_t>(r.max_wait_ms, 0));
+  const auto wait_for = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(std::max(r.max_wait_ms, 0)), c.limits.fetch_max_wait);
+  const auto deadline = std::chrono::steady_clock::now() + wait_for;
+  bool connection_closed = false;
   std::vector<partition_read> reads(parts.size());
   for (;;) {
     auto read_group = [&](size_t g) -> awaitable<std::vector<partition_read>> {
@@ -187,11 +218,19 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     };
     auto sub = on_owner_shards<std::vector<uint64_t>>(c.ctl, heads, subscribe_group);
     auto ids = co_await std::move(sub);
-    if (!wait->woken) {
+    // The connection's closing ends the wait too (on this shard, the connection's).
+    auto closing = c.who.closing;
+    uint64_t close_id = closing->on_close([wait] {
+      wait->closed = true;
+      wait->timer.cancel();
+    });
+    if (!wait->woken && !wait->closed) {
       wait->timer.expires_at(deadline);
       boost::system::error_code ec;
       co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+    closing->forget(close_id);
+    connection_closed = wait->closed;
     auto unsubscribe_group = [&](size_t g) -> awaitable<int> {
       std::vector<std::pair<model::ntp, uint64_t>> ws;
       for (size_t k = 0; k < groups[g].size() && k < ids[g].size(); ++k)
@@ -200,27 +239,27 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     };
     auto unsub = on_owner_shards<int>(c.ctl, heads, unsubscribe_group);
     co_await std::move(unsub);
+    if (connection_closed)
+      co_return close_connection();  // nothing to answer: the client is gone
   }
 
-  size_t i = 0;
-  for (const auto& t : r.topics) {
-    auto& out = resp.responses.emplace_back();
-    out.topic = t.topic;
-    auto& m = metrics::topic(t.topic);
-    for (const auto& p : t.partitions) {
-      auto& rd = reads[i++];
-      auto& pd = out.partitions.emplace_back();
-      pd.partition_index = p.partition;
-      pd.error_code = rd.error;
-      pd.high_watermark = rd.high_watermark;
-      pd.last_stable_offset = rd.high_watermark;  // no transactions: LSO = HW
-      pd.log_start_offset = rd.log_start;
-      if (rd.error == error_code::none && rd.next > p.fetch_offset) {
-        m.bytes_out->Increment(static_cast<double>(rd.records.size_bytes()));
-        m.records_out->Increment(static_cast<double>(rd.next - p.fetch_offset));
-      }
-      pd.records = std::move(rd.records);
+  // One topic entry per run of partitions of the same topic, in the request's order.
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto& want = parts[i];
+    if (resp.responses.empty() || resp.responses.back().topic != want.ntp.topic)
+      resp.responses.emplace_back().topic = want.ntp.topic;
+    auto& rd = reads[i];
+    auto& pd = resp.responses.back().partitions.emplace_back();
+    pd.partition_index = want.ntp.partition.value();
+    pd.error_code = rd.error;
+    pd.high_watermark = rd.high_watermark;
+    pd.last_stable_offset = rd.high_watermark;  // no transactions: LSO = HW
+    pd.log_start_offset = rd.log_start;
+    if (rd.error == error_code::none && rd.traffic && rd.next > want.offset) {
+      rd.traffic->bytes_out->Increment(static_cast<double>(rd.records.size_bytes()));
+      rd.traffic->records_out->Increment(static_cast<double>(rd.next - want.offset));
     }
+    pd.records = std::move(rd.records);
   }
   co_return respond(c, resp);
 }

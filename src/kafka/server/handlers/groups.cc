@@ -5,6 +5,7 @@
 #include <map>
 
 #include "kafka/server/context.h"
+#include "kafka/server/lists.h"
 
 namespace strom::kafka::server {
 
@@ -55,10 +56,15 @@ awaitable<net::handler_result> handle_find_coordinator(request_context& c,
   for (const auto& key : keys) {
     protocol::find_coordinator_response::coordinator k;
     k.key = key;
-    if (r.key_type != 0) {
-      // No transaction coordinator yet.
-      k.error_code = error_code::coordinator_not_available;
-      k.error_message = "transactions are not supported";
+    if (r.key_type == 1) {
+      // No transaction coordinator yet. A retriable error would make initTransactions() wait
+      // for max.block.ms; this one fails it at once in librdkafka, the Java client and
+      // kafka-python.
+      k.error_code = error_code::transactional_id_authorization_failed;
+      k.error_message = "transactions are not supported yet";
+    } else if (r.key_type != 0) {
+      k.error_code = error_code::invalid_request;
+      k.error_message = "unknown coordinator key type " + std::to_string(r.key_type);
     } else if (key.empty()) {
       k.error_code = error_code::invalid_group_id;
     } else if (topic_err != errc::none) {
@@ -199,6 +205,9 @@ awaitable<net::handler_result> handle_offset_commit(request_context& c,
   req.member_id = r.member_id;
   req.instance_id = r.group_instance_id;
   req.generation = r.generation_id_or_member_epoch;
+  // One entry per partition, however often it is named: the last mention's offset, the first
+  // mention's place (Kafka keeps a map).
+  std::unordered_map<std::pair<std::string, int32_t>, size_t, pair_hash> seen;
   for (auto& t : r.topics) {
     for (auto& p : t.partitions) {
       groups::coordinator::commit_entry e;
@@ -211,9 +220,15 @@ awaitable<net::handler_result> handle_offset_commit(request_context& c,
         e.error = errc::invalid_group_id;
       else if (!partition_exists(*topics, t.name, p.partition_index))
         e.error = errc::unknown_topic_or_partition;
-      req.entries.push_back(std::move(e));
+      auto [it, fresh] = seen.try_emplace({t.name, p.partition_index}, req.entries.size());
+      if (fresh)
+        req.entries.push_back(std::move(e));
+      else
+        req.entries[it->second] = std::move(e);
     }
   }
+  seen.clear();
+  r.topics.clear();
   std::vector<groups::coordinator::commit_entry> done;
   if (r.group_id.empty())
     done = std::move(req.entries);
@@ -222,16 +237,10 @@ awaitable<net::handler_result> handle_offset_commit(request_context& c,
     done = co_await std::move(op);
   }
   protocol::offset_commit_response out;
-  size_t i = 0;
-  for (const auto& t : r.topics) {
-    protocol::offset_commit_response::offset_commit_response_topic rt;
-    rt.name = t.name;
-    for (const auto& p : t.partitions) {
-      auto e = i < done.size() ? done[i].error : errc::coordinator_not_available;
-      rt.partitions.push_back({p.partition_index, kerr(e)});
-      ++i;
-    }
-    out.topics.push_back(std::move(rt));
+  for (const auto& e : done) {
+    if (out.topics.empty() || out.topics.back().name != e.topic)
+      out.topics.emplace_back().name = e.topic;
+    out.topics.back().partitions.push_back({e.partition, kerr(e.error)});
   }
   co_return respond(c, out);
 }
@@ -256,6 +265,12 @@ awaitable<std::pair<error_code, fetched_topics>> fetch_group(
     co_return std::pair{error_code::invalid_group_id, std::move(out)};
   std::optional<std::vector<groups::topic_partition>> which;
   if (wanted) {
+    // Each partition answered once, however often it is named.
+    std::unordered_set<std::pair<std::string, int32_t>, pair_hash> seen;
+    for (auto& [t, ps] : *wanted) {
+      std::erase_if(ps, [&](int32_t p) { return !seen.emplace(t, p).second; });
+    }
+    std::erase_if(*wanted, [](const auto& tp) { return tp.second.empty(); });
     which.emplace();
     for (const auto& [t, ps] : *wanted) {
       for (auto p : ps)
@@ -330,6 +345,7 @@ awaitable<net::handler_result> handle_offset_fetch(request_context& c,
     }
     co_return respond(c, out);
   }
+  keep_first(r.groups, [](const auto& g) { return g.group_id; });  // each group answered once
   for (auto& g : r.groups) {
     std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> wanted;
     if (g.topics) {
@@ -385,6 +401,7 @@ awaitable<net::handler_result> handle_list_groups(request_context& c,
 awaitable<net::handler_result> handle_describe_groups(request_context& c,
                                                       protocol::describe_groups_request& r) {
   protocol::describe_groups_response out;
+  keep_first(r.groups, [](const std::string& id) { return id; });  // each group described once
   for (const auto& id : r.groups) {
     protocol::describe_groups_response::described_group g;
     g.group_id = id;
@@ -418,6 +435,7 @@ awaitable<net::handler_result> handle_describe_groups(request_context& c,
 awaitable<net::handler_result> handle_delete_groups(request_context& c,
                                                     protocol::delete_groups_request& r) {
   protocol::delete_groups_response out;
+  keep_first(r.groups_names, [](const std::string& id) { return id; });
   for (const auto& id : r.groups_names) {
     auto e = errc::invalid_group_id;
     if (!id.empty()) {
@@ -433,6 +451,15 @@ awaitable<net::handler_result> handle_offset_delete(request_context& c,
                                                     protocol::offset_delete_request& r) {
   protocol::offset_delete_response out;
   auto topics = c.ctl.topics();
+  {
+    // Each partition answered once, however often it is named.
+    std::unordered_set<std::pair<std::string, int32_t>, pair_hash> seen;
+    for (auto& t : r.topics) {
+      std::erase_if(t.partitions,
+                    [&](const auto& p) { return !seen.emplace(t.name, p.partition_index).second; });
+    }
+    std::erase_if(r.topics, [](const auto& t) { return t.partitions.empty(); });
+  }
   std::vector<groups::topic_partition> which;
   for (const auto& t : r.topics) {
     for (const auto& p : t.partitions)

@@ -1,6 +1,7 @@
-// InitProducerId (API 22): a new producer id (epoch 0) for an idempotent producer, or the same
-// id with the next epoch when a producer asks to bump its epoch (KIP-360). Transactional ids
-// are not supported yet.
+// InitProducerId (API 22): a new producer id, epoch 0, for an idempotent producer. As in Kafka,
+// a producer that sends its current id and epoch to bump the epoch (KIP-360) gets a fresh id
+// instead: the broker never hands out an epoch of an id it did not issue, and an epoch never
+// wraps. Transactional ids are not supported yet.
 #include "kafka/server/context.h"
 
 namespace strom::kafka::server {
@@ -12,20 +13,15 @@ awaitable<net::handler_result> handle_init_producer_id(request_context& c,
   protocol::init_producer_id_response resp;
   if (r.transactional_id) {
     resp.error_code = error_code::transactional_id_authorization_failed;
+    resp.producer_id = -1;
+    resp.producer_epoch = -1;
     co_return respond(c, resp);
-  }
-  if (r.producer_id >= 0 && r.producer_epoch >= 0) {
-    if (r.producer_epoch == INT16_MAX - 1) {
-      // The epoch is exhausted: a fresh id instead.
-    } else {
-      resp.producer_id = r.producer_id;
-      resp.producer_epoch = static_cast<int16_t>(r.producer_epoch + 1);
-      co_return respond(c, resp);
-    }
   }
   auto id = c.producer_ids.next();
   if (!id) {
     resp.error_code = error_code::kafka_storage_error;
+    resp.producer_id = -1;
+    resp.producer_epoch = -1;
     co_return respond(c, resp);
   }
   resp.producer_id = *id;

@@ -2,6 +2,7 @@
 // whose record timestamp is at or after a time.
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
+#include "kafka/server/lists.h"
 
 namespace strom::kafka::server {
 
@@ -38,14 +39,25 @@ lookup find(cluster::partition* p, int64_t ts) {
 awaitable<net::handler_result> handle_list_offsets(request_context& c,
                                                    protocol::list_offsets_request& r) {
   protocol::list_offsets_response resp;
+  // A partition named twice is answered INVALID_REQUEST at each mention, as Kafka does.
+  std::vector<std::pair<std::string, int32_t>> all;
+  for (const auto& t : r.topics) {
+    for (const auto& p : t.partitions)
+      all.emplace_back(t.name, p.partition_index);
+  }
+  auto dup = repeated_keys(all, [](const auto& k) { return k; });
+  all.clear();
   for (const auto& t : r.topics) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
     for (const auto& p : t.partitions) {
       auto ts = p.timestamp;
       const model::ntp n{t.name, model::partition_id(p.partition_index)};
-      auto res =
-          co_await c.ctl.on_partition(n, [ts](cluster::partition* part) { return find(part, ts); });
+      lookup res(error_code::invalid_request);
+      if (!dup.contains({t.name, p.partition_index})) {
+        res = co_await c.ctl.on_partition(
+            n, [ts](cluster::partition* part) { return find(part, ts); });
+      }
       auto& po = out.partitions.emplace_back();
       po.partition_index = p.partition_index;
       po.error_code = res.error;

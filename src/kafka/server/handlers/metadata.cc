@@ -1,6 +1,7 @@
 // Metadata (API 3): this broker, and the requested topics (all when none are named), creating
 // unknown topics when the request and the broker allow it.
 #include "kafka/server/context.h"
+#include "kafka/server/lists.h"
 #include "strom/cluster/topic_table.h"
 
 namespace strom::kafka::server {
@@ -27,6 +28,7 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
   } else {
     for (const auto& t : *r.topics)
       names.push_back(t.name);
+    keep_first(names, [](const std::string& n) { return n; });  // each topic answered once
   }
 
   for (const auto& name : names) {

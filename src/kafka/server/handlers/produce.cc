@@ -69,7 +69,7 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
   auto out = p->append(batch);
   if (!out)
     co_return fail(to_kafka_error(out.error()), out.error().message());
-  auto& m = metrics::topic(n.topic);
+  auto& m = *p->traffic();
   m.bytes_in->Increment(static_cast<double>(batch.size()));
   m.records_in->Increment(
       static_cast<double>(out->offsets.last.value() - out->offsets.base.value() + 1));
