@@ -359,6 +359,15 @@ class LimitsTest(unittest.TestCase):
 
     # --- producers and transactions ---------------------------------------------------------
 
+    def test_failed_acks_zero_produce_closes_the_connection(self):
+        c = Client(self.port)
+        self.assertIsNone(c.produce("canary", 0, record_batch([b"fire-and-forget"]), acks=0))
+        self.assertIsNotNone(c.api_versions(), "a good acks=0 produce keeps the connection")
+        c.produce("no-such-topic-here", 0, record_batch([b"x"]), acks=0)
+        self.assertTrue(c.closed_by_peer())
+        c.close()
+        self.canary.stored += 1  # the first one was stored
+
     def test_init_producer_id_never_wraps_an_epoch(self):
         c = Client(self.port)
         # InitProducerId v3 (flexible): null transactional id, a producer asking for a bump

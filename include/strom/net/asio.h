@@ -4,6 +4,13 @@
 // needs <utility> before Asio.
 #include <utility>
 
+// Boost 1.74 recognises C++20 coroutines on GCC only; clang (the fuzzer build) has them too.
+#if defined(__clang__) && !defined(BOOST_ASIO_HAS_CO_AWAIT) && defined(__cpp_impl_coroutine)
+#if __cpp_impl_coroutine >= 201902
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#endif
+#endif
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

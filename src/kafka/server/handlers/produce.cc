@@ -110,8 +110,15 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
     };
     results = co_await on_owner_shards<partition_result>(c.ctl, ntps, std::move(make));
   }
-  if (acks == 0)
+  if (acks == 0) {
+    // No response to carry an error: as Kafka does, a failed acks=0 produce closes the
+    // connection, so the client notices and refreshes its metadata.
+    for (const auto& res : results) {
+      if (res.error != error_code::none)
+        co_return close_connection();
+    }
     co_return no_response();
+  }
 
   protocol::produce_response resp;
   size_t i = 0;
