@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <deque>
 #include <future>
@@ -397,11 +398,13 @@ void server::start() {
 }
 
 namespace {
-/// accept() failed for want of a resource that closing connections gives back.
+/// accept() failed for want of a resource that closing connections gives back. (Compared by
+/// value: comparing with an errc condition makes a virtual call UBSan rejects in Boost 1.74.)
 bool out_of_resources(const boost::system::error_code& ec) {
-  return ec == boost::system::errc::too_many_files_open ||
-         ec == boost::system::errc::too_many_files_open_in_system ||
-         ec == boost::system::errc::not_enough_memory || ec == boost::system::errc::no_buffer_space;
+  if (ec.category() != asio::error::get_system_category())
+    return false;
+  int v = ec.value();
+  return v == EMFILE || v == ENFILE || v == ENOMEM || v == ENOBUFS;
 }
 }  // namespace
 

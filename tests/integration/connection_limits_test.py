@@ -17,6 +17,9 @@ from kafka_wire import Client, record_batch  # noqa: E402
 
 NONE = 0
 FLOOD_SOURCE = "127.0.0.2"
+# A sanitizer's runtime itself needs descriptors (UBSan checks a pointer's memory through a
+# pipe) and reports false errors once they run out: exhaustion is tested in regular builds.
+SANITIZED = os.environ.get("STROM_SANITIZED") == "1"
 
 
 class Canary:
@@ -66,6 +69,7 @@ def closed_by_peer(socks, expected, timeout=10):
 
 
 class DescriptorExhaustionTest(unittest.TestCase):
+    @unittest.skipIf(SANITIZED, "the sanitizer runtime cannot run without descriptors")
     def test_600_connections_with_400_descriptors(self):
         b = Broker(shards=2, nofile=400)
         try:
