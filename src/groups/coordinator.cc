@@ -165,7 +165,13 @@ awaitable<bool> coordinator::write(int32_t partition,
       b.add(as_chars(k), value, now);
     }
     auto batch = b.build();
-    auto r = p->append(batch);
+    auto valid =
+        model::validate_for_append(batch, p->validation_policy(model::append_origin::internal));
+    if (!valid) {
+      lg().error("{}: cannot write: {}", ntp_of(partition).dir_name(), valid.error().message());
+      co_return false;
+    }
+    auto r = p->append(std::move(*valid));
     if (!r) {
       lg().error("{}: cannot write: {}", ntp_of(partition).dir_name(), r.error().message());
       co_return false;

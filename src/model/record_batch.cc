@@ -33,6 +33,14 @@ class batch_category_impl final : public std::error_category {
         return "invalid record batch attributes";
       case batch_errc::too_large:
         return "record batch too large";
+      case batch_errc::invalid_record:
+        return "invalid record";
+      case batch_errc::missing_key:
+        return "record without a key";
+      case batch_errc::invalid_timestamp:
+        return "invalid record timestamp";
+      case batch_errc::bad_compression:
+        return "corrupt compressed records";
     }
     return "unknown batch error";
   }
@@ -159,12 +167,18 @@ void fill_crc(std::span<std::byte> batch) {
 }
 }  // namespace
 
+void rewrite_timestamps(std::span<std::byte> batch, int16_t attributes,
+                        timestamp_ms max_timestamp) {
+  STROM_ASSERT(batch.size() >= L::header_size, "batch too small");
+  write_be<int16_t>(batch.data() + L::attributes, attributes);
+  write_be<int64_t>(batch.data() + L::max_timestamp, max_timestamp);
+  fill_crc(batch);
+}
+
 void set_log_append_time(std::span<std::byte> batch, timestamp_ms now) {
   STROM_ASSERT(batch.size() >= L::header_size, "batch too small");
   auto attrs = read_be<int16_t>(batch.data() + L::attributes);
-  write_be<int16_t>(batch.data() + L::attributes, static_cast<int16_t>(attrs | 0x08));
-  write_be<int64_t>(batch.data() + L::max_timestamp, now);
-  fill_crc(batch);
+  rewrite_timestamps(batch, static_cast<int16_t>(attrs | 0x08), now);
 }
 
 std::vector<std::byte> encode_batch(const batch_header& h, std::span<const std::byte> records) {
