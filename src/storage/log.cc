@@ -502,21 +502,34 @@ result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_
     if (!*loc)
       continue;
     const auto& h = (*loc)->header;
+    // Under LogAppendTime every record has the batch's timestamp: its first record answers.
+    // Otherwise the first record at or after `ts` inside the batch, decompressed if need be
+    // (as Kafka does); a batch that cannot be read within the limit answers its first offset.
     timestamp_lookup found{h.first_offset(), h.max_timestamp};
-    if (h.codec() == model::compression::none && !h.log_append_time()) {
+    if (!h.log_append_time()) {
       std::vector<std::byte> batch(h.size_bytes());
       STROM_TRY(seg->log_file()->read_exact((*loc)->position, batch));
-      bool hit = false;
-      STROM_TRY(model::for_each_record(batch, h, [&](const model::record_view& r) {
-        if (h.base_timestamp + r.timestamp_delta >= ts) {
-          found = {kafka_offset(h.base_offset + r.offset_delta),
-                   h.base_timestamp + r.timestamp_delta};
-          hit = true;
-          return false;
+      std::vector<std::byte> inflated;
+      std::span<const std::byte> records =
+          std::span(batch).subspan(model::batch_layout::header_size);
+      bool readable = true;
+      if (h.codec() != model::compression::none) {
+        auto d = model::decompress(h.codec(), records, max_decompressed_bytes);
+        readable = d.has_value();
+        if (readable) {
+          inflated = std::move(*d);
+          records = inflated;
         }
-        return true;
-      }));
-      (void)hit;
+      }
+      if (readable) {
+        (void)model::for_each_record_in(records, h, [&](const model::record_view& r) {
+          timestamp_ms t = 0;
+          if (__builtin_add_overflow(h.base_timestamp, r.timestamp_delta, &t) || t < ts)
+            return true;
+          found = {kafka_offset(h.base_offset + r.offset_delta), t};
+          return false;
+        });
+      }
     }
     if (found.offset < log_start_)
       found.offset = log_start_;

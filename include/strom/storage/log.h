@@ -187,8 +187,9 @@ class log {
   /// Reads whole batches from the one holding `from`. OFFSET_OUT_OF_RANGE below the log start
   /// or above the log end; empty at the log end.
   result<read_result> read(model::kafka_offset from, const read_options& opts) const;
-  /// The first record with timestamp >= ts (exact for uncompressed batches; the containing
-  /// batch's base offset for compressed ones). nullopt when every record is older.
+  /// The first record with timestamp >= ts, exact inside compressed batches too (decompressed
+  /// within the compaction limit, max_decompressed_bytes; a batch beyond it answers its first
+  /// offset and maxTimestamp). nullopt when every record is older.
   result<std::optional<timestamp_lookup>> find_offset_by_timestamp(timestamp_ms ts) const;
 
   [[nodiscard]] model::kafka_offset log_start() const { return log_start_; }
