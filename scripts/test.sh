@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs the whole test suite: first under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then the regular (optimised) build, which also
-# runs the protocol decoder fuzzer (built with clang and libFuzzer) for 30 seconds.
+# runs the protocol decoder fuzzer (built with clang and libFuzzer) for 30 seconds and the record
+# validation fuzzer for 15.
 # The output ends with ctest's summary of the regular build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +20,12 @@ cmake --build build/asan -j"$jobs"
 echo "== fuzzer build (clang, libFuzzer, address, undefined)"
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" -DSTROM_BUILD_BENCH=OFF >/dev/null
-cmake --build build/fuzz -j"$jobs" --target request_decode_fuzz
+cmake --build build/fuzz -j"$jobs" --target request_decode_fuzz records_validate_fuzz
 
 echo "== regular build"
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSTROM_FUZZER="$PWD/build/fuzz/tests/fuzz/request_decode_fuzz" >/dev/null
+  -DSTROM_FUZZER="$PWD/build/fuzz/tests/fuzz/request_decode_fuzz" \
+  -DSTROM_RECORDS_FUZZER="$PWD/build/fuzz/tests/fuzz/records_validate_fuzz" >/dev/null
 cmake --build build/test -j"$jobs"
 cd build/test
 exec ctest --output-on-failure -j"$jobs" --timeout 900
