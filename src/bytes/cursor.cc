@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "strom/bytes/varint.h"
-
 namespace strom::bytes {
 namespace {
 
@@ -66,88 +64,6 @@ void cursor::fail_varint(size_t max_bytes, const char* what) {
   fail(all_continue ? cursor_errc::truncated : cursor_errc::invalid_varint, what);
 }
 
-int32_t cursor::read_varint() {
-  if (failed_)
-    return 0;
-  auto d = decode_varint(data_.subspan(pos_));
-  if (!d) {
-    fail_varint(5, "varint");
-    return 0;
-  }
-  pos_ += d->length;
-  return static_cast<int32_t>(d->value);
-}
-
-int64_t cursor::read_varlong() {
-  if (failed_)
-    return 0;
-  auto d = decode_varlong(data_.subspan(pos_));
-  if (!d) {
-    fail_varint(10, "varlong");
-    return 0;
-  }
-  pos_ += d->length;
-  return d->value;
-}
-
-uint32_t cursor::read_unsigned_varint() {
-  if (failed_)
-    return 0;
-  auto d = decode_unsigned_varint(data_.subspan(pos_));
-  if (!d) {
-    fail_varint(5, "unsigned varint");
-    return 0;
-  }
-  pos_ += d->length;
-  return static_cast<uint32_t>(d->value);
-}
-
-std::span<const std::byte> cursor::read_raw(size_t n) {
-  if (!need(n, "bytes"))
-    return {};
-  auto b = data_.subspan(pos_, n);
-  pos_ += n;
-  return b;
-}
-
-int64_t cursor::read_length(length_prefix prefix, const char* what) {
-  int64_t n = -1;
-  switch (prefix) {
-    case length_prefix::int16:
-      n = read_int16();
-      break;
-    case length_prefix::int32:
-      n = read_int32();
-      break;
-    case length_prefix::varint:
-      n = read_varint();
-      break;
-    case length_prefix::unsigned_varint:
-      n = static_cast<int64_t>(read_unsigned_varint()) - 1;
-      break;
-  }
-  if (failed_)
-    return -1;
-  if (n < -1) {
-    fail(cursor_errc::invalid_length, what);
-    return -1;
-  }
-  if (n > 0 && static_cast<uint64_t>(n) > remaining()) {
-    fail(cursor_errc::truncated, what);
-    return -1;
-  }
-  return n;
-}
-
-std::optional<std::span<const std::byte>> cursor::read_nullable_bytes(length_prefix prefix) {
-  int64_t n = read_length(prefix, "bytes");
-  if (n < 0)
-    return std::nullopt;
-  auto b = data_.subspan(pos_, static_cast<size_t>(n));
-  pos_ += b.size();
-  return b;
-}
-
 std::span<const std::byte> cursor::read_bytes(length_prefix prefix) {
   auto b = read_nullable_bytes(prefix);
   if (!b) {
@@ -176,21 +92,7 @@ std::string_view cursor::read_string(length_prefix prefix) {
 }
 
 int64_t cursor::read_count(length_prefix prefix, size_t min_element_size) {
-  int64_t n = -1;
-  switch (prefix) {
-    case length_prefix::int16:
-      n = read_int16();
-      break;
-    case length_prefix::int32:
-      n = read_int32();
-      break;
-    case length_prefix::varint:
-      n = read_varint();
-      break;
-    case length_prefix::unsigned_varint:
-      n = static_cast<int64_t>(read_unsigned_varint()) - 1;
-      break;
-  }
+  int64_t n = read_prefix(prefix);
   if (failed_)
     return -1;
   if (n < -1) {
@@ -203,14 +105,6 @@ int64_t cursor::read_count(length_prefix prefix, size_t min_element_size) {
     return -1;
   }
   return n;
-}
-
-cursor cursor::sub(size_t n) {
-  auto b = read_raw(n);
-  cursor c(b);
-  if (failed_)
-    c.fail(code_, what_);
-  return c;
 }
 
 }  // namespace strom::bytes

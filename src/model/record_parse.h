@@ -25,8 +25,8 @@ inline const char* parse_record(bytes::cursor& c, record_view& v) {
     return "negative record length";
   if (static_cast<size_t>(len) > c.remaining())
     return "record length beyond the end of the records";
-  bytes::cursor r = c.sub(static_cast<size_t>(len));
-  auto body = r;  // a copy: the whole record
+  const std::span<const std::byte> record = c.read_raw(static_cast<size_t>(len));
+  bytes::cursor r(record);
   v.attributes = r.read_int8();
   v.timestamp_delta = r.read_varlong();
   v.offset_delta = r.read_varint();
@@ -61,8 +61,8 @@ inline const char* parse_record(bytes::cursor& c, record_view& v) {
   if (!r.at_end())
     return "bytes left over after the record's headers";
   v.header_count = count;
-  v.body = body.read_raw(static_cast<size_t>(len));
-  v.headers = v.body.subspan(headers_at);
+  v.body = record;
+  v.headers = record.subspan(headers_at);
   return nullptr;
 }
 

@@ -18,12 +18,12 @@ status iterate(std::span<const std::byte> records, int32_t count, int64_t max_de
     return error(batch_errc::invalid_record, fmt::format("negative record count {}", count));
   bytes::cursor c(records);
   int64_t previous = -1;
+  record_view v;  // reused: parse_record sets every field
   for (int32_t i = 0; i < count; ++i) {
     if (c.at_end()) {
       return error(batch_errc::invalid_record,
                    fmt::format("{} records announced, {} present", count, i));
     }
-    record_view v;
     size_t at = c.position();
     if (const char* bad = detail::parse_record(c, v)) {
       return error(batch_errc::invalid_record,

@@ -86,12 +86,12 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
   };
   timestamp_ms max_ts = -1;
   bytes::cursor c(section);
+  record_view v;  // reused: parse_record sets every field
   for (int32_t i = 0; i < h.records_count; ++i) {
     if (c.at_end()) {
       return invalid(fmt::format("premature end of the records: {} announced, {} present",
                                  h.records_count, i));
     }
-    record_view v;
     size_t at = c.position();
     if (const char* bad = detail::parse_record(c, v))
       return invalid(fmt::format("record {} (byte {} of the records): {}", i, at, bad));

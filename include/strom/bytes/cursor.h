@@ -69,22 +69,63 @@ class cursor {
   uint32_t read_uint32() { return read_fixed<uint32_t>("uint32"); }
   uint64_t read_uint64() { return read_fixed<uint64_t>("uint64"); }
   /// Zig-zag VARINT (at most 5 bytes, 32 bits).
-  int32_t read_varint();
+  int32_t read_varint() {
+    uint64_t v = 0;
+    if (!read_unsigned<5>(v, "varint")) [[unlikely]]
+      return 0;
+    return static_cast<int32_t>(unzigzag(v));
+  }
   /// Zig-zag VARLONG (at most 10 bytes).
-  int64_t read_varlong();
+  int64_t read_varlong() {
+    uint64_t v = 0;
+    if (!read_unsigned<10>(v, "varlong")) [[unlikely]]
+      return 0;
+    return unzigzag(v);
+  }
   /// UNSIGNED_VARINT (at most 5 bytes, 32 bits).
-  uint32_t read_unsigned_varint();
+  uint32_t read_unsigned_varint() {
+    uint64_t v = 0;
+    if (!read_unsigned<5>(v, "unsigned varint")) [[unlikely]]
+      return 0;
+    return static_cast<uint32_t>(v);
+  }
 
   /// `n` bytes as a view.
-  std::span<const std::byte> read_raw(size_t n);
+  std::span<const std::byte> read_raw(size_t n) {
+    if (!need(n, "bytes")) [[unlikely]]
+      return {};
+    auto b = data_.subspan(pos_, n);
+    pos_ += n;
+    return b;
+  }
   void skip(size_t n) { (void)read_raw(n); }
 
   /// A length announced with `prefix`: -1 for null, else a length that fits in the remaining
   /// bytes (checked before it is returned). A length below -1 fails with invalid_length, one
   /// beyond the input with truncated; both return -1 with ok() false.
-  int64_t read_length(length_prefix prefix, const char* what = "length");
+  int64_t read_length(length_prefix prefix, const char* what = "length") {
+    int64_t n = read_prefix(prefix);
+    if (failed_) [[unlikely]]
+      return -1;
+    if (n < -1) [[unlikely]] {
+      fail(cursor_errc::invalid_length, what);
+      return -1;
+    }
+    if (n > 0 && static_cast<uint64_t>(n) > remaining()) [[unlikely]] {
+      fail(cursor_errc::truncated, what);
+      return -1;
+    }
+    return n;
+  }
   /// A length-prefixed byte string; nullopt for null (and on failure: look at ok()).
-  std::optional<std::span<const std::byte>> read_nullable_bytes(length_prefix prefix);
+  std::optional<std::span<const std::byte>> read_nullable_bytes(length_prefix prefix) {
+    int64_t n = read_length(prefix, "bytes");
+    if (n < 0)
+      return std::nullopt;
+    auto b = data_.subspan(pos_, static_cast<size_t>(n));
+    pos_ += b.size();
+    return b;
+  }
   /// A length-prefixed byte string; null fails with unexpected_null.
   std::span<const std::byte> read_bytes(length_prefix prefix);
   std::optional<std::string_view> read_nullable_string(length_prefix prefix);
@@ -98,7 +139,13 @@ class cursor {
 
   /// A cursor over the next `n` bytes, which this cursor steps over. On failure (fewer than
   /// `n` bytes left) the returned cursor is empty and failed too.
-  cursor sub(size_t n);
+  cursor sub(size_t n) {
+    auto b = read_raw(n);
+    cursor c(b);
+    if (failed_) [[unlikely]]
+      c.fail(code_, what_);
+    return c;
+  }
   /// Takes over the failure of a cursor made by sub() that started at `start` (the position
   /// of this cursor before the sub()), so that the error names a position in this span.
   void adopt(const cursor& inner, size_t start);
@@ -121,6 +168,43 @@ class cursor {
     pos_ += sizeof(T);
     return v;
   }
+  /// The raw value of a length or count prefix (-1 = null; compact ones already minus one).
+  int64_t read_prefix(length_prefix prefix) {
+    switch (prefix) {
+      case length_prefix::int16:
+        return read_int16();
+      case length_prefix::int32:
+        return read_int32();
+      case length_prefix::varint:
+        return read_varint();
+      case length_prefix::unsigned_varint:
+        return static_cast<int64_t>(read_unsigned_varint()) - 1;
+    }
+    return -1;
+  }
+  /// Decodes an unsigned varint of at most MaxBytes bytes (5: the value must fit 32 bits).
+  template <size_t MaxBytes>
+  bool read_unsigned(uint64_t& out, const char* what) {
+    if (failed_) [[unlikely]]
+      return false;
+    const std::byte* p = data_.data() + pos_;
+    size_t n = remaining() < MaxBytes ? remaining() : MaxBytes;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      auto b = static_cast<uint64_t>(static_cast<uint8_t>(p[i]));
+      v |= (b & 0x7f) << (7 * i);
+      if (b < 0x80) {
+        if (MaxBytes == 5 && v > 0xffffffffULL) [[unlikely]]
+          break;
+        pos_ += i + 1;
+        out = v;
+        return true;
+      }
+    }
+    fail_varint(MaxBytes, what);
+    return false;
+  }
+  static int64_t unzigzag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
   void fail_varint(size_t max_bytes, const char* what);
 
   std::span<const std::byte> data_;
