@@ -91,17 +91,17 @@ std::string_view cursor::read_string(length_prefix prefix) {
   return *s;
 }
 
-int64_t cursor::read_count(length_prefix prefix, size_t min_element_size) {
+int64_t cursor::read_count(length_prefix prefix, size_t min_element_size, const char* what) {
   int64_t n = read_prefix(prefix);
   if (failed_)
     return -1;
   if (n < -1) {
-    fail(cursor_errc::invalid_length, "count");
+    fail(cursor_errc::invalid_length, what);
     return -1;
   }
   size_t min_size = min_element_size == 0 ? 1 : min_element_size;
   if (n > 0 && static_cast<uint64_t>(n) > remaining() / min_size) {
-    fail(cursor_errc::invalid_length, "count beyond the input");
+    fail(cursor_errc::invalid_length, what);
     return -1;
   }
   return n;

@@ -134,8 +134,8 @@ class cursor {
   /// The element count of an array announced with `prefix`: -1 for null, else a count such
   /// that `count * min_element_size` bytes remain (every element takes at least one byte),
   /// checked BEFORE the caller allocates anything. Counts beyond that fail with
-  /// invalid_length.
-  int64_t read_count(length_prefix prefix, size_t min_element_size);
+  /// invalid_length, named `what`.
+  int64_t read_count(length_prefix prefix, size_t min_element_size, const char* what = "count");
 
   /// A cursor over the next `n` bytes, which this cursor steps over. On failure (fewer than
   /// `n` bytes left) the returned cursor is empty and failed too.
