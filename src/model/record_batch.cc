@@ -103,37 +103,42 @@ result<batch_header> validate_batch(std::span<const std::byte> batch, size_t max
   auto h = decode_header(batch);
   if (!h)
     return h;
+  return validate_batch(batch, *h, max_batch_bytes);
+}
+
+result<batch_header> validate_batch(std::span<const std::byte> batch, const batch_header& h,
+                                    size_t max_batch_bytes) {
   // A batch whose length disagrees with the bytes present is corrupt, whatever it claims;
   // only a complete batch can be too large.
-  if (h->batch_length >= 0 && h->size_bytes() != batch.size()) {
+  if (h.batch_length >= 0 && h.size_bytes() != batch.size()) {
     return error(
-        batch.size() < h->size_bytes() ? batch_errc::truncated : batch_errc::bad_length,
-        fmt::format("batchLength says {} bytes, {} present", h->size_bytes(), batch.size()));
+        batch.size() < h.size_bytes() ? batch_errc::truncated : batch_errc::bad_length,
+        fmt::format("batchLength says {} bytes, {} present", h.size_bytes(), batch.size()));
   }
-  STROM_TRY(check_length(*h, max_batch_bytes));
+  STROM_TRY(check_length(h, max_batch_bytes));
   uint32_t crc = bytes::crc32c(batch.subspan(L::crc_start));
-  if (crc != h->crc) {
+  if (crc != h.crc) {
     return error(batch_errc::bad_crc,
-                 fmt::format("stored {:#010x}, computed {:#010x}", h->crc, crc));
+                 fmt::format("stored {:#010x}, computed {:#010x}", h.crc, crc));
   }
-  if (h->is_internal()) {
-    if (h->records_count != 0 || h->last_offset_delta != -1) {
+  if (h.is_internal()) {
+    if (h.records_count != 0 || h.last_offset_delta != -1) {
       return error(batch_errc::bad_count, "internal entry must span no offsets");
     }
     return h;
   }
-  if ((h->attributes & 0x7) > 4) {
+  if ((h.attributes & 0x7) > 4) {
     return error(batch_errc::bad_attributes,
-                 fmt::format("compression codec {}", h->attributes & 0x7));
+                 fmt::format("compression codec {}", h.attributes & 0x7));
   }
-  if ((h->attributes & ~0x7f) != 0) {
+  if ((h.attributes & ~0x7f) != 0) {
     return error(batch_errc::bad_attributes,
-                 fmt::format("reserved attribute bits set: {:#06x}", h->attributes));
+                 fmt::format("reserved attribute bits set: {:#06x}", h.attributes));
   }
-  if (h->records_count <= 0 || h->last_offset_delta < 0 ||
-      h->records_count != h->last_offset_delta + 1) {
+  if (h.records_count <= 0 || h.last_offset_delta < 0 ||
+      h.records_count != h.last_offset_delta + 1) {
     return error(batch_errc::bad_count, fmt::format("recordsCount {} with lastOffsetDelta {}",
-                                                    h->records_count, h->last_offset_delta));
+                                                    h.records_count, h.last_offset_delta));
   }
   return h;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "model/record_parse.h"
+#include "strom/bytes/endian.h"
 #include "strom/model/compression.h"
 
 namespace strom::model {
@@ -50,7 +51,7 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
   }
 
   // The batch: length, size limit, CRC, attributes, count against lastOffsetDelta.
-  auto checked = validate_batch(batch, p.max_batch_bytes);
+  auto checked = validate_batch(batch, first, p.max_batch_bytes);
   if (!checked)
     return checked.error();
   batch_header h = *checked;
@@ -138,12 +139,10 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
   // maxTimestamp as the records say (Kafka rewrites it the same way); a LogAppendTime topic
   // gets the append time from the partition instead.
   if (!p.log_append_time && (lat_bit || h.max_timestamp != max_ts)) {
-    auto attributes = static_cast<int16_t>(h.attributes & ~int16_t{0x08});
-    rewrite_timestamps(batch, attributes, max_ts);
-    auto again = decode_header(batch);
-    if (!again)
-      return again.error();
-    h = *again;
+    h.attributes = static_cast<int16_t>(h.attributes & ~int16_t{0x08});
+    h.max_timestamp = max_ts;
+    rewrite_timestamps(batch, h.attributes, h.max_timestamp);
+    h.crc = bytes::read_be<uint32_t>(batch.data() + L::crc);
   }
   return validated_batch(h, batch, all_keyed);
 }
@@ -155,10 +154,10 @@ void validated_batch::stamp(kafka_offset base, leader_epoch epoch) {
 }
 
 void validated_batch::set_log_append_time(timestamp_ms now) {
-  model::set_log_append_time(bytes_, now);
-  auto h = decode_header(bytes_);
-  STROM_ASSERT(h.has_value(), "a validated batch lost its header");
-  header_ = *h;
+  header_.attributes = static_cast<int16_t>(header_.attributes | 0x08);
+  header_.max_timestamp = now;
+  rewrite_timestamps(bytes_, header_.attributes, now);
+  header_.crc = bytes::read_be<uint32_t>(bytes_.data() + L::crc);
 }
 
 }  // namespace strom::model

@@ -133,6 +133,9 @@ inline std::error_code make_error_code(batch_errc e) {
 /// record count against lastOffsetDelta and attributes.
 [[nodiscard]] result<batch_header> validate_batch(std::span<const std::byte> batch,
                                                   size_t max_batch_bytes);
+/// The same for a batch whose header `h` the caller decoded already (decode_header(batch)).
+[[nodiscard]] result<batch_header> validate_batch(std::span<const std::byte> batch,
+                                                  const batch_header& h, size_t max_batch_bytes);
 
 /// Overwrites baseOffset and partitionLeaderEpoch in place (neither is under the CRC).
 void stamp_batch(std::span<std::byte> batch, kafka_offset base, leader_epoch epoch);

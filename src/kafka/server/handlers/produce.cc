@@ -1,6 +1,5 @@
 // Produce (API 0): validate each batch once (model::validate_for_append), append it through the
-// partition, wait for the flush when acks=all
-// asks for durability, answer per partition.
+// partition, wait for the flush when acks=all asks for durability, answer per partition.
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
 #include "strom/base/logging.h"
