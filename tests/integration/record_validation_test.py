@@ -17,7 +17,8 @@ from broker import Broker  # noqa: E402
 from kafka_wire import (Client, crc32c, list_offsets, produce_v8, raw_batch,  # noqa: E402
                         record, varint)
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import (TIMESTAMP_LOG_APPEND_TIME, Consumer, KafkaException,  # noqa: E402
+                             Producer, TopicPartition)
 
 NONE, CORRUPT_MESSAGE, INVALID_TIMESTAMP, INVALID_RECORD = 0, 2, 32, 87
 TIMEOUT = 30
@@ -217,6 +218,37 @@ class RecordValidationTest(unittest.TestCase):
         record_errors, _ = self.refused(raw_batch(recs, 2, attributes=0x08), INVALID_TIMESTAMP,
                                         topic="lat")
         self.assertEqual([i for i, _ in record_errors], [0, 1])
+
+    def test_log_append_time_topic_stamps_the_time_with_a_valid_crc(self):
+        before = int(time.time() * 1000)
+        base = self.accepted(raw_batch(record(0) + record(1, ts_delta=5), 2), topic="lat")
+        after = int(time.time() * 1000)
+        c = Client(self.broker.port)
+        err, _, data = c.fetch("lat", 0, base)
+        c.close()
+        self.assertEqual(err, NONE)
+        (length,) = struct.unpack_from(">i", data, 8)
+        (stored_crc,) = struct.unpack_from(">I", data, 17)
+        (attributes,) = struct.unpack_from(">h", data, 21)
+        (max_ts,) = struct.unpack_from(">q", data, 35)
+        self.assertEqual(stored_crc, crc32c(data[21:12 + length]))
+        self.assertTrue(attributes & 0x08)
+        self.assertTrue(before <= max_ts <= after, (before, max_ts, after))
+        # librdkafka checks the CRC and reads the append time as every record's timestamp.
+        consumer = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "lat",
+                             "check.crcs": True, "enable.auto.commit": False})
+        consumer.assign([TopicPartition("lat", 0, base)])
+        got = []
+        deadline = time.time() + TIMEOUT
+        while len(got) < 2 and time.time() < deadline:
+            m = consumer.poll(0.5)
+            if m is None:
+                continue
+            if m.error():
+                raise KafkaException(m.error())
+            got.append(m.timestamp())
+        consumer.close()
+        self.assertEqual(got, [(TIMESTAMP_LOG_APPEND_TIME, max_ts)] * 2)
 
     def test_max_timestamp_is_rewritten_to_the_records_maximum(self):
         recs = record(0, ts_delta=0) + record(1, ts_delta=25)
