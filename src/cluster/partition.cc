@@ -10,36 +10,35 @@
 
 namespace strom::cluster {
 
-result<partition::append_outcome> partition::append(std::span<std::byte> batch) {
+model::validation_policy partition::validation_policy(model::append_origin origin) const {
+  auto p = log_->validation_policy(origin);
+  p.log_append_time = settings_.log_append_time;
+  return p;
+}
+
+result<partition::append_outcome> partition::append(model::validated_batch batch) {
   append_outcome out;
-  if (batch.size() >= model::batch_layout::header_size) {
-    auto h = model::decode_header(batch);
-    if (h && h->magic == model::kafka_magic && h->producer_id >= 0) {
-      auto dup = producers_.check(*h);
-      if (!dup)
-        return dup.error();
-      if (*dup) {
-        out.offsets.base = model::kafka_offset((*dup)->base_offset);
-        out.offsets.last = model::kafka_offset((*dup)->last_offset);
-        out.duplicate = true;
-        return out;
-      }
+  if (batch.header().producer_id >= 0) {
+    auto dup = producers_.check(batch.header());
+    if (!dup)
+      return dup.error();
+    if (*dup) {
+      out.offsets.base = model::kafka_offset((*dup)->base_offset);
+      out.offsets.last = model::kafka_offset((*dup)->last_offset);
+      out.duplicate = true;
+      return out;
     }
   }
-  if (settings_.log_append_time && batch.size() >= model::batch_layout::header_size) {
+  if (settings_.log_append_time) {
     out.log_append_time = clock_.now_ms();
-    // The CRC is checked by the log after this rewrite, so verify the client's first.
-    auto h = model::validate_batch(batch, log_->config().max_batch_bytes);
-    if (!h)
-      return error(storage::errc::invalid_batch, h.error().message());
-    model::set_log_append_time(batch, out.log_append_time);
+    batch.set_log_append_time(out.log_append_time);
   }
   auto r = log_->append(batch, epoch_);
   if (!r)
     return r.error();
   out.offsets = *r;
-  if (auto h = model::decode_header(batch); h && h->producer_id >= 0)
-    producers_.record(*h);
+  if (batch.header().producer_id >= 0)
+    producers_.record(batch.header());
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& [id, fn] : waiters)

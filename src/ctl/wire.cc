@@ -14,6 +14,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "strom/kafka/protocol/codec.h"
+
 namespace strom::ctl {
 
 namespace {
@@ -151,169 +153,51 @@ result<tcp_connection> connect_any(const std::vector<host_port>& brokers, int ti
 
 namespace {
 
-void put16(std::string& out, int16_t v) {
-  auto u = static_cast<uint16_t>(v);
-  out += static_cast<char>(u >> 8);
-  out += static_cast<char>(u & 0xff);
-}
-
-void put32(std::string& out, int32_t v) {
-  auto u = static_cast<uint32_t>(v);
-  for (int s = 24; s >= 0; s -= 8)
-    out += static_cast<char>((u >> s) & 0xff);
-}
-
-class be_reader {
- public:
-  explicit be_reader(std::string_view s) : s_(s) {}
-  bool read16(int16_t& v) {
-    if (s_.size() < 2)
-      return false;
-    v = static_cast<int16_t>((static_cast<uint8_t>(s_[0]) << 8) | static_cast<uint8_t>(s_[1]));
-    s_.remove_prefix(2);
-    return true;
-  }
-  bool read32(int32_t& v) {
-    if (s_.size() < 4)
-      return false;
-    uint32_t u = 0;
-    for (int i = 0; i < 4; ++i)
-      u = (u << 8) | static_cast<uint8_t>(s_[static_cast<size_t>(i)]);
-    v = static_cast<int32_t>(u);
-    s_.remove_prefix(4);
-    return true;
-  }
-  [[nodiscard]] size_t left() const { return s_.size(); }
-
- private:
-  std::string_view s_;
-};
+namespace kp = ::strom::kafka::protocol;
 
 constexpr size_t max_api_versions_frame = 1 << 20;
 
 }  // namespace
 
 std::string encode_api_versions_request(int32_t correlation_id, std::string_view client_id) {
-  std::string body;
-  put16(body, 18);  // api key: ApiVersions
-  put16(body, 0);   // version 0
-  put32(body, correlation_id);
-  put16(body, static_cast<int16_t>(client_id.size()));
-  body.append(client_id);
-  std::string frame;
-  put32(frame, static_cast<int32_t>(body.size()));
-  return frame + body;
+  kp::request_header h;
+  h.key = kp::api_key::api_versions;
+  h.version = 0;
+  h.correlation_id = correlation_id;
+  h.client_id = std::string(client_id);
+  auto frame = kp::encode_request_frame(h, kp::api_versions_request{});
+  STROM_ASSERT(frame.has_value(), "an ApiVersions request is a few bytes");
+  auto bytes = frame->flatten();
+  STROM_ASSERT(bytes.has_value(), "an ApiVersions request is all in memory");
+  return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
 }
 
 result<std::vector<api_version_range>> decode_api_versions_response(std::string_view frame,
                                                                     int32_t correlation_id) {
-  be_reader r(frame);
   int32_t corr = 0;
-  int16_t err = 0;
-  int32_t count = 0;
-  if (!r.read32(corr) || !r.read16(err) || !r.read32(count))
-    return protocol_error("the ApiVersions answer is truncated");
+  auto r =
+      kp::decode_response<kp::api_versions_response>(std::as_bytes(std::span(frame)), 0, &corr);
+  if (!r)
+    return protocol_error(
+        fmt::format("the ApiVersions answer is malformed: {}", r.error().message()));
   if (corr != correlation_id)
     return protocol_error(
         fmt::format("the ApiVersions answer has correlation id {}, not {}", corr, correlation_id));
-  // Error 35 (UNSUPPORTED_VERSION) still lists the ranges; any other error is fatal.
-  if (err != 0 && err != 35)
-    return protocol_error(fmt::format("the broker answered ApiVersions with error {}", err));
-  if (count < 0 || static_cast<size_t>(count) * 6 > r.left())
-    return protocol_error(fmt::format("the ApiVersions answer claims {} entries", count));
-  std::vector<api_version_range> out;
-  out.reserve(static_cast<size_t>(count));
-  for (int32_t i = 0; i < count; ++i) {
-    api_version_range a;
-    if (!r.read16(a.key) || !r.read16(a.min) || !r.read16(a.max))
-      return protocol_error("the ApiVersions answer is truncated");
-    out.push_back(a);
+  // UNSUPPORTED_VERSION still lists the ranges; any other error is fatal.
+  if (r->error_code != kp::error_code::none &&
+      r->error_code != kp::error_code::unsupported_version) {
+    return protocol_error(fmt::format("the broker answered ApiVersions with error {}",
+                                      static_cast<int16_t>(r->error_code)));
   }
+  std::vector<api_version_range> out;
+  out.reserve(r->api_keys.size());
+  for (const auto& a : r->api_keys)
+    out.push_back({a.api_key, a.min_version, a.max_version});
   return out;
 }
 
 std::string_view api_name(int16_t key) {
-  static constexpr std::array<std::string_view, 76> names = {
-      "Produce",
-      "Fetch",
-      "ListOffsets",
-      "Metadata",
-      "LeaderAndIsr",
-      "StopReplica",
-      "UpdateMetadata",
-      "ControlledShutdown",
-      "OffsetCommit",
-      "OffsetFetch",
-      "FindCoordinator",
-      "JoinGroup",
-      "Heartbeat",
-      "LeaveGroup",
-      "SyncGroup",
-      "DescribeGroups",
-      "ListGroups",
-      "SaslHandshake",
-      "ApiVersions",
-      "CreateTopics",
-      "DeleteTopics",
-      "DeleteRecords",
-      "InitProducerId",
-      "OffsetForLeaderEpoch",
-      "AddPartitionsToTxn",
-      "AddOffsetsToTxn",
-      "EndTxn",
-      "WriteTxnMarkers",
-      "TxnOffsetCommit",
-      "DescribeAcls",
-      "CreateAcls",
-      "DeleteAcls",
-      "DescribeConfigs",
-      "AlterConfigs",
-      "AlterReplicaLogDirs",
-      "DescribeLogDirs",
-      "SaslAuthenticate",
-      "CreatePartitions",
-      "CreateDelegationToken",
-      "RenewDelegationToken",
-      "ExpireDelegationToken",
-      "DescribeDelegationToken",
-      "DeleteGroups",
-      "ElectLeaders",
-      "IncrementalAlterConfigs",
-      "AlterPartitionReassignments",
-      "ListPartitionReassignments",
-      "OffsetDelete",
-      "DescribeClientQuotas",
-      "AlterClientQuotas",
-      "DescribeUserScramCredentials",
-      "AlterUserScramCredentials",
-      "Vote",
-      "BeginQuorumEpoch",
-      "EndQuorumEpoch",
-      "DescribeQuorum",
-      "AlterPartition",
-      "UpdateFeatures",
-      "Envelope",
-      "FetchSnapshot",
-      "DescribeCluster",
-      "DescribeProducers",
-      "BrokerRegistration",
-      "BrokerHeartbeat",
-      "UnregisterBroker",
-      "DescribeTransactions",
-      "ListTransactions",
-      "AllocateProducerIds",
-      "ConsumerGroupHeartbeat",
-      "ConsumerGroupDescribe",
-      "ControllerRegistration",
-      "GetTelemetrySubscriptions",
-      "PushTelemetry",
-      "AssignReplicasToDirs",
-      "ListClientMetricsResources",
-      "DescribeTopicPartitions",
-  };
-  if (key < 0 || static_cast<size_t>(key) >= names.size())
-    return "Unknown";
-  return names[static_cast<size_t>(key)];
+  return kp::api_name(static_cast<kp::api_key>(key));
 }
 
 result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host_port>& brokers,
@@ -326,11 +210,11 @@ result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host
   auto size_bytes = conn->read_exact(4);
   if (!size_bytes)
     return size_bytes.error();
-  int32_t size = 0;
-  be_reader(*size_bytes).read32(size);
-  if (size < 0 || static_cast<size_t>(size) > max_api_versions_frame)
-    return protocol_error(fmt::format("the ApiVersions answer claims {} bytes", size));
-  auto frame = conn->read_exact(static_cast<size_t>(size));
+  auto prefix = std::as_bytes(std::span(*size_bytes)).first<4>();
+  auto size = kp::decode_frame_size(prefix, max_api_versions_frame);
+  if (!size)
+    return protocol_error(fmt::format("the ApiVersions answer: {}", size.error().message()));
+  auto frame = conn->read_exact(*size);
   if (!frame)
     return frame.error();
   return decode_api_versions_response(*frame, correlation_id);

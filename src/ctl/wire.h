@@ -1,6 +1,7 @@
 // The bits of networking stromctl does itself, without librdkafka: a blocking TCP connection
 // with deadlines, the ApiVersions v0 exchange (librdkafka has no public call that shows a
-// broker's version ranges) and a tiny HTTP/1.1 GET for the admin API.
+// broker's version ranges; encoded and decoded by the kafka/protocol codec, which does no I/O)
+// and a tiny HTTP/1.1 GET for the admin API.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +53,7 @@ std::string encode_api_versions_request(int32_t correlation_id, std::string_view
 /// Decodes a response frame without its size prefix: correlation id, error code, ranges.
 result<std::vector<api_version_range>> decode_api_versions_response(std::string_view frame,
                                                                     int32_t correlation_id);
-/// Kafka's name of an API key ("Produce", "Fetch", ...) or "Unknown".
+/// Kafka's name of an API key ("Produce", "Fetch", ...) or "Unknown" (kafka::protocol::api_name).
 std::string_view api_name(int16_t key);
 
 /// Asks the first reachable broker of the list for its ApiVersions.

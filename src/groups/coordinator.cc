@@ -169,7 +169,14 @@ awaitable<errc> coordinator::write(int32_t partition,
     auto batch = b.build();
     if (whole && batch.size() > p->log().config().max_batch_bytes)
       co_return errc::commit_too_large;  // nothing written: all or nothing
-    auto r = p->append(batch);
+    auto valid =
+        model::validate_for_append(batch, p->validation_policy(model::append_origin::internal));
+    if (!valid) {
+      STROM_LOG_LIMITED(lg(), err, "{}: cannot write: {}", ntp_of(partition).dir_name(),
+                        valid.error().message());
+      co_return errc::storage_error;
+    }
+    auto r = p->append(std::move(*valid));
     if (!r) {
       STROM_LOG_LIMITED(lg(), err, "{}: cannot write: {}", ntp_of(partition).dir_name(),
                         r.error().message());

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "strom/bytes/cursor.h"
 #include "strom/metrics/metrics.h"
 
 #include <algorithm>
@@ -693,32 +694,20 @@ void group::kill(errc reason) {
 }
 
 namespace {
-// ConsumerProtocol subscription: version i16, topics [string] (i32 count, i16 lengths).
+// ConsumerProtocol subscription: version i16, topics [string] (i32 count, i16 lengths); the
+// rest (user data, owned partitions, rack) is not needed here.
 std::optional<std::vector<std::string>> subscription_topics(const bytes& b) {
-  auto rd16 = [&](size_t at) {
-    return static_cast<int16_t>((std::to_integer<uint16_t>(b[at]) << 8) |
-                                std::to_integer<uint16_t>(b[at + 1]));
-  };
-  if (b.size() < 6)
-    return std::nullopt;
-  size_t pos = 2;
-  int32_t n = 0;
-  for (int i = 0; i < 4; ++i)
-    n = (n << 8) | std::to_integer<int32_t>(b[pos + i]);
-  pos += 4;
-  if (n < 0 || static_cast<size_t>(n) > b.size())
+  using ::strom::bytes::length_prefix;
+  ::strom::bytes::cursor c(b);
+  (void)c.read_int16();
+  auto n = c.read_count(length_prefix::int32, 2);  // a string takes at least its length
+  if (n < 0)
     return std::nullopt;
   std::vector<std::string> out;
-  for (int32_t i = 0; i < n; ++i) {
-    if (pos + 2 > b.size())
-      return std::nullopt;
-    auto len = rd16(pos);
-    pos += 2;
-    if (len < 0 || pos + static_cast<size_t>(len) > b.size())
-      return std::nullopt;
-    out.emplace_back(reinterpret_cast<const char*>(b.data() + pos), static_cast<size_t>(len));
-    pos += static_cast<size_t>(len);
-  }
+  for (int64_t i = 0; i < n && c.ok(); ++i)
+    out.emplace_back(c.read_string(length_prefix::int16));
+  if (!c.ok())
+    return std::nullopt;
   return out;
 }
 }  // namespace

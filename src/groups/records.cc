@@ -6,6 +6,7 @@
 #include <limits>
 #include <system_error>
 
+#include "strom/bytes/cursor.h"
 #include "strom/bytes/endian.h"
 
 namespace strom::groups {
@@ -54,54 +55,28 @@ error bad(std::string what) {
                fmt::format("__consumer_offsets record: {}", what));
 }
 
-/// Bounds-checked reads; every length is checked against what is left before use.
-class reader {
- public:
-  explicit reader(std::span<const std::byte> in) : in_(in) {}
-  result<int16_t> i16() { return get<int16_t>(); }
-  result<int32_t> i32() { return get<int32_t>(); }
-  result<int64_t> i64() { return get<int64_t>(); }
-  result<std::optional<std::string>> nstr() {
-    STROM_TRY_ASSIGN(len, i16());
-    if (len < 0)
-      return std::optional<std::string>();
-    if (static_cast<size_t>(len) > left())
-      return bad("string longer than the record");
-    std::string s(reinterpret_cast<const char*>(in_.data() + pos_), static_cast<size_t>(len));
-    pos_ += static_cast<size_t>(len);
-    return std::optional<std::string>(std::move(s));
-  }
-  result<std::string> str() {
-    STROM_TRY_ASSIGN(s, nstr());
-    if (!s)
-      return bad("null string");
-    return std::move(*s);
-  }
-  result<bytes> blob() {
-    STROM_TRY_ASSIGN(len, i32());
-    if (len < 0)
-      return bytes{};
-    if (static_cast<size_t>(len) > left())
-      return bad("bytes longer than the record");
-    bytes b(in_.begin() + static_cast<ptrdiff_t>(pos_),
-            in_.begin() + static_cast<ptrdiff_t>(pos_) + len);
-    pos_ += static_cast<size_t>(len);
-    return b;
-  }
-  [[nodiscard]] size_t left() const { return in_.size() - pos_; }
+using ::strom::bytes::cursor;
+using ::strom::bytes::length_prefix;
 
- private:
-  template <typename T>
-  result<T> get() {
-    if (left() < sizeof(T))
-      return bad("truncated");
-    auto v = ::strom::bytes::read_be<T>(in_.data() + pos_);
-    pos_ += sizeof(T);
-    return v;
-  }
-  std::span<const std::byte> in_;
-  size_t pos_ = 0;
-};
+/// The failure of a cursor that stopped, as a record error.
+error bad(const cursor& c) {
+  return bad(c.check().error().message());
+}
+
+std::string str(cursor& c) {
+  return std::string(c.read_string(length_prefix::int16));
+}
+
+std::optional<std::string> nstr(cursor& c) {
+  auto s = c.read_nullable_string(length_prefix::int16);
+  return s ? std::optional<std::string>(*s) : std::nullopt;
+}
+
+/// Null reads as empty.
+bytes blob(cursor& c) {
+  auto b = c.read_nullable_bytes(length_prefix::int32);
+  return b ? bytes(b->begin(), b->end()) : bytes{};
+}
 
 }  // namespace
 
@@ -154,94 +129,82 @@ bytes encode_group_value(const group_snapshot& g) {
 }
 
 result<record_key> decode_key(std::span<const std::byte> in) {
-  reader r(in);
-  STROM_TRY_ASSIGN(version, r.i16());
+  cursor c(in);
+  auto version = c.read_int16();
+  if (!c.ok())
+    return bad(c);
   if (version == 0 || version == 1) {
     offset_key k;
-    STROM_TRY_ASSIGN(g, r.str());
-    STROM_TRY_ASSIGN(t, r.str());
-    STROM_TRY_ASSIGN(p, r.i32());
-    k.group = std::move(g);
-    k.topic = std::move(t);
-    k.partition = p;
+    k.group = str(c);
+    k.topic = str(c);
+    k.partition = c.read_int32();
+    if (!c.ok())
+      return bad(c);
     return record_key(std::move(k));
   }
   if (version == 2) {
-    STROM_TRY_ASSIGN(g, r.str());
+    auto g = str(c);
+    if (!c.ok())
+      return bad(c);
     return record_key(group_key{std::move(g)});
   }
   return record_key(std::monostate{});
 }
 
 result<offset_entry> decode_offset_value(std::span<const std::byte> in) {
-  reader r(in);
-  STROM_TRY_ASSIGN(version, r.i16());
+  cursor c(in);
+  auto version = c.read_int16();
+  if (!c.ok())
+    return bad(c);
   if (version < 0 || version > 3)
     return bad(fmt::format("offset value version {}", version));
   offset_entry e;
-  STROM_TRY_ASSIGN(offset, r.i64());
-  e.offset = offset;
-  if (version >= 3) {
-    STROM_TRY_ASSIGN(epoch, r.i32());
-    e.leader_epoch = epoch;
-  }
-  STROM_TRY_ASSIGN(md, r.str());
-  e.metadata = std::move(md);
-  STROM_TRY_ASSIGN(ts, r.i64());
-  e.commit_timestamp = ts;
-  if (version == 1) {
-    STROM_TRY_ASSIGN(expire, r.i64());
-    (void)expire;
-  }
+  e.offset = c.read_int64();
+  if (version >= 3)
+    e.leader_epoch = c.read_int32();
+  e.metadata = str(c);
+  e.commit_timestamp = c.read_int64();
+  if (version == 1)
+    (void)c.read_int64();  // expire timestamp
+  if (!c.ok())
+    return bad(c);
   return e;
 }
 
 result<group_snapshot> decode_group_value(std::span<const std::byte> in) {
-  reader r(in);
-  STROM_TRY_ASSIGN(version, r.i16());
+  cursor c(in);
+  auto version = c.read_int16();
+  if (!c.ok())
+    return bad(c);
   if (version < 0 || version > 3)
     return bad(fmt::format("group value version {}", version));
   group_snapshot g;
-  STROM_TRY_ASSIGN(type, r.str());
-  g.protocol_type = std::move(type);
-  STROM_TRY_ASSIGN(gen, r.i32());
-  g.generation = gen;
-  STROM_TRY_ASSIGN(protocol, r.nstr());
-  g.protocol = std::move(protocol);
-  STROM_TRY_ASSIGN(leader, r.nstr());
-  g.leader = std::move(leader);
-  if (version >= 2) {
-    STROM_TRY_ASSIGN(ts, r.i64());
-    g.state_timestamp = ts;
-  }
-  STROM_TRY_ASSIGN(n, r.i32());
+  g.protocol_type = str(c);
+  g.generation = c.read_int32();
+  g.protocol = nstr(c);
+  g.leader = nstr(c);
+  if (version >= 2)
+    g.state_timestamp = c.read_int64();
   // Each member takes at least 20 bytes: a count larger than that cannot be real.
-  if (n < 0 || static_cast<size_t>(n) > r.left() / 20)
-    return bad(fmt::format("{} members", n));
-  for (int32_t i = 0; i < n; ++i) {
+  auto n = c.read_count(length_prefix::int32, 20);
+  if (!c.ok())
+    return bad(c);
+  for (int64_t i = 0; i < n; ++i) {
     member_snapshot m;
-    STROM_TRY_ASSIGN(id, r.str());
-    m.id = std::move(id);
-    if (version >= 3) {
-      STROM_TRY_ASSIGN(iid, r.nstr());
-      m.instance_id = std::move(iid);
-    }
-    STROM_TRY_ASSIGN(client, r.str());
-    m.client_id = std::move(client);
-    STROM_TRY_ASSIGN(host, r.str());
-    m.client_host = std::move(host);
-    if (version >= 1) {
-      STROM_TRY_ASSIGN(rt, r.i32());
-      m.rebalance_timeout_ms = rt;
-    }
-    STROM_TRY_ASSIGN(st, r.i32());
-    m.session_timeout_ms = st;
+    m.id = str(c);
+    if (version >= 3)
+      m.instance_id = nstr(c);
+    m.client_id = str(c);
+    m.client_host = str(c);
+    if (version >= 1)
+      m.rebalance_timeout_ms = c.read_int32();
+    m.session_timeout_ms = c.read_int32();
     if (version == 0)
-      m.rebalance_timeout_ms = st;
-    STROM_TRY_ASSIGN(sub, r.blob());
-    m.subscription = std::move(sub);
-    STROM_TRY_ASSIGN(assign, r.blob());
-    m.assignment = std::move(assign);
+      m.rebalance_timeout_ms = m.session_timeout_ms;
+    m.subscription = blob(c);
+    m.assignment = blob(c);
+    if (!c.ok())
+      return bad(c);
     g.members.push_back(std::move(m));
   }
   return g;

@@ -11,6 +11,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "strom/bytes/cursor.h"
 #include "strom/bytes/endian.h"
 
 namespace strom::model {
@@ -156,16 +157,14 @@ result<std::vector<std::byte>> unsnappy(std::span<const std::byte> in, size_t ma
     STROM_TRY(unsnappy_block(in, out, max));
     return out;
   }
-  size_t pos = xerial_header;
-  while (pos < in.size()) {
-    if (in.size() - pos < 4)
-      return error(compression_errc::corrupt, "truncated xerial block length");
-    auto len = bytes::read_be<uint32_t>(in.data() + pos);
-    pos += 4;
-    if (len > in.size() - pos)
-      return error(compression_errc::corrupt, "truncated xerial block");
-    STROM_TRY(unsnappy_block(in.subspan(pos, len), out, max));
-    pos += len;
+  bytes::cursor c(in.subspan(xerial_header));
+  while (!c.at_end()) {
+    auto len = c.read_uint32();
+    auto block = c.read_raw(len);
+    if (!c.ok())
+      return error(compression_errc::corrupt,
+                   fmt::format("xerial block: {}", c.check().error().message()));
+    STROM_TRY(unsnappy_block(block, out, max));
   }
   return out;
 }

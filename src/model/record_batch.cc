@@ -33,6 +33,14 @@ class batch_category_impl final : public std::error_category {
         return "invalid record batch attributes";
       case batch_errc::too_large:
         return "record batch too large";
+      case batch_errc::invalid_record:
+        return "invalid record";
+      case batch_errc::missing_key:
+        return "record without a key";
+      case batch_errc::invalid_timestamp:
+        return "invalid record timestamp";
+      case batch_errc::bad_compression:
+        return "corrupt compressed records";
     }
     return "unknown batch error";
   }
@@ -95,37 +103,42 @@ result<batch_header> validate_batch(std::span<const std::byte> batch, size_t max
   auto h = decode_header(batch);
   if (!h)
     return h;
+  return validate_batch(batch, *h, max_batch_bytes);
+}
+
+result<batch_header> validate_batch(std::span<const std::byte> batch, const batch_header& h,
+                                    size_t max_batch_bytes) {
   // A batch whose length disagrees with the bytes present is corrupt, whatever it claims;
   // only a complete batch can be too large.
-  if (h->batch_length >= 0 && h->size_bytes() != batch.size()) {
+  if (h.batch_length >= 0 && h.size_bytes() != batch.size()) {
     return error(
-        batch.size() < h->size_bytes() ? batch_errc::truncated : batch_errc::bad_length,
-        fmt::format("batchLength says {} bytes, {} present", h->size_bytes(), batch.size()));
+        batch.size() < h.size_bytes() ? batch_errc::truncated : batch_errc::bad_length,
+        fmt::format("batchLength says {} bytes, {} present", h.size_bytes(), batch.size()));
   }
-  STROM_TRY(check_length(*h, max_batch_bytes));
+  STROM_TRY(check_length(h, max_batch_bytes));
   uint32_t crc = bytes::crc32c(batch.subspan(L::crc_start));
-  if (crc != h->crc) {
+  if (crc != h.crc) {
     return error(batch_errc::bad_crc,
-                 fmt::format("stored {:#010x}, computed {:#010x}", h->crc, crc));
+                 fmt::format("stored {:#010x}, computed {:#010x}", h.crc, crc));
   }
-  if (h->is_internal()) {
-    if (h->records_count != 0 || h->last_offset_delta != -1) {
+  if (h.is_internal()) {
+    if (h.records_count != 0 || h.last_offset_delta != -1) {
       return error(batch_errc::bad_count, "internal entry must span no offsets");
     }
     return h;
   }
-  if ((h->attributes & 0x7) > 4) {
+  if ((h.attributes & 0x7) > 4) {
     return error(batch_errc::bad_attributes,
-                 fmt::format("compression codec {}", h->attributes & 0x7));
+                 fmt::format("compression codec {}", h.attributes & 0x7));
   }
-  if ((h->attributes & ~0x7f) != 0) {
+  if ((h.attributes & ~0x7f) != 0) {
     return error(batch_errc::bad_attributes,
-                 fmt::format("reserved attribute bits set: {:#06x}", h->attributes));
+                 fmt::format("reserved attribute bits set: {:#06x}", h.attributes));
   }
-  if (h->records_count <= 0 || h->last_offset_delta < 0 ||
-      h->records_count != h->last_offset_delta + 1) {
+  if (h.records_count <= 0 || h.last_offset_delta < 0 ||
+      h.records_count != h.last_offset_delta + 1) {
     return error(batch_errc::bad_count, fmt::format("recordsCount {} with lastOffsetDelta {}",
-                                                    h->records_count, h->last_offset_delta));
+                                                    h.records_count, h.last_offset_delta));
   }
   return h;
 }
@@ -159,12 +172,18 @@ void fill_crc(std::span<std::byte> batch) {
 }
 }  // namespace
 
+void rewrite_timestamps(std::span<std::byte> batch, int16_t attributes,
+                        timestamp_ms max_timestamp) {
+  STROM_ASSERT(batch.size() >= L::header_size, "batch too small");
+  write_be<int16_t>(batch.data() + L::attributes, attributes);
+  write_be<int64_t>(batch.data() + L::max_timestamp, max_timestamp);
+  fill_crc(batch);
+}
+
 void set_log_append_time(std::span<std::byte> batch, timestamp_ms now) {
   STROM_ASSERT(batch.size() >= L::header_size, "batch too small");
   auto attrs = read_be<int16_t>(batch.data() + L::attributes);
-  write_be<int16_t>(batch.data() + L::attributes, static_cast<int16_t>(attrs | 0x08));
-  write_be<int64_t>(batch.data() + L::max_timestamp, now);
-  fill_crc(batch);
+  rewrite_timestamps(batch, static_cast<int16_t>(attrs | 0x08), now);
 }
 
 std::vector<std::byte> encode_batch(const batch_header& h, std::span<const std::byte> records) {

@@ -2,82 +2,59 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
+#include "model/record_parse.h"
 #include "strom/bytes/varint.h"
 #include "strom/model/compression.h"
 
 namespace strom::model {
 
 namespace {
-struct reader {
-  std::span<const std::byte> in;
-  size_t pos = 0;
 
-  std::optional<int64_t> varlong() {
-    auto d = bytes::decode_varlong(in.subspan(pos));
-    if (!d)
-      return std::nullopt;
-    pos += d->length;
-    return d->value;
-  }
-  std::optional<int64_t> varint() {
-    auto d = bytes::decode_varint(in.subspan(pos));
-    if (!d)
-      return std::nullopt;
-    pos += d->length;
-    return d->value;
-  }
-  // Length-prefixed bytes; nullopt-of-nullopt means malformed.
-  bool bytes_field(std::optional<std::span<const std::byte>>& out) {
-    auto len = varint();
-    if (!len || *len < -1)
-      return false;
-    if (*len == -1) {
-      out.reset();
-      return true;
+status iterate(std::span<const std::byte> records, int32_t count, int64_t max_delta,
+               const std::function<bool(const record_view&)>& fn) {
+  if (count < 0)
+    return error(batch_errc::invalid_record, fmt::format("negative record count {}", count));
+  bytes::cursor c(records);
+  int64_t previous = -1;
+  record_view v;  // reused: parse_record sets every field
+  for (int32_t i = 0; i < count; ++i) {
+    if (c.at_end()) {
+      return error(batch_errc::invalid_record,
+                   fmt::format("{} records announced, {} present", count, i));
     }
-    if (static_cast<uint64_t>(*len) > in.size() - pos)
-      return false;
-    out = in.subspan(pos, static_cast<size_t>(*len));
-    pos += static_cast<size_t>(*len);
-    return true;
+    size_t at = c.position();
+    if (const char* bad = detail::parse_record(c, v)) {
+      return error(batch_errc::invalid_record,
+                   fmt::format("record {} (byte {} of the records): {}", i, at, bad));
+    }
+    if (v.offset_delta <= previous || v.offset_delta > max_delta) {
+      return error(batch_errc::invalid_record, fmt::format("record {} has offset delta {} after {}",
+                                                           i, v.offset_delta, previous));
+    }
+    previous = v.offset_delta;
+    if (!fn(v))
+      return ok();
   }
-};
+  if (!c.at_end()) {
+    return error(
+        batch_errc::invalid_record,
+        fmt::format("{} bytes left over after the last of {} records", c.remaining(), count));
+  }
+  return ok();
+}
+
 }  // namespace
 
 status for_each_record_in(std::span<const std::byte> records, int32_t count,
                           const std::function<bool(const record_view&)>& fn) {
-  reader r{records};
-  for (int32_t i = 0; i < count; ++i) {
-    auto len = r.varint();
-    if (!len || *len < 0 || static_cast<uint64_t>(*len) > r.in.size() - r.pos) {
-      return error(batch_errc::truncated, fmt::format("record {} length", i));
-    }
-    reader rec{r.in.subspan(r.pos, static_cast<size_t>(*len))};
-    r.pos += static_cast<size_t>(*len);
-    record_view v;
-    if (rec.in.empty())
-      return error(batch_errc::truncated, fmt::format("record {}", i));
-    v.attributes = static_cast<int8_t>(rec.in[0]);
-    rec.pos = 1;
-    auto ts = rec.varlong();
-    auto od = rec.varint();
-    v.key_pos = rec.pos;
-    if (!ts || !od || !rec.bytes_field(v.key) || !rec.bytes_field(v.value)) {
-      return error(batch_errc::truncated, fmt::format("record {} fields", i));
-    }
-    auto hc = rec.varint();
-    if (!hc || *hc < 0)
-      return error(batch_errc::truncated, fmt::format("record {} headers", i));
-    v.timestamp_delta = *ts;
-    v.offset_delta = *od;
-    v.header_count = static_cast<int32_t>(*hc);
-    v.body = rec.in;
-    if (!fn(v))
-      return ok();
-  }
-  if (r.pos != r.in.size())
-    return error(batch_errc::bad_length, "bytes after the last record");
-  return ok();
+  return iterate(records, count, std::numeric_limits<int32_t>::max(), fn);
+}
+
+status for_each_record_in(std::span<const std::byte> records, const batch_header& h,
+                          const std::function<bool(const record_view&)>& fn) {
+  return iterate(records, h.records_count, h.last_offset_delta, fn);
 }
 
 status for_each_record(std::span<const std::byte> batch, const batch_header& h,
@@ -87,7 +64,7 @@ status for_each_record(std::span<const std::byte> batch, const batch_header& h,
   }
   if (batch.size() < batch_layout::header_size)
     return error(batch_errc::truncated);
-  return for_each_record_in(batch.subspan(batch_layout::header_size), h.records_count, fn);
+  return for_each_record_in(batch.subspan(batch_layout::header_size), h, fn);
 }
 
 result<std::vector<std::byte>> records_section(std::span<const std::byte> batch,

@@ -127,7 +127,7 @@ status compaction_job::build_map(key_map& m, size_t& inputs_used) {
       if (!recs)
         continue;  // kept whole in the cleaning pass; its keys supersede nothing
       std::vector<std::pair<std::string, int64_t>> found;
-      auto s = model::for_each_record_in(*recs, h.records_count, [&](const model::record_view& r) {
+      auto s = model::for_each_record_in(*recs, h, [&](const model::record_view& r) {
         if (r.key)
           found.emplace_back(key_string(*r.key), h.base_offset + r.offset_delta);
         return true;
@@ -230,7 +230,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       std::vector<model::record_view> keep;
       uint64_t removed = 0, tombstones = 0, keyless = 0;
       bool needs_horizon = false;
-      auto s = model::for_each_record_in(*recs, h.records_count, [&](const model::record_view& r) {
+      auto s = model::for_each_record_in(*recs, h, [&](const model::record_view& r) {
         int64_t offset = h.base_offset + r.offset_delta;
         if (!r.key) {
           ++keyless;  // Kafka's cleaner drops records without a key too

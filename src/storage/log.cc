@@ -40,8 +40,9 @@ void raise_to(std::atomic<T>& a, T v) {
 constexpr const char* cleaned_suffix = ".cleaned";
 constexpr const char* swap_suffix = ".swap";
 
-/// Largest decompressed records section accepted when checking keys at append.
-constexpr size_t max_checked_records_bytes = size_t{64} << 20;
+/// Largest decompressed records section accepted when validating an append or looking up a
+/// timestamp inside a compressed batch (as compaction's default, compaction_job settings).
+constexpr size_t max_decompressed_bytes = size_t{64} << 20;
 }  // namespace
 
 status log_flush_state::write_recovery_point(int64_t value) {
@@ -332,20 +333,36 @@ status log::roll(leader_epoch epoch) {
   return ok();
 }
 
+model::validation_policy log::validation_policy(model::append_origin origin) const {
+  model::validation_policy p;
+  p.origin = origin;
+  p.max_batch_bytes = opts_.config.max_batch_bytes;
+  p.max_decompressed_bytes = max_decompressed_bytes;
+  p.compacted = opts_.config.cleanup_compact;
+  return p;
+}
+
 result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch) {
+  auto v = model::validate_for_append(batch, validation_policy(model::append_origin::internal));
+  if (!v) {
+    if (v.error().is(model::batch_errc::too_large))
+      return error(errc::batch_too_large, v.error().message());
+    if (v.error().is(model::batch_errc::missing_key))
+      return error(errc::record_without_key, "cleanup.policy is compact");
+    return error(errc::invalid_batch, v.error().message());
+  }
+  return append(*v, epoch);
+}
+
+result<append_result> log::append(model::validated_batch& batch, leader_epoch epoch) {
   STROM_TRY(check_writable());
-  auto h = model::validate_batch(batch, opts_.config.max_batch_bytes);
-  if (!h) {
-    if (h.error().is(model::batch_errc::too_large)) {
-      return error(errc::batch_too_large, h.error().message());
-    }
-    return error(errc::invalid_batch, h.error().message());
+  if (batch.size_bytes() > opts_.config.max_batch_bytes) {
+    return error(errc::batch_too_large,
+                 fmt::format("batch of {} bytes, the limit is {}", batch.size_bytes(),
+                             opts_.config.max_batch_bytes));
   }
-  if (h->is_internal()) {
-    return error(errc::invalid_batch, "internal entries cannot be appended as data");
-  }
-  if (opts_.config.cleanup_compact && !h->is_control())
-    STROM_TRY(check_keys(batch, *h));
+  if (opts_.config.cleanup_compact && !batch.header().is_control() && !batch.all_keyed())
+    return error(errc::record_without_key, "cleanup.policy is compact");
   auto& cur = active();
   if (epoch < cur.epoch()) {
     return error(errc::stale_epoch, fmt::format("epoch {} is older than the log's {}",
@@ -354,48 +371,32 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
   auto now = opts_.clk->now_ms();
   bool roll_needed =
       epoch > cur.epoch() ||
-      (!cur.empty() && (cur.size_bytes() + batch.size() > opts_.config.segment_bytes ||
-                        now - cur.created_ms() >= opts_.config.segment_ms ||
-                        log_end_.value() + h->offset_count() - cur.base_offset().value() >
-                            static_cast<int64_t>(UINT32_MAX)));
+      (!cur.empty() &&
+       (cur.size_bytes() + batch.size_bytes() > opts_.config.segment_bytes ||
+        now - cur.created_ms() >= opts_.config.segment_ms ||
+        log_end_.value() + batch.header().offset_count() - cur.base_offset().value() >
+            static_cast<int64_t>(UINT32_MAX)));
   if (roll_needed)
     STROM_TRY(roll(epoch));
 
   auto base = model::first_at(log_end_);
-  model::stamp_batch(batch, base, epoch);
-  h->base_offset = base.value();
-  h->partition_leader_epoch = epoch.value();
-  if (auto s = active().append(batch, *h); !s)
+  batch.stamp(base, epoch);
+  const auto& h = batch.header();
+  if (auto s = active().append(batch.bytes(), h); !s)
     return io_failed(s.error());
   if (auto s = epochs_.assign(epoch, base); !s)
     return io_failed(s.error());
-  log_end_ = h->next_offset();
+  log_end_ = h.next_offset();
   flush_->appended_end.store(log_end_.value(), std::memory_order_release);
   flush_->write_seq.fetch_add(1, std::memory_order_release);
 
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = now;
-  unflushed_messages_ += h->records_count;
+  unflushed_messages_ += h.records_count;
   if (opts_.config.flush_messages && unflushed_messages_ >= *opts_.config.flush_messages) {
     flush_async(nullptr);
   }
-  return append_result{base, h->last_offset(), h->max_timestamp};
-}
-
-status log::check_keys(std::span<const std::byte> batch, const model::batch_header& h) const {
-  auto recs = model::records_section(batch, h, max_checked_records_bytes);
-  if (!recs)
-    return error(errc::invalid_batch, recs.error().message());
-  bool keyless = false;
-  auto s = model::for_each_record_in(*recs, h.records_count, [&](const model::record_view& r) {
-    keyless = !r.key.has_value();
-    return !keyless;
-  });
-  if (!s)
-    return error(errc::invalid_batch, s.error().message());
-  if (keyless)
-    return error(errc::record_without_key, "cleanup.policy is compact");
-  return ok();
+  return append_result{base, h.last_offset(), h.max_timestamp};
 }
 
 result<kafka_next_offset> log::append_internal(model::internal_kind kind,
@@ -501,21 +502,34 @@ result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_
     if (!*loc)
       continue;
     const auto& h = (*loc)->header;
+    // Under LogAppendTime every record has the batch's timestamp: its first record answers.
+    // Otherwise the first record at or after `ts` inside the batch, decompressed if need be
+    // (as Kafka does); a batch that cannot be read within the limit answers its first offset.
     timestamp_lookup found{h.first_offset(), h.max_timestamp};
-    if (h.codec() == model::compression::none && !h.log_append_time()) {
+    if (!h.log_append_time()) {
       std::vector<std::byte> batch(h.size_bytes());
       STROM_TRY(seg->log_file()->read_exact((*loc)->position, batch));
-      bool hit = false;
-      STROM_TRY(model::for_each_record(batch, h, [&](const model::record_view& r) {
-        if (h.base_timestamp + r.timestamp_delta >= ts) {
-          found = {kafka_offset(h.base_offset + r.offset_delta),
-                   h.base_timestamp + r.timestamp_delta};
-          hit = true;
-          return false;
+      std::vector<std::byte> inflated;
+      std::span<const std::byte> records =
+          std::span(batch).subspan(model::batch_layout::header_size);
+      bool readable = true;
+      if (h.codec() != model::compression::none) {
+        auto d = model::decompress(h.codec(), records, max_decompressed_bytes);
+        readable = d.has_value();
+        if (readable) {
+          inflated = std::move(*d);
+          records = inflated;
         }
-        return true;
-      }));
-      (void)hit;
+      }
+      if (readable) {
+        (void)model::for_each_record_in(records, h, [&](const model::record_view& r) {
+          timestamp_ms t = 0;
+          if (__builtin_add_overflow(h.base_timestamp, r.timestamp_delta, &t) || t < ts)
+            return true;
+          found = {kafka_offset(h.base_offset + r.offset_delta), t};
+          return false;
+        });
+      }
     }
     if (found.offset < log_start_)
       found.offset = log_start_;

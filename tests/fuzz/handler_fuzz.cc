@@ -21,6 +21,7 @@
 #include "strom/io/memory_file_system.h"
 #include "strom/kafka/server/handler.h"
 #include "strom/model/batch_builder.h"
+#include "strom/model/validated_batch.h"
 #include "strom/storage/log_manager.h"
 
 namespace {
@@ -72,16 +73,19 @@ struct broker {
       if (!run(ctl->create_topic(t, false)))
         std::abort();
       for (int p = 0; p < 3; ++p) {
-        run(ctl->on_partition(model::ntp{name, model::partition_id(p)},
-                              [](cluster::partition* part) {
-                                for (int i = 0; i < 4; ++i) {
-                                  model::batch_builder b(1'700'000'000'000);
-                                  b.add("key", std::string(100, 'v'));
-                                  auto batch = b.build();
-                                  (void)part->append(batch);
-                                }
-                                return 0;
-                              }));
+        run(ctl->on_partition(
+            model::ntp{name, model::partition_id(p)}, [](cluster::partition* part) {
+              for (int i = 0; i < 4; ++i) {
+                model::batch_builder b(1'700'000'000'000);
+                b.add("key", std::string(100, 'v'));
+                auto batch = b.build();
+                auto valid = model::validate_for_append(
+                    batch, part->validation_policy(model::append_origin::internal));
+                if (!valid || !part->append(std::move(*valid)))
+                  std::abort();
+              }
+              return 0;
+            }));
       }
     }
     (void)run(coord->ensure_topic());

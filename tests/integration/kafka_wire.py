@@ -241,3 +241,91 @@ class Client:
         pos += 2 + nlen
         (err,) = struct.unpack_from(">h", r, pos)
         return err
+
+
+# --- hand-made records and batches, for record-level validation tests ---------------------------
+
+
+def nullable_varbytes(b):
+    """A VARINT-length byte string of a record (None = null, length -1)."""
+    if b is None:
+        return varint(-1)
+    return varint(len(b)) + b
+
+
+def record(offset_delta=0, ts_delta=0, key=b"k", value=b"v", headers=(), length_adjust=0,
+           header_count=None):
+    """One v2 record with its length prefix; `length_adjust` is added to the true length and
+    `header_count` overrides the number of headers written in the record."""
+    body = bytes([0]) + varint(ts_delta) + varint(offset_delta) + nullable_varbytes(key) + \
+        nullable_varbytes(value)
+    body += varint(len(headers) if header_count is None else header_count)
+    for hk, hv in headers:
+        body += nullable_varbytes(hk) + nullable_varbytes(hv)
+    return varint(len(body) + length_adjust) + body
+
+
+def raw_batch(records, count, last_delta=None, base_ts=1_700_000_000_000, max_ts=None,
+              attributes=0, gzip_records=False, producer=(-1, -1, -1)):
+    """A magic-2 batch around `records` (bytes) with a valid CRC whatever they hold; with
+    `gzip_records` the records section is gzip-compressed and attribute codec 1 set."""
+    import gzip
+    body = gzip.compress(records) if gzip_records else records
+    if gzip_records:
+        attributes |= 1
+    pid, epoch, seq = producer
+    after_crc = struct.pack(">hiqqqhii", attributes, count - 1 if last_delta is None else last_delta,
+                            base_ts, base_ts if max_ts is None else max_ts, pid, epoch, seq,
+                            count) + body
+    head = struct.pack(">iBI", -1, 2, crc32c(after_crc))
+    return struct.pack(">qi", 0, len(head) + len(after_crc)) + head + after_crc
+
+
+def produce_v8(client, topic, partition, records, acks=-1):
+    """Produce v8 (record_errors, error_message): (error, base offset, [(batch index,
+    message)], error message)."""
+    body = string(None) + struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + \
+        string(topic) + struct.pack(">i", 1) + struct.pack(">i", partition) + \
+        struct.pack(">i", len(records)) + records
+    client.send(0, 8, body)
+    r = client.recv()
+    if r is None:
+        return None
+    pos = 4  # topic count
+
+    def read_nullable_string():
+        nonlocal pos
+        (n,) = struct.unpack_from(">h", r, pos)
+        pos += 2
+        if n < 0:
+            return None
+        s = r[pos:pos + n].decode()
+        pos += n
+        return s
+
+    read_nullable_string()  # topic name
+    pos += 4  # partition count
+    _, err, base, _lat, _lso = struct.unpack_from(">ihqqq", r, pos)
+    pos += 4 + 2 + 8 + 8 + 8
+    (n,) = struct.unpack_from(">i", r, pos)
+    pos += 4
+    record_errors = []
+    for _ in range(max(n, 0)):
+        (idx,) = struct.unpack_from(">i", r, pos)
+        pos += 4
+        record_errors.append((idx, read_nullable_string()))
+    message = read_nullable_string()
+    return err, base, record_errors, message
+
+
+def list_offsets(client, topic, partition, timestamp):
+    """ListOffsets v1: (error, timestamp, offset); timestamp -1 = the log end offset."""
+    body = struct.pack(">i", -1) + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1) + \
+        struct.pack(">iq", partition, timestamp)
+    client.send(2, 1, body)
+    r = client.recv()
+    pos = 4
+    (n,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + n + 4
+    _, err, ts, offset = struct.unpack_from(">ihqq", r, pos)
+    return err, ts, offset

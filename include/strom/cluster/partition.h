@@ -13,6 +13,7 @@
 #include "strom/metrics/metrics.h"
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
+#include "strom/model/validated_batch.h"
 #include "strom/storage/log.h"
 
 namespace strom::cluster {
@@ -53,10 +54,14 @@ class partition {
     timestamp_ms log_append_time = -1;  ///< -1 unless the topic uses LogAppendTime
     bool duplicate = false;             ///< a producer retry: offsets are the original ones
   };
-  /// Appends a client batch (validated by the log) and wakes fetch waiters. Batches of an
-  /// idempotent producer are checked against its sequence: a retry of one of its last five
-  /// batches returns the original offsets and appends nothing.
-  result<append_outcome> append(std::span<std::byte> batch);
+  /// How a batch bound for this partition is validated (model::validate_for_append): the
+  /// log's size limit and cleanup policy, and the topic's timestamp type.
+  [[nodiscard]] model::validation_policy validation_policy(model::append_origin origin) const;
+  /// Appends a validated batch and wakes fetch waiters. Batches of an idempotent producer are
+  /// checked against its sequence: a retry of one of its last five batches returns the
+  /// original offsets and appends nothing. With LogAppendTime the batch is stamped with the
+  /// time (CRC recomputed). The batch's bytes are modified in place and stored as they are.
+  result<append_outcome> append(model::validated_batch batch);
   /// Whole batches from the one holding `from`, up to the high watermark (Fetch).
   result<storage::read_result> read(model::kafka_offset from, size_t max_bytes,
                                     bool min_one_batch) const;

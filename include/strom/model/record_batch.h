@@ -109,6 +109,13 @@ enum class batch_errc {
   bad_count,       ///< recordsCount inconsistent with lastOffsetDelta
   bad_attributes,  ///< unknown compression codec or reserved bits set
   too_large,       ///< larger than the allowed maximum
+  /// A record (or the records section) is malformed: a length, varint, header or offset
+  /// delta is wrong, records are missing or bytes are left over (Kafka: INVALID_RECORD).
+  invalid_record,
+  missing_key,        ///< a record without a key for a compacted topic (INVALID_RECORD)
+  invalid_timestamp,  ///< a timestamp Kafka's LogValidator refuses (INVALID_TIMESTAMP)
+  /// The compressed records section is not a valid stream of its codec (CORRUPT_MESSAGE).
+  bad_compression,
 };
 const std::error_category& batch_category();
 inline std::error_code make_error_code(batch_errc e) {
@@ -126,6 +133,9 @@ inline std::error_code make_error_code(batch_errc e) {
 /// record count against lastOffsetDelta and attributes.
 [[nodiscard]] result<batch_header> validate_batch(std::span<const std::byte> batch,
                                                   size_t max_batch_bytes);
+/// The same for a batch whose header `h` the caller decoded already (decode_header(batch)).
+[[nodiscard]] result<batch_header> validate_batch(std::span<const std::byte> batch,
+                                                  const batch_header& h, size_t max_batch_bytes);
 
 /// Overwrites baseOffset and partitionLeaderEpoch in place (neither is under the CRC).
 void stamp_batch(std::span<std::byte> batch, kafka_offset base, leader_epoch epoch);
@@ -133,6 +143,9 @@ void stamp_batch(std::span<std::byte> batch, kafka_offset base, leader_epoch epo
 /// Switches a batch to LogAppendTime: sets attribute bit 3 and maxTimestamp := `now`, and
 /// recomputes the CRC (both fields are under it).
 void set_log_append_time(std::span<std::byte> batch, timestamp_ms now);
+
+/// Overwrites attributes and maxTimestamp and recomputes the CRC (both are under it).
+void rewrite_timestamps(std::span<std::byte> batch, int16_t attributes, timestamp_ms max_timestamp);
 
 /// Encodes a batch from header fields and an encoded (possibly compressed) records section:
 /// batchLength and the CRC are computed, every other field is taken from `h` (magic included).

@@ -24,17 +24,27 @@ struct record_view {
   /// record can be re-encoded with another timestamp delta by copying body[key_pos..].
   std::span<const std::byte> body;
   size_t key_pos = 0;
+  /// The encoded headers, after their count (every header checked: non-null key, lengths
+  /// within the record).
+  std::span<const std::byte> headers;
 };
 
-/// Calls `fn` for each record of an uncompressed batch until it returns false. Every length
-/// is checked against the batch before use. Compressed batches return batch_errc::bad_attributes.
+/// Calls `fn` for each record of an uncompressed batch until it returns false, as
+/// for_each_record_in(records, h, fn). Compressed batches return batch_errc::bad_attributes.
 status for_each_record(std::span<const std::byte> batch, const batch_header& h,
                        const std::function<bool(const record_view&)>& fn);
 
 /// Calls `fn` for each of the `count` records of an uncompressed records section (the bytes
-/// after the batch header, decompressed) until it returns false. Bytes left over after the
-/// last record are an error.
+/// after the batch header, decompressed) until it returns false. Every record is parsed whole
+/// before `fn` sees it (lengths, varints, key, value and every header checked against the
+/// record; see docs/storage-format.md); offset deltas must be non-negative and strictly
+/// increasing (compaction leaves gaps, nothing else does); bytes left over after the last
+/// record are an error. Errors are batch_errc::invalid_record naming the record.
 status for_each_record_in(std::span<const std::byte> records, int32_t count,
+                          const std::function<bool(const record_view&)>& fn);
+/// The same with the count and the offset range of `h`: every offset delta is also at most
+/// lastOffsetDelta.
+status for_each_record_in(std::span<const std::byte> records, const batch_header& h,
                           const std::function<bool(const record_view&)>& fn);
 
 /// The records section of `batch`, decompressed when the batch is compressed; at most

@@ -18,6 +18,7 @@
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
 #include "strom/model/record_batch.h"
+#include "strom/model/validated_batch.h"
 #include "strom/storage/compaction.h"
 #include "strom/storage/epoch_cache.h"
 #include "strom/storage/errc.h"
@@ -164,10 +165,20 @@ class log {
   /// Takes effect for the next append, roll and retention run.
   void set_config(const log_config& c) { opts_.config = c; }
 
-  /// Validates a client batch (magic 2, length, CRC-32C, counts, size; with cleanup.policy
-  /// compact, a key on every record), stamps its base offset and epoch, and appends it. The batch
-  /// is modified in place and stored byte for byte.
+  /// Appends a batch validated by model::validate_for_append() (at the Kafka edge, or by the
+  /// broker's own writers): stamps its base offset and epoch in place, bytes and header, and
+  /// stores it byte for byte. The only checks left are those against settings that may have
+  /// changed since: the size limit (errc::batch_too_large) and, with cleanup.policy compact,
+  /// a key on every record (errc::record_without_key).
+  result<append_result> append(model::validated_batch& batch, model::leader_epoch epoch);
+  /// Validates `batch` as the broker's own writer (model::append_origin::internal) against
+  /// this log's settings, then appends it as above; validation failures are
+  /// errc::batch_too_large, errc::record_without_key or errc::invalid_batch. For tools and
+  /// tests: the produce path validates once, at the Kafka edge.
   result<append_result> append(std::span<std::byte> batch, model::leader_epoch epoch);
+  /// The validation policy of an append to this log from `origin`: its size limit and
+  /// whether it is compacted (the timestamp type is the partition's business).
+  [[nodiscard]] model::validation_policy validation_policy(model::append_origin origin) const;
   /// Appends an internal entry; it takes no Kafka offset. Returns the position it sits at.
   result<model::kafka_next_offset> append_internal(model::internal_kind kind,
                                                    std::span<const std::byte> payload,
@@ -176,8 +187,9 @@ class log {
   /// Reads whole batches from the one holding `from`. OFFSET_OUT_OF_RANGE below the log start
   /// or above the log end; empty at the log end.
   result<read_result> read(model::kafka_offset from, const read_options& opts) const;
-  /// The first record with timestamp >= ts (exact for uncompressed batches; the containing
-  /// batch's base offset for compressed ones). nullopt when every record is older.
+  /// The first record with timestamp >= ts, exact inside compressed batches too (decompressed
+  /// within the compaction limit, max_decompressed_bytes; a batch beyond it answers its first
+  /// offset and maxTimestamp). nullopt when every record is older.
   result<std::optional<timestamp_lookup>> find_offset_by_timestamp(timestamp_ms ts) const;
 
   [[nodiscard]] model::kafka_offset log_start() const { return log_start_; }
@@ -242,7 +254,6 @@ class log {
   status check_writable() const;
   error io_failed(const error& e);
   status remove_front_segment();
-  status check_keys(std::span<const std::byte> batch, const model::batch_header& h) const;
   status resolve_swap_files(std::vector<int64_t>& swapped);
   status write_offset_file(const char* name, int64_t value);
   result<std::optional<int64_t>> read_offset_file(const char* name);

@@ -3,6 +3,7 @@
 #include "strom/cluster/producer_state.h"
 #include "strom/cluster/topic_config.h"
 #include "strom/cluster/topic_table.h"
+#include "strom/model/record_batch.h"
 #include "strom/storage/errc.h"
 
 namespace strom::kafka::server {
@@ -81,6 +82,27 @@ error_code to_kafka_error(const error& e) {
       default:
         return error_code::unknown_server_error;
     }
+  }
+  if (c.category() == model::batch_category()) {
+    // As Kafka answers a produced batch (UnifiedLog, LogValidator, DefaultRecord).
+    switch (static_cast<model::batch_errc>(c.value())) {
+      case model::batch_errc::truncated:
+      case model::batch_errc::bad_length:
+      case model::batch_errc::bad_crc:
+      case model::batch_errc::bad_attributes:
+      case model::batch_errc::bad_compression:
+        return error_code::corrupt_message;
+      case model::batch_errc::bad_magic:
+      case model::batch_errc::bad_count:
+      case model::batch_errc::invalid_record:
+      case model::batch_errc::missing_key:
+        return error_code::invalid_record;
+      case model::batch_errc::invalid_timestamp:
+        return error_code::invalid_timestamp;
+      case model::batch_errc::too_large:
+        return error_code::message_too_large;
+    }
+    return error_code::corrupt_message;
   }
   if (c.category() == cluster::topic_category()) {
     switch (static_cast<cluster::topic_errc>(c.value())) {

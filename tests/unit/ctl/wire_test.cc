@@ -32,6 +32,10 @@ TEST(ApiVersions, DecodesRanges) {
   EXPECT_EQ(api_name((*r)[0].key), "Produce");
   EXPECT_EQ(api_name(1), "Fetch");
   EXPECT_EQ(api_name(60), "DescribeCluster");
+  // Names of APIs Strom does not serve, as another broker may list them.
+  EXPECT_EQ(api_name(4), "LeaderAndIsr");
+  EXPECT_EQ(api_name(75), "DescribeTopicPartitions");
+  EXPECT_EQ(api_name(76), "Unknown");
   EXPECT_EQ(api_name(999), "Unknown");
   EXPECT_EQ(api_name(-1), "Unknown");
 }

@@ -394,5 +394,26 @@ TEST_F(GroupTest, SubscribedTopicsComeFromConsumerSubscriptions) {
   EXPECT_EQ(*topics, (std::vector<std::string>{"a", "b"}));
 }
 
+TEST_F(GroupTest, HostileSubscriptionsNameNoTopics) {
+  // A topic count of INT32_MAX, a string longer than the bytes, a negative string length,
+  // and a cut-off count: each reads as "unknown" (nullopt), nothing is allocated for them.
+  std::vector<bytes> hostile = {
+      {std::byte{0}, std::byte{0}, std::byte{0x7f}, std::byte{0xff}, std::byte{0xff},
+       std::byte{0xff}, std::byte{0}, std::byte{1}, std::byte{'a'}},
+      {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1},
+       std::byte{0x7f}, std::byte{0xff}, std::byte{'a'}},
+      {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1},
+       std::byte{0xff}, std::byte{0xfe}, std::byte{'a'}},
+      {std::byte{0}, std::byte{0}, std::byte{0}},
+  };
+  for (const auto& sub : hostile) {
+    g = make();
+    auto r = req("", std::nullopt, {{"range", sub}});
+    r.require_known_member_id = false;
+    auto j = join(r);
+    EXPECT_FALSE(g->subscribed_topics().has_value());
+  }
+}
+
 }  // namespace
 }  // namespace strom::groups

@@ -10,6 +10,7 @@
 #include "strom/model/compression.h"
 #include "strom/model/records.h"
 #include "strom/storage/errc.h"
+#include "support/raw_records.h"
 
 namespace strom::storage::test {
 namespace {
@@ -263,6 +264,37 @@ TEST_F(compaction_test, KeepsTheNewestRecordPerKeyWithOffsetsUnchanged) {
   open_log(false);
   EXPECT_EQ(records(), expected);
   EXPECT_EQ(l_->log_end().value(), end.value() + 1);
+}
+
+TEST_F(compaction_test, AStoredRecordWithAForgedOffsetDeltaSupersedesNothing) {
+  // Data stored before produce validation existed: a batch whose record claims an offset far
+  // beyond its batch (1 + 1000). Compaction must not take it for the newest value of its key,
+  // which would delete the value written after it.
+  put({{"a", "1"}});
+  ASSERT_TRUE(l_->close());
+  {
+    strom::test::raw_record r;
+    r.offset_delta = 1000;
+    r.key = "a";
+    r.value = "forged";
+    auto b = strom::test::raw_batch(strom::test::record_bytes(r));
+    model::stamp_batch(b, kafka_offset(1), leader_epoch(0));
+    auto f = fs_->open("data/t-0/00000000000000000000-0.log", io::open_mode::read_write);
+    ASSERT_TRUE(f) << f.error().message();
+    auto size = (*f)->size();
+    ASSERT_TRUE(size);
+    ASSERT_TRUE((*f)->write_at(*size, b));
+  }
+  open_log(false);  // recovery re-reads the segment and keeps the batch (its CRC is valid)
+  ASSERT_EQ(l_->log_end().value(), 2);
+  put({{"a", "2"}});
+  roll();
+  auto st = l_->compact();
+  ASSERT_TRUE(st) << st.error().message();
+  bool kept = false;
+  for (const auto& r : records())
+    kept = kept || (r.offset == 2 && r.value == "2");
+  EXPECT_TRUE(kept) << "the value written after the forged record was removed";
 }
 
 TEST_F(compaction_test, RemovedTailKeepsTheSegmentEndAndTheLogEnd) {

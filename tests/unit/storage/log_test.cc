@@ -167,6 +167,33 @@ TEST_F(log_test, FindsOffsetByTimestamp) {
   EXPECT_FALSE(at(5001)->has_value());
 }
 
+TEST_F(log_test, FindsTheExactRecordInsideCompressedBatches) {
+  for (auto codec : {model::compression::gzip, model::compression::snappy, model::compression::lz4,
+                     model::compression::zstd}) {
+    model::batch_builder b(1000);
+    b.codec(codec);
+    for (int i = 0; i < 10; ++i)
+      b.add(std::optional<std::string_view>("k"), std::optional<std::string_view>("v"),
+            1000 + 100 * i);
+    auto bytes = b.build();
+    auto base = l_->append(bytes, leader_epoch(0));
+    ASSERT_TRUE(base) << base.error().message();
+    auto first = base->base.value();
+    // Between records 4 and 5, on record 7, before the batch, after it.
+    auto hit = l_->find_offset_by_timestamp(1450);
+    ASSERT_TRUE(hit && *hit);
+    EXPECT_EQ((*hit)->offset.value(), first + 5) << static_cast<int>(codec);
+    EXPECT_EQ((*hit)->timestamp, 1500);
+    hit = l_->find_offset_by_timestamp(1700);
+    EXPECT_EQ((*hit)->offset.value(), first + 7);
+    EXPECT_EQ((*hit)->timestamp, 1700);
+    EXPECT_EQ((*l_->find_offset_by_timestamp(0))->offset.value(), 0);
+    EXPECT_FALSE(l_->find_offset_by_timestamp(1901)->has_value());
+    // The next round's batch repeats the timestamps later in the log.
+    ASSERT_TRUE(l_->truncate(model::kafka_next_offset(0)));
+  }
+}
+
 TEST_F(log_test, TimestampLookupSpansSegments) {
   cfg_.segment_bytes = 1;  // one batch per segment
   l_->set_config(cfg_);

@@ -51,7 +51,8 @@ enum class api_key : int16_t {
   return static_cast<int16_t>(k);
 }
 
-/// "Produce", "ApiVersions", ... (Kafka's names); "Unknown" for other numbers.
+/// "Produce", "ApiVersions", ... : Kafka's name of any key Kafka defines (0 to 75), also of
+/// APIs Strom does not know otherwise (e.g. 4, "LeaderAndIsr"); "Unknown" for other numbers.
 [[nodiscard]] std::string_view api_name(api_key key);
 
 /// The first flexible version of an API (KIP-482: compact encodings and tagged fields from

@@ -8,26 +8,29 @@
 #include <vector>
 
 #include "strom/base/result.h"
+#include "strom/bytes/cursor.h"
 #include "strom/kafka/protocol/errc.h"
 #include "strom/kafka/protocol/types.h"
 
 namespace strom::kafka::protocol {
 
-/// Bounds-checked reader of Kafka primitive types over a byte span (sans I/O).
+/// Bounds-checked reader of Kafka primitive types over a byte span (sans I/O): the Kafka
+/// protocol's types over the bytes module's cursor (bytes/cursor.h), which does every read and
+/// every length check, with failures reported in this module's errc.
 ///
 /// Errors are sticky: the first failure is recorded, every later read returns a default value
 /// without touching the input, and check() reports the failure with its byte position. No read
 /// ever goes past the span, throws, or allocates from a length before checking it against the
 /// bytes that remain. Strings and bytes are copied; records are views into the span, which the
-/// caller keeps alive. A reader is a small value (span + position) owned by one thread; copying
-/// it gives an independent cursor.
+/// caller keeps alive. A reader is a small value (a cursor) owned by one thread; copying it
+/// gives an independent reader.
 class reader {
  public:
-  explicit reader(std::span<const std::byte> data) : data_(data) {}
+  explicit reader(std::span<const std::byte> data) : c_(data) {}
 
-  [[nodiscard]] size_t position() const { return pos_; }
-  [[nodiscard]] size_t remaining() const { return data_.size() - pos_; }
-  [[nodiscard]] bool ok() const { return !failed_; }
+  [[nodiscard]] size_t position() const { return c_.position(); }
+  [[nodiscard]] size_t remaining() const { return c_.remaining(); }
+  [[nodiscard]] bool ok() const { return c_.ok(); }
   /// ok() as a status; the error names what failed and the byte offset.
   [[nodiscard]] status check() const;
   /// Records a failure at the current position (the first one wins) and stops reading.
@@ -80,43 +83,42 @@ class reader {
   void skip_tagged_fields();
 
  private:
-  bool need(size_t n, const char* what);
-  /// A string/bytes length: -1 for null, else a length that fits in the remaining bytes.
-  int64_t read_length(bool compact, bool int16_length, const char* what);
+  /// `compact`: unsigned varint + 1; else INT16 or INT32.
+  static bytes::length_prefix prefix(bool compact, bool int16_length) {
+    return compact        ? bytes::length_prefix::unsigned_varint
+           : int16_length ? bytes::length_prefix::int16
+                          : bytes::length_prefix::int32;
+  }
   /// Takes over the failure of a reader over our bytes starting at `offset`.
   void adopt_failure(const reader& field, size_t offset);
 
-  std::span<const std::byte> data_;
-  size_t pos_ = 0;
-  bool failed_ = false;
-  errc code_ = errc::truncated;
-  size_t fail_pos_ = 0;
-  const char* what_ = "";
+  bytes::cursor c_;
+  /// Set by fail(): the code to report instead of the cursor's own.
+  std::optional<errc> code_;
 };
 
 template <typename F>
 void reader::read_tagged_fields(F&& on_tag) {
   uint32_t count = read_unsigned_varint();
   // Every field takes at least two bytes (tag and size).
-  if (failed_ || count > remaining() / 2) {
-    if (!failed_) {
+  if (!ok() || count > remaining() / 2) {
+    if (ok()) {
       fail(errc::invalid_length, "tagged field count");
     }
     return;
   }
-  for (uint32_t i = 0; i < count && !failed_; ++i) {
+  for (uint32_t i = 0; i < count && ok(); ++i) {
     uint32_t tag = read_unsigned_varint();
     uint32_t size = read_unsigned_varint();
-    if (failed_) {
+    if (!ok()) {
       return;
     }
     if (size > remaining()) {
       fail(errc::truncated, "tagged field");
       return;
     }
-    reader field(data_.subspan(pos_, size));
-    size_t field_pos = pos_;
-    pos_ += size;
+    size_t field_pos = position();
+    reader field(c_.read_raw(size));
     if (on_tag(tag, field) && !field.ok()) {
       adopt_failure(field, field_pos);
     }

@@ -1,11 +1,11 @@
-// Produce (API 0): validate, append through the partition, wait for the flush when acks=all
-// asks for durability, answer per partition.
+// Produce (API 0): validate each batch once (model::validate_for_append), append it through the
+// partition, wait for the flush when acks=all asks for durability, answer per partition.
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
 #include "strom/base/logging.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/metrics/metrics.h"
-#include "strom/model/record_batch.h"
+#include "strom/model/validated_batch.h"
 
 namespace strom::kafka::server {
 
@@ -18,6 +18,7 @@ struct partition_result {
   int64_t log_append_time = -1;
   int64_t log_start = -1;
   std::optional<std::string> message;
+  std::vector<model::record_error> record_errors;  ///< ProduceResponse v8+
 };
 
 partition_result fail(error_code e, std::optional<std::string> message = std::nullopt) {
@@ -25,31 +26,6 @@ partition_result fail(error_code e, std::optional<std::string> message = std::nu
   r.error = e;
   r.message = std::move(message);
   return r;
-}
-
-/// Checks that make sense before touching the log (the log validates the batch itself).
-std::optional<partition_result> precheck(std::span<const std::byte> records) {
-  if (records.empty()) {
-    return fail(error_code::invalid_record, "a produce request needs one record batch");
-  }
-  if (records.size() < model::batch_layout::header_size) {
-    return fail(error_code::corrupt_message, "record set smaller than a batch header");
-  }
-  auto h = model::decode_header(records);
-  if (!h)
-    return fail(error_code::corrupt_message, h.error().message());
-  if (h->magic != model::kafka_magic) {
-    return fail(error_code::invalid_record, "only record batch magic 2 is accepted");
-  }
-  if (h->is_control()) {
-    return fail(error_code::invalid_record, "clients cannot produce control batches");
-  }
-  constexpr auto min_length =
-      static_cast<int32_t>(model::batch_layout::header_size - model::batch_layout::log_overhead);
-  if (h->batch_length >= min_length && h->size_bytes() < records.size()) {
-    return fail(error_code::invalid_record, "exactly one record batch per partition is accepted");
-  }
-  return std::nullopt;  // the log validates length, CRC and counts (CORRUPT_MESSAGE)
 }
 
 /// Appends one partition's batch on its owner shard; waits for the flush when asked.
@@ -64,9 +40,16 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
   auto* p = ctl->local(n);
   if (p == nullptr)
     co_return fail(error_code::unknown_topic_or_partition);
-  if (auto bad = precheck(batch))
-    co_return *bad;
-  auto out = p->append(batch);
+  // Validated once, here: the partition and the log take the batch as it is.
+  std::vector<model::record_error> record_errors;
+  auto valid = model::validate_for_append(batch, p->validation_policy(model::append_origin::client),
+                                          &record_errors);
+  if (!valid) {
+    auto r = fail(to_kafka_error(valid.error()), valid.error().message());
+    r.record_errors = std::move(record_errors);
+    co_return r;
+  }
+  auto out = p->append(std::move(*valid));
   if (!out)
     co_return fail(to_kafka_error(out.error()), out.error().message());
   auto& m = *p->traffic();
@@ -134,6 +117,11 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
       pr.log_append_time_ms = res.log_append_time;
       pr.log_start_offset = res.log_start;
       pr.error_message = res.message;
+      for (auto& e : res.record_errors) {
+        auto& re = pr.record_errors.emplace_back();
+        re.batch_index = e.batch_index;
+        re.batch_index_error_message = std::move(e.message);
+      }
     }
   }
   co_return respond(c, resp);
