@@ -52,7 +52,7 @@ class controller {
     /// Most partitions on this broker, every topic counted (internal ones too): a creation
     /// that would go beyond is refused with topic_errc::partition_limit (POLICY_VIOLATION).
     /// Internal topics are created regardless.
-    int32_t max_partitions_per_broker = 10000;
+    int32_t max_partitions_per_broker = 4000;
   };
 
   controller(net::shard_runtime& rt, storage::log_manager& logs, topic_table& topics, options opts,
