@@ -372,21 +372,23 @@ TEST_F(controller_test, a_crash_at_any_step_of_a_create_leaves_all_or_nothing) {
 }
 
 TEST_F(controller_test, a_failed_step_of_a_create_is_rolled_back_at_once) {
+  std::string name(249, 't');
   for (int64_t k = 0;; ++k) {
     SCOPED_TRACE(k);
     faults->fail_one_op_after(k);
-    auto s = create("t", 6);
+    auto s = create(name, 6);
     faults->fail_one_op_after(-1);
     if (s)
       break;
-    EXPECT_FALSE(ctl->topics()->contains("t"));
-    EXPECT_FALSE(has_topic_file("t"));
-    EXPECT_TRUE(dirs_of("t").empty());
+    EXPECT_FALSE(ctl->topics()->contains(name));
+    EXPECT_FALSE(has_topic_file(name));
+    EXPECT_TRUE(dirs_of(name).empty());
     EXPECT_EQ(logs->partitions().size(), 0u);
-    EXPECT_EQ(ends("t", 6), std::vector<int64_t>(6, -1));
+    EXPECT_EQ(ends(name, 6), std::vector<int64_t>(6, -1));
     ASSERT_LT(k, 1000);
   }
-  EXPECT_EQ(ends("t", 6), std::vector<int64_t>(6, 0));
+  EXPECT_EQ(ends(name, 6), std::vector<int64_t>(6, 0));
+  EXPECT_EQ(dirs_of(name).size(), 6u);
 }
 
 TEST_F(controller_test, a_crash_at_any_step_of_a_delete_never_revives_old_data) {
