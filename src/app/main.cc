@@ -157,7 +157,17 @@ int main(int argc, char** argv) {
   }
 
   auto fs = io::make_posix_file_system();
-  auto logs = storage::log_manager::open(app::storage_options(*cfg, fs));
+  // The topic table first: partition directories that no topic claims are the remains of an
+  // interrupted topic creation or deletion (docs/storage-format.md, "Topics").
+  auto topics = cluster::topic_table::open(
+      fs, std::filesystem::path(cfg->node.data_dirs.front()) / ".strom" / "topics");
+  if (!topics) {
+    log.critical("cannot open the topic table: {}", topics.error().message());
+    return exit_runtime;
+  }
+  auto storage_opts = app::storage_options(*cfg, fs);
+  storage_opts.claimed = [table = topics->get()](const model::ntp& n) { return table->claims(n); };
+  auto logs = storage::log_manager::open(std::move(storage_opts));
   if (!logs) {
     log.critical("cannot open storage: {}", logs.error().message());
     return exit_runtime;
@@ -165,13 +175,6 @@ int main(int argc, char** argv) {
   auto& mgr = **logs;
   for (const auto& note : mgr.recovery_summary().notes)
     log.warn("recovery: {}", note);
-
-  auto topics = cluster::topic_table::open(
-      fs, std::filesystem::path(cfg->node.data_dirs.front()) / ".strom" / "topics");
-  if (!topics) {
-    log.critical("cannot open the topic table: {}", topics.error().message());
-    return exit_runtime;
-  }
   auto producer_ids = cluster::producer_id_allocator::open(
       fs, std::filesystem::path(cfg->node.data_dirs.front()) / ".strom" / "producer-id-block");
   if (!producer_ids) {

@@ -65,6 +65,8 @@ cluster::controller::options controller_options(const config::broker_config& c) 
   o.default_replication_factor = static_cast<int16_t>(t.default_replication_factor);
   o.auto_create_topics = t.auto_create;
   o.delete_topic_enable = t.delete_enable;
+  o.max_partitions_per_topic = t.max_partitions_per_topic;
+  o.max_partitions_per_broker = t.max_partitions_per_broker;
   o.node_id = c.node.id;
   return o;
 }

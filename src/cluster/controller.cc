@@ -1,8 +1,13 @@
 #include "strom/cluster/controller.h"
 
+#include <atomic>
+#include <deque>
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "strom/base/logging.h"
+#include "strom/net/await.h"
 
 namespace strom::cluster {
 
@@ -18,9 +23,24 @@ struct controller::shard_partitions {
   std::unique_ptr<net::asio::steady_timer> timer;
 };
 
+/// Topic changes one at a time, and the admin pool tasks they wait for.
+struct controller::admin_state {
+  std::mutex mu;  // guards busy, waiters, running
+  bool busy = false;
+  std::deque<std::function<void(int)>> waiters;
+  size_t running = 0;  ///< admin pool tasks not yet finished
+  std::condition_variable idle;
+  std::atomic<bool> stopping{false};
+};
+
 controller::controller(net::shard_runtime& rt, storage::log_manager& logs, topic_table& topics,
                        options opts, clock& clk)
-    : rt_(rt), logs_(logs), topics_(topics), opts_(std::move(opts)), clock_(clk) {
+    : rt_(rt),
+      logs_(logs),
+      topics_(topics),
+      opts_(std::move(opts)),
+      clock_(clk),
+      admin_(std::make_shared<admin_state>()) {
   for (size_t i = 0; i < rt_.count(); ++i)
     shards_.push_back(std::make_unique<shard_partitions>());
 }
@@ -165,6 +185,11 @@ void controller::finish_compaction(const model::ntp& n, storage::compaction_job&
 }
 
 void controller::release_shard_objects() {
+  admin_->stopping = true;
+  {
+    std::unique_lock lock(admin_->mu);
+    admin_->idle.wait(lock, [&] { return admin_->running == 0; });
+  }
   logs_.stop_compactions();
   {
     std::unique_lock lock(compactions_->mu);
@@ -177,11 +202,85 @@ void controller::release_shard_objects() {
   }
 }
 
-status controller::validate(const topic_metadata& t) const {
+// --- topic changes ---------------------------------------------------------------------------
+
+namespace {
+error shutting_down() {
+  return error(std::make_error_code(std::errc::operation_canceled), "the broker is shutting down");
+}
+size_t digits(int64_t v) {
+  return fmt::formatted_size("{}", v);
+}
+}  // namespace
+
+awaitable<void> controller::lock_admin() {
+  auto admin = admin_;
+  auto start = [admin](std::function<void(int)> done) {
+    std::unique_lock lock(admin->mu);
+    if (admin->busy) {
+      admin->waiters.push_back(std::move(done));
+      return;
+    }
+    admin->busy = true;
+    lock.unlock();
+    done(0);
+  };
+  co_await net::await_callback<int>(start);
+}
+
+void controller::unlock_admin() {
+  std::function<void(int)> next;
+  {
+    std::lock_guard lock(admin_->mu);
+    if (admin_->waiters.empty()) {
+      admin_->busy = false;
+      return;
+    }
+    next = std::move(admin_->waiters.front());
+    admin_->waiters.pop_front();
+  }
+  next(0);  // the turn passes on: busy stays set
+}
+
+template <typename F>
+awaitable<status> controller::on_admin_pool(F fn) {
+  auto admin = admin_;
+  auto* pool = &logs_.admin_pool();
+  auto start = [admin, pool, fn = std::move(fn)](std::function<void(status)> done) mutable {
+    {
+      std::lock_guard lock(admin->mu);
+      ++admin->running;
+    }
+    pool->submit([admin, fn, done] {
+      status s = admin->stopping ? status(shutting_down()) : fn();
+      done(std::move(s));
+      std::lock_guard lock(admin->mu);
+      --admin->running;
+      admin->idle.notify_all();
+    });
+  };
+  co_return co_await net::await_callback<status>(start);
+}
+
+status controller::validate(const topic_metadata& t, bool internal) const {
   STROM_TRY(validate_topic_name(t.name));
-  if (t.partitions < 1 || t.partitions > 100000) {
+  int32_t most = internal ? max_partitions_hard_limit
+                          : std::min(opts_.max_partitions_per_topic, max_partitions_hard_limit);
+  if (t.partitions < 1 || t.partitions > most) {
+    return error(
+        topic_errc::invalid_partitions,
+        fmt::format("{} partitions; a topic has 1 to {} on this broker{}", t.partitions, most,
+                    internal ? "" : " (cluster_defaults.topics.max_partitions_per_topic)"));
+  }
+  // Every file and directory name of the topic fits a path component: `<topic>.topic` (and
+  // its temp file, see io::temp_path_for) and `<topic>-<partition>`. Checked before anything
+  // is created; max_partitions_hard_limit makes it hold for every valid name.
+  if (t.name.size() + 1 + digits(t.partitions - 1) > io::max_name_bytes ||
+      t.name.size() + 6 > io::max_name_bytes) {
     return error(topic_errc::invalid_partitions,
-                 fmt::format("{} partitions; expected 1 to 100000", t.partitions));
+                 fmt::format("{} partitions of a {}-character topic name make directory names "
+                             "longer than {} bytes",
+                             t.partitions, t.name.size(), io::max_name_bytes));
   }
   if (t.replication_factor != 1) {
     return error(topic_errc::invalid_replication_factor,
@@ -193,11 +292,53 @@ status controller::validate(const topic_metadata& t) const {
   return ok();
 }
 
-awaitable<status> controller::create_partitions_on_shards(const topic_metadata& t, int32_t from) {
-  for (int32_t p = from; p < t.partitions; ++p) {
-    model::ntp n{t.name, model::partition_id(p)};
-    auto shard = shard_of(n);
-    auto work = make_partition_task(this, n, t, shard);
+status controller::check_limits(const topic_metadata& t, int32_t added, bool internal) const {
+  if (internal)
+    return ok();
+  int64_t total = 0;
+  for (const auto& [_, existing] : *topics_.snapshot())
+    total += existing.partitions;
+  if (total + added > opts_.max_partitions_per_broker) {
+    return error(
+        topic_errc::partition_limit,
+        fmt::format("{} new partition(s) of topic {} would make {} on this broker, more "
+                    "than the {} allowed (cluster_defaults.topics.max_partitions_per_broker)",
+                    added, t.name, total + added, opts_.max_partitions_per_broker));
+  }
+  return ok();
+}
+
+std::vector<std::vector<int32_t>> controller::by_shard(const std::string& topic, int32_t from,
+                                                       int32_t to) const {
+  std::vector<std::vector<int32_t>> out(shards_.size());
+  for (int32_t p = from; p < to; ++p)
+    out[shard_of(model::ntp{topic, model::partition_id(p)})].push_back(p);
+  return out;
+}
+
+awaitable<status> controller::install_task(controller* self, size_t shard, topic_metadata t,
+                                           std::vector<int32_t> ids) {
+  for (auto id : ids) {
+    if (auto s = self->make_partition(model::ntp{t.name, model::partition_id(id)}, t, shard); !s)
+      co_return s;
+  }
+  co_return ok();
+}
+
+awaitable<void> controller::drop_task(controller* self, size_t shard, std::string topic,
+                                      std::vector<int32_t> ids) {
+  auto& parts = self->shards_[shard]->partitions;
+  for (auto id : ids)
+    parts.erase(model::ntp{topic, model::partition_id(id)});
+  co_return;
+}
+
+awaitable<status> controller::install_partitions(const topic_metadata& t, int32_t from) {
+  auto groups = by_shard(t.name, from, t.partitions);
+  for (size_t shard = 0; shard < groups.size(); ++shard) {
+    if (groups[shard].empty())
+      continue;
+    auto work = install_task(this, shard, t, std::move(groups[shard]));
     auto s = co_await net::asio::co_spawn(rt_.executor(shard), std::move(work),
                                           net::asio::use_awaitable);
     if (!s)
@@ -206,8 +347,68 @@ awaitable<status> controller::create_partitions_on_shards(const topic_metadata& 
   co_return ok();
 }
 
-awaitable<status> controller::create_topic(const topic_metadata& requested, bool validate_only,
-                                           bool internal) {
+awaitable<void> controller::drop_partitions(const std::string& topic, int32_t from, int32_t to) {
+  auto groups = by_shard(topic, from, to);
+  for (size_t shard = 0; shard < groups.size(); ++shard) {
+    if (groups[shard].empty())
+      continue;
+    auto work = drop_task(this, shard, topic, std::move(groups[shard]));
+    co_await net::asio::co_spawn(rt_.executor(shard), std::move(work), net::asio::use_awaitable);
+  }
+}
+
+void controller::remove_logs(const std::string& topic, int32_t from, int32_t to) {
+  for (int32_t p = from; p < to; ++p) {
+    model::ntp n{topic, model::partition_id(p)};
+    if (logs_.get(n) == nullptr)
+      continue;
+    if (auto s = logs_.remove(n); !s) {
+      // The directory stays; a new log of this name removes it first, and a restart after a
+      // crash removes it as unclaimed.
+      lg().warn("rolling back {}: {}", n.dir_name(), s.error().message());
+    }
+  }
+}
+
+status controller::create_files(const topic_metadata& t, int32_t from,
+                                const std::optional<topic_metadata>& previous) {
+  auto cfg = effective_log_config(opts_.defaults, t.configs);
+  int32_t made = from;
+  auto fail = [&](const error& e) -> status {
+    remove_logs(t.name, from, made);
+    lg().warn("creating partitions {}..{} of {} failed, rolled back: {}", from, t.partitions - 1,
+              t.name, e.message());
+    return e;
+  };
+  for (; made < t.partitions; ++made) {
+    if (admin_->stopping)
+      return fail(shutting_down());
+    auto l = logs_.create(model::ntp{t.name, model::partition_id(made)}, cfg, false);
+    if (!l)
+      return fail(l.error());
+  }
+  // The new directories are durable before the topic file names them.
+  if (auto s = logs_.sync_dirs(); !s)
+    return fail(s.error());
+  if (auto s = topics_.write(t); !s) {
+    // The rename may have happened before the failure: put back what was there.
+    auto undo = previous ? topics_.write(*previous) : topics_.erase(t.name);
+    if (!undo)
+      lg().error("restoring the topic file of {}: {}", t.name, undo.error().message());
+    return fail(s.error());
+  }
+  return ok();
+}
+
+awaitable<status> controller::create_topic(topic_metadata t, bool validate_only, bool internal) {
+  co_await lock_admin();
+  auto s = co_await create_topic_locked(t, validate_only, internal);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> controller::create_topic_locked(const topic_metadata& requested,
+                                                  bool validate_only, bool internal) {
   if (is_internal_topic(requested.name) && !internal) {
     co_return error(topic_errc::reserved_name,
                     requested.name + ": names starting with \"__\" are reserved");
@@ -217,27 +418,43 @@ awaitable<status> controller::create_topic(const topic_metadata& requested, bool
     t.partitions = opts_.default_partitions;
   if (t.replication_factor == -1)
     t.replication_factor = opts_.default_replication_factor;
-  if (auto s = validate(t); !s)
+  if (auto s = validate(t, internal); !s)
     co_return s;
   if (topics_.snapshot()->contains(t.name))
     co_return error(topic_errc::exists, t.name);
+  if (auto s = check_limits(t, t.partitions, internal); !s)
+    co_return s;
   if (validate_only)
     co_return ok();
-  // Partitions first, then the table entry: a topic is visible once it can take writes.
-  if (auto s = co_await create_partitions_on_shards(t, 0); !s)
+  // Logs, then the topic file (the commit point), off the shards; then the partition objects
+  // on their shards; the topic is visible once it can take writes.
+  auto files = [this, t]() -> status { return create_files(t, 0, std::nullopt); };
+  if (auto s = co_await on_admin_pool(files); !s)
     co_return s;
-  if (auto s = topics_.create(t); !s)
+  if (auto s = co_await install_partitions(t, 0); !s) {
+    co_await drop_partitions(t.name, 0, t.partitions);
+    auto undo = [this, t]() -> status {
+      auto e = topics_.erase(t.name);
+      remove_logs(t.name, 0, t.partitions);
+      return e;
+    };
+    if (auto u = co_await on_admin_pool(undo); !u)
+      lg().error("rolling back topic {}: {}", t.name, u.error().message());
     co_return s;
+  }
+  topics_.publish(t);
   lg().info("created topic {} with {} partition(s)", t.name, t.partitions);
   co_return ok();
 }
 
-awaitable<status> controller::drop_partition_task(controller* self, model::ntp n, size_t shard) {
-  self->shards_[shard]->partitions.erase(n);
-  co_return self->logs_.remove(n);
+awaitable<status> controller::delete_topic(std::string name) {
+  co_await lock_admin();
+  auto s = co_await delete_topic_locked(name);
+  unlock_admin();
+  co_return s;
 }
 
-awaitable<status> controller::delete_topic(const std::string& name) {
+awaitable<status> controller::delete_topic_locked(const std::string& name) {
   auto topics = topics_.snapshot();
   auto it = topics->find(name);
   if (it == topics->end())
@@ -245,46 +462,97 @@ awaitable<status> controller::delete_topic(const std::string& name) {
   if (is_internal_topic(name))
     co_return error(topic_errc::reserved_name, name);
   auto t = it->second;
-  if (auto s = topics_.remove(name); !s)
+  // Out of sight, off the shards, then the topic file goes (the commit point) and the
+  // partition directories are renamed to delete markers and removed.
+  topics_.unpublish(name);
+  co_await drop_partitions(name, 0, t.partitions);
+  auto files = [this, t]() -> status {
+    STROM_TRY(topics_.erase(t.name));
+    std::vector<std::filesystem::path> dirs;
+    for (int32_t p = 0; p < t.partitions; ++p) {
+      auto d = logs_.release(model::ntp{t.name, model::partition_id(p)});
+      if (d)
+        dirs.push_back(*d);
+    }
+    if (auto s = logs_.delete_directories(dirs); !s) {
+      // Deleted all the same: what is left is removed at a restart or by a new topic of the
+      // same name before it creates its logs.
+      lg().warn("deleting the partition directories of {}: {}", t.name, s.error().message());
+    }
+    return ok();
+  };
+  if (auto s = co_await on_admin_pool(files); !s) {
+    // The topic file is still there: the topic was not deleted. Serve it again.
+    if (auto r = co_await install_partitions(t, 0); !r) {
+      lg().error("topic {}: deletion failed and its partitions could not be reopened: {}", name,
+                 r.error().message());
+    }
+    topics_.publish(t);
     co_return s;
-  for (int32_t p = 0; p < t.partitions; ++p) {
-    model::ntp n{name, model::partition_id(p)};
-    auto shard = shard_of(n);
-    auto work = drop_partition_task(this, n, shard);
-    auto s = co_await net::asio::co_spawn(rt_.executor(shard), std::move(work),
-                                          net::asio::use_awaitable);
-    if (!s)
-      lg().warn("deleting {}: {}", n.dir_name(), s.error().message());
   }
   lg().info("deleted topic {}", name);
   co_return ok();
 }
 
-awaitable<status> controller::create_partitions(const std::string& name, int32_t count,
+awaitable<status> controller::create_partitions(std::string name, int32_t count,
                                                 bool validate_only) {
+  co_await lock_admin();
+  auto s = co_await create_partitions_locked(name, count, validate_only);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> controller::create_partitions_locked(const std::string& name, int32_t count,
+                                                       bool validate_only) {
   auto topics = topics_.snapshot();
   auto it = topics->find(name);
   if (it == topics->end())
     co_return error(topic_errc::not_found, name);
-  auto t = it->second;
-  if (count <= t.partitions) {
+  const auto old = it->second;
+  if (count <= old.partitions) {
     co_return error(topic_errc::invalid_partitions,
                     fmt::format("topic {} has {} partitions; the new count {} must be larger", name,
-                                t.partitions, count));
+                                old.partitions, count));
   }
-  if (count > 100000)
-    co_return error(topic_errc::invalid_partitions, "at most 100000");
+  auto t = old;
+  t.partitions = count;
+  bool internal = is_internal_topic(name);
+  if (auto s = validate(t, internal); !s)
+    co_return s;
+  if (auto s = check_limits(t, count - old.partitions, internal); !s)
+    co_return s;
   if (validate_only)
     co_return ok();
-  auto from = t.partitions;
-  t.partitions = count;
-  if (auto s = co_await create_partitions_on_shards(t, from); !s)
+  auto files = [this, t, old]() -> status { return create_files(t, old.partitions, old); };
+  if (auto s = co_await on_admin_pool(files); !s)
     co_return s;
-  co_return topics_.update(t);
+  if (auto s = co_await install_partitions(t, old.partitions); !s) {
+    co_await drop_partitions(name, old.partitions, t.partitions);
+    auto undo = [this, t, old]() -> status {
+      auto e = topics_.write(old);
+      remove_logs(t.name, old.partitions, t.partitions);
+      return e;
+    };
+    if (auto u = co_await on_admin_pool(undo); !u)
+      lg().error("rolling back new partitions of {}: {}", name, u.error().message());
+    co_return s;
+  }
+  topics_.publish(t);
+  lg().info("topic {}: {} partition(s), was {}", name, t.partitions, old.partitions);
+  co_return ok();
 }
 
-awaitable<status> controller::set_topic_configs(const std::string& name,
-                                                const topic_configs& configs, bool validate_only) {
+awaitable<status> controller::set_topic_configs(std::string name, topic_configs configs,
+                                                bool validate_only) {
+  co_await lock_admin();
+  auto s = co_await set_topic_configs_locked(name, configs, validate_only);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> controller::set_topic_configs_locked(const std::string& name,
+                                                       const topic_configs& configs,
+                                                       bool validate_only) {
   auto topics = topics_.snapshot();
   auto it = topics->find(name);
   if (it == topics->end())
@@ -297,8 +565,10 @@ awaitable<status> controller::set_topic_configs(const std::string& name,
     co_return ok();
   auto t = it->second;
   t.configs = configs;
-  if (auto s = topics_.update(t); !s)
+  auto files = [this, t]() -> status { return topics_.write(t); };
+  if (auto s = co_await on_admin_pool(files); !s)
     co_return s;
+  topics_.publish(t);
   auto cfg = effective_log_config(opts_.defaults, t.configs);
   partition_settings ps{flush_before_ack(opts_.defaults, t.configs),
                         log_append_time(opts_.defaults, t.configs)};

@@ -664,6 +664,13 @@ class loader {
     }
 
     const auto& d = c.cluster_defaults;
+    STROM_TRY(check_order("cluster_defaults.topics.default_partitions", d.topics.default_partitions,
+                          "cluster_defaults.topics.max_partitions_per_topic",
+                          d.topics.max_partitions_per_topic, false));
+    STROM_TRY(check_order("cluster_defaults.topics.max_partitions_per_topic",
+                          d.topics.max_partitions_per_topic,
+                          "cluster_defaults.topics.max_partitions_per_broker",
+                          d.topics.max_partitions_per_broker, false));
     STROM_TRY(check_order("cluster_defaults.topics.min_insync_replicas",
                           d.topics.min_insync_replicas,
                           "cluster_defaults.topics.default_replication_factor",

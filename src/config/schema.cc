@@ -303,6 +303,29 @@ std::vector<entry> build() {
         .restart_required = false,
         .description = "Allow DeleteTopics."},
        FIELD(cluster_defaults.topics.delete_enable)},
+      {{.path = "cluster_defaults.topics.max_partitions_per_topic",
+        .kind = k::integer,
+        .min = 1,
+        .max = 100000,
+        .restart_required = false,
+        .description = "Most partitions of one topic. CreateTopics, CreatePartitions and "
+                       "auto-creation asking for more get INVALID_PARTITIONS before anything is "
+                       "created. Kafka has no such limit. The internal `__consumer_offsets` is "
+                       "exempt. 100000 keeps every partition directory name of a 249-character "
+                       "topic within 255 bytes."},
+       FIELD(cluster_defaults.topics.max_partitions_per_topic)},
+      {{.path = "cluster_defaults.topics.max_partitions_per_broker",
+        .kind = k::integer,
+        .min = 1,
+        .max = i32_max,
+        .restart_required = false,
+        .description = "Most partitions on this broker, all topics counted (internal ones "
+                       "too). A CreateTopics, CreatePartitions or auto-creation that would go "
+                       "beyond gets POLICY_VIOLATION before anything is created; internal topics "
+                       "are still created. Each partition holds three file descriptors for its "
+                       "active segment. Kafka has no such limit (Redpanda: "
+                       "`topic_partitions_per_shard`). At least `max_partitions_per_topic`."},
+       FIELD(cluster_defaults.topics.max_partitions_per_broker)},
 
       {{.path = "cluster_defaults.log.segment_bytes",
         .kind = k::integer,

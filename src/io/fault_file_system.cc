@@ -59,6 +59,13 @@ class fault_file final : public file {
 
 status fault_file_system::state::take_op() {
   ++ops;
+  for (int64_t one = one_op_budget.load(); one >= 0;) {
+    if (one_op_budget.compare_exchange_weak(one, one - 1)) {
+      if (one == 0)
+        return error(errc::injected_fault, "operation failed (injected transient error)");
+      break;
+    }
+  }
   int64_t b = op_budget.load();
   while (b >= 0) {
     if (b == 0)

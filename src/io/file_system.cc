@@ -41,10 +41,24 @@ status file::read_exact(uint64_t offset, std::span<std::byte> out) {
   return ok();
 }
 
+std::filesystem::path temp_path_for(const std::filesystem::path& p) {
+  auto name = p.filename().string();
+  constexpr std::string_view suffix = ".tmp";
+  if (name.size() + suffix.size() <= max_name_bytes)
+    return p.parent_path() / (name + std::string(suffix));
+  // "<name>.tmp" would not fit: a prefix of the name, '~' and a hash of the whole name.
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  auto tail = fmt::format("~{:016x}{}", h, suffix);
+  return p.parent_path() / (name.substr(0, max_name_bytes - tail.size()) + tail);
+}
+
 status file_system::write_file_atomic(const std::filesystem::path& p,
                                       std::span<const std::byte> data) {
-  auto tmp = p;
-  tmp += ".tmp";
+  auto tmp = temp_path_for(p);
   {
     (void)remove(tmp);  // a leftover from an interrupted write
     auto f = open(tmp, open_mode::create_new);

@@ -23,6 +23,15 @@ error not_found(const std::filesystem::path& p) {
   return error(std::make_error_code(std::errc::no_such_file_or_directory), p.string());
 }
 
+/// As Linux: a path component longer than NAME_MAX fails with ENAMETOOLONG.
+status check_name_length(const std::filesystem::path& p) {
+  for (const auto& part : p) {
+    if (part.native().size() > max_name_bytes)
+      return error(std::make_error_code(std::errc::filename_too_long), p.string());
+  }
+  return ok();
+}
+
 class memory_file final : public file {
  public:
   explicit memory_file(std::shared_ptr<memory_file_system::node> n) : n_(std::move(n)) {}
@@ -72,6 +81,7 @@ memory_file_system::~memory_file_system() = default;
 
 result<std::shared_ptr<file>> memory_file_system::open(const std::filesystem::path& p,
                                                        open_mode mode) {
+  STROM_TRY(check_name_length(p));
   std::lock_guard lock(mu_);
   auto k = key(p);
   auto it = files_.find(k);
@@ -100,17 +110,31 @@ result<std::vector<std::string>> memory_file_system::list(const std::filesystem:
   if (!dirs_.contains(d))
     return not_found(dir);
   std::vector<std::string> out;
-  auto collect = [&](const std::string& k) {
-    std::filesystem::path kp(k);
-    if (key(kp.parent_path().empty() ? "." : kp.parent_path()) == d) {
-      out.push_back(kp.filename().string());
-    }
-  };
-  for (auto& [k, _] : files_)
-    collect(k);
-  for (auto& [k, _] : dirs_) {
-    if (k != d)
+  if (d == ".") {
+    auto collect = [&](const std::string& k) {
+      std::filesystem::path kp(k);
+      if (kp.parent_path().empty())
+        out.push_back(kp.filename().string());
+    };
+    for (auto& [k, _] : files_)
       collect(k);
+    for (auto& [k, _] : dirs_) {
+      if (k != d)
+        collect(k);
+    }
+  } else {
+    // Keys under `d` sort between "d/" and "d0" ('0' follows '/'): visit only those.
+    auto prefix = d + "/";
+    auto end = d + "0";
+    auto collect = [&](auto& map) {
+      for (auto it = map.lower_bound(prefix); it != map.end() && it->first < end; ++it) {
+        auto rest = std::string_view(it->first).substr(prefix.size());
+        if (!rest.empty() && rest.find('/') == std::string_view::npos)
+          out.emplace_back(rest);
+      }
+    };
+    collect(files_);
+    collect(dirs_);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -122,6 +146,7 @@ result<bool> memory_file_system::is_directory(const std::filesystem::path& p) {
 }
 
 status memory_file_system::create_directories(const std::filesystem::path& p) {
+  STROM_TRY(check_name_length(p));
   std::lock_guard lock(mu_);
   std::filesystem::path cur;
   for (auto& part : p.lexically_normal()) {
@@ -161,6 +186,7 @@ status memory_file_system::remove_all(const std::filesystem::path& p) {
 
 status memory_file_system::rename(const std::filesystem::path& from,
                                   const std::filesystem::path& to) {
+  STROM_TRY(check_name_length(to));
   std::lock_guard lock(mu_);
   auto it = files_.find(key(from));
   if (it == files_.end()) {

@@ -1,6 +1,8 @@
 #include "strom/storage/log_manager.h"
 
 #include <algorithm>
+#include <random>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -13,7 +15,27 @@ namespace {
 spdlog::logger& lg() {
   return logging::get("storage");
 }
+
+/// Entries Strom keeps in a data directory that are not partition directories.
+bool is_own_entry(const std::string& n) {
+  static const std::string marker_tmp =
+      io::temp_path_for(log_manager::clean_shutdown_marker).filename().string();
+  return n == ".lock" || n == ".strom" || n == log_manager::clean_shutdown_marker ||
+         n == marker_tmp;
+}
+
+/// Unique within a process (a counter) and across restarts (a random start).
+uint64_t next_marker_id() {
+  static std::atomic<uint64_t> next{std::random_device{}() * 0x9e3779b97f4a7c15ull};
+  return next.fetch_add(1);
+}
 }  // namespace
+
+std::string log_manager::marker_name(const model::ntp& name, std::string_view suffix) {
+  auto tail = fmt::format("-{}.{:016x}{}", name.partition.value(), next_marker_id(), suffix);
+  auto keep = std::min(name.topic.size(), io::max_name_bytes - tail.size());
+  return name.topic.substr(0, keep) + tail;
+}
 
 log_manager::log_manager(options opts)
     : opts_(std::move(opts)),
@@ -47,29 +69,26 @@ status log_manager::load() {
     auto has_marker = fs.exists(marker);
     if (!has_marker)
       return has_marker.error();
-    auto names = fs.list(p);
-    if (!names)
-      return names.error();
+    auto listed = fs.list(p);
+    if (!listed)
+      return listed.error();
+    std::vector<std::string> names;
+    for (auto& n : *listed) {
+      if (!is_own_entry(n))
+        names.push_back(std::move(n));
+    }
     // A directory without logs has nothing to recover, marker or not.
-    bool has_logs = std::any_of(names->begin(), names->end(), [](const std::string& n) {
-      return !n.starts_with(".") && model::ntp::parse_dir_name(n).has_value();
+    bool has_logs = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+      return model::ntp::parse_dir_name(n).has_value();
     });
     bool clean = *has_marker || !has_logs;
     if (!clean)
       all_clean_ = false;
-    for (const auto& n : *names) {
-      if (n.starts_with("."))
-        continue;
-      auto isdir = fs.is_directory(p / n);
-      if (!isdir)
-        return isdir.error();
-      if (!*isdir)
-        continue;
+    auto logs = sweep(dir, clean, names);
+    if (!logs)
+      return logs.error();
+    for (const auto& n : *logs) {
       auto name = model::ntp::parse_dir_name(n);
-      if (!name) {
-        lg().warn("ignoring directory {} in {}: not <topic>-<partition>", n, p.string());
-        continue;
-      }
       if (logs_.contains(*name)) {
         return error(errc::log_exists, fmt::format("{} exists in more than one data directory", n));
       }
@@ -103,10 +122,71 @@ status log_manager::load() {
   return ok();
 }
 
-result<log*> log_manager::create(const model::ntp& name, const log_config& config) {
+result<std::vector<std::string>> log_manager::sweep(const std::shared_ptr<log_dir>& dir, bool clean,
+                                                    const std::vector<std::string>& names) {
+  auto& fs = *opts_.fs;
+  const auto& p = dir->path();
+  std::vector<std::string> logs;
+  bool changed = false;
+  for (const auto& n : names) {
+    auto isdir = fs.is_directory(p / n);
+    if (!isdir)
+      return isdir.error();
+    if (!*isdir)
+      continue;
+    if (n.ends_with(delete_suffix)) {
+      // A deleted partition whose removal a crash interrupted.
+      STROM_TRY(fs.remove_all(p / n));
+      changed = true;
+      summary_.notes.push_back(fmt::format("removed {} (a deleted partition)", (p / n).string()));
+      continue;
+    }
+    if (n.ends_with(stray_suffix)) {
+      lg().warn("{} is a quarantined partition directory; remove it when it is not needed",
+                (p / n).string());
+      continue;
+    }
+    auto name = model::ntp::parse_dir_name(n);
+    if (!name) {
+      lg().warn("ignoring directory {} in {}: not <topic>-<partition>", n, p.string());
+      continue;
+    }
+    if (opts_.claimed && !opts_.claimed(*name)) {
+      if (clean) {
+        // Not expected after a clean shutdown: keep the data, out of the way of a new topic.
+        auto stray = marker_name(*name, stray_suffix);
+        STROM_TRY(fs.rename(p / n, p / stray));
+        summary_.notes.push_back(
+            fmt::format("no topic claims partition directory {}: renamed to {}; remove it when it "
+                        "is not needed",
+                        (p / n).string(), stray));
+      } else {
+        STROM_TRY(fs.remove_all(p / n));
+        summary_.notes.push_back(
+            fmt::format("removed partition directory {}: no topic claims it (a topic creation or "
+                        "deletion that a crash interrupted)",
+                        (p / n).string()));
+      }
+      changed = true;
+      continue;
+    }
+    logs.push_back(n);
+  }
+  if (changed)
+    STROM_TRY(fs.sync_directory(p));
+  return logs;
+}
+
+result<log*> log_manager::create(const model::ntp& name, const log_config& config, bool sync_dirs) {
   std::lock_guard lock(mu_);
   if (logs_.contains(name))
     return error(errc::log_exists, name.dir_name());
+  retry_leftovers();
+  auto dir_name = name.dir_name();
+  if (dir_name.size() > io::max_name_bytes) {
+    return error(errc::invalid_name,
+                 fmt::format("{}: longer than {} bytes", dir_name, io::max_name_bytes));
+  }
   std::shared_ptr<log_dir> best;
   size_t best_count = SIZE_MAX;
   for (const auto& d : dirs_) {
@@ -121,11 +201,33 @@ result<log*> log_manager::create(const model::ntp& name, const log_config& confi
   }
   if (!best)
     return error(errc::log_dir_offline, "every data directory is offline");
+  std::vector<std::shared_ptr<log_dir>> touched{best};
+  for (const auto& d : dirs_) {
+    if (d->offline())
+      continue;
+    auto stale = d->path() / dir_name;
+    auto exists = opts_.fs->exists(stale);
+    if (!exists)
+      return exists.error();
+    if (*exists) {
+      lg().warn("removing {} before creating {}: left over from a failed removal", stale.string(),
+                dir_name);
+      STROM_TRY(opts_.fs->remove_all(stale));
+      if (d != best)
+        touched.push_back(d);
+    }
+  }
   log_recovery report;
   auto l = log::open(name, log_options(best, config), true, report);
-  if (!l)
+  if (!l) {
+    // Whatever part of the directory was made must not be adopted later.
+    (void)opts_.fs->remove_all(best->path() / dir_name);
     return l.error();
-  STROM_TRY(opts_.fs->sync_directory(best->path()));
+  }
+  if (sync_dirs) {
+    for (const auto& d : touched)
+      STROM_TRY(opts_.fs->sync_directory(d->path()));
+  }
   auto* raw = l->get();
   placement_[name] = best;
   logs_.emplace(name, std::move(*l));
@@ -149,6 +251,76 @@ status log_manager::remove(const model::ntp& name) {
   placement_.erase(name);
   STROM_TRY(opts_.fs->remove_all(path));
   return opts_.fs->sync_directory(dir->path());
+}
+
+status log_manager::sync_dirs() {
+  for (const auto& d : dirs_) {
+    if (!d->offline())
+      STROM_TRY(opts_.fs->sync_directory(d->path()));
+  }
+  return ok();
+}
+
+result<std::filesystem::path> log_manager::release(const model::ntp& name) {
+  std::unique_ptr<log> gone;  // closed after the lock is released
+  std::lock_guard lock(mu_);
+  auto it = logs_.find(name);
+  if (it == logs_.end())
+    return error(errc::log_not_found, name.dir_name());
+  auto path = it->second->path();
+  gone = std::move(it->second);
+  logs_.erase(it);
+  placement_.erase(name);
+  return path;
+}
+
+void log_manager::retry_leftovers() {
+  std::erase_if(leftovers_, [&](const std::filesystem::path& d) {
+    return opts_.fs->remove_all(d).has_value();
+  });
+}
+
+status log_manager::delete_directories(const std::vector<std::filesystem::path>& dirs) {
+  auto& fs = *opts_.fs;
+  {
+    std::lock_guard lock(mu_);
+    retry_leftovers();
+  }
+  status first = ok();
+  auto keep_first = [&](const status& s) {
+    if (!s && first)
+      first = s;
+  };
+  std::vector<std::filesystem::path> doomed;
+  std::set<std::filesystem::path> parents;
+  for (const auto& d : dirs) {
+    auto name = model::ntp::parse_dir_name(d.filename().string());
+    if (!name) {
+      keep_first(error(errc::invalid_name, d.string()));
+      continue;
+    }
+    auto marker = d.parent_path() / marker_name(*name, delete_suffix);
+    if (auto s = fs.rename(d, marker); s) {
+      doomed.push_back(marker);
+      parents.insert(d.parent_path());
+    } else {
+      lg().warn("renaming {} to {}: {}; removing it in place", d.string(), marker.string(),
+                s.error().message());
+      doomed.push_back(d);
+    }
+  }
+  for (const auto& p : parents)
+    keep_first(fs.sync_directory(p));
+  for (const auto& d : doomed) {
+    auto s = fs.remove_all(d);
+    if (!s) {
+      lg().warn("removing {}: {}; trying again later", d.string(), s.error().message());
+      std::lock_guard lock(mu_);
+      leftovers_.push_back(d);
+    }
+    keep_first(s);
+  }
+  return first;
 }
 
 std::vector<model::ntp> log_manager::partitions() const {

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <span>
 #include <string>
 
 #include <fmt/format.h>
@@ -30,6 +32,16 @@ int main(int argc, char** argv) {
   cfg.segment_bytes = 256 * 1024;  // many rolls during a short run
   cfg.retention_ms = -1;
   o.defaults = cfg;
+  // The topic file that claims the partition, as stromd's CreateTopics writes it: stromd
+  // removes partition directories that no topic claims.
+  auto topics_dir = std::filesystem::path(argv[1]) / ".strom" / "topics";
+  std::string topic_file = "partitions=1\nreplication_factor=1\n";
+  if (auto s = o.fs->create_directories(topics_dir);
+      !s ||
+      !o.fs->write_file_atomic(topics_dir / "writer.topic", std::as_bytes(std::span(topic_file)))) {
+    std::fprintf(stderr, "cannot write the topic file\n");
+    return 1;
+  }
   auto m = storage::log_manager::open(o);
   if (!m) {
     std::fprintf(stderr, "open: %s\n", m.error().message().c_str());

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ using net::awaitable;
 /// Partitions are spread over shards by a hash of their name; a partition object is created,
 /// used and destroyed only on its shard. Coroutine methods may be awaited from any shard and
 /// complete on the caller's executor.
+///
+/// Topic changes (create, delete, create partitions, set configs) run one at a time, in
+/// arrival order, whatever shard they come from: a create racing a delete of the same name
+/// never interleaves with it. Their file work (logs, directory fsyncs, the topic file) runs on
+/// the log manager's admin pool, never on a shard thread; partition objects are installed on
+/// and removed from their owner shards. The topic file is the commit point of every change,
+/// so that a crash at any step leaves either the old or the new topic (docs/storage-format.md,
+/// "Topics"); a failure at any step rolls back what was done.
 class controller {
  public:
   struct options {
@@ -37,6 +46,13 @@ class controller {
     bool auto_create_topics = false;
     bool delete_topic_enable = true;
     int32_t node_id = 0;
+    /// Most partitions of one topic (at most max_partitions_hard_limit): CreateTopics and
+    /// CreatePartitions beyond get INVALID_PARTITIONS. Internal topics are exempt.
+    int32_t max_partitions_per_topic = 1000;
+    /// Most partitions on this broker, every topic counted (internal ones too): a creation
+    /// that would go beyond is refused with topic_errc::partition_limit (POLICY_VIOLATION).
+    /// Internal topics are created regardless.
+    int32_t max_partitions_per_broker = 4000;
   };
 
   controller(net::shard_runtime& rt, storage::log_manager& logs, topic_table& topics, options opts,
@@ -53,9 +69,9 @@ class controller {
   /// cleanup.policy has compact when it is due (checked every tick).
   void start_housekeeping(std::chrono::milliseconds tick, std::chrono::milliseconds retention);
   /// Drops every object that belongs to a shard's io_context (timers, fetch waiters), after
-  /// cancelling running compactions and waiting for their pool tasks to end (they post their
-  /// completion to a shard). Call after the shards stopped and before their contexts are
-  /// destroyed.
+  /// cancelling running compactions and topic changes and waiting for their pool tasks to end
+  /// (they post their completion to a shard; a topic change stopped half way rolls itself
+  /// back first). Call after the shards stopped and before their contexts are destroyed.
   void release_shard_objects();
 
   [[nodiscard]] size_t shard_of(const model::ntp& n) const;
@@ -69,14 +85,16 @@ class controller {
 
   /// Creates a topic and its partitions. `validate_only` checks without creating. Names
   /// starting with "__" are reserved for the broker's own topics (`internal` = true).
-  awaitable<status> create_topic(const topic_metadata& t, bool validate_only,
-                                 bool internal = false);
-  awaitable<status> delete_topic(const std::string& name);
+  /// Every check (name, partition limits, configs) happens before any file is created.
+  /// Arguments are taken by value: the coroutine may outlive the caller's objects.
+  awaitable<status> create_topic(topic_metadata t, bool validate_only, bool internal = false);
+  /// Deletes a topic: once its file is gone the topic is deleted, and its partition
+  /// directories are renamed to delete markers and removed.
+  awaitable<status> delete_topic(std::string name);
   /// Raises a topic's partition count.
-  awaitable<status> create_partitions(const std::string& name, int32_t count, bool validate_only);
+  awaitable<status> create_partitions(std::string name, int32_t count, bool validate_only);
   /// Replaces a topic's config overrides; takes effect on every partition without restart.
-  awaitable<status> set_topic_configs(const std::string& name, const topic_configs& configs,
-                                      bool validate_only);
+  awaitable<status> set_topic_configs(std::string name, topic_configs configs, bool validate_only);
 
   /// A partition as monitoring sees it.
   struct partition_info {
@@ -104,13 +122,12 @@ class controller {
       -> awaitable<decltype(fn(nullptr))> {
     co_return fn(self->local(n));
   }
-  static awaitable<status> make_partition_task(controller* self, model::ntp n, topic_metadata t,
-                                               size_t shard) {
-    co_return self->make_partition(n, t, shard);
-  }
+  static awaitable<status> install_task(controller* self, size_t shard, topic_metadata t,
+                                        std::vector<int32_t> ids);
+  static awaitable<void> drop_task(controller* self, size_t shard, std::string topic,
+                                   std::vector<int32_t> ids);
   static awaitable<std::vector<partition_info>> shard_partition_infos(controller* self,
                                                                       size_t shard);
-  static awaitable<status> drop_partition_task(controller* self, model::ntp n, size_t shard);
   static awaitable<void> housekeeping_loop(controller* self, size_t shard,
                                            std::chrono::milliseconds tick,
                                            std::chrono::milliseconds retention);
@@ -127,9 +144,44 @@ class controller {
     std::condition_variable idle;
     size_t running = 0;
   };
-  status validate(const topic_metadata& t) const;
+  /// Topic changes one at a time, and the admin pool tasks they wait for.
+  struct admin_state;
+
+  /// Waits for the topic-change turn; unlock_admin() hands it to the next waiter. Not RAII:
+  /// a coroutine destroyed at shutdown must not post anything.
+  awaitable<void> lock_admin();
+  void unlock_admin();
+  /// Runs `fn` (returning status) on the admin pool; completes on the caller's executor.
+  template <typename F>
+  awaitable<status> on_admin_pool(F fn);
+
+  awaitable<status> create_topic_locked(const topic_metadata& requested, bool validate_only,
+                                        bool internal);
+  awaitable<status> delete_topic_locked(const std::string& name);
+  awaitable<status> create_partitions_locked(const std::string& name, int32_t count,
+                                             bool validate_only);
+  awaitable<status> set_topic_configs_locked(const std::string& name, const topic_configs& configs,
+                                             bool validate_only);
+
+  status validate(const topic_metadata& t, bool internal) const;
+  /// The partition limits for adding `added` partitions to a topic that will have
+  /// t.partitions (checked against the current table).
+  status check_limits(const topic_metadata& t, int32_t added, bool internal) const;
   status make_partition(const model::ntp& n, const topic_metadata& t, size_t shard);
-  awaitable<status> create_partitions_on_shards(const topic_metadata& t, int32_t from);
+  /// Admin pool: creates the logs of partitions [from, t.partitions), fsyncs the data
+  /// directories and writes the topic file (`previous` is the version to restore on failure,
+  /// if any). Removes what it made when a step fails or the broker stops.
+  status create_files(const topic_metadata& t, int32_t from,
+                      const std::optional<topic_metadata>& previous);
+  /// Admin pool: removes the logs of partitions [from, to) (rollback).
+  void remove_logs(const std::string& topic, int32_t from, int32_t to);
+  /// Installs partition objects [from, t.partitions) on their owner shards.
+  awaitable<status> install_partitions(const topic_metadata& t, int32_t from);
+  /// Removes partition objects [from, to) from their owner shards.
+  awaitable<void> drop_partitions(const std::string& topic, int32_t from, int32_t to);
+  /// Groups partition ids [from, to) of `topic` by owner shard.
+  std::vector<std::vector<int32_t>> by_shard(const std::string& topic, int32_t from,
+                                             int32_t to) const;
 
   net::shard_runtime& rt_;
   storage::log_manager& logs_;
@@ -138,6 +190,7 @@ class controller {
   clock& clock_;
   std::vector<std::unique_ptr<shard_partitions>> shards_;
   std::shared_ptr<compaction_tasks> compactions_ = std::make_shared<compaction_tasks>();
+  std::shared_ptr<admin_state> admin_;
 };
 
 }  // namespace strom::cluster

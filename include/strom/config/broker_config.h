@@ -127,11 +127,13 @@ struct network_config {
 
 /// `cluster_defaults.topics`: defaults for created topics.
 struct topic_defaults {
-  bool auto_create = false;                // auto.create.topics.enable (dev: true)
-  int32_t default_partitions = 1;          // num.partitions
-  int32_t default_replication_factor = 3;  // default.replication.factor (dev: 1)
-  int32_t min_insync_replicas = 2;         // min.insync.replicas (dev: 1)
-  bool delete_enable = true;               // delete.topic.enable
+  bool auto_create = false;                  // auto.create.topics.enable (dev: true)
+  int32_t default_partitions = 1;            // num.partitions
+  int32_t default_replication_factor = 3;    // default.replication.factor (dev: 1)
+  int32_t min_insync_replicas = 2;           // min.insync.replicas (dev: 1)
+  bool delete_enable = true;                 // delete.topic.enable
+  int32_t max_partitions_per_topic = 1000;   // Strom: INVALID_PARTITIONS beyond
+  int32_t max_partitions_per_broker = 4000;  // Strom: POLICY_VIOLATION beyond
   bool operator==(const topic_defaults&) const = default;
 };
 

@@ -20,10 +20,15 @@ class fault_file_system final : public file_system {
   void fail_writes_after(int64_t bytes) { write_budget_ = bytes; }
   /// Every sync() fails with errc::injected_fault while set.
   void fail_syncs(bool on) { fail_sync_ = on; }
-  /// After `n` more mutating calls (write, sync, truncate, open that may create, remove,
-  /// rename, directory sync), that call and every later one fails with injected_fault and
-  /// changes nothing: a crash between two steps of a multi-step protocol. Negative disables.
+  /// After `n` more mutating calls (write, sync, truncate, open that may create, directory
+  /// creation, remove, rename, directory sync), that call and every later one fails with
+  /// injected_fault and changes nothing: a crash between two steps of a multi-step protocol.
+  /// Negative disables.
   void fail_ops_after(int64_t n) { op_budget_ = n; }
+  /// The mutating call after `n` more fails with injected_fault and changes nothing; the calls
+  /// after it succeed again: one transient error in the middle of a multi-step protocol.
+  /// Negative disables.
+  void fail_one_op_after(int64_t n) { st_->one_op_budget = n; }
   /// Mutating calls made so far (counted whether or not a budget is set).
   [[nodiscard]] uint64_t ops() const { return st_->ops; }
   [[nodiscard]] uint64_t syncs() const { return syncs_; }
@@ -42,6 +47,7 @@ class fault_file_system final : public file_system {
     return inner_->is_directory(p);
   }
   status create_directories(const std::filesystem::path& p) override {
+    STROM_TRY(st_->take_op());
     return inner_->create_directories(p);
   }
   status remove(const std::filesystem::path& p) override {
@@ -77,6 +83,7 @@ class fault_file_system final : public file_system {
     std::atomic<bool> fail_sync{false};
     std::atomic<uint64_t> syncs{0};
     std::atomic<int64_t> op_budget{-1};
+    std::atomic<int64_t> one_op_budget{-1};
     std::atomic<uint64_t> ops{0};
     std::atomic<uint64_t> reads{0};
     std::atomic<uint64_t> writebacks{0};

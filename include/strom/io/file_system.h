@@ -13,6 +13,15 @@
 
 namespace strom::io {
 
+/// The longest file or directory name (one path component) Linux file systems accept
+/// (NAME_MAX); longer names fail with ENAMETOOLONG.
+inline constexpr size_t max_name_bytes = 255;
+
+/// The temporary file write_file_atomic writes before renaming it over `p`: `<name>.tmp`, or,
+/// when that would exceed max_name_bytes, a prefix of the name, '~', a 16-digit hash of the
+/// name and `.tmp`. Either way it ends in `.tmp` and lives in `p`'s directory.
+std::filesystem::path temp_path_for(const std::filesystem::path& p);
+
 /// An open file. Positional reads and writes only: there is no shared cursor, so one writer
 /// and any number of readers and one syncing thread may use a file at the same time.
 /// Owned through shared_ptr so that a reader or the flusher can outlive a segment's removal.
@@ -79,7 +88,8 @@ class file_system {
   /// Bytes available to an unprivileged user on the file system holding `p`.
   [[nodiscard]] virtual result<uint64_t> free_space(const std::filesystem::path& p) = 0;
 
-  /// Writes `data` to `p` atomically and durably: temp file, sync, rename, sync directory.
+  /// Writes `data` to `p` atomically and durably: temp file (temp_path_for), sync, rename, sync
+  /// directory. Works for every name up to max_name_bytes.
   [[nodiscard]] status write_file_atomic(const std::filesystem::path& p,
                                          std::span<const std::byte> data);
   /// Reads a whole small file, refusing files larger than `max_bytes`.

@@ -9,7 +9,8 @@ namespace strom::io {
 
 /// A file system in memory, for tests and simulation. Each file remembers what was last
 /// synced; crash() throws away everything written since, the way a power cut loses the page
-/// cache. Directory operations are durable at once. Thread-safe.
+/// cache. Directory operations are durable at once. Names longer than max_name_bytes fail
+/// with ENAMETOOLONG, as on Linux. Thread-safe.
 class memory_file_system final : public file_system {
  public:
   memory_file_system();

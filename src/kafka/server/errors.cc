@@ -117,6 +117,10 @@ error_code to_kafka_error(const error& e) {
         return error_code::invalid_partitions;
       case cluster::topic_errc::invalid_replication_factor:
         return error_code::invalid_replication_factor;
+      case cluster::topic_errc::partition_limit:
+        return error_code::policy_violation;
+      case cluster::topic_errc::corrupt_topic_file:
+        return error_code::unknown_server_error;
     }
   }
   if (c.category() == cluster::config_category()) {

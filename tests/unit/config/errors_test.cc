@@ -296,6 +296,30 @@ TEST(config_errors, replication_factor_below_min_insync_replicas) {
             "cluster_defaults.topics.min_insync_replicas (1 < 2)");
 }
 
+TEST(config_errors, partition_limits_in_order) {
+  EXPECT_EQ(error_of("mode: dev\n"
+                     "cluster_defaults:\n"
+                     "  topics:\n"
+                     "    default_partitions: 2000\n",
+                     errc::invalid_combination),
+            "t.yaml:4: cluster_defaults.topics.default_partitions: must be at most "
+            "cluster_defaults.topics.max_partitions_per_topic (2000 > 1000)");
+  EXPECT_EQ(error_of("mode: dev\n"
+                     "cluster_defaults:\n"
+                     "  topics:\n"
+                     "    max_partitions_per_broker: 10\n",
+                     errc::invalid_combination),
+            "t.yaml:4: cluster_defaults.topics.max_partitions_per_broker: must be at least "
+            "cluster_defaults.topics.max_partitions_per_topic (10 < 1000)");
+  EXPECT_EQ(error_of("mode: dev\n"
+                     "cluster_defaults:\n"
+                     "  topics:\n"
+                     "    max_partitions_per_topic: 100001\n",
+                     errc::out_of_range),
+            "t.yaml:4: cluster_defaults.topics.max_partitions_per_topic: expected an integer in "
+            "1 .. 100000, got 100001");
+}
+
 TEST(config_errors, heartbeat_not_below_election_timeout) {
   EXPECT_EQ(error_of("mode: dev\n"
                      "cluster_defaults:\n"

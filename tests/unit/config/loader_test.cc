@@ -67,6 +67,8 @@ cluster_defaults:
     default_replication_factor: 5
     min_insync_replicas: 3
     delete_enable: false
+    max_partitions_per_topic: 500
+    max_partitions_per_broker: 20000
   log:
     segment_bytes: 134217728
     segment_ms: 3600000
