@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "strom/base/logging.h"
+#include "strom/base/saturating.h"
 #include "strom/bytes/crc32c.h"
 #include "strom/model/compression.h"
 #include "strom/model/records.h"
@@ -51,6 +52,8 @@ result<std::optional<read_batch>> read_at(const compaction_input& in, uint64_t p
   auto h = model::decode_header(hbuf);
   if (!h)
     return h.error();
+  if (!offsets_in_range(*h))
+    return error(errc::invalid_batch, fmt::format("corrupt offsets in the batch at {}", pos));
   if (auto s = model::check_length(*h, max_batch_bytes); !s)
     return error(errc::invalid_batch, fmt::format("batch at {}: {}", pos, s.error().message()));
   if (h->size_bytes() > in.size - pos)
@@ -129,7 +132,7 @@ status compaction_job::build_map(key_map& m, size_t& inputs_used) {
       std::vector<std::pair<std::string, int64_t>> found;
       auto s = model::for_each_record_in(*recs, h.records_count, [&](const model::record_view& r) {
         if (r.key)
-          found.emplace_back(key_string(*r.key), h.base_offset + r.offset_delta);
+          found.emplace_back(key_string(*r.key), wrapping_add(h.base_offset, r.offset_delta));
         return true;
       });
       if (!s)
@@ -231,7 +234,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       uint64_t removed = 0, tombstones = 0, keyless = 0;
       bool needs_horizon = false;
       auto s = model::for_each_record_in(*recs, h.records_count, [&](const model::record_view& r) {
-        int64_t offset = h.base_offset + r.offset_delta;
+        int64_t offset = wrapping_add(h.base_offset, r.offset_delta);
         if (!r.key) {
           ++keyless;  // Kafka's cleaner drops records without a key too
           return true;
@@ -285,7 +288,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       batch_header nh = h;
       if (needs_horizon) {
         nh.attributes = static_cast<int16_t>(nh.attributes | batch_header::delete_horizon_flag);
-        nh.base_timestamp = s_.now + s_.delete_retention_ms;
+        nh.base_timestamp = sat_add(s_.now, s_.delete_retention_ms);
       }
       if (any_tombstone_kept)
         deadline = deadline < 0 ? nh.base_timestamp : std::min(deadline, nh.base_timestamp);
@@ -295,7 +298,9 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       }
       std::vector<std::byte> body;
       for (const auto& r : keep) {
-        int64_t ts_delta = h.base_timestamp + r.timestamp_delta - nh.base_timestamp;
+        // Wrapping, as clients add base and delta: the record's timestamp stays what it was.
+        int64_t ts_delta =
+            wrapping_sub(wrapping_add(h.base_timestamp, r.timestamp_delta), nh.base_timestamp);
         model::append_record(body, r.attributes, ts_delta, r.offset_delta,
                              r.body.subspan(r.key_pos));
       }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "strom/base/logging.h"
+#include "strom/base/saturating.h"
 #include "strom/model/compression.h"
 #include "strom/model/records.h"
 #include "strom/storage/errc.h"
@@ -147,23 +148,35 @@ status log::resolve_swap_files(std::vector<int64_t>& swapped) {
   auto names = fs.list(path_);
   if (!names)
     return names.error();
-  bool rollback = std::any_of(names->begin(), names->end(),
-                              [](const std::string& n) { return n.ends_with(cleaned_suffix); });
+  // Only names a compaction writes count: a segment file name plus the suffix. Anything else
+  // ending the same way (however short) is not ours to rename or delete.
+  auto staged_base = [](const std::string& n, std::string_view suffix) {
+    if (!n.ends_with(suffix))
+      return std::optional<kafka_offset>{};
+    return segment_names::parse_segment_file_base(n.substr(0, n.size() - suffix.size()));
+  };
+  bool rollback = std::any_of(names->begin(), names->end(), [&](const std::string& n) {
+    return staged_base(n, cleaned_suffix).has_value();
+  });
   bool touched = false;
   for (const auto& n : *names) {
-    if (n.ends_with(cleaned_suffix) || (rollback && n.ends_with(swap_suffix))) {
+    auto cleaned = staged_base(n, cleaned_suffix);
+    auto swap = staged_base(n, swap_suffix);
+    if (!cleaned && !swap) {
+      if (n.ends_with(cleaned_suffix) || n.ends_with(swap_suffix))
+        lg().warn("{}: ignoring {}: not a segment file name", name_.dir_name(), n);
+      continue;
+    }
+    if (cleaned || rollback) {
       STROM_TRY(fs.remove(path_ / n));
       touched = true;
-    } else if (n.ends_with(swap_suffix)) {
-      auto final_name = n.substr(0, n.size() - std::string_view(swap_suffix).size());
-      STROM_TRY(fs.rename(path_ / n, path_ / final_name));
-      touched = true;
-      // The base offset leads every segment file name.
-      int64_t base = 0;
-      auto [ptr, ec] = std::from_chars(final_name.data(), final_name.data() + 20, base);
-      if (ec == std::errc())
-        swapped.push_back(base);
+      continue;
     }
+    auto final_name = n.substr(0, n.size() - std::string_view(swap_suffix).size());
+    STROM_TRY(fs.rename(path_ / n, path_ / final_name));
+    touched = true;
+    if (std::find(swapped.begin(), swapped.end(), swap->value()) == swapped.end())
+      swapped.push_back(swap->value());
   }
   if (touched) {
     STROM_TRY(fs.sync_directory(path_));
@@ -320,10 +333,12 @@ status log::roll(leader_epoch epoch) {
   segments_.emplace(base.value(), fresh);
   {
     std::lock_guard lock(flush_->mu);
-    if (!old->empty()) {
+    if (!old->empty())
       flush_->closed.push_back(old);
-      flush_->roll_pending = true;
-    }
+    // The next flush rewrites the recovery point, whose directory fsync also makes the new
+    // segment's files durable entries of the directory before any data in them is
+    // acknowledged as flushed (even when the old segment was empty and just replaced).
+    flush_->roll_pending = true;
     flush_->active = fresh;
   }
   if (!old->empty())
@@ -355,7 +370,7 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
   bool roll_needed =
       epoch > cur.epoch() ||
       (!cur.empty() && (cur.size_bytes() + batch.size() > opts_.config.segment_bytes ||
-                        now - cur.created_ms() >= opts_.config.segment_ms ||
+                        sat_sub(now, cur.created_ms()) >= opts_.config.segment_ms ||
                         log_end_.value() + h->offset_count() - cur.base_offset().value() >
                             static_cast<int64_t>(UINT32_MAX)));
   if (roll_needed)
@@ -507,9 +522,10 @@ result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_
       STROM_TRY(seg->log_file()->read_exact((*loc)->position, batch));
       bool hit = false;
       STROM_TRY(model::for_each_record(batch, h, [&](const model::record_view& r) {
-        if (h.base_timestamp + r.timestamp_delta >= ts) {
-          found = {kafka_offset(h.base_offset + r.offset_delta),
-                   h.base_timestamp + r.timestamp_delta};
+        // A record's timestamp is a Java long sum: it wraps, whatever the producer sent.
+        auto record_ts = wrapping_add(h.base_timestamp, r.timestamp_delta);
+        if (record_ts >= ts) {
+          found = {kafka_offset(wrapping_add(h.base_offset, r.offset_delta)), record_ts};
           hit = true;
           return false;
         }
@@ -697,7 +713,7 @@ result<size_t> log::housekeeping(bool retention) {
   retention = retention && cfg.cleanup_delete;
   if (retention && cfg.retention_ms >= 0) {
     auto expired = [&](const segment& s) {
-      return !s.empty() && s.max_timestamp() < now - cfg.retention_ms;
+      return !s.empty() && s.max_timestamp() < sat_sub(now, cfg.retention_ms);
     };
     while (segments_.size() > 1 && expired(*segments_.begin()->second)) {
       STROM_TRY(remove_front_segment());
@@ -725,11 +741,11 @@ result<size_t> log::housekeeping(bool retention) {
     if (auto s = epochs_.truncate_from_start(log_start_); !s)
       return io_failed(s.error());
   }
-  if (!active().empty() && now - active().created_ms() >= cfg.segment_ms) {
+  if (!active().empty() && sat_sub(now, active().created_ms()) >= cfg.segment_ms) {
     STROM_TRY(roll(active().epoch()));
   }
-  if (cfg.flush_ms && first_unflushed_ms_ >= 0 && now - first_unflushed_ms_ >= *cfg.flush_ms &&
-      flushed_offset() < log_end_) {
+  if (cfg.flush_ms && first_unflushed_ms_ >= 0 &&
+      sat_sub(now, first_unflushed_ms_) >= *cfg.flush_ms && flushed_offset() < log_end_) {
     flush_async(nullptr);
   }
   if (deleted > 0) {
@@ -772,7 +788,8 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
     const auto& seg = *it->second;
     if (seg.next_offset().value() > bound)
       break;
-    if (cfg.min_compaction_lag_ms > 0 && seg.max_timestamp() > now - cfg.min_compaction_lag_ms)
+    if (cfg.min_compaction_lag_ms > 0 &&
+        seg.max_timestamp() > sat_sub(now, cfg.min_compaction_lag_ms))
       break;
     inputs.push_back(
         {seg.base_offset(), seg.epoch(), seg.log_file(), seg.size_bytes(), seg.next_offset()});
@@ -870,7 +887,7 @@ void log::flush_async(std::function<void(status)> done) {
   bool start = false;
   {
     std::lock_guard lock(flush_->mu);
-    if (!flush_->running && flush_->closed.empty() &&
+    if (!flush_->running && flush_->closed.empty() && !flush_->roll_pending &&
         flush_->synced_seq.load() >= flush_->write_seq.load()) {
       // Everything appended is already durable.
     } else {
@@ -974,8 +991,8 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
         std::lock_guard lock(st.mu);
         if (s)
           raise_to(st.synced_seq, p.seq);
-        bool more =
-            !st.waiters.empty() || !st.closed.empty() || st.synced_seq.load() < st.write_seq.load();
+        bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
+                    st.synced_seq.load() < st.write_seq.load();
         if (s && more) {
           again = true;  // stays running: queued for the next round
         } else {

@@ -28,6 +28,11 @@ constexpr size_t absolute_max_batch = size_t{1} << 30;
 constexpr size_t index_write_batch = 64;
 }  // namespace
 
+bool offsets_in_range(const batch_header& h) {
+  return h.base_offset >= 0 && h.last_offset_delta >= -1 &&
+         h.base_offset <= INT64_MAX - 1 - std::max<int64_t>(h.last_offset_delta, 0);
+}
+
 // --- names -----------------------------------------------------------------------------------
 
 std::string segment_names::log_name(kafka_offset base, leader_epoch epoch) {
@@ -40,11 +45,12 @@ std::string segment_names::time_index_name(kafka_offset base) {
   return fmt::format("{:020d}.timeindex", base.value());
 }
 
-std::optional<segment_names::parsed> segment_names::parse_log_name(const std::string& name) {
-  // <20 digits>-<epoch digits>.log
-  if (name.size() < 20 + 1 + 1 + 4 || !name.ends_with(".log") || name[20] != '-') {
+namespace {
+/// The 20-digit base offset that leads every segment file name; nullopt when `name` does not
+/// start with 20 digits or they do not fit an offset.
+std::optional<int64_t> parse_base_digits(std::string_view name) {
+  if (name.size() < 20)
     return std::nullopt;
-  }
   int64_t base = 0;
   for (size_t i = 0; i < 20; ++i) {
     if (name[i] < '0' || name[i] > '9')
@@ -53,6 +59,19 @@ std::optional<segment_names::parsed> segment_names::parse_log_name(const std::st
       return std::nullopt;
     base = base * 10 + (name[i] - '0');
   }
+  return base;
+}
+}  // namespace
+
+std::optional<segment_names::parsed> segment_names::parse_log_name(const std::string& name) {
+  // <20 digits>-<epoch digits>.log
+  if (name.size() < 20 + 1 + 1 + 4 || !name.ends_with(".log") || name[20] != '-') {
+    return std::nullopt;
+  }
+  auto digits = parse_base_digits(name);
+  if (!digits)
+    return std::nullopt;
+  int64_t base = *digits;
   int64_t epoch = 0;
   std::string_view e(name.data() + 21, name.size() - 21 - 4);
   if (e.empty() || e.size() > 10)
@@ -65,6 +84,18 @@ std::optional<segment_names::parsed> segment_names::parse_log_name(const std::st
   if (epoch > INT32_MAX)
     return std::nullopt;
   return parsed{kafka_offset(base), leader_epoch(static_cast<int32_t>(epoch))};
+}
+
+std::optional<kafka_offset> segment_names::parse_segment_file_base(const std::string& name) {
+  if (auto p = parse_log_name(name))
+    return p->base;
+  auto digits = parse_base_digits(name);
+  if (!digits)
+    return std::nullopt;
+  std::string_view rest(name.data() + 20, name.size() - 20);
+  if (rest != ".index" && rest != ".timeindex")
+    return std::nullopt;
+  return kafka_offset(*digits);
 }
 
 // --- lifecycle -------------------------------------------------------------------------------
@@ -273,6 +304,11 @@ result<std::optional<batch_location>> segment::header_at(uint64_t position,
   auto h = model::decode_header(bytes);
   if (!h)
     return h.error();
+  if (!offsets_in_range(*h)) {
+    return error(errc::invalid_batch,
+                 fmt::format("corrupt offsets in the batch header at {} of {}", position,
+                             segment_names::log_name(base_, epoch_)));
+  }
   if (window != nullptr)
     window->large_ = h->size_bytes() >= header_window::capacity;
   return std::optional<batch_location>(batch_location{*h, position});
@@ -529,6 +565,11 @@ status segment::recover(segment_recovery& report) {
                                          h->records_count <= h->last_offset_delta + 1);
     if (!counts_ok) {
       reason = fmt::format("inconsistent record count in batch at {}", pos);
+      break;
+    }
+    if (!offsets_in_range(*h)) {
+      reason = fmt::format("batch at {} has base offset {} and last offset delta {}", pos,
+                           h->base_offset, h->last_offset_delta);
       break;
     }
     if (h->partition_leader_epoch != epoch_.value()) {

@@ -27,6 +27,8 @@ class fault_file_system final : public file_system {
   /// Mutating calls made so far (counted whether or not a budget is set).
   [[nodiscard]] uint64_t ops() const { return st_->ops; }
   [[nodiscard]] uint64_t syncs() const { return syncs_; }
+  /// sync_directory calls so far.
+  [[nodiscard]] uint64_t dir_syncs() const { return st_->dir_syncs; }
   /// start_writeback calls so far, and the bytes they covered.
   [[nodiscard]] uint64_t writebacks() const { return st_->writebacks; }
   [[nodiscard]] uint64_t writeback_bytes() const { return st_->writeback_bytes; }
@@ -58,6 +60,7 @@ class fault_file_system final : public file_system {
   }
   status sync_directory(const std::filesystem::path& dir) override {
     STROM_TRY(st_->take_op());
+    ++st_->dir_syncs;
     return inner_->sync_directory(dir);
   }
   /// Counted as a sync; fails like one while fail_syncs is set.
@@ -76,6 +79,7 @@ class fault_file_system final : public file_system {
     std::atomic<int64_t> write_budget{-1};
     std::atomic<bool> fail_sync{false};
     std::atomic<uint64_t> syncs{0};
+    std::atomic<uint64_t> dir_syncs{0};
     std::atomic<int64_t> op_budget{-1};
     std::atomic<uint64_t> ops{0};
     std::atomic<uint64_t> reads{0};

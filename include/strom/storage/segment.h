@@ -36,6 +36,10 @@ struct time_index_entry {
   static constexpr size_t disk_size = 12;
 };
 
+/// Whether the offsets of a batch header read from disk can be used without overflow: the
+/// base offset is not covered by the CRC, so a damaged one must not reach offset arithmetic.
+bool offsets_in_range(const model::batch_header& h);
+
 /// A byte range of a segment file, for copying or for sendfile.
 struct file_slice {
   std::shared_ptr<io::file> file;
@@ -85,6 +89,9 @@ struct segment_names {
     model::leader_epoch epoch;
   };
   static std::optional<parsed> parse_log_name(const std::string& name);
+  /// The base offset of any of the three file names of a segment (log, index, time index);
+  /// nullopt for any other name, however short or long.
+  static std::optional<model::kafka_offset> parse_segment_file_base(const std::string& name);
 };
 
 /// One segment: a log file of record batches of a single leader epoch, plus its sparse offset

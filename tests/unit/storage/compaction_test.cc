@@ -2,6 +2,7 @@
 // producers, crashes at every step of the rewrite and swap, and races with truncation.
 #include "log_fixture.h"
 
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -348,6 +349,27 @@ TEST_F(compaction_test, TombstonesGoOnlyAfterDeleteRetention) {
   for (const auto& x : got)
     EXPECT_NE(x.key, "a");
   expect_newest_values_kept();
+}
+
+TEST_F(compaction_test, DeleteRetentionAtInt64MaxKeepsTombstonesForever) {
+  // now + delete.retention.ms saturates instead of overflowing into the past.
+  cfg_.delete_retention_ms = std::numeric_limits<int64_t>::max();
+  l_->set_config(cfg_);
+  put({{"a", "1"}, {"b", "1"}});
+  put({{"a", std::nullopt}, {"c", "1"}});
+  roll();
+  put({{"d", "1"}});
+  ASSERT_TRUE(l_->flush());
+  ASSERT_TRUE(l_->compact());
+  auto got = records();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].key, "a");
+  EXPECT_FALSE(got[1].value);
+  EXPECT_EQ(got[1].ts, written_[2].ts);
+  clock_.advance(std::chrono::hours(24 * 365 * 100));
+  EXPECT_FALSE(l_->compaction_due());
+  ASSERT_TRUE(l_->compact());
+  EXPECT_EQ(records().size(), 4u);
 }
 
 TEST_F(compaction_test, MinCompactionLagKeepsRecentSegmentsUntouched) {
