@@ -12,6 +12,8 @@ storage::log_config log_config(const config::log_defaults& d) {
   storage::log_config l;
   l.segment_bytes = static_cast<uint64_t>(d.segment_bytes);
   l.segment_ms = d.segment_ms;
+  l.segment_jitter_ms = d.segment_jitter_ms;
+  l.index_max_bytes = static_cast<uint64_t>(d.segment_index_bytes);
   l.retention_ms = d.retention_ms;
   l.retention_bytes = d.retention_bytes;
   l.index_interval_bytes = static_cast<uint32_t>(d.index_interval_bytes);

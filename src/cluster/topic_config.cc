@@ -140,8 +140,37 @@ const std::vector<topic_config_key>& topic_config_keys() {
        INT64_MAX,
        {},
        "delete segments older than this; -1 = forever"},
-      {"segment.bytes", "log.segment.bytes", K::int_, 14, i32max, {}, "segment size"},
-      {"segment.ms", "log.roll.ms", K::long_, 1, INT64_MAX, {}, "segment age before a roll"},
+      {"segment.bytes",
+       "log.segment.bytes",
+       K::int_,
+       min_segment_bytes,
+       i32max,
+       {},
+       "segment size",
+       "1 MiB, Kafka 4.0's minimum (KIP-1030)"},
+      {"segment.index.bytes",
+       "log.index.size.max.bytes",
+       K::int_,
+       min_segment_index_bytes,
+       i32max,
+       {},
+       "offset-index size before a roll",
+       "64 KiB: at least 5461 index entries per segment"},
+      {"segment.jitter.ms",
+       "log.roll.jitter.ms",
+       K::long_,
+       0,
+       INT64_MAX,
+       {},
+       "random time subtracted from segment.ms per segment (at most half of it)"},
+      {"segment.ms",
+       "log.roll.ms",
+       K::long_,
+       min_segment_ms,
+       INT64_MAX,
+       {},
+       "segment age before a roll",
+       "1 s: a shorter age would roll a segment for every few batches"},
       {"write.caching",
        "write_caching",
        K::boolean,
@@ -169,6 +198,10 @@ status validate_topic_config(std::string_view name, std::string_view value) {
     case K::long_:
     case K::int_: {
       auto v = parse_long(value);
+      if (v && *v < k->min && !k->min_reason.empty()) {
+        return error(config_errc::invalid_value, fmt::format("{}={} is below the minimum {} ({})",
+                                                             name, value, k->min, k->min_reason));
+      }
       if (!v || *v < k->min || *v > k->max) {
         return error(
             config_errc::invalid_value,
@@ -218,6 +251,8 @@ std::vector<effective_config> effective_configs(const topic_defaults& d,
       {"retention.bytes", std::to_string(d.log.retention_bytes)},
       {"retention.ms", std::to_string(d.log.retention_ms)},
       {"segment.bytes", std::to_string(d.log.segment_bytes)},
+      {"segment.index.bytes", std::to_string(d.log.index_max_bytes)},
+      {"segment.jitter.ms", std::to_string(d.log.segment_jitter_ms)},
       {"segment.ms", std::to_string(d.log.segment_ms)},
       {"write.caching", d.write_caching ? "true" : "false"},
   };
@@ -243,6 +278,10 @@ storage::log_config effective_log_config(const topic_defaults& d, const topic_co
     l.segment_bytes = static_cast<uint64_t>(*v);
   if (auto v = num("segment.ms"))
     l.segment_ms = *v;
+  if (auto v = num("segment.index.bytes"))
+    l.index_max_bytes = static_cast<uint64_t>(*v);
+  if (auto v = num("segment.jitter.ms"))
+    l.segment_jitter_ms = *v;
   if (auto v = num("retention.ms"))
     l.retention_ms = *v;
   if (auto v = num("retention.bytes"))

@@ -276,21 +276,45 @@ std::vector<entry> build() {
 
       {{.path = "cluster_defaults.log.segment_bytes",
         .kind = k::integer,
-        .min = 1024,
+        .min = 1048576,
         .max = i32_max,
         .kafka_name = "log.segment.bytes (topic: segment.bytes)",
         .restart_required = false,
-        .description = "A segment is rolled when it would grow beyond this size."},
+        .description = "A segment is rolled when it would grow beyond this size. At least "
+                       "1 MiB (Kafka 4.0's minimum, KIP-1030; Kafka 3.x allows 14 bytes), "
+                       "for topics too."},
        FIELD(cluster_defaults.log.segment_bytes)},
       {{.path = "cluster_defaults.log.segment_ms",
         .kind = k::integer,
-        .min = 1,
+        .min = 1000,
         .max = i64_max,
         .kafka_name = "log.roll.ms (topic: segment.ms)",
         .restart_required = false,
-        .description = "A non-empty active segment is rolled once its first batch is this "
-                       "old, so that retention can delete it."},
+        .description = "A non-empty active segment is rolled once it is this old, so that "
+                       "retention can delete it. At least 1 s (Kafka 3.x allows 1 ms; "
+                       "KIP-1030 plans 1 min), for topics too."},
        FIELD(cluster_defaults.log.segment_ms)},
+      {{.path = "cluster_defaults.log.segment_jitter_ms",
+        .kind = k::integer,
+        .min = 0,
+        .max = i64_max,
+        .kafka_name = "log.roll.jitter.ms (topic: segment.jitter.ms)",
+        .restart_required = false,
+        .description = "Each segment rolls by age a random time in [0, this) earlier than "
+                       "`segment_ms`, never more than half of it, so that partitions created "
+                       "together do not all roll at once."},
+       FIELD(cluster_defaults.log.segment_jitter_ms)},
+      {{.path = "cluster_defaults.log.segment_index_bytes",
+        .kind = k::integer,
+        .min = 65536,
+        .max = i32_max,
+        .kafka_name = "log.index.size.max.bytes (topic: segment.index.bytes)",
+        .restart_required = false,
+        .description = "A segment is rolled before its offset index (12 bytes per entry) "
+                       "would grow beyond this, which bounds a segment's index in memory. At "
+                       "least 64 KiB (Kafka 3.x allows 4 bytes; KIP-1030 plans 1 KiB), for "
+                       "topics too, so that a segment holds at least 5461 index entries."},
+       FIELD(cluster_defaults.log.segment_index_bytes)},
       {{.path = "cluster_defaults.log.retention_ms",
         .kind = k::integer,
         .min = -1,

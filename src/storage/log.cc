@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <future>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -290,6 +291,7 @@ status log::load(bool clean, log_recovery& report) {
   flush_->active = segments_.rbegin()->second;
   flush_->appended_end = log_end_.value();
   flush_->flushed_end = log_end_.value();
+  draw_roll_jitter();
   for (const auto& n : report.notes)
     lg().warn("{}: {}", name_.dir_name(), n);
   return ok();
@@ -307,6 +309,22 @@ status log::check_writable() const {
 error log::io_failed(const error& e) {
   opts_.dir->take_offline(fmt::format("{}: {}", name_.dir_name(), e.message()));
   return error(errc::log_dir_offline, e.message());
+}
+
+bool log::aged(const segment& s, timestamp_ms now) const {
+  // segment.jitter.ms moves each segment's roll earlier by a random amount drawn at its
+  // creation, never by more than half of segment.ms.
+  auto jitter = std::min(roll_jitter_ms_, opts_.config.segment_ms / 2);
+  return sat_sub(now, s.created_ms()) >= opts_.config.segment_ms - jitter;
+}
+
+void log::draw_roll_jitter() {
+  roll_jitter_ms_ = 0;
+  if (opts_.config.segment_jitter_ms <= 0)
+    return;
+  thread_local std::minstd_rand rng(std::random_device{}());
+  roll_jitter_ms_ =
+      std::uniform_int_distribution<int64_t>(0, opts_.config.segment_jitter_ms - 1)(rng);
 }
 
 model::leader_epoch log::active_epoch() const {
@@ -331,6 +349,7 @@ status log::roll(leader_epoch epoch) {
     return io_failed(seg.error());
   std::shared_ptr<segment> fresh(std::move(*seg));
   segments_.emplace(base.value(), fresh);
+  draw_roll_jitter();
   {
     std::lock_guard lock(flush_->mu);
     if (!old->empty())
@@ -369,10 +388,11 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
   auto now = opts_.clk->now_ms();
   bool roll_needed =
       epoch > cur.epoch() ||
-      (!cur.empty() && (cur.size_bytes() + batch.size() > opts_.config.segment_bytes ||
-                        sat_sub(now, cur.created_ms()) >= opts_.config.segment_ms ||
-                        log_end_.value() + h->offset_count() - cur.base_offset().value() >
-                            static_cast<int64_t>(UINT32_MAX)));
+      (!cur.empty() &&
+       (cur.size_bytes() + batch.size() > opts_.config.segment_bytes || aged(cur, now) ||
+        (cur.index().size() + 1) * index_entry::disk_size > opts_.config.index_max_bytes ||
+        log_end_.value() + h->offset_count() - cur.base_offset().value() >
+            static_cast<int64_t>(UINT32_MAX)));
   if (roll_needed)
     STROM_TRY(roll(epoch));
 
@@ -741,7 +761,7 @@ result<size_t> log::housekeeping(bool retention) {
     if (auto s = epochs_.truncate_from_start(log_start_); !s)
       return io_failed(s.error());
   }
-  if (!active().empty() && sat_sub(now, active().created_ms()) >= cfg.segment_ms) {
+  if (!active().empty() && aged(active(), now)) {
     STROM_TRY(roll(active().epoch()));
   }
   if (cfg.flush_ms && first_unflushed_ms_ >= 0 &&

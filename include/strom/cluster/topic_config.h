@@ -25,7 +25,16 @@ struct topic_config_key {
   int64_t max = INT64_MAX;
   std::vector<std::string_view> allowed;  ///< for strings; empty = anything
   std::string_view doc;
+  /// Why the minimum is what it is, when it is stricter than Kafka's; quoted in the error.
+  std::string_view min_reason{};
 };
+
+/// Strom's floors for the segment and index configs (docs/configuration.md, "Topic configs"):
+/// stricter than Kafka 3.x so that no client setting can make a partition roll a new segment
+/// every few batches. The broker-wide YAML defaults have the same minimums.
+inline constexpr int64_t min_segment_bytes = 1 << 20;        ///< segment.bytes: Kafka 4.0's
+inline constexpr int64_t min_segment_ms = 1000;              ///< segment.ms
+inline constexpr int64_t min_segment_index_bytes = 1 << 16;  ///< segment.index.bytes
 
 /// Every topic config key, in a stable order.
 const std::vector<topic_config_key>& topic_config_keys();

@@ -133,6 +133,8 @@ struct topic_defaults {
 struct log_defaults {
   int32_t segment_bytes = 1073741824;                // log.segment.bytes
   int64_t segment_ms = 604800000;                    // log.roll.ms
+  int64_t segment_jitter_ms = 0;                     // log.roll.jitter.ms
+  int32_t segment_index_bytes = 10485760;            // log.index.size.max.bytes
   int64_t retention_ms = 604800000;                  // log.retention.ms; -1 = forever
   int64_t retention_bytes = -1;                      // log.retention.bytes; -1 = unlimited
   cleanup_policy cleanup = cleanup_policy::delete_;  // log.cleanup.policy

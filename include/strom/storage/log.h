@@ -239,6 +239,9 @@ class log {
   log(model::ntp name, std::filesystem::path path, options opts);
   status load(bool clean, log_recovery& report);
   status roll(model::leader_epoch epoch);
+  /// The segment is old enough to roll (segment.ms less this segment's jitter).
+  [[nodiscard]] bool aged(const segment& s, timestamp_ms now) const;
+  void draw_roll_jitter();
   status check_writable() const;
   error io_failed(const error& e);
   status remove_front_segment();
@@ -270,6 +273,8 @@ class log {
   /// closed counts as not yet compacted, so the first run re-reads it once).
   model::kafka_next_offset cleaned_end_{0};
   timestamp_ms tombstone_deadline_ = -1;
+  /// segment.jitter.ms drawn for the active segment.
+  int64_t roll_jitter_ms_ = 0;
 };
 
 }  // namespace strom::storage

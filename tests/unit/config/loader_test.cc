@@ -67,6 +67,8 @@ cluster_defaults:
   log:
     segment_bytes: 134217728
     segment_ms: 3600000
+    segment_jitter_ms: 60000
+    segment_index_bytes: 1048576
     retention_ms: -1
     retention_bytes: 1099511627776
     cleanup_policy: compact,delete
