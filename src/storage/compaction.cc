@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/resource_errors.h"
 #include "strom/base/logging.h"
 #include "strom/base/saturating.h"
 #include "strom/bytes/crc32c.h"
@@ -363,7 +364,9 @@ status compaction_job::run() {
   }
   if (!s) {
     discard();
-    if (!s.error().is(errc::compaction_aborted))
+    if (is_resource_exhaustion(s.error().code()))
+      s = note_resource_exhaustion("compaction of " + s_.dir.string(), s.error());
+    else if (!s.error().is(errc::compaction_aborted))
       lg().warn("compaction of {} failed: {}", s_.dir.string(), s.error().message());
   }
   result_ = s;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/resource_errors.h"
 #include "strom/base/logging.h"
 #include "strom/base/saturating.h"
 #include "strom/model/compression.h"
@@ -114,8 +115,11 @@ result<std::unique_ptr<log>> log::open(const model::ntp& name, options opts, boo
                                        log_recovery& report) {
   auto path = opts.dir->path() / name.dir_name();
   std::unique_ptr<log> l(new log(name, path, std::move(opts)));
-  if (auto s = l->load(clean, report); !s)
+  if (auto s = l->load(clean, report); !s) {
+    if (is_resource_exhaustion(s.error().code()))
+      return note_resource_exhaustion("opening " + name.dir_name(), s.error());
     return s.error();
+  }
   return l;
 }
 
@@ -205,8 +209,34 @@ status log::load(bool clean, log_recovery& report) {
     if (auto p = segment_names::parse_log_name(n))
       found.push_back(*p);
   }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.base < b.base; });
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.base != b.base ? a.base < b.base : a.epoch < b.epoch;
+  });
+  // Two log files with one base: an empty segment replaced by a roll to a new epoch whose
+  // removal did not happen. The empty one goes; anything else is an overlap (refused below).
+  for (size_t i = 0; i + 1 < found.size();) {
+    if (found[i].base != found[i + 1].base) {
+      ++i;
+      continue;
+    }
+    auto p = path_ / segment_names::log_name(found[i].base, found[i].epoch);
+    auto f = fs.open(p, io::open_mode::read_only);
+    if (!f)
+      return f.error();
+    auto size = (*f)->size();
+    if (!size)
+      return size.error();
+    if (*size != 0) {
+      return error(errc::invalid_batch,
+                   fmt::format("{} and a later epoch's segment have the same base offset",
+                               p.filename().string()));
+    }
+    f->reset();
+    STROM_TRY(fs.remove(p));
+    lg().warn("{}: removed {}, an empty segment replaced by a newer epoch's", name_.dir_name(),
+              p.filename().string());
+    found.erase(found.begin() + static_cast<std::ptrdiff_t>(i));
+  }
 
   auto start = read_offset_file(log_start_file);
   if (!start)
@@ -307,6 +337,9 @@ status log::check_writable() const {
 }
 
 error log::io_failed(const error& e) {
+  // Out of descriptors or memory says nothing about the disk: fail this call only.
+  if (is_resource_exhaustion(e.code()))
+    return note_resource_exhaustion(name_.dir_name(), e);
   opts_.dir->take_offline(fmt::format("{}: {}", name_.dir_name(), e.message()));
   return error(errc::log_dir_offline, e.message());
 }
@@ -337,22 +370,29 @@ status log::roll(leader_epoch epoch) {
   auto old = segments_.rbegin()->second;
   if (auto s = old->write_pending_indexes(); !s)
     return io_failed(s.error());
-  old->release_recent();
-  if (old->empty()) {
-    // Nothing to keep: replace the empty segment (a new epoch needs a new name).
-    if (auto s = old->remove_files(); !s)
-      return io_failed(s.error());
-    segments_.erase(std::prev(segments_.end()));
-  }
+  // The new segment first: when it cannot be created (out of descriptors, say) nothing has
+  // changed, the old segment stays active and a later append tries again.
   auto seg = segment::create(segment_options(), base, epoch, now);
   if (!seg)
     return io_failed(seg.error());
   std::shared_ptr<segment> fresh(std::move(*seg));
+  bool replaced = old->empty();
+  if (replaced) {
+    // Nothing to keep: the empty segment is replaced (a new epoch needs a new name). It had
+    // the new segment's base, so its index file names are the new segment's now: only its
+    // log file goes. Should that fail for lack of a resource, the empty file is dropped at
+    // the next start.
+    if (auto s = old->remove_log_file(); !s && !is_resource_exhaustion(s.error().code()))
+      return io_failed(s.error());
+    segments_.erase(std::prev(segments_.end()));
+  } else {
+    old->release_recent();
+  }
   segments_.emplace(base.value(), fresh);
   draw_roll_jitter();
   {
     std::lock_guard lock(flush_->mu);
-    if (!old->empty())
+    if (!replaced)
       flush_->closed.push_back(old);
     // The next flush rewrites the recovery point, whose directory fsync also makes the new
     // segment's files durable entries of the directory before any data in them is
@@ -360,7 +400,7 @@ status log::roll(leader_epoch epoch) {
     flush_->roll_pending = true;
     flush_->active = fresh;
   }
-  if (!old->empty())
+  if (!replaced)
     flush_async(nullptr);  // closed segments are synced soon after a roll
   lg().debug("{}: rolled to segment {} epoch {}", name_.dir_name(), base.value(), epoch.value());
   return ok();
@@ -397,12 +437,14 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
     STROM_TRY(roll(epoch));
 
   auto base = model::first_at(log_end_);
+  // The epoch checkpoint before the data: when it cannot be written nothing is appended (an
+  // entry starting at the log end without data is dropped again at the next start).
+  if (auto s = epochs_.assign(epoch, base); !s)
+    return io_failed(s.error());
   model::stamp_batch(batch, base, epoch);
   h->base_offset = base.value();
   h->partition_leader_epoch = epoch.value();
   if (auto s = active().append(batch, *h); !s)
-    return io_failed(s.error());
-  if (auto s = epochs_.assign(epoch, base); !s)
     return io_failed(s.error());
   log_end_ = h->next_offset();
   flush_->appended_end.store(log_end_.value(), std::memory_order_release);
@@ -448,11 +490,11 @@ result<kafka_next_offset> log::append_internal(model::internal_kind kind,
   auto h = model::decode_header(entry);
   if (!h)
     return h.error();
+  if (auto s = epochs_.assign(epoch, model::first_at(log_end_)); !s)
+    return io_failed(s.error());
   if (auto s = active().append(entry, *h); !s)
     return io_failed(s.error());
   flush_->write_seq.fetch_add(1, std::memory_order_release);
-  if (auto s = epochs_.assign(epoch, model::first_at(log_end_)); !s)
-    return io_failed(s.error());
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = now;
   return log_end_;
@@ -728,6 +770,16 @@ result<size_t> log::housekeeping(bool retention) {
   const auto& cfg = opts_.config;
   size_t deleted = 0;
   auto start_before = log_start_;
+  // A step that fails for lack of descriptors or memory (noted once, rate-limited) is left
+  // for the next tick; any other failure ends the run.
+  bool later = false;
+  auto step = [&](status s) -> status {
+    if (!s && s.error().is(errc::resource_exhausted)) {
+      later = true;
+      return ok();
+    }
+    return s;
+  };
 
   // Retention by time and size is the `delete` half of cleanup.policy.
   retention = retention && cfg.cleanup_delete;
@@ -735,35 +787,41 @@ result<size_t> log::housekeeping(bool retention) {
     auto expired = [&](const segment& s) {
       return !s.empty() && s.max_timestamp() < sat_sub(now, cfg.retention_ms);
     };
-    while (segments_.size() > 1 && expired(*segments_.begin()->second)) {
-      STROM_TRY(remove_front_segment());
-      ++deleted;
+    while (!later && segments_.size() > 1 && expired(*segments_.begin()->second)) {
+      STROM_TRY(step(remove_front_segment()));
+      deleted += later ? 0 : 1;
     }
-    if (segments_.size() == 1 && expired(active())) {
-      STROM_TRY(roll(active().epoch()));
-      STROM_TRY(remove_front_segment());
-      ++deleted;
+    if (!later && segments_.size() == 1 && expired(active())) {
+      STROM_TRY(step(roll(active().epoch())));
+      if (!later) {
+        STROM_TRY(step(remove_front_segment()));
+        deleted += later ? 0 : 1;
+      }
     }
   }
-  if (retention && cfg.retention_bytes >= 0) {
+  if (!later && retention && cfg.retention_bytes >= 0) {
     uint64_t total = size_bytes();
-    while (segments_.size() > 1 && total - segments_.begin()->second->size_bytes() >=
-                                       static_cast<uint64_t>(cfg.retention_bytes)) {
-      total -= segments_.begin()->second->size_bytes();
-      STROM_TRY(remove_front_segment());
-      ++deleted;
+    while (!later && segments_.size() > 1 &&
+           total - segments_.begin()->second->size_bytes() >=
+               static_cast<uint64_t>(cfg.retention_bytes)) {
+      auto size = segments_.begin()->second->size_bytes();
+      STROM_TRY(step(remove_front_segment()));
+      if (!later) {
+        total -= size;
+        ++deleted;
+      }
     }
   }
   if (log_start_ != start_before) {
-    if (auto s = write_offset_file(log_start_file, log_start_.value()); !s) {
-      return io_failed(s.error());
-    }
+    // Segments are gone: the log start file follows (a start that stays behind is raised to
+    // the first segment at the next open).
+    if (auto s = write_offset_file(log_start_file, log_start_.value()); !s)
+      STROM_TRY(step(io_failed(s.error())));
     if (auto s = epochs_.truncate_from_start(log_start_); !s)
-      return io_failed(s.error());
+      STROM_TRY(step(io_failed(s.error())));
   }
-  if (!active().empty() && aged(active(), now)) {
-    STROM_TRY(roll(active().epoch()));
-  }
+  if (!active().empty() && aged(active(), now))
+    STROM_TRY(step(roll(active().epoch())));
   if (cfg.flush_ms && first_unflushed_ms_ >= 0 &&
       sat_sub(now, first_unflushed_ms_) >= *cfg.flush_ms && flushed_offset() < log_end_) {
     flush_async(nullptr);
@@ -834,8 +892,13 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
 result<compaction_stats> log::finish_compaction(compaction_job& job) {
   STROM_ASSERT(job.log_id_ == id_, "compaction job of another log");
   compacting_ = false;
-  if (!job.result_)
-    return job.result_.error();  // run() removed its files
+  if (!job.result_) {
+    // run() removed its files. Out of descriptors or memory: tried again on a later tick
+    // (run() noted it, rate-limited).
+    if (is_resource_exhaustion(job.result_.error().code()))
+      return error(errc::compaction_aborted, job.result_.error().message());
+    return job.result_.error();
+  }
   if (job.generation_ != generation_ || opts_.dir->offline()) {
     job.discard();
     return error(errc::compaction_aborted, "the log changed while it was compacted");
@@ -855,16 +918,36 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
         return io_failed(s.error());
     }
   }
-  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
-    return io_failed(s.error());
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s) {
+    if (!is_resource_exhaustion(s.error().code()))
+      return io_failed(s.error());
+    // Not committed (the sync needs a descriptor): undo the renames and drop the staged
+    // files; the next tick compacts again.
+    for (const auto& st : job.staged_) {
+      for (const auto& n : names(job.inputs_[st.input])) {
+        if (auto r = fs.rename(path_ / (n + swap_suffix), path_ / (n + cleaned_suffix)); !r)
+          return io_failed(r.error());
+      }
+    }
+    job.discard();
+    auto e = note_resource_exhaustion(name_.dir_name() + ": compaction swap", s.error());
+    return error(errc::compaction_aborted, e.message());
+  }
   for (const auto& st : job.staged_) {
     for (const auto& n : names(job.inputs_[st.input])) {
       if (auto s = fs.rename(path_ / (n + swap_suffix), path_ / n); !s)
         return io_failed(s.error());
     }
   }
-  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
-    return io_failed(s.error());
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s) {
+    if (!is_resource_exhaustion(s.error().code()))
+      return io_failed(s.error());
+    // Committed and in place; the renames become durable with the next directory sync,
+    // which the next flush makes (and a crash before it completes the swap at open).
+    (void)note_resource_exhaustion(name_.dir_name() + ": compaction swap", s.error());
+    std::lock_guard lock(flush_->mu);
+    flush_->roll_pending = true;
+  }
   for (const auto& st : job.staged_) {
     st.seg->clear_suffix();
     segments_[job.inputs_[st.input].base.value()] = st.seg;
@@ -993,7 +1076,14 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
       if (s && p.rewrite_rp)
         s = p.st->write_recovery_point(p.target);
     }
-    if (!s) {
+    bool retry = false;
+    if (!s && is_resource_exhaustion(s.error().code())) {
+      // Out of descriptors or memory (the directory syncs and checkpoint writes open files;
+      // fsync itself never fails so): nothing was claimed durable and the disk did not
+      // fail. The files stay queued for the next flush; the waiters get a retriable error.
+      s = note_resource_exhaustion(fmt::format("flush in {}", path_.string()), s.error());
+      retry = true;
+    } else if (!s) {
       take_offline(fmt::format("flush failed: {}", s.error().message()));
       s = error(errc::log_dir_offline, s.error().message());
     }
@@ -1011,12 +1101,21 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
         std::lock_guard lock(st.mu);
         if (s)
           raise_to(st.synced_seq, p.seq);
+        if (retry) {
+          // Back in the queue: the closed segments taken (not the active one, which is still
+          // active or was closed by a roll meanwhile) and the recovery-point rewrite.
+          p.files.pop_back();
+          st.closed.insert(st.closed.begin(), p.files.begin(), p.files.end());
+          st.roll_pending = st.roll_pending || p.rewrite_rp;
+        }
         bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
                     st.synced_seq.load() < st.write_seq.load();
-        if (s && more) {
-          again = true;  // stays running: queued for the next round
+        if ((s && more) || (retry && !st.waiters.empty())) {
+          // Stays running: queued for the next round. After a resource failure only for
+          // requests that arrived meanwhile, so that a lasting shortage never spins.
+          again = true;
         } else {
-          if (!s) {
+          if (!s && !retry) {
             late.swap(st.waiters);  // nothing more will be flushed: fail them too
             st.closed.clear();
           }

@@ -1,6 +1,7 @@
 #include "strom/storage/log_manager.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -194,19 +195,23 @@ status log_manager::shutdown() {
   shut_down_ = true;
   stop_compactions();
   status first = ok();
+  std::set<const log_dir*> unclean;  // no marker: the next start recovers
   for (auto& [n, l] : logs_) {
     if (placement_[n]->offline())
       continue;
     if (auto s = l->close(); !s) {
       lg().error("{}: close failed: {}", n.dir_name(), s.error().message());
-      placement_[n]->take_offline(s.error().message());
+      // Out of descriptors or memory is no disk failure; the directory just is not clean.
+      if (!is_resource_exhaustion(s.error().code()))
+        placement_[n]->take_offline(s.error().message());
+      unclean.insert(placement_[n].get());
       if (first)
         first = s;
     }
   }
   logs_.clear();
   for (const auto& d : dirs_) {
-    if (d->offline())
+    if (d->offline() || unclean.contains(d.get()))
       continue;
     auto marker = d->path() / clean_shutdown_marker;
     auto s = opts_.fs->write_file_atomic(marker, {});

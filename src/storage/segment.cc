@@ -129,9 +129,21 @@ result<std::unique_ptr<segment>> segment::create(const options& opts, kafka_offs
   std::unique_ptr<segment> s(new segment(opts, base, epoch));
   s->created_ms_ = now;
   // Stale index files of an earlier segment with this base (removed log) must not survive.
-  (void)opts.fs->remove(opts.dir / (segment_names::index_name(base) + opts.suffix));
-  (void)opts.fs->remove(opts.dir / (segment_names::time_index_name(base) + opts.suffix));
-  STROM_TRY(s->open_files(true));
+  auto index = opts.dir / (segment_names::index_name(base) + opts.suffix);
+  auto time_index = opts.dir / (segment_names::time_index_name(base) + opts.suffix);
+  (void)opts.fs->remove(index);
+  (void)opts.fs->remove(time_index);
+  if (auto st = s->open_files(true); !st) {
+    // Opened part way (out of descriptors, say): leave nothing behind, so that a later
+    // attempt starts afresh and no empty segment appears at the next start.
+    bool log_created = s->log_ != nullptr;
+    s.reset();
+    if (log_created)
+      (void)opts.fs->remove(opts.dir / (segment_names::log_name(base, epoch) + opts.suffix));
+    (void)opts.fs->remove(index);
+    (void)opts.fs->remove(time_index);
+    return st.error();
+  }
   return s;
 }
 
@@ -218,13 +230,15 @@ status segment::append(std::span<const std::byte> batch, const batch_header& h) 
   STROM_ASSERT(size_ + batch.size() <= UINT32_MAX, "segment position overflow");
   STROM_TRY(log_->write_at(size_, batch));
   maybe_index(h, size_);
-  // Index entries reach their files in groups: the indexes are derived data, checked at
-  // open and rebuilt from the log whenever they fall short.
-  if (index_.size() - index_written_ >= index_write_batch)
-    STROM_TRY(write_pending_indexes());
   remember(h, size_);
   size_ += batch.size();
   advance_next(h);
+  // Index entries reach their files in groups: the indexes are derived data, checked at
+  // open and rebuilt from the log whenever they fall short. The batch is stored whatever
+  // happens here: entries not written stay pending for the next attempt (a roll or close
+  // reports a lasting failure).
+  if (index_.size() - index_written_ >= index_write_batch)
+    (void)write_pending_indexes();
   if (opts_.writeback_bytes > 0 && size_ - writeback_from_ >= opts_.writeback_bytes) {
     // Whole pages only: the page still being appended to is left for later.
     uint64_t end = size_ & ~uint64_t{page_bytes - 1};
@@ -613,6 +627,10 @@ status segment::flush_indexes() {
     return ok();
   STROM_TRY(index_file_->sync());
   return time_index_file_->sync();
+}
+
+status segment::remove_log_file() {
+  return opts_.fs->remove(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix));
 }
 
 status segment::remove_files() {

@@ -48,7 +48,9 @@ struct log_flush_state {
 
 /// A data directory. Shared by every log in it; an I/O error on any of them takes the whole
 /// directory offline, after which its logs refuse appends and flushes. Never back online in
-/// the same process: an fsync error is not retried (the failed pages may be gone).
+/// the same process: an fsync error is not retried (the failed pages may be gone). Running
+/// out of descriptors or memory is not an I/O error: it fails the call with
+/// errc::resource_exhausted and leaves the directory online.
 ///
 /// Flush rounds: logs that need an fsync queue here; one task on the flush pool takes every
 /// queued log at once and makes them durable together: with one log, an fdatasync of its

@@ -172,6 +172,9 @@ class segment {
   status flush_indexes();
   /// Deletes the segment's files.
   status remove_files();
+  /// Deletes the log file only (an empty segment replaced by one with its base, whose index
+  /// files now carry the same names).
+  status remove_log_file();
   /// The files were renamed from `<name><suffix>` to `<name>`: later removals use the plain
   /// names. Open handles stay valid across a rename.
   void clear_suffix() { opts_.suffix.clear(); }

@@ -2,6 +2,7 @@
 // producers, crashes at every step of the rewrite and swap, and races with truncation.
 #include "log_fixture.h"
 
+#include <cerrno>
 #include <limits>
 #include <map>
 #include <thread>
@@ -370,6 +371,49 @@ TEST_F(compaction_test, DeleteRetentionAtInt64MaxKeepsTombstonesForever) {
   EXPECT_FALSE(l_->compaction_due());
   ASSERT_TRUE(l_->compact());
   EXPECT_EQ(records().size(), 4u);
+}
+
+TEST_F(compaction_test, OutOfDescriptorsAtTheSwapRollsBackOrCompletesNeverOffline) {
+  auto staged_files = [&] {
+    auto names = fs_->list(std::filesystem::path("data") / name_.dir_name());
+    EXPECT_TRUE(names);
+    return std::count_if(names->begin(), names->end(), [](const std::string& n) {
+      return n.ends_with(".cleaned") || n.ends_with(".swap");
+    });
+  };
+  put({{"a", "1"}});
+  put({{"a", "2"}});
+  roll();
+  put({{"b", "1"}});
+  ASSERT_TRUE(l_->flush());
+  // The first directory sync (the commit point) cannot open the directory: rolled back.
+  auto job = l_->prepare_compaction();
+  ASSERT_TRUE(job);
+  ASSERT_TRUE(job->run());
+  fs_->fail_opens_with(EMFILE);
+  auto r = l_->finish_compaction(*job);
+  fs_->fail_opens_with(0);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::compaction_aborted)) << r.error().message();
+  EXPECT_FALSE(l_->offline());
+  EXPECT_EQ(staged_files(), 0);
+  EXPECT_EQ(records().size(), 3u);
+  // The second one (after the commit point): the swap stands, durable with the next flush.
+  job = l_->prepare_compaction();
+  ASSERT_TRUE(job);
+  ASSERT_TRUE(job->run());
+  fs_->fail_opens_with(EMFILE, 1);
+  r = l_->finish_compaction(*job);
+  fs_->fail_opens_with(0);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(l_->offline());
+  EXPECT_EQ(staged_files(), 0);
+  EXPECT_EQ(records().size(), 2u);
+  expect_newest_values_kept();
+  ASSERT_TRUE(l_->flush());
+  reopen_clean();
+  EXPECT_EQ(records().size(), 2u);
+  expect_newest_values_kept();
 }
 
 TEST_F(compaction_test, MinCompactionLagKeepsRecentSegmentsUntouched) {
