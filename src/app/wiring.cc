@@ -2,6 +2,8 @@
 
 #include "strom/config/schema.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -28,6 +30,14 @@ storage::log_config log_config(const config::log_defaults& d) {
   return l;
 }
 
+size_t max_open_segment_files(const config::broker_config& c) {
+  auto n = static_cast<size_t>(c.storage.max_open_segment_files);
+  struct rlimit lim {};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+    n = std::min<size_t>(n, std::max<size_t>(16, static_cast<size_t>(lim.rlim_cur / 4)));
+  return n;
+}
+
 storage::log_manager::options storage_options(const config::broker_config& c,
                                               std::shared_ptr<io::file_system> fs) {
   storage::log_manager::options o;
@@ -36,6 +46,7 @@ storage::log_manager::options storage_options(const config::broker_config& c,
   o.fs = std::move(fs);
   o.defaults = log_config(c.cluster_defaults.log);
   o.flush_threads = 1;
+  o.max_open_segment_files = max_open_segment_files(c);
   return o;
 }
 

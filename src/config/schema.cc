@@ -232,6 +232,20 @@ std::vector<entry> build() {
                        "arrived; a slower connection is closed."},
        FIELD(network.request_timeout_ms)},
 
+      // ---------------------------------------------------------------- storage
+      {{.path = "storage.max_open_segment_files",
+        .kind = k::integer,
+        .min = 16,
+        .max = i32_max,
+        .description = "Log files of closed segments kept open at most, over all partitions: "
+                       "an LRU cache, a read of an older segment reopens its file. Closed "
+                       "segments' index files are closed once written and synced; active "
+                       "segments hold their three files besides. Capped at a quarter of the "
+                       "descriptor limit (RLIMIT_NOFILE) at start. Kafka has no equivalent: it "
+                       "keeps every segment's log file open (and maps indexes lazily) and "
+                       "relies on a high `ulimit -n`."},
+       FIELD(storage.max_open_segment_files)},
+
       // ---------------------------------------------------------------- cluster_defaults
       {{.path = "cluster_defaults.topics.auto_create",
         .kind = k::boolean,

@@ -42,14 +42,14 @@ struct read_batch {
 
 /// Reads the batch at `pos`; nullopt at the end. A length that does not fit the segment is an
 /// error (the segment was validated when written, so this is corruption).
-result<std::optional<read_batch>> read_at(const compaction_input& in, uint64_t pos,
+result<std::optional<read_batch>> read_at(const compaction_input& in, io::file& file, uint64_t pos,
                                           size_t max_batch_bytes) {
   if (pos >= in.size)
     return std::optional<read_batch>{};
   if (in.size - pos < L::header_size)
     return error(errc::invalid_batch, fmt::format("torn batch header at {}", pos));
   std::array<std::byte, L::header_size> hbuf{};
-  STROM_TRY(in.file->read_exact(pos, hbuf));
+  STROM_TRY(file.read_exact(pos, hbuf));
   auto h = model::decode_header(hbuf);
   if (!h)
     return h.error();
@@ -60,7 +60,7 @@ result<std::optional<read_batch>> read_at(const compaction_input& in, uint64_t p
   if (h->size_bytes() > in.size - pos)
     return error(errc::invalid_batch, fmt::format("batch at {} runs past the segment", pos));
   read_batch b{*h, std::vector<std::byte>(h->size_bytes()), false};
-  STROM_TRY(in.file->read_exact(pos, b.bytes));
+  STROM_TRY(file.read_exact(pos, b.bytes));
   b.crc_ok = bytes::crc32c(std::span(b.bytes).subspan(L::crc_start)) == h->crc;
   return std::optional<read_batch>(std::move(b));
 }
@@ -102,11 +102,14 @@ status compaction_job::build_map(key_map& m, size_t& inputs_used) {
     if (mapped && m.bytes >= s_.max_map_bytes)
       break;
     mapped = true;
+    auto file = in.file->get();  // open while this segment is read
+    if (!file)
+      return file.error();
     uint64_t pos = 0;
     for (;;) {
       if (s_.cancel && s_.cancel->load())
         return error(errc::compaction_aborted, "shutting down");
-      auto b = read_at(in, pos, s_.max_batch_bytes);
+      auto b = read_at(in, **file, pos, s_.max_batch_bytes);
       if (!b)
         return b.error();
       if (!*b)
@@ -191,11 +194,14 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       return emit(entry, *h);
     };
 
+    auto file = in.file->get();  // open while this segment is read
+    if (!file)
+      return file.error();
     uint64_t pos = 0;
     for (;;) {
       if (s_.cancel && s_.cancel->load())
         return error(errc::compaction_aborted, "shutting down");
-      auto b = read_at(in, pos, s_.max_batch_bytes);
+      auto b = read_at(in, **file, pos, s_.max_batch_bytes);
       if (!b)
         return b.error();
       if (!*b)
@@ -332,6 +338,10 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
     }
     STROM_TRY(out->write_pending_indexes());
     STROM_TRY(out->sync());
+    // Written and durable: its descriptors go (the log file to the cache) before the next
+    // input's are opened, so a compaction of many segments holds few files at a time.
+    out->mark_synced();
+    STROM_TRY(out->release_files());
     st.bytes_before = in.size;
     stats_.segments_rewritten += 1;
     stats_.bytes_before += st.bytes_before;

@@ -108,7 +108,8 @@ segment::options log::segment_options() const {
                           opts_.config.max_batch_bytes,
                           opts_.config.writeback_bytes,
                           opts_.writeback_pool,
-                          {}};
+                          {},
+                          opts_.files};
 }
 
 result<std::unique_ptr<log>> log::open(const model::ntp& name, options opts, bool clean,
@@ -290,6 +291,14 @@ status log::load(bool clean, log_recovery& report) {
                                          sr.truncated_bytes, sr.valid_bytes, sr.reason));
       cut = true;
     }
+    // The previous segment is closed: durable (synced after an unclean stop), its files go,
+    // so that opening a log of any number of segments holds a bounded number of descriptors.
+    if (!segments_.empty()) {
+      auto& prev = *segments_.rbegin()->second;
+      if (!clean)
+        STROM_TRY(prev.sync());
+      STROM_TRY(prev.release_files());
+    }
     segments_.emplace(f.base.value(), std::shared_ptr<segment>(std::move(*seg)));
   }
 
@@ -312,10 +321,8 @@ status log::load(bool clean, log_recovery& report) {
     if (!seg->empty())
       STROM_TRY(epochs_.assign(seg->epoch(), seg->base_offset()));
   }
-  if (!clean) {
-    for (const auto& [base, seg] : segments_)
-      STROM_TRY(seg->sync());
-  }
+  if (!clean)
+    STROM_TRY(active().sync());  // the closed ones were synced as they were released
   STROM_TRY(flush_->write_recovery_point(log_end_.value()));
 
   flush_->active = segments_.rbegin()->second;
@@ -344,6 +351,28 @@ error log::io_failed(const error& e) {
   return error(errc::log_dir_offline, e.message());
 }
 
+void log::release_synced() {
+  std::erase_if(unreleased_, [&](const std::shared_ptr<segment>& seg) {
+    auto it = segments_.find(seg->base_offset().value());
+    if (it == segments_.end() || it->second != seg)
+      return true;  // deleted or replaced meanwhile
+    if (seg == segments_.rbegin()->second)
+      return true;  // active again (truncation): released after its next roll
+    if (!seg->synced())
+      return false;
+    if (auto s = seg->release_files(); !s) {
+      // Nothing lost: it keeps its files and is tried again later.
+      if (is_resource_exhaustion(s.error().code())) {
+        (void)note_resource_exhaustion(name_.dir_name(), s.error());
+        return false;
+      }
+      (void)io_failed(s.error());
+      return true;
+    }
+    return true;
+  });
+}
+
 bool log::aged(const segment& s, timestamp_ms now) const {
   // segment.jitter.ms moves each segment's roll earlier by a random amount drawn at its
   // creation, never by more than half of segment.ms.
@@ -370,6 +399,7 @@ status log::roll(leader_epoch epoch) {
   auto old = segments_.rbegin()->second;
   if (auto s = old->write_pending_indexes(); !s)
     return io_failed(s.error());
+  release_synced();  // closed segments made durable since the last roll free their files first
   // The new segment first: when it cannot be created (out of descriptors, say) nothing has
   // changed, the old segment stays active and a later append tries again.
   auto seg = segment::create(segment_options(), base, epoch, now);
@@ -387,6 +417,7 @@ status log::roll(leader_epoch epoch) {
     segments_.erase(std::prev(segments_.end()));
   } else {
     old->release_recent();
+    unreleased_.push_back(old);
   }
   segments_.emplace(base.value(), fresh);
   draw_roll_jitter();
@@ -524,7 +555,10 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
     if (!*loc)
       continue;
     uint64_t pos = (*loc)->position;
-    file_slice run{seg.log_file(), pos, 0};
+    auto file = seg.log_file();
+    if (!file)
+      return file.error();
+    file_slice run{*file, pos, 0};
     auto close_run = [&] {
       if (run.length > 0)
         out.slices.push_back(run);
@@ -546,7 +580,7 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
           // End the run before the entry and resume after it.
           close_run();
           pos += size;
-          run = file_slice{seg.log_file(), pos, 0};
+          run = file_slice{*file, pos, 0};
           continue;
         }
       } else if (h.next_offset() > limit) {
@@ -581,7 +615,10 @@ result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_
     timestamp_lookup found{h.first_offset(), h.max_timestamp};
     if (h.codec() == model::compression::none && !h.log_append_time()) {
       std::vector<std::byte> batch(h.size_bytes());
-      STROM_TRY(seg->log_file()->read_exact((*loc)->position, batch));
+      auto file = seg->log_file();
+      if (!file)
+        return file.error();
+      STROM_TRY((*file)->read_exact((*loc)->position, batch));
       bool hit = false;
       STROM_TRY(model::for_each_record(batch, h, [&](const model::record_view& r) {
         // A record's timestamp is a Java long sum: it wraps, whatever the producer sent.
@@ -636,8 +673,10 @@ status log::visit_headers(kafka_offset from,
       } else if (h.kind() == model::internal_kind::removed_batch &&
                  h.size_bytes() == 2 * model::batch_layout::header_size) {
         std::array<std::byte, model::batch_layout::header_size> inner{};
-        STROM_TRY(
-            it->second->log_file()->read_exact(pos + model::batch_layout::header_size, inner));
+        auto file = it->second->log_file();
+        if (!file)
+          return file.error();
+        STROM_TRY((*file)->read_exact(pos + model::batch_layout::header_size, inner));
         if (auto ih = model::decode_header(inner); ih && ih->magic == model::kafka_magic)
           fn(*ih);
       }
@@ -681,6 +720,14 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     if (!loc)
       return io_failed(loc.error());
     straddles = *loc && !(*loc)->header.is_internal() && (*loc)->header.base_offset < end.value();
+  }
+  {
+    // The segment that becomes the active one is written to: its files are opened again
+    // (it may have been released) before anything changes.
+    auto it = segments_.lower_bound(end.value());
+    auto target = it == segments_.begin() ? it : std::prev(it);
+    if (auto s = target->second->reacquire(); !s)
+      return io_failed(s.error());
   }
   while (!segments_.empty() && segments_.rbegin()->first >= end.value() && segments_.size() > 1) {
     auto seg = segments_.rbegin()->second;
@@ -770,6 +817,7 @@ result<size_t> log::housekeeping(bool retention) {
   const auto& cfg = opts_.config;
   size_t deleted = 0;
   auto start_before = log_start_;
+  release_synced();
   // A step that fails for lack of descriptors or memory (noted once, rate-limited) is left
   // for the next tick; any other failure ends the run.
   bool later = false;
@@ -870,7 +918,7 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
         seg.max_timestamp() > sat_sub(now, cfg.min_compaction_lag_ms))
       break;
     inputs.push_back(
-        {seg.base_offset(), seg.epoch(), seg.log_file(), seg.size_bytes(), seg.next_offset()});
+        {seg.base_offset(), seg.epoch(), seg.log_source(), seg.size_bytes(), seg.next_offset()});
     if (it->first >= cleaned_end_.value())
       dirty = true;
   }
@@ -1091,8 +1139,12 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
 
     for (auto& p : parts) {
       auto& st = *p.st;
-      if (s)
+      if (s) {
         raise_to(st.flushed_end, p.target);
+        // The closed segments of the round are durable: their owner may release their files.
+        for (size_t i = 0; i + 1 < p.files.size(); ++i)
+          p.files[i]->mark_synced();
+      }
       for (auto& w : p.waiters)
         w(s);
       std::vector<std::function<void(status)>> late;

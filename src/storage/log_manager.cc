@@ -19,6 +19,7 @@ spdlog::logger& lg() {
 log_manager::log_manager(options opts)
     : opts_(std::move(opts)),
       pool_(std::make_unique<blocking_pool>(opts_.flush_threads)),
+      files_(std::make_unique<file_cache>(opts_.max_open_segment_files)),
       writeback_pool_(std::make_unique<blocking_pool>(1)),
       compaction_pool_(std::make_unique<blocking_pool>(1)) {}
 
@@ -34,8 +35,8 @@ result<std::unique_ptr<log_manager>> log_manager::open(options opts) {
 }
 
 log::options log_manager::log_options(const std::shared_ptr<log_dir>& dir, const log_config& c) {
-  return log::options{opts_.fs.get(),       opts_.clk, pool_.get(), dir, c, cancel_,
-                      writeback_pool_.get()};
+  return log::options{opts_.fs.get(),        opts_.clk,   pool_.get(), dir, c, cancel_,
+                      writeback_pool_.get(), files_.get()};
 }
 
 status log_manager::load() {
@@ -98,9 +99,11 @@ status log_manager::load() {
   }
   lg().info(
       "opened {} log(s) in {} data dir(s) after {} shutdown: {} segment(s), {} recovered, "
-      "{} bytes truncated, {} index(es) rebuilt",
+      "{} bytes truncated, {} index(es) rebuilt; closed segments' log files kept open: at "
+      "most {}",
       logs_.size(), dirs_.size(), all_clean_ ? "a clean" : "an unclean", summary_.segments,
-      summary_.segments_recovered, summary_.bytes_truncated, summary_.indexes_rebuilt);
+      summary_.segments_recovered, summary_.bytes_truncated, summary_.indexes_rebuilt,
+      files_->capacity());
   return ok();
 }
 

@@ -103,13 +103,18 @@ std::optional<kafka_offset> segment_names::parse_segment_file_base(const std::st
 segment::segment(const options& opts, kafka_offset base, leader_epoch epoch)
     : opts_(opts), base_(base), epoch_(epoch), next_(base.value()) {}
 
+std::filesystem::path segment::log_path() const {
+  return opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix);
+}
+
 status segment::open_files(bool create) {
   auto mode = create ? io::open_mode::create_new : io::open_mode::read_write;
-  auto log =
-      opts_.fs->open(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix), mode);
+  auto log = opts_.fs->open(log_path(), mode);
   if (!log)
     return log.error();
   log_ = std::move(*log);
+  source_ = std::make_shared<cached_file>(opts_.fs, log_path(), opts_.cache);
+  source_->track(log_);
   // Indexes are derived data: recreate them whenever they are missing.
   auto idx = opts_.fs->open(opts_.dir / (segment_names::index_name(base_) + opts_.suffix),
                             io::open_mode::create);
@@ -172,6 +177,8 @@ result<std::unique_ptr<segment>> segment::open(const options& opts, kafka_offset
 // --- append ----------------------------------------------------------------------------------
 
 status segment::write_pending_indexes() {
+  if (index_written_ < index_.size() || time_written_ < time_index_.size())
+    STROM_ASSERT(index_file_ && time_index_file_, "index entries pending after release");
   if (index_written_ < index_.size()) {
     std::vector<std::byte> buf((index_.size() - index_written_) * index_entry::disk_size);
     for (size_t i = index_written_; i < index_.size(); ++i) {
@@ -300,8 +307,22 @@ result<std::optional<batch_location>> segment::header_at(uint64_t position,
     return std::optional<batch_location>(*r);
   std::span<const std::byte> bytes;
   std::array<std::byte, L::header_size> single{};
+  // A released segment's file comes from the cache, only when bytes must be read.
+  std::shared_ptr<io::file> held;
+  io::file* file = log_.get();
+  auto need_file = [&]() -> status {
+    if (file != nullptr)
+      return ok();
+    auto f = source_->get();
+    if (!f)
+      return f.error();
+    held = std::move(*f);
+    file = held.get();
+    return ok();
+  };
   if (window == nullptr) {
-    STROM_TRY(log_->read_exact(position, single));
+    STROM_TRY(need_file());
+    STROM_TRY(file->read_exact(position, single));
     bytes = single;
   } else {
     auto& w = *window;
@@ -309,7 +330,8 @@ result<std::optional<batch_location>> segment::header_at(uint64_t position,
       // Refill from `position`: a whole window while batches fit in one, else the header alone.
       uint64_t want = w.large_ ? L::header_size : header_window::capacity;
       want = std::max<uint64_t>(std::min<uint64_t>(want, size_ - position), L::header_size);
-      STROM_TRY(log_->read_exact(position, std::span(w.bytes_.data(), want)));
+      STROM_TRY(need_file());
+      STROM_TRY(file->read_exact(position, std::span(w.bytes_.data(), want)));
       w.start_ = position;
       w.length_ = want;
     }
@@ -388,6 +410,7 @@ result<std::optional<batch_location>> segment::find_by_timestamp(timestamp_ms ts
 // --- truncation ------------------------------------------------------------------------------
 
 status segment::truncate(kafka_next_offset end) {
+  STROM_ASSERT(!released(), "truncating a released segment; reacquire() first");
   auto cut = find(model::first_at(end));
   if (!cut)
     return cut.error();
@@ -617,7 +640,8 @@ status segment::recover(segment_recovery& report) {
 // --- durability ------------------------------------------------------------------------------
 
 status segment::sync() {
-  STROM_TRY(log_->sync());
+  if (log_ != nullptr)  // a released segment was durable when released
+    STROM_TRY(log_->sync());
   return flush_indexes();
 }
 
@@ -625,8 +649,65 @@ status segment::flush_indexes() {
   // Index files change only in write_pending_indexes(); skip the syscalls when untouched.
   if (!indexes_dirty_.exchange(false))
     return ok();
-  STROM_TRY(index_file_->sync());
-  return time_index_file_->sync();
+  STROM_ASSERT(index_file_ && time_index_file_, "index files written after release");
+  if (auto s = index_file_->sync(); !s) {
+    indexes_dirty_ = true;
+    return s;
+  }
+  if (auto s = time_index_file_->sync(); !s) {
+    indexes_dirty_ = true;
+    return s;
+  }
+  return ok();
+}
+
+result<std::shared_ptr<io::file>> segment::log_file() const {
+  if (log_ != nullptr)
+    return log_;
+  return source_->get();
+}
+
+status segment::release_files() {
+  STROM_TRY(write_pending_indexes());
+  STROM_TRY(flush_indexes());
+  index_file_.reset();
+  time_index_file_.reset();
+  if (opts_.cache != nullptr && log_ != nullptr) {
+    source_->adopt(std::move(log_));
+    log_.reset();
+  }
+  return ok();
+}
+
+status segment::reacquire() {
+  if (log_ == nullptr) {
+    auto f = opts_.fs->open(log_path(), io::open_mode::read_write);
+    if (!f)
+      return f.error();
+    log_ = std::move(*f);
+    source_->track(log_);
+  }
+  if (index_file_ == nullptr) {
+    auto f = opts_.fs->open(opts_.dir / (segment_names::index_name(base_) + opts_.suffix),
+                            io::open_mode::create);
+    if (!f)
+      return f.error();
+    index_file_ = std::move(*f);
+  }
+  if (time_index_file_ == nullptr) {
+    auto f = opts_.fs->open(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix),
+                            io::open_mode::create);
+    if (!f)
+      return f.error();
+    time_index_file_ = std::move(*f);
+  }
+  synced_ = false;
+  return ok();
+}
+
+void segment::clear_suffix() {
+  opts_.suffix.clear();
+  source_->set_path(log_path());
 }
 
 status segment::remove_log_file() {

@@ -119,6 +119,15 @@ struct network_config {
   bool operator==(const network_config&) const = default;
 };
 
+/// `storage`: node-local limits of the storage engine.
+struct storage_config {
+  /// Log files of closed segments kept open at most, over all partitions (a cache; a read of
+  /// an older segment reopens its file). Also capped at a quarter of the process's descriptor
+  /// limit (RLIMIT_NOFILE) at start.
+  int32_t max_open_segment_files = 1024;
+  bool operator==(const storage_config&) const = default;
+};
+
 /// `cluster_defaults.topics`: defaults for created topics.
 struct topic_defaults {
   bool auto_create = false;                // auto.create.topics.enable (dev: true)
@@ -220,6 +229,7 @@ struct broker_config {
   std::optional<std::string> inter_broker_listener;
   admin_config admin;
   network_config network;
+  storage_config storage;
   cluster_defaults_config cluster_defaults;
   shutdown_config shutdown;
   logging_config logging;

@@ -21,6 +21,7 @@
 #include "strom/storage/compaction.h"
 #include "strom/storage/epoch_cache.h"
 #include "strom/storage/errc.h"
+#include "strom/storage/file_cache.h"
 #include "strom/storage/log_config.h"
 #include "strom/storage/segment.h"
 
@@ -147,6 +148,9 @@ class log {
     std::shared_ptr<const std::atomic<bool>> cancel;
     /// Runs the segments' write-behind calls; inline when null.
     blocking_pool* writeback_pool = nullptr;
+    /// Holds the log files of closed segments, shared by the logs of a log manager; without
+    /// one, closed segments keep their log file open (their index files are closed anyway).
+    file_cache* files = nullptr;
   };
 
   /// Opens (or creates, when the directory is new) the log of `name` in `opts.dir`.
@@ -252,6 +256,8 @@ class log {
   status write_offset_file(const char* name, int64_t value);
   result<std::optional<int64_t>> read_offset_file(const char* name);
   void run_flush();
+  /// Releases the files of closed segments that a flush made durable (owner thread).
+  void release_synced();
   segment& active() { return *segments_.rbegin()->second; }
   const segment& active() const { return *segments_.rbegin()->second; }
   segment::options segment_options() const;
@@ -260,6 +266,8 @@ class log {
   std::filesystem::path path_;
   options opts_;
   std::map<int64_t, std::shared_ptr<segment>> segments_;  // by base offset
+  /// Closed segments still holding their files until a flush made them durable.
+  std::vector<std::shared_ptr<segment>> unreleased_;
   model::kafka_offset log_start_{0};
   model::kafka_next_offset log_end_{0};
   epoch_cache epochs_;

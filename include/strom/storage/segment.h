@@ -15,6 +15,7 @@
 #include "strom/io/file_system.h"
 #include "strom/model/offsets.h"
 #include "strom/model/record_batch.h"
+#include "strom/storage/file_cache.h"
 
 namespace strom::storage {
 
@@ -97,8 +98,15 @@ struct segment_names {
 /// One segment: a log file of record batches of a single leader epoch, plus its sparse offset
 /// index and time index (kept in memory and appended to their files).
 ///
-/// Owned by a log; touched only by the log's owner thread, except `sync()` and the files
-/// handed out in file_slices, which the flusher and readers may use concurrently.
+/// Owned by a log; touched only by the log's owner thread, except `sync()`, mark_synced(),
+/// the files handed out in file_slices and the handle of log_source(), which the flusher,
+/// readers and compaction may use concurrently.
+///
+/// Descriptors: an open segment holds its log file and both index files. Once it is closed
+/// and synced, release_files() closes the index files (they are complete and durable) and
+/// hands the log file to the shared file_cache, which closes it when other files need the
+/// room; a later read reopens it (read-only). reacquire() opens all three again before a
+/// closed segment is written to (it becomes active again after a truncation).
 /// Invariants: batches are contiguous from position 0 to size(); Kafka offsets increase;
 /// every batch carries the segment's epoch; index entries increase in offset and position.
 class segment {
@@ -117,6 +125,9 @@ class segment {
     /// Appended to the three file names: compaction writes a segment as `<name>.cleaned`
     /// before swapping it in (docs/storage-format.md). Empty for live segments.
     std::string suffix;
+    /// Where a closed segment's log file goes once released (release_files()); without one
+    /// a closed segment keeps its log file open.
+    file_cache* cache = nullptr;
   };
 
   /// Creates an empty segment (files must not exist).
@@ -138,7 +149,12 @@ class segment {
   [[nodiscard]] bool empty() const { return size_ == 0; }
   [[nodiscard]] timestamp_ms max_timestamp() const { return max_timestamp_; }
   [[nodiscard]] timestamp_ms created_ms() const { return created_ms_; }
-  [[nodiscard]] const std::shared_ptr<io::file>& log_file() const { return log_; }
+  /// The log file, reopened through the cache when released. Owner thread.
+  [[nodiscard]] result<std::shared_ptr<io::file>> log_file() const;
+  /// A handle to the log file that any thread may use (compaction reads closed segments).
+  [[nodiscard]] const std::shared_ptr<cached_file>& log_source() const { return source_; }
+  /// Whether release_files() let go of the files.
+  [[nodiscard]] bool released() const { return log_ == nullptr; }
   [[nodiscard]] const std::vector<index_entry>& index() const { return index_; }
 
   /// Appends a validated, stamped batch at the end of the file.
@@ -166,6 +182,18 @@ class segment {
 
   /// fdatasync of the log file, then of the index files.
   status sync();
+  /// A flush made this closed segment durable (fdatasync of its files or a syncfs): it may
+  /// be released. Any thread.
+  void mark_synced() {
+    indexes_dirty_ = false;
+    synced_.store(true, std::memory_order_release);
+  }
+  [[nodiscard]] bool synced() const { return synced_.load(std::memory_order_acquire); }
+  /// Closes the index files and hands the log file to the cache. REQUIRES: closed (no more
+  /// appends) and durable; the index files are written and synced first if need be.
+  status release_files();
+  /// Opens the files again for writing (a truncation made this segment the active one).
+  status reacquire();
   /// Writes index entries not yet in the index files. Owner thread only.
   status write_pending_indexes();
   /// fdatasync of the index files (whatever they hold). Any thread.
@@ -177,7 +205,7 @@ class segment {
   status remove_log_file();
   /// The files were renamed from `<name><suffix>` to `<name>`: later removals use the plain
   /// names. Open handles stay valid across a rename.
-  void clear_suffix() { opts_.suffix.clear(); }
+  void clear_suffix();
 
  private:
   segment(const options& opts, model::kafka_offset base, model::leader_epoch epoch);
@@ -199,6 +227,7 @@ class segment {
     return j >= recent_.size() ? j - recent_.size() : j;
   }
   status scan_tail_from(uint64_t position);
+  [[nodiscard]] std::filesystem::path log_path() const;
 
   options opts_;
   model::kafka_offset base_;
@@ -210,7 +239,9 @@ class segment {
   uint64_t bytes_since_index_ = 0;
   uint64_t writeback_from_ = 0;  ///< appended bytes before this were handed to writeback
   static constexpr uint64_t page_bytes = 4096;
-  std::shared_ptr<io::file> log_;
+  std::shared_ptr<io::file> log_;  ///< null once released: see source_
+  std::shared_ptr<cached_file> source_;
+  std::atomic<bool> synced_{false};
   std::shared_ptr<io::file> index_file_;
   std::shared_ptr<io::file> time_index_file_;
   std::vector<index_entry> index_;

@@ -28,7 +28,7 @@ std::string error_of(std::string_view yaml, errc expected) {
 TEST(config_errors, unknown_top_level_key) {
   EXPECT_EQ(error_of("mode: dev\nnodes:\n  id: 1\n", errc::unknown_key),
             "t.yaml:2: nodes: unknown key (did you mean 'node'?); the top level accepts: mode, "
-            "node, cluster, listeners, inter_broker_listener, admin, network, "
+            "node, cluster, listeners, inter_broker_listener, admin, network, storage, "
             "cluster_defaults, shutdown, logging, metrics");
 }
 

@@ -57,6 +57,8 @@ network:
   max_inflight_requests_per_connection: 5
   connections_max_idle_ms: 300000
   request_timeout_ms: 10000
+storage:
+  max_open_segment_files: 4096
 cluster_defaults:
   topics:
     auto_create: true
