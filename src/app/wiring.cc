@@ -67,6 +67,9 @@ cluster::topic_defaults topic_defaults(const config::broker_config& c) {
   d.message_timestamp_type = std::string(config::to_string(l.message_timestamp_type));
   d.write_caching = l.write_caching;
   d.min_insync_replicas = c.cluster_defaults.topics.min_insync_replicas;
+  d.producer_id_expiration_ms = c.cluster_defaults.producers.id_expiration_ms;
+  d.max_producers_per_partition =
+      static_cast<size_t>(c.cluster_defaults.producers.max_per_partition);
   return d;
 }
 

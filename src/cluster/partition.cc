@@ -1,5 +1,6 @@
 #include "strom/cluster/partition.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "strom/metrics/metrics.h"
@@ -39,7 +40,7 @@ result<partition::append_outcome> partition::append(std::span<std::byte> batch) 
     return r.error();
   out.offsets = *r;
   if (auto h = model::decode_header(batch); h && h->producer_id >= 0)
-    producers_.record(*h);
+    producers_.record(*h, clock_.now_ms());
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& [id, fn] : waiters)
@@ -86,8 +87,20 @@ void partition::flush_async(std::function<void(status)> done) {
 }
 
 status partition::load_producer_state() {
-  return log_->visit_headers(log_->recent_segments_start(2),
-                             [this](const model::batch_header& h) { producers_.record(h); });
+  // A batch read back counts as seen at its timestamp, never later than now (Kafka's rule).
+  auto now = clock_.now_ms();
+  STROM_TRY(log_->visit_headers(log_->recent_segments_start(2), [&](const model::batch_header& h) {
+    producers_.record(h, std::min(h.max_timestamp, now));
+  }));
+  producers_.sort_by_last_seen();
+  return ok();
+}
+
+partition_settings settings_for(const topic_defaults& d, const topic_configs& o) {
+  partition_settings s{flush_before_ack(d, o), log_append_time(d, o), {}};
+  s.producers.expiration_ms = producer_id_expiration_ms(d, o);
+  s.producers.max_producers = d.max_producers_per_partition;
+  return s;
 }
 
 uint64_t partition::add_waiter(std::function<void()> fn) {

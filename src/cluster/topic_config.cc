@@ -126,6 +126,14 @@ const std::vector<topic_config_key>& topic_config_keys() {
        INT64_MAX,
        {},
        "compacted topics: the age a segment's newest record must reach before compaction"},
+      {"producer.id.expiration.ms",
+       "producer.id.expiration.ms",
+       K::long_,
+       1,
+       INT64_MAX,
+       {},
+       "forget an idempotent producer this long after its last append (a broker config in "
+       "Kafka)"},
       {"retention.bytes",
        "log.retention.bytes",
        K::long_,
@@ -248,6 +256,7 @@ std::vector<effective_config> effective_configs(const topic_defaults& d,
       {"min.cleanable.dirty.ratio", fmt::format("{}", d.log.min_cleanable_dirty_ratio)},
       {"min.compaction.lag.ms", std::to_string(d.log.min_compaction_lag_ms)},
       {"min.insync.replicas", std::to_string(d.min_insync_replicas)},
+      {"producer.id.expiration.ms", std::to_string(d.producer_id_expiration_ms)},
       {"retention.bytes", std::to_string(d.log.retention_bytes)},
       {"retention.ms", std::to_string(d.log.retention_ms)},
       {"segment.bytes", std::to_string(d.log.segment_bytes)},
@@ -314,6 +323,15 @@ bool flush_before_ack(const topic_defaults& d, const topic_configs& o) {
   auto it = o.find("write.caching");
   bool caching = it == o.end() ? d.write_caching : it->second == "true";
   return !caching;
+}
+
+int64_t producer_id_expiration_ms(const topic_defaults& d, const topic_configs& o) {
+  auto it = o.find("producer.id.expiration.ms");
+  if (it != o.end()) {
+    if (auto v = parse_long(it->second); v && *v >= 1)
+      return *v;
+  }
+  return d.producer_id_expiration_ms;
 }
 
 bool log_append_time(const topic_defaults& d, const topic_configs& o) {

@@ -556,6 +556,31 @@ std::vector<entry> build() {
         .description = "Largest session timeout a member may ask for."},
        FIELD(cluster_defaults.groups.max_session_timeout_ms)},
 
+      {{.path = "cluster_defaults.producers.id_expiration_ms",
+        .kind = k::integer,
+        .min = 1,
+        .max = i64_max,
+        .kafka_name = "producer.id.expiration.ms (topic: producer.id.expiration.ms)",
+        .restart_required = false,
+        .description = "An idempotent producer that has not appended to a partition for this "
+                       "long is forgotten there (checked every housekeeping tick); if it comes "
+                       "back it is accepted with any sequence, as Kafka does. Counted from the "
+                       "broker's clock at its last append (Kafka counts from the batch's "
+                       "timestamp). A topic may override it (a broker-only config in Kafka)."},
+       FIELD(cluster_defaults.producers.id_expiration_ms)},
+      {{.path = "cluster_defaults.producers.max_per_partition",
+        .kind = k::integer,
+        .min = 1,
+        .max = i32_max,
+        .restart_required = false,
+        .description = "Idempotent producers remembered per partition at most (about 250 "
+                       "bytes each). When full, the one that appended least recently is "
+                       "forgotten to make room (later it counts as unknown: accepted with any "
+                       "sequence, its old batches no longer recognised as retries). Kafka has "
+                       "no bound (only the expiration); Redpanda's nearest is "
+                       "`max_concurrent_producer_ids`."},
+       FIELD(cluster_defaults.producers.max_per_partition)},
+
       // ---------------------------------------------------------------- shutdown
       {{.path = "shutdown.controlled",
         .kind = k::boolean,

@@ -10,6 +10,7 @@
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
 #include "strom/cluster/producer_state.h"
+#include "strom/cluster/topic_config.h"
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
 #include "strom/storage/log.h"
@@ -19,7 +20,12 @@ namespace strom::cluster {
 struct partition_settings {
   bool flush_before_ack = true;  ///< acks=all waits for fsync (write.caching=false)
   bool log_append_time = false;  ///< message.timestamp.type=LogAppendTime
+  /// producer.id.expiration.ms and the producers remembered at most (producer_state).
+  producer_state::limits producers;
 };
+
+/// A partition's settings from the broker defaults and a topic's overrides.
+partition_settings settings_for(const topic_defaults& defaults, const topic_configs& overrides);
 
 /// A partition replica on this node: owns leadership, the high watermark and the append path
 /// over its log. Produce and Fetch reach the log only through here; this is where Raft
@@ -28,13 +34,16 @@ struct partition_settings {
 class partition {
  public:
   partition(model::ntp name, storage::log* log, partition_settings s, clock& clk)
-      : name_(std::move(name)), log_(log), settings_(s), clock_(clk) {}
+      : name_(std::move(name)), log_(log), settings_(s), clock_(clk), producers_(s.producers) {}
 
   [[nodiscard]] const model::ntp& name() const { return name_; }
   [[nodiscard]] storage::log& log() { return *log_; }
   [[nodiscard]] const storage::log& log() const { return *log_; }
   [[nodiscard]] const partition_settings& settings() const { return settings_; }
-  void set_settings(partition_settings s) { settings_ = s; }
+  void set_settings(partition_settings s) {
+    settings_ = s;
+    producers_.set_limits(s.producers);
+  }
 
   [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
   /// Exclusive: the first offset not yet visible to consumers.
@@ -66,6 +75,9 @@ class partition {
 
   /// Rebuilds the idempotent-producer state from the newest segments (after a restart).
   status load_producer_state();
+  /// Forgets idempotent producers idle for producer.id.expiration.ms (housekeeping).
+  size_t expire_producers() { return producers_.expire(clock_.now_ms()); }
+  [[nodiscard]] const producer_state& producers() const { return producers_; }
 
   /// Registers `fn` to run (once) after the next append; returns an id to cancel it.
   uint64_t add_waiter(std::function<void()> fn);

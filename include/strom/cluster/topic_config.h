@@ -57,6 +57,10 @@ struct topic_defaults {
   std::string message_timestamp_type = "CreateTime";
   bool write_caching = false;
   int32_t min_insync_replicas = 1;
+  /// producer.id.expiration.ms (a broker config in Kafka; a topic may override it here).
+  int64_t producer_id_expiration_ms = 86'400'000;
+  /// Idempotent producers remembered per partition at most (Strom's; Kafka has no bound).
+  size_t max_producers_per_partition = 10'000;
 };
 
 /// The effective value of a key for a topic and where it came from.
@@ -76,6 +80,7 @@ storage::log_config effective_log_config(const topic_defaults& defaults,
 /// Whether acks=all waits for fsync (write.caching=false).
 bool flush_before_ack(const topic_defaults& defaults, const topic_configs& overrides);
 bool log_append_time(const topic_defaults& defaults, const topic_configs& overrides);
+int64_t producer_id_expiration_ms(const topic_defaults& defaults, const topic_configs& overrides);
 
 }  // namespace strom::cluster
 

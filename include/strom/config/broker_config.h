@@ -185,12 +185,20 @@ struct group_defaults {
   bool operator==(const group_defaults&) const = default;
 };
 
+/// `cluster_defaults.producers`: idempotent-producer state kept per partition.
+struct producer_defaults {
+  int64_t id_expiration_ms = 86400000;  // producer.id.expiration.ms
+  int32_t max_per_partition = 10000;    // Strom-only: producers remembered per partition
+  bool operator==(const producer_defaults&) const = default;
+};
+
 /// `cluster_defaults`: settings that must be identical on every node of a cluster.
 struct cluster_defaults_config {
   topic_defaults topics;
   log_defaults log;
   replication_defaults replication;
   group_defaults groups;
+  producer_defaults producers;
   bool operator==(const cluster_defaults_config&) const = default;
 };
 

@@ -99,6 +99,9 @@ cluster_defaults:
     offsets_retention_minutes: 1440
     min_session_timeout_ms: 1000
     max_session_timeout_ms: 600000
+  producers:
+    id_expiration_ms: 3600000
+    max_per_partition: 500
 shutdown:
   controlled: false
   drain_timeout_ms: 5000
