@@ -7,9 +7,16 @@
 
 #include <fmt/format.h>
 
+#include "strom/base/logging.h"
 #include "strom/model/record_batch.h"
 
 namespace strom::cluster {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("cluster");
+}
+}  // namespace
 
 result<partition::append_outcome> partition::append(std::span<std::byte> batch) {
   append_outcome out;
@@ -87,13 +94,45 @@ void partition::flush_async(std::function<void(status)> done) {
 }
 
 status partition::load_producer_state() {
-  // A batch read back counts as seen at its timestamp, never later than now (Kafka's rule).
   auto now = clock_.now_ms();
-  STROM_TRY(log_->visit_headers(log_->recent_segments_start(2), [&](const model::batch_header& h) {
-    producers_.record(h, std::min(h.max_timestamp, now));
-  }));
+  // A batch read back counts as seen at its timestamp, never later than now (Kafka's rule).
+  auto replay = [&](model::kafka_offset from) {
+    return log_->visit_headers(from, [&](const model::batch_header& h) {
+      producers_.record(h, std::min(h.max_timestamp, now));
+    });
+  };
+  // The newest snapshot that reads back intact, then the batches after it; else every batch.
+  auto snaps = log_->snapshots();
+  auto max_bytes = producer_state::encoded_size_bound(
+      std::max<size_t>(producers_.current_limits().max_producers, 1));
+  bool loaded = false;
+  for (auto it = snaps.rbegin(); it != snaps.rend() && !loaded; ++it) {
+    auto payload = log_->read_snapshot(*it, max_bytes);
+    status s = payload ? producers_.decode(*payload) : status(payload.error());
+    if (!s) {
+      lg().warn("{}: producer state snapshot at {} not used: {}", name_.dir_name(), it->value(),
+                s.error().message());
+      continue;
+    }
+    STROM_TRY(replay(model::first_at(*it)));
+    loaded = true;
+  }
+  if (!loaded) {
+    producer_state fresh(producers_.current_limits());
+    producers_ = std::move(fresh);
+    STROM_TRY(replay(log_->log_start()));
+  }
   producers_.sort_by_last_seen();
+  producers_.expire(now);
+  // From now on every roll snapshots the state, and the last one is kept for close().
+  log_->set_snapshot_source([this] { return producers_.encode(); });
   return ok();
+}
+
+partition::~partition() {
+  // Shutdown destroys partitions before their logs close: hand over the final state.
+  log_->set_snapshot_source(nullptr);
+  log_->stash_snapshot(producers_.encode());
 }
 
 partition_settings settings_for(const topic_defaults& d, const topic_configs& o) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "strom/base/saturating.h"
+#include "strom/bytes/endian.h"
 
 namespace strom::cluster {
 
@@ -142,6 +143,86 @@ size_t producer_state::expire(timestamp_ms now) {
 void producer_state::sort_by_last_seen() {
   // std::list::sort keeps iterators valid: by_id_ stays right.
   lru_.sort([](const producer& a, const producer& b) { return a.last_seen < b.last_seen; });
+}
+
+namespace {
+// Payload: count u32, then per producer: id i64, epoch i16, last_seen i64, batches u8, and per
+// batch: first_seq i32, last_seq i32, base_offset i64, last_offset i64 (big-endian).
+constexpr size_t producer_fixed = 8 + 2 + 8 + 1;
+constexpr size_t batch_bytes = 4 + 4 + 8 + 8;
+}  // namespace
+
+size_t producer_state::encoded_size_bound(size_t producers) {
+  return 4 + producers * (producer_fixed + remembered_batches * batch_bytes);
+}
+
+std::vector<std::byte> producer_state::encode() const {
+  std::vector<std::byte> out(4);
+  bytes::write_be<uint32_t>(out.data(), static_cast<uint32_t>(lru_.size()));
+  for (const auto& e : lru_) {
+    auto at = out.size();
+    out.resize(at + producer_fixed + e.count * batch_bytes);
+    auto* p = out.data() + at;
+    bytes::write_be<int64_t>(p, e.id);
+    bytes::write_be<int16_t>(p + 8, e.epoch);
+    bytes::write_be<int64_t>(p + 10, e.last_seen);
+    p[18] = static_cast<std::byte>(e.count);
+    p += producer_fixed;
+    for (size_t i = 0; i < e.count; ++i, p += batch_bytes) {
+      bytes::write_be<int32_t>(p, e.batches[i].first_seq);
+      bytes::write_be<int32_t>(p + 4, e.batches[i].last_seq);
+      bytes::write_be<int64_t>(p + 8, e.batches[i].base_offset);
+      bytes::write_be<int64_t>(p + 16, e.batches[i].last_offset);
+    }
+  }
+  return out;
+}
+
+status producer_state::decode(std::span<const std::byte> in) {
+  auto bad = [](std::string_view why) {
+    return error(std::make_error_code(std::errc::illegal_byte_sequence),
+                 fmt::format("producer state snapshot: {}", why));
+  };
+  if (in.size() < 4)
+    return bad("no producer count");
+  auto count = bytes::read_be<uint32_t>(in.data());
+  // Each producer takes at least producer_fixed bytes: check before reserving anything.
+  if (count > (in.size() - 4) / producer_fixed)
+    return bad(fmt::format("{} producers do not fit {} bytes", count, in.size()));
+  lru_list decoded;
+  std::unordered_map<int64_t, lru_list::iterator> index;
+  index.reserve(count);
+  size_t pos = 4;
+  for (uint32_t n = 0; n < count; ++n) {
+    if (in.size() - pos < producer_fixed)
+      return bad("truncated producer");
+    const auto* p = in.data() + pos;
+    producer e;
+    e.id = bytes::read_be<int64_t>(p);
+    e.epoch = bytes::read_be<int16_t>(p + 8);
+    e.last_seen = bytes::read_be<int64_t>(p + 10);
+    e.count = static_cast<uint8_t>(p[18]);
+    pos += producer_fixed;
+    if (e.id < 0 || e.count > remembered_batches)
+      return bad(fmt::format("producer {} with {} batches", e.id, e.count));
+    if ((in.size() - pos) / batch_bytes < e.count)
+      return bad("truncated batches");
+    for (size_t i = 0; i < e.count; ++i, pos += batch_bytes) {
+      const auto* b = in.data() + pos;
+      e.batches[i] = {bytes::read_be<int32_t>(b), bytes::read_be<int32_t>(b + 4),
+                      bytes::read_be<int64_t>(b + 8), bytes::read_be<int64_t>(b + 16)};
+    }
+    decoded.push_back(e);
+    if (!index.emplace(e.id, std::prev(decoded.end())).second)
+      return bad(fmt::format("producer {} twice", e.id));
+  }
+  if (pos != in.size())
+    return bad("bytes after the last producer");
+  lru_.swap(decoded);
+  by_id_.swap(index);
+  while (by_id_.size() > std::max<size_t>(limits_.max_producers, 1))
+    make_room();
+  return ok();
 }
 
 }  // namespace strom::cluster

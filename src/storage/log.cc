@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <future>
 #include <random>
 
@@ -11,6 +12,8 @@
 #include "storage/resource_errors.h"
 #include "strom/base/logging.h"
 #include "strom/base/saturating.h"
+#include "strom/bytes/crc32c.h"
+#include "strom/bytes/endian.h"
 #include "strom/model/compression.h"
 #include "strom/model/records.h"
 #include "strom/storage/errc.h"
@@ -53,6 +56,25 @@ status log_flush_state::write_recovery_point(int64_t value) {
   return fs->write_file_atomic(recovery_point, std::as_bytes(std::span(text)));
 }
 
+namespace {
+/// A snapshot file: version u16, CRC-32C u32 of everything after it, offset i64, payload
+/// length u32, payload (big-endian; docs/storage-format.md).
+constexpr uint16_t snapshot_version = 1;
+constexpr size_t snapshot_header = 2 + 4 + 8 + 4;
+}  // namespace
+
+status log_flush_state::write_snapshot(int64_t offset, std::span<const std::byte> payload) {
+  std::vector<std::byte> frame(snapshot_header + payload.size());
+  bytes::write_be<uint16_t>(frame.data(), snapshot_version);
+  bytes::write_be<int64_t>(frame.data() + 6, offset);
+  bytes::write_be<uint32_t>(frame.data() + 14, static_cast<uint32_t>(payload.size()));
+  if (!payload.empty())
+    std::memcpy(frame.data() + snapshot_header, payload.data(), payload.size());
+  bytes::write_be<uint32_t>(frame.data() + 2, bytes::crc32c(std::span(frame).subspan(6)));
+  return fs->write_file_atomic(dir / segment_names::snapshot_name(kafka_next_offset(offset)),
+                               frame);
+}
+
 // --- log_dir ---------------------------------------------------------------------------------
 
 void log_dir::take_offline(const std::string& reason) {
@@ -93,6 +115,7 @@ log::log(model::ntp name, std::filesystem::path path, options opts)
       flush_(std::make_shared<log_flush_state>()),
       id_(next_log_id.fetch_add(1)) {
   flush_->fs = opts_.fs;
+  flush_->dir = path_;
   flush_->recovery_point = path_ / recovery_point_file;
 }
 
@@ -324,6 +347,7 @@ status log::load(bool clean, log_recovery& report) {
   if (!clean)
     STROM_TRY(active().sync());  // the closed ones were synced as they were released
   STROM_TRY(flush_->write_recovery_point(log_end_.value()));
+  STROM_TRY(load_snapshots());
 
   flush_->active = segments_.rbegin()->second;
   flush_->appended_end = log_end_.value();
@@ -371,6 +395,66 @@ void log::release_synced() {
     }
     return true;
   });
+}
+
+status log::load_snapshots() {
+  auto names = opts_.fs->list(path_);
+  if (!names)
+    return names.error();
+  snapshots_.clear();
+  for (const auto& n : *names) {
+    if (auto o = segment_names::parse_snapshot_name(n))
+      snapshots_.insert(o->value());
+  }
+  drop_snapshots_outside(log_end_.value());
+  return ok();
+}
+
+void log::drop_snapshots_outside(int64_t end) {
+  auto first = segments_.empty() ? end : segments_.begin()->first;
+  for (auto it = snapshots_.begin(); it != snapshots_.end();) {
+    if (*it >= first && *it <= end) {
+      ++it;
+      continue;
+    }
+    // Derived data: a file left behind is dropped again at the next open.
+    (void)opts_.fs->remove(path_ / segment_names::snapshot_name(kafka_next_offset(*it)));
+    it = snapshots_.erase(it);
+  }
+}
+
+void log::stash_snapshot(std::vector<std::byte> payload) {
+  stashed_snapshot_.emplace(log_end_.value(), std::move(payload));
+}
+
+std::vector<kafka_next_offset> log::snapshots() const {
+  std::vector<kafka_next_offset> out;
+  for (auto o : snapshots_)
+    out.emplace_back(o);
+  return out;
+}
+
+result<std::vector<std::byte>> log::read_snapshot(kafka_next_offset at, size_t max_bytes) const {
+  auto p = path_ / segment_names::snapshot_name(at);
+  auto text = opts_.fs->read_small_file(p, snapshot_header + max_bytes);
+  if (!text)
+    return text.error();
+  auto frame = std::as_bytes(std::span(*text));
+  auto bad = [&](std::string_view why) {
+    return error(errc::corrupt_checkpoint, fmt::format("{}: {}", p.string(), why));
+  };
+  if (frame.size() < snapshot_header)
+    return bad("shorter than its header");
+  if (bytes::read_be<uint16_t>(frame.data()) != snapshot_version)
+    return bad("unknown version");
+  if (bytes::read_be<uint32_t>(frame.data() + 2) != bytes::crc32c(frame.subspan(6)))
+    return bad("CRC mismatch");
+  if (bytes::read_be<int64_t>(frame.data() + 6) != at.value())
+    return bad("offset differs from its name");
+  if (bytes::read_be<uint32_t>(frame.data() + 14) != frame.size() - snapshot_header)
+    return bad("length differs from the file's");
+  auto payload = frame.subspan(snapshot_header);
+  return std::vector<std::byte>(payload.begin(), payload.end());
 }
 
 bool log::aged(const segment& s, timestamp_ms now) const {
@@ -421,8 +505,23 @@ status log::roll(leader_epoch epoch) {
   }
   segments_.emplace(base.value(), fresh);
   draw_roll_jitter();
+  // The owner's state as of the new segment's base: written by the flush that makes the
+  // closed segment durable, never before the data it covers.
+  std::optional<log_flush_state::snapshot_write> snap;
+  if (!replaced && snapshot_source_) {
+    snap.emplace();
+    snap->offset = base.value();
+    snap->payload = snapshot_source_();
+    snapshots_.insert(base.value());
+    while (snapshots_.size() > kept_snapshots) {
+      snap->obsolete.push_back(*snapshots_.begin());
+      snapshots_.erase(snapshots_.begin());
+    }
+  }
   {
     std::lock_guard lock(flush_->mu);
+    if (snap)
+      flush_->snapshots.push_back(std::move(*snap));
     if (!replaced)
       flush_->closed.push_back(old);
     // The next flush rewrites the recovery point, whose directory fsync also makes the new
@@ -710,6 +809,13 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   }
   if (end >= log_end_)
     return log_end_;
+  {
+    // A flush in progress may be writing a snapshot taken before the cut: let it finish, so
+    // that the snapshots beyond the new end are all deleted below.
+    std::unique_lock lock(flush_->mu);
+    flush_->idle.wait(lock, [&] { return !flush_->running; });
+    std::erase_if(flush_->snapshots, [&](const auto& w) { return w.offset > end.value(); });
+  }
   ++generation_;
   auto epoch = active().epoch();
   // A batch straddling `end` goes whole and the end moves below it; a gap left by compaction
@@ -759,6 +865,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   }
   if (auto s = epochs_.truncate_from_end(log_end_); !s)
     return io_failed(s.error());
+  drop_snapshots_outside(log_end_.value());  // they cover data that is gone
   (void)epoch;
   {
     std::lock_guard lock(flush_->mu);
@@ -787,6 +894,7 @@ status log::remove_front_segment() {
   auto new_start = kafka_offset(segments_.begin()->first);
   if (new_start > log_start_)
     log_start_ = new_start;
+  drop_snapshots_outside(log_end_.value());  // snapshots go with their segments
   return ok();
 }
 
@@ -1080,6 +1188,7 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
     std::shared_ptr<log_flush_state> st;
     std::vector<std::function<void(status)>> waiters;
     std::vector<std::shared_ptr<segment>> files;
+    std::vector<log_flush_state::snapshot_write> snapshots;
     bool rewrite_rp = false;
     int64_t target = 0;
     uint64_t seq = 0;
@@ -1104,6 +1213,7 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
       p.files.push_back(st->active);
       p.rewrite_rp = st->roll_pending;
       st->roll_pending = false;
+      p.snapshots.swap(st->snapshots);
       p.target = st->appended_end.load(std::memory_order_acquire);
       p.seq = st->write_seq.load(std::memory_order_acquire);
       p.st = std::move(st);
@@ -1121,6 +1231,14 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
       }
     }
     for (auto& p : parts) {
+      // Snapshots cover data before their offset, all of it durable now.
+      for (const auto& snap : p.snapshots) {
+        if (!s)
+          break;
+        s = p.st->write_snapshot(snap.offset, snap.payload);
+        for (auto o : snap.obsolete)
+          (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(o)));
+      }
       if (s && p.rewrite_rp)
         s = p.st->write_recovery_point(p.target);
     }
@@ -1159,6 +1277,8 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
           p.files.pop_back();
           st.closed.insert(st.closed.begin(), p.files.begin(), p.files.end());
           st.roll_pending = st.roll_pending || p.rewrite_rp;
+          st.snapshots.insert(st.snapshots.begin(), std::make_move_iterator(p.snapshots.begin()),
+                              std::make_move_iterator(p.snapshots.end()));
         }
         bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
                     st.synced_seq.load() < st.write_seq.load();
@@ -1198,6 +1318,21 @@ status log::close() {
   STROM_TRY(flush());
   for (const auto& [base, seg] : segments_)
     STROM_TRY(seg->flush_indexes());
+  // The state as of the log end: the next open starts from it and reads nothing after it.
+  std::optional<std::vector<std::byte>> final_state;
+  if (snapshot_source_)
+    final_state = snapshot_source_();
+  else if (stashed_snapshot_ && stashed_snapshot_->first == log_end_.value())
+    final_state = std::move(stashed_snapshot_->second);
+  if (final_state && !snapshots_.contains(log_end_.value())) {
+    STROM_TRY(flush_->write_snapshot(log_end_.value(), *final_state));
+    snapshots_.insert(log_end_.value());
+    while (snapshots_.size() > kept_snapshots) {
+      (void)opts_.fs->remove(path_ /
+                             segment_names::snapshot_name(kafka_next_offset(*snapshots_.begin())));
+      snapshots_.erase(snapshots_.begin());
+    }
+  }
   STROM_TRY(flush_->write_recovery_point(log_end_.value()));
   return write_offset_file(log_start_file, log_start_.value());
 }

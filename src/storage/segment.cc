@@ -86,6 +86,17 @@ std::optional<segment_names::parsed> segment_names::parse_log_name(const std::st
   return parsed{kafka_offset(base), leader_epoch(static_cast<int32_t>(epoch))};
 }
 
+std::string segment_names::snapshot_name(kafka_next_offset at) {
+  return fmt::format("{:020d}.snapshot", at.value());
+}
+
+std::optional<kafka_next_offset> segment_names::parse_snapshot_name(const std::string& name) {
+  auto digits = parse_base_digits(name);
+  if (!digits || std::string_view(name).substr(20) != ".snapshot")
+    return std::nullopt;
+  return kafka_next_offset(*digits);
+}
+
 std::optional<kafka_offset> segment_names::parse_segment_file_base(const std::string& name) {
   if (auto p = parse_log_name(name))
     return p->base;

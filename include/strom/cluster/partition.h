@@ -35,6 +35,10 @@ class partition {
  public:
   partition(model::ntp name, storage::log* log, partition_settings s, clock& clk)
       : name_(std::move(name)), log_(log), settings_(s), clock_(clk), producers_(s.producers) {}
+  /// Hands the log the final producer state (written at close) and stops its snapshots.
+  ~partition();
+  partition(const partition&) = delete;
+  partition& operator=(const partition&) = delete;
 
   [[nodiscard]] const model::ntp& name() const { return name_; }
   [[nodiscard]] storage::log& log() { return *log_; }
@@ -73,7 +77,9 @@ class partition {
   /// Makes everything appended so far durable; `done` runs on the flush thread.
   void flush_async(std::function<void(status)> done);
 
-  /// Rebuilds the idempotent-producer state from the newest segments (after a restart).
+  /// Rebuilds the idempotent-producer state (after a restart): the newest intact snapshot
+  /// and the batches after it, else every batch from the log start; then snapshots the state
+  /// at every roll of the log (docs/storage-format.md, "State snapshots").
   status load_producer_state();
   /// Forgets idempotent producers idle for producer.id.expiration.ms (housekeeping).
   size_t expire_producers() { return producers_.expire(clock_.now_ms()); }

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <list>
 #include <optional>
+#include <span>
 #include <system_error>
 #include <unordered_map>
+#include <vector>
 
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
@@ -87,6 +89,15 @@ class producer_state {
   /// Orders the producers by last_seen (after a rebuild, where batch timestamps need not
   /// come in order), so that expire() finds the idle ones first.
   void sort_by_last_seen();
+
+  /// The state as a snapshot payload (docs/storage-format.md, "State snapshots"): every
+  /// producer, least recently appending first.
+  [[nodiscard]] std::vector<std::byte> encode() const;
+  /// Replaces the state with a decoded payload (every length checked; at most
+  /// max_producers are kept, the most recent ones). An error leaves the state as it was.
+  status decode(std::span<const std::byte> payload);
+  /// Bytes of a payload holding `producers` producers at most.
+  static size_t encoded_size_bound(size_t producers);
   [[nodiscard]] size_t producers() const { return by_id_.size(); }
   /// Producers forgotten to make room so far.
   [[nodiscard]] uint64_t evicted() const { return evicted_; }

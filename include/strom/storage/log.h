@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,11 +42,22 @@ struct log_flush_state {
   std::atomic<int64_t> flushed_end{0};
   std::atomic<uint64_t> write_seq{0};   ///< bumped by every write (data, internal, truncate)
   std::atomic<uint64_t> synced_seq{0};  ///< write_seq covered by the last successful sync
+  /// A state snapshot taken at a roll, written by the flush that makes the data before it
+  /// durable; `obsolete` are older snapshots to delete once it is written.
+  struct snapshot_write {
+    int64_t offset = 0;
+    std::vector<std::byte> payload;
+    std::vector<int64_t> obsolete;
+  };
+  std::vector<snapshot_write> snapshots;
   /// Serialises writers of the recovery-point file (owner thread and flush pool).
   std::mutex rp_mu;
   io::file_system* fs = nullptr;
+  std::filesystem::path dir;             ///< the log's directory
   std::filesystem::path recovery_point;  ///< the file
   status write_recovery_point(int64_t value);
+  /// Writes `<offset>.snapshot` atomically and durably (docs/storage-format.md).
+  status write_snapshot(int64_t offset, std::span<const std::byte> payload);
 };
 
 /// A data directory. Shared by every log in it; an I/O error on any of them takes the whole
@@ -201,6 +214,27 @@ class log {
                        const std::function<void(const model::batch_header&)>& fn) const;
   /// The base offset of the `n`-th segment from the end (the active one is 1).
   [[nodiscard]] model::kafka_offset recent_segments_start(size_t n) const;
+
+  // --- state snapshots (docs/storage-format.md, "State snapshots") ---
+  /// Returns the state (an opaque payload: the owner's, e.g. idempotent producers) as of the
+  /// log end at the moment it is called.
+  using snapshot_source = std::function<std::vector<std::byte>()>;
+  /// At every roll the source is asked for the state as of the new segment's base (before any
+  /// data goes into it); the snapshot is written as `<offset>.snapshot` by the flush that
+  /// makes the closed segment durable, so a snapshot never covers data that could be lost.
+  /// close() writes one at the log end. Owner thread; null to stop.
+  void set_snapshot_source(snapshot_source fn) { snapshot_source_ = std::move(fn); }
+  /// The state as of the current log end, for close() to write when no source is set any
+  /// more (the owner went away first). Owner thread.
+  void stash_snapshot(std::vector<std::byte> payload);
+  /// Offsets of the snapshots on disk (or being written), oldest first.
+  [[nodiscard]] std::vector<model::kafka_next_offset> snapshots() const;
+  /// The payload of the snapshot at `at`, checked (format, CRC, offset); corrupt_checkpoint
+  /// when it is damaged, and refused when larger than `max_bytes`.
+  result<std::vector<std::byte>> read_snapshot(model::kafka_next_offset at, size_t max_bytes) const;
+  /// Snapshots kept: older ones are deleted when a new one is written (and with their
+  /// segments).
+  static constexpr size_t kept_snapshots = 3;
   [[nodiscard]] size_t segment_count() const { return segments_.size(); }
   [[nodiscard]] const epoch_cache& epochs() const { return epochs_; }
   [[nodiscard]] model::leader_epoch active_epoch() const;
@@ -258,6 +292,9 @@ class log {
   void run_flush();
   /// Releases the files of closed segments that a flush made durable (owner thread).
   void release_synced();
+  status load_snapshots();
+  /// Deletes the snapshots outside [first segment's base, `end`].
+  void drop_snapshots_outside(int64_t end);
   segment& active() { return *segments_.rbegin()->second; }
   const segment& active() const { return *segments_.rbegin()->second; }
   segment::options segment_options() const;
@@ -285,6 +322,9 @@ class log {
   timestamp_ms tombstone_deadline_ = -1;
   /// segment.jitter.ms drawn for the active segment.
   int64_t roll_jitter_ms_ = 0;
+  snapshot_source snapshot_source_;
+  std::set<int64_t> snapshots_;  ///< offsets of the snapshots written or being written
+  std::optional<std::pair<int64_t, std::vector<std::byte>>> stashed_snapshot_;
 };
 
 }  // namespace strom::storage

@@ -84,6 +84,9 @@ struct segment_names {
   static std::string log_name(model::kafka_offset base, model::leader_epoch epoch);
   static std::string index_name(model::kafka_offset base);
   static std::string time_index_name(model::kafka_offset base);
+  /// A state snapshot's file: `<20-digit offset>.snapshot`.
+  static std::string snapshot_name(model::kafka_next_offset at);
+  static std::optional<model::kafka_next_offset> parse_snapshot_name(const std::string& name);
   /// Parses a log file name; nullopt when it is not one.
   struct parsed {
     model::kafka_offset base;
