@@ -2,6 +2,8 @@
 
 #include "strom/config/schema.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -12,6 +14,8 @@ storage::log_config log_config(const config::log_defaults& d) {
   storage::log_config l;
   l.segment_bytes = static_cast<uint64_t>(d.segment_bytes);
   l.segment_ms = d.segment_ms;
+  l.segment_jitter_ms = d.segment_jitter_ms;
+  l.index_max_bytes = static_cast<uint64_t>(d.segment_index_bytes);
   l.retention_ms = d.retention_ms;
   l.retention_bytes = d.retention_bytes;
   l.index_interval_bytes = static_cast<uint32_t>(d.index_interval_bytes);
@@ -26,6 +30,14 @@ storage::log_config log_config(const config::log_defaults& d) {
   return l;
 }
 
+size_t max_open_segment_files(const config::broker_config& c) {
+  auto n = static_cast<size_t>(c.storage.max_open_segment_files);
+  struct rlimit lim {};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+    n = std::min<size_t>(n, std::max<size_t>(16, static_cast<size_t>(lim.rlim_cur / 4)));
+  return n;
+}
+
 storage::log_manager::options storage_options(const config::broker_config& c,
                                               std::shared_ptr<io::file_system> fs) {
   storage::log_manager::options o;
@@ -34,6 +46,7 @@ storage::log_manager::options storage_options(const config::broker_config& c,
   o.fs = std::move(fs);
   o.defaults = log_config(c.cluster_defaults.log);
   o.flush_threads = 1;
+  o.max_open_segment_files = max_open_segment_files(c);
   return o;
 }
 
@@ -54,6 +67,9 @@ cluster::topic_defaults topic_defaults(const config::broker_config& c) {
   d.message_timestamp_type = std::string(config::to_string(l.message_timestamp_type));
   d.write_caching = l.write_caching;
   d.min_insync_replicas = c.cluster_defaults.topics.min_insync_replicas;
+  d.producer_id_expiration_ms = c.cluster_defaults.producers.id_expiration_ms;
+  d.max_producers_per_partition =
+      static_cast<size_t>(c.cluster_defaults.producers.max_per_partition);
   return d;
 }
 

@@ -18,6 +18,8 @@
 namespace strom::app {
 
 storage::log_config log_config(const config::log_defaults& d);
+/// storage.max_open_segment_files, capped at a quarter of the descriptor limit (at least 16).
+size_t max_open_segment_files(const config::broker_config& c);
 storage::log_manager::options storage_options(const config::broker_config& c,
                                               std::shared_ptr<io::file_system> fs);
 /// How often roll-by-age and time-based flushes are checked (retention has its own interval).

@@ -69,9 +69,7 @@ status controller::make_partition(const model::ntp& n, const topic_metadata& t, 
   } else {
     log->set_config(cfg);
   }
-  partition_settings s{flush_before_ack(opts_.defaults, t.configs),
-                       log_append_time(opts_.defaults, t.configs)};
-  auto p = std::make_unique<partition>(n, log, s, clock_);
+  auto p = std::make_unique<partition>(n, log, settings_for(opts_.defaults, t.configs), clock_);
   STROM_TRY(p->load_producer_state());
   shards_[shard]->partitions[n] = std::move(p);
   return ok();
@@ -114,6 +112,7 @@ awaitable<void> controller::housekeeping_loop(controller* self, size_t shard,
     if (run_retention)
       next_retention = now + retention;
     for (auto& [n, p] : sp.partitions) {
+      p->expire_producers();
       auto r = p->log().housekeeping(run_retention);
       if (!r && !r.error().is(storage::errc::log_dir_offline)) {
         lg().warn("{}: housekeeping: {}", n.dir_name(), r.error().message());
@@ -570,8 +569,7 @@ awaitable<status> controller::set_topic_configs_locked(const std::string& name,
     co_return s;
   topics_.publish(t);
   auto cfg = effective_log_config(opts_.defaults, t.configs);
-  partition_settings ps{flush_before_ack(opts_.defaults, t.configs),
-                        log_append_time(opts_.defaults, t.configs)};
+  auto ps = settings_for(opts_.defaults, t.configs);
   for (int32_t p = 0; p < t.partitions; ++p) {
     model::ntp n{name, model::partition_id(p)};
     auto apply = [cfg, ps](partition* part) {

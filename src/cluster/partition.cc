@@ -1,14 +1,22 @@
 #include "strom/cluster/partition.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "strom/metrics/metrics.h"
 
 #include <fmt/format.h>
 
+#include "strom/base/logging.h"
 #include "strom/model/record_batch.h"
 
 namespace strom::cluster {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("cluster");
+}
+}  // namespace
 
 model::validation_policy partition::validation_policy(model::append_origin origin) const {
   auto p = log_->validation_policy(origin);
@@ -38,7 +46,7 @@ result<partition::append_outcome> partition::append(model::validated_batch batch
     return r.error();
   out.offsets = *r;
   if (batch.header().producer_id >= 0)
-    producers_.record(batch.header());
+    producers_.record(batch.header(), clock_.now_ms());
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& [id, fn] : waiters)
@@ -85,8 +93,52 @@ void partition::flush_async(std::function<void(status)> done) {
 }
 
 status partition::load_producer_state() {
-  return log_->visit_headers(log_->recent_segments_start(2),
-                             [this](const model::batch_header& h) { producers_.record(h); });
+  auto now = clock_.now_ms();
+  // A batch read back counts as seen at its timestamp, never later than now (Kafka's rule).
+  auto replay = [&](model::kafka_offset from) {
+    return log_->visit_headers(from, [&](const model::batch_header& h) {
+      producers_.record(h, std::min(h.max_timestamp, now));
+    });
+  };
+  // The newest snapshot that reads back intact, then the batches after it; else every batch.
+  auto snaps = log_->snapshots();
+  auto max_bytes = producer_state::encoded_size_bound(
+      std::max<size_t>(producers_.current_limits().max_producers, 1));
+  bool loaded = false;
+  for (auto it = snaps.rbegin(); it != snaps.rend() && !loaded; ++it) {
+    auto payload = log_->read_snapshot(*it, max_bytes);
+    status s = payload ? producers_.decode(*payload) : status(payload.error());
+    if (!s) {
+      lg().warn("{}: producer state snapshot at {} not used: {}", name_.dir_name(), it->value(),
+                s.error().message());
+      continue;
+    }
+    STROM_TRY(replay(model::first_at(*it)));
+    loaded = true;
+  }
+  if (!loaded) {
+    producer_state fresh(producers_.current_limits());
+    producers_ = std::move(fresh);
+    STROM_TRY(replay(log_->log_start()));
+  }
+  producers_.sort_by_last_seen();
+  producers_.expire(now);
+  // From now on every roll snapshots the state, and the last one is kept for close().
+  log_->set_snapshot_source([this] { return producers_.encode(); });
+  return ok();
+}
+
+partition::~partition() {
+  // Shutdown destroys partitions before their logs close: hand over the final state.
+  log_->set_snapshot_source(nullptr);
+  log_->stash_snapshot(producers_.encode());
+}
+
+partition_settings settings_for(const topic_defaults& d, const topic_configs& o) {
+  partition_settings s{flush_before_ack(d, o), log_append_time(d, o), {}};
+  s.producers.expiration_ms = producer_id_expiration_ms(d, o);
+  s.producers.max_producers = d.max_producers_per_partition;
+  return s;
 }
 
 uint64_t partition::add_waiter(std::function<void()> fn) {

@@ -126,6 +126,14 @@ const std::vector<topic_config_key>& topic_config_keys() {
        INT64_MAX,
        {},
        "compacted topics: the age a segment's newest record must reach before compaction"},
+      {"producer.id.expiration.ms",
+       "producer.id.expiration.ms",
+       K::long_,
+       1,
+       INT64_MAX,
+       {},
+       "forget an idempotent producer this long after its last append (a broker config in "
+       "Kafka)"},
       {"retention.bytes",
        "log.retention.bytes",
        K::long_,
@@ -140,8 +148,37 @@ const std::vector<topic_config_key>& topic_config_keys() {
        INT64_MAX,
        {},
        "delete segments older than this; -1 = forever"},
-      {"segment.bytes", "log.segment.bytes", K::int_, 14, i32max, {}, "segment size"},
-      {"segment.ms", "log.roll.ms", K::long_, 1, INT64_MAX, {}, "segment age before a roll"},
+      {"segment.bytes",
+       "log.segment.bytes",
+       K::int_,
+       min_segment_bytes,
+       i32max,
+       {},
+       "segment size",
+       "1 MiB, Kafka 4.0's minimum (KIP-1030)"},
+      {"segment.index.bytes",
+       "log.index.size.max.bytes",
+       K::int_,
+       min_segment_index_bytes,
+       i32max,
+       {},
+       "offset-index size before a roll",
+       "64 KiB: at least 5461 index entries per segment"},
+      {"segment.jitter.ms",
+       "log.roll.jitter.ms",
+       K::long_,
+       0,
+       INT64_MAX,
+       {},
+       "random time subtracted from segment.ms per segment (at most half of it)"},
+      {"segment.ms",
+       "log.roll.ms",
+       K::long_,
+       min_segment_ms,
+       INT64_MAX,
+       {},
+       "segment age before a roll",
+       "1 s: a shorter age would roll a segment for every few batches"},
       {"write.caching",
        "write_caching",
        K::boolean,
@@ -169,6 +206,10 @@ status validate_topic_config(std::string_view name, std::string_view value) {
     case K::long_:
     case K::int_: {
       auto v = parse_long(value);
+      if (v && *v < k->min && !k->min_reason.empty()) {
+        return error(config_errc::invalid_value, fmt::format("{}={} is below the minimum {} ({})",
+                                                             name, value, k->min, k->min_reason));
+      }
       if (!v || *v < k->min || *v > k->max) {
         return error(
             config_errc::invalid_value,
@@ -215,9 +256,12 @@ std::vector<effective_config> effective_configs(const topic_defaults& d,
       {"min.cleanable.dirty.ratio", fmt::format("{}", d.log.min_cleanable_dirty_ratio)},
       {"min.compaction.lag.ms", std::to_string(d.log.min_compaction_lag_ms)},
       {"min.insync.replicas", std::to_string(d.min_insync_replicas)},
+      {"producer.id.expiration.ms", std::to_string(d.producer_id_expiration_ms)},
       {"retention.bytes", std::to_string(d.log.retention_bytes)},
       {"retention.ms", std::to_string(d.log.retention_ms)},
       {"segment.bytes", std::to_string(d.log.segment_bytes)},
+      {"segment.index.bytes", std::to_string(d.log.index_max_bytes)},
+      {"segment.jitter.ms", std::to_string(d.log.segment_jitter_ms)},
       {"segment.ms", std::to_string(d.log.segment_ms)},
       {"write.caching", d.write_caching ? "true" : "false"},
   };
@@ -243,6 +287,10 @@ storage::log_config effective_log_config(const topic_defaults& d, const topic_co
     l.segment_bytes = static_cast<uint64_t>(*v);
   if (auto v = num("segment.ms"))
     l.segment_ms = *v;
+  if (auto v = num("segment.index.bytes"))
+    l.index_max_bytes = static_cast<uint64_t>(*v);
+  if (auto v = num("segment.jitter.ms"))
+    l.segment_jitter_ms = *v;
   if (auto v = num("retention.ms"))
     l.retention_ms = *v;
   if (auto v = num("retention.bytes"))
@@ -275,6 +323,15 @@ bool flush_before_ack(const topic_defaults& d, const topic_configs& o) {
   auto it = o.find("write.caching");
   bool caching = it == o.end() ? d.write_caching : it->second == "true";
   return !caching;
+}
+
+int64_t producer_id_expiration_ms(const topic_defaults& d, const topic_configs& o) {
+  auto it = o.find("producer.id.expiration.ms");
+  if (it != o.end()) {
+    if (auto v = parse_long(it->second); v && *v >= 1)
+      return *v;
+  }
+  return d.producer_id_expiration_ms;
 }
 
 bool log_append_time(const topic_defaults& d, const topic_configs& o) {

@@ -262,6 +262,20 @@ std::vector<entry> build() {
                        "arrived; a slower connection is closed."},
        FIELD(network.request_timeout_ms)},
 
+      // ---------------------------------------------------------------- storage
+      {{.path = "storage.max_open_segment_files",
+        .kind = k::integer,
+        .min = 16,
+        .max = i32_max,
+        .description = "Log files of closed segments kept open at most, over all partitions: "
+                       "an LRU cache, a read of an older segment reopens its file. Closed "
+                       "segments' index files are closed once written and synced; active "
+                       "segments hold their three files besides. Capped at a quarter of the "
+                       "descriptor limit (RLIMIT_NOFILE) at start. Kafka has no equivalent: it "
+                       "keeps every segment's log file open (and maps indexes lazily) and "
+                       "relies on a high `ulimit -n`."},
+       FIELD(storage.max_open_segment_files)},
+
       // ---------------------------------------------------------------- cluster_defaults
       {{.path = "cluster_defaults.topics.auto_create",
         .kind = k::boolean,
@@ -329,21 +343,45 @@ std::vector<entry> build() {
 
       {{.path = "cluster_defaults.log.segment_bytes",
         .kind = k::integer,
-        .min = 1024,
+        .min = 1048576,
         .max = i32_max,
         .kafka_name = "log.segment.bytes (topic: segment.bytes)",
         .restart_required = false,
-        .description = "A segment is rolled when it would grow beyond this size."},
+        .description = "A segment is rolled when it would grow beyond this size. At least "
+                       "1 MiB (Kafka 4.0's minimum, KIP-1030; Kafka 3.x allows 14 bytes), "
+                       "for topics too."},
        FIELD(cluster_defaults.log.segment_bytes)},
       {{.path = "cluster_defaults.log.segment_ms",
         .kind = k::integer,
-        .min = 1,
+        .min = 1000,
         .max = i64_max,
         .kafka_name = "log.roll.ms (topic: segment.ms)",
         .restart_required = false,
-        .description = "A non-empty active segment is rolled once its first batch is this "
-                       "old, so that retention can delete it."},
+        .description = "A non-empty active segment is rolled once it is this old, so that "
+                       "retention can delete it. At least 1 s (Kafka 3.x allows 1 ms; "
+                       "KIP-1030 plans 1 min), for topics too."},
        FIELD(cluster_defaults.log.segment_ms)},
+      {{.path = "cluster_defaults.log.segment_jitter_ms",
+        .kind = k::integer,
+        .min = 0,
+        .max = i64_max,
+        .kafka_name = "log.roll.jitter.ms (topic: segment.jitter.ms)",
+        .restart_required = false,
+        .description = "Each segment rolls by age a random time in [0, this) earlier than "
+                       "`segment_ms`, never more than half of it, so that partitions created "
+                       "together do not all roll at once."},
+       FIELD(cluster_defaults.log.segment_jitter_ms)},
+      {{.path = "cluster_defaults.log.segment_index_bytes",
+        .kind = k::integer,
+        .min = 65536,
+        .max = i32_max,
+        .kafka_name = "log.index.size.max.bytes (topic: segment.index.bytes)",
+        .restart_required = false,
+        .description = "A segment is rolled before its offset index (12 bytes per entry) "
+                       "would grow beyond this, which bounds a segment's index in memory. At "
+                       "least 64 KiB (Kafka 3.x allows 4 bytes; KIP-1030 plans 1 KiB), for "
+                       "topics too, so that a segment holds at least 5461 index entries."},
+       FIELD(cluster_defaults.log.segment_index_bytes)},
       {{.path = "cluster_defaults.log.retention_ms",
         .kind = k::integer,
         .min = -1,
@@ -570,6 +608,31 @@ std::vector<entry> build() {
         .restart_required = false,
         .description = "Largest session timeout a member may ask for."},
        FIELD(cluster_defaults.groups.max_session_timeout_ms)},
+
+      {{.path = "cluster_defaults.producers.id_expiration_ms",
+        .kind = k::integer,
+        .min = 1,
+        .max = i64_max,
+        .kafka_name = "producer.id.expiration.ms (topic: producer.id.expiration.ms)",
+        .restart_required = false,
+        .description = "An idempotent producer that has not appended to a partition for this "
+                       "long is forgotten there (checked every housekeeping tick); if it comes "
+                       "back it is accepted with any sequence, as Kafka does. Counted from the "
+                       "broker's clock at its last append (Kafka counts from the batch's "
+                       "timestamp). A topic may override it (a broker-only config in Kafka)."},
+       FIELD(cluster_defaults.producers.id_expiration_ms)},
+      {{.path = "cluster_defaults.producers.max_per_partition",
+        .kind = k::integer,
+        .min = 1,
+        .max = i32_max,
+        .restart_required = false,
+        .description = "Idempotent producers remembered per partition at most (about 250 "
+                       "bytes each). When full, the one that appended least recently is "
+                       "forgotten to make room (later it counts as unknown: accepted with any "
+                       "sequence, its old batches no longer recognised as retries). Kafka has "
+                       "no bound (only the expiration); Redpanda's nearest is "
+                       "`max_concurrent_producer_ids`."},
+       FIELD(cluster_defaults.producers.max_per_partition)},
 
       // ---------------------------------------------------------------- shutdown
       {{.path = "shutdown.controlled",

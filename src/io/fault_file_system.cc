@@ -76,11 +76,25 @@ status fault_file_system::state::take_op() {
   return ok();
 }
 
+status fault_file_system::state::take_descriptor() {
+  int e = open_errno.load();
+  if (e == 0)
+    return ok();
+  int64_t left = opens_allowed.load();
+  while (left > 0) {
+    if (opens_allowed.compare_exchange_weak(left, left - 1))
+      return ok();
+  }
+  ++opens_refused;
+  return error(std::error_code(e, std::generic_category()), "injected: no descriptor");
+}
+
 fault_file_system::fault_file_system(std::shared_ptr<file_system> inner)
     : inner_(std::move(inner)) {}
 
 result<std::shared_ptr<file>> fault_file_system::open(const std::filesystem::path& p,
                                                       open_mode mode) {
+  STROM_TRY(st_->take_descriptor());
   if (mode == open_mode::create || mode == open_mode::create_new)
     STROM_TRY(st_->take_op());
   auto f = inner_->open(p, mode);

@@ -34,7 +34,17 @@ status check_name_length(const std::filesystem::path& p) {
 
 class memory_file final : public file {
  public:
-  explicit memory_file(std::shared_ptr<memory_file_system::node> n) : n_(std::move(n)) {}
+  memory_file(std::shared_ptr<memory_file_system::node> n,
+              std::shared_ptr<memory_file_system::open_counter> open)
+      : n_(std::move(n)), open_(std::move(open)) {
+    auto now = ++open_->count;
+    auto peak = open_->peak.load();
+    while (peak < now && !open_->peak.compare_exchange_weak(peak, now)) {
+    }
+  }
+  ~memory_file() override { --open_->count; }
+  memory_file(const memory_file&) = delete;
+  memory_file& operator=(const memory_file&) = delete;
 
   result<size_t> read_at(uint64_t offset, std::span<std::byte> out) override {
     std::lock_guard lock(n_->mu);
@@ -70,6 +80,7 @@ class memory_file final : public file {
 
  private:
   std::shared_ptr<memory_file_system::node> n_;
+  std::shared_ptr<memory_file_system::open_counter> open_;
 };
 
 }  // namespace
@@ -95,7 +106,7 @@ result<std::shared_ptr<file>> memory_file_system::open(const std::filesystem::pa
   } else if (mode == open_mode::create_new) {
     return error(std::make_error_code(std::errc::file_exists), p.string());
   }
-  return std::shared_ptr<file>(std::make_shared<memory_file>(it->second));
+  return std::shared_ptr<file>(std::make_shared<memory_file>(it->second, open_));
 }
 
 result<bool> memory_file_system::exists(const std::filesystem::path& p) {

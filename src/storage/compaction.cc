@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "storage/resource_errors.h"
 #include "strom/base/logging.h"
+#include "strom/base/saturating.h"
 #include "strom/bytes/crc32c.h"
 #include "strom/model/compression.h"
 #include "strom/model/records.h"
@@ -40,23 +42,25 @@ struct read_batch {
 
 /// Reads the batch at `pos`; nullopt at the end. A length that does not fit the segment is an
 /// error (the segment was validated when written, so this is corruption).
-result<std::optional<read_batch>> read_at(const compaction_input& in, uint64_t pos,
+result<std::optional<read_batch>> read_at(const compaction_input& in, io::file& file, uint64_t pos,
                                           size_t max_batch_bytes) {
   if (pos >= in.size)
     return std::optional<read_batch>{};
   if (in.size - pos < L::header_size)
     return error(errc::invalid_batch, fmt::format("torn batch header at {}", pos));
   std::array<std::byte, L::header_size> hbuf{};
-  STROM_TRY(in.file->read_exact(pos, hbuf));
+  STROM_TRY(file.read_exact(pos, hbuf));
   auto h = model::decode_header(hbuf);
   if (!h)
     return h.error();
+  if (!offsets_in_range(*h))
+    return error(errc::invalid_batch, fmt::format("corrupt offsets in the batch at {}", pos));
   if (auto s = model::check_length(*h, max_batch_bytes); !s)
     return error(errc::invalid_batch, fmt::format("batch at {}: {}", pos, s.error().message()));
   if (h->size_bytes() > in.size - pos)
     return error(errc::invalid_batch, fmt::format("batch at {} runs past the segment", pos));
   read_batch b{*h, std::vector<std::byte>(h->size_bytes()), false};
-  STROM_TRY(in.file->read_exact(pos, b.bytes));
+  STROM_TRY(file.read_exact(pos, b.bytes));
   b.crc_ok = bytes::crc32c(std::span(b.bytes).subspan(L::crc_start)) == h->crc;
   return std::optional<read_batch>(std::move(b));
 }
@@ -98,11 +102,14 @@ status compaction_job::build_map(key_map& m, size_t& inputs_used) {
     if (mapped && m.bytes >= s_.max_map_bytes)
       break;
     mapped = true;
+    auto file = in.file->get();  // open while this segment is read
+    if (!file)
+      return file.error();
     uint64_t pos = 0;
     for (;;) {
       if (s_.cancel && s_.cancel->load())
         return error(errc::compaction_aborted, "shutting down");
-      auto b = read_at(in, pos, s_.max_batch_bytes);
+      auto b = read_at(in, **file, pos, s_.max_batch_bytes);
       if (!b)
         return b.error();
       if (!*b)
@@ -129,7 +136,7 @@ status compaction_job::build_map(key_map& m, size_t& inputs_used) {
       std::vector<std::pair<std::string, int64_t>> found;
       auto s = model::for_each_record_in(*recs, h, [&](const model::record_view& r) {
         if (r.key)
-          found.emplace_back(key_string(*r.key), h.base_offset + r.offset_delta);
+          found.emplace_back(key_string(*r.key), wrapping_add(h.base_offset, r.offset_delta));
         return true;
       });
       if (!s)
@@ -187,11 +194,14 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       return emit(entry, *h);
     };
 
+    auto file = in.file->get();  // open while this segment is read
+    if (!file)
+      return file.error();
     uint64_t pos = 0;
     for (;;) {
       if (s_.cancel && s_.cancel->load())
         return error(errc::compaction_aborted, "shutting down");
-      auto b = read_at(in, pos, s_.max_batch_bytes);
+      auto b = read_at(in, **file, pos, s_.max_batch_bytes);
       if (!b)
         return b.error();
       if (!*b)
@@ -231,7 +241,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       uint64_t removed = 0, tombstones = 0, keyless = 0;
       bool needs_horizon = false;
       auto s = model::for_each_record_in(*recs, h, [&](const model::record_view& r) {
-        int64_t offset = h.base_offset + r.offset_delta;
+        int64_t offset = wrapping_add(h.base_offset, r.offset_delta);
         if (!r.key) {
           ++keyless;  // Kafka's cleaner drops records without a key too
           return true;
@@ -285,7 +295,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       batch_header nh = h;
       if (needs_horizon) {
         nh.attributes = static_cast<int16_t>(nh.attributes | batch_header::delete_horizon_flag);
-        nh.base_timestamp = s_.now + s_.delete_retention_ms;
+        nh.base_timestamp = sat_add(s_.now, s_.delete_retention_ms);
       }
       if (any_tombstone_kept)
         deadline = deadline < 0 ? nh.base_timestamp : std::min(deadline, nh.base_timestamp);
@@ -295,7 +305,9 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       }
       std::vector<std::byte> body;
       for (const auto& r : keep) {
-        int64_t ts_delta = h.base_timestamp + r.timestamp_delta - nh.base_timestamp;
+        // Wrapping, as clients add base and delta: the record's timestamp stays what it was.
+        int64_t ts_delta =
+            wrapping_sub(wrapping_add(h.base_timestamp, r.timestamp_delta), nh.base_timestamp);
         model::append_record(body, r.attributes, ts_delta, r.offset_delta,
                              r.body.subspan(r.key_pos));
       }
@@ -326,6 +338,10 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
     }
     STROM_TRY(out->write_pending_indexes());
     STROM_TRY(out->sync());
+    // Written and durable: its descriptors go (the log file to the cache) before the next
+    // input's are opened, so a compaction of many segments holds few files at a time.
+    out->mark_synced();
+    STROM_TRY(out->release_files());
     st.bytes_before = in.size;
     stats_.segments_rewritten += 1;
     stats_.bytes_before += st.bytes_before;
@@ -358,7 +374,9 @@ status compaction_job::run() {
   }
   if (!s) {
     discard();
-    if (!s.error().is(errc::compaction_aborted))
+    if (is_resource_exhaustion(s.error().code()))
+      s = note_resource_exhaustion("compaction of " + s_.dir.string(), s.error());
+    else if (!s.error().is(errc::compaction_aborted))
       lg().warn("compaction of {} failed: {}", s_.dir.string(), s.error().message());
   }
   result_ = s;

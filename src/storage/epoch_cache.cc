@@ -58,7 +58,12 @@ status epoch_cache::assign(model::leader_epoch epoch, model::kafka_offset start)
       start = entries_.back().start;
   }
   entries_.push_back({epoch, start});
-  return save();
+  if (auto s = save(); !s) {
+    // Not recorded: a later append of the same epoch tries again.
+    entries_.pop_back();
+    return s;
+  }
+  return ok();
 }
 
 status epoch_cache::truncate_from_end(model::kafka_next_offset end) {

@@ -1,5 +1,6 @@
 #include "strom/storage/errc.h"
 
+#include <cerrno>
 #include <string>
 
 namespace strom::storage {
@@ -33,6 +34,8 @@ class storage_category_impl final : public std::error_category {
         return "compaction aborted";
       case errc::record_without_key:
         return "record without a key in a compacted topic";
+      case errc::resource_exhausted:
+        return "out of file descriptors or memory";
     }
     return "unknown storage error";
   }
@@ -42,6 +45,14 @@ class storage_category_impl final : public std::error_category {
 const std::error_category& storage_category() {
   static storage_category_impl c;
   return c;
+}
+
+bool is_resource_exhaustion(const std::error_code& e) {
+  if (e.category() == storage_category())
+    return static_cast<errc>(e.value()) == errc::resource_exhausted;
+  if (e.category() != std::generic_category() && e.category() != std::system_category())
+    return false;
+  return e.value() == EMFILE || e.value() == ENFILE || e.value() == ENOMEM;
 }
 
 }  // namespace strom::storage

@@ -3,11 +3,17 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <future>
+#include <random>
 
 #include <fmt/format.h>
 
+#include "storage/resource_errors.h"
 #include "strom/base/logging.h"
+#include "strom/base/saturating.h"
+#include "strom/bytes/crc32c.h"
+#include "strom/bytes/endian.h"
 #include "strom/model/compression.h"
 #include "strom/model/records.h"
 #include "strom/storage/errc.h"
@@ -51,6 +57,25 @@ status log_flush_state::write_recovery_point(int64_t value) {
   return fs->write_file_atomic(recovery_point, std::as_bytes(std::span(text)));
 }
 
+namespace {
+/// A snapshot file: version u16, CRC-32C u32 of everything after it, offset i64, payload
+/// length u32, payload (big-endian; docs/storage-format.md).
+constexpr uint16_t snapshot_version = 1;
+constexpr size_t snapshot_header = 2 + 4 + 8 + 4;
+}  // namespace
+
+status log_flush_state::write_snapshot(int64_t offset, std::span<const std::byte> payload) {
+  std::vector<std::byte> frame(snapshot_header + payload.size());
+  bytes::write_be<uint16_t>(frame.data(), snapshot_version);
+  bytes::write_be<int64_t>(frame.data() + 6, offset);
+  bytes::write_be<uint32_t>(frame.data() + 14, static_cast<uint32_t>(payload.size()));
+  if (!payload.empty())
+    std::memcpy(frame.data() + snapshot_header, payload.data(), payload.size());
+  bytes::write_be<uint32_t>(frame.data() + 2, bytes::crc32c(std::span(frame).subspan(6)));
+  return fs->write_file_atomic(dir / segment_names::snapshot_name(kafka_next_offset(offset)),
+                               frame);
+}
+
 // --- log_dir ---------------------------------------------------------------------------------
 
 void log_dir::take_offline(const std::string& reason) {
@@ -91,6 +116,7 @@ log::log(model::ntp name, std::filesystem::path path, options opts)
       flush_(std::make_shared<log_flush_state>()),
       id_(next_log_id.fetch_add(1)) {
   flush_->fs = opts_.fs;
+  flush_->dir = path_;
   flush_->recovery_point = path_ / recovery_point_file;
 }
 
@@ -106,15 +132,19 @@ segment::options log::segment_options() const {
                           opts_.config.max_batch_bytes,
                           opts_.config.writeback_bytes,
                           opts_.writeback_pool,
-                          {}};
+                          {},
+                          opts_.files};
 }
 
 result<std::unique_ptr<log>> log::open(const model::ntp& name, options opts, bool clean,
                                        log_recovery& report) {
   auto path = opts.dir->path() / name.dir_name();
   std::unique_ptr<log> l(new log(name, path, std::move(opts)));
-  if (auto s = l->load(clean, report); !s)
+  if (auto s = l->load(clean, report); !s) {
+    if (is_resource_exhaustion(s.error().code()))
+      return note_resource_exhaustion("opening " + name.dir_name(), s.error());
     return s.error();
+  }
   return l;
 }
 
@@ -148,23 +178,35 @@ status log::resolve_swap_files(std::vector<int64_t>& swapped) {
   auto names = fs.list(path_);
   if (!names)
     return names.error();
-  bool rollback = std::any_of(names->begin(), names->end(),
-                              [](const std::string& n) { return n.ends_with(cleaned_suffix); });
+  // Only names a compaction writes count: a segment file name plus the suffix. Anything else
+  // ending the same way (however short) is not ours to rename or delete.
+  auto staged_base = [](const std::string& n, std::string_view suffix) {
+    if (!n.ends_with(suffix))
+      return std::optional<kafka_offset>{};
+    return segment_names::parse_segment_file_base(n.substr(0, n.size() - suffix.size()));
+  };
+  bool rollback = std::any_of(names->begin(), names->end(), [&](const std::string& n) {
+    return staged_base(n, cleaned_suffix).has_value();
+  });
   bool touched = false;
   for (const auto& n : *names) {
-    if (n.ends_with(cleaned_suffix) || (rollback && n.ends_with(swap_suffix))) {
+    auto cleaned = staged_base(n, cleaned_suffix);
+    auto swap = staged_base(n, swap_suffix);
+    if (!cleaned && !swap) {
+      if (n.ends_with(cleaned_suffix) || n.ends_with(swap_suffix))
+        lg().warn("{}: ignoring {}: not a segment file name", name_.dir_name(), n);
+      continue;
+    }
+    if (cleaned || rollback) {
       STROM_TRY(fs.remove(path_ / n));
       touched = true;
-    } else if (n.ends_with(swap_suffix)) {
-      auto final_name = n.substr(0, n.size() - std::string_view(swap_suffix).size());
-      STROM_TRY(fs.rename(path_ / n, path_ / final_name));
-      touched = true;
-      // The base offset leads every segment file name.
-      int64_t base = 0;
-      auto [ptr, ec] = std::from_chars(final_name.data(), final_name.data() + 20, base);
-      if (ec == std::errc())
-        swapped.push_back(base);
+      continue;
     }
+    auto final_name = n.substr(0, n.size() - std::string_view(swap_suffix).size());
+    STROM_TRY(fs.rename(path_ / n, path_ / final_name));
+    touched = true;
+    if (std::find(swapped.begin(), swapped.end(), swap->value()) == swapped.end())
+      swapped.push_back(swap->value());
   }
   if (touched) {
     STROM_TRY(fs.sync_directory(path_));
@@ -192,8 +234,34 @@ status log::load(bool clean, log_recovery& report) {
     if (auto p = segment_names::parse_log_name(n))
       found.push_back(*p);
   }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.base < b.base; });
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.base != b.base ? a.base < b.base : a.epoch < b.epoch;
+  });
+  // Two log files with one base: an empty segment replaced by a roll to a new epoch whose
+  // removal did not happen. The empty one goes; anything else is an overlap (refused below).
+  for (size_t i = 0; i + 1 < found.size();) {
+    if (found[i].base != found[i + 1].base) {
+      ++i;
+      continue;
+    }
+    auto p = path_ / segment_names::log_name(found[i].base, found[i].epoch);
+    auto f = fs.open(p, io::open_mode::read_only);
+    if (!f)
+      return f.error();
+    auto size = (*f)->size();
+    if (!size)
+      return size.error();
+    if (*size != 0) {
+      return error(errc::invalid_batch,
+                   fmt::format("{} and a later epoch's segment have the same base offset",
+                               p.filename().string()));
+    }
+    f->reset();
+    STROM_TRY(fs.remove(p));
+    lg().warn("{}: removed {}, an empty segment replaced by a newer epoch's", name_.dir_name(),
+              p.filename().string());
+    found.erase(found.begin() + static_cast<std::ptrdiff_t>(i));
+  }
 
   auto start = read_offset_file(log_start_file);
   if (!start)
@@ -247,6 +315,14 @@ status log::load(bool clean, log_recovery& report) {
                                          sr.truncated_bytes, sr.valid_bytes, sr.reason));
       cut = true;
     }
+    // The previous segment is closed: durable (synced after an unclean stop), its files go,
+    // so that opening a log of any number of segments holds a bounded number of descriptors.
+    if (!segments_.empty()) {
+      auto& prev = *segments_.rbegin()->second;
+      if (!clean)
+        STROM_TRY(prev.sync());
+      STROM_TRY(prev.release_files());
+    }
     segments_.emplace(f.base.value(), std::shared_ptr<segment>(std::move(*seg)));
   }
 
@@ -269,15 +345,15 @@ status log::load(bool clean, log_recovery& report) {
     if (!seg->empty())
       STROM_TRY(epochs_.assign(seg->epoch(), seg->base_offset()));
   }
-  if (!clean) {
-    for (const auto& [base, seg] : segments_)
-      STROM_TRY(seg->sync());
-  }
+  if (!clean)
+    STROM_TRY(active().sync());  // the closed ones were synced as they were released
   STROM_TRY(flush_->write_recovery_point(log_end_.value()));
+  STROM_TRY(load_snapshots());
 
   flush_->active = segments_.rbegin()->second;
   flush_->appended_end = log_end_.value();
   flush_->flushed_end = log_end_.value();
+  draw_roll_jitter();
   for (const auto& n : report.notes)
     lg().warn("{}: {}", name_.dir_name(), n);
   return ok();
@@ -293,8 +369,109 @@ status log::check_writable() const {
 }
 
 error log::io_failed(const error& e) {
+  // Out of descriptors or memory says nothing about the disk: fail this call only.
+  if (is_resource_exhaustion(e.code()))
+    return note_resource_exhaustion(name_.dir_name(), e);
   opts_.dir->take_offline(fmt::format("{}: {}", name_.dir_name(), e.message()));
   return error(errc::log_dir_offline, e.message());
+}
+
+void log::release_synced() {
+  std::erase_if(unreleased_, [&](const std::shared_ptr<segment>& seg) {
+    auto it = segments_.find(seg->base_offset().value());
+    if (it == segments_.end() || it->second != seg)
+      return true;  // deleted or replaced meanwhile
+    if (seg == segments_.rbegin()->second)
+      return true;  // active again (truncation): released after its next roll
+    if (!seg->synced())
+      return false;
+    if (auto s = seg->release_files(); !s) {
+      // Nothing lost: it keeps its files and is tried again later.
+      if (is_resource_exhaustion(s.error().code())) {
+        (void)note_resource_exhaustion(name_.dir_name(), s.error());
+        return false;
+      }
+      (void)io_failed(s.error());
+      return true;
+    }
+    return true;
+  });
+}
+
+status log::load_snapshots() {
+  auto names = opts_.fs->list(path_);
+  if (!names)
+    return names.error();
+  snapshots_.clear();
+  for (const auto& n : *names) {
+    if (auto o = segment_names::parse_snapshot_name(n))
+      snapshots_.insert(o->value());
+  }
+  drop_snapshots_outside(log_end_.value());
+  return ok();
+}
+
+void log::drop_snapshots_outside(int64_t end) {
+  auto first = segments_.empty() ? end : segments_.begin()->first;
+  for (auto it = snapshots_.begin(); it != snapshots_.end();) {
+    if (*it >= first && *it <= end) {
+      ++it;
+      continue;
+    }
+    // Derived data: a file left behind is dropped again at the next open.
+    (void)opts_.fs->remove(path_ / segment_names::snapshot_name(kafka_next_offset(*it)));
+    it = snapshots_.erase(it);
+  }
+}
+
+void log::stash_snapshot(std::vector<std::byte> payload) {
+  stashed_snapshot_.emplace(log_end_.value(), std::move(payload));
+}
+
+std::vector<kafka_next_offset> log::snapshots() const {
+  std::vector<kafka_next_offset> out;
+  for (auto o : snapshots_)
+    out.emplace_back(o);
+  return out;
+}
+
+result<std::vector<std::byte>> log::read_snapshot(kafka_next_offset at, size_t max_bytes) const {
+  auto p = path_ / segment_names::snapshot_name(at);
+  auto text = opts_.fs->read_small_file(p, snapshot_header + max_bytes);
+  if (!text)
+    return text.error();
+  auto frame = std::as_bytes(std::span(*text));
+  auto bad = [&](std::string_view why) {
+    return error(errc::corrupt_checkpoint, fmt::format("{}: {}", p.string(), why));
+  };
+  if (frame.size() < snapshot_header)
+    return bad("shorter than its header");
+  if (bytes::read_be<uint16_t>(frame.data()) != snapshot_version)
+    return bad("unknown version");
+  if (bytes::read_be<uint32_t>(frame.data() + 2) != bytes::crc32c(frame.subspan(6)))
+    return bad("CRC mismatch");
+  if (bytes::read_be<int64_t>(frame.data() + 6) != at.value())
+    return bad("offset differs from its name");
+  if (bytes::read_be<uint32_t>(frame.data() + 14) != frame.size() - snapshot_header)
+    return bad("length differs from the file's");
+  auto payload = frame.subspan(snapshot_header);
+  return std::vector<std::byte>(payload.begin(), payload.end());
+}
+
+bool log::aged(const segment& s, timestamp_ms now) const {
+  // segment.jitter.ms moves each segment's roll earlier by a random amount drawn at its
+  // creation, never by more than half of segment.ms.
+  auto jitter = std::min(roll_jitter_ms_, opts_.config.segment_ms / 2);
+  return sat_sub(now, s.created_ms()) >= opts_.config.segment_ms - jitter;
+}
+
+void log::draw_roll_jitter() {
+  roll_jitter_ms_ = 0;
+  if (opts_.config.segment_jitter_ms <= 0)
+    return;
+  thread_local std::minstd_rand rng(std::random_device{}());
+  roll_jitter_ms_ =
+      std::uniform_int_distribution<int64_t>(0, opts_.config.segment_jitter_ms - 1)(rng);
 }
 
 model::leader_epoch log::active_epoch() const {
@@ -307,27 +484,58 @@ status log::roll(leader_epoch epoch) {
   auto old = segments_.rbegin()->second;
   if (auto s = old->write_pending_indexes(); !s)
     return io_failed(s.error());
-  old->release_recent();
-  if (old->empty()) {
-    // Nothing to keep: replace the empty segment (a new epoch needs a new name).
-    if (auto s = old->remove_files(); !s)
-      return io_failed(s.error());
-    segments_.erase(std::prev(segments_.end()));
-  }
+  release_synced();  // closed segments made durable since the last roll free their files first
+  // The new segment first: when it cannot be created (out of descriptors, say) nothing has
+  // changed, the old segment stays active and a later append tries again.
   auto seg = segment::create(segment_options(), base, epoch, now);
   if (!seg)
     return io_failed(seg.error());
   std::shared_ptr<segment> fresh(std::move(*seg));
+  bool replaced = old->empty();
+  if (replaced) {
+    // Nothing to keep: the empty segment is replaced (a new epoch needs a new name). It had
+    // the new segment's base, so its index file names are the new segment's now: only its
+    // log file goes. Should that fail for lack of a resource, the empty file is dropped at
+    // the next start.
+    if (auto s = old->remove_log_file(); !s && !is_resource_exhaustion(s.error().code()))
+      return io_failed(s.error());
+    segments_.erase(std::prev(segments_.end()));
+  } else {
+    old->release_recent();
+    // Its index files are complete (written above): closed now, so that a closed segment
+    // waiting for its flush holds one descriptor (its log file) instead of three.
+    if (auto s = old->close_indexes(); !s)
+      (void)io_failed(s.error());  // nothing was pending: not reached in practice
+    unreleased_.push_back(old);
+  }
   segments_.emplace(base.value(), fresh);
+  draw_roll_jitter();
+  // The owner's state as of the new segment's base: written by the flush that makes the
+  // closed segment durable, never before the data it covers.
+  std::optional<log_flush_state::snapshot_write> snap;
+  if (!replaced && snapshot_source_) {
+    snap.emplace();
+    snap->offset = base.value();
+    snap->payload = snapshot_source_();
+    snapshots_.insert(base.value());
+    while (snapshots_.size() > kept_snapshots) {
+      snap->obsolete.push_back(*snapshots_.begin());
+      snapshots_.erase(snapshots_.begin());
+    }
+  }
   {
     std::lock_guard lock(flush_->mu);
-    if (!old->empty()) {
+    if (snap)
+      flush_->snapshots.push_back(std::move(*snap));
+    if (!replaced)
       flush_->closed.push_back(old);
-      flush_->roll_pending = true;
-    }
+    // The next flush rewrites the recovery point, whose directory fsync also makes the new
+    // segment's files durable entries of the directory before any data in them is
+    // acknowledged as flushed (even when the old segment was empty and just replaced).
+    flush_->roll_pending = true;
     flush_->active = fresh;
   }
-  if (!old->empty())
+  if (!replaced)
     flush_async(nullptr);  // closed segments are synced soon after a roll
   lg().debug("{}: rolled to segment {} epoch {}", name_.dir_name(), base.value(), epoch.value());
   return ok();
@@ -356,6 +564,10 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
 
 result<append_result> log::append(model::validated_batch& batch, leader_epoch epoch) {
   STROM_TRY(check_writable());
+  if (auto n = flush_->closed_synced.load(std::memory_order_acquire); n != released_at_) {
+    released_at_ = n;
+    release_synced();  // closed segments a flush made durable let go of their files
+  }
   if (batch.size_bytes() > opts_.config.max_batch_bytes) {
     return error(errc::batch_too_large,
                  fmt::format("batch of {} bytes, the limit is {}", batch.size_bytes(),
@@ -372,19 +584,21 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
   bool roll_needed =
       epoch > cur.epoch() ||
       (!cur.empty() &&
-       (cur.size_bytes() + batch.size_bytes() > opts_.config.segment_bytes ||
-        now - cur.created_ms() >= opts_.config.segment_ms ||
+       (cur.size_bytes() + batch.size_bytes() > opts_.config.segment_bytes || aged(cur, now) ||
+        (cur.index().size() + 1) * index_entry::disk_size > opts_.config.index_max_bytes ||
         log_end_.value() + batch.header().offset_count() - cur.base_offset().value() >
             static_cast<int64_t>(UINT32_MAX)));
   if (roll_needed)
     STROM_TRY(roll(epoch));
 
   auto base = model::first_at(log_end_);
+  // The epoch checkpoint before the data: when it cannot be written nothing is appended (an
+  // entry starting at the log end without data is dropped again at the next start).
+  if (auto s = epochs_.assign(epoch, base); !s)
+    return io_failed(s.error());
   batch.stamp(base, epoch);
   const auto& h = batch.header();
   if (auto s = active().append(batch.bytes(), h); !s)
-    return io_failed(s.error());
-  if (auto s = epochs_.assign(epoch, base); !s)
     return io_failed(s.error());
   log_end_ = h.next_offset();
   flush_->appended_end.store(log_end_.value(), std::memory_order_release);
@@ -414,11 +628,11 @@ result<kafka_next_offset> log::append_internal(model::internal_kind kind,
   auto h = model::decode_header(entry);
   if (!h)
     return h.error();
+  if (auto s = epochs_.assign(epoch, model::first_at(log_end_)); !s)
+    return io_failed(s.error());
   if (auto s = active().append(entry, *h); !s)
     return io_failed(s.error());
   flush_->write_seq.fetch_add(1, std::memory_order_release);
-  if (auto s = epochs_.assign(epoch, model::first_at(log_end_)); !s)
-    return io_failed(s.error());
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = now;
   return log_end_;
@@ -448,7 +662,10 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
     if (!*loc)
       continue;
     uint64_t pos = (*loc)->position;
-    file_slice run{seg.log_file(), pos, 0};
+    auto file = seg.log_file();
+    if (!file)
+      return file.error();
+    file_slice run{*file, pos, 0};
     auto close_run = [&] {
       if (run.length > 0)
         out.slices.push_back(run);
@@ -470,7 +687,7 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
           // End the run before the entry and resume after it.
           close_run();
           pos += size;
-          run = file_slice{seg.log_file(), pos, 0};
+          run = file_slice{*file, pos, 0};
           continue;
         }
       } else if (h.next_offset() > limit) {
@@ -508,7 +725,10 @@ result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_
     timestamp_lookup found{h.first_offset(), h.max_timestamp};
     if (!h.log_append_time()) {
       std::vector<std::byte> batch(h.size_bytes());
-      STROM_TRY(seg->log_file()->read_exact((*loc)->position, batch));
+      auto file = seg->log_file();
+      if (!file)
+        return file.error();
+      STROM_TRY((*file)->read_exact((*loc)->position, batch));
       std::vector<std::byte> inflated;
       std::span<const std::byte> records =
           std::span(batch).subspan(model::batch_layout::header_size);
@@ -523,10 +743,11 @@ result<std::optional<timestamp_lookup>> log::find_offset_by_timestamp(timestamp_
       }
       if (readable) {
         (void)model::for_each_record_in(records, h, [&](const model::record_view& r) {
-          timestamp_ms t = 0;
-          if (__builtin_add_overflow(h.base_timestamp, r.timestamp_delta, &t) || t < ts)
+          // A record's timestamp is a Java long sum: it wraps, whatever the producer sent.
+          auto t = wrapping_add(h.base_timestamp, r.timestamp_delta);
+          if (t < ts)
             return true;
-          found = {kafka_offset(h.base_offset + r.offset_delta), t};
+          found = {kafka_offset(wrapping_add(h.base_offset, r.offset_delta)), t};
           return false;
         });
       }
@@ -572,8 +793,10 @@ status log::visit_headers(kafka_offset from,
       } else if (h.kind() == model::internal_kind::removed_batch &&
                  h.size_bytes() == 2 * model::batch_layout::header_size) {
         std::array<std::byte, model::batch_layout::header_size> inner{};
-        STROM_TRY(
-            it->second->log_file()->read_exact(pos + model::batch_layout::header_size, inner));
+        auto file = it->second->log_file();
+        if (!file)
+          return file.error();
+        STROM_TRY((*file)->read_exact(pos + model::batch_layout::header_size, inner));
         if (auto ih = model::decode_header(inner); ih && ih->magic == model::kafka_magic)
           fn(*ih);
       }
@@ -607,6 +830,13 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   }
   if (end >= log_end_)
     return log_end_;
+  {
+    // A flush in progress may be writing a snapshot taken before the cut: let it finish, so
+    // that the snapshots beyond the new end are all deleted below.
+    std::unique_lock lock(flush_->mu);
+    flush_->idle.wait(lock, [&] { return !flush_->running; });
+    std::erase_if(flush_->snapshots, [&](const auto& w) { return w.offset > end.value(); });
+  }
   ++generation_;
   auto epoch = active().epoch();
   // A batch straddling `end` goes whole and the end moves below it; a gap left by compaction
@@ -617,6 +847,14 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     if (!loc)
       return io_failed(loc.error());
     straddles = *loc && !(*loc)->header.is_internal() && (*loc)->header.base_offset < end.value();
+  }
+  {
+    // The segment that becomes the active one is written to: its files are opened again
+    // (it may have been released) before anything changes.
+    auto it = segments_.lower_bound(end.value());
+    auto target = it == segments_.begin() ? it : std::prev(it);
+    if (auto s = target->second->reacquire(); !s)
+      return io_failed(s.error());
   }
   while (!segments_.empty() && segments_.rbegin()->first >= end.value() && segments_.size() > 1) {
     auto seg = segments_.rbegin()->second;
@@ -648,6 +886,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   }
   if (auto s = epochs_.truncate_from_end(log_end_); !s)
     return io_failed(s.error());
+  drop_snapshots_outside(log_end_.value());  // they cover data that is gone
   (void)epoch;
   {
     std::lock_guard lock(flush_->mu);
@@ -676,6 +915,7 @@ status log::remove_front_segment() {
   auto new_start = kafka_offset(segments_.begin()->first);
   if (new_start > log_start_)
     log_start_ = new_start;
+  drop_snapshots_outside(log_end_.value());  // snapshots go with their segments
   return ok();
 }
 
@@ -706,44 +946,61 @@ result<size_t> log::housekeeping(bool retention) {
   const auto& cfg = opts_.config;
   size_t deleted = 0;
   auto start_before = log_start_;
+  release_synced();
+  // A step that fails for lack of descriptors or memory (noted once, rate-limited) is left
+  // for the next tick; any other failure ends the run.
+  bool later = false;
+  auto step = [&](status s) -> status {
+    if (!s && s.error().is(errc::resource_exhausted)) {
+      later = true;
+      return ok();
+    }
+    return s;
+  };
 
   // Retention by time and size is the `delete` half of cleanup.policy.
   retention = retention && cfg.cleanup_delete;
   if (retention && cfg.retention_ms >= 0) {
     auto expired = [&](const segment& s) {
-      return !s.empty() && s.max_timestamp() < now - cfg.retention_ms;
+      return !s.empty() && s.max_timestamp() < sat_sub(now, cfg.retention_ms);
     };
-    while (segments_.size() > 1 && expired(*segments_.begin()->second)) {
-      STROM_TRY(remove_front_segment());
-      ++deleted;
+    while (!later && segments_.size() > 1 && expired(*segments_.begin()->second)) {
+      STROM_TRY(step(remove_front_segment()));
+      deleted += later ? 0 : 1;
     }
-    if (segments_.size() == 1 && expired(active())) {
-      STROM_TRY(roll(active().epoch()));
-      STROM_TRY(remove_front_segment());
-      ++deleted;
+    if (!later && segments_.size() == 1 && expired(active())) {
+      STROM_TRY(step(roll(active().epoch())));
+      if (!later) {
+        STROM_TRY(step(remove_front_segment()));
+        deleted += later ? 0 : 1;
+      }
     }
   }
-  if (retention && cfg.retention_bytes >= 0) {
+  if (!later && retention && cfg.retention_bytes >= 0) {
     uint64_t total = size_bytes();
-    while (segments_.size() > 1 && total - segments_.begin()->second->size_bytes() >=
-                                       static_cast<uint64_t>(cfg.retention_bytes)) {
-      total -= segments_.begin()->second->size_bytes();
-      STROM_TRY(remove_front_segment());
-      ++deleted;
+    while (!later && segments_.size() > 1 &&
+           total - segments_.begin()->second->size_bytes() >=
+               static_cast<uint64_t>(cfg.retention_bytes)) {
+      auto size = segments_.begin()->second->size_bytes();
+      STROM_TRY(step(remove_front_segment()));
+      if (!later) {
+        total -= size;
+        ++deleted;
+      }
     }
   }
   if (log_start_ != start_before) {
-    if (auto s = write_offset_file(log_start_file, log_start_.value()); !s) {
-      return io_failed(s.error());
-    }
+    // Segments are gone: the log start file follows (a start that stays behind is raised to
+    // the first segment at the next open).
+    if (auto s = write_offset_file(log_start_file, log_start_.value()); !s)
+      STROM_TRY(step(io_failed(s.error())));
     if (auto s = epochs_.truncate_from_start(log_start_); !s)
-      return io_failed(s.error());
+      STROM_TRY(step(io_failed(s.error())));
   }
-  if (!active().empty() && now - active().created_ms() >= cfg.segment_ms) {
-    STROM_TRY(roll(active().epoch()));
-  }
-  if (cfg.flush_ms && first_unflushed_ms_ >= 0 && now - first_unflushed_ms_ >= *cfg.flush_ms &&
-      flushed_offset() < log_end_) {
+  if (!active().empty() && aged(active(), now))
+    STROM_TRY(step(roll(active().epoch())));
+  if (cfg.flush_ms && first_unflushed_ms_ >= 0 &&
+      sat_sub(now, first_unflushed_ms_) >= *cfg.flush_ms && flushed_offset() < log_end_) {
     flush_async(nullptr);
   }
   if (deleted > 0) {
@@ -786,10 +1043,11 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
     const auto& seg = *it->second;
     if (seg.next_offset().value() > bound)
       break;
-    if (cfg.min_compaction_lag_ms > 0 && seg.max_timestamp() > now - cfg.min_compaction_lag_ms)
+    if (cfg.min_compaction_lag_ms > 0 &&
+        seg.max_timestamp() > sat_sub(now, cfg.min_compaction_lag_ms))
       break;
     inputs.push_back(
-        {seg.base_offset(), seg.epoch(), seg.log_file(), seg.size_bytes(), seg.next_offset()});
+        {seg.base_offset(), seg.epoch(), seg.log_source(), seg.size_bytes(), seg.next_offset()});
     if (it->first >= cleaned_end_.value())
       dirty = true;
   }
@@ -811,8 +1069,13 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
 result<compaction_stats> log::finish_compaction(compaction_job& job) {
   STROM_ASSERT(job.log_id_ == id_, "compaction job of another log");
   compacting_ = false;
-  if (!job.result_)
-    return job.result_.error();  // run() removed its files
+  if (!job.result_) {
+    // run() removed its files. Out of descriptors or memory: tried again on a later tick
+    // (run() noted it, rate-limited).
+    if (is_resource_exhaustion(job.result_.error().code()))
+      return error(errc::compaction_aborted, job.result_.error().message());
+    return job.result_.error();
+  }
   if (job.generation_ != generation_ || opts_.dir->offline()) {
     job.discard();
     return error(errc::compaction_aborted, "the log changed while it was compacted");
@@ -832,16 +1095,36 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
         return io_failed(s.error());
     }
   }
-  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
-    return io_failed(s.error());
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s) {
+    if (!is_resource_exhaustion(s.error().code()))
+      return io_failed(s.error());
+    // Not committed (the sync needs a descriptor): undo the renames and drop the staged
+    // files; the next tick compacts again.
+    for (const auto& st : job.staged_) {
+      for (const auto& n : names(job.inputs_[st.input])) {
+        if (auto r = fs.rename(path_ / (n + swap_suffix), path_ / (n + cleaned_suffix)); !r)
+          return io_failed(r.error());
+      }
+    }
+    job.discard();
+    auto e = note_resource_exhaustion(name_.dir_name() + ": compaction swap", s.error());
+    return error(errc::compaction_aborted, e.message());
+  }
   for (const auto& st : job.staged_) {
     for (const auto& n : names(job.inputs_[st.input])) {
       if (auto s = fs.rename(path_ / (n + swap_suffix), path_ / n); !s)
         return io_failed(s.error());
     }
   }
-  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s)
-    return io_failed(s.error());
+  if (auto s = swap ? fs.sync_directory(path_) : ok(); !s) {
+    if (!is_resource_exhaustion(s.error().code()))
+      return io_failed(s.error());
+    // Committed and in place; the renames become durable with the next directory sync,
+    // which the next flush makes (and a crash before it completes the swap at open).
+    (void)note_resource_exhaustion(name_.dir_name() + ": compaction swap", s.error());
+    std::lock_guard lock(flush_->mu);
+    flush_->roll_pending = true;
+  }
   for (const auto& st : job.staged_) {
     st.seg->clear_suffix();
     segments_[job.inputs_[st.input].base.value()] = st.seg;
@@ -884,7 +1167,7 @@ void log::flush_async(std::function<void(status)> done) {
   bool start = false;
   {
     std::lock_guard lock(flush_->mu);
-    if (!flush_->running && flush_->closed.empty() &&
+    if (!flush_->running && flush_->closed.empty() && !flush_->roll_pending &&
         flush_->synced_seq.load() >= flush_->write_seq.load()) {
       // Everything appended is already durable.
     } else {
@@ -926,6 +1209,7 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
     std::shared_ptr<log_flush_state> st;
     std::vector<std::function<void(status)>> waiters;
     std::vector<std::shared_ptr<segment>> files;
+    std::vector<log_flush_state::snapshot_write> snapshots;
     bool rewrite_rp = false;
     int64_t target = 0;
     uint64_t seq = 0;
@@ -950,6 +1234,7 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
       p.files.push_back(st->active);
       p.rewrite_rp = st->roll_pending;
       st->roll_pending = false;
+      p.snapshots.swap(st->snapshots);
       p.target = st->appended_end.load(std::memory_order_acquire);
       p.seq = st->write_seq.load(std::memory_order_acquire);
       p.st = std::move(st);
@@ -967,10 +1252,25 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
       }
     }
     for (auto& p : parts) {
+      // Snapshots cover data before their offset, all of it durable now.
+      for (const auto& snap : p.snapshots) {
+        if (!s)
+          break;
+        s = p.st->write_snapshot(snap.offset, snap.payload);
+        for (auto o : snap.obsolete)
+          (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(o)));
+      }
       if (s && p.rewrite_rp)
         s = p.st->write_recovery_point(p.target);
     }
-    if (!s) {
+    bool retry = false;
+    if (!s && is_resource_exhaustion(s.error().code())) {
+      // Out of descriptors or memory (the directory syncs and checkpoint writes open files;
+      // fsync itself never fails so): nothing was claimed durable and the disk did not
+      // fail. The files stay queued for the next flush; the waiters get a retriable error.
+      s = note_resource_exhaustion(fmt::format("flush in {}", path_.string()), s.error());
+      retry = true;
+    } else if (!s) {
       take_offline(fmt::format("flush failed: {}", s.error().message()));
       s = error(errc::log_dir_offline, s.error().message());
     }
@@ -978,8 +1278,14 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
 
     for (auto& p : parts) {
       auto& st = *p.st;
-      if (s)
+      if (s) {
         raise_to(st.flushed_end, p.target);
+        // The closed segments of the round are durable: their owner may release their files.
+        for (size_t i = 0; i + 1 < p.files.size(); ++i)
+          p.files[i]->mark_synced();
+        if (p.files.size() > 1)
+          p.st->closed_synced.fetch_add(1, std::memory_order_release);
+      }
       for (auto& w : p.waiters)
         w(s);
       std::vector<std::function<void(status)>> late;
@@ -988,12 +1294,23 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
         std::lock_guard lock(st.mu);
         if (s)
           raise_to(st.synced_seq, p.seq);
-        bool more =
-            !st.waiters.empty() || !st.closed.empty() || st.synced_seq.load() < st.write_seq.load();
-        if (s && more) {
-          again = true;  // stays running: queued for the next round
+        if (retry) {
+          // Back in the queue: the closed segments taken (not the active one, which is still
+          // active or was closed by a roll meanwhile) and the recovery-point rewrite.
+          p.files.pop_back();
+          st.closed.insert(st.closed.begin(), p.files.begin(), p.files.end());
+          st.roll_pending = st.roll_pending || p.rewrite_rp;
+          st.snapshots.insert(st.snapshots.begin(), std::make_move_iterator(p.snapshots.begin()),
+                              std::make_move_iterator(p.snapshots.end()));
+        }
+        bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
+                    st.synced_seq.load() < st.write_seq.load();
+        if ((s && more) || (retry && !st.waiters.empty())) {
+          // Stays running: queued for the next round. After a resource failure only for
+          // requests that arrived meanwhile, so that a lasting shortage never spins.
+          again = true;
         } else {
-          if (!s) {
+          if (!s && !retry) {
             late.swap(st.waiters);  // nothing more will be flushed: fail them too
             st.closed.clear();
           }
@@ -1024,6 +1341,21 @@ status log::close() {
   STROM_TRY(flush());
   for (const auto& [base, seg] : segments_)
     STROM_TRY(seg->flush_indexes());
+  // The state as of the log end: the next open starts from it and reads nothing after it.
+  std::optional<std::vector<std::byte>> final_state;
+  if (snapshot_source_)
+    final_state = snapshot_source_();
+  else if (stashed_snapshot_ && stashed_snapshot_->first == log_end_.value())
+    final_state = std::move(stashed_snapshot_->second);
+  if (final_state && !snapshots_.contains(log_end_.value())) {
+    STROM_TRY(flush_->write_snapshot(log_end_.value(), *final_state));
+    snapshots_.insert(log_end_.value());
+    while (snapshots_.size() > kept_snapshots) {
+      (void)opts_.fs->remove(path_ /
+                             segment_names::snapshot_name(kafka_next_offset(*snapshots_.begin())));
+      snapshots_.erase(snapshots_.begin());
+    }
+  }
   STROM_TRY(flush_->write_recovery_point(log_end_.value()));
   return write_offset_file(log_start_file, log_start_.value());
 }

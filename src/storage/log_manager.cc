@@ -40,6 +40,7 @@ std::string log_manager::marker_name(const model::ntp& name, std::string_view su
 log_manager::log_manager(options opts)
     : opts_(std::move(opts)),
       pool_(std::make_unique<blocking_pool>(opts_.flush_threads)),
+      files_(std::make_unique<file_cache>(opts_.max_open_segment_files)),
       writeback_pool_(std::make_unique<blocking_pool>(1)),
       compaction_pool_(std::make_unique<blocking_pool>(1)) {}
 
@@ -55,8 +56,8 @@ result<std::unique_ptr<log_manager>> log_manager::open(options opts) {
 }
 
 log::options log_manager::log_options(const std::shared_ptr<log_dir>& dir, const log_config& c) {
-  return log::options{opts_.fs.get(),       opts_.clk, pool_.get(), dir, c, cancel_,
-                      writeback_pool_.get()};
+  return log::options{opts_.fs.get(),        opts_.clk,   pool_.get(), dir, c, cancel_,
+                      writeback_pool_.get(), files_.get()};
 }
 
 status log_manager::load() {
@@ -116,9 +117,11 @@ status log_manager::load() {
   }
   lg().info(
       "opened {} log(s) in {} data dir(s) after {} shutdown: {} segment(s), {} recovered, "
-      "{} bytes truncated, {} index(es) rebuilt",
+      "{} bytes truncated, {} index(es) rebuilt; closed segments' log files kept open: at "
+      "most {}",
       logs_.size(), dirs_.size(), all_clean_ ? "a clean" : "an unclean", summary_.segments,
-      summary_.segments_recovered, summary_.bytes_truncated, summary_.indexes_rebuilt);
+      summary_.segments_recovered, summary_.bytes_truncated, summary_.indexes_rebuilt,
+      files_->capacity());
   return ok();
 }
 
@@ -366,19 +369,23 @@ status log_manager::shutdown() {
   shut_down_ = true;
   stop_compactions();
   status first = ok();
+  std::set<const log_dir*> unclean;  // no marker: the next start recovers
   for (auto& [n, l] : logs_) {
     if (placement_[n]->offline())
       continue;
     if (auto s = l->close(); !s) {
       lg().error("{}: close failed: {}", n.dir_name(), s.error().message());
-      placement_[n]->take_offline(s.error().message());
+      // Out of descriptors or memory is no disk failure; the directory just is not clean.
+      if (!is_resource_exhaustion(s.error().code()))
+        placement_[n]->take_offline(s.error().message());
+      unclean.insert(placement_[n].get());
       if (first)
         first = s;
     }
   }
   logs_.clear();
   for (const auto& d : dirs_) {
-    if (d->offline())
+    if (d->offline() || unclean.contains(d.get()))
       continue;
     auto marker = d->path() / clean_shutdown_marker;
     auto s = opts_.fs->write_file_atomic(marker, {});

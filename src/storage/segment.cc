@@ -28,6 +28,11 @@ constexpr size_t absolute_max_batch = size_t{1} << 30;
 constexpr size_t index_write_batch = 64;
 }  // namespace
 
+bool offsets_in_range(const batch_header& h) {
+  return h.base_offset >= 0 && h.last_offset_delta >= -1 &&
+         h.base_offset <= INT64_MAX - 1 - std::max<int64_t>(h.last_offset_delta, 0);
+}
+
 // --- names -----------------------------------------------------------------------------------
 
 std::string segment_names::log_name(kafka_offset base, leader_epoch epoch) {
@@ -40,11 +45,12 @@ std::string segment_names::time_index_name(kafka_offset base) {
   return fmt::format("{:020d}.timeindex", base.value());
 }
 
-std::optional<segment_names::parsed> segment_names::parse_log_name(const std::string& name) {
-  // <20 digits>-<epoch digits>.log
-  if (name.size() < 20 + 1 + 1 + 4 || !name.ends_with(".log") || name[20] != '-') {
+namespace {
+/// The 20-digit base offset that leads every segment file name; nullopt when `name` does not
+/// start with 20 digits or they do not fit an offset.
+std::optional<int64_t> parse_base_digits(std::string_view name) {
+  if (name.size() < 20)
     return std::nullopt;
-  }
   int64_t base = 0;
   for (size_t i = 0; i < 20; ++i) {
     if (name[i] < '0' || name[i] > '9')
@@ -53,6 +59,19 @@ std::optional<segment_names::parsed> segment_names::parse_log_name(const std::st
       return std::nullopt;
     base = base * 10 + (name[i] - '0');
   }
+  return base;
+}
+}  // namespace
+
+std::optional<segment_names::parsed> segment_names::parse_log_name(const std::string& name) {
+  // <20 digits>-<epoch digits>.log
+  if (name.size() < 20 + 1 + 1 + 4 || !name.ends_with(".log") || name[20] != '-') {
+    return std::nullopt;
+  }
+  auto digits = parse_base_digits(name);
+  if (!digits)
+    return std::nullopt;
+  int64_t base = *digits;
   int64_t epoch = 0;
   std::string_view e(name.data() + 21, name.size() - 21 - 4);
   if (e.empty() || e.size() > 10)
@@ -67,28 +86,57 @@ std::optional<segment_names::parsed> segment_names::parse_log_name(const std::st
   return parsed{kafka_offset(base), leader_epoch(static_cast<int32_t>(epoch))};
 }
 
+std::string segment_names::snapshot_name(kafka_next_offset at) {
+  return fmt::format("{:020d}.snapshot", at.value());
+}
+
+std::optional<kafka_next_offset> segment_names::parse_snapshot_name(const std::string& name) {
+  auto digits = parse_base_digits(name);
+  if (!digits || std::string_view(name).substr(20) != ".snapshot")
+    return std::nullopt;
+  return kafka_next_offset(*digits);
+}
+
+std::optional<kafka_offset> segment_names::parse_segment_file_base(const std::string& name) {
+  if (auto p = parse_log_name(name))
+    return p->base;
+  auto digits = parse_base_digits(name);
+  if (!digits)
+    return std::nullopt;
+  std::string_view rest(name.data() + 20, name.size() - 20);
+  if (rest != ".index" && rest != ".timeindex")
+    return std::nullopt;
+  return kafka_offset(*digits);
+}
+
 // --- lifecycle -------------------------------------------------------------------------------
 
 segment::segment(const options& opts, kafka_offset base, leader_epoch epoch)
     : opts_(opts), base_(base), epoch_(epoch), next_(base.value()) {}
 
+std::filesystem::path segment::log_path() const {
+  return opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix);
+}
+
 status segment::open_files(bool create) {
   auto mode = create ? io::open_mode::create_new : io::open_mode::read_write;
-  auto log =
-      opts_.fs->open(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix), mode);
+  auto log = opts_.fs->open(log_path(), mode);
   if (!log)
     return log.error();
   log_ = std::move(*log);
+  source_ = std::make_shared<cached_file>(opts_.fs, log_path(), opts_.cache);
+  source_->track(log_);
   // Indexes are derived data: recreate them whenever they are missing.
   auto idx = opts_.fs->open(opts_.dir / (segment_names::index_name(base_) + opts_.suffix),
                             io::open_mode::create);
   if (!idx)
     return idx.error();
-  index_file_ = std::move(*idx);
   auto tidx = opts_.fs->open(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix),
                              io::open_mode::create);
   if (!tidx)
     return tidx.error();
+  std::lock_guard lock(index_files_mu_);
+  index_file_ = std::move(*idx);
   time_index_file_ = std::move(*tidx);
   return ok();
 }
@@ -98,9 +146,21 @@ result<std::unique_ptr<segment>> segment::create(const options& opts, kafka_offs
   std::unique_ptr<segment> s(new segment(opts, base, epoch));
   s->created_ms_ = now;
   // Stale index files of an earlier segment with this base (removed log) must not survive.
-  (void)opts.fs->remove(opts.dir / (segment_names::index_name(base) + opts.suffix));
-  (void)opts.fs->remove(opts.dir / (segment_names::time_index_name(base) + opts.suffix));
-  STROM_TRY(s->open_files(true));
+  auto index = opts.dir / (segment_names::index_name(base) + opts.suffix);
+  auto time_index = opts.dir / (segment_names::time_index_name(base) + opts.suffix);
+  (void)opts.fs->remove(index);
+  (void)opts.fs->remove(time_index);
+  if (auto st = s->open_files(true); !st) {
+    // Opened part way (out of descriptors, say): leave nothing behind, so that a later
+    // attempt starts afresh and no empty segment appears at the next start.
+    bool log_created = s->log_ != nullptr;
+    s.reset();
+    if (log_created)
+      (void)opts.fs->remove(opts.dir / (segment_names::log_name(base, epoch) + opts.suffix));
+    (void)opts.fs->remove(index);
+    (void)opts.fs->remove(time_index);
+    return st.error();
+  }
   return s;
 }
 
@@ -129,6 +189,8 @@ result<std::unique_ptr<segment>> segment::open(const options& opts, kafka_offset
 // --- append ----------------------------------------------------------------------------------
 
 status segment::write_pending_indexes() {
+  if (index_written_ < index_.size() || time_written_ < time_index_.size())
+    STROM_ASSERT(index_file_ && time_index_file_, "index entries pending after release");
   if (index_written_ < index_.size()) {
     std::vector<std::byte> buf((index_.size() - index_written_) * index_entry::disk_size);
     for (size_t i = index_written_; i < index_.size(); ++i) {
@@ -187,13 +249,15 @@ status segment::append(std::span<const std::byte> batch, const batch_header& h) 
   STROM_ASSERT(size_ + batch.size() <= UINT32_MAX, "segment position overflow");
   STROM_TRY(log_->write_at(size_, batch));
   maybe_index(h, size_);
-  // Index entries reach their files in groups: the indexes are derived data, checked at
-  // open and rebuilt from the log whenever they fall short.
-  if (index_.size() - index_written_ >= index_write_batch)
-    STROM_TRY(write_pending_indexes());
   remember(h, size_);
   size_ += batch.size();
   advance_next(h);
+  // Index entries reach their files in groups: the indexes are derived data, checked at
+  // open and rebuilt from the log whenever they fall short. The batch is stored whatever
+  // happens here: entries not written stay pending for the next attempt (a roll or close
+  // reports a lasting failure).
+  if (index_.size() - index_written_ >= index_write_batch)
+    (void)write_pending_indexes();
   if (opts_.writeback_bytes > 0 && size_ - writeback_from_ >= opts_.writeback_bytes) {
     // Whole pages only: the page still being appended to is left for later.
     uint64_t end = size_ & ~uint64_t{page_bytes - 1};
@@ -255,8 +319,22 @@ result<std::optional<batch_location>> segment::header_at(uint64_t position,
     return std::optional<batch_location>(*r);
   std::span<const std::byte> bytes;
   std::array<std::byte, L::header_size> single{};
+  // A released segment's file comes from the cache, only when bytes must be read.
+  std::shared_ptr<io::file> held;
+  io::file* file = log_.get();
+  auto need_file = [&]() -> status {
+    if (file != nullptr)
+      return ok();
+    auto f = source_->get();
+    if (!f)
+      return f.error();
+    held = std::move(*f);
+    file = held.get();
+    return ok();
+  };
   if (window == nullptr) {
-    STROM_TRY(log_->read_exact(position, single));
+    STROM_TRY(need_file());
+    STROM_TRY(file->read_exact(position, single));
     bytes = single;
   } else {
     auto& w = *window;
@@ -264,7 +342,8 @@ result<std::optional<batch_location>> segment::header_at(uint64_t position,
       // Refill from `position`: a whole window while batches fit in one, else the header alone.
       uint64_t want = w.large_ ? L::header_size : header_window::capacity;
       want = std::max<uint64_t>(std::min<uint64_t>(want, size_ - position), L::header_size);
-      STROM_TRY(log_->read_exact(position, std::span(w.bytes_.data(), want)));
+      STROM_TRY(need_file());
+      STROM_TRY(file->read_exact(position, std::span(w.bytes_.data(), want)));
       w.start_ = position;
       w.length_ = want;
     }
@@ -273,6 +352,11 @@ result<std::optional<batch_location>> segment::header_at(uint64_t position,
   auto h = model::decode_header(bytes);
   if (!h)
     return h.error();
+  if (!offsets_in_range(*h)) {
+    return error(errc::invalid_batch,
+                 fmt::format("corrupt offsets in the batch header at {} of {}", position,
+                             segment_names::log_name(base_, epoch_)));
+  }
   if (window != nullptr)
     window->large_ = h->size_bytes() >= header_window::capacity;
   return std::optional<batch_location>(batch_location{*h, position});
@@ -338,6 +422,7 @@ result<std::optional<batch_location>> segment::find_by_timestamp(timestamp_ms ts
 // --- truncation ------------------------------------------------------------------------------
 
 status segment::truncate(kafka_next_offset end) {
+  STROM_ASSERT(!released(), "truncating a released segment; reacquire() first");
   auto cut = find(model::first_at(end));
   if (!cut)
     return cut.error();
@@ -531,6 +616,11 @@ status segment::recover(segment_recovery& report) {
       reason = fmt::format("inconsistent record count in batch at {}", pos);
       break;
     }
+    if (!offsets_in_range(*h)) {
+      reason = fmt::format("batch at {} has base offset {} and last offset delta {}", pos,
+                           h->base_offset, h->last_offset_delta);
+      break;
+    }
     if (h->partition_leader_epoch != epoch_.value()) {
       reason = fmt::format("batch at {} has epoch {}, the segment's is {}", pos,
                            h->partition_leader_epoch, epoch_.value());
@@ -562,7 +652,8 @@ status segment::recover(segment_recovery& report) {
 // --- durability ------------------------------------------------------------------------------
 
 status segment::sync() {
-  STROM_TRY(log_->sync());
+  if (log_ != nullptr)  // a released segment was durable when released
+    STROM_TRY(log_->sync());
   return flush_indexes();
 }
 
@@ -570,8 +661,98 @@ status segment::flush_indexes() {
   // Index files change only in write_pending_indexes(); skip the syscalls when untouched.
   if (!indexes_dirty_.exchange(false))
     return ok();
-  STROM_TRY(index_file_->sync());
-  return time_index_file_->sync();
+  std::shared_ptr<io::file> index, time_index;
+  {
+    std::lock_guard lock(index_files_mu_);
+    index = index_file_;
+    time_index = time_index_file_;
+  }
+  auto sync = [&](const std::shared_ptr<io::file>& open, const std::string& name) -> status {
+    if (open != nullptr)
+      return open->sync();
+    // Closed at the roll: opened for the fsync only. Indexes are derived data: an error
+    // reported to the earlier descriptor and missed here costs a rebuild at open, never data.
+    auto f = opts_.fs->open(opts_.dir / (name + opts_.suffix), io::open_mode::read_write);
+    if (!f) {
+      // Deleted meanwhile (retention, a compaction swap, a truncation): nothing to sync.
+      if (f.error().code() == std::errc::no_such_file_or_directory)
+        return ok();
+      return f.error();
+    }
+    return (*f)->sync();
+  };
+  status s = sync(index, segment_names::index_name(base_));
+  if (s)
+    s = sync(time_index, segment_names::time_index_name(base_));
+  if (!s)
+    indexes_dirty_ = true;
+  return s;
+}
+
+status segment::close_indexes() {
+  STROM_TRY(write_pending_indexes());
+  std::lock_guard lock(index_files_mu_);
+  index_file_.reset();
+  time_index_file_.reset();
+  return ok();
+}
+
+result<std::shared_ptr<io::file>> segment::log_file() const {
+  if (log_ != nullptr)
+    return log_;
+  return source_->get();
+}
+
+status segment::release_files() {
+  STROM_TRY(write_pending_indexes());
+  STROM_TRY(flush_indexes());
+  {
+    std::lock_guard lock(index_files_mu_);
+    index_file_.reset();
+    time_index_file_.reset();
+  }
+  if (opts_.cache != nullptr && log_ != nullptr) {
+    source_->adopt(std::move(log_));
+    log_.reset();
+  }
+  return ok();
+}
+
+status segment::reacquire() {
+  if (log_ == nullptr) {
+    auto f = opts_.fs->open(log_path(), io::open_mode::read_write);
+    if (!f)
+      return f.error();
+    log_ = std::move(*f);
+    source_->track(log_);
+  }
+  if (index_file_ == nullptr) {
+    auto f = opts_.fs->open(opts_.dir / (segment_names::index_name(base_) + opts_.suffix),
+                            io::open_mode::create);
+    if (!f)
+      return f.error();
+    std::lock_guard lock(index_files_mu_);
+    index_file_ = std::move(*f);
+  }
+  if (time_index_file_ == nullptr) {
+    auto f = opts_.fs->open(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix),
+                            io::open_mode::create);
+    if (!f)
+      return f.error();
+    std::lock_guard lock(index_files_mu_);
+    time_index_file_ = std::move(*f);
+  }
+  synced_ = false;
+  return ok();
+}
+
+void segment::clear_suffix() {
+  opts_.suffix.clear();
+  source_->set_path(log_path());
+}
+
+status segment::remove_log_file() {
+  return opts_.fs->remove(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix));
 }
 
 status segment::remove_files() {

@@ -10,6 +10,7 @@
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
 #include "strom/cluster/producer_state.h"
+#include "strom/cluster/topic_config.h"
 #include "strom/metrics/metrics.h"
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
@@ -21,7 +22,12 @@ namespace strom::cluster {
 struct partition_settings {
   bool flush_before_ack = true;  ///< acks=all waits for fsync (write.caching=false)
   bool log_append_time = false;  ///< message.timestamp.type=LogAppendTime
+  /// producer.id.expiration.ms and the producers remembered at most (producer_state).
+  producer_state::limits producers;
 };
+
+/// A partition's settings from the broker defaults and a topic's overrides.
+partition_settings settings_for(const topic_defaults& defaults, const topic_configs& overrides);
 
 /// A partition replica on this node: owns leadership, the high watermark and the append path
 /// over its log. Produce and Fetch reach the log only through here; this is where Raft
@@ -34,7 +40,12 @@ class partition {
         log_(log),
         settings_(s),
         clock_(clk),
+        producers_(s.producers),
         traffic_(metrics::topic(name_.topic)) {}
+  /// Hands the log the final producer state (written at close) and stops its snapshots.
+  ~partition();
+  partition(const partition&) = delete;
+  partition& operator=(const partition&) = delete;
 
   [[nodiscard]] const model::ntp& name() const { return name_; }
   [[nodiscard]] storage::log& log() { return *log_; }
@@ -42,7 +53,10 @@ class partition {
   [[nodiscard]] const partition_settings& settings() const { return settings_; }
   /// The topic's traffic counters (their series live as long as some partition does).
   [[nodiscard]] const std::shared_ptr<metrics::topic_metrics>& traffic() const { return traffic_; }
-  void set_settings(partition_settings s) { settings_ = s; }
+  void set_settings(partition_settings s) {
+    settings_ = s;
+    producers_.set_limits(s.producers);
+  }
 
   [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
   /// Exclusive: the first offset not yet visible to consumers.
@@ -76,8 +90,13 @@ class partition {
   /// Makes everything appended so far durable; `done` runs on the flush thread.
   void flush_async(std::function<void(status)> done);
 
-  /// Rebuilds the idempotent-producer state from the newest segments (after a restart).
+  /// Rebuilds the idempotent-producer state (after a restart): the newest intact snapshot
+  /// and the batches after it, else every batch from the log start; then snapshots the state
+  /// at every roll of the log (docs/storage-format.md, "State snapshots").
   status load_producer_state();
+  /// Forgets idempotent producers idle for producer.id.expiration.ms (housekeeping).
+  size_t expire_producers() { return producers_.expire(clock_.now_ms()); }
+  [[nodiscard]] const producer_state& producers() const { return producers_; }
 
   /// Registers `fn` to run (once) after the next append; returns an id to cancel it.
   uint64_t add_waiter(std::function<void()> fn);

@@ -25,7 +25,16 @@ struct topic_config_key {
   int64_t max = INT64_MAX;
   std::vector<std::string_view> allowed;  ///< for strings; empty = anything
   std::string_view doc;
+  /// Why the minimum is what it is, when it is stricter than Kafka's; quoted in the error.
+  std::string_view min_reason{};
 };
+
+/// Strom's floors for the segment and index configs (docs/configuration.md, "Topic configs"):
+/// stricter than Kafka 3.x so that no client setting can make a partition roll a new segment
+/// every few batches. The broker-wide YAML defaults have the same minimums.
+inline constexpr int64_t min_segment_bytes = 1 << 20;        ///< segment.bytes: Kafka 4.0's
+inline constexpr int64_t min_segment_ms = 1000;              ///< segment.ms
+inline constexpr int64_t min_segment_index_bytes = 1 << 16;  ///< segment.index.bytes
 
 /// Every topic config key, in a stable order.
 const std::vector<topic_config_key>& topic_config_keys();
@@ -48,6 +57,10 @@ struct topic_defaults {
   std::string message_timestamp_type = "CreateTime";
   bool write_caching = false;
   int32_t min_insync_replicas = 1;
+  /// producer.id.expiration.ms (a broker config in Kafka; a topic may override it here).
+  int64_t producer_id_expiration_ms = 86'400'000;
+  /// Idempotent producers remembered per partition at most (Strom's; Kafka has no bound).
+  size_t max_producers_per_partition = 10'000;
 };
 
 /// The effective value of a key for a topic and where it came from.
@@ -67,6 +80,7 @@ storage::log_config effective_log_config(const topic_defaults& defaults,
 /// Whether acks=all waits for fsync (write.caching=false).
 bool flush_before_ack(const topic_defaults& defaults, const topic_configs& overrides);
 bool log_append_time(const topic_defaults& defaults, const topic_configs& overrides);
+int64_t producer_id_expiration_ms(const topic_defaults& defaults, const topic_configs& overrides);
 
 }  // namespace strom::cluster
 

@@ -125,6 +125,15 @@ struct network_config {
   bool operator==(const network_config&) const = default;
 };
 
+/// `storage`: node-local limits of the storage engine.
+struct storage_config {
+  /// Log files of closed segments kept open at most, over all partitions (a cache; a read of
+  /// an older segment reopens its file). Also capped at a quarter of the process's descriptor
+  /// limit (RLIMIT_NOFILE) at start.
+  int32_t max_open_segment_files = 1024;
+  bool operator==(const storage_config&) const = default;
+};
+
 /// `cluster_defaults.topics`: defaults for created topics.
 struct topic_defaults {
   bool auto_create = false;                  // auto.create.topics.enable (dev: true)
@@ -141,6 +150,8 @@ struct topic_defaults {
 struct log_defaults {
   int32_t segment_bytes = 1073741824;                // log.segment.bytes
   int64_t segment_ms = 604800000;                    // log.roll.ms
+  int64_t segment_jitter_ms = 0;                     // log.roll.jitter.ms
+  int32_t segment_index_bytes = 10485760;            // log.index.size.max.bytes
   int64_t retention_ms = 604800000;                  // log.retention.ms; -1 = forever
   int64_t retention_bytes = -1;                      // log.retention.bytes; -1 = unlimited
   cleanup_policy cleanup = cleanup_policy::delete_;  // log.cleanup.policy
@@ -182,12 +193,20 @@ struct group_defaults {
   bool operator==(const group_defaults&) const = default;
 };
 
+/// `cluster_defaults.producers`: idempotent-producer state kept per partition.
+struct producer_defaults {
+  int64_t id_expiration_ms = 86400000;  // producer.id.expiration.ms
+  int32_t max_per_partition = 10000;    // Strom-only: producers remembered per partition
+  bool operator==(const producer_defaults&) const = default;
+};
+
 /// `cluster_defaults`: settings that must be identical on every node of a cluster.
 struct cluster_defaults_config {
   topic_defaults topics;
   log_defaults log;
   replication_defaults replication;
   group_defaults groups;
+  producer_defaults producers;
   bool operator==(const cluster_defaults_config&) const = default;
 };
 
@@ -226,6 +245,7 @@ struct broker_config {
   std::optional<std::string> inter_broker_listener;
   admin_config admin;
   network_config network;
+  storage_config storage;
   cluster_defaults_config cluster_defaults;
   shutdown_config shutdown;
   logging_config logging;

@@ -29,9 +29,21 @@ class fault_file_system final : public file_system {
   /// after it succeed again: one transient error in the middle of a multi-step protocol.
   /// Negative disables.
   void fail_one_op_after(int64_t n) { st_->one_op_budget = n; }
+  /// While set (a positive errno, e.g. EMFILE), every call that needs a new descriptor fails
+  /// with it and changes nothing: open in any mode, and the directory syncs (which open the
+  /// directory); after `after` more such calls have succeeded. 0 disables. Simulates running
+  /// out of descriptors or memory, also half way through opening several files.
+  void fail_opens_with(int err, int64_t after = 0) {
+    st_->opens_allowed = after;
+    st_->open_errno = err;
+  }
+  /// Opens (and directory syncs) refused by fail_opens_with so far.
+  [[nodiscard]] uint64_t opens_refused() const { return st_->opens_refused; }
   /// Mutating calls made so far (counted whether or not a budget is set).
   [[nodiscard]] uint64_t ops() const { return st_->ops; }
   [[nodiscard]] uint64_t syncs() const { return syncs_; }
+  /// sync_directory calls so far.
+  [[nodiscard]] uint64_t dir_syncs() const { return st_->dir_syncs; }
   /// start_writeback calls so far, and the bytes they covered.
   [[nodiscard]] uint64_t writebacks() const { return st_->writebacks; }
   [[nodiscard]] uint64_t writeback_bytes() const { return st_->writeback_bytes; }
@@ -63,11 +75,14 @@ class fault_file_system final : public file_system {
     return inner_->rename(from, to);
   }
   status sync_directory(const std::filesystem::path& dir) override {
+    STROM_TRY(st_->take_descriptor());
     STROM_TRY(st_->take_op());
+    ++st_->dir_syncs;
     return inner_->sync_directory(dir);
   }
   /// Counted as a sync; fails like one while fail_syncs is set.
   status sync_file_system(const std::filesystem::path& p) override {
+    STROM_TRY(st_->take_descriptor());
     STROM_TRY(st_->take_op());
     ++syncs_;
     if (fail_sync_)
@@ -82,14 +97,20 @@ class fault_file_system final : public file_system {
     std::atomic<int64_t> write_budget{-1};
     std::atomic<bool> fail_sync{false};
     std::atomic<uint64_t> syncs{0};
+    std::atomic<uint64_t> dir_syncs{0};
     std::atomic<int64_t> op_budget{-1};
     std::atomic<int64_t> one_op_budget{-1};
     std::atomic<uint64_t> ops{0};
     std::atomic<uint64_t> reads{0};
     std::atomic<uint64_t> writebacks{0};
     std::atomic<uint64_t> writeback_bytes{0};
+    std::atomic<int> open_errno{0};
+    std::atomic<int64_t> opens_allowed{0};
+    std::atomic<uint64_t> opens_refused{0};
     /// Counts one mutating call; fails it when the op budget is spent.
     status take_op();
+    /// Fails a call that needs a new descriptor while open_errno is set.
+    status take_descriptor();
   };
 
  private:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -32,6 +33,17 @@ class memory_file_system final : public file_system {
   void crash();
   /// Direct access to a file's current bytes (to corrupt them in tests). Empty when missing.
   std::vector<std::byte>* contents(const std::filesystem::path& p);
+  /// Files opened and not yet closed (every `file` object alive), like a process's open
+  /// descriptors.
+  [[nodiscard]] int64_t open_files() const { return open_->count.load(); }
+  /// The most files open at once since the last reset_peak_open_files().
+  [[nodiscard]] int64_t peak_open_files() const { return open_->peak.load(); }
+  void reset_peak_open_files() { open_->peak = open_->count.load(); }
+
+  struct open_counter {
+    std::atomic<int64_t> count{0};
+    std::atomic<int64_t> peak{0};
+  };
 
   struct node;
 
@@ -39,6 +51,7 @@ class memory_file_system final : public file_system {
   std::mutex mu_;  // guards files_ and dirs_
   std::map<std::string, std::shared_ptr<node>> files_;
   std::map<std::string, bool> dirs_;
+  std::shared_ptr<open_counter> open_ = std::make_shared<open_counter>();
 };
 
 }  // namespace strom::io

@@ -10,6 +10,7 @@
 #include "strom/base/result.h"
 #include "strom/io/file_system.h"
 #include "strom/model/offsets.h"
+#include "strom/storage/file_cache.h"
 #include "strom/storage/segment.h"
 
 namespace strom::storage {
@@ -30,11 +31,12 @@ struct compaction_stats {
 };
 
 /// One closed segment as a compaction job sees it. Closed segments are immutable, so their
-/// file can be read from any thread; the job never touches the segment object.
+/// file can be read from any thread; the job never touches the segment object. The file is
+/// opened (through the descriptor cache) only while the job reads it.
 struct compaction_input {
   model::kafka_offset base;
   model::leader_epoch epoch;
-  std::shared_ptr<io::file> file;
+  std::shared_ptr<cached_file> file;
   uint64_t size = 0;
   model::kafka_next_offset next;
 };

@@ -26,6 +26,7 @@ class epoch_cache {
   /// Loads the checkpoint; a missing file is an empty cache.
   status load();
   /// Records that `epoch` starts at `start`. No-op when it is not newer than the last epoch.
+  /// When the checkpoint cannot be written the cache is left as it was.
   status assign(model::leader_epoch epoch, model::kafka_offset start);
   /// Drops entries that start at or after `end` (log suffix truncated to `end`).
   status truncate_from_end(model::kafka_next_offset end);

@@ -17,9 +17,16 @@ enum class errc {
   corrupt_checkpoint,  ///< a checkpoint file that can't be parsed
   compaction_aborted,  ///< the log changed (or the broker stops) while a compaction ran
   record_without_key,  ///< a record without a key sent to a compacted topic
+  /// Out of file descriptors or memory (EMFILE, ENFILE, ENOMEM): the request failed and may
+  /// be retried; the data directory stays online (docs/architecture.md, "Resource errors").
+  resource_exhausted,
 };
 
 const std::error_category& storage_category();
+
+/// Whether `e` says the process ran out of a resource (descriptors, memory) rather than that
+/// the disk failed: EMFILE, ENFILE, ENOMEM, or errc::resource_exhausted.
+bool is_resource_exhaustion(const std::error_code& e);
 inline std::error_code make_error_code(errc e) {
   return {static_cast<int>(e), storage_category()};
 }

@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "strom/storage/compaction.h"
 #include "strom/storage/epoch_cache.h"
 #include "strom/storage/errc.h"
+#include "strom/storage/file_cache.h"
 #include "strom/storage/log_config.h"
 #include "strom/storage/segment.h"
 
@@ -38,18 +41,32 @@ struct log_flush_state {
   bool roll_pending = false;  ///< a roll happened: rewrite the recovery point
   std::atomic<int64_t> appended_end{0};
   std::atomic<int64_t> flushed_end{0};
-  std::atomic<uint64_t> write_seq{0};   ///< bumped by every write (data, internal, truncate)
-  std::atomic<uint64_t> synced_seq{0};  ///< write_seq covered by the last successful sync
+  std::atomic<uint64_t> write_seq{0};      ///< bumped by every write (data, internal, truncate)
+  std::atomic<uint64_t> synced_seq{0};     ///< write_seq covered by the last successful sync
+  std::atomic<uint64_t> closed_synced{0};  ///< bumped when a round made closed segments durable
+  /// A state snapshot taken at a roll, written by the flush that makes the data before it
+  /// durable; `obsolete` are older snapshots to delete once it is written.
+  struct snapshot_write {
+    int64_t offset = 0;
+    std::vector<std::byte> payload;
+    std::vector<int64_t> obsolete;
+  };
+  std::vector<snapshot_write> snapshots;
   /// Serialises writers of the recovery-point file (owner thread and flush pool).
   std::mutex rp_mu;
   io::file_system* fs = nullptr;
+  std::filesystem::path dir;             ///< the log's directory
   std::filesystem::path recovery_point;  ///< the file
   status write_recovery_point(int64_t value);
+  /// Writes `<offset>.snapshot` atomically and durably (docs/storage-format.md).
+  status write_snapshot(int64_t offset, std::span<const std::byte> payload);
 };
 
 /// A data directory. Shared by every log in it; an I/O error on any of them takes the whole
 /// directory offline, after which its logs refuse appends and flushes. Never back online in
-/// the same process: an fsync error is not retried (the failed pages may be gone).
+/// the same process: an fsync error is not retried (the failed pages may be gone). Running
+/// out of descriptors or memory is not an I/O error: it fails the call with
+/// errc::resource_exhausted and leaves the directory online.
 ///
 /// Flush rounds: logs that need an fsync queue here; one task on the flush pool takes every
 /// queued log at once and makes them durable together: with one log, an fdatasync of its
@@ -146,6 +163,9 @@ class log {
     std::shared_ptr<const std::atomic<bool>> cancel;
     /// Runs the segments' write-behind calls; inline when null.
     blocking_pool* writeback_pool = nullptr;
+    /// Holds the log files of closed segments, shared by the logs of a log manager; without
+    /// one, closed segments keep their log file open (their index files are closed anyway).
+    file_cache* files = nullptr;
   };
 
   /// Opens (or creates, when the directory is new) the log of `name` in `opts.dir`.
@@ -207,6 +227,27 @@ class log {
                        const std::function<void(const model::batch_header&)>& fn) const;
   /// The base offset of the `n`-th segment from the end (the active one is 1).
   [[nodiscard]] model::kafka_offset recent_segments_start(size_t n) const;
+
+  // --- state snapshots (docs/storage-format.md, "State snapshots") ---
+  /// Returns the state (an opaque payload: the owner's, e.g. idempotent producers) as of the
+  /// log end at the moment it is called.
+  using snapshot_source = std::function<std::vector<std::byte>()>;
+  /// At every roll the source is asked for the state as of the new segment's base (before any
+  /// data goes into it); the snapshot is written as `<offset>.snapshot` by the flush that
+  /// makes the closed segment durable, so a snapshot never covers data that could be lost.
+  /// close() writes one at the log end. Owner thread; null to stop.
+  void set_snapshot_source(snapshot_source fn) { snapshot_source_ = std::move(fn); }
+  /// The state as of the current log end, for close() to write when no source is set any
+  /// more (the owner went away first). Owner thread.
+  void stash_snapshot(std::vector<std::byte> payload);
+  /// Offsets of the snapshots on disk (or being written), oldest first.
+  [[nodiscard]] std::vector<model::kafka_next_offset> snapshots() const;
+  /// The payload of the snapshot at `at`, checked (format, CRC, offset); corrupt_checkpoint
+  /// when it is damaged, and refused when larger than `max_bytes`.
+  result<std::vector<std::byte>> read_snapshot(model::kafka_next_offset at, size_t max_bytes) const;
+  /// Snapshots kept: older ones are deleted when a new one is written (and with their
+  /// segments).
+  static constexpr size_t kept_snapshots = 3;
   [[nodiscard]] size_t segment_count() const { return segments_.size(); }
   [[nodiscard]] const epoch_cache& epochs() const { return epochs_; }
   [[nodiscard]] model::leader_epoch active_epoch() const;
@@ -251,6 +292,9 @@ class log {
   log(model::ntp name, std::filesystem::path path, options opts);
   status load(bool clean, log_recovery& report);
   status roll(model::leader_epoch epoch);
+  /// The segment is old enough to roll (segment.ms less this segment's jitter).
+  [[nodiscard]] bool aged(const segment& s, timestamp_ms now) const;
+  void draw_roll_jitter();
   status check_writable() const;
   error io_failed(const error& e);
   status remove_front_segment();
@@ -258,6 +302,11 @@ class log {
   status write_offset_file(const char* name, int64_t value);
   result<std::optional<int64_t>> read_offset_file(const char* name);
   void run_flush();
+  /// Releases the files of closed segments that a flush made durable (owner thread).
+  void release_synced();
+  status load_snapshots();
+  /// Deletes the snapshots outside [first segment's base, `end`].
+  void drop_snapshots_outside(int64_t end);
   segment& active() { return *segments_.rbegin()->second; }
   const segment& active() const { return *segments_.rbegin()->second; }
   segment::options segment_options() const;
@@ -266,6 +315,9 @@ class log {
   std::filesystem::path path_;
   options opts_;
   std::map<int64_t, std::shared_ptr<segment>> segments_;  // by base offset
+  /// Closed segments still holding their files until a flush made them durable.
+  std::vector<std::shared_ptr<segment>> unreleased_;
+  uint64_t released_at_ = 0;  ///< flush_->closed_synced when unreleased_ was last looked at
   model::kafka_offset log_start_{0};
   model::kafka_next_offset log_end_{0};
   epoch_cache epochs_;
@@ -281,6 +333,11 @@ class log {
   /// closed counts as not yet compacted, so the first run re-reads it once).
   model::kafka_next_offset cleaned_end_{0};
   timestamp_ms tombstone_deadline_ = -1;
+  /// segment.jitter.ms drawn for the active segment.
+  int64_t roll_jitter_ms_ = 0;
+  snapshot_source snapshot_source_;
+  std::set<int64_t> snapshots_;  ///< offsets of the snapshots written or being written
+  std::optional<std::pair<int64_t, std::vector<std::byte>>> stashed_snapshot_;
 };
 
 }  // namespace strom::storage

@@ -11,6 +11,12 @@ struct log_config {
   uint64_t segment_bytes = uint64_t{1} << 30;
   /// segment.ms: roll the active segment once it is this old (and not empty).
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;
+  /// segment.jitter.ms: each segment rolls a random time in [0, min(this, segment_ms / 2))
+  /// earlier than segment_ms, so that partitions created together do not roll together.
+  int64_t segment_jitter_ms = 0;
+  /// segment.index.bytes: roll the active segment before its offset index would grow past
+  /// this (12 bytes per entry); bounds a segment's in-memory index.
+  uint64_t index_max_bytes = 10 * 1024 * 1024;
   /// retention.ms: delete closed segments whose newest timestamp is older; -1 = forever.
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   /// retention.bytes: delete oldest segments while the log is larger; -1 = no limit.

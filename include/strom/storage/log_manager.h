@@ -13,6 +13,7 @@
 #include "strom/base/result.h"
 #include "strom/io/file_system.h"
 #include "strom/model/ntp.h"
+#include "strom/storage/file_cache.h"
 #include "strom/storage/log.h"
 
 namespace strom::storage {
@@ -48,6 +49,9 @@ class log_manager {
     /// Whether a partition directory belongs to an existing topic. Unset: every one does
     /// (tools and tests that have no topic table).
     std::function<bool(const model::ntp&)> claimed;
+    /// Log files of closed segments held open at most, over every log (the descriptor cache,
+    /// docs/architecture.md "Descriptors"); active segments hold theirs besides.
+    size_t max_open_segment_files = 1024;
   };
 
   /// The marker's file name inside a data directory.
@@ -100,6 +104,8 @@ class log_manager {
   /// The thread that runs compaction jobs (never the flush threads: a long compaction must not
   /// delay fsyncs). Jobs are submitted by the logs' owner threads.
   blocking_pool& compaction_pool() { return *compaction_pool_; }
+  /// The descriptor cache of closed segments' log files.
+  [[nodiscard]] const file_cache& files() const { return *files_; }
   /// Makes running and queued compaction jobs give up (they fail with compaction_aborted).
   void stop_compactions() { cancel_->store(true); }
   /// The thread for the file work of topic administration (creating and deleting logs,
@@ -123,6 +129,7 @@ class log_manager {
   options opts_;
   mutable std::mutex mu_;                // guards logs_, placement_ and leftovers_ after open
   std::unique_ptr<blocking_pool> pool_;  // declared before logs_: outlives them
+  std::unique_ptr<file_cache> files_;    // likewise
   std::unique_ptr<blocking_pool> writeback_pool_;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<blocking_pool> compaction_pool_;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "strom/io/file_system.h"
 #include "strom/model/offsets.h"
 #include "strom/model/record_batch.h"
+#include "strom/storage/file_cache.h"
 
 namespace strom::storage {
 
@@ -35,6 +37,10 @@ struct time_index_entry {
   uint32_t relative_offset = 0;
   static constexpr size_t disk_size = 12;
 };
+
+/// Whether the offsets of a batch header read from disk can be used without overflow: the
+/// base offset is not covered by the CRC, so a damaged one must not reach offset arithmetic.
+bool offsets_in_range(const model::batch_header& h);
 
 /// A byte range of a segment file, for copying or for sendfile.
 struct file_slice {
@@ -79,19 +85,32 @@ struct segment_names {
   static std::string log_name(model::kafka_offset base, model::leader_epoch epoch);
   static std::string index_name(model::kafka_offset base);
   static std::string time_index_name(model::kafka_offset base);
+  /// A state snapshot's file: `<20-digit offset>.snapshot`.
+  static std::string snapshot_name(model::kafka_next_offset at);
+  static std::optional<model::kafka_next_offset> parse_snapshot_name(const std::string& name);
   /// Parses a log file name; nullopt when it is not one.
   struct parsed {
     model::kafka_offset base;
     model::leader_epoch epoch;
   };
   static std::optional<parsed> parse_log_name(const std::string& name);
+  /// The base offset of any of the three file names of a segment (log, index, time index);
+  /// nullopt for any other name, however short or long.
+  static std::optional<model::kafka_offset> parse_segment_file_base(const std::string& name);
 };
 
 /// One segment: a log file of record batches of a single leader epoch, plus its sparse offset
 /// index and time index (kept in memory and appended to their files).
 ///
-/// Owned by a log; touched only by the log's owner thread, except `sync()` and the files
-/// handed out in file_slices, which the flusher and readers may use concurrently.
+/// Owned by a log; touched only by the log's owner thread, except `sync()`, mark_synced(),
+/// the files handed out in file_slices and the handle of log_source(), which the flusher,
+/// readers and compaction may use concurrently.
+///
+/// Descriptors: an open segment holds its log file and both index files. Once it is closed
+/// and synced, release_files() closes the index files (they are complete and durable) and
+/// hands the log file to the shared file_cache, which closes it when other files need the
+/// room; a later read reopens it (read-only). reacquire() opens all three again before a
+/// closed segment is written to (it becomes active again after a truncation).
 /// Invariants: batches are contiguous from position 0 to size(); Kafka offsets increase;
 /// every batch carries the segment's epoch; index entries increase in offset and position.
 class segment {
@@ -110,6 +129,9 @@ class segment {
     /// Appended to the three file names: compaction writes a segment as `<name>.cleaned`
     /// before swapping it in (docs/storage-format.md). Empty for live segments.
     std::string suffix;
+    /// Where a closed segment's log file goes once released (release_files()); without one
+    /// a closed segment keeps its log file open.
+    file_cache* cache = nullptr;
   };
 
   /// Creates an empty segment (files must not exist).
@@ -131,7 +153,12 @@ class segment {
   [[nodiscard]] bool empty() const { return size_ == 0; }
   [[nodiscard]] timestamp_ms max_timestamp() const { return max_timestamp_; }
   [[nodiscard]] timestamp_ms created_ms() const { return created_ms_; }
-  [[nodiscard]] const std::shared_ptr<io::file>& log_file() const { return log_; }
+  /// The log file, reopened through the cache when released. Owner thread.
+  [[nodiscard]] result<std::shared_ptr<io::file>> log_file() const;
+  /// A handle to the log file that any thread may use (compaction reads closed segments).
+  [[nodiscard]] const std::shared_ptr<cached_file>& log_source() const { return source_; }
+  /// Whether release_files() let go of the files.
+  [[nodiscard]] bool released() const { return log_ == nullptr; }
   [[nodiscard]] const std::vector<index_entry>& index() const { return index_; }
 
   /// Appends a validated, stamped batch at the end of the file.
@@ -159,15 +186,34 @@ class segment {
 
   /// fdatasync of the log file, then of the index files.
   status sync();
+  /// A flush made this closed segment durable (fdatasync of its files or a syncfs): it may
+  /// be released. Any thread.
+  void mark_synced() {
+    indexes_dirty_ = false;
+    synced_.store(true, std::memory_order_release);
+  }
+  [[nodiscard]] bool synced() const { return synced_.load(std::memory_order_acquire); }
+  /// Closes the index files and hands the log file to the cache. REQUIRES: closed (no more
+  /// appends) and durable; the index files are written and synced first if need be.
+  status release_files();
+  /// Opens the files again for writing (a truncation made this segment the active one).
+  status reacquire();
+  /// Writes what the index files lack and closes them (a roll closed the segment), so that
+  /// a closed segment waiting for its flush holds one descriptor instead of three; a flush
+  /// that still has to sync them opens them for the fsync. Owner thread only.
+  status close_indexes();
   /// Writes index entries not yet in the index files. Owner thread only.
   status write_pending_indexes();
   /// fdatasync of the index files (whatever they hold). Any thread.
   status flush_indexes();
   /// Deletes the segment's files.
   status remove_files();
+  /// Deletes the log file only (an empty segment replaced by one with its base, whose index
+  /// files now carry the same names).
+  status remove_log_file();
   /// The files were renamed from `<name><suffix>` to `<name>`: later removals use the plain
   /// names. Open handles stay valid across a rename.
-  void clear_suffix() { opts_.suffix.clear(); }
+  void clear_suffix();
 
  private:
   segment(const options& opts, model::kafka_offset base, model::leader_epoch epoch);
@@ -189,6 +235,7 @@ class segment {
     return j >= recent_.size() ? j - recent_.size() : j;
   }
   status scan_tail_from(uint64_t position);
+  [[nodiscard]] std::filesystem::path log_path() const;
 
   options opts_;
   model::kafka_offset base_;
@@ -200,7 +247,12 @@ class segment {
   uint64_t bytes_since_index_ = 0;
   uint64_t writeback_from_ = 0;  ///< appended bytes before this were handed to writeback
   static constexpr uint64_t page_bytes = 4096;
-  std::shared_ptr<io::file> log_;
+  std::shared_ptr<io::file> log_;  ///< null once released: see source_
+  std::shared_ptr<cached_file> source_;
+  std::atomic<bool> synced_{false};
+  /// The index files: written by the owner only, under index_files_mu_; a flush on another
+  /// thread reads them under it (the owner closes them at a roll, before that flush).
+  mutable std::mutex index_files_mu_;
   std::shared_ptr<io::file> index_file_;
   std::shared_ptr<io::file> time_index_file_;
   std::vector<index_entry> index_;

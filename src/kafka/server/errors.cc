@@ -70,6 +70,11 @@ error_code to_kafka_error(const error& e) {
         return error_code::message_too_large;
       case storage::errc::log_dir_offline:
         return error_code::kafka_storage_error;
+      case storage::errc::resource_exhausted:
+        // Out of descriptors or memory, the directory still online: KAFKA_STORAGE_ERROR is
+        // retriable in every client (Java: a retriable InvalidMetadataException; librdkafka
+        // and kafka-python refresh metadata and retry), so producers and consumers retry.
+        return error_code::kafka_storage_error;
       case storage::errc::stale_epoch:
         return error_code::fenced_leader_epoch;
       case storage::errc::invalid_offset:

@@ -52,5 +52,49 @@ TEST(TopicConfig, CompactionKeysAreValidatedAndApplied) {
   EXPECT_EQ(find("min.cleanable.dirty.ratio"), "0.5");
 }
 
+TEST(TopicConfig, SegmentAndIndexMinimumsAreEnforcedWithAClearMessage) {
+  auto refused = [](const char* k, const char* v) {
+    auto s = validate_topic_config(k, v);
+    EXPECT_FALSE(s) << k << "=" << v;
+    if (s)
+      return std::string();
+    EXPECT_TRUE(s.error().is(config_errc::invalid_value));
+    return s.error().message();
+  };
+  EXPECT_NE(refused("segment.bytes", "14").find("segment.bytes=14 is below the minimum 1048576"),
+            std::string::npos);
+  EXPECT_NE(refused("segment.ms", "1").find("segment.ms=1 is below the minimum 1000"),
+            std::string::npos);
+  EXPECT_NE(refused("segment.index.bytes", "4").find("below the minimum 65536"), std::string::npos);
+  refused("segment.bytes", "1048575");
+  refused("segment.ms", "999");
+  refused("segment.jitter.ms", "-1");
+  refused("segment.bytes", "2147483648");
+  refused("segment.bytes", "lots");
+  EXPECT_TRUE(validate_topic_config("segment.bytes", "1048576"));
+  EXPECT_TRUE(validate_topic_config("segment.ms", "1000"));
+  EXPECT_TRUE(validate_topic_config("segment.index.bytes", "65536"));
+  EXPECT_TRUE(validate_topic_config("segment.jitter.ms", "0"));
+  // Kafka's own minimums where they cannot hurt.
+  EXPECT_TRUE(validate_topic_config("index.interval.bytes", "0"));
+  EXPECT_TRUE(validate_topic_config("max.message.bytes", "0"));
+
+  topic_defaults d;
+  auto l = effective_log_config(
+      d, {{"segment.index.bytes", "65536"}, {"segment.jitter.ms", "500"}, {"segment.ms", "1000"}});
+  EXPECT_EQ(l.index_max_bytes, 65536u);
+  EXPECT_EQ(l.segment_jitter_ms, 500);
+  EXPECT_EQ(l.segment_ms, 1000);
+  bool listed = false;
+  for (const auto& e : effective_configs(d, {})) {
+    if (e.name == "segment.index.bytes") {
+      listed = true;
+      EXPECT_EQ(e.value, "10485760");
+      EXPECT_EQ(e.broker_synonym, "log.index.size.max.bytes");
+    }
+  }
+  EXPECT_TRUE(listed);
+}
+
 }  // namespace
 }  // namespace strom::cluster

@@ -28,7 +28,7 @@ std::string error_of(std::string_view yaml, errc expected) {
 TEST(config_errors, unknown_top_level_key) {
   EXPECT_EQ(error_of("mode: dev\nnodes:\n  id: 1\n", errc::unknown_key),
             "t.yaml:2: nodes: unknown key (did you mean 'node'?); the top level accepts: mode, "
-            "node, cluster, listeners, inter_broker_listener, admin, network, "
+            "node, cluster, listeners, inter_broker_listener, admin, network, storage, "
             "cluster_defaults, shutdown, logging, metrics");
 }
 
@@ -43,7 +43,8 @@ TEST(config_errors, unknown_nested_key) {
                      errc::unknown_key),
             "t.yaml:7: cluster_defaults.log.segmnt_ms: unknown key (did you mean "
             "'segment_ms'?); cluster_defaults.log accepts: segment_bytes, segment_ms, "
-            "retention_ms, retention_bytes, cleanup_policy, delete_retention_ms, "
+            "segment_jitter_ms, segment_index_bytes, retention_ms, retention_bytes, "
+            "cleanup_policy, delete_retention_ms, "
             "min_compaction_lag_ms, retention_check_interval_ms, "
             "flush_interval_messages, flush_interval_ms, write_caching, message_max_bytes, "
             "compression_type, index_interval_bytes, writeback_bytes, message_timestamp_type");
@@ -112,7 +113,7 @@ TEST(config_errors, string_where_integer_expected) {
                      "  log:\n"
                      "    segment_bytes: 1GiB\n",
                      errc::type_mismatch),
-            "t.yaml:4: cluster_defaults.log.segment_bytes: expected an integer in 1024 .. "
+            "t.yaml:4: cluster_defaults.log.segment_bytes: expected an integer in 1048576 .. "
             "2147483647, got string \"1GiB\"");
 }
 
@@ -175,7 +176,7 @@ TEST(config_errors, integer_below_range) {
                      "  log:\n"
                      "    segment_bytes: 100\n",
                      errc::out_of_range),
-            "t.yaml:4: cluster_defaults.log.segment_bytes: expected an integer in 1024 .. "
+            "t.yaml:4: cluster_defaults.log.segment_bytes: expected an integer in 1048576 .. "
             "2147483647, got 100");
 }
 

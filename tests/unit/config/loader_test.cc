@@ -60,6 +60,8 @@ network:
   max_inflight_requests_per_connection: 5
   connections_max_idle_ms: 300000
   request_timeout_ms: 10000
+storage:
+  max_open_segment_files: 4096
 cluster_defaults:
   topics:
     auto_create: true
@@ -72,6 +74,8 @@ cluster_defaults:
   log:
     segment_bytes: 134217728
     segment_ms: 3600000
+    segment_jitter_ms: 60000
+    segment_index_bytes: 1048576
     retention_ms: -1
     retention_bytes: 1099511627776
     cleanup_policy: compact,delete
@@ -100,6 +104,9 @@ cluster_defaults:
     offsets_retention_minutes: 1440
     min_session_timeout_ms: 1000
     max_session_timeout_ms: 600000
+  producers:
+    id_expiration_ms: 3600000
+    max_per_partition: 500
 shutdown:
   controlled: false
   drain_timeout_ms: 5000

@@ -81,7 +81,7 @@ TEST(config_schema, texts_for_docs) {
   const auto* seg = find_key("cluster_defaults.log.segment_bytes");
   ASSERT_NE(seg, nullptr);
   EXPECT_EQ(type_text(*seg), "integer");
-  EXPECT_EQ(constraint_text(*seg), "1024 .. 2^31-1");
+  EXPECT_EQ(constraint_text(*seg), "1048576 .. 2^31-1");
   EXPECT_EQ(default_text(*seg), "1073741824");
   EXPECT_EQ(seg->kafka_name, "log.segment.bytes (topic: segment.bytes)");
 

@@ -2,6 +2,8 @@
 // producers, crashes at every step of the rewrite and swap, and races with truncation.
 #include "log_fixture.h"
 
+#include <cerrno>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -379,6 +381,70 @@ TEST_F(compaction_test, TombstonesGoOnlyAfterDeleteRetention) {
   ASSERT_EQ(got.size(), 3u);
   for (const auto& x : got)
     EXPECT_NE(x.key, "a");
+  expect_newest_values_kept();
+}
+
+TEST_F(compaction_test, DeleteRetentionAtInt64MaxKeepsTombstonesForever) {
+  // now + delete.retention.ms saturates instead of overflowing into the past.
+  cfg_.delete_retention_ms = std::numeric_limits<int64_t>::max();
+  l_->set_config(cfg_);
+  put({{"a", "1"}, {"b", "1"}});
+  put({{"a", std::nullopt}, {"c", "1"}});
+  roll();
+  put({{"d", "1"}});
+  ASSERT_TRUE(l_->flush());
+  ASSERT_TRUE(l_->compact());
+  auto got = records();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].key, "a");
+  EXPECT_FALSE(got[1].value);
+  EXPECT_EQ(got[1].ts, written_[2].ts);
+  clock_.advance(std::chrono::hours(24 * 365 * 100));
+  EXPECT_FALSE(l_->compaction_due());
+  ASSERT_TRUE(l_->compact());
+  EXPECT_EQ(records().size(), 4u);
+}
+
+TEST_F(compaction_test, OutOfDescriptorsAtTheSwapRollsBackOrCompletesNeverOffline) {
+  auto staged_files = [&] {
+    auto names = fs_->list(std::filesystem::path("data") / name_.dir_name());
+    EXPECT_TRUE(names);
+    return std::count_if(names->begin(), names->end(), [](const std::string& n) {
+      return n.ends_with(".cleaned") || n.ends_with(".swap");
+    });
+  };
+  put({{"a", "1"}});
+  put({{"a", "2"}});
+  roll();
+  put({{"b", "1"}});
+  ASSERT_TRUE(l_->flush());
+  // The first directory sync (the commit point) cannot open the directory: rolled back.
+  auto job = l_->prepare_compaction();
+  ASSERT_TRUE(job);
+  ASSERT_TRUE(job->run());
+  fs_->fail_opens_with(EMFILE);
+  auto r = l_->finish_compaction(*job);
+  fs_->fail_opens_with(0);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::compaction_aborted)) << r.error().message();
+  EXPECT_FALSE(l_->offline());
+  EXPECT_EQ(staged_files(), 0);
+  EXPECT_EQ(records().size(), 3u);
+  // The second one (after the commit point): the swap stands, durable with the next flush.
+  job = l_->prepare_compaction();
+  ASSERT_TRUE(job);
+  ASSERT_TRUE(job->run());
+  fs_->fail_opens_with(EMFILE, 1);
+  r = l_->finish_compaction(*job);
+  fs_->fail_opens_with(0);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(l_->offline());
+  EXPECT_EQ(staged_files(), 0);
+  EXPECT_EQ(records().size(), 2u);
+  expect_newest_values_kept();
+  ASSERT_TRUE(l_->flush());
+  reopen_clean();
+  EXPECT_EQ(records().size(), 2u);
   expect_newest_values_kept();
 }
 

@@ -30,8 +30,9 @@ class log_fixture : public ::testing::Test {
   log_recovery open_log(bool clean) {
     l_.reset();
     log_recovery report;
-    auto r = log::open(name_, log::options{fs_.get(), &clock_, &pool_, dir_, cfg_, nullptr}, clean,
-                       report);
+    auto r = log::open(
+        name_, log::options{fs_.get(), &clock_, &pool_, dir_, cfg_, nullptr, nullptr, cache_.get()},
+        clean, report);
     EXPECT_TRUE(r) << r.error().message();
     if (r)
       l_ = std::move(*r);
@@ -86,6 +87,8 @@ class log_fixture : public ::testing::Test {
   std::shared_ptr<log_dir> dir_ = std::make_shared<log_dir>("data");
   model::ntp name_{"t", model::partition_id(0)};
   log_config cfg_;
+  /// The descriptor cache of closed segments; none unless a test sets one before open_log().
+  std::unique_ptr<file_cache> cache_;
   std::unique_ptr<log> l_;
 };
 

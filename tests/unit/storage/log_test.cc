@@ -1,5 +1,6 @@
 #include "log_fixture.h"
 
+#include <limits>
 #include <tuple>
 
 #include "strom/storage/errc.h"
@@ -109,6 +110,32 @@ TEST_F(log_test, RollsBySize) {
   EXPECT_EQ(hs.size(), 10u);
   for (size_t i = 0; i < hs.size(); ++i)
     EXPECT_EQ(hs[i].base_offset, static_cast<int64_t>(2 * i));
+}
+
+TEST_F(log_test, RollsWhenTheOffsetIndexIsFull) {
+  cfg_.index_interval_bytes = 0;  // an entry per batch
+  cfg_.index_max_bytes = 3 * index_entry::disk_size;
+  open_log(true);  // the interval applies to segments created from now on
+  for (int i = 0; i < 7; ++i)
+    append(1);
+  EXPECT_EQ(l_->segment_count(), 3u);  // 3 + 3 + 1
+  EXPECT_EQ(read_headers(kafka_offset(0)).size(), 7u);
+}
+
+TEST_F(log_test, JitterRollsEarlierButNeverBeforeHalfOfSegmentMs) {
+  cfg_.segment_ms = 1000;
+  cfg_.segment_jitter_ms = std::numeric_limits<int64_t>::max();
+  l_->set_config(cfg_);
+  for (int round = 0; round < 20; ++round) {
+    append(1);
+    auto before = l_->segment_count();
+    clock_.advance(std::chrono::milliseconds(499));
+    ASSERT_TRUE(l_->housekeeping(false));
+    EXPECT_EQ(l_->segment_count(), before) << "rolled before half of segment.ms";
+    clock_.advance(std::chrono::milliseconds(501));
+    ASSERT_TRUE(l_->housekeeping(false));
+    EXPECT_EQ(l_->segment_count(), before + 1) << "not rolled by segment.ms";
+  }
 }
 
 TEST_F(log_test, RollsByAge) {
