@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
   for (auto& s : servers)
     s->stop(drain);
   rt->stop();
+  mgr.wait_flushes();  // flush completions post to the shards' executors, destroyed below
   coord->release_shard_objects();  // groups holding requests, and timers, die before the
   ctl->release_shard_objects();    // contexts they use; so do partition timers and waiters
   rt.reset();  // destroys what the shards still held before the objects they point to

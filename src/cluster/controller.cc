@@ -3,6 +3,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -159,12 +160,14 @@ void controller::start_compaction(size_t shard, partition& p) {
     ++compactions_->running;
   }
   auto tasks = compactions_;
-  auto ex = rt_.executor(shard);
+  std::optional ex(rt_.executor(shard));
   auto n = p.name();
-  logs_.compaction_pool().submit([this, job, ex, n, tasks] {
+  logs_.compaction_pool().submit([this, job, ex, n, tasks]() mutable {
     // The heavy part, off the shard: read, filter, write and fsync the staged segments.
     (void)job->run();
-    net::asio::post(ex, [this, job, n] { finish_compaction(n, *job); });
+    net::asio::post(*ex, [this, job, n] { finish_compaction(n, *job); });
+    // The executor goes before the count does: once it is 0 a stop may destroy the shards.
+    ex.reset();
     std::lock_guard lock(tasks->mu);
     --tasks->running;
     tasks->idle.notify_all();
@@ -250,9 +253,11 @@ awaitable<status> controller::on_admin_pool(F fn) {
       std::lock_guard lock(admin->mu);
       ++admin->running;
     }
-    pool->submit([admin, fn, done] {
+    pool->submit([admin, fn, done = std::move(done)]() mutable {
       status s = admin->stopping ? status(shutting_down()) : fn();
-      done(std::move(s));
+      // The completion holds the awaiting coroutine's handler: it goes before the count
+      // does, for once the count is 0 a stop may destroy the shards' executors.
+      std::exchange(done, nullptr)(std::move(s));
       std::lock_guard lock(admin->mu);
       --admin->running;
       admin->idle.notify_all();

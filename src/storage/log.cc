@@ -121,8 +121,17 @@ log::log(model::ntp name, std::filesystem::path path, options opts)
 }
 
 log::~log() {
+  wait_flushes();
+  // The flush state may outlive the log (a round that just finished still holds it): it
+  // keeps no segment, whose files belong to the log and to the cache.
+  std::lock_guard lock(flush_->mu);
+  flush_->active.reset();
+  flush_->closed.clear();
+}
+
+void log::wait_flushes() const {
   std::unique_lock lock(flush_->mu);
-  flush_->idle.wait(lock, [&] { return !flush_->running; });
+  flush_->idle.wait(lock, [&] { return flush_->is_idle(); });
 }
 
 segment::options log::segment_options() const {
@@ -834,7 +843,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     // A flush in progress may be writing a snapshot taken before the cut: let it finish, so
     // that the snapshots beyond the new end are all deleted below.
     std::unique_lock lock(flush_->mu);
-    flush_->idle.wait(lock, [&] { return !flush_->running; });
+    flush_->idle.wait(lock, [&] { return flush_->is_idle(); });
     std::erase_if(flush_->snapshots, [&](const auto& w) { return w.offset > end.value(); });
   }
   ++generation_;
@@ -1235,6 +1244,7 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
       p.rewrite_rp = st->roll_pending;
       st->roll_pending = false;
       p.snapshots.swap(st->snapshots);
+      ++st->holders;
       p.target = st->appended_end.load(std::memory_order_acquire);
       p.seq = st->write_seq.load(std::memory_order_acquire);
       p.st = std::move(st);
@@ -1323,6 +1333,18 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
       if (again) {
         std::lock_guard lock(flush_mu_);
         queue_.push_back(p.st);
+      }
+      // What the round held goes before the log is idle: a completion may hold a coroutine's
+      // handler and a segment its cache entry, and whoever waited for idle (a close, a
+      // stop) may destroy the executors and the cache next.
+      late.clear();
+      p.waiters.clear();
+      p.files.clear();
+      p.snapshots.clear();
+      {
+        std::lock_guard lock(st.mu);
+        --st.holders;
+        st.idle.notify_all();
       }
     }
   }

@@ -363,6 +363,12 @@ size_t log_manager::compact_all() {
   return done;
 }
 
+void log_manager::wait_flushes() const {
+  std::lock_guard lock(mu_);
+  for (const auto& [n, l] : logs_)
+    l->wait_flushes();
+}
+
 status log_manager::shutdown() {
   if (shut_down_)
     return ok();

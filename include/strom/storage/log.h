@@ -35,6 +35,10 @@ struct log_flush_state {
   std::mutex mu;  // guards everything below except the atomics and the constants
   std::condition_variable idle;
   bool running = false;  ///< queued for, or in, a flush round
+  /// Rounds holding this log's files or completions (they let go of them before they drop
+  /// it). Idle, for whoever waits on `idle`: !running && holders == 0.
+  int holders = 0;
+  [[nodiscard]] bool is_idle() const { return !running && holders == 0; }
   std::vector<std::function<void(status)>> waiters;
   std::vector<std::shared_ptr<segment>> closed;  ///< rolled but not yet synced
   std::shared_ptr<segment> active;
@@ -285,6 +289,8 @@ class log {
   void flush_async(std::function<void(status)> done);
   /// Blocking flush, for shutdown and tests.
   status flush();
+  /// Waits until no flush round holds this log (its completions have all run and are gone).
+  void wait_flushes() const;
   /// Flushes, writes checkpoints; the log must not be used afterwards.
   status close();
 

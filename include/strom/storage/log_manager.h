@@ -112,6 +112,10 @@ class log_manager {
   /// directory fsyncs, topic files), so that neither the shards nor the flush thread wait on
   /// it. Tasks are submitted by the controller, one topic change at a time.
   blocking_pool& admin_pool() { return *admin_pool_; }
+  /// Waits until no flush round runs for any log: their completions (which may hold handlers
+  /// of coroutines on the shards) have run and are gone. A stop calls it once the shards no
+  /// longer flush, before it destroys their executors.
+  void wait_flushes() const;
   /// Closes every log and writes the clean-shutdown markers of the online directories.
   status shutdown();
 
