@@ -9,6 +9,7 @@
 
 #include "strom/base/logging.h"
 #include "strom/model/record_batch.h"
+#include "strom/net/await.h"
 
 namespace strom::cluster {
 
@@ -47,11 +48,32 @@ result<partition::append_outcome> partition::append(model::validated_batch batch
   out.offsets = *r;
   if (batch.header().producer_id >= 0)
     producers_.record(batch.header(), clock_.now_ms());
+  // A single replica: the in-sync set is this one, so what is in its log is committed.
+  advance_high_watermark(log_->log_end());
+  return out;
+}
+
+net::awaitable<result<partition::append_outcome>> partition::replicate(model::validated_batch batch,
+                                                                       ack_level acks) {
+  auto out = append(std::move(batch));
+  if (!out || acks != ack_level::all || !settings_.flush_before_ack)
+    co_return out;
+  auto flushed = co_await net::await_callback<status>(
+      [this](std::function<void(status)> done) { flush_async(std::move(done)); });
+  if (!flushed)
+    co_return flushed.error();
+  co_return out;
+}
+
+void partition::advance_high_watermark(model::kafka_next_offset to) {
+  to = std::min(to, log_->log_end());
+  if (to <= high_watermark_)
+    return;
+  high_watermark_ = to;
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& [id, fn] : waiters)
     fn();
-  return out;
 }
 
 result<storage::read_result> partition::read(model::kafka_offset from, size_t max_bytes,

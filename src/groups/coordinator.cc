@@ -176,19 +176,15 @@ awaitable<errc> coordinator::write(int32_t partition,
                         valid.error().message());
       co_return errc::storage_error;
     }
-    auto r = p->append(std::move(*valid));
+    // Committed (acks=all) once the last batch is: the earlier ones are then too.
+    bool last = at + per_batch >= records.size();
+    auto r = co_await p->replicate(std::move(*valid),
+                                   last ? cluster::ack_level::all : cluster::ack_level::leader);
     if (!r) {
       STROM_LOG_LIMITED(lg(), err, "{}: cannot write: {}", ntp_of(partition).dir_name(),
                         r.error().message());
       co_return errc::storage_error;
     }
-  }
-  auto flush = [p](std::function<void(status)> done) { p->flush_async(std::move(done)); };
-  auto s = co_await net::await_callback<status>(std::move(flush));
-  if (!s) {
-    STROM_LOG_LIMITED(lg(), err, "{}: cannot flush: {}", ntp_of(partition).dir_name(),
-                      s.error().message());
-    co_return errc::storage_error;
   }
   co_return errc::none;
 }

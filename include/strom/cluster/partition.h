@@ -15,6 +15,7 @@
 #include "strom/model/ntp.h"
 #include "strom/model/offsets.h"
 #include "strom/model/validated_batch.h"
+#include "strom/net/asio.h"
 #include "strom/storage/log.h"
 
 namespace strom::cluster {
@@ -24,6 +25,14 @@ struct partition_settings {
   bool log_append_time = false;  ///< message.timestamp.type=LogAppendTime
   /// producer.id.expiration.ms and the producers remembered at most (producer_state).
   producer_state::limits producers;
+};
+
+/// What a writer waits for before its batch counts as written (Kafka's `acks`).
+enum class ack_level : int16_t {
+  none = 0,    ///< nothing: the answer (if any) does not wait
+  leader = 1,  ///< in the leader's log
+  all = -1,    ///< committed: in the log of every in-sync replica, durable there unless
+               ///< write caching is on (partition_settings::flush_before_ack)
 };
 
 /// A partition's settings from the broker defaults and a topic's overrides.
@@ -40,6 +49,7 @@ class partition {
         log_(log),
         settings_(s),
         clock_(clk),
+        high_watermark_(log->log_end()),
         producers_(s.producers),
         traffic_(metrics::topic(name_.topic)) {}
   /// Hands the log the final producer state (written at close) and stops its snapshots.
@@ -59,8 +69,10 @@ class partition {
   }
 
   [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
-  /// Exclusive: the first offset not yet visible to consumers.
-  [[nodiscard]] model::kafka_next_offset high_watermark() const { return log_->log_end(); }
+  /// Exclusive: the first offset not yet visible to consumers. The partition advances it as
+  /// entries commit (today a single replica: an append commits at once); it never passes
+  /// the log end.
+  [[nodiscard]] model::kafka_next_offset high_watermark() const { return high_watermark_; }
   [[nodiscard]] model::kafka_offset log_start() const { return log_->log_start(); }
 
   struct append_outcome {
@@ -75,7 +87,15 @@ class partition {
   /// checked against its sequence: a retry of one of its last five batches returns the
   /// original offsets and appends nothing. With LogAppendTime the batch is stamped with the
   /// time (CRC recomputed). The batch's bytes are modified in place and stored as they are.
+  /// This is the leader-local step of replicate(); writers use replicate().
   result<append_outcome> append(model::validated_batch batch);
+  /// The acknowledgement contract, the one way a writer (Produce, the group coordinator)
+  /// stores a batch: appends it as append() does and completes, on the awaiting executor,
+  /// once it is acknowledged as `acks` asks. For ack_level::all that is once committed
+  /// (today: this replica's log, flushed first unless write caching is on); a duplicate of
+  /// an idempotent producer's batch waits the same. A failure after the append (the flush)
+  /// is returned as the error. The batch's bytes stay alive until it completes.
+  net::awaitable<result<append_outcome>> replicate(model::validated_batch batch, ack_level acks);
   /// Whole batches from the one holding `from`, up to the high watermark (Fetch).
   result<storage::read_result> read(model::kafka_offset from, size_t max_bytes,
                                     bool min_one_batch) const;
@@ -98,7 +118,8 @@ class partition {
   size_t expire_producers() { return producers_.expire(clock_.now_ms()); }
   [[nodiscard]] const producer_state& producers() const { return producers_; }
 
-  /// Registers `fn` to run (once) after the next append; returns an id to cancel it.
+  /// Registers `fn` to run (once) when the high watermark next advances; returns an id to
+  /// cancel it.
   uint64_t add_waiter(std::function<void()> fn);
   void remove_waiter(uint64_t id) { waiters_.erase(id); }
   void clear_waiters() { waiters_.clear(); }
@@ -108,7 +129,11 @@ class partition {
   storage::log* log_;
   partition_settings settings_;
   clock& clock_;
+  /// Raises the high watermark (never past the log end) and wakes the fetch waiters.
+  void advance_high_watermark(model::kafka_next_offset to);
+
   model::leader_epoch epoch_{0};
+  model::kafka_next_offset high_watermark_;
   uint64_t next_waiter_ = 1;
   std::map<uint64_t, std::function<void()>> waiters_;
   producer_state producers_;

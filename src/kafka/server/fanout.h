@@ -50,17 +50,4 @@ awaitable<std::vector<T>> on_owner_shards(cluster::controller& ctl,
   co_return std::move(st->results);
 }
 
-/// Waits for a flush of the partition's log; completes on the awaiting coroutine's executor.
-inline awaitable<status> async_flush(cluster::partition& log) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(status)>(
-      [&log](auto handler) {
-        auto ex = asio::get_associated_executor(handler);
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        log.flush_async([h, ex](status s) {
-          asio::post(ex, [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
-        });
-      },
-      asio::use_awaitable);
-}
-
 }  // namespace strom::kafka::server

@@ -1,5 +1,6 @@
 // Produce (API 0): validate each batch once (model::validate_for_append), append it through the
-// partition, wait for the flush when acks=all asks for durability, answer per partition.
+// partition (which decides when it counts as written for the `acks` asked), answer per
+// partition.
 #include "kafka/server/context.h"
 #include "kafka/server/fanout.h"
 #include "strom/base/logging.h"
@@ -28,7 +29,8 @@ partition_result fail(error_code e, std::optional<std::string> message = std::nu
   return r;
 }
 
-/// Appends one partition's batch on its owner shard; waits for the flush when asked.
+/// Stores one partition's batch on its owner shard, answering once the partition says it is
+/// acknowledged as `acks` asks.
 awaitable<partition_result> produce_one(cluster::controller* ctl,
                                         std::shared_ptr<net::frame_bytes> frame, model::ntp n,
                                         std::span<std::byte> batch, int16_t acks) {
@@ -49,22 +51,20 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
     r.record_errors = std::move(record_errors);
     co_return r;
   }
-  auto out = p->append(std::move(*valid));
+  // The partition decides when the batch counts as written (acks); `frame` keeps its bytes.
+  auto traffic = p->traffic();
+  auto log_start = p->log_start();
+  auto out = co_await p->replicate(std::move(*valid), static_cast<cluster::ack_level>(acks));
   if (!out)
     co_return fail(to_kafka_error(out.error()), out.error().message());
-  auto& m = *p->traffic();
+  auto& m = *traffic;
   m.bytes_in->Increment(static_cast<double>(batch.size()));
   m.records_in->Increment(
       static_cast<double>(out->offsets.last.value() - out->offsets.base.value() + 1));
   partition_result res;
   res.base_offset = out->offsets.base.value();
   res.log_append_time = out->log_append_time;
-  res.log_start = p->log_start().value();
-  if (acks == -1 && p->settings().flush_before_ack) {
-    auto s = co_await async_flush(*p);
-    if (!s)
-      co_return fail(error_code::kafka_storage_error, s.error().message());
-  }
+  res.log_start = log_start.value();
   co_return res;
 }
 
