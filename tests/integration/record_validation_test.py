@@ -20,7 +20,8 @@ from kafka_wire import (Client, crc32c, list_offsets, produce_v8, raw_batch,  # 
 from confluent_kafka import (TIMESTAMP_LOG_APPEND_TIME, Consumer, KafkaException,  # noqa: E402
                              Producer, TopicPartition)
 
-NONE, CORRUPT_MESSAGE, INVALID_TIMESTAMP, INVALID_RECORD = 0, 2, 32, 87
+NONE, CORRUPT_MESSAGE, INVALID_TIMESTAMP, UNSUPPORTED_COMPRESSION_TYPE, INVALID_RECORD = \
+    0, 2, 32, 76, 87
 TIMEOUT = 30
 BASE_TS = 1_700_000_000_000
 # AddressSanitizer keeps freed memory in quarantine: resident size says nothing there.
@@ -37,6 +38,27 @@ def rss_kib(pid):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def zstd_raw(data):
+    """A zstd frame holding `data` (at most 255 bytes) in one raw block: no compressor needed."""
+    assert len(data) <= 255
+    block = 1 | (len(data) << 3)  # last block, raw, its size
+    return struct.pack("<IBB", 0xFD2FB528, 0x20, len(data)) + block.to_bytes(3, "little") + data
+
+
+def produce_version(client, topic, partition, batch, version):
+    """Produce v3..v8 of one batch, acks=-1: (error, base offset)."""
+    body = struct.pack(">hhi", -1, -1, 10000) + struct.pack(">i", 1) + \
+        struct.pack(">h", len(topic)) + topic.encode() + struct.pack(">ii", 1, partition) + \
+        struct.pack(">i", len(batch)) + batch
+    client.send(0, version, body)
+    r = client.recv()
+    pos = 4  # topic count
+    (nlen,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + nlen + 4  # name, partition count
+    _, err, base = struct.unpack_from(">ihq", r, pos)
+    return err, base
 
 
 class RecordValidationTest(unittest.TestCase):
@@ -193,6 +215,18 @@ class RecordValidationTest(unittest.TestCase):
         started = time.time()
         self.refused(bomb, INVALID_RECORD)
         self.assertLess(time.time() - started, 20)
+
+    def test_zstd_needs_produce_v7(self):
+        recs = record(0, key=b"z", value=b"zstd")
+        batch = raw_batch(zstd_raw(recs), 1, attributes=4)
+        before = self.log_end("plain")
+        for version in (3, 5, 6):
+            c = Client(self.broker.port)
+            err, base = produce_version(c, "plain", 0, batch, version)
+            c.close()
+            self.assertEqual((err, base), (UNSUPPORTED_COMPRESSION_TYPE, -1), version)
+        self.assertEqual(self.log_end("plain"), before, "a refused batch was appended")
+        self.assertEqual(self.accepted(batch), before)  # v8: a valid zstd batch is stored
 
     # --- compacted topics ----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #include "strom/base/logging.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/metrics/metrics.h"
+#include "strom/model/record_batch.h"
 #include "strom/model/validated_batch.h"
 
 namespace strom::kafka::server {
@@ -33,7 +34,7 @@ partition_result fail(error_code e, std::optional<std::string> message = std::nu
 /// acknowledged as `acks` asks.
 awaitable<partition_result> produce_one(cluster::controller* ctl,
                                         std::shared_ptr<net::frame_bytes> frame, model::ntp n,
-                                        std::span<std::byte> batch, int16_t acks) {
+                                        std::span<std::byte> batch, int16_t acks, int16_t version) {
   (void)frame;  // `batch` points into the request frame: keep it alive until done
   if (cluster::is_internal_topic(n.topic)) {
     co_return fail(error_code::invalid_topic_exception,
@@ -42,6 +43,12 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
   auto* p = ctl->local(n);
   if (p == nullptr)
     co_return fail(error_code::unknown_topic_or_partition);
+  // As Kafka does before it looks at the records: zstd needs Produce v7 or later (KIP-110).
+  if (auto h = model::decode_header(batch);
+      h && h->codec() == model::compression::zstd && version < 7) {
+    co_return fail(error_code::unsupported_compression_type,
+                   "zstd-compressed batches need Produce version 7 or later");
+  }
   // Validated once, here: the partition and the log take the batch as it is.
   std::vector<model::record_error> record_errors;
   auto valid = model::validate_for_append(batch, p->validation_policy(model::append_origin::client),
@@ -88,8 +95,9 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
   } else {
     auto* ctl = &c.ctl;
     auto frame = c.buffer;
-    auto make = [ctl, frame, &ntps, &batches, acks](size_t i) {
-      return produce_one(ctl, frame, ntps[i], batches[i], acks);
+    auto version = c.version();
+    auto make = [ctl, frame, &ntps, &batches, acks, version](size_t i) {
+      return produce_one(ctl, frame, ntps[i], batches[i], acks, version);
     };
     results = co_await on_owner_shards<partition_result>(c.ctl, ntps, std::move(make));
   }
