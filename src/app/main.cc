@@ -25,6 +25,7 @@
 #include "strom/base/logging.h"
 #include "strom/cluster/controller.h"
 #include "strom/cluster/producer_ids.h"
+#include "strom/cluster/topic_store.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/config/loader.h"
 #include "strom/io/file_system.h"
@@ -159,14 +160,16 @@ int main(int argc, char** argv) {
   auto fs = io::make_posix_file_system();
   // The topic table first: partition directories that no topic claims are the remains of an
   // interrupted topic creation or deletion (docs/storage-format.md, "Topics").
-  auto topics = cluster::topic_table::open(
+  auto store = cluster::topic_store::open(
       fs, std::filesystem::path(cfg->node.data_dirs.front()) / ".strom" / "topics");
-  if (!topics) {
-    log.critical("cannot open the topic table: {}", topics.error().message());
+  auto loaded = store ? (*store)->load() : result<cluster::topic_map>(store.error());
+  if (!loaded) {
+    log.critical("cannot open the topic table: {}", loaded.error().message());
     return exit_runtime;
   }
+  auto topics = std::make_unique<cluster::topic_table>(std::move(*loaded));
   auto storage_opts = app::storage_options(*cfg, fs);
-  storage_opts.claimed = [table = topics->get()](const model::ntp& n) { return table->claims(n); };
+  storage_opts.claimed = [table = topics.get()](const model::ntp& n) { return table->claims(n); };
   auto logs = storage::log_manager::open(std::move(storage_opts));
   if (!logs) {
     log.critical("cannot open storage: {}", logs.error().message());
@@ -182,8 +185,8 @@ int main(int argc, char** argv) {
     return exit_runtime;
   }
   auto rt = std::make_unique<net::shard_runtime>(static_cast<size_t>(cfg->network.shards));
-  auto ctl =
-      std::make_unique<cluster::controller>(*rt, mgr, **topics, app::controller_options(*cfg));
+  auto ctl = std::make_unique<cluster::controller>(*rt, mgr, **store, *topics,
+                                                   app::controller_options(*cfg));
   if (auto s = ctl->load(); !s) {
     log.critical("cannot load partitions: {}", s.error().message());
     return exit_runtime;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "strom/base/assert.h"
 #include "strom/base/logging.h"
 #include "strom/net/await.h"
 
@@ -33,10 +34,11 @@ struct controller::admin_state {
   std::atomic<bool> stopping{false};
 };
 
-controller::controller(net::shard_runtime& rt, storage::log_manager& logs, topic_table& topics,
-                       options opts, clock& clk)
+controller::controller(net::shard_runtime& rt, storage::log_manager& logs, topic_store& store,
+                       topic_table& topics, options opts, clock& clk)
     : rt_(rt),
       logs_(logs),
+      store_(store),
       topics_(topics),
       opts_(std::move(opts)),
       clock_(clk),
@@ -261,6 +263,13 @@ awaitable<status> controller::on_admin_pool(F fn) {
   co_return co_await net::await_callback<status>(start);
 }
 
+void controller::apply(const topic_command& cmd) {
+  auto rev = topic_revision(topics_.revision().value() + 1);
+  auto s = topics_.apply(rev, cmd);
+  STROM_ASSERT(s, "the topic table refused committed change {}: {}", rev.value(),
+               s.error().message());
+}
+
 status controller::validate(const topic_metadata& t, bool internal) const {
   STROM_TRY(validate_topic_name(t.name));
   int32_t most = internal ? max_partitions_hard_limit
@@ -389,9 +398,9 @@ status controller::create_files(const topic_metadata& t, int32_t from,
   // The new directories are durable before the topic file names them.
   if (auto s = logs_.sync_dirs(); !s)
     return fail(s.error());
-  if (auto s = topics_.write(t); !s) {
+  if (auto s = store_.write(t); !s) {
     // The rename may have happened before the failure: put back what was there.
-    auto undo = previous ? topics_.write(*previous) : topics_.erase(t.name);
+    auto undo = previous ? store_.write(*previous) : store_.erase(t.name);
     if (!undo)
       lg().error("restoring the topic file of {}: {}", t.name, undo.error().message());
     return fail(s.error());
@@ -426,14 +435,14 @@ awaitable<status> controller::create_topic_locked(const topic_metadata& requeste
   if (validate_only)
     co_return ok();
   // Logs, then the topic file (the commit point), off the shards; then the partition objects
-  // on their shards; the topic is visible once it can take writes.
+  // on their shards; the topic enters the table once it can take writes.
   auto files = [this, t]() -> status { return create_files(t, 0, std::nullopt); };
   if (auto s = co_await on_admin_pool(files); !s)
     co_return s;
   if (auto s = co_await install_partitions(t, 0); !s) {
     co_await drop_partitions(t.name, 0, t.partitions);
     auto undo = [this, t]() -> status {
-      auto e = topics_.erase(t.name);
+      auto e = store_.erase(t.name);
       remove_logs(t.name, 0, t.partitions);
       return e;
     };
@@ -441,7 +450,7 @@ awaitable<status> controller::create_topic_locked(const topic_metadata& requeste
       lg().error("rolling back topic {}: {}", t.name, u.error().message());
     co_return s;
   }
-  topics_.publish(t);
+  apply(create_topic_cmd{t});
   lg().info("created topic {} with {} partition(s)", t.name, t.partitions);
   co_return ok();
 }
@@ -461,12 +470,11 @@ awaitable<status> controller::delete_topic_locked(const std::string& name) {
   if (is_internal_topic(name))
     co_return error(topic_errc::reserved_name, name);
   auto t = it->second;
-  // Out of sight, off the shards, then the topic file goes (the commit point) and the
-  // partition directories are renamed to delete markers and removed.
-  topics_.unpublish(name);
+  // Off the shards, then the topic file goes (the commit point) and the partition
+  // directories are renamed to delete markers and removed; then the topic leaves the table.
   co_await drop_partitions(name, 0, t.partitions);
   auto files = [this, t]() -> status {
-    STROM_TRY(topics_.erase(t.name));
+    STROM_TRY(store_.erase(t.name));
     std::vector<std::filesystem::path> dirs;
     for (int32_t p = 0; p < t.partitions; ++p) {
       auto d = logs_.release(model::ntp{t.name, model::partition_id(p)});
@@ -486,9 +494,9 @@ awaitable<status> controller::delete_topic_locked(const std::string& name) {
       lg().error("topic {}: deletion failed and its partitions could not be reopened: {}", name,
                  r.error().message());
     }
-    topics_.publish(t);
     co_return s;
   }
+  apply(delete_topic_cmd{name});
   lg().info("deleted topic {}", name);
   co_return ok();
 }
@@ -528,7 +536,7 @@ awaitable<status> controller::create_partitions_locked(const std::string& name, 
   if (auto s = co_await install_partitions(t, old.partitions); !s) {
     co_await drop_partitions(name, old.partitions, t.partitions);
     auto undo = [this, t, old]() -> status {
-      auto e = topics_.write(old);
+      auto e = store_.write(old);
       remove_logs(t.name, old.partitions, t.partitions);
       return e;
     };
@@ -536,7 +544,7 @@ awaitable<status> controller::create_partitions_locked(const std::string& name, 
       lg().error("rolling back new partitions of {}: {}", name, u.error().message());
     co_return s;
   }
-  topics_.publish(t);
+  apply(create_partitions_cmd{name, count});
   lg().info("topic {}: {} partition(s), was {}", name, t.partitions, old.partitions);
   co_return ok();
 }
@@ -564,10 +572,10 @@ awaitable<status> controller::set_topic_configs_locked(const std::string& name,
     co_return ok();
   auto t = it->second;
   t.configs = configs;
-  auto files = [this, t]() -> status { return topics_.write(t); };
+  auto files = [this, t]() -> status { return store_.write(t); };
   if (auto s = co_await on_admin_pool(files); !s)
     co_return s;
-  topics_.publish(t);
+  apply(set_topic_configs_cmd{name, configs});
   auto cfg = effective_log_config(opts_.defaults, t.configs);
   auto ps = settings_for(opts_.defaults, t.configs);
   for (int32_t p = 0; p < t.partitions; ++p) {

@@ -16,6 +16,7 @@
 
 #include "strom/cluster/controller.h"
 #include "strom/cluster/producer_ids.h"
+#include "strom/cluster/topic_store.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/groups/coordinator.h"
 #include "strom/io/memory_file_system.h"
@@ -34,6 +35,7 @@ using namespace std::chrono_literals;
 struct broker {
   std::shared_ptr<io::memory_file_system> fs = std::make_shared<io::memory_file_system>();
   std::unique_ptr<storage::log_manager> logs;
+  std::unique_ptr<cluster::topic_store> store;
   std::unique_ptr<cluster::topic_table> topics;
   std::unique_ptr<cluster::producer_id_allocator> producer_ids;
   net::shard_runtime rt{1};
@@ -47,13 +49,14 @@ struct broker {
     lo.data_dirs = {"/data"};
     lo.fs = fs;
     logs = std::move(storage::log_manager::open(lo)).value();
-    topics = std::move(cluster::topic_table::open(fs, "/data/.strom/topics")).value();
+    store = std::move(cluster::topic_store::open(fs, "/data/.strom/topics")).value();
+    topics = std::make_unique<cluster::topic_table>(std::move(store->load()).value());
     producer_ids =
         std::move(cluster::producer_id_allocator::open(fs, "/data/.strom/producer-id-block"))
             .value();
     cluster::controller::options co;
     co.auto_create_topics = true;
-    ctl = std::make_unique<cluster::controller>(rt, *logs, *topics, co);
+    ctl = std::make_unique<cluster::controller>(rt, *logs, *store, *topics, co);
     if (!ctl->load())
       std::abort();
     groups::coordinator::options go;

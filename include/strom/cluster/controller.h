@@ -13,6 +13,7 @@
 #include "strom/base/result.h"
 #include "strom/cluster/partition.h"
 #include "strom/cluster/topic_config.h"
+#include "strom/cluster/topic_store.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/net/asio.h"
 #include "strom/net/shard_runtime.h"
@@ -36,7 +37,9 @@ using net::awaitable;
 /// the log manager's admin pool, never on a shard thread; partition objects are installed on
 /// and removed from their owner shards. The topic file is the commit point of every change,
 /// so that a crash at any step leaves either the old or the new topic (docs/storage-format.md,
-/// "Topics"); a failure at any step rolls back what was done.
+/// "Topics"); a failure at any step rolls back what was done. The topic table changes only
+/// through topic_table::apply, once a change is committed (in revision order, numbered from the
+/// table's revision); the controller is the only writer of the table and the store.
 class controller {
  public:
   struct options {
@@ -55,8 +58,8 @@ class controller {
     int32_t max_partitions_per_broker = 4000;
   };
 
-  controller(net::shard_runtime& rt, storage::log_manager& logs, topic_table& topics, options opts,
-             clock& clk = clock::system());
+  controller(net::shard_runtime& rt, storage::log_manager& logs, topic_store& store,
+             topic_table& topics, options opts, clock& clk = clock::system());
   ~controller();
   controller(const controller&) = delete;
   controller& operator=(const controller&) = delete;
@@ -88,8 +91,9 @@ class controller {
   /// Every check (name, partition limits, configs) happens before any file is created.
   /// Arguments are taken by value: the coroutine may outlive the caller's objects.
   awaitable<status> create_topic(topic_metadata t, bool validate_only, bool internal = false);
-  /// Deletes a topic: once its file is gone the topic is deleted, and its partition
-  /// directories are renamed to delete markers and removed.
+  /// Deletes a topic: its partitions stop serving, its file goes (from then on the topic is
+  /// deleted and leaves the table), and its partition directories are renamed to delete
+  /// markers and removed. If the file cannot be removed, the topic is served again.
   awaitable<status> delete_topic(std::string name);
   /// Raises a topic's partition count.
   awaitable<status> create_partitions(std::string name, int32_t count, bool validate_only);
@@ -182,9 +186,14 @@ class controller {
   /// Groups partition ids [from, to) of `topic` by owner shard.
   std::vector<std::vector<int32_t>> by_shard(const std::string& topic, int32_t from,
                                              int32_t to) const;
+  /// Feeds a committed change to the table, at the revision after its current one. Changes
+  /// are checked before they are committed and the table has no other writer, so the table
+  /// accepts every one (asserted).
+  void apply(const topic_command& cmd);
 
   net::shard_runtime& rt_;
   storage::log_manager& logs_;
+  topic_store& store_;
   topic_table& topics_;
   options opts_;
   clock& clock_;

@@ -2,7 +2,8 @@
 // in-memory file system: name lengths up to Kafka's 249 characters, partition limits,
 // crash safety at every step of create, delete and create-partitions (the memory file
 // system's crash() after an injected failure), transient failures rolled back, concurrent
-// changes of one name, and the file work kept off the shard threads.
+// changes of one name, the file work kept off the shard threads, and the table fed in
+// revision order.
 #include "strom/cluster/controller.h"
 
 #include <gtest/gtest.h>
@@ -117,6 +118,7 @@ class controller_test : public ::testing::Test {
   std::shared_ptr<watching_file_system> fs = std::make_shared<watching_file_system>(faults);
   manual_clock clk;
   controller::options copts;
+  std::unique_ptr<topic_store> store;
   std::unique_ptr<topic_table> topics;
   std::unique_ptr<storage::log_manager> logs;
   std::unique_ptr<net::shard_runtime> rt;
@@ -131,9 +133,12 @@ class controller_test : public ::testing::Test {
   void TearDown() override { close(); }
 
   void open() {
-    auto t = topic_table::open(fs, "data/.strom/topics");
-    ASSERT_TRUE(t) << t.error().message();
-    topics = std::move(*t);
+    auto s = topic_store::open(fs, "data/.strom/topics");
+    ASSERT_TRUE(s) << s.error().message();
+    store = std::move(*s);
+    auto loaded = store->load();
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    topics = std::make_unique<topic_table>(std::move(*loaded));
     storage::log_manager::options lo;
     lo.data_dirs = {"data"};
     lo.fs = fs;
@@ -144,7 +149,7 @@ class controller_test : public ::testing::Test {
     ASSERT_TRUE(l) << l.error().message();
     logs = std::move(*l);
     rt = std::make_unique<net::shard_runtime>(2);
-    ctl = std::make_unique<controller>(*rt, *logs, *topics, copts, clk);
+    ctl = std::make_unique<controller>(*rt, *logs, *store, *topics, copts, clk);
     ASSERT_TRUE(ctl->load());
     rt->start();
     fs->on_shard = [r = rt.get()] { return r->current_shard() < r->count(); };
@@ -156,6 +161,7 @@ class controller_test : public ::testing::Test {
     rt.reset();
     ctl.reset();
     topics.reset();
+    store.reset();
   }
   /// A clean stop.
   void close() {
@@ -557,6 +563,67 @@ TEST_F(controller_test, a_stop_during_a_create_leaves_nothing_behind) {
   open();
   EXPECT_FALSE(ctl->topics()->contains("stopped"));
   EXPECT_TRUE(dirs_of("stopped").empty()) << dirs_of("stopped").front();
+}
+
+TEST_F(controller_test, the_table_moves_one_revision_per_committed_change) {
+  auto at = [this] { return topics->revision().value(); };
+  ASSERT_EQ(at(), 0);
+  ASSERT_TRUE(create("t", 2));
+  EXPECT_EQ(at(), 1);
+  // Checks alone, refusals and failures leave the table where it is.
+  ASSERT_TRUE(create("u", 2, true));
+  EXPECT_FALSE(create("t", 2));
+  EXPECT_FALSE(run(ctl->create_partitions("t", 2, false)));
+  EXPECT_FALSE(run(ctl->set_topic_configs("t", {{"retention.ms", "x"}}, false)));
+  EXPECT_FALSE(remove("u"));
+  faults->fail_one_op_after(0);
+  EXPECT_FALSE(create("v", 2));
+  faults->fail_one_op_after(-1);
+  EXPECT_EQ(at(), 1);
+  EXPECT_EQ(*topics->snapshot(), (topic_map{{"t", {"t", 2, 1, {}}}}));
+  // Each committed change, once.
+  ASSERT_TRUE(run(ctl->create_partitions("t", 3, false)));
+  EXPECT_EQ(at(), 2);
+  ASSERT_TRUE(run(ctl->set_topic_configs("t", {{"retention.ms", "1000"}}, false)));
+  EXPECT_EQ(at(), 3);
+  EXPECT_EQ(topics->snapshot()->at("t"), (topic_metadata{"t", 3, 1, {{"retention.ms", "1000"}}}));
+  ASSERT_TRUE(remove("t"));
+  EXPECT_EQ(at(), 4);
+  EXPECT_TRUE(topics->snapshot()->empty());
+  // After a restart the table starts from the files, at revision 0.
+  ASSERT_TRUE(create("w", 1));
+  close();
+  open();
+  EXPECT_EQ(at(), 0);
+  EXPECT_EQ(*topics->snapshot(), (topic_map{{"w", {"w", 1, 1, {}}}}));
+}
+
+TEST_F(controller_test, the_table_changes_once_the_topic_file_committed_the_change) {
+  // A create waiting on the disk is not in the table yet.
+  fs->hold();
+  std::promise<status> created;
+  auto f = created.get_future();
+  asio::co_spawn(rt->executor(0), ctl->create_topic(topic_metadata{"t", 3, 1, {}}, false),
+                 [&created](std::exception_ptr, status s) { created.set_value(std::move(s)); });
+  ASSERT_TRUE(fs->wait_held(10s));
+  EXPECT_FALSE(topics->snapshot()->contains("t"));
+  fs->release();
+  ASSERT_TRUE(f.get());
+  EXPECT_TRUE(topics->snapshot()->contains("t"));
+  EXPECT_EQ(ends("t", 3), std::vector<int64_t>(3, 0));
+  // A delete waiting on the disk (the topic file's removal being made durable): its
+  // partitions no longer serve, but the topic is still in the table until that is done.
+  fs->hold();
+  std::promise<status> deleted;
+  auto g = deleted.get_future();
+  asio::co_spawn(rt->executor(1), ctl->delete_topic("t"),
+                 [&deleted](std::exception_ptr, status s) { deleted.set_value(std::move(s)); });
+  ASSERT_TRUE(fs->wait_held(10s));
+  EXPECT_TRUE(topics->snapshot()->contains("t"));
+  EXPECT_EQ(ends("t", 3), std::vector<int64_t>(3, -1));
+  fs->release();
+  ASSERT_TRUE(g.get());
+  EXPECT_FALSE(topics->snapshot()->contains("t"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // survive a reopen, requests during the replay are told to wait, empty groups expire.
 #include "strom/groups/coordinator.h"
 
+#include "strom/cluster/topic_store.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@ class CoordinatorTest : public ::testing::Test {
   std::shared_ptr<io::file_system> fs = io::make_posix_file_system();
   manual_clock clk;
   std::unique_ptr<storage::log_manager> logs;
+  std::unique_ptr<cluster::topic_store> store;
   std::unique_ptr<cluster::topic_table> topics;
   std::unique_ptr<net::shard_runtime> rt;
   std::unique_ptr<cluster::controller> ctl;
@@ -49,12 +52,15 @@ class CoordinatorTest : public ::testing::Test {
     auto l = storage::log_manager::open(lo);
     ASSERT_TRUE(l) << l.error().message();
     logs = std::move(*l);
-    auto t = cluster::topic_table::open(fs, dir / ".strom" / "topics");
-    ASSERT_TRUE(t) << t.error().message();
-    topics = std::move(*t);
+    auto s = cluster::topic_store::open(fs, dir / ".strom" / "topics");
+    ASSERT_TRUE(s) << s.error().message();
+    store = std::move(*s);
+    auto loaded = store->load();
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    topics = std::make_unique<cluster::topic_table>(std::move(*loaded));
     rt = std::make_unique<net::shard_runtime>(1);
-    ctl = std::make_unique<cluster::controller>(*rt, *logs, *topics, cluster::controller::options{},
-                                                clk);
+    ctl = std::make_unique<cluster::controller>(*rt, *logs, *store, *topics,
+                                                cluster::controller::options{}, clk);
     ASSERT_TRUE(ctl->load());
     coord = std::make_unique<coordinator>(*ctl, copts, clk);
     coord->start();
@@ -73,6 +79,7 @@ class CoordinatorTest : public ::testing::Test {
     coord.reset();
     ctl.reset();
     topics.reset();
+    store.reset();
     ASSERT_TRUE(logs->shutdown());
     logs.reset();
   }
