@@ -110,7 +110,7 @@ class log_manager {
   void stop_compactions() { cancel_->store(true); }
   /// The thread for the file work of topic administration (creating and deleting logs,
   /// directory fsyncs, topic files), so that neither the shards nor the flush thread wait on
-  /// it. Tasks are submitted by the controller, one topic change at a time.
+  /// it. Tasks are submitted by the topics front end, one topic change at a time.
   blocking_pool& admin_pool() { return *admin_pool_; }
   /// Closes every log and writes the clean-shutdown markers of the online directories.
   status shutdown();

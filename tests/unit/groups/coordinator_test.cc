@@ -1,5 +1,6 @@
-// The coordinator over a real controller, log manager and shard runtime (one shard): offsets
-// survive a reopen, requests during the replay are told to wait, empty groups expire.
+// The coordinator over a real partition manager, topics front end, log manager and shard runtime
+// (one shard): offsets survive a reopen, requests during the replay are told to wait, empty groups
+// expire.
 #include "strom/groups/coordinator.h"
 
 #include "strom/cluster/topic_store.h"
@@ -28,7 +29,8 @@ class CoordinatorTest : public ::testing::Test {
   std::unique_ptr<cluster::topic_store> store;
   std::unique_ptr<cluster::topic_table> topics;
   std::unique_ptr<net::shard_runtime> rt;
-  std::unique_ptr<cluster::controller> ctl;
+  std::unique_ptr<cluster::partition_manager> partitions;
+  std::unique_ptr<cluster::topics_frontend> frontend;
   std::unique_ptr<coordinator> coord;
   coordinator::options copts;
 
@@ -59,10 +61,12 @@ class CoordinatorTest : public ::testing::Test {
     ASSERT_TRUE(loaded) << loaded.error().message();
     topics = std::make_unique<cluster::topic_table>(std::move(*loaded));
     rt = std::make_unique<net::shard_runtime>(1);
-    ctl = std::make_unique<cluster::controller>(*rt, *logs, *store, *topics,
-                                                cluster::controller::options{}, clk);
-    ASSERT_TRUE(ctl->load());
-    coord = std::make_unique<coordinator>(*ctl, copts, clk);
+    partitions =
+        std::make_unique<cluster::partition_manager>(*rt, *logs, cluster::topic_defaults{}, clk);
+    ASSERT_TRUE(partitions->load(*topics->snapshot()));
+    frontend = std::make_unique<cluster::topics_frontend>(*partitions, *store, *topics,
+                                                          cluster::topics_frontend::options{});
+    coord = std::make_unique<coordinator>(*partitions, *frontend, *topics, copts, clk);
     coord->start();
     if (before_start)
       before_start();
@@ -74,10 +78,12 @@ class CoordinatorTest : public ::testing::Test {
       return;
     rt->stop();
     coord->release_shard_objects();
-    ctl->release_shard_objects();
+    frontend->stop();
+    partitions->release_shard_objects();
     rt.reset();
     coord.reset();
-    ctl.reset();
+    frontend.reset();
+    partitions.reset();
     topics.reset();
     store.reset();
     ASSERT_TRUE(logs->shutdown());

@@ -29,7 +29,7 @@ partition_result fail(error_code e, std::optional<std::string> message = std::nu
 }
 
 /// Appends one partition's batch on its owner shard; waits for the flush when asked.
-awaitable<partition_result> produce_one(cluster::controller* ctl,
+awaitable<partition_result> produce_one(cluster::partition_manager* partitions,
                                         std::shared_ptr<net::frame_bytes> frame, model::ntp n,
                                         std::span<std::byte> batch, int16_t acks) {
   (void)frame;  // `batch` points into the request frame: keep it alive until done
@@ -37,7 +37,7 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
     co_return fail(error_code::invalid_topic_exception,
                    "internal topics are written by the broker");
   }
-  auto* p = ctl->local(n);
+  auto* p = partitions->local(n);
   if (p == nullptr)
     co_return fail(error_code::unknown_topic_or_partition);
   // Validated once, here: the partition and the log take the batch as it is.
@@ -86,12 +86,12 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
   if (acks != 0 && acks != 1 && acks != -1) {
     results.assign(ntps.size(), fail(error_code::invalid_required_acks));
   } else {
-    auto* ctl = &c.ctl;
+    auto* partitions = &c.partitions;
     auto frame = c.buffer;
-    auto make = [ctl, frame, &ntps, &batches, acks](size_t i) {
-      return produce_one(ctl, frame, ntps[i], batches[i], acks);
+    auto make = [partitions, frame, &ntps, &batches, acks](size_t i) {
+      return produce_one(partitions, frame, ntps[i], batches[i], acks);
     };
-    results = co_await on_owner_shards<partition_result>(c.ctl, ntps, std::move(make));
+    results = co_await on_owner_shards<partition_result>(c.partitions, ntps, std::move(make));
   }
   if (acks == 0) {
     // No response to carry an error: as Kafka does, a failed acks=0 produce closes the
