@@ -249,14 +249,14 @@ struct server::impl {
   }
 
   awaitable<std::string> health() {
-    if (!src.ctl) {
+    if (!src.partitions) {
       co_return fmt::format(
           "{{\"is_healthy\":false,\"controller_id\":{},\"nodes\":[{{\"node_id\":{},"
           "\"is_alive\":true,\"version\":{}}}],\"nodes_down\":[],\"leaderless_partitions\":[],"
           "\"under_replicated_partitions\":[],\"partitions\":0,\"status\":\"recovering\"}}\n",
           src.node_id, src.node_id, json_quote(src.version));
     }
-    auto infos_op = src.ctl->partition_infos();
+    auto infos_op = src.partitions->partition_infos();
     auto infos = co_await std::move(infos_op);
     std::string leaderless;
     for (const auto& p : infos) {
@@ -287,14 +287,14 @@ struct server::impl {
     gauge("strom_active_connections", "Open Kafka client connections")
         .Add({})
         .Set(static_cast<double>(src.connections ? src.connections() : 0));
-    if (!src.ctl || !src.groups || !src.logs) {  // still recovering the logs
+    if (!src.partitions || !src.groups || !src.logs) {  // still recovering the logs
       auto families = metrics::registry().Collect();
       auto more = now.Collect();
       families.insert(families.end(), more.begin(), more.end());
       co_return prometheus::TextSerializer().Serialize(families);
     }
 
-    auto infos_op = src.ctl->partition_infos();
+    auto infos_op = src.partitions->partition_infos();
     auto infos = co_await std::move(infos_op);
     auto& parts = gauge("strom_partitions", "Partition replicas on this node");
     auto& leaders = gauge("strom_partition_leaders", "Partitions this node leads");
@@ -401,11 +401,11 @@ void server::start() {
   lg().info("admin API on http://{}:{}", i.opts.host, port());
 }
 
-void server::attach(cluster::controller* ctl, groups::coordinator* groups,
+void server::attach(cluster::partition_manager* partitions, groups::coordinator* groups,
                     storage::log_manager* logs, std::function<int64_t()> connections) {
   auto& i = *impl_;
-  asio::post(i.io, [&i, ctl, groups, logs, connections = std::move(connections)]() mutable {
-    i.src.ctl = ctl;
+  asio::post(i.io, [&i, partitions, groups, logs, connections = std::move(connections)]() mutable {
+    i.src.partitions = partitions;
     i.src.groups = groups;
     i.src.logs = logs;
     i.src.connections = std::move(connections);

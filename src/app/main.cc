@@ -23,9 +23,12 @@
 #include "app/wiring.h"
 #include "strom/admin/server.h"
 #include "strom/base/logging.h"
-#include "strom/cluster/controller.h"
+#include "strom/cluster/housekeeping.h"
+#include "strom/cluster/partition_manager.h"
 #include "strom/cluster/producer_ids.h"
+#include "strom/cluster/topic_store.h"
 #include "strom/cluster/topic_table.h"
+#include "strom/cluster/topics_frontend.h"
 #include "strom/config/loader.h"
 #include "strom/io/file_system.h"
 #include "strom/kafka/server/handler.h"
@@ -159,14 +162,16 @@ int main(int argc, char** argv) {
   auto fs = io::make_posix_file_system();
   // The topic table first: partition directories that no topic claims are the remains of an
   // interrupted topic creation or deletion (docs/storage-format.md, "Topics").
-  auto topics = cluster::topic_table::open(
+  auto store = cluster::topic_store::open(
       fs, std::filesystem::path(cfg->node.data_dirs.front()) / ".strom" / "topics");
-  if (!topics) {
-    log.critical("cannot open the topic table: {}", topics.error().message());
+  auto loaded = store ? (*store)->load() : result<cluster::topic_map>(store.error());
+  if (!loaded) {
+    log.critical("cannot open the topic table: {}", loaded.error().message());
     return exit_runtime;
   }
+  auto topics = std::make_unique<cluster::topic_table>(std::move(*loaded));
   auto storage_opts = app::storage_options(*cfg, fs);
-  storage_opts.claimed = [table = topics->get()](const model::ntp& n) { return table->claims(n); };
+  storage_opts.claimed = [table = topics.get()](const model::ntp& n) { return table->claims(n); };
   auto logs = storage::log_manager::open(std::move(storage_opts));
   if (!logs) {
     log.critical("cannot open storage: {}", logs.error().message());
@@ -182,14 +187,18 @@ int main(int argc, char** argv) {
     return exit_runtime;
   }
   auto rt = std::make_unique<net::shard_runtime>(static_cast<size_t>(cfg->network.shards));
-  auto ctl =
-      std::make_unique<cluster::controller>(*rt, mgr, **topics, app::controller_options(*cfg));
-  if (auto s = ctl->load(); !s) {
+  auto partitions =
+      std::make_unique<cluster::partition_manager>(*rt, mgr, app::topic_defaults(*cfg));
+  if (auto s = partitions->load(*topics->snapshot()); !s) {
     log.critical("cannot load partitions: {}", s.error().message());
     return exit_runtime;
   }
+  auto frontend = std::make_unique<cluster::topics_frontend>(*partitions, **store, *topics,
+                                                             app::topics_frontend_options(*cfg));
+  auto upkeep = std::make_unique<cluster::housekeeping>(*partitions);
 
-  auto coord = std::make_unique<groups::coordinator>(*ctl, app::coordinator_options(*cfg));
+  auto coord = std::make_unique<groups::coordinator>(*partitions, *frontend, *topics,
+                                                     app::coordinator_options(*cfg));
 
   std::vector<std::unique_ptr<net::server>> servers;
   for (const auto& l : cfg->listeners) {
@@ -202,8 +211,9 @@ int main(int argc, char** argv) {
         cfg->listeners.size() > 1) {
       continue;  // the inter-broker RPC listener arrives with replication
     }
-    auto handler = kafka::server::make_handler(*ctl, app::broker_identity(*cfg, l), **producer_ids,
-                                               *coord, app::request_limits(*cfg));
+    auto handler =
+        kafka::server::make_handler(*partitions, *frontend, *topics, app::broker_identity(*cfg, l),
+                                    **producer_ids, *coord, app::request_limits(*cfg));
     servers.push_back(
         std::make_unique<net::server>(*rt, app::server_options(*cfg, l), std::move(handler)));
   }
@@ -215,11 +225,10 @@ int main(int argc, char** argv) {
     return exit_runtime;
   }
   rt->start();
-  ctl->start_housekeeping(
-      app::housekeeping_interval(*cfg),
-      std::chrono::milliseconds(cfg->cluster_defaults.log.retention_check_interval_ms));
+  upkeep->start(app::housekeeping_interval(*cfg),
+                std::chrono::milliseconds(cfg->cluster_defaults.log.retention_check_interval_ms));
   coord->start();
-  admin_api->attach(ctl.get(), coord.get(), &mgr, [&servers] {
+  admin_api->attach(partitions.get(), coord.get(), &mgr, [&servers] {
     int64_t n = 0;
     for (const auto& s : servers)
       n += s->connections();
@@ -246,13 +255,19 @@ int main(int argc, char** argv) {
   for (auto& s : servers)
     s->stop(drain);
   rt->stop();
+  // Groups holding requests, timers and fetch waiters die before the contexts they use; a
+  // topic change's file work and running compactions end (or roll back) first.
+  coord->release_shard_objects();
+  frontend->stop();
+  upkeep->release_shard_objects();
+  partitions->release_shard_objects();
   mgr.wait_flushes();  // flush completions post to the shards' executors, destroyed below
-  coord->release_shard_objects();  // groups holding requests, and timers, die before the
-  ctl->release_shard_objects();    // contexts they use; so do partition timers and waiters
   rt.reset();  // destroys what the shards still held before the objects they point to
   servers.clear();
   coord.reset();
-  ctl.reset();
+  upkeep.reset();
+  frontend.reset();
+  partitions.reset();  // the partitions hand their logs the final producer state
 
   auto s = mgr.shutdown();
   if (!s) {

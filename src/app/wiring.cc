@@ -73,9 +73,8 @@ cluster::topic_defaults topic_defaults(const config::broker_config& c) {
   return d;
 }
 
-cluster::controller::options controller_options(const config::broker_config& c) {
-  cluster::controller::options o;
-  o.defaults = topic_defaults(c);
+cluster::topics_frontend::options topics_frontend_options(const config::broker_config& c) {
+  cluster::topics_frontend::options o;
   const auto& t = c.cluster_defaults.topics;
   o.default_partitions = t.default_partitions;
   o.default_replication_factor = static_cast<int16_t>(t.default_replication_factor);
@@ -83,7 +82,6 @@ cluster::controller::options controller_options(const config::broker_config& c) 
   o.delete_topic_enable = t.delete_enable;
   o.max_partitions_per_topic = t.max_partitions_per_topic;
   o.max_partitions_per_broker = t.max_partitions_per_broker;
-  o.node_id = c.node.id;
   return o;
 }
 

@@ -5,7 +5,7 @@
 
 #include "strom/admin/server.h"
 #include "strom/base/logging.h"
-#include "strom/cluster/controller.h"
+#include "strom/cluster/topics_frontend.h"
 #include "strom/config/broker_config.h"
 #include "strom/groups/coordinator.h"
 #include "strom/io/file_system.h"
@@ -27,7 +27,7 @@ std::chrono::milliseconds housekeeping_interval(const config::broker_config& c);
 
 /// Broker defaults of the topic configs.
 cluster::topic_defaults topic_defaults(const config::broker_config& c);
-cluster::controller::options controller_options(const config::broker_config& c);
+cluster::topics_frontend::options topics_frontend_options(const config::broker_config& c);
 groups::coordinator::options coordinator_options(const config::broker_config& c);
 admin::options admin_options(const config::broker_config& c);
 /// The admin API's view of this node before the logs are open (the rest comes by attach()).

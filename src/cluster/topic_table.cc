@@ -1,12 +1,6 @@
 #include "strom/cluster/topic_table.h"
 
-#include <charconv>
-#include <cstring>
-#include <optional>
-
 #include <fmt/format.h>
-
-#include "strom/base/logging.h"
 
 namespace strom::cluster {
 
@@ -32,15 +26,12 @@ class topic_category_impl final : public std::error_category {
         return "partition limit reached";
       case topic_errc::corrupt_topic_file:
         return "corrupt topic file";
+      case topic_errc::stale_revision:
+        return "topic change already applied";
     }
     return "topic error";
   }
 };
-constexpr const char* suffix = ".topic";
-spdlog::logger& lg() {
-  return logging::get("cluster");
-}
-constexpr size_t max_topic_file = 1 << 20;
 }  // namespace
 
 const std::error_category& topic_category() {
@@ -67,107 +58,14 @@ status validate_topic_name(std::string_view name) {
   return ok();
 }
 
-namespace {
-/// A whole decimal integer in [lo, hi]: digits only (an optional '-'), nothing around them.
-std::optional<int64_t> parse_int(std::string_view v, int64_t lo, int64_t hi) {
-  int64_t out = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out < lo || out > hi)
-    return std::nullopt;
-  return out;
-}
-}  // namespace
-
-result<topic_metadata> parse_topic_file(std::string name, std::string_view text) {
-  topic_metadata m;
-  m.name = std::move(name);
-  if (auto s = validate_topic_name(m.name); !s)
-    return error(topic_errc::corrupt_topic_file, s.error().detail());
-  bool has_partitions = false;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    auto line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (line.empty())
-      continue;
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      return error(
-          topic_errc::corrupt_topic_file,
-          fmt::format("line {}: expected key=value, got \"{}\"", line_no, line.substr(0, 64)));
-    }
-    auto k = line.substr(0, eq);
-    auto v = line.substr(eq + 1);
-    if (k == "partitions") {
-      auto n = parse_int(v, 1, max_partitions_hard_limit);
-      if (!n) {
-        return error(topic_errc::corrupt_topic_file,
-                     fmt::format("line {}: partitions \"{}\" is not a number from 1 to {}", line_no,
-                                 v.substr(0, 64), max_partitions_hard_limit));
-      }
-      m.partitions = static_cast<int32_t>(*n);
-      has_partitions = true;
-    } else if (k == "replication_factor") {
-      auto n = parse_int(v, 1, INT16_MAX);
-      if (!n) {
-        return error(topic_errc::corrupt_topic_file,
-                     fmt::format("line {}: replication_factor \"{}\" is not a number from 1 to {}",
-                                 line_no, v.substr(0, 64), INT16_MAX));
-      }
-      m.replication_factor = static_cast<int16_t>(*n);
-    } else if (k.starts_with("config.") && k.size() > 7) {
-      m.configs[std::string(k.substr(7))] = std::string(v);
-    }
-    // Other keys are ignored: a later version may add some.
-  }
-  if (!has_partitions)
-    return error(topic_errc::corrupt_topic_file, "no partitions line");
-  return m;
-}
-
-result<std::unique_ptr<topic_table>> topic_table::open(std::shared_ptr<io::file_system> fs,
-                                                       std::filesystem::path dir) {
-  std::unique_ptr<topic_table> t(new topic_table(fs, dir));
-  STROM_TRY(fs->create_directories(dir));
-  auto names = fs->list(dir);
-  if (!names)
-    return names.error();
-  auto topics = std::make_shared<topic_map>();
-  bool removed = false;
-  for (const auto& n : *names) {
-    if (n.ends_with(".tmp")) {
-      STROM_TRY(fs->remove(dir / n));  // an interrupted atomic write
-      removed = true;
-      continue;
-    }
-    if (!n.ends_with(suffix))
-      continue;
-    auto path = dir / n;
-    auto text = fs->read_small_file(path, max_topic_file);
-    if (!text) {
-      return error(text.error().code(),
-                   fmt::format("reading topic file {}: {}", path.string(), text.error().message()));
-    }
-    auto m = parse_topic_file(n.substr(0, n.size() - std::strlen(suffix)), *text);
-    if (!m) {
-      return error(topic_errc::corrupt_topic_file,
-                   fmt::format("{}: {}; repair or remove the file (removing it deletes the "
-                               "topic's partitions at the next start)",
-                               path.string(), m.error().detail()));
-    }
-    (*topics)[m->name] = std::move(*m);
-  }
-  if (removed)
-    STROM_TRY(fs->sync_directory(dir));
-  t->topics_ = std::move(topics);
-  return t;
-}
-
 std::shared_ptr<const topic_map> topic_table::snapshot() const {
   std::lock_guard lock(mu_);
   return topics_;
+}
+
+topic_revision topic_table::revision() const {
+  std::lock_guard lock(mu_);
+  return revision_;
 }
 
 bool topic_table::claims(const model::ntp& n) const {
@@ -177,70 +75,66 @@ bool topic_table::claims(const model::ntp& n) const {
          n.partition.value() < it->second.partitions;
 }
 
-std::filesystem::path topic_table::file_of(std::string_view name) const {
-  return dir_ / (std::string(name) + suffix);
-}
-
-status topic_table::write(const topic_metadata& t) {
-  std::string text =
-      fmt::format("partitions={}\nreplication_factor={}\n", t.partitions, t.replication_factor);
-  for (const auto& [k, v] : t.configs)
-    text += fmt::format("config.{}={}\n", k, v);
-  return fs_->write_file_atomic(file_of(t.name), std::as_bytes(std::span(text)));
-}
-
-status topic_table::erase(std::string_view name) {
-  auto path = file_of(name);
-  auto exists = fs_->exists(path);
-  if (!exists)
-    return exists.error();
-  if (!*exists)
-    return ok();
-  STROM_TRY(fs_->remove(path));
-  if (auto s = fs_->sync_directory(dir_); !s) {
-    // The file is gone for this process; a crash may bring it back, with the partitions its
-    // deletion removed meanwhile recreated empty at the next start.
-    lg().error("removed {} but the directory fsync failed: {}", path.string(), s.error().message());
+namespace {
+status check_count(const std::string& name, int32_t partitions) {
+  if (partitions < 1 || partitions > max_partitions_hard_limit) {
+    return error(topic_errc::invalid_partitions,
+                 fmt::format("topic {}: {} partitions; a topic has 1 to {}", name, partitions,
+                             max_partitions_hard_limit));
   }
   return ok();
 }
+}  // namespace
 
-void topic_table::publish(const topic_metadata& t) {
+result<topic_map> topic_table::next_state(const topic_map& topics, const topic_command& cmd) {
+  auto next = topics;
+  if (const auto* c = std::get_if<create_topic_cmd>(&cmd)) {
+    if (next.contains(c->topic.name))
+      return error(topic_errc::exists, c->topic.name);
+    STROM_TRY(check_count(c->topic.name, c->topic.partitions));
+    next.emplace(c->topic.name, c->topic);
+    return next;
+  }
+  if (const auto* c = std::get_if<delete_topic_cmd>(&cmd)) {
+    auto it = next.find(c->name);
+    if (it == next.end())
+      return error(topic_errc::not_found, c->name);
+    next.erase(it);
+    return next;
+  }
+  if (const auto* c = std::get_if<create_partitions_cmd>(&cmd)) {
+    auto it = next.find(c->name);
+    if (it == next.end())
+      return error(topic_errc::not_found, c->name);
+    STROM_TRY(check_count(c->name, c->partitions));
+    if (c->partitions <= it->second.partitions) {
+      return error(topic_errc::invalid_partitions,
+                   fmt::format("topic {} has {} partitions; the new count {} must be larger",
+                               c->name, it->second.partitions, c->partitions));
+    }
+    it->second.partitions = c->partitions;
+    return next;
+  }
+  const auto& c = std::get<set_topic_configs_cmd>(cmd);
+  auto it = next.find(c.name);
+  if (it == next.end())
+    return error(topic_errc::not_found, c.name);
+  it->second.configs = c.configs;
+  return next;
+}
+
+status topic_table::apply(topic_revision rev, const topic_command& cmd) {
   std::lock_guard lock(mu_);
-  auto next = std::make_shared<topic_map>(*topics_);
-  (*next)[t.name] = t;
-  topics_ = std::move(next);
-}
-
-void topic_table::unpublish(std::string_view name) {
-  std::lock_guard lock(mu_);
-  auto next = std::make_shared<topic_map>(*topics_);
-  if (auto it = next->find(name); it != next->end())
-    next->erase(it);
-  topics_ = std::move(next);
-}
-
-status topic_table::create(const topic_metadata& t) {
-  if (snapshot()->contains(t.name))
-    return error(topic_errc::exists, t.name);
-  STROM_TRY(write(t));
-  publish(t);
-  return ok();
-}
-
-status topic_table::update(const topic_metadata& t) {
-  if (!snapshot()->contains(t.name))
-    return error(topic_errc::not_found, t.name);
-  STROM_TRY(write(t));
-  publish(t);
-  return ok();
-}
-
-status topic_table::remove(std::string_view name) {
-  if (!snapshot()->contains(name))
-    return error(topic_errc::not_found, std::string(name));
-  STROM_TRY(erase(name));
-  unpublish(name);
+  if (rev <= revision_) {
+    return error(topic_errc::stale_revision,
+                 fmt::format("revision {} is applied already (the table is at {})", rev.value(),
+                             revision_.value()));
+  }
+  revision_ = rev;
+  auto next = next_state(*topics_, cmd);
+  if (!next)
+    return next.error();
+  topics_ = std::make_shared<const topic_map>(std::move(*next));
   return ok();
 }
 

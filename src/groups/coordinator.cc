@@ -43,9 +43,14 @@ struct coordinator::shard_state {
   timestamp_ms next_retention_check = 0;
 };
 
-coordinator::coordinator(cluster::controller& ctl, options opts, clock& clk)
-    : ctl_(ctl), opts_(std::move(opts)), clock_(clk) {
-  for (size_t i = 0; i < ctl_.runtime().count(); ++i)
+coordinator::coordinator(cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
+                         const cluster::topic_table& topics, options opts, clock& clk)
+    : partitions_(partitions),
+      frontend_(frontend),
+      topics_(topics),
+      opts_(std::move(opts)),
+      clock_(clk) {
+  for (size_t i = 0; i < partitions_.runtime().count(); ++i)
     shards_.push_back(std::make_unique<shard_state>());
 }
 
@@ -56,13 +61,13 @@ model::ntp coordinator::ntp_of(int32_t partition) const {
 }
 
 size_t coordinator::shard_of_group(std::string_view group_id) const {
-  return ctl_.shard_of(ntp_of(partition_of(group_id)));
+  return partitions_.shard_of(ntp_of(partition_of(group_id)));
 }
 
 void coordinator::start() {
   for (size_t i = 0; i < shards_.size(); ++i) {
-    shards_[i]->timer = std::make_unique<asio::steady_timer>(ctl_.runtime().context(i));
-    asio::co_spawn(ctl_.runtime().context(i), tick_loop(this, i), asio::detached);
+    shards_[i]->timer = std::make_unique<asio::steady_timer>(partitions_.runtime().context(i));
+    asio::co_spawn(partitions_.runtime().context(i), tick_loop(this, i), asio::detached);
   }
 }
 
@@ -76,7 +81,7 @@ void coordinator::release_shard_objects() {
 }
 
 awaitable<errc> coordinator::ensure_topic() {
-  auto topics = ctl_.topics();
+  auto topics = topics_.snapshot();
   if (topics->contains(offsets_topic))
     co_return errc::none;
   cluster::topic_metadata t;
@@ -84,7 +89,7 @@ awaitable<errc> coordinator::ensure_topic() {
   t.partitions = opts_.partitions;
   t.replication_factor = opts_.replication_factor;
   t.configs = {{"cleanup.policy", "compact"}, {"segment.bytes", opts_.segment_bytes}};
-  auto s = co_await ctl_.create_topic(t, false, true);
+  auto s = co_await frontend_.create_topic(t, false, true);
   if (!s && !s.error().is(cluster::topic_errc::exists)) {
     lg().error("cannot create {}: {}", offsets_topic, s.error().message());
     co_return errc::coordinator_not_available;
@@ -96,10 +101,10 @@ awaitable<errc> coordinator::ensure_topic() {
 
 coordinator::partition_state* coordinator::state_for(int32_t partition, errc& err) {
   auto n = ntp_of(partition);
-  auto& ss = *shards_[ctl_.shard_of(n)];
+  auto& ss = *shards_[partitions_.shard_of(n)];
   auto it = ss.partitions.find(partition);
   if (it == ss.partitions.end()) {
-    auto* p = ctl_.local(n);
+    auto* p = partitions_.local(n);
     if (!p) {
       err = errc::coordinator_not_available;
       return nullptr;
@@ -109,7 +114,7 @@ coordinator::partition_state* coordinator::state_for(int32_t partition, errc& er
     ps->loading = p->high_watermark().value() > p->log_start().value();
     it = ss.partitions.emplace(partition, std::move(ps)).first;
     if (it->second->loading) {
-      asio::co_spawn(ctl_.runtime().executor(ctl_.shard_of(n)), load(this, partition),
+      asio::co_spawn(partitions_.runtime().executor(partitions_.shard_of(n)), load(this, partition),
                      asio::detached);
     }
   }
@@ -141,7 +146,7 @@ std::shared_ptr<group> coordinator::make_group(partition_state& ps, const std::s
       auto e = co_await std::move(op);
       cb(e == errc::none);
     };
-    asio::co_spawn(ctl_.runtime().executor(ctl_.shard_of(ntp_of(partition))),
+    asio::co_spawn(partitions_.runtime().executor(partitions_.shard_of(ntp_of(partition))),
                    work(this, partition, std::move(recs), std::move(done)), asio::detached);
   };
   auto g = std::make_shared<group>(group_id, opts_.limits, clock_, std::move(persist));
@@ -152,7 +157,7 @@ std::shared_ptr<group> coordinator::make_group(partition_state& ps, const std::s
 awaitable<errc> coordinator::write(int32_t partition,
                                    std::vector<std::pair<bytes, std::optional<bytes>>> records,
                                    bool whole) {
-  auto* p = ctl_.local(ntp_of(partition));
+  auto* p = partitions_.local(ntp_of(partition));
   if (!p)
     co_return errc::storage_error;
   auto now = clock_.now_ms();
@@ -198,7 +203,7 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
   };
   std::map<std::string, loaded_group> found;
   size_t records = 0;
-  auto* p = self->ctl_.local(n);
+  auto* p = self->partitions_.local(n);
   auto from = p ? p->log_start() : model::kafka_offset(0);
   while (p) {
     auto end = p->high_watermark();
@@ -254,9 +259,9 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
     // Let other work on this shard run between chunks.
     auto ex = co_await asio::this_coro::executor;
     co_await asio::post(ex, asio::use_awaitable);
-    p = self->ctl_.local(n);
+    p = self->partitions_.local(n);
   }
-  auto& ss = *self->shards_[self->ctl_.shard_of(n)];
+  auto& ss = *self->shards_[self->partitions_.shard_of(n)];
   auto it = ss.partitions.find(partition);
   if (it == ss.partitions.end())
     co_return;
@@ -281,9 +286,9 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
 awaitable<void> coordinator::tick_loop(coordinator* self, size_t shard) {
   auto& ss = *self->shards_[shard];
   // Replay the offsets partitions this shard owns right away, not on first use.
-  if (self->ctl_.topics()->contains(offsets_topic)) {
+  if (self->topics_.snapshot()->contains(offsets_topic)) {
     for (int32_t p = 0; p < self->opts_.partitions; ++p) {
-      if (self->ctl_.shard_of(self->ntp_of(p)) == shard) {
+      if (self->partitions_.shard_of(self->ntp_of(p)) == shard) {
         errc e;
         (void)self->state_for(p, e);
       }
@@ -338,7 +343,7 @@ void coordinator::tick_shard(size_t shard) {
           recs.emplace_back(encode_key(offset_key{g->id(), tp.first, tp.second}), std::nullopt);
         }
         auto work = write_detached(this, p, std::move(recs));
-        asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::detached);
+        asio::co_spawn(partitions_.runtime().executor(shard), std::move(work), asio::detached);
       } else if (now - g->state_timestamp() >= opts_.offsets_retention_ms) {
         // KIP-211: a group's offsets expire once it has been empty long enough.
         expired.push_back(g);
@@ -349,7 +354,8 @@ void coordinator::tick_shard(size_t shard) {
     for (auto& g : expired) {
       g->kill();
       ps->groups.erase(g->id());
-      asio::co_spawn(ctl_.runtime().executor(shard), expire_group(this, p, g), asio::detached);
+      asio::co_spawn(partitions_.runtime().executor(shard), expire_group(this, p, g),
+                     asio::detached);
     }
   }
 }
@@ -375,7 +381,8 @@ awaitable<void> coordinator::expire_group(coordinator* self, int32_t partition,
 
 template <typename T>
 awaitable<T> coordinator::on_shard(size_t shard, awaitable<T> work) {
-  return asio::co_spawn(ctl_.runtime().executor(shard), std::move(work), asio::use_awaitable);
+  return asio::co_spawn(partitions_.runtime().executor(shard), std::move(work),
+                        asio::use_awaitable);
 }
 
 awaitable<join_result> coordinator::join(std::string group_id, join_request req) {
@@ -611,7 +618,7 @@ awaitable<coordinator::listing> coordinator::list() {
       co_return part;
     };
     auto task = work(this, shard);
-    auto part = co_await asio::co_spawn(ctl_.runtime().executor(shard), std::move(task),
+    auto part = co_await asio::co_spawn(partitions_.runtime().executor(shard), std::move(task),
                                         asio::use_awaitable);
     if (part.error != errc::none)
       out.error = part.error;
@@ -637,7 +644,7 @@ awaitable<std::vector<coordinator::group_info>> coordinator::group_infos() {
       co_return part;
     };
     auto task = work(this, shard);
-    auto part = co_await asio::co_spawn(ctl_.runtime().executor(shard), std::move(task),
+    auto part = co_await asio::co_spawn(partitions_.runtime().executor(shard), std::move(task),
                                         asio::use_awaitable);
     for (auto& g : part)
       out.push_back(std::move(g));

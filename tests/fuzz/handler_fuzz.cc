@@ -14,9 +14,11 @@
 #include <future>
 #include <memory>
 
-#include "strom/cluster/controller.h"
+#include "strom/cluster/partition_manager.h"
 #include "strom/cluster/producer_ids.h"
+#include "strom/cluster/topic_store.h"
 #include "strom/cluster/topic_table.h"
+#include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
 #include "strom/io/memory_file_system.h"
 #include "strom/kafka/server/handler.h"
@@ -34,10 +36,12 @@ using namespace std::chrono_literals;
 struct broker {
   std::shared_ptr<io::memory_file_system> fs = std::make_shared<io::memory_file_system>();
   std::unique_ptr<storage::log_manager> logs;
+  std::unique_ptr<cluster::topic_store> store;
   std::unique_ptr<cluster::topic_table> topics;
   std::unique_ptr<cluster::producer_id_allocator> producer_ids;
   net::shard_runtime rt{1};
-  std::unique_ptr<cluster::controller> ctl;
+  std::unique_ptr<cluster::partition_manager> partitions;
+  std::unique_ptr<cluster::topics_frontend> frontend;
   std::unique_ptr<groups::coordinator> coord;
   std::shared_ptr<net::request_handler> handler;
   net::connection_info who;
@@ -47,33 +51,36 @@ struct broker {
     lo.data_dirs = {"/data"};
     lo.fs = fs;
     logs = std::move(storage::log_manager::open(lo)).value();
-    topics = std::move(cluster::topic_table::open(fs, "/data/.strom/topics")).value();
+    store = std::move(cluster::topic_store::open(fs, "/data/.strom/topics")).value();
+    topics = std::make_unique<cluster::topic_table>(std::move(store->load()).value());
     producer_ids =
         std::move(cluster::producer_id_allocator::open(fs, "/data/.strom/producer-id-block"))
             .value();
-    cluster::controller::options co;
-    co.auto_create_topics = true;
-    ctl = std::make_unique<cluster::controller>(rt, *logs, *topics, co);
-    if (!ctl->load())
+    partitions = std::make_unique<cluster::partition_manager>(rt, *logs, cluster::topic_defaults{});
+    if (!partitions->load(*topics->snapshot()))
       std::abort();
+    cluster::topics_frontend::options fo;
+    fo.auto_create_topics = true;
+    frontend = std::make_unique<cluster::topics_frontend>(*partitions, *store, *topics, fo);
     groups::coordinator::options go;
     go.partitions = 2;
     go.limits.initial_rebalance_delay_ms = 0;
-    coord = std::make_unique<groups::coordinator>(*ctl, go);
+    coord = std::make_unique<groups::coordinator>(*partitions, *frontend, *topics, go);
     kafka::server::request_limits limits;
     limits.fetch_max_bytes = 1 << 20;
     limits.fetch_max_wait = 0ms;  // never park a fetch: each input must finish
-    handler = kafka::server::make_handler(*ctl, {}, *producer_ids, *coord, limits);
+    handler = kafka::server::make_handler(*partitions, *frontend, *topics, {}, *producer_ids,
+                                          *coord, limits);
     coord->start();
     rt.start();
     who.peer = "127.0.0.1:1";
     // Topics with a few batches, and the offsets topic.
     for (const char* name : {"t", "u"}) {
       cluster::topic_metadata t{name, 3, 1, {}};
-      if (!run(ctl->create_topic(t, false)))
+      if (!run(frontend->create_topic(t, false)))
         std::abort();
       for (int p = 0; p < 3; ++p) {
-        run(ctl->on_partition(
+        run(partitions->on_partition(
             model::ntp{name, model::partition_id(p)}, [](cluster::partition* part) {
               for (int i = 0; i < 4; ++i) {
                 model::batch_builder b(1'700'000'000'000);

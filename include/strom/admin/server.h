@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "strom/cluster/controller.h"
+#include "strom/cluster/partition_manager.h"
 #include "strom/groups/coordinator.h"
 #include "strom/storage/log_manager.h"
 
@@ -27,10 +27,10 @@ struct options {
 };
 
 /// What the admin API reports on; every pointer outlives the server. The broker's parts
-/// (controller, coordinator, logs) are null until attach(): the listener starts before log
+/// (partitions, coordinator, logs) are null until attach(): the listener starts before log
 /// recovery so that liveness and readiness can be probed meanwhile.
 struct sources {
-  cluster::controller* ctl = nullptr;
+  cluster::partition_manager* partitions = nullptr;
   groups::coordinator* groups = nullptr;
   storage::log_manager* logs = nullptr;
   /// Open Kafka connections on every listener.
@@ -60,8 +60,8 @@ class server {
   /// Binds and starts the thread. Throws on bind failure.
   void start();
   /// Hands over the broker's parts once they exist (after log recovery).
-  void attach(cluster::controller* ctl, groups::coordinator* groups, storage::log_manager* logs,
-              std::function<int64_t()> connections);
+  void attach(cluster::partition_manager* partitions, groups::coordinator* groups,
+              storage::log_manager* logs, std::function<int64_t()> connections);
   /// Closes the listener and every connection, and joins the thread.
   void stop();
   [[nodiscard]] uint16_t port() const;

@@ -1,15 +1,16 @@
 #pragma once
 
-#include <filesystem>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "strom/base/result.h"
+#include "strom/base/strong_type.h"
 #include "strom/cluster/topic_config.h"
-#include "strom/io/file_system.h"
 #include "strom/model/ntp.h"
 
 namespace strom::cluster {
@@ -35,6 +36,8 @@ enum class topic_errc {
   partition_limit,
   /// A topic file on disk cannot be read back.
   corrupt_topic_file,
+  /// A topic change at a revision the topic table has already passed (topic_table::apply).
+  stale_revision,
 };
 const std::error_category& topic_category();
 inline std::error_code make_error_code(topic_errc e) {
@@ -54,60 +57,81 @@ inline bool is_internal_topic(std::string_view name) {
   return name.starts_with("__");
 }
 
-/// Parses the text of a topic file (`partitions=`, `replication_factor=` and `config.<key>=`
-/// lines). Every number is checked (digits only, in range); `partitions` is required.
-result<topic_metadata> parse_topic_file(std::string name, std::string_view text);
+/// The position of a topic change in the sequence of changes the topic table applies. Today
+/// the topics front end numbers its changes from the table's revision at start-up (0); with
+/// replication it is the index of the command in the controller log.
+using topic_revision = strong_type<int64_t, struct topic_revision_tag>;
 
-/// The topics of the cluster: names, partition counts, replication factors, config overrides.
-/// Today persisted by this node in `<dir>/<topic>.topic` (key=value lines, written atomically);
-/// the controller Raft group takes it over with replication.
-///
-/// A topic exists on disk exactly when its file does: the file is the commit point of topic
-/// creation and deletion (docs/storage-format.md, "Topics"). The file and the in-memory
-/// snapshot change in separate steps (write/erase, then publish/unpublish) so that the
-/// controller can order them around its partition work; create/update/remove do both.
-/// Thread-safe: writers serialise on a mutex; readers take an immutable snapshot. File
-/// operations block: callers keep them off the shard threads.
+/// The changes the topic table applies (topic_table::apply). Each names the state it leads
+/// to, not a delta to compute, so applying one needs nothing but the table.
+struct create_topic_cmd {
+  topic_metadata topic;
+};
+struct delete_topic_cmd {
+  std::string name;
+};
+/// Raises a topic's partition count to `partitions`.
+struct create_partitions_cmd {
+  std::string name;
+  int32_t partitions = 0;
+};
+/// Replaces a topic's config overrides with `configs`.
+struct set_topic_configs_cmd {
+  std::string name;
+  topic_configs configs;
+};
+using topic_command =
+    std::variant<create_topic_cmd, delete_topic_cmd, create_partitions_cmd, set_topic_configs_cmd>;
+
+/// The topics of the cluster as this node knows them: names, partition counts, replication
+/// factors, config overrides. A view that moves only forward, through apply(): commands in
+/// revision order, each applied at most once. The table holds no files and does no I/O:
+/// today the topics front end feeds it each change after the change's topic file committed
+/// it (topic_store); with replication the controller's state machine feeds it the commands of
+/// the controller log.
+/// Thread-safe: apply() serialises on a mutex; readers on any thread take an immutable
+/// snapshot (copy-on-write).
 class topic_table {
  public:
-  /// Reads every `<topic>.topic` file of `dir` (created when missing) and removes `.tmp`
-  /// leftovers of interrupted writes. A file that cannot be parsed fails the open with an
-  /// error naming it (corrupt_topic_file): skipping it would orphan the topic's partitions,
-  /// which start-up then removes, so the broker refuses to start instead and the operator
-  /// repairs or removes the file.
-  static result<std::unique_ptr<topic_table>> open(std::shared_ptr<io::file_system> fs,
-                                                   std::filesystem::path dir);
+  /// An empty table at revision 0.
+  topic_table() = default;
+  /// The table holding `topics` at revision 0: the state at start-up (topic_store::load).
+  explicit topic_table(topic_map topics)
+      : topics_(std::make_shared<const topic_map>(std::move(topics))) {}
+  topic_table(const topic_table&) = delete;
+  topic_table& operator=(const topic_table&) = delete;
 
   [[nodiscard]] std::shared_ptr<const topic_map> snapshot() const;
+  /// The revision of the last command applied (0 when none was).
+  [[nodiscard]] topic_revision revision() const;
   /// True when `n`'s topic exists and has more than n.partition partitions.
   [[nodiscard]] bool claims(const model::ntp& n) const;
 
-  /// Writes `<dir>/<name>.topic` atomically and durably (replacing an older version).
-  status write(const topic_metadata& t);
-  /// Removes `<dir>/<name>.topic` durably. Succeeds when there is no such file; fails only
-  /// when the file is still there (a failed directory fsync after the removal is logged).
-  status erase(std::string_view name);
-  /// Adds or replaces `t` in the snapshot readers see.
-  void publish(const topic_metadata& t);
-  /// Removes a topic from the snapshot.
-  void unpublish(std::string_view name);
-
-  /// write + publish, refused when the topic exists.
-  status create(const topic_metadata& t);
-  /// write + publish, refused when the topic does not exist.
-  status update(const topic_metadata& t);
-  /// erase + unpublish, refused when the topic does not exist.
-  status remove(std::string_view name);
+  /// Applies `cmd` as the change at revision `rev`.
+  ///
+  /// A revision at or below revision() is already applied: the command is refused with
+  /// topic_errc::stale_revision and nothing changes, so delivering a change twice (a replay)
+  /// never applies it twice. Revisions may skip numbers (a controller log holds other
+  /// commands too).
+  ///
+  /// At a new revision the command is checked against the table and refused, changing no
+  /// topic, when it does not fit: create of a name that exists (exists), delete, create
+  /// partitions or set configs of a name that does not (not_found), a partition count outside
+  /// 1..max_partitions_hard_limit or, for create partitions, not larger than the current one
+  /// (invalid_partitions). Refused or not, the command is consumed: the revision becomes
+  /// `rev`, so replicas applying the same commands in the same order reach the same table and
+  /// revision. Otherwise: create adds the topic, delete removes it, create partitions raises
+  /// the count, set configs replaces the overrides. Names, replication factors and config
+  /// values are the front end's to check.
+  status apply(topic_revision rev, const topic_command& cmd);
 
  private:
-  topic_table(std::shared_ptr<io::file_system> fs, std::filesystem::path dir)
-      : fs_(std::move(fs)), dir_(std::move(dir)) {}
-  [[nodiscard]] std::filesystem::path file_of(std::string_view name) const;
+  /// The topics after `cmd`, or why `cmd` does not fit `topics`.
+  static result<topic_map> next_state(const topic_map& topics, const topic_command& cmd);
 
-  std::shared_ptr<io::file_system> fs_;
-  std::filesystem::path dir_;
-  mutable std::mutex mu_;  // guards topics_ (the pointer)
-  std::shared_ptr<const topic_map> topics_ = std::make_shared<topic_map>();
+  mutable std::mutex mu_;  // guards topics_ (the pointer) and revision_
+  std::shared_ptr<const topic_map> topics_ = std::make_shared<const topic_map>();
+  topic_revision revision_{0};
 };
 
 }  // namespace strom::cluster

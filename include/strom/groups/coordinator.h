@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "strom/base/clock.h"
-#include "strom/cluster/controller.h"
+#include "strom/cluster/partition_manager.h"
+#include "strom/cluster/topic_table.h"
+#include "strom/cluster/topics_frontend.h"
 #include "strom/groups/group.h"
 #include "strom/net/asio.h"
 
@@ -46,7 +48,10 @@ class coordinator {
     std::string segment_bytes = "104857600";
   };
 
-  coordinator(cluster::controller& ctl, options opts, clock& clk = clock::system());
+  /// Reads the offsets topic in `topics`, creates it through `frontend` and reaches its
+  /// partitions through `partitions`; each outlives the coordinator.
+  coordinator(cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
+              const cluster::topic_table& topics, options opts, clock& clk = clock::system());
   ~coordinator();
   coordinator(const coordinator&) = delete;
   coordinator& operator=(const coordinator&) = delete;
@@ -180,7 +185,9 @@ class coordinator {
                                                              std::string group_id,
                                                              std::vector<topic_partition> which);
 
-  cluster::controller& ctl_;
+  cluster::partition_manager& partitions_;
+  cluster::topics_frontend& frontend_;
+  const cluster::topic_table& topics_;
   options opts_;
   clock& clock_;
   std::vector<std::unique_ptr<shard_state>> shards_;

@@ -110,7 +110,7 @@ class log_manager {
   void stop_compactions() { cancel_->store(true); }
   /// The thread for the file work of topic administration (creating and deleting logs,
   /// directory fsyncs, topic files), so that neither the shards nor the flush thread wait on
-  /// it. Tasks are submitted by the controller, one topic change at a time.
+  /// it. Tasks are submitted by the topics front end, one topic change at a time.
   blocking_pool& admin_pool() { return *admin_pool_; }
   /// Waits until no flush round runs for any log: their completions (which may hold handlers
   /// of coroutines on the shards) have run and are gone. A stop calls it once the shards no

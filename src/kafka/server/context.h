@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "kafka/server/errors.h"
-#include "strom/cluster/controller.h"
+#include "strom/cluster/partition_manager.h"
+#include "strom/cluster/topic_table.h"
+#include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
 #include "strom/kafka/protocol/codec.h"
 #include "strom/kafka/server/handler.h"
@@ -16,7 +18,9 @@ using net::awaitable;
 
 /// Everything a request handler needs. Lives for one request, on the connection's shard.
 struct request_context {
-  cluster::controller& ctl;
+  cluster::partition_manager& partitions;
+  cluster::topics_frontend& frontend;
+  const cluster::topic_table& topics;
   const broker_identity& id;
   cluster::producer_id_allocator& producer_ids;
   groups::coordinator& groups;

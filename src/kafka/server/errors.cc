@@ -125,6 +125,7 @@ error_code to_kafka_error(const error& e) {
       case cluster::topic_errc::partition_limit:
         return error_code::policy_violation;
       case cluster::topic_errc::corrupt_topic_file:
+      case cluster::topic_errc::stale_revision:  // the table's own; never reaches a client
         return error_code::unknown_server_error;
     }
   }

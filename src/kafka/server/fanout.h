@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "strom/cluster/controller.h"
+#include "strom/cluster/partition_manager.h"
 #include "strom/net/asio.h"
 
 namespace strom::kafka::server {
@@ -16,7 +16,7 @@ namespace asio = net::asio;
 /// once, and returns the results in order on the caller's executor. T must be
 /// default-constructible. An exception from any task is rethrown after all finish.
 template <typename T, typename MakeTask>
-awaitable<std::vector<T>> on_owner_shards(cluster::controller& ctl,
+awaitable<std::vector<T>> on_owner_shards(cluster::partition_manager& partitions,
                                           const std::vector<model::ntp>& ntps, MakeTask make) {
   struct state {
     std::vector<T> results;
@@ -28,7 +28,7 @@ awaitable<std::vector<T>> on_owner_shards(cluster::controller& ctl,
   auto home = co_await asio::this_coro::executor;
   auto st = std::make_shared<state>(home, ntps.size());
   for (size_t i = 0; i < ntps.size(); ++i) {
-    auto ex = ctl.runtime().executor(ctl.shard_of(ntps[i]));
+    auto ex = partitions.runtime().executor(partitions.shard_of(ntps[i]));
     auto work = make(i);
     asio::co_spawn(ex, std::move(work), [st, home, i](std::exception_ptr e, T r) mutable {
       asio::post(home, [st, i, e, r = std::move(r)]() mutable {

@@ -90,10 +90,13 @@ protocol::api_versions_response api_versions(protocol::error_code err) {
 
 class kafka_handler final : public net::request_handler {
  public:
-  kafka_handler(cluster::controller& ctl, broker_identity id,
+  kafka_handler(cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
+                const cluster::topic_table& topics, broker_identity id,
                 cluster::producer_id_allocator& producer_ids, groups::coordinator& groups,
                 request_limits limits)
-      : ctl_(ctl),
+      : partitions_(partitions),
+        frontend_(frontend),
+        topics_(topics),
         id_(std::move(id)),
         producer_ids_(producer_ids),
         groups_(groups),
@@ -112,7 +115,8 @@ class kafka_handler final : public net::request_handler {
     if (!is_version_served(h->key, h->version) || !is_implemented(h->key)) {
       if (h->key == api_key::api_versions) {
         // Answer in the v0 format whatever the version asked, never disconnect (KIP-511).
-        request_context c{ctl_, id_, producer_ids_, groups_, limits_, who, *h, nullptr};
+        request_context c{partitions_, frontend_, topics_, id_, producer_ids_,
+                          groups_,     limits_,   who,     *h,  nullptr};
         c.header.version = 0;
         co_return respond(c, api_versions(protocol::error_code::unsupported_version));
       }
@@ -131,7 +135,8 @@ class kafka_handler final : public net::request_handler {
     // Only Produce keeps views into the frame (its records); every other body owns its data.
     if (h->key != api_key::produce)
       buffer.reset();
-    request_context c{ctl_, id_, producer_ids_, groups_, limits_, who, req->header, buffer};
+    request_context c{partitions_, frontend_, topics_, id_,         producer_ids_,
+                      groups_,     limits_,   who,     req->header, buffer};
     auto& m = metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
     auto started = std::chrono::steady_clock::now();
     auto out = co_await dispatch(c, req->body);
@@ -205,7 +210,9 @@ class kafka_handler final : public net::request_handler {
     }
   }
 
-  cluster::controller& ctl_;
+  cluster::partition_manager& partitions_;
+  cluster::topics_frontend& frontend_;
+  const cluster::topic_table& topics_;
   broker_identity id_;
   cluster::producer_id_allocator& producer_ids_;
   groups::coordinator& groups_;
@@ -214,11 +221,15 @@ class kafka_handler final : public net::request_handler {
 
 }  // namespace
 
-std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
+std::shared_ptr<net::request_handler> make_handler(cluster::partition_manager& partitions,
+                                                   cluster::topics_frontend& frontend,
+                                                   const cluster::topic_table& topics,
+                                                   broker_identity id,
                                                    cluster::producer_id_allocator& producer_ids,
                                                    groups::coordinator& groups,
                                                    request_limits limits) {
-  return std::make_shared<kafka_handler>(ctl, std::move(id), producer_ids, groups, limits);
+  return std::make_shared<kafka_handler>(partitions, frontend, topics, std::move(id), producer_ids,
+                                         groups, limits);
 }
 
 }  // namespace strom::kafka::server

@@ -1,124 +1,160 @@
-// The topic table's files: round trips (names up to 249 characters), interrupted writes, and
-// corrupt files, which stop the open with an error naming the file instead of terminating.
+// The topic table as a view fed by commands: applied in revision order, each at most once;
+// refused commands consumed all the same; deletes remove, config updates replace; readers'
+// snapshots never change under them.
 #include "strom/cluster/topic_table.h"
 
 #include <gtest/gtest.h>
 
-#include "strom/io/memory_file_system.h"
+#include <vector>
 
 namespace strom::cluster {
 namespace {
 
-class topic_table_test : public ::testing::Test {
- protected:
-  std::shared_ptr<io::memory_file_system> fs = std::make_shared<io::memory_file_system>();
-  std::filesystem::path dir = "data/.strom/topics";
+topic_revision rev(int64_t v) {
+  return topic_revision(v);
+}
 
-  void put(const std::string& file, const std::string& text) {
-    ASSERT_TRUE(fs->create_directories(dir));
-    ASSERT_TRUE(fs->write_file_atomic(dir / file, std::as_bytes(std::span(text))));
-  }
-};
+TEST(topic_table, starts_from_the_loaded_topics_at_revision_zero) {
+  topic_table empty;
+  EXPECT_TRUE(empty.snapshot()->empty());
+  EXPECT_EQ(empty.revision(), rev(0));
 
-TEST_F(topic_table_test, round_trip_of_every_legal_name_length) {
   topic_metadata a{std::string(249, 'n'), 7, 1, {{"cleanup.policy", "compact"}}};
-  topic_metadata b{".hidden", 1, 1, {}};
-  {
-    auto t = topic_table::open(fs, dir);
-    ASSERT_TRUE(t);
-    ASSERT_TRUE((*t)->create(a));
-    ASSERT_TRUE((*t)->create(b));
-    EXPECT_FALSE((*t)->create(a));  // exists
-    EXPECT_TRUE((*t)->claims(model::ntp{a.name, model::partition_id(6)}));
-    EXPECT_FALSE((*t)->claims(model::ntp{a.name, model::partition_id(7)}));
-    EXPECT_FALSE((*t)->claims(model::ntp{"other", model::partition_id(0)}));
-  }
-  auto t = topic_table::open(fs, dir);
-  ASSERT_TRUE(t) << t.error().message();
-  auto snap = (*t)->snapshot();
-  ASSERT_EQ(snap->size(), 2u);
-  EXPECT_EQ(snap->at(a.name), a);
-  EXPECT_EQ(snap->at(b.name), b);
-  ASSERT_TRUE((*t)->remove(a.name));
-  EXPECT_FALSE(*fs->exists(dir / (a.name + ".topic")));
-  EXPECT_FALSE((*t)->snapshot()->contains(a.name));
+  topic_table t(topic_map{{a.name, a}});
+  EXPECT_EQ(t.revision(), rev(0));
+  EXPECT_EQ(t.snapshot()->at(a.name), a);
+  EXPECT_TRUE(t.claims(model::ntp{a.name, model::partition_id(0)}));
+  EXPECT_TRUE(t.claims(model::ntp{a.name, model::partition_id(6)}));
+  EXPECT_FALSE(t.claims(model::ntp{a.name, model::partition_id(7)}));
+  EXPECT_FALSE(t.claims(model::ntp{a.name, model::partition_id(-1)}));
+  EXPECT_FALSE(t.claims(model::ntp{"other", model::partition_id(0)}));
 }
 
-TEST_F(topic_table_test, file_and_snapshot_change_in_separate_steps) {
-  auto t = topic_table::open(fs, dir);
-  ASSERT_TRUE(t);
-  topic_metadata m{"orders", 3, 1, {}};
-  ASSERT_TRUE((*t)->write(m));
-  EXPECT_FALSE((*t)->snapshot()->contains("orders"));
-  (*t)->publish(m);
-  EXPECT_TRUE((*t)->snapshot()->contains("orders"));
-  (*t)->unpublish("orders");
-  EXPECT_FALSE((*t)->snapshot()->contains("orders"));
-  EXPECT_TRUE(*fs->exists(dir / "orders.topic"));
-  ASSERT_TRUE((*t)->erase("orders"));
-  EXPECT_FALSE(*fs->exists(dir / "orders.topic"));
-  EXPECT_TRUE((*t)->erase("orders"));  // nothing to erase is fine
+TEST(topic_table, commands_apply_in_order) {
+  topic_table t;
+  topic_metadata a{"a", 3, 1, {}};
+  topic_metadata b{"b", 1, 1, {{"retention.ms", "1000"}}};
+  ASSERT_TRUE(t.apply(rev(1), create_topic_cmd{a}));
+  ASSERT_TRUE(t.apply(rev(2), create_topic_cmd{b}));
+  EXPECT_EQ(*t.snapshot(), (topic_map{{"a", a}, {"b", b}}));
+  ASSERT_TRUE(t.apply(rev(3), create_partitions_cmd{"a", 5}));
+  ASSERT_TRUE(t.apply(rev(4), set_topic_configs_cmd{"a", {{"cleanup.policy", "compact"}}}));
+  ASSERT_TRUE(t.apply(rev(5), delete_topic_cmd{"b"}));
+  EXPECT_EQ(t.revision(), rev(5));
+  auto snap = t.snapshot();
+  ASSERT_EQ(snap->size(), 1u);
+  EXPECT_EQ(snap->at("a"), (topic_metadata{"a", 5, 1, {{"cleanup.policy", "compact"}}}));
+  EXPECT_TRUE(t.claims(model::ntp{"a", model::partition_id(4)}));
+  EXPECT_FALSE(t.claims(model::ntp{"b", model::partition_id(0)}));
 }
 
-TEST_F(topic_table_test, leftover_temp_files_are_removed) {
-  put("orders.topic", "partitions=2\n");
-  put("orders.topic.tmp", "partit");
-  put(std::string(251, 'x') + ".tmp", "");
-  auto t = topic_table::open(fs, dir);
-  ASSERT_TRUE(t) << t.error().message();
-  EXPECT_EQ((*t)->snapshot()->size(), 1u);
-  EXPECT_EQ(*fs->list(dir), std::vector<std::string>{"orders.topic"});
-}
-
-TEST_F(topic_table_test, corrupt_files_fail_the_open_naming_the_file) {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"", "no partitions line"},
-      {"replication_factor=1\n", "no partitions line"},
-      {"partitions=abc\n", "partitions \"abc\""},
-      {"partitions=\n", "partitions \"\""},
-      {"partitions=-3\n", "partitions \"-3\""},
-      {"partitions=0\n", "partitions \"0\""},
-      {"partitions=99999999999999999999999\n", "partitions \"99999999999999999999999\""},
-      {"partitions=2147483648\n", "partitions \"2147483648\""},
-      {"partitions=100001\n", "partitions \"100001\""},
-      {"partitions=12abc\n", "partitions \"12abc\""},
-      {"partitions= 3\n", "partitions \" 3\""},
-      {"partitions=3\nreplication_factor=40000\n", "replication_factor \"40000\""},
-      {"partitions=3\nreplication_factor=x\n", "replication_factor \"x\""},
-      {"partitions=3\ngarbage\n", "line 2: expected key=value"},
-      {"=3\n", "line 1: expected key=value"},
+TEST(topic_table, an_applied_revision_is_refused_and_changes_nothing) {
+  topic_table t;
+  ASSERT_TRUE(t.apply(rev(1), create_topic_cmd{{"a", 2, 1, {}}}));
+  auto before = t.snapshot();
+  // The same change again, another change at the same revision, an older one.
+  const std::vector<std::pair<topic_revision, topic_command>> replays = {
+      {rev(1), create_topic_cmd{{"a", 2, 1, {}}}},
+      {rev(1), delete_topic_cmd{"a"}},
+      {rev(1), create_partitions_cmd{"a", 4}},
+      {rev(0), set_topic_configs_cmd{"a", {{"retention.ms", "1"}}}},
+      {rev(-5), create_topic_cmd{{"z", 1, 1, {}}}},
   };
-  for (const auto& [text, why] : cases) {
-    SCOPED_TRACE(text);
-    ASSERT_TRUE(fs->remove_all(dir));
-    put("good.topic", "partitions=1\n");
-    put("bad.topic", text);
-    auto t = topic_table::open(fs, dir);
-    ASSERT_FALSE(t);
-    EXPECT_TRUE(t.error().is(topic_errc::corrupt_topic_file));
-    EXPECT_NE(t.error().message().find((dir / "bad.topic").string()), std::string::npos)
-        << t.error().message();
-    EXPECT_NE(t.error().message().find(why), std::string::npos) << t.error().message();
-    // Nothing was changed on disk: the operator repairs the file and starts again.
-    EXPECT_TRUE(*fs->exists(dir / "bad.topic"));
+  for (const auto& [r, cmd] : replays) {
+    SCOPED_TRACE(r.value());
+    auto s = t.apply(r, cmd);
+    ASSERT_FALSE(s);
+    EXPECT_TRUE(s.error().is(topic_errc::stale_revision)) << s.error().message();
+    EXPECT_EQ(t.revision(), rev(1));
+    EXPECT_EQ(t.snapshot(), before);  // not even a new copy
   }
 }
 
-TEST_F(topic_table_test, a_file_for_an_invalid_name_is_corrupt) {
-  put("a b.topic", "partitions=1\n");
-  auto t = topic_table::open(fs, dir);
-  ASSERT_FALSE(t);
-  EXPECT_TRUE(t.error().is(topic_errc::corrupt_topic_file));
+TEST(topic_table, refused_commands_are_consumed) {
+  // What replicas applying the same commands in the same order need: the revision moves
+  // with every command, the topics only with those that fit.
+  const std::vector<std::pair<topic_command, topic_errc>> refused = {
+      {create_topic_cmd{{"a", 9, 1, {}}}, topic_errc::exists},
+      {create_topic_cmd{{"zero", 0, 1, {}}}, topic_errc::invalid_partitions},
+      {create_topic_cmd{{"huge", max_partitions_hard_limit + 1, 1, {}}},
+       topic_errc::invalid_partitions},
+      {delete_topic_cmd{"missing"}, topic_errc::not_found},
+      {create_partitions_cmd{"missing", 4}, topic_errc::not_found},
+      {create_partitions_cmd{"a", 2}, topic_errc::invalid_partitions},  // as many as now
+      {create_partitions_cmd{"a", 1}, topic_errc::invalid_partitions},  // fewer
+      {create_partitions_cmd{"a", max_partitions_hard_limit + 1}, topic_errc::invalid_partitions},
+      {set_topic_configs_cmd{"missing", {}}, topic_errc::not_found},
+  };
+  topic_table t;
+  ASSERT_TRUE(t.apply(rev(1), create_topic_cmd{{"a", 2, 1, {}}}));
+  auto before = *t.snapshot();
+  int64_t r = 1;
+  for (const auto& [cmd, why] : refused) {
+    SCOPED_TRACE(r);
+    auto s = t.apply(rev(++r), cmd);
+    ASSERT_FALSE(s);
+    EXPECT_TRUE(s.error().is(why)) << s.error().message();
+    EXPECT_EQ(t.revision(), rev(r));
+    EXPECT_EQ(*t.snapshot(), before);
+  }
+  // A consumed revision is applied: delivering it again is a replay.
+  auto s = t.apply(rev(2), delete_topic_cmd{"a"});
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().is(topic_errc::stale_revision));
+  EXPECT_TRUE(t.snapshot()->contains("a"));
+  // The next one applies.
+  ASSERT_TRUE(t.apply(rev(r + 1), create_partitions_cmd{"a", max_partitions_hard_limit}));
+  EXPECT_EQ(t.snapshot()->at("a").partitions, max_partitions_hard_limit);
 }
 
-TEST(parse_topic_file, extremes_and_unknown_keys) {
-  auto m = parse_topic_file("t",
-                            "partitions=100000\nreplication_factor=32767\nfuture=1\n"
-                            "config.retention.ms=-1\n");
-  ASSERT_TRUE(m) << m.error().message();
-  EXPECT_EQ(m->partitions, 100000);
-  EXPECT_EQ(m->replication_factor, 32767);
-  EXPECT_EQ(m->configs.at("retention.ms"), "-1");
+TEST(topic_table, revisions_may_skip_numbers_but_never_go_back) {
+  topic_table t;
+  ASSERT_TRUE(t.apply(rev(10), create_topic_cmd{{"a", 1, 1, {}}}));
+  ASSERT_TRUE(t.apply(rev(12), create_topic_cmd{{"b", 1, 1, {}}}));
+  EXPECT_EQ(t.revision(), rev(12));
+  // 11 came too late: it is refused like a replay.
+  auto s = t.apply(rev(11), create_topic_cmd{{"c", 1, 1, {}}});
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().is(topic_errc::stale_revision));
+  EXPECT_FALSE(t.snapshot()->contains("c"));
+  EXPECT_EQ(t.revision(), rev(12));
+}
+
+TEST(topic_table, deletes_remove_and_a_recreated_topic_is_new) {
+  topic_table t;
+  ASSERT_TRUE(t.apply(rev(1), create_topic_cmd{{"a", 8, 1, {{"retention.ms", "5"}}}}));
+  ASSERT_TRUE(t.apply(rev(2), delete_topic_cmd{"a"}));
+  EXPECT_FALSE(t.snapshot()->contains("a"));
+  EXPECT_FALSE(t.claims(model::ntp{"a", model::partition_id(0)}));
+  // Deleted once: deleting again is refused.
+  EXPECT_TRUE(t.apply(rev(3), delete_topic_cmd{"a"}).error().is(topic_errc::not_found));
+  // A topic of the same name has only what its own create says.
+  ASSERT_TRUE(t.apply(rev(4), create_topic_cmd{{"a", 2, 1, {}}}));
+  EXPECT_EQ(t.snapshot()->at("a"), (topic_metadata{"a", 2, 1, {}}));
+  EXPECT_FALSE(t.claims(model::ntp{"a", model::partition_id(2)}));
+}
+
+TEST(topic_table, config_updates_replace_the_overrides) {
+  topic_table t;
+  ASSERT_TRUE(t.apply(rev(1), create_topic_cmd{{"a", 3, 1, {{"retention.ms", "1"}}}}));
+  ASSERT_TRUE(t.apply(rev(2), set_topic_configs_cmd{"a", {{"segment.ms", "60000"}}}));
+  EXPECT_EQ(t.snapshot()->at("a").configs, (topic_configs{{"segment.ms", "60000"}}));
+  ASSERT_TRUE(t.apply(rev(3), set_topic_configs_cmd{"a", {}}));
+  EXPECT_TRUE(t.snapshot()->at("a").configs.empty());
+  // Nothing else of the topic changes.
+  EXPECT_EQ(t.snapshot()->at("a").partitions, 3);
+  EXPECT_EQ(t.snapshot()->at("a").replication_factor, 1);
+}
+
+TEST(topic_table, a_snapshot_never_changes_under_its_reader) {
+  topic_table t;
+  ASSERT_TRUE(t.apply(rev(1), create_topic_cmd{{"a", 1, 1, {}}}));
+  auto old = t.snapshot();
+  ASSERT_TRUE(t.apply(rev(2), create_partitions_cmd{"a", 2}));
+  ASSERT_TRUE(t.apply(rev(3), create_topic_cmd{{"b", 1, 1, {}}}));
+  ASSERT_TRUE(t.apply(rev(4), delete_topic_cmd{"a"}));
+  EXPECT_EQ(*old, (topic_map{{"a", {"a", 1, 1, {}}}}));
+  EXPECT_EQ(*t.snapshot(), (topic_map{{"b", {"b", 1, 1, {}}}}));
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
-// The coordinator over a real controller, log manager and shard runtime (one shard): offsets
-// survive a reopen, requests during the replay are told to wait, empty groups expire.
+// The coordinator over a real partition manager, topics front end, log manager and shard runtime
+// (one shard): offsets survive a reopen, requests during the replay are told to wait, empty groups
+// expire.
 #include "strom/groups/coordinator.h"
+
+#include "strom/cluster/topic_store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -23,9 +26,11 @@ class CoordinatorTest : public ::testing::Test {
   std::shared_ptr<io::file_system> fs = io::make_posix_file_system();
   manual_clock clk;
   std::unique_ptr<storage::log_manager> logs;
+  std::unique_ptr<cluster::topic_store> store;
   std::unique_ptr<cluster::topic_table> topics;
   std::unique_ptr<net::shard_runtime> rt;
-  std::unique_ptr<cluster::controller> ctl;
+  std::unique_ptr<cluster::partition_manager> partitions;
+  std::unique_ptr<cluster::topics_frontend> frontend;
   std::unique_ptr<coordinator> coord;
   coordinator::options copts;
 
@@ -49,14 +54,19 @@ class CoordinatorTest : public ::testing::Test {
     auto l = storage::log_manager::open(lo);
     ASSERT_TRUE(l) << l.error().message();
     logs = std::move(*l);
-    auto t = cluster::topic_table::open(fs, dir / ".strom" / "topics");
-    ASSERT_TRUE(t) << t.error().message();
-    topics = std::move(*t);
+    auto s = cluster::topic_store::open(fs, dir / ".strom" / "topics");
+    ASSERT_TRUE(s) << s.error().message();
+    store = std::move(*s);
+    auto loaded = store->load();
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    topics = std::make_unique<cluster::topic_table>(std::move(*loaded));
     rt = std::make_unique<net::shard_runtime>(1);
-    ctl = std::make_unique<cluster::controller>(*rt, *logs, *topics, cluster::controller::options{},
-                                                clk);
-    ASSERT_TRUE(ctl->load());
-    coord = std::make_unique<coordinator>(*ctl, copts, clk);
+    partitions =
+        std::make_unique<cluster::partition_manager>(*rt, *logs, cluster::topic_defaults{}, clk);
+    ASSERT_TRUE(partitions->load(*topics->snapshot()));
+    frontend = std::make_unique<cluster::topics_frontend>(*partitions, *store, *topics,
+                                                          cluster::topics_frontend::options{});
+    coord = std::make_unique<coordinator>(*partitions, *frontend, *topics, copts, clk);
     coord->start();
     if (before_start)
       before_start();
@@ -68,11 +78,14 @@ class CoordinatorTest : public ::testing::Test {
       return;
     rt->stop();
     coord->release_shard_objects();
-    ctl->release_shard_objects();
+    frontend->stop();
+    partitions->release_shard_objects();
     rt.reset();
     coord.reset();
-    ctl.reset();
+    frontend.reset();
+    partitions.reset();
     topics.reset();
+    store.reset();
     ASSERT_TRUE(logs->shutdown());
     logs.reset();
   }

@@ -7,8 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "strom/cluster/controller.h"
+#include "strom/cluster/partition_manager.h"
 #include "strom/cluster/producer_ids.h"
+#include "strom/cluster/topic_table.h"
+#include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
 #include "strom/net/server.h"
 
@@ -37,9 +39,13 @@ struct request_limits {
 
 /// The Kafka front end: decodes each request frame, dispatches it to the handler of its API,
 /// and encodes the response. Unknown APIs and versions are answered as Kafka does (the
-/// ApiVersions v0 fallback, otherwise a closed connection). Stateless apart from the
-/// controller it serves; runs on every shard.
-std::shared_ptr<net::request_handler> make_handler(cluster::controller& ctl, broker_identity id,
+/// ApiVersions v0 fallback, otherwise a closed connection). Stateless apart from the services
+/// it is given (each outlives it): the local partitions, the topic admin front end and the
+/// topic table it reads. Runs on every shard.
+std::shared_ptr<net::request_handler> make_handler(cluster::partition_manager& partitions,
+                                                   cluster::topics_frontend& frontend,
+                                                   const cluster::topic_table& topics,
+                                                   broker_identity id,
                                                    cluster::producer_id_allocator& producer_ids,
                                                    groups::coordinator& groups,
                                                    request_limits limits = {});

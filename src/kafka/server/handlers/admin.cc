@@ -93,23 +93,23 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
         m.configs[cfg.name] = *cfg.value;
     }
     if (s)
-      s = co_await c.ctl.create_topic(m, r.validate_only);
+      s = co_await c.frontend.create_topic(m, r.validate_only);
     if (!s) {
       out.error_code = to_kafka_error(s.error());
       out.error_message = s.error().message();
       continue;
     }
     out.error_code = error_code::none;
-    auto topics = c.ctl.topics();
+    auto topics = c.topics.snapshot();
     auto it = topics->find(t.name);
     const auto& created = it != topics->end() ? it->second : m;
     out.num_partitions =
-        created.partitions == -1 ? c.ctl.opts().default_partitions : created.partitions;
+        created.partitions == -1 ? c.frontend.opts().default_partitions : created.partitions;
     out.replication_factor = created.replication_factor == -1
-                                 ? c.ctl.opts().default_replication_factor
+                                 ? c.frontend.opts().default_replication_factor
                                  : created.replication_factor;
     out.configs.emplace();
-    for (const auto& e : cluster::effective_configs(c.ctl.opts().defaults, created.configs)) {
+    for (const auto& e : cluster::effective_configs(c.partitions.defaults(), created.configs)) {
       auto& cf = out.configs->emplace_back();
       cf.name = e.name;
       cf.value = e.value;
@@ -138,11 +138,11 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
       out.error_message = "Duplicate topic name.";
       continue;
     }
-    if (!c.ctl.opts().delete_topic_enable) {
+    if (!c.frontend.opts().delete_topic_enable) {
       out.error_code = error_code::topic_deletion_disabled;
       continue;
     }
-    auto s = co_await c.ctl.delete_topic(name);
+    auto s = co_await c.frontend.delete_topic(name);
     set_outcome(out, s);
   }
   co_return respond(c, resp);
@@ -164,7 +164,7 @@ awaitable<net::handler_result> handle_create_partitions(request_context& c,
       out.error_message = "Duplicate topic name.";
       continue;
     }
-    auto s = co_await c.ctl.create_partitions(t.name, t.count, r.validate_only);
+    auto s = co_await c.frontend.create_partitions(t.name, t.count, r.validate_only);
     set_outcome(out, s);
   }
   co_return respond(c, resp);
@@ -173,7 +173,7 @@ awaitable<net::handler_result> handle_create_partitions(request_context& c,
 awaitable<net::handler_result> handle_describe_configs(request_context& c,
                                                        protocol::describe_configs_request& r) {
   protocol::describe_configs_response resp;
-  auto topics = c.ctl.topics();
+  auto topics = c.topics.snapshot();
   // Each resource is described once, however often it is named.
   keep_first(r.resources, [](const auto& res) {
     return std::pair<std::string, int>(res.resource_name, res.resource_type);
@@ -194,8 +194,9 @@ awaitable<net::handler_result> handle_describe_configs(request_context& c,
         out.error_message = "unknown topic " + res.resource_name;
         continue;
       }
-      auto defaults = cluster::effective_configs(c.ctl.opts().defaults, {});
-      for (const auto& e : cluster::effective_configs(c.ctl.opts().defaults, it->second.configs)) {
+      auto defaults = cluster::effective_configs(c.partitions.defaults(), {});
+      for (const auto& e :
+           cluster::effective_configs(c.partitions.defaults(), it->second.configs)) {
         if (!wanted(e.name))
           continue;
         auto& cf = out.configs.emplace_back();
@@ -262,7 +263,7 @@ std::optional<cluster::topic_configs> alter_target(request_context& c, int8_t ty
     msg = "unsupported resource type " + std::to_string(type);
     return std::nullopt;
   }
-  auto topics = c.ctl.topics();
+  auto topics = c.topics.snapshot();
   auto it = topics->find(name);
   if (it == topics->end()) {
     err = error_code::unknown_topic_or_partition;
@@ -295,7 +296,7 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
       if (cfg.value)
         next[cfg.name] = *cfg.value;
     }
-    auto s = co_await c.ctl.set_topic_configs(res.resource_name, next, r.validate_only);
+    auto s = co_await c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
     set_outcome(out, s);
   }
   co_return respond(c, resp);
@@ -335,7 +336,7 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
       }
     }
     if (s)
-      s = co_await c.ctl.set_topic_configs(res.resource_name, next, r.validate_only);
+      s = co_await c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
     set_outcome(out, s);
   }
   co_return respond(c, resp);
@@ -370,7 +371,7 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
     {
       auto offset = want.offset;
       const model::ntp& n = want.ntp;
-      auto res = co_await c.ctl.on_partition(
+      auto res = co_await c.partitions.on_partition(
           n, [offset](cluster::partition* part) -> std::pair<error_code, int64_t> {
             if (part == nullptr) {
               return {error_code::unknown_topic_or_partition, -1};

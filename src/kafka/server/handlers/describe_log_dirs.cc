@@ -13,7 +13,7 @@ using protocol::error_code;
 awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
                                                         protocol::describe_log_dirs_request& r) {
   std::vector<model::ntp> wanted;
-  auto topics = c.ctl.topics();
+  auto topics = c.topics.snapshot();
   if (!r.topics) {
     for (const auto& [name, t] : *topics) {
       for (int32_t p = 0; p < t.partitions; ++p)
@@ -36,7 +36,7 @@ awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
   // dir -> topic -> [(partition, size)]
   std::map<std::string, std::map<std::string, std::vector<std::pair<int32_t, int64_t>>>> by_dir;
   for (const auto& n : wanted) {
-    auto where = co_await c.ctl.on_partition(n, [](cluster::partition* p) {
+    auto where = co_await c.partitions.on_partition(n, [](cluster::partition* p) {
       if (p == nullptr)
         return located{};
       return located{p->data_dir(), static_cast<int64_t>(p->size_bytes())};
@@ -47,7 +47,7 @@ awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
   }
 
   protocol::describe_log_dirs_response resp;
-  for (const auto& d : c.ctl.logs().dirs()) {
+  for (const auto& d : c.partitions.logs().dirs()) {
     auto& out = resp.results.emplace_back();
     out.log_dir = d->path().string();
     out.error_code = d->offline() ? error_code::kafka_storage_error : error_code::none;

@@ -68,14 +68,14 @@ partition_read read_partition(cluster::partition* p, int64_t offset, size_t max_
 /// Reads partitions of one shard in order, sharing `budget` (KIP-74: the shard's first batch
 /// goes out whole). Runs on that shard.
 awaitable<std::vector<partition_read>> read_on_shard(
-    cluster::controller* ctl, std::vector<std::pair<model::ntp, std::pair<int64_t, int32_t>>> ws,
-    size_t budget) {
+    cluster::partition_manager* partitions,
+    std::vector<std::pair<model::ntp, std::pair<int64_t, int32_t>>> ws, size_t budget) {
   std::vector<partition_read> out;
   size_t total = 0;
   for (const auto& [n, at] : ws) {
     size_t b = budget > total ? budget - total : 0;
     b = std::min(b, static_cast<size_t>(std::max<int32_t>(at.second, 0)));
-    out.push_back(read_partition(ctl->local(n), at.first, b, total == 0));
+    out.push_back(read_partition(partitions->local(n), at.first, b, total == 0));
     total += out.back().records.size_bytes();
   }
   co_return out;
@@ -83,12 +83,12 @@ awaitable<std::vector<partition_read>> read_on_shard(
 
 /// Registers `wake` on each partition of one shard (or calls it when data arrived since the
 /// read at `next`); returns the waiter ids (0 = none). Runs on that shard.
-awaitable<std::vector<uint64_t>> subscribe_on_shard(cluster::controller* ctl,
+awaitable<std::vector<uint64_t>> subscribe_on_shard(cluster::partition_manager* partitions,
                                                     std::vector<std::pair<model::ntp, int64_t>> ws,
                                                     std::function<void()> wake) {
   std::vector<uint64_t> ids;
   for (const auto& [n, next] : ws) {
-    auto* p = ctl->local(n);
+    auto* p = partitions->local(n);
     if (p == nullptr) {
       ids.push_back(0);
     } else if (p->high_watermark().value() > next) {
@@ -101,12 +101,12 @@ awaitable<std::vector<uint64_t>> subscribe_on_shard(cluster::controller* ctl,
   co_return ids;
 }
 
-awaitable<int> unsubscribe_on_shard(cluster::controller* ctl,
+awaitable<int> unsubscribe_on_shard(cluster::partition_manager* partitions,
                                     std::vector<std::pair<model::ntp, uint64_t>> ws) {
   for (const auto& [n, id] : ws) {
     if (id == 0)
       continue;
-    if (auto* p = ctl->local(n))
+    if (auto* p = partitions->local(n))
       p->remove_waiter(id);
   }
   co_return 0;
@@ -159,7 +159,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   // Partitions grouped by owner shard: each round visits every shard once, all at once.
   std::map<size_t, std::vector<size_t>> by_shard;
   for (size_t i = 0; i < parts.size(); ++i)
-    by_shard[c.ctl.shard_of(parts[i].ntp)].push_back(i);
+    by_shard[c.partitions.shard_of(parts[i].ntp)].push_back(i);
   std::vector<std::vector<size_t>> groups;
   std::vector<model::ntp> heads;  // one partition of each group: where its task runs
   for (auto& [shard, idx] : by_shard) {
@@ -171,7 +171,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   const size_t budget =
       static_cast<size_t>(std::clamp<int32_t>(r.max_bytes, 0, c.limits.fetch_max_bytes));
   const size_t budget_per_shard = groups.empty() ? 0 : budget / groups.size();
-  cluster::controller* ctl = &c.ctl;
+  cluster::partition_manager* partitions = &c.partitions;
 
   auto home = co_await asio::this_coro::executor;
   const auto wait_for = std::min<std::chrono::milliseconds>(
@@ -184,9 +184,9 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
       std::vector<std::pair<model::ntp, std::pair<int64_t, int32_t>>> ws;
       for (auto i : groups[g])
         ws.push_back({parts[i].ntp, {parts[i].offset, parts[i].max_bytes}});
-      return read_on_shard(ctl, std::move(ws), budget_per_shard);
+      return read_on_shard(partitions, std::move(ws), budget_per_shard);
     };
-    auto op = on_owner_shards<std::vector<partition_read>>(c.ctl, heads, read_group);
+    auto op = on_owner_shards<std::vector<partition_read>>(c.partitions, heads, read_group);
     auto got = co_await std::move(op);
     size_t total = 0;
     bool any_error = false;
@@ -214,9 +214,9 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
       std::vector<std::pair<model::ntp, int64_t>> ws;
       for (auto i : groups[g])
         ws.push_back({parts[i].ntp, reads[i].next});
-      return subscribe_on_shard(ctl, std::move(ws), wake);
+      return subscribe_on_shard(partitions, std::move(ws), wake);
     };
-    auto sub = on_owner_shards<std::vector<uint64_t>>(c.ctl, heads, subscribe_group);
+    auto sub = on_owner_shards<std::vector<uint64_t>>(c.partitions, heads, subscribe_group);
     auto ids = co_await std::move(sub);
     // The connection's closing ends the wait too (on this shard, the connection's).
     auto closing = c.who.closing;
@@ -235,9 +235,9 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
       std::vector<std::pair<model::ntp, uint64_t>> ws;
       for (size_t k = 0; k < groups[g].size() && k < ids[g].size(); ++k)
         ws.push_back({parts[groups[g][k]].ntp, ids[g][k]});
-      return unsubscribe_on_shard(ctl, std::move(ws));
+      return unsubscribe_on_shard(partitions, std::move(ws));
     };
-    auto unsub = on_owner_shards<int>(c.ctl, heads, unsubscribe_group);
+    auto unsub = on_owner_shards<int>(c.partitions, heads, unsubscribe_group);
     co_await std::move(unsub);
     if (connection_closed)
       co_return close_connection();  // nothing to answer: the client is gone

@@ -200,7 +200,7 @@ awaitable<net::handler_result> handle_leave_group(request_context& c,
 
 awaitable<net::handler_result> handle_offset_commit(request_context& c,
                                                     protocol::offset_commit_request& r) {
-  auto topics = c.ctl.topics();
+  auto topics = c.topics.snapshot();
   groups::coordinator::commit_request req;
   req.member_id = r.member_id;
   req.instance_id = r.group_instance_id;
@@ -450,7 +450,7 @@ awaitable<net::handler_result> handle_delete_groups(request_context& c,
 awaitable<net::handler_result> handle_offset_delete(request_context& c,
                                                     protocol::offset_delete_request& r) {
   protocol::offset_delete_response out;
-  auto topics = c.ctl.topics();
+  auto topics = c.topics.snapshot();
   {
     // Each partition answered once, however often it is named.
     std::unordered_set<std::pair<std::string, int32_t>, pair_hash> seen;

@@ -55,7 +55,7 @@ awaitable<net::handler_result> handle_list_offsets(request_context& c,
       const model::ntp n{t.name, model::partition_id(p.partition_index)};
       lookup res(error_code::invalid_request);
       if (!dup.contains({t.name, p.partition_index})) {
-        res = co_await c.ctl.on_partition(
+        res = co_await c.partitions.on_partition(
             n, [ts](cluster::partition* part) { return find(part, ts); });
       }
       auto& po = out.partitions.emplace_back();

@@ -21,7 +21,7 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
   // v0: an empty list means every topic; v1+: null means every topic.
   bool all = !r.topics.has_value() || (c.version() == 0 && r.topics->empty());
   std::vector<std::string> names;
-  auto topics = c.ctl.topics();
+  auto topics = c.topics.snapshot();
   if (all) {
     for (const auto& [name, t] : *topics)
       names.push_back(name);
@@ -41,18 +41,18 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
         out.error_code = error_code::invalid_topic_exception;
         continue;
       }
-      if (!(r.allow_auto_topic_creation && c.ctl.opts().auto_create_topics) ||
+      if (!(r.allow_auto_topic_creation && c.frontend.opts().auto_create_topics) ||
           cluster::is_internal_topic(name)) {
         out.error_code = error_code::unknown_topic_or_partition;
         continue;
       }
       cluster::topic_metadata t{name, -1, -1, {}};
-      auto s = co_await c.ctl.create_topic(t, false);
+      auto s = co_await c.frontend.create_topic(t, false);
       if (!s && !s.error().is(cluster::topic_errc::exists)) {
         out.error_code = to_kafka_error(s.error());
         continue;
       }
-      topics = c.ctl.topics();
+      topics = c.topics.snapshot();
       it = topics->find(name);
       if (it == topics->end()) {
         out.error_code = error_code::leader_not_available;

@@ -32,7 +32,7 @@ partition_result fail(error_code e, std::optional<std::string> message = std::nu
 
 /// Stores one partition's batch on its owner shard, answering once the partition says it is
 /// acknowledged as `acks` asks.
-awaitable<partition_result> produce_one(cluster::controller* ctl,
+awaitable<partition_result> produce_one(cluster::partition_manager* partitions,
                                         std::shared_ptr<net::frame_bytes> frame, model::ntp n,
                                         std::span<std::byte> batch, int16_t acks, int16_t version) {
   (void)frame;  // `batch` points into the request frame: keep it alive until done
@@ -40,7 +40,7 @@ awaitable<partition_result> produce_one(cluster::controller* ctl,
     co_return fail(error_code::invalid_topic_exception,
                    "internal topics are written by the broker");
   }
-  auto* p = ctl->local(n);
+  auto* p = partitions->local(n);
   if (p == nullptr)
     co_return fail(error_code::unknown_topic_or_partition);
   // As Kafka does before it looks at the records: zstd needs Produce v7 or later (KIP-110).
@@ -93,13 +93,13 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
   if (acks != 0 && acks != 1 && acks != -1) {
     results.assign(ntps.size(), fail(error_code::invalid_required_acks));
   } else {
-    auto* ctl = &c.ctl;
+    auto* partitions = &c.partitions;
     auto frame = c.buffer;
     auto version = c.version();
-    auto make = [ctl, frame, &ntps, &batches, acks, version](size_t i) {
-      return produce_one(ctl, frame, ntps[i], batches[i], acks, version);
+    auto make = [partitions, frame, &ntps, &batches, acks, version](size_t i) {
+      return produce_one(partitions, frame, ntps[i], batches[i], acks, version);
     };
-    results = co_await on_owner_shards<partition_result>(c.ctl, ntps, std::move(make));
+    results = co_await on_owner_shards<partition_result>(c.partitions, ntps, std::move(make));
   }
   if (acks == 0) {
     // No response to carry an error: as Kafka does, a failed acks=0 produce closes the

@@ -1,9 +1,10 @@
-// The controller's topic changes over a real log manager, topic table and shard runtime on an
-// in-memory file system: name lengths up to Kafka's 249 characters, partition limits,
-// crash safety at every step of create, delete and create-partitions (the memory file
-// system's crash() after an injected failure), transient failures rolled back, concurrent
-// changes of one name, and the file work kept off the shard threads.
-#include "strom/cluster/controller.h"
+// The topics front end's changes over a real partition manager, log manager, topic store and
+// table and shard runtime on an in-memory file system: name lengths up to Kafka's 249 characters,
+// partition limits, crash safety at every step of create, delete and create-partitions (the memory
+// file system's crash() after an injected failure), transient failures rolled back, concurrent
+// changes of one name, the file work kept off the shard threads, and the table fed in
+// revision order.
+#include "strom/cluster/topics_frontend.h"
 
 #include <gtest/gtest.h>
 
@@ -110,52 +111,62 @@ class watching_file_system final : public io::file_system {
   int holding_ = 0;
 };
 
-class controller_test : public ::testing::Test {
+class topics_frontend_test : public ::testing::Test {
  public:
   std::shared_ptr<io::memory_file_system> mem = std::make_shared<io::memory_file_system>();
   std::shared_ptr<io::fault_file_system> faults = std::make_shared<io::fault_file_system>(mem);
   std::shared_ptr<watching_file_system> fs = std::make_shared<watching_file_system>(faults);
   manual_clock clk;
-  controller::options copts;
+  topic_defaults defaults;
+  topics_frontend::options fopts;
+  std::unique_ptr<topic_store> store;
   std::unique_ptr<topic_table> topics;
   std::unique_ptr<storage::log_manager> logs;
   std::unique_ptr<net::shard_runtime> rt;
-  std::unique_ptr<controller> ctl;
+  std::unique_ptr<partition_manager> manager;
+  std::unique_ptr<topics_frontend> frontend;
 
   void SetUp() override {
-    copts.defaults.log.retention_ms = -1;  // test batches carry old timestamps
-    copts.max_partitions_per_topic = 50;
-    copts.max_partitions_per_broker = 120;
+    defaults.log.retention_ms = -1;  // test batches carry old timestamps
+    fopts.max_partitions_per_topic = 50;
+    fopts.max_partitions_per_broker = 120;
     open();
   }
   void TearDown() override { close(); }
 
   void open() {
-    auto t = topic_table::open(fs, "data/.strom/topics");
-    ASSERT_TRUE(t) << t.error().message();
-    topics = std::move(*t);
+    auto s = topic_store::open(fs, "data/.strom/topics");
+    ASSERT_TRUE(s) << s.error().message();
+    store = std::move(*s);
+    auto loaded = store->load();
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    topics = std::make_unique<topic_table>(std::move(*loaded));
     storage::log_manager::options lo;
     lo.data_dirs = {"data"};
     lo.fs = fs;
     lo.clk = &clk;
-    lo.defaults = copts.defaults.log;
+    lo.defaults = defaults.log;
     lo.claimed = [table = topics.get()](const model::ntp& n) { return table->claims(n); };
     auto l = storage::log_manager::open(lo);
     ASSERT_TRUE(l) << l.error().message();
     logs = std::move(*l);
     rt = std::make_unique<net::shard_runtime>(2);
-    ctl = std::make_unique<controller>(*rt, *logs, *topics, copts, clk);
-    ASSERT_TRUE(ctl->load());
+    manager = std::make_unique<partition_manager>(*rt, *logs, defaults, clk);
+    ASSERT_TRUE(manager->load(*topics->snapshot()));
+    frontend = std::make_unique<topics_frontend>(*manager, *store, *topics, fopts);
     rt->start();
     fs->on_shard = [r = rt.get()] { return r->current_shard() < r->count(); };
   }
   void stop_shards() {
     fs->on_shard = nullptr;
     rt->stop();
-    ctl->release_shard_objects();
+    frontend->stop();
+    manager->release_shard_objects();
     rt.reset();
-    ctl.reset();
+    frontend.reset();
+    manager.reset();
     topics.reset();
+    store.reset();
   }
   /// A clean stop.
   void close() {
@@ -183,15 +194,15 @@ class controller_test : public ::testing::Test {
     return f.get();
   }
   status create(const std::string& name, int32_t partitions, bool validate_only = false) {
-    return run(ctl->create_topic(topic_metadata{name, partitions, 1, {}}, validate_only));
+    return run(frontend->create_topic(topic_metadata{name, partitions, 1, {}}, validate_only));
   }
-  status remove(const std::string& name) { return run(ctl->delete_topic(name)); }
+  status remove(const std::string& name) { return run(frontend->delete_topic(name)); }
 
   /// Appends `records` records to every partition of `name` and makes them durable.
   void produce(const std::string& name, int32_t partitions, int records) {
     for (int32_t p = 0; p < partitions; ++p) {
-      auto ok = run(
-          ctl->on_partition(model::ntp{name, model::partition_id(p)}, [records](partition* part) {
+      auto ok = run(manager->on_partition(
+          model::ntp{name, model::partition_id(p)}, [records](partition* part) {
             if (part == nullptr)
               return false;
             auto b = strom::test::make_batch(records);
@@ -208,7 +219,7 @@ class controller_test : public ::testing::Test {
     std::vector<int64_t> out;
     for (int32_t p = 0; p < partitions; ++p) {
       out.push_back(
-          run(ctl->on_partition(model::ntp{name, model::partition_id(p)}, [](partition* part) {
+          run(manager->on_partition(model::ntp{name, model::partition_id(p)}, [](partition* part) {
             return part ? part->high_watermark().value() : int64_t{-1};
           })));
     }
@@ -232,7 +243,7 @@ class controller_test : public ::testing::Test {
   void expect_all_or_nothing(const std::string& name, int32_t partitions, int records,
                              const std::string& step) {
     SCOPED_TRACE(step);
-    auto snap = ctl->topics();
+    auto snap = topics->snapshot();
     if (snap->contains(name)) {
       EXPECT_TRUE(has_topic_file(name));
       EXPECT_EQ(snap->at(name).partitions, partitions);
@@ -246,7 +257,7 @@ class controller_test : public ::testing::Test {
   }
 };
 
-TEST_F(controller_test, every_legal_name_length_works_end_to_end) {
+TEST_F(topics_frontend_test, every_legal_name_length_works_end_to_end) {
   for (size_t len : {1, 200, 245, 246, 247, 248, 249}) {
     std::string name(len, 'a' + static_cast<char>(len % 26));
     SCOPED_TRACE(len);
@@ -272,17 +283,17 @@ TEST_F(controller_test, every_legal_name_length_works_end_to_end) {
   close();
   open();
   EXPECT_EQ(ends(longest, 12), std::vector<int64_t>(12, 2));
-  EXPECT_EQ(ctl->topics()->size(), 7u);
+  EXPECT_EQ(topics->snapshot()->size(), 7u);
 }
 
-TEST_F(controller_test, many_partitions_of_a_249_character_name) {
-  copts.max_partitions_per_topic = 100000;
-  copts.max_partitions_per_broker = 200000;
+TEST_F(topics_frontend_test, many_partitions_of_a_249_character_name) {
+  fopts.max_partitions_per_topic = 100000;
+  fopts.max_partitions_per_broker = 200000;
   close();
   open();
   std::string name(249, 'p');
   ASSERT_TRUE(create(name, 1));
-  ASSERT_TRUE(run(ctl->create_partitions(name, 1001, false)));
+  ASSERT_TRUE(run(frontend->create_partitions(name, 1001, false)));
   EXPECT_EQ(ends(name, 1001).back(), 0);
   EXPECT_TRUE(*mem->exists("data/" + name + "-1000"));  // 254 bytes
   ASSERT_TRUE(remove(name));
@@ -295,7 +306,7 @@ TEST_F(controller_test, many_partitions_of_a_249_character_name) {
   EXPECT_TRUE(s.error().is(topic_errc::invalid_partitions));
 }
 
-TEST_F(controller_test, partition_limits_are_checked_before_anything_is_created) {
+TEST_F(topics_frontend_test, partition_limits_are_checked_before_anything_is_created) {
   auto s = create("big", 51);
   ASSERT_FALSE(s);
   EXPECT_TRUE(s.error().is(topic_errc::invalid_partitions)) << s.error().message();
@@ -317,15 +328,18 @@ TEST_F(controller_test, partition_limits_are_checked_before_anything_is_created)
   ASSERT_TRUE(create("c", 20));  // exactly 120
   // CreatePartitions: the per-topic count, then the broker total.
   EXPECT_TRUE(
-      run(ctl->create_partitions("c", 51, false)).error().is(topic_errc::invalid_partitions));
-  EXPECT_TRUE(run(ctl->create_partitions("c", 21, false)).error().is(topic_errc::partition_limit));
-  EXPECT_TRUE(run(ctl->create_partitions("c", 21, true)).error().is(topic_errc::partition_limit));
+      run(frontend->create_partitions("c", 51, false)).error().is(topic_errc::invalid_partitions));
+  EXPECT_TRUE(
+      run(frontend->create_partitions("c", 21, false)).error().is(topic_errc::partition_limit));
+  EXPECT_TRUE(
+      run(frontend->create_partitions("c", 21, true)).error().is(topic_errc::partition_limit));
   EXPECT_EQ(dirs_of("c").size(), 20u);
   ASSERT_TRUE(remove("a"));
-  ASSERT_TRUE(run(ctl->create_partitions("c", 50, false)));
+  ASSERT_TRUE(run(frontend->create_partitions("c", 50, false)));
   EXPECT_EQ(ends("c", 50), std::vector<int64_t>(50, 0));
   // Internal topics are created whatever the limits.
-  ASSERT_TRUE(run(ctl->create_topic(topic_metadata{"__consumer_offsets", 60, 1, {}}, false, true)));
+  ASSERT_TRUE(
+      run(frontend->create_topic(topic_metadata{"__consumer_offsets", 60, 1, {}}, false, true)));
   EXPECT_EQ(dirs_of("__consumer_offsets").size(), 60u);
 }
 
@@ -333,7 +347,7 @@ TEST_F(controller_test, partition_limits_are_checked_before_anything_is_created)
 /// one (a crash at that step), cuts the power, restarts, checks `check`, and goes on with k+1
 /// until the change runs to its end without reaching the failure.
 template <typename Prepare, typename Change, typename Check>
-void at_every_step(controller_test& t, io::fault_file_system& faults, Prepare prepare,
+void at_every_step(topics_frontend_test& t, io::fault_file_system& faults, Prepare prepare,
                    Change change, Check check) {
   for (int64_t k = 0;; ++k) {
     prepare();
@@ -353,7 +367,7 @@ void at_every_step(controller_test& t, io::fault_file_system& faults, Prepare pr
   }
 }
 
-TEST_F(controller_test, a_crash_at_any_step_of_a_create_leaves_all_or_nothing) {
+TEST_F(topics_frontend_test, a_crash_at_any_step_of_a_create_leaves_all_or_nothing) {
   std::string name(249, 'c');
   int steps = 0;
   at_every_step(
@@ -361,7 +375,7 @@ TEST_F(controller_test, a_crash_at_any_step_of_a_create_leaves_all_or_nothing) {
       [&](int64_t k, const status& s) {
         ++steps;
         expect_all_or_nothing(name, 6, 0, "crash at step " + std::to_string(k));
-        if (!s && ctl->topics()->contains(name)) {
+        if (!s && topics->snapshot()->contains(name)) {
           ASSERT_TRUE(remove(name));  // committed before the crash: start over
         }
         if (!s) {
@@ -372,10 +386,10 @@ TEST_F(controller_test, a_crash_at_any_step_of_a_create_leaves_all_or_nothing) {
         }
       });
   EXPECT_GT(steps, 10);
-  EXPECT_TRUE(ctl->topics()->contains(name));
+  EXPECT_TRUE(topics->snapshot()->contains(name));
 }
 
-TEST_F(controller_test, a_failed_step_of_a_create_is_rolled_back_at_once) {
+TEST_F(topics_frontend_test, a_failed_step_of_a_create_is_rolled_back_at_once) {
   std::string name(249, 't');
   for (int64_t k = 0;; ++k) {
     SCOPED_TRACE(k);
@@ -384,7 +398,7 @@ TEST_F(controller_test, a_failed_step_of_a_create_is_rolled_back_at_once) {
     faults->fail_one_op_after(-1);
     if (s)
       break;
-    EXPECT_FALSE(ctl->topics()->contains(name));
+    EXPECT_FALSE(topics->snapshot()->contains(name));
     EXPECT_FALSE(has_topic_file(name));
     EXPECT_TRUE(dirs_of(name).empty());
     EXPECT_EQ(logs->partitions().size(), 0u);
@@ -395,12 +409,12 @@ TEST_F(controller_test, a_failed_step_of_a_create_is_rolled_back_at_once) {
   EXPECT_EQ(dirs_of(name).size(), 6u);
 }
 
-TEST_F(controller_test, a_crash_at_any_step_of_a_delete_never_revives_old_data) {
+TEST_F(topics_frontend_test, a_crash_at_any_step_of_a_delete_never_revives_old_data) {
   std::string name(247, 'd');
   at_every_step(
       *this, *faults,
       [&] {
-        if (!ctl->topics()->contains(name)) {
+        if (!topics->snapshot()->contains(name)) {
           ASSERT_TRUE(create(name, 5));
           produce(name, 5, 4);
         }
@@ -409,9 +423,9 @@ TEST_F(controller_test, a_crash_at_any_step_of_a_delete_never_revives_old_data) 
       [&](int64_t k, const status& s) {
         expect_all_or_nothing(name, 5, 4, "crash at step " + std::to_string(k));
         if (s) {
-          EXPECT_FALSE(ctl->topics()->contains(name));
+          EXPECT_FALSE(topics->snapshot()->contains(name));
         }
-        if (!ctl->topics()->contains(name)) {
+        if (!topics->snapshot()->contains(name)) {
           // Recreated: empty, never the old data.
           ASSERT_TRUE(create(name, 5));
           EXPECT_EQ(ends(name, 5), std::vector<int64_t>(5, 0));
@@ -420,10 +434,10 @@ TEST_F(controller_test, a_crash_at_any_step_of_a_delete_never_revives_old_data) 
       });
 }
 
-TEST_F(controller_test, a_failed_step_of_a_delete_keeps_the_topic_or_deletes_it) {
+TEST_F(topics_frontend_test, a_failed_step_of_a_delete_keeps_the_topic_or_deletes_it) {
   for (int64_t k = 0;; ++k) {
     SCOPED_TRACE(k);
-    if (!ctl->topics()->contains("t")) {
+    if (!topics->snapshot()->contains("t")) {
       ASSERT_TRUE(create("t", 4));
       produce("t", 4, 3);
     }
@@ -432,7 +446,7 @@ TEST_F(controller_test, a_failed_step_of_a_delete_keeps_the_topic_or_deletes_it)
     faults->fail_one_op_after(-1);
     if (!s) {
       // Not deleted: still there, whole.
-      EXPECT_TRUE(ctl->topics()->contains("t"));
+      EXPECT_TRUE(topics->snapshot()->contains("t"));
       EXPECT_TRUE(has_topic_file("t"));
       EXPECT_EQ(ends("t", 4), std::vector<int64_t>(4, 3));
       continue;
@@ -449,14 +463,14 @@ TEST_F(controller_test, a_failed_step_of_a_delete_keeps_the_topic_or_deletes_it)
   }
 }
 
-TEST_F(controller_test, a_crash_at_any_step_of_create_partitions_keeps_old_or_new_count) {
+TEST_F(topics_frontend_test, a_crash_at_any_step_of_create_partitions_keeps_old_or_new_count) {
   ASSERT_TRUE(create("grow", 2));
   produce("grow", 2, 5);
   at_every_step(
-      *this, *faults, [] {}, [&] { return run(ctl->create_partitions("grow", 5, false)); },
+      *this, *faults, [] {}, [&] { return run(frontend->create_partitions("grow", 5, false)); },
       [&](int64_t k, const status& s) {
         SCOPED_TRACE(k);
-        auto count = ctl->topics()->at("grow").partitions;
+        auto count = topics->snapshot()->at("grow").partitions;
         EXPECT_EQ(count, s ? 5 : count);
         ASSERT_TRUE(count == 2 || count == 5) << count;
         EXPECT_EQ(dirs_of("grow").size(), static_cast<size_t>(count));
@@ -475,23 +489,23 @@ TEST_F(controller_test, a_crash_at_any_step_of_create_partitions_keeps_old_or_ne
       });
 }
 
-TEST_F(controller_test, concurrent_changes_of_one_name_never_leave_half_a_topic) {
+TEST_F(topics_frontend_test, concurrent_changes_of_one_name_never_leave_half_a_topic) {
   // Creates, deletes and partition increases of one name from both shards at once.
   for (int round = 0; round < 30; ++round) {
     std::vector<std::future<status>> done;
     for (int i = 0; i < 6; ++i) {
       std::promise<status> p;
       done.push_back(p.get_future());
-      auto op = i % 3 == 0   ? ctl->create_topic(topic_metadata{"race", 8, 1, {}}, false)
-                : i % 3 == 1 ? ctl->delete_topic("race")
-                             : ctl->create_partitions("race", 9 + round, false);
+      auto op = i % 3 == 0   ? frontend->create_topic(topic_metadata{"race", 8, 1, {}}, false)
+                : i % 3 == 1 ? frontend->delete_topic("race")
+                             : frontend->create_partitions("race", 9 + round, false);
       asio::co_spawn(rt->executor(i % 2), std::move(op),
                      [p = std::make_shared<std::promise<status>>(std::move(p))](
                          std::exception_ptr, status s) { p->set_value(std::move(s)); });
     }
     for (auto& f : done)
       (void)f.get();
-    auto snap = ctl->topics();
+    auto snap = topics->snapshot();
     if (snap->contains("race")) {
       auto n = snap->at("race").partitions;
       EXPECT_EQ(dirs_of("race").size(), static_cast<size_t>(n));
@@ -504,24 +518,24 @@ TEST_F(controller_test, concurrent_changes_of_one_name_never_leave_half_a_topic)
   }
   close();
   open();  // and the same after a restart
-  auto n = ctl->topics()->contains("race") ? ctl->topics()->at("race").partitions : 0;
+  auto n = topics->snapshot()->contains("race") ? topics->snapshot()->at("race").partitions : 0;
   EXPECT_EQ(logs->partitions().size(), static_cast<size_t>(n));
 }
 
-TEST_F(controller_test, topic_file_work_never_runs_on_a_shard_thread) {
+TEST_F(topics_frontend_test, topic_file_work_never_runs_on_a_shard_thread) {
   fs->on_shard_calls = 0;
   ASSERT_TRUE(create("t", 40));
-  ASSERT_TRUE(run(ctl->create_partitions("t", 50, false)));
-  ASSERT_TRUE(run(ctl->set_topic_configs("t", {{"retention.ms", "1000"}}, false)));
+  ASSERT_TRUE(run(frontend->create_partitions("t", 50, false)));
+  ASSERT_TRUE(run(frontend->set_topic_configs("t", {{"retention.ms", "1000"}}, false)));
   ASSERT_TRUE(remove("t"));
   EXPECT_EQ(fs->on_shard_calls.load(), 0u);
 }
 
-TEST_F(controller_test, shards_keep_serving_while_a_create_waits_on_the_disk) {
+TEST_F(topics_frontend_test, shards_keep_serving_while_a_create_waits_on_the_disk) {
   fs->hold();
   std::promise<status> created;
   auto f = created.get_future();
-  asio::co_spawn(rt->executor(0), ctl->create_topic(topic_metadata{"slow", 30, 1, {}}, false),
+  asio::co_spawn(rt->executor(0), frontend->create_topic(topic_metadata{"slow", 30, 1, {}}, false),
                  [&created](std::exception_ptr, status s) { created.set_value(std::move(s)); });
   ASSERT_TRUE(fs->wait_held(10s));
   // The create is stuck in a directory fsync; every shard still runs other work.
@@ -534,7 +548,7 @@ TEST_F(controller_test, shards_keep_serving_while_a_create_waits_on_the_disk) {
   // A second topic change waits for its turn, without blocking a shard either.
   std::promise<status> second;
   auto g = second.get_future();
-  asio::co_spawn(rt->executor(1), ctl->create_topic(topic_metadata{"next", 1, 1, {}}, false),
+  asio::co_spawn(rt->executor(1), frontend->create_topic(topic_metadata{"next", 1, 1, {}}, false),
                  [&second](std::exception_ptr, status s) { second.set_value(std::move(s)); });
   EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
   fs->release();
@@ -543,9 +557,10 @@ TEST_F(controller_test, shards_keep_serving_while_a_create_waits_on_the_disk) {
   EXPECT_EQ(ends("slow", 30), std::vector<int64_t>(30, 0));
 }
 
-TEST_F(controller_test, a_stop_during_a_create_leaves_nothing_behind) {
+TEST_F(topics_frontend_test, a_stop_during_a_create_leaves_nothing_behind) {
   fs->hold();
-  asio::co_spawn(rt->executor(0), ctl->create_topic(topic_metadata{"stopped", 30, 1, {}}, false),
+  asio::co_spawn(rt->executor(0),
+                 frontend->create_topic(topic_metadata{"stopped", 30, 1, {}}, false),
                  asio::detached);
   ASSERT_TRUE(fs->wait_held(10s));
   std::thread releaser([this] {
@@ -555,8 +570,69 @@ TEST_F(controller_test, a_stop_during_a_create_leaves_nothing_behind) {
   close();  // waits for the create's file work, which rolls itself back
   releaser.join();
   open();
-  EXPECT_FALSE(ctl->topics()->contains("stopped"));
+  EXPECT_FALSE(topics->snapshot()->contains("stopped"));
   EXPECT_TRUE(dirs_of("stopped").empty()) << dirs_of("stopped").front();
+}
+
+TEST_F(topics_frontend_test, the_table_moves_one_revision_per_committed_change) {
+  auto at = [this] { return topics->revision().value(); };
+  ASSERT_EQ(at(), 0);
+  ASSERT_TRUE(create("t", 2));
+  EXPECT_EQ(at(), 1);
+  // Checks alone, refusals and failures leave the table where it is.
+  ASSERT_TRUE(create("u", 2, true));
+  EXPECT_FALSE(create("t", 2));
+  EXPECT_FALSE(run(frontend->create_partitions("t", 2, false)));
+  EXPECT_FALSE(run(frontend->set_topic_configs("t", {{"retention.ms", "x"}}, false)));
+  EXPECT_FALSE(remove("u"));
+  faults->fail_one_op_after(0);
+  EXPECT_FALSE(create("v", 2));
+  faults->fail_one_op_after(-1);
+  EXPECT_EQ(at(), 1);
+  EXPECT_EQ(*topics->snapshot(), (topic_map{{"t", {"t", 2, 1, {}}}}));
+  // Each committed change, once.
+  ASSERT_TRUE(run(frontend->create_partitions("t", 3, false)));
+  EXPECT_EQ(at(), 2);
+  ASSERT_TRUE(run(frontend->set_topic_configs("t", {{"retention.ms", "1000"}}, false)));
+  EXPECT_EQ(at(), 3);
+  EXPECT_EQ(topics->snapshot()->at("t"), (topic_metadata{"t", 3, 1, {{"retention.ms", "1000"}}}));
+  ASSERT_TRUE(remove("t"));
+  EXPECT_EQ(at(), 4);
+  EXPECT_TRUE(topics->snapshot()->empty());
+  // After a restart the table starts from the files, at revision 0.
+  ASSERT_TRUE(create("w", 1));
+  close();
+  open();
+  EXPECT_EQ(at(), 0);
+  EXPECT_EQ(*topics->snapshot(), (topic_map{{"w", {"w", 1, 1, {}}}}));
+}
+
+TEST_F(topics_frontend_test, the_table_changes_once_the_topic_file_committed_the_change) {
+  // A create waiting on the disk is not in the table yet.
+  fs->hold();
+  std::promise<status> created;
+  auto f = created.get_future();
+  asio::co_spawn(rt->executor(0), frontend->create_topic(topic_metadata{"t", 3, 1, {}}, false),
+                 [&created](std::exception_ptr, status s) { created.set_value(std::move(s)); });
+  ASSERT_TRUE(fs->wait_held(10s));
+  EXPECT_FALSE(topics->snapshot()->contains("t"));
+  fs->release();
+  ASSERT_TRUE(f.get());
+  EXPECT_TRUE(topics->snapshot()->contains("t"));
+  EXPECT_EQ(ends("t", 3), std::vector<int64_t>(3, 0));
+  // A delete waiting on the disk (the topic file's removal being made durable): its
+  // partitions no longer serve, but the topic is still in the table until that is done.
+  fs->hold();
+  std::promise<status> deleted;
+  auto g = deleted.get_future();
+  asio::co_spawn(rt->executor(1), frontend->delete_topic("t"),
+                 [&deleted](std::exception_ptr, status s) { deleted.set_value(std::move(s)); });
+  ASSERT_TRUE(fs->wait_held(10s));
+  EXPECT_TRUE(topics->snapshot()->contains("t"));
+  EXPECT_EQ(ends("t", 3), std::vector<int64_t>(3, -1));
+  fs->release();
+  ASSERT_TRUE(g.get());
+  EXPECT_FALSE(topics->snapshot()->contains("t"));
 }
 
 }  // namespace

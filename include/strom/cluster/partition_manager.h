@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strom/base/clock.h"
+#include "strom/base/result.h"
+#include "strom/cluster/partition.h"
+#include "strom/cluster/topic_config.h"
+#include "strom/cluster/topic_table.h"
+#include "strom/net/asio.h"
+#include "strom/net/shard_runtime.h"
+#include "strom/storage/log_manager.h"
+
+namespace strom::cluster {
+
+using net::awaitable;
+
+/// The partitions of this node, and where each lives.
+///
+/// Partitions are spread over shards by a hash of their name (shard_of); a partition object is
+/// created, used and destroyed only on its shard, in that shard's map. Owns those maps: makes
+/// partition objects (over the log manager's logs, created when missing) and drops them,
+/// pushes a topic's config changes to them, and carries work to their shards. It neither
+/// reads nor writes topic files and does not decide which partitions should exist: the topics
+/// front end (and later the controller's reconciler) tells it.
+/// Coroutine methods may be awaited from any shard and complete on the caller's executor.
+class partition_manager {
+ public:
+  /// `defaults`: the broker's topic config defaults, which topic overrides refine.
+  partition_manager(net::shard_runtime& rt, storage::log_manager& logs, topic_defaults defaults,
+                    clock& clk = clock::system());
+  ~partition_manager();
+  partition_manager(const partition_manager&) = delete;
+  partition_manager& operator=(const partition_manager&) = delete;
+
+  /// Creates the partition objects (and any missing logs) of every topic of `topics`.
+  /// Call before the shards start.
+  status load(const topic_map& topics);
+  /// Drops the fetch waiters of every partition (they post to a connection's shard). Call
+  /// after the shards stopped and before their contexts are destroyed.
+  void release_shard_objects();
+
+  [[nodiscard]] size_t shard_of(const model::ntp& n) const;
+  /// The partition, when this shard owns it; nullptr otherwise. Owner shard only.
+  partition* local(const model::ntp& n);
+  /// Calls `fn(partition&)` for every partition `shard` owns, in name order. Owner shard
+  /// only; `fn` must not make or drop partitions.
+  template <typename F>
+  void for_each_local(size_t shard, F&& fn) {
+    for (auto& [n, p] : shards_[shard]->partitions)
+      fn(*p);
+  }
+
+  [[nodiscard]] const topic_defaults& defaults() const { return defaults_; }
+  net::shard_runtime& runtime() { return rt_; }
+  storage::log_manager& logs() { return logs_; }
+
+  /// Makes the partition objects [from, t.partitions) of topic `t` on their owner shards;
+  /// their logs are created when missing. Stops at the first failure (what was made stays:
+  /// the caller drops it).
+  awaitable<status> make_partitions(topic_metadata t, int32_t from);
+  /// Drops the partition objects [from, to) of `topic` from their owner shards (their logs
+  /// stay with the log manager).
+  awaitable<void> drop_partitions(std::string topic, int32_t from, int32_t to);
+  /// Applies `t`'s configs to each of its partitions, without restart.
+  awaitable<void> update_configs(topic_metadata t);
+
+  /// A partition as monitoring sees it.
+  struct partition_info {
+    model::ntp name;
+    int64_t log_start = 0;
+    int64_t high_watermark = 0;
+    uint64_t size_bytes = 0;
+    bool online = true;  ///< false when its data directory went offline
+  };
+  /// Every local partition, gathered from all shards.
+  awaitable<std::vector<partition_info>> partition_infos();
+
+  /// Runs `fn(partition*)` on the owner shard of `n` and returns its result on the caller's
+  /// executor; `fn` gets nullptr when the partition does not exist.
+  /// Not itself a coroutine: the work is a coroutine taking copies of `n` and `fn`.
+  template <typename F>
+  auto on_partition(const model::ntp& n, F fn) -> awaitable<decltype(fn(nullptr))> {
+    return net::asio::co_spawn(rt_.executor(shard_of(n)), call_on_partition(this, n, std::move(fn)),
+                               net::asio::use_awaitable);
+  }
+
+ private:
+  template <typename F>
+  static auto call_on_partition(partition_manager* self, model::ntp n, F fn)
+      -> awaitable<decltype(fn(nullptr))> {
+    co_return fn(self->local(n));
+  }
+  static awaitable<status> make_task(partition_manager* self, size_t shard, topic_metadata t,
+                                     std::vector<int32_t> ids);
+  static awaitable<void> drop_task(partition_manager* self, size_t shard, std::string topic,
+                                   std::vector<int32_t> ids);
+  static awaitable<std::vector<partition_info>> shard_partition_infos(partition_manager* self,
+                                                                      size_t shard);
+
+  status make_partition(const model::ntp& n, const topic_metadata& t, size_t shard);
+  /// Groups partition ids [from, to) of `topic` by owner shard.
+  std::vector<std::vector<int32_t>> by_shard(const std::string& topic, int32_t from,
+                                             int32_t to) const;
+
+  /// Partitions owned by one shard.
+  struct shard_partitions {
+    std::map<model::ntp, std::unique_ptr<partition>> partitions;
+  };
+
+  net::shard_runtime& rt_;
+  storage::log_manager& logs_;
+  topic_defaults defaults_;
+  clock& clock_;
+  std::vector<std::unique_ptr<shard_partitions>> shards_;
+};
+
+}  // namespace strom::cluster

@@ -1,0 +1,121 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "strom/base/result.h"
+#include "strom/cluster/partition_manager.h"
+#include "strom/cluster/topic_config.h"
+#include "strom/cluster/topic_store.h"
+#include "strom/cluster/topic_table.h"
+#include "strom/net/asio.h"
+
+namespace strom::cluster {
+
+/// The topic admin operations of this node (CreateTopics, DeleteTopics, CreatePartitions,
+/// config changes, auto-creation): checks each request, commits it to the topic files, has
+/// the partition manager make or drop the partition objects, and feeds the committed change
+/// to the topic table (topic_table::apply), in revision order. With replication it forwards
+/// to the controller leader instead and waits for the change to be applied.
+///
+/// Topic changes run one at a time, in arrival order, whatever shard they come from: a
+/// create racing a delete of the same name never interleaves with it. Their file work (logs,
+/// directory fsyncs, the topic file) runs on the log manager's admin pool, never on a shard
+/// thread; partition objects are made and dropped on their owner shards. Every check comes
+/// before any file work, and the topic file is the commit point of every change, so that a
+/// crash at any step leaves either the old or the new topic (docs/storage-format.md,
+/// "Topics"); a failure at any step rolls back what was done. The table changes only once a
+/// change is committed and its partitions serve (or, for a deletion, stopped serving).
+/// Coroutine methods may be awaited from any shard and complete on the caller's executor;
+/// the front end is the only writer of the table and the store.
+class topics_frontend {
+ public:
+  struct options {
+    int32_t default_partitions = 1;
+    int16_t default_replication_factor = 1;
+    bool auto_create_topics = false;
+    bool delete_topic_enable = true;
+    /// Most partitions of one topic (at most max_partitions_hard_limit): CreateTopics and
+    /// CreatePartitions beyond get INVALID_PARTITIONS. Internal topics are exempt.
+    int32_t max_partitions_per_topic = 1000;
+    /// Most partitions on this broker, every topic counted (internal ones too): a creation
+    /// that would go beyond is refused with topic_errc::partition_limit (POLICY_VIOLATION).
+    /// Internal topics are created regardless.
+    int32_t max_partitions_per_broker = 4000;
+  };
+
+  topics_frontend(partition_manager& partitions, topic_store& store, topic_table& table,
+                  options opts);
+  ~topics_frontend();
+  topics_frontend(const topics_frontend&) = delete;
+  topics_frontend& operator=(const topics_frontend&) = delete;
+
+  [[nodiscard]] const options& opts() const { return opts_; }
+
+  /// Creates a topic and its partitions. `validate_only` checks without creating. Names
+  /// starting with "__" are reserved for the broker's own topics (`internal` = true).
+  /// Every check (name, partition limits, configs) happens before any file is created.
+  /// Arguments are taken by value: the coroutine may outlive the caller's objects.
+  awaitable<status> create_topic(topic_metadata t, bool validate_only, bool internal = false);
+  /// Deletes a topic: its partitions stop serving, its file goes (from then on the topic is
+  /// deleted and leaves the table), and its partition directories are renamed to delete
+  /// markers and removed. If the file cannot be removed, the topic is served again.
+  awaitable<status> delete_topic(std::string name);
+  /// Raises a topic's partition count.
+  awaitable<status> create_partitions(std::string name, int32_t count, bool validate_only);
+  /// Replaces a topic's config overrides; takes effect on every partition without restart.
+  awaitable<status> set_topic_configs(std::string name, topic_configs configs, bool validate_only);
+
+  /// Refuses the admin pool work of topic changes from now on and waits for the running
+  /// task to end (a change stopped half way rolls itself back first; its completion is
+  /// posted to a shard). Call after the shards stopped and before their contexts are
+  /// destroyed.
+  void stop();
+
+ private:
+  /// Topic changes one at a time, and the admin pool tasks they wait for.
+  struct admin_state;
+
+  /// Waits for the topic-change turn; unlock_admin() hands it to the next waiter. Not RAII:
+  /// a coroutine destroyed at shutdown must not post anything.
+  awaitable<void> lock_admin();
+  void unlock_admin();
+  /// Runs `fn` (returning status) on the admin pool; completes on the caller's executor.
+  template <typename F>
+  awaitable<status> on_admin_pool(F fn);
+
+  awaitable<status> create_topic_locked(const topic_metadata& requested, bool validate_only,
+                                        bool internal);
+  awaitable<status> delete_topic_locked(const std::string& name);
+  awaitable<status> create_partitions_locked(const std::string& name, int32_t count,
+                                             bool validate_only);
+  awaitable<status> set_topic_configs_locked(const std::string& name, const topic_configs& configs,
+                                             bool validate_only);
+
+  status validate(const topic_metadata& t, bool internal) const;
+  /// The partition limits for adding `added` partitions to a topic that will have
+  /// t.partitions (checked against the current table).
+  status check_limits(const topic_metadata& t, int32_t added, bool internal) const;
+  /// Admin pool: creates the logs of partitions [from, t.partitions), fsyncs the data
+  /// directories and writes the topic file (`previous` is the version to restore on failure,
+  /// if any). Removes what it made when a step fails or the broker stops.
+  status create_files(const topic_metadata& t, int32_t from,
+                      const std::optional<topic_metadata>& previous);
+  /// Admin pool: removes the logs of partitions [from, to) (rollback).
+  void remove_logs(const std::string& topic, int32_t from, int32_t to);
+  /// Feeds a committed change to the table, at the revision after its current one. Changes
+  /// are checked before they are committed and the table has no other writer, so the table
+  /// accepts every one (asserted).
+  void apply(const topic_command& cmd);
+
+  partition_manager& partitions_;
+  storage::log_manager& logs_;
+  topic_store& store_;
+  topic_table& table_;
+  options opts_;
+  std::shared_ptr<admin_state> admin_;
+};
+
+}  // namespace strom::cluster

@@ -1,0 +1,149 @@
+#include "strom/cluster/topic_store.h"
+
+#include <charconv>
+#include <cstring>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "strom/base/logging.h"
+
+namespace strom::cluster {
+
+namespace {
+constexpr const char* suffix = ".topic";
+spdlog::logger& lg() {
+  return logging::get("cluster");
+}
+constexpr size_t max_topic_file = 1 << 20;
+}  // namespace
+
+namespace {
+/// A whole decimal integer in [lo, hi]: digits only (an optional '-'), nothing around them.
+std::optional<int64_t> parse_int(std::string_view v, int64_t lo, int64_t hi) {
+  int64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out < lo || out > hi)
+    return std::nullopt;
+  return out;
+}
+}  // namespace
+
+result<topic_metadata> parse_topic_file(std::string name, std::string_view text) {
+  topic_metadata m;
+  m.name = std::move(name);
+  if (auto s = validate_topic_name(m.name); !s)
+    return error(topic_errc::corrupt_topic_file, s.error().detail());
+  bool has_partitions = false;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    auto line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (line.empty())
+      continue;
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return error(
+          topic_errc::corrupt_topic_file,
+          fmt::format("line {}: expected key=value, got \"{}\"", line_no, line.substr(0, 64)));
+    }
+    auto k = line.substr(0, eq);
+    auto v = line.substr(eq + 1);
+    if (k == "partitions") {
+      auto n = parse_int(v, 1, max_partitions_hard_limit);
+      if (!n) {
+        return error(topic_errc::corrupt_topic_file,
+                     fmt::format("line {}: partitions \"{}\" is not a number from 1 to {}", line_no,
+                                 v.substr(0, 64), max_partitions_hard_limit));
+      }
+      m.partitions = static_cast<int32_t>(*n);
+      has_partitions = true;
+    } else if (k == "replication_factor") {
+      auto n = parse_int(v, 1, INT16_MAX);
+      if (!n) {
+        return error(topic_errc::corrupt_topic_file,
+                     fmt::format("line {}: replication_factor \"{}\" is not a number from 1 to {}",
+                                 line_no, v.substr(0, 64), INT16_MAX));
+      }
+      m.replication_factor = static_cast<int16_t>(*n);
+    } else if (k.starts_with("config.") && k.size() > 7) {
+      m.configs[std::string(k.substr(7))] = std::string(v);
+    }
+    // Other keys are ignored: a later version may add some.
+  }
+  if (!has_partitions)
+    return error(topic_errc::corrupt_topic_file, "no partitions line");
+  return m;
+}
+
+result<std::unique_ptr<topic_store>> topic_store::open(std::shared_ptr<io::file_system> fs,
+                                                       std::filesystem::path dir) {
+  STROM_TRY(fs->create_directories(dir));
+  return std::unique_ptr<topic_store>(new topic_store(std::move(fs), std::move(dir)));
+}
+
+result<topic_map> topic_store::load() {
+  auto names = fs_->list(dir_);
+  if (!names)
+    return names.error();
+  topic_map topics;
+  bool removed = false;
+  for (const auto& n : *names) {
+    if (n.ends_with(".tmp")) {
+      STROM_TRY(fs_->remove(dir_ / n));  // an interrupted atomic write
+      removed = true;
+      continue;
+    }
+    if (!n.ends_with(suffix))
+      continue;
+    auto path = dir_ / n;
+    auto text = fs_->read_small_file(path, max_topic_file);
+    if (!text) {
+      return error(text.error().code(),
+                   fmt::format("reading topic file {}: {}", path.string(), text.error().message()));
+    }
+    auto m = parse_topic_file(n.substr(0, n.size() - std::strlen(suffix)), *text);
+    if (!m) {
+      return error(topic_errc::corrupt_topic_file,
+                   fmt::format("{}: {}; repair or remove the file (removing it deletes the "
+                               "topic's partitions at the next start)",
+                               path.string(), m.error().detail()));
+    }
+    topics[m->name] = std::move(*m);
+  }
+  if (removed)
+    STROM_TRY(fs_->sync_directory(dir_));
+  return topics;
+}
+
+std::filesystem::path topic_store::file_of(std::string_view name) const {
+  return dir_ / (std::string(name) + suffix);
+}
+
+status topic_store::write(const topic_metadata& t) {
+  std::string text =
+      fmt::format("partitions={}\nreplication_factor={}\n", t.partitions, t.replication_factor);
+  for (const auto& [k, v] : t.configs)
+    text += fmt::format("config.{}={}\n", k, v);
+  return fs_->write_file_atomic(file_of(t.name), std::as_bytes(std::span(text)));
+}
+
+status topic_store::erase(std::string_view name) {
+  auto path = file_of(name);
+  auto exists = fs_->exists(path);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return ok();
+  STROM_TRY(fs_->remove(path));
+  if (auto s = fs_->sync_directory(dir_); !s) {
+    // The file is gone for this process; a crash may bring it back, with the partitions its
+    // deletion removed meanwhile recreated empty at the next start.
+    lg().error("removed {} but the directory fsync failed: {}", path.string(), s.error().message());
+  }
+  return ok();
+}
+
+}  // namespace strom::cluster

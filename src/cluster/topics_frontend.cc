@@ -1,0 +1,384 @@
+#include "strom/cluster/topics_frontend.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "strom/base/assert.h"
+#include "strom/base/logging.h"
+#include "strom/net/await.h"
+
+namespace strom::cluster {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("cluster");
+}
+error shutting_down() {
+  return error(std::make_error_code(std::errc::operation_canceled), "the broker is shutting down");
+}
+size_t digits(int64_t v) {
+  return fmt::formatted_size("{}", v);
+}
+}  // namespace
+
+/// Topic changes one at a time, and the admin pool tasks they wait for.
+struct topics_frontend::admin_state {
+  std::mutex mu;  // guards busy, waiters, running
+  bool busy = false;
+  std::deque<std::function<void(int)>> waiters;
+  size_t running = 0;  ///< admin pool tasks not yet finished
+  std::condition_variable idle;
+  std::atomic<bool> stopping{false};
+};
+
+topics_frontend::topics_frontend(partition_manager& partitions, topic_store& store,
+                                 topic_table& table, options opts)
+    : partitions_(partitions),
+      logs_(partitions.logs()),
+      store_(store),
+      table_(table),
+      opts_(std::move(opts)),
+      admin_(std::make_shared<admin_state>()) {}
+
+topics_frontend::~topics_frontend() = default;
+
+void topics_frontend::stop() {
+  admin_->stopping = true;
+  std::unique_lock lock(admin_->mu);
+  admin_->idle.wait(lock, [&] { return admin_->running == 0; });
+}
+
+awaitable<void> topics_frontend::lock_admin() {
+  auto admin = admin_;
+  auto start = [admin](std::function<void(int)> done) {
+    std::unique_lock lock(admin->mu);
+    if (admin->busy) {
+      admin->waiters.push_back(std::move(done));
+      return;
+    }
+    admin->busy = true;
+    lock.unlock();
+    done(0);
+  };
+  co_await net::await_callback<int>(start);
+}
+
+void topics_frontend::unlock_admin() {
+  std::function<void(int)> next;
+  {
+    std::lock_guard lock(admin_->mu);
+    if (admin_->waiters.empty()) {
+      admin_->busy = false;
+      return;
+    }
+    next = std::move(admin_->waiters.front());
+    admin_->waiters.pop_front();
+  }
+  next(0);  // the turn passes on: busy stays set
+}
+
+template <typename F>
+awaitable<status> topics_frontend::on_admin_pool(F fn) {
+  auto admin = admin_;
+  auto* pool = &logs_.admin_pool();
+  auto start = [admin, pool, fn = std::move(fn)](std::function<void(status)> done) mutable {
+    {
+      std::lock_guard lock(admin->mu);
+      ++admin->running;
+    }
+    pool->submit([admin, fn, done = std::move(done)]() mutable {
+      status s = admin->stopping ? status(shutting_down()) : fn();
+      // The completion holds the awaiting coroutine's handler: it goes before the count
+      // does, for once the count is 0 a stop may destroy the shards' executors.
+      std::exchange(done, nullptr)(std::move(s));
+      std::lock_guard lock(admin->mu);
+      --admin->running;
+      admin->idle.notify_all();
+    });
+  };
+  co_return co_await net::await_callback<status>(start);
+}
+
+void topics_frontend::apply(const topic_command& cmd) {
+  auto rev = topic_revision(table_.revision().value() + 1);
+  auto s = table_.apply(rev, cmd);
+  STROM_ASSERT(s, "the topic table refused committed change {}: {}", rev.value(),
+               s.error().message());
+}
+
+status topics_frontend::validate(const topic_metadata& t, bool internal) const {
+  STROM_TRY(validate_topic_name(t.name));
+  int32_t most = internal ? max_partitions_hard_limit
+                          : std::min(opts_.max_partitions_per_topic, max_partitions_hard_limit);
+  if (t.partitions < 1 || t.partitions > most) {
+    return error(
+        topic_errc::invalid_partitions,
+        fmt::format("{} partitions; a topic has 1 to {} on this broker{}", t.partitions, most,
+                    internal ? "" : " (cluster_defaults.topics.max_partitions_per_topic)"));
+  }
+  // Every file and directory name of the topic fits a path component: `<topic>.topic` (and
+  // its temp file, see io::temp_path_for) and `<topic>-<partition>`. Checked before anything
+  // is created; max_partitions_hard_limit makes it hold for every valid name.
+  if (t.name.size() + 1 + digits(t.partitions - 1) > io::max_name_bytes ||
+      t.name.size() + 6 > io::max_name_bytes) {
+    return error(topic_errc::invalid_partitions,
+                 fmt::format("{} partitions of a {}-character topic name make directory names "
+                             "longer than {} bytes",
+                             t.partitions, t.name.size(), io::max_name_bytes));
+  }
+  if (t.replication_factor != 1) {
+    return error(topic_errc::invalid_replication_factor,
+                 fmt::format("replication factor {} is larger than the 1 available broker",
+                             t.replication_factor));
+  }
+  for (const auto& [k, v] : t.configs)
+    STROM_TRY(validate_topic_config(k, v));
+  return ok();
+}
+
+status topics_frontend::check_limits(const topic_metadata& t, int32_t added, bool internal) const {
+  if (internal)
+    return ok();
+  int64_t total = 0;
+  for (const auto& [_, existing] : *table_.snapshot())
+    total += existing.partitions;
+  if (total + added > opts_.max_partitions_per_broker) {
+    return error(
+        topic_errc::partition_limit,
+        fmt::format("{} new partition(s) of topic {} would make {} on this broker, more "
+                    "than the {} allowed (cluster_defaults.topics.max_partitions_per_broker)",
+                    added, t.name, total + added, opts_.max_partitions_per_broker));
+  }
+  return ok();
+}
+
+void topics_frontend::remove_logs(const std::string& topic, int32_t from, int32_t to) {
+  for (int32_t p = from; p < to; ++p) {
+    model::ntp n{topic, model::partition_id(p)};
+    if (logs_.get(n) == nullptr)
+      continue;
+    if (auto s = logs_.remove(n); !s) {
+      // The directory stays; a new log of this name removes it first, and a restart after a
+      // crash removes it as unclaimed.
+      lg().warn("rolling back {}: {}", n.dir_name(), s.error().message());
+    }
+  }
+}
+
+status topics_frontend::create_files(const topic_metadata& t, int32_t from,
+                                     const std::optional<topic_metadata>& previous) {
+  auto cfg = effective_log_config(partitions_.defaults(), t.configs);
+  int32_t made = from;
+  auto fail = [&](const error& e) -> status {
+    remove_logs(t.name, from, made);
+    lg().warn("creating partitions {}..{} of {} failed, rolled back: {}", from, t.partitions - 1,
+              t.name, e.message());
+    return e;
+  };
+  for (; made < t.partitions; ++made) {
+    if (admin_->stopping)
+      return fail(shutting_down());
+    auto l = logs_.create(model::ntp{t.name, model::partition_id(made)}, cfg, false);
+    if (!l)
+      return fail(l.error());
+  }
+  // The new directories are durable before the topic file names them.
+  if (auto s = logs_.sync_dirs(); !s)
+    return fail(s.error());
+  if (auto s = store_.write(t); !s) {
+    // The rename may have happened before the failure: put back what was there.
+    auto undo = previous ? store_.write(*previous) : store_.erase(t.name);
+    if (!undo)
+      lg().error("restoring the topic file of {}: {}", t.name, undo.error().message());
+    return fail(s.error());
+  }
+  return ok();
+}
+
+awaitable<status> topics_frontend::create_topic(topic_metadata t, bool validate_only,
+                                                bool internal) {
+  co_await lock_admin();
+  auto s = co_await create_topic_locked(t, validate_only, internal);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> topics_frontend::create_topic_locked(const topic_metadata& requested,
+                                                       bool validate_only, bool internal) {
+  if (is_internal_topic(requested.name) && !internal) {
+    co_return error(topic_errc::reserved_name,
+                    requested.name + ": names starting with \"__\" are reserved");
+  }
+  auto t = requested;
+  if (t.partitions == -1)
+    t.partitions = opts_.default_partitions;
+  if (t.replication_factor == -1)
+    t.replication_factor = opts_.default_replication_factor;
+  if (auto s = validate(t, internal); !s)
+    co_return s;
+  if (table_.snapshot()->contains(t.name))
+    co_return error(topic_errc::exists, t.name);
+  if (auto s = check_limits(t, t.partitions, internal); !s)
+    co_return s;
+  if (validate_only)
+    co_return ok();
+  // Logs, then the topic file (the commit point), off the shards; then the partition objects
+  // on their shards; the topic enters the table once it can take writes.
+  auto files = [this, t]() -> status { return create_files(t, 0, std::nullopt); };
+  if (auto s = co_await on_admin_pool(files); !s)
+    co_return s;
+  auto make = partitions_.make_partitions(t, 0);
+  if (auto s = co_await std::move(make); !s) {
+    auto drop = partitions_.drop_partitions(t.name, 0, t.partitions);
+    co_await std::move(drop);
+    auto undo = [this, t]() -> status {
+      auto e = store_.erase(t.name);
+      remove_logs(t.name, 0, t.partitions);
+      return e;
+    };
+    if (auto u = co_await on_admin_pool(undo); !u)
+      lg().error("rolling back topic {}: {}", t.name, u.error().message());
+    co_return s;
+  }
+  apply(create_topic_cmd{t});
+  lg().info("created topic {} with {} partition(s)", t.name, t.partitions);
+  co_return ok();
+}
+
+awaitable<status> topics_frontend::delete_topic(std::string name) {
+  co_await lock_admin();
+  auto s = co_await delete_topic_locked(name);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> topics_frontend::delete_topic_locked(const std::string& name) {
+  auto topics = table_.snapshot();
+  auto it = topics->find(name);
+  if (it == topics->end())
+    co_return error(topic_errc::not_found, name);
+  if (is_internal_topic(name))
+    co_return error(topic_errc::reserved_name, name);
+  auto t = it->second;
+  // Off the shards, then the topic file goes (the commit point) and the partition
+  // directories are renamed to delete markers and removed; then the topic leaves the table.
+  auto drop = partitions_.drop_partitions(name, 0, t.partitions);
+  co_await std::move(drop);
+  auto files = [this, t]() -> status {
+    STROM_TRY(store_.erase(t.name));
+    std::vector<std::filesystem::path> dirs;
+    for (int32_t p = 0; p < t.partitions; ++p) {
+      auto d = logs_.release(model::ntp{t.name, model::partition_id(p)});
+      if (d)
+        dirs.push_back(*d);
+    }
+    if (auto s = logs_.delete_directories(dirs); !s) {
+      // Deleted all the same: what is left is removed at a restart or by a new topic of the
+      // same name before it creates its logs.
+      lg().warn("deleting the partition directories of {}: {}", t.name, s.error().message());
+    }
+    return ok();
+  };
+  if (auto s = co_await on_admin_pool(files); !s) {
+    // The topic file is still there: the topic was not deleted. Serve it again.
+    auto make = partitions_.make_partitions(t, 0);
+    if (auto r = co_await std::move(make); !r) {
+      lg().error("topic {}: deletion failed and its partitions could not be reopened: {}", name,
+                 r.error().message());
+    }
+    co_return s;
+  }
+  apply(delete_topic_cmd{name});
+  lg().info("deleted topic {}", name);
+  co_return ok();
+}
+
+awaitable<status> topics_frontend::create_partitions(std::string name, int32_t count,
+                                                     bool validate_only) {
+  co_await lock_admin();
+  auto s = co_await create_partitions_locked(name, count, validate_only);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> topics_frontend::create_partitions_locked(const std::string& name, int32_t count,
+                                                            bool validate_only) {
+  auto topics = table_.snapshot();
+  auto it = topics->find(name);
+  if (it == topics->end())
+    co_return error(topic_errc::not_found, name);
+  const auto old = it->second;
+  if (count <= old.partitions) {
+    co_return error(topic_errc::invalid_partitions,
+                    fmt::format("topic {} has {} partitions; the new count {} must be larger", name,
+                                old.partitions, count));
+  }
+  auto t = old;
+  t.partitions = count;
+  bool internal = is_internal_topic(name);
+  if (auto s = validate(t, internal); !s)
+    co_return s;
+  if (auto s = check_limits(t, count - old.partitions, internal); !s)
+    co_return s;
+  if (validate_only)
+    co_return ok();
+  auto files = [this, t, old]() -> status { return create_files(t, old.partitions, old); };
+  if (auto s = co_await on_admin_pool(files); !s)
+    co_return s;
+  auto make = partitions_.make_partitions(t, old.partitions);
+  if (auto s = co_await std::move(make); !s) {
+    auto drop = partitions_.drop_partitions(name, old.partitions, t.partitions);
+    co_await std::move(drop);
+    auto undo = [this, t, old]() -> status {
+      auto e = store_.write(old);
+      remove_logs(t.name, old.partitions, t.partitions);
+      return e;
+    };
+    if (auto u = co_await on_admin_pool(undo); !u)
+      lg().error("rolling back new partitions of {}: {}", name, u.error().message());
+    co_return s;
+  }
+  apply(create_partitions_cmd{name, count});
+  lg().info("topic {}: {} partition(s), was {}", name, t.partitions, old.partitions);
+  co_return ok();
+}
+
+awaitable<status> topics_frontend::set_topic_configs(std::string name, topic_configs configs,
+                                                     bool validate_only) {
+  co_await lock_admin();
+  auto s = co_await set_topic_configs_locked(name, configs, validate_only);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> topics_frontend::set_topic_configs_locked(const std::string& name,
+                                                            const topic_configs& configs,
+                                                            bool validate_only) {
+  auto topics = table_.snapshot();
+  auto it = topics->find(name);
+  if (it == topics->end())
+    co_return error(topic_errc::not_found, name);
+  for (const auto& [k, v] : configs) {
+    if (auto s = validate_topic_config(k, v); !s)
+      co_return s;
+  }
+  if (validate_only)
+    co_return ok();
+  auto t = it->second;
+  t.configs = configs;
+  auto files = [this, t]() -> status { return store_.write(t); };
+  if (auto s = co_await on_admin_pool(files); !s)
+    co_return s;
+  apply(set_topic_configs_cmd{name, configs});
+  auto update = partitions_.update_configs(t);
+  co_await std::move(update);
+  co_return ok();
+}
+
+}  // namespace strom::cluster
