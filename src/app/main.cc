@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
   upkeep->release_shard_objects();
   partitions->release_shard_objects();
   mgr.wait_flushes();  // flush completions post to the shards' executors, destroyed below
-  rt.reset();  // destroys what the shards still held before the objects they point to
+  rt.reset();          // destroys what the shards still held before the objects they point to
   servers.clear();
   coord.reset();
   upkeep.reset();

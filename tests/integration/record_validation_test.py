@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from broker import Broker  # noqa: E402
 from kafka_wire import (Client, crc32c, list_offsets, produce_v8, raw_batch,  # noqa: E402
                         record, varint)
+from storage_helpers import SANITIZED, open_fds, rss_kib  # noqa: E402
 
 from confluent_kafka import (TIMESTAMP_LOG_APPEND_TIME, Consumer, KafkaException,  # noqa: E402
                              Producer, TopicPartition)
@@ -24,22 +25,6 @@ NONE, CORRUPT_MESSAGE, INVALID_TIMESTAMP, UNSUPPORTED_COMPRESSION_TYPE, INVALID_
     0, 2, 32, 76, 87
 TIMEOUT = 30
 BASE_TS = 1_700_000_000_000
-# AddressSanitizer keeps freed memory in quarantine: resident size says nothing there.
-SANITIZED = os.environ.get("STROM_SANITIZED") == "1"
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 def zstd_raw(data):
     """A zstd frame holding `data` (at most 255 bytes) in one raw block: no compressor needed."""
     assert len(data) <= 255
@@ -82,7 +67,7 @@ class RecordValidationTest(unittest.TestCase):
         cls.canary_seen = 0
         cls.canary()  # connections up before the baselines are taken
         cls.rss_start = rss_kib(cls.pid)
-        cls.fds_start = fd_count(cls.pid)
+        cls.fds_start = open_fds(cls.pid)
 
     @classmethod
     def tearDownClass(cls):
@@ -116,7 +101,7 @@ class RecordValidationTest(unittest.TestCase):
         if not SANITIZED:
             self.assertLess(rss_kib(self.pid) - self.rss_start, 128 * 1024,
                             "broker memory grew by more than 128 MiB")
-        self.assertLess(fd_count(self.pid) - self.fds_start, 16, "descriptors leaked")
+        self.assertLess(open_fds(self.pid) - self.fds_start, 16, "descriptors leaked")
 
     # --- helpers ---------------------------------------------------------------------------
 
