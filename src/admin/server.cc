@@ -288,7 +288,8 @@ struct server::impl {
         .Add({})
         .Set(static_cast<double>(src.connections ? src.connections() : 0));
     if (!src.partitions || !src.groups || !src.logs) {  // still recovering the logs
-      auto families = metrics::registry().Collect();
+      auto families =
+          (src.metrics ? *src.metrics : metrics::default_registry()).prometheus().Collect();
       auto more = now.Collect();
       families.insert(families.end(), more.begin(), more.end());
       co_return prometheus::TextSerializer().Serialize(families);
@@ -375,7 +376,8 @@ struct server::impl {
     for (const auto& [s, n] : by_state)
       gcount.Add({{"state", s}}).Set(n);
 
-    auto families = metrics::registry().Collect();
+    auto families =
+        (src.metrics ? *src.metrics : metrics::default_registry()).prometheus().Collect();
     auto more = now.Collect();
     families.insert(families.end(), more.begin(), more.end());
     co_return prometheus::TextSerializer().Serialize(families);
@@ -397,7 +399,10 @@ void server::start() {
   i.acceptor.bind(ep);
   i.acceptor.listen();
   asio::co_spawn(i.io, i.accept_loop(), asio::detached);
-  i.thread = std::thread([&i] { i.io.run(); });
+  i.thread = std::thread([&i, node = i.src.node_id] {
+    logging::set_thread_node(node);
+    i.io.run();
+  });
   lg().info("admin API on http://{}:{}", i.opts.host, port());
 }
 

@@ -1,12 +1,20 @@
 #include "strom/base/blocking_pool.h"
 
+#include "strom/base/logging.h"
+
 namespace strom {
 
 blocking_pool::blocking_pool(size_t threads) {
   if (threads == 0)
     threads = 1;
-  for (size_t i = 0; i < threads; ++i)
-    threads_.emplace_back([this] { run(); });
+  // The threads log for the node of the thread that made the pool (its broker's).
+  auto node = logging::thread_node();
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, node] {
+      logging::set_thread_node(node);
+      run();
+    });
+  }
 }
 
 blocking_pool::~blocking_pool() {

@@ -12,43 +12,47 @@ spdlog::logger& lg() {
 }
 }  // namespace
 
-housekeeping::housekeeping(partition_manager& partitions)
-    : partitions_(partitions), timers_(partitions.runtime().count()) {}
+housekeeping::housekeeping(partition_manager& partitions, timer_clock& timers)
+    : partitions_(partitions),
+      timers_(timers),
+      pending_(partitions.runtime().count(), 0),
+      next_retention_(partitions.runtime().count()) {}
 
 housekeeping::~housekeeping() = default;
 
 void housekeeping::start(std::chrono::milliseconds tick, std::chrono::milliseconds retention) {
-  auto& rt = partitions_.runtime();
-  for (size_t i = 0; i < timers_.size(); ++i) {
-    timers_[i] = std::make_unique<net::asio::steady_timer>(rt.context(i));
-    net::asio::co_spawn(rt.context(i), loop(this, i, tick, retention), net::asio::detached);
+  tick_ = tick;
+  retention_ = retention;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    next_retention_[i] = timers_.steady_now() + retention;
+    arm(i);
   }
 }
 
-awaitable<void> housekeeping::loop(housekeeping* self, size_t shard, std::chrono::milliseconds tick,
-                                   std::chrono::milliseconds retention) {
-  auto& timer = self->timers_[shard];
-  auto next_retention = std::chrono::steady_clock::now() + retention;
-  while (timer) {
-    timer->expires_after(tick);
-    boost::system::error_code ec;
-    co_await timer->async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-    if (ec || !timer)
-      break;
-    auto now = std::chrono::steady_clock::now();
-    bool run_retention = now >= next_retention;
-    if (run_retention)
-      next_retention = now + retention;
-    self->partitions_.for_each_local(shard, [self, shard, run_retention](partition& p) {
-      p.expire_producers();
-      auto r = p.log().housekeeping(run_retention);
-      if (!r && !r.error().is(storage::errc::log_dir_offline)) {
-        lg().warn("{}: housekeeping: {}", p.name().dir_name(), r.error().message());
-      }
-      if (p.log().compaction_due())
-        self->start_compaction(shard, p);
-    });
-  }
+void housekeeping::arm(size_t shard) {
+  std::lock_guard lock(mu_);
+  if (released_)
+    return;
+  pending_[shard] = timers_.schedule_after(tick_, [this, shard] {
+    net::asio::post(partitions_.runtime().executor(shard), [this, shard] { tick(shard); });
+  });
+}
+
+void housekeeping::tick(size_t shard) {
+  auto now = timers_.steady_now();
+  bool run_retention = now >= next_retention_[shard];
+  if (run_retention)
+    next_retention_[shard] = now + retention_;
+  partitions_.for_each_local(shard, [this, shard, run_retention](partition& p) {
+    p.expire_producers();
+    auto r = p.log().housekeeping(run_retention);
+    if (!r && !r.error().is(storage::errc::log_dir_offline)) {
+      lg().warn("{}: housekeeping: {}", p.name().dir_name(), r.error().message());
+    }
+    if (p.log().compaction_due())
+      start_compaction(shard, p);
+  });
+  arm(shard);
 }
 
 void housekeeping::start_compaction(size_t shard, partition& p) {
@@ -87,13 +91,20 @@ void housekeeping::finish_compaction(const model::ntp& n, storage::compaction_jo
 }
 
 void housekeeping::release_shard_objects() {
+  {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    for (auto& id : pending_) {
+      if (id != 0)
+        timers_.cancel(id);
+      id = 0;
+    }
+  }
   partitions_.logs().stop_compactions();
   {
     std::unique_lock lock(compactions_->mu);
     compactions_->idle.wait(lock, [&] { return compactions_->running == 0; });
   }
-  for (auto& t : timers_)
-    t.reset();
 }
 
 }  // namespace strom::cluster

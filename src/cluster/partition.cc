@@ -107,8 +107,10 @@ result<model::kafka_offset> partition::delete_records_before(int64_t offset) {
 
 void partition::flush_async(std::function<void(status)> done) {
   auto asked = std::chrono::steady_clock::now();
-  log_->flush_async([asked, done = std::move(done)](status s) {
-    metrics::flush_latency().Observe(
+  // The registry outlives the partition (the broker owns it); the completion may not.
+  auto* latency = &metrics_.flush_latency();
+  log_->flush_async([asked, latency, done = std::move(done)](status s) {
+    latency->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
     done(std::move(s));
   });

@@ -13,8 +13,8 @@ spdlog::logger& lg() {
 }  // namespace
 
 partition_manager::partition_manager(net::shard_runtime& rt, storage::log_manager& logs,
-                                     topic_defaults defaults, clock& clk)
-    : rt_(rt), logs_(logs), defaults_(std::move(defaults)), clock_(clk) {
+                                     topic_defaults defaults, clock& clk, metrics::registry& m)
+    : rt_(rt), logs_(logs), defaults_(std::move(defaults)), clock_(clk), metrics_(m) {
   for (size_t i = 0; i < rt_.count(); ++i)
     shards_.push_back(std::make_unique<shard_partitions>());
 }
@@ -44,7 +44,8 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
   } else {
     log->set_config(cfg);
   }
-  auto p = std::make_unique<partition>(n, log, settings_for(defaults_, t.configs), clock_);
+  auto p =
+      std::make_unique<partition>(n, log, settings_for(defaults_, t.configs), clock_, metrics_);
   STROM_TRY(p->load_producer_state());
   shards_[shard]->partitions[n] = std::move(p);
   return ok();

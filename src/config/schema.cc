@@ -662,8 +662,9 @@ std::vector<entry> build() {
       {{.path = "logging.format",
         .kind = k::enumeration,
         .allowed = log_format_values,
-        .description = "`text`: human-readable lines; `json`: one JSON object per line "
-                       "(ts_ms, level, component, thread, msg). Logs go to stderr."},
+        .description = "`text`: human-readable lines, `[<component>/<node.id>]` naming the "
+                       "logger; `json`: one JSON object per line (ts_ms, level, component, "
+                       "node, thread, msg). Logs go to stderr."},
        ENUM_FIELD(logging.format)},
       {{.path = "logging.loggers",
         .kind = k::level_map,

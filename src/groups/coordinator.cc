@@ -149,7 +149,9 @@ std::shared_ptr<group> coordinator::make_group(partition_state& ps, const std::s
     asio::co_spawn(partitions_.runtime().executor(partitions_.shard_of(ntp_of(partition))),
                    work(this, partition, std::move(recs), std::move(done)), asio::detached);
   };
-  auto g = std::make_shared<group>(group_id, opts_.limits, clock_, std::move(persist));
+  auto g = std::make_shared<group>(group_id, opts_.limits, clock_, std::move(persist),
+                                   opts_.random ? *opts_.random : default_random(),
+                                   opts_.metrics ? *opts_.metrics : metrics::default_registry());
   ps.groups.emplace(group_id, g);
   return g;
 }

@@ -6,7 +6,6 @@
 #include "strom/metrics/metrics.h"
 
 #include <algorithm>
-#include <random>
 #include <set>
 
 namespace strom::groups {
@@ -73,10 +72,13 @@ std::string_view to_string(errc e) {
   return "unknown";
 }
 
-group::group(std::string id, const group_limits& limits, clock& clk, persist_fn persist)
+group::group(std::string id, const group_limits& limits, clock& clk, persist_fn persist,
+             random_source& rng, metrics::registry& m)
     : id_(std::move(id)),
       limits_(limits),
       clock_(clk),
+      random_(rng),
+      metrics_(m),
       persist_(std::move(persist)),
       state_timestamp_(clk.now_ms()) {}
 
@@ -88,9 +90,7 @@ void group::set_state(group_state s) {
 }
 
 std::string group::new_member_id(const std::string& client_id) const {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<uint64_t> d;
-  uint64_t a = d(rng), b = d(rng);
+  uint64_t a = random_.next(), b = random_.next();
   // A random (version 4) UUID, as Kafka forms member ids.
   return fmt::format("{}-{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", client_id, a >> 32,
                      (a >> 16) & 0xffff, a & 0xfff, ((b >> 48) & 0x3fff) | 0x8000,
@@ -435,7 +435,7 @@ void group::complete_join() {
     leader_ = first->id;
   }
   set_state(group_state::completing_rebalance);
-  metrics::rebalances().Increment();
+  metrics_.rebalances().Increment();
   for (auto& [id, m] : members_) {
     auto r = current_join_result(m, id == *leader_);
     m.is_new = false;

@@ -18,135 +18,138 @@ prometheus::Histogram::BucketBoundaries latency_buckets() {
   return b;
 }
 
-struct families {
+/// Slots 0..127 are API keys; the last one is every other key.
+constexpr size_t unknown_api_slot = 128;
+
+}  // namespace
+
+struct registry::state {
+  prometheus::Registry prom;
   prometheus::Family<prometheus::Counter>& requests = prometheus::BuildCounter()
                                                           .Name("strom_kafka_requests_total")
                                                           .Help("Kafka requests received, by API")
-                                                          .Register(registry());
+                                                          .Register(prom);
   prometheus::Family<prometheus::Counter>& errors =
       prometheus::BuildCounter()
           .Name("strom_kafka_request_errors_total")
           .Help("Kafka requests that failed to decode, were not served, or closed the connection")
-          .Register(registry());
+          .Register(prom);
   prometheus::Family<prometheus::Histogram>& latency =
       prometheus::BuildHistogram()
           .Name("strom_kafka_request_latency_seconds")
           .Help("Time from a request's arrival to its response, by API")
-          .Register(registry());
+          .Register(prom);
   prometheus::Family<prometheus::Counter>& bytes_in =
       prometheus::BuildCounter()
           .Name("strom_kafka_bytes_in_total")
           .Help("Record batch bytes appended by producers, by topic")
-          .Register(registry());
+          .Register(prom);
   prometheus::Family<prometheus::Counter>& records_in =
       prometheus::BuildCounter()
           .Name("strom_kafka_records_in_total")
           .Help("Records appended by producers, by topic")
-          .Register(registry());
+          .Register(prom);
   prometheus::Family<prometheus::Counter>& bytes_out =
       prometheus::BuildCounter()
           .Name("strom_kafka_bytes_out_total")
           .Help("Record batch bytes sent to consumers, by topic")
-          .Register(registry());
+          .Register(prom);
   prometheus::Family<prometheus::Counter>& records_out =
       prometheus::BuildCounter()
           .Name("strom_kafka_records_out_total")
           .Help("Offsets sent to consumers, by topic")
-          .Register(registry());
+          .Register(prom);
   prometheus::Histogram& flush =
       prometheus::BuildHistogram()
           .Name("strom_storage_flush_latency_seconds")
           .Help("Time from asking for a log flush (fsync) to its completion")
-          .Register(registry())
+          .Register(prom)
           .Add({}, latency_buckets());
   prometheus::Counter& rebalances = prometheus::BuildCounter()
                                         .Name("strom_group_rebalances_total")
                                         .Help("Consumer-group generations formed")
-                                        .Register(registry())
+                                        .Register(prom)
                                         .Add({});
+
+  std::mutex mu;  // guards owned_apis and topics
+  std::array<std::atomic<api_metrics*>, 129> apis{};
+  std::array<std::unique_ptr<api_metrics>, 129> owned_apis;
+  std::map<std::string, std::weak_ptr<topic_metrics>, std::less<>> topics;
+
+  /// Removes a topic's series when its last handle goes, unless a newer handle for the same
+  /// name took the entry meanwhile (the topic was re-created): then both share the series.
+  void drop_topic_series(const std::string& name, topic_metrics* m) {
+    {
+      std::lock_guard lock(mu);
+      auto it = topics.find(name);
+      if (it != topics.end() && it->second.expired()) {
+        topics.erase(it);
+        bytes_in.Remove(m->bytes_in);
+        records_in.Remove(m->records_in);
+        bytes_out.Remove(m->bytes_out);
+        records_out.Remove(m->records_out);
+      }
+    }
+    delete m;
+  }
 };
 
-families& fam() {
-  static families f;
-  return f;
+registry::registry() : state_(std::make_shared<state>()) {}
+
+registry::~registry() = default;
+
+prometheus::Registry& registry::prometheus() {
+  return state_->prom;
 }
 
-std::mutex mu;  // guards owned_apis and topics
-/// Slots 0..127 are API keys; the last one is every other key.
-constexpr size_t unknown_api_slot = 128;
-std::array<std::atomic<api_metrics*>, 129> apis{};
-std::array<std::unique_ptr<api_metrics>, 129> owned_apis;
-std::map<std::string, std::weak_ptr<topic_metrics>, std::less<>> topics;
-
-}  // namespace
-
-prometheus::Registry& registry() {
-  static prometheus::Registry r;
-  return r;
-}
-
-api_metrics& api(int16_t key, std::string_view name) {
+api_metrics& registry::api(int16_t key, std::string_view name) {
+  auto& s = *state_;
   auto slot = key >= 0 && key < 128 ? static_cast<size_t>(key) : unknown_api_slot;
   if (slot == unknown_api_slot)
     name = "Unknown";  // as the protocol names keys it does not know
-  if (auto* m = apis[slot].load(std::memory_order_acquire))
+  if (auto* m = s.apis[slot].load(std::memory_order_acquire))
     return *m;
-  std::lock_guard lock(mu);
-  if (auto* m = apis[slot].load(std::memory_order_relaxed))
+  std::lock_guard lock(s.mu);
+  if (auto* m = s.apis[slot].load(std::memory_order_relaxed))
     return *m;
-  auto& f = fam();
   prometheus::Labels l{{"api", std::string(name)}};
-  owned_apis[slot] = std::make_unique<api_metrics>(
-      api_metrics{&f.requests.Add(l), &f.errors.Add(l), &f.latency.Add(l, latency_buckets())});
-  apis[slot].store(owned_apis[slot].get(), std::memory_order_release);
-  return *owned_apis[slot];
+  s.owned_apis[slot] = std::make_unique<api_metrics>(
+      api_metrics{&s.requests.Add(l), &s.errors.Add(l), &s.latency.Add(l, latency_buckets())});
+  s.apis[slot].store(s.owned_apis[slot].get(), std::memory_order_release);
+  return *s.owned_apis[slot];
 }
 
-namespace {
-/// Removes a topic's series when its last handle goes, unless a newer handle for the same
-/// name took the entry meanwhile (the topic was re-created): then both share the series.
-void drop_topic_series(const std::string& name, topic_metrics* m) {
-  {
-    std::lock_guard lock(mu);
-    auto it = topics.find(name);
-    if (it != topics.end() && it->second.expired()) {
-      topics.erase(it);
-      auto& f = fam();
-      f.bytes_in.Remove(m->bytes_in);
-      f.records_in.Remove(m->records_in);
-      f.bytes_out.Remove(m->bytes_out);
-      f.records_out.Remove(m->records_out);
-    }
-  }
-  delete m;
-}
-}  // namespace
-
-std::shared_ptr<topic_metrics> topic(const std::string& name) {
-  std::lock_guard lock(mu);
-  auto& slot = topics[name];
+std::shared_ptr<topic_metrics> registry::topic(const std::string& name) {
+  auto& s = *state_;
+  std::lock_guard lock(s.mu);
+  auto& slot = s.topics[name];
   if (auto m = slot.lock())
     return m;
-  auto& f = fam();
   prometheus::Labels l{{"topic", name}};
-  std::shared_ptr<topic_metrics> m(new topic_metrics{&f.bytes_in.Add(l), &f.records_in.Add(l),
-                                                     &f.bytes_out.Add(l), &f.records_out.Add(l)},
-                                   [name](topic_metrics* p) { drop_topic_series(name, p); });
+  std::shared_ptr<topic_metrics> m(
+      new topic_metrics{&s.bytes_in.Add(l), &s.records_in.Add(l), &s.bytes_out.Add(l),
+                        &s.records_out.Add(l)},
+      [name, keep = state_](topic_metrics* p) { keep->drop_topic_series(name, p); });
   slot = m;
   return m;
 }
 
-size_t topic_series_count() {
-  std::lock_guard lock(mu);
-  return topics.size();
+size_t registry::topic_series_count() const {
+  std::lock_guard lock(state_->mu);
+  return state_->topics.size();
 }
 
-prometheus::Histogram& flush_latency() {
-  return fam().flush;
+prometheus::Histogram& registry::flush_latency() {
+  return state_->flush;
 }
 
-prometheus::Counter& rebalances() {
-  return fam().rebalances;
+prometheus::Counter& registry::rebalances() {
+  return state_->rebalances;
+}
+
+registry& default_registry() {
+  static registry r;
+  return r;
 }
 
 }  // namespace strom::metrics

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cstring>
 #include <future>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -478,9 +477,8 @@ void log::draw_roll_jitter() {
   roll_jitter_ms_ = 0;
   if (opts_.config.segment_jitter_ms <= 0)
     return;
-  thread_local std::minstd_rand rng(std::random_device{}());
-  roll_jitter_ms_ =
-      std::uniform_int_distribution<int64_t>(0, opts_.config.segment_jitter_ms - 1)(rng);
+  auto& rng = opts_.random ? *opts_.random : default_random();
+  roll_jitter_ms_ = rng.uniform(0, opts_.config.segment_jitter_ms - 1);
 }
 
 model::leader_epoch log::active_epoch() const {

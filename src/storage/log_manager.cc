@@ -56,8 +56,8 @@ result<std::unique_ptr<log_manager>> log_manager::open(options opts) {
 }
 
 log::options log_manager::log_options(const std::shared_ptr<log_dir>& dir, const log_config& c) {
-  return log::options{opts_.fs.get(),        opts_.clk,   pool_.get(), dir, c, cancel_,
-                      writeback_pool_.get(), files_.get()};
+  return log::options{opts_.fs.get(),        opts_.clk,    pool_.get(), dir, c, cancel_,
+                      writeback_pool_.get(), files_.get(), opts_.random};
 }
 
 status log_manager::load() {

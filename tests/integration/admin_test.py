@@ -163,7 +163,7 @@ class AdminTest(unittest.TestCase):
         status, body = http(b, "PUT", "/v1/log-level/net?level=debug&expires=2")
         self.assertEqual(status, 200, body)
         socket.create_connection(("127.0.0.1", b.port)).close()
-        b.wait_for(r"\[net\] connection \d+ from", since=mark)
+        b.wait_for(r"\[net/\d+\] connection \d+ from", since=mark)
         time.sleep(3)
         b.wait_for(r"log level of net back to info", since=mark)
         mark = os.path.getsize(b.err_path)
@@ -171,7 +171,7 @@ class AdminTest(unittest.TestCase):
         time.sleep(0.5)
         with open(b.err_path) as f:
             f.seek(mark)
-            self.assertNotRegex(f.read(), r"\[net\] connection \d+ from")
+            self.assertNotRegex(f.read(), r"\[net/\d+\] connection \d+ from")
         self.assertEqual(http(b, "PUT", "/v1/log-level/nope?level=debug")[0], 404)
         self.assertEqual(http(b, "PUT", "/v1/log-level/net?level=loud")[0], 400)
         self.assertEqual(http(b, "GET", "/v1/log-level/net")[0], 405)

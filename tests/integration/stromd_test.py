@@ -163,7 +163,8 @@ class StromdTest(unittest.TestCase):
         records = [json.loads(line) for line in b.output().splitlines() if line.strip()]
         self.assertTrue(records)
         for r in records:
-            self.assertEqual(set(r), {"ts_ms", "level", "component", "thread", "msg"})
+            self.assertEqual(set(r), {"ts_ms", "level", "component", "node", "thread", "msg"})
+            self.assertEqual(r["node"], 1, r)  # every line names the node (node.id)
         self.assertTrue(any(r["component"] == "main" and r["level"] == "info" for r in records))
         self.assertFalse(any(r["component"] == "storage" and r["level"] == "info"
                              for r in records), "storage is at warn")

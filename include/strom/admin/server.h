@@ -10,6 +10,7 @@
 
 #include "strom/cluster/partition_manager.h"
 #include "strom/groups/coordinator.h"
+#include "strom/metrics/metrics.h"
 #include "strom/storage/log_manager.h"
 
 namespace strom::admin {
@@ -39,6 +40,8 @@ struct sources {
   const std::atomic<bool>* ready = nullptr;
   int32_t node_id = 0;
   std::string version;
+  /// The broker's metrics registry, rendered by `/metrics`; null: metrics::default_registry.
+  metrics::registry* metrics = nullptr;
   /// The effective configuration as (key path, value) pairs, secrets already masked.
   std::vector<std::pair<std::string, std::string>> config;
 };

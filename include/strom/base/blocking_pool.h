@@ -12,6 +12,7 @@ namespace strom {
 /// A small pool of threads for blocking system calls (fsync, unlink, directory scans), so
 /// that the shard threads never block on the disk. Tasks run in submission order per thread;
 /// the queue is bounded only by the callers, who submit at most one task per log at a time.
+/// Its threads log for the node of the thread that constructed it (logging::thread_node).
 class blocking_pool {
  public:
   explicit blocking_pool(size_t threads);

@@ -25,18 +25,45 @@ struct options {
   format output = format::text;
   /// Per-component overrides of `level`, keyed by component name.
   std::map<std::string, spdlog::level::level_enum> component_levels;
+  /// The node id lines carry when the logging thread names none (set_thread_node): a
+  /// process that runs one broker sets it to `node.id`.
+  std::optional<int32_t> node;
 };
 
 /// (Re)configures every component logger: sink (stderr), format and levels.
 /// Thread-safe; may be called again at run time.
 void configure(const options& opts);
 
-/// The logger of a component (created with the current options if unknown).
-/// Returned loggers live until process exit.
+/// The logger of a component for the node the calling thread works for (set_thread_node,
+/// else options::node), created with the current options if unknown. A node's loggers are
+/// named `<component>/<node id>` (text lines show `[storage/2]`, JSON lines a "node" field),
+/// so that several brokers in one process (tests) can be told apart; without a node the name
+/// is the component. Returned loggers live until process exit.
 spdlog::logger& get(std::string_view component);
 
-/// Changes one component's level at run time. Returns false for an unknown component.
+/// Changes one component's level at run time, for every node (the levels, like the sink,
+/// belong to the process). Returns false for an unknown component.
 bool set_level(std::string_view component, spdlog::level::level_enum level);
+
+/// The node the calling thread logs for (nullopt: options::node). Every thread a broker
+/// starts (shards, pools, admin, timers) names its node; so does the thread that builds it,
+/// while it does (node_scope).
+void set_thread_node(std::optional<int32_t> node);
+std::optional<int32_t> thread_node();
+
+/// Names the calling thread's node for the scope's lifetime, then restores the previous one.
+class node_scope {
+ public:
+  explicit node_scope(std::optional<int32_t> node) : previous_(thread_node()) {
+    set_thread_node(node);
+  }
+  ~node_scope() { set_thread_node(previous_); }
+  node_scope(const node_scope&) = delete;
+  node_scope& operator=(const node_scope&) = delete;
+
+ private:
+  std::optional<int32_t> previous_;
+};
 
 /// Lets through at most `burst` lines per `period` from one call site, so that a condition
 /// that repeats (a client sending garbage in a loop, accept failing for want of descriptors)

@@ -44,14 +44,17 @@ partition_settings settings_for(const topic_defaults& defaults, const topic_conf
 /// Owned by one shard; touched only on that shard's thread.
 class partition {
  public:
-  partition(model::ntp name, storage::log* log, partition_settings s, clock& clk)
+  /// `m`: the broker's metrics registry (the topic's traffic, flush latency).
+  partition(model::ntp name, storage::log* log, partition_settings s, clock& clk,
+            metrics::registry& m = metrics::default_registry())
       : name_(std::move(name)),
         log_(log),
         settings_(s),
         clock_(clk),
+        metrics_(m),
         high_watermark_(log->log_end()),
         producers_(s.producers),
-        traffic_(metrics::topic(name_.topic)) {}
+        traffic_(m.topic(name_.topic)) {}
   /// Hands the log the final producer state (written at close) and stops its snapshots.
   ~partition();
   partition(const partition&) = delete;
@@ -129,6 +132,7 @@ class partition {
   storage::log* log_;
   partition_settings settings_;
   clock& clock_;
+  metrics::registry& metrics_;
   /// Raises the high watermark (never past the log end) and wakes the fetch waiters.
   void advance_high_watermark(model::kafka_next_offset to);
 

@@ -30,9 +30,11 @@ using net::awaitable;
 /// Coroutine methods may be awaited from any shard and complete on the caller's executor.
 class partition_manager {
  public:
-  /// `defaults`: the broker's topic config defaults, which topic overrides refine.
+  /// `defaults`: the broker's topic config defaults, which topic overrides refine. `m`: the
+  /// broker's metrics registry, which its partitions count in.
   partition_manager(net::shard_runtime& rt, storage::log_manager& logs, topic_defaults defaults,
-                    clock& clk = clock::system());
+                    clock& clk = clock::system(),
+                    metrics::registry& m = metrics::default_registry());
   ~partition_manager();
   partition_manager(const partition_manager&) = delete;
   partition_manager& operator=(const partition_manager&) = delete;
@@ -116,6 +118,7 @@ class partition_manager {
   storage::log_manager& logs_;
   topic_defaults defaults_;
   clock& clock_;
+  metrics::registry& metrics_;
   std::vector<std::unique_ptr<shard_partitions>> shards_;
 };
 

@@ -46,6 +46,10 @@ class coordinator {
     size_t max_metadata_bytes = 4096;                       ///< offset.metadata.max.bytes
     std::chrono::milliseconds tick{100};
     std::string segment_bytes = "104857600";
+    /// The broker's random source (member ids) and metrics registry; null: the process
+    /// defaults (default_random, metrics::default_registry), for tests and tools.
+    random_source* random = nullptr;
+    metrics::registry* metrics = nullptr;
   };
 
   /// Reads the offsets topic in `topics`, creates it through `frontend` and reaches its

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "strom/base/clock.h"
+#include "strom/base/random.h"
 #include "strom/groups/errc.h"
+#include "strom/metrics/metrics.h"
 
 namespace strom::groups {
 
@@ -131,7 +133,9 @@ class group : public std::enable_shared_from_this<group> {
  public:
   using persist_fn = std::function<void(const group_snapshot&, std::function<void(bool ok)> done)>;
 
-  group(std::string id, const group_limits& limits, clock& clk, persist_fn persist);
+  /// `rng` draws member ids; `m` counts rebalances (the broker's own, injected).
+  group(std::string id, const group_limits& limits, clock& clk, persist_fn persist,
+        random_source& rng = default_random(), metrics::registry& m = metrics::default_registry());
   ~group();
   group(const group&) = delete;
   group& operator=(const group&) = delete;
@@ -224,6 +228,8 @@ class group : public std::enable_shared_from_this<group> {
   std::string id_;
   group_limits limits_;
   clock& clock_;
+  random_source& random_;
+  metrics::registry& metrics_;
   persist_fn persist_;
   group_state state_ = group_state::empty;
   timestamp_ms state_timestamp_;

@@ -15,6 +15,7 @@
 
 #include "strom/base/blocking_pool.h"
 #include "strom/base/clock.h"
+#include "strom/base/random.h"
 #include "strom/base/result.h"
 #include "strom/io/file_system.h"
 #include "strom/model/ntp.h"
@@ -170,6 +171,8 @@ class log {
     /// Holds the log files of closed segments, shared by the logs of a log manager; without
     /// one, closed segments keep their log file open (their index files are closed anyway).
     file_cache* files = nullptr;
+    /// Draws the segment roll jitter; default_random() when null.
+    random_source* random = nullptr;
   };
 
   /// Opens (or creates, when the directory is new) the log of `name` in `opts.dir`.

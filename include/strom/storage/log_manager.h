@@ -52,6 +52,8 @@ class log_manager {
     /// Log files of closed segments held open at most, over every log (the descriptor cache,
     /// docs/architecture.md "Descriptors"); active segments hold theirs besides.
     size_t max_open_segment_files = 1024;
+    /// Handed to every log (segment roll jitter); default_random() when null.
+    random_source* random = nullptr;
   };
 
   /// The marker's file name inside a data directory.

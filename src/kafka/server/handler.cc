@@ -93,8 +93,9 @@ class kafka_handler final : public net::request_handler {
   kafka_handler(cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
                 const cluster::topic_table& topics, broker_identity id,
                 cluster::producer_id_allocator& producer_ids, groups::coordinator& groups,
-                request_limits limits)
-      : partitions_(partitions),
+                request_limits limits, metrics::registry& m)
+      : metrics_(m),
+        partitions_(partitions),
         frontend_(frontend),
         topics_(topics),
         id_(std::move(id)),
@@ -120,14 +121,14 @@ class kafka_handler final : public net::request_handler {
         c.header.version = 0;
         co_return respond(c, api_versions(protocol::error_code::unsupported_version));
       }
-      metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
+      metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
       STROM_LOG_LIMITED(lg(), warn, "{} ({}): unsupported API {} v{}; closing", who.peer,
                         h->client_id.value_or("-"), protocol::api_name(h->key), h->version);
       co_return close_connection();
     }
     auto req = protocol::decode_request(*buffer);
     if (!req) {
-      metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
+      metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
       STROM_LOG_LIMITED(lg(), warn, "{}: cannot decode {} v{}: {}; closing", who.peer,
                         protocol::api_name(h->key), h->version, req.error().message());
       co_return close_connection();
@@ -137,7 +138,7 @@ class kafka_handler final : public net::request_handler {
       buffer.reset();
     request_context c{partitions_, frontend_, topics_, id_,         producer_ids_,
                       groups_,     limits_,   who,     req->header, buffer};
-    auto& m = metrics::api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
+    auto& m = metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
     auto started = std::chrono::steady_clock::now();
     auto out = co_await dispatch(c, req->body);
     m.requests->Increment();
@@ -210,6 +211,7 @@ class kafka_handler final : public net::request_handler {
     }
   }
 
+  metrics::registry& metrics_;
   cluster::partition_manager& partitions_;
   cluster::topics_frontend& frontend_;
   const cluster::topic_table& topics_;
@@ -227,9 +229,9 @@ std::shared_ptr<net::request_handler> make_handler(cluster::partition_manager& p
                                                    broker_identity id,
                                                    cluster::producer_id_allocator& producer_ids,
                                                    groups::coordinator& groups,
-                                                   request_limits limits) {
+                                                   request_limits limits, metrics::registry& m) {
   return std::make_shared<kafka_handler>(partitions, frontend, topics, std::move(id), producer_ids,
-                                         groups, limits);
+                                         groups, limits, m);
 }
 
 }  // namespace strom::kafka::server

@@ -12,6 +12,7 @@
 #include "strom/cluster/topic_table.h"
 #include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
+#include "strom/metrics/metrics.h"
 #include "strom/net/server.h"
 
 namespace strom::kafka::server {
@@ -41,13 +42,11 @@ struct request_limits {
 /// and encodes the response. Unknown APIs and versions are answered as Kafka does (the
 /// ApiVersions v0 fallback, otherwise a closed connection). Stateless apart from the services
 /// it is given (each outlives it): the local partitions, the topic admin front end and the
-/// topic table it reads. Runs on every shard.
-std::shared_ptr<net::request_handler> make_handler(cluster::partition_manager& partitions,
-                                                   cluster::topics_frontend& frontend,
-                                                   const cluster::topic_table& topics,
-                                                   broker_identity id,
-                                                   cluster::producer_id_allocator& producer_ids,
-                                                   groups::coordinator& groups,
-                                                   request_limits limits = {});
+/// topic table it reads, and the metrics registry it counts requests in. Runs on every shard.
+std::shared_ptr<net::request_handler> make_handler(
+    cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
+    const cluster::topic_table& topics, broker_identity id,
+    cluster::producer_id_allocator& producer_ids, groups::coordinator& groups,
+    request_limits limits = {}, metrics::registry& m = metrics::default_registry());
 
 }  // namespace strom::kafka::server

@@ -1,0 +1,242 @@
+#include "app/broker.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "app/wiring.h"
+#include "strom/base/logging.h"
+#include "strom/config/errc.h"
+#include "strom/kafka/server/handler.h"
+
+namespace strom::app {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("main");
+}
+}  // namespace
+
+broker::broker(config::broker_config cfg, std::shared_ptr<io::file_system> fs, timer_clock& clk,
+               random_source& random, options opts)
+    : cfg_(std::move(cfg)),
+      fs_(std::move(fs)),
+      clock_(clk),
+      random_(random),
+      opts_(std::move(opts)) {}
+
+broker::~broker() {
+  (void)stop();
+}
+
+status broker::start() {
+  STROM_ASSERT(phase_ == phase::created, "broker::start called twice");
+  // This thread, and every thread the broker starts from it (pools, admin, timers), logs
+  // for this node.
+  logging::node_scope scope(cfg_.node.id);
+  if (auto s = build(); !s) {
+    phase_ = phase::stopped;
+    drop_all();
+    return s;
+  }
+  phase_ = phase::running;
+  ready_ = true;
+  lg().info("stromd started: {} partition log(s) in {} data dir(s), {} shard(s)",
+            logs_->partitions().size(), logs_->dirs().size(), rt_->count());
+  return {};
+}
+
+status broker::build() {
+  if (opts_.lock_data_dirs) {
+    for (const auto& d : cfg_.node.data_dirs) {
+      std::error_code ec;
+      std::filesystem::create_directories(d, ec);
+      auto p = std::filesystem::path(d) / ".lock";
+      int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (fd >= 0)
+          ::close(fd);
+        auto why = fmt::format("data directory {} is in use by another process", d);
+        lg().critical("{}", why);
+        return error(std::make_error_code(std::errc::device_or_resource_busy), why);
+      }
+      lock_fds_.push_back(fd);
+    }
+  }
+
+  // The admin listener comes first: liveness and readiness answer during log recovery.
+  auto sources = admin_sources(cfg_, opts_.version, &ready_);
+  sources.metrics = &metrics_;
+  admin_ = std::make_unique<admin::server>(admin_options(cfg_), std::move(sources));
+  try {
+    admin_->start();
+  } catch (const std::exception& e) {
+    lg().critical("cannot listen for the admin API on {}:{}: {}", cfg_.admin.bind.host,
+                  cfg_.admin.bind.port, e.what());
+    return error(std::make_error_code(std::errc::address_in_use), e.what());
+  }
+
+  // The topic table first: partition directories that no topic claims are the remains of an
+  // interrupted topic creation or deletion (docs/storage-format.md, "Topics").
+  auto store = cluster::topic_store::open(
+      fs_, std::filesystem::path(cfg_.node.data_dirs.front()) / ".strom" / "topics");
+  auto loaded = store ? (*store)->load() : result<cluster::topic_map>(store.error());
+  if (!loaded) {
+    lg().critical("cannot open the topic table: {}", loaded.error().message());
+    return loaded.error();
+  }
+  store_ = std::move(*store);
+  topics_ = std::make_unique<cluster::topic_table>(std::move(*loaded));
+  auto storage_opts = storage_options(cfg_, fs_);
+  storage_opts.clk = &clock_;
+  storage_opts.random = &random_;
+  storage_opts.claimed = [table = topics_.get()](const model::ntp& n) { return table->claims(n); };
+  auto logs = storage::log_manager::open(std::move(storage_opts));
+  if (!logs) {
+    lg().critical("cannot open storage: {}", logs.error().message());
+    return logs.error();
+  }
+  logs_ = std::move(*logs);
+  for (const auto& note : logs_->recovery_summary().notes)
+    lg().warn("recovery: {}", note);
+  auto producer_ids = cluster::producer_id_allocator::open(
+      fs_, std::filesystem::path(cfg_.node.data_dirs.front()) / ".strom" / "producer-id-block");
+  if (!producer_ids) {
+    lg().critical("cannot open the producer id block: {}", producer_ids.error().message());
+    return producer_ids.error();
+  }
+  producer_ids_ = std::move(*producer_ids);
+
+  rt_ = std::make_unique<net::shard_runtime>(static_cast<size_t>(cfg_.network.shards));
+  for (size_t i = 0; i < rt_->count(); ++i) {
+    // The first thing each shard thread runs: it logs for this node.
+    net::asio::post(rt_->context(i), [node = cfg_.node.id] { logging::set_thread_node(node); });
+  }
+  partitions_ = std::make_unique<cluster::partition_manager>(*rt_, *logs_, topic_defaults(cfg_),
+                                                             clock_, metrics_);
+  if (auto s = partitions_->load(*topics_->snapshot()); !s) {
+    lg().critical("cannot load partitions: {}", s.error().message());
+    return s.error();
+  }
+  frontend_ = std::make_unique<cluster::topics_frontend>(*partitions_, *store_, *topics_,
+                                                         topics_frontend_options(cfg_));
+  upkeep_ = std::make_unique<cluster::housekeeping>(*partitions_, clock_);
+  auto coord_opts = coordinator_options(cfg_);
+  coord_opts.random = &random_;
+  coord_opts.metrics = &metrics_;
+  coord_ = std::make_unique<groups::coordinator>(*partitions_, *frontend_, *topics_,
+                                                 std::move(coord_opts), clock_);
+
+  for (const auto& l : cfg_.listeners) {
+    if (l.protocol != config::security_protocol::plaintext) {
+      auto why = fmt::format("listener {}: security protocol {} is not supported yet", l.name,
+                             config::to_string(l.protocol));
+      lg().critical("{}", why);
+      return error(config::errc::invalid_value, why);
+    }
+    if (cfg_.inter_broker_listener && l.name == *cfg_.inter_broker_listener &&
+        cfg_.listeners.size() > 1) {
+      continue;  // the inter-broker RPC listener arrives with replication
+    }
+    auto handler =
+        kafka::server::make_handler(*partitions_, *frontend_, *topics_, broker_identity(cfg_, l),
+                                    *producer_ids_, *coord_, request_limits(cfg_), metrics_);
+    servers_.push_back(
+        std::make_unique<net::server>(*rt_, server_options(cfg_, l), std::move(handler)));
+  }
+  try {
+    for (auto& s : servers_)
+      s->start();
+  } catch (const std::exception& e) {
+    lg().critical("cannot listen: {}", e.what());
+    return error(std::make_error_code(std::errc::address_in_use), e.what());
+  }
+  rt_->start();
+  upkeep_->start(housekeeping_interval(cfg_),
+                 std::chrono::milliseconds(cfg_.cluster_defaults.log.retention_check_interval_ms));
+  coord_->start();
+  admin_->attach(partitions_.get(), coord_.get(), logs_.get(), [this] {
+    int64_t n = 0;
+    for (const auto& s : servers_)
+      n += s->connections();
+    return n;
+  });
+  return {};
+}
+
+status broker::stop() {
+  if (phase_ != phase::running) {
+    if (phase_ == phase::created)
+      phase_ = phase::stopped;
+    return {};
+  }
+  phase_ = phase::stopped;
+  logging::node_scope scope(cfg_.node.id);
+  // Stop taking requests, finish the ones in flight, then stop the shards and close the logs.
+  ready_ = false;
+  admin_->stop();  // its requests reach into the shards
+  auto drain = std::chrono::milliseconds(cfg_.shutdown.drain_timeout_ms);
+  for (auto& s : servers_)
+    s->stop(drain);
+  rt_->stop();
+  // Groups holding requests, timers and fetch waiters die before the contexts they use; a
+  // topic change's file work and running compactions end (or roll back) first; no
+  // housekeeping tick posts to a shard any more.
+  coord_->release_shard_objects();
+  frontend_->stop();
+  upkeep_->release_shard_objects();
+  partitions_->release_shard_objects();
+  logs_->wait_flushes();  // flush completions post to the shards' executors, destroyed below
+  rt_.reset();            // destroys what the shards still held before the objects they point to
+  servers_.clear();
+  coord_.reset();
+  upkeep_.reset();
+  frontend_.reset();
+  partitions_.reset();  // the partitions hand their logs the final producer state
+
+  auto s = logs_->shutdown();
+  if (!s)
+    lg().error("shutdown finished with errors: {}", s.error().message());
+  else
+    lg().info("stromd stopped cleanly");
+  drop_all();
+  return s;
+}
+
+void broker::drop_all() {
+  // Reverse order of construction. After a failed start the shards never ran: nothing was
+  // posted that needs them, and the logs get no clean-shutdown marker.
+  if (admin_)
+    admin_->stop();
+  servers_.clear();
+  coord_.reset();
+  if (upkeep_)
+    upkeep_->release_shard_objects();
+  upkeep_.reset();
+  frontend_.reset();
+  partitions_.reset();
+  rt_.reset();
+  producer_ids_.reset();
+  logs_.reset();
+  topics_.reset();
+  store_.reset();
+  admin_.reset();
+  for (int fd : lock_fds_)
+    ::close(fd);
+  lock_fds_.clear();
+}
+
+uint16_t broker::kafka_port(size_t i) const {
+  return servers_.at(i)->port();
+}
+
+uint16_t broker::admin_port() const {
+  return admin_->port();
+}
+
+}  // namespace strom::app
