@@ -1,7 +1,5 @@
 #include "strom/cluster/housekeeping.h"
 
-#include <optional>
-
 #include "strom/base/logging.h"
 
 namespace strom::cluster {
@@ -13,21 +11,20 @@ spdlog::logger& lg() {
 }  // namespace
 
 housekeeping::housekeeping(partition_manager& partitions)
-    : partitions_(partitions), timers_(partitions.runtime().count()) {}
+    : partitions_(partitions), timers_(partitions.runtime()) {}
 
 housekeeping::~housekeeping() = default;
 
 void housekeeping::start(std::chrono::milliseconds tick, std::chrono::milliseconds retention) {
   auto& rt = partitions_.runtime();
-  for (size_t i = 0; i < timers_.size(); ++i) {
-    timers_[i] = std::make_unique<net::asio::steady_timer>(rt.context(i));
-    net::asio::co_spawn(rt.context(i), loop(this, i, tick, retention), net::asio::detached);
-  }
+  for (size_t i = 0; i < timers_.size(); ++i)
+    rt.spawn(i, [this, i, tick, retention] { return loop(this, i, tick, retention); });
 }
 
 awaitable<void> housekeeping::loop(housekeeping* self, size_t shard, std::chrono::milliseconds tick,
                                    std::chrono::milliseconds retention) {
-  auto& timer = self->timers_[shard];
+  auto& timer = self->timers_.on(shard);
+  timer = std::make_unique<net::asio::steady_timer>(co_await net::asio::this_coro::executor);
   auto next_retention = std::chrono::steady_clock::now() + retention;
   while (timer) {
     timer->expires_after(tick);
@@ -60,14 +57,12 @@ void housekeeping::start_compaction(size_t shard, partition& p) {
     ++compactions_->running;
   }
   auto tasks = compactions_;
-  std::optional ex(partitions_.runtime().executor(shard));
   auto n = p.name();
-  partitions_.logs().compaction_pool().submit([this, job, ex, n, tasks]() mutable {
+  partitions_.logs().compaction_pool().submit([this, shard, job, n, tasks]() mutable {
     // The heavy part, off the shard: read, filter, write and fsync the staged segments.
     (void)job->run();
-    net::asio::post(*ex, [this, job, n] { finish_compaction(n, *job); });
-    // The executor goes before the count does: once it is 0 a stop may destroy the shards.
-    ex.reset();
+    // Posted before the count drops: once it is 0 a stop may destroy the shards.
+    partitions_.runtime().spawn(shard, [this, job, n] { finish_compaction(n, *job); });
     std::lock_guard lock(tasks->mu);
     --tasks->running;
     tasks->idle.notify_all();
@@ -92,8 +87,8 @@ void housekeeping::release_shard_objects() {
     std::unique_lock lock(compactions_->mu);
     compactions_->idle.wait(lock, [&] { return compactions_->running == 0; });
   }
-  for (auto& t : timers_)
-    t.reset();
+  for (size_t shard = 0; shard < timers_.size(); ++shard)
+    timers_.on(shard).reset();
 }
 
 }  // namespace strom::cluster

@@ -16,8 +16,8 @@ namespace strom::cluster {
 /// housekeeping (roll by age, time-based flushes, retention every `retention`) and starts the
 /// compactions that are due. A compaction's heavy part runs on the log manager's compaction
 /// pool; its swap is posted back to the owner shard (docs/architecture.md, "Threading").
-/// start() and release_shard_objects() are called from the thread that builds the broker;
-/// the rest runs on the shards.
+/// start() and release_shard_objects() are called from the thread that builds the broker
+/// (start() before or after the shards start); the rest runs on the shards.
 class housekeeping {
  public:
   explicit housekeeping(partition_manager& partitions);
@@ -50,8 +50,8 @@ class housekeeping {
   };
 
   partition_manager& partitions_;
-  /// One per shard, used on that shard only; null before start() and after release.
-  std::vector<std::unique_ptr<net::asio::steady_timer>> timers_;
+  /// Each shard's timer, made by its loop; null before the loop runs and after release.
+  net::sharded<std::unique_ptr<net::asio::steady_timer>> timers_;
   std::shared_ptr<compaction_tasks> compactions_ = std::make_shared<compaction_tasks>();
 };
 

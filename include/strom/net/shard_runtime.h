@@ -317,10 +317,14 @@ class shard_runtime {
   std::atomic<bool> running_{false};
 };
 
-/// One T per shard of a runtime (Seastar's sharded<T>): instance i is made, used and destroyed
-/// on shard i only (before start() and after stop(), on the thread that starts and stops the
-/// runtime, standing in for every shard). Accessors assert the affinity.
-/// Construction and destruction block the caller, who must not be a shard thread of `rt`.
+/// One T per shard of a runtime (Seastar's sharded<T>): instance i is made and used on shard i
+/// only (before start() and after stop(), on the thread that starts and stops the runtime,
+/// standing in for every shard). Accessors assert the affinity. Construction and destroy()
+/// block the caller, who must not be a shard thread of `rt`; destroy() while the shards run
+/// destroys each instance on its shard. The destructor destroys what is left on the calling
+/// thread without touching the runtime, which may be gone by then: an owner that outlives
+/// the running phase (the usual teardown: stop the shards, destroy the runtime, then the
+/// objects that lived on it) is destroyed after stop().
 template <typename T>
 class sharded {
  public:
@@ -336,7 +340,7 @@ class sharded {
   }
   /// Default-constructs the instances.
   explicit sharded(shard_runtime& rt) : sharded(rt, [](size_t) { return std::make_unique<T>(); }) {}
-  ~sharded() { destroy(); }
+  ~sharded() = default;
   sharded(const sharded&) = delete;
   sharded& operator=(const sharded&) = delete;
 

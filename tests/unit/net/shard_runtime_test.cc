@@ -10,6 +10,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -266,6 +267,7 @@ TEST_F(shard_runtime_test, ShardedStateIsMadeUsedAndDestroyedOnItsOwnShard) {
   auto l = std::make_shared<probe::log>();
   auto state = std::make_unique<sharded<probe>>(
       rt, [&](size_t shard) { return std::make_unique<probe>(rt, shard, l); });
+  std::sort(l->made.begin(), l->made.end());  // made at once, in any order
   EXPECT_EQ(l->made, (std::vector<std::pair<size_t, size_t>>{{0, 0}, {1, 1}, {2, 2}}));
   auto body = [&]() -> awaitable<std::vector<int>> {
     auto bump = [](probe& p) {
@@ -277,7 +279,7 @@ TEST_F(shard_runtime_test, ShardedStateIsMadeUsedAndDestroyedOnItsOwnShard) {
     co_return co_await state->invoke_on_all(local);
   };
   EXPECT_EQ(rt.run_on(0, body), (std::vector<int>{0, 0, 1}));
-  state.reset();
+  state->destroy();
   std::sort(l->destroyed.begin(), l->destroyed.end());
   EXPECT_EQ(l->destroyed, (std::vector<std::pair<size_t, size_t>>{{0, 0}, {1, 1}, {2, 2}}));
 }
@@ -296,6 +298,25 @@ TEST(shard_runtime_stopped, ShardedStateOutsideTheRunningPhaseLivesOnTheCaller) 
   rt.stop();
   state.destroy();
   EXPECT_EQ(l->destroyed, (std::vector<std::pair<size_t, size_t>>{{0, 2}, {1, 2}}));
+}
+
+TEST(shard_runtime_stopped, ShardedStateMayOutliveItsRuntime) {
+  struct counted {
+    explicit counted(std::shared_ptr<int> c) : gone(std::move(c)) {}
+    ~counted() { ++*gone; }
+    counted(const counted&) = delete;
+    counted& operator=(const counted&) = delete;
+    std::shared_ptr<int> gone;
+  };
+  auto gone = std::make_shared<int>(0);
+  auto rt = std::make_unique<shard_runtime>(2);
+  std::optional<sharded<counted>> state;
+  state.emplace(*rt, [&](size_t) { return std::make_unique<counted>(gone); });
+  rt->start();
+  rt->stop();
+  rt.reset();
+  state.reset();  // the broker's teardown order: the runtime goes first
+  EXPECT_EQ(*gone, 2);
 }
 
 TEST(shard_runtime_death, TouchingAnotherShardsStateAborts) {
