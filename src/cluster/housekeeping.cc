@@ -1,7 +1,5 @@
 #include "strom/cluster/housekeeping.h"
 
-#include <optional>
-
 #include "strom/base/logging.h"
 
 namespace strom::cluster {
@@ -33,9 +31,8 @@ void housekeeping::arm(size_t shard) {
   std::lock_guard lock(mu_);
   if (released_)
     return;
-  pending_[shard] = timers_.schedule_after(tick_, [this, shard] {
-    net::asio::post(partitions_.runtime().executor(shard), [this, shard] { tick(shard); });
-  });
+  pending_[shard] = timers_.schedule_after(
+      tick_, [this, shard] { partitions_.runtime().spawn(shard, [this, shard] { tick(shard); }); });
 }
 
 void housekeeping::tick(size_t shard) {
@@ -64,14 +61,12 @@ void housekeeping::start_compaction(size_t shard, partition& p) {
     ++compactions_->running;
   }
   auto tasks = compactions_;
-  std::optional ex(partitions_.runtime().executor(shard));
   auto n = p.name();
-  partitions_.logs().compaction_pool().submit([this, job, ex, n, tasks]() mutable {
+  partitions_.logs().compaction_pool().submit([this, shard, job, n, tasks]() mutable {
     // The heavy part, off the shard: read, filter, write and fsync the staged segments.
     (void)job->run();
-    net::asio::post(*ex, [this, job, n] { finish_compaction(n, *job); });
-    // The executor goes before the count does: once it is 0 a stop may destroy the shards.
-    ex.reset();
+    // Posted before the count drops: once it is 0 a stop may destroy the shards.
+    partitions_.runtime().spawn(shard, [this, job, n] { finish_compaction(n, *job); });
     std::lock_guard lock(tasks->mu);
     --tasks->running;
     tasks->idle.notify_all();

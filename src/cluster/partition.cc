@@ -26,6 +26,7 @@ model::validation_policy partition::validation_policy(model::append_origin origi
 }
 
 result<partition::append_outcome> partition::append(model::validated_batch batch) {
+  owner_.check();
   append_outcome out;
   if (batch.header().producer_id >= 0) {
     auto dup = producers_.check(batch.header());
@@ -78,6 +79,7 @@ void partition::advance_high_watermark(model::kafka_next_offset to) {
 
 result<storage::read_result> partition::read(model::kafka_offset from, size_t max_bytes,
                                              bool min_one_batch) const {
+  owner_.check();
   storage::read_options ro;
   ro.max_bytes = max_bytes;
   ro.max_offset = high_watermark();  // consumers never see what is not committed
@@ -87,6 +89,7 @@ result<storage::read_result> partition::read(model::kafka_offset from, size_t ma
 
 result<std::optional<storage::timestamp_lookup>> partition::offset_for_timestamp(
     timestamp_ms ts) const {
+  owner_.check();
   if (ts == -3) {
     ts = log_->max_timestamp();
     if (ts < 0)
@@ -96,6 +99,7 @@ result<std::optional<storage::timestamp_lookup>> partition::offset_for_timestamp
 }
 
 result<model::kafka_offset> partition::delete_records_before(int64_t offset) {
+  owner_.check();
   auto target = offset == -1 ? high_watermark().value() : offset;
   if (target < 0 || target > high_watermark().value()) {
     return error(storage::errc::offset_out_of_range,
@@ -106,6 +110,7 @@ result<model::kafka_offset> partition::delete_records_before(int64_t offset) {
 }
 
 void partition::flush_async(std::function<void(status)> done) {
+  owner_.check();
   auto asked = std::chrono::steady_clock::now();
   // The registry outlives the partition (the broker owns it); the completion may not.
   auto* latency = &metrics_.flush_latency();
@@ -166,6 +171,7 @@ partition_settings settings_for(const topic_defaults& d, const topic_configs& o)
 }
 
 uint64_t partition::add_waiter(std::function<void()> fn) {
+  owner_.check();
   auto id = next_waiter_++;
   waiters_.emplace(id, std::move(fn));
   return id;

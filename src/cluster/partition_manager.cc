@@ -14,10 +14,7 @@ spdlog::logger& lg() {
 
 partition_manager::partition_manager(net::shard_runtime& rt, storage::log_manager& logs,
                                      topic_defaults defaults, clock& clk, metrics::registry& m)
-    : rt_(rt), logs_(logs), defaults_(std::move(defaults)), clock_(clk), metrics_(m) {
-  for (size_t i = 0; i < rt_.count(); ++i)
-    shards_.push_back(std::make_unique<shard_partitions>());
-}
+    : rt_(rt), logs_(logs), defaults_(std::move(defaults)), clock_(clk), metrics_(m), shards_(rt) {}
 
 partition_manager::~partition_manager() = default;
 
@@ -27,7 +24,7 @@ size_t partition_manager::shard_of(const model::ntp& n) const {
 }
 
 partition* partition_manager::local(const model::ntp& n) {
-  auto& parts = shards_[shard_of(n)]->partitions;
+  auto& parts = shards_.on(shard_of(n)).partitions;
   auto it = parts.find(n);
   return it == parts.end() ? nullptr : it->second.get();
 }
@@ -44,10 +41,12 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
   } else {
     log->set_config(cfg);
   }
+  auto& parts = shards_.on(shard).partitions;
   auto p =
       std::make_unique<partition>(n, log, settings_for(defaults_, t.configs), clock_, metrics_);
+  p->bind_shard(net::shard_affinity(rt_, shard));
   STROM_TRY(p->load_producer_state());
-  shards_[shard]->partitions[n] = std::move(p);
+  parts[n] = std::move(p);
   return ok();
 }
 
@@ -63,72 +62,60 @@ status partition_manager::load(const topic_map& topics) {
 }
 
 void partition_manager::release_shard_objects() {
-  for (auto& sp : shards_) {
-    for (auto& [n, p] : sp->partitions)
+  for (size_t shard = 0; shard < shards_.size(); ++shard) {
+    for (auto& [n, p] : shards_.on(shard).partitions)
       p->clear_waiters();
   }
 }
 
-awaitable<std::vector<partition_manager::partition_info>> partition_manager::shard_partition_infos(
-    partition_manager* self, size_t shard) {
-  std::vector<partition_info> out;
-  for (auto& [n, p] : self->shards_[shard]->partitions) {
-    partition_info i;
-    i.name = n;
-    i.log_start = p->log_start().value();
-    i.high_watermark = p->high_watermark().value();
-    i.size_bytes = p->size_bytes();
-    i.online = !p->log().offline();
-    out.push_back(std::move(i));
-  }
-  co_return out;
-}
-
 awaitable<std::vector<partition_manager::partition_info>> partition_manager::partition_infos() {
+  auto on_shard = [](shard_partitions& sp) {
+    std::vector<partition_info> out;
+    for (auto& [n, p] : sp.partitions) {
+      partition_info i;
+      i.name = n;
+      i.log_start = p->log_start().value();
+      i.high_watermark = p->high_watermark().value();
+      i.size_bytes = p->size_bytes();
+      i.online = !p->log().offline();
+      out.push_back(std::move(i));
+    }
+    return out;
+  };
+  auto parts = co_await shards_.invoke_on_all(on_shard);
   std::vector<partition_info> all;
-  for (size_t shard = 0; shard < shards_.size(); ++shard) {
-    auto task = shard_partition_infos(this, shard);
-    auto part = co_await net::asio::co_spawn(rt_.executor(shard), std::move(task),
-                                             net::asio::use_awaitable);
+  for (auto& part : parts) {
     for (auto& i : part)
       all.push_back(std::move(i));
   }
   co_return all;
 }
 
-std::vector<std::vector<int32_t>> partition_manager::by_shard(const std::string& topic,
-                                                              int32_t from, int32_t to) const {
-  std::vector<std::vector<int32_t>> out(shards_.size());
+partition_manager::shard_groups partition_manager::by_shard(const std::string& topic, int32_t from,
+                                                            int32_t to) const {
+  std::vector<std::vector<int32_t>> all(shards_.size());
   for (int32_t p = from; p < to; ++p)
-    out[shard_of(model::ntp{topic, model::partition_id(p)})].push_back(p);
-  return out;
-}
-
-awaitable<status> partition_manager::make_task(partition_manager* self, size_t shard,
-                                               topic_metadata t, std::vector<int32_t> ids) {
-  for (auto id : ids) {
-    if (auto s = self->make_partition(model::ntp{t.name, model::partition_id(id)}, t, shard); !s)
-      co_return s;
+    all[shard_of(model::ntp{topic, model::partition_id(p)})].push_back(p);
+  shard_groups out;
+  for (size_t shard = 0; shard < all.size(); ++shard) {
+    if (all[shard].empty())
+      continue;
+    out.shards.push_back(shard);
+    out.ids.push_back(std::move(all[shard]));
   }
-  co_return ok();
-}
-
-awaitable<void> partition_manager::drop_task(partition_manager* self, size_t shard,
-                                             std::string topic, std::vector<int32_t> ids) {
-  auto& parts = self->shards_[shard]->partitions;
-  for (auto id : ids)
-    parts.erase(model::ntp{topic, model::partition_id(id)});
-  co_return;
+  return out;
 }
 
 awaitable<status> partition_manager::make_partitions(topic_metadata t, int32_t from) {
   auto groups = by_shard(t.name, from, t.partitions);
-  for (size_t shard = 0; shard < groups.size(); ++shard) {
-    if (groups[shard].empty())
-      continue;
-    auto work = make_task(this, shard, t, std::move(groups[shard]));
-    auto s = co_await net::asio::co_spawn(rt_.executor(shard), std::move(work),
-                                          net::asio::use_awaitable);
+  auto make = [this, &groups, &t](size_t i) -> status {
+    for (auto id : groups.ids[i]) {
+      STROM_TRY(make_partition(model::ntp{t.name, model::partition_id(id)}, t, groups.shards[i]));
+    }
+    return ok();
+  };
+  auto made = co_await rt_.invoke_on_each(groups.shards, make);
+  for (auto& s : made) {
     if (!s)
       co_return s;
   }
@@ -137,28 +124,27 @@ awaitable<status> partition_manager::make_partitions(topic_metadata t, int32_t f
 
 awaitable<void> partition_manager::drop_partitions(std::string topic, int32_t from, int32_t to) {
   auto groups = by_shard(topic, from, to);
-  for (size_t shard = 0; shard < groups.size(); ++shard) {
-    if (groups[shard].empty())
-      continue;
-    auto work = drop_task(this, shard, topic, std::move(groups[shard]));
-    co_await net::asio::co_spawn(rt_.executor(shard), std::move(work), net::asio::use_awaitable);
-  }
+  auto drop = [this, &groups, &topic](size_t i) {
+    auto& parts = shards_.on(groups.shards[i]).partitions;
+    for (auto id : groups.ids[i])
+      parts.erase(model::ntp{topic, model::partition_id(id)});
+  };
+  co_await rt_.invoke_on_each(groups.shards, drop);
 }
 
 awaitable<void> partition_manager::update_configs(topic_metadata t) {
   auto cfg = effective_log_config(defaults_, t.configs);
   auto ps = settings_for(defaults_, t.configs);
-  for (int32_t p = 0; p < t.partitions; ++p) {
-    model::ntp n{t.name, model::partition_id(p)};
-    auto apply = [cfg, ps](partition* part) {
-      if (part != nullptr) {
+  auto groups = by_shard(t.name, 0, t.partitions);
+  auto apply = [this, &groups, &t, &cfg, &ps](size_t i) {
+    for (auto id : groups.ids[i]) {
+      if (auto* part = local(model::ntp{t.name, model::partition_id(id)})) {
         part->log().set_config(cfg);
         part->set_settings(ps);
       }
-      return 0;
-    };
-    co_await on_partition(n, std::move(apply));
-  }
+    }
+  };
+  co_await rt_.invoke_on_each(groups.shards, apply);
 }
 
 }  // namespace strom::cluster

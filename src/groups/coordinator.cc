@@ -49,10 +49,8 @@ coordinator::coordinator(cluster::partition_manager& partitions, cluster::topics
       frontend_(frontend),
       topics_(topics),
       opts_(std::move(opts)),
-      clock_(clk) {
-  for (size_t i = 0; i < partitions_.runtime().count(); ++i)
-    shards_.push_back(std::make_unique<shard_state>());
-}
+      clock_(clk),
+      shards_(partitions.runtime()) {}
 
 coordinator::~coordinator() = default;
 
@@ -65,14 +63,13 @@ size_t coordinator::shard_of_group(std::string_view group_id) const {
 }
 
 void coordinator::start() {
-  for (size_t i = 0; i < shards_.size(); ++i) {
-    shards_[i]->timer = std::make_unique<asio::steady_timer>(partitions_.runtime().context(i));
-    asio::co_spawn(partitions_.runtime().context(i), tick_loop(this, i), asio::detached);
-  }
+  for (size_t i = 0; i < shards_.size(); ++i)
+    partitions_.runtime().spawn(i, [this, i] { return tick_loop(this, i); });
 }
 
 void coordinator::release_shard_objects() {
-  for (auto& s : shards_) {
+  for (size_t shard = 0; shard < shards_.size(); ++shard) {
+    auto* s = &shards_.on(shard);
     s->timer.reset();
     // Held join and sync callbacks are destroyed uncalled: the requests waiting on them end
     // now, while every shard context still exists.
@@ -101,7 +98,8 @@ awaitable<errc> coordinator::ensure_topic() {
 
 coordinator::partition_state* coordinator::state_for(int32_t partition, errc& err) {
   auto n = ntp_of(partition);
-  auto& ss = *shards_[partitions_.shard_of(n)];
+  auto shard = partitions_.shard_of(n);
+  auto& ss = shards_.on(shard);
   auto it = ss.partitions.find(partition);
   if (it == ss.partitions.end()) {
     auto* p = partitions_.local(n);
@@ -114,8 +112,7 @@ coordinator::partition_state* coordinator::state_for(int32_t partition, errc& er
     ps->loading = p->high_watermark().value() > p->log_start().value();
     it = ss.partitions.emplace(partition, std::move(ps)).first;
     if (it->second->loading) {
-      asio::co_spawn(partitions_.runtime().executor(partitions_.shard_of(n)), load(this, partition),
-                     asio::detached);
+      partitions_.runtime().spawn(shard, [this, partition] { return load(this, partition); });
     }
   }
   if (it->second->loading) {
@@ -146,8 +143,11 @@ std::shared_ptr<group> coordinator::make_group(partition_state& ps, const std::s
       auto e = co_await std::move(op);
       cb(e == errc::none);
     };
-    asio::co_spawn(partitions_.runtime().executor(partitions_.shard_of(ntp_of(partition))),
-                   work(this, partition, std::move(recs), std::move(done)), asio::detached);
+    partitions_.runtime().spawn(
+        partitions_.shard_of(ntp_of(partition)),
+        [this, work, partition, recs = std::move(recs), done = std::move(done)]() mutable {
+          return work(this, partition, std::move(recs), std::move(done));
+        });
   };
   auto g = std::make_shared<group>(group_id, opts_.limits, clock_, std::move(persist),
                                    opts_.random ? *opts_.random : default_random(),
@@ -263,7 +263,7 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
     co_await asio::post(ex, asio::use_awaitable);
     p = self->partitions_.local(n);
   }
-  auto& ss = *self->shards_[self->partitions_.shard_of(n)];
+  auto& ss = self->shards_.on(self->partitions_.shard_of(n));
   auto it = ss.partitions.find(partition);
   if (it == ss.partitions.end())
     co_return;
@@ -286,7 +286,8 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
 }
 
 awaitable<void> coordinator::tick_loop(coordinator* self, size_t shard) {
-  auto& ss = *self->shards_[shard];
+  auto& ss = self->shards_.on(shard);
+  ss.timer = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
   // Replay the offsets partitions this shard owns right away, not on first use.
   if (self->topics_.snapshot()->contains(offsets_topic)) {
     for (int32_t p = 0; p < self->opts_.partitions; ++p) {
@@ -307,7 +308,7 @@ awaitable<void> coordinator::tick_loop(coordinator* self, size_t shard) {
 }
 
 void coordinator::tick_shard(size_t shard) {
-  auto& ss = *shards_[shard];
+  auto& ss = shards_.on(shard);
   auto now = clock_.now_ms();
   bool retention = now >= ss.next_retention_check;
   if (retention)
@@ -344,8 +345,9 @@ void coordinator::tick_shard(size_t shard) {
           g->offsets().erase(tp);
           recs.emplace_back(encode_key(offset_key{g->id(), tp.first, tp.second}), std::nullopt);
         }
-        auto work = write_detached(this, p, std::move(recs));
-        asio::co_spawn(partitions_.runtime().executor(shard), std::move(work), asio::detached);
+        partitions_.runtime().spawn(shard, [this, p, recs = std::move(recs)]() mutable {
+          return write_detached(this, p, std::move(recs));
+        });
       } else if (now - g->state_timestamp() >= opts_.offsets_retention_ms) {
         // KIP-211: a group's offsets expire once it has been empty long enough.
         expired.push_back(g);
@@ -356,8 +358,7 @@ void coordinator::tick_shard(size_t shard) {
     for (auto& g : expired) {
       g->kill();
       ps->groups.erase(g->id());
-      asio::co_spawn(partitions_.runtime().executor(shard), expire_group(this, p, g),
-                     asio::detached);
+      partitions_.runtime().spawn(shard, [this, p, g] { return expire_group(this, p, g); });
     }
   }
 }
@@ -383,8 +384,8 @@ awaitable<void> coordinator::expire_group(coordinator* self, int32_t partition,
 
 template <typename T>
 awaitable<T> coordinator::on_shard(size_t shard, awaitable<T> work) {
-  return asio::co_spawn(partitions_.runtime().executor(shard), std::move(work),
-                        asio::use_awaitable);
+  return partitions_.runtime().invoke_on(shard,
+                                         [w = std::move(work)]() mutable { return std::move(w); });
 }
 
 awaitable<join_result> coordinator::join(std::string group_id, join_request req) {
@@ -605,23 +606,21 @@ awaitable<coordinator::description> coordinator::describe(std::string group_id) 
 }
 
 awaitable<coordinator::listing> coordinator::list() {
-  listing out;
-  for (size_t shard = 0; shard < shards_.size(); ++shard) {
-    auto work = [](coordinator* self, size_t sh) -> awaitable<listing> {
-      listing part;
-      for (auto& [p, ps] : self->shards_[sh]->partitions) {
-        if (ps->loading) {
-          part.error = errc::coordinator_load_in_progress;
-          continue;
-        }
-        for (auto& [id, g] : ps->groups)
-          part.groups.push_back({id, g->protocol_type(), g->state()});
+  auto on_shard = [](shard_state& ss) {
+    listing part;
+    for (auto& [p, ps] : ss.partitions) {
+      if (ps->loading) {
+        part.error = errc::coordinator_load_in_progress;
+        continue;
       }
-      co_return part;
-    };
-    auto task = work(this, shard);
-    auto part = co_await asio::co_spawn(partitions_.runtime().executor(shard), std::move(task),
-                                        asio::use_awaitable);
+      for (auto& [id, g] : ps->groups)
+        part.groups.push_back({id, g->protocol_type(), g->state()});
+    }
+    return part;
+  };
+  auto parts = co_await shards_.invoke_on_all(on_shard);
+  listing out;
+  for (auto& part : parts) {
     if (part.error != errc::none)
       out.error = part.error;
     for (auto& g : part.groups)
@@ -631,23 +630,21 @@ awaitable<coordinator::listing> coordinator::list() {
 }
 
 awaitable<std::vector<coordinator::group_info>> coordinator::group_infos() {
-  std::vector<group_info> out;
-  for (size_t shard = 0; shard < shards_.size(); ++shard) {
-    auto work = [](coordinator* self, size_t sh) -> awaitable<std::vector<group_info>> {
-      std::vector<group_info> part;
-      for (auto& [p, ps] : self->shards_[sh]->partitions) {
-        for (auto& [id, g] : ps->groups) {
-          group_info i{id, g->state(), g->member_count(), {}};
-          for (const auto& [tp, e] : g->offsets())
-            i.offsets.emplace_back(tp, e.offset);
-          part.push_back(std::move(i));
-        }
+  auto on_shard = [](shard_state& ss) {
+    std::vector<group_info> part;
+    for (auto& [p, ps] : ss.partitions) {
+      for (auto& [id, g] : ps->groups) {
+        group_info i{id, g->state(), g->member_count(), {}};
+        for (const auto& [tp, e] : g->offsets())
+          i.offsets.emplace_back(tp, e.offset);
+        part.push_back(std::move(i));
       }
-      co_return part;
-    };
-    auto task = work(this, shard);
-    auto part = co_await asio::co_spawn(partitions_.runtime().executor(shard), std::move(task),
-                                        asio::use_awaitable);
+    }
+    return part;
+  };
+  auto parts = co_await shards_.invoke_on_all(on_shard);
+  std::vector<group_info> out;
+  for (auto& part : parts) {
     for (auto& g : part)
       out.push_back(std::move(g));
   }

@@ -365,10 +365,8 @@ server::server(shard_runtime& rt, server_options opts, std::shared_ptr<request_h
     : rt_(rt),
       opts_(std::move(opts)),
       handler_(std::move(handler)),
-      ips_(std::make_shared<ip_table>()) {
-  for (size_t i = 0; i < rt_.count(); ++i)
-    shards_.push_back(std::make_unique<shard_state>());
-}
+      shards_(rt),
+      ips_(std::make_shared<ip_table>()) {}
 
 server::~server() = default;
 
@@ -378,22 +376,24 @@ void server::start() {
   auto addr = asio::ip::make_address(opts_.host);
   uint16_t port = opts_.port;
   for (size_t i = 0; i < rt_.count(); ++i) {
-    auto acc = std::make_unique<tcp::acceptor>(rt_.context(i));
-    tcp::endpoint ep(addr, port);
-    acc->open(ep.protocol());
-    acc->set_option(asio::socket_base::reuse_address(true));
-    int one = 1;
-    ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    acc->bind(ep);
-    acc->listen(asio::socket_base::max_listen_connections);
-    if (port == 0)
-      port = acc->local_endpoint().port();  // the other shards share it
-    shards_[i]->acceptor = std::move(acc);
+    // One at a time, on the acceptor's shard: the first one picks the port.
+    rt_.run_on(i, [&] {
+      auto acc = std::make_unique<tcp::acceptor>(rt_.context(i));
+      tcp::endpoint ep(addr, port);
+      acc->open(ep.protocol());
+      acc->set_option(asio::socket_base::reuse_address(true));
+      int one = 1;
+      ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      acc->bind(ep);
+      acc->listen(asio::socket_base::max_listen_connections);
+      if (port == 0)
+        port = acc->local_endpoint().port();  // the other shards share it
+      shards_.on(i).acceptor = std::move(acc);
+    });
   }
   bound_port_ = port;
-  for (size_t i = 0; i < rt_.count(); ++i) {
-    asio::co_spawn(rt_.context(i), accept_loop(i), asio::detached);
-  }
+  for (size_t i = 0; i < rt_.count(); ++i)
+    rt_.spawn(i, [this, i] { return accept_loop(i); });
   lg().info("listener {} on {}:{} ({} shard(s))", opts_.name, opts_.host, bound_port_, rt_.count());
 }
 
@@ -425,7 +425,7 @@ awaitable<void> accept_pacer::failed(const boost::system::error_code& ec,
 }
 
 awaitable<void> server::accept_loop(size_t shard) {
-  auto& st = *shards_[shard];
+  auto& st = shards_.on(shard);
   accept_pacer pacer(rt_.context(shard).get_executor(), opts_.accept_backoff);
   while (!stopping_) {
     boost::system::error_code ec;
@@ -482,17 +482,7 @@ void server::stop(std::chrono::milliseconds drain) {
   if (stopping_.exchange(true))
     return;
   auto on_each_shard = [&](auto fn) {
-    std::vector<std::future<void>> done;
-    for (size_t i = 0; i < rt_.count(); ++i) {
-      auto p = std::make_shared<std::promise<void>>();
-      done.push_back(p->get_future());
-      asio::post(rt_.context(i), [this, i, fn, p] {
-        fn(*shards_[i]);
-        p->set_value();
-      });
-    }
-    for (auto& f : done)
-      f.wait();
+    rt_.run_on_all([this, &fn](size_t shard) { fn(shards_.on(shard)); });
   };
   on_each_shard([](shard_state& st) {
     boost::system::error_code ec;

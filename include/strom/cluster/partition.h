@@ -16,6 +16,7 @@
 #include "strom/model/offsets.h"
 #include "strom/model/validated_batch.h"
 #include "strom/net/asio.h"
+#include "strom/net/shard_runtime.h"
 #include "strom/storage/log.h"
 
 namespace strom::cluster {
@@ -41,7 +42,8 @@ partition_settings settings_for(const topic_defaults& defaults, const topic_conf
 /// A partition replica on this node: owns leadership, the high watermark and the append path
 /// over its log. Produce and Fetch reach the log only through here; this is where Raft
 /// replication plugs in (today a single replica: every append is committed at once).
-/// Owned by one shard; touched only on that shard's thread.
+/// Owned by one shard; touched only on that shard's thread. Once bound to its shard
+/// (bind_shard), the methods that read or change its state assert that.
 class partition {
  public:
   /// `m`: the broker's metrics registry (the topic's traffic, flush latency).
@@ -60,6 +62,10 @@ class partition {
   partition(const partition&) = delete;
   partition& operator=(const partition&) = delete;
 
+  /// Binds the partition to its owner shard: from now on its entry points assert that they
+  /// run there (net::shard_affinity). Unbound, as in unit tests, nothing is checked.
+  void bind_shard(net::shard_affinity owner) { owner_ = owner; }
+
   [[nodiscard]] const model::ntp& name() const { return name_; }
   [[nodiscard]] storage::log& log() { return *log_; }
   [[nodiscard]] const storage::log& log() const { return *log_; }
@@ -67,6 +73,7 @@ class partition {
   /// The topic's traffic counters (their series live as long as some partition does).
   [[nodiscard]] const std::shared_ptr<metrics::topic_metrics>& traffic() const { return traffic_; }
   void set_settings(partition_settings s) {
+    owner_.check();
     settings_ = s;
     producers_.set_limits(s.producers);
   }
@@ -118,14 +125,23 @@ class partition {
   /// at every roll of the log (docs/storage-format.md, "State snapshots").
   status load_producer_state();
   /// Forgets idempotent producers idle for producer.id.expiration.ms (housekeeping).
-  size_t expire_producers() { return producers_.expire(clock_.now_ms()); }
+  size_t expire_producers() {
+    owner_.check();
+    return producers_.expire(clock_.now_ms());
+  }
   [[nodiscard]] const producer_state& producers() const { return producers_; }
 
   /// Registers `fn` to run (once) when the high watermark next advances; returns an id to
   /// cancel it.
   uint64_t add_waiter(std::function<void()> fn);
-  void remove_waiter(uint64_t id) { waiters_.erase(id); }
-  void clear_waiters() { waiters_.clear(); }
+  void remove_waiter(uint64_t id) {
+    owner_.check();
+    waiters_.erase(id);
+  }
+  void clear_waiters() {
+    owner_.check();
+    waiters_.clear();
+  }
 
  private:
   model::ntp name_;
@@ -133,6 +149,7 @@ class partition {
   partition_settings settings_;
   clock& clock_;
   metrics::registry& metrics_;
+  net::shard_affinity owner_;
   /// Raises the high watermark (never past the log end) and wakes the fetch waiters.
   void advance_high_watermark(model::kafka_next_offset to);
 

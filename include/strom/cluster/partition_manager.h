@@ -47,13 +47,13 @@ class partition_manager {
   void release_shard_objects();
 
   [[nodiscard]] size_t shard_of(const model::ntp& n) const;
-  /// The partition, when this shard owns it; nullptr otherwise. Owner shard only.
+  /// The partition, when it exists; nullptr otherwise. Owner shard of `n` only (asserted).
   partition* local(const model::ntp& n);
   /// Calls `fn(partition&)` for every partition `shard` owns, in name order. Owner shard
-  /// only; `fn` must not make or drop partitions.
+  /// only (asserted); `fn` must not make or drop partitions.
   template <typename F>
   void for_each_local(size_t shard, F&& fn) {
-    for (auto& [n, p] : shards_[shard]->partitions)
+    for (auto& [n, p] : shards_.on(shard).partitions)
       fn(*p);
   }
 
@@ -87,27 +87,19 @@ class partition_manager {
   /// Not itself a coroutine: the work is a coroutine taking copies of `n` and `fn`.
   template <typename F>
   auto on_partition(const model::ntp& n, F fn) -> awaitable<decltype(fn(nullptr))> {
-    return net::asio::co_spawn(rt_.executor(shard_of(n)), call_on_partition(this, n, std::move(fn)),
-                               net::asio::use_awaitable);
+    return rt_.invoke_on(shard_of(n),
+                         [this, n, fn = std::move(fn)]() mutable { return fn(local(n)); });
   }
 
  private:
-  template <typename F>
-  static auto call_on_partition(partition_manager* self, model::ntp n, F fn)
-      -> awaitable<decltype(fn(nullptr))> {
-    co_return fn(self->local(n));
-  }
-  static awaitable<status> make_task(partition_manager* self, size_t shard, topic_metadata t,
-                                     std::vector<int32_t> ids);
-  static awaitable<void> drop_task(partition_manager* self, size_t shard, std::string topic,
-                                   std::vector<int32_t> ids);
-  static awaitable<std::vector<partition_info>> shard_partition_infos(partition_manager* self,
-                                                                      size_t shard);
-
   status make_partition(const model::ntp& n, const topic_metadata& t, size_t shard);
-  /// Groups partition ids [from, to) of `topic` by owner shard.
-  std::vector<std::vector<int32_t>> by_shard(const std::string& topic, int32_t from,
-                                             int32_t to) const;
+  /// Partition ids [from, to) of `topic` grouped by owner shard: the shards that own some,
+  /// and the ids of each.
+  struct shard_groups {
+    std::vector<size_t> shards;
+    std::vector<std::vector<int32_t>> ids;
+  };
+  shard_groups by_shard(const std::string& topic, int32_t from, int32_t to) const;
 
   /// Partitions owned by one shard.
   struct shard_partitions {
@@ -119,7 +111,7 @@ class partition_manager {
   topic_defaults defaults_;
   clock& clock_;
   metrics::registry& metrics_;
-  std::vector<std::unique_ptr<shard_partitions>> shards_;
+  net::sharded<shard_partitions> shards_;
 };
 
 }  // namespace strom::cluster

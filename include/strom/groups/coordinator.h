@@ -61,7 +61,7 @@ class coordinator {
   coordinator& operator=(const coordinator&) = delete;
 
   /// Starts, on every shard, the replay of the offsets partitions it owns and the group timer.
-  /// Call once the shards run.
+  /// Call before or after the shards start.
   void start();
   /// Drops every group (and the requests they hold) and the timers. Call after the shards
   /// stopped and before their contexts are destroyed.
@@ -172,8 +172,8 @@ class coordinator {
       std::vector<std::pair<bytes, std::optional<bytes>>> records);
   static awaitable<void> expire_group(coordinator* self, int32_t partition,
                                       std::shared_ptr<group> g);
-  /// Runs `work` on `shard` (that of a group's offsets partition); completes on the caller's
-  /// executor.
+  /// Runs `work` on `shard` (that of a group's offsets partition) through the runtime's
+  /// invoke_on; completes on the caller's executor.
   template <typename T>
   awaitable<T> on_shard(size_t shard, awaitable<T> work);
 
@@ -194,7 +194,7 @@ class coordinator {
   const cluster::topic_table& topics_;
   options opts_;
   clock& clock_;
-  std::vector<std::unique_ptr<shard_state>> shards_;
+  net::sharded<shard_state> shards_;
 };
 
 }  // namespace strom::groups

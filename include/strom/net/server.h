@@ -146,7 +146,7 @@ class server {
   shard_runtime& rt_;
   server_options opts_;
   std::shared_ptr<request_handler> handler_;
-  std::vector<std::unique_ptr<shard_state>> shards_;
+  sharded<shard_state> shards_;
   uint16_t bound_port_ = 0;
   std::shared_ptr<std::atomic<int64_t>> open_ = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<uint64_t> accepted_{0};

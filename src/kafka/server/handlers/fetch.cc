@@ -14,10 +14,11 @@
 #include <unordered_map>
 
 #include "kafka/server/context.h"
-#include "kafka/server/fanout.h"
 #include "strom/metrics/metrics.h"
 
 namespace strom::kafka::server {
+
+namespace asio = net::asio;
 
 namespace {
 using protocol::error_code;
@@ -161,11 +162,12 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   for (size_t i = 0; i < parts.size(); ++i)
     by_shard[c.partitions.shard_of(parts[i].ntp)].push_back(i);
   std::vector<std::vector<size_t>> groups;
-  std::vector<model::ntp> heads;  // one partition of each group: where its task runs
+  std::vector<size_t> shards;  // where each group's task runs
   for (auto& [shard, idx] : by_shard) {
-    heads.push_back(parts[idx.front()].ntp);
+    shards.push_back(shard);
     groups.push_back(std::move(idx));
   }
+  auto& rt = c.partitions.runtime();
   // The response budget (the client's, within the broker's cap) is shared evenly by the
   // shards read in parallel.
   const size_t budget =
@@ -186,7 +188,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
         ws.push_back({parts[i].ntp, {parts[i].offset, parts[i].max_bytes}});
       return read_on_shard(partitions, std::move(ws), budget_per_shard);
     };
-    auto op = on_owner_shards<std::vector<partition_read>>(c.partitions, heads, read_group);
+    auto op = rt.invoke_on_each(shards, read_group);
     auto got = co_await std::move(op);
     size_t total = 0;
     bool any_error = false;
@@ -216,7 +218,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
         ws.push_back({parts[i].ntp, reads[i].next});
       return subscribe_on_shard(partitions, std::move(ws), wake);
     };
-    auto sub = on_owner_shards<std::vector<uint64_t>>(c.partitions, heads, subscribe_group);
+    auto sub = rt.invoke_on_each(shards, subscribe_group);
     auto ids = co_await std::move(sub);
     // The connection's closing ends the wait too (on this shard, the connection's).
     auto closing = c.who.closing;
@@ -237,7 +239,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
         ws.push_back({parts[groups[g][k]].ntp, ids[g][k]});
       return unsubscribe_on_shard(partitions, std::move(ws));
     };
-    auto unsub = on_owner_shards<int>(c.partitions, heads, unsubscribe_group);
+    auto unsub = rt.invoke_on_each(shards, unsubscribe_group);
     co_await std::move(unsub);
     if (connection_closed)
       co_return close_connection();  // nothing to answer: the client is gone

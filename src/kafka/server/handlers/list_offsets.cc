@@ -1,7 +1,6 @@
 // ListOffsets (API 2): latest (-1), earliest (-2), max timestamp (-3), or the first offset
 // whose record timestamp is at or after a time.
 #include "kafka/server/context.h"
-#include "kafka/server/fanout.h"
 #include "kafka/server/lists.h"
 
 namespace strom::kafka::server {

@@ -2,7 +2,6 @@
 // partition (which decides when it counts as written for the `acks` asked), answer per
 // partition.
 #include "kafka/server/context.h"
-#include "kafka/server/fanout.h"
 #include "strom/base/logging.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/metrics/metrics.h"
@@ -96,10 +95,15 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
     auto* partitions = &c.partitions;
     auto frame = c.buffer;
     auto version = c.version();
+    std::vector<size_t> shards;
+    for (const auto& n : ntps)
+      shards.push_back(c.partitions.shard_of(n));
+    // Each partition's batch on its owner shard, all at once.
     auto make = [partitions, frame, &ntps, &batches, acks, version](size_t i) {
       return produce_one(partitions, frame, ntps[i], batches[i], acks, version);
     };
-    results = co_await on_owner_shards<partition_result>(c.partitions, ntps, std::move(make));
+    auto op = c.partitions.runtime().invoke_on_each(std::move(shards), make);
+    results = co_await std::move(op);
   }
   if (acks == 0) {
     // No response to carry an error: as Kafka does, a failed acks=0 produce closes the
