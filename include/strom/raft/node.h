@@ -1,0 +1,253 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "strom/base/result.h"
+#include "strom/raft/errc.h"
+#include "strom/raft/log.h"
+#include "strom/raft/message.h"
+#include "strom/raft/types.h"
+
+namespace strom::raft {
+
+/// Deliberate bugs for the simulator's self-test (`strom-sim --mutate`). TEST ONLY: each one
+/// breaks Raft's safety; production code never sets them.
+struct test_mutations {
+  bool commit_old_term = false;   ///< commit by counting replicas of an earlier term's entry
+  bool ack_before_flush = false;  ///< count a follower's received index instead of its flushed one
+  bool double_vote = false;       ///< grant a second vote in a term already voted in
+};
+
+struct options {
+  node_id id;
+  /// Ticks without hearing from a leader before a follower campaigns; the actual timeout is
+  /// drawn from [election_ticks, 2 * election_ticks) at each reset.
+  int election_ticks = 10;
+  /// Ticks between a leader's heartbeats.
+  int heartbeat_ticks = 2;
+  /// AppendEntries in flight per follower in replicate mode (the pipeline window).
+  size_t max_inflight = 16;
+  /// Upper bound of one AppendEntries (always at least one entry).
+  size_t max_append_bytes = 64 * 1024;
+  /// Raft indexes the leader may hold beyond its commit index; propose() is refused with
+  /// errc::backpressure above it.
+  int64_t max_uncommitted = 4096;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  /// Seed of the node's random source (election timeout jitter). Deterministic for a seed.
+  uint64_t random_seed = 0;
+  test_mutations mutations;  ///< TEST ONLY, all off by default
+};
+
+enum class role : uint8_t { follower, pre_candidate, candidate, leader };
+std::string_view to_string(role r);
+
+/// A proposal accepted by the leader: the entry it became.
+struct ticket {
+  raft::term term;
+  raft_index index;  ///< first index of the entry
+  raft_index last;   ///< last index of the entry
+  friend bool operator==(const ticket&, const ticket&) = default;
+};
+
+/// committed: the entry committed in the term that appended it. lost: it was replaced or
+/// removed (the write did not happen). unknown: a snapshot replaced the log before the node
+/// could tell (the write may have happened).
+enum class ticket_outcome : uint8_t { committed, lost, unknown };
+
+struct ticket_result {
+  raft::ticket ticket;
+  ticket_outcome outcome;
+};
+
+enum class leadership_event_kind : uint8_t {
+  became_leader,  ///< won an election; not ready for clients yet
+  leader_ready,   ///< the term-start entry committed: serve clients in this term
+  stepped_down,   ///< was leader (or candidate) and is a follower now
+  leader_known,   ///< a follower learnt who leads `term`
+};
+
+struct leadership_event {
+  leadership_event_kind kind;
+  raft::term term;
+  std::optional<node_id> leader;
+};
+
+/// A message to send; `after_persist` means "only once `ready::hard_state` is saved".
+struct outbound {
+  raft::message msg;
+  bool after_persist = false;
+};
+
+/// Everything a step produced, in the order the runtime must act on it:
+///  1. `install`: install the snapshot in the log store (replaces the whole log) and restore
+///     the state machine from it.
+///  2. `hard_state`: save it durably.
+///  3. `truncate_from` + `entries`: append to the log store (visible at once), then start a
+///     flush and report its completion with node::on_flushed().
+///  4. `messages`: send (those marked after_persist only if step 2 succeeded).
+///  5. `commit`: apply the log's entries up to it (after step 3, they are readable).
+///  6. `compact`: save this snapshot and drop the log up to it (log_store::compact).
+/// The runtime must do steps 1 and 3 before it gives the node any other input.
+struct ready {
+  std::optional<snapshot> install;
+  std::optional<raft::hard_state> hard_state;
+  std::optional<raft_index> truncate_from;
+  std::vector<entry> entries;
+  std::vector<outbound> messages;
+  std::optional<raft_index> commit;  ///< set when the commit index moved
+  std::optional<snapshot> compact;
+  std::vector<leadership_event> events;
+  std::vector<ticket_result> outcomes;
+
+  [[nodiscard]] bool empty() const {
+    return !install && !hard_state && !truncate_from && entries.empty() && messages.empty() &&
+           !commit && !compact && events.empty() && outcomes.empty();
+  }
+};
+
+/// A membership change, one server at a time (Ongaro's thesis §4.1).
+struct config_change {
+  enum class kind : uint8_t { add_learner, promote, add_voter, remove };
+  kind what = kind::add_learner;
+  node_id node;
+};
+
+/// One member's view of one Raft group: a pure state machine (no I/O, no clock, no threads).
+///
+/// Inputs: tick() (time passes), step() (a message arrives), propose() (a client write),
+/// change_config(), transfer_leadership(), compact(), on_flushed() (the log store's flush
+/// completed). Each input queues outputs that take_ready() hands over (see `ready`). The node
+/// reads its log through `log_view`, which must reflect every `ready` taken so far.
+///
+/// Rules it keeps: pre-vote and leader stickiness (a node that heard from a leader within the
+/// election timeout ignores votes unless they come from a leadership transfer); check-quorum (a
+/// leader that did not hear from a majority in an election timeout steps down); commit = the
+/// highest index flushed on a majority of voters (the leader counted after its own flush) whose
+/// entry has the leader's term; a term-start entry on election, the leader ready once it
+/// commits; at most one configuration change pending, none before the leader is ready.
+///
+/// Single-threaded: the owner calls it from one thread. Owns no storage.
+class node {
+ public:
+  /// `log` holds what was durable at start-up; `hs` the saved hard state.
+  node(const options& opts, const log_view& log, const hard_state& hs);
+
+  void tick();
+  void step(const message& m);
+  /// Appends a data entry of `kafka_count` Kafka offsets on the leader.
+  [[nodiscard]] result<ticket> propose(std::vector<std::byte> payload, int32_t kafka_count);
+  [[nodiscard]] result<ticket> change_config(const config_change& change);
+  [[nodiscard]] status transfer_leadership(node_id to);
+  /// The state machine saved its state up to `index` (REQUIRES index <= commit): the log up to
+  /// it may be replaced by a snapshot carrying `data`.
+  [[nodiscard]] status compact(raft_index index, std::vector<std::byte> data);
+  /// The log store made everything up to `index` durable.
+  void on_flushed(raft_index index);
+
+  [[nodiscard]] bool has_ready() const { return !ready_.empty(); }
+  [[nodiscard]] ready take_ready();
+
+  [[nodiscard]] node_id id() const { return opts_.id; }
+  [[nodiscard]] raft::role role() const { return role_; }
+  [[nodiscard]] raft::term term() const { return term_; }
+  [[nodiscard]] std::optional<node_id> vote() const { return vote_; }
+  [[nodiscard]] std::optional<node_id> leader() const { return leader_; }
+  [[nodiscard]] raft_index commit_index() const { return commit_; }
+  [[nodiscard]] raft_index flushed_index() const { return flushed_; }
+  /// Leader whose term-start entry committed.
+  [[nodiscard]] bool is_ready_leader() const { return role_ == role::leader && leader_ready_; }
+  [[nodiscard]] const configuration& config() const { return config_; }
+  [[nodiscard]] raft_index last_index() const;
+  [[nodiscard]] std::optional<raft::term> term_at(raft_index i) const;
+
+ private:
+  struct progress {
+    raft_index match{0};    // highest index known to match the leader's log
+    raft_index flushed{0};  // highest index the follower reported durable (<= match)
+    raft_index next{1};
+    enum class mode : uint8_t { probe, replicate, snapshot } state = mode::probe;
+    bool probe_sent = false;
+    bool recent_active = false;
+    raft_index pending_snapshot{0};
+    raft_index match_at_heartbeat{0};  // to notice a pipeline that lost its appends
+    int stalled_heartbeats = 0;
+    std::deque<raft_index> inflight;  // last index of each append in flight
+  };
+
+  // The log as this node sees it: the log_view plus what was produced and not yet taken.
+  [[nodiscard]] raft_index first_index() const;
+  [[nodiscard]] raft_index base_last() const;
+  [[nodiscard]] std::vector<entry> read(raft_index from, size_t max_bytes) const;
+  [[nodiscard]] kafka_offset next_kafka_offset() const;
+  void append_local(std::optional<raft_index> truncate_from, std::vector<entry> es);
+  entry make_entry(entry_kind k) const;
+
+  void become_follower(raft::term t, std::optional<node_id> leader);
+  void become_pre_candidate();
+  void become_candidate(bool transfer);
+  void become_leader();
+  void campaign(bool pre, bool transfer);
+  void reset(raft::term t);
+  void persist_hard_state();
+  void send(message m, bool after_persist = false);
+  void reset_election_timeout();
+  [[nodiscard]] bool in_lease() const;
+  [[nodiscard]] bool log_up_to_date(raft_index last, raft::term t) const;
+  [[nodiscard]] bool promotable() const { return config_.is_voter(opts_.id); }
+
+  void handle_vote_request(const message& m);
+  void handle_vote_response(const message& m);
+  void handle_append(const message& m);
+  void handle_heartbeat(const message& m);
+  void handle_snapshot(const message& m);
+  void handle_append_response(const message& m);
+  void handle_heartbeat_response(const message& m);
+
+  void send_append(node_id to, progress& p, bool allow_empty = false);
+  void broadcast_append();
+  void broadcast_heartbeat();
+  void maybe_commit();
+  void set_commit(raft_index c);
+  void reply_append(node_id to, raft_index index);
+  [[nodiscard]] raft_index find_conflict_by_term(raft_index index, raft::term t) const;
+  void refresh_config();
+  void on_config_appended(const entry& e);
+  void check_tickets();
+  void maybe_send_timeout_now(node_id to, const progress& p);
+  [[nodiscard]] uint64_t random();
+
+  options opts_;
+  const log_view& log_;
+  ready ready_;
+
+  raft::role role_ = role::follower;
+  raft::term term_{0};
+  std::optional<node_id> vote_;
+  std::optional<node_id> leader_;
+  raft_index commit_{0};
+  raft_index flushed_{0};
+  raft_index matched_{0};  // follower: highest index known to match the current leader
+  configuration config_;
+  configuration base_config_;                       // the snapshot's
+  std::map<raft_index, configuration> config_log_;  // configuration entries above the snapshot
+  raft_index term_start_{0};
+  bool leader_ready_ = false;
+
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_timeout_ = 0;
+  std::map<node_id, bool> votes_;
+  std::map<node_id, progress> progress_;
+  std::optional<node_id> transfer_target_;
+  int transfer_elapsed_ = 0;
+  std::deque<ticket> tickets_;
+  uint64_t rng_state_;
+};
+
+}  // namespace strom::raft

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "strom/base/strong_type.h"
+
+namespace strom::raft {
+
+/// A Raft term. Monotonic per node; the Kafka leader epoch of a partition (raft-design §2.5).
+using term = strong_type<int64_t, struct term_tag>;
+/// A position in the Raft log, 1-based; 0 means "before the first entry".
+using raft_index = strong_type<int64_t, struct raft_index_tag>;
+/// A member of a group.
+using node_id = strong_type<int32_t, struct node_id_tag>;
+/// A Kafka offset (inclusive: a record's offset). Only data entries have one.
+using kafka_offset = strong_type<int64_t, struct kafka_offset_tag>;
+
+inline raft_index next(raft_index i) {
+  return raft_index(i.value() + 1);
+}
+inline raft_index prev(raft_index i) {
+  return raft_index(i.value() - 1);
+}
+
+/// What an entry is. Only `data` entries carry Kafka offsets and ever reach a client; every
+/// other kind is internal (one predicate, `has_kafka_offsets`, raft-design §1.7 item 6).
+enum class entry_kind : uint8_t {
+  data,           ///< a batch of records: spans as many Raft indexes as it has Kafka offsets
+  term_start,     ///< written by every new leader; the leader is ready once it commits
+  configuration,  ///< a new member set; takes effect when appended
+};
+[[nodiscard]] constexpr bool has_kafka_offsets(entry_kind k) {
+  return k == entry_kind::data;
+}
+std::string_view to_string(entry_kind k);
+
+/// The members of a group: voters decide elections and commits; learners only receive the log.
+/// A node is never both.
+struct configuration {
+  std::set<node_id> voters;
+  std::set<node_id> learners;
+
+  [[nodiscard]] bool is_voter(node_id n) const { return voters.contains(n); }
+  [[nodiscard]] bool is_member(node_id n) const {
+    return voters.contains(n) || learners.contains(n);
+  }
+  /// Every member, voters first then learners, each in ascending id order.
+  [[nodiscard]] std::vector<node_id> members() const;
+  [[nodiscard]] size_t quorum() const { return voters.size() / 2 + 1; }
+  friend bool operator==(const configuration&, const configuration&) = default;
+};
+std::string to_string(const configuration& c);
+
+/// One Raft log entry. A data entry covering N Kafka offsets occupies N consecutive Raft
+/// indexes [index, last()] (so raft index = Kafka offset + number of internal entries before
+/// it, the dual-coordinate log of raft-design §1.7); an internal entry occupies one.
+struct entry {
+  raft_index index;
+  raft::term term;
+  entry_kind kind = entry_kind::data;
+  /// data: the Kafka offset of the first record; internal entries: the Kafka offset the next
+  /// data entry gets (so kafka_base + kafka_count is the next Kafka offset after any entry).
+  /// Stamped by the leader, replicated as is.
+  kafka_offset kafka_base{0};
+  /// data only: the number of Kafka offsets (>= 1). Internal entries: 0.
+  int32_t kafka_count = 0;
+  /// configuration only: the new member set.
+  std::optional<raft::configuration> config;
+  /// data: the batch's bytes, opaque to Raft.
+  std::vector<std::byte> payload;
+
+  [[nodiscard]] int64_t span() const { return kind == entry_kind::data ? kafka_count : 1; }
+  [[nodiscard]] raft_index last() const { return raft_index(index.value() + span() - 1); }
+  /// An estimate of the entry's size for byte limits.
+  [[nodiscard]] size_t size_bytes() const { return payload.size() + 48; }
+  /// The Kafka offset that follows this entry.
+  [[nodiscard]] kafka_offset next_kafka_offset() const {
+    return kafka_offset(kafka_base.value() + kafka_count);
+  }
+  friend bool operator==(const entry&, const entry&) = default;
+};
+
+/// What a snapshot replaces: the log up to and including `last_index`.
+struct snapshot_metadata {
+  raft_index last_index{0};
+  term last_term{0};
+  raft::configuration config;
+  /// The Kafka offset the first data entry after the snapshot gets (Redpanda #2284).
+  kafka_offset next_kafka_offset{0};
+  friend bool operator==(const snapshot_metadata&, const snapshot_metadata&) = default;
+};
+
+/// A snapshot: metadata plus the state machine's bytes (opaque to Raft).
+struct snapshot {
+  snapshot_metadata meta;
+  std::vector<std::byte> data;
+  friend bool operator==(const snapshot&, const snapshot&) = default;
+};
+
+/// What must be on disk before a node answers a vote or campaigns: its term and its vote.
+struct hard_state {
+  raft::term term{0};
+  std::optional<node_id> vote;
+  friend bool operator==(const hard_state&, const hard_state&) = default;
+};
+
+}  // namespace strom::raft

@@ -1,0 +1,569 @@
+#include "sim/cluster.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "strom/base/assert.h"
+
+namespace strom::sim {
+
+using raft::node_id;
+using raft::raft_index;
+
+namespace {
+std::vector<std::byte> encode_u64(uint64_t v) {
+  std::vector<std::byte> out(sizeof(v));
+  std::memcpy(out.data(), &v, sizeof(v));
+  return out;
+}
+uint64_t decode_u64(const std::vector<std::byte>& b) {
+  uint64_t v = 0;
+  if (b.size() >= sizeof(v)) {
+    std::memcpy(&v, b.data(), sizeof(v));
+  }
+  return v;
+}
+}  // namespace
+
+cluster::cluster(const sim_options& o) : opts_(o), rng_(o.seed) {
+  faults_on_ = o.random_faults;
+  network_faults_ = o.random_faults || o.network_faults;
+  checker_.set_check_commit_rule(o.check_commit_rule);
+  client_on_ = o.client;
+  raft::snapshot initial;
+  for (int i = 1; i <= o.nodes; ++i) {
+    initial.meta.config.voters.insert(node_id(i));
+  }
+  for (int i = o.nodes + 1; i <= o.nodes + o.learners; ++i) {
+    initial.meta.config.learners.insert(node_id(i));
+  }
+  nodes_.resize(static_cast<size_t>(o.nodes + o.learners));
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    nodes_[i].id = static_cast<int>(i + 1);
+    nodes_[i].log = std::make_unique<raft::memory_log_store>(initial);
+  }
+  for (auto& sn : nodes_) {
+    start_node(sn);
+  }
+  if (faults_on_) {
+    schedule(
+        event{now_ + between(o.faults.fault_interval_ms / 2, o.faults.fault_interval_ms * 3 / 2),
+              0,
+              ev_kind::fault,
+              0,
+              0,
+              {}});
+  }
+  if (client_on_) {
+    schedule(
+        event{now_ + between(1, 2 * o.faults.client_interval_ms), 0, ev_kind::client, 0, 0, {}});
+  }
+}
+
+raft::options cluster::node_options(int id) const {
+  raft::options ro;
+  ro.id = node_id(id);
+  ro.election_ticks = opts_.election_ticks;
+  ro.heartbeat_ticks = 2;
+  ro.max_inflight = 8;
+  ro.max_append_bytes = opts_.max_append_bytes;
+  ro.max_uncommitted = 256;
+  ro.random_seed =
+      opts_.seed * 1000003ULL + static_cast<uint64_t>(id) * 7919ULL + nodes_[idx(id)].incarnation;
+  ro.mutations = opts_.mutations;
+  ro.pre_vote = opts_.pre_vote;
+  ro.check_quorum = opts_.check_quorum;
+  return ro;
+}
+
+void cluster::schedule(event e) {
+  e.seq = seq_++;
+  queue_.push(std::move(e));
+}
+
+void cluster::mix(uint64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    hash_ ^= (v >> (i * 8)) & 0xff;
+    hash_ *= 1099511628211ULL;
+  }
+}
+
+void cluster::start_node(sim_node& sn) {
+  sn.core = std::make_unique<raft::node>(node_options(sn.id), *sn.log, sn.hs.load());
+  auto snap = sn.log->load_snapshot();
+  sn.applied = snap.meta.last_index;
+  sn.sm_digest = decode_u64(snap.data);
+  sn.last_flush_done = now_;
+  sn.held = 0;
+  checker_.on_start(sn.id, *sn.core, *sn.log);
+  schedule(event{now_ + between(1, opts_.tick_ms), 0, ev_kind::tick, sn.id, sn.incarnation, {}});
+}
+
+void cluster::crash(int n) {
+  auto& sn = nodes_[idx(n)];
+  if (!sn.core) {
+    return;
+  }
+  mix(0xC4A54);
+  mix(static_cast<uint64_t>(n));
+  sn.core.reset();
+  sn.log->crash();
+  ++sn.incarnation;
+  ++crashes_;
+  sn.held = 0;
+}
+
+void cluster::restart(int n) {
+  auto& sn = nodes_[idx(n)];
+  if (sn.core) {
+    return;
+  }
+  mix(0x5EA57);
+  mix(static_cast<uint64_t>(n));
+  start_node(sn);
+}
+
+void cluster::block(int from, int to) {
+  blocked_.insert({from, to});
+}
+void cluster::unblock(int from, int to) {
+  blocked_.erase({from, to});
+}
+void cluster::isolate(int n) {
+  for (int i = 1; i <= size(); ++i) {
+    if (i != n) {
+      block(n, i);
+      block(i, n);
+    }
+  }
+}
+void cluster::heal() {
+  blocked_.clear();
+}
+
+void cluster::hold_flushes(int n, bool hold) {
+  auto& sn = nodes_[idx(n)];
+  sn.hold_flushes = hold;
+  if (!hold) {
+    for (; sn.held > 0; --sn.held) {
+      schedule(event{now_, 0, ev_kind::flush_done, n, sn.incarnation, {}});
+    }
+  }
+}
+
+void cluster::send(const raft::message& m) {
+  mix(static_cast<uint64_t>(m.type));
+  mix(static_cast<uint64_t>(m.from.value()) << 32 | static_cast<uint32_t>(m.to.value()));
+  if (blocked_.contains({m.from.value(), m.to.value()})) {
+    return;
+  }
+  if (network_faults_ && chance(opts_.faults.drop)) {
+    return;
+  }
+  int copies = network_faults_ && chance(opts_.faults.duplicate) ? 2 : 1;
+  for (int c = 0; c < copies; ++c) {
+    event e;
+    e.at = now_ + between(opts_.faults.min_delay_ms, opts_.faults.max_delay_ms);
+    e.kind = ev_kind::deliver;
+    e.node = m.to.value();
+    e.msg = m;
+    schedule(std::move(e));
+  }
+}
+
+void cluster::apply_committed(sim_node& sn, raft_index commit) {
+  while (sn.applied < commit && !failed()) {
+    auto es = sn.log->entries(raft::next(sn.applied), 16 * 1024);
+    for (const auto& e : es) {
+      if (e.last() > commit) {
+        return;
+      }
+      checker_.on_apply(sn.id, e);
+      sn.sm_digest = sn.sm_digest * 1099511628211ULL ^ checker::fingerprint(e);
+      sn.applied = e.last();
+    }
+  }
+}
+
+void cluster::process_ready(sim_node& sn) {
+  while (sn.core && sn.core->has_ready() && !failed()) {
+    raft::ready r = sn.core->take_ready();
+    raft_index old_commit = r.commit ? std::min(sn.applied, *r.commit) : sn.applied;
+    if (r.install) {
+      auto st = sn.log->install(*r.install);
+      STROM_ASSERT(st.has_value(), "install: {}", st.error().message());
+      sn.applied = r.install->meta.last_index;
+      sn.sm_digest = decode_u64(r.install->data);
+      checker_.on_restore(sn.id, r.install->meta);
+      mix(0x1257);
+    }
+    if (r.hard_state) {
+      auto st = sn.hs.save(*r.hard_state);
+      if (!st) {
+        crash(sn.id);
+        return;
+      }
+      mix(static_cast<uint64_t>(r.hard_state->term.value()));
+    }
+    if (r.truncate_from || !r.entries.empty()) {
+      auto st = sn.log->append(r.truncate_from, r.entries);
+      STROM_ASSERT(st.has_value(), "node {} append: {}", sn.id, st.error().message());
+      checker_.on_append(sn.id, r.entries, *sn.log);
+      mix(static_cast<uint64_t>(sn.log->last_index().value()));
+    }
+    if (sn.log->dirty()) {
+      sn.log->begin_flush();
+      int64_t d = faults_on_ && chance(opts_.faults.slow_fsync)
+                      ? between(50, 300)
+                      : between(opts_.faults.min_fsync_ms, opts_.faults.max_fsync_ms);
+      sn.last_flush_done = std::max(sn.last_flush_done, now_ + d);
+      schedule(event{sn.last_flush_done, 0, ev_kind::flush_done, sn.id, sn.incarnation, {}});
+    }
+    for (const auto& o : r.messages) {
+      send(o.msg);
+    }
+    if (r.commit) {
+      std::vector<node_view> views;
+      for (const auto& n : nodes_) {
+        views.push_back(node_view{n.id, n.core.get(), n.log.get(), n.hs.load()});
+      }
+      checker_.on_commit(views, sn.id, old_commit);
+      apply_committed(sn, *r.commit);
+      mix(static_cast<uint64_t>(r.commit->value()));
+    }
+    if (r.compact) {
+      r.compact->data = encode_u64(sn.sm_digest);
+      auto st = sn.log->compact(*r.compact);
+      STROM_ASSERT(st.has_value(), "compact: {}", st.error().message());
+    }
+    for (const auto& ev : r.events) {
+      mix(static_cast<uint64_t>(ev.kind) << 48 | static_cast<uint64_t>(ev.term.value()));
+      if (ev.kind == raft::leadership_event_kind::became_leader) {
+        ++elections_;
+        checker_.on_became_leader(sn.id, *sn.core, *sn.log);
+      }
+    }
+    for (const auto& oc : r.outcomes) {
+      auto key = std::pair(oc.ticket.term.value(), oc.ticket.index.value());
+      auto it = tickets_.find(key);
+      if (it == tickets_.end() || it->second.node != sn.id ||
+          it->second.incarnation != sn.incarnation) {
+        continue;
+      }
+      if (oc.outcome == raft::ticket_outcome::committed) {
+        checker_.on_ack(sn.id, oc.ticket, it->second.payload);
+      }
+      mix(static_cast<uint64_t>(oc.outcome));
+      tickets_.erase(it);
+    }
+  }
+}
+
+void cluster::observe() {
+  std::vector<node_view> views;
+  views.reserve(nodes_.size());
+  for (const auto& n : nodes_) {
+    views.push_back(node_view{n.id, n.core.get(), n.log.get(), n.hs.load()});
+  }
+  checker_.observe(views);
+}
+
+bool cluster::step() {
+  if (queue_.empty() || failed()) {
+    return false;
+  }
+  event e = queue_.top();
+  queue_.pop();
+  now_ = e.at;
+  ++steps_;
+  mix(static_cast<uint64_t>(e.at));
+  mix(static_cast<uint64_t>(e.kind) << 32 | static_cast<uint32_t>(e.node));
+  switch (e.kind) {
+    case ev_kind::deliver: {
+      auto& sn = nodes_[idx(e.node)];
+      if (!sn.core || blocked_.contains({e.msg.from.value(), e.msg.to.value()})) {
+        break;
+      }
+      mix(static_cast<uint64_t>(e.msg.type));
+      sn.core->step(e.msg);
+      process_ready(sn);
+      break;
+    }
+    case ev_kind::tick: {
+      auto& sn = nodes_[idx(e.node)];
+      if (!sn.core || sn.incarnation != e.incarnation) {
+        break;
+      }
+      sn.core->tick();
+      process_ready(sn);
+      if (sn.core && sn.incarnation == e.incarnation) {
+        schedule(event{now_ + opts_.tick_ms, 0, ev_kind::tick, e.node, e.incarnation, {}});
+      }
+      break;
+    }
+    case ev_kind::flush_done: {
+      auto& sn = nodes_[idx(e.node)];
+      if (!sn.core || sn.incarnation != e.incarnation) {
+        break;
+      }
+      if (sn.hold_flushes) {
+        ++sn.held;
+        break;
+      }
+      if (sn.log->flushes_in_progress() == 0) {
+        break;
+      }
+      if (faults_on_ && chance(opts_.faults.fsync_failure)) {
+        sn.log->fail_flush();
+        crash(e.node);
+        schedule(event{now_ + between(20, 500), 0, ev_kind::restart, e.node, 0, {}});
+        break;
+      }
+      raft_index f = sn.log->complete_flush();
+      mix(static_cast<uint64_t>(f.value()));
+      sn.core->on_flushed(f);
+      process_ready(sn);
+      break;
+    }
+    case ev_kind::restart:
+      restart(e.node);
+      break;
+    case ev_kind::fault:
+      if (faults_on_) {
+        random_fault();
+        schedule(event{now_ + between(opts_.faults.fault_interval_ms / 2,
+                                      opts_.faults.fault_interval_ms * 3 / 2),
+                       0,
+                       ev_kind::fault,
+                       0,
+                       0,
+                       {}});
+      }
+      break;
+    case ev_kind::client:
+      if (client_on_) {
+        client_propose();
+        schedule(event{
+            now_ + between(1, 2 * opts_.faults.client_interval_ms), 0, ev_kind::client, 0, 0, {}});
+      }
+      break;
+  }
+  observe();
+  return true;
+}
+
+int64_t cluster::run_steps(int64_t steps) {
+  int64_t start = steps_;
+  while (steps_ - start < steps && step()) {
+  }
+  return steps_ - start;
+}
+
+void cluster::run_for(int64_t ms) {
+  int64_t until = now_ + ms;
+  while (!queue_.empty() && queue_.top().at <= until && step()) {
+  }
+  if (!failed()) {
+    now_ = std::max(now_, until);
+  }
+}
+
+bool cluster::run_until(const std::function<bool()>& pred, int64_t max_ms) {
+  int64_t until = now_ + max_ms;
+  while (!pred()) {
+    if (queue_.empty() || queue_.top().at > until || !step()) {
+      return pred();
+    }
+  }
+  return true;
+}
+
+void cluster::settle() {
+  if (failed() || opts_.settle_ms <= 0) {
+    return;
+  }
+  faults_on_ = false;
+  network_faults_ = false;
+  client_on_ = false;
+  heal();
+  for (auto& sn : nodes_) {
+    hold_flushes(sn.id, false);
+    restart(sn.id);
+  }
+  int64_t max_ack = 0;
+  for (int n = 1; n <= size(); ++n) {
+    max_ack = std::max(max_ack, core(n).commit_index().value());
+  }
+  bool ok = run_until(
+      [&] {
+        int l = leader();
+        if (l < 0) {
+          return false;
+        }
+        for (int n = 1; n <= size(); ++n) {
+          if (core(n).commit_index() < core(l).commit_index() ||
+              core(n).commit_index().value() < max_ack) {
+            return false;
+          }
+        }
+        return true;
+      },
+      opts_.settle_ms);
+  if (failed()) {
+    return;
+  }
+  if (!ok) {
+    checker_.fail(fmt::format("liveness: no converged ready leader within {} ms of healing",
+                              opts_.settle_ms));
+    return;
+  }
+  std::vector<node_view> views;
+  for (const auto& n : nodes_) {
+    views.push_back(node_view{n.id, n.core.get(), n.log.get(), n.hs.load()});
+  }
+  checker_.check_converged(views);
+}
+
+std::string cluster::describe() const {
+  std::string out;
+  for (const auto& sn : nodes_) {
+    if (!sn.core) {
+      out +=
+          fmt::format("  node {} down, log [{}, {}] durable to {}\n", sn.id, sn.log->first_index(),
+                      sn.log->last_index(), sn.log->durable().last_index());
+      continue;
+    }
+    const auto& c = *sn.core;
+    out += fmt::format(
+        "  node {} {} term {} vote {} leader {} commit {} applied {} log [{}, {}] flushed {} "
+        "durable {} {}\n",
+        sn.id, raft::to_string(c.role()), c.term(), c.vote() ? c.vote()->value() : -1,
+        c.leader() ? c.leader()->value() : -1, c.commit_index(), sn.applied, sn.log->first_index(),
+        sn.log->last_index(), c.flushed_index(), sn.log->durable().last_index(),
+        raft::to_string(c.config()));
+  }
+  return out;
+}
+
+int cluster::leader() const {
+  int best = -1;
+  for (const auto& sn : nodes_) {
+    if (sn.core && sn.core->is_ready_leader() &&
+        (best < 0 || sn.core->term() > nodes_[idx(best)].core->term())) {
+      best = sn.id;
+    }
+  }
+  return best;
+}
+
+result<raft::ticket> cluster::propose(int n, int32_t kafka_count) {
+  if (n < 1 || n > size()) {
+    return raft::errc::not_leader;
+  }
+  auto& sn = nodes_[idx(n)];
+  if (!sn.core) {
+    return raft::errc::not_leader;
+  }
+  uint64_t payload = next_payload_++;
+  auto t = sn.core->propose(encode_u64(payload), kafka_count);
+  if (t) {
+    tickets_[std::pair(t->term.value(), t->index.value())] =
+        pending_ticket{n, sn.incarnation, payload};
+    mix(payload);
+  }
+  process_ready(sn);
+  return t;
+}
+
+status cluster::transfer(int n, int to) {
+  auto& sn = nodes_[idx(n)];
+  if (!sn.core) {
+    return raft::errc::not_leader;
+  }
+  auto st = sn.core->transfer_leadership(node_id(to));
+  process_ready(sn);
+  return st;
+}
+
+result<raft::ticket> cluster::change_config(int n, raft::config_change c) {
+  auto& sn = nodes_[idx(n)];
+  if (!sn.core) {
+    return raft::errc::not_leader;
+  }
+  auto t = sn.core->change_config(c);
+  process_ready(sn);
+  return t;
+}
+
+status cluster::compact(int n) {
+  auto& sn = nodes_[idx(n)];
+  if (!sn.core || sn.applied <= sn.log->snapshot_meta().last_index) {
+    return raft::errc::snapshot_out_of_range;
+  }
+  auto st = sn.core->compact(sn.applied, encode_u64(sn.sm_digest));
+  process_ready(sn);
+  return st;
+}
+
+void cluster::force_election(int n) {
+  auto& sn = nodes_[idx(n)];
+  if (!sn.core) {
+    return;
+  }
+  for (int i = 0;
+       i < 2 * opts_.election_ticks && sn.core && sn.core->role() == raft::role::follower; ++i) {
+    sn.core->tick();
+  }
+  process_ready(sn);
+}
+
+void cluster::client_propose() {
+  std::vector<int> leaders;
+  for (const auto& sn : nodes_) {
+    if (sn.core && sn.core->is_ready_leader()) {
+      leaders.push_back(sn.id);
+    }
+  }
+  if (leaders.empty()) {
+    return;
+  }
+  int n = leaders[static_cast<size_t>(between(0, static_cast<int64_t>(leaders.size()) - 1))];
+  (void)propose(n, static_cast<int32_t>(between(1, 4)));
+}
+
+void cluster::random_fault() {
+  const auto& f = opts_.faults;
+  double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+  int n = static_cast<int>(between(1, size()));
+  int other = static_cast<int>(between(1, size()));
+  mix(0xFA17);
+  if (r < f.compaction) {
+    (void)compact(n);
+    return;
+  }
+  r -= f.compaction;
+  if (r < f.transfer) {
+    int l = leader();
+    if (l > 0 && other != l) {
+      (void)transfer(l, other);
+    }
+    return;
+  }
+  r -= f.transfer;
+  if (r < 0.22) {
+    crash(n);
+    schedule(event{now_ + between(20, 800), 0, ev_kind::restart, n, 0, {}});
+  } else if (r < 0.34) {
+    isolate(n);
+  } else if (r < 0.44) {
+    if (n != other) {
+      block(n, other);
+    }
+  } else if (r < 0.70) {
+    heal();
+  }
+}
+
+}  // namespace strom::sim

@@ -1,0 +1,178 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "strom/raft/memory_log.h"
+#include "strom/raft/node.h"
+
+namespace strom::sim {
+
+/// Fault rates of the default schedule (all probabilities per opportunity).
+struct fault_model {
+  double drop = 0.03;        ///< a message is lost
+  double duplicate = 0.02;   ///< a message is delivered twice
+  int64_t min_delay_ms = 1;  ///< network delay range (reordering comes from the spread)
+  int64_t max_delay_ms = 20;
+  int64_t min_fsync_ms = 1;  ///< fsync duration range
+  int64_t max_fsync_ms = 8;
+  double slow_fsync = 0.05;        ///< an fsync takes 50-300 ms instead
+  double fsync_failure = 0.002;    ///< an fsync fails: the node crashes and restarts
+  int64_t fault_interval_ms = 80;  ///< mean time between random fault actions
+  int64_t client_interval_ms = 4;  ///< mean time between client proposals
+  double compaction = 0.05;        ///< share of fault actions that compact a node's log
+  double transfer = 0.05;          ///< share of fault actions that transfer leadership
+  double membership = 0.0;         ///< share of fault actions that change membership (off)
+};
+
+struct sim_options {
+  uint64_t seed = 1;
+  int nodes = 3;
+  int learners = 0;  ///< extra nodes that start as learners
+  bool random_faults = true;
+  /// Drops, duplicates and the full delay spread even without random fault actions.
+  bool network_faults = false;
+  size_t max_append_bytes = 2048;
+  bool client = true;
+  fault_model faults;
+  raft::test_mutations mutations;
+  /// Check the commit rule directly (a leader commits only an entry of its term). Scenarios
+  /// that demonstrate the consequence of breaking it (Figure 8) switch it off.
+  bool check_commit_rule = true;
+  int election_ticks = 10;
+  int64_t tick_ms = 10;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  /// After the schedule: heal everything, restart crashed nodes and check that every
+  /// acknowledged entry reaches every node within this many simulated ms (0: skip).
+  int64_t settle_ms = 6000;
+};
+
+/// A deterministic, single-threaded cluster of Raft nodes over a simulated network and
+/// simulated disks, driven by one seed. Every source of nondeterminism (delays, drops, election
+/// jitter, fault choices) comes from the seed; events are ordered by (time, sequence number).
+class cluster {
+ public:
+  explicit cluster(const sim_options& o);
+
+  // ---- running
+  /// Processes one event; false when nothing is scheduled.
+  bool step();
+  /// Processes up to `steps` events or until a check fails; returns the number processed.
+  int64_t run_steps(int64_t steps);
+  /// Runs until simulated time reaches now + ms (or a check fails).
+  void run_for(int64_t ms);
+  /// Runs until `pred` holds (checked after each event) or `max_ms` pass; returns pred().
+  bool run_until(const std::function<bool()>& pred, int64_t max_ms);
+  /// The final phase: heal, restart, stop faults and the client, wait for convergence.
+  void settle();
+
+  // ---- controls for scripted scenarios
+  void crash(int n);
+  void restart(int n);
+  void block(int from, int to);  ///< one-way: messages from -> to are dropped
+  void unblock(int from, int to);
+  void isolate(int n);
+  void heal();
+  /// Holds flush completions of node n until released (a very slow disk).
+  void hold_flushes(int n, bool hold);
+  result<raft::ticket> propose(int n, int32_t kafka_count = 1);
+  status transfer(int n, int to);
+  result<raft::ticket> change_config(int n, raft::config_change c);
+  status compact(int n);
+  /// Lets node n campaign now (as if its election timeout fired).
+  void force_election(int n);
+
+  // ---- observation
+  [[nodiscard]] int64_t now() const { return now_; }
+  [[nodiscard]] int size() const { return static_cast<int>(nodes_.size()); }
+  [[nodiscard]] bool up(int n) const { return nodes_[idx(n)].core != nullptr; }
+  [[nodiscard]] const raft::node& core(int n) const { return *nodes_[idx(n)].core; }
+  [[nodiscard]] const raft::memory_log_store& log(int n) const { return *nodes_[idx(n)].log; }
+  /// The up node that is a ready leader with the highest term, or -1.
+  [[nodiscard]] int leader() const;
+  [[nodiscard]] const checker& check() const { return checker_; }
+  [[nodiscard]] bool failed() const { return checker_.violation().has_value(); }
+  [[nodiscard]] uint64_t trace_hash() const { return hash_; }
+  [[nodiscard]] int64_t steps() const { return steps_; }
+  [[nodiscard]] size_t acknowledged() const { return checker_.acknowledged(); }
+  [[nodiscard]] int64_t elections() const { return elections_; }
+  [[nodiscard]] int64_t crashes() const { return crashes_; }
+  /// One line per node: role, term, commit, log bounds, flushed index.
+  [[nodiscard]] std::string describe() const;
+
+ private:
+  struct sim_node {
+    int id = 0;
+    std::unique_ptr<raft::memory_log_store> log;
+    raft::memory_hard_state_store hs;
+    std::unique_ptr<raft::node> core;
+    uint64_t incarnation = 0;
+    raft::raft_index applied{0};
+    uint64_t sm_digest = 0;
+    int64_t last_flush_done = 0;
+    bool hold_flushes = false;
+    int held = 0;  // completions held
+  };
+  enum class ev_kind : uint8_t { deliver, tick, flush_done, restart, fault, client };
+  struct event {
+    int64_t at = 0;
+    uint64_t seq = 0;
+    ev_kind kind = ev_kind::tick;
+    int node = 0;
+    uint64_t incarnation = 0;
+    raft::message msg;
+    bool operator>(const event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+
+  [[nodiscard]] static size_t idx(int n) { return static_cast<size_t>(n - 1); }
+  void schedule(event e);
+  void mix(uint64_t v);
+  void start_node(sim_node& sn);
+  void process_ready(sim_node& sn);
+  void send(const raft::message& m);
+  void apply_committed(sim_node& sn, raft::raft_index commit);
+  void random_fault();
+  void client_propose();
+  void observe();
+  uint64_t rnd() { return rng_(); }
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  int64_t between(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  }
+  raft::options node_options(int id) const;
+
+  sim_options opts_;
+  std::mt19937_64 rng_;
+  std::priority_queue<event, std::vector<event>, std::greater<>> queue_;
+  uint64_t seq_ = 0;
+  int64_t now_ = 0;
+  int64_t steps_ = 0;
+  uint64_t hash_ = 14695981039346656037ULL;
+  std::vector<sim_node> nodes_;
+  std::set<std::pair<int, int>> blocked_;
+  checker checker_;
+  uint64_t next_payload_ = 1;
+  bool faults_on_ = true;
+  bool network_faults_ = false;
+  bool client_on_ = true;
+  int64_t elections_ = 0;
+  int64_t crashes_ = 0;
+  struct pending_ticket {
+    int node;
+    uint64_t incarnation;
+    uint64_t payload;
+  };
+  std::map<std::pair<int64_t, int64_t>, pending_ticket> tickets_;  // (term, index)
+};
+
+}  // namespace strom::sim

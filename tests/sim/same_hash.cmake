@@ -1,0 +1,15 @@
+# Runs one seed twice and fails unless both runs print the same line (same trace hash).
+foreach(run a b)
+  execute_process(COMMAND ${SIM} --seed 42 --nodes 5 --steps 8000
+                  OUTPUT_VARIABLE out_${run} RESULT_VARIABLE rc_${run})
+  if(NOT rc_${run} EQUAL 0)
+    message(FATAL_ERROR "strom-sim failed: ${out_${run}}")
+  endif()
+endforeach()
+if(NOT out_a STREQUAL out_b)
+  message(FATAL_ERROR "same seed, different traces:\n${out_a}${out_b}")
+endif()
+if(NOT out_a MATCHES "hash=[0-9a-f]+")
+  message(FATAL_ERROR "no trace hash in: ${out_a}")
+endif()
+message(STATUS "${out_a}")

@@ -1,0 +1,479 @@
+#include "strom/raft/node.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+#include <set>
+
+#include "strom/raft/memory_log.h"
+
+namespace strom::raft {
+namespace {
+
+/// A few nodes joined by a hand-driven mailbox: messages are delivered only when the test says
+/// so, flushes complete only when the test says so.
+struct group {
+  struct member {
+    std::unique_ptr<memory_log_store> log;
+    memory_hard_state_store hs;
+    std::unique_ptr<node> n;
+  };
+  std::vector<member> members;
+  std::deque<message> mailbox;
+  std::set<int> cut;  // nodes whose messages (both ways) are dropped
+  std::vector<ticket_result> outcomes;
+  std::vector<leadership_event> events;
+  options base;
+
+  explicit group(int voters, int learners = 0, options o = {}) : base(o) {
+    snapshot initial;
+    for (int i = 1; i <= voters; ++i) {
+      initial.meta.config.voters.insert(node_id(i));
+    }
+    for (int i = voters + 1; i <= voters + learners; ++i) {
+      initial.meta.config.learners.insert(node_id(i));
+    }
+    members.resize(static_cast<size_t>(voters + learners));
+    for (int i = 1; i <= voters + learners; ++i) {
+      m(i).log = std::make_unique<memory_log_store>(initial);
+      start(i);
+    }
+  }
+  member& m(int i) { return members[static_cast<size_t>(i - 1)]; }
+  node& at(int i) { return *m(i).n; }
+  void start(int i) {
+    options o = base;
+    o.id = node_id(i);
+    o.random_seed = static_cast<uint64_t>(i);
+    m(i).n = std::make_unique<node>(o, *m(i).log, m(i).hs.load());
+  }
+  ready handle(int i) {
+    ready all;
+    while (at(i).has_ready()) {
+      ready r = at(i).take_ready();
+      if (r.install) {
+        EXPECT_TRUE(m(i).log->install(*r.install).has_value());
+      }
+      if (r.hard_state) {
+        EXPECT_TRUE(m(i).hs.save(*r.hard_state).has_value());
+      }
+      if (r.truncate_from || !r.entries.empty()) {
+        EXPECT_TRUE(m(i).log->append(r.truncate_from, r.entries).has_value());
+      }
+      if (r.compact) {
+        EXPECT_TRUE(m(i).log->compact(*r.compact).has_value());
+      }
+      for (auto& o : r.messages) {
+        if (!cut.contains(o.msg.from.value()) && !cut.contains(o.msg.to.value())) {
+          mailbox.push_back(o.msg);
+        }
+        all.messages.push_back(o);
+      }
+      outcomes.insert(outcomes.end(), r.outcomes.begin(), r.outcomes.end());
+      events.insert(events.end(), r.events.begin(), r.events.end());
+      all.hard_state = r.hard_state ? r.hard_state : all.hard_state;
+      all.commit = r.commit ? r.commit : all.commit;
+      all.entries.insert(all.entries.end(), r.entries.begin(), r.entries.end());
+    }
+    return all;
+  }
+  void flush(int i) {
+    if (m(i).log->dirty()) {
+      m(i).log->begin_flush();
+    }
+    while (m(i).log->flushes_in_progress() > 0) {
+      at(i).on_flushed(m(i).log->complete_flush());
+    }
+    handle(i);
+  }
+  void flush_all() {
+    for (int i = 1; i <= size(); ++i) {
+      flush(i);
+    }
+  }
+  int size() const { return static_cast<int>(members.size()); }
+  /// Delivers messages (flushing every node between rounds) until none are left.
+  void settle(bool flushing = true) {
+    for (int rounds = 0; rounds < 1000; ++rounds) {
+      if (flushing) {
+        flush_all();
+      }
+      if (mailbox.empty()) {
+        return;
+      }
+      message msg = mailbox.front();
+      mailbox.pop_front();
+      if (cut.contains(msg.from.value()) || cut.contains(msg.to.value())) {
+        continue;
+      }
+      at(msg.to.value()).step(msg);
+      handle(msg.to.value());
+    }
+  }
+  void tick_all(int times) {
+    for (int t = 0; t < times; ++t) {
+      for (int i = 1; i <= size(); ++i) {
+        at(i).tick();
+        handle(i);
+      }
+    }
+  }
+  /// Makes node i campaign and runs the election to its end.
+  void elect(int i) {
+    while (at(i).role() == role::follower) {
+      at(i).tick();
+      handle(i);
+    }
+    settle();
+  }
+};
+
+std::vector<std::byte> payload(int v) {
+  return std::vector<std::byte>(4, std::byte(v));
+}
+
+TEST(RaftNode, PreVoteDoesNotRaiseTerms) {
+  group g(3);
+  g.cut = {2, 3};
+  for (int t = 0; t < 100; ++t) {
+    g.at(1).tick();
+    g.handle(1);
+  }
+  EXPECT_EQ(g.at(1).role(), role::pre_candidate);
+  EXPECT_EQ(g.at(1).term(), term(0));  // pre-votes never move the term
+}
+
+TEST(RaftNode, ElectsALeaderWithTermStartEntry) {
+  group g(3);
+  g.elect(1);
+  ASSERT_EQ(g.at(1).role(), role::leader);
+  EXPECT_EQ(g.at(1).term(), term(1));
+  auto es = g.m(1).log->entries(raft_index(1), 1024);
+  ASSERT_EQ(es.size(), 1u);
+  EXPECT_EQ(es[0].kind, entry_kind::term_start);
+  EXPECT_TRUE(g.at(1).is_ready_leader());
+  EXPECT_EQ(g.at(2).leader(), node_id(1));
+  g.tick_all(2);  // a heartbeat carries the commit index
+  g.settle();
+  EXPECT_EQ(g.at(2).commit_index(), raft_index(1));
+}
+
+TEST(RaftNode, ElectionTimeoutIsRandomisedFromTheSeed) {
+  auto first_campaign = [](uint64_t seed) {
+    options o;
+    o.id = node_id(1);
+    o.random_seed = seed;
+    snapshot initial;
+    initial.meta.config.voters = {node_id(1), node_id(2), node_id(3)};
+    memory_log_store log(initial);
+    node n(o, log, {});
+    int t = 0;
+    while (n.role() == role::follower) {
+      n.tick();
+      ++t;
+    }
+    return t;
+  };
+  EXPECT_EQ(first_campaign(5), first_campaign(5));
+  std::set<int> seen;
+  for (uint64_t s = 0; s < 20; ++s) {
+    int t = first_campaign(s);
+    EXPECT_GE(t, 10);
+    EXPECT_LT(t, 20);
+    seen.insert(t);
+  }
+  EXPECT_GT(seen.size(), 3u);
+}
+
+TEST(RaftNode, NotReadyUntilTheTermStartEntryCommits) {
+  group g(3);
+  while (g.at(1).role() == role::follower) {
+    g.at(1).tick();
+    g.handle(1);
+  }
+  g.settle(false);  // votes delivered, nothing flushed
+  ASSERT_EQ(g.at(1).role(), role::leader);
+  EXPECT_FALSE(g.at(1).is_ready_leader());
+  EXPECT_EQ(g.at(1).propose(payload(1), 1).error().code(), make_error_code(errc::leader_not_ready));
+  g.settle();
+  EXPECT_TRUE(g.at(1).is_ready_leader());
+  EXPECT_TRUE(g.at(1).propose(payload(1), 1).has_value());
+}
+
+TEST(RaftNode, CommitWaitsForFlushOnAMajorityIncludingTheLeader) {
+  group g(3);
+  g.elect(1);
+  auto t = g.at(1).propose(payload(1), 2);
+  ASSERT_TRUE(t.has_value());
+  g.handle(1);
+  g.settle(false);  // followers received, nobody flushed
+  EXPECT_EQ(g.at(1).commit_index(), raft_index(1));
+  g.flush(2);
+  g.settle(false);  // follower 2 durable, the leader not yet
+  EXPECT_EQ(g.at(1).commit_index(), raft_index(1));
+  g.flush(1);
+  EXPECT_EQ(g.at(1).commit_index(), t->last);
+  ASSERT_FALSE(g.outcomes.empty());
+  EXPECT_EQ(g.outcomes.back().outcome, ticket_outcome::committed);
+}
+
+TEST(RaftNode, VotesArePersistedBeforeTheyAreSent) {
+  group g(3);
+  message req;
+  req.type = message_type::vote_request;
+  req.term = term(1);
+  req.from = node_id(1);
+  req.to = node_id(2);
+  g.at(2).step(req);
+  ready r = g.at(2).take_ready();
+  ASSERT_TRUE(r.hard_state.has_value());
+  EXPECT_EQ(r.hard_state->term, term(1));
+  EXPECT_EQ(r.hard_state->vote, node_id(1));
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_TRUE(r.messages[0].msg.granted);
+  EXPECT_TRUE(r.messages[0].after_persist);
+}
+
+TEST(RaftNode, GrantsOneVotePerTerm) {
+  group g(3);
+  message req;
+  req.type = message_type::vote_request;
+  req.term = term(5);
+  req.to = node_id(3);
+  req.from = node_id(1);
+  g.at(3).step(req);
+  EXPECT_TRUE(g.at(3).take_ready().messages.at(0).msg.granted);
+  req.from = node_id(2);
+  g.at(3).step(req);
+  EXPECT_FALSE(g.at(3).take_ready().messages.at(0).msg.granted);
+  EXPECT_EQ(g.at(3).vote(), node_id(1));
+}
+
+TEST(RaftNode, StickinessIgnoresVotesWhileTheLeaderIsAlive) {
+  group g(3);
+  g.elect(1);
+  message req;
+  req.type = message_type::vote_request;
+  req.pre_vote = true;
+  req.term = term(2);
+  req.from = node_id(3);
+  req.to = node_id(2);
+  req.last_index = raft_index(100);
+  req.last_term = term(1);
+  g.at(2).step(req);
+  EXPECT_TRUE(g.at(2).take_ready().messages.empty());
+  req.transfer = true;  // a leadership transfer bypasses stickiness
+  req.pre_vote = false;
+  g.at(2).step(req);
+  auto r = g.at(2).take_ready();
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_TRUE(r.messages[0].msg.granted);
+}
+
+TEST(RaftNode, CheckQuorumStepsDownAnIsolatedLeader) {
+  group g(3);
+  g.elect(1);
+  g.cut = {1};
+  for (int t = 0; t < 25 && g.at(1).role() == role::leader; ++t) {
+    g.at(1).tick();
+    g.handle(1);
+  }
+  EXPECT_EQ(g.at(1).role(), role::follower);
+}
+
+options no_lease() {
+  options o;
+  o.check_quorum = false;  // no stickiness: a second scripted election is heard at once
+  return o;
+}
+
+TEST(RaftNode, OnlyAnEntryOfTheLeadersTermCommitsByCounting) {
+  group g(3, 0, no_lease());
+  g.elect(1);
+  // Node 1 appends an entry that only it holds, then loses leadership to node 2.
+  g.cut = {1};
+  ASSERT_TRUE(g.at(1).propose(payload(1), 1).has_value());
+  g.handle(1);
+  g.flush(1);
+  g.cut = {};
+  g.mailbox.clear();
+  g.cut = {1};
+  g.elect(2);
+  ASSERT_EQ(g.at(2).role(), role::leader);
+  g.cut = {};
+  // Node 1 rejoins: its old-term entry is replaced, never committed.
+  g.tick_all(3);
+  g.settle();
+  EXPECT_EQ(g.at(1).term_at(raft_index(2)), g.at(2).term());
+  ASSERT_FALSE(g.outcomes.empty());
+  EXPECT_EQ(g.outcomes.front().outcome, ticket_outcome::lost);
+}
+
+TEST(RaftNode, BackpressureRefusesProposalsBeyondTheWindow) {
+  options o;
+  o.max_uncommitted = 3;
+  group g(3, 0, o);
+  g.elect(1);
+  g.cut = {2, 3};
+  ASSERT_TRUE(g.at(1).propose(payload(1), 2).has_value());
+  ASSERT_TRUE(g.at(1).propose(payload(2), 1).has_value());
+  EXPECT_EQ(g.at(1).propose(payload(3), 1).error().code(), make_error_code(errc::backpressure));
+}
+
+TEST(RaftNode, PipelinesAppendsUpToTheWindow) {
+  options o;
+  o.max_inflight = 4;
+  o.max_append_bytes = 1;  // one entry per append
+  group g(2, 0, o);
+  g.elect(1);
+  ASSERT_TRUE(g.at(1).is_ready_leader());
+  g.handle(1);
+  g.mailbox.clear();
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(g.at(1).propose(payload(i), 1).has_value());
+  }
+  g.handle(1);
+  size_t appends = 0;
+  for (const auto& m : g.mailbox) {
+    appends += m.type == message_type::append ? 1 : 0;
+  }
+  EXPECT_EQ(appends, 4u);  // no answer yet: the window is full
+  g.settle();
+  g.tick_all(2);
+  g.settle();
+  EXPECT_EQ(g.at(2).commit_index(), raft_index(9));
+}
+
+TEST(RaftNode, FastBacktrackingRepairsADivergentFollower) {
+  group g(3, 0, no_lease());
+  g.elect(1);
+  g.cut = {1};  // node 1 keeps writing alone in term 1
+  for (int i = 0; i < 30; ++i) {
+    (void)g.at(1).propose(payload(i), 1);
+  }
+  g.handle(1);
+  g.flush(1);
+  g.mailbox.clear();
+  g.cut = {1};
+  g.elect(2);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(g.at(2).propose(payload(i), 1).has_value());
+  }
+  g.settle();
+  g.cut = {};
+  size_t before = 0;
+  g.tick_all(2);  // heartbeats reach node 1, which learns the new leader
+  for (int r = 0; r < 200 && !g.mailbox.empty(); ++r) {
+    message msg = g.mailbox.front();
+    g.mailbox.pop_front();
+    before += msg.type == message_type::append && msg.to == node_id(1) ? 1 : 0;
+    g.at(msg.to.value()).step(msg);
+    g.handle(msg.to.value());
+    g.flush_all();
+  }
+  EXPECT_EQ(g.at(1).last_index(), g.at(2).last_index());
+  EXPECT_EQ(g.at(1).term_at(g.at(1).last_index()), g.at(2).term());
+  EXPECT_LE(before, 4u);  // not one round trip per divergent entry
+}
+
+TEST(RaftNode, LeadershipTransferSendsTimeoutNowToACaughtUpTarget) {
+  group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.at(1).transfer_leadership(node_id(2)).has_value());
+  EXPECT_EQ(g.at(1).propose(payload(1), 1).error().code(),
+            make_error_code(errc::transfer_in_progress));
+  g.handle(1);
+  g.settle();
+  EXPECT_EQ(g.at(2).role(), role::leader);
+  EXPECT_EQ(g.at(1).role(), role::follower);
+  EXPECT_EQ(g.at(1).leader(), node_id(2));
+}
+
+TEST(RaftNode, LearnersReplicateButDoNotVoteOrCount) {
+  group g(3, 1);
+  g.elect(1);
+  g.cut = {3};
+  ASSERT_TRUE(g.at(1).propose(payload(1), 1).has_value());
+  g.settle();
+  g.tick_all(2);
+  g.settle();
+  EXPECT_EQ(g.at(4).commit_index(), g.at(1).commit_index());
+  EXPECT_EQ(g.at(1).commit_index(), raft_index(2));
+  g.cut = {2, 3};
+  ASSERT_TRUE(g.at(1).propose(payload(2), 1).has_value());
+  g.settle();
+  EXPECT_EQ(g.at(1).commit_index(), raft_index(2));  // 1 + the learner are no majority
+  for (int t = 0; t < 100; ++t) {
+    g.at(4).tick();
+    g.handle(4);
+  }
+  EXPECT_EQ(g.at(4).role(), role::follower);  // a learner never campaigns
+}
+
+TEST(RaftNode, MembershipChangesOneAtATimeAfterTheLeaderIsReady) {
+  group g(3, 1);
+  while (g.at(1).role() == role::follower) {
+    g.at(1).tick();
+    g.handle(1);
+  }
+  g.settle(false);
+  ASSERT_EQ(g.at(1).role(), role::leader);
+  config_change promote{config_change::kind::promote, node_id(4)};
+  EXPECT_EQ(g.at(1).change_config(promote).error().code(), make_error_code(errc::leader_not_ready));
+  g.settle();
+  ASSERT_TRUE(g.at(1).change_config(promote).has_value());
+  EXPECT_TRUE(g.at(1).config().is_voter(node_id(4)));  // in effect once appended
+  EXPECT_EQ(g.at(1).change_config({config_change::kind::remove, node_id(3)}).error().code(),
+            make_error_code(errc::config_change_pending));
+  g.settle();
+  EXPECT_TRUE(g.at(1).change_config({config_change::kind::remove, node_id(3)}).has_value());
+  g.settle();
+  EXPECT_EQ(g.at(2).config().voters, (std::set<node_id>{node_id(1), node_id(2), node_id(4)}));
+}
+
+TEST(RaftNode, RemovedLeaderStepsDownOnceTheChangeCommits) {
+  group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.at(1).change_config({config_change::kind::remove, node_id(1)}).has_value());
+  g.settle();
+  EXPECT_NE(g.at(1).role(), role::leader);
+}
+
+TEST(RaftNode, InstallsASnapshotOnAFollowerBehindTheLogStart) {
+  group g(3);
+  g.elect(1);
+  g.cut = {3};
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(g.at(1).propose(payload(i), 2).has_value());
+  }
+  g.settle();
+  ASSERT_EQ(g.at(1).commit_index(), raft_index(11));
+  ASSERT_TRUE(g.at(1).compact(raft_index(11), payload(42)).has_value());
+  g.handle(1);
+  EXPECT_EQ(g.m(1).log->first_index(), raft_index(12));
+  EXPECT_EQ(g.m(1).log->snapshot_meta().next_kafka_offset, kafka_offset(10));
+  g.cut = {};
+  for (int r = 0; r < 5; ++r) {
+    g.tick_all(2);  // heartbeats: the leader notices the lost appends and probes
+    g.settle();
+  }
+  EXPECT_EQ(g.m(3).log->snapshot_meta().last_index, raft_index(11));
+  EXPECT_EQ(g.m(3).log->load_snapshot().data, payload(42));
+  EXPECT_EQ(g.at(3).commit_index(), raft_index(11));
+  ASSERT_TRUE(g.at(1).propose(payload(9), 1).has_value());
+  g.settle();
+  EXPECT_EQ(g.m(3).log->entries(raft_index(12), 100).front().kafka_base, kafka_offset(10));
+}
+
+TEST(RaftNode, RestartKeepsTermAndVote) {
+  group g(3);
+  g.elect(1);
+  term t = g.at(2).term();
+  g.start(2);  // a restart from what was saved
+  EXPECT_EQ(g.at(2).term(), t);
+  EXPECT_EQ(g.at(2).vote(), node_id(1));
+}
+
+}  // namespace
+}  // namespace strom::raft
