@@ -57,6 +57,17 @@ status log_flush_state::write_recovery_point(int64_t value) {
   return fs->write_file_atomic(recovery_point, std::as_bytes(std::span(text)));
 }
 
+status log_flush_state::write_recovery_point_capped(int64_t target) {
+  std::lock_guard lock(rp_mu);
+  int64_t value = target;
+  {
+    std::lock_guard state_lock(mu);
+    value = std::min(value, trunc_low);
+  }
+  auto text = fmt::format("{}\n", value);
+  return fs->write_file_atomic(recovery_point, std::as_bytes(std::span(text)));
+}
+
 namespace {
 /// A snapshot file: version u16, CRC-32C u32 of everything after it, offset i64, payload
 /// length u32, payload (big-endian; docs/storage-format.md).
@@ -840,10 +851,11 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   if (end >= log_end_)
     return log_end_;
   {
-    // A flush in progress may be writing a snapshot taken before the cut: let it finish, so
-    // that the snapshots beyond the new end are all deleted below.
-    std::unique_lock lock(flush_->mu);
-    flush_->idle.wait(lock, [&] { return flush_->is_idle(); });
+    // A flush round running now claims nothing durable past the cut, and writes (or keeps)
+    // no snapshot beyond it; snapshots not taken by a round yet are dropped here. The
+    // truncation does not wait for the round's fsync.
+    std::lock_guard lock(flush_->mu);
+    flush_->trunc_low = std::min(flush_->trunc_low, end.value());
     std::erase_if(flush_->snapshots, [&](const auto& w) { return w.offset > end.value(); });
   }
   ++generation_;
@@ -905,6 +917,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     });
     flush_->appended_end = log_end_.value();
     flush_->write_seq.fetch_add(1);
+    flush_->trunc_low = std::min(flush_->trunc_low, log_end_.value());
     if (flush_->flushed_end.load() > log_end_.value())
       flush_->flushed_end = log_end_.value();
   }
@@ -1200,7 +1213,7 @@ void log::flush_async(std::function<void(status)> done) {
 // --- flush rounds ----------------------------------------------------------------------------
 
 void log_dir::queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& fs,
-                          blocking_pool& pool, std::shared_ptr<log_flush_state> st) {
+                          task_executor& exec, std::shared_ptr<log_flush_state> st) {
   {
     std::lock_guard lock(dir->flush_mu_);
     dir->queue_.push_back(std::move(st));
@@ -1208,12 +1221,12 @@ void log_dir::queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& 
       return;
     dir->round_running_ = true;
   }
-  pool.submit([dir, fs = &fs] { dir->run_flush_rounds(*fs); });
+  exec.submit([dir, fs = &fs, ex = &exec] { dir->run_flush_round(*fs, *ex); });
 }
 
-void log_dir::run_flush_rounds(io::file_system& fs) {
-  // Runs on the flush pool. Each round takes every queued log; logs written to during the
-  // round queue again for the next one.
+void log_dir::run_flush_round(io::file_system& fs, task_executor& exec) {
+  // One task on the flush executor. The round takes every queued log; logs written to during
+  // the round queue again, and the next round is submitted at the end.
   struct part {
     std::shared_ptr<log_flush_state> st;
     std::vector<std::function<void(status)>> waiters;
@@ -1223,131 +1236,154 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
     int64_t target = 0;
     uint64_t seq = 0;
   };
-  for (;;) {
-    std::vector<std::shared_ptr<log_flush_state>> queued;
+  std::vector<std::shared_ptr<log_flush_state>> queued;
+  {
+    std::lock_guard lock(flush_mu_);
+    queued.swap(queue_);
+    if (queued.empty()) {
+      round_running_ = false;
+      return;
+    }
+  }
+  std::vector<part> parts;
+  parts.reserve(queued.size());
+  for (auto& st : queued) {
+    part p;
+    std::lock_guard lock(st->mu);
+    p.waiters.swap(st->waiters);
+    p.files.swap(st->closed);
+    p.files.push_back(st->active);
+    p.rewrite_rp = st->roll_pending;
+    st->roll_pending = false;
+    p.snapshots.swap(st->snapshots);
+    ++st->holders;
+    p.target = st->appended_end.load(std::memory_order_acquire);
+    p.seq = st->write_seq.load(std::memory_order_acquire);
+    st->trunc_low = INT64_MAX;
+    p.st = std::move(st);
+    parts.push_back(std::move(p));
+  }
+
+  status s = offline() ? status(error(errc::log_dir_offline, offline_reason())) : ok();
+  if (s && parts.size() > 1) {
+    s = fs.sync_file_system(path_);
+  } else if (s) {
+    for (auto& f : parts.front().files) {
+      if (!s)
+        break;
+      s = f->sync();
+    }
+  }
+  for (auto& p : parts) {
+    // Snapshots cover data before their offset, all of it durable now, unless a truncation
+    // removed that data meanwhile: then the snapshot is not written (or removed again, when
+    // the truncation came while it was written).
+    auto cut_below = [&](int64_t offset) {
+      std::lock_guard lock(p.st->mu);
+      return p.st->trunc_low < offset;
+    };
+    for (const auto& snap : p.snapshots) {
+      if (!s)
+        break;
+      if (cut_below(snap.offset))
+        continue;
+      s = p.st->write_snapshot(snap.offset, snap.payload);
+      if (s && cut_below(snap.offset))
+        (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(snap.offset)));
+      for (auto o : snap.obsolete)
+        (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(o)));
+    }
+    if (s && p.rewrite_rp)
+      s = p.st->write_recovery_point_capped(p.target);
+  }
+  bool retry = false;
+  if (!s && is_resource_exhaustion(s.error().code())) {
+    // Out of descriptors or memory (the directory syncs and checkpoint writes open files;
+    // fsync itself never fails so): nothing was claimed durable and the disk did not
+    // fail. The files stay queued for the next flush; the waiters get a retriable error.
+    s = note_resource_exhaustion(fmt::format("flush in {}", path_.string()), s.error());
+    retry = true;
+  } else if (!s) {
+    take_offline(fmt::format("flush failed: {}", s.error().message()));
+    s = error(errc::log_dir_offline, s.error().message());
+  }
+  rounds_.fetch_add(1, std::memory_order_relaxed);
+
+  for (auto& p : parts) {
+    auto& st = *p.st;
+    if (s) {
+      {
+        // Under mu, where truncate() lowers both: never past a cut made during the round.
+        std::lock_guard lock(st.mu);
+        raise_to(st.flushed_end, std::min(p.target, st.trunc_low));
+      }
+      // The closed segments of the round are durable: their owner may release their files.
+      for (size_t i = 0; i + 1 < p.files.size(); ++i)
+        p.files[i]->mark_synced();
+      if (p.files.size() > 1)
+        p.st->closed_synced.fetch_add(1, std::memory_order_release);
+    }
+    for (auto& w : p.waiters)
+      w(s);
+    std::vector<std::function<void(status)>> late;
+    bool again = false;
     {
-      std::lock_guard lock(flush_mu_);
-      queued.swap(queue_);
-      if (queued.empty()) {
-        round_running_ = false;
-        return;
+      std::lock_guard lock(st.mu);
+      if (s)
+        raise_to(st.synced_seq, p.seq);
+      if (retry) {
+        // Back in the queue: the closed segments taken (not the active one, which is still
+        // active or was closed by a roll meanwhile) and the recovery-point rewrite.
+        p.files.pop_back();
+        st.closed.insert(st.closed.begin(), p.files.begin(), p.files.end());
+        st.roll_pending = st.roll_pending || p.rewrite_rp;
+        st.snapshots.insert(st.snapshots.begin(), std::make_move_iterator(p.snapshots.begin()),
+                            std::make_move_iterator(p.snapshots.end()));
       }
-    }
-    std::vector<part> parts;
-    parts.reserve(queued.size());
-    for (auto& st : queued) {
-      part p;
-      std::lock_guard lock(st->mu);
-      p.waiters.swap(st->waiters);
-      p.files.swap(st->closed);
-      p.files.push_back(st->active);
-      p.rewrite_rp = st->roll_pending;
-      st->roll_pending = false;
-      p.snapshots.swap(st->snapshots);
-      ++st->holders;
-      p.target = st->appended_end.load(std::memory_order_acquire);
-      p.seq = st->write_seq.load(std::memory_order_acquire);
-      p.st = std::move(st);
-      parts.push_back(std::move(p));
-    }
-
-    status s = offline() ? status(error(errc::log_dir_offline, offline_reason())) : ok();
-    if (s && parts.size() > 1) {
-      s = fs.sync_file_system(path_);
-    } else if (s) {
-      for (auto& f : parts.front().files) {
-        if (!s)
-          break;
-        s = f->sync();
-      }
-    }
-    for (auto& p : parts) {
-      // Snapshots cover data before their offset, all of it durable now.
-      for (const auto& snap : p.snapshots) {
-        if (!s)
-          break;
-        s = p.st->write_snapshot(snap.offset, snap.payload);
-        for (auto o : snap.obsolete)
-          (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(o)));
-      }
-      if (s && p.rewrite_rp)
-        s = p.st->write_recovery_point(p.target);
-    }
-    bool retry = false;
-    if (!s && is_resource_exhaustion(s.error().code())) {
-      // Out of descriptors or memory (the directory syncs and checkpoint writes open files;
-      // fsync itself never fails so): nothing was claimed durable and the disk did not
-      // fail. The files stay queued for the next flush; the waiters get a retriable error.
-      s = note_resource_exhaustion(fmt::format("flush in {}", path_.string()), s.error());
-      retry = true;
-    } else if (!s) {
-      take_offline(fmt::format("flush failed: {}", s.error().message()));
-      s = error(errc::log_dir_offline, s.error().message());
-    }
-    rounds_.fetch_add(1, std::memory_order_relaxed);
-
-    for (auto& p : parts) {
-      auto& st = *p.st;
-      if (s) {
-        raise_to(st.flushed_end, p.target);
-        // The closed segments of the round are durable: their owner may release their files.
-        for (size_t i = 0; i + 1 < p.files.size(); ++i)
-          p.files[i]->mark_synced();
-        if (p.files.size() > 1)
-          p.st->closed_synced.fetch_add(1, std::memory_order_release);
-      }
-      for (auto& w : p.waiters)
-        w(s);
-      std::vector<std::function<void(status)>> late;
-      bool again = false;
-      {
-        std::lock_guard lock(st.mu);
-        if (s)
-          raise_to(st.synced_seq, p.seq);
-        if (retry) {
-          // Back in the queue: the closed segments taken (not the active one, which is still
-          // active or was closed by a roll meanwhile) and the recovery-point rewrite.
-          p.files.pop_back();
-          st.closed.insert(st.closed.begin(), p.files.begin(), p.files.end());
-          st.roll_pending = st.roll_pending || p.rewrite_rp;
-          st.snapshots.insert(st.snapshots.begin(), std::make_move_iterator(p.snapshots.begin()),
-                              std::make_move_iterator(p.snapshots.end()));
+      bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
+                  st.synced_seq.load() < st.write_seq.load();
+      if ((s && more) || (retry && !st.waiters.empty())) {
+        // Stays running: queued for the next round. After a resource failure only for
+        // requests that arrived meanwhile, so that a lasting shortage never spins.
+        again = true;
+      } else {
+        if (!s && !retry) {
+          late.swap(st.waiters);  // nothing more will be flushed: fail them too
+          st.closed.clear();
         }
-        bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
-                    st.synced_seq.load() < st.write_seq.load();
-        if ((s && more) || (retry && !st.waiters.empty())) {
-          // Stays running: queued for the next round. After a resource failure only for
-          // requests that arrived meanwhile, so that a lasting shortage never spins.
-          again = true;
-        } else {
-          if (!s && !retry) {
-            late.swap(st.waiters);  // nothing more will be flushed: fail them too
-            st.closed.clear();
-          }
-          st.running = false;
-          st.idle.notify_all();
-        }
-      }
-      for (auto& w : late)
-        w(s);
-      if (again) {
-        std::lock_guard lock(flush_mu_);
-        queue_.push_back(p.st);
-      }
-      // What the round held goes before the log is idle: a completion may hold a coroutine's
-      // handler and a segment its cache entry, and whoever waited for idle (a close, a
-      // stop) may destroy the executors and the cache next.
-      late.clear();
-      p.waiters.clear();
-      p.files.clear();
-      p.snapshots.clear();
-      {
-        std::lock_guard lock(st.mu);
-        --st.holders;
+        st.running = false;
         st.idle.notify_all();
       }
     }
+    for (auto& w : late)
+      w(s);
+    if (again) {
+      std::lock_guard lock(flush_mu_);
+      queue_.push_back(p.st);
+    }
+    // What the round held goes before the log is idle: a completion may hold a coroutine's
+    // handler and a segment its cache entry, and whoever waited for idle (a close, a
+    // stop) may destroy the executors and the cache next.
+    late.clear();
+    p.waiters.clear();
+    p.files.clear();
+    p.snapshots.clear();
+    {
+      std::lock_guard lock(st.mu);
+      --st.holders;
+      st.idle.notify_all();
+    }
   }
+  {
+    std::lock_guard lock(flush_mu_);
+    if (queue_.empty()) {
+      round_running_ = false;
+      return;
+    }
+  }
+  // The previous task holds nothing by now: the next round may start at once.
+  exec.submit(
+      [self = shared_from_this(), fs = &fs, ex = &exec] { self->run_flush_round(*fs, *ex); });
 }
 
 status log::flush() {

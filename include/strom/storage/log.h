@@ -15,6 +15,7 @@
 
 #include "strom/base/blocking_pool.h"
 #include "strom/base/clock.h"
+#include "strom/base/executor.h"
 #include "strom/base/result.h"
 #include "strom/io/file_system.h"
 #include "strom/model/ntp.h"
@@ -48,6 +49,10 @@ struct log_flush_state {
   std::atomic<uint64_t> write_seq{0};      ///< bumped by every write (data, internal, truncate)
   std::atomic<uint64_t> synced_seq{0};     ///< write_seq covered by the last successful sync
   std::atomic<uint64_t> closed_synced{0};  ///< bumped when a round made closed segments durable
+  /// The lowest log end a truncation set since the running round captured its target
+  /// (INT64_MAX: none). The round claims durable no more than min(target, trunc_low): data
+  /// above a cut may have been replaced after the round looked at it. Guarded by mu.
+  int64_t trunc_low = INT64_MAX;
   /// A state snapshot taken at a roll, written by the flush that makes the data before it
   /// durable; `obsolete` are older snapshots to delete once it is written.
   struct snapshot_write {
@@ -62,6 +67,9 @@ struct log_flush_state {
   std::filesystem::path dir;             ///< the log's directory
   std::filesystem::path recovery_point;  ///< the file
   status write_recovery_point(int64_t value);
+  /// A flush round's rewrite: min(`target`, trunc_low), decided under rp_mu so that a
+  /// truncation's own rewrite can only come after it.
+  status write_recovery_point_capped(int64_t target);
   /// Writes `<offset>.snapshot` atomically and durably (docs/storage-format.md).
   status write_snapshot(int64_t offset, std::span<const std::byte> payload);
 };
@@ -77,7 +85,7 @@ struct log_flush_state {
 /// files; with several, one sync of the whole file system (syncfs), which commits the
 /// journal and flushes the device cache once instead of once per log. A request that
 /// touches many partitions waits for one round, not one fsync per partition.
-class log_dir {
+class log_dir : public std::enable_shared_from_this<log_dir> {
  public:
   explicit log_dir(std::filesystem::path path) : path_(std::move(path)) {}
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
@@ -86,15 +94,17 @@ class log_dir {
   void take_offline(const std::string& reason);
   [[nodiscard]] std::string offline_reason() const;
 
-  /// Queues a log for the next flush round, starting rounds on `pool` when none runs.
+  /// Queues a log for the next flush round, starting rounds on `exec` when none runs. Each
+  /// round is one task on `exec`; a round that leaves logs queued submits the next one (so a
+  /// manual executor completes flushes one round at a time).
   /// REQUIRES: the log's state is `running` and not queued already.
   static void queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& fs,
-                          blocking_pool& pool, std::shared_ptr<log_flush_state> st);
+                          task_executor& exec, std::shared_ptr<log_flush_state> st);
   /// Flush rounds completed so far.
   [[nodiscard]] uint64_t flush_rounds() const { return rounds_.load(); }
 
  private:
-  void run_flush_rounds(io::file_system& fs);
+  void run_flush_round(io::file_system& fs, task_executor& exec);
 
   std::filesystem::path path_;
   std::atomic<bool> offline_{false};
@@ -160,7 +170,10 @@ class log {
   struct options {
     io::file_system* fs = nullptr;
     clock* clk = nullptr;
-    blocking_pool* flush_pool = nullptr;
+    /// Runs the flush rounds: a blocking_pool in production; a manual_executor in tests
+    /// and simulation, which then complete flushes by running it. With a manual executor
+    /// flush() and close() need the rounds run by another thread (or nothing to flush).
+    task_executor* flush_pool = nullptr;
     std::shared_ptr<log_dir> dir;
     log_config config;
     /// Set when the broker stops: running compactions give up. May be null.
