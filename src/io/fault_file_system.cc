@@ -39,6 +39,8 @@ class fault_file final : public file {
   status sync() override {
     STROM_TRY(st_->take_op());
     ++st_->syncs;
+    if (st_->sync_hook)
+      st_->sync_hook();
     if (st_->fail_sync)
       return error(errc::injected_fault, "fsync failed");
     return inner_->sync();

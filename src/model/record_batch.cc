@@ -201,10 +201,11 @@ std::vector<std::byte> encode_batch(const batch_header& h, std::span<const std::
 
 std::vector<std::byte> make_internal_entry(internal_kind kind, kafka_next_offset position,
                                            leader_epoch epoch, timestamp_ms now,
-                                           std::span<const std::byte> payload) {
+                                           std::span<const std::byte> payload,
+                                           std::optional<raft_index> index) {
   std::vector<std::byte> out(L::header_size + payload.size());
   write_header(out.data(), static_cast<int32_t>(out.size() - L::log_overhead), internal_magic,
-               static_cast<int16_t>(kind), -1, now, now, -1, -1, -1, 0);
+               static_cast<int16_t>(kind), -1, now, now, index ? index->value() : -1, -1, -1, 0);
   if (!payload.empty())
     std::memcpy(out.data() + L::header_size, payload.data(), payload.size());
   fill_crc(out);

@@ -166,8 +166,8 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       auto opts = s_.segment_opts;
       opts.suffix = ".cleaned";
       // A leftover of an abandoned run would make create_new fail.
-      (void)s_.fs->remove(opts.dir / (segment_names::log_name(in.base, in.epoch) + opts.suffix));
-      auto seg = segment::create(opts, in.base, in.epoch, s_.now);
+      (void)s_.fs->remove(opts.dir / (segment_names::log_name(in.stem, in.epoch) + opts.suffix));
+      auto seg = segment::create(opts, in.stem, in.raft_base, in.epoch, s_.now);
       if (!seg)
         return seg.error();
       out = std::shared_ptr<segment>(std::move(*seg));

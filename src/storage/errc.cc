@@ -36,6 +36,8 @@ class storage_category_impl final : public std::error_category {
         return "record without a key in a compacted topic";
       case errc::resource_exhausted:
         return "out of file descriptors or memory";
+      case errc::index_mismatch:
+        return "Raft index does not fit the log";
     }
     return "unknown storage error";
   }

@@ -56,6 +56,17 @@ status log_flush_state::write_recovery_point(int64_t value) {
   return fs->write_file_atomic(recovery_point, std::as_bytes(std::span(text)));
 }
 
+status log_flush_state::write_recovery_point_capped(int64_t target) {
+  std::lock_guard lock(rp_mu);
+  int64_t value = target;
+  {
+    std::lock_guard state_lock(mu);
+    value = std::min(value, trunc_low);
+  }
+  auto text = fmt::format("{}\n", value);
+  return fs->write_file_atomic(recovery_point, std::as_bytes(std::span(text)));
+}
+
 namespace {
 /// A snapshot file: version u16, CRC-32C u32 of everything after it, offset i64, payload
 /// length u32, payload (big-endian; docs/storage-format.md).
@@ -242,17 +253,22 @@ status log::load(bool clean, log_recovery& report) {
     if (auto p = segment_names::parse_log_name(n))
       found.push_back(*p);
   }
+  // Log order: Kafka base, then Raft base (segments of internal entries alone share the next
+  // one's Kafka base; a name without a Raft base has delta 0 or continues the previous
+  // segment, which sorts it first among equal Kafka bases), then epoch.
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-    return a.base != b.base ? a.base < b.base : a.epoch < b.epoch;
+    auto ka = std::tuple(a.base.value(), a.raft ? a.raft->value() : a.base.value(), a.epoch);
+    auto kb = std::tuple(b.base.value(), b.raft ? b.raft->value() : b.base.value(), b.epoch);
+    return ka < kb;
   });
-  // Two log files with one base: an empty segment replaced by a roll to a new epoch whose
+  // Two log files with one stem: an empty segment replaced by a roll to a new epoch whose
   // removal did not happen. The empty one goes; anything else is an overlap (refused below).
   for (size_t i = 0; i + 1 < found.size();) {
-    if (found[i].base != found[i + 1].base) {
+    if (found[i].stem() != found[i + 1].stem()) {
       ++i;
       continue;
     }
-    auto p = path_ / segment_names::log_name(found[i].base, found[i].epoch);
+    auto p = path_ / segment_names::log_name(found[i].stem(), found[i].epoch);
     auto f = fs.open(p, io::open_mode::read_only);
     if (!f)
       return f.error();
@@ -260,9 +276,9 @@ status log::load(bool clean, log_recovery& report) {
     if (!size)
       return size.error();
     if (*size != 0) {
-      return error(errc::invalid_batch,
-                   fmt::format("{} and a later epoch's segment have the same base offset",
-                               p.filename().string()));
+      return error(
+          errc::invalid_batch,
+          fmt::format("{} and a later epoch's segment have the same base", p.filename().string()));
     }
     f->reset();
     STROM_TRY(fs.remove(p));
@@ -292,9 +308,9 @@ status log::load(bool clean, log_recovery& report) {
   for (const auto& f : found) {
     if (cut) {
       // A torn tail can only be at the end: later segments are leftovers of that tail.
-      STROM_TRY(fs.remove(path_ / segment_names::log_name(f.base, f.epoch)));
-      STROM_TRY(fs.remove(path_ / segment_names::index_name(f.base)));
-      STROM_TRY(fs.remove(path_ / segment_names::time_index_name(f.base)));
+      STROM_TRY(fs.remove(path_ / segment_names::log_name(f.stem(), f.epoch)));
+      STROM_TRY(fs.remove(path_ / segment_names::index_name(f.stem())));
+      STROM_TRY(fs.remove(path_ / segment_names::time_index_name(f.stem())));
       ++report.segments_removed;
       report.notes.push_back(
           fmt::format("removed segment {} after a truncated one", f.base.value()));
@@ -303,8 +319,22 @@ status log::load(bool clean, log_recovery& report) {
     // Segments just swapped in by an interrupted compaction are re-read too: cheap insurance.
     bool recover = (!clean && f.base.value() >= recover_from) ||
                    std::find(swapped.begin(), swapped.end(), f.base.value()) != swapped.end();
+    // The Raft base: from the name, else continuing the previous segment (delta 0 for the
+    // first): logs written before Raft indexes had no name for it.
+    model::raft_index raft_base =
+        f.raft ? *f.raft
+               : model::raft_index(f.base.value() + (segments_.empty() ? 0 : offsets_.end_delta()));
+    if (segments_.empty()) {
+      offsets_.reset(raft_base.value() - f.base.value());
+    } else if (raft_base.value() != f.base.value() + offsets_.end_delta()) {
+      return error(
+          errc::index_mismatch,
+          fmt::format("segment {} starts at Raft index {}, the previous one ends before {}",
+                      segment_names::log_name(f.stem(), f.epoch), raft_base.value(),
+                      f.base.value() + offsets_.end_delta()));
+    }
     segment_recovery sr;
-    auto seg = segment::open(segment_options(), f.base, f.epoch, recover, now, sr);
+    auto seg = segment::open(segment_options(), f.stem(), raft_base, f.epoch, recover, now, sr);
     if (!seg)
       return seg.error();
     ++report.segments;
@@ -331,26 +361,33 @@ status log::load(bool clean, log_recovery& report) {
         STROM_TRY(prev.sync());
       STROM_TRY(prev.release_files());
     }
-    segments_.emplace(f.base.value(), std::shared_ptr<segment>(std::move(*seg)));
+    std::shared_ptr<segment> opened(std::move(*seg));
+    STROM_TRY(map_internal_entries(*opened));
+    segments_.emplace(key_of(*opened), std::move(opened));
   }
 
   if (segments_.empty()) {
     auto base = kafka_offset(start->value_or(0));
     auto epoch = epochs_.latest().value_or(leader_epoch(0));
-    auto seg = segment::create(segment_options(), base, epoch, now);
+    offsets_.reset(0);
+    auto seg = segment::create(segment_options(), segment_stem{base, std::nullopt},
+                               model::raft_index(base.value()), epoch, now);
     if (!seg)
       return seg.error();
-    segments_.emplace(base.value(), std::shared_ptr<segment>(std::move(*seg)));
+    std::shared_ptr<segment> created(std::move(*seg));
+    segments_.emplace(key_of(*created), std::move(created));
   }
 
   log_end_ = active().next_offset();
-  log_start_ = kafka_offset(std::max(start->value_or(0), segments_.begin()->first));
+  log_start_ = kafka_offset(std::max(start->value_or(0), segments_.begin()->first.kafka));
   if (log_start_.value() > log_end_.value())
     log_start_ = model::first_at(log_end_);
   // The checkpoint may be missing or behind the segments: every segment's epoch is known.
   STROM_TRY(epochs_.truncate_from_end(log_end_));
   for (const auto& [base, seg] : segments_) {
-    if (!seg->empty())
+    // Only terms that wrote data (raft-design §2.6): a term whose segment holds internal
+    // entries alone answers no OffsetForLeaderEpoch.
+    if (seg->covers_offsets())
       STROM_TRY(epochs_.assign(seg->epoch(), seg->base_offset()));
   }
   if (!clean)
@@ -365,6 +402,37 @@ status log::load(bool clean, log_recovery& report) {
   for (const auto& n : report.notes)
     lg().warn("{}: {}", name_.dir_name(), n);
   return ok();
+}
+
+status log::map_internal_entries(const segment& seg) {
+  // Every internal entry is indexed (flagged): their headers say which take a Raft index and
+  // which index they carry (none in logs written before Raft indexes: then the next one).
+  for (const auto& e : seg.index()) {
+    if ((e.flags & index_entry::internal) == 0)
+      continue;
+    auto loc = seg.header_at(e.position);
+    if (!loc)
+      return loc.error();
+    if (!*loc)
+      break;
+    const auto& h = (*loc)->header;
+    if (!h.is_internal() || !model::takes_raft_index(h.kind()))
+      continue;
+    auto added = offsets_.add(kafka_next_offset(h.base_offset), h.stored_raft_index());
+    if (!added) {
+      return error(errc::index_mismatch,
+                   fmt::format("{}: {}", segment_names::log_name(seg.stem(), seg.epoch()),
+                               added.error().message()));
+    }
+  }
+  return ok();
+}
+
+log::segment_map::const_iterator log::kafka_seek(kafka_offset o) const {
+  auto it = segments_.lower_bound(o);  // the first segment with base >= o
+  if (it != segments_.end() && it->first.kafka == o.value())
+    return it;
+  return it == segments_.begin() ? it : std::prev(it);
 }
 
 // --- append ----------------------------------------------------------------------------------
@@ -386,7 +454,7 @@ error log::io_failed(const error& e) {
 
 void log::release_synced() {
   std::erase_if(unreleased_, [&](const std::shared_ptr<segment>& seg) {
-    auto it = segments_.find(seg->base_offset().value());
+    auto it = segments_.find(key_of(*seg));
     if (it == segments_.end() || it->second != seg)
       return true;  // deleted or replaced meanwhile
     if (seg == segments_.rbegin()->second)
@@ -420,7 +488,7 @@ status log::load_snapshots() {
 }
 
 void log::drop_snapshots_outside(int64_t end) {
-  auto first = segments_.empty() ? end : segments_.begin()->first;
+  auto first = segments_.empty() ? end : segments_.begin()->first.kafka;
   for (auto it = snapshots_.begin(); it != snapshots_.end();) {
     if (*it >= first && *it <= end) {
       ++it;
@@ -487,6 +555,7 @@ model::leader_epoch log::active_epoch() const {
 
 status log::roll(leader_epoch epoch) {
   auto base = model::first_at(log_end_);
+  auto raft_base = next_index();
   auto now = opts_.clk->now_ms();
   auto old = segments_.rbegin()->second;
   if (auto s = old->write_pending_indexes(); !s)
@@ -494,14 +563,15 @@ status log::roll(leader_epoch epoch) {
   release_synced();  // closed segments made durable since the last roll free their files first
   // The new segment first: when it cannot be created (out of descriptors, say) nothing has
   // changed, the old segment stays active and a later append tries again.
-  auto seg = segment::create(segment_options(), base, epoch, now);
+  auto seg =
+      segment::create(segment_options(), segment_stem::of(base, raft_base), raft_base, epoch, now);
   if (!seg)
     return io_failed(seg.error());
   std::shared_ptr<segment> fresh(std::move(*seg));
   bool replaced = old->empty();
   if (replaced) {
     // Nothing to keep: the empty segment is replaced (a new epoch needs a new name). It had
-    // the new segment's base, so its index file names are the new segment's now: only its
+    // the new segment's stem, so its index file names are the new segment's now: only its
     // log file goes. Should that fail for lack of a resource, the empty file is dropped at
     // the next start.
     if (auto s = old->remove_log_file(); !s && !is_resource_exhaustion(s.error().code()))
@@ -515,7 +585,7 @@ status log::roll(leader_epoch epoch) {
       (void)io_failed(s.error());  // nothing was pending: not reached in practice
     unreleased_.push_back(old);
   }
-  segments_.emplace(base.value(), fresh);
+  segments_.emplace(key_of(*fresh), fresh);
   draw_roll_jitter();
   // The owner's state as of the new segment's base: written by the flush that makes the
   // closed segment durable, never before the data it covers.
@@ -599,6 +669,7 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
     STROM_TRY(roll(epoch));
 
   auto base = model::first_at(log_end_);
+  auto base_index = next_index();
   // The epoch checkpoint before the data: when it cannot be written nothing is appended (an
   // entry starting at the log end without data is dropped again at the next start).
   if (auto s = epochs_.assign(epoch, base); !s)
@@ -617,13 +688,19 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
   if (opts_.config.flush_messages && unflushed_messages_ >= *opts_.config.flush_messages) {
     flush_async(nullptr);
   }
-  return append_result{base, h.last_offset(), h.max_timestamp};
+  return append_result{base, h.last_offset(), h.max_timestamp, base_index,
+                       model::raft_index(base_index.value() + h.last_offset_delta)};
 }
 
-result<kafka_next_offset> log::append_internal(model::internal_kind kind,
-                                               std::span<const std::byte> payload,
-                                               leader_epoch epoch) {
+result<entry_position> log::append_internal(model::internal_kind kind,
+                                            std::span<const std::byte> payload,
+                                            leader_epoch epoch) {
   STROM_TRY(check_writable());
+  if (!model::takes_raft_index(kind)) {
+    return error(
+        errc::invalid_batch,
+        fmt::format("internal entry kind {} is the log's own bookkeeping", static_cast<int>(kind)));
+  }
   if (epoch < active().epoch()) {
     return error(errc::stale_epoch, fmt::format("epoch {} is older than the log's {}",
                                                 epoch.value(), active().epoch().value()));
@@ -631,18 +708,20 @@ result<kafka_next_offset> log::append_internal(model::internal_kind kind,
   if (epoch > active().epoch())
     STROM_TRY(roll(epoch));
   auto now = opts_.clk->now_ms();
-  auto entry = model::make_internal_entry(kind, log_end_, epoch, now, payload);
+  auto index = next_index();
+  auto entry = model::make_internal_entry(kind, log_end_, epoch, now, payload, index);
   auto h = model::decode_header(entry);
   if (!h)
     return h.error();
-  if (auto s = epochs_.assign(epoch, model::first_at(log_end_)); !s)
-    return io_failed(s.error());
+  // No epoch-cache entry: only terms that write data have one (raft-design §2.6).
   if (auto s = active().append(entry, *h); !s)
     return io_failed(s.error());
+  auto added = offsets_.add(log_end_, index);
+  STROM_ASSERT(added.has_value(), "the next index is the index an entry at the log end takes");
   flush_->write_seq.fetch_add(1, std::memory_order_release);
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = now;
-  return log_end_;
+  return entry_position{index, log_end_};
 }
 
 // --- read ------------------------------------------------------------------------------------
@@ -656,9 +735,7 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
   out.next = kafka_next_offset(from.value());
   auto limit = std::min(ro.max_offset.value_or(log_end_), log_end_);
 
-  auto it = segments_.upper_bound(from.value());
-  if (it != segments_.begin())
-    --it;
+  auto it = kafka_seek(from);
   bool done = false;
   for (; it != segments_.end() && !done; ++it) {
     const auto& seg = *it->second;
@@ -777,10 +854,7 @@ status log::visit_headers(kafka_offset from,
                           const std::function<void(const model::batch_header&)>& fn) const {
   if (from < log_start_)
     from = log_start_;
-  auto it = segments_.upper_bound(from.value());
-  if (it != segments_.begin())
-    --it;
-  for (; it != segments_.end(); ++it) {
+  for (auto it = kafka_seek(from); it != segments_.end(); ++it) {
     header_window window;
     auto loc = it->second->find(from, &window);
     if (!loc)
@@ -817,7 +891,7 @@ kafka_offset log::recent_segments_start(size_t n) const {
   auto it = segments_.rbegin();
   for (size_t i = 1; i < n && std::next(it) != segments_.rend(); ++i)
     ++it;
-  return kafka_offset(it->first);
+  return kafka_offset(it->first.kafka);
 }
 
 uint64_t log::size_bytes() const {
@@ -838,10 +912,11 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   if (end >= log_end_)
     return log_end_;
   {
-    // A flush in progress may be writing a snapshot taken before the cut: let it finish, so
-    // that the snapshots beyond the new end are all deleted below.
-    std::unique_lock lock(flush_->mu);
-    flush_->idle.wait(lock, [&] { return flush_->is_idle(); });
+    // A flush round running now claims nothing durable past the cut, and writes (or keeps)
+    // no snapshot beyond it; snapshots not taken by a round yet are dropped here. The
+    // truncation does not wait for the round's fsync.
+    std::lock_guard lock(flush_->mu);
+    flush_->trunc_low = std::min(flush_->trunc_low, end.value());
     std::erase_if(flush_->snapshots, [&](const auto& w) { return w.offset > end.value(); });
   }
   ++generation_;
@@ -849,7 +924,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   // A batch straddling `end` goes whole and the end moves below it; a gap left by compaction
   // just below `end` must not move it (see below).
   bool straddles = false;
-  if (auto it = segments_.lower_bound(end.value()); it != segments_.begin()) {
+  if (auto it = segments_.lower_bound(model::first_at(end)); it != segments_.begin()) {
     auto loc = std::prev(it)->second->find(model::first_at(end));
     if (!loc)
       return io_failed(loc.error());
@@ -858,12 +933,13 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
   {
     // The segment that becomes the active one is written to: its files are opened again
     // (it may have been released) before anything changes.
-    auto it = segments_.lower_bound(end.value());
+    auto it = segments_.lower_bound(model::first_at(end));
     auto target = it == segments_.begin() ? it : std::prev(it);
     if (auto s = target->second->reacquire(); !s)
       return io_failed(s.error());
   }
-  while (!segments_.empty() && segments_.rbegin()->first >= end.value() && segments_.size() > 1) {
+  while (!segments_.empty() && segments_.rbegin()->first.kafka >= end.value() &&
+         segments_.size() > 1) {
     auto seg = segments_.rbegin()->second;
     if (auto s = seg->remove_files(); !s)
       return io_failed(s.error());
@@ -879,6 +955,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     return io_failed(s.error());
   }
   log_end_ = active().next_offset();
+  offsets_.truncate_at_position(end);  // the internal entries positioned at `end` went too
   if (log_end_ < end && !straddles) {
     // Compaction removed the records just below `end`: keep the end where it was asked to be
     // (offsets are never reused) with an entry that spans the gap.
@@ -903,10 +980,12 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     });
     flush_->appended_end = log_end_.value();
     flush_->write_seq.fetch_add(1);
+    flush_->trunc_low = std::min(flush_->trunc_low, log_end_.value());
     if (flush_->flushed_end.load() > log_end_.value())
       flush_->flushed_end = log_end_.value();
   }
-  if (auto s = flush_->write_recovery_point(std::min(log_end_.value(), segments_.rbegin()->first));
+  if (auto s =
+          flush_->write_recovery_point(std::min(log_end_.value(), segments_.rbegin()->first.kafka));
       !s) {
     return io_failed(s.error());
   }
@@ -919,7 +998,8 @@ status log::remove_front_segment() {
   if (auto s = seg->remove_files(); !s)
     return io_failed(s.error());
   segments_.erase(segments_.begin());
-  auto new_start = kafka_offset(segments_.begin()->first);
+  offsets_.drop_before(segments_.begin()->second->raft_base());
+  auto new_start = kafka_offset(segments_.begin()->first.kafka);
   if (new_start > log_start_)
     log_start_ = new_start;
   drop_snapshots_outside(log_end_.value());  // snapshots go with their segments
@@ -936,7 +1016,7 @@ status log::prefix_truncate(kafka_offset start) {
     return ok();
   if (start.value() == log_end_.value() && !active().empty())
     STROM_TRY(roll(active().epoch()));
-  while (segments_.size() > 1 && std::next(segments_.begin())->first <= start.value()) {
+  while (segments_.size() > 1 && std::next(segments_.begin())->first.kafka <= start.value()) {
     STROM_TRY(remove_front_segment());
   }
   log_start_ = start;
@@ -968,16 +1048,28 @@ result<size_t> log::housekeeping(bool retention) {
   // Retention by time and size is the `delete` half of cleanup.policy.
   retention = retention && cfg.cleanup_delete;
   if (retention && cfg.retention_ms >= 0) {
+    // Data expires by its newest timestamp. A segment without data (internal entries alone:
+    // a term that wrote nothing) has nothing that expires: it goes with the first segment
+    // after it that holds data, when that one expires; before that it is kept.
     auto expired = [&](const segment& s) {
-      return !s.empty() && s.max_timestamp() < sat_sub(now, cfg.retention_ms);
+      return s.covers_offsets() && s.max_timestamp() < sat_sub(now, cfg.retention_ms);
     };
-    while (!later && segments_.size() > 1 && expired(*segments_.begin()->second)) {
-      STROM_TRY(step(remove_front_segment()));
-      deleted += later ? 0 : 1;
-    }
-    if (!later && segments_.size() == 1 && expired(active())) {
-      STROM_TRY(step(roll(active().epoch())));
-      if (!later) {
+    while (!later) {
+      auto it = segments_.begin();
+      size_t k = 1;
+      while (std::next(it) != segments_.end() && !it->second->covers_offsets()) {
+        ++it;
+        ++k;
+      }
+      if (!expired(*it->second))
+        break;
+      if (std::next(it) == segments_.end()) {
+        // The active segment: a new one first, so that it can go.
+        STROM_TRY(step(roll(active().epoch())));
+        if (later)
+          break;
+      }
+      for (size_t i = 0; i < k && !later; ++i) {
         STROM_TRY(step(remove_front_segment()));
         deleted += later ? 0 : 1;
       }
@@ -1029,7 +1121,7 @@ bool log::compaction_due() const {
   uint64_t total = 0;
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
     total += it->second->size_bytes();
-    if (it->first >= cleaned_end_.value())
+    if (it->first.kafka >= cleaned_end_.value())
       dirty += it->second->size_bytes();
   }
   return dirty > 0 &&
@@ -1053,9 +1145,9 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
     if (cfg.min_compaction_lag_ms > 0 &&
         seg.max_timestamp() > sat_sub(now, cfg.min_compaction_lag_ms))
       break;
-    inputs.push_back(
-        {seg.base_offset(), seg.epoch(), seg.log_source(), seg.size_bytes(), seg.next_offset()});
-    if (it->first >= cleaned_end_.value())
+    inputs.push_back({seg.base_offset(), seg.epoch(), seg.log_source(), seg.size_bytes(),
+                      seg.next_offset(), seg.stem(), seg.raft_base()});
+    if (it->first.kafka >= cleaned_end_.value())
       dirty = true;
   }
   bool tombstones_due = tombstone_deadline_ >= 0 && now >= tombstone_deadline_;
@@ -1092,9 +1184,9 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
   auto& fs = *opts_.fs;
   bool swap = !job.staged_.empty();
   auto names = [](const compaction_input& in) {
-    return std::array<std::string, 3>{segment_names::log_name(in.base, in.epoch),
-                                      segment_names::index_name(in.base),
-                                      segment_names::time_index_name(in.base)};
+    return std::array<std::string, 3>{segment_names::log_name(in.stem, in.epoch),
+                                      segment_names::index_name(in.stem),
+                                      segment_names::time_index_name(in.stem)};
   };
   for (const auto& st : job.staged_) {
     for (const auto& n : names(job.inputs_[st.input])) {
@@ -1134,7 +1226,7 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
   }
   for (const auto& st : job.staged_) {
     st.seg->clear_suffix();
-    segments_[job.inputs_[st.input].base.value()] = st.seg;
+    segments_[key_of(*st.seg)] = st.seg;
   }
   if (swap)
     ++generation_;
@@ -1198,7 +1290,7 @@ void log::flush_async(std::function<void(status)> done) {
 // --- flush rounds ----------------------------------------------------------------------------
 
 void log_dir::queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& fs,
-                          blocking_pool& pool, std::shared_ptr<log_flush_state> st) {
+                          task_executor& exec, std::shared_ptr<log_flush_state> st) {
   {
     std::lock_guard lock(dir->flush_mu_);
     dir->queue_.push_back(std::move(st));
@@ -1206,12 +1298,12 @@ void log_dir::queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& 
       return;
     dir->round_running_ = true;
   }
-  pool.submit([dir, fs = &fs] { dir->run_flush_rounds(*fs); });
+  exec.submit([dir, fs = &fs, ex = &exec] { dir->run_flush_round(*fs, *ex); });
 }
 
-void log_dir::run_flush_rounds(io::file_system& fs) {
-  // Runs on the flush pool. Each round takes every queued log; logs written to during the
-  // round queue again for the next one.
+void log_dir::run_flush_round(io::file_system& fs, task_executor& exec) {
+  // One task on the flush executor. The round takes every queued log; logs written to during
+  // the round queue again, and the next round is submitted at the end.
   struct part {
     std::shared_ptr<log_flush_state> st;
     std::vector<std::function<void(status)>> waiters;
@@ -1221,131 +1313,154 @@ void log_dir::run_flush_rounds(io::file_system& fs) {
     int64_t target = 0;
     uint64_t seq = 0;
   };
-  for (;;) {
-    std::vector<std::shared_ptr<log_flush_state>> queued;
+  std::vector<std::shared_ptr<log_flush_state>> queued;
+  {
+    std::lock_guard lock(flush_mu_);
+    queued.swap(queue_);
+    if (queued.empty()) {
+      round_running_ = false;
+      return;
+    }
+  }
+  std::vector<part> parts;
+  parts.reserve(queued.size());
+  for (auto& st : queued) {
+    part p;
+    std::lock_guard lock(st->mu);
+    p.waiters.swap(st->waiters);
+    p.files.swap(st->closed);
+    p.files.push_back(st->active);
+    p.rewrite_rp = st->roll_pending;
+    st->roll_pending = false;
+    p.snapshots.swap(st->snapshots);
+    ++st->holders;
+    p.target = st->appended_end.load(std::memory_order_acquire);
+    p.seq = st->write_seq.load(std::memory_order_acquire);
+    st->trunc_low = INT64_MAX;
+    p.st = std::move(st);
+    parts.push_back(std::move(p));
+  }
+
+  status s = offline() ? status(error(errc::log_dir_offline, offline_reason())) : ok();
+  if (s && parts.size() > 1) {
+    s = fs.sync_file_system(path_);
+  } else if (s) {
+    for (auto& f : parts.front().files) {
+      if (!s)
+        break;
+      s = f->sync();
+    }
+  }
+  for (auto& p : parts) {
+    // Snapshots cover data before their offset, all of it durable now, unless a truncation
+    // removed that data meanwhile: then the snapshot is not written (or removed again, when
+    // the truncation came while it was written).
+    auto cut_below = [&](int64_t offset) {
+      std::lock_guard lock(p.st->mu);
+      return p.st->trunc_low < offset;
+    };
+    for (const auto& snap : p.snapshots) {
+      if (!s)
+        break;
+      if (cut_below(snap.offset))
+        continue;
+      s = p.st->write_snapshot(snap.offset, snap.payload);
+      if (s && cut_below(snap.offset))
+        (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(snap.offset)));
+      for (auto o : snap.obsolete)
+        (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(o)));
+    }
+    if (s && p.rewrite_rp)
+      s = p.st->write_recovery_point_capped(p.target);
+  }
+  bool retry = false;
+  if (!s && is_resource_exhaustion(s.error().code())) {
+    // Out of descriptors or memory (the directory syncs and checkpoint writes open files;
+    // fsync itself never fails so): nothing was claimed durable and the disk did not
+    // fail. The files stay queued for the next flush; the waiters get a retriable error.
+    s = note_resource_exhaustion(fmt::format("flush in {}", path_.string()), s.error());
+    retry = true;
+  } else if (!s) {
+    take_offline(fmt::format("flush failed: {}", s.error().message()));
+    s = error(errc::log_dir_offline, s.error().message());
+  }
+  rounds_.fetch_add(1, std::memory_order_relaxed);
+
+  for (auto& p : parts) {
+    auto& st = *p.st;
+    if (s) {
+      {
+        // Under mu, where truncate() lowers both: never past a cut made during the round.
+        std::lock_guard lock(st.mu);
+        raise_to(st.flushed_end, std::min(p.target, st.trunc_low));
+      }
+      // The closed segments of the round are durable: their owner may release their files.
+      for (size_t i = 0; i + 1 < p.files.size(); ++i)
+        p.files[i]->mark_synced();
+      if (p.files.size() > 1)
+        p.st->closed_synced.fetch_add(1, std::memory_order_release);
+    }
+    for (auto& w : p.waiters)
+      w(s);
+    std::vector<std::function<void(status)>> late;
+    bool again = false;
     {
-      std::lock_guard lock(flush_mu_);
-      queued.swap(queue_);
-      if (queued.empty()) {
-        round_running_ = false;
-        return;
+      std::lock_guard lock(st.mu);
+      if (s)
+        raise_to(st.synced_seq, p.seq);
+      if (retry) {
+        // Back in the queue: the closed segments taken (not the active one, which is still
+        // active or was closed by a roll meanwhile) and the recovery-point rewrite.
+        p.files.pop_back();
+        st.closed.insert(st.closed.begin(), p.files.begin(), p.files.end());
+        st.roll_pending = st.roll_pending || p.rewrite_rp;
+        st.snapshots.insert(st.snapshots.begin(), std::make_move_iterator(p.snapshots.begin()),
+                            std::make_move_iterator(p.snapshots.end()));
       }
-    }
-    std::vector<part> parts;
-    parts.reserve(queued.size());
-    for (auto& st : queued) {
-      part p;
-      std::lock_guard lock(st->mu);
-      p.waiters.swap(st->waiters);
-      p.files.swap(st->closed);
-      p.files.push_back(st->active);
-      p.rewrite_rp = st->roll_pending;
-      st->roll_pending = false;
-      p.snapshots.swap(st->snapshots);
-      ++st->holders;
-      p.target = st->appended_end.load(std::memory_order_acquire);
-      p.seq = st->write_seq.load(std::memory_order_acquire);
-      p.st = std::move(st);
-      parts.push_back(std::move(p));
-    }
-
-    status s = offline() ? status(error(errc::log_dir_offline, offline_reason())) : ok();
-    if (s && parts.size() > 1) {
-      s = fs.sync_file_system(path_);
-    } else if (s) {
-      for (auto& f : parts.front().files) {
-        if (!s)
-          break;
-        s = f->sync();
-      }
-    }
-    for (auto& p : parts) {
-      // Snapshots cover data before their offset, all of it durable now.
-      for (const auto& snap : p.snapshots) {
-        if (!s)
-          break;
-        s = p.st->write_snapshot(snap.offset, snap.payload);
-        for (auto o : snap.obsolete)
-          (void)fs.remove(p.st->dir / segment_names::snapshot_name(kafka_next_offset(o)));
-      }
-      if (s && p.rewrite_rp)
-        s = p.st->write_recovery_point(p.target);
-    }
-    bool retry = false;
-    if (!s && is_resource_exhaustion(s.error().code())) {
-      // Out of descriptors or memory (the directory syncs and checkpoint writes open files;
-      // fsync itself never fails so): nothing was claimed durable and the disk did not
-      // fail. The files stay queued for the next flush; the waiters get a retriable error.
-      s = note_resource_exhaustion(fmt::format("flush in {}", path_.string()), s.error());
-      retry = true;
-    } else if (!s) {
-      take_offline(fmt::format("flush failed: {}", s.error().message()));
-      s = error(errc::log_dir_offline, s.error().message());
-    }
-    rounds_.fetch_add(1, std::memory_order_relaxed);
-
-    for (auto& p : parts) {
-      auto& st = *p.st;
-      if (s) {
-        raise_to(st.flushed_end, p.target);
-        // The closed segments of the round are durable: their owner may release their files.
-        for (size_t i = 0; i + 1 < p.files.size(); ++i)
-          p.files[i]->mark_synced();
-        if (p.files.size() > 1)
-          p.st->closed_synced.fetch_add(1, std::memory_order_release);
-      }
-      for (auto& w : p.waiters)
-        w(s);
-      std::vector<std::function<void(status)>> late;
-      bool again = false;
-      {
-        std::lock_guard lock(st.mu);
-        if (s)
-          raise_to(st.synced_seq, p.seq);
-        if (retry) {
-          // Back in the queue: the closed segments taken (not the active one, which is still
-          // active or was closed by a roll meanwhile) and the recovery-point rewrite.
-          p.files.pop_back();
-          st.closed.insert(st.closed.begin(), p.files.begin(), p.files.end());
-          st.roll_pending = st.roll_pending || p.rewrite_rp;
-          st.snapshots.insert(st.snapshots.begin(), std::make_move_iterator(p.snapshots.begin()),
-                              std::make_move_iterator(p.snapshots.end()));
+      bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
+                  st.synced_seq.load() < st.write_seq.load();
+      if ((s && more) || (retry && !st.waiters.empty())) {
+        // Stays running: queued for the next round. After a resource failure only for
+        // requests that arrived meanwhile, so that a lasting shortage never spins.
+        again = true;
+      } else {
+        if (!s && !retry) {
+          late.swap(st.waiters);  // nothing more will be flushed: fail them too
+          st.closed.clear();
         }
-        bool more = !st.waiters.empty() || !st.closed.empty() || st.roll_pending ||
-                    st.synced_seq.load() < st.write_seq.load();
-        if ((s && more) || (retry && !st.waiters.empty())) {
-          // Stays running: queued for the next round. After a resource failure only for
-          // requests that arrived meanwhile, so that a lasting shortage never spins.
-          again = true;
-        } else {
-          if (!s && !retry) {
-            late.swap(st.waiters);  // nothing more will be flushed: fail them too
-            st.closed.clear();
-          }
-          st.running = false;
-          st.idle.notify_all();
-        }
-      }
-      for (auto& w : late)
-        w(s);
-      if (again) {
-        std::lock_guard lock(flush_mu_);
-        queue_.push_back(p.st);
-      }
-      // What the round held goes before the log is idle: a completion may hold a coroutine's
-      // handler and a segment its cache entry, and whoever waited for idle (a close, a
-      // stop) may destroy the executors and the cache next.
-      late.clear();
-      p.waiters.clear();
-      p.files.clear();
-      p.snapshots.clear();
-      {
-        std::lock_guard lock(st.mu);
-        --st.holders;
+        st.running = false;
         st.idle.notify_all();
       }
     }
+    for (auto& w : late)
+      w(s);
+    if (again) {
+      std::lock_guard lock(flush_mu_);
+      queue_.push_back(p.st);
+    }
+    // What the round held goes before the log is idle: a completion may hold a coroutine's
+    // handler and a segment its cache entry, and whoever waited for idle (a close, a
+    // stop) may destroy the executors and the cache next.
+    late.clear();
+    p.waiters.clear();
+    p.files.clear();
+    p.snapshots.clear();
+    {
+      std::lock_guard lock(st.mu);
+      --st.holders;
+      st.idle.notify_all();
+    }
   }
+  {
+    std::lock_guard lock(flush_mu_);
+    if (queue_.empty()) {
+      round_running_ = false;
+      return;
+    }
+  }
+  // The previous task holds nothing by now: the next round may start at once.
+  exec.submit(
+      [self = shared_from_this(), fs = &fs, ex = &exec] { self->run_flush_round(*fs, *ex); });
 }
 
 status log::flush() {

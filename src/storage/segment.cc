@@ -35,14 +35,19 @@ bool offsets_in_range(const batch_header& h) {
 
 // --- names -----------------------------------------------------------------------------------
 
-std::string segment_names::log_name(kafka_offset base, leader_epoch epoch) {
-  return fmt::format("{:020d}-{}.log", base.value(), epoch.value());
+std::string segment_names::stem_text(const segment_stem& stem) {
+  if (!stem.raft)
+    return fmt::format("{:020d}", stem.base.value());
+  return fmt::format("{:020d}-r{:020d}", stem.base.value(), stem.raft->value());
 }
-std::string segment_names::index_name(kafka_offset base) {
-  return fmt::format("{:020d}.index", base.value());
+std::string segment_names::log_name(const segment_stem& stem, leader_epoch epoch) {
+  return fmt::format("{}-{}.log", stem_text(stem), epoch.value());
 }
-std::string segment_names::time_index_name(kafka_offset base) {
-  return fmt::format("{:020d}.timeindex", base.value());
+std::string segment_names::index_name(const segment_stem& stem) {
+  return stem_text(stem) + ".index";
+}
+std::string segment_names::time_index_name(const segment_stem& stem) {
+  return stem_text(stem) + ".timeindex";
 }
 
 namespace {
@@ -61,19 +66,35 @@ std::optional<int64_t> parse_base_digits(std::string_view name) {
   }
   return base;
 }
+
+/// The stem at the start of a segment file name and the length it takes; nullopt when the
+/// name does not start with one.
+std::optional<std::pair<segment_stem, size_t>> parse_stem(std::string_view name) {
+  auto base = parse_base_digits(name);
+  if (!base)
+    return std::nullopt;
+  segment_stem stem{kafka_offset(*base), std::nullopt};
+  if (name.size() >= 20 + 2 + 20 && name.substr(20, 2) == "-r") {
+    auto raft = parse_base_digits(name.substr(22));
+    if (!raft)
+      return std::nullopt;
+    stem.raft = model::raft_index(*raft);
+    return std::pair{stem, size_t{42}};
+  }
+  return std::pair{stem, size_t{20}};
+}
 }  // namespace
 
 std::optional<segment_names::parsed> segment_names::parse_log_name(const std::string& name) {
-  // <20 digits>-<epoch digits>.log
-  if (name.size() < 20 + 1 + 1 + 4 || !name.ends_with(".log") || name[20] != '-') {
+  // <stem>-<epoch digits>.log
+  auto stem = parse_stem(name);
+  if (!stem)
     return std::nullopt;
-  }
-  auto digits = parse_base_digits(name);
-  if (!digits)
+  size_t n = stem->second;
+  if (name.size() < n + 1 + 1 + 4 || !name.ends_with(".log") || name[n] != '-')
     return std::nullopt;
-  int64_t base = *digits;
   int64_t epoch = 0;
-  std::string_view e(name.data() + 21, name.size() - 21 - 4);
+  std::string_view e(name.data() + n + 1, name.size() - n - 1 - 4);
   if (e.empty() || e.size() > 10)
     return std::nullopt;
   for (char c : e) {
@@ -83,7 +104,7 @@ std::optional<segment_names::parsed> segment_names::parse_log_name(const std::st
   }
   if (epoch > INT32_MAX)
     return std::nullopt;
-  return parsed{kafka_offset(base), leader_epoch(static_cast<int32_t>(epoch))};
+  return parsed{stem->first.base, leader_epoch(static_cast<int32_t>(epoch)), stem->first.raft};
 }
 
 std::string segment_names::snapshot_name(kafka_next_offset at) {
@@ -100,22 +121,28 @@ std::optional<kafka_next_offset> segment_names::parse_snapshot_name(const std::s
 std::optional<kafka_offset> segment_names::parse_segment_file_base(const std::string& name) {
   if (auto p = parse_log_name(name))
     return p->base;
-  auto digits = parse_base_digits(name);
-  if (!digits)
+  auto stem = parse_stem(name);
+  if (!stem)
     return std::nullopt;
-  std::string_view rest(name.data() + 20, name.size() - 20);
+  std::string_view rest(name.data() + stem->second, name.size() - stem->second);
   if (rest != ".index" && rest != ".timeindex")
     return std::nullopt;
-  return kafka_offset(*digits);
+  return stem->first.base;
 }
 
 // --- lifecycle -------------------------------------------------------------------------------
 
-segment::segment(const options& opts, kafka_offset base, leader_epoch epoch)
-    : opts_(opts), base_(base), epoch_(epoch), next_(base.value()) {}
+segment::segment(const options& opts, const segment_stem& stem, model::raft_index raft_base,
+                 leader_epoch epoch)
+    : opts_(opts),
+      stem_(stem),
+      base_(stem.base),
+      raft_base_(raft_base),
+      epoch_(epoch),
+      next_(stem.base.value()) {}
 
 std::filesystem::path segment::log_path() const {
-  return opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix);
+  return opts_.dir / (segment_names::log_name(stem_, epoch_) + opts_.suffix);
 }
 
 status segment::open_files(bool create) {
@@ -127,11 +154,11 @@ status segment::open_files(bool create) {
   source_ = std::make_shared<cached_file>(opts_.fs, log_path(), opts_.cache);
   source_->track(log_);
   // Indexes are derived data: recreate them whenever they are missing.
-  auto idx = opts_.fs->open(opts_.dir / (segment_names::index_name(base_) + opts_.suffix),
+  auto idx = opts_.fs->open(opts_.dir / (segment_names::index_name(stem_) + opts_.suffix),
                             io::open_mode::create);
   if (!idx)
     return idx.error();
-  auto tidx = opts_.fs->open(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix),
+  auto tidx = opts_.fs->open(opts_.dir / (segment_names::time_index_name(stem_) + opts_.suffix),
                              io::open_mode::create);
   if (!tidx)
     return tidx.error();
@@ -141,13 +168,14 @@ status segment::open_files(bool create) {
   return ok();
 }
 
-result<std::unique_ptr<segment>> segment::create(const options& opts, kafka_offset base,
-                                                 leader_epoch epoch, timestamp_ms now) {
-  std::unique_ptr<segment> s(new segment(opts, base, epoch));
+result<std::unique_ptr<segment>> segment::create(const options& opts, const segment_stem& stem,
+                                                 model::raft_index raft_base, leader_epoch epoch,
+                                                 timestamp_ms now) {
+  std::unique_ptr<segment> s(new segment(opts, stem, raft_base, epoch));
   s->created_ms_ = now;
-  // Stale index files of an earlier segment with this base (removed log) must not survive.
-  auto index = opts.dir / (segment_names::index_name(base) + opts.suffix);
-  auto time_index = opts.dir / (segment_names::time_index_name(base) + opts.suffix);
+  // Stale index files of an earlier segment with this stem (removed log) must not survive.
+  auto index = opts.dir / (segment_names::index_name(stem) + opts.suffix);
+  auto time_index = opts.dir / (segment_names::time_index_name(stem) + opts.suffix);
   (void)opts.fs->remove(index);
   (void)opts.fs->remove(time_index);
   if (auto st = s->open_files(true); !st) {
@@ -156,7 +184,7 @@ result<std::unique_ptr<segment>> segment::create(const options& opts, kafka_offs
     bool log_created = s->log_ != nullptr;
     s.reset();
     if (log_created)
-      (void)opts.fs->remove(opts.dir / (segment_names::log_name(base, epoch) + opts.suffix));
+      (void)opts.fs->remove(opts.dir / (segment_names::log_name(stem, epoch) + opts.suffix));
     (void)opts.fs->remove(index);
     (void)opts.fs->remove(time_index);
     return st.error();
@@ -164,10 +192,11 @@ result<std::unique_ptr<segment>> segment::create(const options& opts, kafka_offs
   return s;
 }
 
-result<std::unique_ptr<segment>> segment::open(const options& opts, kafka_offset base,
-                                               leader_epoch epoch, bool recover, timestamp_ms now,
+result<std::unique_ptr<segment>> segment::open(const options& opts, const segment_stem& stem,
+                                               model::raft_index raft_base, leader_epoch epoch,
+                                               bool recover, timestamp_ms now,
                                                segment_recovery& report) {
-  std::unique_ptr<segment> s(new segment(opts, base, epoch));
+  std::unique_ptr<segment> s(new segment(opts, stem, raft_base, epoch));
   s->created_ms_ = now;
   STROM_TRY(s->open_files(false));
   if (!recover) {
@@ -355,7 +384,7 @@ result<std::optional<batch_location>> segment::header_at(uint64_t position,
   if (!offsets_in_range(*h)) {
     return error(errc::invalid_batch,
                  fmt::format("corrupt offsets in the batch header at {} of {}", position,
-                             segment_names::log_name(base_, epoch_)));
+                             segment_names::log_name(stem_, epoch_)));
   }
   if (window != nullptr)
     window->large_ = h->size_bytes() >= header_window::capacity;
@@ -459,7 +488,7 @@ status segment::scan_tail_from(uint64_t position) {
     const auto& h = (*loc)->header;
     if (!model::check_length(h, absolute_max_batch) || pos + h.size_bytes() > size_) {
       return error(errc::invalid_batch, fmt::format("bad batch header at {} in {}", pos,
-                                                    segment_names::log_name(base_, epoch_)));
+                                                    segment_names::log_name(stem_, epoch_)));
     }
     // Entries already on disk are kept; the scan only appends what is missing.
     bool indexed = !index_.empty() && index_.back().position >= pos;
@@ -681,9 +710,9 @@ status segment::flush_indexes() {
     }
     return (*f)->sync();
   };
-  status s = sync(index, segment_names::index_name(base_));
+  status s = sync(index, segment_names::index_name(stem_));
   if (s)
-    s = sync(time_index, segment_names::time_index_name(base_));
+    s = sync(time_index, segment_names::time_index_name(stem_));
   if (!s)
     indexes_dirty_ = true;
   return s;
@@ -727,7 +756,7 @@ status segment::reacquire() {
     source_->track(log_);
   }
   if (index_file_ == nullptr) {
-    auto f = opts_.fs->open(opts_.dir / (segment_names::index_name(base_) + opts_.suffix),
+    auto f = opts_.fs->open(opts_.dir / (segment_names::index_name(stem_) + opts_.suffix),
                             io::open_mode::create);
     if (!f)
       return f.error();
@@ -735,7 +764,7 @@ status segment::reacquire() {
     index_file_ = std::move(*f);
   }
   if (time_index_file_ == nullptr) {
-    auto f = opts_.fs->open(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix),
+    auto f = opts_.fs->open(opts_.dir / (segment_names::time_index_name(stem_) + opts_.suffix),
                             io::open_mode::create);
     if (!f)
       return f.error();
@@ -752,13 +781,13 @@ void segment::clear_suffix() {
 }
 
 status segment::remove_log_file() {
-  return opts_.fs->remove(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix));
+  return opts_.fs->remove(opts_.dir / (segment_names::log_name(stem_, epoch_) + opts_.suffix));
 }
 
 status segment::remove_files() {
-  STROM_TRY(opts_.fs->remove(opts_.dir / (segment_names::log_name(base_, epoch_) + opts_.suffix)));
-  STROM_TRY(opts_.fs->remove(opts_.dir / (segment_names::index_name(base_) + opts_.suffix)));
-  return opts_.fs->remove(opts_.dir / (segment_names::time_index_name(base_) + opts_.suffix));
+  STROM_TRY(opts_.fs->remove(opts_.dir / (segment_names::log_name(stem_, epoch_) + opts_.suffix)));
+  STROM_TRY(opts_.fs->remove(opts_.dir / (segment_names::index_name(stem_) + opts_.suffix)));
+  return opts_.fs->remove(opts_.dir / (segment_names::time_index_name(stem_) + opts_.suffix));
 }
 
 }  // namespace strom::storage

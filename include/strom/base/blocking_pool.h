@@ -7,21 +7,23 @@
 #include <thread>
 #include <vector>
 
+#include "strom/base/executor.h"
+
 namespace strom {
 
 /// A small pool of threads for blocking system calls (fsync, unlink, directory scans), so
 /// that the shard threads never block on the disk. Tasks run in submission order per thread;
 /// the queue is bounded only by the callers, who submit at most one task per log at a time.
 /// Its threads log for the node of the thread that constructed it (logging::thread_node).
-class blocking_pool {
+class blocking_pool final : public task_executor {
  public:
   explicit blocking_pool(size_t threads);
   /// Runs every queued task, then joins the threads.
-  ~blocking_pool();
+  ~blocking_pool() override;
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;
 
-  void submit(std::function<void()> task);
+  void submit(std::function<void()> task) override;
 
  private:
   void run();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "strom/io/file_system.h"
@@ -20,6 +21,10 @@ class fault_file_system final : public file_system {
   void fail_writes_after(int64_t bytes) { write_budget_ = bytes; }
   /// Every sync() fails with errc::injected_fault while set.
   void fail_syncs(bool on) { fail_sync_ = on; }
+  /// Called at the start of every file sync() and sync_file_system(), on the syncing thread,
+  /// before anything is synced (to run something "during" an fsync). Set it while no sync
+  /// runs; null to clear.
+  void on_sync(std::function<void()> hook) { st_->sync_hook = std::move(hook); }
   /// After `n` more mutating calls (write, sync, truncate, open that may create, directory
   /// creation, remove, rename, directory sync), that call and every later one fails with
   /// injected_fault and changes nothing: a crash between two steps of a multi-step protocol.
@@ -85,6 +90,8 @@ class fault_file_system final : public file_system {
     STROM_TRY(st_->take_descriptor());
     STROM_TRY(st_->take_op());
     ++syncs_;
+    if (st_->sync_hook)
+      st_->sync_hook();
     if (fail_sync_)
       return error(errc::injected_fault, "syncfs failed");
     return inner_->sync_file_system(p);
@@ -107,6 +114,7 @@ class fault_file_system final : public file_system {
     std::atomic<int> open_errno{0};
     std::atomic<int64_t> opens_allowed{0};
     std::atomic<uint64_t> opens_refused{0};
+    std::function<void()> sync_hook;
     /// Counts one mutating call; fails it when the op budget is spent.
     status take_op();
     /// Fails a call that needs a new descriptor while open_errno is set.

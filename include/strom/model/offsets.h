@@ -17,6 +17,16 @@ using kafka_next_offset = strong_type<int64_t, struct kafka_next_offset_tag>;
 /// The leader epoch (Raft term) stamped into every batch's partitionLeaderEpoch.
 using leader_epoch = strong_type<int32_t, struct leader_epoch_tag>;
 
+/// The position of an entry in a partition's Raft log (inclusive). Every entry that Raft
+/// replicates has one: a data batch covering N Kafka offsets spans N consecutive indexes,
+/// an internal entry (term start, configuration, prefix truncation) one. Where both exist,
+/// raft_index = kafka_offset + delta, and the delta changes only at internal entries. A
+/// raft_index converts to a Kafka offset (and back) only through a log's offset map
+/// (storage::offset_map): the two coordinates are never mixed by arithmetic elsewhere.
+using raft_index = strong_type<int64_t, struct raft_index_tag>;
+/// The Raft term. It is the leader epoch (raft-design §2.5): one type, one value.
+using raft_term = leader_epoch;
+
 using node_id = strong_type<int32_t, struct node_id_tag>;
 using partition_id = strong_type<int32_t, struct partition_id_tag>;
 

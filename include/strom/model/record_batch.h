@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -52,7 +53,17 @@ enum class internal_kind : uint16_t {
   /// empty, is the removed batch's 61-byte header (an idempotent producer's newest batch,
   /// kept so that its sequence state can be rebuilt).
   removed_batch = 4,
+  /// A replicated DeleteRecords: the log start moves (payload: the new start).
+  prefix_truncate = 5,
 };
+
+/// Whether entries of `kind` are Raft log entries (they take a Raft index and are
+/// replicated). The others (checkpoint, removed_batch) are local bookkeeping of one replica:
+/// they take neither a Kafka offset nor a Raft index. No internal kind takes a Kafka offset.
+[[nodiscard]] constexpr bool takes_raft_index(internal_kind kind) {
+  return kind == internal_kind::term_start || kind == internal_kind::configuration ||
+         kind == internal_kind::prefix_truncate;
+}
 
 /// The decoded fixed header of a batch (Kafka or internal).
 struct batch_header {
@@ -98,6 +109,20 @@ struct batch_header {
   }
   [[nodiscard]] internal_kind kind() const {
     return static_cast<internal_kind>(static_cast<uint16_t>(attributes));
+  }
+  /// Number of Raft indexes the entry spans: a data batch as many as Kafka offsets, an
+  /// internal Raft entry one, a local internal entry none.
+  [[nodiscard]] int64_t raft_span() const {
+    if (!is_internal())
+      return offset_count();
+    return takes_raft_index(kind()) ? 1 : 0;
+  }
+  /// The Raft index an internal Raft entry carries (in producerId, under the CRC); nullopt
+  /// for other entries and for internal entries written before Raft indexes existed.
+  [[nodiscard]] std::optional<raft_index> stored_raft_index() const {
+    if (!is_internal() || !takes_raft_index(kind()) || producer_id < 0)
+      return std::nullopt;
+    return raft_index(producer_id);
   }
 };
 
@@ -153,11 +178,11 @@ void rewrite_timestamps(std::span<std::byte> batch, int16_t attributes, timestam
                                                   std::span<const std::byte> records);
 
 /// Builds an internal entry: header with the internal magic, `kind` in attributes,
-/// baseOffset = the Kafka offset it sits before, then `payload`, with a valid CRC.
-[[nodiscard]] std::vector<std::byte> make_internal_entry(internal_kind kind,
-                                                         kafka_next_offset position,
-                                                         leader_epoch epoch, timestamp_ms now,
-                                                         std::span<const std::byte> payload);
+/// baseOffset = the Kafka offset it sits before, producerId = its Raft index (-1 when none:
+/// local kinds), then `payload`, with a valid CRC.
+[[nodiscard]] std::vector<std::byte> make_internal_entry(
+    internal_kind kind, kafka_next_offset position, leader_epoch epoch, timestamp_ms now,
+    std::span<const std::byte> payload, std::optional<raft_index> index = std::nullopt);
 
 }  // namespace strom::model
 

@@ -39,6 +39,9 @@ struct compaction_input {
   std::shared_ptr<cached_file> file;
   uint64_t size = 0;
   model::kafka_next_offset next;
+  /// The segment's file-name stem and base Raft index (kept by the rewritten segment).
+  segment_stem stem{};
+  model::raft_index raft_base{};
 };
 
 /// A compaction of the closed segments [first, last] of one log (docs/storage-format.md,

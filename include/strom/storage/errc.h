@@ -20,6 +20,9 @@ enum class errc {
   /// Out of file descriptors or memory (EMFILE, ENFILE, ENOMEM): the request failed and may
   /// be retried; the data directory stays online (docs/architecture.md, "Resource errors").
   resource_exhausted,
+  /// A Raft append out of place: not contiguous with the log, or its Raft index and Kafka
+  /// offset disagree with the log's delta (raft-design §1.7.5).
+  index_mismatch,
 };
 
 const std::error_category& storage_category();

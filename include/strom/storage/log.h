@@ -15,6 +15,7 @@
 
 #include "strom/base/blocking_pool.h"
 #include "strom/base/clock.h"
+#include "strom/base/executor.h"
 #include "strom/base/random.h"
 #include "strom/base/result.h"
 #include "strom/io/file_system.h"
@@ -27,6 +28,7 @@
 #include "strom/storage/errc.h"
 #include "strom/storage/file_cache.h"
 #include "strom/storage/log_config.h"
+#include "strom/storage/offset_map.h"
 #include "strom/storage/segment.h"
 
 namespace strom::storage {
@@ -49,6 +51,10 @@ struct log_flush_state {
   std::atomic<uint64_t> write_seq{0};      ///< bumped by every write (data, internal, truncate)
   std::atomic<uint64_t> synced_seq{0};     ///< write_seq covered by the last successful sync
   std::atomic<uint64_t> closed_synced{0};  ///< bumped when a round made closed segments durable
+  /// The lowest log end a truncation set since the running round captured its target
+  /// (INT64_MAX: none). The round claims durable no more than min(target, trunc_low): data
+  /// above a cut may have been replaced after the round looked at it. Guarded by mu.
+  int64_t trunc_low = INT64_MAX;
   /// A state snapshot taken at a roll, written by the flush that makes the data before it
   /// durable; `obsolete` are older snapshots to delete once it is written.
   struct snapshot_write {
@@ -63,6 +69,9 @@ struct log_flush_state {
   std::filesystem::path dir;             ///< the log's directory
   std::filesystem::path recovery_point;  ///< the file
   status write_recovery_point(int64_t value);
+  /// A flush round's rewrite: min(`target`, trunc_low), decided under rp_mu so that a
+  /// truncation's own rewrite can only come after it.
+  status write_recovery_point_capped(int64_t target);
   /// Writes `<offset>.snapshot` atomically and durably (docs/storage-format.md).
   status write_snapshot(int64_t offset, std::span<const std::byte> payload);
 };
@@ -78,7 +87,7 @@ struct log_flush_state {
 /// files; with several, one sync of the whole file system (syncfs), which commits the
 /// journal and flushes the device cache once instead of once per log. A request that
 /// touches many partitions waits for one round, not one fsync per partition.
-class log_dir {
+class log_dir : public std::enable_shared_from_this<log_dir> {
  public:
   explicit log_dir(std::filesystem::path path) : path_(std::move(path)) {}
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
@@ -87,15 +96,17 @@ class log_dir {
   void take_offline(const std::string& reason);
   [[nodiscard]] std::string offline_reason() const;
 
-  /// Queues a log for the next flush round, starting rounds on `pool` when none runs.
+  /// Queues a log for the next flush round, starting rounds on `exec` when none runs. Each
+  /// round is one task on `exec`; a round that leaves logs queued submits the next one (so a
+  /// manual executor completes flushes one round at a time).
   /// REQUIRES: the log's state is `running` and not queued already.
   static void queue_flush(const std::shared_ptr<log_dir>& dir, io::file_system& fs,
-                          blocking_pool& pool, std::shared_ptr<log_flush_state> st);
+                          task_executor& exec, std::shared_ptr<log_flush_state> st);
   /// Flush rounds completed so far.
   [[nodiscard]] uint64_t flush_rounds() const { return rounds_.load(); }
 
  private:
-  void run_flush_rounds(io::file_system& fs);
+  void run_flush_round(io::file_system& fs, task_executor& exec);
 
   std::filesystem::path path_;
   std::atomic<bool> offline_{false};
@@ -111,6 +122,15 @@ struct append_result {
   model::kafka_offset base;
   model::kafka_offset last;
   timestamp_ms max_timestamp = -1;
+  /// The Raft indexes of the first and last record.
+  model::raft_index base_index;
+  model::raft_index last_index;
+};
+
+/// Where an internal Raft entry went: its Raft index and the Kafka position it sits before.
+struct entry_position {
+  model::raft_index index;
+  model::kafka_next_offset position;
 };
 
 struct read_options {
@@ -161,7 +181,10 @@ class log {
   struct options {
     io::file_system* fs = nullptr;
     clock* clk = nullptr;
-    blocking_pool* flush_pool = nullptr;
+    /// Runs the flush rounds: a blocking_pool in production; a manual_executor in tests
+    /// and simulation, which then complete flushes by running it. With a manual executor
+    /// flush() and close() need the rounds run by another thread (or nothing to flush).
+    task_executor* flush_pool = nullptr;
     std::shared_ptr<log_dir> dir;
     log_config config;
     /// Set when the broker stops: running compactions give up. May be null.
@@ -206,10 +229,13 @@ class log {
   /// The validation policy of an append to this log from `origin`: its size limit and
   /// whether it is compacted (the timestamp type is the partition's business).
   [[nodiscard]] model::validation_policy validation_policy(model::append_origin origin) const;
-  /// Appends an internal entry; it takes no Kafka offset. Returns the position it sits at.
-  result<model::kafka_next_offset> append_internal(model::internal_kind kind,
-                                                   std::span<const std::byte> payload,
-                                                   model::leader_epoch epoch);
+  /// Appends an internal Raft entry (a kind that takes_raft_index; local kinds are the log's
+  /// own and refused with errc::invalid_batch): it takes the next Raft index, stored in the
+  /// entry, and no Kafka offset. A newer epoch rolls to a new segment (one term per
+  /// segment), also when the active one holds no data.
+  result<entry_position> append_internal(model::internal_kind kind,
+                                         std::span<const std::byte> payload,
+                                         model::leader_epoch epoch);
 
   /// Reads whole batches from the one holding `from`. OFFSET_OUT_OF_RANGE below the log start
   /// or above the log end; empty at the log end.
@@ -220,6 +246,18 @@ class log {
   result<std::optional<timestamp_lookup>> find_offset_by_timestamp(timestamp_ms ts) const;
 
   [[nodiscard]] model::kafka_offset log_start() const { return log_start_; }
+
+  // --- Raft coordinates (raft-design §1.7; docs/storage-format.md) ---
+  /// The translation between Raft indexes and Kafka offsets: the only place they convert.
+  [[nodiscard]] const offset_map& offsets() const { return offsets_; }
+  /// The index the next appended entry takes.
+  [[nodiscard]] model::raft_index next_index() const {
+    return model::raft_index(log_end_.value() + offsets_.end_delta());
+  }
+  /// The index of the last entry (next_index() - 1; before the first entry when empty).
+  [[nodiscard]] model::raft_index last_index() const {
+    return model::raft_index(next_index().value() - 1);
+  }
   /// The largest batch maxTimestamp in the log, -1 when empty.
   [[nodiscard]] timestamp_ms max_timestamp() const;
   [[nodiscard]] model::kafka_next_offset log_end() const { return log_end_; }
@@ -316,6 +354,35 @@ class log {
   status load_snapshots();
   /// Deletes the snapshots outside [first segment's base, `end`].
   void drop_snapshots_outside(int64_t end);
+  /// Segments are ordered by (Kafka base, Raft base); both increase along the log (Kafka
+  /// bases only weakly: segments of internal entries alone share the next one's). Lookups
+  /// by either coordinate alone are valid.
+  struct segment_key {
+    int64_t kafka = 0;
+    int64_t raft = 0;
+    auto operator<=>(const segment_key&) const = default;
+  };
+  struct segment_order {
+    using is_transparent = void;
+    bool operator()(const segment_key& a, const segment_key& b) const { return a < b; }
+    bool operator()(const segment_key& a, model::kafka_offset k) const {
+      return a.kafka < k.value();
+    }
+    bool operator()(model::kafka_offset k, const segment_key& a) const {
+      return k.value() < a.kafka;
+    }
+    bool operator()(const segment_key& a, model::raft_index i) const { return a.raft < i.value(); }
+    bool operator()(model::raft_index i, const segment_key& a) const { return i.value() < a.raft; }
+  };
+  using segment_map = std::map<segment_key, std::shared_ptr<segment>, segment_order>;
+  static segment_key key_of(const segment& s) {
+    return segment_key{s.base_offset().value(), s.raft_base().value()};
+  }
+  /// The segment a read from Kafka offset `o` starts in: the first one with base `o` (it may
+  /// hold internal entries only), else the last one starting before `o`.
+  [[nodiscard]] segment_map::const_iterator kafka_seek(model::kafka_offset o) const;
+  /// Adds the internal Raft entries of `seg` (appended last) to the offset map.
+  status map_internal_entries(const segment& seg);
   segment& active() { return *segments_.rbegin()->second; }
   const segment& active() const { return *segments_.rbegin()->second; }
   segment::options segment_options() const;
@@ -323,7 +390,8 @@ class log {
   model::ntp name_;
   std::filesystem::path path_;
   options opts_;
-  std::map<int64_t, std::shared_ptr<segment>> segments_;  // by base offset
+  segment_map segments_;
+  offset_map offsets_;
   /// Closed segments still holding their files until a flush made them durable.
   std::vector<std::shared_ptr<segment>> unreleased_;
   uint64_t released_at_ = 0;  ///< flush_->closed_synced when unreleased_ was last looked at

@@ -79,12 +79,39 @@ struct segment_recovery {
   std::string reason;  ///< why the tail was cut, empty when nothing was
 };
 
-/// File names of a segment: `<20-digit base>-<epoch>.log`, `<20-digit base>.index`,
-/// `<20-digit base>.timeindex`.
+/// What a segment's file names say about it: its Kafka base offset and, when its base Raft
+/// index differs from that (delta != 0), the base Raft index. Written as the *stem* that
+/// starts all three file names: `<20-digit Kafka base>` or
+/// `<20-digit Kafka base>-r<20-digit Raft base>` (docs/storage-format.md).
+struct segment_stem {
+  model::kafka_offset base;
+  std::optional<model::raft_index> raft;
+  /// The stem of a new segment: the Raft base is in the name unless it equals the Kafka base.
+  static segment_stem of(model::kafka_offset base, model::raft_index raft_base) {
+    if (raft_base.value() == base.value())
+      return segment_stem{base, std::nullopt};
+    return segment_stem{base, raft_base};
+  }
+  auto operator<=>(const segment_stem&) const = default;
+};
+
+/// File names of a segment: `<stem>-<epoch>.log`, `<stem>.index`, `<stem>.timeindex`.
 struct segment_names {
-  static std::string log_name(model::kafka_offset base, model::leader_epoch epoch);
-  static std::string index_name(model::kafka_offset base);
-  static std::string time_index_name(model::kafka_offset base);
+  static std::string stem_text(const segment_stem& stem);
+  static std::string log_name(const segment_stem& stem, model::leader_epoch epoch);
+  static std::string index_name(const segment_stem& stem);
+  static std::string time_index_name(const segment_stem& stem);
+  /// Names of a segment whose stem is the Kafka base alone (delta 0: every log written
+  /// before Raft indexes, and every log without internal Raft entries).
+  static std::string log_name(model::kafka_offset base, model::leader_epoch epoch) {
+    return log_name(segment_stem{base, std::nullopt}, epoch);
+  }
+  static std::string index_name(model::kafka_offset base) {
+    return index_name(segment_stem{base, std::nullopt});
+  }
+  static std::string time_index_name(model::kafka_offset base) {
+    return time_index_name(segment_stem{base, std::nullopt});
+  }
   /// A state snapshot's file: `<20-digit offset>.snapshot`.
   static std::string snapshot_name(model::kafka_next_offset at);
   static std::optional<model::kafka_next_offset> parse_snapshot_name(const std::string& name);
@@ -92,6 +119,8 @@ struct segment_names {
   struct parsed {
     model::kafka_offset base;
     model::leader_epoch epoch;
+    std::optional<model::raft_index> raft;  ///< present when the name carries it
+    [[nodiscard]] segment_stem stem() const { return segment_stem{base, raft}; }
   };
   static std::optional<parsed> parse_log_name(const std::string& name);
   /// The base offset of any of the three file names of a segment (log, index, time index);
@@ -134,17 +163,27 @@ class segment {
     file_cache* cache = nullptr;
   };
 
-  /// Creates an empty segment (files must not exist).
-  static result<std::unique_ptr<segment>> create(const options& opts, model::kafka_offset base,
+  /// Creates an empty segment (files must not exist) named by `stem`, whose first entry will
+  /// have Raft index `raft_base`.
+  static result<std::unique_ptr<segment>> create(const options& opts, const segment_stem& stem,
+                                                 model::raft_index raft_base,
                                                  model::leader_epoch epoch, timestamp_ms now);
   /// Opens an existing segment. With `recover`, every batch is re-read and CRC-checked, a bad
   /// tail is truncated and the indexes are rebuilt; without it, the on-disk index is loaded
-  /// and sanity-checked (a missing or bad index triggers recovery anyway).
-  static result<std::unique_ptr<segment>> open(const options& opts, model::kafka_offset base,
+  /// and sanity-checked (a missing or bad index triggers recovery anyway). `raft_base` is the
+  /// Raft index of its first entry (from the name, or continuing the previous segment).
+  static result<std::unique_ptr<segment>> open(const options& opts, const segment_stem& stem,
+                                               model::raft_index raft_base,
                                                model::leader_epoch epoch, bool recover,
                                                timestamp_ms now, segment_recovery& report);
 
   [[nodiscard]] model::kafka_offset base_offset() const { return base_; }
+  /// The Raft index of the segment's first entry (of the next entry, while it is empty).
+  [[nodiscard]] model::raft_index raft_base() const { return raft_base_; }
+  [[nodiscard]] const segment_stem& stem() const { return stem_; }
+  /// Whether the segment covers Kafka offsets (holds data, or a compaction's gap): a
+  /// segment of internal entries alone does not.
+  [[nodiscard]] bool covers_offsets() const { return next_.value() > base_.value(); }
   [[nodiscard]] model::leader_epoch epoch() const { return epoch_; }
   /// The exclusive offset after the last data batch, or the position of a later internal
   /// entry (an entry left by compaction keeps a removed tail's end); == base when empty.
@@ -216,7 +255,8 @@ class segment {
   void clear_suffix();
 
  private:
-  segment(const options& opts, model::kafka_offset base, model::leader_epoch epoch);
+  segment(const options& opts, const segment_stem& stem, model::raft_index raft_base,
+          model::leader_epoch epoch);
   status open_files(bool create);
   status recover(segment_recovery& report);
   result<bool> load_indexes();
@@ -238,7 +278,9 @@ class segment {
   [[nodiscard]] std::filesystem::path log_path() const;
 
   options opts_;
+  segment_stem stem_;
   model::kafka_offset base_;
+  model::raft_index raft_base_;
   model::leader_epoch epoch_;
   model::kafka_next_offset next_;
   uint64_t size_ = 0;

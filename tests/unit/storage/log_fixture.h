@@ -30,9 +30,11 @@ class log_fixture : public ::testing::Test {
   log_recovery open_log(bool clean) {
     l_.reset();
     log_recovery report;
-    auto r = log::open(
-        name_, log::options{fs_.get(), &clock_, &pool_, dir_, cfg_, nullptr, nullptr, cache_.get()},
-        clean, report);
+    auto r = log::open(name_,
+                       log::options{fs_.get(), &clock_,
+                                    manual_flush_ ? static_cast<task_executor*>(&manual_) : &pool_,
+                                    dir_, cfg_, nullptr, nullptr, cache_.get()},
+                       clean, report);
     EXPECT_TRUE(r) << r.error().message();
     if (r)
       l_ = std::move(*r);
@@ -84,6 +86,10 @@ class log_fixture : public ::testing::Test {
   std::shared_ptr<io::fault_file_system> fs_ = std::make_shared<io::fault_file_system>(mem_);
   manual_clock clock_;
   blocking_pool pool_{1};
+  /// Runs the flush rounds instead of pool_ when manual_flush_ is set before open_log():
+  /// the test completes flushes with manual_.run_one() / run_all().
+  manual_executor manual_;
+  bool manual_flush_ = false;
   std::shared_ptr<log_dir> dir_ = std::make_shared<log_dir>("data");
   model::ntp name_{"t", model::partition_id(0)};
   log_config cfg_;

@@ -352,7 +352,8 @@ TEST_F(log_test, InternalEntriesTakeNoOffsetAndAreHiddenFromFetch) {
   append(3, leader_epoch(1));
   auto at = l_->append_internal(model::internal_kind::term_start, {}, leader_epoch(2));
   ASSERT_TRUE(at);
-  EXPECT_EQ(at->value(), 3);
+  EXPECT_EQ(at->position.value(), 3);
+  EXPECT_EQ(at->index.value(), 3);
   EXPECT_EQ(l_->log_end().value(), 3);
   EXPECT_EQ(append(2, leader_epoch(2)).base.value(), 3);
   ASSERT_TRUE(l_->append_internal(model::internal_kind::configuration, {}, leader_epoch(2)));
