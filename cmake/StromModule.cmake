@@ -11,7 +11,8 @@ function(strom_module name)
   target_link_libraries(strom_${name} PUBLIC ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS})
 endfunction()
 
-# strom_test(NAME SOURCES ... DEPS ...): one GoogleTest binary, tests registered with ctest.
+# strom_test(NAME SOURCES ... DEPS ...): one GoogleTest binary, tests registered with ctest;
+# the target strom-tests builds every one.
 function(strom_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
@@ -19,4 +20,5 @@ function(strom_test name)
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
                        PROPERTIES TIMEOUT 300)
+  set_property(GLOBAL APPEND PROPERTY STROM_TESTS ${name})
 endfunction()

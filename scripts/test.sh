@@ -3,7 +3,7 @@
 # 1. clang with AddressSanitizer + UndefinedBehaviorSanitizer (Debug), every test; the same
 #    build, instrumented for libFuzzer, also makes the protocol decoder, request handler and
 #    record validation fuzzers;
-# 2. GCC with ThreadSanitizer (RelWithDebInfo), the unit tests only;
+# 2. GCC with ThreadSanitizer (Debug), the unit tests only (the target strom-tests);
 # 3. the regular (optimised, GCC) build, every test, which also runs the fuzzers of build 1:
 #    the decoder and handler fuzzers for 30 seconds each, the record validation fuzzer for 15.
 # The output ends with ctest's summary of the regular build.
@@ -22,9 +22,9 @@ cmake --build build/asan-fuzz -j"$jobs"
   ctest --output-on-failure -j"$jobs" --timeout 900)
 
 echo "== thread sanitizer build (unit tests)"
-cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTROM_SANITIZE=thread \
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTROM_SANITIZE=thread \
   -DSTROM_BUILD_BENCH=OFF -DSTROM_BUILD_INTEGRATION_TESTS=OFF >/dev/null
-cmake --build build/tsan -j"$jobs"
+cmake --build build/tsan -j"$jobs" --target strom-tests
 (cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --output-on-failure -j"$jobs" --timeout 900)
 
