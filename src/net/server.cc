@@ -441,7 +441,10 @@ awaitable<void> server::accept_loop(size_t shard) {
     ++accepted_;
     auto remote = sock.remote_endpoint(ec);
     std::string ip = ec ? "?" : remote.address().to_string();
-    if (opts_.max_connections > 0 && open_->load() >= opts_.max_connections) {
+    // Take the place before anything else: the shards accept at once, and a check followed by
+    // a later increment would let two of them take the last place.
+    if (open_->fetch_add(1) >= opts_.max_connections && opts_.max_connections > 0) {
+      --*open_;
       ++refused_;
       STROM_LOG_LIMITED(lg(), warn, "listener {}: {} connections open, refusing one from {}",
                         opts_.name, open_->load(), ip);
@@ -449,6 +452,7 @@ awaitable<void> server::accept_loop(size_t shard) {
       continue;
     }
     if (!ips_->add(ip, opts_.max_connections_per_ip)) {
+      --*open_;
       ++refused_;
       STROM_LOG_LIMITED(lg(), warn, "listener {}: {} connections open from {}, refusing another",
                         opts_.name, opts_.max_connections_per_ip, ip);
@@ -468,7 +472,6 @@ awaitable<void> server::accept_loop(size_t shard) {
                                          : ip + ":" + std::to_string(remote.port());
     info.shard = shard;
     info.listener = opts_.name;
-    ++*open_;
     auto c = std::make_shared<connection>(*this, std::move(sock), info, std::move(ip));
     // Forget connections that are gone.
     std::erase_if(st.connections, [](const auto& e) { return e.second.expired(); });
