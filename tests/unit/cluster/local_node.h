@@ -48,6 +48,8 @@ class local_node : public ::testing::Test {
     before_release();
     if (manager)
       manager->release_shard_objects();
+    if (logs)
+      logs->wait_flushes();  // flush completions post to the shards' executors
     rt.reset();
     manager.reset();
     if (logs) {

@@ -162,6 +162,7 @@ class topics_frontend_test : public ::testing::Test {
     rt->stop();
     frontend->stop();
     manager->release_shard_objects();
+    logs->wait_flushes();  // flush completions post to the shards' executors
     rt.reset();
     frontend.reset();
     manager.reset();

@@ -80,6 +80,7 @@ class CoordinatorTest : public ::testing::Test {
     coord->release_shard_objects();
     frontend->stop();
     partitions->release_shard_objects();
+    logs->wait_flushes();  // flush completions post to the shards' executors
     rt.reset();
     coord.reset();
     frontend.reset();
