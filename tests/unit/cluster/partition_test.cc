@@ -71,6 +71,8 @@ class partition_test : public ::testing::Test {
     asio::io_context io;
     start(io, bytes, acks, out);
     io.run();
+    // The flush thread may still be inside its post to `io`: done with it before `io` goes.
+    log_->wait_flushes();
     EXPECT_TRUE(out.has_value()) << "replicate did not complete";
     if (!out)
       return error(std::make_error_code(std::errc::timed_out), "not completed");
@@ -125,6 +127,7 @@ TEST_F(partition_test, AcksAllWaitsForTheFlush) {
   gate.release();
   io.restart();
   io.run();
+  log_->wait_flushes();  // the flush thread is done with `io` before it goes
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(*out) << (*out).error().message();
   EXPECT_GE(log_->flushed_offset().value(), 2);
