@@ -324,6 +324,24 @@ status log::load(bool clean, log_recovery& report) {
     model::raft_index raft_base =
         f.raft ? *f.raft
                : model::raft_index(f.base.value() + (segments_.empty() ? 0 : offsets_.end_delta()));
+    if (!segments_.empty() && !clean &&
+        (f.base.value() > active().next_offset().value() ||
+         raft_base.value() != active().next_offset().value() + offsets_.end_delta())) {
+      // The previous segment lost a tail that was never synced, while this one's name (a
+      // directory entry, durable on its own) survived: it was created after that tail, so
+      // nothing in it was synced either (a flush syncs the closed segments before the active
+      // one). It goes, and every later one with it; the log stays contiguous in both
+      // coordinates.
+      STROM_TRY(fs.remove(path_ / segment_names::log_name(f.stem(), f.epoch)));
+      STROM_TRY(fs.remove(path_ / segment_names::index_name(f.stem())));
+      STROM_TRY(fs.remove(path_ / segment_names::time_index_name(f.stem())));
+      ++report.segments_removed;
+      report.notes.push_back(fmt::format(
+          "removed segment {} (Raft index {}) after a segment that lost its unsynced tail",
+          f.base.value(), raft_base.value()));
+      cut = true;
+      continue;
+    }
     if (segments_.empty()) {
       offsets_.reset(raft_base.value() - f.base.value());
     } else if (raft_base.value() != f.base.value() + offsets_.end_delta()) {
@@ -364,6 +382,18 @@ status log::load(bool clean, log_recovery& report) {
     std::shared_ptr<segment> opened(std::move(*seg));
     STROM_TRY(map_internal_entries(*opened));
     segments_.emplace(key_of(*opened), std::move(opened));
+  }
+  if (!clean && segments_.size() > 1 && active().empty() &&
+      active().epoch() > std::prev(segments_.end(), 2)->second->epoch()) {
+    // A roll to a new epoch whose first entry never reached the disk: no entry backs that
+    // epoch, and the next one written may be of an older term (a Raft follower's).
+    auto empty = segments_.rbegin()->second;
+    STROM_TRY(empty->remove_files());
+    segments_.erase(std::prev(segments_.end()));
+    STROM_TRY(active().reacquire());
+    ++report.segments_removed;
+    report.notes.push_back(fmt::format("removed the empty segment {} of epoch {}",
+                                       empty->base_offset().value(), empty->epoch().value()));
   }
 
   if (segments_.empty()) {
@@ -724,6 +754,338 @@ result<entry_position> log::append_internal(model::internal_kind kind,
   return entry_position{index, log_end_};
 }
 
+// --- the log as a Raft log --------------------------------------------------------------------
+
+log::segment_map::const_iterator log::raft_seek(model::raft_index i) const {
+  // Raft bases increase along the map: the last segment starting at or before `i`. An empty
+  // active segment starts at the next index, after every entry.
+  auto it = segments_.upper_bound(i);
+  STROM_ASSERT(it != segments_.begin(), "{}: index {} before the first segment", name_.dir_name(),
+               i.value());
+  return std::prev(it);
+}
+
+std::optional<model::raft_index> log::first_index_of(const model::batch_header& h) const {
+  if (!h.is_internal())
+    return offsets_.to_raft(kafka_offset(h.base_offset));
+  if (!model::takes_raft_index(h.kind()))
+    return std::nullopt;
+  if (auto i = h.stored_raft_index())
+    return i;
+  // Written before entries carried their index: the first one at its position.
+  return offsets_.first_index_at(kafka_next_offset(h.base_offset));
+}
+
+result<log::raft_location> log::locate_entry(model::raft_index i) const {
+  auto it = raft_seek(i);
+  const auto& seg = *it->second;
+  auto where = offsets_.locate(i);
+  header_window window;
+  auto found = seg.find(model::first_at(where.position), &window);
+  if (!found)
+    return found.error();
+  auto pos = *found ? (*found)->position : seg.size_bytes();
+  for (;;) {
+    auto cur = seg.header_at(pos, &window);
+    if (!cur)
+      return cur.error();
+    if (!*cur)
+      break;
+    const auto& h = (*cur)->header;
+    if (auto first = first_index_of(h)) {
+      auto last = model::raft_index(first->value() + h.raft_span() - 1);
+      if (last >= i) {
+        if (*first > i)
+          break;  // a hole: the entry is not where the map says
+        return raft_location{it, **cur, *first};
+      }
+    }
+    pos += h.size_bytes();
+  }
+  return error(errc::index_mismatch,
+               fmt::format("{}: no entry holds Raft index {} (in segment {})", name_.dir_name(),
+                           i.value(), segment_names::log_name(seg.stem(), seg.epoch())));
+}
+
+std::optional<leader_epoch> log::term_at(model::raft_index i) const {
+  if (i < first_index() || i > last_index())
+    return std::nullopt;
+  return raft_seek(i)->second->epoch();
+}
+
+result<std::vector<log::raft_entry>> log::read_entries(model::raft_index from,
+                                                       size_t max_bytes) const {
+  if (from < first_index() || from > last_index()) {
+    return error(errc::offset_out_of_range,
+                 fmt::format("{}: Raft index {} outside [{}, {}]", name_.dir_name(), from.value(),
+                             first_index().value(), last_index().value()));
+  }
+  auto start = locate_entry(from);
+  if (!start)
+    return start.error();
+  std::vector<raft_entry> out;
+  size_t bytes = 0;
+  uint64_t pos = start->batch.position;
+  for (auto it = start->seg; it != segments_.end(); ++it, pos = 0) {
+    const auto& seg = *it->second;
+    auto file = seg.log_file();
+    if (!file)
+      return file.error();
+    header_window window;
+    for (;;) {
+      auto cur = seg.header_at(pos, &window);
+      if (!cur)
+        return cur.error();
+      if (!*cur)
+        break;
+      const auto& h = (*cur)->header;
+      size_t size = h.size_bytes();
+      auto first = first_index_of(h);
+      if (first) {
+        if (!out.empty() && bytes + size > max_bytes)
+          return out;
+        raft_entry e{*first, h, std::vector<std::byte>(size)};
+        auto n = (*file)->read_at(pos, e.bytes);
+        if (!n)
+          return n.error();
+        if (*n != size) {
+          return error(errc::invalid_batch,
+                       fmt::format("{}: short read of the entry at Raft index {}", name_.dir_name(),
+                                   first->value()));
+        }
+        bytes += size;
+        out.push_back(std::move(e));
+      }
+      pos += size;
+    }
+  }
+  return out;
+}
+
+result<model::raft_index> log::append_stamped(std::span<const std::byte> entry,
+                                              model::raft_index expected) {
+  STROM_TRY(check_writable());
+  auto h = model::decode_header(entry);
+  if (!h)
+    return error(errc::invalid_batch, h.error().message());
+  auto valid = model::validate_batch(entry, *h, opts_.config.max_batch_bytes);
+  if (!valid)
+    return error(errc::invalid_batch, valid.error().message());
+  if (expected != next_index()) {
+    return error(errc::index_mismatch,
+                 fmt::format("{}: an entry at Raft index {}, the next one is {}", name_.dir_name(),
+                             expected.value(), next_index().value()));
+  }
+  if (h->base_offset != log_end_.value()) {
+    return error(errc::index_mismatch,
+                 fmt::format("{}: an entry at offset {}, the log ends at {}", name_.dir_name(),
+                             h->base_offset, log_end_.value()));
+  }
+  auto epoch = leader_epoch(h->partition_leader_epoch);
+  if (!h->is_internal()) {
+    std::vector<std::byte> copy(entry.begin(), entry.end());
+    auto r = append(std::span<std::byte>(copy), epoch);  // stamps what it carries already
+    if (!r)
+      return r.error();
+    return r->base_index;
+  }
+  if (!model::takes_raft_index(h->kind()) || h->stored_raft_index() != expected) {
+    return error(errc::index_mismatch,
+                 fmt::format("{}: an internal entry of kind {} carrying another index than {}",
+                             name_.dir_name(), static_cast<int>(h->kind()), expected.value()));
+  }
+  if (epoch < active().epoch()) {
+    return error(errc::stale_epoch, fmt::format("epoch {} is older than the log's {}",
+                                                epoch.value(), active().epoch().value()));
+  }
+  if (epoch > active().epoch())
+    STROM_TRY(roll(epoch));
+  if (auto s = active().append(entry, *h); !s)
+    return io_failed(s.error());
+  auto added = offsets_.add(log_end_, expected);
+  STROM_ASSERT(added.has_value(), "the next index is the index an entry at the log end takes");
+  flush_->write_seq.fetch_add(1, std::memory_order_release);
+  if (first_unflushed_ms_ < 0)
+    first_unflushed_ms_ = opts_.clk->now_ms();
+  return expected;
+}
+
+status log::truncate_from(model::raft_index from) {
+  STROM_TRY(check_writable());
+  if (from > last_index())
+    return ok();
+  if (from < first_index()) {
+    return error(errc::invalid_offset,
+                 fmt::format("{}: truncate from Raft index {} below the first {}", name_.dir_name(),
+                             from.value(), first_index().value()));
+  }
+  auto at = locate_entry(from);
+  if (!at)
+    return io_failed(at.error());
+  // Everything from the batch holding `from` goes: a data batch whole.
+  auto cut_index = at->first;
+  auto cut_end = kafka_next_offset(at->batch.header.base_offset);
+  auto cut_pos = at->batch.position;
+  auto cut_seg = at->seg->second;
+  if (cut_end < kafka_next_offset(log_start_.value())) {
+    return error(errc::invalid_offset,
+                 fmt::format("{}: truncating from Raft index {} removes the batch at {}, below "
+                             "the log start {}",
+                             name_.dir_name(), from.value(), cut_end.value(), log_start_.value()));
+  }
+  if (cut_pos == 0 && segments_.size() == 1) {
+    // Nothing stays: the log starts again empty at the cut, in a segment of no epoch yet (a
+    // new leader's entries there may be of an older term than the ones removed).
+    return reset(cut_end, cut_index, leader_epoch(0));
+  }
+  {
+    // As in truncate(): a flush round running now claims nothing past the cut.
+    std::lock_guard lock(flush_->mu);
+    flush_->trunc_low = std::min(flush_->trunc_low, cut_end.value());
+    std::erase_if(flush_->snapshots, [&](const auto& w) { return w.offset > cut_end.value(); });
+  }
+  ++generation_;
+  std::vector<std::shared_ptr<segment>> removed;
+  while (segments_.rbegin()->second != cut_seg) {
+    removed.push_back(segments_.rbegin()->second);
+    segments_.erase(std::prev(segments_.end()));
+  }
+  if (cut_pos == 0 && segments_.size() > 1) {
+    removed.push_back(cut_seg);
+    segments_.erase(std::prev(segments_.end()));
+  }
+  auto& last = *segments_.rbegin()->second;
+  // The segment that becomes the active one is written to again.
+  if (auto s = last.reacquire(); !s)
+    return io_failed(s.error());
+  for (auto& seg : removed) {
+    if (auto s = seg->remove_files(); !s)
+      return io_failed(s.error());
+  }
+  if (&last == cut_seg.get()) {
+    if (auto s = last.truncate_at(cut_pos); !s)
+      return io_failed(s.error());
+  }
+  // Durable now, before anything is appended after the cut: a crash must not bring back the
+  // removed tail under entries (or a segment) written after it. The recovery-point rewrite
+  // below syncs the directory (the removed segments' names).
+  if (auto s = last.sync(); !s)
+    return io_failed(s.error());
+  log_end_ = last.next_offset();
+  offsets_.truncate(cut_index);
+  if (auto s = epochs_.truncate_from_end(log_end_); !s)
+    return io_failed(s.error());
+  drop_snapshots_outside(log_end_.value());
+  auto gone = [&](const std::shared_ptr<segment>& s) {
+    return std::find(removed.begin(), removed.end(), s) != removed.end();
+  };
+  std::erase_if(unreleased_, gone);
+  return settle_truncation([&](const std::shared_ptr<segment>& s) {
+    return gone(s) || s == segments_.rbegin()->second;
+  });
+}
+
+status log::prefix_truncate_index(model::raft_index first_kept) {
+  STROM_TRY(check_writable());
+  if (first_kept > next_index()) {
+    return error(errc::invalid_offset,
+                 fmt::format("{}: Raft index {} beyond the next one, {}", name_.dir_name(),
+                             first_kept.value(), next_index().value()));
+  }
+  if (first_kept <= first_index())
+    return ok();
+  auto start = first_kept == next_index() ? log_end_ : offsets_.locate(first_kept).position;
+  if (first_kept == next_index() && !active().empty())
+    STROM_TRY(roll(active().epoch()));
+  while (segments_.size() > 1 && std::next(segments_.begin())->second->raft_base() <= first_kept)
+    STROM_TRY(remove_front_segment());
+  if (start.value() > log_start_.value()) {
+    log_start_ = model::first_at(start);
+    if (auto s = write_offset_file(log_start_file, log_start_.value()); !s)
+      return io_failed(s.error());
+    if (auto s = epochs_.truncate_from_start(log_start_); !s)
+      return io_failed(s.error());
+  }
+  return ok();
+}
+
+model::raft_index log::flushed_index() const {
+  if (flush_->synced_seq.load(std::memory_order_acquire) >=
+      flush_->write_seq.load(std::memory_order_acquire)) {
+    return last_index();  // every write, internal entries at the end too
+  }
+  // The entries before the flushed Kafka position; internal entries positioned at it (written
+  // after the data before it) may not be durable.
+  auto f = std::max(flushed_offset(), kafka_next_offset(log_start_.value()));
+  return model::raft_index(offsets_.first_index_at(f).value() - 1);
+}
+
+status log::reset(kafka_next_offset start, model::raft_index next, leader_epoch epoch) {
+  STROM_TRY(check_writable());
+  {
+    std::lock_guard lock(flush_->mu);
+    flush_->trunc_low = std::min(flush_->trunc_low, start.value());
+    flush_->snapshots.clear();
+  }
+  ++generation_;
+  auto now = opts_.clk->now_ms();
+  auto base = model::first_at(start);
+  // The new segment first (its name carries the new Raft base), then the old ones go.
+  auto old = std::move(segments_);
+  segments_.clear();
+  bool clash = false;
+  for (auto& [k, seg] : old) {
+    // A segment of the same name would be overwritten: remove it first.
+    if (seg->stem() == segment_stem::of(base, next)) {
+      clash = true;
+      if (auto s = seg->remove_files(); !s)
+        return io_failed(s.error());
+    }
+  }
+  auto created = segment::create(segment_options(), segment_stem::of(base, next), next, epoch, now);
+  if (!created)
+    return io_failed(created.error());
+  for (auto& [k, seg] : old) {
+    if (clash && seg->stem() == segment_stem::of(base, next))
+      continue;
+    if (auto s = seg->remove_files(); !s)
+      return io_failed(s.error());
+  }
+  std::shared_ptr<segment> fresh(std::move(*created));
+  segments_.emplace(key_of(*fresh), fresh);
+  unreleased_.clear();
+  offsets_.reset(next.value() - start.value());
+  log_start_ = base;
+  log_end_ = start;
+  if (auto s = epochs_.truncate_from_end(start); !s)
+    return io_failed(s.error());
+  if (auto s = epochs_.truncate_from_start(base); !s)
+    return io_failed(s.error());
+  drop_snapshots_outside(log_end_.value() - 1);  // every one: they describe data that is gone
+  // Durable before it returns: the new (empty) segment's name, the log start, the recovery
+  // point.
+  if (auto s = fresh->sync(); !s)
+    return io_failed(s.error());
+  if (auto s = opts_.fs->sync_directory(path_); !s)
+    return io_failed(s.error());
+  if (auto s = write_offset_file(log_start_file, log_start_.value()); !s)
+    return io_failed(s.error());
+  if (auto s = flush_->write_recovery_point(log_end_.value()); !s)
+    return io_failed(s.error());
+  {
+    std::lock_guard lock(flush_->mu);
+    flush_->active = fresh;
+    flush_->closed.clear();
+    flush_->roll_pending = false;
+    flush_->appended_end = log_end_.value();
+    flush_->flushed_end = log_end_.value();
+    auto seq = flush_->write_seq.fetch_add(1) + 1;
+    if (flush_->synced_seq.load() < seq)
+      flush_->synced_seq = seq;
+  }
+  return ok();
+}
+
 // --- read ------------------------------------------------------------------------------------
 
 result<read_result> log::read(kafka_offset from, const read_options& ro) const {
@@ -972,12 +1334,17 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
     return io_failed(s.error());
   drop_snapshots_outside(log_end_.value());  // they cover data that is gone
   (void)epoch;
+  STROM_TRY(settle_truncation([&](const std::shared_ptr<segment>& s) {
+    return s->base_offset().value() >= log_end_.value() && s != segments_.rbegin()->second;
+  }));
+  return log_end_;
+}
+
+status log::settle_truncation(const std::function<bool(const std::shared_ptr<segment>&)>& gone) {
   {
     std::lock_guard lock(flush_->mu);
     flush_->active = segments_.rbegin()->second;
-    std::erase_if(flush_->closed, [&](const std::shared_ptr<segment>& s) {
-      return s->base_offset().value() >= log_end_.value() && s != flush_->active;
-    });
+    std::erase_if(flush_->closed, gone);
     flush_->appended_end = log_end_.value();
     flush_->write_seq.fetch_add(1);
     flush_->trunc_low = std::min(flush_->trunc_low, log_end_.value());
@@ -989,7 +1356,7 @@ result<kafka_next_offset> log::truncate(kafka_next_offset end) {
       !s) {
     return io_failed(s.error());
   }
-  return log_end_;
+  return ok();
 }
 
 status log::remove_front_segment() {
@@ -1393,6 +1760,8 @@ void log_dir::run_flush_round(io::file_system& fs, task_executor& exec) {
         // Under mu, where truncate() lowers both: never past a cut made during the round.
         std::lock_guard lock(st.mu);
         raise_to(st.flushed_end, std::min(p.target, st.trunc_low));
+        // Before the waiters run: they may ask for the flushed Raft index.
+        raise_to(st.synced_seq, p.seq);
       }
       // The closed segments of the round are durable: their owner may release their files.
       for (size_t i = 0; i + 1 < p.files.size(); ++i)

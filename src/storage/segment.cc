@@ -457,7 +457,13 @@ status segment::truncate(kafka_next_offset end) {
     return cut.error();
   if (!*cut)
     return ok();
-  uint64_t pos = (*cut)->position;
+  return truncate_at((*cut)->position);
+}
+
+status segment::truncate_at(uint64_t pos) {
+  STROM_ASSERT(!released(), "truncating a released segment; reacquire() first");
+  if (pos >= size_)
+    return ok();
   STROM_TRY(log_->truncate(pos));
   size_ = pos;
   writeback_from_ = std::min(writeback_from_, pos);

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "strom/bytes/endian.h"
+#include "strom/model/record_batch.h"
+
 namespace strom::sim {
 
 using raft::raft_index;
@@ -20,6 +23,12 @@ uint64_t fnv(uint64_t h, uint64_t v) {
 
 uint64_t checker::payload_id(const raft::entry& e) {
   uint64_t id = 0;
+  // A record batch (the partition log's payloads) carries it as its base timestamp.
+  if (e.payload.size() >= model::batch_layout::header_size &&
+      static_cast<int8_t>(e.payload[model::batch_layout::magic]) == model::kafka_magic) {
+    return static_cast<uint64_t>(
+        bytes::read_be<int64_t>(e.payload.data() + model::batch_layout::base_timestamp));
+  }
   if (e.payload.size() >= sizeof(id)) {
     std::memcpy(&id, e.payload.data(), sizeof(id));
   }
@@ -52,7 +61,7 @@ void checker::fail(std::string what) {
   }
 }
 
-void checker::on_start(int n, const raft::node& core, const raft::memory_log_store& log) {
+void checker::on_start(int n, const raft::node& core, const raft::log_view& log) {
   auto meta = log.snapshot_meta();
   next_apply_index_[n] = meta.last_index.value() + 1;
   next_apply_kafka_[n] = meta.next_kafka_offset.value();
@@ -64,8 +73,7 @@ void checker::on_restore(int n, const raft::snapshot_metadata& meta) {
   next_apply_kafka_[n] = meta.next_kafka_offset.value();
 }
 
-void checker::on_append(int n, const std::vector<raft::entry>& es,
-                        const raft::memory_log_store& log) {
+void checker::on_append(int n, const std::vector<raft::entry>& es, const raft::log_view& log) {
   for (const auto& e : es) {
     raft_index p = raft::prev(e.index);
     auto pt = log.term_at(p);
@@ -165,8 +173,7 @@ void checker::on_commit(const std::vector<node_view>& nodes, int n, raft_index o
   size_t durable = 0;
   for (auto voter : v.core->config().voters) {
     const node_view& w = nodes[static_cast<size_t>(voter.value() - 1)];
-    const auto& d = w.log->durable();
-    if (d.snap.meta.last_index >= c || d.term_at(c) == t) {
+    if (t && w.disk->durably_holds(c, *t)) {
       ++durable;
     }
   }
@@ -174,11 +181,11 @@ void checker::on_commit(const std::vector<node_view>& nodes, int n, raft_index o
     fail(
         fmt::format("durability: leader {} committed {} (term {}) but only {} voters hold it "
                     "durably",
-                    n, c, *t, durable));
+                    n, c, t ? t->value() : -1, durable));
   }
 }
 
-void checker::on_became_leader(int n, const raft::node& core, const raft::memory_log_store& log) {
+void checker::on_became_leader(int n, const raft::node& core, const raft::log_view& log) {
   auto [it, inserted] = leaders_.emplace(core.term().value(), n);
   if (!inserted && it->second != n) {
     fail(fmt::format("election safety: nodes {} and {} both lead term {}", it->second, n,

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "strom/raft/memory_log.h"
+#include "sim/disk.h"
 #include "strom/raft/node.h"
 
 namespace strom::sim {
@@ -16,7 +16,8 @@ namespace strom::sim {
 struct node_view {
   int id = 0;
   const raft::node* core = nullptr;  ///< null while crashed
-  const raft::memory_log_store* log = nullptr;
+  const raft::log_view* log = nullptr;
+  const sim_disk* disk = nullptr;
   raft::hard_state persisted;
 };
 
@@ -38,12 +39,12 @@ class checker {
   void fail(std::string what);
   void set_check_commit_rule(bool on) { check_commit_rule_ = on; }
 
-  void on_start(int n, const raft::node& core, const raft::memory_log_store& log);
-  void on_append(int n, const std::vector<raft::entry>& es, const raft::memory_log_store& log);
+  void on_start(int n, const raft::node& core, const raft::log_view& log);
+  void on_append(int n, const std::vector<raft::entry>& es, const raft::log_view& log);
   void on_restore(int n, const raft::snapshot_metadata& meta);
   void on_apply(int n, const raft::entry& e);
   void on_commit(const std::vector<node_view>& nodes, int n, raft::raft_index old_commit);
-  void on_became_leader(int n, const raft::node& core, const raft::memory_log_store& log);
+  void on_became_leader(int n, const raft::node& core, const raft::log_view& log);
   void on_ack(int n, const raft::ticket& t, uint64_t payload);
   /// After every step: roles, terms, votes, commit indexes.
   void observe(const std::vector<node_view>& nodes);

@@ -42,7 +42,7 @@ cluster::cluster(const sim_options& o) : opts_(o), rng_(o.seed) {
   nodes_.resize(static_cast<size_t>(o.nodes + o.learners));
   for (size_t i = 0; i < nodes_.size(); ++i) {
     nodes_[i].id = static_cast<int>(i + 1);
-    nodes_[i].log = std::make_unique<raft::memory_log_store>(initial);
+    nodes_[i].disk = make_disk(o.disk, initial);
   }
   for (auto& sn : nodes_) {
     start_node(sn);
@@ -91,13 +91,14 @@ void cluster::mix(uint64_t v) {
 }
 
 void cluster::start_node(sim_node& sn) {
-  sn.core = std::make_unique<raft::node>(node_options(sn.id), *sn.log, sn.hs.load());
-  auto snap = sn.log->load_snapshot();
+  sn.core = std::make_unique<raft::node>(node_options(sn.id), sn.disk->store(),
+                                         sn.disk->hard_state().load());
+  auto snap = sn.disk->store().load_snapshot();
   sn.applied = snap.meta.last_index;
   sn.sm_digest = decode_u64(snap.data);
   sn.last_flush_done = now_;
   sn.held = 0;
-  checker_.on_start(sn.id, *sn.core, *sn.log);
+  checker_.on_start(sn.id, *sn.core, sn.disk->store());
   schedule(event{now_ + between(1, opts_.tick_ms), 0, ev_kind::tick, sn.id, sn.incarnation, {}});
 }
 
@@ -109,7 +110,7 @@ void cluster::crash(int n) {
   mix(0xC4A54);
   mix(static_cast<uint64_t>(n));
   sn.core.reset();
-  sn.log->crash();
+  sn.disk->crash();
   ++sn.incarnation;
   ++crashes_;
   sn.held = 0;
@@ -175,7 +176,7 @@ void cluster::send(const raft::message& m) {
 
 void cluster::apply_committed(sim_node& sn, raft_index commit) {
   while (sn.applied < commit && !failed()) {
-    auto es = sn.log->entries(raft::next(sn.applied), 16 * 1024);
+    auto es = sn.disk->store().entries(raft::next(sn.applied), 16 * 1024);
     for (const auto& e : es) {
       if (e.last() > commit) {
         return;
@@ -192,7 +193,7 @@ void cluster::process_ready(sim_node& sn) {
     raft::ready r = sn.core->take_ready();
     raft_index old_commit = r.commit ? std::min(sn.applied, *r.commit) : sn.applied;
     if (r.install) {
-      auto st = sn.log->install(*r.install);
+      auto st = sn.disk->store().install(*r.install);
       STROM_ASSERT(st.has_value(), "install: {}", st.error().message());
       sn.applied = r.install->meta.last_index;
       sn.sm_digest = decode_u64(r.install->data);
@@ -200,7 +201,7 @@ void cluster::process_ready(sim_node& sn) {
       mix(0x1257);
     }
     if (r.hard_state) {
-      auto st = sn.hs.save(*r.hard_state);
+      auto st = sn.disk->hard_state().save(*r.hard_state);
       if (!st) {
         crash(sn.id);
         return;
@@ -208,13 +209,13 @@ void cluster::process_ready(sim_node& sn) {
       mix(static_cast<uint64_t>(r.hard_state->term.value()));
     }
     if (r.truncate_from || !r.entries.empty()) {
-      auto st = sn.log->append(r.truncate_from, r.entries);
+      auto st = sn.disk->store().append(r.truncate_from, r.entries);
       STROM_ASSERT(st.has_value(), "node {} append: {}", sn.id, st.error().message());
-      checker_.on_append(sn.id, r.entries, *sn.log);
-      mix(static_cast<uint64_t>(sn.log->last_index().value()));
+      checker_.on_append(sn.id, r.entries, sn.disk->store());
+      mix(static_cast<uint64_t>(sn.disk->store().last_index().value()));
     }
-    if (sn.log->dirty()) {
-      sn.log->begin_flush();
+    if (sn.disk->dirty()) {
+      sn.disk->begin_flush();
       int64_t d = faults_on_ && chance(opts_.faults.slow_fsync)
                       ? between(50, 300)
                       : between(opts_.faults.min_fsync_ms, opts_.faults.max_fsync_ms);
@@ -222,12 +223,13 @@ void cluster::process_ready(sim_node& sn) {
       schedule(event{sn.last_flush_done, 0, ev_kind::flush_done, sn.id, sn.incarnation, {}});
     }
     for (const auto& o : r.messages) {
-      send(o.msg);
+      net_.send(o.msg);
     }
     if (r.commit) {
       std::vector<node_view> views;
       for (const auto& n : nodes_) {
-        views.push_back(node_view{n.id, n.core.get(), n.log.get(), n.hs.load()});
+        views.push_back(node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(),
+                                  n.disk->hard_state().load()});
       }
       checker_.on_commit(views, sn.id, old_commit);
       apply_committed(sn, *r.commit);
@@ -235,14 +237,14 @@ void cluster::process_ready(sim_node& sn) {
     }
     if (r.compact) {
       r.compact->data = encode_u64(sn.sm_digest);
-      auto st = sn.log->compact(*r.compact);
+      auto st = sn.disk->store().compact(*r.compact);
       STROM_ASSERT(st.has_value(), "compact: {}", st.error().message());
     }
     for (const auto& ev : r.events) {
       mix(static_cast<uint64_t>(ev.kind) << 48 | static_cast<uint64_t>(ev.term.value()));
       if (ev.kind == raft::leadership_event_kind::became_leader) {
         ++elections_;
-        checker_.on_became_leader(sn.id, *sn.core, *sn.log);
+        checker_.on_became_leader(sn.id, *sn.core, sn.disk->store());
       }
     }
     for (const auto& oc : r.outcomes) {
@@ -265,7 +267,8 @@ void cluster::observe() {
   std::vector<node_view> views;
   views.reserve(nodes_.size());
   for (const auto& n : nodes_) {
-    views.push_back(node_view{n.id, n.core.get(), n.log.get(), n.hs.load()});
+    views.push_back(
+        node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(), n.disk->hard_state().load()});
   }
   checker_.observe(views);
 }
@@ -312,16 +315,15 @@ bool cluster::step() {
         ++sn.held;
         break;
       }
-      if (sn.log->flushes_in_progress() == 0) {
+      if (sn.disk->flushes_in_progress() == 0) {
         break;
       }
       if (faults_on_ && chance(opts_.faults.fsync_failure)) {
-        sn.log->fail_flush();
-        crash(e.node);
+        crash(e.node);  // a failed fsync: the disk loses what was not flushed
         schedule(event{now_ + between(20, 500), 0, ev_kind::restart, e.node, 0, {}});
         break;
       }
-      raft_index f = sn.log->complete_flush();
+      raft_index f = sn.disk->complete_flush();
       mix(static_cast<uint64_t>(f.value()));
       sn.core->on_flushed(f);
       process_ready(sn);
@@ -421,7 +423,8 @@ void cluster::settle() {
   }
   std::vector<node_view> views;
   for (const auto& n : nodes_) {
-    views.push_back(node_view{n.id, n.core.get(), n.log.get(), n.hs.load()});
+    views.push_back(
+        node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(), n.disk->hard_state().load()});
   }
   checker_.check_converged(views);
 }
@@ -430,9 +433,9 @@ std::string cluster::describe() const {
   std::string out;
   for (const auto& sn : nodes_) {
     if (!sn.core) {
-      out +=
-          fmt::format("  node {} down, log [{}, {}] durable to {}\n", sn.id, sn.log->first_index(),
-                      sn.log->last_index(), sn.log->durable().last_index());
+      out += fmt::format("  node {} down, log [{}, {}] durable to {}\n", sn.id,
+                         sn.disk->store().first_index(), sn.disk->store().last_index(),
+                         sn.disk->durable_last_index());
       continue;
     }
     const auto& c = *sn.core;
@@ -440,9 +443,9 @@ std::string cluster::describe() const {
         "  node {} {} term {} vote {} leader {} commit {} applied {} log [{}, {}] flushed {} "
         "durable {} {}\n",
         sn.id, raft::to_string(c.role()), c.term(), c.vote() ? c.vote()->value() : -1,
-        c.leader() ? c.leader()->value() : -1, c.commit_index(), sn.applied, sn.log->first_index(),
-        sn.log->last_index(), c.flushed_index(), sn.log->durable().last_index(),
-        raft::to_string(c.config()));
+        c.leader() ? c.leader()->value() : -1, c.commit_index(), sn.applied,
+        sn.disk->store().first_index(), sn.disk->store().last_index(), c.flushed_index(),
+        sn.disk->durable_last_index(), raft::to_string(c.config()));
   }
   return out;
 }
@@ -467,7 +470,7 @@ result<raft::ticket> cluster::propose(int n, int32_t kafka_count) {
     return raft::errc::not_leader;
   }
   uint64_t payload = next_payload_++;
-  auto t = sn.core->propose(encode_u64(payload), kafka_count);
+  auto t = sn.core->propose(sn.disk->make_payload(payload, kafka_count), kafka_count);
   if (t) {
     tickets_[std::pair(t->term.value(), t->index.value())] =
         pending_ticket{n, sn.incarnation, payload};
@@ -499,7 +502,7 @@ result<raft::ticket> cluster::change_config(int n, raft::config_change c) {
 
 status cluster::compact(int n) {
   auto& sn = nodes_[idx(n)];
-  if (!sn.core || sn.applied <= sn.log->snapshot_meta().last_index) {
+  if (!sn.core || sn.applied <= sn.disk->store().snapshot_meta().last_index) {
     return raft::errc::snapshot_out_of_range;
   }
   auto st = sn.core->compact(sn.applied, encode_u64(sn.sm_digest));

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "sim/checker.h"
-#include "strom/raft/memory_log.h"
+#include "sim/disk.h"
 #include "strom/raft/node.h"
+#include "strom/raft/transport.h"
 
 namespace strom::sim {
 
@@ -37,6 +38,8 @@ struct fault_model {
 struct sim_options {
   uint64_t seed = 1;
   int nodes = 3;
+  /// What each node keeps its log in: the partition log (storage::log) or the in-memory model.
+  disk_kind disk = disk_kind::log;
   int learners = 0;  ///< extra nodes that start as learners
   bool random_faults = true;
   /// Drops, duplicates and the full delay spread even without random fault actions.
@@ -97,7 +100,8 @@ class cluster {
   [[nodiscard]] int size() const { return static_cast<int>(nodes_.size()); }
   [[nodiscard]] bool up(int n) const { return nodes_[idx(n)].core != nullptr; }
   [[nodiscard]] const raft::node& core(int n) const { return *nodes_[idx(n)].core; }
-  [[nodiscard]] const raft::memory_log_store& log(int n) const { return *nodes_[idx(n)].log; }
+  [[nodiscard]] const raft::log_store& log(int n) const { return nodes_[idx(n)].disk->store(); }
+  [[nodiscard]] const sim_disk& disk(int n) const { return *nodes_[idx(n)].disk; }
   /// The up node that is a ready leader with the highest term, or -1.
   [[nodiscard]] int leader() const;
   [[nodiscard]] const checker& check() const { return checker_; }
@@ -113,8 +117,7 @@ class cluster {
  private:
   struct sim_node {
     int id = 0;
-    std::unique_ptr<raft::memory_log_store> log;
-    raft::memory_hard_state_store hs;
+    std::unique_ptr<sim_disk> disk;
     std::unique_ptr<raft::node> core;
     uint64_t incarnation = 0;
     raft::raft_index applied{0};
@@ -140,6 +143,15 @@ class cluster {
   void start_node(sim_node& sn);
   void process_ready(sim_node& sn);
   void send(const raft::message& m);
+  /// The simulated network, as the Raft runtime sees it: messages go through cluster::send.
+  class network final : public raft::transport {
+   public:
+    explicit network(cluster& c) : c_(c) {}
+    void send(const raft::message& m) override { c_.send(m); }
+
+   private:
+    cluster& c_;
+  };
   void apply_committed(sim_node& sn, raft::raft_index commit);
   void random_fault();
   void client_propose();
@@ -159,6 +171,7 @@ class cluster {
   int64_t steps_ = 0;
   uint64_t hash_ = 14695981039346656037ULL;
   std::vector<sim_node> nodes_;
+  network net_{*this};
   std::set<std::pair<int, int>> blocked_;
   checker checker_;
   uint64_t next_payload_ = 1;

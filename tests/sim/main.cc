@@ -1,12 +1,14 @@
 // strom-sim: runs seeded schedules of the deterministic Raft cluster simulator.
 //
-//   strom-sim --seed S [--nodes N] [--steps K] [--mutate NAME]
+//   strom-sim --seed S [--nodes N] [--steps K] [--mutate NAME] [--disk log|memory]
 //   strom-sim --seeds A..B [...]          one line per failing seed, then a summary
 //   strom-sim --seeds A..B --expect-violation [...]
 //                                         exit 0 at the first seed whose checks fail
 //
 // One schedule prints one line ending with a hash of its whole trace; the same seed gives the
 // same hash on every run. A failed check prints the seed and the violated invariant and exits 1.
+// Each node keeps its log in a storage::log on its own in-memory file system (--disk log, the
+// default) or in the in-memory model of the core's tests (--disk memory, faster).
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "sim/cluster.h"
+#include "strom/base/logging.h"
 
 namespace {
 
@@ -55,7 +58,8 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
 [[noreturn]] void usage() {
   fmt::print(stderr,
              "usage: strom-sim (--seed S | --seeds A..B) [--nodes N] [--steps K] "
-             "[--mutate commit-old-term|ack-before-flush|double-vote] [--expect-violation]\n");
+             "[--mutate commit-old-term|ack-before-flush|double-vote] [--disk log|memory] "
+             "[--expect-violation]\n");
   std::exit(2);
 }
 
@@ -103,6 +107,15 @@ int main(int argc, char** argv) {
       } else if (mutate != "none") {
         usage();
       }
+    } else if (a == "--disk") {
+      auto d = value();
+      if (d == "log") {
+        o.disk = strom::sim::disk_kind::log;
+      } else if (d == "memory") {
+        o.disk = strom::sim::disk_kind::memory;
+      } else {
+        usage();
+      }
     } else if (a == "--verbose") {
       verbose = true;
     } else if (a == "--expect-violation") {
@@ -115,6 +128,12 @@ int main(int argc, char** argv) {
     usage();
   }
 
+  // Recoveries and dead disks after simulated crashes are expected: nothing to log.
+  strom::logging::options lo;
+  lo.level = spdlog::level::critical;
+  strom::logging::configure(lo);
+  const char* disk = o.disk == strom::sim::disk_kind::log ? "log" : "memory";
+
   auto start = std::chrono::steady_clock::now();
   int64_t total_steps = 0;
   int failures = 0;
@@ -125,9 +144,10 @@ int main(int argc, char** argv) {
     if (!range) {
       if (r.ok) {
         fmt::print(
-            "seed={} nodes={} mutate={} steps={} sim_ms={} elections={} crashes={} acked={} "
-            "result=ok hash={:016x}\n",
-            seed, o.nodes, mutate, r.steps, r.sim_ms, r.elections, r.crashes, r.acked, r.hash);
+            "seed={} nodes={} disk={} mutate={} steps={} sim_ms={} elections={} crashes={} "
+            "acked={} result=ok hash={:016x}\n",
+            seed, o.nodes, disk, mutate, r.steps, r.sim_ms, r.elections, r.crashes, r.acked,
+            r.hash);
         return 0;
       }
       fmt::print(
@@ -147,8 +167,8 @@ int main(int argc, char** argv) {
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("seeds={} nodes={} mutate={} total_steps={} time={:.1f}s failures={}\n",
-             last - first + 1, o.nodes, mutate, total_steps, secs, failures);
+  fmt::print("seeds={} nodes={} disk={} mutate={} total_steps={} time={:.1f}s failures={}\n",
+             last - first + 1, o.nodes, disk, mutate, total_steps, secs, failures);
   if (expect_violation) {
     fmt::print("mutation {} NOT caught in seeds {}..{}\n", mutate, first, last);
     return 1;

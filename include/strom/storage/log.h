@@ -258,6 +258,51 @@ class log {
   [[nodiscard]] model::raft_index last_index() const {
     return model::raft_index(next_index().value() - 1);
   }
+  /// The index of the first entry still in the log (the next index when it is empty).
+  [[nodiscard]] model::raft_index first_index() const {
+    return offsets_.first_index_at(model::kafka_next_offset(log_start_.value()));
+  }
+
+  // --- the log as a Raft log (raft-design §6.3): positions by Raft index ---
+  /// The leader epoch (Raft term) of the entry holding index `i`; nullopt outside
+  /// [first_index(), last_index()].
+  [[nodiscard]] std::optional<model::leader_epoch> term_at(model::raft_index i) const;
+  /// One stored entry, read back by Raft index: a data batch (spanning as many indexes as it
+  /// has offsets) or an internal Raft entry (one index); the log's own local entries are
+  /// never returned.
+  struct raft_entry {
+    model::raft_index index;
+    model::batch_header header;
+    std::vector<std::byte> bytes;  ///< the whole batch as stored
+  };
+  /// Whole entries from the one holding `from` on, in order, up to `max_bytes` (at least
+  /// one). errc::offset_out_of_range when `from` is outside [first_index(), last_index()].
+  result<std::vector<raft_entry>> read_entries(model::raft_index from, size_t max_bytes) const;
+  /// Appends an entry as its leader stamped it (a follower's append): a data batch keeps its
+  /// base offset and epoch, an internal Raft entry its index. It must continue the log: a data
+  /// batch starts at the log end, and the entry's first index is `expected`, which must be
+  /// next_index() (errc::index_mismatch otherwise; nothing is written). The batch is checked
+  /// whole (CRC, lengths) before it is written (errc::invalid_batch).
+  result<model::raft_index> append_stamped(std::span<const std::byte> entry,
+                                           model::raft_index expected);
+  /// Removes every entry holding an index >= `from` (a data batch that holds it goes whole),
+  /// internal entries included, also those at the log end. Nothing happens when `from` is past
+  /// the end; errc::invalid_offset below first_index().
+  status truncate_from(model::raft_index from);
+  /// The highest index that is durable and the same as what readers see: never beyond what a
+  /// flush covered, and never past a truncation made while that flush ran. Owner thread.
+  [[nodiscard]] model::raft_index flushed_index() const;
+  /// Removes the segments whose entries all lie before Raft index `first_kept` (a Raft
+  /// snapshot covers them) and raises the log start to the Kafka position of `first_kept`.
+  /// Entries the first remaining segment holds before it stay readable by index; unlike
+  /// prefix_truncate(), internal entries at the new start's Kafka position are kept.
+  /// errc::invalid_offset beyond next_index().
+  status prefix_truncate_index(model::raft_index first_kept);
+  /// Empties the log and starts it again at Kafka offset `start`, with `next` as the Raft
+  /// index of the next entry and `epoch` as its epoch (a Raft snapshot that replaces the whole
+  /// log). Durable when it returns.
+  status reset(model::kafka_next_offset start, model::raft_index next, model::leader_epoch epoch);
+
   /// The largest batch maxTimestamp in the log, -1 when empty.
   [[nodiscard]] timestamp_ms max_timestamp() const;
   [[nodiscard]] model::kafka_next_offset log_end() const { return log_end_; }
@@ -345,6 +390,10 @@ class log {
   status check_writable() const;
   error io_failed(const error& e);
   status remove_front_segment();
+  /// After a truncation moved the log end: the flush state follows it (the closed segments
+  /// `gone` says are no longer to be synced, nothing past the end counts as flushed, a running
+  /// round claims nothing beyond it) and the recovery point is rewritten.
+  status settle_truncation(const std::function<bool(const std::shared_ptr<segment>&)>& gone);
   status resolve_swap_files(std::vector<int64_t>& swapped);
   status write_offset_file(const char* name, int64_t value);
   result<std::optional<int64_t>> read_offset_file(const char* name);
@@ -381,6 +430,18 @@ class log {
   /// The segment a read from Kafka offset `o` starts in: the first one with base `o` (it may
   /// hold internal entries only), else the last one starting before `o`.
   [[nodiscard]] segment_map::const_iterator kafka_seek(model::kafka_offset o) const;
+  /// The segment holding Raft index `i`. REQUIRES: first_index() <= i <= last_index().
+  [[nodiscard]] segment_map::const_iterator raft_seek(model::raft_index i) const;
+  /// The first Raft index of a stored entry; nullopt for the log's own local entries.
+  [[nodiscard]] std::optional<model::raft_index> first_index_of(const model::batch_header& h) const;
+  /// The batch holding Raft index `i` (REQUIRES: in the log): its segment, where it is, and
+  /// its first index.
+  struct raft_location {
+    segment_map::const_iterator seg;
+    batch_location batch;
+    model::raft_index first;
+  };
+  result<raft_location> locate_entry(model::raft_index i) const;
   /// Adds the internal Raft entries of `seg` (appended last) to the offset map.
   status map_internal_entries(const segment& seg);
   segment& active() { return *segments_.rbegin()->second; }

@@ -219,6 +219,8 @@ class segment {
   /// Removes every batch whose last offset is >= `end` (internal entries positioned at or
   /// after `end` too). A batch that straddles `end` is removed whole.
   status truncate(model::kafka_next_offset end);
+  /// Removes every batch from file position `position` (a batch boundary) on.
+  status truncate_at(uint64_t position);
 
   /// Forgets the headers of recent appends (the segment was closed by a roll).
   void release_recent();
