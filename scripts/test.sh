@@ -11,9 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 jobs=2
+# Line tables only (function names, files and lines in sanitizer reports and backtraces): full
+# debug information more than doubles the compile time of the template-heavy sources.
+debug_info="-gline-tables-only"
 
 echo "== sanitizer and fuzzer build (clang; address, undefined; libFuzzer)"
 cmake -S . -B build/asan-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS_DEBUG="$debug_info" \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link" -DSTROM_SANITIZE=address,undefined \
   -DSTROM_BUILD_BENCH=OFF >/dev/null
 cmake --build build/asan-fuzz -j"$jobs"
@@ -22,7 +26,8 @@ cmake --build build/asan-fuzz -j"$jobs"
   ctest --output-on-failure -j"$jobs" --timeout 900)
 
 echo "== thread sanitizer build (unit tests)"
-cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTROM_SANITIZE=thread \
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" \
+  -DSTROM_SANITIZE=thread \
   -DSTROM_BUILD_BENCH=OFF -DSTROM_BUILD_INTEGRATION_TESTS=OFF >/dev/null
 cmake --build build/tsan -j"$jobs" --target strom-tests
 (cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
@@ -30,6 +35,7 @@ cmake --build build/tsan -j"$jobs" --target strom-tests
 
 echo "== regular build"
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DSTROM_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/request_decode_fuzz" \
   -DSTROM_HANDLER_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/handler_fuzz" \
   -DSTROM_RECORDS_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/records_validate_fuzz" >/dev/null
