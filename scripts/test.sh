@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs the whole test suite in three builds:
 # 1. clang with AddressSanitizer + UndefinedBehaviorSanitizer (Debug), every test; the same
-#    build, instrumented for libFuzzer, also makes the protocol decoder, request handler and
-#    record validation fuzzers;
+#    build, instrumented for libFuzzer, also makes the protocol decoder, request handler,
+#    record validation and inter-broker decoder fuzzers;
 # 2. GCC with ThreadSanitizer (Debug), the unit tests only (the target strom-tests);
 # 3. the regular (optimised, GCC) build, every test, which also runs the fuzzers of build 1:
-#    the decoder and handler fuzzers for 30 seconds each, the record validation fuzzer for 15.
+#    the decoder and handler fuzzers for 30 seconds each, the record validation and
+#    inter-broker decoder fuzzers for 15.
 # The output ends with ctest's summary of the regular build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,8 @@ cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DSTROM_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/request_decode_fuzz" \
   -DSTROM_HANDLER_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/handler_fuzz" \
-  -DSTROM_RECORDS_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/records_validate_fuzz" >/dev/null
+  -DSTROM_RECORDS_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/records_validate_fuzz" \
+  -DSTROM_RPC_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/rpc_decode_fuzz" >/dev/null
 cmake --build build/test -j"$jobs"
 cd build/test
 exec ctest --output-on-failure -j"$jobs" --timeout 900

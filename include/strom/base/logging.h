@@ -15,8 +15,8 @@
 namespace strom::logging {
 
 /// Components with their own logger and level. Every module logs through one of these.
-inline constexpr std::string_view components[] = {"main", "config",  "storage", "net",  "kafka",
-                                                  "raft", "cluster", "groups",  "admin"};
+inline constexpr std::string_view components[] = {"main", "config", "storage", "net",    "kafka",
+                                                  "raft", "rpc",    "cluster", "groups", "admin"};
 
 enum class format { text, json };
 

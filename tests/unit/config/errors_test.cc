@@ -94,7 +94,7 @@ TEST(config_errors, unknown_logger_component) {
   EXPECT_EQ(error_of("mode: dev\nlogging:\n  loggers:\n    kafka: debug\n    replication: info\n",
                      errc::unknown_key),
             "t.yaml:5: logging.loggers.replication: unknown component; expected one of main | "
-            "config | storage | net | kafka | raft | cluster | groups | admin");
+            "config | storage | net | kafka | raft | rpc | cluster | groups | admin");
 }
 
 TEST(config_errors, duplicate_key) {

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "strom/raft/transport.h"
+#include "strom/rpc/raft_codec.h"
+#include "strom/rpc/rpc.h"
+
+namespace strom::rpc {
+
+/// The method of a batch of Raft messages (a one-way frame).
+inline constexpr uint16_t raft_batch_method = 1;
+
+/// Raft's network between brokers: one `client` per peer node, and the messages of every group
+/// batched per destination until flush() (a runtime flushes after it drained the ready output
+/// of its groups), then sent as one one-way frame. A batch the peer's queue refuses is dropped:
+/// Raft retries. Inbound batches are split into their groups' parts and delivered decoded; a
+/// part that does not decode is dropped and logged (rate-limited). One io_context; not
+/// thread-safe.
+class raft_network {
+ public:
+  raft_network(net::asio::io_context& io, raft::node_id self,
+               std::map<raft::node_id, net::tcp::endpoint> peers, client::options o = {});
+  ~raft_network();
+  raft_network(const raft_network&) = delete;
+  raft_network& operator=(const raft_network&) = delete;
+
+  /// The transport of group `g`: what it sends waits for flush().
+  raft::transport& group(group_id g);
+  /// Sends what every group queued, one frame per destination.
+  void flush();
+  /// Serves batches that arrive at `srv`: `deliver(group, message)` for each part.
+  void serve(server& srv, std::function<void(group_id, raft::message)> deliver);
+  /// Messages dropped so far: to an unknown node, or refused by a full queue.
+  [[nodiscard]] uint64_t dropped() const { return dropped_; }
+  void stop();
+
+ private:
+  class group_transport;
+  void queue(group_id g, const raft::message& m);
+
+  net::asio::io_context& io_;
+  raft::node_id self_;
+  std::map<raft::node_id, std::unique_ptr<client>> peers_;
+  std::map<raft::node_id, batch_builder> pending_;
+  std::map<group_id, std::unique_ptr<group_transport>> groups_;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace strom::rpc

@@ -1,0 +1,88 @@
+#include "strom/rpc/raft_network.h"
+
+#include "strom/base/logging.h"
+
+namespace strom::rpc {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("rpc");
+}
+}  // namespace
+
+class raft_network::group_transport final : public raft::transport {
+ public:
+  group_transport(raft_network& n, group_id g) : net_(n), group_(g) {}
+  void send(const raft::message& m) override { net_.queue(group_, m); }
+
+ private:
+  raft_network& net_;
+  group_id group_;
+};
+
+raft_network::raft_network(net::asio::io_context& io, raft::node_id self,
+                           std::map<raft::node_id, net::tcp::endpoint> peers, client::options o)
+    : io_(io), self_(self) {
+  for (const auto& [id, at] : peers) {
+    if (id != self_)
+      peers_.emplace(id, std::make_unique<client>(io_, at, o));
+  }
+}
+
+raft_network::~raft_network() {
+  stop();
+}
+
+raft::transport& raft_network::group(group_id g) {
+  auto& t = groups_[g];
+  if (!t)
+    t = std::make_unique<group_transport>(*this, g);
+  return *t;
+}
+
+void raft_network::queue(group_id g, const raft::message& m) {
+  if (!peers_.contains(m.to)) {
+    ++dropped_;
+    return;
+  }
+  pending_[m.to].add(g, m);
+}
+
+void raft_network::flush() {
+  for (auto& [to, batch] : pending_) {
+    if (batch.parts() == 0)
+      continue;
+    auto bytes = batch.take();
+    if (auto s = peers_.at(to)->send(raft_batch_method, bytes); !s) {
+      ++dropped_;
+      STROM_LOG_LIMITED(lg(), debug, "Raft messages to node {} dropped: {}", to.value(),
+                        s.error().message());
+    }
+  }
+}
+
+void raft_network::serve(server& srv, std::function<void(group_id, raft::message)> deliver) {
+  srv.handle_oneway(raft_batch_method, [deliver = std::move(deliver)](bytes_t payload) {
+    auto parts = split_batch(payload);
+    if (!parts) {
+      STROM_LOG_LIMITED(lg(), warn, "a Raft batch dropped: {}", parts.error().message());
+      return;
+    }
+    for (const auto& p : *parts) {
+      auto m = decode_message(p.bytes);
+      if (!m) {
+        STROM_LOG_LIMITED(lg(), warn, "a Raft message of group {} dropped: {}", p.group,
+                          m.error().message());
+        continue;
+      }
+      deliver(p.group, std::move(*m));
+    }
+  });
+}
+
+void raft_network::stop() {
+  for (auto& [id, c] : peers_)
+    c->stop();
+}
+
+}  // namespace strom::rpc

@@ -1,0 +1,479 @@
+#include "strom/rpc/rpc.h"
+
+#include <deque>
+
+#include <fmt/format.h>
+
+#include "strom/base/logging.h"
+#include "strom/net/await.h"
+#include "strom/rpc/errc.h"
+
+namespace strom::rpc {
+
+namespace asio = net::asio;
+using net::awaitable;
+using net::tcp;
+
+namespace {
+
+spdlog::logger& lg() {
+  return logging::get("rpc");
+}
+
+constexpr auto use = asio::use_awaitable;
+
+/// Reads one frame; an error (logged by the caller) when the stream or the frame is bad.
+awaitable<result<frame>> read_frame(tcp::socket& sock, uint32_t max_frame_bytes) {
+  std::array<std::byte, 4> prefix{};
+  boost::system::error_code ec;
+  co_await asio::async_read(sock, asio::buffer(prefix), asio::redirect_error(use, ec));
+  if (ec)
+    co_return error(errc::disconnected, ec.message());
+  auto size = check_size(prefix, max_frame_bytes);
+  if (!size)
+    co_return size.error();
+  std::vector<std::byte> body(*size);
+  co_await asio::async_read(sock, asio::buffer(body), asio::redirect_error(use, ec));
+  if (ec)
+    co_return error(errc::disconnected, ec.message());
+  co_return decode_frame(body);
+}
+
+status_code status_of(const error& e) {
+  if (e.is(errc::bad_payload))
+    return status_code::bad_payload;
+  if (e.is(errc::shutting_down))
+    return status_code::shutting_down;
+  return status_code::handler_failed;
+}
+
+error error_of(status_code s, std::span<const std::byte> payload) {
+  std::string text(reinterpret_cast<const char*>(payload.data()), payload.size());
+  switch (s) {
+    case status_code::unknown_method:
+      return error(errc::unknown_method, text);
+    case status_code::bad_payload:
+      return error(errc::bad_payload, text);
+    case status_code::shutting_down:
+      return error(errc::shutting_down, text);
+    default:
+      return error(errc::handler_failed, text);
+  }
+}
+
+bytes_t text_bytes(const std::string& s) {
+  auto b = std::as_bytes(std::span(s));
+  return bytes_t(b.begin(), b.end());
+}
+
+}  // namespace
+
+// --- server ----------------------------------------------------------------------------------
+
+namespace {
+struct conn {
+  explicit conn(asio::io_context& io) : sock(io) {}
+  tcp::socket sock;
+  std::string peer;
+  std::deque<bytes_t> out;
+  bool writing = false;
+  bool closed = false;
+};
+}  // namespace
+
+struct server::state : std::enable_shared_from_this<server::state> {
+  state(asio::io_context& i, options o) : io(i), opts(o) {}
+  asio::io_context& io;
+  options opts;
+  std::map<uint16_t, handler> handlers;
+  std::map<uint16_t, oneway_handler> oneway;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::map<uint64_t, std::shared_ptr<conn>> conns;
+  uint64_t next_id = 1;
+  bool stopped = false;
+
+  static void close(const std::shared_ptr<conn>& c) {
+    if (c->closed)
+      return;
+    c->closed = true;
+    boost::system::error_code ignored;
+    c->sock.shutdown(tcp::socket::shutdown_both, ignored);
+    c->sock.close(ignored);
+  }
+
+  static awaitable<void> write_loop(std::shared_ptr<conn> c) {
+    while (!c->out.empty() && !c->closed) {
+      auto f = std::move(c->out.front());
+      c->out.pop_front();
+      boost::system::error_code ec;
+      co_await asio::async_write(c->sock, asio::buffer(f), asio::redirect_error(use, ec));
+      if (ec) {
+        close(c);
+        break;
+      }
+    }
+    c->out.clear();
+    c->writing = false;
+  }
+
+  void push(const std::shared_ptr<conn>& c, bytes_t f) {
+    if (c->closed)
+      return;
+    c->out.push_back(std::move(f));
+    if (!c->writing) {
+      c->writing = true;
+      asio::co_spawn(io, write_loop(c), asio::detached);
+    }
+  }
+
+  static awaitable<void> serve(std::shared_ptr<state> st, std::shared_ptr<conn> c, frame f) {
+    bytes_t reply;
+    auto code = status_code::ok;
+    auto it = st->handlers.find(f.header.method);
+    if (it == st->handlers.end()) {
+      code = status_code::unknown_method;
+      reply = text_bytes(fmt::format("no method {}", f.header.method));
+    } else {
+      auto h = it->second;  // the handler may be replaced while this one waits
+      result<bytes_t> r = error(errc::handler_failed);
+      try {
+        r = co_await h(std::move(f.payload));
+      } catch (const std::exception& e) {
+        r = error(errc::handler_failed, e.what());
+      }
+      if (r) {
+        reply = std::move(*r);
+      } else {
+        code = status_of(r.error());
+        reply = text_bytes(r.error().message());
+      }
+    }
+    frame_header h{frame_header::current_version, frame_kind::response, f.header.method, code,
+                   f.header.correlation};
+    st->push(c, encode_frame(h, reply));
+  }
+
+  static awaitable<void> read_loop(std::shared_ptr<state> st, uint64_t id,
+                                   std::shared_ptr<conn> c) {
+    for (;;) {
+      auto f = co_await read_frame(c->sock, st->opts.max_frame_bytes);
+      if (!f) {
+        if (!f.error().is(errc::disconnected) && !c->closed)
+          lg().warn("closing the connection from {}: {}", c->peer, f.error().message());
+        break;
+      }
+      if (f->header.kind == frame_kind::request) {
+        asio::co_spawn(st->io, serve(st, c, std::move(*f)), asio::detached);
+      } else if (f->header.kind == frame_kind::oneway) {
+        auto it = st->oneway.find(f->header.method);
+        if (it != st->oneway.end()) {
+          it->second(std::move(f->payload));
+        } else {
+          STROM_LOG_LIMITED(lg(), warn, "a one-way frame of method {} from {}: nobody serves it",
+                            f->header.method, c->peer);
+        }
+      } else {
+        lg().warn("closing the connection from {}: a response where requests come", c->peer);
+        break;
+      }
+    }
+    close(c);
+    st->conns.erase(id);
+  }
+
+  static awaitable<void> accept_loop(std::shared_ptr<state> st) {
+    while (!st->stopped) {
+      boost::system::error_code ec;
+      tcp::socket sock(st->io);
+      co_await st->acceptor->async_accept(sock, asio::redirect_error(use, ec));
+      if (st->stopped)
+        break;
+      if (ec) {
+        // Out of descriptors, say: pause instead of spinning.
+        STROM_LOG_LIMITED(lg(), warn, "accept: {}", ec.message());
+        asio::steady_timer t(st->io, std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::redirect_error(use, ec));
+        continue;
+      }
+      auto c = std::make_shared<conn>(st->io);
+      c->sock = std::move(sock);
+      c->sock.set_option(tcp::no_delay(true), ec);
+      auto remote = c->sock.remote_endpoint(ec);
+      c->peer =
+          ec ? std::string("?") : fmt::format("{}:{}", remote.address().to_string(), remote.port());
+      auto id = st->next_id++;
+      st->conns.emplace(id, c);
+      asio::co_spawn(st->io, read_loop(st, id, c), asio::detached);
+    }
+  }
+};
+
+server::server(asio::io_context& io, options o) : st_(std::make_shared<state>(io, o)) {}
+
+server::~server() {
+  stop();
+}
+
+void server::handle(uint16_t method, handler h) {
+  st_->handlers[method] = std::move(h);
+}
+
+void server::handle_oneway(uint16_t method, oneway_handler h) {
+  st_->oneway[method] = std::move(h);
+}
+
+result<uint16_t> server::listen(const tcp::endpoint& at) {
+  boost::system::error_code ec;
+  auto a = std::make_unique<tcp::acceptor>(st_->io);
+  a->open(at.protocol(), ec);
+  if (!ec)
+    a->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec)
+    a->bind(at, ec);
+  if (!ec)
+    a->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return error(std::make_error_code(static_cast<std::errc>(ec.value())),
+                 fmt::format("internal listener {}:{}: {}", at.address().to_string(), at.port(),
+                             ec.message()));
+  }
+  auto port = a->local_endpoint(ec).port();
+  st_->acceptor = std::move(a);
+  asio::co_spawn(st_->io, state::accept_loop(st_), asio::detached);
+  return port;
+}
+
+void server::stop() {
+  if (st_->stopped)
+    return;
+  st_->stopped = true;
+  boost::system::error_code ignored;
+  if (st_->acceptor)
+    st_->acceptor->close(ignored);
+  for (auto& [id, c] : st_->conns)
+    state::close(c);
+}
+
+size_t server::connections() const {
+  return st_->conns.size();
+}
+
+// --- client ----------------------------------------------------------------------------------
+
+namespace {
+/// One connection's life: the reader tells the writer it broke.
+struct link {
+  bool broken = false;
+};
+}  // namespace
+
+struct client::state : std::enable_shared_from_this<client::state> {
+  state(asio::io_context& i, tcp::endpoint p, options o) : io(i), peer(p), opts(o), wake(i) {}
+  asio::io_context& io;
+  tcp::endpoint peer;
+  options opts;
+  std::shared_ptr<tcp::socket> sock;
+  std::shared_ptr<link> current;
+  bool running = false;
+  bool stopped = false;
+  std::deque<bytes_t> queue;
+  size_t queued = 0;
+  asio::steady_timer wake;  ///< the writer sleeps on it; cancel() wakes it
+  uint64_t next_correlation = 1;
+  struct pending_call {
+    std::function<void(result<bytes_t>)> done;
+    std::shared_ptr<asio::steady_timer> deadline;
+  };
+  std::map<uint64_t, pending_call> pending;
+  uint64_t connects = 0;
+
+  void complete(uint64_t correlation, result<bytes_t> r) {
+    auto it = pending.find(correlation);
+    if (it == pending.end())
+      return;  // timed out already
+    auto p = std::move(it->second);
+    pending.erase(it);
+    if (p.deadline)
+      p.deadline->cancel();
+    p.done(std::move(r));
+  }
+
+  void fail_all(errc why) {
+    auto calls = std::move(pending);
+    pending.clear();
+    for (auto& [c, p] : calls) {
+      if (p.deadline)
+        p.deadline->cancel();
+      p.done(error(why));
+    }
+  }
+
+  status enqueue(bytes_t f) {
+    if (stopped)
+      return error(errc::shutting_down);
+    if (f.size() - 4 > opts.max_frame_bytes) {
+      return error(errc::frame_too_large, fmt::format("a frame of {} bytes, the limit is {}",
+                                                      f.size() - 4, opts.max_frame_bytes));
+    }
+    if (queued + f.size() > opts.max_queued_bytes) {
+      return error(errc::queue_full, fmt::format("{} bytes queued for {}:{}", queued,
+                                                 peer.address().to_string(), peer.port()));
+    }
+    queued += f.size();
+    queue.push_back(std::move(f));
+    wake.cancel();
+    if (!running) {
+      running = true;
+      asio::co_spawn(io, run(shared_from_this()), asio::detached);
+    }
+    return ok();
+  }
+
+  static awaitable<void> read_loop(std::shared_ptr<state> st, std::shared_ptr<tcp::socket> sock,
+                                   std::shared_ptr<link> l) {
+    for (;;) {
+      auto f = co_await read_frame(*sock, st->opts.max_frame_bytes);
+      if (!f || f->header.kind != frame_kind::response) {
+        if (!l->broken && !st->stopped && (!f ? !f.error().is(errc::disconnected) : true)) {
+          lg().warn("closing the connection to {}:{}: {}", st->peer.address().to_string(),
+                    st->peer.port(),
+                    f ? std::string("a frame that is no response") : f.error().message());
+        }
+        break;
+      }
+      if (f->header.status == status_code::ok)
+        st->complete(f->header.correlation, std::move(f->payload));
+      else
+        st->complete(f->header.correlation, error_of(f->header.status, f->payload));
+    }
+    l->broken = true;
+    boost::system::error_code ignored;
+    sock->close(ignored);  // a write blocked on a peer that stopped reading ends too
+    st->wake.cancel();
+  }
+
+  static awaitable<void> write_loop(std::shared_ptr<state> st, std::shared_ptr<tcp::socket> sock,
+                                    std::shared_ptr<link> l) {
+    boost::system::error_code ec;
+    while (!st->stopped && !l->broken) {
+      if (st->queue.empty()) {
+        st->wake.expires_at(asio::steady_timer::time_point::max());
+        co_await st->wake.async_wait(asio::redirect_error(use, ec));
+        continue;
+      }
+      auto f = std::move(st->queue.front());
+      st->queue.pop_front();
+      st->queued -= f.size();
+      co_await asio::async_write(*sock, asio::buffer(f), asio::redirect_error(use, ec));
+      if (ec)
+        break;
+    }
+  }
+
+  static awaitable<void> run(std::shared_ptr<state> st) {
+    auto backoff = st->opts.backoff_min;
+    boost::system::error_code ec;
+    while (!st->stopped) {
+      auto sock = std::make_shared<tcp::socket>(st->io);
+      st->sock = sock;
+      auto timer = std::make_shared<asio::steady_timer>(st->io, st->opts.connect_timeout);
+      timer->async_wait([sock](boost::system::error_code e) {
+        if (!e) {
+          boost::system::error_code ignored;
+          sock->close(ignored);  // the connect fails with operation_aborted
+        }
+      });
+      co_await sock->async_connect(st->peer, asio::redirect_error(use, ec));
+      timer->cancel();
+      if (st->stopped)
+        break;
+      if (!ec && sock->is_open()) {
+        backoff = st->opts.backoff_min;
+        ++st->connects;
+        sock->set_option(tcp::no_delay(true), ec);
+        auto l = std::make_shared<link>();
+        st->current = l;
+        asio::co_spawn(st->io, read_loop(st, sock, l), asio::detached);
+        co_await write_loop(st, sock, l);
+        l->broken = true;
+        st->current.reset();
+        boost::system::error_code ignored;
+        sock->shutdown(tcp::socket::shutdown_both, ignored);
+        sock->close(ignored);
+        // What was queued for this connection, and the calls it carried, are lost with it.
+        st->queue.clear();
+        st->queued = 0;
+        st->fail_all(st->stopped ? errc::shutting_down : errc::disconnected);
+        if (st->stopped)
+          break;
+      }
+      asio::steady_timer pause(st->io, backoff);
+      co_await pause.async_wait(asio::redirect_error(use, ec));
+      backoff = std::min(backoff * 2, st->opts.backoff_max);
+    }
+    st->running = false;
+  }
+};
+
+client::client(asio::io_context& io, tcp::endpoint peer, options o)
+    : st_(std::make_shared<state>(io, peer, o)) {}
+
+client::~client() {
+  stop();
+}
+
+awaitable<result<bytes_t>> client::call(uint16_t method, bytes_t payload,
+                                        std::chrono::milliseconds timeout) {
+  auto st = st_;
+  auto correlation = st->next_correlation++;
+  frame_header h{frame_header::current_version, frame_kind::request, method, status_code::ok,
+                 correlation};
+  if (auto s = st->enqueue(encode_frame(h, payload)); !s)
+    co_return s.error();
+  co_return co_await net::await_callback<result<bytes_t>>(
+      [st, correlation, timeout](std::function<void(result<bytes_t>)> done) {
+        auto deadline = std::make_shared<asio::steady_timer>(st->io, timeout);
+        std::weak_ptr<state> weak = st;
+        deadline->async_wait([weak, correlation](boost::system::error_code ec) {
+          if (ec)
+            return;
+          if (auto s = weak.lock())
+            s->complete(correlation, error(errc::timed_out));
+        });
+        st->pending.emplace(correlation, state::pending_call{std::move(done), deadline});
+      });
+}
+
+status client::send(uint16_t method, std::span<const std::byte> payload) {
+  frame_header h{frame_header::current_version, frame_kind::oneway, method, status_code::ok, 0};
+  return st_->enqueue(encode_frame(h, payload));
+}
+
+void client::stop() {
+  if (st_->stopped)
+    return;
+  st_->stopped = true;
+  boost::system::error_code ignored;
+  if (st_->sock)
+    st_->sock->close(ignored);
+  if (st_->current)
+    st_->current->broken = true;
+  st_->wake.cancel();
+  st_->queue.clear();
+  st_->queued = 0;
+  st_->fail_all(errc::shutting_down);
+}
+
+bool client::connected() const {
+  return st_->current != nullptr;
+}
+
+uint64_t client::connects() const {
+  return st_->connects;
+}
+
+size_t client::queued_bytes() const {
+  return st_->queued;
+}
+
+}  // namespace strom::rpc
