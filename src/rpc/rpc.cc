@@ -87,7 +87,10 @@ struct server::state : std::enable_shared_from_this<server::state> {
   options opts;
   std::map<uint16_t, handler> handlers;
   std::map<uint16_t, oneway_handler> oneway;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  /// Shared with the accept loop: an I/O object with an operation pending must not be owned
+  /// only by what the operation's handler keeps alive (at io_context teardown the handler's
+  /// destruction would destroy it from inside its own destruction).
+  std::shared_ptr<tcp::acceptor> acceptor;
   std::map<uint64_t, std::shared_ptr<conn>> conns;
   uint64_t next_id = 1;
   bool stopped = false;
@@ -185,7 +188,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
     while (!st->stopped) {
       boost::system::error_code ec;
       tcp::socket sock(st->io);
-      co_await st->acceptor->async_accept(sock, asio::redirect_error(use, ec));
+      auto acceptor = st->acceptor;
+      co_await acceptor->async_accept(sock, asio::redirect_error(use, ec));
       if (st->stopped)
         break;
       if (ec) {
@@ -224,7 +228,7 @@ void server::handle_oneway(uint16_t method, oneway_handler h) {
 
 result<uint16_t> server::listen(const tcp::endpoint& at) {
   boost::system::error_code ec;
-  auto a = std::make_unique<tcp::acceptor>(st_->io);
+  auto a = std::make_shared<tcp::acceptor>(st_->io);
   a->open(at.protocol(), ec);
   if (!ec)
     a->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -268,7 +272,8 @@ struct link {
 }  // namespace
 
 struct client::state : std::enable_shared_from_this<client::state> {
-  state(asio::io_context& i, tcp::endpoint p, options o) : io(i), peer(p), opts(o), wake(i) {}
+  state(asio::io_context& i, tcp::endpoint p, options o)
+      : io(i), peer(p), opts(o), wake(std::make_shared<asio::steady_timer>(i)) {}
   asio::io_context& io;
   tcp::endpoint peer;
   options opts;
@@ -278,7 +283,8 @@ struct client::state : std::enable_shared_from_this<client::state> {
   bool stopped = false;
   std::deque<bytes_t> queue;
   size_t queued = 0;
-  asio::steady_timer wake;  ///< the writer sleeps on it; cancel() wakes it
+  /// The writer sleeps on it; cancel() wakes it. Shared with the writer (see server's acceptor).
+  std::shared_ptr<asio::steady_timer> wake;
   uint64_t next_correlation = 1;
   struct pending_call {
     std::function<void(result<bytes_t>)> done;
@@ -321,7 +327,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
     }
     queued += f.size();
     queue.push_back(std::move(f));
-    wake.cancel();
+    wake->cancel();
     if (!running) {
       running = true;
       asio::co_spawn(io, run(shared_from_this()), asio::detached);
@@ -349,7 +355,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
     l->broken = true;
     boost::system::error_code ignored;
     sock->close(ignored);  // a write blocked on a peer that stopped reading ends too
-    st->wake.cancel();
+    st->wake->cancel();
   }
 
   static awaitable<void> write_loop(std::shared_ptr<state> st, std::shared_ptr<tcp::socket> sock,
@@ -357,8 +363,9 @@ struct client::state : std::enable_shared_from_this<client::state> {
     boost::system::error_code ec;
     while (!st->stopped && !l->broken) {
       if (st->queue.empty()) {
-        st->wake.expires_at(asio::steady_timer::time_point::max());
-        co_await st->wake.async_wait(asio::redirect_error(use, ec));
+        auto wake = st->wake;
+        wake->expires_at(asio::steady_timer::time_point::max());
+        co_await wake->async_wait(asio::redirect_error(use, ec));
         continue;
       }
       auto f = std::move(st->queue.front());
@@ -458,7 +465,7 @@ void client::stop() {
     st_->sock->close(ignored);
   if (st_->current)
     st_->current->broken = true;
-  st_->wake.cancel();
+  st_->wake->cancel();
   st_->queue.clear();
   st_->queued = 0;
   st_->fail_all(errc::shutting_down);
