@@ -140,7 +140,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
       auto h = it->second;  // the handler may be replaced while this one waits
       result<bytes_t> r = error(errc::handler_failed);
       try {
-        r = co_await h(std::move(f.payload));
+        auto op = h(std::move(f.payload));  // no temporaries inside co_await (GCC 12)
+        r = co_await std::move(op);
       } catch (const std::exception& e) {
         r = error(errc::handler_failed, e.what());
       }
@@ -401,7 +402,8 @@ struct client::state : std::enable_shared_from_this<client::state> {
         auto l = std::make_shared<link>();
         st->current = l;
         asio::co_spawn(st->io, read_loop(st, sock, l), asio::detached);
-        co_await write_loop(st, sock, l);
+        auto writing = write_loop(st, sock, l);  // no temporaries inside co_await (GCC 12)
+        co_await std::move(writing);
         l->broken = true;
         st->current.reset();
         boost::system::error_code ignored;
@@ -437,18 +439,21 @@ awaitable<result<bytes_t>> client::call(uint16_t method, bytes_t payload,
                  correlation};
   if (auto s = st->enqueue(encode_frame(h, payload)); !s)
     co_return s.error();
-  co_return co_await net::await_callback<result<bytes_t>>(
-      [st, correlation, timeout](std::function<void(result<bytes_t>)> done) {
-        auto deadline = std::make_shared<asio::steady_timer>(st->io, timeout);
-        std::weak_ptr<state> weak = st;
-        deadline->async_wait([weak, correlation](boost::system::error_code ec) {
-          if (ec)
-            return;
-          if (auto s = weak.lock())
-            s->complete(correlation, error(errc::timed_out));
-        });
-        st->pending.emplace(correlation, state::pending_call{std::move(done), deadline});
-      });
+  // The waiting goes through named objects: GCC 12 destroys temporaries inside a co_await
+  // expression twice (here: the lambda's shared_ptr, which then frees the state early).
+  auto start = [st, correlation, timeout](std::function<void(result<bytes_t>)> done) {
+    auto deadline = std::make_shared<asio::steady_timer>(st->io, timeout);
+    std::weak_ptr<state> weak = st;
+    deadline->async_wait([weak, correlation](boost::system::error_code ec) {
+      if (ec)
+        return;
+      if (auto s = weak.lock())
+        s->complete(correlation, error(errc::timed_out));
+    });
+    st->pending.emplace(correlation, state::pending_call{std::move(done), deadline});
+  };
+  auto op = net::await_callback<result<bytes_t>>(std::move(start));
+  co_return co_await std::move(op);
 }
 
 status client::send(uint16_t method, std::span<const std::byte> payload) {

@@ -63,7 +63,8 @@ class RpcTest : public ::testing::Test {
     asio::co_spawn(
         io,
         [&c, method, p = text(payload), &out, timeout]() -> awaitable<void> {
-          out.emplace(co_await c.call(method, p, timeout));
+          auto op = c.call(method, p, timeout);  // no temporaries inside co_await (GCC 12)
+          out.emplace(co_await std::move(op));
         },
         asio::detached);
   }
