@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev
   librdkafka-dev prometheus-cpp-dev libcli11-dev
-  kcat python3 python3-confluent-kafka python3-kafka
+  kcat python3 python3-confluent-kafka python3-kafka curl
   # benchmarks only: ceilings, peers and profiling (bench/run-standard.sh)
   fio iperf3 iproute2 redis-server redis-tools nats-server libnats-dev linux-perf
 )

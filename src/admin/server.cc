@@ -267,12 +267,40 @@ struct server::impl {
                       json_quote(p.name.topic), p.name.partition.value());
     }
     bool ready = src.ready && src.ready->load();
+    // Every broker of the cluster with its liveness; this broker alone when single-node.
+    auto view = src.cluster ? src.cluster() : nullptr;
+    int32_t controller = src.node_id;
+    std::string nodes;
+    std::string down;
+    bool brokers_ok = true;
+    auto node = [&](int32_t id, bool alive) {
+      nodes += fmt::format("{}{{\"node_id\":{},\"is_alive\":{}{}}}", nodes.empty() ? "" : ",", id,
+                           alive ? "true" : "false",
+                           id == src.node_id ? ",\"version\":" + json_quote(src.version) : "");
+      if (!alive)
+        down += fmt::format("{}{}", down.empty() ? "" : ",", id);
+    };
+    if (view) {
+      controller = view->controller_id.value_or(-1);
+      brokers_ok = view->controller_id.has_value();
+      bool self = false;
+      for (const auto& [id, b] : view->brokers) {
+        node(id, !b.fenced);
+        brokers_ok = brokers_ok && !b.fenced;
+        self = self || id == src.node_id;
+      }
+      if (!self) {
+        node(src.node_id, true);  // not registered yet
+        brokers_ok = false;
+      }
+    } else {
+      node(src.node_id, true);
+    }
     co_return fmt::format(
-        "{{\"is_healthy\":{},\"controller_id\":{},\"nodes\":[{{\"node_id\":{},\"is_alive\":true,"
-        "\"version\":{}}}],\"nodes_down\":[],\"leaderless_partitions\":[{}],"
-        "\"under_replicated_partitions\":[],\"partitions\":{}}}\n",
-        ready && leaderless.empty() ? "true" : "false", src.node_id, src.node_id,
-        json_quote(src.version), leaderless, infos.size());
+        "{{\"is_healthy\":{},\"controller_id\":{},\"nodes\":[{}],\"nodes_down\":[{}],"
+        "\"leaderless_partitions\":[{}],\"under_replicated_partitions\":[],\"partitions\":{}}}\n",
+        ready && leaderless.empty() && brokers_ok ? "true" : "false", controller, nodes, down,
+        leaderless, infos.size());
   }
 
   awaitable<std::string> scrape() {
@@ -407,9 +435,12 @@ void server::start() {
 }
 
 void server::attach(cluster::partition_manager* partitions, groups::coordinator* groups,
-                    storage::log_manager* logs, std::function<int64_t()> connections) {
+                    storage::log_manager* logs, std::function<int64_t()> connections,
+                    std::function<std::shared_ptr<const cluster::cluster_view>()> cluster) {
   auto& i = *impl_;
-  asio::post(i.io, [&i, partitions, groups, logs, connections = std::move(connections)]() mutable {
+  asio::post(i.io, [&i, partitions, groups, logs, connections = std::move(connections),
+                    cluster = std::move(cluster)]() mutable {
+    i.src.cluster = std::move(cluster);
     i.src.partitions = partitions;
     i.src.groups = groups;
     i.src.logs = logs;

@@ -117,6 +117,18 @@ status broker::build() {
     // The first thing each shard thread runs: it logs for this node.
     net::asio::post(rt_->context(i), [node = cfg_.node.id] { logging::set_thread_node(node); });
   }
+  if (!cfg_.cluster.seeds.empty()) {
+    auto opts = controller_options(cfg_);
+    if (!opts) {
+      lg().critical("{}", opts.error().message());
+      return opts.error();
+    }
+    controller_ = std::make_unique<cluster::controller>(rt_->context(0), fs_, clock_, *opts);
+    if (auto s = controller_->start(); !s) {
+      lg().critical("cannot start the controller: {}", s.error().message());
+      return s.error();
+    }
+  }
   partitions_ = std::make_unique<cluster::partition_manager>(*rt_, *logs_, topic_defaults(cfg_),
                                                              clock_, metrics_);
   if (auto s = partitions_->load(*topics_->snapshot()); !s) {
@@ -143,8 +155,11 @@ status broker::build() {
         cfg_.listeners.size() > 1) {
       continue;  // the inter-broker RPC listener arrives with replication
     }
+    auto identity = broker_identity(cfg_, l);
+    if (controller_)
+      identity.cluster = [c = controller_.get()] { return c->view(); };
     auto handler =
-        kafka::server::make_handler(*partitions_, *frontend_, *topics_, broker_identity(cfg_, l),
+        kafka::server::make_handler(*partitions_, *frontend_, *topics_, std::move(identity),
                                     *producer_ids_, *coord_, request_limits(cfg_), metrics_);
     servers_.push_back(
         std::make_unique<net::server>(*rt_, server_options(cfg_, l), std::move(handler)));
@@ -160,12 +175,18 @@ status broker::build() {
   upkeep_->start(housekeeping_interval(cfg_),
                  std::chrono::milliseconds(cfg_.cluster_defaults.log.retention_check_interval_ms));
   coord_->start();
-  admin_->attach(partitions_.get(), coord_.get(), logs_.get(), [this] {
-    int64_t n = 0;
-    for (const auto& s : servers_)
-      n += s->connections();
-    return n;
-  });
+  std::function<std::shared_ptr<const cluster::cluster_view>()> view;
+  if (controller_)
+    view = [c = controller_.get()] { return c->view(); };
+  admin_->attach(
+      partitions_.get(), coord_.get(), logs_.get(),
+      [this] {
+        int64_t n = 0;
+        for (const auto& s : servers_)
+          n += s->connections();
+        return n;
+      },
+      std::move(view));
   return {};
 }
 
@@ -184,6 +205,8 @@ status broker::stop() {
   for (auto& s : servers_)
     s->stop(drain);
   rt_->stop();
+  if (controller_)
+    controller_->stop();  // its loops ran on shard 0; its log closes here
   // Groups holding requests, timers and fetch waiters die before the contexts they use; a
   // topic change's file work and running compactions end (or roll back) first; no
   // housekeeping tick posts to a shard any more.
@@ -194,6 +217,7 @@ status broker::stop() {
   logs_->wait_flushes();  // flush completions post to the shards' executors, destroyed below
   rt_.reset();            // destroys what the shards still held before the objects they point to
   servers_.clear();
+  controller_.reset();
   coord_.reset();
   upkeep_.reset();
   frontend_.reset();
@@ -220,7 +244,10 @@ void broker::drop_all() {
   upkeep_.reset();
   frontend_.reset();
   partitions_.reset();
+  if (controller_)
+    controller_->stop();
   rt_.reset();
+  controller_.reset();
   producer_ids_.reset();
   logs_.reset();
   topics_.reset();

@@ -10,6 +10,7 @@
 #include "strom/base/clock.h"
 #include "strom/base/random.h"
 #include "strom/base/result.h"
+#include "strom/cluster/controller.h"
 #include "strom/cluster/housekeeping.h"
 #include "strom/cluster/partition_manager.h"
 #include "strom/cluster/producer_ids.h"
@@ -84,6 +85,8 @@ class broker {
   cluster::partition_manager* partitions() { return partitions_.get(); }
   storage::log_manager* logs() { return logs_.get(); }
   net::shard_runtime* runtime() { return rt_.get(); }
+  /// The controller, in a cluster (cluster.seeds set); null on a single-node broker.
+  cluster::controller* controller() { return controller_.get(); }
 
  private:
   status build();
@@ -109,6 +112,7 @@ class broker {
   std::unique_ptr<storage::log_manager> logs_;
   std::unique_ptr<cluster::producer_id_allocator> producer_ids_;
   std::unique_ptr<net::shard_runtime> rt_;
+  std::unique_ptr<cluster::controller> controller_;
   std::unique_ptr<cluster::partition_manager> partitions_;
   std::unique_ptr<cluster::topics_frontend> frontend_;
   std::unique_ptr<cluster::housekeeping> upkeep_;

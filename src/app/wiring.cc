@@ -1,5 +1,6 @@
 #include "app/wiring.h"
 
+#include "strom/config/errc.h"
 #include "strom/config/schema.h"
 
 #include <sys/resource.h>
@@ -157,6 +158,45 @@ kafka::server::request_limits request_limits(const config::broker_config& c) {
   l.fetch_max_bytes = c.network.fetch_max_bytes;
   l.fetch_max_wait = std::chrono::milliseconds(c.network.fetch_max_wait_ms);
   return l;
+}
+
+result<cluster::controller::options> controller_options(const config::broker_config& c) {
+  const config::listener_config* internal = nullptr;
+  const config::listener_config* client = nullptr;
+  for (const auto& l : c.listeners) {
+    if (c.inter_broker_listener && l.name == *c.inter_broker_listener)
+      internal = &l;
+    else if (!client)
+      client = &l;
+  }
+  if (!internal || !client) {
+    return error(config::errc::invalid_value,
+                 "cluster.seeds needs an inter_broker_listener naming one of the listeners, "
+                 "and a listener for clients beside it");
+  }
+  cluster::controller::options o;
+  o.self.id = c.node.id;
+  o.self.host = client->advertise.host;
+  o.self.port = client->advertise.port;
+  o.self.internal_host = internal->advertise.host;
+  o.self.internal_port = internal->advertise.port;
+  o.self.rack = c.node.rack;
+  for (const auto& s : c.cluster.seeds)
+    o.voters.push_back({s.node_id, s.host, static_cast<uint16_t>(s.port)});
+  o.listen_host = internal->bind.host;
+  o.listen_port = static_cast<uint16_t>(internal->bind.port);
+  o.dir = std::filesystem::path(c.node.data_dirs.front()) / ".strom" / "controller";
+  const auto& r = c.cluster_defaults.replication;
+  o.election_timeout = std::chrono::milliseconds(r.election_timeout_ms);
+  o.raft_heartbeat = std::chrono::milliseconds(r.heartbeat_interval_ms);
+  o.tick = std::chrono::milliseconds(std::max(10, r.heartbeat_interval_ms / 3));
+  // KRaft's ratio (broker.heartbeat.interval.ms 2 s, broker.session.timeout.ms 9 s), scaled to
+  // the election timeout: a broker is fenced after three election timeouts without a word.
+  o.broker_heartbeat = std::chrono::milliseconds(std::max(100, r.election_timeout_ms / 3));
+  o.broker_session_timeout = std::chrono::milliseconds(3 * r.election_timeout_ms);
+  if (c.cluster.id)
+    o.cluster_id = *c.cluster.id;
+  return o;
 }
 
 kafka::server::broker_identity broker_identity(const config::broker_config& c,

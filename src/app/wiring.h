@@ -5,6 +5,7 @@
 
 #include "strom/admin/server.h"
 #include "strom/base/logging.h"
+#include "strom/cluster/controller.h"
 #include "strom/cluster/topics_frontend.h"
 #include "strom/config/broker_config.h"
 #include "strom/groups/coordinator.h"
@@ -38,6 +39,12 @@ net::server_options server_options(const config::broker_config& c,
 
 /// The bounds on what one Kafka request may ask for.
 kafka::server::request_limits request_limits(const config::broker_config& c);
+
+/// The controller of a cluster broker (cluster.seeds set): this broker's registration (its
+/// first client listener, its internal listener, its rack), the voters, the timings of
+/// cluster_defaults.replication and the controller log's directory. An error when the
+/// configuration has no inter-broker listener.
+result<cluster::controller::options> controller_options(const config::broker_config& c);
 
 /// How the broker describes itself on listener `l` (advertised address, broker configs).
 kafka::server::broker_identity broker_identity(const config::broker_config& c,

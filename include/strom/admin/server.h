@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "strom/cluster/controller.h"
 #include "strom/cluster/partition_manager.h"
 #include "strom/groups/coordinator.h"
 #include "strom/metrics/metrics.h"
@@ -42,6 +43,9 @@ struct sources {
   std::string version;
   /// The broker's metrics registry, rendered by `/metrics`; null: metrics::default_registry.
   metrics::registry* metrics = nullptr;
+  /// In a cluster: the brokers and the controller as the controller log describes them
+  /// (`/v1/cluster/health` lists every broker); unset on a single-node broker.
+  std::function<std::shared_ptr<const cluster::cluster_view>()> cluster;
   /// The effective configuration as (key path, value) pairs, secrets already masked.
   std::vector<std::pair<std::string, std::string>> config;
 };
@@ -64,7 +68,8 @@ class server {
   void start();
   /// Hands over the broker's parts once they exist (after log recovery).
   void attach(cluster::partition_manager* partitions, groups::coordinator* groups,
-              storage::log_manager* logs, std::function<int64_t()> connections);
+              storage::log_manager* logs, std::function<int64_t()> connections,
+              std::function<std::shared_ptr<const cluster::cluster_view>()> cluster = {});
   /// Closes the listener and every connection, and joins the thread.
   void stop();
   [[nodiscard]] uint16_t port() const;

@@ -33,6 +33,12 @@ class raft_network {
   void flush();
   /// Serves batches that arrive at `srv`: `deliver(group, message)` for each part.
   void serve(server& srv, std::function<void(group_id, raft::message)> deliver);
+  /// The outbound connection to `n` (shared with other inter-broker calls to that node), or
+  /// null for a node that is not a peer.
+  [[nodiscard]] client* peer(raft::node_id n) const {
+    auto it = peers_.find(n);
+    return it == peers_.end() ? nullptr : it->second.get();
+  }
   /// Messages dropped so far: to an unknown node, or refused by a full queue.
   [[nodiscard]] uint64_t dropped() const { return dropped_; }
   void stop();

@@ -1,5 +1,6 @@
 #include "strom/kafka/server/handler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <variant>
 
@@ -222,6 +223,37 @@ class kafka_handler final : public net::request_handler {
 };
 
 }  // namespace
+
+described_cluster describe_cluster(const broker_identity& id) {
+  described_cluster d;
+  auto view = id.cluster ? id.cluster() : nullptr;
+  bool self_listed = false;
+  if (view) {
+    for (const auto& b : view->live_brokers()) {
+      if (b.id == id.node_id) {
+        // This broker answers with the listener the client reached.
+        d.brokers.push_back({id.node_id, id.host, id.port, id.rack});
+        self_listed = true;
+      } else {
+        d.brokers.push_back({b.id, b.host, b.port, b.rack});
+      }
+    }
+    if (!view->cluster_id.empty())
+      d.cluster_id = view->cluster_id;
+    d.controller_id = view->controller_id.value_or(-1);
+  }
+  if (!self_listed) {
+    // Not registered yet (or fenced): a client that reached it can still use it.
+    d.brokers.push_back({id.node_id, id.host, id.port, id.rack});
+    std::sort(d.brokers.begin(), d.brokers.end(),
+              [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  }
+  if (d.cluster_id.empty())
+    d.cluster_id = id.cluster_id;
+  if (!view)
+    d.controller_id = id.node_id;
+  return d;
+}
 
 std::shared_ptr<net::request_handler> make_handler(cluster::partition_manager& partitions,
                                                    cluster::topics_frontend& frontend,

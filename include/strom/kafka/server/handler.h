@@ -1,12 +1,14 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "strom/cluster/controller.h"
 #include "strom/cluster/partition_manager.h"
 #include "strom/cluster/producer_ids.h"
 #include "strom/cluster/topic_table.h"
@@ -26,7 +28,25 @@ struct broker_identity {
   std::string cluster_id = "strom";
   /// Broker configs by Kafka name with their values, for DescribeConfigs(BROKER).
   std::vector<std::pair<std::string, std::string>> broker_configs;
+  /// In a cluster (cluster.seeds set): the cluster as the controller log describes it, for
+  /// Metadata and DescribeCluster. Null on a single-node broker, which describes itself only.
+  std::function<std::shared_ptr<const cluster::cluster_view>()> cluster;
 };
+
+/// The brokers, cluster id and controller id a Metadata or DescribeCluster answer lists: the
+/// live brokers of the cluster view (this broker always among them), or this broker alone.
+struct described_cluster {
+  struct broker {
+    int32_t node_id = 0;
+    std::string host;
+    int32_t port = 0;
+    std::optional<std::string> rack;
+  };
+  std::vector<broker> brokers;
+  std::string cluster_id;
+  int32_t controller_id = -1;
+};
+described_cluster describe_cluster(const broker_identity& id);
 
 /// Bounds the broker puts on what one request may ask for.
 struct request_limits {

@@ -394,13 +394,16 @@ awaitable<net::handler_result> handle_describe_cluster(request_context& c,
                                                        protocol::describe_cluster_request& r) {
   protocol::describe_cluster_response resp;
   resp.endpoint_type = r.endpoint_type;
-  resp.cluster_id = c.id.cluster_id;
-  resp.controller_id = c.id.node_id;
-  auto& b = resp.brokers.emplace_back();
-  b.broker_id = c.id.node_id;
-  b.host = c.id.host;
-  b.port = c.id.port;
-  b.rack = c.id.rack;
+  auto cluster = describe_cluster(c.id);
+  resp.cluster_id = cluster.cluster_id;
+  resp.controller_id = cluster.controller_id;
+  for (const auto& d : cluster.brokers) {
+    auto& b = resp.brokers.emplace_back();
+    b.broker_id = d.node_id;
+    b.host = d.host;
+    b.port = d.port;
+    b.rack = d.rack;
+  }
   co_return respond(c, resp);
 }
 

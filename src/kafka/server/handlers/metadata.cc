@@ -10,13 +10,16 @@ using protocol::error_code;
 
 awaitable<net::handler_result> handle_metadata(request_context& c, protocol::metadata_request& r) {
   protocol::metadata_response resp;
-  auto& b = resp.brokers.emplace_back();
-  b.node_id = c.id.node_id;
-  b.host = c.id.host;
-  b.port = c.id.port;
-  b.rack = c.id.rack;
-  resp.cluster_id = c.id.cluster_id;
-  resp.controller_id = c.id.node_id;
+  auto cluster = describe_cluster(c.id);
+  for (const auto& d : cluster.brokers) {
+    auto& b = resp.brokers.emplace_back();
+    b.node_id = d.node_id;
+    b.host = d.host;
+    b.port = d.port;
+    b.rack = d.rack;
+  }
+  resp.cluster_id = cluster.cluster_id;
+  resp.controller_id = cluster.controller_id;
 
   // v0: an empty list means every topic; v1+: null means every topic.
   bool all = !r.topics.has_value() || (c.version() == 0 && r.topics->empty());

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "strom/base/clock.h"
+#include "strom/base/result.h"
+#include "strom/cluster/controller_stm.h"
+#include "strom/io/file_system.h"
+#include "strom/net/asio.h"
+
+namespace strom::cluster {
+
+/// The cluster as one broker knows it, for readers on any thread: a consistent copy, replaced
+/// (never changed) when the controller log or the controller leadership moves.
+struct cluster_view {
+  std::string cluster_id;
+  /// The controller leader, when this broker knows one.
+  std::optional<int32_t> controller_id;
+  /// Every registered broker with its liveness.
+  std::map<int32_t, broker_record> brokers;
+  /// The controller log index the view reflects.
+  int64_t applied_index = 0;
+  /// Brokers not fenced, in id order.
+  [[nodiscard]] std::vector<broker_registration> live_brokers() const {
+    std::vector<broker_registration> out;
+    for (const auto& [id, b] : brokers) {
+      if (!b.fenced)
+        out.push_back(b.reg);
+    }
+    return out;
+  }
+};
+
+/// The controller of one broker: its member of the controller Raft group (group 0) and the
+/// state machine that group replicates (raft-design §4), served over the internal listener.
+///
+/// The voters are the `cluster.seeds`; the group's log is a partition log in
+/// `<dir>/__controller-0` with its snapshot and hard state beside it. The first leader writes
+/// the cluster id; every broker registers with the leader and heartbeats it, and the leader
+/// fences a broker whose heartbeats stop for `broker_session_timeout` (and unfences it when
+/// they come back). Commands from any broker go to the leader (submit) and are answered once
+/// the broker applied them itself.
+///
+/// Threading: everything but view() runs on the io_context given (shard 0); flushes complete
+/// on a pool thread of the controller's own and are posted back. start() and stop() are
+/// called while that io_context does not run (before the shards start; after they stopped).
+class controller {
+ public:
+  struct voter {
+    int32_t id = 0;
+    std::string host;
+    uint16_t port = 0;
+  };
+  struct options {
+    /// This broker as it registers.
+    broker_registration self;
+    /// The voters of the controller group (cluster.seeds). This broker must be one.
+    std::vector<voter> voters;
+    /// Where the internal listener binds (port 0: any).
+    std::string listen_host = "127.0.0.1";
+    uint16_t listen_port = 0;
+    /// The cluster id the first leader writes (cluster.id); a random one when empty.
+    std::string cluster_id;
+    /// The directory that holds the controller log.
+    std::filesystem::path dir;
+    std::chrono::milliseconds tick{50};
+    std::chrono::milliseconds election_timeout{1500};
+    std::chrono::milliseconds raft_heartbeat{150};
+    std::chrono::milliseconds broker_heartbeat{500};
+    std::chrono::milliseconds broker_session_timeout{4500};
+    /// The longest submit() waits (forwarding and retries included).
+    std::chrono::milliseconds request_timeout{10000};
+    /// Entries applied between two snapshots of the state machine.
+    int64_t snapshot_every = 1000;
+    /// Segment size of the controller log.
+    size_t segment_bytes = 8u << 20;
+  };
+
+  controller(net::asio::io_context& io, std::shared_ptr<io::file_system> fs, clock& clk, options o);
+  ~controller();
+  controller(const controller&) = delete;
+  controller& operator=(const controller&) = delete;
+
+  /// Opens the controller log (recovering it) and the hard state, binds the internal
+  /// listener and schedules the group's loops on the io_context.
+  status start();
+  /// Stops the loops, closes the listener and the connections, waits for flushes, closes the
+  /// log. Idempotent.
+  void stop();
+
+  /// The internal listener's bound port. REQUIRES: start() succeeded.
+  [[nodiscard]] uint16_t port() const;
+  /// Thread-safe.
+  [[nodiscard]] std::shared_ptr<const cluster_view> view() const;
+
+  /// Has `cmd` applied by the cluster (forwarded to the controller leader when this broker is
+  /// not it) and waits until this broker applied it too; the command's value (see
+  /// controller_stm::apply) or why it failed. Retries while no leader is known, up to
+  /// options::request_timeout. On the controller's io_context.
+  net::awaitable<result<int64_t>> submit(controller_command cmd);
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace strom::cluster

@@ -1,0 +1,136 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "strom/base/result.h"
+
+namespace strom::cluster {
+
+/// What a broker tells the controller about itself when it registers.
+struct broker_registration {
+  int32_t id = 0;
+  /// The advertised address of its Kafka client listener (what Metadata lists).
+  std::string host;
+  int32_t port = 0;
+  /// The address of its internal (inter-broker RPC) listener.
+  std::string internal_host;
+  int32_t internal_port = 0;
+  std::optional<std::string> rack;
+  friend bool operator==(const broker_registration&, const broker_registration&) = default;
+};
+
+/// A registered broker. A fenced broker missed its heartbeats: it is reported down, left out
+/// of Metadata and given no new replicas, until it heartbeats again.
+struct broker_record {
+  broker_registration reg;
+  bool fenced = false;
+  friend bool operator==(const broker_record&, const broker_record&) = default;
+};
+
+// The controller commands. Each names the state it leads to, so that applying one needs nothing
+// but the state machine, and applying the same commands in the same order gives the same state
+// on every broker.
+
+/// Written once by the first controller leader: the cluster's id.
+struct bootstrap_cmd {
+  std::string cluster_id;
+  friend bool operator==(const bootstrap_cmd&, const bootstrap_cmd&) = default;
+};
+/// Adds a broker or replaces its registration (a restart with new listeners); unfences it.
+struct register_broker_cmd {
+  broker_registration reg;
+  friend bool operator==(const register_broker_cmd&, const register_broker_cmd&) = default;
+};
+/// Fences or unfences a registered broker.
+struct fence_broker_cmd {
+  int32_t id = 0;
+  bool fenced = true;
+  friend bool operator==(const fence_broker_cmd&, const fence_broker_cmd&) = default;
+};
+/// Reserves the next `count` producer ids for `broker` (the block starts at the state
+/// machine's next producer id, which the command moves past it).
+struct allocate_producer_ids_cmd {
+  int32_t broker = 0;
+  int64_t count = 0;
+  friend bool operator==(const allocate_producer_ids_cmd&,
+                         const allocate_producer_ids_cmd&) = default;
+};
+/// Raises the next producer id to at least `next` (the import of a single-node broker's block).
+struct producer_id_floor_cmd {
+  int64_t next = 0;
+  friend bool operator==(const producer_id_floor_cmd&, const producer_id_floor_cmd&) = default;
+};
+
+using controller_command = std::variant<bootstrap_cmd, register_broker_cmd, fence_broker_cmd,
+                                        allocate_producer_ids_cmd, producer_id_floor_cmd>;
+
+/// Why a command was refused (it was still consumed: the applied index moved).
+enum class controller_errc {
+  /// The cluster id is set already.
+  already_bootstrapped = 1,
+  /// A command names a broker that never registered.
+  unknown_broker,
+  /// A field is outside what the state machine accepts (a negative count, an empty id).
+  invalid_command,
+  /// The bytes are not a command or a snapshot of this format.
+  corrupt,
+  /// This broker is not the controller leader (or none is known).
+  not_controller,
+  /// The controller did not answer within the request's time.
+  timeout,
+  /// The broker is stopping.
+  shutting_down,
+};
+const std::error_category& controller_category();
+inline std::error_code make_error_code(controller_errc e) {
+  return {static_cast<int>(e), controller_category()};
+}
+
+/// The encoding of one command (docs/storage-format.md, "Controller log"): a format version,
+/// a command type, then its fields. decode() checks every length before it uses it.
+std::vector<std::byte> encode(const controller_command& c);
+result<controller_command> decode_command(std::span<const std::byte> in);
+
+/// The controller's state machine: the cluster id, the brokers and their liveness, the next
+/// producer id. Pure and deterministic: apply() is the only way the state moves, and two state
+/// machines fed the same commands at the same indexes are equal (operator==), snapshots
+/// included. Owned by the controller's thread; others read copies.
+class controller_stm {
+ public:
+  /// Applies `cmd`, the entry at Raft index `index` of the controller log. Indexes at or
+  /// below applied_index() were applied already and change nothing (a replay). A command
+  /// that does not fit the state is refused with a controller_errc and changes nothing but
+  /// applied_index(). Returns the command's value: for allocate_producer_ids_cmd the first id
+  /// of the block; 0 otherwise.
+  result<int64_t> apply(int64_t index, const controller_command& cmd);
+
+  [[nodiscard]] int64_t applied_index() const { return applied_; }
+  [[nodiscard]] const std::string& cluster_id() const { return cluster_id_; }
+  [[nodiscard]] const std::map<int32_t, broker_record>& brokers() const { return brokers_; }
+  [[nodiscard]] int64_t next_producer_id() const { return next_producer_id_; }
+
+  /// The whole state, as of applied_index().
+  [[nodiscard]] std::vector<std::byte> snapshot() const;
+  /// A state machine holding what `snapshot()` returned.
+  static result<controller_stm> restore(std::span<const std::byte> in);
+
+  friend bool operator==(const controller_stm&, const controller_stm&) = default;
+
+ private:
+  int64_t applied_ = 0;
+  std::string cluster_id_;
+  std::map<int32_t, broker_record> brokers_;
+  int64_t next_producer_id_ = 0;
+};
+
+}  // namespace strom::cluster
+
+template <>
+struct std::is_error_code_enum<strom::cluster::controller_errc> : std::true_type {};

@@ -1,0 +1,760 @@
+#include "strom/cluster/controller.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "strom/base/blocking_pool.h"
+#include "strom/base/logging.h"
+#include "strom/base/random.h"
+#include "strom/bytes/cursor.h"
+#include "strom/bytes/writer.h"
+#include "strom/model/batch_builder.h"
+#include "strom/model/record_batch.h"
+#include "strom/model/records.h"
+#include "strom/raft/node.h"
+#include "strom/raft/storage_log.h"
+#include "strom/rpc/errc.h"
+#include "strom/rpc/raft_network.h"
+#include "strom/rpc/rpc.h"
+#include "strom/storage/log.h"
+
+namespace strom::cluster {
+
+namespace {
+
+namespace asio = net::asio;
+using net::awaitable;
+using rpc::bytes_t;
+using steady = std::chrono::steady_clock;
+using raft::raft_index;
+
+spdlog::logger& lg() {
+  return logging::get("cluster");
+}
+
+/// Inter-broker methods of the controller (rpc::raft_batch_method is 1).
+constexpr uint16_t submit_method = 2;
+constexpr uint16_t heartbeat_method = 3;
+
+/// The controller log's name in its directory.
+const model::ntp controller_ntp{"__controller", model::partition_id(0)};
+
+/// A reply to submit or heartbeat: a code (0, or a controller_errc), the command's value, the
+/// controller log index it applied at, and a message.
+struct reply {
+  int16_t code = 0;
+  int64_t value = 0;
+  int64_t index = 0;
+  std::string message;
+};
+
+std::vector<std::byte> encode_reply(const reply& r) {
+  bytes::writer w;
+  w.put<int16_t>(r.code);
+  w.put<int64_t>(r.value);
+  w.put<int64_t>(r.index);
+  w.put_string(r.message.size() > 1000 ? r.message.substr(0, 1000) : r.message);
+  return w.take();
+}
+
+result<reply> decode_reply(std::span<const std::byte> in) {
+  bytes::cursor c(in);
+  reply r;
+  r.code = c.read_int16();
+  r.value = c.read_int64();
+  r.index = c.read_int64();
+  r.message = std::string(c.read_string(bytes::length_prefix::int16));
+  if (!c.ok() || !c.at_end())
+    return error(controller_errc::corrupt, "controller reply");
+  return r;
+}
+
+reply error_reply(const error& e) {
+  reply r;
+  r.code = e.code().category() == controller_category()
+               ? static_cast<int16_t>(e.code().value())
+               : static_cast<int16_t>(controller_errc::invalid_command);
+  r.message = e.detail();
+  return r;
+}
+
+/// A command as a controller log entry: a record batch of one record whose value is the
+/// command (the controller log is a partition log).
+std::vector<std::byte> to_batch(const controller_command& cmd, timestamp_ms now) {
+  auto bytes = encode(cmd);
+  model::batch_builder b(now);
+  b.add(std::nullopt,
+        std::optional<std::string_view>(
+            std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())),
+        now);
+  return b.build();
+}
+
+result<std::vector<controller_command>> from_batch(std::span<const std::byte> batch) {
+  auto h = model::decode_header(batch);
+  if (!h)
+    return h.error();
+  std::vector<controller_command> out;
+  status failed;
+  auto s = model::for_each_record(batch, *h, [&](const model::record_view& r) {
+    if (!r.value) {
+      failed = error(controller_errc::corrupt, "a controller record without a value");
+      return false;
+    }
+    auto cmd = decode_command(*r.value);
+    if (!cmd) {
+      failed = cmd.error();
+      return false;
+    }
+    out.push_back(std::move(*cmd));
+    return true;
+  });
+  if (!s)
+    return s.error();
+  if (!failed)
+    return failed.error();
+  return out;
+}
+
+std::string random_cluster_id() {
+  // 16 random bytes, URL-safe base64 without padding: the shape of Kafka's cluster ids.
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  auto& rnd = default_random();
+  std::string id;
+  for (int i = 0; i < 22; ++i)
+    id += alphabet[rnd.next() % 64];
+  return id;
+}
+
+}  // namespace
+
+/// A caller waiting for a command's outcome, or for the controller to reach an index.
+struct controller_waiter {
+  explicit controller_waiter(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  raft::term term{0};
+  std::optional<result<int64_t>> res;
+  void done(result<int64_t> r) {
+    if (res)
+      return;
+    res = std::move(r);
+    timer.cancel();
+  }
+};
+
+struct controller::impl : std::enable_shared_from_this<impl> {
+  impl(asio::io_context& i, std::shared_ptr<io::file_system> f, clock& c, options opts)
+      : io(i), fs(std::move(f)), clk(c), o(std::move(opts)) {}
+
+  asio::io_context& io;
+  std::shared_ptr<io::file_system> fs;
+  clock& clk;
+  options o;
+
+  std::unique_ptr<blocking_pool> flush_pool;
+  std::unique_ptr<storage::log> log;
+  std::unique_ptr<raft::storage_log_store> store;
+  std::unique_ptr<raft::file_hard_state_store> hs;
+  std::unique_ptr<raft::node> core;
+  std::unique_ptr<rpc::server> srv;
+  std::unique_ptr<rpc::raft_network> net;
+  uint16_t bound_port = 0;
+
+  controller_stm stm;
+  raft_index applied{0};
+  raft_index snapshot_index{0};
+  bool flushing = false;
+  bool stopped = false;
+  bool failed = false;
+  bool bootstrap_proposed = false;
+  std::optional<int32_t> published_leader;
+  int64_t published_applied = -1;
+
+  /// Local proposals by Raft index.
+  std::map<int64_t, std::shared_ptr<controller_waiter>> proposals;
+  /// Callers waiting for the applied index to reach a value.
+  std::multimap<int64_t, std::shared_ptr<controller_waiter>> index_waiters;
+  /// Leader only: when each broker last heartbeated, and when a change of it was last proposed.
+  std::map<int32_t, steady::time_point> last_seen;
+  std::map<int32_t, steady::time_point> proposed_at;
+
+  mutable std::mutex mu;  // guards view_
+  std::shared_ptr<const cluster_view> view_ = std::make_shared<const cluster_view>();
+
+  status open();
+  void fatal(const std::string& what, const error& e) {
+    if (!failed)
+      lg().critical("controller: {}: {}; this broker stops taking part in the controller group",
+                    what, e.message());
+    failed = true;
+  }
+  void drain();
+  void maybe_flush();
+  void apply_to(raft_index commit);
+  void apply_entry(const raft::entry& e);
+  void publish();
+  result<raft::ticket> propose(const controller_command& cmd, std::shared_ptr<controller_waiter> w);
+  void propose_quietly(const controller_command& cmd);
+  void on_heartbeat(const broker_registration& reg);
+  void check_liveness();
+  [[nodiscard]] bool is_leader() const { return core && core->is_ready_leader(); }
+  [[nodiscard]] std::optional<int32_t> leader() const {
+    if (!core || !core->leader())
+      return std::nullopt;
+    return core->leader()->value();
+  }
+  void fail_waiters(controller_errc why);
+
+  awaitable<void> tick_loop();
+  awaitable<void> heartbeat_loop();
+  awaitable<result<int64_t>> submit(controller_command cmd);
+  awaitable<result<bytes_t>> serve_submit(bytes_t payload);
+  awaitable<bool> wait(std::shared_ptr<controller_waiter> w, steady::time_point deadline);
+  awaitable<void> sleep(std::chrono::milliseconds d);
+};
+
+status controller::impl::open() {
+  STROM_TRY(fs->create_directories(o.dir));
+  flush_pool = std::make_unique<blocking_pool>(1);
+  storage::log_config cfg;
+  cfg.segment_bytes = o.segment_bytes;
+  cfg.retention_ms = -1;
+  cfg.retention_bytes = -1;
+  storage::log_recovery report;
+  auto l = storage::log::open(controller_ntp,
+                              storage::log::options{fs.get(), &clk, flush_pool.get(),
+                                                    std::make_shared<storage::log_dir>(o.dir), cfg,
+                                                    nullptr, nullptr, nullptr, nullptr},
+                              false, report);
+  if (!l)
+    return l.error();
+  log = std::move(*l);
+  for (const auto& n : report.notes)
+    lg().warn("controller log recovery: {}", n);
+
+  raft::snapshot initial;
+  for (const auto& v : o.voters)
+    initial.meta.config.voters.insert(raft::node_id(v.id));
+  auto s = raft::storage_log_store::open(*log, *fs, clk, initial);
+  if (!s)
+    return s.error();
+  store = std::move(*s);
+  auto h = raft::file_hard_state_store::open(*fs, log->path() / "raft.state");
+  if (!h)
+    return h.error();
+  hs = std::move(*h);
+
+  auto snap = store->load_snapshot();
+  if (!snap.data.empty()) {
+    auto restored = controller_stm::restore(snap.data);
+    if (!restored)
+      return restored.error();
+    stm = std::move(*restored);
+  }
+  applied = snapshot_index = snap.meta.last_index;
+
+  raft::options ro;
+  ro.id = raft::node_id(o.self.id);
+  auto ticks = [this](std::chrono::milliseconds d) {
+    return std::max<int>(1, static_cast<int>(d.count() / std::max<int64_t>(1, o.tick.count())));
+  };
+  ro.election_ticks = std::max(3, ticks(o.election_timeout));
+  ro.heartbeat_ticks = std::min(ro.election_ticks - 1, ticks(o.raft_heartbeat));
+  ro.random_seed = default_random().next() ^ static_cast<uint64_t>(o.self.id);
+  core = std::make_unique<raft::node>(ro, *store, hs->load());
+
+  std::map<raft::node_id, net::tcp::endpoint> peers;
+  for (const auto& v : o.voters) {
+    if (v.id == o.self.id)
+      continue;
+    asio::ip::tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    auto found = resolver.resolve(v.host, std::to_string(v.port), ec);
+    if (ec || found.empty()) {
+      return error(std::make_error_code(std::errc::host_unreachable),
+                   fmt::format("cannot resolve seed {} at {}: {}", v.id, v.host, ec.message()));
+    }
+    peers[raft::node_id(v.id)] = found.begin()->endpoint();
+  }
+  rpc::client::options co;
+  co.connect_timeout = std::chrono::milliseconds(1000);
+  co.backoff_max = std::chrono::milliseconds(1000);
+  net = std::make_unique<rpc::raft_network>(io, raft::node_id(o.self.id), std::move(peers), co);
+  srv = std::make_unique<rpc::server>(io, rpc::server::options{});
+  return {};
+}
+
+void controller::impl::drain() {
+  if (stopped || failed)
+    return;
+  while (core->has_ready()) {
+    auto r = core->take_ready();
+    if (r.install) {
+      if (auto s = store->install(*r.install); !s)
+        return fatal("installing a snapshot", s.error());
+      auto restored = controller_stm::restore(r.install->data);
+      if (!restored)
+        return fatal("restoring the state machine", restored.error());
+      stm = std::move(*restored);
+      applied = snapshot_index = r.install->meta.last_index;
+    }
+    bool hs_saved = true;
+    if (r.hard_state) {
+      if (auto s = hs->save(*r.hard_state); !s) {
+        fatal("saving the term and vote", s.error());
+        hs_saved = false;
+      }
+    }
+    if (r.truncate_from || !r.entries.empty()) {
+      if (auto s = store->append(r.truncate_from, r.entries); !s)
+        return fatal("appending to the controller log", s.error());
+    }
+    for (const auto& m : r.messages) {
+      if (!m.after_persist || hs_saved)
+        net->group(0).send(m.msg);
+    }
+    if (!hs_saved)
+      return;
+    if (r.commit)
+      apply_to(*r.commit);
+    if (r.compact) {
+      if (auto s = store->compact(*r.compact); !s)
+        lg().warn("controller snapshot: {}", s.error().message());
+      else
+        snapshot_index = r.compact->meta.last_index;
+    }
+    for (const auto& ev : r.events) {
+      if (ev.kind == raft::leadership_event_kind::leader_ready) {
+        lg().info("controller: this broker leads the controller group in term {}", ev.term.value());
+        last_seen.clear();
+        proposed_at.clear();
+        if (stm.cluster_id().empty() && !bootstrap_proposed) {
+          bootstrap_proposed = true;
+          propose_quietly(bootstrap_cmd{o.cluster_id.empty() ? random_cluster_id() : o.cluster_id});
+        }
+      } else if (ev.kind == raft::leadership_event_kind::stepped_down) {
+        bootstrap_proposed = false;
+      }
+    }
+    for (const auto& out : r.outcomes) {
+      if (out.outcome == raft::ticket_outcome::committed)
+        continue;
+      auto it = proposals.find(out.ticket.index.value());
+      if (it != proposals.end() && it->second->term == out.ticket.term) {
+        it->second->done(error(controller_errc::not_controller, "the proposal was lost"));
+        proposals.erase(it);
+      }
+    }
+  }
+  maybe_flush();
+  net->flush();
+  publish();
+}
+
+void controller::impl::maybe_flush() {
+  if (flushing || !store->dirty())
+    return;
+  flushing = true;
+  store->begin_flush([w = weak_from_this(), &io = io](status s) {
+    asio::post(io, [w, s = std::move(s)] {
+      auto self = w.lock();
+      if (!self || self->stopped)
+        return;
+      self->flushing = false;
+      if (!s)
+        return self->fatal("flushing the controller log", s.error());
+      self->core->on_flushed(self->store->flushed_index());
+      self->drain();
+    });
+  });
+}
+
+void controller::impl::apply_to(raft_index commit) {
+  while (applied < commit && !failed) {
+    auto from = raft::next(applied);
+    if (from < store->first_index() || from > store->last_index())
+      return fatal(
+          "applying the controller log",
+          error(controller_errc::corrupt, fmt::format("index {} is not in the log", from.value())));
+    for (const auto& e : store->entries(from, 1u << 20)) {
+      if (e.index > commit)
+        break;
+      apply_entry(e);
+      applied = e.last();
+    }
+  }
+  // Callers waiting for an index reached.
+  while (!index_waiters.empty() && index_waiters.begin()->first <= applied.value()) {
+    index_waiters.begin()->second->done(int64_t{0});
+    index_waiters.erase(index_waiters.begin());
+  }
+  if (applied.value() - snapshot_index.value() >= o.snapshot_every) {
+    if (auto s = core->compact(applied, stm.snapshot()); !s)
+      lg().warn("controller snapshot at {}: {}", applied.value(), s.error().message());
+  }
+}
+
+void controller::impl::apply_entry(const raft::entry& e) {
+  if (e.kind != raft::entry_kind::data)
+    return;
+  auto waiter = proposals.find(e.index.value());
+  std::shared_ptr<controller_waiter> w;
+  if (waiter != proposals.end()) {
+    w = waiter->second;
+    proposals.erase(waiter);
+    if (w->term != e.term) {
+      w->done(error(controller_errc::not_controller, "the proposal was replaced"));
+      w.reset();
+    }
+  }
+  auto cmds = from_batch(e.payload);
+  if (!cmds) {
+    // Every broker refuses the same bytes the same way: the state machines stay equal.
+    lg().error("controller entry {}: {}", e.index.value(), cmds.error().message());
+    if (w)
+      w->done(cmds.error());
+    return;
+  }
+  for (const auto& cmd : *cmds) {
+    auto r = stm.apply(e.index.value(), cmd);
+    if (std::holds_alternative<bootstrap_cmd>(cmd) && r)
+      lg().info("controller: cluster id {}", stm.cluster_id());
+    if (const auto* f = std::get_if<fence_broker_cmd>(&cmd); f && r)
+      lg().info("controller: broker {} {}", f->id, f->fenced ? "fenced" : "unfenced");
+    if (const auto* reg = std::get_if<register_broker_cmd>(&cmd); reg && r)
+      lg().info("controller: broker {} registered ({}:{})", reg->reg.id, reg->reg.host,
+                reg->reg.port);
+    if (w)
+      w->done(std::move(r));
+  }
+}
+
+void controller::impl::publish() {
+  auto lead = leader();
+  if (lead == published_leader && stm.applied_index() == published_applied)
+    return;
+  published_leader = lead;
+  published_applied = stm.applied_index();
+  auto v = std::make_shared<cluster_view>();
+  v->cluster_id = stm.cluster_id();
+  v->controller_id = lead;
+  v->brokers = stm.brokers();
+  v->applied_index = stm.applied_index();
+  std::lock_guard lock(mu);
+  view_ = std::move(v);
+}
+
+result<raft::ticket> controller::impl::propose(const controller_command& cmd,
+                                               std::shared_ptr<controller_waiter> w) {
+  auto t = core->propose(to_batch(cmd, clk.now_ms()), 1);
+  if (!t)
+    return t.error();
+  if (w) {
+    w->term = t->term;
+    proposals[t->index.value()] = std::move(w);
+  }
+  drain();
+  return t;
+}
+
+void controller::impl::propose_quietly(const controller_command& cmd) {
+  if (auto t = propose(cmd, nullptr); !t)
+    lg().debug("controller proposal refused: {}", t.error().message());
+}
+
+void controller::impl::on_heartbeat(const broker_registration& reg) {
+  auto now = clk.steady_now();
+  last_seen[reg.id] = now;
+  const auto& brokers = stm.brokers();
+  auto it = brokers.find(reg.id);
+  bool changed = it == brokers.end() || it->second.reg != reg;
+  bool fenced = it != brokers.end() && it->second.fenced;
+  if (!changed && !fenced)
+    return;
+  // One proposal per broker at a time (its effect shows in the state machine once applied).
+  auto p = proposed_at.find(reg.id);
+  if (p != proposed_at.end() && now - p->second < o.election_timeout)
+    return;
+  proposed_at[reg.id] = now;
+  if (changed)
+    propose_quietly(register_broker_cmd{reg});
+  else
+    propose_quietly(fence_broker_cmd{reg.id, false});
+}
+
+void controller::impl::check_liveness() {
+  auto now = clk.steady_now();
+  for (const auto& [id, b] : stm.brokers()) {
+    if (b.fenced || id == o.self.id)
+      continue;
+    auto seen = last_seen.try_emplace(id, now).first->second;  // a new leader's grace period
+    if (now - seen <= o.broker_session_timeout)
+      continue;
+    auto p = proposed_at.find(id);
+    if (p != proposed_at.end() && now - p->second < o.election_timeout)
+      continue;
+    proposed_at[id] = now;
+    lg().warn("controller: broker {} missed its heartbeats for {} ms; fencing it", id,
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - seen).count());
+    propose_quietly(fence_broker_cmd{id, true});
+  }
+}
+
+void controller::impl::fail_waiters(controller_errc why) {
+  for (auto& [i, w] : proposals)
+    w->done(error(why));
+  proposals.clear();
+  for (auto& [i, w] : index_waiters)
+    w->done(error(why));
+  index_waiters.clear();
+}
+
+awaitable<void> controller::impl::sleep(std::chrono::milliseconds d) {
+  asio::steady_timer t(io);
+  t.expires_after(d);
+  boost::system::error_code ec;
+  auto op = t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await std::move(op);
+}
+
+awaitable<bool> controller::impl::wait(std::shared_ptr<controller_waiter> w,
+                                       steady::time_point deadline) {
+  if (!w->res) {
+    w->timer.expires_at(deadline);
+    boost::system::error_code ec;
+    auto op = w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(op);
+  }
+  co_return w->res.has_value();
+}
+
+awaitable<void> controller::impl::tick_loop() {
+  auto self = shared_from_this();
+  asio::steady_timer t(io);
+  auto next = steady::now();
+  while (!stopped) {
+    next += o.tick;
+    t.expires_at(next);
+    boost::system::error_code ec;
+    auto op = t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(op);
+    if (stopped)
+      break;
+    if (steady::now() - next > 10 * o.tick)
+      next = steady::now();  // the thread was held up: do not tick in a burst
+    if (failed)
+      continue;
+    core->tick();
+    drain();
+  }
+}
+
+awaitable<void> controller::impl::heartbeat_loop() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    auto slept = sleep(o.broker_heartbeat);
+    co_await std::move(slept);
+    if (stopped || failed)
+      break;
+    if (is_leader()) {
+      on_heartbeat(o.self);
+      check_liveness();
+      continue;
+    }
+    auto lead = leader();
+    if (!lead || *lead == o.self.id)
+      continue;
+    auto* c = net->peer(raft::node_id(*lead));
+    if (!c)
+      continue;
+    auto call = c->call(heartbeat_method, encode(register_broker_cmd{o.self}), o.broker_heartbeat);
+    auto r = co_await std::move(call);
+    if (!r)
+      STROM_LOG_LIMITED(lg(), debug, "heartbeat to controller {}: {}", *lead, r.error().message());
+  }
+}
+
+awaitable<result<int64_t>> controller::impl::submit(controller_command cmd) {
+  auto self = shared_from_this();
+  auto deadline = steady::now() + o.request_timeout;
+  while (true) {
+    if (stopped)
+      co_return error(controller_errc::shutting_down);
+    if (steady::now() >= deadline)
+      co_return error(controller_errc::timeout, "no controller leader answered in time");
+    bool retry = false;
+    if (is_leader() && !failed) {
+      auto w = std::make_shared<controller_waiter>(io);
+      auto t = propose(cmd, w);
+      if (!t) {
+        retry = true;
+      } else {
+        auto waited = wait(w, deadline);
+        if (!co_await std::move(waited))
+          co_return error(controller_errc::timeout, "the command did not commit in time");
+        if (!*w->res && w->res->error().is(controller_errc::not_controller))
+          retry = true;
+        else
+          co_return std::move(*w->res);
+      }
+    } else if (auto lead = leader(); lead && *lead != o.self.id && !failed) {
+      auto* c = net->peer(raft::node_id(*lead));
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+      if (c && left.count() > 0) {
+        auto call = c->call(submit_method, encode(cmd), left);
+        auto raw = co_await std::move(call);
+        auto rep = raw ? decode_reply(*raw) : result<reply>(raw.error());
+        if (!rep || rep->code == static_cast<int16_t>(controller_errc::not_controller)) {
+          retry = true;
+        } else if (rep->code != 0) {
+          co_return error(static_cast<controller_errc>(rep->code), rep->message);
+        } else {
+          // Read your writes: answer once this broker applied the command too.
+          auto w = std::make_shared<controller_waiter>(io);
+          if (applied.value() < rep->index)
+            index_waiters.emplace(rep->index, w);
+          else
+            w->done(int64_t{0});
+          auto waited = wait(w, deadline);
+          if (!co_await std::move(waited))
+            co_return error(controller_errc::timeout, "the command did not reach this broker");
+          if (!*w->res)
+            co_return w->res->error();
+          co_return rep->value;
+        }
+      } else {
+        retry = true;
+      }
+    } else {
+      retry = true;
+    }
+    if (retry) {
+      auto slept = sleep(std::max(o.tick, std::chrono::milliseconds(20)));
+      co_await std::move(slept);
+    }
+  }
+}
+
+awaitable<result<bytes_t>> controller::impl::serve_submit(bytes_t payload) {
+  auto self = shared_from_this();
+  auto cmd = decode_command(payload);
+  if (!cmd)
+    co_return encode_reply(error_reply(cmd.error()));
+  if (!is_leader() || failed)
+    co_return encode_reply(error_reply(error(controller_errc::not_controller)));
+  auto w = std::make_shared<controller_waiter>(io);
+  auto t = propose(*cmd, w);
+  if (!t)
+    co_return encode_reply(error_reply(error(controller_errc::not_controller)));
+  auto waited = wait(w, steady::now() + o.request_timeout);
+  if (!co_await std::move(waited))
+    co_return encode_reply(error_reply(error(controller_errc::timeout)));
+  if (!*w->res)
+    co_return encode_reply(error_reply(w->res->error()));
+  reply rep;
+  rep.value = **w->res;
+  rep.index = t->index.value();
+  co_return encode_reply(rep);
+}
+
+controller::controller(net::asio::io_context& io, std::shared_ptr<io::file_system> fs, clock& clk,
+                       options o)
+    : impl_(std::make_shared<impl>(io, std::move(fs), clk, std::move(o))) {}
+
+controller::~controller() {
+  stop();
+}
+
+status controller::start() {
+  auto& st = *impl_;
+  bool member = std::any_of(st.o.voters.begin(), st.o.voters.end(),
+                            [&](const voter& v) { return v.id == st.o.self.id; });
+  if (!member) {
+    return error(std::make_error_code(std::errc::invalid_argument),
+                 fmt::format("node {} is not among cluster.seeds: brokers outside the seeds "
+                             "(controller learners) are not supported yet",
+                             st.o.self.id));
+  }
+  STROM_TRY(st.open());
+  auto at = net::tcp::endpoint(asio::ip::make_address(st.o.listen_host), st.o.listen_port);
+  auto port = st.srv->listen(at);
+  if (!port)
+    return port.error();
+  st.bound_port = *port;
+  std::weak_ptr<impl> w = impl_;
+  st.net->serve(*st.srv, [w](rpc::group_id g, raft::message m) {
+    auto self = w.lock();
+    if (!self || g != 0 || self->stopped || self->failed)
+      return;
+    self->core->step(m);
+    self->drain();
+  });
+  st.srv->handle(submit_method, [w](bytes_t payload) -> awaitable<result<bytes_t>> {
+    auto self = w.lock();
+    if (!self)
+      co_return error(rpc::errc::shutting_down);
+    auto op = self->serve_submit(std::move(payload));
+    co_return co_await std::move(op);
+  });
+  st.srv->handle(heartbeat_method, [w](bytes_t payload) -> awaitable<result<bytes_t>> {
+    auto self = w.lock();
+    if (!self)
+      co_return error(rpc::errc::shutting_down);
+    auto cmd = decode_command(payload);
+    if (!cmd || !std::holds_alternative<register_broker_cmd>(*cmd))
+      co_return error(rpc::errc::bad_payload);
+    if (!self->is_leader() || self->failed)
+      co_return encode_reply(error_reply(error(controller_errc::not_controller)));
+    self->on_heartbeat(std::get<register_broker_cmd>(*cmd).reg);
+    co_return encode_reply(reply{});
+  });
+  asio::co_spawn(st.io, st.tick_loop(), asio::detached);
+  asio::co_spawn(st.io, st.heartbeat_loop(), asio::detached);
+  lg().info("controller: node {} of voters [{}], internal listener on {}:{}", st.o.self.id,
+            raft::to_string(st.core->config()), st.o.listen_host, st.bound_port);
+  return {};
+}
+
+void controller::stop() {
+  auto& st = *impl_;
+  if (st.stopped)
+    return;
+  st.stopped = true;
+  st.fail_waiters(controller_errc::shutting_down);
+  if (st.net)
+    st.net->stop();
+  if (st.srv)
+    st.srv->stop();
+  if (st.log) {
+    if (auto s = st.log->flush(); !s)
+      lg().warn("controller log flush at shutdown: {}", s.error().message());
+  }
+  st.flush_pool.reset();  // runs what is queued, then joins
+  st.core.reset();
+  st.store.reset();
+  if (st.log) {
+    if (auto s = st.log->close(); !s)
+      lg().warn("controller log close: {}", s.error().message());
+  }
+  st.log.reset();
+}
+
+uint16_t controller::port() const {
+  return impl_->bound_port;
+}
+
+std::shared_ptr<const cluster_view> controller::view() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->view_;
+}
+
+awaitable<result<int64_t>> controller::submit(controller_command cmd) {
+  auto self = impl_;
+  auto op = self->submit(std::move(cmd));
+  co_return co_await std::move(op);
+}
+
+}  // namespace strom::cluster

@@ -1,0 +1,247 @@
+#include "strom/cluster/controller_stm.h"
+
+#include <fmt/format.h>
+
+#include "strom/bytes/cursor.h"
+#include "strom/bytes/writer.h"
+
+namespace strom::cluster {
+
+namespace {
+
+class controller_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "controller"; }
+  std::string message(int c) const override {
+    switch (static_cast<controller_errc>(c)) {
+      case controller_errc::already_bootstrapped:
+        return "the cluster is bootstrapped already";
+      case controller_errc::unknown_broker:
+        return "unknown broker";
+      case controller_errc::invalid_command:
+        return "invalid controller command";
+      case controller_errc::corrupt:
+        return "corrupt controller record";
+      case controller_errc::not_controller:
+        return "not the controller";
+      case controller_errc::timeout:
+        return "the controller did not answer in time";
+      case controller_errc::shutting_down:
+        return "shutting down";
+    }
+    return "controller error";
+  }
+};
+
+constexpr int8_t command_version = 1;
+constexpr int8_t snapshot_version = 1;
+/// The most producer ids one command reserves.
+constexpr int64_t max_producer_id_block = 1'000'000;
+/// Strings in the controller's records: names, hosts, ids.
+constexpr size_t max_string = 1024;
+
+using bytes::length_prefix;
+
+void put_opt_string(bytes::writer& w, const std::optional<std::string>& s) {
+  w.put_bool(s.has_value());
+  if (s)
+    w.put_string(*s);
+}
+
+std::string get_string(bytes::cursor& c) {
+  auto s = c.read_string(length_prefix::int16);
+  if (c.ok() && s.size() > max_string)
+    c.fail(bytes::cursor_errc::invalid_length, "string");
+  return std::string(s);
+}
+
+std::optional<std::string> get_opt_string(bytes::cursor& c) {
+  if (c.read_int8() == 0)
+    return std::nullopt;
+  return get_string(c);
+}
+
+void put_registration(bytes::writer& w, const broker_registration& r) {
+  w.put<int32_t>(r.id);
+  w.put_string(r.host);
+  w.put<int32_t>(r.port);
+  w.put_string(r.internal_host);
+  w.put<int32_t>(r.internal_port);
+  put_opt_string(w, r.rack);
+}
+
+broker_registration get_registration(bytes::cursor& c) {
+  broker_registration r;
+  r.id = c.read_int32();
+  r.host = get_string(c);
+  r.port = c.read_int32();
+  r.internal_host = get_string(c);
+  r.internal_port = c.read_int32();
+  r.rack = get_opt_string(c);
+  return r;
+}
+
+bool valid(const broker_registration& r) {
+  auto port_ok = [](int32_t p) { return p > 0 && p <= 65535; };
+  auto str_ok = [](const std::string& s) { return s.size() <= max_string; };
+  return r.id >= 0 && !r.host.empty() && str_ok(r.host) && port_ok(r.port) &&
+         !r.internal_host.empty() && str_ok(r.internal_host) && port_ok(r.internal_port) &&
+         (!r.rack || str_ok(*r.rack));
+}
+
+}  // namespace
+
+const std::error_category& controller_category() {
+  static const controller_category_impl c;
+  return c;
+}
+
+std::vector<std::byte> encode(const controller_command& cmd) {
+  bytes::writer w;
+  w.put<int8_t>(command_version);
+  w.put<int8_t>(static_cast<int8_t>(cmd.index()));
+  std::visit(
+      [&w](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, bootstrap_cmd>) {
+          w.put_string(c.cluster_id);
+        } else if constexpr (std::is_same_v<T, register_broker_cmd>) {
+          put_registration(w, c.reg);
+        } else if constexpr (std::is_same_v<T, fence_broker_cmd>) {
+          w.put<int32_t>(c.id);
+          w.put_bool(c.fenced);
+        } else if constexpr (std::is_same_v<T, allocate_producer_ids_cmd>) {
+          w.put<int32_t>(c.broker);
+          w.put<int64_t>(c.count);
+        } else {
+          static_assert(std::is_same_v<T, producer_id_floor_cmd>);
+          w.put<int64_t>(c.next);
+        }
+      },
+      cmd);
+  return w.take();
+}
+
+result<controller_command> decode_command(std::span<const std::byte> in) {
+  bytes::cursor c(in);
+  auto version = c.read_int8();
+  auto type = c.read_int8();
+  if (c.ok() && version != command_version)
+    return error(controller_errc::corrupt, fmt::format("command version {}", version));
+  controller_command cmd;
+  switch (type) {
+    case 0:
+      cmd = bootstrap_cmd{get_string(c)};
+      break;
+    case 1:
+      cmd = register_broker_cmd{get_registration(c)};
+      break;
+    case 2: {
+      fence_broker_cmd f;
+      f.id = c.read_int32();
+      f.fenced = c.read_int8() != 0;
+      cmd = f;
+      break;
+    }
+    case 3: {
+      allocate_producer_ids_cmd a;
+      a.broker = c.read_int32();
+      a.count = c.read_int64();
+      cmd = a;
+      break;
+    }
+    case 4:
+      cmd = producer_id_floor_cmd{c.read_int64()};
+      break;
+    default:
+      if (c.ok())
+        return error(controller_errc::corrupt, fmt::format("command type {}", type));
+  }
+  if (!c.ok())
+    return error(controller_errc::corrupt, c.check().error().message());
+  if (!c.at_end())
+    return error(controller_errc::corrupt, "bytes after the command");
+  return cmd;
+}
+
+result<int64_t> controller_stm::apply(int64_t index, const controller_command& cmd) {
+  if (index <= applied_)
+    return int64_t{0};
+  applied_ = index;
+  return std::visit(
+      [this](const auto& c) -> result<int64_t> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, bootstrap_cmd>) {
+          if (!cluster_id_.empty())
+            return error(controller_errc::already_bootstrapped, cluster_id_);
+          if (c.cluster_id.empty() || c.cluster_id.size() > max_string)
+            return error(controller_errc::invalid_command, "cluster id");
+          cluster_id_ = c.cluster_id;
+          return int64_t{0};
+        } else if constexpr (std::is_same_v<T, register_broker_cmd>) {
+          if (!valid(c.reg))
+            return error(controller_errc::invalid_command, "broker registration");
+          brokers_[c.reg.id] = broker_record{c.reg, false};
+          return int64_t{0};
+        } else if constexpr (std::is_same_v<T, fence_broker_cmd>) {
+          auto it = brokers_.find(c.id);
+          if (it == brokers_.end())
+            return error(controller_errc::unknown_broker, fmt::format("broker {}", c.id));
+          it->second.fenced = c.fenced;
+          return int64_t{0};
+        } else if constexpr (std::is_same_v<T, allocate_producer_ids_cmd>) {
+          if (c.count <= 0 || c.count > max_producer_id_block ||
+              next_producer_id_ > INT64_MAX - c.count)
+            return error(controller_errc::invalid_command, "producer id block");
+          auto first = next_producer_id_;
+          next_producer_id_ += c.count;
+          return first;
+        } else {
+          static_assert(std::is_same_v<T, producer_id_floor_cmd>);
+          if (c.next < 0)
+            return error(controller_errc::invalid_command, "producer id floor");
+          next_producer_id_ = std::max(next_producer_id_, c.next);
+          return int64_t{0};
+        }
+      },
+      cmd);
+}
+
+std::vector<std::byte> controller_stm::snapshot() const {
+  bytes::writer w;
+  w.put<int8_t>(snapshot_version);
+  w.put<int64_t>(applied_);
+  w.put_string(cluster_id_);
+  w.put<int64_t>(next_producer_id_);
+  w.put<int32_t>(static_cast<int32_t>(brokers_.size()));
+  for (const auto& [id, b] : brokers_) {
+    put_registration(w, b.reg);
+    w.put_bool(b.fenced);
+  }
+  return w.take();
+}
+
+result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
+  bytes::cursor c(in);
+  controller_stm s;
+  auto version = c.read_int8();
+  if (c.ok() && version != snapshot_version)
+    return error(controller_errc::corrupt, fmt::format("snapshot version {}", version));
+  s.applied_ = c.read_int64();
+  s.cluster_id_ = get_string(c);
+  s.next_producer_id_ = c.read_int64();
+  auto n = c.read_count(length_prefix::int32, 20, "brokers");
+  for (int64_t i = 0; c.ok() && i < n; ++i) {
+    broker_record b;
+    b.reg = get_registration(c);
+    b.fenced = c.read_int8() != 0;
+    s.brokers_[b.reg.id] = std::move(b);
+  }
+  if (!c.ok())
+    return error(controller_errc::corrupt, c.check().error().message());
+  if (!c.at_end())
+    return error(controller_errc::corrupt, "bytes after the snapshot");
+  return s;
+}
+
+}  // namespace strom::cluster
