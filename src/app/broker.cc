@@ -20,6 +20,24 @@ namespace {
 spdlog::logger& lg() {
   return logging::get("main");
 }
+
+/// A block of producer ids from the controller (on shard 0), after raising the controller's
+/// counter to `floor` (the ids this broker handed out before it joined a cluster).
+net::awaitable<void> fetch_producer_ids(cluster::controller* c, int32_t self, int64_t floor,
+                                        std::function<void(result<int64_t>)> done) {
+  if (floor > 0) {
+    auto op = c->submit(cluster::producer_id_floor_cmd{floor});
+    auto r = co_await std::move(op);
+    if (!r) {
+      done(r.error());
+      co_return;
+    }
+  }
+  auto op = c->submit(
+      cluster::allocate_producer_ids_cmd{self, cluster::producer_id_allocator::block_size});
+  auto r = co_await std::move(op);
+  done(std::move(r));
+}
 }  // namespace
 
 broker::broker(config::broker_config cfg, std::shared_ptr<io::file_system> fs, timer_clock& clk,
@@ -95,7 +113,17 @@ status broker::build() {
   auto storage_opts = storage_options(cfg_, fs_);
   storage_opts.clk = &clock_;
   storage_opts.random = &random_;
-  storage_opts.claimed = [table = topics_.get()](const model::ntp& n) { return table->claims(n); };
+  // In a cluster only the partitions with a replica here are this broker's.
+  std::optional<int32_t> host;
+  if (!cfg_.cluster.seeds.empty())
+    host = cfg_.node.id;
+  storage_opts.claimed = [table = topics_.get(), host](const model::ntp& n) {
+    if (!table->claims(n))
+      return false;
+    auto topics = table->snapshot();
+    auto it = topics->find(n.topic);
+    return it != topics->end() && it->second.hosted_on(n.partition.value(), host);
+  };
   auto logs = storage::log_manager::open(std::move(storage_opts));
   if (!logs) {
     lg().critical("cannot open storage: {}", logs.error().message());
@@ -123,6 +151,11 @@ status broker::build() {
       lg().critical("{}", opts.error().message());
       return opts.error();
     }
+    // Runs on shard 0, which starts after the front end exists and stops before it goes.
+    opts->on_change = [this] {
+      if (frontend_)
+        frontend_->on_cluster_change();
+    };
     controller_ = std::make_unique<cluster::controller>(rt_->context(0), fs_, clock_, *opts);
     if (auto s = controller_->start(); !s) {
       lg().critical("cannot start the controller: {}", s.error().message());
@@ -131,12 +164,26 @@ status broker::build() {
   }
   partitions_ = std::make_unique<cluster::partition_manager>(*rt_, *logs_, topic_defaults(cfg_),
                                                              clock_, metrics_);
+  if (host)
+    partitions_->host_only(*host);
   if (auto s = partitions_->load(*topics_->snapshot()); !s) {
     lg().critical("cannot load partitions: {}", s.error().message());
     return s.error();
   }
   frontend_ = std::make_unique<cluster::topics_frontend>(*partitions_, *store_, *topics_,
                                                          topics_frontend_options(cfg_));
+  if (controller_) {
+    frontend_->attach_controller(controller_.get(), cfg_.node.id);
+    // Producer ids come in blocks from the controller, unique across the cluster; the block
+    // this broker reserved on its own before is the floor.
+    producer_ids_->use_blocks_from(
+        [rt = rt_.get(), c = controller_.get(), self = cfg_.node.id,
+         floor = producer_ids_->persisted_end()](std::function<void(result<int64_t>)> done) {
+          rt->spawn(0, [c, self, floor, done = std::move(done)]() mutable {
+            return fetch_producer_ids(c, self, floor, std::move(done));
+          });
+        });
+  }
   upkeep_ = std::make_unique<cluster::housekeeping>(*partitions_, clock_);
   auto coord_opts = coordinator_options(cfg_);
   coord_opts.random = &random_;

@@ -41,9 +41,10 @@ constexpr uint16_t heartbeat_method = 3;
 /// The controller log's name in its directory.
 const model::ntp controller_ntp{"__controller", model::partition_id(0)};
 
-/// A reply to submit or heartbeat: a code (0, or a controller_errc), the command's value, the
-/// controller log index it applied at, and a message.
+/// A reply to submit or heartbeat: an error category (0: controller_errc, 1: topic_errc) and
+/// code (0: none), the command's value, the controller log index it applied at, and a message.
 struct reply {
+  int8_t category = 0;
   int16_t code = 0;
   int64_t value = 0;
   int64_t index = 0;
@@ -52,6 +53,7 @@ struct reply {
 
 std::vector<std::byte> encode_reply(const reply& r) {
   bytes::writer w;
+  w.put<int8_t>(r.category);
   w.put<int16_t>(r.code);
   w.put<int64_t>(r.value);
   w.put<int64_t>(r.index);
@@ -62,6 +64,7 @@ std::vector<std::byte> encode_reply(const reply& r) {
 result<reply> decode_reply(std::span<const std::byte> in) {
   bytes::cursor c(in);
   reply r;
+  r.category = c.read_int8();
   r.code = c.read_int16();
   r.value = c.read_int64();
   r.index = c.read_int64();
@@ -73,11 +76,26 @@ result<reply> decode_reply(std::span<const std::byte> in) {
 
 reply error_reply(const error& e) {
   reply r;
-  r.code = e.code().category() == controller_category()
-               ? static_cast<int16_t>(e.code().value())
-               : static_cast<int16_t>(controller_errc::invalid_command);
-  r.message = e.detail();
+  if (e.code().category() == controller_category()) {
+    r.code = static_cast<int16_t>(e.code().value());
+  } else if (e.code().category() == topic_category()) {
+    r.category = 1;
+    r.code = static_cast<int16_t>(e.code().value());
+  } else {
+    r.code = static_cast<int16_t>(controller_errc::invalid_command);
+  }
+  r.message = e.detail().empty() ? e.message() : e.detail();
   return r;
+}
+
+error reply_error(const reply& r) {
+  if (r.category == 1)
+    return error(static_cast<topic_errc>(r.code), r.message);
+  return error(static_cast<controller_errc>(r.code), r.message);
+}
+
+bool is_not_controller(const reply& r) {
+  return r.category == 0 && r.code == static_cast<int16_t>(controller_errc::not_controller);
 }
 
 /// A command as a controller log entry: a record batch of one record whose value is the
@@ -172,6 +190,12 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   bool bootstrap_proposed = false;
   std::optional<int32_t> published_leader;
   int64_t published_applied = -1;
+  bool published_caught_up = false;
+  bool caught_up = false;
+  /// Leader: the commit index last broadcast.
+  raft_index commit_told{0};
+  /// The leader's applied index from its first heartbeat reply (-1: none yet).
+  int64_t catch_up_target = -1;
 
   /// Local proposals by Raft index.
   std::map<int64_t, std::shared_ptr<controller_waiter>> proposals;
@@ -207,6 +231,15 @@ struct controller::impl : std::enable_shared_from_this<impl> {
     return core->leader()->value();
   }
   void fail_waiters(controller_errc why);
+  void check_caught_up() {
+    if (caught_up)
+      return;
+    if ((is_leader() && applied >= core->commit_index()) ||
+        (catch_up_target >= 0 && applied.value() >= catch_up_target)) {
+      caught_up = true;
+      lg().info("controller: caught up at index {}", applied.value());
+    }
+  }
 
   awaitable<void> tick_loop();
   awaitable<void> heartbeat_loop();
@@ -290,67 +323,80 @@ status controller::impl::open() {
 void controller::impl::drain() {
   if (stopped || failed)
     return;
-  while (core->has_ready()) {
-    auto r = core->take_ready();
-    if (r.install) {
-      if (auto s = store->install(*r.install); !s)
-        return fatal("installing a snapshot", s.error());
-      auto restored = controller_stm::restore(r.install->data);
-      if (!restored)
-        return fatal("restoring the state machine", restored.error());
-      stm = std::move(*restored);
-      applied = snapshot_index = r.install->meta.last_index;
-    }
-    bool hs_saved = true;
-    if (r.hard_state) {
-      if (auto s = hs->save(*r.hard_state); !s) {
-        fatal("saving the term and vote", s.error());
-        hs_saved = false;
+  for (;;) {
+    while (core->has_ready()) {
+      auto r = core->take_ready();
+      if (r.install) {
+        if (auto s = store->install(*r.install); !s)
+          return fatal("installing a snapshot", s.error());
+        auto restored = controller_stm::restore(r.install->data);
+        if (!restored)
+          return fatal("restoring the state machine", restored.error());
+        stm = std::move(*restored);
+        applied = snapshot_index = r.install->meta.last_index;
       }
-    }
-    if (r.truncate_from || !r.entries.empty()) {
-      if (auto s = store->append(r.truncate_from, r.entries); !s)
-        return fatal("appending to the controller log", s.error());
-    }
-    for (const auto& m : r.messages) {
-      if (!m.after_persist || hs_saved)
-        net->group(0).send(m.msg);
-    }
-    if (!hs_saved)
-      return;
-    if (r.commit)
-      apply_to(*r.commit);
-    if (r.compact) {
-      if (auto s = store->compact(*r.compact); !s)
-        lg().warn("controller snapshot: {}", s.error().message());
-      else
-        snapshot_index = r.compact->meta.last_index;
-    }
-    for (const auto& ev : r.events) {
-      if (ev.kind == raft::leadership_event_kind::leader_ready) {
-        lg().info("controller: this broker leads the controller group in term {}", ev.term.value());
-        last_seen.clear();
-        proposed_at.clear();
-        if (stm.cluster_id().empty() && !bootstrap_proposed) {
-          bootstrap_proposed = true;
-          propose_quietly(bootstrap_cmd{o.cluster_id.empty() ? random_cluster_id() : o.cluster_id});
+      bool hs_saved = true;
+      if (r.hard_state) {
+        if (auto s = hs->save(*r.hard_state); !s) {
+          fatal("saving the term and vote", s.error());
+          hs_saved = false;
         }
-      } else if (ev.kind == raft::leadership_event_kind::stepped_down) {
-        bootstrap_proposed = false;
+      }
+      if (r.truncate_from || !r.entries.empty()) {
+        if (auto s = store->append(r.truncate_from, r.entries); !s)
+          return fatal("appending to the controller log", s.error());
+      }
+      for (const auto& m : r.messages) {
+        if (!m.after_persist || hs_saved)
+          net->group(0).send(m.msg);
+      }
+      if (!hs_saved)
+        return;
+      if (r.commit)
+        apply_to(*r.commit);
+      if (r.compact) {
+        if (auto s = store->compact(*r.compact); !s)
+          lg().warn("controller snapshot: {}", s.error().message());
+        else
+          snapshot_index = r.compact->meta.last_index;
+      }
+      for (const auto& ev : r.events) {
+        if (ev.kind == raft::leadership_event_kind::leader_ready) {
+          lg().info("controller: this broker leads the controller group in term {}",
+                    ev.term.value());
+          last_seen.clear();
+          proposed_at.clear();
+          if (stm.cluster_id().empty() && !bootstrap_proposed) {
+            bootstrap_proposed = true;
+            propose_quietly(
+                bootstrap_cmd{o.cluster_id.empty() ? random_cluster_id() : o.cluster_id});
+          }
+        } else if (ev.kind == raft::leadership_event_kind::stepped_down) {
+          bootstrap_proposed = false;
+        }
+      }
+      for (const auto& out : r.outcomes) {
+        if (out.outcome == raft::ticket_outcome::committed)
+          continue;
+        auto it = proposals.find(out.ticket.index.value());
+        if (it != proposals.end() && it->second->term == out.ticket.term) {
+          it->second->done(error(controller_errc::not_controller, "the proposal was lost"));
+          proposals.erase(it);
+        }
       }
     }
-    for (const auto& out : r.outcomes) {
-      if (out.outcome == raft::ticket_outcome::committed)
-        continue;
-      auto it = proposals.find(out.ticket.index.value());
-      if (it != proposals.end() && it->second->term == out.ticket.term) {
-        it->second->done(error(controller_errc::not_controller, "the proposal was lost"));
-        proposals.erase(it);
-      }
+    // A new commit goes to the followers at once: brokers apply a topic change within a round
+    // trip of the leader, not a heartbeat interval later.
+    if (is_leader() && core->commit_index() > commit_told) {
+      commit_told = core->commit_index();
+      core->broadcast_commit();
+      continue;
     }
+    break;
   }
   maybe_flush();
   net->flush();
+  check_caught_up();
   publish();
 }
 
@@ -434,17 +480,25 @@ void controller::impl::apply_entry(const raft::entry& e) {
 
 void controller::impl::publish() {
   auto lead = leader();
-  if (lead == published_leader && stm.applied_index() == published_applied)
+  if (lead == published_leader && stm.applied_index() == published_applied &&
+      caught_up == published_caught_up)
     return;
   published_leader = lead;
   published_applied = stm.applied_index();
+  published_caught_up = caught_up;
   auto v = std::make_shared<cluster_view>();
   v->cluster_id = stm.cluster_id();
   v->controller_id = lead;
   v->brokers = stm.brokers();
+  v->topics = stm.topics();
   v->applied_index = stm.applied_index();
-  std::lock_guard lock(mu);
-  view_ = std::move(v);
+  v->caught_up = caught_up;
+  {
+    std::lock_guard lock(mu);
+    view_ = std::move(v);
+  }
+  if (o.on_change)
+    o.on_change();
 }
 
 result<raft::ticket> controller::impl::propose(const controller_command& cmd,
@@ -562,6 +616,8 @@ awaitable<void> controller::impl::heartbeat_loop() {
     if (is_leader()) {
       on_heartbeat(o.self);
       check_liveness();
+      check_caught_up();
+      publish();
       continue;
     }
     auto lead = leader();
@@ -572,8 +628,19 @@ awaitable<void> controller::impl::heartbeat_loop() {
       continue;
     auto call = c->call(heartbeat_method, encode(register_broker_cmd{o.self}), o.broker_heartbeat);
     auto r = co_await std::move(call);
-    if (!r)
-      STROM_LOG_LIMITED(lg(), debug, "heartbeat to controller {}: {}", *lead, r.error().message());
+    auto rep = r ? decode_reply(*r) : result<reply>(r.error());
+    if (!rep) {
+      STROM_LOG_LIMITED(lg(), debug, "heartbeat to controller {}: {}", *lead,
+                        rep.error().message());
+      continue;
+    }
+    if (stopped || failed)
+      break;
+    if (rep->code == 0 && catch_up_target < 0) {
+      catch_up_target = rep->index;
+      check_caught_up();
+      publish();
+    }
   }
 }
 
@@ -607,10 +674,10 @@ awaitable<result<int64_t>> controller::impl::submit(controller_command cmd) {
         auto call = c->call(submit_method, encode(cmd), left);
         auto raw = co_await std::move(call);
         auto rep = raw ? decode_reply(*raw) : result<reply>(raw.error());
-        if (!rep || rep->code == static_cast<int16_t>(controller_errc::not_controller)) {
+        if (!rep || is_not_controller(*rep)) {
           retry = true;
         } else if (rep->code != 0) {
-          co_return error(static_cast<controller_errc>(rep->code), rep->message);
+          co_return reply_error(*rep);
         } else {
           // Read your writes: answer once this broker applied the command too.
           auto w = std::make_shared<controller_waiter>(io);
@@ -709,7 +776,9 @@ status controller::start() {
     if (!self->is_leader() || self->failed)
       co_return encode_reply(error_reply(error(controller_errc::not_controller)));
     self->on_heartbeat(std::get<register_broker_cmd>(*cmd).reg);
-    co_return encode_reply(reply{});
+    reply rep;
+    rep.index = self->applied.value();  // what the broker must apply to be caught up
+    co_return encode_reply(rep);
   });
   asio::co_spawn(st.io, st.tick_loop(), asio::detached);
   asio::co_spawn(st.io, st.heartbeat_loop(), asio::detached);
@@ -724,21 +793,22 @@ void controller::stop() {
     return;
   st.stopped = true;
   st.fail_waiters(controller_errc::shutting_down);
+  // The connections go now, while the io_context they were made on still exists (the
+  // controller itself may outlive it: its loops hold it until the context drops them).
   if (st.net)
     st.net->stop();
   if (st.srv)
     st.srv->stop();
-  if (st.log) {
-    if (auto s = st.log->flush(); !s)
-      lg().warn("controller log flush at shutdown: {}", s.error().message());
-  }
-  st.flush_pool.reset();  // runs what is queued, then joins
+  st.net.reset();
+  st.srv.reset();
   st.core.reset();
   st.store.reset();
   if (st.log) {
+    // close() flushes through the pool: it goes before the pool does.
     if (auto s = st.log->close(); !s)
       lg().warn("controller log close: {}", s.error().message());
   }
+  st.flush_pool.reset();  // runs what is queued (completions post to the stopped context)
   st.log.reset();
 }
 

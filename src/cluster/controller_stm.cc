@@ -1,5 +1,7 @@
 #include "strom/cluster/controller_stm.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "strom/bytes/cursor.h"
@@ -37,8 +39,8 @@ constexpr int8_t command_version = 1;
 constexpr int8_t snapshot_version = 1;
 /// The most producer ids one command reserves.
 constexpr int64_t max_producer_id_block = 1'000'000;
-/// Strings in the controller's records: names, hosts, ids.
-constexpr size_t max_string = 1024;
+/// Strings in the controller's records: names, hosts, ids, config values.
+constexpr size_t max_string = 32767;
 
 using bytes::length_prefix;
 
@@ -81,6 +83,91 @@ broker_registration get_registration(bytes::cursor& c) {
   return r;
 }
 
+void put_id(bytes::writer& w, const topic_uuid& id) {
+  for (auto b : id)
+    w.put<uint8_t>(static_cast<uint8_t>(b));
+}
+
+topic_uuid get_id(bytes::cursor& c) {
+  topic_uuid id{};
+  for (auto& b : id)
+    b = static_cast<std::byte>(c.read_int8());
+  return id;
+}
+
+void put_replicas(bytes::writer& w, const std::vector<std::vector<int32_t>>& rs) {
+  w.put<int32_t>(static_cast<int32_t>(rs.size()));
+  for (const auto& r : rs) {
+    w.put<int32_t>(static_cast<int32_t>(r.size()));
+    for (auto id : r)
+      w.put<int32_t>(id);
+  }
+}
+
+std::vector<std::vector<int32_t>> get_replicas(bytes::cursor& c) {
+  std::vector<std::vector<int32_t>> out;
+  auto n = c.read_count(length_prefix::int32, 4, "partitions");
+  for (int64_t i = 0; c.ok() && i < n; ++i) {
+    auto m = c.read_count(length_prefix::int32, 4, "replicas");
+    std::vector<int32_t> r;
+    for (int64_t j = 0; c.ok() && j < m; ++j)
+      r.push_back(c.read_int32());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void put_configs(bytes::writer& w, const topic_configs& cs) {
+  w.put<int32_t>(static_cast<int32_t>(cs.size()));
+  for (const auto& [k, v] : cs) {
+    w.put_string(k);
+    w.put_string(v);
+  }
+}
+
+topic_configs get_configs(bytes::cursor& c) {
+  topic_configs out;
+  auto n = c.read_count(length_prefix::int32, 4, "configs");
+  for (int64_t i = 0; c.ok() && i < n; ++i) {
+    auto k = get_string(c);
+    out[k] = get_string(c);
+  }
+  return out;
+}
+
+void put_topic(bytes::writer& w, const topic_metadata& t) {
+  w.put_string(t.name);
+  w.put<int32_t>(t.partitions);
+  w.put<int16_t>(t.replication_factor);
+  put_id(w, t.id);
+  put_replicas(w, t.replicas);
+  put_configs(w, t.configs);
+}
+
+topic_metadata get_topic(bytes::cursor& c) {
+  topic_metadata t;
+  t.name = get_string(c);
+  t.partitions = c.read_int32();
+  t.replication_factor = c.read_int16();
+  t.id = get_id(c);
+  t.replicas = get_replicas(c);
+  t.configs = get_configs(c);
+  return t;
+}
+
+bool valid_replicas(const std::vector<std::vector<int32_t>>& rs) {
+  for (const auto& r : rs) {
+    if (r.empty())
+      return false;
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (r[i] < 0 || std::find(r.begin(), r.begin() + static_cast<ptrdiff_t>(i), r[i]) !=
+                          r.begin() + static_cast<ptrdiff_t>(i))
+        return false;
+    }
+  }
+  return true;
+}
+
 bool valid(const broker_registration& r) {
   auto port_ok = [](int32_t p) { return p > 0 && p <= 65535; };
   auto str_ok = [](const std::string& s) { return s.size() <= max_string; };
@@ -113,9 +200,22 @@ std::vector<std::byte> encode(const controller_command& cmd) {
         } else if constexpr (std::is_same_v<T, allocate_producer_ids_cmd>) {
           w.put<int32_t>(c.broker);
           w.put<int64_t>(c.count);
-        } else {
-          static_assert(std::is_same_v<T, producer_id_floor_cmd>);
+        } else if constexpr (std::is_same_v<T, producer_id_floor_cmd>) {
           w.put<int64_t>(c.next);
+        } else if constexpr (std::is_same_v<T, add_topic_cmd>) {
+          put_topic(w, c.topic);
+        } else if constexpr (std::is_same_v<T, remove_topic_cmd>) {
+          w.put_string(c.name);
+          put_id(w, c.id);
+        } else if constexpr (std::is_same_v<T, add_partitions_cmd>) {
+          w.put_string(c.name);
+          put_id(w, c.id);
+          put_replicas(w, c.added);
+        } else {
+          static_assert(std::is_same_v<T, update_topic_configs_cmd>);
+          w.put_string(c.name);
+          put_id(w, c.id);
+          put_configs(w, c.configs);
         }
       },
       cmd);
@@ -153,6 +253,32 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
     case 4:
       cmd = producer_id_floor_cmd{c.read_int64()};
       break;
+    case 5:
+      cmd = add_topic_cmd{get_topic(c)};
+      break;
+    case 6: {
+      remove_topic_cmd r;
+      r.name = get_string(c);
+      r.id = get_id(c);
+      cmd = std::move(r);
+      break;
+    }
+    case 7: {
+      add_partitions_cmd a;
+      a.name = get_string(c);
+      a.id = get_id(c);
+      a.added = get_replicas(c);
+      cmd = std::move(a);
+      break;
+    }
+    case 8: {
+      update_topic_configs_cmd u;
+      u.name = get_string(c);
+      u.id = get_id(c);
+      u.configs = get_configs(c);
+      cmd = std::move(u);
+      break;
+    }
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -196,15 +322,73 @@ result<int64_t> controller_stm::apply(int64_t index, const controller_command& c
           auto first = next_producer_id_;
           next_producer_id_ += c.count;
           return first;
-        } else {
-          static_assert(std::is_same_v<T, producer_id_floor_cmd>);
+        } else if constexpr (std::is_same_v<T, producer_id_floor_cmd>) {
           if (c.next < 0)
             return error(controller_errc::invalid_command, "producer id floor");
           next_producer_id_ = std::max(next_producer_id_, c.next);
           return int64_t{0};
+        } else {
+          return apply_topic(c);
         }
       },
       cmd);
+}
+
+result<int64_t> controller_stm::apply_topic(const add_topic_cmd& c) {
+  const auto& t = c.topic;
+  STROM_TRY(validate_topic_name(t.name));
+  if (topics_->contains(t.name))
+    return error(topic_errc::exists, t.name);
+  if (t.partitions < 1 || t.partitions > max_partitions_hard_limit ||
+      t.replicas.size() != static_cast<size_t>(t.partitions))
+    return error(topic_errc::invalid_partitions, fmt::format("{} partitions", t.partitions));
+  if (t.id == topic_uuid{} || !valid_replicas(t.replicas) || t.replication_factor < 1)
+    return error(controller_errc::invalid_command, "topic id or replicas");
+  for (const auto& [name, other] : *topics_) {
+    if (other.id == t.id)
+      return error(controller_errc::invalid_command, "topic id in use");
+  }
+  auto next = std::make_shared<topic_map>(*topics_);
+  (*next)[t.name] = t;
+  topics_ = std::move(next);
+  return int64_t{0};
+}
+
+result<int64_t> controller_stm::apply_topic(const remove_topic_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  auto next = std::make_shared<topic_map>(*topics_);
+  next->erase(c.name);
+  topics_ = std::move(next);
+  return int64_t{0};
+}
+
+result<int64_t> controller_stm::apply_topic(const add_partitions_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  if (c.added.empty() ||
+      c.added.size() > static_cast<size_t>(max_partitions_hard_limit - it->second.partitions))
+    return error(topic_errc::invalid_partitions, fmt::format("{} new partitions", c.added.size()));
+  if (!valid_replicas(c.added))
+    return error(controller_errc::invalid_command, "replicas");
+  auto next = std::make_shared<topic_map>(*topics_);
+  auto& t = (*next)[c.name];
+  t.replicas.insert(t.replicas.end(), c.added.begin(), c.added.end());
+  t.partitions = static_cast<int32_t>(t.replicas.size());
+  topics_ = std::move(next);
+  return int64_t{0};
+}
+
+result<int64_t> controller_stm::apply_topic(const update_topic_configs_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  auto next = std::make_shared<topic_map>(*topics_);
+  (*next)[c.name].configs = c.configs;
+  topics_ = std::move(next);
+  return int64_t{0};
 }
 
 std::vector<std::byte> controller_stm::snapshot() const {
@@ -218,6 +402,9 @@ std::vector<std::byte> controller_stm::snapshot() const {
     put_registration(w, b.reg);
     w.put_bool(b.fenced);
   }
+  w.put<int32_t>(static_cast<int32_t>(topics_->size()));
+  for (const auto& [name, t] : *topics_)
+    put_topic(w, t);
   return w.take();
 }
 
@@ -237,6 +424,13 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
     b.fenced = c.read_int8() != 0;
     s.brokers_[b.reg.id] = std::move(b);
   }
+  auto topics = std::make_shared<topic_map>();
+  auto nt = c.read_count(length_prefix::int32, 30, "topics");
+  for (int64_t i = 0; c.ok() && i < nt; ++i) {
+    auto t = get_topic(c);
+    (*topics)[t.name] = std::move(t);
+  }
+  s.topics_ = std::move(topics);
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());
   if (!c.at_end())

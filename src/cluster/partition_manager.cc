@@ -53,6 +53,8 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
 status partition_manager::load(const topic_map& topics) {
   for (const auto& [name, t] : topics) {
     for (int32_t p = 0; p < t.partitions; ++p) {
+      if (!t.hosted_on(p, node_))
+        continue;
       model::ntp n{name, model::partition_id(p)};
       STROM_TRY(make_partition(n, t, shard_of(n)));
     }
@@ -110,6 +112,8 @@ awaitable<status> partition_manager::make_partitions(topic_metadata t, int32_t f
   auto groups = by_shard(t.name, from, t.partitions);
   auto make = [this, &groups, &t](size_t i) -> status {
     for (auto id : groups.ids[i]) {
+      if (!t.hosted_on(id, node_))
+        continue;
       STROM_TRY(make_partition(model::ntp{t.name, model::partition_id(id)}, t, groups.shards[i]));
     }
     return ok();

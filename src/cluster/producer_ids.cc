@@ -25,13 +25,50 @@ result<std::unique_ptr<producer_id_allocator>> producer_id_allocator::open(
       return error(std::make_error_code(std::errc::invalid_argument),
                    fmt::format("bad producer id block in {}", file.string()));
     }
-    a->next_ = a->block_end_ = v;
+    a->next_ = a->block_end_ = a->persisted_end_ = v;
   }
   return a;
 }
 
-result<int64_t> producer_id_allocator::next() {
+void producer_id_allocator::use_blocks_from(block_source source) {
   std::lock_guard lock(mu_);
+  source_ = std::move(source);
+  next_ = block_end_ = 0;
+  request_block();
+}
+
+void producer_id_allocator::request_block() {
+  if (requested_ || spare_)
+    return;
+  requested_ = true;
+  // The callback may come at once, on this thread: it takes the lock itself.
+  auto source = source_;
+  mu_.unlock();
+  source([this](result<int64_t> first) {
+    std::lock_guard lock(mu_);
+    requested_ = false;
+    if (first)
+      spare_ = *first;
+  });
+  mu_.lock();
+}
+
+result<int64_t> producer_id_allocator::next() {
+  std::unique_lock lock(mu_);
+  if (source_) {
+    if (next_ >= block_end_ && spare_) {
+      next_ = *spare_;
+      block_end_ = next_ + block_size;
+      spare_.reset();
+    }
+    if (block_end_ - next_ <= block_size / 2)
+      request_block();
+    if (next_ >= block_end_) {
+      return error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                   "a block of producer ids is on its way from the controller");
+    }
+    return next_++;
+  }
   if (next_ >= block_end_) {
     auto end = next_ + block_size;
     auto text = fmt::format("{}\n", end);

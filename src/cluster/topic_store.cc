@@ -5,6 +5,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "strom/base/logging.h"
 
@@ -15,7 +16,7 @@ constexpr const char* suffix = ".topic";
 spdlog::logger& lg() {
   return logging::get("cluster");
 }
-constexpr size_t max_topic_file = 1 << 20;
+constexpr size_t max_topic_file = 8 << 20;
 }  // namespace
 
 namespace {
@@ -25,6 +26,53 @@ std::optional<int64_t> parse_int(std::string_view v, int64_t lo, int64_t hi) {
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out < lo || out > hi)
     return std::nullopt;
+  return out;
+}
+}  // namespace
+
+std::string format_topic_id(const topic_uuid& id) {
+  std::string out;
+  for (auto b : id)
+    out += fmt::format("{:02x}", static_cast<unsigned>(b));
+  return out;
+}
+
+std::optional<topic_uuid> parse_topic_id(std::string_view v) {
+  if (v.size() != 32)
+    return std::nullopt;
+  topic_uuid id{};
+  for (size_t i = 0; i < 16; ++i) {
+    unsigned byte = 0;
+    auto [p, ec] = std::from_chars(v.data() + 2 * i, v.data() + 2 * i + 2, byte, 16);
+    if (ec != std::errc() || p != v.data() + 2 * i + 2)
+      return std::nullopt;
+    id[i] = static_cast<std::byte>(byte);
+  }
+  return id;
+}
+
+namespace {
+/// "1,2,3;2,3,1": the replicas of each partition, lists separated by ';'.
+std::optional<std::vector<std::vector<int32_t>>> parse_replicas(std::string_view v) {
+  std::vector<std::vector<int32_t>> out;
+  while (!v.empty()) {
+    auto semi = v.find(';');
+    auto list = v.substr(0, semi);
+    v = semi == std::string_view::npos ? std::string_view() : v.substr(semi + 1);
+    std::vector<int32_t> ids;
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      auto item = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      auto n = parse_int(item, 0, INT32_MAX);
+      if (!n)
+        return std::nullopt;
+      ids.push_back(static_cast<int32_t>(*n));
+    }
+    if (ids.empty())
+      return std::nullopt;
+    out.push_back(std::move(ids));
+  }
   return out;
 }
 }  // namespace
@@ -68,6 +116,20 @@ result<topic_metadata> parse_topic_file(std::string name, std::string_view text)
                                  line_no, v.substr(0, 64), INT16_MAX));
       }
       m.replication_factor = static_cast<int16_t>(*n);
+    } else if (k == "topic_id") {
+      auto id = parse_topic_id(v);
+      if (!id) {
+        return error(topic_errc::corrupt_topic_file,
+                     fmt::format("line {}: topic_id is not 32 hex digits", line_no));
+      }
+      m.id = *id;
+    } else if (k == "replicas") {
+      auto r = parse_replicas(v);
+      if (!r) {
+        return error(topic_errc::corrupt_topic_file,
+                     fmt::format("line {}: replicas is not lists of node ids", line_no));
+      }
+      m.replicas = std::move(*r);
     } else if (k.starts_with("config.") && k.size() > 7) {
       m.configs[std::string(k.substr(7))] = std::string(v);
     }
@@ -75,6 +137,10 @@ result<topic_metadata> parse_topic_file(std::string name, std::string_view text)
   }
   if (!has_partitions)
     return error(topic_errc::corrupt_topic_file, "no partitions line");
+  if (!m.replicas.empty() && m.replicas.size() != static_cast<size_t>(m.partitions)) {
+    return error(topic_errc::corrupt_topic_file, fmt::format("{} replica lists for {} partitions",
+                                                             m.replicas.size(), m.partitions));
+  }
   return m;
 }
 
@@ -125,6 +191,14 @@ std::filesystem::path topic_store::file_of(std::string_view name) const {
 status topic_store::write(const topic_metadata& t) {
   std::string text =
       fmt::format("partitions={}\nreplication_factor={}\n", t.partitions, t.replication_factor);
+  if (t.id != topic_uuid{})
+    text += fmt::format("topic_id={}\n", format_topic_id(t.id));
+  if (!t.replicas.empty()) {
+    text += "replicas=";
+    for (size_t p = 0; p < t.replicas.size(); ++p)
+      text += fmt::format("{}{}", p == 0 ? "" : ";", fmt::join(t.replicas[p], ","));
+    text += "\n";
+  }
   for (const auto& [k, v] : t.configs)
     text += fmt::format("config.{}={}\n", k, v);
   return fs_->write_file_atomic(file_of(t.name), std::as_bytes(std::span(text)));

@@ -113,6 +113,16 @@ result<topic_map> topic_table::next_state(const topic_map& topics, const topic_c
                                c->name, it->second.partitions, c->partitions));
     }
     it->second.partitions = c->partitions;
+    if (!c->replicas.empty())
+      it->second.replicas = c->replicas;
+    return next;
+  }
+  if (const auto* c = std::get_if<replace_topic_cmd>(&cmd)) {
+    auto it = next.find(c->topic.name);
+    if (it == next.end())
+      return error(topic_errc::not_found, c->topic.name);
+    STROM_TRY(check_count(c->topic.name, c->topic.partitions));
+    it->second = c->topic;
     return next;
   }
   const auto& c = std::get<set_topic_configs_cmd>(cmd);

@@ -4,13 +4,17 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <set>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "strom/base/assert.h"
 #include "strom/base/logging.h"
+#include "strom/base/random.h"
 #include "strom/net/await.h"
 
 namespace strom::cluster {
@@ -134,8 +138,11 @@ status topics_frontend::validate(const topic_metadata& t, bool internal) const {
   }
   if (t.replication_factor != 1) {
     return error(topic_errc::invalid_replication_factor,
-                 fmt::format("replication factor {} is larger than the 1 available broker",
-                             t.replication_factor));
+                 ctl_ ? fmt::format("replication factor {}: replicated partitions are not "
+                                    "supported yet (1 only)",
+                                    t.replication_factor)
+                      : fmt::format("replication factor {} is larger than the 1 available broker",
+                                    t.replication_factor));
   }
   for (const auto& [k, v] : t.configs)
     STROM_TRY(validate_topic_config(k, v));
@@ -184,6 +191,8 @@ status topics_frontend::create_files(const topic_metadata& t, int32_t from,
   for (; made < t.partitions; ++made) {
     if (admin_->stopping)
       return fail(shutting_down());
+    if (!t.hosted_on(made, partitions_.node()))
+      continue;
     auto l = logs_.create(model::ntp{t.name, model::partition_id(made)}, cfg, false);
     if (!l)
       return fail(l.error());
@@ -203,6 +212,10 @@ status topics_frontend::create_files(const topic_metadata& t, int32_t from,
 
 awaitable<status> topics_frontend::create_topic(topic_metadata t, bool validate_only,
                                                 bool internal) {
+  if (ctl_) {
+    auto op = cluster_create_topic(std::move(t), validate_only, internal);
+    co_return co_await std::move(op);
+  }
   co_await lock_admin();
   auto s = co_await create_topic_locked(t, validate_only, internal);
   unlock_admin();
@@ -228,6 +241,11 @@ awaitable<status> topics_frontend::create_topic_locked(const topic_metadata& req
     co_return s;
   if (validate_only)
     co_return ok();
+  auto op = materialize_create(t);
+  co_return co_await std::move(op);
+}
+
+awaitable<status> topics_frontend::materialize_create(const topic_metadata& t) {
   // Logs, then the topic file (the commit point), off the shards; then the partition objects
   // on their shards; the topic enters the table once it can take writes.
   auto files = [this, t]() -> status { return create_files(t, 0, std::nullopt); };
@@ -252,6 +270,10 @@ awaitable<status> topics_frontend::create_topic_locked(const topic_metadata& req
 }
 
 awaitable<status> topics_frontend::delete_topic(std::string name) {
+  if (ctl_) {
+    auto op = cluster_delete_topic(std::move(name));
+    co_return co_await std::move(op);
+  }
   co_await lock_admin();
   auto s = co_await delete_topic_locked(name);
   unlock_admin();
@@ -265,7 +287,12 @@ awaitable<status> topics_frontend::delete_topic_locked(const std::string& name) 
     co_return error(topic_errc::not_found, name);
   if (is_internal_topic(name))
     co_return error(topic_errc::reserved_name, name);
-  auto t = it->second;
+  auto op = materialize_delete(it->second);
+  co_return co_await std::move(op);
+}
+
+awaitable<status> topics_frontend::materialize_delete(const topic_metadata& t) {
+  const auto& name = t.name;
   // Off the shards, then the topic file goes (the commit point) and the partition
   // directories are renamed to delete markers and removed; then the topic leaves the table.
   auto drop = partitions_.drop_partitions(name, 0, t.partitions);
@@ -301,6 +328,10 @@ awaitable<status> topics_frontend::delete_topic_locked(const std::string& name) 
 
 awaitable<status> topics_frontend::create_partitions(std::string name, int32_t count,
                                                      bool validate_only) {
+  if (ctl_) {
+    auto op = cluster_create_partitions(std::move(name), count, validate_only);
+    co_return co_await std::move(op);
+  }
   co_await lock_admin();
   auto s = co_await create_partitions_locked(name, count, validate_only);
   unlock_admin();
@@ -328,6 +359,13 @@ awaitable<status> topics_frontend::create_partitions_locked(const std::string& n
     co_return s;
   if (validate_only)
     co_return ok();
+  auto op = materialize_grow(old, t);
+  co_return co_await std::move(op);
+}
+
+awaitable<status> topics_frontend::materialize_grow(const topic_metadata& old,
+                                                    const topic_metadata& t) {
+  const auto& name = t.name;
   auto files = [this, t, old]() -> status { return create_files(t, old.partitions, old); };
   if (auto s = co_await on_admin_pool(files); !s)
     co_return s;
@@ -344,13 +382,17 @@ awaitable<status> topics_frontend::create_partitions_locked(const std::string& n
       lg().error("rolling back new partitions of {}: {}", name, u.error().message());
     co_return s;
   }
-  apply(create_partitions_cmd{name, count});
+  apply(create_partitions_cmd{name, t.partitions, t.replicas});
   lg().info("topic {}: {} partition(s), was {}", name, t.partitions, old.partitions);
   co_return ok();
 }
 
 awaitable<status> topics_frontend::set_topic_configs(std::string name, topic_configs configs,
                                                      bool validate_only) {
+  if (ctl_) {
+    auto op = cluster_set_topic_configs(std::move(name), std::move(configs), validate_only);
+    co_return co_await std::move(op);
+  }
   co_await lock_admin();
   auto s = co_await set_topic_configs_locked(name, configs, validate_only);
   unlock_admin();
@@ -372,12 +414,406 @@ awaitable<status> topics_frontend::set_topic_configs_locked(const std::string& n
     co_return ok();
   auto t = it->second;
   t.configs = configs;
+  auto op = materialize_configs(t);
+  co_return co_await std::move(op);
+}
+
+awaitable<status> topics_frontend::materialize_configs(const topic_metadata& t) {
   auto files = [this, t]() -> status { return store_.write(t); };
   if (auto s = co_await on_admin_pool(files); !s)
     co_return s;
-  apply(set_topic_configs_cmd{name, configs});
+  apply(set_topic_configs_cmd{t.name, t.configs});
   auto update = partitions_.update_configs(t);
   co_await std::move(update);
+  co_return ok();
+}
+
+// --- The cluster path -------------------------------------------------------------------
+
+namespace {
+
+topic_uuid new_topic_id() {
+  topic_uuid id{};
+  while (id == topic_uuid{}) {
+    for (size_t i = 0; i < id.size(); i += 8) {
+      auto v = default_random().next();
+      for (size_t j = 0; j < 8; ++j)
+        id[i + j] = static_cast<std::byte>(v >> (8 * j));
+    }
+    // The layout of a random (version 4) UUID.
+    id[6] = (id[6] & std::byte{0x0f}) | std::byte{0x40};
+    id[8] = (id[8] & std::byte{0x3f}) | std::byte{0x80};
+  }
+  return id;
+}
+
+}  // namespace
+
+void topics_frontend::attach_controller(controller* ctl, int32_t self) {
+  ctl_ = ctl;
+  self_ = self;
+  partitions_.runtime().spawn(0, [this] { return import_local_topics(); });
+}
+
+void topics_frontend::on_cluster_change() {
+  reconcile_pending_ = true;
+  if (reconcile_running_ || admin_->stopping)
+    return;
+  reconcile_running_ = true;
+  partitions_.runtime().spawn(0, [this] { return reconcile_loop(); });
+}
+
+awaitable<void> topics_frontend::reconcile_loop() {
+  while (reconcile_pending_ && !admin_->stopping) {
+    reconcile_pending_ = false;
+    auto op = reconcile();
+    if (auto s = co_await std::move(op); !s && !admin_->stopping) {
+      lg().warn("topics: bringing this broker up to the controller failed ({}); retrying",
+                s.error().message());
+      net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+      t.expires_after(std::chrono::seconds(1));
+      boost::system::error_code ec;
+      auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+      co_await std::move(wait);
+      reconcile_pending_ = true;
+    }
+  }
+  reconcile_running_ = false;
+}
+
+awaitable<status> topics_frontend::reconcile() {
+  co_await lock_admin();
+  auto op = reconcile_locked();
+  auto s = co_await std::move(op);
+  unlock_admin();
+  co_return s;
+}
+
+awaitable<status> topics_frontend::reconcile_locked() {
+  auto view = ctl_->view();
+  if (!view->caught_up)
+    co_return ok();  // the view may be older than the topic files: wait for it
+  const auto& desired = *view->topics;
+  status result = ok();
+  auto note = [&result](status s) {
+    if (!s && result)
+      result = s;
+  };
+  // Topics the controller deleted (or replaced by a new topic of the same name). Topics
+  // without an id are this broker's own from before it joined: never deleted here.
+  auto actual = table_.snapshot();
+  for (const auto& [name, t] : *actual) {
+    if (t.id == topic_uuid{})
+      continue;
+    auto it = desired.find(name);
+    if (it != desired.end() && it->second.id == t.id)
+      continue;
+    auto op = materialize_delete(t);
+    auto s = co_await std::move(op);
+    note(s);
+  }
+  actual = table_.snapshot();
+  for (const auto& [name, d] : desired) {
+    auto it = actual->find(name);
+    if (it == actual->end()) {
+      auto op = materialize_create(d);
+      auto s = co_await std::move(op);
+      note(s);
+      continue;
+    }
+    const auto& a = it->second;
+    if (a.id == topic_uuid{}) {
+      auto op = materialize_adopt(a, d);
+      auto s = co_await std::move(op);
+      note(s);
+      continue;
+    }
+    if (a.id != d.id)
+      continue;  // its deletion failed above: the next pass
+    if (d.partitions > a.partitions) {
+      auto grown = a;
+      grown.partitions = d.partitions;
+      grown.replicas = d.replicas;
+      auto op = materialize_grow(a, grown);
+      auto s = co_await std::move(op);
+      note(s);
+      if (!s)
+        continue;
+    }
+    if (d.configs != a.configs) {
+      auto t = d;
+      auto op = materialize_configs(t);
+      auto s = co_await std::move(op);
+      note(s);
+    }
+  }
+  co_return result;
+}
+
+awaitable<status> topics_frontend::materialize_adopt(const topic_metadata& old,
+                                                     const topic_metadata& t) {
+  // The data stays: the topic gets the cluster's id and assignment. Partitions the cluster
+  // has elsewhere stop serving here (their directories stay, set aside at the next start).
+  if (t.partitions > old.partitions) {
+    auto files = [this, t, old]() -> status { return create_files(t, old.partitions, old); };
+    if (auto s = co_await on_admin_pool(files); !s)
+      co_return s;
+    auto make = partitions_.make_partitions(t, old.partitions);
+    if (auto s = co_await std::move(make); !s)
+      co_return s;
+  } else {
+    auto files = [this, t]() -> status { return store_.write(t); };
+    if (auto s = co_await on_admin_pool(files); !s)
+      co_return s;
+  }
+  for (int32_t p = 0; p < std::min(old.partitions, t.partitions); ++p) {
+    if (!t.hosted_on(p, partitions_.node())) {
+      auto drop = partitions_.drop_partitions(t.name, p, p + 1);
+      co_await std::move(drop);
+    }
+  }
+  apply(replace_topic_cmd{t});
+  if (t.configs != old.configs) {
+    auto update = partitions_.update_configs(t);
+    co_await std::move(update);
+  }
+  lg().info("topic {} joined the cluster's topics", t.name);
+  co_return ok();
+}
+
+awaitable<void> topics_frontend::import_local_topics() {
+  // Once this broker caught up with the controller, offer it the topics it had before it
+  // joined.
+  while (!admin_->stopping && !ctl_->view()->caught_up) {
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(100));
+    boost::system::error_code ec;
+    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(wait);
+  }
+  auto topics = table_.snapshot();
+  for (const auto& [name, t] : *topics) {
+    if (admin_->stopping)
+      co_return;
+    if (t.id != topic_uuid{} || ctl_->view()->topics->contains(name))
+      continue;
+    auto offered = t;
+    offered.id = new_topic_id();
+    offered.replication_factor = 1;
+    offered.replicas.assign(static_cast<size_t>(t.partitions), std::vector<int32_t>{self_});
+    auto op = submit(add_topic_cmd{offered});
+    auto s = co_await std::move(op);
+    if (s)
+      lg().info("topic {} (this broker's before it joined the cluster) offered to the controller",
+                name);
+    else if (!s.error().is(topic_errc::exists))
+      lg().warn("topic {} could not be offered to the controller: {}", name, s.error().message());
+  }
+  auto op = reconcile();
+  if (auto s = co_await std::move(op); !s)
+    lg().warn("topics: {}", s.error().message());
+}
+
+awaitable<status> topics_frontend::submit(controller_command cmd) {
+  auto* ctl = ctl_;
+  auto op = partitions_.runtime().invoke_on(0, [ctl, cmd]() { return ctl->submit(cmd); });
+  auto r = co_await std::move(op);
+  if (!r)
+    co_return r.error();
+  co_return ok();
+}
+
+result<std::vector<std::vector<int32_t>>> place_replicas(const cluster_view& view, int32_t count,
+                                                         int16_t replication_factor,
+                                                         int64_t max_per_broker) {
+  struct load {
+    int64_t replicas = 0;
+    int64_t leaders = 0;
+    std::optional<std::string> rack;
+  };
+  std::map<int32_t, load> brokers;
+  for (const auto& b : view.live_brokers())
+    brokers[b.id].rack = b.rack;
+  if (brokers.empty())
+    return error(controller_errc::not_controller, "no live broker is registered yet");
+  if (static_cast<size_t>(replication_factor) > brokers.size()) {
+    return error(topic_errc::invalid_replication_factor,
+                 fmt::format("replication factor {} is larger than the {} live broker(s)",
+                             replication_factor, brokers.size()));
+  }
+  for (const auto& [name, t] : *view.topics) {
+    for (const auto& r : t.replicas) {
+      for (size_t i = 0; i < r.size(); ++i) {
+        auto it = brokers.find(r[i]);
+        if (it == brokers.end())
+          continue;
+        ++it->second.replicas;
+        if (i == 0)
+          ++it->second.leaders;
+      }
+    }
+  }
+  std::vector<std::vector<int32_t>> out;
+  out.reserve(static_cast<size_t>(count));
+  for (int32_t p = 0; p < count; ++p) {
+    std::vector<int32_t> chosen;
+    std::set<std::string> racks;
+    for (int16_t k = 0; k < replication_factor; ++k) {
+      std::optional<int32_t> best;
+      auto key = [&](int32_t id) {
+        const auto& l = brokers.at(id);
+        bool rack_used = l.rack && racks.contains(*l.rack);
+        return std::make_tuple(rack_used, l.replicas, k == 0 ? l.leaders : 0, id);
+      };
+      for (const auto& [id, l] : brokers) {
+        if (std::find(chosen.begin(), chosen.end(), id) != chosen.end())
+          continue;
+        if (!best || key(id) < key(*best))
+          best = id;
+      }
+      auto& l = brokers.at(*best);
+      ++l.replicas;
+      if (k == 0)
+        ++l.leaders;
+      if (l.rack)
+        racks.insert(*l.rack);
+      chosen.push_back(*best);
+    }
+    out.push_back(std::move(chosen));
+  }
+  for (const auto& [id, l] : brokers) {
+    if (max_per_broker >= 0 && l.replicas > max_per_broker) {
+      return error(topic_errc::partition_limit,
+                   fmt::format("{} new partition(s) would make {} on broker {}, more than the {} "
+                               "allowed (cluster_defaults.topics.max_partitions_per_broker)",
+                               count, l.replicas, id, max_per_broker));
+    }
+  }
+  return out;
+}
+
+awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool validate_only,
+                                                        bool internal) {
+  if (is_internal_topic(t.name) && !internal) {
+    co_return error(topic_errc::reserved_name,
+                    t.name + ": names starting with \"__\" are reserved");
+  }
+  if (t.partitions == -1)
+    t.partitions = opts_.default_partitions;
+  // Until partitions are replicated, the broker default and internal topics get one replica
+  // (an explicit larger factor is refused).
+  if (t.replication_factor == -1 || internal)
+    t.replication_factor = 1;
+  if (auto s = validate(t, internal); !s)
+    co_return s;
+  auto view = ctl_->view();
+  if (view->topics->contains(t.name))
+    co_return error(topic_errc::exists, t.name);
+  if (!t.replicas.empty()) {
+    // The client's own assignment (CreateTopics assignments): registered brokers, as many as
+    // the replication factor, each once.
+    for (const auto& r : t.replicas) {
+      bool fits = r.size() == static_cast<size_t>(t.replication_factor);
+      for (size_t i = 0; fits && i < r.size(); ++i) {
+        fits = view->brokers.contains(r[i]) &&
+               std::find(r.begin(), r.begin() + static_cast<ptrdiff_t>(i), r[i]) ==
+                   r.begin() + static_cast<ptrdiff_t>(i);
+      }
+      if (!fits) {
+        co_return error(topic_errc::invalid_replication_factor,
+                        "each assignment names registered brokers, once each, as many as the "
+                        "replication factor");
+      }
+    }
+  } else {
+    auto placed = place_replicas(*view, t.partitions, t.replication_factor,
+                                 internal ? -1 : opts_.max_partitions_per_broker);
+    if (!placed)
+      co_return placed.error();
+    t.replicas = std::move(*placed);
+  }
+  if (validate_only)
+    co_return ok();
+  t.id = new_topic_id();
+  auto op = submit(add_topic_cmd{t});
+  if (auto s = co_await std::move(op); !s)
+    co_return s;
+  auto rec = reconcile();
+  if (auto s = co_await std::move(rec); !s)
+    lg().warn("topic {} created; this broker's part of it failed: {}", t.name, s.error().message());
+  co_return ok();
+}
+
+awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
+  auto view = ctl_->view();
+  auto it = view->topics->find(name);
+  if (it == view->topics->end())
+    co_return error(topic_errc::not_found, name);
+  if (is_internal_topic(name))
+    co_return error(topic_errc::reserved_name, name);
+  auto op = submit(remove_topic_cmd{name, it->second.id});
+  if (auto s = co_await std::move(op); !s)
+    co_return s;
+  auto rec = reconcile();
+  if (auto s = co_await std::move(rec); !s)
+    lg().warn("topic {} deleted; removing it from this broker failed: {}", name,
+              s.error().message());
+  co_return ok();
+}
+
+awaitable<status> topics_frontend::cluster_create_partitions(std::string name, int32_t count,
+                                                             bool validate_only) {
+  auto view = ctl_->view();
+  auto it = view->topics->find(name);
+  if (it == view->topics->end())
+    co_return error(topic_errc::not_found, name);
+  const auto& old = it->second;
+  if (count <= old.partitions) {
+    co_return error(topic_errc::invalid_partitions,
+                    fmt::format("topic {} has {} partitions; the new count {} must be larger", name,
+                                old.partitions, count));
+  }
+  auto t = old;
+  t.partitions = count;
+  bool internal = is_internal_topic(name);
+  if (auto s = validate(t, internal); !s)
+    co_return s;
+  auto placed = place_replicas(*view, count - old.partitions, old.replication_factor,
+                               internal ? -1 : opts_.max_partitions_per_broker);
+  if (!placed)
+    co_return placed.error();
+  if (validate_only)
+    co_return ok();
+  auto op = submit(add_partitions_cmd{name, old.id, std::move(*placed)});
+  if (auto s = co_await std::move(op); !s)
+    co_return s;
+  auto rec = reconcile();
+  if (auto s = co_await std::move(rec); !s)
+    lg().warn("topic {}: new partitions made; this broker's part failed: {}", name,
+              s.error().message());
+  co_return ok();
+}
+
+awaitable<status> topics_frontend::cluster_set_topic_configs(std::string name,
+                                                             topic_configs configs,
+                                                             bool validate_only) {
+  auto view = ctl_->view();
+  auto it = view->topics->find(name);
+  if (it == view->topics->end())
+    co_return error(topic_errc::not_found, name);
+  for (const auto& [k, v] : configs) {
+    if (auto s = validate_topic_config(k, v); !s)
+      co_return s;
+  }
+  if (validate_only)
+    co_return ok();
+  auto op = submit(update_topic_configs_cmd{name, it->second.id, configs});
+  if (auto s = co_await std::move(op); !s)
+    co_return s;
+  auto rec = reconcile();
+  if (auto s = co_await std::move(rec); !s)
+    lg().warn("topic {}: configs changed; applying them here failed: {}", name,
+              s.error().message());
   co_return ok();
 }
 

@@ -104,7 +104,11 @@ coordinator::partition_state* coordinator::state_for(int32_t partition, errc& er
   if (it == ss.partitions.end()) {
     auto* p = partitions_.local(n);
     if (!p) {
-      err = errc::coordinator_not_available;
+      // Another broker leads it (a cluster), or it is not made yet.
+      auto topics = topics_.snapshot();
+      auto t = topics->find(offsets_topic);
+      bool elsewhere = t != topics->end() && !t->second.hosted_on(partition, partitions_.node());
+      err = elsewhere ? errc::not_coordinator : errc::coordinator_not_available;
       return nullptr;
     }
     auto ps = std::make_unique<partition_state>();

@@ -622,6 +622,11 @@ void node::broadcast_append() {
   }
 }
 
+void node::broadcast_commit() {
+  if (role_ == role::leader)
+    broadcast_heartbeat();
+}
+
 void node::broadcast_heartbeat() {
   for (auto& [id, p] : progress_) {
     message m;

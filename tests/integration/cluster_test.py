@@ -2,7 +2,12 @@
 """Three real stromd processes from config/cluster form one cluster: every broker, asked
 through kcat, confluent-kafka-python and kafka-python, lists the same three brokers and the same
 controller; a broker killed with SIGKILL is reported down and back when it restarts; killing the
-controller leader elects another; a full restart keeps the cluster id."""
+controller leader elects another; a full restart keeps the cluster id and every topic. Topics
+are created through the controller and spread over the brokers: clients produce through one
+bootstrap address and read back through another; a broker that does not lead a partition
+answers NOT_LEADER_OR_FOLLOWER; topics acknowledged while the controller leader is killed
+exist on every broker; producer ids never repeat; consumer groups work whichever broker a
+client bootstraps from."""
 
 import os
 import re
@@ -14,12 +19,32 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from cluster import Cluster  # noqa: E402
+import kafka_wire  # noqa: E402
 
 TIMEOUT = 30
 # cluster_defaults.replication.election_timeout_ms in config/cluster; a broker is fenced after
 # three election timeouts without a heartbeat.
 ELECTION_TIMEOUT = 1.5
 FENCE_TIMEOUT = 3 * ELECTION_TIMEOUT
+
+
+def kcat_topics(port):
+    """{topic: {partition: leader}} as the broker on `port` describes them."""
+    r = subprocess.run(["kcat", "-b", f"127.0.0.1:{port}", "-L", "-m", "10"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    if r.returncode != 0:
+        raise AssertionError(r.stderr)
+    topics = {}
+    current = None
+    for line in r.stdout.splitlines():
+        m = re.match(r'\s*topic "([^"]+)" with (\d+) partitions', line)
+        if m:
+            current = topics.setdefault(m.group(1), {})
+            continue
+        m = re.match(r"\s*partition (\d+), leader (-?\d+)", line)
+        if m and current is not None:
+            current[int(m.group(1))] = int(m.group(2))
+    return topics
 
 
 def kcat_brokers(port):
@@ -135,6 +160,282 @@ class ClusterTest(unittest.TestCase):
         self.cluster.start()
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster after the restart")
         self.assertEqual(cluster_id(), before)
+
+    def wait_topic(self, name, partitions):
+        """Every running node lists `name` with `partitions` partitions, each with a leader,
+        all nodes alike; returns {partition: leader}."""
+        def same():
+            views = []
+            for node in self.cluster.nodes.values():
+                if node.running:
+                    views.append(kcat_topics(node.port).get(name))
+            first = views[0]
+            if first is None or len(first) != partitions or -1 in first.values():
+                return None
+            return first if all(v == first for v in views) else None
+        return self.cluster.wait_until(same, f"topic {name} on every broker")
+
+    def create_topic(self, name, partitions, port=None):
+        from confluent_kafka.admin import AdminClient, NewTopic
+        port = port or self.cluster.nodes[1].port
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}"})
+        fs = admin.create_topics([NewTopic(name, num_partitions=partitions,
+                                           replication_factor=1)], request_timeout=TIMEOUT)
+        fs[name].result(timeout=TIMEOUT)
+
+    def test_a_spread_topic_takes_every_client_through_any_broker(self):
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("spread", 6, port=self.cluster.nodes[2].port)
+        leaders = self.wait_topic("spread", 6)
+        counts = {}
+        for leader in leaders.values():
+            counts[leader] = counts.get(leader, 0) + 1
+        self.assertEqual(counts, {1: 2, 2: 2, 3: 2}, leaders)
+
+        n1, n2, n3 = (self.cluster.nodes[i].port for i in (1, 2, 3))
+        sent = set()
+        # kcat through node 1.
+        lines = "".join(f"kcat-{i}:kcat-{i}\n" for i in range(60))
+        r = subprocess.run(["kcat", "-b", f"127.0.0.1:{n1}", "-P", "-t", "spread", "-K:",
+                            "-X", "topic.request.required.acks=all"],
+                           input=lines, capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sent |= {f"kcat-{i}" for i in range(60)}
+        # confluent-kafka through node 2, idempotent.
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": f"127.0.0.1:{n2}", "enable.idempotence": True})
+        for i in range(60):
+            p.produce("spread", key=f"ck-{i}", value=f"ck-{i}")
+        self.assertEqual(p.flush(TIMEOUT), 0)
+        sent |= {f"ck-{i}" for i in range(60)}
+        # kafka-python through node 3.
+        from kafka import KafkaProducer
+        kp = KafkaProducer(bootstrap_servers=f"127.0.0.1:{n3}", acks="all",
+                           request_timeout_ms=TIMEOUT * 1000)
+        for i in range(60):
+            kp.send("spread", key=f"kp-{i}".encode(), value=f"kp-{i}".encode())
+        kp.flush(timeout=TIMEOUT)
+        kp.close()
+        sent |= {f"kp-{i}" for i in range(60)}
+
+        # Everything back exactly once, read through another broker than it was written to.
+        from confluent_kafka import Consumer, TopicPartition
+        c = Consumer({"bootstrap.servers": f"127.0.0.1:{n3}", "group.id": "unused",
+                      "enable.auto.commit": False})
+        c.assign([TopicPartition("spread", p, 0) for p in range(6)])
+        got = []
+        deadline = time.time() + TIMEOUT
+        while len(got) < len(sent) and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is None or m.error():
+                continue
+            got.append(m.value().decode())
+        c.close()
+        self.assertEqual(len(got), len(sent))
+        self.assertEqual(set(got), sent)
+        # kafka-python reads it through node 1 too.
+        from kafka import KafkaConsumer, TopicPartition as KTP
+        kc = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{n1}", enable_auto_commit=False,
+                           consumer_timeout_ms=5000)
+        kc.assign([KTP("spread", p) for p in range(6)])
+        kc.seek_to_beginning()
+        values = [m.value.decode() for m in kc]
+        kc.close()
+        self.assertEqual(sorted(values), sorted(got))
+
+    def test_a_broker_that_does_not_lead_a_partition_says_so(self):
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("led", 3)
+        leaders = self.wait_topic("led", 3)
+        batch = kafka_wire.record_batch([b"v"])
+        for partition, leader in leaders.items():
+            for n, node in self.cluster.nodes.items():
+                client = kafka_wire.Client(node.port)
+                try:
+                    err, _ = client.produce("led", partition, batch)
+                    fetched = client.fetch("led", partition, 0)
+                finally:
+                    client.close()
+                if n == leader:
+                    self.assertEqual(err, 0)
+                    self.assertEqual(fetched[0], 0)
+                else:
+                    self.assertEqual(err, 6, f"partition {partition} produced to node {n}")
+                    self.assertEqual(fetched[0], 6)
+        # A partition beyond the topic's is still unknown.
+        client = kafka_wire.Client(self.cluster.nodes[1].port)
+        try:
+            self.assertEqual(client.produce("led", 7, batch)[0], 3)
+        finally:
+            client.close()
+
+    def test_explicit_assignments_place_partitions_where_asked(self):
+        from kafka.admin import KafkaAdminClient, NewTopic
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        admin = KafkaAdminClient(bootstrap_servers=self.cluster.bootstrap(3),
+                                 request_timeout_ms=TIMEOUT * 1000)
+        try:
+            admin.create_topics([NewTopic("placed", -1, -1,
+                                          replica_assignments={0: [2], 1: [2], 2: [1]})])
+            with self.assertRaises(Exception):  # broker 9 does not exist
+                admin.create_topics([NewTopic("nowhere", -1, -1, replica_assignments={0: [9]})])
+        finally:
+            admin.close()
+        self.assertEqual(self.wait_topic("placed", 3), {0: 2, 1: 2, 2: 1})
+
+    def test_topics_acknowledged_while_the_controller_dies_exist_everywhere(self):
+        from confluent_kafka.admin import AdminClient, NewTopic
+        controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        other = next(n for n in (1, 2, 3) if n != controller)
+        # librdkafka sends CreateTopics to the controller it last saw in Metadata: a short
+        # refresh interval lets it find the new one soon after the old one died.
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{self.cluster.nodes[other].port}",
+                             "topic.metadata.refresh.interval.ms": 1000})
+        acked = []
+        for i in range(20):
+            if i == 5:
+                self.cluster.nodes[controller].kill()
+            name = f"race-{i}"
+            fs = admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)],
+                                     request_timeout=10)
+            try:
+                fs[name].result(timeout=15)
+                acked.append(name)
+            except Exception:
+                pass  # not acknowledged: it may exist or not, but never half
+        self.assertGreaterEqual(len(acked), 5, acked)
+        rest = {1, 2, 3} - {controller}
+        self.cluster.wait_until(lambda: self.agreed(rest), "a new controller")
+        # The cluster takes topics again.
+        self.create_topic("after", 2, port=self.cluster.nodes[other].port)
+        self.cluster.nodes[controller].start()
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "all three again")
+        for name in acked + ["after"]:
+            self.wait_topic(name, 2)
+        # Nothing half-created: every topic any broker lists is whole, and the same everywhere.
+        views = [kcat_topics(node.port) for node in self.cluster.nodes.values()]
+        for v in views:
+            self.assertEqual(v, views[0])
+            for name, parts in v.items():
+                if name.startswith("race-"):
+                    self.assertEqual(sorted(parts), [0, 1], name)
+
+    def test_producer_ids_never_repeat_across_brokers_and_restarts(self):
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        seen = set()
+        for round_ in range(3):
+            for n, node in self.cluster.nodes.items():
+                client = kafka_wire.Client(node.port, timeout=TIMEOUT)
+                try:
+                    for _ in range(1000 // 3 + 1):
+                        err, pid, epoch = client.init_producer_id()
+                        self.assertEqual(err, 0)
+                        self.assertNotIn(pid, seen)
+                        seen.add(pid)
+                finally:
+                    client.close()
+            # A broker restarts between rounds; the cluster keeps counting.
+            victim = self.cluster.nodes[1 + round_ % 3]
+            self.assertEqual(victim.stop(signal.SIGTERM), 0)
+            victim.start()
+            self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "all three again")
+        self.assertGreaterEqual(len(seen), 3000)
+
+    def test_consumer_groups_work_from_any_bootstrap_broker(self):
+        from confluent_kafka import Consumer, Producer
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("grouped", 3)
+        self.wait_topic("grouped", 3)
+        p = Producer({"bootstrap.servers": self.cluster.bootstrap(1)})
+        for i in range(30):
+            p.produce("grouped", value=f"m-{i}")
+        self.assertEqual(p.flush(TIMEOUT), 0)
+        # Each group's coordinator is one broker (its __consumer_offsets partition's leader);
+        # clients bootstrap from every broker.
+        from confluent_kafka import TopicPartition
+        for n in (1, 2, 3):
+            group = f"group-{n}"
+            c = Consumer({"bootstrap.servers": self.cluster.bootstrap(n), "group.id": group,
+                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
+            c.subscribe(["grouped"])
+            got = []
+            deadline = time.time() + TIMEOUT
+            while len(got) < 30 and time.time() < deadline:
+                m = c.poll(0.5)
+                if m is None or m.error():
+                    continue
+                got.append(m.value())
+            self.assertEqual(len(got), 30, group)
+            c.commit(asynchronous=False)
+            c.close()
+            # The committed offsets, asked through another broker.
+            other = n % 3 + 1
+            c = Consumer({"bootstrap.servers": self.cluster.bootstrap(other), "group.id": group})
+            committed = c.committed([TopicPartition("grouped", p) for p in range(3)],
+                                    timeout=TIMEOUT)
+            c.close()
+            self.assertEqual(sum(tp.offset for tp in committed), 30, (group, committed))
+
+    def test_a_full_restart_keeps_every_topic(self):
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("kept", 4)
+        before = self.wait_topic("kept", 4)
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": self.cluster.bootstrap()})
+        for i in range(40):
+            p.produce("kept", value=f"k-{i}", partition=i % 4)
+        self.assertEqual(p.flush(TIMEOUT), 0)
+        for node in self.cluster.nodes.values():
+            self.assertEqual(node.stop(signal.SIGTERM), 0, node.output())
+        self.cluster.start()
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster after the restart")
+        self.assertEqual(self.wait_topic("kept", 4), before)
+        r = subprocess.run(["kcat", "-b", self.cluster.bootstrap(), "-C", "-t", "kept", "-e",
+                            "-f", "%s\n"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(r.stdout.split()), sorted(f"k-{i}" for i in range(40)))
+
+
+class UpgradeTest(unittest.TestCase):
+    def test_a_single_node_data_directory_starts_as_a_cluster_of_one(self):
+        from broker import Broker
+        from confluent_kafka import Producer
+        single = Broker()
+        try:
+            single.start()
+            r = subprocess.run(["kcat", "-b", single.bootstrap, "-P", "-t", "old", "-K:"],
+                               input="".join(f"k{i}:v{i}\n" for i in range(50)),
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            client = kafka_wire.Client(single.port)
+            _, old_pid, _ = client.init_producer_id()
+            client.close()
+            self.assertEqual(single.stop(signal.SIGTERM), 0)
+            cluster = Cluster(1)
+            try:
+                node = cluster.nodes[1]
+                os.rename(single.data, node.data)
+                cluster.start()
+                cluster.wait_until(lambda: kcat_topics(node.port).get("old"), "topic old")
+                r = subprocess.run(["kcat", "-b", f"127.0.0.1:{node.port}", "-C", "-t", "old",
+                                    "-e", "-f", "%k:%s\n"], capture_output=True, text=True,
+                                   timeout=TIMEOUT)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.split(), [f"k{i}:v{i}" for i in range(50)])
+                # More data goes to the same topic; producer ids move past the old block.
+                p = Producer({"bootstrap.servers": f"127.0.0.1:{node.port}",
+                              "enable.idempotence": True})
+                p.produce("old", key="k50", value="v50")
+                self.assertEqual(p.flush(TIMEOUT), 0)
+                client = kafka_wire.Client(node.port)
+                err, pid, _ = client.init_producer_id()
+                client.close()
+                self.assertEqual(err, 0)
+                self.assertGreater(pid, old_pid)
+            finally:
+                cluster.close()
+        finally:
+            single.close()
 
 
 if __name__ == "__main__":

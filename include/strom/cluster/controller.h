@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,8 +27,14 @@ struct cluster_view {
   std::optional<int32_t> controller_id;
   /// Every registered broker with its liveness.
   std::map<int32_t, broker_record> brokers;
+  /// The topics of the cluster (ids, partitions, replicas, configs).
+  std::shared_ptr<const topic_map> topics = std::make_shared<const topic_map>();
   /// The controller log index the view reflects.
   int64_t applied_index = 0;
+  /// This broker applied at least what the controller leader had applied when it first heard
+  /// from it after starting (the leader: everything before its term). Until then the view may
+  /// be older than what the broker's own files hold, and nothing may be deleted to match it.
+  bool caught_up = false;
   /// Brokers not fenced, in id order.
   [[nodiscard]] std::vector<broker_registration> live_brokers() const {
     std::vector<broker_registration> out;
@@ -82,6 +89,9 @@ class controller {
     int64_t snapshot_every = 1000;
     /// Segment size of the controller log.
     size_t segment_bytes = 8u << 20;
+    /// Called on the controller's io_context after the view changed (the log applied more,
+    /// or the leadership moved); it must not block.
+    std::function<void()> on_change;
   };
 
   controller(net::asio::io_context& io, std::shared_ptr<io::file_system> fs, clock& clk, options o);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "strom/base/result.h"
+#include "strom/cluster/topic_table.h"
 
 namespace strom::cluster {
 
@@ -68,8 +70,37 @@ struct producer_id_floor_cmd {
   friend bool operator==(const producer_id_floor_cmd&, const producer_id_floor_cmd&) = default;
 };
 
-using controller_command = std::variant<bootstrap_cmd, register_broker_cmd, fence_broker_cmd,
-                                        allocate_producer_ids_cmd, producer_id_floor_cmd>;
+/// Creates a topic: a new name, a new non-zero id, and one replica list per partition.
+struct add_topic_cmd {
+  topic_metadata topic;
+  friend bool operator==(const add_topic_cmd&, const add_topic_cmd&) = default;
+};
+/// Deletes the topic `name` if its id is `id`.
+struct remove_topic_cmd {
+  std::string name;
+  topic_uuid id{};
+  friend bool operator==(const remove_topic_cmd&, const remove_topic_cmd&) = default;
+};
+/// Adds partitions to topic `name` (id `id`): one replica list per new partition.
+struct add_partitions_cmd {
+  std::string name;
+  topic_uuid id{};
+  std::vector<std::vector<int32_t>> added;
+  friend bool operator==(const add_partitions_cmd&, const add_partitions_cmd&) = default;
+};
+/// Replaces the config overrides of topic `name` (id `id`).
+struct update_topic_configs_cmd {
+  std::string name;
+  topic_uuid id{};
+  topic_configs configs;
+  friend bool operator==(const update_topic_configs_cmd&,
+                         const update_topic_configs_cmd&) = default;
+};
+
+using controller_command =
+    std::variant<bootstrap_cmd, register_broker_cmd, fence_broker_cmd, allocate_producer_ids_cmd,
+                 producer_id_floor_cmd, add_topic_cmd, remove_topic_cmd, add_partitions_cmd,
+                 update_topic_configs_cmd>;
 
 /// Why a command was refused (it was still consumed: the applied index moved).
 enum class controller_errc {
@@ -99,14 +130,16 @@ std::vector<std::byte> encode(const controller_command& c);
 result<controller_command> decode_command(std::span<const std::byte> in);
 
 /// The controller's state machine: the cluster id, the brokers and their liveness, the next
-/// producer id. Pure and deterministic: apply() is the only way the state moves, and two state
-/// machines fed the same commands at the same indexes are equal (operator==), snapshots
-/// included. Owned by the controller's thread; others read copies.
+/// producer id, the topics (ids, partitions, replica assignment, configs). Pure and deterministic:
+/// apply() is the only way the state moves, and two state machines fed the same commands at the
+/// same indexes are equal (operator==), snapshots included. Owned by the controller's thread;
+/// others read copies.
 class controller_stm {
  public:
   /// Applies `cmd`, the entry at Raft index `index` of the controller log. Indexes at or
   /// below applied_index() were applied already and change nothing (a replay). A command
-  /// that does not fit the state is refused with a controller_errc and changes nothing but
+  /// that does not fit the state is refused (a controller_errc, or a topic_errc for topic
+  /// commands: exists, not_found, invalid_partitions, invalid_name) and changes nothing but
   /// applied_index(). Returns the command's value: for allocate_producer_ids_cmd the first id
   /// of the block; 0 otherwise.
   result<int64_t> apply(int64_t index, const controller_command& cmd);
@@ -115,19 +148,30 @@ class controller_stm {
   [[nodiscard]] const std::string& cluster_id() const { return cluster_id_; }
   [[nodiscard]] const std::map<int32_t, broker_record>& brokers() const { return brokers_; }
   [[nodiscard]] int64_t next_producer_id() const { return next_producer_id_; }
+  /// Copy-on-write: a command that changes topics replaces the map.
+  [[nodiscard]] const std::shared_ptr<const topic_map>& topics() const { return topics_; }
 
   /// The whole state, as of applied_index().
   [[nodiscard]] std::vector<std::byte> snapshot() const;
   /// A state machine holding what `snapshot()` returned.
   static result<controller_stm> restore(std::span<const std::byte> in);
 
-  friend bool operator==(const controller_stm&, const controller_stm&) = default;
+  friend bool operator==(const controller_stm& a, const controller_stm& b) {
+    return a.applied_ == b.applied_ && a.cluster_id_ == b.cluster_id_ && a.brokers_ == b.brokers_ &&
+           a.next_producer_id_ == b.next_producer_id_ && *a.topics_ == *b.topics_;
+  }
 
  private:
+  result<int64_t> apply_topic(const add_topic_cmd& c);
+  result<int64_t> apply_topic(const remove_topic_cmd& c);
+  result<int64_t> apply_topic(const add_partitions_cmd& c);
+  result<int64_t> apply_topic(const update_topic_configs_cmd& c);
+
   int64_t applied_ = 0;
   std::string cluster_id_;
   std::map<int32_t, broker_record> brokers_;
   int64_t next_producer_id_ = 0;
+  std::shared_ptr<const topic_map> topics_ = std::make_shared<const topic_map>();
 };
 
 }  // namespace strom::cluster

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,13 +58,18 @@ class partition_manager {
       fn(*p);
   }
 
+  /// In a cluster: makes only the partitions with a replica on `node` (topic_metadata::
+  /// hosted_on). Call before load().
+  void host_only(int32_t node) { node_ = node; }
+  [[nodiscard]] std::optional<int32_t> node() const { return node_; }
+
   [[nodiscard]] const topic_defaults& defaults() const { return defaults_; }
   net::shard_runtime& runtime() { return rt_; }
   storage::log_manager& logs() { return logs_; }
 
-  /// Makes the partition objects [from, t.partitions) of topic `t` on their owner shards;
-  /// their logs are created when missing. Stops at the first failure (what was made stays:
-  /// the caller drops it).
+  /// Makes the partition objects [from, t.partitions) of topic `t` on their owner shards (those
+  /// hosted on this node); their logs are created when missing. Stops at the first failure (what
+  /// was made stays: the caller drops it).
   awaitable<status> make_partitions(topic_metadata t, int32_t from);
   /// Drops the partition objects [from, to) of `topic` from their owner shards (their logs
   /// stay with the log manager).
@@ -112,6 +118,7 @@ class partition_manager {
   clock& clock_;
   metrics::registry& metrics_;
   net::sharded<shard_partitions> shards_;
+  std::optional<int32_t> node_;
 };
 
 }  // namespace strom::cluster

@@ -11,9 +11,13 @@
 
 namespace strom::cluster {
 
-/// Parses the text of a topic file (`partitions=`, `replication_factor=` and `config.<key>=`
-/// lines). Every number is checked (digits only, in range); `partitions` is required.
+/// Parses the text of a topic file (`partitions=`, `replication_factor=`, `topic_id=`,
+/// `replicas=` and `config.<key>=` lines). Every number is checked (digits only, in range);
+/// `partitions` is required; `replicas`, when present, has one list per partition.
 result<topic_metadata> parse_topic_file(std::string name, std::string_view text);
+/// A topic id as 32 lowercase hex digits, and back (nullopt unless exactly that).
+std::string format_topic_id(const topic_uuid& id);
+std::optional<topic_uuid> parse_topic_id(std::string_view v);
 
 /// The topics persisted by this node: one file `<dir>/<topic>.topic` per topic (key=value
 /// lines, written atomically). The controller Raft group takes this over with replication.

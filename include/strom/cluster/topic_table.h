@@ -1,12 +1,17 @@
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "strom/base/result.h"
 #include "strom/base/strong_type.h"
@@ -15,11 +20,37 @@
 
 namespace strom::cluster {
 
+/// A Kafka topic id: 16 bytes (a UUID); all zero means none.
+using topic_uuid = std::array<std::byte, 16>;
+
 struct topic_metadata {
   std::string name;
   int32_t partitions = 1;
   int16_t replication_factor = 1;
   topic_configs configs;
+  /// In a cluster: the id the controller gave the topic. Zero on a single-node broker (and for a
+  /// topic a broker had before it joined a cluster, until the controller adopts it).
+  topic_uuid id{};
+  /// In a cluster: the replicas of each partition (broker ids, the first one the leader), one
+  /// list per partition. Empty on a single-node broker: every partition is on it.
+  std::vector<std::vector<int32_t>> replicas{};
+
+  /// Whether partition `p` has a replica on `node` (always, without an assignment or a node).
+  [[nodiscard]] bool hosted_on(int32_t p, std::optional<int32_t> node) const {
+    if (replicas.empty() || !node)
+      return true;
+    if (p < 0 || static_cast<size_t>(p) >= replicas.size())
+      return false;
+    const auto& r = replicas[static_cast<size_t>(p)];
+    return std::find(r.begin(), r.end(), *node) != r.end();
+  }
+  /// The broker that leads partition `p` (its first replica); nullopt without an assignment.
+  [[nodiscard]] std::optional<int32_t> leader_of(int32_t p) const {
+    if (p < 0 || static_cast<size_t>(p) >= replicas.size() ||
+        replicas[static_cast<size_t>(p)].empty())
+      return std::nullopt;
+    return replicas[static_cast<size_t>(p)].front();
+  }
   bool operator==(const topic_metadata&) const = default;
 };
 
@@ -70,18 +101,25 @@ struct create_topic_cmd {
 struct delete_topic_cmd {
   std::string name;
 };
-/// Raises a topic's partition count to `partitions`.
+/// Raises a topic's partition count to `partitions` (and, in a cluster, sets the replicas of
+/// every partition to `replicas` when it is not empty).
 struct create_partitions_cmd {
   std::string name;
   int32_t partitions = 0;
+  std::vector<std::vector<int32_t>> replicas{};
+};
+/// Replaces a topic's whole description (a cluster adopting a topic a broker had before it
+/// joined: the id and the assignment change, the data stays).
+struct replace_topic_cmd {
+  topic_metadata topic;
 };
 /// Replaces a topic's config overrides with `configs`.
 struct set_topic_configs_cmd {
   std::string name;
   topic_configs configs;
 };
-using topic_command =
-    std::variant<create_topic_cmd, delete_topic_cmd, create_partitions_cmd, set_topic_configs_cmd>;
+using topic_command = std::variant<create_topic_cmd, delete_topic_cmd, create_partitions_cmd,
+                                   set_topic_configs_cmd, replace_topic_cmd>;
 
 /// The topics of the cluster as this node knows them: names, partition counts, replication
 /// factors, config overrides. A view that moves only forward, through apply(): commands in

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "strom/base/result.h"
+#include "strom/cluster/controller.h"
 #include "strom/cluster/partition_manager.h"
 #include "strom/cluster/topic_config.h"
 #include "strom/cluster/topic_store.h"
@@ -13,6 +14,17 @@
 #include "strom/net/asio.h"
 
 namespace strom::cluster {
+
+/// Replicas for `count` new partitions over the live brokers of `view`, counting what its
+/// topics already place on each: each partition's leader is the broker with the fewest
+/// replicas, then the fewest leaders, then the lowest id; its other replicas the brokers with
+/// the fewest replicas, on racks the partition does not use yet while there are such. Refused
+/// with invalid_replication_factor when there are fewer live brokers than replicas, with
+/// partition_limit when a broker would hold more than `max_per_broker` replicas (< 0: no
+/// limit), and with controller_errc::not_controller when no broker is registered yet.
+result<std::vector<std::vector<int32_t>>> place_replicas(const cluster_view& view, int32_t count,
+                                                         int16_t replication_factor,
+                                                         int64_t max_per_broker);
 
 /// The topic admin operations of this node (CreateTopics, DeleteTopics, CreatePartitions,
 /// config changes, auto-creation): checks each request, commits it to the topic files, has
@@ -68,6 +80,17 @@ class topics_frontend {
   /// Replaces a topic's config overrides; takes effect on every partition without restart.
   awaitable<status> set_topic_configs(std::string name, topic_configs configs, bool validate_only);
 
+  /// Makes this a cluster broker's front end: every topic change goes to the controller (`ctl`,
+  /// whose submit() runs on shard 0) and is answered once this broker applied it; the local
+  /// topic table, topic files, logs and partition objects follow the controller's topics
+  /// (reconcile: only the partitions with a replica on `self` get logs and objects). Topics this
+  /// broker had before it joined (no topic id) are offered to the controller once it has a
+  /// leader, all their partitions on this broker, and adopted; the reconciler never deletes
+  /// them. Call before the shards start.
+  void attach_controller(controller* ctl, int32_t self);
+  /// On shard 0, after the controller's view changed: brings the local state up to it.
+  void on_cluster_change();
+
   /// Refuses the admin pool work of topic changes from now on and waits for the running
   /// task to end (a change stopped half way rolls itself back first; its completion is
   /// posted to a shard). Call after the shards stopped and before their contexts are
@@ -94,6 +117,26 @@ class topics_frontend {
   awaitable<status> set_topic_configs_locked(const std::string& name, const topic_configs& configs,
                                              bool validate_only);
 
+  // The local steps of each change, after its checks: files, partition objects, table (the
+  // single-node path and the reconciler both use them).
+  awaitable<status> materialize_create(const topic_metadata& t);
+  awaitable<status> materialize_delete(const topic_metadata& t);
+  awaitable<status> materialize_grow(const topic_metadata& old, const topic_metadata& t);
+  awaitable<status> materialize_configs(const topic_metadata& t);
+  awaitable<status> materialize_adopt(const topic_metadata& old, const topic_metadata& t);
+
+  // The cluster path.
+  awaitable<status> submit(controller_command cmd);
+  /// Brings the local state up to the controller's topics: one pass, under the admin turn.
+  awaitable<status> reconcile();
+  awaitable<status> reconcile_locked();
+  awaitable<void> reconcile_loop();
+  awaitable<void> import_local_topics();
+  awaitable<status> cluster_create_topic(topic_metadata t, bool validate_only, bool internal);
+  awaitable<status> cluster_delete_topic(std::string name);
+  awaitable<status> cluster_create_partitions(std::string name, int32_t count, bool validate_only);
+  awaitable<status> cluster_set_topic_configs(std::string name, topic_configs configs,
+                                              bool validate_only);
   status validate(const topic_metadata& t, bool internal) const;
   /// The partition limits for adding `added` partitions to a topic that will have
   /// t.partitions (checked against the current table).
@@ -116,6 +159,11 @@ class topics_frontend {
   topic_table& table_;
   options opts_;
   std::shared_ptr<admin_state> admin_;
+  controller* ctl_ = nullptr;
+  int32_t self_ = 0;
+  /// Reconciles waiting (shard 0 only): a change while one runs makes it run again.
+  bool reconcile_pending_ = false;
+  bool reconcile_running_ = false;
 };
 
 }  // namespace strom::cluster

@@ -149,6 +149,10 @@ class node {
   [[nodiscard]] status compact(raft_index index, std::vector<std::byte> data);
   /// The log store made everything up to `index` durable.
   void on_flushed(raft_index index);
+  /// Leader: tells every member the commit index now (a heartbeat each) instead of with the
+  /// next append or heartbeat, so that followers apply a committed entry without waiting a
+  /// heartbeat interval. Nothing on a follower.
+  void broadcast_commit();
 
   [[nodiscard]] bool has_ready() const { return !ready_.empty(); }
   [[nodiscard]] ready take_ready();

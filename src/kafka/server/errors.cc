@@ -1,5 +1,6 @@
 #include "kafka/server/errors.h"
 
+#include "strom/cluster/controller_stm.h"
 #include "strom/cluster/producer_state.h"
 #include "strom/cluster/topic_config.h"
 #include "strom/cluster/topic_table.h"
@@ -132,6 +133,17 @@ error_code to_kafka_error(const error& e) {
   if (c.category() == cluster::config_category()) {
     return error_code::invalid_config;
   }
+  if (c.category() == cluster::controller_category()) {
+    switch (static_cast<cluster::controller_errc>(c.value())) {
+      case cluster::controller_errc::not_controller:
+        return error_code::not_controller;
+      case cluster::controller_errc::timeout:
+      case cluster::controller_errc::shutting_down:
+        return error_code::request_timed_out;
+      default:
+        return error_code::unknown_server_error;
+    }
+  }
   if (c.category() == cluster::producer_category()) {
     switch (static_cast<cluster::producer_errc>(c.value())) {
       case cluster::producer_errc::out_of_order_sequence:
@@ -143,6 +155,17 @@ error_code to_kafka_error(const error& e) {
     }
   }
   return error_code::unknown_server_error;
+}
+
+error_code missing_partition(const cluster::topic_table& topics, const model::ntp& n,
+                             error_code e) {
+  if (e != error_code::unknown_topic_or_partition)
+    return e;
+  auto snap = topics.snapshot();
+  auto it = snap->find(n.topic);
+  if (it != snap->end() && n.partition.value() >= 0 && n.partition.value() < it->second.partitions)
+    return error_code::not_leader_or_follower;
+  return e;
 }
 
 }  // namespace strom::kafka::server

@@ -11,6 +11,21 @@ broker_registration reg(int32_t id, std::optional<std::string> rack = std::nullo
   return {id, "127.0.0.1", 9092 + id, "127.0.0.1", 19093 + id, std::move(rack)};
 }
 
+topic_uuid uuid(uint8_t n) {
+  topic_uuid id{};
+  id[15] = std::byte{n};
+  return id;
+}
+
+topic_metadata topic(std::string name, uint8_t id, std::vector<std::vector<int32_t>> replicas) {
+  topic_metadata t;
+  t.name = std::move(name);
+  t.partitions = static_cast<int32_t>(replicas.size());
+  t.id = uuid(id);
+  t.replicas = std::move(replicas);
+  return t;
+}
+
 TEST(ControllerStm, CommandsRoundTripThroughTheirEncoding) {
   std::vector<controller_command> cmds = {
       bootstrap_cmd{"abc"},      register_broker_cmd{reg(1, "r1")},  register_broker_cmd{reg(2)},
@@ -65,6 +80,35 @@ TEST(ControllerStm, AppliesEachIndexOnceAndRefusesWhatDoesNotFit) {
   EXPECT_EQ(s.applied_index(), 9);
 }
 
+TEST(ControllerStm, TopicsAreCreatedGrownChangedAndDeletedByNameAndId) {
+  controller_stm s;
+  int64_t i = 0;
+  ASSERT_TRUE(s.apply(++i, add_topic_cmd{topic("t", 1, {{1}, {2}})}).has_value());
+  EXPECT_TRUE(s.apply(++i, add_topic_cmd{topic("t", 2, {{1}})}).error().is(topic_errc::exists));
+  EXPECT_FALSE(s.apply(++i, add_topic_cmd{topic("u", 1, {{1}})}).has_value());  // id in use
+  EXPECT_FALSE(s.apply(++i, add_topic_cmd{topic("u", 0, {{1}})}).has_value());  // no id
+  EXPECT_FALSE(s.apply(++i, add_topic_cmd{topic("u", 3, {{1, 1}})}).has_value());
+  EXPECT_FALSE(s.apply(++i, add_topic_cmd{topic("u", 3, {})}).has_value());
+  EXPECT_TRUE(s.apply(++i, add_topic_cmd{topic("bad name!", 3, {{1}})})
+                  .error()
+                  .is(topic_errc::invalid_name));
+  auto wrong = s.apply(++i, add_partitions_cmd{"t", uuid(9), {{3}}});
+  EXPECT_TRUE(wrong.error().is(topic_errc::not_found));
+  ASSERT_TRUE(s.apply(++i, add_partitions_cmd{"t", uuid(1), {{3}, {1}}}).has_value());
+  EXPECT_EQ(s.topics()->at("t").partitions, 4);
+  EXPECT_EQ(s.topics()->at("t").replicas, (std::vector<std::vector<int32_t>>{{1}, {2}, {3}, {1}}));
+  ASSERT_TRUE(s.apply(++i, update_topic_configs_cmd{"t", uuid(1), {{"cleanup.policy", "compact"}}})
+                  .has_value());
+  EXPECT_EQ(s.topics()->at("t").configs.at("cleanup.policy"), "compact");
+  auto before = s.topics();
+  EXPECT_TRUE(s.apply(++i, remove_topic_cmd{"t", uuid(2)}).error().is(topic_errc::not_found));
+  ASSERT_TRUE(s.apply(++i, remove_topic_cmd{"t", uuid(1)}).has_value());
+  EXPECT_TRUE(s.topics()->empty());
+  EXPECT_EQ(before->size(), 1u);  // readers holding the old map keep it
+  // The name can be used again, with a new id.
+  ASSERT_TRUE(s.apply(++i, add_topic_cmd{topic("t", 2, {{3}})}).has_value());
+}
+
 TEST(ControllerStm, ProducerIdBlocksNeverOverlap) {
   controller_stm s;
   int64_t index = 0;
@@ -91,7 +135,9 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
     std::optional<controller_stm> restored;
     auto random_cmd = [&]() -> controller_command {
       auto id = static_cast<int32_t>(rnd.uniform(0, 5));
-      switch (rnd.uniform(0, 4)) {
+      auto name = "t" + std::to_string(rnd.uniform(0, 3));
+      auto tid = static_cast<uint8_t>(rnd.uniform(0, 6));
+      switch (rnd.uniform(0, 8)) {
         case 0:
           return bootstrap_cmd{"c" + std::to_string(rnd.uniform(0, 9))};
         case 1:
@@ -102,8 +148,21 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
           return fence_broker_cmd{id, rnd.uniform(0, 1) == 1};
         case 3:
           return allocate_producer_ids_cmd{id, rnd.uniform(-1, 2000)};
-        default:
+        case 4:
           return producer_id_floor_cmd{rnd.uniform(-1, 100000)};
+        case 5: {
+          std::vector<std::vector<int32_t>> rs(static_cast<size_t>(rnd.uniform(0, 4)));
+          for (auto& r : rs)
+            r.push_back(static_cast<int32_t>(rnd.uniform(1, 3)));
+          return add_topic_cmd{topic(name, tid, rs)};
+        }
+        case 6:
+          return remove_topic_cmd{name, uuid(tid)};
+        case 7:
+          return add_partitions_cmd{name, uuid(tid), {{static_cast<int32_t>(rnd.uniform(1, 3))}}};
+        default:
+          return update_topic_configs_cmd{
+              name, uuid(tid), {{"retention.ms", std::to_string(rnd.uniform(1, 9))}}};
       }
     };
     for (int64_t i = 1; i <= 200; ++i) {

@@ -142,6 +142,14 @@ class ControllerTest : public ::testing::Test {
 
 TEST_F(ControllerTest, ThreeBrokersFormOneClusterWithOneView) {
   ASSERT_TRUE(run_until([&] { return agreed({1, 2, 3}); }));
+  // Every broker catches up with the leader (until then its topics are not touched).
+  ASSERT_TRUE(run_until([&] {
+    for (auto& [n, c] : nodes) {
+      if (!c->view()->caught_up)
+        return false;
+    }
+    return true;
+  }));
   auto v = nodes.at(2)->view();
   EXPECT_EQ(v->brokers.at(3).reg.port, 9003);
   EXPECT_EQ(v->brokers.at(1).reg.internal_port, ports[0]);

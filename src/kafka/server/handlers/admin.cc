@@ -81,12 +81,25 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
       }
       m.partitions = static_cast<int32_t>(t.assignments.size());
       m.replication_factor = static_cast<int16_t>(t.assignments.front().broker_ids.size());
+      // Partition i is assignments[i]: by index, as Kafka requires them (0..n-1 in any order).
+      m.replicas.resize(t.assignments.size());
       for (const auto& a : t.assignments) {
-        if (a.broker_ids.size() != 1 || a.broker_ids[0] != c.id.node_id) {
+        bool here = a.broker_ids.size() == 1 && a.broker_ids[0] == c.id.node_id;
+        if (!c.id.cluster && !here) {
           s = error(cluster::topic_errc::invalid_replication_factor,
                     "replicas must be on this broker");
+        } else if (a.partition_index < 0 ||
+                   static_cast<size_t>(a.partition_index) >= t.assignments.size() ||
+                   !m.replicas[static_cast<size_t>(a.partition_index)].empty()) {
+          s = error(cluster::topic_errc::invalid_partitions,
+                    "assignments must name partitions "
+                    "0 to n-1 once each");
+        } else {
+          m.replicas[static_cast<size_t>(a.partition_index)] = a.broker_ids;
         }
       }
+      if (!c.id.cluster)
+        m.replicas.clear();  // a single node: every partition is here
     }
     for (const auto& cfg : t.configs) {
       if (cfg.value)

@@ -253,7 +253,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     auto& rd = reads[i];
     auto& pd = resp.responses.back().partitions.emplace_back();
     pd.partition_index = want.ntp.partition.value();
-    pd.error_code = rd.error;
+    pd.error_code = missing_partition(c.topics, want.ntp, rd.error);
     pd.high_watermark = rd.high_watermark;
     pd.last_stable_offset = rd.high_watermark;  // no transactions: LSO = HW
     pd.log_start_offset = rd.log_start;

@@ -71,10 +71,27 @@ awaitable<net::handler_result> handle_find_coordinator(request_context& c,
       k.error_code = kerr(topic_err);
     }
     if (k.error_code == error_code::none) {
+      // The broker that leads the group's offsets partition (this one on a single node).
+      auto topics = c.topics.snapshot();
+      auto t = topics->find(groups::offsets_topic);
+      auto leader =
+          t == topics->end() ? std::nullopt : t->second.leader_of(c.groups.partition_of(key));
       k.node_id = c.id.node_id;
       k.host = c.id.host;
       k.port = c.id.port;
-    } else {
+      if (leader && *leader != c.id.node_id) {
+        k.error_code = error_code::coordinator_not_available;  // unless it is live
+        for (const auto& b : describe_cluster(c.id).brokers) {
+          if (b.node_id == *leader) {
+            k.node_id = b.node_id;
+            k.host = b.host;
+            k.port = b.port;
+            k.error_code = error_code::none;
+          }
+        }
+      }
+    }
+    if (k.error_code != error_code::none) {
       k.node_id = -1;
       k.port = -1;
       if (!k.error_message)

@@ -18,6 +18,22 @@ awaitable<net::handler_result> handle_init_producer_id(request_context& c,
     co_return respond(c, resp);
   }
   auto id = c.producer_ids.next();
+  // In a cluster a new block may be on its way from the controller: wait for it a little.
+  for (int i = 0; i < 100 && !id && id.error().code() == std::errc::resource_unavailable_try_again;
+       ++i) {
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(wait);
+    id = c.producer_ids.next();
+  }
+  if (!id && id.error().code() == std::errc::resource_unavailable_try_again) {
+    resp.error_code = error_code::coordinator_load_in_progress;  // retriable
+    resp.producer_id = -1;
+    resp.producer_epoch = -1;
+    co_return respond(c, resp);
+  }
   if (!id) {
     resp.error_code = error_code::kafka_storage_error;
     resp.producer_id = -1;

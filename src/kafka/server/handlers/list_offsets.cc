@@ -59,7 +59,7 @@ awaitable<net::handler_result> handle_list_offsets(request_context& c,
       }
       auto& po = out.partitions.emplace_back();
       po.partition_index = p.partition_index;
-      po.error_code = res.error;
+      po.error_code = missing_partition(c.topics, n, res.error);
       po.timestamp = res.timestamp;
       po.offset = res.offset;
       po.leader_epoch = res.error == error_code::none ? 0 : -1;

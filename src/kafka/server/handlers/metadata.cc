@@ -1,5 +1,7 @@
 // Metadata (API 3): this broker, and the requested topics (all when none are named), creating
 // unknown topics when the request and the broker allow it.
+#include <set>
+
 #include "kafka/server/context.h"
 #include "kafka/server/lists.h"
 #include "strom/cluster/topic_table.h"
@@ -20,6 +22,9 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
   }
   resp.cluster_id = cluster.cluster_id;
   resp.controller_id = cluster.controller_id;
+  std::set<int32_t> live;
+  for (const auto& d : cluster.brokers)
+    live.insert(d.node_id);
 
   // v0: an empty list means every topic; v1+: null means every topic.
   bool all = !r.topics.has_value() || (c.version() == 0 && r.topics->empty());
@@ -66,10 +71,29 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
       auto& pm = out.partitions.emplace_back();
       pm.error_code = error_code::none;
       pm.partition_index = p;
-      pm.leader_id = c.id.node_id;
       pm.leader_epoch = 0;
-      pm.replica_nodes = {c.id.node_id};
-      pm.isr_nodes = {c.id.node_id};
+      auto leader = it->second.leader_of(p);
+      if (!leader) {  // a single node: every partition is here
+        pm.leader_id = c.id.node_id;
+        pm.replica_nodes = {c.id.node_id};
+        pm.isr_nodes = {c.id.node_id};
+        continue;
+      }
+      const auto& replicas = it->second.replicas[static_cast<size_t>(p)];
+      pm.replica_nodes = replicas;
+      for (auto id : replicas) {
+        if (live.contains(id))
+          pm.isr_nodes.push_back(id);
+        else
+          pm.offline_replicas.push_back(id);
+      }
+      if (live.contains(*leader)) {
+        pm.leader_id = *leader;
+      } else {
+        pm.leader_id = -1;
+        pm.leader_epoch = -1;
+        pm.error_code = error_code::leader_not_available;
+      }
     }
   }
   co_return respond(c, resp);

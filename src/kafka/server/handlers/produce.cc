@@ -124,7 +124,8 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
       auto& res = results[i++];
       auto& pr = out.partition_responses.emplace_back();
       pr.index = p.index;
-      pr.error_code = res.error;
+      pr.error_code =
+          missing_partition(c.topics, model::ntp{t.name, model::partition_id(p.index)}, res.error);
       pr.base_offset = res.base_offset;
       pr.log_append_time_ms = res.log_append_time;
       pr.log_start_offset = res.log_start;
