@@ -31,6 +31,25 @@ size_t digits(int64_t v) {
 }
 }  // namespace
 
+namespace {
+
+topic_uuid new_topic_id() {
+  topic_uuid id{};
+  while (id == topic_uuid{}) {
+    for (size_t i = 0; i < id.size(); i += 8) {
+      auto v = default_random().next();
+      for (size_t j = 0; j < 8; ++j)
+        id[i + j] = static_cast<std::byte>(v >> (8 * j));
+    }
+    // The layout of a random (version 4) UUID.
+    id[6] = (id[6] & std::byte{0x0f}) | std::byte{0x40};
+    id[8] = (id[8] & std::byte{0x3f}) | std::byte{0x80};
+  }
+  return id;
+}
+
+}  // namespace
+
 /// Topic changes one at a time, and the admin pool tasks they wait for.
 struct topics_frontend::admin_state {
   std::mutex mu;  // guards busy, waiters, running
@@ -241,6 +260,7 @@ awaitable<status> topics_frontend::create_topic_locked(const topic_metadata& req
     co_return s;
   if (validate_only)
     co_return ok();
+  t.id = new_topic_id();
   auto op = materialize_create(t);
   co_return co_await std::move(op);
 }
@@ -430,25 +450,6 @@ awaitable<status> topics_frontend::materialize_configs(const topic_metadata& t) 
 
 // --- The cluster path -------------------------------------------------------------------
 
-namespace {
-
-topic_uuid new_topic_id() {
-  topic_uuid id{};
-  while (id == topic_uuid{}) {
-    for (size_t i = 0; i < id.size(); i += 8) {
-      auto v = default_random().next();
-      for (size_t j = 0; j < 8; ++j)
-        id[i + j] = static_cast<std::byte>(v >> (8 * j));
-    }
-    // The layout of a random (version 4) UUID.
-    id[6] = (id[6] & std::byte{0x0f}) | std::byte{0x40};
-    id[8] = (id[8] & std::byte{0x3f}) | std::byte{0x80};
-  }
-  return id;
-}
-
-}  // namespace
-
 void topics_frontend::attach_controller(controller* ctl, int32_t self) {
   ctl_ = ctl;
   self_ = self;
@@ -500,10 +501,10 @@ awaitable<status> topics_frontend::reconcile_locked() {
       result = s;
   };
   // Topics the controller deleted (or replaced by a new topic of the same name). Topics
-  // without an id are this broker's own from before it joined: never deleted here.
+  // without replicas are this broker's own from before it joined: never deleted here.
   auto actual = table_.snapshot();
   for (const auto& [name, t] : *actual) {
-    if (t.id == topic_uuid{})
+    if (t.replicas.empty())
       continue;
     auto it = desired.find(name);
     if (it != desired.end() && it->second.id == t.id)
@@ -522,7 +523,7 @@ awaitable<status> topics_frontend::reconcile_locked() {
       continue;
     }
     const auto& a = it->second;
-    if (a.id == topic_uuid{}) {
+    if (a.replicas.empty()) {
       auto op = materialize_adopt(a, d);
       auto s = co_await std::move(op);
       note(s);
@@ -595,10 +596,11 @@ awaitable<void> topics_frontend::import_local_topics() {
   for (const auto& [name, t] : *topics) {
     if (admin_->stopping)
       co_return;
-    if (t.id != topic_uuid{} || ctl_->view()->topics->contains(name))
+    if (!t.replicas.empty() || ctl_->view()->topics->contains(name))
       continue;
     auto offered = t;
-    offered.id = new_topic_id();
+    if (offered.id == topic_uuid{})
+      offered.id = new_topic_id();
     offered.replication_factor = 1;
     offered.replicas.assign(static_cast<size_t>(t.partitions), std::vector<int32_t>{self_});
     auto op = submit(add_topic_cmd{offered});

@@ -283,6 +283,61 @@ class ClusterTest(unittest.TestCase):
             admin.close()
         self.assertEqual(self.wait_topic("placed", 3), {0: 2, 1: 2, 2: 1})
 
+    def test_topics_have_ids_in_metadata_and_go_by_id(self):
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("ided", 2)
+        self.wait_topic("ided", 2)
+        ids = set()
+        for node in self.cluster.nodes.values():
+            client = kafka_wire.Client(node.port)
+            try:
+                [(err, name, tid, n)] = kafka_wire.metadata_v12(client, [(None, "ided")])
+                self.assertEqual((err, name, n), (0, "ided", 2))
+                self.assertNotEqual(tid, bytes(16))
+                ids.add(tid)
+                # By id alone; an unknown id is UNKNOWN_TOPIC_ID (100).
+                [(err, name, tid2, n)] = kafka_wire.metadata_v12(client, [(tid, None)])
+                self.assertEqual((err, name, tid2, n), (0, "ided", tid, 2))
+                [(err, name, _, _)] = kafka_wire.metadata_v12(client, [(b"\x01" * 16, None)])
+                self.assertEqual((err, name), (100, None))
+            finally:
+                client.close()
+        self.assertEqual(len(ids), 1)  # the same id on every broker
+        tid = ids.pop()
+        # Fetch v13 names topics by id: the leader answers with the records, the others with
+        # NOT_LEADER_OR_FOLLOWER, everyone with UNKNOWN_TOPIC_ID for an id no topic has.
+        leaders = self.wait_topic("ided", 2)
+        batch = kafka_wire.record_batch([b"by-id"])
+        leader = self.cluster.nodes[leaders[0]]
+        client = kafka_wire.Client(leader.port)
+        try:
+            self.assertEqual(client.produce("ided", 0, batch)[0], 0)
+            [(rtid, index, err, hw, records)] = kafka_wire.fetch_v13(client, tid, 0, 0)
+            self.assertEqual((rtid, index, err, hw), (tid, 0, 0, 1))
+            self.assertIn(b"by-id", records)
+            [(_, _, err, _, _)] = kafka_wire.fetch_v13(client, b"\x03" * 16, 0, 0)
+            self.assertEqual(err, 100)
+        finally:
+            client.close()
+        other = self.cluster.nodes[next(n for n in (1, 2, 3) if n != leaders[0])]
+        client = kafka_wire.Client(other.port)
+        try:
+            [(_, _, err, _, _)] = kafka_wire.fetch_v13(client, tid, 0, 0)
+            self.assertEqual(err, 6)
+        finally:
+            client.close()
+        client = kafka_wire.Client(self.cluster.nodes[2].port)
+        try:
+            self.assertEqual(kafka_wire.delete_topics_v6(client, [(None, b"\x02" * 16)]),
+                             [(None, b"\x02" * 16, 100)])
+            self.assertEqual(kafka_wire.delete_topics_v6(client, [(None, tid)]),
+                             [("ided", tid, 0)])
+        finally:
+            client.close()
+        self.cluster.wait_until(
+            lambda: all("ided" not in kcat_topics(n.port) for n in self.cluster.nodes.values()),
+            "the topic gone from every broker")
+
     def test_topics_acknowledged_while_the_controller_dies_exist_everywhere(self):
         from confluent_kafka.admin import AdminClient, NewTopic
         controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
@@ -411,6 +466,12 @@ class UpgradeTest(unittest.TestCase):
             _, old_pid, _ = client.init_producer_id()
             client.close()
             self.assertEqual(single.stop(signal.SIGTERM), 0)
+            # The topic files of earlier versions have no topic id.
+            topic_file = os.path.join(single.data, ".strom", "topics", "old.topic")
+            with open(topic_file) as f:
+                lines = [line for line in f if not line.startswith("topic_id=")]
+            with open(topic_file, "w") as f:
+                f.writelines(lines)
             cluster = Cluster(1)
             try:
                 node = cluster.nodes[1]

@@ -329,3 +329,147 @@ def list_offsets(client, topic, partition, timestamp):
     pos += 2 + n + 4
     _, err, ts, offset = struct.unpack_from(">ihqq", r, pos)
     return err, ts, offset
+
+
+def uvarint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def compact_string(s):
+    if s is None:
+        return b"\x00"
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+class CompactReader(Reader):
+    """Reads the flexible (compact) encodings of Kafka's v9+ messages."""
+
+    def uvarint(self):
+        shift = 0
+        v = 0
+        while True:
+            b = self.take("B")
+            v |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return v
+            shift += 7
+
+    def compact_string(self):
+        n = self.uvarint()
+        if n == 0:
+            return None
+        s = self.data[self.pos:self.pos + n - 1].decode()
+        self.pos += n - 1
+        return s
+
+    def uuid(self):
+        u = self.data[self.pos:self.pos + 16]
+        self.pos += 16
+        return bytes(u)
+
+    def skip_tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.pos += self.uvarint()
+
+
+def metadata_v12(client, topics):
+    """Metadata v12 for `topics`, each (topic_id bytes or None, name or None): a list of
+    (error, name, topic_id, partition count) in the response's order."""
+    body = uvarint(len(topics) + 1)
+    for tid, name in topics:
+        body += (tid or bytes(16)) + compact_string(name) + b"\x00"
+    body += b"\x00\x00\x00"  # allow_auto_topic_creation, include_topic_authorized_operations, tags
+    client.send(3, 12, body, header_version=2)
+    r = CompactReader(client.recv())
+    r.skip_tags()  # response header v1
+    r.take("i")  # throttle
+    for _ in range(r.uvarint() - 1):  # brokers
+        r.take("i")
+        r.compact_string()
+        r.take("i")
+        r.compact_string()
+        r.skip_tags()
+    r.compact_string()  # cluster id
+    r.take("i")  # controller id
+    out = []
+    for _ in range(r.uvarint() - 1):
+        err = r.take("h")
+        name = r.compact_string()
+        tid = r.uuid()
+        r.take("?")
+        n = r.uvarint() - 1
+        for _ in range(n):
+            r.take("hiii")  # error, index, leader, epoch
+            for _ in range(3):  # replicas, isr, offline
+                for _ in range(r.uvarint() - 1):
+                    r.take("i")
+            r.skip_tags()
+        r.take("i")  # topic authorized operations
+        r.skip_tags()
+        out.append((err, name, tid, n))
+    return out
+
+
+def delete_topics_v6(client, topics):
+    """DeleteTopics v6 for `topics`, each (name or None, topic_id bytes or None): a list of
+    (name, topic_id, error)."""
+    body = uvarint(len(topics) + 1)
+    for name, tid in topics:
+        body += compact_string(name) + (tid or bytes(16)) + b"\x00"
+    body += struct.pack(">i", 30000) + b"\x00"
+    client.send(20, 6, body, header_version=2)
+    r = CompactReader(client.recv())
+    r.skip_tags()
+    r.take("i")
+    out = []
+    for _ in range(r.uvarint() - 1):
+        name = r.compact_string()
+        tid = r.uuid()
+        err = r.take("h")
+        r.compact_string()
+        r.skip_tags()
+        out.append((name, tid, err))
+    return out
+
+
+def fetch_v13(client, topic_id, partition, offset):
+    """Fetch v13 (topics by id) of one partition: [(topic_id, partition, error, high watermark,
+    record bytes)] for every partition answered."""
+    body = struct.pack(">iiiibii", -1, 0, 1, 1 << 20, 0, 0, -1)
+    body += uvarint(2) + topic_id + uvarint(2)
+    body += struct.pack(">iiqiqi", partition, -1, offset, -1, -1, 1 << 20) + b"\x00"
+    body += b"\x00"  # topic tags
+    body += uvarint(1) + compact_string("") + b"\x00"  # no forgotten topics, rack, tags
+    client.send(1, 13, body, header_version=2)
+    r = CompactReader(client.recv())
+    r.skip_tags()
+    r.take("ihi")  # throttle, error, session
+    out = []
+    for _ in range(r.uvarint() - 1):
+        tid = r.uuid()
+        for _ in range(r.uvarint() - 1):
+            index, err, hw, _lso, _start = r.take("ihqqq")
+            n = r.uvarint()
+            for _ in range(max(n - 1, 0)):
+                r.take("qq")
+                r.skip_tags()
+            r.take("i")  # preferred read replica
+            size = r.uvarint()
+            records = b""
+            if size > 0:
+                records = r.data[r.pos:r.pos + size - 1]
+                r.pos += size - 1
+            r.skip_tags()
+            out.append((tid, index, err, hw, records))
+        r.skip_tags()
+    return out

@@ -306,10 +306,11 @@ class StromctlTest(unittest.TestCase):
         self.assertEqual(rows[0], ["KEY", "NAME", "MIN", "MAX"])
         by_name = {r[1]: (int(r[2]), int(r[3])) for r in rows[1:]}
         self.assertEqual(by_name["Produce"], (0, 11))
-        self.assertEqual(by_name["Fetch"], (4, 12))
+        self.assertEqual(by_name["Fetch"], (4, 13))
+        self.assertEqual(by_name["Metadata"], (0, 12))
         self.assertEqual(by_name["ApiVersions"], (0, 4))
         j = self.ctl("broker", "api-versions", "--format", "json").json()
-        self.assertIn({"key": 1, "name": "Fetch", "min": 4, "max": 12}, j)
+        self.assertIn({"key": 1, "name": "Fetch", "min": 4, "max": 13}, j)
 
     def test_cluster_info_and_health(self):
         info = self.ctl("cluster", "info", "--format", "json").json()

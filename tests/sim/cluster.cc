@@ -99,6 +99,8 @@ void cluster::start_node(sim_node& sn) {
   sn.last_flush_done = now_;
   sn.held = 0;
   checker_.on_start(sn.id, *sn.core, sn.disk->store());
+  if (on_start)
+    on_start(sn.id);
   schedule(event{now_ + between(1, opts_.tick_ms), 0, ev_kind::tick, sn.id, sn.incarnation, {}});
 }
 
@@ -182,6 +184,8 @@ void cluster::apply_committed(sim_node& sn, raft_index commit) {
         return;
       }
       checker_.on_apply(sn.id, e);
+      if (on_apply)
+        on_apply(sn.id, e);
       sn.sm_digest = sn.sm_digest * 1099511628211ULL ^ checker::fingerprint(e);
       sn.applied = e.last();
     }

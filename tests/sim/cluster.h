@@ -114,6 +114,13 @@ class cluster {
   /// One line per node: role, term, commit, log bounds, flushed index.
   [[nodiscard]] std::string describe() const;
 
+  // ---- hooks for a state machine of the test's own (the controller's, say)
+  /// Called for each committed entry a node applies, in order.
+  std::function<void(int node, const raft::entry& e)> on_apply;
+  /// Called when a node (re)starts: its state machine starts over from its snapshot (the
+  /// simulator's snapshots hold its own digest only: scenarios with hooks do not compact).
+  std::function<void(int node)> on_start;
+
  private:
   struct sim_node {
     int id = 0;

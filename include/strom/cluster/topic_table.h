@@ -28,11 +28,12 @@ struct topic_metadata {
   int32_t partitions = 1;
   int16_t replication_factor = 1;
   topic_configs configs;
-  /// In a cluster: the id the controller gave the topic. Zero on a single-node broker (and for a
-  /// topic a broker had before it joined a cluster, until the controller adopts it).
+  /// The topic's id, given at creation (zero for a topic created before ids existed; the
+  /// controller gives it one when it adopts it).
   topic_uuid id{};
   /// In a cluster: the replicas of each partition (broker ids, the first one the leader), one
-  /// list per partition. Empty on a single-node broker: every partition is on it.
+  /// list per partition. Empty on a single-node broker (every partition is on it), which also
+  /// marks a topic a broker had before it joined a cluster.
   std::vector<std::vector<int32_t>> replicas{};
 
   /// Whether partition `p` has a replica on `node` (always, without an assignment or a node).
@@ -55,6 +56,17 @@ struct topic_metadata {
 };
 
 using topic_map = std::map<std::string, topic_metadata, std::less<>>;
+
+/// The name of the topic of `topics` whose id is `id` (never for the zero id).
+inline std::optional<std::string> find_topic_by_id(const topic_map& topics, const topic_uuid& id) {
+  if (id == topic_uuid{})
+    return std::nullopt;
+  for (const auto& [name, t] : topics) {
+    if (t.id == id)
+      return name;
+  }
+  return std::nullopt;
+}
 
 enum class topic_errc {
   invalid_name = 1,

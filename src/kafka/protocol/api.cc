@@ -133,9 +133,9 @@ constexpr std::array<api_facts, 35> all_apis = {{
 // Kept sorted by key. Ranges: protocol reference §3.2, phase 1.
 constexpr std::array<api_support, 27> served = {{
     {api_key::produce, 0, 11, 3},
-    {api_key::fetch, 4, 12, 4},
+    {api_key::fetch, 4, 13, 4},
     {api_key::list_offsets, 1, 7, 1},
-    {api_key::metadata, 0, 9, 0},
+    {api_key::metadata, 0, 12, 0},
     {api_key::offset_commit, 2, 9, 2},
     {api_key::offset_fetch, 1, 9, 1},
     {api_key::find_coordinator, 0, 5, 0},

@@ -590,22 +590,28 @@ TEST_F(topics_frontend_test, the_table_moves_one_revision_per_committed_change) 
   EXPECT_FALSE(create("v", 2));
   faults->fail_one_op_after(-1);
   EXPECT_EQ(at(), 1);
-  EXPECT_EQ(*topics->snapshot(), (topic_map{{"t", {"t", 2, 1, {}}}}));
+  ASSERT_EQ(topics->snapshot()->size(), 1u);
+  auto id = topics->snapshot()->at("t").id;
+  EXPECT_NE(id, topic_uuid{});  // every new topic gets an id
+  EXPECT_EQ(*topics->snapshot(), (topic_map{{"t", {"t", 2, 1, {}, id}}}));
   // Each committed change, once.
   ASSERT_TRUE(run(frontend->create_partitions("t", 3, false)));
   EXPECT_EQ(at(), 2);
   ASSERT_TRUE(run(frontend->set_topic_configs("t", {{"retention.ms", "1000"}}, false)));
   EXPECT_EQ(at(), 3);
-  EXPECT_EQ(topics->snapshot()->at("t"), (topic_metadata{"t", 3, 1, {{"retention.ms", "1000"}}}));
+  EXPECT_EQ(topics->snapshot()->at("t"),
+            (topic_metadata{"t", 3, 1, {{"retention.ms", "1000"}}, id}));
   ASSERT_TRUE(remove("t"));
   EXPECT_EQ(at(), 4);
   EXPECT_TRUE(topics->snapshot()->empty());
   // After a restart the table starts from the files, at revision 0.
   ASSERT_TRUE(create("w", 1));
+  auto w_id = topics->snapshot()->at("w").id;
   close();
   open();
   EXPECT_EQ(at(), 0);
-  EXPECT_EQ(*topics->snapshot(), (topic_map{{"w", {"w", 1, 1, {}}}}));
+  // The id is kept in the topic file.
+  EXPECT_EQ(*topics->snapshot(), (topic_map{{"w", {"w", 1, 1, {}, w_id}}}));
 }
 
 TEST_F(topics_frontend_test, the_table_changes_once_the_topic_file_committed_the_change) {

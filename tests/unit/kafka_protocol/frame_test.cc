@@ -184,7 +184,10 @@ TEST(Apis, SupportedTable) {
   EXPECT_FALSE(is_version_served(api_key::produce, 2));
   EXPECT_TRUE(is_version_served(api_key::produce, 3));
   EXPECT_TRUE(is_version_served(api_key::fetch, 12));
-  EXPECT_FALSE(is_version_served(api_key::fetch, 13));
+  EXPECT_TRUE(is_version_served(api_key::fetch, 13));  // topics by id
+  EXPECT_FALSE(is_version_served(api_key::fetch, 14));
+  EXPECT_TRUE(is_version_served(api_key::metadata, 12));
+  EXPECT_FALSE(is_version_served(api_key::metadata, 13));
   EXPECT_FALSE(is_version_served(api_key::fetch, 3));
   EXPECT_TRUE(is_version_served(api_key::api_versions, 4));
   EXPECT_FALSE(is_version_served(api_key::api_versions, 5));

@@ -118,7 +118,7 @@ TEST(Golden, UnsupportedApiVersionsAnswerListsEveryApi) {
 TEST(Golden, MetadataV9Request) {
   request_header h{api_key::metadata, 9, 3, "c"};
   metadata_request body;
-  body.topics.emplace().push_back({"t"});
+  body.topics.emplace().emplace_back().name = "t";
   body.allow_auto_topic_creation = true;
   body.include_topic_authorized_operations = true;
   auto bytes = flat(encode_request_frame(h, body));

@@ -116,6 +116,7 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
     auto topics = c.topics.snapshot();
     auto it = topics->find(t.name);
     const auto& created = it != topics->end() ? it->second : m;
+    out.topic_id.bytes = created.id;  // v7+; zero on a single node
     out.num_partitions =
         created.partitions == -1 ? c.frontend.opts().default_partitions : created.partitions;
     out.replication_factor = created.replication_factor == -1
@@ -136,9 +137,21 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
                                                     protocol::delete_topics_request& r) {
   protocol::delete_topics_response resp;
   std::vector<std::string> names = r.topic_names;
+  auto topics = c.topics.snapshot();
   for (const auto& t : r.topics) {
-    if (t.name)
+    if (t.name) {
       names.push_back(*t.name);
+      continue;
+    }
+    // v6: a topic named by its id alone.
+    if (auto found = cluster::find_topic_by_id(*topics, t.topic_id.bytes)) {
+      names.push_back(*found);
+    } else {
+      auto& out = resp.responses.emplace_back();
+      out.name.reset();
+      out.topic_id = t.topic_id;
+      out.error_code = error_code::unknown_topic_id;
+    }
   }
   // A name given twice is refused, once, and not deleted (as Kafka does).
   auto dup = repeated_keys(names, [](const std::string& n) { return n; });
@@ -155,6 +168,8 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
       out.error_code = error_code::topic_deletion_disabled;
       continue;
     }
+    if (auto it = topics->find(name); it != topics->end())
+      out.topic_id.bytes = it->second.id;
     auto s = co_await c.frontend.delete_topic(name);
     set_outcome(out, s);
   }

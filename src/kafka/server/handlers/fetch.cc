@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -136,6 +137,21 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     int32_t max_bytes;
   };
   std::vector<wanted> parts;
+  // v13+: topics by id. An id no topic has is answered UNKNOWN_TOPIC_ID, partition by partition.
+  std::vector<protocol::fetch_request::fetch_topic> unknown_ids;
+  auto topics = c.topics.snapshot();
+  if (c.version() >= 13) {
+    std::vector<protocol::fetch_request::fetch_topic> known;
+    for (auto& t : r.topics) {
+      if (auto name = cluster::find_topic_by_id(*topics, t.topic_id.bytes)) {
+        t.topic = *name;
+        known.push_back(std::move(t));
+      } else {
+        unknown_ids.push_back(std::move(t));
+      }
+    }
+    r.topics = std::move(known);
+  }
   {
     struct key_hash {
       size_t operator()(const std::pair<std::string_view, int32_t>& k) const {
@@ -248,8 +264,12 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   // One topic entry per run of partitions of the same topic, in the request's order.
   for (size_t i = 0; i < parts.size(); ++i) {
     const auto& want = parts[i];
-    if (resp.responses.empty() || resp.responses.back().topic != want.ntp.topic)
-      resp.responses.emplace_back().topic = want.ntp.topic;
+    if (resp.responses.empty() || resp.responses.back().topic != want.ntp.topic) {
+      auto& tr = resp.responses.emplace_back();
+      tr.topic = want.ntp.topic;
+      if (auto it = topics->find(tr.topic); it != topics->end())
+        tr.topic_id.bytes = it->second.id;
+    }
     auto& rd = reads[i];
     auto& pd = resp.responses.back().partitions.emplace_back();
     pd.partition_index = want.ntp.partition.value();
@@ -262,6 +282,16 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
       rd.traffic->records_out->Increment(static_cast<double>(rd.next - want.offset));
     }
     pd.records = std::move(rd.records);
+  }
+  for (const auto& t : unknown_ids) {
+    auto& tr = resp.responses.emplace_back();
+    tr.topic_id = t.topic_id;
+    for (const auto& p : t.partitions) {
+      auto& pd = tr.partitions.emplace_back();
+      pd.partition_index = p.partition;
+      pd.error_code = error_code::unknown_topic_id;
+      pd.high_watermark = -1;
+    }
   }
   co_return respond(c, resp);
 }

@@ -1,5 +1,6 @@
 // Metadata (API 3): this broker, and the requested topics (all when none are named), creating
 // unknown topics when the request and the broker allow it.
+#include <optional>
 #include <set>
 
 #include "kafka/server/context.h"
@@ -34,8 +35,21 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
     for (const auto& [name, t] : *topics)
       names.push_back(name);
   } else {
-    for (const auto& t : *r.topics)
-      names.push_back(t.name);
+    for (const auto& t : *r.topics) {
+      if (t.name) {
+        names.push_back(*t.name);
+        continue;
+      }
+      // v10+: a topic asked for by id alone.
+      if (auto found = cluster::find_topic_by_id(*topics, t.topic_id.bytes)) {
+        names.push_back(*found);
+      } else {
+        auto& out = resp.topics.emplace_back();
+        out.name.reset();
+        out.topic_id = t.topic_id;
+        out.error_code = error_code::unknown_topic_id;
+      }
+    }
     keep_first(names, [](const std::string& n) { return n; });  // each topic answered once
   }
 
@@ -54,7 +68,10 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
         out.error_code = error_code::unknown_topic_or_partition;
         continue;
       }
-      cluster::topic_metadata t{name, -1, -1, {}};
+      cluster::topic_metadata t;
+      t.name = name;
+      t.partitions = -1;
+      t.replication_factor = -1;
       auto s = co_await c.frontend.create_topic(t, false);
       if (!s && !s.error().is(cluster::topic_errc::exists)) {
         out.error_code = to_kafka_error(s.error());
@@ -67,6 +84,7 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
         continue;
       }
     }
+    out.topic_id.bytes = it->second.id;
     for (int32_t p = 0; p < it->second.partitions; ++p) {
       auto& pm = out.partitions.emplace_back();
       pm.error_code = error_code::none;
