@@ -168,6 +168,19 @@ status topics_frontend::validate(const topic_metadata& t, bool internal) const {
   return ok();
 }
 
+result<topic_metadata> topics_frontend::with_partitions(const topic_metadata& old,
+                                                        int32_t count) const {
+  if (count <= old.partitions) {
+    return error(topic_errc::invalid_partitions,
+                 fmt::format("topic {} has {} partitions; the new count {} must be larger",
+                             old.name, old.partitions, count));
+  }
+  auto t = old;
+  t.partitions = count;
+  STROM_TRY(validate(t, is_internal_topic(old.name)));
+  return t;
+}
+
 status topics_frontend::check_limits(const topic_metadata& t, int32_t added, bool internal) const {
   if (internal)
     return ok();
@@ -365,16 +378,11 @@ awaitable<status> topics_frontend::create_partitions_locked(const std::string& n
   if (it == topics->end())
     co_return error(topic_errc::not_found, name);
   const auto old = it->second;
-  if (count <= old.partitions) {
-    co_return error(topic_errc::invalid_partitions,
-                    fmt::format("topic {} has {} partitions; the new count {} must be larger", name,
-                                old.partitions, count));
-  }
-  auto t = old;
-  t.partitions = count;
+  auto grown = with_partitions(old, count);
+  if (!grown)
+    co_return grown.error();
+  const auto& t = *grown;
   bool internal = is_internal_topic(name);
-  if (auto s = validate(t, internal); !s)
-    co_return s;
   if (auto s = check_limits(t, count - old.partitions, internal); !s)
     co_return s;
   if (validate_only)
@@ -616,6 +624,19 @@ awaitable<void> topics_frontend::import_local_topics() {
     lg().warn("topics: {}", s.error().message());
 }
 
+awaitable<status> topics_frontend::submit_and_reconcile(controller_command cmd, std::string topic) {
+  auto op = submit(std::move(cmd));
+  if (auto s = co_await std::move(op); !s)
+    co_return s;
+  // The cluster took the change: it is answered as done even when this broker's part of it
+  // failed (the reconciler retries that).
+  auto rec = reconcile();
+  if (auto s = co_await std::move(rec); !s)
+    lg().warn("topic {}: applying the cluster's change on this broker failed: {}", topic,
+              s.error().message());
+  co_return ok();
+}
+
 awaitable<status> topics_frontend::submit(controller_command cmd) {
   auto* ctl = ctl_;
   auto op = partitions_.runtime().invoke_on(0, [ctl, cmd]() { return ctl->submit(cmd); });
@@ -737,13 +758,8 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
   if (validate_only)
     co_return ok();
   t.id = new_topic_id();
-  auto op = submit(add_topic_cmd{t});
-  if (auto s = co_await std::move(op); !s)
-    co_return s;
-  auto rec = reconcile();
-  if (auto s = co_await std::move(rec); !s)
-    lg().warn("topic {} created; this broker's part of it failed: {}", t.name, s.error().message());
-  co_return ok();
+  auto op = submit_and_reconcile(add_topic_cmd{t}, t.name);
+  co_return co_await std::move(op);
 }
 
 awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
@@ -753,14 +769,8 @@ awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
     co_return error(topic_errc::not_found, name);
   if (is_internal_topic(name))
     co_return error(topic_errc::reserved_name, name);
-  auto op = submit(remove_topic_cmd{name, it->second.id});
-  if (auto s = co_await std::move(op); !s)
-    co_return s;
-  auto rec = reconcile();
-  if (auto s = co_await std::move(rec); !s)
-    lg().warn("topic {} deleted; removing it from this broker failed: {}", name,
-              s.error().message());
-  co_return ok();
+  auto op = submit_and_reconcile(remove_topic_cmd{name, it->second.id}, name);
+  co_return co_await std::move(op);
 }
 
 awaitable<status> topics_frontend::cluster_create_partitions(std::string name, int32_t count,
@@ -770,30 +780,17 @@ awaitable<status> topics_frontend::cluster_create_partitions(std::string name, i
   if (it == view->topics->end())
     co_return error(topic_errc::not_found, name);
   const auto& old = it->second;
-  if (count <= old.partitions) {
-    co_return error(topic_errc::invalid_partitions,
-                    fmt::format("topic {} has {} partitions; the new count {} must be larger", name,
-                                old.partitions, count));
-  }
-  auto t = old;
-  t.partitions = count;
+  if (auto grown = with_partitions(old, count); !grown)
+    co_return grown.error();
   bool internal = is_internal_topic(name);
-  if (auto s = validate(t, internal); !s)
-    co_return s;
   auto placed = place_replicas(*view, count - old.partitions, old.replication_factor,
                                internal ? -1 : opts_.max_partitions_per_broker);
   if (!placed)
     co_return placed.error();
   if (validate_only)
     co_return ok();
-  auto op = submit(add_partitions_cmd{name, old.id, std::move(*placed)});
-  if (auto s = co_await std::move(op); !s)
-    co_return s;
-  auto rec = reconcile();
-  if (auto s = co_await std::move(rec); !s)
-    lg().warn("topic {}: new partitions made; this broker's part failed: {}", name,
-              s.error().message());
-  co_return ok();
+  auto op = submit_and_reconcile(add_partitions_cmd{name, old.id, std::move(*placed)}, name);
+  co_return co_await std::move(op);
 }
 
 awaitable<status> topics_frontend::cluster_set_topic_configs(std::string name,
@@ -809,14 +806,8 @@ awaitable<status> topics_frontend::cluster_set_topic_configs(std::string name,
   }
   if (validate_only)
     co_return ok();
-  auto op = submit(update_topic_configs_cmd{name, it->second.id, configs});
-  if (auto s = co_await std::move(op); !s)
-    co_return s;
-  auto rec = reconcile();
-  if (auto s = co_await std::move(rec); !s)
-    lg().warn("topic {}: configs changed; applying them here failed: {}", name,
-              s.error().message());
-  co_return ok();
+  auto op = submit_and_reconcile(update_topic_configs_cmd{name, it->second.id, configs}, name);
+  co_return co_await std::move(op);
 }
 
 }  // namespace strom::cluster

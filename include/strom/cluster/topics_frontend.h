@@ -127,6 +127,9 @@ class topics_frontend {
 
   // The cluster path.
   awaitable<status> submit(controller_command cmd);
+  /// submit(), then brings this broker up to the change (a local failure is logged: the
+  /// reconciler retries it).
+  awaitable<status> submit_and_reconcile(controller_command cmd, std::string topic);
   /// Brings the local state up to the controller's topics: one pass, under the admin turn.
   awaitable<status> reconcile();
   awaitable<status> reconcile_locked();
@@ -138,6 +141,8 @@ class topics_frontend {
   awaitable<status> cluster_set_topic_configs(std::string name, topic_configs configs,
                                               bool validate_only);
   status validate(const topic_metadata& t, bool internal) const;
+  /// `old` raised to `count` partitions, checked (a larger count, validate()).
+  result<topic_metadata> with_partitions(const topic_metadata& old, int32_t count) const;
   /// The partition limits for adding `added` partitions to a topic that will have
   /// t.partitions (checked against the current table).
   status check_limits(const topic_metadata& t, int32_t added, bool internal) const;
