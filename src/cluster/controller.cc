@@ -196,6 +196,14 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   raft_index commit_told{0};
   /// The leader's applied index from its first heartbeat reply (-1: none yet).
   int64_t catch_up_target = -1;
+  /// The leader another broker named when this one asked it (a broker outside the seeds learns
+  /// the leader this way before the leader adds it to the group).
+  std::optional<int32_t> leader_hint;
+  /// The next seed a broker that knows no leader asks.
+  size_t seed_turn = 0;
+  /// Brokers whose internal address is being resolved, and the addresses resolved so far.
+  std::set<int32_t> resolving;
+  std::map<int32_t, std::pair<std::string, int32_t>> resolved;
 
   /// Local proposals by Raft index.
   std::map<int64_t, std::shared_ptr<controller_waiter>> proposals;
@@ -231,6 +239,34 @@ struct controller::impl : std::enable_shared_from_this<impl> {
     return core->leader()->value();
   }
   void fail_waiters(controller_errc why);
+  [[nodiscard]] bool is_seed(int32_t id) const {
+    return std::any_of(o.voters.begin(), o.voters.end(),
+                       [id](const voter& v) { return v.id == id; });
+  }
+  /// The leader as the group knows it, else as another broker named it.
+  [[nodiscard]] std::optional<int32_t> known_leader() const {
+    if (auto l = leader())
+      return l;
+    if (leader_hint && *leader_hint != o.self.id)
+      return leader_hint;
+    return std::nullopt;
+  }
+  /// Remembers the leader a not_controller reply names.
+  void note_hint(const reply& r) {
+    if (is_not_controller(r) && r.value >= 0 && r.value != o.self.id)
+      leader_hint = static_cast<int32_t>(r.value);
+    else
+      leader_hint.reset();
+  }
+  /// The not_controller reply, naming the leader when this broker knows one.
+  [[nodiscard]] reply not_controller_reply() const {
+    auto r = error_reply(error(controller_errc::not_controller));
+    r.value = leader().value_or(-1);
+    return r;
+  }
+  void sync_peers();
+  awaitable<void> resolve_peer(int32_t id, std::string host, int32_t port);
+  void add_learners();
   void check_caught_up() {
     if (caught_up)
       return;
@@ -557,6 +593,62 @@ void controller::impl::check_liveness() {
   }
 }
 
+void controller::impl::sync_peers() {
+  // Brokers outside the seeds are reached at the internal address they registered; the seeds
+  // keep the addresses of cluster.seeds.
+  for (const auto& [id, b] : stm.brokers()) {
+    if (id == o.self.id || is_seed(id) || b.reg.internal_host.empty() || b.reg.internal_port <= 0 ||
+        b.reg.internal_port > 65535)
+      continue;
+    auto want = std::pair(b.reg.internal_host, b.reg.internal_port);
+    if (auto r = resolved.find(id); r != resolved.end() && r->second == want)
+      continue;
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(b.reg.internal_host, ec);
+    if (!ec) {
+      net->add_peer(raft::node_id(id),
+                    net::tcp::endpoint(addr, static_cast<uint16_t>(b.reg.internal_port)));
+      resolved[id] = want;
+    } else if (resolving.insert(id).second) {
+      asio::co_spawn(io, resolve_peer(id, b.reg.internal_host, b.reg.internal_port),
+                     asio::detached);
+    }
+  }
+}
+
+awaitable<void> controller::impl::resolve_peer(int32_t id, std::string host, int32_t port) {
+  auto self = shared_from_this();
+  asio::ip::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  auto op = resolver.async_resolve(host, std::to_string(port),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+  auto found = co_await std::move(op);
+  resolving.erase(id);
+  if (stopped || !net)
+    co_return;
+  if (ec || found.empty()) {
+    STROM_LOG_LIMITED(lg(), warn, "controller: cannot resolve broker {} at {}: {}", id, host,
+                      ec.message());
+    co_return;
+  }
+  net->add_peer(raft::node_id(id), found.begin()->endpoint());
+  resolved[id] = {host, port};
+}
+
+void controller::impl::add_learners() {
+  // Every registered broker follows the controller log; one membership change at a time.
+  for (const auto& [id, b] : stm.brokers()) {
+    auto n = raft::node_id(id);
+    if (core->config().is_member(n) || !net->peer(n))
+      continue;
+    auto t = core->change_config(raft::config_change{raft::config_change::kind::add_learner, n});
+    if (t)
+      lg().info("controller: broker {} joins the controller group as a learner", id);
+    drain();
+    return;
+  }
+}
+
 void controller::impl::fail_waiters(controller_errc why) {
   for (auto& [i, w] : proposals)
     w->done(error(why));
@@ -613,30 +705,45 @@ awaitable<void> controller::impl::heartbeat_loop() {
     co_await std::move(slept);
     if (stopped || failed)
       break;
+    sync_peers();
     if (is_leader()) {
       on_heartbeat(o.self);
       check_liveness();
+      add_learners();
       check_caught_up();
       publish();
       continue;
     }
-    auto lead = leader();
-    if (!lead || *lead == o.self.id)
-      continue;
-    auto* c = net->peer(raft::node_id(*lead));
+    // The leader, else a seed in turn: a seed that is not the leader names it.
+    auto to = known_leader();
+    if (!to) {
+      std::vector<int32_t> others;
+      for (const auto& v : o.voters) {
+        if (v.id != o.self.id)
+          others.push_back(v.id);
+      }
+      if (others.empty())
+        continue;
+      to = others[seed_turn++ % others.size()];
+    }
+    auto* c = net->peer(raft::node_id(*to));
     if (!c)
       continue;
     auto call = c->call(heartbeat_method, encode(register_broker_cmd{o.self}), o.broker_heartbeat);
     auto r = co_await std::move(call);
     auto rep = r ? decode_reply(*r) : result<reply>(r.error());
-    if (!rep) {
-      STROM_LOG_LIMITED(lg(), debug, "heartbeat to controller {}: {}", *lead,
-                        rep.error().message());
-      continue;
-    }
     if (stopped || failed)
       break;
-    if (rep->code == 0 && catch_up_target < 0) {
+    if (!rep) {
+      STROM_LOG_LIMITED(lg(), debug, "heartbeat to controller {}: {}", *to, rep.error().message());
+      leader_hint.reset();
+      continue;
+    }
+    if (rep->code != 0) {
+      note_hint(*rep);
+      continue;
+    }
+    if (catch_up_target < 0) {
       catch_up_target = rep->index;
       check_caught_up();
       publish();
@@ -667,7 +774,7 @@ awaitable<result<int64_t>> controller::impl::submit(controller_command cmd) {
         else
           co_return std::move(*w->res);
       }
-    } else if (auto lead = leader(); lead && *lead != o.self.id && !failed) {
+    } else if (auto lead = known_leader(); lead && *lead != o.self.id && !failed) {
       auto* c = net->peer(raft::node_id(*lead));
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
       if (c && left.count() > 0) {
@@ -675,6 +782,10 @@ awaitable<result<int64_t>> controller::impl::submit(controller_command cmd) {
         auto raw = co_await std::move(call);
         auto rep = raw ? decode_reply(*raw) : result<reply>(raw.error());
         if (!rep || is_not_controller(*rep)) {
+          if (rep)
+            note_hint(*rep);
+          else
+            leader_hint.reset();
           retry = true;
         } else if (rep->code != 0) {
           co_return reply_error(*rep);
@@ -711,11 +822,11 @@ awaitable<result<bytes_t>> controller::impl::serve_submit(bytes_t payload) {
   if (!cmd)
     co_return encode_reply(error_reply(cmd.error()));
   if (!is_leader() || failed)
-    co_return encode_reply(error_reply(error(controller_errc::not_controller)));
+    co_return encode_reply(not_controller_reply());
   auto w = std::make_shared<controller_waiter>(io);
   auto t = propose(*cmd, w);
   if (!t)
-    co_return encode_reply(error_reply(error(controller_errc::not_controller)));
+    co_return encode_reply(not_controller_reply());
   auto waited = wait(w, steady::now() + o.request_timeout);
   if (!co_await std::move(waited))
     co_return encode_reply(error_reply(error(controller_errc::timeout)));
@@ -737,14 +848,6 @@ controller::~controller() {
 
 status controller::start() {
   auto& st = *impl_;
-  bool member = std::any_of(st.o.voters.begin(), st.o.voters.end(),
-                            [&](const voter& v) { return v.id == st.o.self.id; });
-  if (!member) {
-    return error(std::make_error_code(std::errc::invalid_argument),
-                 fmt::format("node {} is not among cluster.seeds: brokers outside the seeds "
-                             "(controller learners) are not supported yet",
-                             st.o.self.id));
-  }
   STROM_TRY(st.open());
   auto at = net::tcp::endpoint(asio::ip::make_address(st.o.listen_host), st.o.listen_port);
   auto port = st.srv->listen(at);
@@ -774,7 +877,7 @@ status controller::start() {
     if (!cmd || !std::holds_alternative<register_broker_cmd>(*cmd))
       co_return error(rpc::errc::bad_payload);
     if (!self->is_leader() || self->failed)
-      co_return encode_reply(error_reply(error(controller_errc::not_controller)));
+      co_return encode_reply(self->not_controller_reply());
     self->on_heartbeat(std::get<register_broker_cmd>(*cmd).reg);
     reply rep;
     rep.index = self->applied.value();  // what the broker must apply to be caught up
@@ -782,7 +885,8 @@ status controller::start() {
   });
   asio::co_spawn(st.io, st.tick_loop(), asio::detached);
   asio::co_spawn(st.io, st.heartbeat_loop(), asio::detached);
-  lg().info("controller: node {} of voters [{}], internal listener on {}:{}", st.o.self.id,
+  lg().info("controller: node {} ({}) of [{}], internal listener on {}:{}", st.o.self.id,
+            st.is_seed(st.o.self.id) ? "voter" : "learner: not among cluster.seeds",
             raft::to_string(st.core->config()), st.o.listen_host, st.bound_port);
   return {};
 }

@@ -22,11 +22,24 @@ class raft_network::group_transport final : public raft::transport {
 
 raft_network::raft_network(net::asio::io_context& io, raft::node_id self,
                            std::map<raft::node_id, net::tcp::endpoint> peers, client::options o)
-    : io_(io), self_(self) {
-  for (const auto& [id, at] : peers) {
-    if (id != self_)
-      peers_.emplace(id, std::make_unique<client>(io_, at, o));
+    : io_(io), self_(self), opts_(o) {
+  for (const auto& [id, at] : peers)
+    add_peer(id, at);
+}
+
+void raft_network::add_peer(raft::node_id n, const net::tcp::endpoint& at) {
+  if (n == self_)
+    return;
+  auto known = addresses_.find(n);
+  if (known != addresses_.end() && known->second == at)
+    return;
+  if (auto old = peers_.find(n); old != peers_.end()) {
+    old->second->stop();
+    retired_.push_back(std::move(old->second));
+    peers_.erase(old);
   }
+  peers_.emplace(n, std::make_unique<client>(io_, at, opts_));
+  addresses_[n] = at;
 }
 
 raft_network::~raft_network() {
@@ -82,6 +95,8 @@ void raft_network::serve(server& srv, std::function<void(group_id, raft::message
 
 void raft_network::stop() {
   for (auto& [id, c] : peers_)
+    c->stop();
+  for (auto& c : retired_)
     c->stop();
 }
 

@@ -64,6 +64,27 @@ class Cluster:
             kafka, internal, admin = ports[n]
             self.nodes[n] = Node(workdir, text, n, kafka, admin, internal)
 
+    def add_node(self, node_id, extra=""):
+        """A node outside cluster.seeds (a controller learner) with id `node_id` and free
+        ports, configured like node 1 but for its id, listeners and data directory; not
+        started."""
+        kafka, internal, admin = free_port(), free_port(), free_port()
+        with open(self.nodes[1].config) as f:
+            text = f.read()
+        seeds, sep, own = text.partition("\nlisteners:")
+        own = own.replace(str(self.nodes[1].port), str(kafka)).replace(
+            str(self.nodes[1].internal_port), str(internal)).replace(
+            str(self.nodes[1].admin_port), str(admin))
+        text = seeds + sep + own
+        text = re.sub(r"\n  id: 1 ", f"\n  id: {node_id} ", text, count=1)
+        workdir = os.path.join(self._tmp.name, f"node-{node_id}")
+        os.makedirs(workdir)
+        text = text.replace(self.nodes[1].data, os.path.join(workdir, "data"))
+        text += "\n" + extra
+        node = Node(workdir, text, node_id, kafka, admin, internal)
+        self.nodes[node_id] = node
+        return node
+
     def bootstrap(self, *ids):
         ids = ids or sorted(self.nodes)
         return ",".join(f"127.0.0.1:{self.nodes[i].port}" for i in ids)

@@ -243,6 +243,55 @@ class ClusterTest(unittest.TestCase):
         kc.close()
         self.assertEqual(sorted(values), sorted(got))
 
+    def test_a_broker_outside_the_seeds_joins_as_a_learner(self):
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("before", 4)
+        node = self.cluster.add_node(4)
+        node.start()
+        controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3, 4}), "broker 4 in")
+        self.assertNotEqual(controller, 4)
+        self.assertIn("joins the controller group as a learner",
+                      self.cluster.nodes[controller].output())
+        # It follows the controller log: it knows what was created before it joined, takes
+        # topic admin, and gets its share of new partitions.
+        self.assertEqual(len(kcat_topics(node.port).get("before", {})), 4)
+        self.create_topic("joined", 8, port=node.port)
+        leaders = self.wait_topic("joined", 8)
+        self.assertEqual(sorted(set(leaders.values())), [1, 2, 3, 4], leaders)
+
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        p = Producer({"bootstrap.servers": f"127.0.0.1:{node.port}", "acks": "all"})
+        for i in range(80):
+            p.produce("joined", value=f"v-{i}", partition=i % 8)
+        self.assertEqual(p.flush(TIMEOUT), 0)
+        c = Consumer({"bootstrap.servers": f"127.0.0.1:{self.cluster.nodes[1].port}",
+                      "group.id": "unused", "enable.auto.commit": False})
+        c.assign([TopicPartition("joined", i, 0) for i in range(8)])
+        got = []
+        deadline = time.time() + TIMEOUT
+        while len(got) < 80 and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                got.append(m.value().decode())
+        c.close()
+        self.assertEqual(sorted(got), sorted(f"v-{i}" for i in range(80)))
+
+        # A learner never leads the controller group: the seeds elect a new leader among
+        # themselves, and the learner finds it.
+        self.cluster.nodes[controller].kill()
+        rest = {1, 2, 3, 4} - {controller}
+        new = self.cluster.wait_until(lambda: self.agreed(rest), "a new controller")
+        self.assertNotIn(new, (controller, 4))
+        self.create_topic("after", 2, port=node.port)
+        self.wait_topic("after", 2)
+        # It rejoins after a restart with what it knew.
+        self.assertEqual(node.stop(signal.SIGTERM), 0, node.output())
+        node.start()
+        self.cluster.wait_until(lambda: self.agreed(rest), "broker 4 back")
+        self.assertEqual(len(kcat_topics(node.port).get("joined", {})), 8)
+        self.cluster.nodes[controller].start()
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3, 4}), "all four again")
+
     def test_a_broker_that_does_not_lead_a_partition_says_so(self):
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
         self.create_topic("led", 3)

@@ -3,6 +3,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "strom/raft/transport.h"
 #include "strom/rpc/raft_codec.h"
@@ -33,6 +35,14 @@ class raft_network {
   void flush();
   /// Serves batches that arrive at `srv`: `deliver(group, message)` for each part.
   void serve(server& srv, std::function<void(group_id, raft::message)> deliver);
+  /// Makes `n` a peer at `at` (a broker that joined), or moves it there. A connection to an
+  /// old address is stopped and kept until the network goes (calls may still hold it).
+  void add_peer(raft::node_id n, const net::tcp::endpoint& at);
+  /// The address of peer `n`, when it is one.
+  [[nodiscard]] std::optional<net::tcp::endpoint> address(raft::node_id n) const {
+    auto it = addresses_.find(n);
+    return it == addresses_.end() ? std::nullopt : std::optional(it->second);
+  }
   /// The outbound connection to `n` (shared with other inter-broker calls to that node), or
   /// null for a node that is not a peer.
   [[nodiscard]] client* peer(raft::node_id n) const {
@@ -49,7 +59,10 @@ class raft_network {
 
   net::asio::io_context& io_;
   raft::node_id self_;
+  client::options opts_;
   std::map<raft::node_id, std::unique_ptr<client>> peers_;
+  std::map<raft::node_id, net::tcp::endpoint> addresses_;
+  std::vector<std::unique_ptr<client>> retired_;
   std::map<raft::node_id, batch_builder> pending_;
   std::map<group_id, std::unique_ptr<group_transport>> groups_;
   uint64_t dropped_ = 0;

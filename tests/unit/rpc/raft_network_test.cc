@@ -190,5 +190,69 @@ TEST_F(RaftNetworkTest, AFollowerWhoseListenerRestartsCatchesUp) {
   ASSERT_TRUE(run_until([&] { return f->core->commit_index() >= last; }));
 }
 
+TEST_F(RaftNetworkTest, ANodeAddedAtRunTimeFollowsAsALearner) {
+  ASSERT_TRUE(run_until([&] { return leader() != nullptr; }));
+  // Node 4 knows the three as peers (it starts with them as the voters); they learn its
+  // address only now, as from its registration.
+  raft::snapshot initial;
+  for (int i = 1; i <= 3; ++i)
+    initial.meta.config.voters.insert(node_id(i));
+  auto m = std::make_unique<member>();
+  m->id = node_id(4);
+  m->log = std::make_unique<raft::memory_log_store>(initial);
+  m->srv = std::make_unique<server>(io, server::options{});
+  auto p = m->srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  m->port = *p;
+  auto at = tcp::endpoint(asio::ip::address_v4::loopback(), m->port);
+  m->net = std::make_unique<raft_network>(io, m->id, endpoints);
+  serve(*m);
+  raft::options o;
+  o.id = m->id;
+  m->core = std::make_unique<raft::node>(o, *m->log, m->hs.load());
+  EXPECT_EQ(members[0]->net->peer(m->id), nullptr);
+  for (auto& other : members) {
+    other->net->add_peer(m->id, at);
+    EXPECT_EQ(other->net->address(m->id), at);
+  }
+  auto* learner = m.get();
+  members.push_back(std::move(m));
+
+  auto* l = leader();
+  ASSERT_NE(l, nullptr);
+  auto added = l->core->change_config({raft::config_change::kind::add_learner, node_id(4)});
+  ASSERT_TRUE(added.has_value()) << added.error().message();
+  drain(*l);
+  raft_index last{0};
+  for (int i = 0; i < 20; ++i) {
+    auto t = l->core->propose(std::vector<std::byte>(8, std::byte{2}), 1);
+    ASSERT_TRUE(t.has_value()) << t.error().message();
+    last = t->last;
+    drain(*l);
+  }
+  ASSERT_TRUE(run_until([&] { return learner->core->commit_index() >= last; }));
+  EXPECT_TRUE(learner->core->config().learners.contains(node_id(4)));
+  EXPECT_EQ(learner->core->leader(), l->id);
+  EXPECT_EQ(learner->log->term_at(last), l->log->term_at(last));
+
+  // Its address changes (a restart elsewhere): the peers move their connection.
+  learner->srv->stop();
+  learner->srv = std::make_unique<server>(io, server::options{});
+  auto q = learner->srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  ASSERT_TRUE(q.has_value());
+  serve(*learner);
+  for (auto& other : members) {
+    if (other.get() != learner)
+      other->net->add_peer(node_id(4), tcp::endpoint(asio::ip::address_v4::loopback(), *q));
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto t = l->core->propose(std::vector<std::byte>(8, std::byte{3}), 1);
+    ASSERT_TRUE(t.has_value()) << t.error().message();
+    last = t->last;
+    drain(*l);
+  }
+  ASSERT_TRUE(run_until([&] { return learner->core->commit_index() >= last; }));
+}
+
 }  // namespace
 }  // namespace strom::rpc
