@@ -527,6 +527,7 @@ void controller::impl::publish() {
   v->controller_id = lead;
   v->brokers = stm.brokers();
   v->topics = stm.topics();
+  v->cluster_configs = stm.cluster_configs();
   v->applied_index = stm.applied_index();
   v->caught_up = caught_up;
   {

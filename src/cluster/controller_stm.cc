@@ -36,7 +36,8 @@ class controller_category_impl final : public std::error_category {
 };
 
 constexpr int8_t command_version = 1;
-constexpr int8_t snapshot_version = 1;
+/// Version 2 added the cluster-wide configs at the end; version 1 snapshots are still read.
+constexpr int8_t snapshot_version = 2;
 /// The most producer ids one command reserves.
 constexpr int64_t max_producer_id_block = 1'000'000;
 /// Strings in the controller's records: names, hosts, ids, config values.
@@ -211,10 +212,12 @@ std::vector<std::byte> encode(const controller_command& cmd) {
           w.put_string(c.name);
           put_id(w, c.id);
           put_replicas(w, c.added);
-        } else {
-          static_assert(std::is_same_v<T, update_topic_configs_cmd>);
+        } else if constexpr (std::is_same_v<T, update_topic_configs_cmd>) {
           w.put_string(c.name);
           put_id(w, c.id);
+          put_configs(w, c.configs);
+        } else {
+          static_assert(std::is_same_v<T, set_cluster_configs_cmd>);
           put_configs(w, c.configs);
         }
       },
@@ -279,6 +282,9 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       cmd = std::move(u);
       break;
     }
+    case 9:
+      cmd = set_cluster_configs_cmd{get_configs(c)};
+      break;
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -326,6 +332,11 @@ result<int64_t> controller_stm::apply(int64_t index, const controller_command& c
           if (c.next < 0)
             return error(controller_errc::invalid_command, "producer id floor");
           next_producer_id_ = std::max(next_producer_id_, c.next);
+          return int64_t{0};
+        } else if constexpr (std::is_same_v<T, set_cluster_configs_cmd>) {
+          // Checked by the broker that submitted it: the state machine takes any names, so
+          // that brokers of different versions apply it alike.
+          cluster_configs_ = c.configs;
           return int64_t{0};
         } else {
           return apply_topic(c);
@@ -405,6 +416,7 @@ std::vector<std::byte> controller_stm::snapshot() const {
   w.put<int32_t>(static_cast<int32_t>(topics_->size()));
   for (const auto& [name, t] : *topics_)
     put_topic(w, t);
+  put_configs(w, cluster_configs_);
   return w.take();
 }
 
@@ -412,7 +424,7 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
   bytes::cursor c(in);
   controller_stm s;
   auto version = c.read_int8();
-  if (c.ok() && version != snapshot_version)
+  if (c.ok() && version != snapshot_version && version != 1)
     return error(controller_errc::corrupt, fmt::format("snapshot version {}", version));
   s.applied_ = c.read_int64();
   s.cluster_id_ = get_string(c);
@@ -431,6 +443,8 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
     (*topics)[t.name] = std::move(t);
   }
   s.topics_ = std::move(topics);
+  if (version >= 2)
+    s.cluster_configs_ = get_configs(c);
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());
   if (!c.at_end())

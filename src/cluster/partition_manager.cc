@@ -18,6 +18,23 @@ partition_manager::partition_manager(net::shard_runtime& rt, storage::log_manage
 
 partition_manager::~partition_manager() = default;
 
+void partition_manager::set_cluster_defaults(topic_configs by_topic_name) {
+  std::lock_guard lock(cluster_mu_);
+  cluster_defaults_ = std::move(by_topic_name);
+}
+
+topic_configs partition_manager::cluster_defaults() const {
+  std::lock_guard lock(cluster_mu_);
+  return cluster_defaults_;
+}
+
+topic_configs partition_manager::with_cluster_defaults(const topic_configs& overrides) const {
+  auto merged = cluster_defaults();
+  for (const auto& [k, v] : overrides)
+    merged[k] = v;
+  return merged;
+}
+
 size_t partition_manager::shard_of(const model::ntp& n) const {
   auto h = std::hash<std::string>{}(n.topic) * 31 + static_cast<size_t>(n.partition.value());
   return h % shards_.size();
@@ -31,7 +48,8 @@ partition* partition_manager::local(const model::ntp& n) {
 
 status partition_manager::make_partition(const model::ntp& n, const topic_metadata& t,
                                          size_t shard) {
-  auto cfg = effective_log_config(defaults_, t.configs);
+  auto configs = with_cluster_defaults(t.configs);
+  auto cfg = effective_log_config(defaults_, configs);
   storage::log* log = logs_.get(n);
   if (log == nullptr) {
     auto created = logs_.create(n, cfg);
@@ -42,8 +60,7 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
     log->set_config(cfg);
   }
   auto& parts = shards_.on(shard).partitions;
-  auto p =
-      std::make_unique<partition>(n, log, settings_for(defaults_, t.configs), clock_, metrics_);
+  auto p = std::make_unique<partition>(n, log, settings_for(defaults_, configs), clock_, metrics_);
   p->bind_shard(net::shard_affinity(rt_, shard));
   STROM_TRY(p->load_producer_state());
   parts[n] = std::move(p);
@@ -137,8 +154,9 @@ awaitable<void> partition_manager::drop_partitions(std::string topic, int32_t fr
 }
 
 awaitable<void> partition_manager::update_configs(topic_metadata t) {
-  auto cfg = effective_log_config(defaults_, t.configs);
-  auto ps = settings_for(defaults_, t.configs);
+  auto configs = with_cluster_defaults(t.configs);
+  auto cfg = effective_log_config(defaults_, configs);
+  auto ps = settings_for(defaults_, configs);
   auto groups = by_shard(t.name, 0, t.partitions);
   auto apply = [this, &groups, &t, &cfg, &ps](size_t i) {
     for (auto id : groups.ids[i]) {

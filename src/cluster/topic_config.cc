@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace strom::cluster {
 
@@ -196,6 +197,42 @@ const topic_config_key* find_topic_config_key(std::string_view name) {
       return &k;
   }
   return nullptr;
+}
+
+const topic_config_key* find_cluster_config_key(std::string_view broker_name) {
+  for (const auto& k : topic_config_keys()) {
+    if (k.broker_synonym == broker_name)
+      return &k;
+  }
+  return nullptr;
+}
+
+status validate_cluster_config(std::string_view broker_name, std::string_view value) {
+  const auto* k = find_cluster_config_key(broker_name);
+  if (k == nullptr) {
+    std::vector<std::string_view> names;
+    for (const auto& key : topic_config_keys()) {
+      if (!key.broker_synonym.empty())
+        names.push_back(key.broker_synonym);
+    }
+    return error(config_errc::unknown_key,
+                 fmt::format("{} cannot be changed at run time (the cluster-wide ones: {}); set "
+                             "it in each node's YAML",
+                             broker_name, fmt::join(names, ", ")));
+  }
+  auto s = validate_topic_config(k->name, value);
+  if (!s)
+    return error(s.error().code(), fmt::format("{} (as {})", s.error().detail(), broker_name));
+  return s;
+}
+
+topic_configs cluster_defaults_by_topic_name(const topic_configs& broker_level) {
+  topic_configs out;
+  for (const auto& [name, value] : broker_level) {
+    if (const auto* k = find_cluster_config_key(name))
+      out[std::string(k->name)] = value;
+  }
+  return out;
 }
 
 status validate_topic_config(std::string_view name, std::string_view value) {

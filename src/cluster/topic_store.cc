@@ -28,6 +28,19 @@ std::optional<int64_t> parse_int(std::string_view v, int64_t lo, int64_t hi) {
     return std::nullopt;
   return out;
 }
+
+/// The next line of `text` that is not empty, taken off `text`; `line_no` counts every line.
+std::optional<std::string_view> next_line(std::string_view& text, size_t& line_no) {
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    auto line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (!line.empty())
+      return line;
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 std::string format_topic_id(const topic_uuid& id) {
@@ -84,13 +97,8 @@ result<topic_metadata> parse_topic_file(std::string name, std::string_view text)
     return error(topic_errc::corrupt_topic_file, s.error().detail());
   bool has_partitions = false;
   size_t line_no = 0;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    auto line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (line.empty())
-      continue;
+  while (auto next = next_line(text, line_no)) {
+    auto line = *next;
     auto eq = line.find('=');
     if (eq == std::string_view::npos || eq == 0) {
       return error(
@@ -202,6 +210,41 @@ status topic_store::write(const topic_metadata& t) {
   for (const auto& [k, v] : t.configs)
     text += fmt::format("config.{}={}\n", k, v);
   return fs_->write_file_atomic(file_of(t.name), std::as_bytes(std::span(text)));
+}
+
+result<topic_configs> topic_store::load_cluster_configs() {
+  auto path = dir_ / "cluster.configs";
+  auto exists = fs_->exists(path);
+  if (!exists)
+    return exists.error();
+  topic_configs out;
+  if (!*exists)
+    return out;
+  auto text = fs_->read_small_file(path, max_topic_file);
+  if (!text)
+    return error(text.error().code(),
+                 fmt::format("reading {}: {}", path.string(), text.error().message()));
+  std::string_view rest(*text);
+  size_t line_no = 0;
+  while (auto next = next_line(rest, line_no)) {
+    auto line = *next;
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos || !line.starts_with("config.") || eq <= 7) {
+      return error(topic_errc::corrupt_topic_file,
+                   fmt::format("{} line {}: expected config.<name>=<value>; repair or remove the "
+                               "file (removing it drops the cluster-wide configs)",
+                               path.string(), line_no));
+    }
+    out[std::string(line.substr(7, eq - 7))] = std::string(line.substr(eq + 1));
+  }
+  return out;
+}
+
+status topic_store::write_cluster_configs(const topic_configs& configs) {
+  std::string text;
+  for (const auto& [k, v] : configs)
+    text += fmt::format("config.{}={}\n", k, v);
+  return fs_->write_file_atomic(dir_ / "cluster.configs", std::as_bytes(std::span(text)));
 }
 
 status topic_store::erase(std::string_view name) {

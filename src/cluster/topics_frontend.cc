@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "strom/base/assert.h"
 #include "strom/base/logging.h"
@@ -212,7 +213,8 @@ void topics_frontend::remove_logs(const std::string& topic, int32_t from, int32_
 
 status topics_frontend::create_files(const topic_metadata& t, int32_t from,
                                      const std::optional<topic_metadata>& previous) {
-  auto cfg = effective_log_config(partitions_.defaults(), t.configs);
+  auto cfg =
+      effective_log_config(partitions_.defaults(), partitions_.with_cluster_defaults(t.configs));
   int32_t made = from;
   auto fail = [&](const error& e) -> status {
     remove_logs(t.name, from, made);
@@ -446,6 +448,57 @@ awaitable<status> topics_frontend::set_topic_configs_locked(const std::string& n
   co_return co_await std::move(op);
 }
 
+awaitable<status> topics_frontend::set_cluster_configs(topic_configs broker_level,
+                                                       bool validate_only) {
+  for (const auto& [k, v] : broker_level) {
+    if (auto s = validate_cluster_config(k, v); !s)
+      co_return s;
+  }
+  if (validate_only)
+    co_return ok();
+  if (ctl_) {
+    auto op = submit_and_reconcile(set_cluster_configs_cmd{broker_level}, "(cluster configs)");
+    co_return co_await std::move(op);
+  }
+  co_await lock_admin();
+  auto files = [this, broker_level]() -> status {
+    return store_.write_cluster_configs(broker_level);
+  };
+  auto s = co_await on_admin_pool(files);
+  if (s) {
+    auto op = apply_cluster_configs(broker_level);
+    co_await std::move(op);
+  }
+  unlock_admin();
+  co_return s;
+}
+
+topic_configs topics_frontend::cluster_configs() const {
+  std::lock_guard lock(cluster_configs_mu_);
+  return cluster_configs_;
+}
+
+void topics_frontend::load_cluster_configs(const topic_configs& broker_level) {
+  {
+    std::lock_guard lock(cluster_configs_mu_);
+    cluster_configs_ = broker_level;
+  }
+  partitions_.set_cluster_defaults(cluster_defaults_by_topic_name(broker_level));
+}
+
+awaitable<void> topics_frontend::apply_cluster_configs(const topic_configs& broker_level) {
+  if (cluster_configs() == broker_level)
+    co_return;
+  load_cluster_configs(broker_level);
+  auto topics = table_.snapshot();
+  for (const auto& [name, t] : *topics) {
+    auto op = partitions_.update_configs(t);
+    co_await std::move(op);
+  }
+  lg().info("cluster-wide configs: {}",
+            broker_level.empty() ? std::string("none") : fmt::format("{}", broker_level));
+}
+
 awaitable<status> topics_frontend::materialize_configs(const topic_metadata& t) {
   auto files = [this, t]() -> status { return store_.write(t); };
   if (auto s = co_await on_admin_pool(files); !s)
@@ -502,6 +555,8 @@ awaitable<status> topics_frontend::reconcile_locked() {
   auto view = ctl_->view();
   if (!view->caught_up)
     co_return ok();  // the view may be older than the topic files: wait for it
+  auto configs = apply_cluster_configs(view->cluster_configs);
+  co_await std::move(configs);
   const auto& desired = *view->topics;
   status result = ok();
   auto note = [&result](status s) {

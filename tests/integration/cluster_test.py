@@ -292,6 +292,60 @@ class ClusterTest(unittest.TestCase):
         self.cluster.nodes[controller].start()
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3, 4}), "all four again")
 
+    def test_cluster_wide_configs_reach_every_broker(self):
+        from kafka import KafkaAdminClient
+        from kafka.admin import ConfigResource as KRes, ConfigResourceType
+        from kafka.protocol.admin import DescribeConfigsRequest
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("cfgd", 3)
+        leaders = self.wait_topic("cfgd", 3)
+        ka = KafkaAdminClient(bootstrap_servers=self.cluster.bootstrap(2),
+                              request_timeout_ms=TIMEOUT * 1000)
+
+        def described(node_id, resource):
+            f = ka._send_request_to_node(node_id, DescribeConfigsRequest[1](
+                resources=[resource], include_synonyms=False))
+            ka._wait_for_futures([f])
+            return {e[0]: e[1] for e in f.value.resources[0][4]}
+
+        def everywhere(value):
+            for n, node in self.cluster.nodes.items():
+                if not node.running:
+                    continue
+                if described(n, (4, "", None)) != ({"message.max.bytes": value} if value else {}):
+                    return False
+                topic = described(n, (2, "cfgd", ["max.message.bytes"]))
+                if topic != {"max.message.bytes": value or "1048588"}:
+                    return False
+            return True
+
+        try:
+            r = ka.alter_configs([KRes(ConfigResourceType.BROKER, "",
+                                       configs={"message.max.bytes": "3000"})])
+            self.assertEqual(r.resources[0][0], 0, r)
+            self.cluster.wait_until(lambda: everywhere("3000"), "the default on every broker")
+            # In force on each partition's leader.
+            from confluent_kafka import Producer
+            p = Producer({"bootstrap.servers": self.cluster.bootstrap()})
+            errors = []
+            for partition in leaders:
+                p.produce("cfgd", value=b"x" * 5000, partition=partition,
+                          on_delivery=lambda e, m: errors.append(e))
+            p.flush(TIMEOUT)
+            self.assertEqual([e.name() if e else None for e in errors],
+                             ["MSG_SIZE_TOO_LARGE"] * 3)
+            # A broker killed and restarted gets them back from the controller.
+            victim = leaders[0]
+            self.cluster.nodes[victim].kill()
+            self.cluster.nodes[victim].start()
+            self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "all three again")
+            self.cluster.wait_until(lambda: everywhere("3000"), "the default after a restart")
+            r = ka.alter_configs([KRes(ConfigResourceType.BROKER, "", configs={})])
+            self.assertEqual(r.resources[0][0], 0, r)
+            self.cluster.wait_until(lambda: everywhere(None), "no default on any broker")
+        finally:
+            ka.close()
+
     def test_a_broker_that_does_not_lead_a_partition_says_so(self):
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
         self.create_topic("led", 3)

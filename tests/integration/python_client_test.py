@@ -140,6 +140,99 @@ class PythonClientTest(unittest.TestCase):
         bc = admin.describe_configs([broker_res])[broker_res].result(timeout=TIMEOUT)
         self.assertEqual(bc["node.id"].value, "1")
 
+    def test_cluster_wide_configs(self):
+        # kafka-configs --entity-type brokers --entity-default: a broker resource without a
+        # name holds the defaults of every topic without its own value, changed at run time.
+        # librdkafka refuses a broker resource without a name: kafka-python sets them.
+        from kafka import KafkaAdminClient
+        from kafka.admin import ConfigResource as KRes, ConfigResourceType
+        from kafka.errors import InvalidConfigurationError
+        b = self.broker.bootstrap
+        create_topic(b, "dyn", 1)
+        create_topic(b, "dyn-own", 1, {"max.message.bytes": "100000"})
+
+        def kadmin():
+            return KafkaAdminClient(bootstrap_servers=b, request_timeout_ms=TIMEOUT * 1000)
+
+        def defaults(ka):
+            """{name: (value, source)} of the broker resource without a name."""
+            # Its describe_configs() wants a broker id: the request goes out as it is built.
+            from kafka.protocol.admin import DescribeConfigsRequest
+            f = ka._send_request_to_node(ka._client.least_loaded_node(),
+                                         DescribeConfigsRequest[1](resources=[(4, "", None)],
+                                                                   include_synonyms=True))
+            ka._wait_for_futures([f])
+            err, _, _, name, entries = f.value.resources[0][:5]
+            self.assertEqual((err, name), (0, ""))
+            # kafka-python's v1 schema reads config_source as a boolean: the synonym has it.
+            return {e[0]: (e[1], e[5][0][2]) for e in entries}
+
+        ka = kadmin()
+        self.assertEqual(defaults(ka), {})
+        ka.alter_configs([KRes(ConfigResourceType.BROKER, "",
+                               configs={"message.max.bytes": "3000",
+                                        "log.retention.ms": "86400000"})])
+        # Refused: an unknown or static name, a bad value, one broker's own config.
+        for res in (KRes(ConfigResourceType.BROKER, "", configs={"num.io.threads": "8"}),
+                    KRes(ConfigResourceType.BROKER, "", configs={"log.segment.bytes": "10"}),
+                    KRes(ConfigResourceType.BROKER, "1", configs={"log.retention.ms": "1"})):
+            r = ka.alter_configs([res])
+            self.assertEqual(r.resources[0][0], InvalidConfigurationError.errno, res)
+        ka.close()
+
+        def check():
+            ka = kadmin()
+            try:
+                # DYNAMIC_DEFAULT_BROKER_CONFIG (3)
+                self.assertEqual(defaults(ka), {"message.max.bytes": ("3000", 3),
+                                                "log.retention.ms": ("86400000", 3)})
+            finally:
+                ka.close()
+            admin = AdminClient({"bootstrap.servers": b})
+            res = ConfigResource(ConfigResource.Type.TOPIC, "dyn")
+            got = admin.describe_configs([res])[res].result(timeout=TIMEOUT)
+            self.assertEqual(got["max.message.bytes"].value, "3000")
+            self.assertEqual(got["max.message.bytes"].source, 3)
+            self.assertEqual(got["retention.ms"].value, "86400000")
+            self.assertTrue(got["segment.bytes"].is_default)
+            res = ConfigResource(ConfigResource.Type.TOPIC, "dyn-own")
+            got = admin.describe_configs([res])[res].result(timeout=TIMEOUT)
+            self.assertEqual(got["max.message.bytes"].value, "100000")
+            self.assertEqual(got["max.message.bytes"].source, 1)  # the topic's own
+            res = ConfigResource(ConfigResource.Type.BROKER, "1")
+            got = admin.describe_configs([res])[res].result(timeout=TIMEOUT)
+            self.assertEqual(got["message.max.bytes"].value, "3000")
+            self.assertEqual(got["message.max.bytes"].source, 3)
+            self.assertFalse(got["message.max.bytes"].is_read_only)
+            self.assertTrue(got["node.id"].is_read_only)
+            # In force at once: the topic without its own limit takes the new one.
+            p = Producer({"bootstrap.servers": b})
+            errors = []
+            p.produce("dyn", value=b"x" * 5000, on_delivery=lambda e, m: errors.append(e))
+            p.flush(TIMEOUT)
+            p.produce("dyn-own", value=b"x" * 5000, on_delivery=lambda e, m: errors.append(e))
+            p.flush(TIMEOUT)
+            self.assertEqual(len(errors), 2)
+            self.assertEqual(errors[0].name(), "MSG_SIZE_TOO_LARGE")
+            self.assertIsNone(errors[1])
+
+        check()
+        # They survive a restart.
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker.start()
+        check()
+        # AlterConfigs replaces the whole set: an empty one clears them.
+        ka = kadmin()
+        try:
+            ka.alter_configs([KRes(ConfigResourceType.BROKER, "", configs={})])
+            self.assertEqual(defaults(ka), {})
+        finally:
+            ka.close()
+        admin = AdminClient({"bootstrap.servers": b})
+        res = ConfigResource(ConfigResource.Type.TOPIC, "dyn")
+        got = admin.describe_configs([res])[res].result(timeout=TIMEOUT)
+        self.assertTrue(got["max.message.bytes"].is_default)
+
     def test_offsets_for_times(self):
         b = self.broker.bootstrap
         create_topic(b, "times", 1)

@@ -29,6 +29,8 @@ struct cluster_view {
   std::map<int32_t, broker_record> brokers;
   /// The topics of the cluster (ids, partitions, replicas, configs).
   std::shared_ptr<const topic_map> topics = std::make_shared<const topic_map>();
+  /// The cluster-wide config defaults, by broker-level names.
+  topic_configs cluster_configs;
   /// The controller log index the view reflects.
   int64_t applied_index = 0;
   /// This broker applied at least what the controller leader had applied when it first heard

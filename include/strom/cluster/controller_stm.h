@@ -97,10 +97,18 @@ struct update_topic_configs_cmd {
                          const update_topic_configs_cmd&) = default;
 };
 
+/// The cluster-wide defaults of the broker-level configs (by their broker names,
+/// "log.retention.ms"), replacing the previous set: what topics without an override of their
+/// own use on every broker (Kafka's dynamic default broker configs).
+struct set_cluster_configs_cmd {
+  topic_configs configs;
+  friend bool operator==(const set_cluster_configs_cmd&, const set_cluster_configs_cmd&) = default;
+};
+
 using controller_command =
     std::variant<bootstrap_cmd, register_broker_cmd, fence_broker_cmd, allocate_producer_ids_cmd,
                  producer_id_floor_cmd, add_topic_cmd, remove_topic_cmd, add_partitions_cmd,
-                 update_topic_configs_cmd>;
+                 update_topic_configs_cmd, set_cluster_configs_cmd>;
 
 /// Why a command was refused (it was still consumed: the applied index moved).
 enum class controller_errc {
@@ -150,6 +158,8 @@ class controller_stm {
   [[nodiscard]] int64_t next_producer_id() const { return next_producer_id_; }
   /// Copy-on-write: a command that changes topics replaces the map.
   [[nodiscard]] const std::shared_ptr<const topic_map>& topics() const { return topics_; }
+  /// The cluster-wide config defaults (set_cluster_configs_cmd).
+  [[nodiscard]] const topic_configs& cluster_configs() const { return cluster_configs_; }
 
   /// The whole state, as of applied_index().
   [[nodiscard]] std::vector<std::byte> snapshot() const;
@@ -158,7 +168,8 @@ class controller_stm {
 
   friend bool operator==(const controller_stm& a, const controller_stm& b) {
     return a.applied_ == b.applied_ && a.cluster_id_ == b.cluster_id_ && a.brokers_ == b.brokers_ &&
-           a.next_producer_id_ == b.next_producer_id_ && *a.topics_ == *b.topics_;
+           a.next_producer_id_ == b.next_producer_id_ && *a.topics_ == *b.topics_ &&
+           a.cluster_configs_ == b.cluster_configs_;
   }
 
  private:
@@ -169,6 +180,7 @@ class controller_stm {
 
   int64_t applied_ = 0;
   std::string cluster_id_;
+  topic_configs cluster_configs_;
   std::map<int32_t, broker_record> brokers_;
   int64_t next_producer_id_ = 0;
   std::shared_ptr<const topic_map> topics_ = std::make_shared<const topic_map>();

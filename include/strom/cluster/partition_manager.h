@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,14 @@ class partition_manager {
   [[nodiscard]] std::optional<int32_t> node() const { return node_; }
 
   [[nodiscard]] const topic_defaults& defaults() const { return defaults_; }
+  /// The cluster-wide defaults (by topic config names) that sit between the broker's own
+  /// defaults and a topic's overrides. Thread-safe; set_cluster_defaults() does not touch the
+  /// partitions (update_configs() does, topic by topic).
+  void set_cluster_defaults(topic_configs by_topic_name);
+  [[nodiscard]] topic_configs cluster_defaults() const;
+  /// A topic's overrides over the cluster-wide defaults: what effective_configs() and the
+  /// other functions of topic_config.h take as the topic's configs. Thread-safe.
+  [[nodiscard]] topic_configs with_cluster_defaults(const topic_configs& overrides) const;
   net::shard_runtime& runtime() { return rt_; }
   storage::log_manager& logs() { return logs_; }
 
@@ -115,6 +124,8 @@ class partition_manager {
   net::shard_runtime& rt_;
   storage::log_manager& logs_;
   topic_defaults defaults_;
+  mutable std::mutex cluster_mu_;  // guards cluster_defaults_
+  topic_configs cluster_defaults_;
   clock& clock_;
   metrics::registry& metrics_;
   net::sharded<shard_partitions> shards_;

@@ -49,6 +49,15 @@ inline std::error_code make_error_code(config_errc e) {
 /// Checks one name/value pair; the error detail says what was expected.
 status validate_topic_config(std::string_view name, std::string_view value);
 
+/// The topic config whose broker-level synonym is `broker_name` ("log.retention.ms" ->
+/// "retention.ms"): the broker configs that can be set cluster-wide at run time.
+const topic_config_key* find_cluster_config_key(std::string_view broker_name);
+/// Checks one cluster-wide default (a broker-level name and its value).
+status validate_cluster_config(std::string_view broker_name, std::string_view value);
+/// Cluster-wide defaults by broker-level names, as the topic configs they default (unknown
+/// names are left out).
+topic_configs cluster_defaults_by_topic_name(const topic_configs& broker_level);
+
 /// Broker defaults that topic configs override.
 struct topic_defaults {
   storage::log_config log;

@@ -48,6 +48,11 @@ class topic_store {
   /// when the file is still there (a failed directory fsync after the removal is logged).
   status erase(std::string_view name);
 
+  /// The cluster-wide config defaults of a broker without a controller: `<dir>/cluster.configs`,
+  /// `config.<broker-level name>=<value>` lines, written atomically; empty without the file.
+  result<topic_configs> load_cluster_configs();
+  status write_cluster_configs(const topic_configs& configs);
+
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -80,6 +81,18 @@ class topics_frontend {
   /// Replaces a topic's config overrides; takes effect on every partition without restart.
   awaitable<status> set_topic_configs(std::string name, topic_configs configs, bool validate_only);
 
+  /// Replaces the cluster-wide config defaults (broker-level names: "log.retention.ms"; the
+  /// dynamic default broker configs of Kafka): every topic without an override of its own
+  /// takes them on every broker, without restart. Each name must be the broker synonym of a
+  /// topic config, each value valid for it. In a cluster they live in the controller's state;
+  /// a broker without one keeps them in its topics directory.
+  awaitable<status> set_cluster_configs(topic_configs broker_level, bool validate_only);
+  /// The cluster-wide config defaults now in force here. Thread-safe.
+  [[nodiscard]] topic_configs cluster_configs() const;
+  /// The cluster-wide config defaults a broker without a controller starts with (from its
+  /// topic store). Call before the partitions load.
+  void load_cluster_configs(const topic_configs& broker_level);
+
   /// Makes this a cluster broker's front end: every topic change goes to the controller (`ctl`,
   /// whose submit() runs on shard 0) and is answered once this broker applied it; the local
   /// topic table, topic files, logs and partition objects follow the controller's topics
@@ -116,6 +129,10 @@ class topics_frontend {
                                              bool validate_only);
   awaitable<status> set_topic_configs_locked(const std::string& name, const topic_configs& configs,
                                              bool validate_only);
+
+  /// Makes `broker_level` the cluster-wide defaults here and applies them to every partition.
+  /// Under the admin turn.
+  awaitable<void> apply_cluster_configs(const topic_configs& broker_level);
 
   // The local steps of each change, after its checks: files, partition objects, table (the
   // single-node path and the reconciler both use them).
@@ -169,6 +186,8 @@ class topics_frontend {
   /// Reconciles waiting (shard 0 only): a change while one runs makes it run again.
   bool reconcile_pending_ = false;
   bool reconcile_running_ = false;
+  mutable std::mutex cluster_configs_mu_;  // guards cluster_configs_
+  topic_configs cluster_configs_;
 };
 
 }  // namespace strom::cluster

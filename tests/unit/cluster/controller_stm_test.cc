@@ -28,8 +28,14 @@ topic_metadata topic(std::string name, uint8_t id, std::vector<std::vector<int32
 
 TEST(ControllerStm, CommandsRoundTripThroughTheirEncoding) {
   std::vector<controller_command> cmds = {
-      bootstrap_cmd{"abc"},      register_broker_cmd{reg(1, "r1")},  register_broker_cmd{reg(2)},
-      fence_broker_cmd{2, true}, allocate_producer_ids_cmd{1, 1000}, producer_id_floor_cmd{5000},
+      bootstrap_cmd{"abc"},
+      register_broker_cmd{reg(1, "r1")},
+      register_broker_cmd{reg(2)},
+      fence_broker_cmd{2, true},
+      allocate_producer_ids_cmd{1, 1000},
+      producer_id_floor_cmd{5000},
+      set_cluster_configs_cmd{{{"log.retention.ms", "1000"}, {"log.cleanup.policy", "compact"}}},
+      set_cluster_configs_cmd{},
   };
   for (const auto& c : cmds) {
     auto back = decode_command(encode(c));
@@ -137,7 +143,7 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
       auto id = static_cast<int32_t>(rnd.uniform(0, 5));
       auto name = "t" + std::to_string(rnd.uniform(0, 3));
       auto tid = static_cast<uint8_t>(rnd.uniform(0, 6));
-      switch (rnd.uniform(0, 8)) {
+      switch (rnd.uniform(0, 9)) {
         case 0:
           return bootstrap_cmd{"c" + std::to_string(rnd.uniform(0, 9))};
         case 1:
@@ -160,6 +166,10 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
           return remove_topic_cmd{name, uuid(tid)};
         case 7:
           return add_partitions_cmd{name, uuid(tid), {{static_cast<int32_t>(rnd.uniform(1, 3))}}};
+        case 8:
+          if (rnd.uniform(0, 3) == 0)
+            return set_cluster_configs_cmd{};
+          return set_cluster_configs_cmd{{{"log.retention.ms", std::to_string(rnd.uniform(1, 9))}}};
         default:
           return update_topic_configs_cmd{
               name, uuid(tid), {{"retention.ms", std::to_string(rnd.uniform(1, 9))}}};
@@ -188,6 +198,32 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
     ASSERT_EQ(*restored, a) << "seed " << seed;
     ASSERT_EQ(a.snapshot(), restored->snapshot());
   }
+}
+
+TEST(ControllerStm, ClusterConfigsAreReplacedAsAWholeAndSnapshotted) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, set_cluster_configs_cmd{{{"log.retention.ms", "5"}}}).has_value());
+  ASSERT_TRUE(s.apply(2, set_cluster_configs_cmd{{{"log.segment.bytes", "2097152"}}}).has_value());
+  EXPECT_EQ(s.cluster_configs(), (topic_configs{{"log.segment.bytes", "2097152"}}));
+  auto r = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->cluster_configs(), s.cluster_configs());
+}
+
+TEST(ControllerStm, VersionOneSnapshotsWithoutClusterConfigsAreRead) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, bootstrap_cmd{"x"}).has_value());
+  ASSERT_TRUE(s.apply(2, register_broker_cmd{reg(1)}).has_value());
+  ASSERT_TRUE(s.apply(3, add_topic_cmd{topic("t", 1, {{1}})}).has_value());
+  // Version 1: the same bytes without the trailing (empty) config count.
+  auto bytes = s.snapshot();
+  bytes.resize(bytes.size() - 4);
+  bytes[0] = std::byte{1};
+  auto r = controller_stm::restore(bytes);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(*r, s);
+  bytes[0] = std::byte{3};
+  EXPECT_FALSE(controller_stm::restore(bytes).has_value());
 }
 
 TEST(ControllerStm, RestoreRefusesDamagedSnapshots) {

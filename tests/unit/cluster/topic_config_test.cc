@@ -96,5 +96,21 @@ TEST(TopicConfig, SegmentAndIndexMinimumsAreEnforcedWithAClearMessage) {
   EXPECT_TRUE(listed);
 }
 
+TEST(TopicConfig, ClusterWideConfigsGoByTheBrokerSynonyms) {
+  EXPECT_TRUE(validate_cluster_config("log.retention.ms", "1000"));
+  EXPECT_TRUE(validate_cluster_config("log.cleanup.policy", "compact"));
+  EXPECT_TRUE(validate_cluster_config("message.max.bytes", "2000000"));
+  auto unknown = validate_cluster_config("retention.ms", "1000");  // the topic name
+  ASSERT_FALSE(unknown);
+  EXPECT_TRUE(unknown.error().is(config_errc::unknown_key));
+  auto bad = validate_cluster_config("log.segment.bytes", "100");
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().is(config_errc::invalid_value));
+  EXPECT_NE(bad.error().message().find("log.segment.bytes"), std::string::npos);
+  EXPECT_EQ(cluster_defaults_by_topic_name(
+                {{"log.retention.ms", "5"}, {"message.max.bytes", "9"}, {"nope", "1"}}),
+            (topic_configs{{"max.message.bytes", "9"}, {"retention.ms", "5"}}));
+}
+
 }  // namespace
 }  // namespace strom::cluster

@@ -62,6 +62,26 @@ TEST_F(topic_store_test, a_write_replaces_and_an_erase_removes_the_file) {
   EXPECT_TRUE((*s)->load()->empty());
 }
 
+TEST_F(topic_store_test, cluster_configs_round_trip_and_a_damaged_file_is_refused) {
+  auto s = topic_store::open(fs, dir);
+  ASSERT_TRUE(s);
+  auto none = (*s)->load_cluster_configs();
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  topic_configs c{{"log.retention.ms", "5"}, {"log.cleanup.policy", "compact,delete"}};
+  ASSERT_TRUE((*s)->write_cluster_configs(c));
+  auto back = (*s)->load_cluster_configs();
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, c);
+  auto topics = load();  // the topic load ignores the file
+  ASSERT_TRUE(topics) << topics.error().message();
+  EXPECT_TRUE(topics->empty());
+  put("cluster.configs", "config.log.retention.ms=5\ngarbage\n");
+  auto damaged = (*s)->load_cluster_configs();
+  ASSERT_FALSE(damaged);
+  EXPECT_NE(damaged.error().message().find("cluster.configs"), std::string::npos);
+}
+
 TEST_F(topic_store_test, leftover_temp_files_are_removed) {
   put("orders.topic", "partitions=2\n");
   put("orders.topic.tmp", "partit");

@@ -258,6 +258,51 @@ class topics_frontend_test : public ::testing::Test {
   }
 };
 
+TEST_F(topics_frontend_test, cluster_wide_configs_reach_every_topic_without_its_own) {
+  ASSERT_TRUE(create("plain", 2));
+  ASSERT_TRUE(create("own", 1));
+  ASSERT_TRUE(run(frontend->set_topic_configs("own", {{"retention.ms", "777"}}, false)));
+  auto config_of = [&](const std::string& name, int32_t p) {
+    return run(manager->on_partition(model::ntp{name, model::partition_id(p)},
+                                     [](partition* part) { return part->log().config(); }));
+  };
+  // Refused: a name that is not a dynamic cluster-wide config, a bad value, a topic name.
+  auto bad = run(frontend->set_cluster_configs({{"num.io.threads", "8"}}, false));
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().is(config_errc::unknown_key));
+  EXPECT_NE(bad.error().message().find("log.retention.ms"), std::string::npos);
+  EXPECT_FALSE(run(frontend->set_cluster_configs({{"log.segment.bytes", "12"}}, false)));
+  EXPECT_FALSE(run(frontend->set_cluster_configs({{"retention.ms", "12"}}, false)));
+  // validate_only changes nothing.
+  ASSERT_TRUE(run(frontend->set_cluster_configs({{"log.retention.ms", "1"}}, true)));
+  EXPECT_TRUE(frontend->cluster_configs().empty());
+  EXPECT_EQ(config_of("plain", 0).retention_ms, -1);
+
+  topic_configs set{{"log.retention.ms", "123456"}, {"log.segment.bytes", "2097152"}};
+  ASSERT_TRUE(run(frontend->set_cluster_configs(set, false)));
+  EXPECT_EQ(frontend->cluster_configs(), set);
+  for (int32_t p = 0; p < 2; ++p) {
+    EXPECT_EQ(config_of("plain", p).retention_ms, 123456);
+    EXPECT_EQ(config_of("plain", p).segment_bytes, 2097152u);
+  }
+  EXPECT_EQ(config_of("own", 0).retention_ms, 777);  // its own override wins
+  EXPECT_EQ(config_of("own", 0).segment_bytes, 2097152u);
+  // A topic created later takes them too.
+  ASSERT_TRUE(create("later", 1));
+  EXPECT_EQ(config_of("later", 0).retention_ms, 123456);
+  // They are kept: a restart finds them.
+  close();
+  open();
+  auto kept = store->load_cluster_configs();
+  ASSERT_TRUE(kept) << kept.error().message();
+  EXPECT_EQ(*kept, set);
+  // Removing one (AlterConfigs replaces the set) brings the broker's default back.
+  frontend->load_cluster_configs(*kept);
+  ASSERT_TRUE(run(frontend->set_cluster_configs({{"log.segment.bytes", "2097152"}}, false)));
+  EXPECT_EQ(config_of("plain", 1).retention_ms, -1);
+  EXPECT_EQ(config_of("plain", 1).segment_bytes, 2097152u);
+}
+
 TEST_F(topics_frontend_test, every_legal_name_length_works_end_to_end) {
   for (size_t len : {1, 200, 245, 246, 247, 248, 249}) {
     std::string name(len, 'a' + static_cast<char>(len % 26));

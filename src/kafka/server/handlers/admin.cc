@@ -15,6 +15,7 @@ constexpr int8_t resource_topic = 2;
 constexpr int8_t resource_broker = 4;
 // DescribeConfigs config_source values.
 constexpr int8_t source_dynamic_topic = 1;
+constexpr int8_t source_dynamic_default_broker = 3;
 constexpr int8_t source_static_broker = 4;
 constexpr int8_t source_default = 5;
 // config_type values (v3+).
@@ -40,6 +41,17 @@ int8_t config_type(const cluster::topic_config_key* k) {
       return type_double;
   }
   return type_string;
+}
+
+/// Where a topic's effective value of `name` comes from: its own override, the cluster-wide
+/// default, or the broker's.
+int8_t topic_config_source(const std::string& name, const cluster::topic_configs& overrides,
+                           const cluster::topic_configs& cluster_defaults) {
+  if (overrides.contains(name))
+    return source_dynamic_topic;
+  if (cluster_defaults.contains(name))
+    return source_dynamic_default_broker;
+  return source_default;
 }
 
 /// Fills a per-resource result's error code and message from `s`.
@@ -123,11 +135,13 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
                                  ? c.frontend.opts().default_replication_factor
                                  : created.replication_factor;
     out.configs.emplace();
-    for (const auto& e : cluster::effective_configs(c.partitions.defaults(), created.configs)) {
+    auto cluster_defaults = c.partitions.cluster_defaults();
+    for (const auto& e : cluster::effective_configs(
+             c.partitions.defaults(), c.partitions.with_cluster_defaults(created.configs))) {
       auto& cf = out.configs->emplace_back();
       cf.name = e.name;
       cf.value = e.value;
-      cf.config_source = e.is_default ? source_default : source_dynamic_topic;
+      cf.config_source = topic_config_source(e.name, created.configs, cluster_defaults);
     }
   }
   co_return respond(c, resp);
@@ -222,22 +236,28 @@ awaitable<net::handler_result> handle_describe_configs(request_context& c,
         out.error_message = "unknown topic " + res.resource_name;
         continue;
       }
+      const auto& overrides = it->second.configs;
+      auto cluster_defaults = c.partitions.cluster_defaults();
       auto defaults = cluster::effective_configs(c.partitions.defaults(), {});
-      for (const auto& e :
-           cluster::effective_configs(c.partitions.defaults(), it->second.configs)) {
+      for (const auto& e : cluster::effective_configs(
+               c.partitions.defaults(), c.partitions.with_cluster_defaults(overrides))) {
         if (!wanted(e.name))
           continue;
         auto& cf = out.configs.emplace_back();
         cf.name = e.name;
         cf.value = e.value;
-        cf.config_source = e.is_default ? source_default : source_dynamic_topic;
+        cf.config_source = topic_config_source(e.name, overrides, cluster_defaults);
         const auto* key = cluster::find_topic_config_key(e.name);
         cf.config_type = config_type(key);
         if (key != nullptr)
           cf.documentation = std::string(key->doc);
         if (r.include_synonyms) {
-          if (!e.is_default)
-            cf.synonyms.push_back({e.name, e.value, source_dynamic_topic});
+          if (auto o = overrides.find(e.name); o != overrides.end())
+            cf.synonyms.push_back({e.name, o->second, source_dynamic_topic});
+          if (auto d = cluster_defaults.find(e.name); d != cluster_defaults.end()) {
+            cf.synonyms.push_back(
+                {std::string(e.broker_synonym), d->second, source_dynamic_default_broker});
+          }
           for (const auto& d : defaults) {
             if (d.name == e.name) {
               cf.synonyms.push_back({std::string(e.broker_synonym), d.value, source_static_broker});
@@ -246,7 +266,30 @@ awaitable<net::handler_result> handle_describe_configs(request_context& c,
         }
       }
     } else if (res.resource_type == resource_broker) {
-      if (!res.resource_name.empty() && res.resource_name != std::to_string(c.id.node_id)) {
+      auto cluster_configs = c.frontend.cluster_configs();
+      auto describe_dynamic =
+          [&](const std::string& name, const std::string& value,
+              protocol::describe_configs_response::describe_configs_resource_result& cf) {
+            cf.name = name;
+            cf.value = value;
+            cf.read_only = false;
+            cf.config_source = source_dynamic_default_broker;
+            const auto* key = cluster::find_cluster_config_key(name);
+            cf.config_type = config_type(key);
+            if (key != nullptr)
+              cf.documentation = std::string(key->doc);
+            if (r.include_synonyms)
+              cf.synonyms.push_back({name, value, source_dynamic_default_broker});
+          };
+      if (res.resource_name.empty()) {
+        // The cluster-wide defaults (kafka-configs --entity-default): only what is set.
+        for (const auto& [name, value] : cluster_configs) {
+          if (wanted(name))
+            describe_dynamic(name, value, out.configs.emplace_back());
+        }
+        continue;
+      }
+      if (res.resource_name != std::to_string(c.id.node_id)) {
         out.error_code = error_code::invalid_request;
         out.error_message = "unknown broker " + res.resource_name;
         continue;
@@ -255,13 +298,26 @@ awaitable<net::handler_result> handle_describe_configs(request_context& c,
         if (!wanted(name))
           continue;
         auto& cf = out.configs.emplace_back();
+        if (auto d = cluster_configs.find(name); d != cluster_configs.end()) {
+          describe_dynamic(name, d->second, cf);
+          if (r.include_synonyms)
+            cf.synonyms.push_back({name, value, source_static_broker});
+          continue;
+        }
         cf.name = name;
         cf.value = value;
-        cf.read_only = true;
+        cf.read_only = cluster::find_cluster_config_key(name) == nullptr;
         cf.config_source = source_static_broker;
         cf.config_type = type_string;
         if (r.include_synonyms)
           cf.synonyms.push_back({name, value, source_static_broker});
+      }
+      // Cluster-wide defaults of configs the YAML does not list.
+      for (const auto& [name, value] : cluster_configs) {
+        bool listed = std::any_of(c.id.broker_configs.begin(), c.id.broker_configs.end(),
+                                  [&](const auto& kv) { return kv.first == name; });
+        if (!listed && wanted(name))
+          describe_dynamic(name, value, out.configs.emplace_back());
       }
     } else {
       out.error_code = error_code::invalid_request;
@@ -277,13 +333,18 @@ auto resource_key = [](const auto& res) {
   return std::pair<std::string, int>(res.resource_name, res.resource_type);
 };
 
-/// Checks a resource of an alter request; returns the topic's current configs when valid.
+/// Checks a resource of an alter request; returns the current configs of the topic, or the
+/// cluster-wide defaults (a broker resource without a name), when valid.
 std::optional<cluster::topic_configs> alter_target(request_context& c, int8_t type,
                                                    const std::string& name, error_code& err,
                                                    std::optional<std::string>& msg) {
   if (type == resource_broker) {
+    if (name.empty())
+      return c.frontend.cluster_configs();
     err = error_code::invalid_config;
-    msg = "broker configs are static: change the node's YAML file";
+    msg =
+        "per-broker configs are static: change the node's YAML file, or set a cluster-wide "
+        "default (a broker resource without a name: kafka-configs --entity-default)";
     return std::nullopt;
   }
   if (type != resource_topic) {
@@ -324,7 +385,14 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
       if (cfg.value)
         next[cfg.name] = *cfg.value;
     }
-    auto s = co_await c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
+    status s = ok();
+    if (res.resource_type == resource_broker) {
+      auto op = c.frontend.set_cluster_configs(next, r.validate_only);
+      s = co_await std::move(op);
+    } else {
+      auto op = c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
+      s = co_await std::move(op);
+    }
     set_outcome(out, s);
   }
   co_return respond(c, resp);
@@ -358,13 +426,18 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
         case 1:  // DELETE: back to the broker default
           next.erase(cfg.name);
           break;
-        default:  // APPEND / SUBTRACT apply to list configs; Strom's topic configs have none
+        default:  // APPEND / SUBTRACT apply to list configs; Strom's dynamic configs have none
           s = error(cluster::config_errc::invalid_value,
                     cfg.name + ": APPEND and SUBTRACT need a list-valued config");
       }
     }
-    if (s)
-      s = co_await c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
+    if (s && res.resource_type == resource_broker) {
+      auto op = c.frontend.set_cluster_configs(next, r.validate_only);
+      s = co_await std::move(op);
+    } else if (s) {
+      auto op = c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
+      s = co_await std::move(op);
+    }
     set_outcome(out, s);
   }
   co_return respond(c, resp);
