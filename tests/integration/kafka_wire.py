@@ -473,3 +473,43 @@ def fetch_v13(client, topic_id, partition, offset):
             out.append((tid, index, err, hw, records))
         r.skip_tags()
     return out
+
+
+def offset_for_leader_epoch(client, topic, partition, leader_epoch, current=-1, replica=-1):
+    """OffsetForLeaderEpoch v3: (error, leader epoch, end offset)."""
+    body = struct.pack(">i", replica) + struct.pack(">i", 1) + string(topic) + \
+        struct.pack(">i", 1) + struct.pack(">iii", partition, current, leader_epoch)
+    client.send(23, 3, body)
+    r = client.recv()
+    pos = 4 + 4  # throttle, topic count
+    (n,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + n + 4
+    err, _, epoch, end = struct.unpack_from(">hiiq", r, pos)
+    return err, epoch, end
+
+
+def fetch_v9(client, topic, partition, offset, current_epoch):
+    """Fetch v9 with a current leader epoch: (partition error, high watermark)."""
+    body = struct.pack(">iiiibii", -1, 0, 1, 1 << 20, 0, 0, -1) + struct.pack(">i", 1) + \
+        string(topic) + struct.pack(">i", 1) + \
+        struct.pack(">iiqqi", partition, current_epoch, offset, -1, 1 << 20) + struct.pack(">i", 0)
+    client.send(1, 9, body)
+    r = client.recv()
+    pos = 4 + 2 + 4 + 4  # throttle, error, session id, topic count
+    (n,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + n + 4
+    _, err, hw = struct.unpack_from(">ihq", r, pos)
+    return err, hw
+
+
+def list_offsets_v4(client, topic, partition, timestamp, current_epoch=-1):
+    """ListOffsets v4: (error, timestamp, offset, leader epoch)."""
+    body = struct.pack(">ib", -1, 0) + struct.pack(">i", 1) + string(topic) + \
+        struct.pack(">i", 1) + struct.pack(">iiq", partition, current_epoch, timestamp)
+    client.send(2, 4, body)
+    r = client.recv()
+    pos = 4 + 4
+    (n,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + n + 4
+    _, err, ts, offset, epoch = struct.unpack_from(">ihqqi", r, pos)
+    return err, ts, offset, epoch

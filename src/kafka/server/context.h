@@ -75,6 +75,8 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
 awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_request& r);
 awaitable<net::handler_result> handle_list_offsets(request_context& c,
                                                    protocol::list_offsets_request& r);
+awaitable<net::handler_result> handle_offset_for_leader_epoch(
+    request_context& c, protocol::offset_for_leader_epoch_request& r);
 awaitable<net::handler_result> handle_create_topics(request_context& c,
                                                     protocol::create_topics_request& r);
 awaitable<net::handler_result> handle_delete_topics(request_context& c,

@@ -157,6 +157,16 @@ error_code to_kafka_error(const error& e) {
   return error_code::unknown_server_error;
 }
 
+error_code check_leader_epoch(int32_t requested, model::leader_epoch current) {
+  if (requested < 0)
+    return error_code::none;
+  if (requested < current.value())
+    return error_code::fenced_leader_epoch;
+  if (requested > current.value())
+    return error_code::unknown_leader_epoch;
+  return error_code::none;
+}
+
 error_code missing_partition(const cluster::topic_table& topics, const model::ntp& n,
                              error_code e) {
   if (e != error_code::unknown_topic_or_partition)

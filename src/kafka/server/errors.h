@@ -17,5 +17,9 @@ protocol::error_code to_kafka_error(groups::errc e);
 /// and goes to the broker that leads it.
 protocol::error_code missing_partition(const cluster::topic_table& topics, const model::ntp& n,
                                        protocol::error_code e);
+/// A request's `current_leader_epoch` against the partition's (KIP-320): -1 is not checked;
+/// older is FENCED_LEADER_EPOCH (the client's metadata is stale), newer UNKNOWN_LEADER_EPOCH
+/// (this broker's is).
+protocol::error_code check_leader_epoch(int32_t requested, model::leader_epoch current);
 
 }  // namespace strom::kafka::server

@@ -53,6 +53,7 @@ bool is_implemented(api_key key) {
     case api_key::produce:
     case api_key::fetch:
     case api_key::list_offsets:
+    case api_key::offset_for_leader_epoch:
     case api_key::create_topics:
     case api_key::delete_topics:
     case api_key::create_partitions:
@@ -164,6 +165,9 @@ class kafka_handler final : public net::request_handler {
         co_return co_await handle_fetch(c, std::get<fetch_request>(body));
       case api_key::list_offsets:
         co_return co_await handle_list_offsets(c, std::get<list_offsets_request>(body));
+      case api_key::offset_for_leader_epoch:
+        co_return co_await handle_offset_for_leader_epoch(
+            c, std::get<offset_for_leader_epoch_request>(body));
       case api_key::create_topics:
         co_return co_await handle_create_topics(c, std::get<create_topics_request>(body));
       case api_key::delete_topics:

@@ -34,12 +34,25 @@ struct partition_read {
   std::shared_ptr<metrics::topic_metrics> traffic;
 };
 
-partition_read read_partition(cluster::partition* p, int64_t offset, size_t max_bytes, bool first) {
+/// One partition to read: where, and the leader epoch the client believes current (-1: none).
+struct read_request {
+  model::ntp ntp;
+  int64_t offset = 0;
+  int32_t max_bytes = 0;
+  int32_t current_epoch = -1;
+};
+
+partition_read read_partition(cluster::partition* p, const read_request& w, size_t max_bytes,
+                              bool first) {
   partition_read out;
   if (p == nullptr) {
     out.error = error_code::unknown_topic_or_partition;
     return out;
   }
+  const int64_t offset = w.offset;
+  out.error = check_leader_epoch(w.current_epoch, p->leader_epoch());
+  if (out.error != error_code::none)
+    return out;
   out.high_watermark = p->high_watermark().value();
   out.log_start = p->log_start().value();
   out.next = offset;
@@ -69,15 +82,14 @@ partition_read read_partition(cluster::partition* p, int64_t offset, size_t max_
 
 /// Reads partitions of one shard in order, sharing `budget` (KIP-74: the shard's first batch
 /// goes out whole). Runs on that shard.
-awaitable<std::vector<partition_read>> read_on_shard(
-    cluster::partition_manager* partitions,
-    std::vector<std::pair<model::ntp, std::pair<int64_t, int32_t>>> ws, size_t budget) {
+awaitable<std::vector<partition_read>> read_on_shard(cluster::partition_manager* partitions,
+                                                     std::vector<read_request> ws, size_t budget) {
   std::vector<partition_read> out;
   size_t total = 0;
-  for (const auto& [n, at] : ws) {
+  for (const auto& w : ws) {
     size_t b = budget > total ? budget - total : 0;
-    b = std::min(b, static_cast<size_t>(std::max<int32_t>(at.second, 0)));
-    out.push_back(read_partition(partitions->local(n), at.first, b, total == 0));
+    b = std::min(b, static_cast<size_t>(std::max<int32_t>(w.max_bytes, 0)));
+    out.push_back(read_partition(partitions->local(w.ntp), w, b, total == 0));
     total += out.back().records.size_bytes();
   }
   co_return out;
@@ -131,12 +143,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     resp.error_code = error_code::fetch_session_id_not_found;
     co_return respond(c, resp);
   }
-  struct wanted {
-    model::ntp ntp;
-    int64_t offset;
-    int32_t max_bytes;
-  };
-  std::vector<wanted> parts;
+  std::vector<read_request> parts;
   // v13+: topics by id. An id no topic has is answered UNKNOWN_TOPIC_ID, partition by partition.
   std::vector<protocol::fetch_request::fetch_topic> unknown_ids;
   auto topics = c.topics.snapshot();
@@ -164,10 +171,11 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
         auto [it, fresh] = seen.try_emplace({t.topic, p.partition}, parts.size());
         if (fresh) {
           parts.push_back({model::ntp{t.topic, model::partition_id(p.partition)}, p.fetch_offset,
-                           p.partition_max_bytes});
+                           p.partition_max_bytes, p.current_leader_epoch});
         } else {
           parts[it->second].offset = p.fetch_offset;
           parts[it->second].max_bytes = p.partition_max_bytes;
+          parts[it->second].current_epoch = p.current_leader_epoch;
         }
       }
     }
@@ -199,9 +207,9 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   std::vector<partition_read> reads(parts.size());
   for (;;) {
     auto read_group = [&](size_t g) -> awaitable<std::vector<partition_read>> {
-      std::vector<std::pair<model::ntp, std::pair<int64_t, int32_t>>> ws;
+      std::vector<read_request> ws;
       for (auto i : groups[g])
-        ws.push_back({parts[i].ntp, {parts[i].offset, parts[i].max_bytes}});
+        ws.push_back(parts[i]);
       return read_on_shard(partitions, std::move(ws), budget_per_shard);
     };
     auto op = rt.invoke_on_each(shards, read_group);

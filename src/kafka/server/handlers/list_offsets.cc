@@ -17,11 +17,10 @@ struct lookup {
   error_code error = error_code::none;
   int64_t timestamp = -1;
   int64_t offset = -1;
+  int32_t epoch = -1;
 };
 
-lookup find(cluster::partition* p, int64_t ts) {
-  if (p == nullptr)
-    return lookup(error_code::unknown_topic_or_partition);
+lookup find_offset(cluster::partition* p, int64_t ts) {
   if (ts == latest)
     return lookup(error_code::none, -1, p->high_watermark().value());
   if (ts == earliest)
@@ -29,9 +28,21 @@ lookup find(cluster::partition* p, int64_t ts) {
   auto r = p->offset_for_timestamp(ts);  // -3 (max timestamp) included
   if (!r)
     return lookup(to_kafka_error(r.error()));
-  if (!*r)
+  // Nothing at or past the high watermark is visible: a record there is not committed yet.
+  if (!*r || (*r)->offset.value() >= p->high_watermark().value())
     return lookup(error_code::none);
   return lookup(error_code::none, (*r)->timestamp, (*r)->offset.value());
+}
+
+lookup find(cluster::partition* p, int64_t ts, int32_t current_epoch) {
+  if (p == nullptr)
+    return lookup(error_code::unknown_topic_or_partition);
+  if (auto e = check_leader_epoch(current_epoch, p->leader_epoch()); e != error_code::none)
+    return lookup(e);
+  auto out = find_offset(p, ts);
+  if (out.error == error_code::none)
+    out.epoch = p->leader_epoch().value();
+  return out;
 }
 }  // namespace
 
@@ -51,18 +62,19 @@ awaitable<net::handler_result> handle_list_offsets(request_context& c,
     out.name = t.name;
     for (const auto& p : t.partitions) {
       auto ts = p.timestamp;
+      auto cur = p.current_leader_epoch;
       const model::ntp n{t.name, model::partition_id(p.partition_index)};
       lookup res(error_code::invalid_request);
       if (!dup.contains({t.name, p.partition_index})) {
         res = co_await c.partitions.on_partition(
-            n, [ts](cluster::partition* part) { return find(part, ts); });
+            n, [ts, cur](cluster::partition* part) { return find(part, ts, cur); });
       }
       auto& po = out.partitions.emplace_back();
       po.partition_index = p.partition_index;
       po.error_code = missing_partition(c.topics, n, res.error);
       po.timestamp = res.timestamp;
       po.offset = res.offset;
-      po.leader_epoch = res.error == error_code::none ? 0 : -1;
+      po.leader_epoch = res.epoch;
     }
   }
   co_return respond(c, resp);
