@@ -258,17 +258,33 @@ struct server::impl {
     }
     auto infos_op = src.partitions->partition_infos();
     auto infos = co_await std::move(infos_op);
-    std::string leaderless;
+    // Partitions nobody serves: here, those of an offline data directory; in a cluster also
+    // every partition whose leader's broker is down or unknown.
+    auto view = src.cluster ? src.cluster() : nullptr;
+    std::set<std::pair<std::string, int32_t>> without_leader;
     for (const auto& p : infos) {
-      if (p.online)
-        continue;
-      leaderless +=
-          fmt::format("{}{{\"topic\":{},\"partition\":{}}}", leaderless.empty() ? "" : ",",
-                      json_quote(p.name.topic), p.name.partition.value());
+      if (!p.online)
+        without_leader.emplace(p.name.topic, p.name.partition.value());
+    }
+    if (view) {
+      for (const auto& [name, t] : *view->topics) {
+        for (int32_t p = 0; p < t.partitions; ++p) {
+          auto leader = t.leader_of(p);
+          if (!leader)
+            continue;
+          auto b = view->brokers.find(*leader);
+          if (b == view->brokers.end() || b->second.fenced)
+            without_leader.emplace(name, p);
+        }
+      }
+    }
+    std::string leaderless;
+    for (const auto& [topic, partition] : without_leader) {
+      leaderless += fmt::format("{}{{\"topic\":{},\"partition\":{}}}",
+                                leaderless.empty() ? "" : ",", json_quote(topic), partition);
     }
     bool ready = src.ready && src.ready->load();
     // Every broker of the cluster with its liveness; this broker alone when single-node.
-    auto view = src.cluster ? src.cluster() : nullptr;
     int32_t controller = src.node_id;
     std::string nodes;
     std::string down;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 
 #include <fmt/format.h>
 
@@ -260,8 +261,20 @@ status broker::stop() {
   logging::node_scope scope(cfg_.node.id);
   // Stop taking requests, finish the ones in flight, then stop the shards and close the logs.
   ready_ = false;
-  admin_->stop();  // its requests reach into the shards
   auto drain = std::chrono::milliseconds(cfg_.shutdown.drain_timeout_ms);
+  if (controller_ && cfg_.shutdown.controlled) {
+    // Controlled shutdown: fenced and, when it leads, the controller handed over while every
+    // listener still answers. Bounded by the drain timeout and a broker session.
+    auto limit = std::min(drain, std::chrono::milliseconds(
+                                     3 * cfg_.cluster_defaults.replication.election_timeout_ms));
+    auto left = std::make_shared<std::promise<void>>();
+    auto done = left->get_future();
+    net::asio::co_spawn(rt_->context(0), controller_->leave(limit),
+                        [left](const std::exception_ptr&) { left->set_value(); });
+    if (done.wait_for(limit + std::chrono::seconds(1)) != std::future_status::ready)
+      lg().warn("controlled shutdown did not finish in {} ms", limit.count());
+  }
+  admin_->stop();  // its requests reach into the shards
   for (auto& s : servers_)
     s->stop(drain);
   rt_->stop();

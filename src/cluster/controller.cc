@@ -201,6 +201,8 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   std::optional<int32_t> leader_hint;
   /// The next seed a broker that knows no leader asks.
   size_t seed_turn = 0;
+  /// Controlled shutdown under way: no more heartbeats, and this broker stays fenced.
+  bool leaving = false;
   /// Brokers whose internal address is being resolved, and the addresses resolved so far.
   std::set<int32_t> resolving;
   std::map<int32_t, std::pair<std::string, int32_t>> resolved;
@@ -279,7 +281,18 @@ struct controller::impl : std::enable_shared_from_this<impl> {
 
   awaitable<void> tick_loop();
   awaitable<void> heartbeat_loop();
-  awaitable<result<int64_t>> submit(controller_command cmd);
+  awaitable<result<int64_t>> submit(controller_command cmd, steady::time_point deadline);
+  awaitable<void> leave(std::chrono::milliseconds limit);
+  /// Voters that are registered and not fenced, this broker included.
+  [[nodiscard]] std::vector<int32_t> live_voters() const {
+    std::vector<int32_t> out;
+    for (const auto& v : o.voters) {
+      auto b = stm.brokers().find(v.id);
+      if (v.id == o.self.id || (b != stm.brokers().end() && !b->second.fenced))
+        out.push_back(v.id);
+    }
+    return out;
+  }
   awaitable<result<bytes_t>> serve_submit(bytes_t payload);
   awaitable<bool> wait(std::shared_ptr<controller_waiter> w, steady::time_point deadline);
   awaitable<void> sleep(std::chrono::milliseconds d);
@@ -707,6 +720,8 @@ awaitable<void> controller::impl::heartbeat_loop() {
     if (stopped || failed)
       break;
     sync_peers();
+    if (leaving)
+      continue;
     if (is_leader()) {
       on_heartbeat(o.self);
       check_liveness();
@@ -752,9 +767,9 @@ awaitable<void> controller::impl::heartbeat_loop() {
   }
 }
 
-awaitable<result<int64_t>> controller::impl::submit(controller_command cmd) {
+awaitable<result<int64_t>> controller::impl::submit(controller_command cmd,
+                                                    steady::time_point deadline) {
   auto self = shared_from_this();
-  auto deadline = steady::now() + o.request_timeout;
   while (true) {
     if (stopped)
       co_return error(controller_errc::shutting_down);
@@ -815,6 +830,48 @@ awaitable<result<int64_t>> controller::impl::submit(controller_command cmd) {
       co_await std::move(slept);
     }
   }
+}
+
+awaitable<void> controller::impl::leave(std::chrono::milliseconds limit) {
+  auto self = shared_from_this();
+  if (stopped || failed || leaving)
+    co_return;
+  leaving = true;
+  auto deadline = steady::now() + limit;
+  auto live = live_voters();
+  if (live.size() < std::max<size_t>(1, o.voters.size() / 2 + 1)) {
+    lg().info("controlled shutdown: no quorum of live controller voters; leaving at once");
+    co_return;
+  }
+  // Fenced first (while this broker may still lead: a local commit), so that Metadata stops
+  // naming it before it stops answering.
+  auto fence = submit(fence_broker_cmd{o.self.id, true}, deadline);
+  if (auto r = co_await std::move(fence); !r)
+    lg().warn("controlled shutdown: fencing this broker failed: {}", r.error().message());
+  if (is_leader()) {
+    std::optional<int32_t> to;
+    for (auto id : live) {
+      if (id != o.self.id) {
+        to = id;
+        break;
+      }
+    }
+    if (to) {
+      if (auto s = core->transfer_leadership(raft::node_id(*to)); !s) {
+        lg().warn("controlled shutdown: handing the controller leadership to {} failed: {}", *to,
+                  s.error().message());
+      } else {
+        lg().info("controlled shutdown: handing the controller leadership to broker {}", *to);
+        drain();
+      }
+      while (is_leader() && !stopped && steady::now() < deadline) {
+        auto slept = sleep(std::max(o.tick, std::chrono::milliseconds(10)));
+        co_await std::move(slept);
+      }
+    }
+  }
+  lg().info("controlled shutdown: {}",
+            is_leader() ? "still the controller leader at the limit" : "done with the controller");
 }
 
 awaitable<result<bytes_t>> controller::impl::serve_submit(bytes_t payload) {
@@ -928,8 +985,14 @@ std::shared_ptr<const cluster_view> controller::view() const {
 
 awaitable<result<int64_t>> controller::submit(controller_command cmd) {
   auto self = impl_;
-  auto op = self->submit(std::move(cmd));
+  auto op = self->submit(std::move(cmd), steady::now() + self->o.request_timeout);
   co_return co_await std::move(op);
+}
+
+awaitable<void> controller::leave(std::chrono::milliseconds limit) {
+  auto self = impl_;
+  auto op = self->leave(limit);
+  co_await std::move(op);
 }
 
 }  // namespace strom::cluster

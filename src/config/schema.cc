@@ -639,8 +639,13 @@ std::vector<entry> build() {
         .kind = k::boolean,
         .kafka_name = "controlled.shutdown.enable",
         .restart_required = false,
-        .description = "On SIGTERM, move partition leadership to other replicas before "
-                       "stopping."},
+        .description =
+            "On SIGTERM or SIGINT, while the listeners still answer: have the controller fence "
+            "this broker (Metadata stops naming it at once instead of after the broker session "
+            "timeout) and, when it leads the controller group, hand that leadership to another "
+            "live voter; bounded by `drain_timeout_ms` and three election timeouts, skipped when "
+            "no quorum of live voters is left. Partition leadership moves too once partitions "
+            "are replicated."},
        FIELD(shutdown.controlled)},
       {{.path = "shutdown.drain_timeout_ms",
         .kind = k::integer,

@@ -9,6 +9,7 @@ answers NOT_LEADER_OR_FOLLOWER; topics acknowledged while the controller leader 
 exist on every broker; producer ids never repeat; consumer groups work whichever broker a
 client bootstraps from."""
 
+import json
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from cluster import Cluster  # noqa: E402
@@ -109,8 +111,16 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(len(cluster_ids), 1, cluster_ids)
         self.assertTrue(next(iter(cluster_ids)))
 
+    def health(self, n):
+        url = f"http://127.0.0.1:{self.cluster.nodes[n].admin_port}/v1/cluster/health"
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+            return json.loads(r.read())
+
     def test_a_killed_broker_is_reported_down_then_back(self):
         controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.create_topic("down", 3)
+        leaders = self.wait_topic("down", 3)
+        self.cluster.wait_until(lambda: self.health(1)["is_healthy"], "a healthy cluster")
         victim = 3 if controller != 3 else 2
         node = self.cluster.nodes[victim]
         node.kill()
@@ -119,8 +129,23 @@ class ClusterTest(unittest.TestCase):
         self.cluster.wait_until(lambda: self.agreed(rest), f"broker {victim} reported down")
         # Not before its session ran out, and not long after.
         self.assertGreater(time.time() - killed, FENCE_TIMEOUT * 0.5)
+        # Its partitions have no leader: every other broker's health says so.
+        theirs = [{"topic": "down", "partition": p} for p in sorted(leaders)
+                  if leaders[p] == victim]
+        self.assertTrue(theirs)
+        for n in rest:
+            self.cluster.wait_until(
+                lambda: self.health(n)["leaderless_partitions"] == theirs,
+                f"node {n} reporting {theirs} leaderless")
+            h = self.health(n)
+            self.assertFalse(h["is_healthy"])
+            self.assertEqual(h["nodes_down"], [victim])
         node.start()
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), f"broker {victim} back")
+        for n in (1, 2, 3):
+            self.cluster.wait_until(lambda: self.health(n)["is_healthy"]
+                                    and not self.health(n)["leaderless_partitions"],
+                                    f"node {n} healthy again")
 
     def test_killing_the_controller_leader_elects_another(self):
         controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
@@ -143,6 +168,29 @@ class ClusterTest(unittest.TestCase):
         self.assertLess(elected, ELECTION_TIMEOUT * 2 + 10)
         self.cluster.wait_until(lambda: self.agreed(rest), "the old controller reported down")
         self.cluster.nodes[controller].start()
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "all three again")
+
+    def test_a_controlled_shutdown_hands_over_before_it_exits(self):
+        controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        node = self.cluster.nodes[controller]
+        self.assertEqual(node.stop(signal.SIGTERM), 0, node.output())
+        out = node.output()
+        self.assertIn("handing the controller leadership to broker", out)
+        self.assertIn("done with the controller", out)
+        # The others agree on a new controller without it well before its broker session (three
+        # election timeouts) would have run out: it was fenced before it exited.
+        rest = {1, 2, 3} - {controller}
+        new = self.cluster.wait_until(lambda: self.agreed(rest), "a new controller",
+                                      timeout=FENCE_TIMEOUT * 0.6)
+        self.assertIn(new, rest)
+        # The second hands over to the last; the last, alone, has no quorum of live voters to
+        # hand anything to and stops at once.
+        second = self.cluster.nodes[new]
+        self.assertEqual(second.stop(signal.SIGTERM), 0, second.output())
+        last = self.cluster.nodes[next(iter(rest - {new}))]
+        self.assertEqual(last.stop(signal.SIGTERM), 0, last.output())
+        self.assertIn("no quorum of live controller voters", last.output())
+        self.cluster.start()
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "all three again")
 
     def test_a_full_restart_keeps_the_cluster_id(self):

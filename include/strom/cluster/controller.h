@@ -119,6 +119,13 @@ class controller {
   /// options::request_timeout. On the controller's io_context.
   net::awaitable<result<int64_t>> submit(controller_command cmd);
 
+  /// Controlled shutdown (`shutdown.controlled`): stops this broker's heartbeats, has the
+  /// controller fence it (clients stop being sent here at once, not after the session
+  /// timeout) and, when this broker leads the controller group, hands the leadership to
+  /// another live voter. Returns when both are done, or at `limit`, or at once when no quorum
+  /// of live voters is left to take them. On the controller's io_context, before stop().
+  net::awaitable<void> leave(std::chrono::milliseconds limit);
+
   struct impl;
 
  private:
