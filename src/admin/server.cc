@@ -248,6 +248,31 @@ struct server::impl {
     return out + "}\n";
   }
 
+  /// Partitions nobody serves: here, those of an offline data directory; in a cluster also
+  /// every partition whose leader's broker is down or unknown.
+  static std::set<std::pair<std::string, int32_t>> without_leader(
+      const std::vector<cluster::partition_manager::partition_info>& infos,
+      const cluster::cluster_view* view) {
+    std::set<std::pair<std::string, int32_t>> out;
+    for (const auto& p : infos) {
+      if (!p.online)
+        out.emplace(p.name.topic, p.name.partition.value());
+    }
+    if (view == nullptr)
+      return out;
+    for (const auto& [name, t] : *view->topics) {
+      for (int32_t p = 0; p < t.partitions; ++p) {
+        auto leader = t.leader_of(p);
+        if (!leader)
+          continue;
+        auto b = view->brokers.find(*leader);
+        if (b == view->brokers.end() || b->second.fenced)
+          out.emplace(name, p);
+      }
+    }
+    return out;
+  }
+
   awaitable<std::string> health() {
     if (!src.partitions) {
       co_return fmt::format(
@@ -258,28 +283,9 @@ struct server::impl {
     }
     auto infos_op = src.partitions->partition_infos();
     auto infos = co_await std::move(infos_op);
-    // Partitions nobody serves: here, those of an offline data directory; in a cluster also
-    // every partition whose leader's broker is down or unknown.
     auto view = src.cluster ? src.cluster() : nullptr;
-    std::set<std::pair<std::string, int32_t>> without_leader;
-    for (const auto& p : infos) {
-      if (!p.online)
-        without_leader.emplace(p.name.topic, p.name.partition.value());
-    }
-    if (view) {
-      for (const auto& [name, t] : *view->topics) {
-        for (int32_t p = 0; p < t.partitions; ++p) {
-          auto leader = t.leader_of(p);
-          if (!leader)
-            continue;
-          auto b = view->brokers.find(*leader);
-          if (b == view->brokers.end() || b->second.fenced)
-            without_leader.emplace(name, p);
-        }
-      }
-    }
     std::string leaderless;
-    for (const auto& [topic, partition] : without_leader) {
+    for (const auto& [topic, partition] : without_leader(infos, view.get())) {
       leaderless += fmt::format("{}{{\"topic\":{},\"partition\":{}}}",
                                 leaderless.empty() ? "" : ",", json_quote(topic), partition);
     }
@@ -341,6 +347,28 @@ struct server::impl {
 
     auto infos_op = src.partitions->partition_infos();
     auto infos = co_await std::move(infos_op);
+    auto view = src.cluster ? src.cluster() : nullptr;
+    gauge("strom_cluster_leaderless_partitions",
+          "Partitions without a serving leader: an offline data directory here, or (in a "
+          "cluster) a leader whose broker is down")
+        .Add({})
+        .Set(static_cast<double>(without_leader(infos, view.get()).size()));
+    if (view) {
+      double live = 0;
+      double fenced = 0;
+      for (const auto& [id, b] : view->brokers)
+        (b.fenced ? fenced : live) += 1;
+      auto& brokers = gauge("strom_cluster_brokers", "Registered brokers, by state");
+      brokers.Add({{"state", "live"}}).Set(live);
+      brokers.Add({{"state", "fenced"}}).Set(fenced);
+      gauge("strom_controller_leader", "1 when this broker leads the controller group")
+          .Add({})
+          .Set(view->controller_id == src.node_id ? 1 : 0);
+      gauge("strom_controller_leader_changes",
+            "Times this broker saw the controller leadership move since it started")
+          .Add({})
+          .Set(static_cast<double>(view->leader_changes));
+    }
     auto& parts = gauge("strom_partitions", "Partition replicas on this node");
     auto& leaders = gauge("strom_partition_leaders", "Partitions this node leads");
     parts.Add({}).Set(static_cast<double>(infos.size()));

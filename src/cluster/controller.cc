@@ -190,6 +190,7 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   bool bootstrap_proposed = false;
   std::optional<int32_t> published_leader;
   int64_t published_applied = -1;
+  uint64_t leader_changes = 0;
   bool published_caught_up = false;
   bool caught_up = false;
   /// Leader: the commit index last broadcast.
@@ -532,12 +533,15 @@ void controller::impl::publish() {
   if (lead == published_leader && stm.applied_index() == published_applied &&
       caught_up == published_caught_up)
     return;
+  if (lead && lead != published_leader)
+    ++leader_changes;
   published_leader = lead;
   published_applied = stm.applied_index();
   published_caught_up = caught_up;
   auto v = std::make_shared<cluster_view>();
   v->cluster_id = stm.cluster_id();
   v->controller_id = lead;
+  v->leader_changes = leader_changes;
   v->brokers = stm.brokers();
   v->topics = stm.topics();
   v->cluster_configs = stm.cluster_configs();

@@ -530,8 +530,9 @@ awaitable<void> topics_frontend::reconcile_loop() {
     reconcile_pending_ = false;
     auto op = reconcile();
     if (auto s = co_await std::move(op); !s && !admin_->stopping) {
-      lg().warn("topics: bringing this broker up to the controller failed ({}); retrying",
-                s.error().message());
+      STROM_LOG_LIMITED(lg(), warn,
+                        "topics: bringing this broker up to the controller failed ({}); retrying",
+                        s.error().message());
       net::asio::steady_timer t(co_await net::asio::this_coro::executor);
       t.expires_after(std::chrono::seconds(1));
       boost::system::error_code ec;

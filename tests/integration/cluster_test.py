@@ -116,6 +116,19 @@ class ClusterTest(unittest.TestCase):
         with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
             return json.loads(r.read())
 
+    def metrics(self, n):
+        """{series: value} of the node's /metrics (series without labels, or with them as
+        Prometheus writes them)."""
+        url = f"http://127.0.0.1:{self.cluster.nodes[n].admin_port}/metrics"
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
     def test_a_killed_broker_is_reported_down_then_back(self):
         controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
         self.create_topic("down", 3)
@@ -140,6 +153,11 @@ class ClusterTest(unittest.TestCase):
             h = self.health(n)
             self.assertFalse(h["is_healthy"])
             self.assertEqual(h["nodes_down"], [victim])
+            m = self.metrics(n)
+            self.assertEqual(m['strom_cluster_leaderless_partitions'], len(theirs))
+            self.assertEqual(m['strom_cluster_brokers{state="fenced"}'], 1)
+            self.assertEqual(m['strom_cluster_brokers{state="live"}'], 2)
+        self.assertEqual(sum(self.metrics(n)["strom_controller_leader"] for n in rest), 1)
         node.start()
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), f"broker {victim} back")
         for n in (1, 2, 3):

@@ -31,6 +31,8 @@ struct cluster_view {
   std::shared_ptr<const topic_map> topics = std::make_shared<const topic_map>();
   /// The cluster-wide config defaults, by broker-level names.
   topic_configs cluster_configs;
+  /// Times this broker saw the controller leadership move to a known leader since it started.
+  uint64_t leader_changes = 0;
   /// The controller log index the view reflects.
   int64_t applied_index = 0;
   /// This broker applied at least what the controller leader had applied when it first heard
