@@ -8,14 +8,15 @@
 #
 # Node K uses Kafka port K9092, internal port K9093, admin port K9644 and the data directory
 # ./data/node-K (as its file says); its log goes to ./data/node-K.log and its pid to
-# ./data/node-K.pid. STROMD names another binary. At most 3 nodes (the files that exist).
+# ./data/node-K.pid. STROMD names another binary. At most 4 nodes (the files that exist):
+# nodes 1-3 are the seeds (the controller's voters), node 4 a broker outside them (a learner).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cmd="${1:-}"
 n="${2:-3}"
-if [[ ! "$n" =~ ^[1-3]$ ]]; then
-  echo "cluster.sh: N must be 1, 2 or 3 (config/cluster has three node files)" >&2
+if [[ ! "$n" =~ ^[1-4]$ ]]; then
+  echo "cluster.sh: N must be 1, 2, 3 or 4 (config/cluster has four node files)" >&2
   exit 64
 fi
 stromd="${STROMD:-build/release/src/app/stromd}"

@@ -39,51 +39,46 @@ class Node(Broker):
 
 
 class Cluster:
-    """`size` nodes from config/cluster/node-{1..size}.yaml (at most 3 files exist); `extra`
-    is appended to every node's YAML."""
+    """`size` nodes from config/cluster/node-{1..size}.yaml (nodes 1-3 are the seeds, node 4 a
+    broker outside them); `extra` is appended to every node's YAML."""
 
     def __init__(self, size=3, extra=""):
         self._tmp = tempfile.TemporaryDirectory(prefix="strom-cluster-")
-        ports = {n: (free_port(), free_port(), free_port()) for n in range(1, size + 1)}
+        self.extra = extra
+        self.ports = {}
         self.nodes = {}
         for n in range(1, size + 1):
-            with open(os.path.join(SOURCE_DIR, "config", "cluster", f"node-{n}.yaml")) as f:
-                text = f.read()
-            for m in range(1, 4):
-                if m in ports:
-                    kafka, internal, admin = ports[m]
-                    text = text.replace(f"{m}9092", str(kafka)).replace(
-                        f"{m}9093", str(internal)).replace(f"{m}9644", str(admin))
-            # Seeds beyond the cluster's size are dropped.
-            text = re.sub(r"\n    - \{ node_id: (\d+),[^\n]*",
-                          lambda mm: mm.group(0) if int(mm.group(1)) in ports else "", text)
-            workdir = os.path.join(self._tmp.name, f"node-{n}")
-            os.makedirs(workdir)
-            text = text.replace(f"./data/node-{n}", os.path.join(workdir, "data"))
-            text += "\n" + extra
-            kafka, internal, admin = ports[n]
-            self.nodes[n] = Node(workdir, text, n, kafka, admin, internal)
+            self.ports[n] = (free_port(), free_port(), free_port())
+        for n in range(1, size + 1):
+            self.nodes[n] = self._node(n)
 
-    def add_node(self, node_id, extra=""):
-        """A node outside cluster.seeds (a controller learner) with id `node_id` and free
-        ports, configured like node 1 but for its id, listeners and data directory; not
-        started."""
-        kafka, internal, admin = free_port(), free_port(), free_port()
-        with open(self.nodes[1].config) as f:
+    def _node(self, n):
+        """Node n from its file: every known node's ports replaced by its free ports, seeds
+        beyond the cluster dropped, a temporary data directory."""
+        with open(os.path.join(SOURCE_DIR, "config", "cluster", f"node-{n}.yaml")) as f:
             text = f.read()
-        seeds, sep, own = text.partition("\nlisteners:")
-        own = own.replace(str(self.nodes[1].port), str(kafka)).replace(
-            str(self.nodes[1].internal_port), str(internal)).replace(
-            str(self.nodes[1].admin_port), str(admin))
-        text = seeds + sep + own
-        text = re.sub(r"\n  id: 1 ", f"\n  id: {node_id} ", text, count=1)
-        workdir = os.path.join(self._tmp.name, f"node-{node_id}")
+        # One pass, so that a free port is never itself rewritten as another node's.
+        def port(mm):
+            m = int(mm.group(1))
+            if m not in self.ports:
+                return mm.group(0)
+            return str(self.ports[m][("9092", "9093", "9644").index(mm.group(2))])
+        text = re.sub(r"\b([1-9])(9092|9093|9644)\b", port, text)
+        text = re.sub(r"\n    - \{ node_id: (\d+),[^\n]*",
+                      lambda mm: mm.group(0) if int(mm.group(1)) in self.ports else "", text)
+        workdir = os.path.join(self._tmp.name, f"node-{n}")
         os.makedirs(workdir)
-        text = text.replace(self.nodes[1].data, os.path.join(workdir, "data"))
-        text += "\n" + extra
-        node = Node(workdir, text, node_id, kafka, admin, internal)
-        self.nodes[node_id] = node
-        return node
+        text = text.replace(f"./data/node-{n}", os.path.join(workdir, "data"))
+        text += "\n" + self.extra
+        kafka, internal, admin = self.ports[n]
+        return Node(workdir, text, n, kafka, admin, internal)
+
+    def add_node(self, node_id):
+        """Node `node_id` from config/cluster/node-<id>.yaml (node 4: a broker outside the
+        seeds, a controller learner) with free ports; not started."""
+        self.ports[node_id] = (free_port(), free_port(), free_port())
+        self.nodes[node_id] = self._node(node_id)
+        return self.nodes[node_id]
 
     def bootstrap(self, *ids):
         ids = ids or sorted(self.nodes)

@@ -99,6 +99,7 @@ class StromdTest(unittest.TestCase):
         self.assertIn("mode: dev", r.stdout)
         self.assertIn("segment_bytes: 134217728", r.stdout)
         for name in ("config/cluster/node-1", "config/cluster/node-2", "config/cluster/node-3",
+                     "config/cluster/node-4",
                      "docker/strom", "docker/cluster/node-1", "docker/cluster/node-2",
                      "docker/cluster/node-3"):
             path = os.path.join(SOURCE_DIR, name + ".yaml")
