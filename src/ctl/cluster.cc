@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "ctl/commands.h"
@@ -239,6 +240,52 @@ void api_versions(const context& ctx) {
   emit(ctx, t, j);
 }
 
+std::vector<host_port> brokers_or_fail(const context& ctx) {
+  auto brokers = parse_brokers(ctx.brokers);
+  if (!brokers)
+    fail(fmt::format("--brokers: {}", brokers.error().detail()));
+  return *brokers;
+}
+
+void print_cluster_configs(const context& ctx, const std::map<std::string, std::string>& c) {
+  table t({"name", "value"});
+  json j = json::make_object();
+  for (const auto& [k, v] : c) {
+    t.add({k, v});
+    j.set(k, v);
+  }
+  emit(ctx, t, j);
+}
+
+void cluster_configs(const context& ctx) {
+  auto c = describe_cluster_configs(brokers_or_fail(ctx), ctx.timeout_ms);
+  if (!c)
+    fail(c.error().detail());
+  print_cluster_configs(ctx, *c);
+}
+
+void alter_cluster_config(const context& ctx, const std::vector<std::string>& sets,
+                          const std::vector<std::string>& deletes) {
+  if (sets.empty() && deletes.empty())
+    fail("nothing to change: give --set key=value or --delete key");
+  auto brokers = brokers_or_fail(ctx);
+  // AlterConfigs replaces the whole set: start from the one in force.
+  auto c = describe_cluster_configs(brokers, ctx.timeout_ms);
+  if (!c)
+    fail(c.error().detail());
+  for (const auto& s : sets) {
+    auto kv = parse_key_value(s);
+    if (!kv)
+      fail(fmt::format("--set: {}", kv.error().detail()));
+    (*c)[kv->first] = kv->second;
+  }
+  for (const auto& d : deletes)
+    c->erase(d);
+  if (auto s = alter_cluster_configs(brokers, ctx.timeout_ms, *c); !s)
+    fail(fmt::format("cluster-wide configs not changed: {}", s.error().detail()));
+  print_cluster_configs(ctx, *c);
+}
+
 }  // namespace
 
 void add_cluster_commands(CLI::App& app, context& ctx) {
@@ -266,6 +313,30 @@ void add_cluster_commands(CLI::App& app, context& ctx) {
       std::exit(rc);
     }
   });
+
+  auto* cc = cluster->add_subcommand(
+      "config", "The cluster-wide config defaults set at run time (none: the nodes' YAML rules)");
+  cc->footer(
+      "Asks DescribeConfigs of the broker resource without a name (kafka-configs\n"
+      "--entity-type brokers --entity-default).\n"
+      "Examples:\n  stromctl cluster config\n  stromctl cluster config --format json");
+  on_run(cc, ctx, [&ctx] { cluster_configs(ctx); });
+  struct alter_options {
+    std::vector<std::string> sets, deletes;
+  };
+  auto ao = std::make_shared<alter_options>();
+  auto* ac = cluster->add_subcommand(
+      "alter-config",
+      "Set or remove cluster-wide config defaults (log.retention.ms, message.max.bytes, ...)");
+  ac->add_option("-s,--set", ao->sets, "broker-level name=value to set (repeatable)");
+  ac->add_option("-d,--delete", ao->deletes,
+                 "Default to remove, back to each node's YAML (repeatable)");
+  ac->footer(
+      "Every topic without its own value takes the new default at once, on every broker.\n"
+      "Examples:\n"
+      "  stromctl cluster alter-config --set log.retention.ms=86400000\n"
+      "  stromctl cluster alter-config --delete log.retention.ms --set message.max.bytes=2097152");
+  on_run(ac, ctx, [&ctx, ao] { alter_cluster_config(ctx, ao->sets, ao->deletes); });
 
   auto* broker = app.add_subcommand("broker", "Per-broker information");
   broker->require_subcommand(1);

@@ -220,6 +220,97 @@ result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host
   return decode_api_versions_response(*frame, correlation_id);
 }
 
+// --- Config requests --------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t max_config_frame = 16 << 20;
+constexpr int8_t broker_resource = 4;
+
+/// Sends `req` as `version` to the first reachable broker and decodes its answer.
+template <typename Resp, typename Req>
+result<Resp> exchange(const std::vector<host_port>& brokers, int timeout_ms, int16_t version,
+                      const Req& req) {
+  auto conn = connect_any(brokers, timeout_ms);
+  if (!conn)
+    return conn.error();
+  constexpr int32_t correlation_id = 1;
+  kp::request_header h;
+  h.key = Req::api;
+  h.version = version;
+  h.correlation_id = correlation_id;
+  h.client_id = "stromctl";
+  auto frame = kp::encode_request_frame(h, req);
+  if (!frame)
+    return frame.error();
+  auto bytes = frame->flatten();
+  if (!bytes)
+    return bytes.error();
+  STROM_TRY(conn->write_all(
+      std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size())));
+  auto size_bytes = conn->read_exact(4);
+  if (!size_bytes)
+    return size_bytes.error();
+  std::span<const std::byte> raw = std::as_bytes(std::span(*size_bytes));
+  auto size = kp::decode_frame_size(raw.first<4>(), max_config_frame);
+  if (!size)
+    return protocol_error(
+        fmt::format("the {} answer: {}", kp::api_name(Req::api), size.error().message()));
+  auto answer = conn->read_exact(*size);
+  if (!answer)
+    return answer.error();
+  int32_t corr = 0;
+  auto r = kp::decode_response<Resp>(std::as_bytes(std::span(*answer)), version, &corr);
+  if (!r || corr != correlation_id)
+    return protocol_error(fmt::format("the {} answer is malformed", kp::api_name(Req::api)));
+  return r;
+}
+
+}  // namespace
+
+result<std::map<std::string, std::string>> describe_cluster_configs(
+    const std::vector<host_port>& brokers, int timeout_ms) {
+  kp::describe_configs_request req;
+  auto& res = req.resources.emplace_back();
+  res.resource_type = broker_resource;
+  res.resource_name = "";
+  res.configuration_keys = std::nullopt;
+  auto r = exchange<kp::describe_configs_response>(brokers, timeout_ms, 1, req);
+  if (!r)
+    return r.error();
+  if (r->results.size() != 1)
+    return protocol_error("the DescribeConfigs answer names no resource");
+  const auto& out = r->results.front();
+  if (out.error_code != kp::error_code::none)
+    return protocol_error(fmt::format("the broker refused: {} (error {})",
+                                      out.error_message.value_or(""),
+                                      static_cast<int16_t>(out.error_code)));
+  std::map<std::string, std::string> configs;
+  for (const auto& c : out.configs)
+    configs[c.name] = c.value.value_or("");
+  return configs;
+}
+
+status alter_cluster_configs(const std::vector<host_port>& brokers, int timeout_ms,
+                             const std::map<std::string, std::string>& configs) {
+  kp::alter_configs_request req;
+  auto& res = req.resources.emplace_back();
+  res.resource_type = broker_resource;
+  res.resource_name = "";
+  for (const auto& [k, v] : configs)
+    res.configs.push_back({k, v});
+  auto r = exchange<kp::alter_configs_response>(brokers, timeout_ms, 1, req);
+  if (!r)
+    return r.error();
+  if (r->responses.size() != 1)
+    return protocol_error("the AlterConfigs answer names no resource");
+  const auto& out = r->responses.front();
+  if (out.error_code != kp::error_code::none)
+    return invalid(fmt::format("{} (error {})", out.error_message.value_or("refused"),
+                               static_cast<int16_t>(out.error_code)));
+  return {};
+}
+
 // --- HTTP -------------------------------------------------------------------------------------
 
 result<http_url> parse_http_url(std::string_view url) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,15 @@ std::string_view api_name(int16_t key);
 /// Asks the first reachable broker of the list for its ApiVersions.
 result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host_port>& brokers,
                                                           int timeout_ms);
+
+/// The cluster-wide config defaults (DescribeConfigs v1 of the broker resource without a name,
+/// which librdkafka's admin API refuses to build), asked of the first reachable broker.
+result<std::map<std::string, std::string>> describe_cluster_configs(
+    const std::vector<host_port>& brokers, int timeout_ms);
+/// Replaces the cluster-wide config defaults with `configs` (AlterConfigs v1); a refusal is an
+/// error with the broker's message.
+status alter_cluster_configs(const std::vector<host_port>& brokers, int timeout_ms,
+                             const std::map<std::string, std::string>& configs);
 
 struct http_url {
   std::string host;

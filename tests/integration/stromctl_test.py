@@ -132,6 +132,32 @@ class StromctlTest(unittest.TestCase):
         self.assertNotEqual(bad.rc, 0)
         self.assertEqual(len(bad.err.strip().splitlines()), 1)
 
+    def test_cluster_wide_config_defaults(self):
+        self.ctl("topic", "create", "ctl-dyn")
+        self.assertEqual(self.ctl("cluster", "config", "--format", "json").json(), {})
+        try:
+            self.ctl("cluster", "alter-config", "--set", "log.retention.ms=4321",
+                     "--set", "log.segment.bytes=2097152")
+            self.assertEqual(self.ctl("cluster", "config", "--format", "json").json(),
+                             {"log.retention.ms": "4321", "log.segment.bytes": "2097152"})
+            table = self.ctl("cluster", "config").table()
+            self.assertIn(["log.retention.ms", "4321"], table)
+            d = self.ctl("topic", "describe", "ctl-dyn", "--format", "json").json()[0]
+            c = {c["name"]: (c["value"], c["source"]) for c in d["configs"]}
+            self.assertEqual(c["retention.ms"], ("4321", "DYNAMIC_DEFAULT_BROKER_CONFIG"))
+            self.ctl("cluster", "alter-config", "--delete", "log.retention.ms")
+            self.assertEqual(self.ctl("cluster", "config", "--format", "json").json(),
+                             {"log.segment.bytes": "2097152"})
+            for bad_set in ("num.io.threads=3", "log.segment.bytes=10", "retention.ms=5"):
+                bad = self.ctl("cluster", "alter-config", "--set", bad_set, ok=False)
+                self.assertNotEqual(bad.rc, 0)
+                self.assertEqual(len(bad.err.strip().splitlines()), 1, bad.err)
+                self.assertIn(bad_set.split("=")[0], bad.err)
+        finally:
+            self.ctl("cluster", "alter-config", "--delete", "log.retention.ms",
+                     "--delete", "log.segment.bytes")
+        self.assertEqual(self.ctl("cluster", "config", "--format", "json").json(), {})
+
     # --- records --------------------------------------------------------------------------------
 
     def test_produce_then_consume_back(self):
@@ -396,7 +422,8 @@ class StromctlTest(unittest.TestCase):
                     ["topic", "delete"], ["topic", "alter-config"], ["topic", "add-partitions"],
                     ["produce"], ["consume"], ["group", "list"], ["group", "describe"],
                     ["group", "seek"], ["group", "delete"], ["cluster", "info"],
-                    ["cluster", "health"], ["broker", "api-versions"], ["topic"], ["group"],
+                    ["cluster", "health"], ["cluster", "config"], ["cluster", "alter-config"],
+                    ["broker", "api-versions"], ["topic"], ["group"],
                     ["cluster"], ["broker"], []):
             r = self.ctl(*cmd, "--help")
             self.assertIn("Examples:", r.out, cmd)
