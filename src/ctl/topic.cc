@@ -2,11 +2,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
+#include <thread>
 
 #include "ctl/commands.h"
+#include "ctl/topics_file.h"
 
 namespace strom::ctl {
 
@@ -317,6 +322,210 @@ void alter_config(const context& ctx, const std::string& topic,
   emit(ctx, t, j);
 }
 
+// --- Topics as YAML ---------------------------------------------------------------------------
+
+/// Every topic of the cluster with its partitions, replication factor and overrides; the
+/// number of brokers.
+std::pair<std::vector<live_topic>, int32_t> live_state(const context& ctx, rd_kafka_t* rk) {
+  auto md = all_metadata(ctx, rk);
+  std::vector<live_topic> out;
+  std::vector<std::string> names;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& tp = md->topics[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      continue;
+    live_topic t;
+    t.name = tp.topic;
+    t.partitions = tp.partition_cnt;
+    t.replication_factor =
+        static_cast<int16_t>(tp.partition_cnt > 0 ? tp.partitions[0].replica_cnt : 0);
+    t.internal = is_internal(t.name);
+    out.push_back(std::move(t));
+    names.push_back(tp.topic);
+  }
+  if (!names.empty()) {
+    auto configs = describe_configs(ctx, rk, names);
+    for (size_t i = 0; i < out.size(); ++i) {
+      for (const auto& e : configs[i]) {
+        if (e.source == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG && e.value)
+          out[i].configs[e.name] = *e.value;
+      }
+    }
+  }
+  return {std::move(out), md->broker_cnt};
+}
+
+/// Fails naming the first topic whose result is an error.
+template <typename Result>
+void check_topic_results(const Result** res, size_t n, std::string_view what) {
+  for (size_t i = 0; i < n; ++i) {
+    auto err = rd_kafka_topic_result_error(res[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      continue;
+    const char* msg = rd_kafka_topic_result_error_string(res[i]);
+    fail(fmt::format("{} {}: {}", what, rd_kafka_topic_result_name(res[i]),
+                     msg != nullptr ? msg : error_text(err)));
+  }
+}
+
+void carry_out(const context& ctx, rd_kafka_t* rk, const std::vector<plan_step>& plan) {
+  using K = plan_step::kind;
+  char errstr[512];
+  std::vector<rd_kafka_NewTopic_t*> creates;
+  std::vector<rd_kafka_NewPartitions_t*> grows;
+  std::vector<rd_kafka_DeleteTopic_t*> deletes;
+  for (const auto& s : plan) {
+    if (s.what == K::create) {
+      auto* nt = rd_kafka_NewTopic_new(s.spec.name.c_str(), s.spec.partitions,
+                                       s.spec.replication_factor, errstr, sizeof errstr);
+      if (nt == nullptr)
+        fail(fmt::format("topic {}: {}", s.spec.name, errstr));
+      for (const auto& [k, v] : s.spec.configs)
+        rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+      creates.push_back(nt);
+    } else if (s.what == K::add_partitions) {
+      auto* np = rd_kafka_NewPartitions_new(
+          s.spec.name.c_str(), static_cast<size_t>(s.spec.partitions), errstr, sizeof errstr);
+      if (np == nullptr)
+        fail(fmt::format("topic {}: {}", s.spec.name, errstr));
+      grows.push_back(np);
+    } else if (s.what == K::remove) {
+      deletes.push_back(rd_kafka_DeleteTopic_new(s.spec.name.c_str()));
+    }
+  }
+  if (!creates.empty()) {
+    auto ev = run_admin(ctx, rk, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+      rd_kafka_CreateTopics(rk, creates.data(), creates.size(), opts, q);
+    });
+    rd_kafka_NewTopic_destroy_array(creates.data(), creates.size());
+    size_t n = 0;
+    auto* res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+    check_topic_results(res, n, "creating topic");
+  }
+  if (!grows.empty()) {
+    auto ev = run_admin(ctx, rk, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+      rd_kafka_CreatePartitions(rk, grows.data(), grows.size(), opts, q);
+    });
+    rd_kafka_NewPartitions_destroy_array(grows.data(), grows.size());
+    size_t n = 0;
+    auto* res = rd_kafka_CreatePartitions_result_topics(
+        rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+    check_topic_results(res, n, "adding partitions to");
+  }
+  for (const auto& s : plan) {
+    if (s.what != K::alter_configs)
+      continue;
+    // AlterConfigs replaces the whole set of overrides: the file's.
+    config_resource_ptr r(
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, s.spec.name.c_str()));
+    for (const auto& [k, v] : s.spec.configs)
+      rd_kafka_ConfigResource_set_config(r.get(), k.c_str(), v.c_str());
+    rd_kafka_ConfigResource_t* arr[] = {r.get()};
+    auto ev = run_admin(ctx, rk, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+      rd_kafka_AlterConfigs(rk, arr, 1, opts, q);
+    });
+    size_t n = 0;
+    auto* res =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev.get()), &n);
+    for (size_t i = 0; i < n; ++i) {
+      auto err = rd_kafka_ConfigResource_error(res[i]);
+      const char* msg = rd_kafka_ConfigResource_error_string(res[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fail(fmt::format("altering the configs of topic {}: {}", s.spec.name,
+                         msg != nullptr ? msg : error_text(err)));
+      }
+    }
+  }
+  if (!deletes.empty()) {
+    auto ev = run_admin(ctx, rk, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+      rd_kafka_DeleteTopics(rk, deletes.data(), deletes.size(), opts, q);
+    });
+    rd_kafka_DeleteTopic_destroy_array(deletes.data(), deletes.size());
+    size_t n = 0;
+    auto* res =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+    check_topic_results(res, n, "deleting topic");
+  }
+}
+
+void apply(const context& ctx, const std::string& file, bool dry_run, bool prune) {
+  require_table_format(ctx);
+  std::ifstream in(file);
+  if (!in)
+    fail(fmt::format("cannot read {}", file));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto want = parse_topics_file(text.str());
+  if (!want)
+    fail(fmt::format("{}: {}", file, want.error().detail()));
+  auto rk = make_client(ctx, client_kind::producer);
+  auto [have, brokers] = live_state(ctx, rk.get());
+  auto plan = make_plan(*want, have, prune, brokers);
+  if (!plan)
+    fail(fmt::format("{}: {}", file, plan.error().detail()));
+  table t({"change"});
+  json j = json::make_array();
+  for (const auto& s : *plan) {
+    t.add({s.text});
+    j.push(json(s.text));
+  }
+  if (plan->empty()) {
+    if (!ctx.json())
+      std::cout << "nothing to change: the cluster matches " << file << '\n';
+    else
+      emit(ctx, t, j);
+    return;
+  }
+  emit(ctx, t, j);
+  if (dry_run) {
+    if (!ctx.json())
+      std::cout << "dry run: nothing changed\n";
+    return;
+  }
+  for (const auto& s : *plan) {
+    if (s.what == plan_step::kind::change_replication_factor) {
+      fail(
+          fmt::format("topic {}: changing the replication factor needs partition "
+                      "reassignment, which this version does not have; nothing was changed",
+                      s.spec.name));
+    }
+  }
+  carry_out(ctx, rk.get(), *plan);
+  // Done when the cluster, as read back, needs no change.
+  auto deadline = now_ms() + ctx.timeout_ms;
+  for (;;) {
+    auto [now_have, now_brokers] = live_state(ctx, rk.get());
+    auto left = make_plan(*want, now_have, prune, now_brokers);
+    if (left && left->empty())
+      break;
+    if (now_ms() > deadline) {
+      fail(fmt::format("the cluster does not match {} yet after {} ms: {}", file, ctx.timeout_ms,
+                       left && !left->empty() ? left->front().text : "?"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!ctx.json())
+    std::cout << "applied: the cluster matches " << file << '\n';
+}
+
+void export_topics(const context& ctx, const std::vector<std::string>& names) {
+  auto rk = make_client(ctx, client_kind::producer);
+  auto [have, brokers] = live_state(ctx, rk.get());
+  std::vector<topic_spec> out;
+  for (const auto& name : names) {
+    if (std::none_of(have.begin(), have.end(), [&](auto& h) { return h.name == name; }))
+      fail(fmt::format("topic {} does not exist", name));
+  }
+  for (const auto& h : have) {
+    bool asked = std::find(names.begin(), names.end(), h.name) != names.end();
+    if (names.empty() ? h.internal : !asked)
+      continue;
+    out.push_back({h.name, h.partitions, h.replication_factor, h.configs});
+  }
+  std::cout << format_topics_file(out);
+}
+
 void add_partitions(const context& ctx, const std::string& topic, int add, int total) {
   require_table_format(ctx);
   if ((add > 0) == (total > 0))
@@ -417,6 +626,34 @@ void add_topic_commands(CLI::App& app, context& ctx) {
       "Examples:\n  stromctl topic add-partitions clicks -n 2\n"
       "  stromctl topic add-partitions clicks --total 12");
   on_run(p, ctx, [&ctx, po] { add_partitions(ctx, po->topic, po->add, po->total); });
+
+  auto exported = std::make_shared<std::vector<std::string>>();
+  auto* x = topic->add_subcommand("export", "Write topics as a stromctl apply file");
+  x->add_option("topics", *exported, "Topics (default: every topic but the internal ones)");
+  x->footer(
+      "Partitions, replication factor and config overrides, in the format of 'stromctl apply'.\n"
+      "Examples:\n  stromctl topic export > topics.yaml\n  stromctl topic export clicks "
+      "payments");
+  on_run(x, ctx, [&ctx, exported] { export_topics(ctx, *exported); });
+
+  struct apply_options {
+    std::string file;
+    bool dry_run = false;
+    bool prune = false;
+  };
+  auto apo = std::make_shared<apply_options>();
+  auto* ap = app.add_subcommand("apply", "Make the cluster's topics what a YAML file declares");
+  ap->add_option("-f,--file", apo->file, "The topics file")->required();
+  ap->add_flag("--dry-run", apo->dry_run, "Print the plan and change nothing");
+  ap->add_flag("--prune", apo->prune, "Also delete topics the file does not name (not '__' ones)");
+  ap->footer(
+      "The file: a top-level 'topics' list; each entry has name, partitions, optionally\n"
+      "replication_factor and configs (Kafka's dotted names; the whole set of overrides).\n"
+      "Prints the plan (create, add partitions, alter configs, delete with --prune), carries it\n"
+      "out and waits until the cluster matches. Applying the same file again changes nothing.\n"
+      "Examples:\n  stromctl apply -f topics.yaml --dry-run\n  stromctl apply -f topics.yaml\n"
+      "  stromctl apply -f topics.yaml --prune");
+  on_run(ap, ctx, [&ctx, apo] { apply(ctx, apo->file, apo->dry_run, apo->prune); });
 }
 
 }  // namespace strom::ctl

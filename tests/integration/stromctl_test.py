@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -157,6 +158,77 @@ class StromctlTest(unittest.TestCase):
             self.ctl("cluster", "alter-config", "--delete", "log.retention.ms",
                      "--delete", "log.segment.bytes")
         self.assertEqual(self.ctl("cluster", "config", "--format", "json").json(), {})
+
+    def write(self, text):
+        fd, path = tempfile.mkstemp(suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def test_apply_a_topics_file_and_export_it(self):
+        first = self.write("""topics:
+  - name: apply-clicks
+    partitions: 3
+    configs:
+      retention.ms: 3600000
+  - name: apply-payments
+    partitions: 2
+    replication_factor: 1
+""")
+        dry = self.ctl("apply", "-f", first, "--dry-run")
+        self.assertIn("create apply-clicks", dry.out)
+        self.assertIn("dry run: nothing changed", dry.out)
+        self.assertIsNone(self.partitions("apply-clicks"))
+        r = self.ctl("apply", "-f", first)
+        self.assertIn("applied", r.out)
+        self.assertEqual(self.partitions("apply-clicks"), 3)
+        self.assertEqual(self.partitions("apply-payments"), 2)
+        again = self.ctl("apply", "-f", first)
+        self.assertIn("nothing to change", again.out)
+
+        # More partitions, a changed and a removed override, and --prune of what is not named.
+        self.ctl("topic", "create", "apply-stray")
+        second = self.write("""topics:
+  - name: apply-clicks
+    partitions: 5
+    configs: {retention.ms: "7200000", cleanup.policy: compact}
+  - name: apply-payments
+    partitions: 2
+""")
+        plan = self.ctl("apply", "-f", second, "--dry-run", "--prune", "--format", "json").json()
+        self.assertIn("add partitions to apply-clicks: 3 -> 5", plan)
+        self.assertTrue(any(c.startswith("delete apply-stray") for c in plan), plan)
+        # Every other topic of the shared broker is pruned too: keep them out of this run.
+        self.ctl("apply", "-f", second)
+        self.assertEqual(self.partitions("apply-clicks"), 5)
+        res = ConfigResource(ConfigResource.Type.TOPIC, "apply-clicks")
+        seen = self.admin.describe_configs([res])[res].result(timeout=10)
+        self.assertEqual(seen["retention.ms"].value, "7200000")
+        self.assertEqual(seen["cleanup.policy"].value, "compact")
+        exported = self.ctl("topic", "export", "apply-clicks", "apply-payments").out
+        path = self.write(exported)
+        self.assertIn("nothing to change", self.ctl("apply", "-f", path).out)
+        self.assertIn('retention.ms: "7200000"', exported)
+
+        # Refused, with one line naming the topic and key, and nothing changed.
+        for text, words in (
+                ("topics:\n  - name: apply-clicks\n    partitions: 2\n",
+                 "topic apply-clicks: partitions 2"),
+                ("topics:\n  - name: apply-x\n    partitions: 1\n    replicas: 1\n",
+                 "unknown key 'replicas'"),
+                ("topics:\n  - name: apply-x\n    partitions: -1\n", "'partitions'"),
+                ("topics:\n  - name: apply-x\n    partitions: 1\n    replication_factor: 3\n",
+                 "replication_factor 3 is more than the 1 broker")):
+            bad = self.ctl("apply", "-f", self.write(text), ok=False)
+            self.assertNotEqual(bad.rc, 0)
+            self.assertEqual(len(bad.err.strip().splitlines()), 1, bad.err)
+            self.assertIn(words, bad.err)
+        self.assertIsNone(self.partitions("apply-x"))
+        self.assertEqual(self.partitions("apply-clicks"), 5)
+        bad = self.ctl("apply", "-f", self.write("topics:\n  - name: apply-y\n    partitions: 1\n"
+                                                 "    configs: {retention.ms: soon}\n"), ok=False)
+        self.assertIn("apply-y", bad.err)
 
     # --- records --------------------------------------------------------------------------------
 
@@ -423,6 +495,7 @@ class StromctlTest(unittest.TestCase):
                     ["produce"], ["consume"], ["group", "list"], ["group", "describe"],
                     ["group", "seek"], ["group", "delete"], ["cluster", "info"],
                     ["cluster", "health"], ["cluster", "config"], ["cluster", "alter-config"],
+                    ["apply"], ["topic", "export"],
                     ["broker", "api-versions"], ["topic"], ["group"],
                     ["cluster"], ["broker"], []):
             r = self.ctl(*cmd, "--help")
