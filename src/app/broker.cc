@@ -167,25 +167,21 @@ status broker::build() {
                                                              clock_, metrics_);
   if (host)
     partitions_->host_only(*host);
-  // A broker without a controller keeps the cluster-wide config defaults itself; in a cluster
-  // they come with the controller's state (reconcile).
-  cluster::topic_configs cluster_configs;
-  if (!controller_) {
-    auto cc = store_->load_cluster_configs();
-    if (!cc) {
-      lg().critical("cannot load the cluster-wide configs: {}", cc.error().message());
-      return cc.error();
-    }
-    cluster_configs = std::move(*cc);
-    partitions_->set_cluster_defaults(cluster::cluster_defaults_by_topic_name(cluster_configs));
+  // The cluster-wide config defaults as this broker last knew them: its own (single node), or
+  // its copy of the controller's (a cluster; reconcile brings them up to date).
+  auto cluster_configs = store_->load_cluster_configs();
+  if (!cluster_configs) {
+    lg().critical("cannot load the cluster-wide configs: {}", cluster_configs.error().message());
+    return cluster_configs.error();
   }
+  partitions_->set_cluster_defaults(cluster::cluster_defaults_by_topic_name(*cluster_configs));
   if (auto s = partitions_->load(*topics_->snapshot()); !s) {
     lg().critical("cannot load partitions: {}", s.error().message());
     return s.error();
   }
   frontend_ = std::make_unique<cluster::topics_frontend>(*partitions_, *store_, *topics_,
                                                          topics_frontend_options(cfg_));
-  frontend_->load_cluster_configs(cluster_configs);
+  frontend_->load_cluster_configs(*cluster_configs);
   if (controller_) {
     frontend_->attach_controller(controller_.get(), cfg_.node.id);
     // Producer ids come in blocks from the controller, unique across the cluster; the block

@@ -724,16 +724,19 @@ awaitable<void> controller::impl::heartbeat_loop() {
     if (stopped || failed)
       break;
     sync_peers();
-    if (leaving)
-      continue;
     if (is_leader()) {
-      on_heartbeat(o.self);
+      // Leaving, it stays fenced, but while it (still, or again) leads it keeps the liveness
+      // of the others and the learners up to date.
+      if (!leaving)
+        on_heartbeat(o.self);
       check_liveness();
       add_learners();
       check_caught_up();
       publish();
       continue;
     }
+    if (leaving)
+      continue;
     // The leader, else a seed in turn: a seed that is not the leader names it.
     auto to = known_leader();
     if (!to) {
@@ -852,26 +855,24 @@ awaitable<void> controller::impl::leave(std::chrono::milliseconds limit) {
   auto fence = submit(fence_broker_cmd{o.self.id, true}, deadline);
   if (auto r = co_await std::move(fence); !r)
     lg().warn("controlled shutdown: fencing this broker failed: {}", r.error().message());
-  if (is_leader()) {
-    std::optional<int32_t> to;
-    for (auto id : live) {
-      if (id != o.self.id) {
-        to = id;
-        break;
-      }
+  // Each other live voter in turn gets an election timeout to take over (a transfer to one
+  // that is down or far behind lapses).
+  for (auto to : live) {
+    if (!is_leader() || stopped || steady::now() >= deadline)
+      break;
+    if (to == o.self.id)
+      continue;
+    if (auto s = core->transfer_leadership(raft::node_id(to)); !s) {
+      lg().warn("controlled shutdown: handing the controller leadership to {} failed: {}", to,
+                s.error().message());
+      continue;
     }
-    if (to) {
-      if (auto s = core->transfer_leadership(raft::node_id(*to)); !s) {
-        lg().warn("controlled shutdown: handing the controller leadership to {} failed: {}", *to,
-                  s.error().message());
-      } else {
-        lg().info("controlled shutdown: handing the controller leadership to broker {}", *to);
-        drain();
-      }
-      while (is_leader() && !stopped && steady::now() < deadline) {
-        auto slept = sleep(std::max(o.tick, std::chrono::milliseconds(10)));
-        co_await std::move(slept);
-      }
+    lg().info("controlled shutdown: handing the controller leadership to broker {}", to);
+    drain();
+    auto until = std::min(deadline, steady::now() + o.election_timeout);
+    while (is_leader() && !stopped && steady::now() < until) {
+      auto slept = sleep(std::max(o.tick, std::chrono::milliseconds(10)));
+      co_await std::move(slept);
     }
   }
   lg().info("controlled shutdown: {}",
@@ -945,6 +946,7 @@ status controller::start() {
     rep.index = self->applied.value();  // what the broker must apply to be caught up
     co_return encode_reply(rep);
   });
+  st.sync_peers();  // the learners the log already names
   asio::co_spawn(st.io, st.tick_loop(), asio::detached);
   asio::co_spawn(st.io, st.heartbeat_loop(), asio::detached);
   lg().info("controller: node {} ({}) of [{}], internal listener on {}:{}", st.o.self.id,

@@ -36,7 +36,8 @@ class controller_category_impl final : public std::error_category {
 };
 
 constexpr int8_t command_version = 1;
-/// Version 2 added the cluster-wide configs at the end; version 1 snapshots are still read.
+/// Version 2 added the cluster-wide configs at the end; a state without any is still written
+/// (and read) as version 1.
 constexpr int8_t snapshot_version = 2;
 /// The most producer ids one command reserves.
 constexpr int64_t max_producer_id_block = 1'000'000;
@@ -218,7 +219,11 @@ std::vector<std::byte> encode(const controller_command& cmd) {
           put_configs(w, c.configs);
         } else {
           static_assert(std::is_same_v<T, set_cluster_configs_cmd>);
-          put_configs(w, c.configs);
+          w.put_bool(c.replace);
+          put_configs(w, c.set);
+          w.put<int32_t>(static_cast<int32_t>(c.remove.size()));
+          for (const auto& k : c.remove)
+            w.put_string(k);
         }
       },
       cmd);
@@ -282,9 +287,16 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       cmd = std::move(u);
       break;
     }
-    case 9:
-      cmd = set_cluster_configs_cmd{get_configs(c)};
+    case 9: {
+      set_cluster_configs_cmd s;
+      s.replace = c.read_int8() != 0;
+      s.set = get_configs(c);
+      auto n = c.read_count(length_prefix::int32, 2, "removed configs");
+      for (int64_t i = 0; c.ok() && i < n; ++i)
+        s.remove.push_back(get_string(c));
+      cmd = std::move(s);
       break;
+    }
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -336,7 +348,12 @@ result<int64_t> controller_stm::apply(int64_t index, const controller_command& c
         } else if constexpr (std::is_same_v<T, set_cluster_configs_cmd>) {
           // Checked by the broker that submitted it: the state machine takes any names, so
           // that brokers of different versions apply it alike.
-          cluster_configs_ = c.configs;
+          if (c.replace)
+            cluster_configs_.clear();
+          for (const auto& [k, v] : c.set)
+            cluster_configs_[k] = v;
+          for (const auto& k : c.remove)
+            cluster_configs_.erase(k);
           return int64_t{0};
         } else {
           return apply_topic(c);
@@ -404,7 +421,8 @@ result<int64_t> controller_stm::apply_topic(const update_topic_configs_cmd& c) {
 
 std::vector<std::byte> controller_stm::snapshot() const {
   bytes::writer w;
-  w.put<int8_t>(snapshot_version);
+  // Version 1 while there are no cluster-wide configs: what brokers of the version before read.
+  w.put<int8_t>(cluster_configs_.empty() ? int8_t{1} : snapshot_version);
   w.put<int64_t>(applied_);
   w.put_string(cluster_id_);
   w.put<int64_t>(next_producer_id_);
@@ -416,7 +434,8 @@ std::vector<std::byte> controller_stm::snapshot() const {
   w.put<int32_t>(static_cast<int32_t>(topics_->size()));
   for (const auto& [name, t] : *topics_)
     put_topic(w, t);
-  put_configs(w, cluster_configs_);
+  if (!cluster_configs_.empty())
+    put_configs(w, cluster_configs_);
   return w.take();
 }
 

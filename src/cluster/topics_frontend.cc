@@ -448,25 +448,43 @@ awaitable<status> topics_frontend::set_topic_configs_locked(const std::string& n
   co_return co_await std::move(op);
 }
 
-awaitable<status> topics_frontend::set_cluster_configs(topic_configs broker_level,
-                                                       bool validate_only) {
-  for (const auto& [k, v] : broker_level) {
+awaitable<status> topics_frontend::set_cluster_configs(topic_configs set,
+                                                       std::vector<std::string> remove,
+                                                       bool replace, bool validate_only) {
+  for (const auto& [k, v] : set) {
     if (auto s = validate_cluster_config(k, v); !s)
       co_return s;
   }
   if (validate_only)
     co_return ok();
   if (ctl_) {
-    auto op = submit_and_reconcile(set_cluster_configs_cmd{broker_level}, "(cluster configs)");
+    // A broker behind the controller would describe (and so rewrite) an older set: wait a
+    // little for it to catch up (it does within a heartbeat or two of starting).
+    for (int i = 0; i < 100 && !ctl_->view()->caught_up && !admin_->stopping; ++i) {
+      net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+      t.expires_after(std::chrono::milliseconds(50));
+      boost::system::error_code ec;
+      auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+      co_await std::move(wait);
+    }
+    if (!ctl_->view()->caught_up) {
+      co_return error(controller_errc::not_controller,
+                      "this broker has not caught up with the controller yet; retry");
+    }
+    auto op = submit_and_reconcile(
+        set_cluster_configs_cmd{std::move(set), std::move(remove), replace}, "(cluster configs)");
     co_return co_await std::move(op);
   }
   co_await lock_admin();
-  auto files = [this, broker_level]() -> status {
-    return store_.write_cluster_configs(broker_level);
-  };
+  auto next = replace ? topic_configs{} : cluster_configs();
+  for (const auto& [k, v] : set)
+    next[k] = v;
+  for (const auto& k : remove)
+    next.erase(k);
+  auto files = [this, next]() -> status { return store_.write_cluster_configs(next); };
   auto s = co_await on_admin_pool(files);
   if (s) {
-    auto op = apply_cluster_configs(broker_level);
+    auto op = apply_cluster_configs(next);
     co_await std::move(op);
   }
   unlock_admin();
@@ -474,6 +492,13 @@ awaitable<status> topics_frontend::set_cluster_configs(topic_configs broker_leve
 }
 
 topic_configs topics_frontend::cluster_configs() const {
+  if (ctl_)
+    return ctl_->view()->cluster_configs;
+  std::lock_guard lock(cluster_configs_mu_);
+  return cluster_configs_;
+}
+
+topic_configs topics_frontend::applied_cluster_configs() const {
   std::lock_guard lock(cluster_configs_mu_);
   return cluster_configs_;
 }
@@ -487,8 +512,17 @@ void topics_frontend::load_cluster_configs(const topic_configs& broker_level) {
 }
 
 awaitable<void> topics_frontend::apply_cluster_configs(const topic_configs& broker_level) {
-  if (cluster_configs() == broker_level)
+  if (applied_cluster_configs() == broker_level)
     co_return;
+  if (ctl_) {
+    // This broker's copy, so that a restart starts with them before it caught up.
+    auto files = [this, broker_level]() -> status {
+      return store_.write_cluster_configs(broker_level);
+    };
+    auto op = on_admin_pool(files);
+    if (auto s = co_await std::move(op); !s)
+      lg().warn("cluster-wide configs: keeping this broker's copy failed: {}", s.error().message());
+  }
   load_cluster_configs(broker_level);
   auto topics = table_.snapshot();
   for (const auto& [name, t] : *topics) {

@@ -269,20 +269,18 @@ void alter_cluster_config(const context& ctx, const std::vector<std::string>& se
   if (sets.empty() && deletes.empty())
     fail("nothing to change: give --set key=value or --delete key");
   auto brokers = brokers_or_fail(ctx);
-  // AlterConfigs replaces the whole set: start from the one in force.
-  auto c = describe_cluster_configs(brokers, ctx.timeout_ms);
-  if (!c)
-    fail(c.error().detail());
+  std::map<std::string, std::string> set;
   for (const auto& s : sets) {
     auto kv = parse_key_value(s);
     if (!kv)
       fail(fmt::format("--set: {}", kv.error().detail()));
-    (*c)[kv->first] = kv->second;
+    set[kv->first] = kv->second;
   }
-  for (const auto& d : deletes)
-    c->erase(d);
-  if (auto s = alter_cluster_configs(brokers, ctx.timeout_ms, *c); !s)
+  if (auto s = alter_cluster_configs(brokers, ctx.timeout_ms, set, deletes); !s)
     fail(fmt::format("cluster-wide configs not changed: {}", s.error().detail()));
+  auto c = describe_cluster_configs(brokers, ctx.timeout_ms);
+  if (!c)
+    fail(c.error().detail());
   print_cluster_configs(ctx, *c);
 }
 

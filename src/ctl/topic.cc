@@ -497,11 +497,13 @@ void apply(const context& ctx, const std::string& file, bool dry_run, bool prune
   for (;;) {
     auto [now_have, now_brokers] = live_state(ctx, rk.get());
     auto left = make_plan(*want, now_have, prune, now_brokers);
-    if (left && left->empty())
+    if (!left)
+      fail(fmt::format("{}: {}", file, left.error().detail()));
+    if (left->empty())
       break;
     if (now_ms() > deadline) {
       fail(fmt::format("the cluster does not match {} yet after {} ms: {}", file, ctx.timeout_ms,
-                       left && !left->empty() ? left->front().text : "?"));
+                       left->front().text));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

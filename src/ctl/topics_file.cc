@@ -35,9 +35,21 @@ bool legal_topic_name(std::string_view n) {
   });
 }
 
+result<std::vector<topic_spec>> parse_topics(std::string_view yaml);
+
 }  // namespace
 
 result<std::vector<topic_spec>> parse_topics_file(std::string_view yaml) {
+  try {
+    return parse_topics(yaml);
+  } catch (const YAML::Exception& e) {
+    // A key or value of the wrong kind (a list as a key, ...).
+    return bad_file(fmt::format("not a topics file: {}", e.what()));
+  }
+}
+
+namespace {
+result<std::vector<topic_spec>> parse_topics(std::string_view yaml) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
@@ -111,6 +123,7 @@ result<std::vector<topic_spec>> parse_topics_file(std::string_view yaml) {
   }
   return out;
 }
+}  // namespace
 
 std::string format_topics_file(const std::vector<topic_spec>& topics) {
   auto sorted = topics;
@@ -119,7 +132,7 @@ std::string format_topics_file(const std::vector<topic_spec>& topics) {
   e << YAML::BeginMap << YAML::Key << "topics" << YAML::Value << YAML::BeginSeq;
   for (const auto& t : sorted) {
     e << YAML::BeginMap;
-    e << YAML::Key << "name" << YAML::Value << t.name;
+    e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << t.name;
     e << YAML::Key << "partitions" << YAML::Value << t.partitions;
     if (t.replication_factor > 0)
       e << YAML::Key << "replication_factor" << YAML::Value << t.replication_factor;
@@ -143,12 +156,14 @@ result<std::vector<plan_step>> make_plan(const std::vector<topic_spec>& want,
     live[h.name] = &h;
   std::vector<plan_step> plan;
   for (const auto& w : want) {
-    if (w.replication_factor > brokers) {
+    auto it = live.find(w.name);
+    // Checked against the live brokers only where replicas are placed: a broker down does
+    // not make an existing topic's file wrong.
+    if (it == live.end() && w.replication_factor > brokers) {
       return bad_file(fmt::format(
           "topic {}: replication_factor {} is more than the {} broker(s) of the cluster", w.name,
           w.replication_factor, brokers));
     }
-    auto it = live.find(w.name);
     if (it == live.end()) {
       plan.push_back({plan_step::kind::create, w,
                       fmt::format("create {}: {} partition(s), replication factor {}, {} config(s)",

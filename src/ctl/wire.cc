@@ -292,18 +292,23 @@ result<std::map<std::string, std::string>> describe_cluster_configs(
 }
 
 status alter_cluster_configs(const std::vector<host_port>& brokers, int timeout_ms,
-                             const std::map<std::string, std::string>& configs) {
-  kp::alter_configs_request req;
+                             const std::map<std::string, std::string>& set,
+                             const std::vector<std::string>& remove) {
+  constexpr int8_t op_set = 0;
+  constexpr int8_t op_delete = 1;
+  kp::incremental_alter_configs_request req;
   auto& res = req.resources.emplace_back();
   res.resource_type = broker_resource;
   res.resource_name = "";
-  for (const auto& [k, v] : configs)
-    res.configs.push_back({k, v});
-  auto r = exchange<kp::alter_configs_response>(brokers, timeout_ms, 1, req);
+  for (const auto& [k, v] : set)
+    res.configs.push_back({k, op_set, v});
+  for (const auto& k : remove)
+    res.configs.push_back({k, op_delete, std::nullopt});
+  auto r = exchange<kp::incremental_alter_configs_response>(brokers, timeout_ms, 0, req);
   if (!r)
     return r.error();
   if (r->responses.size() != 1)
-    return protocol_error("the AlterConfigs answer names no resource");
+    return protocol_error("the IncrementalAlterConfigs answer names no resource");
   const auto& out = r->responses.front();
   if (out.error_code != kp::error_code::none)
     return invalid(fmt::format("{} (error {})", out.error_message.value_or("refused"),

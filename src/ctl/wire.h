@@ -65,10 +65,12 @@ result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host
 /// which librdkafka's admin API refuses to build), asked of the first reachable broker.
 result<std::map<std::string, std::string>> describe_cluster_configs(
     const std::vector<host_port>& brokers, int timeout_ms);
-/// Replaces the cluster-wide config defaults with `configs` (AlterConfigs v1); a refusal is an
+/// Sets and removes cluster-wide config defaults by name (IncrementalAlterConfigs v0: the
+/// others stay, also when another operator changes them at the same time); a refusal is an
 /// error with the broker's message.
 status alter_cluster_configs(const std::vector<host_port>& brokers, int timeout_ms,
-                             const std::map<std::string, std::string>& configs);
+                             const std::map<std::string, std::string>& set,
+                             const std::vector<std::string>& remove);
 
 struct http_url {
   std::string host;

@@ -406,6 +406,10 @@ class ClusterTest(unittest.TestCase):
             self.cluster.nodes[victim].start()
             self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "all three again")
             self.cluster.wait_until(lambda: everywhere("3000"), "the default after a restart")
+            # Every broker keeps its copy, which it applies when it starts.
+            for node in self.cluster.nodes.values():
+                with open(os.path.join(node.data, ".strom", "topics", "cluster.configs")) as f:
+                    self.assertEqual(f.read(), "config.message.max.bytes=3000\n")
             r = ka.alter_configs([KRes(ConfigResourceType.BROKER, "", configs={})])
             self.assertEqual(r.resources[0][0], 0, r)
             self.cluster.wait_until(lambda: everywhere(None), "no default on any broker")

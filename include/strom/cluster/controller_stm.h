@@ -97,11 +97,15 @@ struct update_topic_configs_cmd {
                          const update_topic_configs_cmd&) = default;
 };
 
-/// The cluster-wide defaults of the broker-level configs (by their broker names,
-/// "log.retention.ms"), replacing the previous set: what topics without an override of their
-/// own use on every broker (Kafka's dynamic default broker configs).
+/// A change of the cluster-wide defaults of the broker-level configs (by their broker names,
+/// "log.retention.ms"): what topics without an override of their own use on every broker
+/// (Kafka's dynamic default broker configs). `replace`: `set` becomes the whole set
+/// (AlterConfigs); otherwise `set` is merged in and `remove` taken out (IncrementalAlterConfigs,
+/// applied in log order, so concurrent changes of different names never undo each other).
 struct set_cluster_configs_cmd {
-  topic_configs configs;
+  topic_configs set;
+  std::vector<std::string> remove;
+  bool replace = true;
   friend bool operator==(const set_cluster_configs_cmd&, const set_cluster_configs_cmd&) = default;
 };
 

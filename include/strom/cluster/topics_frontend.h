@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "strom/base/result.h"
 #include "strom/cluster/controller.h"
@@ -81,16 +82,21 @@ class topics_frontend {
   /// Replaces a topic's config overrides; takes effect on every partition without restart.
   awaitable<status> set_topic_configs(std::string name, topic_configs configs, bool validate_only);
 
-  /// Replaces the cluster-wide config defaults (broker-level names: "log.retention.ms"; the
-  /// dynamic default broker configs of Kafka): every topic without an override of its own
-  /// takes them on every broker, without restart. Each name must be the broker synonym of a
-  /// topic config, each value valid for it. In a cluster they live in the controller's state;
-  /// a broker without one keeps them in its topics directory.
-  awaitable<status> set_cluster_configs(topic_configs broker_level, bool validate_only);
-  /// The cluster-wide config defaults now in force here. Thread-safe.
+  /// Changes the cluster-wide config defaults (broker-level names: "log.retention.ms"; the
+  /// dynamic default broker configs of Kafka): `set` replaces the whole set when `replace`
+  /// (AlterConfigs), else is merged in with `remove` taken out (IncrementalAlterConfigs).
+  /// Every topic without an override of its own takes them on every broker, without restart.
+  /// Each name set must be the broker synonym of a topic config, each value valid for it. In a
+  /// cluster they live in the controller's state (refused, retriably, until this broker caught
+  /// up with it); every broker also keeps its copy in its topics directory, so that it starts
+  /// with them.
+  awaitable<status> set_cluster_configs(topic_configs set, std::vector<std::string> remove,
+                                        bool replace, bool validate_only);
+  /// The cluster-wide config defaults: the controller's (in a cluster), else this broker's.
+  /// Thread-safe.
   [[nodiscard]] topic_configs cluster_configs() const;
-  /// The cluster-wide config defaults a broker without a controller starts with (from its
-  /// topic store). Call before the partitions load.
+  /// The cluster-wide config defaults a broker starts with (its copy in the topic store).
+  /// Call before the shards start.
   void load_cluster_configs(const topic_configs& broker_level);
 
   /// Makes this a cluster broker's front end: every topic change goes to the controller (`ctl`,
@@ -133,6 +139,8 @@ class topics_frontend {
   /// Makes `broker_level` the cluster-wide defaults here and applies them to every partition.
   /// Under the admin turn.
   awaitable<void> apply_cluster_configs(const topic_configs& broker_level);
+  /// The cluster-wide config defaults in force on this broker's partitions.
+  [[nodiscard]] topic_configs applied_cluster_configs() const;
 
   // The local steps of each change, after its checks: files, partition objects, table (the
   // single-node path and the reconciler both use them).

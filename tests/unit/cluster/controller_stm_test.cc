@@ -34,8 +34,10 @@ TEST(ControllerStm, CommandsRoundTripThroughTheirEncoding) {
       fence_broker_cmd{2, true},
       allocate_producer_ids_cmd{1, 1000},
       producer_id_floor_cmd{5000},
-      set_cluster_configs_cmd{{{"log.retention.ms", "1000"}, {"log.cleanup.policy", "compact"}}},
+      set_cluster_configs_cmd{
+          {{"log.retention.ms", "1000"}, {"log.cleanup.policy", "compact"}}, {}, true},
       set_cluster_configs_cmd{},
+      set_cluster_configs_cmd{{{"log.retention.ms", "5"}}, {"message.max.bytes"}, false},
   };
   for (const auto& c : cmds) {
     auto back = decode_command(encode(c));
@@ -169,7 +171,11 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
         case 8:
           if (rnd.uniform(0, 3) == 0)
             return set_cluster_configs_cmd{};
-          return set_cluster_configs_cmd{{{"log.retention.ms", std::to_string(rnd.uniform(1, 9))}}};
+          if (rnd.uniform(0, 1) == 0)
+            return set_cluster_configs_cmd{{}, {"log.retention.ms"}, false};
+          return set_cluster_configs_cmd{{{"log.retention.ms", std::to_string(rnd.uniform(1, 9))}},
+                                         {},
+                                         rnd.uniform(0, 1) == 0};
         default:
           return update_topic_configs_cmd{
               name, uuid(tid), {{"retention.ms", std::to_string(rnd.uniform(1, 9))}}};
@@ -202,9 +208,15 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
 
 TEST(ControllerStm, ClusterConfigsAreReplacedAsAWholeAndSnapshotted) {
   controller_stm s;
-  ASSERT_TRUE(s.apply(1, set_cluster_configs_cmd{{{"log.retention.ms", "5"}}}).has_value());
-  ASSERT_TRUE(s.apply(2, set_cluster_configs_cmd{{{"log.segment.bytes", "2097152"}}}).has_value());
+  ASSERT_TRUE(
+      s.apply(1, set_cluster_configs_cmd{{{"log.retention.ms", "5"}}, {}, true}).has_value());
+  ASSERT_TRUE(s.apply(2, set_cluster_configs_cmd{{{"log.segment.bytes", "2097152"}}, {}, true})
+                  .has_value());
   EXPECT_EQ(s.cluster_configs(), (topic_configs{{"log.segment.bytes", "2097152"}}));
+  // Incremental changes merge and remove names, leaving the others.
+  ASSERT_TRUE(s.apply(3, set_cluster_configs_cmd{{{"log.retention.ms", "9"}}, {}, false}));
+  ASSERT_TRUE(s.apply(4, set_cluster_configs_cmd{{}, {"log.segment.bytes", "nope"}, false}));
+  EXPECT_EQ(s.cluster_configs(), (topic_configs{{"log.retention.ms", "9"}}));
   auto r = controller_stm::restore(s.snapshot());
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(r->cluster_configs(), s.cluster_configs());
@@ -215,10 +227,9 @@ TEST(ControllerStm, VersionOneSnapshotsWithoutClusterConfigsAreRead) {
   ASSERT_TRUE(s.apply(1, bootstrap_cmd{"x"}).has_value());
   ASSERT_TRUE(s.apply(2, register_broker_cmd{reg(1)}).has_value());
   ASSERT_TRUE(s.apply(3, add_topic_cmd{topic("t", 1, {{1}})}).has_value());
-  // Version 1: the same bytes without the trailing (empty) config count.
+  // Without cluster-wide configs the snapshot is still written as version 1.
   auto bytes = s.snapshot();
-  bytes.resize(bytes.size() - 4);
-  bytes[0] = std::byte{1};
+  EXPECT_EQ(bytes[0], std::byte{1});
   auto r = controller_stm::restore(bytes);
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(*r, s);

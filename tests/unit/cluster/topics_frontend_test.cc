@@ -267,19 +267,19 @@ TEST_F(topics_frontend_test, cluster_wide_configs_reach_every_topic_without_its_
                                      [](partition* part) { return part->log().config(); }));
   };
   // Refused: a name that is not a dynamic cluster-wide config, a bad value, a topic name.
-  auto bad = run(frontend->set_cluster_configs({{"num.io.threads", "8"}}, false));
+  auto bad = run(frontend->set_cluster_configs({{"num.io.threads", "8"}}, {}, true, false));
   ASSERT_FALSE(bad);
   EXPECT_TRUE(bad.error().is(config_errc::unknown_key));
   EXPECT_NE(bad.error().message().find("log.retention.ms"), std::string::npos);
-  EXPECT_FALSE(run(frontend->set_cluster_configs({{"log.segment.bytes", "12"}}, false)));
-  EXPECT_FALSE(run(frontend->set_cluster_configs({{"retention.ms", "12"}}, false)));
+  EXPECT_FALSE(run(frontend->set_cluster_configs({{"log.segment.bytes", "12"}}, {}, true, false)));
+  EXPECT_FALSE(run(frontend->set_cluster_configs({{"retention.ms", "12"}}, {}, true, false)));
   // validate_only changes nothing.
-  ASSERT_TRUE(run(frontend->set_cluster_configs({{"log.retention.ms", "1"}}, true)));
+  ASSERT_TRUE(run(frontend->set_cluster_configs({{"log.retention.ms", "1"}}, {}, true, true)));
   EXPECT_TRUE(frontend->cluster_configs().empty());
   EXPECT_EQ(config_of("plain", 0).retention_ms, -1);
 
   topic_configs set{{"log.retention.ms", "123456"}, {"log.segment.bytes", "2097152"}};
-  ASSERT_TRUE(run(frontend->set_cluster_configs(set, false)));
+  ASSERT_TRUE(run(frontend->set_cluster_configs(set, {}, true, false)));
   EXPECT_EQ(frontend->cluster_configs(), set);
   for (int32_t p = 0; p < 2; ++p) {
     EXPECT_EQ(config_of("plain", p).retention_ms, 123456);
@@ -298,9 +298,18 @@ TEST_F(topics_frontend_test, cluster_wide_configs_reach_every_topic_without_its_
   EXPECT_EQ(*kept, set);
   // Removing one (AlterConfigs replaces the set) brings the broker's default back.
   frontend->load_cluster_configs(*kept);
-  ASSERT_TRUE(run(frontend->set_cluster_configs({{"log.segment.bytes", "2097152"}}, false)));
+  ASSERT_TRUE(
+      run(frontend->set_cluster_configs({{"log.segment.bytes", "2097152"}}, {}, true, false)));
   EXPECT_EQ(config_of("plain", 1).retention_ms, -1);
   EXPECT_EQ(config_of("plain", 1).segment_bytes, 2097152u);
+  // Incremental: one name set, one removed, the others kept.
+  ASSERT_TRUE(
+      run(frontend->set_cluster_configs({{"log.retention.ms", "99999"}}, {}, false, false)));
+  EXPECT_EQ(frontend->cluster_configs(),
+            (topic_configs{{"log.retention.ms", "99999"}, {"log.segment.bytes", "2097152"}}));
+  ASSERT_TRUE(run(frontend->set_cluster_configs({}, {"log.segment.bytes"}, false, false)));
+  EXPECT_EQ(frontend->cluster_configs(), (topic_configs{{"log.retention.ms", "99999"}}));
+  EXPECT_EQ(config_of("plain", 1).retention_ms, 99999);
 }
 
 TEST_F(topics_frontend_test, every_legal_name_length_works_end_to_end) {

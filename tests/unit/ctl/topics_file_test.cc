@@ -50,11 +50,13 @@ TEST(TopicsFile, BadFilesNameTheTopicAndTheKey) {
             std::string::npos);
   EXPECT_NE(error_of("topics:\n  - {name: 'a b', partitions: 1}").find("legal"), std::string::npos);
   EXPECT_NE(error_of("topics: [").find("not YAML"), std::string::npos);
+  EXPECT_FALSE(error_of("topics:\n  - {name: t, partitions: 1, [a]: 1}").empty());
+  EXPECT_FALSE(error_of("topics:\n  - {name: t, partitions: 1, configs: {[a]: 1}}").empty());
 }
 
 TEST(TopicsFile, TheExportFormatReadsBackTheSame) {
   std::vector<topic_spec> ts = {{"b", 3, 1, {{"retention.ms", "1000"}, {"x.y", "a: b"}}},
-                                {"a", 1, 3, {}}};
+                                {"Null", 1, 3, {}}};
   auto text = format_topics_file(ts);
   auto back = parse_topics_file(text);
   ASSERT_TRUE(back) << back.error().detail() << "\n" << text;
@@ -105,6 +107,10 @@ TEST(TopicsFile, FewerPartitionsOrMoreReplicasThanBrokersAreRefused) {
   auto wide = make_plan({{"t", 2, 4, {}}}, {}, false, 3);
   ASSERT_FALSE(wide);
   EXPECT_NE(wide.error().detail().find("topic t: replication_factor 4"), std::string::npos);
+  // An existing topic is not checked against the live brokers (one may be down).
+  auto down = make_plan({{"t", 2, 3, {}}}, {{"t", 2, 3, {}, false}}, false, 2);
+  ASSERT_TRUE(down) << down.error().detail();
+  EXPECT_TRUE(down->empty());
   auto rf = make_plan({{"t", 2, 3, {}}}, {{"t", 2, 1, {}, false}}, false, 3);
   ASSERT_TRUE(rf);
   ASSERT_EQ(rf->size(), 1u);

@@ -387,7 +387,7 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
     }
     status s = ok();
     if (res.resource_type == resource_broker) {
-      auto op = c.frontend.set_cluster_configs(next, r.validate_only);
+      auto op = c.frontend.set_cluster_configs(next, {}, true, r.validate_only);
       s = co_await std::move(op);
     } else {
       auto op = c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
@@ -416,15 +416,23 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
     if (!current)
       continue;
     auto next = *current;
+    // The cluster-wide defaults change by name on the controller (concurrent changes of other
+    // names stay); a topic's overrides are replaced as a set.
+    cluster::topic_configs set;
+    std::vector<std::string> removed;
     status s = ok();
     for (const auto& cfg : res.configs) {
       switch (cfg.config_operation) {
         case 0:  // SET
-          if (cfg.value)
+          if (cfg.value) {
             next[cfg.name] = *cfg.value;
+            set[cfg.name] = *cfg.value;
+          }
           break;
         case 1:  // DELETE: back to the broker default
           next.erase(cfg.name);
+          set.erase(cfg.name);
+          removed.push_back(cfg.name);
           break;
         default:  // APPEND / SUBTRACT apply to list configs; Strom's dynamic configs have none
           s = error(cluster::config_errc::invalid_value,
@@ -432,7 +440,7 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
       }
     }
     if (s && res.resource_type == resource_broker) {
-      auto op = c.frontend.set_cluster_configs(next, r.validate_only);
+      auto op = c.frontend.set_cluster_configs(set, removed, false, r.validate_only);
       s = co_await std::move(op);
     } else if (s) {
       auto op = c.frontend.set_topic_configs(res.resource_name, next, r.validate_only);
