@@ -199,6 +199,12 @@ const topic_config_key* find_topic_config_key(std::string_view name) {
   return nullptr;
 }
 
+status validate_topic_configs(const topic_configs& configs) {
+  for (const auto& [k, v] : configs)
+    STROM_TRY(validate_topic_config(k, v));
+  return ok();
+}
+
 const topic_config_key* find_cluster_config_key(std::string_view broker_name) {
   for (const auto& k : topic_config_keys()) {
     if (k.broker_synonym == broker_name)

@@ -164,9 +164,7 @@ status topics_frontend::validate(const topic_metadata& t, bool internal) const {
                       : fmt::format("replication factor {} is larger than the 1 available broker",
                                     t.replication_factor));
   }
-  for (const auto& [k, v] : t.configs)
-    STROM_TRY(validate_topic_config(k, v));
-  return ok();
+  return validate_topic_configs(t.configs);
 }
 
 result<topic_metadata> topics_frontend::with_partitions(const topic_metadata& old,
@@ -436,10 +434,8 @@ awaitable<status> topics_frontend::set_topic_configs_locked(const std::string& n
   auto it = topics->find(name);
   if (it == topics->end())
     co_return error(topic_errc::not_found, name);
-  for (const auto& [k, v] : configs) {
-    if (auto s = validate_topic_config(k, v); !s)
-      co_return s;
-  }
+  if (auto s = validate_topic_configs(configs); !s)
+    co_return s;
   if (validate_only)
     co_return ok();
   auto t = it->second;
@@ -890,10 +886,8 @@ awaitable<status> topics_frontend::cluster_set_topic_configs(std::string name,
   auto it = view->topics->find(name);
   if (it == view->topics->end())
     co_return error(topic_errc::not_found, name);
-  for (const auto& [k, v] : configs) {
-    if (auto s = validate_topic_config(k, v); !s)
-      co_return s;
-  }
+  if (auto s = validate_topic_configs(configs); !s)
+    co_return s;
   if (validate_only)
     co_return ok();
   auto op = submit_and_reconcile(update_topic_configs_cmd{name, it->second.id, configs}, name);

@@ -48,6 +48,8 @@ inline std::error_code make_error_code(config_errc e) {
 
 /// Checks one name/value pair; the error detail says what was expected.
 status validate_topic_config(std::string_view name, std::string_view value);
+/// Checks every pair of `configs`; the first failure.
+status validate_topic_configs(const topic_configs& configs);
 
 /// The topic config whose broker-level synonym is `broker_name` ("log.retention.ms" ->
 /// "retention.ms"): the broker configs that can be set cluster-wide at run time.
