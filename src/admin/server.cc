@@ -265,9 +265,34 @@ struct server::impl {
         auto leader = t.leader_of(p);
         if (!leader)
           continue;
-        auto b = view->brokers.find(*leader);
+        if (t.replicas[static_cast<size_t>(p)].size() > 1) {
+          // A Raft group: the leader it elected, once the controller recorded it.
+          auto l = view->leaders->find({name, p});
+          leader = l == view->leaders->end() ? std::nullopt : std::optional(l->second.leader);
+        }
+        auto b = leader ? view->brokers.find(*leader) : view->brokers.end();
         if (b == view->brokers.end() || b->second.fenced)
           out.emplace(name, p);
+      }
+    }
+    return out;
+  }
+
+  /// Replicated partitions with a replica on a broker that is down.
+  static std::set<std::pair<std::string, int32_t>> under_replicated(
+      const cluster::cluster_view* view) {
+    std::set<std::pair<std::string, int32_t>> out;
+    if (view == nullptr)
+      return out;
+    for (const auto& [name, t] : *view->topics) {
+      for (size_t p = 0; p < t.replicas.size(); ++p) {
+        if (t.replicas[p].size() < 2)
+          continue;
+        for (auto r : t.replicas[p]) {
+          auto b = view->brokers.find(r);
+          if (b == view->brokers.end() || b->second.fenced)
+            out.emplace(name, static_cast<int32_t>(p));
+        }
       }
     }
     return out;
@@ -318,11 +343,17 @@ struct server::impl {
     } else {
       node(src.node_id, true);
     }
+    std::string under;
+    for (const auto& [topic, partition] : under_replicated(view.get())) {
+      under += fmt::format("{}{{\"topic\":{},\"partition\":{}}}", under.empty() ? "" : ",",
+                           json_quote(topic), partition);
+    }
     co_return fmt::format(
         "{{\"is_healthy\":{},\"controller_id\":{},\"nodes\":[{}],\"nodes_down\":[{}],"
-        "\"leaderless_partitions\":[{}],\"under_replicated_partitions\":[],\"partitions\":{}}}\n",
+        "\"leaderless_partitions\":[{}],\"under_replicated_partitions\":[{}],\"partitions\":{}}}"
+        "\n",
         ready && leaderless.empty() && brokers_ok ? "true" : "false", controller, nodes, down,
-        leaderless, infos.size());
+        leaderless, under, infos.size());
   }
 
   awaitable<std::string> scrape() {
@@ -353,6 +384,10 @@ struct server::impl {
           "cluster) a leader whose broker is down")
         .Add({})
         .Set(static_cast<double>(without_leader(infos, view.get()).size()));
+    gauge("strom_cluster_under_replicated_partitions",
+          "Replicated partitions with a replica on a broker that is down")
+        .Add({})
+        .Set(static_cast<double>(under_replicated(view.get()).size()));
     if (view) {
       double live = 0;
       double fenced = 0;

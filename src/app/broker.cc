@@ -157,6 +157,11 @@ status broker::build() {
       if (frontend_)
         frontend_->on_cluster_change();
     };
+    // The partitions' Raft messages arrive over the controller's listener, on shard 0.
+    opts->on_group_message = [this](uint64_t group, raft::message m) {
+      if (partitions_)
+        partitions_->deliver(group, std::move(m));
+    };
     controller_ = std::make_unique<cluster::controller>(rt_->context(0), fs_, clock_, *opts);
     if (auto s = controller_->start(); !s) {
       lg().critical("cannot start the controller: {}", s.error().message());
@@ -167,6 +172,8 @@ status broker::build() {
                                                              clock_, metrics_);
   if (host)
     partitions_->host_only(*host);
+  if (controller_)
+    partitions_->enable_replication(replication_config(cfg_, *rt_, *controller_, *fs_));
   // The cluster-wide config defaults as this broker last knew them: its own (single node), or
   // its copy of the controller's (a cluster; reconcile brings them up to date).
   auto cluster_configs = store_->load_cluster_configs();
@@ -229,6 +236,7 @@ status broker::build() {
     return error(std::make_error_code(std::errc::address_in_use), e.what());
   }
   rt_->start();
+  partitions_->start_replication();
   upkeep_->start(housekeeping_interval(cfg_),
                  std::chrono::milliseconds(cfg_.cluster_defaults.log.retention_check_interval_ms));
   coord_->start();

@@ -199,6 +199,44 @@ result<cluster::controller::options> controller_options(const config::broker_con
   return o;
 }
 
+cluster::partition_manager::replication_config replication_config(const config::broker_config& c,
+                                                                  net::shard_runtime& rt,
+                                                                  cluster::controller& ctl,
+                                                                  io::file_system& fs) {
+  const auto& r = c.cluster_defaults.replication;
+  cluster::partition_manager::replication_config o;
+  o.self = c.node.id;
+  o.tick = std::chrono::milliseconds(std::max(10, r.heartbeat_interval_ms / 3));
+  auto ticks = [&o](int64_t ms) { return std::max<int64_t>(1, ms / o.tick.count()); };
+  o.election_ticks = static_cast<int>(std::max<int64_t>(3, ticks(r.election_timeout_ms)));
+  o.heartbeat_ticks = static_cast<int>(ticks(r.heartbeat_interval_ms));
+  o.in_sync_ticks = ticks(r.replica_lag_time_max_ms);
+  o.fs = &fs;
+  // Out through the controller's connections (shard 0), one post per batch.
+  o.send = [&rt, &ctl](std::vector<std::pair<uint64_t, raft::message>> msgs) {
+    net::asio::post(rt.context(0),
+                    [&ctl, msgs = std::move(msgs)] { ctl.send_group_messages(msgs); });
+  };
+  o.report_leader = [&rt, &ctl, self = c.node.id](const model::ntp& n,
+                                                  const cluster::topic_uuid& id, int64_t term) {
+    cluster::partition_leader_cmd cmd{n.topic, id, n.partition.value(), self, term};
+    rt.spawn(0, [&ctl, cmd]() -> net::awaitable<void> {
+      auto op = ctl.submit(cmd);
+      auto done = co_await std::move(op);
+      if (!done) {
+        logging::get("cluster").debug("{}-{}: reporting leadership in term {}: {}", cmd.name,
+                                      cmd.partition, cmd.term, done.error().message());
+      }
+    });
+  };
+  o.recorded_term = [&ctl](const model::ntp& n) -> int64_t {
+    auto v = ctl.view();
+    auto it = v->leaders->find({n.topic, n.partition.value()});
+    return it == v->leaders->end() ? -1 : it->second.term;
+  };
+  return o;
+}
+
 kafka::server::broker_identity broker_identity(const config::broker_config& c,
                                                const config::listener_config& l) {
   kafka::server::broker_identity id;

@@ -45,6 +45,12 @@ kafka::server::request_limits request_limits(const config::broker_config& c);
 /// cluster_defaults.replication and the controller log's directory. An error when the
 /// configuration has no inter-broker listener.
 result<cluster::controller::options> controller_options(const config::broker_config& c);
+/// How replicated partitions run their Raft groups: the controller's clock and timeouts, and its
+/// connections (on shard 0) for their messages and their leadership reports.
+cluster::partition_manager::replication_config replication_config(const config::broker_config& c,
+                                                                  net::shard_runtime& rt,
+                                                                  cluster::controller& ctl,
+                                                                  io::file_system& fs);
 
 /// How the broker describes itself on listener `l` (advertised address, broker configs).
 kafka::server::broker_identity broker_identity(const config::broker_config& c,

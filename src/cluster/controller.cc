@@ -545,6 +545,7 @@ void controller::impl::publish() {
   v->brokers = stm.brokers();
   v->topics = stm.topics();
   v->cluster_configs = stm.cluster_configs();
+  v->leaders = stm.leaders();
   v->applied_index = stm.applied_index();
   v->caught_up = caught_up;
   {
@@ -920,7 +921,14 @@ status controller::start() {
   std::weak_ptr<impl> w = impl_;
   st.net->serve(*st.srv, [w](rpc::group_id g, raft::message m) {
     auto self = w.lock();
-    if (!self || g != 0 || self->stopped || self->failed)
+    if (!self || self->stopped)
+      return;
+    if (g != 0) {
+      if (self->o.on_group_message)
+        self->o.on_group_message(g, std::move(m));
+      return;
+    }
+    if (self->failed)
       return;
     self->core->step(m);
     self->drain();
@@ -978,6 +986,15 @@ void controller::stop() {
   }
   st.flush_pool.reset();  // runs what is queued (completions post to the stopped context)
   st.log.reset();
+}
+
+void controller::send_group_messages(const std::vector<std::pair<uint64_t, raft::message>>& msgs) {
+  auto& st = *impl_;
+  if (st.stopped || !st.net)
+    return;
+  for (const auto& [g, m] : msgs)
+    st.net->group(g).send(m);
+  st.net->flush();
 }
 
 uint16_t controller::port() const {

@@ -36,9 +36,10 @@ class controller_category_impl final : public std::error_category {
 };
 
 constexpr int8_t command_version = 1;
-/// Version 2 added the cluster-wide configs at the end; a state without any is still written
-/// (and read) as version 1.
-constexpr int8_t snapshot_version = 2;
+/// Version 2 added the cluster-wide configs at the end, version 3 the partition leaders after
+/// them; a state is written in the lowest version that holds it (what brokers of the versions
+/// before read).
+constexpr int8_t snapshot_version = 3;
 /// The most producer ids one command reserves.
 constexpr int64_t max_producer_id_block = 1'000'000;
 /// Strings in the controller's records: names, hosts, ids, config values.
@@ -217,6 +218,12 @@ std::vector<std::byte> encode(const controller_command& cmd) {
           w.put_string(c.name);
           put_id(w, c.id);
           put_configs(w, c.configs);
+        } else if constexpr (std::is_same_v<T, partition_leader_cmd>) {
+          w.put_string(c.name);
+          put_id(w, c.id);
+          w.put<int32_t>(c.partition);
+          w.put<int32_t>(c.leader);
+          w.put<int64_t>(c.term);
         } else {
           static_assert(std::is_same_v<T, set_cluster_configs_cmd>);
           w.put_bool(c.replace);
@@ -295,6 +302,16 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       for (int64_t i = 0; c.ok() && i < n; ++i)
         s.remove.push_back(get_string(c));
       cmd = std::move(s);
+      break;
+    }
+    case 10: {
+      partition_leader_cmd l;
+      l.name = get_string(c);
+      l.id = get_id(c);
+      l.partition = c.read_int32();
+      l.leader = c.read_int32();
+      l.term = c.read_int64();
+      cmd = std::move(l);
       break;
     }
     default:
@@ -389,6 +406,34 @@ result<int64_t> controller_stm::apply_topic(const remove_topic_cmd& c) {
   auto next = std::make_shared<topic_map>(*topics_);
   next->erase(c.name);
   topics_ = std::move(next);
+  auto first = leaders_->lower_bound({c.name, INT32_MIN});
+  if (first != leaders_->end() && first->first.first == c.name) {
+    auto leaders = std::make_shared<leader_map>(*leaders_);
+    leaders->erase(leaders->lower_bound({c.name, INT32_MIN}),
+                   leaders->upper_bound({c.name, INT32_MAX}));
+    leaders_ = std::move(leaders);
+  }
+  return int64_t{0};
+}
+
+result<int64_t> controller_stm::apply_topic(const partition_leader_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  const auto& t = it->second;
+  if (c.partition < 0 || c.partition >= t.partitions || c.term < 0 ||
+      static_cast<size_t>(c.partition) >= t.replicas.size())
+    return error(controller_errc::invalid_command, "partition or term");
+  const auto& r = t.replicas[static_cast<size_t>(c.partition)];
+  if (std::find(r.begin(), r.end(), c.leader) == r.end())
+    return error(controller_errc::invalid_command,
+                 fmt::format("broker {} is no replica of {}-{}", c.leader, c.name, c.partition));
+  auto key = std::pair(c.name, c.partition);
+  if (auto cur = leaders_->find(key); cur != leaders_->end() && cur->second.term >= c.term)
+    return int64_t{0};  // an older (or the same) election: the newer one stays
+  auto leaders = std::make_shared<leader_map>(*leaders_);
+  (*leaders)[key] = partition_leader{c.leader, c.term};
+  leaders_ = std::move(leaders);
   return int64_t{0};
 }
 
@@ -422,7 +467,10 @@ result<int64_t> controller_stm::apply_topic(const update_topic_configs_cmd& c) {
 std::vector<std::byte> controller_stm::snapshot() const {
   bytes::writer w;
   // Version 1 while there are no cluster-wide configs: what brokers of the version before read.
-  w.put<int8_t>(cluster_configs_.empty() ? int8_t{1} : snapshot_version);
+  int8_t version = !leaders_->empty()          ? int8_t{3}
+                   : !cluster_configs_.empty() ? int8_t{2}
+                                               : int8_t{1};
+  w.put<int8_t>(version);
   w.put<int64_t>(applied_);
   w.put_string(cluster_id_);
   w.put<int64_t>(next_producer_id_);
@@ -434,8 +482,17 @@ std::vector<std::byte> controller_stm::snapshot() const {
   w.put<int32_t>(static_cast<int32_t>(topics_->size()));
   for (const auto& [name, t] : *topics_)
     put_topic(w, t);
-  if (!cluster_configs_.empty())
+  if (version >= 2)
     put_configs(w, cluster_configs_);
+  if (version >= 3) {
+    w.put<int32_t>(static_cast<int32_t>(leaders_->size()));
+    for (const auto& [key, l] : *leaders_) {
+      w.put_string(key.first);
+      w.put<int32_t>(key.second);
+      w.put<int32_t>(l.leader);
+      w.put<int64_t>(l.term);
+    }
+  }
   return w.take();
 }
 
@@ -443,7 +500,7 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
   bytes::cursor c(in);
   controller_stm s;
   auto version = c.read_int8();
-  if (c.ok() && version != snapshot_version && version != 1)
+  if (c.ok() && (version < 1 || version > snapshot_version))
     return error(controller_errc::corrupt, fmt::format("snapshot version {}", version));
   s.applied_ = c.read_int64();
   s.cluster_id_ = get_string(c);
@@ -464,6 +521,19 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
   s.topics_ = std::move(topics);
   if (version >= 2)
     s.cluster_configs_ = get_configs(c);
+  if (version >= 3) {
+    auto leaders = std::make_shared<leader_map>();
+    auto nl = c.read_count(length_prefix::int32, 18, "partition leaders");
+    for (int64_t i = 0; c.ok() && i < nl; ++i) {
+      auto name = get_string(c);
+      auto p = c.read_int32();
+      partition_leader l;
+      l.leader = c.read_int32();
+      l.term = c.read_int64();
+      (*leaders)[{std::move(name), p}] = l;
+    }
+    s.leaders_ = std::move(leaders);
+  }
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());
   if (!c.at_end())

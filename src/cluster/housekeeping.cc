@@ -42,7 +42,9 @@ void housekeeping::tick(size_t shard) {
     next_retention_[shard] = now + retention_;
   partitions_.for_each_local(shard, [this, shard, run_retention](partition& p) {
     p.expire_producers();
-    auto r = p.log().housekeeping(run_retention);
+    // A replicated partition's log start is the group's to move (not done yet): its
+    // segments are rolled but not deleted.
+    auto r = p.log().housekeeping(run_retention && !p.replicated());
     if (!r && !r.error().is(storage::errc::log_dir_offline)) {
       lg().warn("{}: housekeeping: {}", p.name().dir_name(), r.error().message());
     }

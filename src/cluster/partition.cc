@@ -25,20 +25,27 @@ model::validation_policy partition::validation_policy(model::append_origin origi
   return p;
 }
 
+result<partition::append_outcome> partition::check_producer(const model::batch_header& h) const {
+  append_outcome out;
+  if (h.producer_id < 0)
+    return out;
+  auto dup = producers_.check(h);
+  if (!dup)
+    return dup.error();
+  if (*dup) {
+    out.offsets.base = model::kafka_offset((*dup)->base_offset);
+    out.offsets.last = model::kafka_offset((*dup)->last_offset);
+    out.duplicate = true;
+  }
+  return out;
+}
+
 result<partition::append_outcome> partition::append(model::validated_batch batch) {
   owner_.check();
-  append_outcome out;
-  if (batch.header().producer_id >= 0) {
-    auto dup = producers_.check(batch.header());
-    if (!dup)
-      return dup.error();
-    if (*dup) {
-      out.offsets.base = model::kafka_offset((*dup)->base_offset);
-      out.offsets.last = model::kafka_offset((*dup)->last_offset);
-      out.duplicate = true;
-      return out;
-    }
-  }
+  auto checked = check_producer(batch.header());
+  if (!checked || checked->duplicate)
+    return checked;
+  auto out = *checked;
   if (settings_.log_append_time) {
     out.log_append_time = clock_.now_ms();
     batch.set_log_append_time(out.log_append_time);
@@ -56,6 +63,10 @@ result<partition::append_outcome> partition::append(model::validated_batch batch
 
 net::awaitable<result<partition::append_outcome>> partition::replicate(model::validated_batch batch,
                                                                        ack_level acks) {
+  if (rep_) {
+    auto op = replicate_through_group(std::move(batch), acks);
+    co_return co_await std::move(op);
+  }
   auto out = append(std::move(batch));
   if (!out || acks != ack_level::all || !settings_.flush_before_ack)
     co_return out;
@@ -71,6 +82,10 @@ void partition::advance_high_watermark(model::kafka_next_offset to) {
   if (to <= high_watermark_)
     return;
   high_watermark_ = to;
+  wake_waiters();
+}
+
+void partition::wake_waiters() {
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& [id, fn] : waiters)
@@ -80,6 +95,7 @@ void partition::advance_high_watermark(model::kafka_next_offset to) {
 result<storage::read_result> partition::read(model::kafka_offset from, size_t max_bytes,
                                              bool min_one_batch) const {
   owner_.check();
+  STROM_TRY(serving());
   storage::read_options ro;
   ro.max_bytes = max_bytes;
   ro.max_offset = high_watermark();  // consumers never see what is not committed
@@ -90,6 +106,7 @@ result<storage::read_result> partition::read(model::kafka_offset from, size_t ma
 result<std::optional<storage::timestamp_lookup>> partition::offset_for_timestamp(
     timestamp_ms ts) const {
   owner_.check();
+  STROM_TRY(serving());
   if (ts == -3) {
     ts = log_->max_timestamp();
     if (ts < 0)
@@ -100,6 +117,13 @@ result<std::optional<storage::timestamp_lookup>> partition::offset_for_timestamp
 
 result<model::kafka_offset> partition::delete_records_before(int64_t offset) {
   owner_.check();
+  STROM_TRY(serving());
+  if (rep_) {
+    // Raising the log start is a decision of the group (a snapshot every replica takes), which
+    // replicated partitions do not make yet.
+    return error(partition_errc::unsupported,
+                 "DeleteRecords on a partition with more than one replica is not supported yet");
+  }
   auto target = offset == -1 ? high_watermark().value() : offset;
   if (target < 0 || target > high_watermark().value()) {
     return error(storage::errc::offset_out_of_range,
@@ -158,6 +182,7 @@ status partition::load_producer_state() {
 }
 
 partition::~partition() {
+  stop_replication();
   // Shutdown destroys partitions before their logs close: hand over the final state.
   log_->set_snapshot_source(nullptr);
   log_->stash_snapshot(producers_.encode());
@@ -165,6 +190,7 @@ partition::~partition() {
 
 partition_settings settings_for(const topic_defaults& d, const topic_configs& o) {
   partition_settings s{flush_before_ack(d, o), log_append_time(d, o), {}};
+  s.min_insync_replicas = min_insync_replicas(d, o);
   s.producers.expiration_ms = producer_id_expiration_ms(d, o);
   s.producers.max_producers = d.max_producers_per_partition;
   return s;

@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include <fmt/format.h>
+
 #include "strom/base/logging.h"
 
 namespace strom::cluster {
@@ -59,12 +61,145 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
   } else {
     log->set_config(cfg);
   }
-  auto& parts = shards_.on(shard).partitions;
+  auto& sp = shards_.on(shard);
   auto p = std::make_unique<partition>(n, log, settings_for(defaults_, configs), clock_, metrics_);
   p->bind_shard(net::shard_affinity(rt_, shard));
   STROM_TRY(p->load_producer_state());
-  parts[n] = std::move(p);
+  const auto idx = static_cast<size_t>(n.partition.value());
+  if (replication_ && idx < t.replicas.size() && t.replicas[idx].size() > 1) {
+    const auto& rc = *replication_;
+    replica_options o;
+    o.self = rc.self;
+    o.group = group_of(t.id, n.partition.value());
+    o.replicas = t.replicas[idx];
+    o.election_ticks = rc.election_ticks;
+    o.heartbeat_ticks = rc.heartbeat_ticks;
+    o.in_sync_ticks = rc.in_sync_ticks;
+    o.random_seed =
+        o.group ^ (static_cast<uint64_t>(rc.self) << 32) ^ static_cast<uint64_t>(clock_.now_ms());
+    o.fs = rc.fs;
+    o.io = &rt_.context(shard);
+    o.outbox = &sp.outbox;
+    o.on_leader = [this, n, id = t.id](int64_t term) {
+      if (replication_->report_leader)
+        replication_->report_leader(n, id, term);
+    };
+    {
+      std::lock_guard lock(groups_mu_);
+      if (auto [it, fresh] = group_shards_.try_emplace(o.group, shard);
+          !fresh && sp.groups.find(o.group) == sp.groups.end()) {
+        return error(
+            std::make_error_code(std::errc::file_exists),
+            fmt::format("{}: Raft group {} is taken by another partition", n.dir_name(), o.group));
+      }
+    }
+    sp.groups[o.group] = {n, t.id};
+    STROM_TRY(p->enable_replication(std::move(o)));
+  }
+  sp.partitions[n] = std::move(p);
   return ok();
+}
+
+uint64_t partition_manager::group_of(const topic_uuid& id, int32_t p) {
+  // FNV-1a over the topic id and the partition: the same on every broker.
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](uint8_t b) {
+    h ^= b;
+    h *= 1099511628211ull;
+  };
+  for (auto b : id)
+    mix(static_cast<uint8_t>(b));
+  for (int i = 0; i < 4; ++i)
+    mix(static_cast<uint8_t>(static_cast<uint32_t>(p) >> (8 * i)));
+  return h == 0 ? 1 : h;
+}
+
+void partition_manager::enable_replication(replication_config c) {
+  replication_ = std::move(c);
+  for (size_t shard = 0; shard < shards_.size(); ++shard)
+    shards_.on(shard).outbox.send = replication_->send;
+}
+
+void partition_manager::start_replication() {
+  if (!replication_)
+    return;
+  for (size_t shard = 0; shard < shards_.size(); ++shard)
+    rt_.spawn(shard, [this, shard] { return tick_loop(shard); });
+}
+
+awaitable<void> partition_manager::tick_loop(size_t shard) {
+  using steady = std::chrono::steady_clock;
+  net::asio::steady_timer t(rt_.context(shard));
+  auto next = steady::now();
+  while (!stopping_) {
+    next += replication_->tick;
+    t.expires_at(next);
+    boost::system::error_code ec;
+    auto op = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(op);
+    if (stopping_)
+      break;
+    if (steady::now() - next > 10 * replication_->tick)
+      next = steady::now();  // the thread was held up: do not tick in a burst
+    tick_shard(shard);
+  }
+}
+
+void partition_manager::tick_shard(size_t shard) {
+  auto& sp = shards_.on(shard);
+  auto now = std::chrono::steady_clock::now();
+  sp.outbox.holding = true;
+  for (const auto& [g, named] : sp.groups) {
+    auto* p = local(named.first);
+    if (p == nullptr)
+      continue;
+    p->tick();
+    // A leader the controller does not know yet (its report was lost, or the controller had
+    // no leader then) reports again, at most once a second.
+    auto info = p->replica();
+    if (!info || !info->leader || !replication_->recorded_term || !replication_->report_leader)
+      continue;
+    if (replication_->recorded_term(named.first) >= info->term)
+      continue;
+    auto& last = sp.reported[g];
+    if (now - last < std::chrono::seconds(1))
+      continue;
+    last = now;
+    replication_->report_leader(named.first, named.second, info->term);
+  }
+  sp.outbox.holding = false;
+  sp.outbox.flush();
+}
+
+void partition_manager::deliver(uint64_t group, raft::message m) {
+  size_t shard = 0;
+  {
+    std::lock_guard lock(groups_mu_);
+    auto it = group_shards_.find(group);
+    if (it == group_shards_.end())
+      return;
+    shard = it->second;
+  }
+  net::asio::post(rt_.context(shard), [this, shard, group, m = std::move(m)] {
+    auto& sp = shards_.on(shard);
+    auto it = sp.groups.find(group);
+    if (it == sp.groups.end())
+      return;
+    if (auto* p = local(it->second.first))
+      p->step(m);
+  });
+}
+
+void partition_manager::forget_group(size_t shard, const model::ntp& n) {
+  auto& sp = shards_.on(shard);
+  auto pit = sp.partitions.find(n);
+  if (pit == sp.partitions.end() || pit->second->group() == 0)
+    return;
+  auto g = pit->second->group();
+  sp.groups.erase(g);
+  sp.reported.erase(g);
+  std::lock_guard lock(groups_mu_);
+  group_shards_.erase(g);
 }
 
 status partition_manager::load(const topic_map& topics) {
@@ -81,6 +216,7 @@ status partition_manager::load(const topic_map& topics) {
 }
 
 void partition_manager::release_shard_objects() {
+  stopping_ = true;
   for (size_t shard = 0; shard < shards_.size(); ++shard) {
     for (auto& [n, p] : shards_.on(shard).partitions)
       p->clear_waiters();
@@ -147,8 +283,11 @@ awaitable<void> partition_manager::drop_partitions(std::string topic, int32_t fr
   auto groups = by_shard(topic, from, to);
   auto drop = [this, &groups, &topic](size_t i) {
     auto& parts = shards_.on(groups.shards[i]).partitions;
-    for (auto id : groups.ids[i])
-      parts.erase(model::ntp{topic, model::partition_id(id)});
+    for (auto id : groups.ids[i]) {
+      model::ntp n{topic, model::partition_id(id)};
+      forget_group(groups.shards[i], n);
+      parts.erase(n);
+    }
   };
   co_await rt_.invoke_on_each(groups.shards, drop);
 }

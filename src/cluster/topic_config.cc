@@ -377,6 +377,38 @@ int64_t producer_id_expiration_ms(const topic_defaults& d, const topic_configs& 
   return d.producer_id_expiration_ms;
 }
 
+status validate_replicated_configs(int32_t replication_factor, const topic_configs& configs) {
+  STROM_TRY(validate_topic_configs(configs));
+  if (replication_factor <= 1)
+    return ok();
+  // An acks=all write is acknowledged once on a majority: asking for more in-sync replicas
+  // than that would stop writes on one failure fewer than the group survives.
+  auto majority = replication_factor / 2 + 1;
+  if (configs.contains("min.insync.replicas")) {
+    auto n = min_insync_replicas(topic_defaults{}, configs);
+    if (n > majority) {
+      return error(config_errc::invalid_value,
+                   fmt::format("min.insync.replicas {} is above a majority ({}) of the {} replicas",
+                               n, majority, replication_factor));
+    }
+  }
+  auto policy = configs.find("cleanup.policy");
+  if (policy != configs.end() && policy->second.find("compact") != std::string::npos) {
+    return error(config_errc::invalid_value,
+                 "cleanup.policy compact with more than one replica is not supported yet");
+  }
+  return ok();
+}
+
+int32_t min_insync_replicas(const topic_defaults& d, const topic_configs& o) {
+  auto it = o.find("min.insync.replicas");
+  if (it != o.end()) {
+    if (auto v = parse_long(it->second); v && *v >= 1 && *v <= INT32_MAX)
+      return static_cast<int32_t>(*v);
+  }
+  return d.min_insync_replicas;
+}
+
 bool log_append_time(const topic_defaults& d, const topic_configs& o) {
   auto it = o.find("message.timestamp.type");
   return (it == o.end() ? d.message_timestamp_type : it->second) == "LogAppendTime";

@@ -156,15 +156,17 @@ status topics_frontend::validate(const topic_metadata& t, bool internal) const {
                              "longer than {} bytes",
                              t.partitions, t.name.size(), io::max_name_bytes));
   }
-  if (t.replication_factor != 1) {
+  if (!ctl_ && t.replication_factor != 1) {
     return error(topic_errc::invalid_replication_factor,
-                 ctl_ ? fmt::format("replication factor {}: replicated partitions are not "
-                                    "supported yet (1 only)",
-                                    t.replication_factor)
-                      : fmt::format("replication factor {} is larger than the 1 available broker",
-                                    t.replication_factor));
+                 fmt::format("replication factor {} is larger than the 1 available broker",
+                             t.replication_factor));
   }
-  return validate_topic_configs(t.configs);
+  if (t.replication_factor < 1 || t.replication_factor > max_replication_factor) {
+    return error(topic_errc::invalid_replication_factor,
+                 fmt::format("replication factor {}: from 1 to {}", t.replication_factor,
+                             max_replication_factor));
+  }
+  return validate_replicated_configs(t.replication_factor, t.configs);
 }
 
 result<topic_metadata> topics_frontend::with_partitions(const topic_metadata& old,
@@ -809,10 +811,12 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
   }
   if (t.partitions == -1)
     t.partitions = opts_.default_partitions;
-  // Until partitions are replicated, the broker default and internal topics get one replica
-  // (an explicit larger factor is refused).
-  if (t.replication_factor == -1 || internal)
+  // Internal topics keep one replica until the group coordinator follows its partition's
+  // leadership.
+  if (internal)
     t.replication_factor = 1;
+  else if (t.replication_factor == -1)
+    t.replication_factor = opts_.default_replication_factor;
   if (auto s = validate(t, internal); !s)
     co_return s;
   auto view = ctl_->view();
@@ -886,7 +890,7 @@ awaitable<status> topics_frontend::cluster_set_topic_configs(std::string name,
   auto it = view->topics->find(name);
   if (it == view->topics->end())
     co_return error(topic_errc::not_found, name);
-  if (auto s = validate_topic_configs(configs); !s)
+  if (auto s = validate_replicated_configs(it->second.replication_factor, configs); !s)
     co_return s;
   if (validate_only)
     co_return ok();

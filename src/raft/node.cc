@@ -183,6 +183,7 @@ void node::refresh_config() {
       progress p;
       p.next = next(last_index());
       p.recent_active = true;
+      p.heard_tick = ticks_;
       progress_.emplace(n, p);
     }
   }
@@ -243,7 +244,8 @@ void node::become_leader() {
   term_start_ = e.index;
   append_local(std::nullopt, {std::move(e)});
   for (auto& [id, p] : progress_) {
-    p.next = term_start_;  // send the term-start entry first
+    p.next = term_start_;   // send the term-start entry first
+    p.heard_tick = ticks_;  // a new leader gives every member an interval to answer
   }
   ready_.events.push_back({leadership_event_kind::became_leader, term_, opts_.id});
   broadcast_append();
@@ -298,9 +300,21 @@ bool node::log_up_to_date(raft_index last, raft::term t) const {
   return t > my_term || (t == my_term && last >= my_last);
 }
 
+size_t node::in_sync_voters(int64_t within_ticks) const {
+  if (role_ != role::leader)
+    return 0;
+  size_t n = config_.is_voter(opts_.id) ? 1 : 0;
+  for (const auto& [id, p] : progress_) {
+    if (config_.is_voter(id) && ticks_ - p.heard_tick <= within_ticks)
+      ++n;
+  }
+  return n;
+}
+
 // ---- inputs ------------------------------------------------------------------------------
 
 void node::tick() {
+  ++ticks_;
   if (role_ == role::leader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
@@ -644,6 +658,7 @@ void node::handle_append_response(const message& m) {
   }
   progress& p = it->second;
   p.recent_active = true;
+  p.heard_tick = ticks_;
   if (m.reject) {
     if (p.state == progress::mode::snapshot) {
       return;
@@ -701,6 +716,7 @@ void node::handle_heartbeat_response(const message& m) {
   }
   progress& p = it->second;
   p.recent_active = true;
+  p.heard_tick = ticks_;
   if (m.index > p.match) {
     p.match = m.index;
     if (p.next <= p.match) {

@@ -382,9 +382,10 @@ class CompactReader(Reader):
             self.pos += self.uvarint()
 
 
-def metadata_v12(client, topics):
+def metadata_v12(client, topics, partitions=None):
     """Metadata v12 for `topics`, each (topic_id bytes or None, name or None): a list of
-    (error, name, topic_id, partition count) in the response's order."""
+    (error, name, topic_id, partition count) in the response's order. `partitions`, a dict,
+    receives {(name, index): (error, leader, leader epoch)} of every partition."""
     body = uvarint(len(topics) + 1)
     for tid, name in topics:
         body += (tid or bytes(16)) + compact_string(name) + b"\x00"
@@ -409,7 +410,9 @@ def metadata_v12(client, topics):
         r.take("?")
         n = r.uvarint() - 1
         for _ in range(n):
-            r.take("hiii")  # error, index, leader, epoch
+            perr, index, leader, epoch = r.take("hiii")
+            if partitions is not None:
+                partitions[(name, index)] = (perr, leader, epoch)
             for _ in range(3):  # replicas, isr, offline
                 for _ in range(r.uvarint() - 1):
                     r.take("i")
@@ -418,6 +421,13 @@ def metadata_v12(client, topics):
         r.skip_tags()
         out.append((err, name, tid, n))
     return out
+
+
+def metadata_leaders(client, topic):
+    """{partition: (leader, leader epoch)} of `topic` by Metadata v12 (leader -1: none)."""
+    parts = {}
+    metadata_v12(client, [(None, topic)], parts)
+    return {i: (leader, epoch) for (name, i), (_, leader, epoch) in parts.items() if name == topic}
 
 
 def delete_topics_v6(client, topics):

@@ -16,6 +16,7 @@
 #include "strom/cluster/controller_stm.h"
 #include "strom/io/file_system.h"
 #include "strom/net/asio.h"
+#include "strom/raft/message.h"
 
 namespace strom::cluster {
 
@@ -31,6 +32,8 @@ struct cluster_view {
   std::shared_ptr<const topic_map> topics = std::make_shared<const topic_map>();
   /// The cluster-wide config defaults, by broker-level names.
   topic_configs cluster_configs;
+  /// The elected leaders of the replicated partitions, with their terms (leader epochs).
+  std::shared_ptr<const leader_map> leaders = std::make_shared<const leader_map>();
   /// Times this broker saw the controller leadership move to a known leader since it started.
   uint64_t leader_changes = 0;
   /// The controller log index the view reflects.
@@ -96,6 +99,9 @@ class controller {
     /// Called on the controller's io_context after the view changed (the log applied more,
     /// or the leadership moved); it must not block.
     std::function<void()> on_change;
+    /// Called on the controller's io_context with each Raft message of another group (a
+    /// partition's) that arrives at the internal listener; it must not block.
+    std::function<void(uint64_t group, raft::message)> on_group_message;
   };
 
   controller(net::asio::io_context& io, std::shared_ptr<io::file_system> fs, clock& clk, options o);
@@ -127,6 +133,10 @@ class controller {
   /// another live voter. Returns when both are done, or at `limit`, or at once when no quorum
   /// of live voters is left to take them. On the controller's io_context, before stop().
   net::awaitable<void> leave(std::chrono::milliseconds limit);
+
+  /// Sends the Raft messages of other groups (partitions) to their brokers over the
+  /// controller's connections, batched per broker. On the controller's io_context.
+  void send_group_messages(const std::vector<std::pair<uint64_t, raft::message>>& msgs);
 
   struct impl;
 

@@ -109,10 +109,32 @@ struct set_cluster_configs_cmd {
   friend bool operator==(const set_cluster_configs_cmd&, const set_cluster_configs_cmd&) = default;
 };
 
+/// A replicated partition's leader as its Raft group elected it: `leader` leads partition
+/// `partition` of topic `name` (id `id`) in `term` (the partition's leader epoch). Taken only
+/// when `term` is above the one recorded (a report of an older election changes nothing), so
+/// the leader epochs every broker hands out never go backwards.
+struct partition_leader_cmd {
+  std::string name;
+  topic_uuid id{};
+  int32_t partition = 0;
+  int32_t leader = 0;
+  int64_t term = 0;
+  friend bool operator==(const partition_leader_cmd&, const partition_leader_cmd&) = default;
+};
+
 using controller_command =
     std::variant<bootstrap_cmd, register_broker_cmd, fence_broker_cmd, allocate_producer_ids_cmd,
                  producer_id_floor_cmd, add_topic_cmd, remove_topic_cmd, add_partitions_cmd,
-                 update_topic_configs_cmd, set_cluster_configs_cmd>;
+                 update_topic_configs_cmd, set_cluster_configs_cmd, partition_leader_cmd>;
+
+/// The elected leader of a replicated partition and its term (leader epoch).
+struct partition_leader {
+  int32_t leader = -1;
+  int64_t term = 0;
+  friend bool operator==(const partition_leader&, const partition_leader&) = default;
+};
+/// The leaders of the replicated partitions, by topic name and partition.
+using leader_map = std::map<std::pair<std::string, int32_t>, partition_leader>;
 
 /// Why a command was refused (it was still consumed: the applied index moved).
 enum class controller_errc {
@@ -164,6 +186,8 @@ class controller_stm {
   [[nodiscard]] const std::shared_ptr<const topic_map>& topics() const { return topics_; }
   /// The cluster-wide config defaults (set_cluster_configs_cmd).
   [[nodiscard]] const topic_configs& cluster_configs() const { return cluster_configs_; }
+  /// The replicated partitions' leaders (partition_leader_cmd). Copy-on-write.
+  [[nodiscard]] const std::shared_ptr<const leader_map>& leaders() const { return leaders_; }
 
   /// The whole state, as of applied_index().
   [[nodiscard]] std::vector<std::byte> snapshot() const;
@@ -173,7 +197,7 @@ class controller_stm {
   friend bool operator==(const controller_stm& a, const controller_stm& b) {
     return a.applied_ == b.applied_ && a.cluster_id_ == b.cluster_id_ && a.brokers_ == b.brokers_ &&
            a.next_producer_id_ == b.next_producer_id_ && *a.topics_ == *b.topics_ &&
-           a.cluster_configs_ == b.cluster_configs_;
+           a.cluster_configs_ == b.cluster_configs_ && *a.leaders_ == *b.leaders_;
   }
 
  private:
@@ -181,6 +205,7 @@ class controller_stm {
   result<int64_t> apply_topic(const remove_topic_cmd& c);
   result<int64_t> apply_topic(const add_partitions_cmd& c);
   result<int64_t> apply_topic(const update_topic_configs_cmd& c);
+  result<int64_t> apply_topic(const partition_leader_cmd& c);
 
   int64_t applied_ = 0;
   std::string cluster_id_;
@@ -188,6 +213,7 @@ class controller_stm {
   std::map<int32_t, broker_record> brokers_;
   int64_t next_producer_id_ = 0;
   std::shared_ptr<const topic_map> topics_ = std::make_shared<const topic_map>();
+  std::shared_ptr<const leader_map> leaders_ = std::make_shared<const leader_map>();
 };
 
 }  // namespace strom::cluster

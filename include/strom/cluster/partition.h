@@ -3,9 +3,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "strom/base/clock.h"
 #include "strom/base/result.h"
@@ -17,7 +20,12 @@
 #include "strom/model/validated_batch.h"
 #include "strom/net/asio.h"
 #include "strom/net/shard_runtime.h"
+#include "strom/raft/message.h"
 #include "strom/storage/log.h"
+
+namespace strom::io {
+class file_system;
+}
 
 namespace strom::cluster {
 
@@ -26,6 +34,61 @@ struct partition_settings {
   bool log_append_time = false;  ///< message.timestamp.type=LogAppendTime
   /// producer.id.expiration.ms and the producers remembered at most (producer_state).
   producer_state::limits producers;
+  /// min.insync.replicas: a replicated partition refuses acks=all writes with fewer in-sync
+  /// replicas (NOT_ENOUGH_REPLICAS).
+  int32_t min_insync_replicas = 1;
+};
+
+/// Why a replicated partition refused a request.
+enum class partition_errc {
+  /// This replica does not lead the partition, or leads it but is not ready yet (its
+  /// term-start entry has not committed): NOT_LEADER_OR_FOLLOWER.
+  not_leader = 1,
+  /// Fewer in-sync replicas than min.insync.replicas: NOT_ENOUGH_REPLICAS.
+  not_enough_replicas,
+  /// The leader holds as many uncommitted entries as it may: REQUEST_TIMED_OUT (retriable).
+  backpressure,
+  /// The replica stopped after a storage failure: KAFKA_STORAGE_ERROR.
+  replica_failed,
+  /// Not done on a replicated partition yet: POLICY_VIOLATION.
+  unsupported,
+};
+const std::error_category& partition_category();
+inline std::error_code make_error_code(partition_errc e) {
+  return {static_cast<int>(e), partition_category()};
+}
+
+/// Messages of the partitions' Raft groups on one shard, collected so that one tick of every
+/// group goes out as one batch (to the controller's connections, which batch them per broker).
+struct replica_outbox {
+  std::vector<std::pair<uint64_t, raft::message>> messages;
+  /// While set, flush() waits (the shard's tick of all its groups is under way).
+  bool holding = false;
+  std::function<void(std::vector<std::pair<uint64_t, raft::message>>)> send;
+  void flush() {
+    if (holding || messages.empty() || !send)
+      return;
+    send(std::exchange(messages, {}));
+  }
+};
+
+/// How a replicated partition's Raft group runs (partition::enable_replication).
+struct replica_options {
+  int32_t self = 0;
+  uint64_t group = 0;
+  /// The voters: the partition's replicas (controller assignment).
+  std::vector<int32_t> replicas;
+  int election_ticks = 30;
+  int heartbeat_ticks = 3;
+  /// replica.lag.time.max.ms in ticks: a voter that answered within it is in sync.
+  int64_t in_sync_ticks = 200;
+  uint64_t random_seed = 0;
+  io::file_system* fs = nullptr;
+  /// The owner shard's context (flush completions are posted to it).
+  net::asio::io_context* io = nullptr;
+  replica_outbox* outbox = nullptr;
+  /// Called on the owner shard when this replica became the ready leader of `term`.
+  std::function<void(int64_t term)> on_leader;
 };
 
 /// What a writer waits for before its batch counts as written (Kafka's `acks`).
@@ -35,6 +98,8 @@ enum class ack_level : int16_t {
   all = -1,    ///< committed: in the log of every in-sync replica, durable there unless
                ///< write caching is on (partition_settings::flush_before_ack)
 };
+
+struct replica_state;
 
 /// A partition's settings from the broker defaults and a topic's overrides.
 partition_settings settings_for(const topic_defaults& defaults, const topic_configs& overrides);
@@ -77,6 +142,30 @@ class partition {
     settings_ = s;
     producers_.set_limits(s.producers);
   }
+
+  /// Makes this replica a member of the partition's Raft group (a replication factor above
+  /// 1): from now on appends go through the group, the high watermark is the committed Kafka
+  /// offset, and only the ready leader serves clients. Before the shard starts, or on it.
+  status enable_replication(replica_options o);
+  [[nodiscard]] bool replicated() const { return rep_ != nullptr; }
+  /// Ok when this replica may serve clients (always, unless replicated: then only as the
+  /// ready leader); partition_errc::not_leader otherwise.
+  [[nodiscard]] status serving() const;
+  /// The replica's Raft group: time passes, a message arrives. Owner shard only.
+  void tick();
+  void step(const raft::message& m);
+  /// The group's id, 0 when not replicated.
+  [[nodiscard]] uint64_t group() const;
+  /// A replicated partition's state for monitoring: role, term, leader, commit and log ends.
+  struct replica_info {
+    bool leader = false;
+    int64_t term = 0;
+    int32_t leader_id = -1;
+    int64_t commit_index = 0;
+    int64_t last_index = 0;
+    size_t in_sync = 0;
+  };
+  [[nodiscard]] std::optional<replica_info> replica() const;
 
   [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
   /// Exclusive: the first offset not yet visible to consumers. The partition advances it as
@@ -152,7 +241,21 @@ class partition {
   net::shard_affinity owner_;
   /// Raises the high watermark (never past the log end) and wakes the fetch waiters.
   void advance_high_watermark(model::kafka_next_offset to);
+  void wake_waiters();
+  /// Fails the writers waiting for a commit; the group takes no more input.
+  void stop_replication();
 
+  friend struct replica_state;
+  /// An idempotent producer's batch checked against its sequence: a retry of one of its last
+  /// batches comes back as a duplicate with the original offsets.
+  [[nodiscard]] result<append_outcome> check_producer(const model::batch_header& h) const;
+  net::awaitable<result<append_outcome>> replicate_through_group(model::validated_batch batch,
+                                                                 ack_level acks);
+  /// Forgets the idempotent producers and reads them back from the log (after the replicated
+  /// log was cut or replaced).
+  status rebuild_producer_state();
+
+  std::shared_ptr<replica_state> rep_;
   model::leader_epoch epoch_{0};
   model::kafka_next_offset high_watermark_;
   uint64_t next_waiter_ = 1;
@@ -162,3 +265,6 @@ class partition {
 };
 
 }  // namespace strom::cluster
+
+template <>
+struct std::is_error_code_enum<strom::cluster::partition_errc> : std::true_type {};

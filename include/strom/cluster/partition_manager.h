@@ -1,6 +1,9 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,6 +65,33 @@ class partition_manager {
   /// In a cluster: makes only the partitions with a replica on `node` (topic_metadata::
   /// hosted_on). Call before load().
   void host_only(int32_t node) { node_ = node; }
+
+  /// How the partitions with more than one replica run their Raft groups.
+  struct replication_config {
+    int32_t self = 0;
+    std::chrono::milliseconds tick{50};
+    int election_ticks = 30;
+    int heartbeat_ticks = 3;
+    int64_t in_sync_ticks = 200;
+    io::file_system* fs = nullptr;
+    /// Sends Raft messages to other brokers. Called on any shard; thread-safe.
+    std::function<void(std::vector<std::pair<uint64_t, raft::message>>)> send;
+    /// Has the controller record that this broker leads `n` (topic id `id`) in `term`.
+    /// Called on any shard; thread-safe; must not block.
+    std::function<void(const model::ntp& n, const topic_uuid& id, int64_t term)> report_leader;
+    /// The term the controller has recorded for `n`'s leader (-1: none). Thread-safe.
+    std::function<int64_t(const model::ntp& n)> recorded_term;
+  };
+  /// Makes every partition with more than one replica a member of its Raft group. Call before
+  /// load(); start_replication() starts the groups' clocks.
+  void enable_replication(replication_config c);
+  /// Starts one ticker per shard for the shard's groups (the shards may not run yet).
+  void start_replication();
+  /// A Raft message for group `group` from another broker: stepped on the group's owner shard.
+  /// Thread-safe; messages for unknown groups are dropped.
+  void deliver(uint64_t group, raft::message m);
+  /// The Raft group of partition `p` of the topic with id `id` (never 0, the controller's).
+  static uint64_t group_of(const topic_uuid& id, int32_t p);
   [[nodiscard]] std::optional<int32_t> node() const { return node_; }
 
   [[nodiscard]] const topic_defaults& defaults() const { return defaults_; }
@@ -119,7 +149,15 @@ class partition_manager {
   /// Partitions owned by one shard.
   struct shard_partitions {
     std::map<model::ntp, std::unique_ptr<partition>> partitions;
+    /// The replicated ones by Raft group, with their topic ids.
+    std::map<uint64_t, std::pair<model::ntp, topic_uuid>> groups;
+    replica_outbox outbox;
+    /// When each led partition was last reported to the controller.
+    std::map<uint64_t, std::chrono::steady_clock::time_point> reported;
   };
+  awaitable<void> tick_loop(size_t shard);
+  void tick_shard(size_t shard);
+  void forget_group(size_t shard, const model::ntp& n);
 
   net::shard_runtime& rt_;
   storage::log_manager& logs_;
@@ -130,6 +168,10 @@ class partition_manager {
   metrics::registry& metrics_;
   net::sharded<shard_partitions> shards_;
   std::optional<int32_t> node_;
+  std::optional<replication_config> replication_;
+  mutable std::mutex groups_mu_;  // guards group_shards_
+  std::map<uint64_t, size_t> group_shards_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace strom::cluster

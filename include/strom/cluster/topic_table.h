@@ -87,6 +87,9 @@ inline std::error_code make_error_code(topic_errc e) {
   return {static_cast<int>(e), topic_category()};
 }
 
+/// The most replicas a partition has (each is a Raft voter: more only slow the commit down).
+inline constexpr int16_t max_replication_factor = 7;
+
 /// Kafka's rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
 status validate_topic_name(std::string_view name);
 /// Kafka's longest topic name.

@@ -169,6 +169,9 @@ class node {
   [[nodiscard]] const configuration& config() const { return config_; }
   [[nodiscard]] raft_index last_index() const;
   [[nodiscard]] std::optional<raft::term> term_at(raft_index i) const;
+  /// Leader: the voters (itself included) that answered within the last `within_ticks` ticks
+  /// (Kafka's in-sync replicas, replica.lag.time.max.ms); 0 on any other role.
+  [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
 
  private:
   struct progress {
@@ -181,6 +184,7 @@ class node {
     raft_index pending_snapshot{0};
     raft_index match_at_heartbeat{0};  // to notice a pipeline that lost its appends
     int stalled_heartbeats = 0;
+    int64_t heard_tick = 0;           // node::ticks_ when it last answered
     std::deque<raft_index> inflight;  // last index of each append in flight
   };
 
@@ -243,6 +247,7 @@ class node {
   raft_index term_start_{0};
   bool leader_ready_ = false;
 
+  int64_t ticks_ = 0;  // ticks since the node was made
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_timeout_ = 0;

@@ -1,6 +1,7 @@
 #include "kafka/server/errors.h"
 
 #include "strom/cluster/controller_stm.h"
+#include "strom/cluster/partition.h"
 #include "strom/cluster/producer_state.h"
 #include "strom/cluster/topic_config.h"
 #include "strom/cluster/topic_table.h"
@@ -88,6 +89,21 @@ error_code to_kafka_error(const error& e) {
       default:
         return error_code::unknown_server_error;
     }
+  }
+  if (c.category() == cluster::partition_category()) {
+    switch (static_cast<cluster::partition_errc>(c.value())) {
+      case cluster::partition_errc::not_leader:
+        return error_code::not_leader_or_follower;
+      case cluster::partition_errc::not_enough_replicas:
+        return error_code::not_enough_replicas;
+      case cluster::partition_errc::backpressure:
+        return error_code::request_timed_out;
+      case cluster::partition_errc::replica_failed:
+        return error_code::kafka_storage_error;
+      case cluster::partition_errc::unsupported:
+        return error_code::policy_violation;
+    }
+    return error_code::not_leader_or_follower;
   }
   if (c.category() == model::batch_category()) {
     // As Kafka answers a produced batch (UnifiedLog, LogValidator, DefaultRecord).

@@ -38,6 +38,7 @@ TEST(ControllerStm, CommandsRoundTripThroughTheirEncoding) {
           {{"log.retention.ms", "1000"}, {"log.cleanup.policy", "compact"}}, {}, true},
       set_cluster_configs_cmd{},
       set_cluster_configs_cmd{{{"log.retention.ms", "5"}}, {"message.max.bytes"}, false},
+      partition_leader_cmd{"clicks", uuid(7), 3, 2, 41},
   };
   for (const auto& c : cmds) {
     auto back = decode_command(encode(c));
@@ -145,7 +146,7 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
       auto id = static_cast<int32_t>(rnd.uniform(0, 5));
       auto name = "t" + std::to_string(rnd.uniform(0, 3));
       auto tid = static_cast<uint8_t>(rnd.uniform(0, 6));
-      switch (rnd.uniform(0, 9)) {
+      switch (rnd.uniform(0, 10)) {
         case 0:
           return bootstrap_cmd{"c" + std::to_string(rnd.uniform(0, 9))};
         case 1:
@@ -176,6 +177,9 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
           return set_cluster_configs_cmd{{{"log.retention.ms", std::to_string(rnd.uniform(1, 9))}},
                                          {},
                                          rnd.uniform(0, 1) == 0};
+        case 9:
+          return partition_leader_cmd{name, uuid(tid), static_cast<int32_t>(rnd.uniform(-1, 3)),
+                                      static_cast<int32_t>(rnd.uniform(1, 3)), rnd.uniform(-1, 9)};
         default:
           return update_topic_configs_cmd{
               name, uuid(tid), {{"retention.ms", std::to_string(rnd.uniform(1, 9))}}};
@@ -220,6 +224,30 @@ TEST(ControllerStm, ClusterConfigsAreReplacedAsAWholeAndSnapshotted) {
   auto r = controller_stm::restore(s.snapshot());
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(r->cluster_configs(), s.cluster_configs());
+}
+
+TEST(ControllerStm, PartitionLeadersOnlyMoveToHigherTermsAndGoWithTheirTopic) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, add_topic_cmd{topic("clicks", 1, {{1, 2, 3}, {2, 3, 1}})}));
+  ASSERT_TRUE(s.apply(2, partition_leader_cmd{"clicks", uuid(1), 0, 2, 5}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{2, 5}));
+  // An older or equal term changes nothing; a newer one wins.
+  ASSERT_TRUE(s.apply(3, partition_leader_cmd{"clicks", uuid(1), 0, 3, 4}));
+  ASSERT_TRUE(s.apply(4, partition_leader_cmd{"clicks", uuid(1), 0, 3, 5}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{2, 5}));
+  ASSERT_TRUE(s.apply(5, partition_leader_cmd{"clicks", uuid(1), 0, 3, 6}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{3, 6}));
+  // A broker that is no replica, a partition or topic id that does not exist: refused.
+  EXPECT_FALSE(s.apply(6, partition_leader_cmd{"clicks", uuid(1), 0, 4, 9}));
+  EXPECT_FALSE(s.apply(7, partition_leader_cmd{"clicks", uuid(1), 2, 1, 9}));
+  EXPECT_FALSE(s.apply(8, partition_leader_cmd{"clicks", uuid(9), 1, 1, 9}));
+  ASSERT_TRUE(s.apply(9, partition_leader_cmd{"clicks", uuid(1), 1, 1, 1}));
+  auto back = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, s);
+  EXPECT_EQ(back->leaders()->size(), 2u);
+  ASSERT_TRUE(s.apply(10, remove_topic_cmd{"clicks", uuid(1)}));
+  EXPECT_TRUE(s.leaders()->empty());
 }
 
 TEST(ControllerStm, VersionOneSnapshotsWithoutClusterConfigsAreRead) {

@@ -50,6 +50,10 @@ partition_read read_partition(cluster::partition* p, const read_request& w, size
     return out;
   }
   const int64_t offset = w.offset;
+  if (auto s = p->serving(); !s) {
+    out.error = to_kafka_error(s.error());
+    return out;
+  }
   out.error = check_leader_epoch(w.current_epoch, p->leader_epoch());
   if (out.error != error_code::none)
     return out;

@@ -5,6 +5,7 @@
 
 #include "kafka/server/context.h"
 #include "kafka/server/lists.h"
+#include "strom/cluster/controller.h"
 #include "strom/cluster/topic_table.h"
 
 namespace strom::kafka::server {
@@ -26,6 +27,8 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
   std::set<int32_t> live;
   for (const auto& d : cluster.brokers)
     live.insert(d.node_id);
+  // The elected leaders of replicated partitions, with their epochs (a cluster only).
+  auto view = c.id.cluster ? c.id.cluster() : nullptr;
 
   // v0: an empty list means every topic; v1+: null means every topic.
   bool all = !r.topics.has_value() || (c.version() == 0 && r.topics->empty());
@@ -105,7 +108,18 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
         else
           pm.offline_replicas.push_back(id);
       }
-      if (live.contains(*leader)) {
+      if (replicas.size() > 1) {
+        // A Raft group: the leader it elected, and its term as the leader epoch.
+        auto found = view ? view->leaders->find({name, p}) : cluster::leader_map::const_iterator{};
+        if (view && found != view->leaders->end() && live.contains(found->second.leader)) {
+          pm.leader_id = found->second.leader;
+          pm.leader_epoch = static_cast<int32_t>(found->second.term);
+        } else {
+          pm.leader_id = -1;
+          pm.leader_epoch = -1;
+          pm.error_code = error_code::leader_not_available;
+        }
+      } else if (live.contains(*leader)) {
         pm.leader_id = *leader;
       } else {
         pm.leader_id = -1;

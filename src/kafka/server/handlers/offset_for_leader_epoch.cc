@@ -25,6 +25,10 @@ epoch_end end_of(cluster::partition* p, int32_t current, int32_t requested, bool
     out.error = error_code::unknown_topic_or_partition;
     return out;
   }
+  if (auto s = p->serving(); !s) {
+    out.error = to_kafka_error(s.error());
+    return out;
+  }
   out.error = check_leader_epoch(current, p->leader_epoch());
   if (out.error != error_code::none || requested < 0)
     return out;

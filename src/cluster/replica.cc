@@ -1,0 +1,391 @@
+// A replicated partition: the partition's member of its Raft group (raft-design §2). The
+// partition log is the Raft log (raft::storage_log_store), so a record is stored once; the
+// group decides what commits, and the high watermark is the committed Kafka offset.
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "strom/base/logging.h"
+#include "strom/cluster/partition.h"
+#include "strom/model/record_batch.h"
+#include "strom/net/await.h"
+#include "strom/raft/node.h"
+#include "strom/raft/storage_log.h"
+
+namespace strom::cluster {
+
+namespace {
+
+namespace asio = net::asio;
+using raft::raft_index;
+
+spdlog::logger& lg() {
+  return logging::get("cluster");
+}
+
+class partition_category_impl final : public std::error_category {
+ public:
+  [[nodiscard]] const char* name() const noexcept override { return "partition"; }
+  [[nodiscard]] std::string message(int c) const override {
+    switch (static_cast<partition_errc>(c)) {
+      case partition_errc::not_leader:
+        return "this broker does not lead the partition";
+      case partition_errc::not_enough_replicas:
+        return "fewer in-sync replicas than min.insync.replicas";
+      case partition_errc::backpressure:
+        return "too many uncommitted writes";
+      case partition_errc::replica_failed:
+        return "the replica stopped after a storage failure";
+      case partition_errc::unsupported:
+        return "not supported on a replicated partition";
+    }
+    return "unknown partition error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& partition_category() {
+  static const partition_category_impl c;
+  return c;
+}
+
+/// The Raft side of a replicated partition. Owned by its partition (shared, so that flush
+/// completions posted after the partition is gone find it expired).
+struct replica_state : std::enable_shared_from_this<replica_state> {
+  replica_state(partition& p, replica_options o) : part(p), opts(std::move(o)) {}
+
+  partition& part;
+  replica_options opts;
+  std::unique_ptr<raft::storage_log_store> store;
+  std::unique_ptr<raft::file_hard_state_store> hs;
+  std::unique_ptr<raft::node> core;
+  bool flushing = false;
+  bool failed = false;
+  bool destroyed = false;
+  raft_index commit_told{0};
+  /// Entries not yet known committed: last Raft index -> the Kafka offset after the entry.
+  std::map<raft_index, model::kafka_next_offset> pending;
+  /// acks=all writers by the Raft index of their entry.
+  struct waiter {
+    raft::term term;
+    std::function<void(status)> done;
+  };
+  std::map<raft_index, waiter> waiters;
+
+  void fatal(const std::string& what, const error& e) {
+    if (!failed)
+      lg().error("{}: {}: {}; this replica stops taking part in the partition's group",
+                 part.name().dir_name(), what, e.message());
+    failed = true;
+    fail_waiters(partition_errc::replica_failed);
+  }
+  void fail_waiters(partition_errc why) {
+    auto ws = std::exchange(waiters, {});
+    for (auto& [i, w] : ws)
+      w.done(error(why));
+  }
+  void drain();
+  void maybe_flush();
+  void on_commit(raft_index c);
+  void on_appended(std::optional<raft_index> truncate_from, const std::vector<raft::entry>& es);
+};
+
+void replica_state::on_appended(std::optional<raft_index> truncate_from,
+                                const std::vector<raft::entry>& es) {
+  if (truncate_from) {
+    pending.erase(pending.lower_bound(*truncate_from), pending.end());
+    // Batches of idempotent producers may have been cut: the state is read back from the log.
+    if (auto s = part.rebuild_producer_state(); !s)
+      lg().warn("{}: producer state after a truncation: {}", part.name().dir_name(),
+                s.error().message());
+  }
+  auto now = part.clock_.now_ms();
+  for (const auto& e : es) {
+    pending[e.last()] = model::kafka_next_offset(e.next_kafka_offset().value());
+    if (e.kind != raft::entry_kind::data)
+      continue;
+    auto h = model::decode_header(e.payload);
+    if (h && h->producer_id >= 0) {
+      auto stamped = *h;
+      stamped.base_offset = e.kafka_base.value();
+      part.producers_.record(stamped, now);
+    }
+  }
+}
+
+void replica_state::on_commit(raft_index c) {
+  std::optional<model::kafka_next_offset> hw;
+  bool exact = false;
+  while (!pending.empty() && pending.begin()->first <= c) {
+    hw = pending.begin()->second;
+    exact = pending.begin()->first == c;
+    pending.erase(pending.begin());
+  }
+  if (!exact && c >= store->first_index() && c <= store->last_index()) {
+    // An entry written before this replica started (or above the ones it tracks): read it.
+    auto es = store->entries(c, 1);
+    if (!es.empty()) {
+      const auto& e = es.front();
+      hw = model::kafka_next_offset(c == e.last() ? e.next_kafka_offset().value()
+                                                  : e.kafka_base.value());
+    }
+  }
+  if (hw)
+    part.advance_high_watermark(*hw);
+}
+
+void replica_state::drain() {
+  if (failed || destroyed)
+    return;
+  for (;;) {
+    while (core->has_ready()) {
+      auto r = core->take_ready();
+      if (r.install) {
+        if (auto s = store->install(*r.install); !s)
+          return fatal("installing a snapshot", s.error());
+        pending.clear();
+        if (auto s = part.producers_.decode(r.install->data); !s)
+          lg().warn("{}: producer state of a snapshot: {}", part.name().dir_name(),
+                    s.error().message());
+        part.advance_high_watermark(
+            model::kafka_next_offset(r.install->meta.next_kafka_offset.value()));
+      }
+      bool hs_saved = true;
+      if (r.hard_state) {
+        if (auto s = hs->save(*r.hard_state); !s) {
+          fatal("saving the term and vote", s.error());
+          hs_saved = false;
+        }
+      }
+      if (r.truncate_from || !r.entries.empty()) {
+        if (auto s = store->append(r.truncate_from, r.entries); !s)
+          return fatal("appending to the log", s.error());
+        on_appended(r.truncate_from, r.entries);
+      }
+      for (auto& m : r.messages) {
+        if (!m.after_persist || hs_saved)
+          opts.outbox->messages.emplace_back(opts.group, std::move(m.msg));
+      }
+      if (!hs_saved)
+        return;
+      if (r.commit)
+        on_commit(*r.commit);
+      for (const auto& ev : r.events) {
+        switch (ev.kind) {
+          case raft::leadership_event_kind::leader_ready:
+            part.epoch_ = model::leader_epoch(static_cast<int32_t>(ev.term.value()));
+            lg().info("{}: leader in term {}", part.name().dir_name(), ev.term.value());
+            if (opts.on_leader)
+              opts.on_leader(ev.term.value());
+            break;
+          case raft::leadership_event_kind::stepped_down:
+            fail_waiters(partition_errc::not_leader);
+            part.wake_waiters();  // fetches and retried writes waiting here look again
+            break;
+          default:
+            break;
+        }
+      }
+      for (const auto& out : r.outcomes) {
+        auto it = waiters.find(out.ticket.index);
+        if (it == waiters.end() || it->second.term != out.ticket.term)
+          continue;
+        auto w = std::move(it->second);
+        waiters.erase(it);
+        if (out.outcome == raft::ticket_outcome::committed)
+          w.done(ok());
+        else
+          w.done(error(partition_errc::not_leader, "the write was not committed"));
+      }
+    }
+    // A new commit goes to the followers at once, not with the next heartbeat.
+    if (core->is_ready_leader() && core->commit_index() > commit_told) {
+      commit_told = core->commit_index();
+      core->broadcast_commit();
+      continue;
+    }
+    break;
+  }
+  maybe_flush();
+  opts.outbox->flush();
+}
+
+void replica_state::maybe_flush() {
+  if (flushing || failed || !store->dirty())
+    return;
+  flushing = true;
+  store->begin_flush([w = weak_from_this(), io = opts.io](status s) {
+    asio::post(*io, [w, s = std::move(s)] {
+      auto self = w.lock();
+      if (!self || self->destroyed)
+        return;
+      self->flushing = false;
+      if (!s)
+        return self->fatal("flushing the log", s.error());
+      self->core->on_flushed(self->store->flushed_index());
+      self->drain();
+    });
+  });
+}
+
+status partition::enable_replication(replica_options o) {
+  auto st = std::make_shared<replica_state>(*this, std::move(o));
+  raft::snapshot initial;
+  for (auto r : st->opts.replicas)
+    initial.meta.config.voters.insert(raft::node_id(r));
+  initial.meta.next_kafka_offset = raft::kafka_offset(log_->log_end().value());
+  auto s = raft::storage_log_store::open(*log_, *st->opts.fs, clock_, initial);
+  if (!s)
+    return s.error();
+  st->store = std::move(*s);
+  auto h = raft::file_hard_state_store::open(*st->opts.fs, log_->path() / "raft.state");
+  if (!h)
+    return h.error();
+  st->hs = std::move(*h);
+  raft::options ro;
+  ro.id = raft::node_id(st->opts.self);
+  ro.election_ticks = std::max(3, st->opts.election_ticks);
+  ro.heartbeat_ticks = std::clamp(st->opts.heartbeat_ticks, 1, ro.election_ticks - 1);
+  ro.random_seed = st->opts.random_seed;
+  st->core = std::make_unique<raft::node>(ro, *st->store, st->hs->load());
+  // The high watermark is what the group committed: nothing beyond the snapshot until the
+  // leader says so (a restarted replica learns it within a heartbeat).
+  auto snap = st->store->snapshot_meta();
+  high_watermark_ = model::kafka_next_offset(log_->log_start().value());
+  if (snap.last_index.value() > 0) {
+    high_watermark_ =
+        std::max(high_watermark_, model::kafka_next_offset(std::min(snap.next_kafka_offset.value(),
+                                                                    log_->log_end().value())));
+  }
+  epoch_ = model::leader_epoch(-1);
+  rep_ = std::move(st);
+  return ok();
+}
+
+void partition::stop_replication() {
+  if (!rep_)
+    return;
+  rep_->destroyed = true;
+  rep_->fail_waiters(partition_errc::not_leader);
+}
+
+status partition::serving() const {
+  if (!rep_)
+    return ok();
+  if (rep_->failed)
+    return error(partition_errc::replica_failed);
+  if (!rep_->core->is_ready_leader())
+    return error(partition_errc::not_leader);
+  return ok();
+}
+
+void partition::tick() {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return;
+  rep_->core->tick();
+  rep_->drain();
+}
+
+void partition::step(const raft::message& m) {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return;
+  rep_->core->step(m);
+  rep_->drain();
+}
+
+uint64_t partition::group() const {
+  return rep_ ? rep_->opts.group : 0;
+}
+
+std::optional<partition::replica_info> partition::replica() const {
+  if (!rep_)
+    return std::nullopt;
+  replica_info i;
+  const auto& c = *rep_->core;
+  i.leader = c.is_ready_leader();
+  i.term = c.term().value();
+  i.leader_id = c.leader() ? c.leader()->value() : -1;
+  i.commit_index = c.commit_index().value();
+  i.last_index = c.last_index().value();
+  i.in_sync = c.in_sync_voters(rep_->opts.in_sync_ticks);
+  return i;
+}
+
+status partition::rebuild_producer_state() {
+  producer_state fresh(producers_.current_limits());
+  producers_ = std::move(fresh);
+  auto now = clock_.now_ms();
+  return log_->visit_headers(log_->log_start(), [&](const model::batch_header& h) {
+    producers_.record(h, std::min(h.max_timestamp, now));
+  });
+}
+
+net::awaitable<result<partition::append_outcome>> partition::replicate_through_group(
+    model::validated_batch batch, ack_level acks) {
+  owner_.check();
+  auto rep = rep_;  // the partition may be dropped while this waits
+  if (auto s = serving(); !s)
+    co_return s.error();
+  if (acks == ack_level::all && settings_.min_insync_replicas > 1 &&
+      rep->core->in_sync_voters(rep->opts.in_sync_ticks) <
+          static_cast<size_t>(settings_.min_insync_replicas)) {
+    co_return error(partition_errc::not_enough_replicas,
+                    fmt::format("{} in-sync replicas, min.insync.replicas is {}",
+                                rep->core->in_sync_voters(rep->opts.in_sync_ticks),
+                                settings_.min_insync_replicas));
+  }
+  auto checked = check_producer(batch.header());
+  if (!checked)
+    co_return checked.error();
+  auto out = *checked;
+  if (!out.duplicate) {
+    if (settings_.log_append_time) {
+      out.log_append_time = clock_.now_ms();
+      batch.set_log_append_time(out.log_append_time);
+    }
+    auto count = static_cast<int32_t>(batch.header().offset_count());
+    auto base = rep->store->next_kafka_offset().value();
+    std::vector<std::byte> payload(batch.bytes().begin(), batch.bytes().end());
+    auto t = rep->core->propose(std::move(payload), count);
+    if (!t) {
+      if (t.error().is(raft::errc::backpressure))
+        co_return error(partition_errc::backpressure);
+      co_return error(partition_errc::not_leader, t.error().message());
+    }
+    rep->drain();
+    if (rep->failed)
+      co_return error(partition_errc::replica_failed);
+    out.offsets.base = model::kafka_offset(base);
+    out.offsets.last = model::kafka_offset(base + count - 1);
+    if (acks == ack_level::all) {
+      auto start = [rep, t = *t](std::function<void(status)> done) {
+        rep->waiters[t.index] = replica_state::waiter{t.term, std::move(done)};
+      };
+      auto op = net::await_callback<status>(start);
+      auto committed = co_await std::move(op);
+      if (!committed)
+        co_return committed.error();
+    }
+    co_return out;
+  }
+  // A producer's retry of a batch already in the log: acknowledged once it is committed.
+  if (acks != ack_level::all)
+    co_return out;
+  while (high_watermark_.value() <= out.offsets.last.value()) {
+    if (rep->destroyed || !rep->core->is_ready_leader())
+      co_return error(partition_errc::not_leader, "the write was not committed");
+    auto start = [this](std::function<void(status)> done) {
+      add_waiter([done = std::move(done)] { done(ok()); });
+    };
+    auto op = net::await_callback<status>(start);
+    co_await std::move(op);
+  }
+  co_return out;
+}
+
+}  // namespace strom::cluster
