@@ -267,16 +267,24 @@ status broker::stop() {
   ready_ = false;
   auto drain = std::chrono::milliseconds(cfg_.shutdown.drain_timeout_ms);
   if (controller_ && cfg_.shutdown.controlled) {
-    // Controlled shutdown: fenced and, when it leads, the controller handed over while every
-    // listener still answers. Bounded by the drain timeout and a broker session.
+    // Controlled shutdown, while every listener still answers: the partitions this broker
+    // leads handed to other replicas, then this broker fenced and, when it leads, the
+    // controller handed over. Each bounded by the drain timeout and a broker session.
     auto limit = std::min(drain, std::chrono::milliseconds(
                                      3 * cfg_.cluster_defaults.replication.election_timeout_ms));
     auto left = std::make_shared<std::promise<void>>();
     auto done = left->get_future();
-    net::asio::co_spawn(rt_->context(0), controller_->leave(limit),
+    auto leave = [](cluster::partition_manager* parts, cluster::controller* ctl,
+                    std::chrono::milliseconds within) -> net::awaitable<void> {
+      auto handed = parts->leave(within);
+      co_await std::move(handed);
+      auto fenced = ctl->leave(within);
+      co_await std::move(fenced);
+    };
+    net::asio::co_spawn(rt_->context(0), leave(partitions_.get(), controller_.get(), limit),
                         [left](const std::exception_ptr&) { left->set_value(); });
-    if (done.wait_for(limit + std::chrono::seconds(1)) != std::future_status::ready)
-      lg().warn("controlled shutdown did not finish in {} ms", limit.count());
+    if (done.wait_for(2 * limit + std::chrono::seconds(1)) != std::future_status::ready)
+      lg().warn("controlled shutdown did not finish in {} ms", 2 * limit.count());
   }
   admin_->stop();  // its requests reach into the shards
   for (auto& s : servers_)

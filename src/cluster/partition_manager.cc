@@ -171,6 +171,39 @@ void partition_manager::tick_shard(size_t shard) {
   sp.outbox.flush();
 }
 
+awaitable<void> partition_manager::leave(std::chrono::milliseconds limit) {
+  if (!replication_)
+    co_return;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  size_t led = 0;
+  for (;;) {
+    auto hand_over = [this](size_t shard) {
+      size_t n = 0;
+      for (const auto& [g, named] : shards_.on(shard).groups) {
+        if (auto* p = local(named.first); p && p->hand_over_leadership())
+          ++n;
+      }
+      return n;
+    };
+    auto counts_op = rt_.invoke_on_all(hand_over);
+    auto counts = co_await std::move(counts_op);
+    led = 0;
+    for (auto n : counts)
+      led += n;
+    if (led == 0 || std::chrono::steady_clock::now() >= deadline)
+      break;
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(100));
+    boost::system::error_code ec;
+    auto op = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(op);
+  }
+  lg().info("controlled shutdown: {}", led == 0 ? "no partition led here any more"
+                                                : fmt::format("still leading {} partition(s) at "
+                                                              "the limit",
+                                                              led));
+}
+
 void partition_manager::deliver(uint64_t group, raft::message m) {
   size_t shard = 0;
   {

@@ -298,6 +298,24 @@ void partition::step(const raft::message& m) {
   rep_->drain();
 }
 
+bool partition::hand_over_leadership() {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed || rep_->core->role() != raft::role::leader)
+    return false;
+  auto& core = *rep_->core;
+  // A voter heard from within an election timeout, the most caught up first; with none, the
+  // partition stays here (nobody could take it).
+  auto to = core.transfer_candidate(rep_->opts.election_ticks);
+  if (!to)
+    return false;
+  if (auto s = core.transfer_leadership(*to); !s) {
+    lg().debug("{}: handing the leadership to {}: {}", name_.dir_name(), to->value(),
+               s.error().message());
+  }
+  rep_->drain();
+  return true;
+}
+
 uint64_t partition::group() const {
   return rep_ ? rep_->opts.group : 0;
 }
@@ -383,7 +401,7 @@ net::awaitable<result<partition::append_outcome>> partition::replicate_through_g
       add_waiter([done = std::move(done)] { done(ok()); });
     };
     auto op = net::await_callback<status>(start);
-    co_await std::move(op);
+    (void)co_await std::move(op);  // woken: the high watermark moved, or leadership did
   }
   co_return out;
 }

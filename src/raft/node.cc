@@ -951,6 +951,22 @@ status node::transfer_leadership(node_id to) {
   return {};
 }
 
+std::optional<node_id> node::transfer_candidate(int64_t within_ticks) const {
+  if (role_ != role::leader)
+    return std::nullopt;
+  std::optional<node_id> best;
+  raft_index best_match{-1};
+  for (const auto& [id, p] : progress_) {
+    if (!config_.is_voter(id) || id == opts_.id || ticks_ - p.heard_tick > within_ticks)
+      continue;
+    if (p.match > best_match) {
+      best = id;
+      best_match = p.match;
+    }
+  }
+  return best;
+}
+
 status node::compact(raft_index index, std::vector<std::byte> data) {
   if (index > commit_) {
     return {errc::snapshot_out_of_range, "compaction above the commit index"};

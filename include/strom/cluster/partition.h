@@ -154,6 +154,10 @@ class partition {
   /// The replica's Raft group: time passes, a message arrives. Owner shard only.
   void tick();
   void step(const raft::message& m);
+  /// Controlled shutdown: a leader asks the most caught-up live voter to take over (done once
+  /// that voter holds the whole log). Returns whether a handover is under way (this replica
+  /// leads and another voter answered within an election timeout).
+  bool hand_over_leadership();
   /// The group's id, 0 when not replicated.
   [[nodiscard]] uint64_t group() const;
   /// A replicated partition's state for monitoring: role, term, leader, commit and log ends.

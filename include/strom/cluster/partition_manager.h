@@ -90,6 +90,9 @@ class partition_manager {
   /// A Raft message for group `group` from another broker: stepped on the group's owner shard.
   /// Thread-safe; messages for unknown groups are dropped.
   void deliver(uint64_t group, raft::message m);
+  /// Controlled shutdown: hands the leadership of every partition this broker leads to another
+  /// replica, and keeps doing so for any it wins again, until none is left or `limit` passed.
+  awaitable<void> leave(std::chrono::milliseconds limit);
   /// The Raft group of partition `p` of the topic with id `id` (never 0, the controller's).
   static uint64_t group_of(const topic_uuid& id, int32_t p);
   [[nodiscard]] std::optional<int32_t> node() const { return node_; }

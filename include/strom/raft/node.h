@@ -172,6 +172,9 @@ class node {
   /// Leader: the voters (itself included) that answered within the last `within_ticks` ticks
   /// (Kafka's in-sync replicas, replica.lag.time.max.ms); 0 on any other role.
   [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
+  /// Leader: the other voter that answered within `within_ticks` ticks and holds the most of
+  /// the log (the one a leadership transfer completes soonest with); none on another role.
+  [[nodiscard]] std::optional<node_id> transfer_candidate(int64_t within_ticks) const;
 
  private:
   struct progress {
