@@ -407,8 +407,22 @@ struct server::impl {
     auto& parts = gauge("strom_partitions", "Partition replicas on this node");
     auto& leaders = gauge("strom_partition_leaders", "Partitions this node leads");
     parts.Add({}).Set(static_cast<double>(infos.size()));
-    leaders.Add({}).Set(static_cast<double>(
-        std::count_if(infos.begin(), infos.end(), [](const auto& p) { return p.online; })));
+    leaders.Add({}).Set(static_cast<double>(std::count_if(
+        infos.begin(), infos.end(), [](const auto& p) { return p.online && p.leader; })));
+    double most_behind = 0;
+    double won = 0;
+    for (const auto& p : infos) {
+      most_behind = std::max(most_behind, static_cast<double>(p.follower_lag));
+      won += static_cast<double>(p.elections_won);
+    }
+    gauge("strom_replica_max_follower_lag",
+          "Raft indexes the furthest-behind replica of a partition this node leads lacks")
+        .Add({})
+        .Set(most_behind);
+    gauge("strom_partition_elections_won",
+          "Times the replicated partitions on this node became leader here since it started")
+        .Add({})
+        .Set(won);
     std::map<std::string, double> topic_bytes;
     std::map<std::pair<std::string, int32_t>, int64_t> end_offsets;
     for (const auto& p : infos) {
@@ -428,6 +442,15 @@ struct server::impl {
         size.Add(l).Set(static_cast<double>(p.size_bytes));
         start.Add(l).Set(static_cast<double>(p.log_start));
         end.Add(l).Set(static_cast<double>(p.high_watermark));
+      }
+      auto& plag = gauge("strom_partition_follower_lag",
+                         "Raft indexes the furthest-behind replica of a partition lacks (leader)");
+      for (const auto& p : infos) {
+        if (p.replicated && p.leader) {
+          plag.Add({{"topic", p.name.topic},
+                    {"partition", std::to_string(p.name.partition.value())}})
+              .Set(static_cast<double>(p.follower_lag));
+        }
       }
     }
     auto& free = gauge("strom_disk_free_bytes", "Bytes available to stromd in a data directory");

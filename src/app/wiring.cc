@@ -229,6 +229,17 @@ cluster::partition_manager::replication_config replication_config(const config::
       }
     });
   };
+  o.auto_leader_rebalance = r.auto_leader_rebalance;
+  o.broker_live = [&ctl](int32_t id) {
+    auto v = ctl.view();
+    auto it = v->brokers.find(id);
+    return it != v->brokers.end() && !it->second.fenced;
+  };
+  o.epoch_floor = [&ctl](const std::string& topic) -> int64_t {
+    auto v = ctl.view();
+    auto it = v->epoch_floors.find(topic);
+    return it == v->epoch_floors.end() ? 0 : it->second;
+  };
   o.recorded_term = [&ctl](const model::ntp& n) -> int64_t {
     auto v = ctl.view();
     auto it = v->leaders->find({n.topic, n.partition.value()});

@@ -546,6 +546,7 @@ void controller::impl::publish() {
   v->topics = stm.topics();
   v->cluster_configs = stm.cluster_configs();
   v->leaders = stm.leaders();
+  v->epoch_floors = stm.epoch_floors();
   v->applied_index = stm.applied_index();
   v->caught_up = caught_up;
   {

@@ -409,8 +409,12 @@ result<int64_t> controller_stm::apply_topic(const remove_topic_cmd& c) {
   auto first = leaders_->lower_bound({c.name, INT32_MIN});
   if (first != leaders_->end() && first->first.first == c.name) {
     auto leaders = std::make_shared<leader_map>(*leaders_);
-    leaders->erase(leaders->lower_bound({c.name, INT32_MIN}),
-                   leaders->upper_bound({c.name, INT32_MAX}));
+    auto from = leaders->lower_bound({c.name, INT32_MIN});
+    auto to = leaders->upper_bound({c.name, INT32_MAX});
+    auto& floor = epoch_floors_[c.name];
+    for (auto l = from; l != to; ++l)
+      floor = std::max(floor, l->second.term);
+    leaders->erase(from, to);
     leaders_ = std::move(leaders);
   }
   return int64_t{0};
@@ -467,9 +471,9 @@ result<int64_t> controller_stm::apply_topic(const update_topic_configs_cmd& c) {
 std::vector<std::byte> controller_stm::snapshot() const {
   bytes::writer w;
   // Version 1 while there are no cluster-wide configs: what brokers of the version before read.
-  int8_t version = !leaders_->empty()          ? int8_t{3}
-                   : !cluster_configs_.empty() ? int8_t{2}
-                                               : int8_t{1};
+  int8_t version = !leaders_->empty() || !epoch_floors_.empty() ? int8_t{3}
+                   : !cluster_configs_.empty()                  ? int8_t{2}
+                                                                : int8_t{1};
   w.put<int8_t>(version);
   w.put<int64_t>(applied_);
   w.put_string(cluster_id_);
@@ -491,6 +495,11 @@ std::vector<std::byte> controller_stm::snapshot() const {
       w.put<int32_t>(key.second);
       w.put<int32_t>(l.leader);
       w.put<int64_t>(l.term);
+    }
+    w.put<int32_t>(static_cast<int32_t>(epoch_floors_.size()));
+    for (const auto& [name, floor] : epoch_floors_) {
+      w.put_string(name);
+      w.put<int64_t>(floor);
     }
   }
   return w.take();
@@ -533,6 +542,11 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
       (*leaders)[{std::move(name), p}] = l;
     }
     s.leaders_ = std::move(leaders);
+    auto nf = c.read_count(length_prefix::int32, 10, "epoch floors");
+    for (int64_t i = 0; c.ok() && i < nf; ++i) {
+      auto name = get_string(c);
+      s.epoch_floors_[std::move(name)] = c.read_int64();
+    }
   }
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());

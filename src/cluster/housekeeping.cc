@@ -42,8 +42,10 @@ void housekeeping::tick(size_t shard) {
     next_retention_[shard] = now + retention_;
   partitions_.for_each_local(shard, [this, shard, run_retention](partition& p) {
     p.expire_producers();
-    // A replicated partition's log start is the group's to move (not done yet): its
-    // segments are rolled but not deleted.
+    // A replicated partition's log is cut through a Raft snapshot (partition::apply_retention),
+    // never under the group's feet.
+    if (run_retention && p.replicated())
+      p.apply_retention();
     auto r = p.log().housekeeping(run_retention && !p.replicated());
     if (!r && !r.error().is(storage::errc::log_dir_offline)) {
       lg().warn("{}: housekeeping: {}", p.name().dir_name(), r.error().message());

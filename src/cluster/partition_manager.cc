@@ -78,6 +78,7 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
     o.random_seed =
         o.group ^ (static_cast<uint64_t>(rc.self) << 32) ^ static_cast<uint64_t>(clock_.now_ms());
     o.fs = rc.fs;
+    o.initial_term = rc.epoch_floor ? rc.epoch_floor(n.topic) : 0;
     o.io = &rt_.context(shard);
     o.outbox = &sp.outbox;
     o.on_leader = [this, n, id = t.id](int64_t term) {
@@ -148,12 +149,31 @@ awaitable<void> partition_manager::tick_loop(size_t shard) {
 void partition_manager::tick_shard(size_t shard) {
   auto& sp = shards_.on(shard);
   auto now = std::chrono::steady_clock::now();
+  // Leader balancing every few seconds: a partition led here for a while goes back to its
+  // preferred replica when that one is live and caught up (Kafka's auto.leader.rebalance).
+  bool balance = replication_->auto_leader_rebalance && !stopping_ &&
+                 now - sp.balanced_at >= std::chrono::seconds(5);
+  if (balance)
+    sp.balanced_at = now;
   sp.outbox.holding = true;
   for (const auto& [g, named] : sp.groups) {
     auto* p = local(named.first);
     if (p == nullptr)
       continue;
     p->tick();
+    if (balance) {
+      auto r = p->replica();
+      if (r && r->leader) {
+        auto& since = sp.led_since[g];
+        if (since.first != r->term)
+          since = {r->term, now};
+        const auto& replicas = p->replica_set();
+        if (now - since.second >= std::chrono::seconds(10) && !replicas.empty() &&
+            replicas.front() != replication_->self &&
+            (!replication_->broker_live || replication_->broker_live(replicas.front())))
+          p->move_to_preferred_leader();
+      }
+    }
     // A leader the controller does not know yet (its report was lost, or the controller had
     // no leader then) reports again, at most once a second.
     auto info = p->replica();
@@ -231,6 +251,7 @@ void partition_manager::forget_group(size_t shard, const model::ntp& n) {
   auto g = pit->second->group();
   sp.groups.erase(g);
   sp.reported.erase(g);
+  sp.led_since.erase(g);
   std::lock_guard lock(groups_mu_);
   group_shards_.erase(g);
 }
@@ -266,6 +287,12 @@ awaitable<std::vector<partition_manager::partition_info>> partition_manager::par
       i.high_watermark = p->high_watermark().value();
       i.size_bytes = p->size_bytes();
       i.online = !p->log().offline();
+      if (auto r = p->replica()) {
+        i.replicated = true;
+        i.leader = r->leader;
+        i.follower_lag = r->follower_lag;
+        i.elections_won = r->elections_won;
+      }
       out.push_back(std::move(i));
     }
     return out;

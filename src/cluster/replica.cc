@@ -66,6 +66,9 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   bool failed = false;
   bool destroyed = false;
   raft_index commit_told{0};
+  uint64_t elections_won = 0;
+  /// Ticks since this replica stopped leading with acks=all writers still waiting.
+  int64_t waiting_as_follower = 0;
   /// Entries not yet known committed: last Raft index -> the Kafka offset after the entry.
   std::map<raft_index, model::kafka_next_offset> pending;
   /// acks=all writers by the Raft index of their entry.
@@ -150,6 +153,8 @@ void replica_state::drain() {
         if (auto s = part.producers_.decode(r.install->data); !s)
           lg().warn("{}: producer state of a snapshot: {}", part.name().dir_name(),
                     s.error().message());
+        lg().info("{}: installed the leader's snapshot: the log starts again at offset {}",
+                  part.name().dir_name(), r.install->meta.next_kafka_offset.value());
         part.advance_high_watermark(
             model::kafka_next_offset(r.install->meta.next_kafka_offset.value()));
       }
@@ -173,16 +178,26 @@ void replica_state::drain() {
         return;
       if (r.commit)
         on_commit(*r.commit);
+      if (r.compact) {
+        // Retention: the snapshot (log start, producer state) replaces the log before it.
+        if (auto s = store->compact(*r.compact); !s)
+          lg().warn("{}: retention at Raft index {}: {}", part.name().dir_name(),
+                    r.compact->meta.last_index.value(), s.error().message());
+      }
       for (const auto& ev : r.events) {
         switch (ev.kind) {
           case raft::leadership_event_kind::leader_ready:
             part.epoch_ = model::leader_epoch(static_cast<int32_t>(ev.term.value()));
+            ++elections_won;
             lg().info("{}: leader in term {}", part.name().dir_name(), ev.term.value());
             if (opts.on_leader)
               opts.on_leader(ev.term.value());
             break;
           case raft::leadership_event_kind::stepped_down:
-            fail_waiters(partition_errc::not_leader);
+            // The writers keep waiting: their entries may still commit under the next leader
+            // (a leadership transfer), which this replica learns as a follower (tick() gives
+            // up after two election timeouts).
+            waiting_as_follower = 0;
             part.wake_waiters();  // fetches and retried writes waiting here look again
             break;
           default:
@@ -245,11 +260,15 @@ status partition::enable_replication(replica_options o) {
   if (!h)
     return h.error();
   st->hs = std::move(*h);
+  if (st->hs->load().term.value() < st->opts.initial_term) {
+    STROM_TRY(st->hs->save(raft::hard_state{raft::term(st->opts.initial_term), std::nullopt}));
+  }
   raft::options ro;
   ro.id = raft::node_id(st->opts.self);
   ro.election_ticks = std::max(3, st->opts.election_ticks);
   ro.heartbeat_ticks = std::clamp(st->opts.heartbeat_ticks, 1, ro.election_ticks - 1);
   ro.random_seed = st->opts.random_seed;
+  ro.write_caching = !settings_.flush_before_ack;
   st->core = std::make_unique<raft::node>(ro, *st->store, st->hs->load());
   // The high watermark is what the group committed: nothing beyond the snapshot until the
   // leader says so (a restarted replica learns it within a heartbeat).
@@ -287,6 +306,10 @@ void partition::tick() {
   if (!rep_ || rep_->failed || rep_->destroyed)
     return;
   rep_->core->tick();
+  if (rep_->core->role() != raft::role::leader && !rep_->waiters.empty()) {
+    if (++rep_->waiting_as_follower > 2 * int64_t{rep_->opts.election_ticks})
+      rep_->fail_waiters(partition_errc::not_leader);
+  }
   rep_->drain();
 }
 
@@ -298,11 +321,60 @@ void partition::step(const raft::message& m) {
   rep_->drain();
 }
 
-bool partition::hand_over_leadership() {
+void partition::set_write_caching(bool on) {
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return;
+  rep_->core->set_write_caching(on);
+  rep_->drain();
+}
+
+bool partition::move_to_preferred_leader() {
   owner_.check();
-  if (!rep_ || rep_->failed || rep_->destroyed || rep_->core->role() != raft::role::leader)
+  if (!rep_ || rep_->failed || rep_->destroyed || rep_->opts.replicas.empty())
     return false;
   auto& core = *rep_->core;
+  auto preferred = raft::node_id(rep_->opts.replicas.front());
+  if (!core.is_ready_leader() || preferred == core.id() ||
+      !core.caught_up(preferred, rep_->opts.election_ticks))
+    return false;
+  if (auto s = core.transfer_leadership(preferred); !s)
+    return false;
+  lg().info("{}: handing the leadership to its preferred replica, broker {}", name_.dir_name(),
+            preferred.value());
+  rep_->drain();
+  return true;
+}
+
+size_t partition::apply_retention() {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return 0;
+  auto point = log_->retention_point();
+  if (!point)
+    return 0;
+  auto& core = *rep_->core;
+  // Core indexes count from 1, the log's from 0; only what the group committed may go.
+  auto upto = std::min(raft_index(point->value() + 1), core.commit_index());
+  if (upto <= rep_->store->snapshot_meta().last_index)
+    return 0;
+  auto before = log_->log_start();
+  if (auto s = core.compact(upto, producers_.encode()); !s) {
+    lg().debug("{}: retention at Raft index {}: {}", name_.dir_name(), upto.value(),
+               s.error().message());
+    return 0;
+  }
+  rep_->drain();
+  return log_->log_start() > before ? 1 : 0;
+}
+
+bool partition::hand_over_leadership() {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return false;
+  auto& core = *rep_->core;
+  core.set_electable(false);  // on its way out: never takes a partition (back)
+  if (core.role() != raft::role::leader)
+    return false;
   // A voter heard from within an election timeout, the most caught up first; with none, the
   // partition stays here (nobody could take it).
   auto to = core.transfer_candidate(rep_->opts.election_ticks);
@@ -314,6 +386,11 @@ bool partition::hand_over_leadership() {
   }
   rep_->drain();
   return true;
+}
+
+const std::vector<int32_t>& partition::replica_set() const {
+  static const std::vector<int32_t> none;
+  return rep_ ? rep_->opts.replicas : none;
 }
 
 uint64_t partition::group() const {
@@ -331,6 +408,8 @@ std::optional<partition::replica_info> partition::replica() const {
   i.commit_index = c.commit_index().value();
   i.last_index = c.last_index().value();
   i.in_sync = c.in_sync_voters(rep_->opts.in_sync_ticks);
+  i.follower_lag = c.max_follower_lag();
+  i.elections_won = rep_->elections_won;
   return i;
 }
 

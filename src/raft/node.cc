@@ -786,10 +786,11 @@ void node::maybe_commit() {
   std::vector<raft_index> acked;
   for (node_id v : config_.voters) {
     if (v == opts_.id) {
-      acked.push_back(std::min(flushed_, last_index()));
+      acked.push_back(opts_.write_caching ? last_index() : std::min(flushed_, last_index()));
     } else if (auto it = progress_.find(v); it != progress_.end()) {
-      // TEST ONLY mutation: count what a follower received instead of what it flushed.
-      acked.push_back(opts_.mutations.ack_before_flush ? it->second.match : it->second.flushed);
+      // Write caching counts what a follower received; so does a TEST ONLY mutation.
+      bool received = opts_.write_caching || opts_.mutations.ack_before_flush;
+      acked.push_back(received ? it->second.match : it->second.flushed);
     } else {
       acked.push_back(raft_index(0));
     }
@@ -951,6 +952,25 @@ status node::transfer_leadership(node_id to) {
   return {};
 }
 
+bool node::caught_up(node_id n, int64_t within_ticks) const {
+  if (role_ != role::leader)
+    return false;
+  auto it = progress_.find(n);
+  return it != progress_.end() && config_.is_voter(n) && it->second.match == last_index() &&
+         ticks_ - it->second.heard_tick <= within_ticks;
+}
+
+int64_t node::max_follower_lag() const {
+  if (role_ != role::leader)
+    return 0;
+  int64_t lag = 0;
+  for (const auto& [id, p] : progress_) {
+    if (config_.is_voter(id))
+      lag = std::max(lag, last_index().value() - p.match.value());
+  }
+  return lag;
+}
+
 std::optional<node_id> node::transfer_candidate(int64_t within_ticks) const {
   if (role_ != role::leader)
     return std::nullopt;
@@ -989,6 +1009,11 @@ status node::compact(raft_index index, std::vector<std::byte> data) {
   config_log_.erase(config_log_.begin(), it);
   ready_.compact = std::move(s);
   return {};
+}
+
+void node::set_write_caching(bool on) {
+  opts_.write_caching = on;
+  maybe_commit();
 }
 
 void node::on_flushed(raft_index index) {

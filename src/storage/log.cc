@@ -1394,6 +1394,48 @@ status log::prefix_truncate(kafka_offset start) {
   return ok();
 }
 
+std::optional<model::raft_index> log::retention_point() const {
+  const auto& cfg = opts_.config;
+  if (!cfg.cleanup_delete || segments_.size() < 2)
+    return std::nullopt;
+  // The rules of housekeeping(): by age, a segment without data goes with the first one after
+  // it that holds data and expired; then by size, the oldest first. Never the active segment.
+  size_t drop = 0;
+  if (cfg.retention_ms >= 0) {
+    auto now = opts_.clk->now_ms();
+    auto it = segments_.begin();
+    for (;;) {
+      auto j = it;
+      size_t k = 1;
+      while (std::next(j) != segments_.end() && !j->second->covers_offsets()) {
+        ++j;
+        ++k;
+      }
+      if (std::next(j) == segments_.end() || !j->second->covers_offsets() ||
+          j->second->max_timestamp() >= sat_sub(now, cfg.retention_ms))
+        break;
+      drop += k;
+      it = std::next(j);
+    }
+  }
+  if (cfg.retention_bytes >= 0) {
+    uint64_t total = size_bytes();
+    auto it = segments_.begin();
+    for (size_t i = 0; i < drop; ++i, ++it)
+      total -= it->second->size_bytes();
+    while (segments_.size() - drop > 1 &&
+           total - it->second->size_bytes() >= static_cast<uint64_t>(cfg.retention_bytes)) {
+      total -= it->second->size_bytes();
+      ++drop;
+      ++it;
+    }
+  }
+  if (drop == 0)
+    return std::nullopt;
+  auto kept = std::next(segments_.begin(), static_cast<std::ptrdiff_t>(drop));
+  return model::raft_index(kept->second->raft_base().value() - 1);
+}
+
 result<size_t> log::housekeeping(bool retention) {
   STROM_TRY(check_writable());
   auto now = opts_.clk->now_ms();

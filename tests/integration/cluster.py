@@ -40,11 +40,13 @@ class Node(Broker):
 
 class Cluster:
     """`size` nodes from config/cluster/node-{1..size}.yaml (nodes 1-3 are the seeds, node 4 a
-    broker outside them); `extra` is appended to every node's YAML."""
+    broker outside them); `extra` is appended to every node's YAML, and `insert` maps a line
+    of the files to lines put right after it (keys inside a section)."""
 
-    def __init__(self, size=3, extra=""):
+    def __init__(self, size=3, extra="", insert=None):
         self._tmp = tempfile.TemporaryDirectory(prefix="strom-cluster-")
         self.extra = extra
+        self.insert = insert or {}
         self.ports = {}
         self.nodes = {}
         for n in range(1, size + 1):
@@ -69,6 +71,8 @@ class Cluster:
         workdir = os.path.join(self._tmp.name, f"node-{n}")
         os.makedirs(workdir)
         text = text.replace(f"./data/node-{n}", os.path.join(workdir, "data"))
+        for after, lines in self.insert.items():
+            text = text.replace(after, after + lines, 1)
         text += "\n" + self.extra
         kafka, internal, admin = self.ports[n]
         return Node(workdir, text, n, kafka, admin, internal)

@@ -27,7 +27,9 @@ def partition_leaders(port, topic):
 
 class ReplicationTest(unittest.TestCase):
     def setUp(self):
-        self.cluster = Cluster(3).start()
+        # Retention runs every second (it is a Raft snapshot on replicated partitions).
+        self.cluster = Cluster(
+            3, insert={"  log:\n": "    retention_check_interval_ms: 1000\n"}).start()
 
     def tearDown(self):
         self.cluster.close()
@@ -283,6 +285,103 @@ class ReplicationTest(unittest.TestCase):
         got = [v for _, v in self.consume_all(topic, 1, 45)[0]]
         self.assertEqual([v for v in got if not v.startswith(b"down")], acked)
         self.assertTrue(set(got) <= set(acked) | set(failed))
+
+    def test_retention_cuts_every_replica_and_a_follower_behind_catches_up(self):
+        """Retention by size on RF 3: the leader's log start moves through a snapshot; a
+        follower that was down while the segments it lacked were deleted catches up; after the
+        leader dies the partition serves from its log start with every record after it."""
+        import kafka_wire
+        from confluent_kafka import Producer
+        topic = "trimmed"
+        leaders = self.create(topic, 1, configs={"segment.bytes": "1048576",
+                                                 "retention.bytes": "1048576"})
+        leader = leaders[0][0]
+        follower = [n for n in self.cluster.nodes if n != leader][0]
+        self.cluster.nodes[follower].kill()
+        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all",
+                             "linger.ms": 5})
+        payload = b"x" * 1000
+        for i in range(5000):
+            producer.produce(topic, key=b"%d" % i, value=payload, partition=0)
+            if i % 500 == 0:
+                producer.poll(0)
+        self.assertEqual(producer.flush(TIMEOUT), 0)
+
+        def log_start(node):
+            c = kafka_wire.Client(self.cluster.nodes[node].port)
+            try:
+                err, _, offset = kafka_wire.list_offsets(c, topic, 0, -2)
+            finally:
+                c.close()
+            return offset if err == 0 else None
+        start = self.cluster.wait_until(lambda: log_start(leader) or None,
+                                        "the leader's log start to move")
+        self.assertGreater(start, 0)
+        self.cluster.nodes[follower].start()
+        for i in range(5000, 5100):
+            producer.produce(topic, key=b"%d" % i, value=payload, partition=0)
+        self.assertEqual(producer.flush(TIMEOUT), 0)
+        self.cluster.nodes[leader].kill()
+        new = self.wait_leaders(topic, 1, exclude=(leader,))[0][0]
+        first = log_start(new)
+        self.assertIsNotNone(first)
+        from kafka import KafkaConsumer, TopicPartition
+        consumer = KafkaConsumer(bootstrap_servers=self.cluster.bootstrap(
+            *[n for n in self.cluster.nodes if n != leader]), enable_auto_commit=False,
+            consumer_timeout_ms=5000, request_timeout_ms=30000, api_version_auto_timeout_ms=30000)
+        try:
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
+            consumer.seek(tp, first)
+            got = []
+            deadline = time.time() + TIMEOUT
+            while (not got or got[-1][0] < 5099) and time.time() < deadline:
+                for msgs in consumer.poll(timeout_ms=1000).values():
+                    got.extend((m.offset, m.key) for m in msgs)
+        finally:
+            consumer.close()
+        self.assertEqual([o for o, _ in got], list(range(first, 5100)))
+        self.assertEqual([k for _, k in got], [b"%d" % o for o in range(first, 5100)])
+
+    def test_leader_epochs_of_a_name_never_go_backwards_across_recreation(self):
+        """A topic deleted and created again under its name starts its leader epochs above
+        the ones the name reached, on every broker."""
+        topic = "again"
+        leaders = self.create(topic, 2)
+        # A leadership change or two raises the epochs of the first incarnation.
+        first = leaders[0][0]
+        self.cluster.nodes[first].stop()
+        leaders = self.wait_leaders(topic, 2, exclude=(first,))
+        self.cluster.nodes[first].start()
+        highest = max(e for _, e in leaders.values())
+        admin = self.admin()
+        fs = admin.delete_topics([topic], request_timeout=TIMEOUT)
+        fs[topic].result(timeout=TIMEOUT)
+        self.cluster.wait_until(lambda: all(not partition_leaders(n.port, topic)
+                                            for n in self.cluster.nodes.values()),
+                                "the topic gone")
+        again = self.create(topic, 2)
+        self.assertGreater(min(e for _, e in again.values()), highest)
+
+    def test_leaders_return_to_their_preferred_replicas(self):
+        """Leader balancing: each partition ends up led by its preferred replica (one per
+        broker here), also after that broker was killed and came back."""
+        topic = "balanced"
+        self.create(topic, 3)
+        admin = self.admin()
+
+        def preferred():
+            ps = admin.list_topics(topic, timeout=5).topics[topic].partitions
+            if len(ps) == 3 and all(p.leader == p.replicas[0] for p in ps.values()):
+                return ps
+            return None
+        ps = self.cluster.wait_until(preferred, "preferred leaders")
+        self.assertEqual(len({p.leader for p in ps.values()}), 3)
+        victim = ps[0].leader
+        self.cluster.nodes[victim].kill()
+        self.wait_leaders(topic, 3, exclude=(victim,))
+        self.cluster.nodes[victim].start()
+        self.cluster.wait_until(preferred, "leaders back on their preferred replicas")
 
     def test_every_replica_holds_the_records_and_a_new_leader_serves_them(self):
         """acks=all records are on every replica: with the leader gone, another serves them

@@ -34,6 +34,9 @@ struct cluster_view {
   topic_configs cluster_configs;
   /// The elected leaders of the replicated partitions, with their terms (leader epochs).
   std::shared_ptr<const leader_map> leaders = std::make_shared<const leader_map>();
+  /// By topic name, the leader epoch a topic created again under a deleted topic's name
+  /// starts from (controller_stm::epoch_floors).
+  std::map<std::string, int64_t> epoch_floors;
   /// Times this broker saw the controller leadership move to a known leader since it started.
   uint64_t leader_changes = 0;
   /// The controller log index the view reflects.

@@ -188,6 +188,10 @@ class controller_stm {
   [[nodiscard]] const topic_configs& cluster_configs() const { return cluster_configs_; }
   /// The replicated partitions' leaders (partition_leader_cmd). Copy-on-write.
   [[nodiscard]] const std::shared_ptr<const leader_map>& leaders() const { return leaders_; }
+  /// By topic name, the highest leader epoch a deleted topic of that name reached: a topic
+  /// created again under the name starts its partitions' terms there, so that the epochs
+  /// clients saw for the name never go backwards.
+  [[nodiscard]] const std::map<std::string, int64_t>& epoch_floors() const { return epoch_floors_; }
 
   /// The whole state, as of applied_index().
   [[nodiscard]] std::vector<std::byte> snapshot() const;
@@ -197,7 +201,8 @@ class controller_stm {
   friend bool operator==(const controller_stm& a, const controller_stm& b) {
     return a.applied_ == b.applied_ && a.cluster_id_ == b.cluster_id_ && a.brokers_ == b.brokers_ &&
            a.next_producer_id_ == b.next_producer_id_ && *a.topics_ == *b.topics_ &&
-           a.cluster_configs_ == b.cluster_configs_ && *a.leaders_ == *b.leaders_;
+           a.cluster_configs_ == b.cluster_configs_ && *a.leaders_ == *b.leaders_ &&
+           a.epoch_floors_ == b.epoch_floors_;
   }
 
  private:
@@ -214,6 +219,7 @@ class controller_stm {
   int64_t next_producer_id_ = 0;
   std::shared_ptr<const topic_map> topics_ = std::make_shared<const topic_map>();
   std::shared_ptr<const leader_map> leaders_ = std::make_shared<const leader_map>();
+  std::map<std::string, int64_t> epoch_floors_;
 };
 
 }  // namespace strom::cluster

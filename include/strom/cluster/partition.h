@@ -83,6 +83,9 @@ struct replica_options {
   /// replica.lag.time.max.ms in ticks: a voter that answered within it is in sync.
   int64_t in_sync_ticks = 200;
   uint64_t random_seed = 0;
+  /// The term a group without a saved term starts from (leader epochs never go backwards
+  /// for a topic name: controller_stm::epoch_floors).
+  int64_t initial_term = 0;
   io::file_system* fs = nullptr;
   /// The owner shard's context (flush completions are posted to it).
   net::asio::io_context* io = nullptr;
@@ -141,6 +144,7 @@ class partition {
     owner_.check();
     settings_ = s;
     producers_.set_limits(s.producers);
+    set_write_caching(!s.flush_before_ack);
   }
 
   /// Makes this replica a member of the partition's Raft group (a replication factor above
@@ -154,10 +158,26 @@ class partition {
   /// The replica's Raft group: time passes, a message arrives. Owner shard only.
   void tick();
   void step(const raft::message& m);
-  /// Controlled shutdown: a leader asks the most caught-up live voter to take over (done once
-  /// that voter holds the whole log). Returns whether a handover is under way (this replica
-  /// leads and another voter answered within an election timeout).
+  /// A replicated partition's write caching (write.caching): acks=all is answered once the
+  /// batch is in the log of a majority, before their fsyncs.
+  void set_write_caching(bool on);
+  /// Leader balancing (auto_leader_rebalance): a ready leader that is not the partition's
+  /// preferred replica (the first of the assignment) hands the leadership to it once it holds
+  /// the whole log and answers. Returns whether a transfer started.
+  bool move_to_preferred_leader();
+  /// Retention of a replicated partition: the log before the point where retention by age and
+  /// size would cut it (no further than the commit) is replaced by a Raft snapshot of the log
+  /// start and the producer state, which a follower behind it installs. Each replica applies
+  /// the topic's retention to its own log. Returns 1 when the log start moved.
+  size_t apply_retention();
+  /// Controlled shutdown: the replica stops campaigning, and a leader asks the most caught-up
+  /// live voter to take over (done once that voter holds the whole log). Returns whether a
+  /// handover is under way (this replica leads and another voter answered within an election
+  /// timeout).
   bool hand_over_leadership();
+  /// The voters of a replicated partition (its assignment, the preferred leader first); empty
+  /// otherwise.
+  [[nodiscard]] const std::vector<int32_t>& replica_set() const;
   /// The group's id, 0 when not replicated.
   [[nodiscard]] uint64_t group() const;
   /// A replicated partition's state for monitoring: role, term, leader, commit and log ends.
@@ -168,6 +188,8 @@ class partition {
     int64_t commit_index = 0;
     int64_t last_index = 0;
     size_t in_sync = 0;
+    int64_t follower_lag = 0;    ///< leader: Raft indexes the furthest-behind voter lacks
+    uint64_t elections_won = 0;  ///< times this replica became the ready leader
   };
   [[nodiscard]] std::optional<replica_info> replica() const;
 

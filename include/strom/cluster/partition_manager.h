@@ -81,6 +81,13 @@ class partition_manager {
     std::function<void(const model::ntp& n, const topic_uuid& id, int64_t term)> report_leader;
     /// The term the controller has recorded for `n`'s leader (-1: none). Thread-safe.
     std::function<int64_t(const model::ntp& n)> recorded_term;
+    /// replication.auto_leader_rebalance: leaders move back to the preferred replica.
+    bool auto_leader_rebalance = true;
+    /// Whether broker `id` is registered and not fenced. Thread-safe.
+    std::function<bool(int32_t id)> broker_live;
+    /// The term a new group of topic `topic` starts from: the highest leader epoch a deleted
+    /// topic of that name reached (0: none). Thread-safe.
+    std::function<int64_t(const std::string& topic)> epoch_floor;
   };
   /// Makes every partition with more than one replica a member of its Raft group. Call before
   /// load(); start_replication() starts the groups' clocks.
@@ -125,7 +132,11 @@ class partition_manager {
     int64_t log_start = 0;
     int64_t high_watermark = 0;
     uint64_t size_bytes = 0;
-    bool online = true;  ///< false when its data directory went offline
+    bool online = true;          ///< false when its data directory went offline
+    bool replicated = false;     ///< a Raft group (more than one replica)
+    bool leader = true;          ///< serves clients here (a replicated one: the ready leader)
+    int64_t follower_lag = 0;    ///< leader of a replicated one: what the furthest voter lacks
+    uint64_t elections_won = 0;  ///< replicated: times this replica became the ready leader
   };
   /// Every local partition, gathered from all shards.
   awaitable<std::vector<partition_info>> partition_infos();
@@ -157,6 +168,10 @@ class partition_manager {
     replica_outbox outbox;
     /// When each led partition was last reported to the controller.
     std::map<uint64_t, std::chrono::steady_clock::time_point> reported;
+    /// Leader balancing: when each partition was first seen led here in its current term (by
+    /// term), and when the shard last looked.
+    std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> led_since;
+    std::chrono::steady_clock::time_point balanced_at;
   };
   awaitable<void> tick_loop(size_t shard);
   void tick_shard(size_t shard);

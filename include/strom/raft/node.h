@@ -39,6 +39,9 @@ struct options {
   int64_t max_uncommitted = 4096;
   bool pre_vote = true;
   bool check_quorum = true;
+  /// Write caching (a topic's write.caching): an entry commits once it is in the log of a
+  /// majority, flushed or not; a crash of a majority before their flushes may lose it.
+  bool write_caching = false;
   /// Seed of the node's random source (election timeout jitter). Deterministic for a seed.
   uint64_t random_seed = 0;
   test_mutations mutations;  ///< TEST ONLY, all off by default
@@ -153,6 +156,11 @@ class node {
   /// next append or heartbeat, so that followers apply a committed entry without waiting a
   /// heartbeat interval. Nothing on a follower.
   void broadcast_commit();
+  /// Turns write caching (options::write_caching) on or off.
+  void set_write_caching(bool on);
+  /// A node that is not electable still votes and replicates but never campaigns, not even on
+  /// a leadership transfer's TimeoutNow (a broker on its way out).
+  void set_electable(bool on) { electable_ = on; }
 
   [[nodiscard]] bool has_ready() const { return !ready_.empty(); }
   [[nodiscard]] ready take_ready();
@@ -172,6 +180,10 @@ class node {
   /// Leader: the voters (itself included) that answered within the last `within_ticks` ticks
   /// (Kafka's in-sync replicas, replica.lag.time.max.ms); 0 on any other role.
   [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
+  /// Leader: voter `n` holds the whole log and answered within `within_ticks` ticks.
+  [[nodiscard]] bool caught_up(node_id n, int64_t within_ticks) const;
+  /// Leader: the Raft indexes the voter furthest behind lacks (0 on any other role).
+  [[nodiscard]] int64_t max_follower_lag() const;
   /// Leader: the other voter that answered within `within_ticks` ticks and holds the most of
   /// the log (the one a leadership transfer completes soonest with); none on another role.
   [[nodiscard]] std::optional<node_id> transfer_candidate(int64_t within_ticks) const;
@@ -210,7 +222,7 @@ class node {
   void reset_election_timeout();
   [[nodiscard]] bool in_lease() const;
   [[nodiscard]] bool log_up_to_date(raft_index last, raft::term t) const;
-  [[nodiscard]] bool promotable() const { return config_.is_voter(opts_.id); }
+  [[nodiscard]] bool promotable() const { return electable_ && config_.is_voter(opts_.id); }
 
   void handle_vote_request(const message& m);
   void handle_vote_response(const message& m);
@@ -251,6 +263,7 @@ class node {
   bool leader_ready_ = false;
 
   int64_t ticks_ = 0;  // ticks since the node was made
+  bool electable_ = true;
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_timeout_ = 0;

@@ -350,6 +350,10 @@ class log {
   /// Roll by age and time-based flush; with `retention`, also retention by age and size
   /// (whole segments). Returns the number of segments deleted.
   result<size_t> housekeeping(bool retention = true);
+  /// Where retention by age and size would cut the log now, counting closed segments only:
+  /// the last Raft index of the newest segment it would delete (a replicated log is cut there
+  /// through a Raft snapshot, not by housekeeping()); none when it would delete nothing.
+  [[nodiscard]] std::optional<model::raft_index> retention_point() const;
 
   // --- compaction (docs/storage-format.md, "Compaction") ---
   /// Whether the log should be compacted now: cleanup.policy has compact, no compaction is

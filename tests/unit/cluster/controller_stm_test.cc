@@ -248,6 +248,11 @@ TEST(ControllerStm, PartitionLeadersOnlyMoveToHigherTermsAndGoWithTheirTopic) {
   EXPECT_EQ(back->leaders()->size(), 2u);
   ASSERT_TRUE(s.apply(10, remove_topic_cmd{"clicks", uuid(1)}));
   EXPECT_TRUE(s.leaders()->empty());
+  // The name keeps the highest epoch its partitions reached, snapshot included.
+  EXPECT_EQ(s.epoch_floors().at("clicks"), 6);
+  auto again = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(again.has_value()) << again.error().message();
+  EXPECT_EQ(*again, s);
 }
 
 TEST(ControllerStm, VersionOneSnapshotsWithoutClusterConfigsAreRead) {

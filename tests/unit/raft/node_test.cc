@@ -218,6 +218,27 @@ TEST(RaftNode, CommitWaitsForFlushOnAMajorityIncludingTheLeader) {
   EXPECT_EQ(g.outcomes.back().outcome, ticket_outcome::committed);
 }
 
+TEST(RaftNode, WriteCachingCommitsOnceAMajorityReceivedTheEntry) {
+  group g(3);
+  g.elect(1);
+  g.at(1).set_write_caching(true);
+  auto t = g.at(1).propose(payload(1), 2);
+  ASSERT_TRUE(t.has_value());
+  g.handle(1);
+  g.settle(false);  // followers received, nobody flushed: committed all the same
+  EXPECT_EQ(g.at(1).commit_index(), t->last);
+  // Turned off again, the next entry waits for the flushes.
+  g.at(1).set_write_caching(false);
+  auto u = g.at(1).propose(payload(2), 1);
+  ASSERT_TRUE(u.has_value());
+  g.handle(1);
+  g.settle(false);
+  EXPECT_EQ(g.at(1).commit_index(), t->last);
+  g.flush_all();
+  g.settle(false);
+  EXPECT_EQ(g.at(1).commit_index(), u->last);
+}
+
 TEST(RaftNode, VotesArePersistedBeforeTheyAreSent) {
   group g(3);
   message req;
@@ -388,6 +409,17 @@ TEST(RaftNode, LeadershipTransferSendsTimeoutNowToACaughtUpTarget) {
   EXPECT_EQ(g.at(2).role(), role::leader);
   EXPECT_EQ(g.at(1).role(), role::follower);
   EXPECT_EQ(g.at(1).leader(), node_id(2));
+}
+
+TEST(RaftNode, ANodeThatIsNotElectableIgnoresATransferAndNeverCampaigns) {
+  group g(3);
+  g.elect(1);
+  g.at(2).set_electable(false);
+  ASSERT_TRUE(g.at(1).transfer_leadership(node_id(2)).has_value());
+  g.handle(1);
+  g.settle();
+  EXPECT_EQ(g.at(1).role(), role::leader);
+  EXPECT_EQ(g.at(2).role(), role::follower);
 }
 
 TEST(RaftNode, LearnersReplicateButDoNotVoteOrCount) {
