@@ -90,16 +90,17 @@ for k in 1 2 3; do
   mkdir -p "$work/node-$k"
   # One pass: each node's ports from its file (K9092, K9093, K9644) become free ports, and
   # the data directory a temporary one.
-  /usr/bin/python3 - "$k" "$work" "${kport[1]} ${iport[1]} ${aport[1]}" \
-    "${kport[2]} ${iport[2]} ${aport[2]}" "${kport[3]} ${iport[3]} ${aport[3]}" \
-    <"config/cluster/node-$k.yaml" >"$work/node-$k/broker.yaml" <<'EOF'
+  /usr/bin/python3 - "config/cluster/node-$k.yaml" "$k" "$work" \
+    "${kport[1]} ${iport[1]} ${aport[1]}" "${kport[2]} ${iport[2]} ${aport[2]}" \
+    "${kport[3]} ${iport[3]} ${aport[3]}" >"$work/node-$k/broker.yaml" <<'EOF'
 import re, sys
-k, work = sys.argv[1], sys.argv[2]
+src, k, work = sys.argv[1], sys.argv[2], sys.argv[3]
 ports = {}
-for n, spec in enumerate(sys.argv[3:6], start=1):
+for n, spec in enumerate(sys.argv[4:7], start=1):
     kp, ip, ap = spec.split()
     ports[f"{n}9092"], ports[f"{n}9093"], ports[f"{n}9644"] = kp, ip, ap
-text = sys.stdin.read()
+with open(src) as f:
+    text = f.read()
 text = re.sub(r"\b[1-4]9(092|093|644)\b", lambda m: ports.get(m.group(0), m.group(0)), text)
 text = re.sub(r"\./data/node-\d", f"{work}/node-{k}/data", text)
 sys.stdout.write(text)

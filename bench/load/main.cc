@@ -378,7 +378,12 @@ int prepare_topic(run_state& st, std::map<int32_t, std::pair<int64_t, int64_t>>&
   for (int32_t p = 0; p < n; ++p) {
     int64_t lo = 0;
     int64_t hi = 0;
+    // A replicated partition has no leader until its group elected one: wait for it (30 s).
     auto e = rd_kafka_query_watermark_offsets(rk, o.topic.c_str(), p, &lo, &hi, 10000);
+    for (int i = 0; i < 300 && e != RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      e = rd_kafka_query_watermark_offsets(rk, o.topic.c_str(), p, &lo, &hi, 10000);
+    }
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       die("watermarks of partition " + std::to_string(p) + ": " + rd_kafka_err2str(e));
     }

@@ -99,7 +99,9 @@ std::vector<entry> node::read(raft_index from, size_t max_bytes) const {
     for (const auto& e : out) {
       bytes += e.size_bytes();
     }
-    if (bytes > max_bytes) {
+    // Entries not yet taken continue the log only where the stored part reached its end: a
+    // stored part cut short by the byte limit ends the read (else it would skip entries).
+    if (bytes > max_bytes || (!out.empty() && out.back().last() < bl)) {
       return out;
     }
   }
