@@ -40,24 +40,9 @@ wl="$root/bench/workloads"
 
 work=$(mktemp -d "${DIR:-/tmp}/strom-cluster-bench-XXXXXX")
 pids=()
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-stop_pid() { # TERM, up to 30 s, then KILL
-  local p=$1
-  kill -TERM "$p" 2>/dev/null || return 0
-  for _ in $(seq 300); do
-    kill -0 "$p" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$p" 2>/dev/null || true
-}
-cleanup() {
-  for p in "${pids[@]}"; do stop_pid "$p"; done
-  if [ "${KEEP:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
-}
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 trap cleanup EXIT
-free_port() {
-  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 report=()
 line() { report+=("$*"); }
 
@@ -70,7 +55,7 @@ port=$(free_port)
 iperf3 -s -B 127.0.0.1 -p "$port" >"$work/iperf3-server.log" 2>&1 &
 ipid=$!
 pids+=("$ipid")
-sleep 0.5
+wait_port "$port" 10 || { log "iperf3 server did not start"; exit 1; }
 log "iperf3: loopback TCP, 1 stream, 10 s"
 timeout 60 iperf3 -c 127.0.0.1 -p "$port" -t "$([ "$quick" = 1 ] && echo 2 || echo 10)" -J >"$work/iperf3.json"
 stop_pid "$ipid"

@@ -82,6 +82,14 @@ class ReplicationTest(unittest.TestCase):
             return seen
         return self.cluster.wait_until(agreed, f"leaders of {topic}")
 
+    def write_acked(self, topic, values):
+        """`values` into partition 0 of `topic` with acks=all, every one acknowledged."""
+        from confluent_kafka import Producer
+        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all"})
+        for v in values:
+            producer.produce(topic, value=v, partition=0)
+        self.assertEqual(producer.flush(TIMEOUT), 0)
+
     def consume_all(self, topic, partitions, expected):
         """Every record of `topic` from the start, by partition, read with kafka-python."""
         from kafka import KafkaConsumer, TopicPartition
@@ -201,10 +209,7 @@ class ReplicationTest(unittest.TestCase):
         topic = "paused"
         leaders = self.create(topic, 1)
         old, _ = leaders[0]
-        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all"})
-        for i in range(50):
-            producer.produce(topic, value=b"before%d" % i, partition=0)
-        self.assertEqual(producer.flush(TIMEOUT), 0)
+        self.write_acked(topic, [b"before%d" % i for i in range(50)])
         clients = [kafka_wire.Client(self.cluster.nodes[old].port, timeout=TIMEOUT)
                    for _ in range(5)]
         answers = []
@@ -386,14 +391,10 @@ class ReplicationTest(unittest.TestCase):
     def test_every_replica_holds_the_records_and_a_new_leader_serves_them(self):
         """acks=all records are on every replica: with the leader gone, another serves them
         all, with a leader epoch above the old one."""
-        from confluent_kafka import Producer
         topic = "mirrored"
         leaders = self.create(topic, 1)
         old_leader, old_epoch = leaders[0]
-        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all"})
-        for i in range(100):
-            producer.produce(topic, value=b"v%d" % i, partition=0)
-        self.assertEqual(producer.flush(TIMEOUT), 0)
+        self.write_acked(topic, [b"v%d" % i for i in range(100)])
         self.cluster.nodes[old_leader].kill()
         leaders = self.wait_leaders(topic, 1, exclude=(old_leader,))
         self.assertGreater(leaders[0][1], old_epoch)
