@@ -89,9 +89,24 @@ class Cluster:
         return ",".join(f"127.0.0.1:{self.nodes[i].port}" for i in ids)
 
     def start(self):
-        # Every node starts before any waits: the controller group needs a majority.
-        for node in self.nodes.values():
-            node.start()
+        # Every node starts before any waits: the controller group needs a majority. A free
+        # port can be taken by another process before a node binds it: then every node gets
+        # new ports and the cluster starts again (at most three times).
+        for attempt in range(3):
+            try:
+                for node in self.nodes.values():
+                    node.start()
+                return self
+            except AssertionError as e:
+                if "Address already in use" not in str(e) or attempt == 2:
+                    raise
+                for n, node in self.nodes.items():
+                    node.close()
+                    shutil.rmtree(node.workdir, ignore_errors=True)
+                for n in self.nodes:
+                    self.ports[n] = (free_port(), free_port(), free_port())
+                for n in list(self.nodes):
+                    self.nodes[n] = self._node(n)
         return self
 
     def close(self):

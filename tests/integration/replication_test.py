@@ -215,6 +215,17 @@ class ReplicationTest(unittest.TestCase):
         answers = []
         node = self.cluster.nodes[old]
         node.proc.send_signal(signal.SIGSTOP)
+
+        def stopped():
+            # Every thread of the broker stopped: nothing it receives now is handled before
+            # it resumes.
+            task = f"/proc/{node.proc.pid}/task"
+            for t in os.listdir(task):
+                with open(f"{task}/{t}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "T":
+                        return False
+            return True
+        self.cluster.wait_until(stopped, "the leader stopped")
         try:
             def write(i, c):
                 answers.append(c.produce(topic, 0, kafka_wire.record_batch([b"alone%d" % i]),
