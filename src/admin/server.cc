@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 #include <thread>
@@ -186,9 +187,85 @@ struct server::impl {
         co_return json_error(http::status::method_not_allowed, "use PUT");
       co_return set_log_level(path.substr(level_prefix.size()), target);
     }
+    constexpr std::string_view partitions_prefix = "/v1/partitions/kafka/";
+    constexpr std::string_view transfer_suffix = "/transfer_leadership";
+    if (path.starts_with(partitions_prefix) && path.ends_with(transfer_suffix) &&
+        path.size() > partitions_prefix.size() + transfer_suffix.size()) {
+      if (req.method() != http::verb::post)
+        co_return json_error(http::status::method_not_allowed, "use POST");
+      auto op = transfer_leadership(
+          path.substr(partitions_prefix.size(),
+                      path.size() - partitions_prefix.size() - transfer_suffix.size()),
+          query_param(target, "target"));
+      co_return co_await std::move(op);
+    }
     if (path == "/metrics" || path.starts_with("/v1/"))
       co_return json_error(http::status::method_not_allowed, "method not allowed");
     co_return json_error(http::status::not_found, "no such endpoint");
+  }
+
+  /// `POST /v1/partitions/kafka/{topic}/{partition}/transfer_leadership[?target={node}]`, sent
+  /// to the partition's leader: hands the leadership to `target`, or to the most caught-up
+  /// replica. 200 once the transfer started (it completes when that replica holds the whole
+  /// log); 409 when this broker does not lead the partition.
+  awaitable<response> transfer_leadership(std::string topic_partition, std::string target_text) {
+    auto slash = topic_partition.rfind('/');
+    int32_t partition = -1;
+    if (slash != std::string::npos && slash > 0) {
+      auto digits = std::string_view(topic_partition).substr(slash + 1);
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), partition);
+      if (ec != std::errc() || end != digits.data() + digits.size())
+        partition = -1;
+    }
+    if (partition < 0)
+      co_return json_error(http::status::bad_request, "expected {topic}/{partition}");
+    std::optional<int32_t> to;
+    if (!target_text.empty()) {
+      int32_t t = 0;
+      auto [end, ec] =
+          std::from_chars(target_text.data(), target_text.data() + target_text.size(), t);
+      if (ec != std::errc() || end != target_text.data() + target_text.size())
+        co_return json_error(http::status::bad_request, "target must be a node id");
+      to = t;
+    }
+    if (!src.partitions)
+      co_return json_error(http::status::service_unavailable, "still recovering the logs");
+    model::ntp name{topic_partition.substr(0, slash), model::partition_id(partition)};
+    struct outcome {
+      bool found = false;
+      int32_t to = -1;
+      std::error_code code;
+      std::string message;
+    };
+    auto op = src.partitions->on_partition(name, [to](cluster::partition* p) {
+      outcome o;
+      if (p == nullptr)
+        return o;
+      o.found = true;
+      auto r = p->transfer_leadership(to);
+      if (r) {
+        o.to = *r;
+      } else {
+        o.code = r.error().code();
+        o.message = r.error().message();
+      }
+      return o;
+    });
+    auto o = co_await std::move(op);
+    if (!o.found) {
+      co_return json_error(http::status::not_found,
+                           fmt::format("no replica of {} on this broker", name.dir_name()));
+    }
+    if (o.code) {
+      auto status = o.code == cluster::partition_errc::not_leader ? http::status::conflict
+                    : o.code == cluster::partition_errc::not_enough_replicas
+                        ? http::status::service_unavailable
+                        : http::status::bad_request;
+      co_return json_error(status, o.message);
+    }
+    co_return make_response(http::status::ok,
+                            fmt::format("{{\"topic\":{},\"partition\":{},\"from\":{},\"to\":{}}}\n",
+                                        json_quote(name.topic), partition, src.node_id, o.to));
   }
 
   response set_log_level(const std::string& component, std::string_view target) {

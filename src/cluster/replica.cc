@@ -345,6 +345,37 @@ bool partition::move_to_preferred_leader() {
   return true;
 }
 
+result<int32_t> partition::transfer_leadership(std::optional<int32_t> target) {
+  owner_.check();
+  if (!rep_ || rep_->destroyed)
+    return error(partition_errc::unsupported, "not a replicated partition");
+  if (rep_->failed)
+    return error(partition_errc::replica_failed);
+  auto& core = *rep_->core;
+  if (!core.is_ready_leader())
+    return error(partition_errc::not_leader);
+  std::optional<raft::node_id> to;
+  if (target) {
+    const auto& replicas = rep_->opts.replicas;
+    if (*target == rep_->opts.self ||
+        std::find(replicas.begin(), replicas.end(), *target) == replicas.end()) {
+      return error(
+          std::make_error_code(std::errc::invalid_argument),
+          fmt::format("broker {} is not another replica of {}", *target, name_.dir_name()));
+    }
+    to = raft::node_id(*target);
+  } else {
+    to = core.transfer_candidate(rep_->opts.election_ticks);
+    if (!to)
+      return error(partition_errc::not_enough_replicas, "no other replica answers");
+  }
+  STROM_TRY(core.transfer_leadership(*to));
+  lg().info("{}: handing the leadership to broker {} (asked by an operator)", name_.dir_name(),
+            to->value());
+  rep_->drain();
+  return to->value();
+}
+
 size_t partition::apply_retention() {
   owner_.check();
   if (!rep_ || rep_->failed || rep_->destroyed)

@@ -176,6 +176,22 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(http(b, "PUT", "/v1/log-level/net?level=loud")[0], 400)
         self.assertEqual(http(b, "GET", "/v1/log-level/net")[0], 405)
 
+    def test_leadership_transfer_answers_what_it_cannot_do(self):
+        """The transfer endpoint on a single broker: a partition of one replica has nobody to
+        hand over to (400), an unknown one is 404, malformed requests are 400/405."""
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        admin.create_topics([NewTopic("moving", 1, 1)])["moving"].result(timeout=TIMEOUT)
+        path = "/v1/partitions/kafka/moving/{}/transfer_leadership"
+        b = self.broker
+        status, body = http(b, "POST", path.format(0))
+        self.assertEqual(status, 400, body)
+        self.assertIn("not a replicated partition", body)
+        self.assertEqual(http(b, "POST", path.format(7))[0], 404)
+        self.assertEqual(http(b, "POST", path.format("x"))[0], 400)
+        self.assertEqual(http(b, "POST", path.format(0) + "?target=one")[0], 400)
+        self.assertEqual(http(b, "GET", path.format(0))[0], 405)
+
     def test_hostile_http_gets_an_error_and_a_closed_connection(self):
         b = self.broker
         self.assertIn(b" 400 ", raw(b, b"GARBAGE\r\n\r\n").split(b"\r\n")[0] + b" ")

@@ -57,15 +57,28 @@ network:
         return f"127.0.0.1:{self.port}"
 
     def start(self):
-        since = os.path.getsize(self.err_path) if os.path.exists(self.err_path) else 0
-        self.err = open(self.err_path, "a")
-        limit = None
-        if self.nofile is not None:
-            def limit():
-                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
-        self.proc = subprocess.Popen([STROMD, "--config", self.config], stdout=subprocess.DEVNULL,
-                                     stderr=self.err, preexec_fn=limit)
-        self.wait_for(r"stromd started", since)
+        # A restart keeps its ports, and while the broker was down another process may have
+        # held one of them for a moment (a client's outgoing connection is given a free port
+        # of the same range): then it tries again (at most ten times). A first start fails
+        # instead: Cluster.start picks new ports for every node.
+        for attempt in range(10):
+            since = os.path.getsize(self.err_path) if os.path.exists(self.err_path) else 0
+            self.err = open(self.err_path, "a")
+            limit = None
+            if self.nofile is not None:
+                def limit():
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+            self.proc = subprocess.Popen([STROMD, "--config", self.config],
+                                         stdout=subprocess.DEVNULL, stderr=self.err,
+                                         preexec_fn=limit)
+            try:
+                self.wait_for(r"stromd started", since)
+                return self
+            except AssertionError as e:
+                if since == 0 or attempt == 9 or "Address already in use" not in str(e):
+                    raise
+                self.err.close()
+                time.sleep(0.5)
         return self
 
     def output(self):
@@ -78,9 +91,16 @@ network:
             if re.search(pattern, self.output()[since:]):
                 return
             if self.proc.poll() is not None:
-                raise AssertionError(f"stromd exited ({self.proc.returncode}):\n{self.output()}")
+                raise AssertionError(f"stromd exited ({self.proc.returncode}):\n"
+                                     f"{self.output_tail(since)}")
             time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {pattern!r}:\n{self.output()}")
+        raise AssertionError(f"timed out waiting for {pattern!r}:\n{self.output_tail(since)}")
+
+    def output_tail(self, since=0, lines=80):
+        """The last `lines` lines the broker wrote after offset `since`: what explains a failure
+        (a long log's head is the effective configuration)."""
+        tail = self.output()[since:].splitlines()[-lines:]
+        return "\n".join(tail)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc is None or self.proc.poll() is not None:

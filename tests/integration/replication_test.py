@@ -184,6 +184,136 @@ class ReplicationTest(unittest.TestCase):
 
         self.write_through(topic, partitions, 20000, kill_leader, 5)
 
+    def transfer_leadership(self, topic, partition):
+        """Asks the partition's leader to hand it over (admin API) and waits until every broker
+        names another leader with a higher epoch. Returns the new (leader, epoch)."""
+        import urllib.error
+        import urllib.request
+        before = {}
+
+        def moved():
+            leader, epoch = self.wait_leaders(topic, partition + 1)[partition]
+            url = (f"http://127.0.0.1:{self.cluster.nodes[leader].admin_port}"
+                   f"/v1/partitions/kafka/{topic}/{partition}/transfer_leadership")
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, method="POST"),
+                                            timeout=TIMEOUT) as r:
+                    self.assertEqual(r.status, 200)
+            except urllib.error.HTTPError as e:
+                # 409: the leadership moved meanwhile; 503: no replica caught up yet.
+                self.assertIn(e.code, (409, 503), e.read())
+                return False
+            before["leader"], before["epoch"] = leader, epoch
+            return True
+        self.cluster.wait_until(moved, "a leadership transfer started")
+        return self.cluster.wait_until(
+            lambda: (lambda l: l if l[0] != before["leader"] and l[1] > before["epoch"] else None)(
+                self.wait_leaders(topic, partition + 1)[partition]),
+            "the new leader")
+
+    def test_clients_tail_a_partition_through_twenty_leadership_changes(self):
+        """kcat, kafka-python, confluent-kafka, kafkajs and librdkafka's C API tail a partition
+        while an idempotent acks=all producer writes and its leadership moves 20 times: each
+        reads every value once, in order, at contiguous offsets (no internal entry, no gap, no
+        duplicate), without an error, and librdkafka's fetch size never grows; the leader
+        epoch in Metadata never decreases on any broker."""
+        import subprocess
+        from confluent_kafka import Producer
+        topic, chunk, moves = "tail", 300, 20
+        total = chunk * (moves + 1)
+        self.create(topic, 1)
+        here = os.path.dirname(os.path.abspath(__file__))
+        boot = self.cluster.bootstrap()
+        args = [boot, topic, "0", str(total), "240"]
+        commands = {
+            "kcat": ["kcat", "-C", "-b", boot, "-t", topic, "-p", "0", "-o", "beginning",
+                     "-c", str(total), "-f", "%o %s\n", "-q"],
+            "kafka-python": ["/usr/bin/python3", os.path.join(here, "tail_client.py"),
+                             "kafka-python"] + args,
+            "confluent": ["/usr/bin/python3", os.path.join(here, "tail_client.py"),
+                          "confluent"] + args,
+            "kafkajs": ["node", os.path.join(here, "js", "tail.mjs")] + args,
+            "librdkafka": [os.environ["RDKAFKA_TAIL"]] + args,
+        }
+        out_dir = self.cluster._tmp.name
+        tailers = {}
+        for name, cmd in commands.items():
+            out = open(os.path.join(out_dir, f"{name}.out"), "w")
+            err = open(os.path.join(out_dir, f"{name}.err"), "w")
+            tailers[name] = (subprocess.Popen(cmd, stdout=out, stderr=err,
+                                              cwd=os.path.join(here, "js")), out, err)
+
+        # Every broker's Metadata, sampled while the leadership moves: epochs never decrease.
+        epochs = {n: [] for n in self.cluster.nodes}
+        sampling = threading.Event()
+
+        def sample():
+            while not sampling.is_set():
+                for n, node in self.cluster.nodes.items():
+                    try:
+                        l, e = partition_leaders(node.port, topic)[0]
+                    except Exception:  # noqa: BLE001 (a broker busy answering: next round)
+                        continue
+                    if l >= 0:
+                        epochs[n].append(e)
+                time.sleep(0.05)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+
+        acked, failed = [], []
+
+        def on_delivery(err, msg):
+            (failed if err is not None else acked).append(err or msg.offset())
+        producer = Producer({"bootstrap.servers": boot, "enable.idempotence": True,
+                             "acks": "all", "linger.ms": 2, "message.timeout.ms": 120000,
+                             "topic.metadata.refresh.interval.ms": 1000})
+        try:
+            sent = 0
+            for k in range(moves + 1):
+                start = len(acked)
+                moving = k == moves  # the last chunk is written without a move
+                for _ in range(chunk):
+                    producer.produce(topic, value=b"t%06d" % sent, partition=0,
+                                     on_delivery=on_delivery)
+                    sent += 1
+                    producer.poll(0)
+                    time.sleep(0.002)
+                    if not moving and len(acked) - start >= chunk // 3:
+                        moving = True
+                        self.transfer_leadership(topic, 0)
+                if not moving:
+                    self.transfer_leadership(topic, 0)
+            self.assertEqual(producer.flush(TIMEOUT), 0)
+            self.assertEqual(failed, [])
+            self.assertEqual(len(acked), total)
+        finally:
+            sampling.set()
+            sampler.join()
+
+        for name, (proc, out, err) in tailers.items():
+            try:
+                rc = proc.wait(timeout=240)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rc = proc.wait()
+            out.close()
+            err.close()
+            with open(os.path.join(out_dir, f"{name}.err")) as f:
+                errors = f.read()
+            self.assertEqual(rc, 0, f"{name} exited {rc}:\n{errors[-4000:]}")
+            with open(os.path.join(out_dir, f"{name}.out")) as f:
+                lines = f.read().split("\n")[:-1]
+            got = [tuple(line.split(" ", 1)) for line in lines]
+            self.assertEqual([int(o) for o, _ in got], list(range(total)), f"{name}: offsets")
+            self.assertEqual([v for _, v in got], ["t%06d" % i for i in range(total)],
+                             f"{name}: values")
+            if name == "librdkafka":  # its fetch size was watched: fetches were logged
+                self.assertRegex(errors, r"fetch size grew 0 time\(s\) in [1-9]\d* fetch log")
+        for n, seen in epochs.items():
+            self.assertEqual(seen, sorted(seen), f"broker {n}: leader epochs went backwards")
+        self.assertGreaterEqual(max(max(s) for s in epochs.values() if s) -
+                                min(min(s) for s in epochs.values() if s), moves)
+
     def test_controlled_shutdown_of_each_broker_under_load(self):
         """SIGTERM of each broker in turn while an idempotent producer writes acks=all: the
         broker hands its partitions over before it stops, so the producer sees no error and

@@ -165,6 +165,12 @@ class partition {
   /// preferred replica (the first of the assignment) hands the leadership to it once it holds
   /// the whole log and answers. Returns whether a transfer started.
   bool move_to_preferred_leader();
+  /// An operator's leadership transfer: a ready leader hands the partition to `target` (one of
+  /// its replicas), or with none to the most caught-up voter that answers; done once that voter
+  /// holds the whole log. Errors: not_leader, unsupported (not replicated), invalid_argument (a
+  /// target without a replica here), not_enough_replicas (no voter to take it). Returns the
+  /// broker the leadership goes to.
+  result<int32_t> transfer_leadership(std::optional<int32_t> target);
   /// Retention of a replicated partition: the log before the point where retention by age and
   /// size would cut it (no further than the commit) is replaced by a Raft snapshot of the log
   /// start and the producer state, which a follower behind it installs. Each replica applies
