@@ -230,6 +230,7 @@ cluster::partition_manager::replication_config replication_config(const config::
     });
   };
   o.auto_leader_rebalance = r.auto_leader_rebalance;
+  o.recovery_bytes_per_sec = r.recovery_max_bytes_per_sec;
   o.broker_live = [&ctl](int32_t id) {
     auto v = ctl.view();
     auto it = v->brokers.find(id);

@@ -81,6 +81,7 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
     o.initial_term = rc.epoch_floor ? rc.epoch_floor(n.topic) : 0;
     o.io = &rt_.context(shard);
     o.outbox = &sp.outbox;
+    o.recovery = rc.recovery_bytes_per_sec > 0 ? &sp.recovery : nullptr;
     o.on_leader = [this, n, id = t.id](int64_t term) {
       if (replication_->report_leader)
         replication_->report_leader(n, id, term);
@@ -149,6 +150,13 @@ awaitable<void> partition_manager::tick_loop(size_t shard) {
 void partition_manager::tick_shard(size_t shard) {
   auto& sp = shards_.on(shard);
   auto now = std::chrono::steady_clock::now();
+  if (replication_->recovery_bytes_per_sec > 0) {
+    // A tick's share of the shard's rate; at most two ticks' worth is saved up.
+    auto per_tick =
+        std::max<int64_t>(1, replication_->recovery_bytes_per_sec * replication_->tick.count() /
+                                 1000 / static_cast<int64_t>(rt_.count()));
+    sp.recovery.available = std::min(sp.recovery.available + per_tick, 2 * per_tick);
+  }
   // Leader balancing every few seconds: a partition led here for a while goes back to its
   // preferred replica when that one is live and caught up (Kafka's auto.leader.rebalance).
   bool balance = replication_->auto_leader_rebalance && !stopping_ &&

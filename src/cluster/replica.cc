@@ -268,6 +268,7 @@ status partition::enable_replication(replica_options o) {
   ro.election_ticks = std::max(3, st->opts.election_ticks);
   ro.heartbeat_ticks = std::clamp(st->opts.heartbeat_ticks, 1, ro.election_ticks - 1);
   ro.random_seed = st->opts.random_seed;
+  ro.recovery = st->opts.recovery;
   ro.write_caching = !settings_.flush_before_ack;
   st->core = std::make_unique<raft::node>(ro, *st->store, st->hs->load());
   // The high watermark is what the group committed: nothing beyond the snapshot until the

@@ -558,6 +558,16 @@ std::vector<entry> build() {
         .max = i32_max,
         .description = "Raft leader heartbeat interval. Less than `election_timeout_ms`."},
        FIELD(cluster_defaults.replication.heartbeat_interval_ms)},
+      {{.path = "cluster_defaults.replication.recovery_max_bytes_per_sec",
+        .kind = k::integer,
+        .min = 0,
+        .max = i64_max,
+        .kafka_name = "(cf. follower.replication.throttled.rate)",
+        .description = "Bytes per second this broker's partition leaders send, together, to "
+                       "followers catching up on entries a majority already holds (a replica "
+                       "back from a restart or new); new writes are never held back. 0: no "
+                       "limit."},
+       FIELD(cluster_defaults.replication.recovery_max_bytes_per_sec)},
 
       {{.path = "cluster_defaults.groups.initial_rebalance_delay_ms",
         .kind = k::integer,

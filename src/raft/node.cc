@@ -600,8 +600,19 @@ void node::send_append(node_id to, progress& p, bool allow_empty) {
     }
     m.prev_index = last;
   } else if (p.next >= first_index()) {
+    // A follower that lacks committed entries is recovering: its appends spend the recovery
+    // budget, and wait while it is spent (the next heartbeat answer tries again).
+    bool recovering = opts_.recovery != nullptr && p.next <= commit_;
+    if (recovering && opts_.recovery->available <= 0) {
+      return;
+    }
     m.entries = read(p.next, opts_.max_append_bytes);
     m.prev_index = prev(m.entries.front().index);
+    if (recovering) {
+      for (const auto& e : m.entries) {
+        opts_.recovery->available -= static_cast<int64_t>(e.size_bytes());
+      }
+    }
   } else {
     m.prev_index = raft_index(-1);
   }
@@ -741,8 +752,8 @@ void node::handle_heartbeat_response(const message& m) {
     return;
   }
   bool stalled = false;
-  if (p.state == progress::mode::replicate && p.match < last_index()) {
-    // No progress over two heartbeats while entries are outstanding: appends were lost.
+  if (p.state == progress::mode::replicate && p.match < last_index() && !p.inflight.empty()) {
+    // No progress over two heartbeats while appends are outstanding: they were lost.
     stalled = p.match == p.match_at_heartbeat && ++p.stalled_heartbeats >= 2;
   } else {
     p.stalled_heartbeats = 0;

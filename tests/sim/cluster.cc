@@ -62,8 +62,15 @@ cluster::cluster(const sim_options& o) : opts_(o), rng_(o.seed) {
   }
 }
 
-raft::options cluster::node_options(int id) const {
+int64_t cluster::recovery_per_tick() const {
+  if (opts_.recovery_bytes_per_tick >= 0)
+    return opts_.recovery_bytes_per_tick;
+  return opts_.seed % 3 == 0 ? 1024 + static_cast<int64_t>(opts_.seed / 3 % 7) * 512 : 0;
+}
+
+raft::options cluster::node_options(int id) {
   raft::options ro;
+  ro.recovery = recovery_per_tick() > 0 ? &nodes_[idx(id)].recovery : nullptr;
   ro.id = node_id(id);
   ro.election_ticks = opts_.election_ticks;
   ro.heartbeat_ticks = 2;
@@ -302,6 +309,9 @@ bool cluster::step() {
       auto& sn = nodes_[idx(e.node)];
       if (!sn.core || sn.incarnation != e.incarnation) {
         break;
+      }
+      if (auto per_tick = recovery_per_tick(); per_tick > 0) {
+        sn.recovery.available = std::min(sn.recovery.available + per_tick, 2 * per_tick);
       }
       sn.core->tick();
       process_ready(sn);

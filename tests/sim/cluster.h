@@ -45,6 +45,9 @@ struct sim_options {
   /// Drops, duplicates and the full delay spread even without random fault actions.
   bool network_faults = false;
   size_t max_append_bytes = 2048;
+  /// Recovery throttle (raft::recovery_budget) refilled by this much each tick of a node; 0:
+  /// none; -1: from the seed (one seed in three throttles, at 1,024 to 4,096 bytes a tick).
+  int64_t recovery_bytes_per_tick = -1;
   bool client = true;
   fault_model faults;
   raft::test_mutations mutations;
@@ -132,6 +135,7 @@ class cluster {
     int64_t last_flush_done = 0;
     bool hold_flushes = false;
     int held = 0;  // completions held
+    raft::recovery_budget recovery;
   };
   enum class ev_kind : uint8_t { deliver, tick, flush_done, restart, fault, client };
   struct event {
@@ -168,7 +172,9 @@ class cluster {
   int64_t between(int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
   }
-  raft::options node_options(int id) const;
+  raft::options node_options(int id);
+  /// Bytes the recovery budget of a node gets each tick (0: no throttle).
+  [[nodiscard]] int64_t recovery_per_tick() const;
 
   sim_options opts_;
   std::mt19937_64 rng_;

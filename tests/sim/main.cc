@@ -59,6 +59,7 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
   fmt::print(stderr,
              "usage: strom-sim (--seed S | --seeds A..B) [--nodes N] [--steps K] "
              "[--mutate commit-old-term|ack-before-flush|double-vote] [--disk log|memory] "
+             "[--recovery-bytes-per-tick B (-1: from the seed)] "
              "[--expect-violation]\n");
   std::exit(2);
 }
@@ -107,6 +108,8 @@ int main(int argc, char** argv) {
       } else if (mutate != "none") {
         usage();
       }
+    } else if (a == "--recovery-bytes-per-tick") {
+      o.recovery_bytes_per_tick = std::stoll(value());
     } else if (a == "--disk") {
       auto d = value();
       if (d == "log") {

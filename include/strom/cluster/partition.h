@@ -90,6 +90,8 @@ struct replica_options {
   /// The owner shard's context (flush completions are posted to it).
   net::asio::io_context* io = nullptr;
   replica_outbox* outbox = nullptr;
+  /// The owner shard's recovery throttle (raft::options::recovery); none when null.
+  raft::recovery_budget* recovery = nullptr;
   /// Called on the owner shard when this replica became the ready leader of `term`.
   std::function<void(int64_t term)> on_leader;
 };

@@ -88,6 +88,9 @@ class partition_manager {
     /// The term a new group of topic `topic` starts from: the highest leader epoch a deleted
     /// topic of that name reached (0: none). Thread-safe.
     std::function<int64_t(const std::string& topic)> epoch_floor;
+    /// replication.recovery_max_bytes_per_sec: what this broker's leaders send, together, to
+    /// followers catching up on committed entries (split evenly over the shards); 0: no limit.
+    int64_t recovery_bytes_per_sec = 0;
   };
   /// Makes every partition with more than one replica a member of its Raft group. Call before
   /// load(); start_replication() starts the groups' clocks.
@@ -172,6 +175,8 @@ class partition_manager {
     /// term), and when the shard last looked.
     std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> led_since;
     std::chrono::steady_clock::time_point balanced_at;
+    /// The shard's part of the recovery throttle, refilled every tick.
+    raft::recovery_budget recovery;
   };
   awaitable<void> tick_loop(size_t shard);
   void tick_shard(size_t shard);

@@ -179,6 +179,8 @@ struct replication_defaults {
   bool auto_leader_rebalance = true;          // auto.leader.rebalance.enable
   int32_t election_timeout_ms = 1500;         // Raft election timeout
   int32_t heartbeat_interval_ms = 150;        // Raft leader heartbeat; < election_timeout_ms
+  /// What leaders send to followers catching up on committed entries, per broker; 0: no limit.
+  int64_t recovery_max_bytes_per_sec = 104857600;
   bool operator==(const replication_defaults&) const = default;
 };
 

@@ -42,6 +42,8 @@ struct options {
   /// Write caching (a topic's write.caching): an entry commits once it is in the log of a
   /// majority, flushed or not; a crash of a majority before their flushes may lose it.
   bool write_caching = false;
+  /// Recovery throttle (replication.recovery_max_bytes_per_sec); none when null.
+  recovery_budget* recovery = nullptr;
   /// Seed of the node's random source (election timeout jitter). Deterministic for a seed.
   uint64_t random_seed = 0;
   test_mutations mutations;  ///< TEST ONLY, all off by default

@@ -109,4 +109,12 @@ struct hard_state {
   friend bool operator==(const hard_state&, const hard_state&) = default;
 };
 
+/// Bytes that leaders may send to followers catching up on committed entries (recovery), shared
+/// by the groups of one owner, which refills it as time passes (options::recovery). Appends of
+/// entries a majority already holds wait while it is spent (it may go below zero by one
+/// append); entries beyond the commit index always go at once.
+struct recovery_budget {
+  int64_t available = 0;
+};
+
 }  // namespace strom::raft

@@ -97,6 +97,7 @@ cluster_defaults:
     auto_leader_rebalance: false
     election_timeout_ms: 3000
     heartbeat_interval_ms: 300
+    recovery_max_bytes_per_sec: 0
   groups:
     initial_rebalance_delay_ms: 500
     offsets_topic_replication_factor: 5

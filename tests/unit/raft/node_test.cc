@@ -366,6 +366,58 @@ TEST(RaftNode, PipelinesAppendsUpToTheWindow) {
   EXPECT_EQ(g.at(2).commit_index(), raft_index(9));
 }
 
+TEST(RaftNode, TheRecoveryBudgetPacesAFollowerBehindButNotFreshEntries) {
+  recovery_budget budget{.available = int64_t{1} << 40};
+  options o;
+  o.max_append_bytes = 1;  // one entry per append
+  o.recovery = &budget;    // every member shares it; only a leader spends it
+  group g(3, 0, o);
+  g.elect(1);
+  ASSERT_TRUE(g.at(1).is_ready_leader());
+  g.cut = {3};
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(g.at(1).propose(payload(i), 1).has_value());
+  }
+  g.settle();
+  g.tick_all(2);
+  g.settle();
+  ASSERT_EQ(g.at(1).commit_index(), raft_index(21));  // with node 2
+  auto behind = g.at(3).last_index();
+  ASSERT_LT(behind, raft_index(21));
+
+  // Node 3 is back but the budget is spent: nothing committed reaches it, while a fresh entry
+  // still commits on node 2 at once.
+  g.cut.clear();
+  budget.available = 0;
+  for (int round = 0; round < 4; ++round) {
+    g.tick_all(2);
+    g.settle();
+  }
+  EXPECT_EQ(g.at(3).last_index(), behind);
+  ASSERT_TRUE(g.at(1).propose(payload(99), 1).has_value());
+  g.settle();
+  EXPECT_EQ(g.at(1).commit_index(), raft_index(22));
+  EXPECT_EQ(g.at(3).last_index(), behind);
+
+  // Each refill lets one append (one entry here) through.
+  for (int round = 0; round < 5; ++round) {
+    budget.available = 1;
+    g.tick_all(2);
+    g.settle();
+  }
+  EXPECT_GT(g.at(3).last_index(), behind);
+  EXPECT_LE(g.at(3).last_index().value(), behind.value() + 5);
+
+  // Enough budget: it catches up entirely.
+  budget.available = int64_t{1} << 40;
+  g.tick_all(2);
+  g.settle();
+  g.tick_all(2);
+  g.settle();
+  EXPECT_EQ(g.at(3).last_index(), raft_index(22));
+  EXPECT_EQ(g.at(3).commit_index(), raft_index(22));
+}
+
 TEST(RaftNode, FastBacktrackingRepairsADivergentFollower) {
   group g(3, 0, no_lease());
   g.elect(1);
