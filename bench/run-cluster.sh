@@ -113,11 +113,24 @@ cpu_ticks() { # the three brokers' utime + stime
 }
 clk=$(getconf CLK_TCK)
 
-# run NAME ARGS... : one strom-bench run, with the brokers' CPU time around it
+# The brokers' Produce request latency as they measure it (arrival to response): the sum of
+# seconds and the count over the three, "SUM COUNT".
+produce_latency() {
+  local k
+  for k in 1 2 3; do
+    curl -sf --max-time 5 "http://127.0.0.1:${aport[$k]}/metrics" || true
+  done | awk '/^strom_kafka_request_latency_seconds_sum\{api="Produce"\}/ {s += $2}
+              /^strom_kafka_request_latency_seconds_count\{api="Produce"\}/ {n += $2}
+              END {printf "%f %d\n", s, n}'
+}
+
+# run NAME ARGS... : one strom-bench run, with the brokers' CPU time and Produce latency around it
 run() {
   local name=$1
   shift
-  local before after
+  local before after lat_before t0
+  lat_before=$(produce_latency)
+  t0=$(date +%s.%N)
   before=$(cpu_ticks)
   log "$name: strom-bench $*"
   line "    strom-bench -b BROKERS $* --json $name.json"
@@ -128,6 +141,7 @@ run() {
   fi
   after=$(cpu_ticks)
   echo "$(((after - before) * 100 / clk))" >"$work/$name.cpu"
+  echo "$lat_before $(produce_latency) $t0 $(date +%s.%N)" >"$work/$name.lat"
 }
 
 e2e=(-d "$secs" --warmup "$warm")
@@ -141,6 +155,21 @@ for rf in 1 3; do
     -t "omb-rf$rf" --replication-factor "$rf" "${e2e[@]}" -q
 done
 
+# ---- idle partitions --------------------------------------------------------------------------
+# What replication costs when nothing is written: 1,000 more partitions of replication factor 3
+# (a few records, so that every group elected a leader), then the brokers' CPU over a quiet
+# interval; the groups send heartbeats all along.
+idle_parts=1000
+run "idle-create" produce -t "idle-rf3" --create-topic -p "$idle_parts" --replication-factor 3 \
+  -a all -r 1000 -d 2 --warmup 0 -q
+sleep 10
+before=$(cpu_ticks)
+t0=$(date +%s.%N)
+log "idle: $idle_parts partitions of RF 3 for $secs s"
+sleep "$secs"
+after=$(cpu_ticks)
+echo "$((after - before)) $t0 $(date +%s.%N) $idle_parts" >"$work/idle.cpu"
+
 # ---- report -----------------------------------------------------------------------------------
 /usr/bin/python3 - "$work" "$quick" <<'EOF' | tee "${OUT:-/dev/null}"
 import json, os, platform, sys
@@ -151,6 +180,12 @@ def load(name):
 def cpu(name):
     with open(os.path.join(work, name + ".cpu")) as f:
         return int(f.read()) / 100
+def broker_side(name):
+    """Mean Produce latency the brokers measured (ms), and their CPU as a share of one core
+    per broker over the run's wall time (%)."""
+    with open(os.path.join(work, name + ".lat")) as f:
+        s0, n0, s1, n1, t0, t1 = (float(x) for x in f.read().split())
+    return (s1 - s0) / max(n1 - n0, 1) * 1e3, cpu(name) / max(t1 - t0, 1e-9) / 3 * 100
 iperf = load("iperf3.json")["end"]["sum_received"]["bits_per_second"] / 8 / 1e6
 fio = load("fio-sync.json")["jobs"][0]["write"]
 sync_iops = fio["iops"]
@@ -179,5 +214,14 @@ for name, label in [("e2e-50k", "e2e 1 KiB at 50k msgs/s, 100 partitions, acks=a
     print(f"| {label}: rate reached | {ra/1e3:.1f}k | {rb/1e3:.1f}k | {rb/ra:.2f} |")
     for q in ("p50", "p99", "p99.9", "max"):
         print(f"| {label}: {q} | {la[q]/1e3:.2f} ms | {lb[q]/1e3:.2f} ms | {lb[q]/max(la[q],1e-9):.2f} |")
+    (ma, ca), (mb, cb) = broker_side(f"{name}-rf1"), broker_side(f"{name}-rf3")
+    print(f"| {label}: Produce latency at the brokers, mean | {ma:.1f} ms | {mb:.1f} ms | "
+          f"{mb/max(ma,1e-9):.2f} |")
+    print(f"| {label}: CPU per broker, share of a core | {ca:.0f}% | {cb:.0f}% | |")
+with open(os.path.join(work, "idle.cpu")) as f:
+    ticks, t0, t1, parts = f.read().split()
+idle = int(ticks) / os.sysconf("SC_CLK_TCK") / (float(t1) - float(t0)) / 3 * 100
+print(f"| {parts} more idle partitions of RF 3 (every topic above idle too): CPU per broker, "
+      f"share of a core | | {idle:.1f}% | |")
 EOF
 printf '%s\n' "${report[@]}" | tee -a "${OUT:-/dev/null}"

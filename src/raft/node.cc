@@ -129,6 +129,9 @@ kafka_offset node::next_kafka_offset() const {
   if (bl < log_.first_index()) {
     return log_.snapshot_meta().next_kafka_offset;
   }
+  if (bl == log_.last_index()) {
+    return log_.next_kafka_offset();  // without reading the last entry's payload
+  }
   return log_.entries(bl, 0).front().next_kafka_offset();
 }
 

@@ -1,5 +1,6 @@
 #include "strom/rpc/raft_codec.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -99,8 +100,25 @@ constexpr size_t min_entry_bytes = 8 + 8 + 1 + 8 + 4 + 1 + 4;
 
 }  // namespace
 
-std::vector<std::byte> encode_message(const raft::message& m) {
-  std::vector<std::byte> out;
+namespace {
+
+/// Bytes encode_message_to() appends for `m`, or a little more: what to reserve.
+size_t encoded_size_bound(const raft::message& m) {
+  size_t n = 128;
+  for (const auto& e : m.entries) {
+    n += 64 + e.payload.size();
+    if (e.config)
+      n += 8 + 4 * (e.config->voters.size() + e.config->learners.size());
+  }
+  if (m.snapshot) {
+    n += 64 + m.snapshot->data.size() +
+         4 * (m.snapshot->meta.config.voters.size() + m.snapshot->meta.config.learners.size());
+  }
+  return n;
+}
+
+/// Appends `m`'s encoding to `out`.
+void encode_message_to(std::vector<std::byte>& out, const raft::message& m) {
   writer w{out};
   w.put<uint8_t>(static_cast<uint8_t>(m.type));
   w.put<int32_t>(m.from.value());
@@ -140,6 +158,14 @@ std::vector<std::byte> encode_message(const raft::message& m) {
     w.put_config(meta.config);
     w.put_bytes(m.snapshot->data);
   }
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_message(const raft::message& m) {
+  std::vector<std::byte> out;
+  out.reserve(encoded_size_bound(m));
+  encode_message_to(out, m);
   return out;
 }
 
@@ -200,19 +226,29 @@ result<raft::message> decode_message(std::span<const std::byte> in) {
 }
 
 void batch_builder::add(group_id g, const raft::message& m) {
-  auto bytes = encode_message(m);
+  // Encoded in place: the part count first (written by take()), then each part's group, length
+  // and message. Entry payloads are copied once, into the batch.
+  if (body_.empty())
+    body_.resize(4);
+  auto need = body_.size() + 12 + encoded_size_bound(m);
+  if (need > body_.capacity())
+    body_.reserve(std::max(need, 2 * body_.capacity()));
   writer w{body_};
   w.put<uint64_t>(g);
-  w.put_bytes(bytes);
+  auto length_at = body_.size();
+  w.put<uint32_t>(0);
+  encode_message_to(body_, m);
+  bytes::write_be<uint32_t>(body_.data() + length_at,
+                            static_cast<uint32_t>(body_.size() - length_at - 4));
   ++parts_;
 }
 
 std::vector<std::byte> batch_builder::take() {
-  std::vector<std::byte> out;
-  writer w{out};
-  w.put<uint32_t>(parts_);
-  out.insert(out.end(), body_.begin(), body_.end());
-  body_.clear();
+  if (body_.empty())
+    body_.resize(4);
+  bytes::write_be<uint32_t>(body_.data(), parts_);
+  auto out = std::move(body_);
+  body_ = {};
   parts_ = 0;
   return out;
 }

@@ -32,7 +32,7 @@ class batch_builder {
  public:
   void add(group_id g, const raft::message& m);
   [[nodiscard]] size_t parts() const { return parts_; }
-  [[nodiscard]] size_t size_bytes() const { return body_.size() + 4; }
+  [[nodiscard]] size_t size_bytes() const { return body_.empty() ? 4 : body_.size(); }
   /// The batch's bytes; the builder is empty afterwards.
   [[nodiscard]] std::vector<std::byte> take();
 
