@@ -98,10 +98,6 @@ struct reader {
 // length.
 constexpr size_t min_entry_bytes = 8 + 8 + 1 + 8 + 4 + 1 + 4;
 
-}  // namespace
-
-namespace {
-
 /// Bytes encode_message_to() appends for `m`, or a little more: what to reserve.
 size_t encoded_size_bound(const raft::message& m) {
   size_t n = 128;
