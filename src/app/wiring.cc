@@ -90,12 +90,16 @@ groups::coordinator::options coordinator_options(const config::broker_config& c)
   groups::coordinator::options o;
   const auto& g = c.cluster_defaults.groups;
   o.partitions = g.offsets_topic_partitions;
-  // One node holds one replica: a larger factor would leave the topic uncreatable.
-  o.replication_factor = 1;
+  // A node without cluster.seeds holds one replica: a larger factor would leave the topic
+  // uncreatable.
+  o.replication_factor = c.cluster.seeds.empty()
+                             ? int16_t{1}
+                             : static_cast<int16_t>(g.offsets_topic_replication_factor);
   o.limits.min_session_timeout_ms = g.min_session_timeout_ms;
   o.limits.max_session_timeout_ms = g.max_session_timeout_ms;
   o.limits.initial_rebalance_delay_ms = g.initial_rebalance_delay_ms;
   o.offsets_retention_ms = int64_t{g.offsets_retention_minutes} * 60 * 1000;
+  o.compaction_bytes = static_cast<uint64_t>(g.offsets_compaction_bytes);
   return o;
 }
 

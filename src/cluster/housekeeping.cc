@@ -50,7 +50,9 @@ void housekeeping::tick(size_t shard) {
     if (!r && !r.error().is(storage::errc::log_dir_offline)) {
       lg().warn("{}: housekeeping: {}", p.name().dir_name(), r.error().message());
     }
-    if (p.log().compaction_due())
+    // Compaction rewrites batches in place, which a Raft log cannot take: a replicated
+    // (internal) compacted topic is compacted through snapshots of its state instead.
+    if (!p.replicated() && p.log().compaction_due())
       start_compaction(shard, p);
   });
   arm(shard);

@@ -96,6 +96,13 @@ result<storage::read_result> partition::read(model::kafka_offset from, size_t ma
                                              bool min_one_batch) const {
   owner_.check();
   STROM_TRY(serving());
+  return read_committed(from, max_bytes, min_one_batch);
+}
+
+result<storage::read_result> partition::read_committed(model::kafka_offset from,
+                                                       size_t max_bytes,
+                                                       bool min_one_batch) const {
+  owner_.check();
   storage::read_options ro;
   ro.max_bytes = max_bytes;
   ro.max_offset = high_watermark();  // consumers never see what is not committed

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "strom/base/logging.h"
+#include "strom/bytes/endian.h"
 #include "strom/cluster/partition.h"
 #include "strom/model/record_batch.h"
 #include "strom/net/await.h"
@@ -23,6 +24,32 @@ using raft::raft_index;
 
 spdlog::logger& lg() {
   return logging::get("cluster");
+}
+
+// The state-machine bytes of a replicated partition's Raft snapshot (docs/storage-format.md):
+// a magic, the producer state's length and bytes, then the owner's state to the end. Snapshots
+// written before the owner's state existed hold the producer state alone.
+constexpr uint32_t snapshot_data_magic = 0x53505354;  // "SPST"
+
+std::vector<std::byte> encode_snapshot_data(std::span<const std::byte> producers,
+                                            std::span<const std::byte> state) {
+  std::vector<std::byte> out(8 + producers.size() + state.size());
+  bytes::write_be<uint32_t>(out.data(), snapshot_data_magic);
+  bytes::write_be<uint32_t>(out.data() + 4, static_cast<uint32_t>(producers.size()));
+  std::copy(producers.begin(), producers.end(), out.begin() + 8);
+  std::copy(state.begin(), state.end(), out.begin() + 8 + static_cast<ptrdiff_t>(producers.size()));
+  return out;
+}
+
+/// {producer state, owner's state} of snapshot bytes.
+std::pair<std::span<const std::byte>, std::span<const std::byte>> decode_snapshot_data(
+    std::span<const std::byte> in) {
+  if (in.size() < 8 || bytes::read_be<uint32_t>(in.data()) != snapshot_data_magic)
+    return {in, {}};
+  auto n = bytes::read_be<uint32_t>(in.data() + 4);
+  if (n > in.size() - 8)
+    return {in.subspan(8), {}};  // damaged: the producer state's decoder refuses it
+  return {in.subspan(8, n), in.subspan(8 + n)};
 }
 
 class partition_category_impl final : public std::error_category {
@@ -150,7 +177,7 @@ void replica_state::drain() {
         if (auto s = store->install(*r.install); !s)
           return fatal("installing a snapshot", s.error());
         pending.clear();
-        if (auto s = part.producers_.decode(r.install->data); !s)
+        if (auto s = part.producers_.decode(decode_snapshot_data(r.install->data).first); !s)
           lg().warn("{}: producer state of a snapshot: {}", part.name().dir_name(),
                     s.error().message());
         lg().info("{}: installed the leader's snapshot: the log starts again at offset {}",
@@ -390,13 +417,47 @@ size_t partition::apply_retention() {
   if (upto <= rep_->store->snapshot_meta().last_index)
     return 0;
   auto before = log_->log_start();
-  if (auto s = core.compact(upto, producers_.encode()); !s) {
+  if (auto s = core.compact(upto, encode_snapshot_data(producers_.encode(), {})); !s) {
     lg().debug("{}: retention at Raft index {}: {}", name_.dir_name(), upto.value(),
                s.error().message());
     return 0;
   }
   rep_->drain();
   return log_->log_start() > before ? 1 : 0;
+}
+
+std::optional<partition::checkpoint_point> partition::checkpoint_at() const {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return std::nullopt;
+  checkpoint_point p;
+  p.index = rep_->core->commit_index().value();
+  p.end = high_watermark_;
+  p.snapshot_index = rep_->store->snapshot_meta().last_index.value();
+  return p;
+}
+
+std::vector<std::byte> partition::snapshot_state() const {
+  owner_.check();
+  if (!rep_)
+    return {};
+  auto snap = rep_->store->load_snapshot();
+  auto state = decode_snapshot_data(snap.data).second;
+  return {state.begin(), state.end()};
+}
+
+status partition::checkpoint(const checkpoint_point& p, std::span<const std::byte> state) {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return error(partition_errc::replica_failed);
+  if (rep_->store->snapshot_meta().last_index.value() != p.snapshot_index)
+    return error(partition_errc::not_leader, "the snapshot changed meanwhile");
+  if (p.index <= p.snapshot_index)
+    return ok();
+  STROM_TRY(
+      rep_->core->compact(raft_index(p.index), encode_snapshot_data(producers_.encode(), state)));
+  rep_->drain();
+  return ok();
 }
 
 bool partition::hand_over_leadership() {

@@ -166,6 +166,9 @@ status topics_frontend::validate(const topic_metadata& t, bool internal) const {
                  fmt::format("replication factor {}: from 1 to {}", t.replication_factor,
                              max_replication_factor));
   }
+  // The offsets topic is compacted through its coordinator's snapshots when replicated.
+  if (internal)
+    return validate_topic_configs(t.configs);
   return validate_replicated_configs(t.replication_factor, t.configs);
 }
 
@@ -811,11 +814,7 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
   }
   if (t.partitions == -1)
     t.partitions = opts_.default_partitions;
-  // Internal topics keep one replica until the group coordinator follows its partition's
-  // leadership.
-  if (internal)
-    t.replication_factor = 1;
-  else if (t.replication_factor == -1)
+  if (t.replication_factor == -1)
     t.replication_factor = opts_.default_replication_factor;
   if (auto s = validate(t, internal); !s)
     co_return s;

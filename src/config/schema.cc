@@ -593,6 +593,16 @@ std::vector<entry> build() {
         .kafka_name = "offsets.topic.num.partitions",
         .description = "Partitions of `__consumer_offsets`; fixed once the topic exists."},
        FIELD(cluster_defaults.groups.offsets_topic_partitions)},
+      {{.path = "cluster_defaults.groups.offsets_compaction_bytes",
+        .kind = k::integer,
+        .min = 65536,
+        .max = i64_max,
+        .kafka_name = "(cf. log.cleaner.min.cleanable.ratio)",
+        .description = "A replicated `__consumer_offsets` partition is compacted once its log "
+                       "holds this many bytes (or twice its last compacted state, if more): "
+                       "every replica writes the newest record of each key into a Raft "
+                       "snapshot and drops the log before it."},
+       FIELD(cluster_defaults.groups.offsets_compaction_bytes)},
       {{.path = "cluster_defaults.groups.offsets_retention_minutes",
         .kind = k::integer,
         .min = 1,

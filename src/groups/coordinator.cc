@@ -23,6 +23,9 @@ std::string_view as_chars(const bytes& b) {
 
 /// Records per batch written to the offsets topic (tombstones of a large group).
 constexpr size_t records_per_batch = 500;
+/// A compacted state travels whole in a snapshot install, which an inter-broker frame
+/// (64 MiB) must hold.
+constexpr size_t max_state_bytes = size_t{48} << 20;
 }  // namespace
 
 int32_t offsets_partition_of(std::string_view group_id, int32_t partitions) {
@@ -34,11 +37,24 @@ int32_t offsets_partition_of(std::string_view group_id, int32_t partitions) {
 
 struct coordinator::partition_state {
   bool loading = true;
+  /// The leader epoch it was loaded in (0 for a partition without replicas elsewhere): the
+  /// groups are this leadership's; another term loads them again.
+  int32_t epoch = 0;
+  /// Tells one loading of the partition on this shard from the next (load()).
+  uint64_t generation = 0;
   std::map<std::string, std::shared_ptr<group>, std::less<>> groups;
 };
 
 struct coordinator::shard_state {
   std::map<int32_t, std::unique_ptr<partition_state>> partitions;
+  uint64_t next_generation = 1;
+  /// Compaction of the replicated offsets partitions of the shard, leader or follower.
+  struct checkpoint_track {
+    bool running = false;
+    uint64_t size_after = 0;   ///< the log's bytes after the last one
+    uint64_t state_bytes = 0;  ///< the compacted state's bytes then
+  };
+  std::map<int32_t, checkpoint_track> checkpoints;
   std::unique_ptr<asio::steady_timer> timer;
   timestamp_ms next_retention_check = 0;
 };
@@ -96,27 +112,61 @@ awaitable<errc> coordinator::ensure_topic() {
   co_return errc::none;
 }
 
+void coordinator::unload(shard_state& ss, int32_t partition) {
+  auto it = ss.partitions.find(partition);
+  if (it == ss.partitions.end())
+    return;
+  // Taken out first: answering a held request may come back here.
+  auto ps = std::move(it->second);
+  ss.partitions.erase(it);
+  if (!ps->loading)
+    lg().info("{}: no longer the coordinator of its {} groups", ntp_of(partition).dir_name(),
+              ps->groups.size());
+  for (auto& [id, g] : ps->groups)
+    g->kill(errc::not_coordinator);
+}
+
 coordinator::partition_state* coordinator::state_for(int32_t partition, errc& err) {
   auto n = ntp_of(partition);
   auto shard = partitions_.shard_of(n);
   auto& ss = shards_.on(shard);
-  auto it = ss.partitions.find(partition);
-  if (it == ss.partitions.end()) {
-    auto* p = partitions_.local(n);
-    if (!p) {
-      // Another broker leads it (a cluster), or it is not made yet.
-      auto topics = topics_.snapshot();
-      auto t = topics->find(offsets_topic);
-      bool elsewhere = t != topics->end() && !t->second.hosted_on(partition, partitions_.node());
-      err = elsewhere ? errc::not_coordinator : errc::coordinator_not_available;
+  auto* p = partitions_.local(n);
+  if (!p) {
+    unload(ss, partition);
+    // Another broker leads it (a cluster), or it is not made here yet: as Kafka, the client
+    // looks the coordinator up again (NOT_COORDINATOR, which every client retries at once).
+    auto topics = topics_.snapshot();
+    err = topics->contains(offsets_topic) ? errc::not_coordinator : errc::coordinator_not_available;
+    return nullptr;
+  }
+  // A replicated offsets partition: the groups live with its ready leader, loaded afresh in
+  // each of its terms (a follower's log may have gained entries since it last led).
+  int32_t epoch = 0;
+  if (p->replicated()) {
+    if (!p->serving()) {
+      unload(ss, partition);
+      err = errc::not_coordinator;
       return nullptr;
     }
+    epoch = p->leader_epoch().value();
+  }
+  auto it = ss.partitions.find(partition);
+  if (it != ss.partitions.end() && it->second->epoch != epoch) {
+    unload(ss, partition);
+    it = ss.partitions.end();
+  }
+  if (it == ss.partitions.end()) {
     auto ps = std::make_unique<partition_state>();
-    // An empty log has nothing to replay.
-    ps->loading = p->high_watermark().value() > p->log_start().value();
+    ps->epoch = epoch;
+    ps->generation = ss.next_generation++;
+    // An empty log has nothing to replay, unless a compacted state comes before it.
+    ps->loading = p->high_watermark().value() > p->log_start().value() ||
+                  (p->replicated() && !p->snapshot_state().empty());
+    auto generation = ps->generation;
     it = ss.partitions.emplace(partition, std::move(ps)).first;
     if (it->second->loading) {
-      partitions_.runtime().spawn(shard, [this, partition] { return load(this, partition); });
+      partitions_.runtime().spawn(
+          shard, [this, partition, generation] { return load(this, partition, generation); });
     }
   }
   if (it->second->loading) {
@@ -192,6 +242,13 @@ awaitable<errc> coordinator::write(int32_t partition,
     auto r = co_await p->replicate(std::move(*valid),
                                    last ? cluster::ack_level::all : cluster::ack_level::leader);
     if (!r) {
+      // As Kafka answers a failed write of the offsets topic: a lost leadership sends the
+      // client to the new coordinator, a group short of replicas or busy is retried.
+      if (r.error().is(cluster::partition_errc::not_leader))
+        co_return errc::not_coordinator;
+      if (r.error().is(cluster::partition_errc::not_enough_replicas) ||
+          r.error().is(cluster::partition_errc::backpressure))
+        co_return errc::coordinator_not_available;
       STROM_LOG_LIMITED(lg(), err, "{}: cannot write: {}", ntp_of(partition).dir_name(),
                         r.error().message());
       co_return errc::storage_error;
@@ -200,29 +257,23 @@ awaitable<errc> coordinator::write(int32_t partition,
   co_return errc::none;
 }
 
-awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
+awaitable<bool> coordinator::replay(coordinator* self, int32_t partition,
+                                    std::optional<model::kafka_next_offset> end, record_fn fn) {
   auto n = self->ntp_of(partition);
-  auto started = std::chrono::steady_clock::now();
-  struct loaded_group {
-    std::optional<group_snapshot> snapshot;
-    std::map<topic_partition, offset_entry> offsets;
-  };
-  std::map<std::string, loaded_group> found;
-  size_t records = 0;
   auto* p = self->partitions_.local(n);
   auto from = p ? p->log_start() : model::kafka_offset(0);
   while (p) {
-    auto end = p->high_watermark();
-    if (from.value() >= end.value())
-      break;
-    auto r = p->read(from, 1 << 20, true);
+    auto stop = end ? *end : p->high_watermark();
+    if (from.value() >= stop.value())
+      co_return true;
+    auto r = p->read_committed(from, 1 << 20, true);
     if (!r) {
       lg().error("{}: replay stopped at {}: {}", n.dir_name(), from.value(), r.error().message());
-      break;
+      co_return false;
     }
     auto buf = r->copy();
     if (!buf || r->next.value() <= from.value())
-      break;
+      co_return false;
     std::span<const std::byte> rest(*buf);
     while (rest.size() >= model::batch_layout::header_size) {
       auto h = model::decode_header(rest);
@@ -230,31 +281,11 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
         break;
       auto batch = rest.first(h->size_bytes());
       rest = rest.subspan(h->size_bytes());
-      if (h->is_internal() || h->is_control())
+      if (h->is_internal() || h->is_control() || h->base_offset >= stop.value())
         continue;
       auto s = model::for_each_record(batch, *h, [&](const model::record_view& rec) {
-        ++records;
-        if (!rec.key)
-          return true;
-        auto key = decode_key(*rec.key);
-        if (!key)
-          return true;
-        if (auto* ok = std::get_if<offset_key>(&*key)) {
-          auto& g = found[ok->group];
-          topic_partition tp{ok->topic, ok->partition};
-          if (!rec.value) {
-            g.offsets.erase(tp);
-          } else if (auto v = decode_offset_value(*rec.value)) {
-            g.offsets[tp] = *v;
-          }
-        } else if (auto* gk = std::get_if<group_key>(&*key)) {
-          auto& g = found[gk->group];
-          if (!rec.value) {
-            g.snapshot.reset();
-          } else if (auto v = decode_group_value(*rec.value)) {
-            g.snapshot = std::move(*v);
-          }
-        }
+        if (rec.key)
+          fn(*rec.key, rec.value);
         return true;
       });
       if (!s)
@@ -267,10 +298,57 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
     co_await asio::post(ex, asio::use_awaitable);
     p = self->partitions_.local(n);
   }
+  co_return false;
+}
+
+awaitable<void> coordinator::load(coordinator* self, int32_t partition, uint64_t generation) {
+  auto n = self->ntp_of(partition);
+  auto started = std::chrono::steady_clock::now();
+  struct loaded_group {
+    std::optional<group_snapshot> snapshot;
+    std::map<topic_partition, offset_entry> offsets;
+  };
+  std::map<std::string, loaded_group> found;
+  size_t records = 0;
+  auto apply = [&](std::span<const std::byte> k,
+                   const std::optional<std::span<const std::byte>>& value) {
+    ++records;
+    auto key = decode_key(k);
+    if (!key)
+      return;
+    if (auto* ok = std::get_if<offset_key>(&*key)) {
+      auto& g = found[ok->group];
+      topic_partition tp{ok->topic, ok->partition};
+      if (!value) {
+        g.offsets.erase(tp);
+      } else if (auto v = decode_offset_value(*value)) {
+        g.offsets[tp] = *v;
+      }
+    } else if (auto* gk = std::get_if<group_key>(&*key)) {
+      auto& g = found[gk->group];
+      if (!value) {
+        g.snapshot.reset();
+      } else if (auto v = decode_group_value(*value)) {
+        g.snapshot = std::move(*v);
+      }
+    }
+  };
+  // A replicated partition's compacted state (its Raft snapshot) comes before its log.
+  if (auto* p = self->partitions_.local(n)) {
+    auto state = decode_state(p->snapshot_state());
+    if (!state) {
+      lg().error("{}: compacted state: {}", n.dir_name(), state.error().message());
+    } else {
+      for (const auto& [k, v] : *state)
+        apply(k, std::span<const std::byte>(v));
+    }
+  }
+  auto op = replay(self, partition, std::nullopt, apply);
+  (void)co_await std::move(op);
   auto& ss = self->shards_.on(self->partitions_.shard_of(n));
   auto it = ss.partitions.find(partition);
-  if (it == ss.partitions.end())
-    co_return;
+  if (it == ss.partitions.end() || it->second->generation != generation)
+    co_return;  // the leadership moved meanwhile: its next term loads again
   auto& ps = *it->second;
   size_t groups = 0;
   for (auto& [id, lgp] : found) {
@@ -292,15 +370,7 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition) {
 awaitable<void> coordinator::tick_loop(coordinator* self, size_t shard) {
   auto& ss = self->shards_.on(shard);
   ss.timer = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
-  // Replay the offsets partitions this shard owns right away, not on first use.
-  if (self->topics_.snapshot()->contains(offsets_topic)) {
-    for (int32_t p = 0; p < self->opts_.partitions; ++p) {
-      if (self->partitions_.shard_of(self->ntp_of(p)) == shard) {
-        errc e;
-        (void)self->state_for(p, e);
-      }
-    }
-  }
+  self->follow_leadership(shard);
   while (ss.timer) {
     ss.timer->expires_after(self->opts_.tick);
     boost::system::error_code ec;
@@ -311,12 +381,29 @@ awaitable<void> coordinator::tick_loop(coordinator* self, size_t shard) {
   }
 }
 
+void coordinator::follow_leadership(size_t shard) {
+  if (!topics_.snapshot()->contains(offsets_topic))
+    return;
+  for (int32_t p = 0; p < opts_.partitions; ++p) {
+    if (partitions_.shard_of(ntp_of(p)) == shard) {
+      errc e;
+      (void)state_for(p, e);
+    }
+  }
+}
+
 void coordinator::tick_shard(size_t shard) {
+  // Loads the groups of the offsets partitions this shard leads right away, not on first
+  // use, and gives up those of the partitions it no longer leads (their held requests are
+  // answered NOT_COORDINATOR).
+  follow_leadership(shard);
   auto& ss = shards_.on(shard);
   auto now = clock_.now_ms();
   bool retention = now >= ss.next_retention_check;
-  if (retention)
+  if (retention) {
     ss.next_retention_check = now + 1000;
+    maybe_checkpoint(shard);
+  }
   for (auto& [p, ps] : ss.partitions) {
     if (ps->loading)
       continue;
@@ -365,6 +452,82 @@ void coordinator::tick_shard(size_t shard) {
       partitions_.runtime().spawn(shard, [this, p, g] { return expire_group(this, p, g); });
     }
   }
+}
+
+void coordinator::maybe_checkpoint(size_t shard) {
+  auto& ss = shards_.on(shard);
+  for (int32_t partition = 0; partition < opts_.partitions; ++partition) {
+    auto n = ntp_of(partition);
+    if (partitions_.shard_of(n) != shard)
+      continue;
+    auto* p = partitions_.local(n);
+    if (!p || !p->replicated())
+      continue;
+    auto& c = ss.checkpoints[partition];
+    auto size = p->size_bytes();
+    if (c.running ||
+        size < c.size_after + std::max<uint64_t>(opts_.compaction_bytes, 2 * c.state_bytes))
+      continue;
+    c.running = true;
+    partitions_.runtime().spawn(shard, [this, partition] { return checkpoint(this, partition); });
+  }
+}
+
+awaitable<void> coordinator::checkpoint(coordinator* self, int32_t partition) {
+  auto n = self->ntp_of(partition);
+  auto shard = self->partitions_.shard_of(n);
+  auto finish = [&](uint64_t state_bytes) {
+    auto& c = self->shards_.on(shard).checkpoints[partition];
+    c.running = false;
+    auto* p = self->partitions_.local(n);
+    c.size_after = p ? p->size_bytes() : 0;
+    if (state_bytes > 0)
+      c.state_bytes = state_bytes;
+  };
+  auto* p = self->partitions_.local(n);
+  auto point = p ? p->checkpoint_at() : std::nullopt;
+  if (!point) {
+    finish(0);
+    co_return;
+  }
+  auto prior = decode_state(p->snapshot_state());
+  if (!prior) {
+    lg().error("{}: compacted state: {}", n.dir_name(), prior.error().message());
+    finish(0);
+    co_return;
+  }
+  auto state = std::move(*prior);
+  auto start = p->log_start();
+  auto apply = [&state](std::span<const std::byte> k,
+                        const std::optional<std::span<const std::byte>>& value) {
+    bytes key(k.begin(), k.end());
+    if (value)
+      state.insert_or_assign(std::move(key), bytes(value->begin(), value->end()));
+    else
+      state.erase(key);
+  };
+  auto op = replay(self, partition, point->end, apply);
+  bool read = co_await std::move(op);
+  p = self->partitions_.local(n);
+  if (!read || !p) {
+    finish(0);
+    co_return;
+  }
+  auto encoded = encode_state(state);
+  if (encoded.size() > max_state_bytes) {
+    STROM_LOG_LIMITED(lg(), warn, "{}: not compacted: its state takes {} bytes, above {}",
+                      n.dir_name(), encoded.size(), max_state_bytes);
+    finish(encoded.size());
+    co_return;
+  }
+  if (auto s = p->checkpoint(*point, encoded); !s) {
+    lg().debug("{}: compaction: {}", n.dir_name(), s.error().message());
+    finish(0);
+    co_return;
+  }
+  lg().info("{}: compacted offsets {}..{} into {} keys ({} bytes)", n.dir_name(), start.value(),
+            point->end.value(), state.size(), encoded.size());
+  finish(encoded.size());
 }
 
 awaitable<void> coordinator::write_detached(

@@ -210,4 +210,39 @@ result<group_snapshot> decode_group_value(std::span<const std::byte> in) {
   return g;
 }
 
+bytes encode_state(const compacted_state& s) {
+  writer w;
+  w.i16(1);
+  w.i32(static_cast<int32_t>(s.size()));
+  for (const auto& [k, v] : s) {
+    w.blob(k);
+    w.blob(v);
+  }
+  return w.take();
+}
+
+result<compacted_state> decode_state(std::span<const std::byte> in) {
+  compacted_state out;
+  if (in.empty())
+    return out;
+  cursor c(in);
+  if (auto v = c.read_int16(); c.ok() && v != 1)
+    return bad(fmt::format("compacted state version {}", v));
+  auto n = c.read_int32();
+  // Each entry takes at least its two length prefixes.
+  if (c.ok() && (n < 0 || static_cast<size_t>(n) > c.remaining() / 8))
+    return bad(fmt::format("compacted state of {} keys in {} bytes", n, c.remaining()));
+  for (int32_t i = 0; c.ok() && i < n; ++i) {
+    auto k = c.read_bytes(length_prefix::int32);
+    auto v = c.read_bytes(length_prefix::int32);
+    if (c.ok())
+      out.insert_or_assign(bytes(k.begin(), k.end()), bytes(v.begin(), v.end()));
+  }
+  if (!c.ok())
+    return bad(c);
+  if (!c.at_end())
+    return bad("bytes after the compacted state");
+  return out;
+}
+
 }  // namespace strom::groups

@@ -178,6 +178,22 @@ class partition {
   /// start and the producer state, which a follower behind it installs. Each replica applies
   /// the topic's retention to its own log. Returns 1 when the log start moved.
   size_t apply_retention();
+  /// Where a replicated partition can be checkpointed: its commit index and the Kafka offset
+  /// after it (everything below is committed), and the last index of its Raft snapshot.
+  struct checkpoint_point {
+    int64_t index = 0;
+    model::kafka_next_offset end{0};
+    int64_t snapshot_index = 0;
+  };
+  [[nodiscard]] std::optional<checkpoint_point> checkpoint_at() const;
+  /// The state its owner (the group coordinator) keeps in the partition's Raft snapshot, as
+  /// checkpoint() stored it; empty without one.
+  [[nodiscard]] std::vector<std::byte> snapshot_state() const;
+  /// Compaction of a replicated log by its owner: the entries up to `p.index` are replaced by
+  /// a Raft snapshot holding `state` (what they amount to, with the previous snapshot's) and
+  /// the producer state; a follower behind receives it. Refused when the snapshot changed
+  /// since `p` was taken (a leader's snapshot was installed meanwhile).
+  status checkpoint(const checkpoint_point& p, std::span<const std::byte> state);
   /// Controlled shutdown: the replica stops campaigning, and a leader asks the most caught-up
   /// live voter to take over (done once that voter holds the whole log). Returns whether a
   /// handover is under way (this replica leads and another voter answered within an election
@@ -232,6 +248,9 @@ class partition {
   /// Whole batches from the one holding `from`, up to the high watermark (Fetch).
   result<storage::read_result> read(model::kafka_offset from, size_t max_bytes,
                                     bool min_one_batch) const;
+  /// The same on any replica, leader or not (the replica's own upkeep: compaction).
+  result<storage::read_result> read_committed(model::kafka_offset from, size_t max_bytes,
+                                              bool min_one_batch) const;
   /// ListOffsets by time; `ts` == -3 asks for the record with the largest timestamp.
   result<std::optional<storage::timestamp_lookup>> offset_for_timestamp(timestamp_ms ts) const;
   /// DeleteRecords: raises the log start offset (-1 = the high watermark).

@@ -190,8 +190,11 @@ struct group_defaults {
   int32_t offsets_topic_replication_factor = 3;  // offsets.topic.replication.factor (dev: 1)
   int32_t offsets_topic_partitions = 50;         // offsets.topic.num.partitions
   int32_t offsets_retention_minutes = 10080;     // offsets.retention.minutes
-  int32_t min_session_timeout_ms = 6000;         // group.min.session.timeout.ms
-  int32_t max_session_timeout_ms = 1800000;      // group.max.session.timeout.ms
+  /// A replicated offsets partition's log is compacted into a snapshot of its committed state
+  /// once it holds this many bytes (cf. log.cleaner.min.cleanable.ratio).
+  int64_t offsets_compaction_bytes = 16777216;
+  int32_t min_session_timeout_ms = 6000;     // group.min.session.timeout.ms
+  int32_t max_session_timeout_ms = 1800000;  // group.max.session.timeout.ms
   bool operator==(const group_defaults&) const = default;
 };
 

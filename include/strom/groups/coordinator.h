@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,9 +35,10 @@ int32_t offsets_partition_of(std::string_view group_id, int32_t partitions);
 /// Every group lives on the shard that owns its `__consumer_offsets` partition; requests are
 /// carried there (by the coroutine methods, callable from any shard, completing on the
 /// caller's executor) and run without locks. Offsets and group metadata are written to that
-/// partition through the ordinary append path and made durable before a request is answered;
-/// on start the partition is replayed to rebuild the groups, and requests meanwhile get
-/// COORDINATOR_LOAD_IN_PROGRESS.
+/// partition through the ordinary append path and answered once committed; on start the
+/// partition is replayed to rebuild the groups, and requests meanwhile get
+/// COORDINATOR_LOAD_IN_PROGRESS. A replicated offsets partition's groups live with its ready
+/// leader: loaded when this replica becomes it, dropped when it no longer is (NOT_COORDINATOR).
 class coordinator {
  public:
   struct options {
@@ -46,6 +49,9 @@ class coordinator {
     size_t max_metadata_bytes = 4096;                       ///< offset.metadata.max.bytes
     std::chrono::milliseconds tick{100};
     std::string segment_bytes = "104857600";
+    /// A replicated offsets partition is compacted once its log grew by this many bytes (or
+    /// twice its compacted state, if more) since the last compaction.
+    uint64_t compaction_bytes = 16u << 20;
     /// The broker's random source (member ids) and metrics registry; null: the process
     /// defaults (default_random, metrics::default_registry), for tests and tools.
     random_source* random = nullptr;
@@ -164,7 +170,28 @@ class coordinator {
   awaitable<errc> write(int32_t partition,
                         std::vector<std::pair<bytes, std::optional<bytes>>> records,
                         bool whole = false);
-  static awaitable<void> load(coordinator* self, int32_t partition);
+  /// Replays an offsets partition into its groups; `generation` names the partition_state
+  /// it fills (dropped when the leadership moved meanwhile).
+  static awaitable<void> load(coordinator* self, int32_t partition, uint64_t generation);
+  using record_fn = std::function<void(std::span<const std::byte> key,
+                                       const std::optional<std::span<const std::byte>>& value)>;
+  /// Calls `fn` for each keyed record of an offsets partition from its log start up to `end`
+  /// (the high watermark as it moves when nullopt), in order, between chunks letting other
+  /// work of the shard run. False when the log could not be read through.
+  static awaitable<bool> replay(coordinator* self, int32_t partition,
+                                std::optional<model::kafka_next_offset> end, record_fn fn);
+  /// Starts the compaction of the replicated offsets partitions of `shard` that grew enough.
+  void maybe_checkpoint(size_t shard);
+  /// Compacts a replicated offsets partition: its Raft snapshot's state and its committed
+  /// records become one state (the newest value of each key) in a new snapshot, and the log
+  /// before it goes. Every replica does it for itself.
+  static awaitable<void> checkpoint(coordinator* self, int32_t partition);
+  /// Drops the groups of an offsets partition (this node no longer coordinates them): their
+  /// held requests are answered NOT_COORDINATOR.
+  void unload(shard_state& ss, int32_t partition);
+  /// Brings the offsets partitions of `shard` in line with their leadership: loads those it
+  /// leads, unloads the others.
+  void follow_leadership(size_t shard);
   static awaitable<void> tick_loop(coordinator* self, size_t shard);
   void tick_shard(size_t shard);
   static awaitable<void> write_detached(

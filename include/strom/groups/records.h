@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <variant>
@@ -44,5 +45,13 @@ result<record_key> decode_key(std::span<const std::byte> in);
 result<offset_entry> decode_offset_value(std::span<const std::byte> in);
 /// Value versions 0 to 3.
 result<group_snapshot> decode_group_value(std::span<const std::byte> in);
+
+/// A replicated offsets partition's compacted state: the newest value of every key that its
+/// records left without a tombstone, as kept in its Raft snapshot (coordinator checkpoints).
+/// Encoded as a version (int16, 1), a count (int32) and per key its bytes and its value's
+/// (int32-length prefixed), keys in order.
+using compacted_state = std::map<bytes, bytes>;
+bytes encode_state(const compacted_state& s);
+result<compacted_state> decode_state(std::span<const std::byte> in);
 
 }  // namespace strom::groups

@@ -103,6 +103,7 @@ cluster_defaults:
     offsets_topic_replication_factor: 5
     offsets_topic_partitions: 100
     offsets_retention_minutes: 1440
+    offsets_compaction_bytes: 1048576
     min_session_timeout_ms: 1000
     max_session_timeout_ms: 600000
   producers:

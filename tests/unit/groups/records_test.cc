@@ -90,5 +90,34 @@ TEST(OffsetsRecords, OlderValueVersionsDecode) {
   EXPECT_EQ(e->commit_timestamp, 7);
 }
 
+
+TEST(OffsetsRecords, CompactedStateRoundTripsAndRefusesHostileInput) {
+  compacted_state s;
+  s[encode_key(group_key{"g"})] = bytes{std::byte{1}, std::byte{2}};
+  s[encode_key(offset_key{"g", "t", 3})] = encode_offset_value({42, 7, "m", 1000});
+  s[bytes{}] = bytes{};
+  auto enc = encode_state(s);
+  auto dec = decode_state(enc);
+  ASSERT_TRUE(dec) << dec.error().message();
+  EXPECT_EQ(*dec, s);
+  // No state at all (a snapshot without one) is the empty state.
+  auto none = decode_state({});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  // Every truncation fails, as do trailing bytes, another version and a count that the bytes
+  // cannot hold (refused before anything is allocated).
+  for (size_t n = 1; n < enc.size(); ++n)
+    EXPECT_FALSE(decode_state(std::span(enc).first(n))) << n;
+  auto longer = enc;
+  longer.push_back(std::byte{0});
+  EXPECT_FALSE(decode_state(longer));
+  auto version = enc;
+  version[1] = std::byte{2};
+  EXPECT_FALSE(decode_state(version));
+  bytes huge{std::byte{0}, std::byte{1}, std::byte{0x7f}, std::byte{0xff}, std::byte{0xff},
+             std::byte{0xff}};
+  EXPECT_FALSE(decode_state(huge));
+}
+
 }  // namespace
 }  // namespace strom::groups

@@ -6,6 +6,7 @@
 
 #include "kafka/server/context.h"
 #include "kafka/server/lists.h"
+#include "strom/cluster/controller.h"
 
 namespace strom::kafka::server {
 
@@ -71,11 +72,19 @@ awaitable<net::handler_result> handle_find_coordinator(request_context& c,
       k.error_code = kerr(topic_err);
     }
     if (k.error_code == error_code::none) {
-      // The broker that leads the group's offsets partition (this one on a single node).
+      // The broker that leads the group's offsets partition (this one on a single node; the
+      // leader its Raft group elected when it has replicas elsewhere).
       auto topics = c.topics.snapshot();
       auto t = topics->find(groups::offsets_topic);
-      auto leader =
-          t == topics->end() ? std::nullopt : t->second.leader_of(c.groups.partition_of(key));
+      auto partition = c.groups.partition_of(key);
+      auto leader = t == topics->end() ? std::nullopt : t->second.leader_of(partition);
+      if (leader && t->second.replicas[static_cast<size_t>(partition)].size() > 1) {
+        auto view = c.id.cluster ? c.id.cluster() : nullptr;
+        auto found = view ? view->leaders->find({std::string(groups::offsets_topic), partition})
+                          : cluster::leader_map::const_iterator{};
+        leader = view && found != view->leaders->end() ? std::optional(found->second.leader)
+                                                       : std::optional<int32_t>(-1);
+      }
       k.node_id = c.id.node_id;
       k.host = c.id.host;
       k.port = c.id.port;
