@@ -34,6 +34,8 @@ class Broker:
         self.data = os.path.join(workdir, "data")
         self.port = free_port()
         self.admin_port = free_port()
+        while self.admin_port == self.port:  # a port just released may come out again
+            self.admin_port = free_port()
         self.config = os.path.join(workdir, "broker.yaml")
         with open(self.config, "w") as f:
             f.write(f"""mode: dev

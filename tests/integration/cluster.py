@@ -50,7 +50,7 @@ class Cluster:
         self.ports = {}
         self.nodes = {}
         for n in range(1, size + 1):
-            self.ports[n] = (free_port(), free_port(), free_port())
+            self.ports[n] = self._fresh_ports()
         for n in range(1, size + 1):
             self.nodes[n] = self._node(n)
 
@@ -77,10 +77,21 @@ class Cluster:
         kafka, internal, admin = self.ports[n]
         return Node(workdir, text, n, kafka, admin, internal)
 
+    def _fresh_ports(self):
+        """Three free ports, distinct from each other and from every node's (the system may
+        hand a port just released out again)."""
+        taken = {p for ports in self.ports.values() for p in ports}
+        out = []
+        while len(out) < 3:
+            p = free_port()
+            if p not in taken and p not in out:
+                out.append(p)
+        return tuple(out)
+
     def add_node(self, node_id):
         """Node `node_id` from config/cluster/node-<id>.yaml (node 4: a broker outside the
         seeds, a controller learner) with free ports; not started."""
-        self.ports[node_id] = (free_port(), free_port(), free_port())
+        self.ports[node_id] = self._fresh_ports()
         self.nodes[node_id] = self._node(node_id)
         return self.nodes[node_id]
 
@@ -104,7 +115,7 @@ class Cluster:
                     node.close()
                     shutil.rmtree(node.workdir, ignore_errors=True)
                 for n in self.nodes:
-                    self.ports[n] = (free_port(), free_port(), free_port())
+                    self.ports[n] = self._fresh_ports()
                 for n in list(self.nodes):
                     self.nodes[n] = self._node(n)
         return self

@@ -27,6 +27,9 @@ def free_port():
 
 def write_config(tmp, data_dir, extra=""):
     path = os.path.join(tmp, "broker.yaml")
+    client, admin = free_port(), free_port()
+    while admin == client:  # a port just released may come out again
+        admin = free_port()
     with open(path, "w") as f:
         f.write(f"""mode: dev
 node:
@@ -34,9 +37,9 @@ node:
   data_dirs: ["{data_dir}"]
 listeners:
   - name: client
-    bind: {{ host: 127.0.0.1, port: {free_port()} }}
+    bind: {{ host: 127.0.0.1, port: {client} }}
 admin:
-  bind: {{ host: 127.0.0.1, port: {free_port()} }}
+  bind: {{ host: 127.0.0.1, port: {admin} }}
 {extra}""")
     return path
 
