@@ -99,10 +99,14 @@ result<storage::read_result> partition::read(model::kafka_offset from, size_t ma
   return read_committed(from, max_bytes, min_one_batch);
 }
 
-result<storage::read_result> partition::read_committed(model::kafka_offset from,
-                                                       size_t max_bytes,
+result<storage::read_result> partition::read_committed(model::kafka_offset from, size_t max_bytes,
                                                        bool min_one_batch) const {
   owner_.check();
+  if (from < deleted_before_) {
+    return error(storage::errc::offset_out_of_range,
+                 fmt::format("{}: offset {} is below the log start {}", name_.dir_name(),
+                             from.value(), deleted_before_.value()));
+  }
   storage::read_options ro;
   ro.max_bytes = max_bytes;
   ro.max_offset = high_watermark();  // consumers never see what is not committed
@@ -119,25 +123,29 @@ result<std::optional<storage::timestamp_lookup>> partition::offset_for_timestamp
     if (ts < 0)
       return std::optional<storage::timestamp_lookup>{};
   }
-  return log_->find_offset_by_timestamp(ts);
+  auto found = log_->find_offset_by_timestamp(ts);
+  // Records below a replicated DeleteRecords' offset are no longer readable.
+  if (found && *found && found->value().offset < deleted_before_)
+    found->value().offset = deleted_before_;
+  return found;
 }
 
-result<model::kafka_offset> partition::delete_records_before(int64_t offset) {
+net::awaitable<result<model::kafka_offset>> partition::delete_records(int64_t offset) {
   owner_.check();
-  STROM_TRY(serving());
-  if (rep_) {
-    // Raising the log start is a decision of the group (a snapshot every replica takes), which
-    // replicated partitions do not make yet.
-    return error(partition_errc::unsupported,
-                 "DeleteRecords on a partition with more than one replica is not supported yet");
-  }
+  if (auto s = serving(); !s)
+    co_return s.error();
   auto target = offset == -1 ? high_watermark().value() : offset;
   if (target < 0 || target > high_watermark().value()) {
-    return error(storage::errc::offset_out_of_range,
-                 fmt::format("{} is outside [0, {}]", offset, high_watermark().value()));
+    co_return error(storage::errc::offset_out_of_range,
+                    fmt::format("{} is outside [0, {}]", offset, high_watermark().value()));
   }
-  STROM_TRY(log_->prefix_truncate(model::kafka_offset(target)));
-  return log_start();
+  if (rep_) {
+    auto op = delete_records_through_group(target);
+    co_return co_await std::move(op);
+  }
+  if (auto s = log_->prefix_truncate(model::kafka_offset(target)); !s)
+    co_return s.error();
+  co_return log_start();
 }
 
 void partition::flush_async(std::function<void(status)> done) {

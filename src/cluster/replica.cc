@@ -10,6 +10,7 @@
 #include "strom/base/logging.h"
 #include "strom/bytes/endian.h"
 #include "strom/cluster/partition.h"
+#include "strom/cluster/topic_table.h"
 #include "strom/model/record_batch.h"
 #include "strom/net/await.h"
 #include "strom/raft/node.h"
@@ -27,29 +28,48 @@ spdlog::logger& lg() {
 }
 
 // The state-machine bytes of a replicated partition's Raft snapshot (docs/storage-format.md):
-// a magic, the producer state's length and bytes, then the owner's state to the end. Snapshots
-// written before the owner's state existed hold the producer state alone.
+// a magic, the log start a DeleteRecords set, the producer state's length and bytes, then the
+// owner's state to the end. Snapshots written before the magic hold the producer state alone.
 constexpr uint32_t snapshot_data_magic = 0x53505354;  // "SPST"
+constexpr size_t snapshot_data_header = 16;
 
-std::vector<std::byte> encode_snapshot_data(std::span<const std::byte> producers,
+std::vector<std::byte> encode_snapshot_data(model::kafka_offset log_start,
+                                            std::span<const std::byte> producers,
                                             std::span<const std::byte> state) {
-  std::vector<std::byte> out(8 + producers.size() + state.size());
+  constexpr auto at = static_cast<ptrdiff_t>(snapshot_data_header);
+  std::vector<std::byte> out(snapshot_data_header + producers.size() + state.size());
   bytes::write_be<uint32_t>(out.data(), snapshot_data_magic);
-  bytes::write_be<uint32_t>(out.data() + 4, static_cast<uint32_t>(producers.size()));
-  std::copy(producers.begin(), producers.end(), out.begin() + 8);
-  std::copy(state.begin(), state.end(), out.begin() + 8 + static_cast<ptrdiff_t>(producers.size()));
+  bytes::write_be<int64_t>(out.data() + 4, log_start.value());
+  bytes::write_be<uint32_t>(out.data() + 12, static_cast<uint32_t>(producers.size()));
+  std::copy(producers.begin(), producers.end(), out.begin() + at);
+  std::copy(state.begin(), state.end(),
+            out.begin() + at + static_cast<ptrdiff_t>(producers.size()));
   return out;
 }
 
-/// {producer state, owner's state} of snapshot bytes.
-std::pair<std::span<const std::byte>, std::span<const std::byte>> decode_snapshot_data(
-    std::span<const std::byte> in) {
-  if (in.size() < 8 || bytes::read_be<uint32_t>(in.data()) != snapshot_data_magic)
-    return {in, {}};
-  auto n = bytes::read_be<uint32_t>(in.data() + 4);
-  if (n > in.size() - 8)
-    return {in.subspan(8), {}};  // damaged: the producer state's decoder refuses it
-  return {in.subspan(8, n), in.subspan(8 + n)};
+struct snapshot_data {
+  model::kafka_offset log_start{0};
+  std::span<const std::byte> producers;
+  std::span<const std::byte> state;
+};
+
+snapshot_data decode_snapshot_data(std::span<const std::byte> in) {
+  if (in.size() < snapshot_data_header ||
+      bytes::read_be<uint32_t>(in.data()) != snapshot_data_magic)
+    return {model::kafka_offset(0), in, {}};
+  auto start = std::max<int64_t>(0, bytes::read_be<int64_t>(in.data() + 4));
+  auto rest = in.subspan(snapshot_data_header);
+  auto n = bytes::read_be<uint32_t>(in.data() + 12);
+  if (n > rest.size())
+    return {model::kafka_offset(start), rest, {}};  // damaged: the producers' decoder refuses it
+  return {model::kafka_offset(start), rest.first(n), rest.subspan(n)};
+}
+
+/// The log_start entry's offset (8 bytes, big-endian); nullopt for any other entry.
+std::optional<int64_t> log_start_of(const raft::entry& e) {
+  if (e.kind != raft::entry_kind::log_start || e.payload.size() != 8)
+    return std::nullopt;
+  return bytes::read_be<int64_t>(e.payload.data());
 }
 
 class partition_category_impl final : public std::error_category {
@@ -119,14 +139,25 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   }
   void drain();
   void maybe_flush();
+  /// log_start entries (replicated DeleteRecords) not applied yet: Raft index -> offset.
+  std::map<raft_index, int64_t> log_starts;
+
   void on_commit(raft_index c);
   void on_appended(std::optional<raft_index> truncate_from, const std::vector<raft::entry>& es);
+  /// A committed DeleteRecords: readers start at `x` from now on, and the log before the
+  /// entry that holds `x` (no further than the commit) becomes a Raft snapshot.
+  void apply_log_start(int64_t x);
+  /// The snapshot bytes for a compaction now, with the owner's `state`.
+  [[nodiscard]] std::vector<std::byte> snapshot_bytes(std::span<const std::byte> state) const {
+    return encode_snapshot_data(part.deleted_before_, part.producers_.encode(), state);
+  }
 };
 
 void replica_state::on_appended(std::optional<raft_index> truncate_from,
                                 const std::vector<raft::entry>& es) {
   if (truncate_from) {
     pending.erase(pending.lower_bound(*truncate_from), pending.end());
+    log_starts.erase(log_starts.lower_bound(*truncate_from), log_starts.end());
     // Batches of idempotent producers may have been cut: the state is read back from the log.
     if (auto s = part.rebuild_producer_state(); !s)
       lg().warn("{}: producer state after a truncation: {}", part.name().dir_name(),
@@ -135,6 +166,8 @@ void replica_state::on_appended(std::optional<raft_index> truncate_from,
   auto now = part.clock_.now_ms();
   for (const auto& e : es) {
     pending[e.last()] = model::kafka_next_offset(e.next_kafka_offset().value());
+    if (auto x = log_start_of(e))
+      log_starts[e.index] = *x;
     if (e.kind != raft::entry_kind::data)
       continue;
     auto h = model::decode_header(e.payload);
@@ -165,6 +198,47 @@ void replica_state::on_commit(raft_index c) {
   }
   if (hw)
     part.advance_high_watermark(*hw);
+  while (!log_starts.empty() && log_starts.begin()->first <= c) {
+    auto x = log_starts.begin()->second;
+    log_starts.erase(log_starts.begin());
+    apply_log_start(x);
+  }
+}
+
+void replica_state::apply_log_start(int64_t x) {
+  if (x <= part.log_start().value())
+    return;
+  part.deleted_before_ = model::kafka_offset(x);
+  lg().info("{}: the log starts at {} (DeleteRecords)", part.name().dir_name(), x);
+  // The entry holding x (its batch, or an internal entry positioned at it) stays; the ones
+  // before it go through a snapshot, as retention's do.
+  auto& log = *part.log_;
+  auto base = x;
+  if (x < log.log_end().value()) {
+    storage::read_options ro;
+    ro.max_bytes = 1;
+    ro.min_one_batch = true;
+    auto r = log.read(model::kafka_offset(x), ro);
+    if (!r)
+      return;
+    auto buf = r->copy();
+    if (!buf)
+      return;
+    auto h = model::decode_header(*buf);
+    if (!h)
+      return;
+    base = std::min(x, h->base_offset);
+  }
+  // Core indexes count from 1, the log's from 0: the log index of the first entry at `base`
+  // is the core index of the last entry before it.
+  auto upto =
+      std::min(raft_index(log.offsets().first_index_at(model::kafka_next_offset(base)).value()),
+               core->commit_index());
+  if (upto <= store->snapshot_meta().last_index)
+    return;
+  if (auto s = core->compact(upto, snapshot_bytes({})); !s)
+    lg().debug("{}: DeleteRecords at Raft index {}: {}", part.name().dir_name(), upto.value(),
+               s.error().message());
 }
 
 void replica_state::drain() {
@@ -177,7 +251,10 @@ void replica_state::drain() {
         if (auto s = store->install(*r.install); !s)
           return fatal("installing a snapshot", s.error());
         pending.clear();
-        if (auto s = part.producers_.decode(decode_snapshot_data(r.install->data).first); !s)
+        auto data = decode_snapshot_data(r.install->data);
+        log_starts.clear();
+        part.deleted_before_ = std::max(part.deleted_before_, data.log_start);
+        if (auto s = part.producers_.decode(data.producers); !s)
           lg().warn("{}: producer state of a snapshot: {}", part.name().dir_name(),
                     s.error().message());
         lg().info("{}: installed the leader's snapshot: the log starts again at offset {}",
@@ -308,8 +385,51 @@ status partition::enable_replication(replica_options o) {
                                                                     log_->log_end().value())));
   }
   epoch_ = model::leader_epoch(-1);
+  // A DeleteRecords the snapshot covers, and those in the log after it (applied again once
+  // the commit index, learned anew, reaches them).
+  deleted_before_ = decode_snapshot_data(st->store->load_snapshot().data).log_start;
+  for (const auto& ie : log_->offsets().entries()) {
+    auto i = raft_index(ie.index.value() + 1);
+    if (i <= snap.last_index || i < st->store->first_index() || i > st->store->last_index())
+      continue;
+    auto es = st->store->entries(i, 1);
+    if (!es.empty() && es.front().index == i) {
+      if (auto x = log_start_of(es.front()))
+        st->log_starts[i] = *x;
+    }
+  }
   rep_ = std::move(st);
   return ok();
+}
+
+net::awaitable<result<model::kafka_offset>> partition::delete_records_through_group(
+    int64_t target) {
+  auto rep = rep_;  // the partition may be dropped while this waits
+  if (is_internal_topic(name_.topic)) {
+    co_return error(partition_errc::unsupported,
+                    "DeleteRecords on a replicated internal topic: its snapshot holds its state");
+  }
+  if (target <= log_start().value())
+    co_return log_start();
+  std::vector<std::byte> payload(8);
+  bytes::write_be<int64_t>(payload.data(), target);
+  auto t = rep->core->propose_log_start(std::move(payload));
+  if (!t) {
+    if (t.error().is(raft::errc::backpressure))
+      co_return error(partition_errc::backpressure);
+    co_return error(partition_errc::not_leader, t.error().message());
+  }
+  rep->drain();
+  if (rep->failed)
+    co_return error(partition_errc::replica_failed);
+  auto start = [rep, t = *t](std::function<void(status)> done) {
+    rep->waiters[t.index] = replica_state::waiter{t.term, std::move(done)};
+  };
+  auto op = net::await_callback<status>(start);
+  auto committed = co_await std::move(op);
+  if (!committed)
+    co_return committed.error();
+  co_return log_start();
 }
 
 void partition::stop_replication() {
@@ -417,7 +537,7 @@ size_t partition::apply_retention() {
   if (upto <= rep_->store->snapshot_meta().last_index)
     return 0;
   auto before = log_->log_start();
-  if (auto s = core.compact(upto, encode_snapshot_data(producers_.encode(), {})); !s) {
+  if (auto s = core.compact(upto, rep_->snapshot_bytes({})); !s) {
     lg().debug("{}: retention at Raft index {}: {}", name_.dir_name(), upto.value(),
                s.error().message());
     return 0;
@@ -442,7 +562,7 @@ std::vector<std::byte> partition::snapshot_state() const {
   if (!rep_)
     return {};
   auto snap = rep_->store->load_snapshot();
-  auto state = decode_snapshot_data(snap.data).second;
+  auto state = decode_snapshot_data(snap.data).state;
   return {state.begin(), state.end()};
 }
 
@@ -454,8 +574,7 @@ status partition::checkpoint(const checkpoint_point& p, std::span<const std::byt
     return error(partition_errc::not_leader, "the snapshot changed meanwhile");
   if (p.index <= p.snapshot_index)
     return ok();
-  STROM_TRY(
-      rep_->core->compact(raft_index(p.index), encode_snapshot_data(producers_.encode(), state)));
+  STROM_TRY(rep_->core->compact(raft_index(p.index), rep_->snapshot_bytes(state)));
   rep_->drain();
   return ok();
 }

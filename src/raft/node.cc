@@ -898,6 +898,29 @@ result<ticket> node::propose(std::vector<std::byte> payload, int32_t kafka_count
   return t;
 }
 
+result<ticket> node::propose_log_start(std::vector<std::byte> payload) {
+  if (role_ != role::leader) {
+    return errc::not_leader;
+  }
+  if (!leader_ready_) {
+    return errc::leader_not_ready;
+  }
+  if (transfer_target_) {
+    return errc::transfer_in_progress;
+  }
+  if (last_index().value() - commit_.value() >= opts_.max_uncommitted) {
+    return errc::backpressure;
+  }
+  entry e = make_entry(entry_kind::log_start);
+  e.payload = std::move(payload);
+  ticket t{term_, e.index, e.last()};
+  append_local(std::nullopt, {std::move(e)});
+  tickets_.push_back(t);
+  broadcast_append();
+  maybe_commit();
+  return t;
+}
+
 result<ticket> node::change_config(const config_change& change) {
   if (role_ != role::leader) {
     return errc::not_leader;

@@ -216,6 +216,10 @@ result<entry> storage_log_store::to_entry(const storage::log::raft_entry& stored
       e.config = std::move(*c);
       break;
     }
+    case model::internal_kind::prefix_truncate:
+      e.kind = entry_kind::log_start;
+      e.payload.assign(payload.begin(), payload.end());
+      break;
     default:
       return error(errc::invalid_argument,
                    fmt::format("an internal entry of kind {} at Raft index {}",
@@ -269,6 +273,9 @@ status storage_log_store::append_one(const entry& e) {
     kind = model::internal_kind::configuration;
     STROM_ASSERT(e.config.has_value(), "a configuration entry without its configuration");
     payload = encode_configuration(*e.config);
+  } else if (e.kind == entry_kind::log_start) {
+    kind = model::internal_kind::prefix_truncate;
+    payload = e.payload;
   }
   auto bytes = model::make_internal_entry(kind, model::kafka_next_offset(e.kafka_base.value()),
                                           epoch, clk_.now_ms(), payload, to_log(e.index));

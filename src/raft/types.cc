@@ -15,6 +15,8 @@ std::string_view to_string(entry_kind k) {
       return "term_start";
     case entry_kind::configuration:
       return "configuration";
+    case entry_kind::log_start:
+      return "log_start";
   }
   return "?";
 }

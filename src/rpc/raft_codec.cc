@@ -195,7 +195,7 @@ result<raft::message> decode_message(std::span<const std::byte> in) {
     e.index = raft::raft_index(r.get<int64_t>());
     e.term = raft::term(r.get<int64_t>());
     auto kind = r.get<uint8_t>();
-    if (kind > static_cast<uint8_t>(raft::entry_kind::configuration))
+    if (kind > static_cast<uint8_t>(raft::entry_kind::log_start))
       return error(errc::bad_payload, fmt::format("Raft entry kind {}", kind));
     e.kind = static_cast<raft::entry_kind>(kind);
     e.kafka_base = raft::kafka_offset(r.get<int64_t>());

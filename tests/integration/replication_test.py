@@ -279,6 +279,57 @@ class ReplicationTest(unittest.TestCase):
         final = self.cluster.wait_until(committed_now, "the committed offsets")
         self.assertEqual(final, {p: per_partition for p in range(partitions)})
 
+    def test_delete_records_is_a_decision_of_the_group(self):
+        """DeleteRecords (kafkajs's admin client) on a replicated partition, with one replica
+        down and the new start inside a batch: once answered, every replica that leads the
+        partition starts it there (the one that was down too, and every one after a kill -9
+        of all brokers), and a consumer from the beginning reads from there on."""
+        import subprocess
+        import kafka_wire
+        from confluent_kafka import Producer
+        topic, total, cut = "trim", 1000, 555
+        self.create(topic, 1)
+        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all",
+                             "linger.ms": 20, "batch.num.messages": 10})
+        for i in range(total):
+            producer.produce(topic, value=b"t%04d" % i, partition=0)
+        self.assertEqual(producer.flush(TIMEOUT), 0)
+        leader, _ = self.wait_leaders(topic, 1)[0]
+        away = next(n for n in self.cluster.nodes if n != leader)
+        self.cluster.nodes[away].kill()
+        here = os.path.dirname(os.path.abspath(__file__))
+        alive = [n for n in self.cluster.nodes if n != away]
+        done = subprocess.run(
+            ["node", os.path.join(here, "js", "delete_records.mjs"),
+             self.cluster.bootstrap(*alive), topic, "0", str(cut)],
+            cwd=os.path.join(here, "js"), capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.strip(), str(cut))
+        self.cluster.nodes[away].start()
+
+        def earliest_on_leader():
+            leader, _ = self.wait_leaders(topic, 1)[0]
+            c = kafka_wire.Client(self.cluster.nodes[leader].port)
+            try:
+                err, _, offset = kafka_wire.list_offsets(c, topic, 0, -2)
+                return offset if err == 0 else None
+            finally:
+                c.close()
+
+        for n in self.cluster.nodes:
+            self.transfer_to(topic, n)
+            self.assertEqual(self.cluster.wait_until(earliest_on_leader, "the earliest offset"),
+                             cut, f"broker {n} leads")
+        for node in self.cluster.nodes.values():
+            node.kill()
+        for node in self.cluster.nodes.values():
+            node.start()
+        self.wait_leaders(topic, 1)
+        self.assertEqual(self.cluster.wait_until(earliest_on_leader, "the earliest offset"), cut)
+        got = self.consume_all(topic, 1, total - cut)[0]
+        self.assertEqual([o for o, _ in got], list(range(cut, total)))
+        self.assertEqual([v for _, v in got], [b"t%04d" % i for i in range(cut, total)])
+
     def settle_offsets_topic(self):
         """__consumer_offsets created (by a FindCoordinator) and each of its partitions led by
         its preferred replica, as every broker's Metadata names it."""

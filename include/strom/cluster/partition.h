@@ -222,7 +222,11 @@ class partition {
   /// entries commit (today a single replica: an append commits at once); it never passes
   /// the log end.
   [[nodiscard]] model::kafka_next_offset high_watermark() const { return high_watermark_; }
-  [[nodiscard]] model::kafka_offset log_start() const { return log_->log_start(); }
+  /// The first offset readers may ask for: the log's start, or a replicated DeleteRecords'
+  /// offset above it (the log keeps the batch that holds it).
+  [[nodiscard]] model::kafka_offset log_start() const {
+    return std::max(log_->log_start(), deleted_before_);
+  }
 
   struct append_outcome {
     storage::append_result offsets;
@@ -253,8 +257,12 @@ class partition {
                                               bool min_one_batch) const;
   /// ListOffsets by time; `ts` == -3 asks for the record with the largest timestamp.
   result<std::optional<storage::timestamp_lookup>> offset_for_timestamp(timestamp_ms ts) const;
-  /// DeleteRecords: raises the log start offset (-1 = the high watermark).
-  result<model::kafka_offset> delete_records_before(int64_t offset);
+  /// DeleteRecords: raises the log start offset (-1 = the high watermark) and returns it. On
+  /// a replicated partition the leader makes it a decision of the group (a log_start entry)
+  /// and answers once it committed; every replica applies it then (its log start moves, and
+  /// the log before the entry holding the new start becomes a Raft snapshot). Refused on
+  /// internal topics that are replicated (their snapshot holds the coordinator's state).
+  net::awaitable<result<model::kafka_offset>> delete_records(int64_t offset);
   /// Where the log lives and how large it is (DescribeLogDirs).
   [[nodiscard]] std::string data_dir() const { return log_->path().parent_path().string(); }
   [[nodiscard]] uint64_t size_bytes() const { return log_->size_bytes(); }
@@ -308,7 +316,11 @@ class partition {
   /// log was cut or replaced).
   status rebuild_producer_state();
 
+  net::awaitable<result<model::kafka_offset>> delete_records_through_group(int64_t target);
+
   std::shared_ptr<replica_state> rep_;
+  /// A replicated DeleteRecords' offset, once applied (0: none); kept in the Raft snapshot.
+  model::kafka_offset deleted_before_{0};
   model::leader_epoch epoch_{0};
   model::kafka_next_offset high_watermark_;
   uint64_t next_waiter_ = 1;

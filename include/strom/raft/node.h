@@ -147,6 +147,8 @@ class node {
   void step(const message& m);
   /// Appends a data entry of `kafka_count` Kafka offsets on the leader.
   [[nodiscard]] result<ticket> propose(std::vector<std::byte> payload, int32_t kafka_count);
+  /// Appends a log_start entry (a replicated DeleteRecords) carrying `payload` on the leader.
+  [[nodiscard]] result<ticket> propose_log_start(std::vector<std::byte> payload);
   [[nodiscard]] result<ticket> change_config(const config_change& change);
   [[nodiscard]] status transfer_leadership(node_id to);
   /// The state machine saved its state up to `index` (REQUIRES index <= commit): the log up to

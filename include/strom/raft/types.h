@@ -33,6 +33,9 @@ enum class entry_kind : uint8_t {
   data,           ///< a batch of records: spans as many Raft indexes as it has Kafka offsets
   term_start,     ///< written by every new leader; the leader is ready once it commits
   configuration,  ///< a new member set; takes effect when appended
+  /// The state machine's log start moves to the Kafka offset in the payload (8 bytes,
+  /// big-endian) once committed: a replicated DeleteRecords.
+  log_start,
 };
 [[nodiscard]] constexpr bool has_kafka_offsets(entry_kind k) {
   return k == entry_kind::data;

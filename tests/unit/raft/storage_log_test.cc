@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "strom/bytes/endian.h"
 #include "strom/raft/memory_log.h"
 #include "support/raft_disk.h"
 
@@ -41,6 +42,9 @@ entry make_entry(raft_index index, term t, entry_kind kind, kafka_offset kafka, 
   } else if (kind == entry_kind::configuration) {
     e.config = three();
     e.config->learners.insert(node_id(static_cast<int32_t>(4 + id % 3)));
+  } else if (kind == entry_kind::log_start) {
+    e.payload.resize(8);
+    bytes::write_be<int64_t>(e.payload.data(), static_cast<int64_t>(id));
   }
   return e;
 }
@@ -112,7 +116,10 @@ TEST_P(StorageLogProperty, BehavesLikeTheReferenceThroughCrashes) {
       at = next(at);
     }
     for (int64_t k = pick(1, 5); k > 0; --k) {
-      auto kind = pick(0, 9) == 0 ? entry_kind::configuration : entry_kind::data;
+      auto roll = pick(0, 19);
+      auto kind = roll < 2    ? entry_kind::configuration
+                  : roll == 2 ? entry_kind::log_start
+                              : entry_kind::data;
       auto count = static_cast<int32_t>(pick(1, 4));
       auto e = make_entry(at, current, kind, kafka, count, ids++);
       at = next(e.last());

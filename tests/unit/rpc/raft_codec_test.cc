@@ -38,7 +38,14 @@ message full_append() {
   c.kind = entry_kind::configuration;
   c.kafka_base = kafka_offset(33);
   c.config = configuration{{node_id(1), node_id(2), node_id(3)}, {node_id(4)}};
-  m.entries = {ts, d, c};
+  entry ls;
+  ls.index = raft_index(47);
+  ls.term = term(7);
+  ls.kind = entry_kind::log_start;
+  ls.kafka_base = kafka_offset(33);
+  ls.payload = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
+                std::byte{0}, std::byte{0}, std::byte{0}, std::byte{31}};
+  m.entries = {ts, d, c, ls};
   return m;
 }
 
@@ -91,7 +98,7 @@ TEST(RaftCodec, CountsBeyondTheInputAreRefusedBeforeAllocating) {
   // The entry count sits after the fixed fields: 1 + 4 + 4 + 8 + 1 + 1 + 8 + 8 + 1 + 8 * 3 + 1
   // + 8 * 4 bytes.
   const size_t at = 1 + 4 + 4 + 8 + 1 + 1 + 8 + 8 + 1 + 8 * 3 + 1 + 8 * 4;
-  ASSERT_EQ(bytes::read_be<uint32_t>(bytes.data() + at), 3u);
+  ASSERT_EQ(bytes::read_be<uint32_t>(bytes.data() + at), 4u);
   bytes::write_be<uint32_t>(bytes.data() + at, 0xfffffff0u);
   EXPECT_FALSE(decode_message(bytes).has_value());
 }

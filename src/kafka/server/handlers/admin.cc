@@ -480,16 +480,20 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
     {
       auto offset = want.offset;
       const model::ntp& n = want.ntp;
-      auto res = co_await c.partitions.on_partition(
-          n, [offset](cluster::partition* part) -> std::pair<error_code, int64_t> {
-            if (part == nullptr) {
-              return {error_code::unknown_topic_or_partition, -1};
-            }
-            auto start = part->delete_records_before(offset);
-            if (!start)
-              return {to_kafka_error(start.error()), -1};
-            return {error_code::none, start->value()};
-          });
+      // On the partition's shard; a replicated one answers once its group committed it.
+      auto* pm = &c.partitions;
+      auto work = [pm, n, offset]() -> awaitable<std::pair<error_code, int64_t>> {
+        auto* part = pm->local(n);
+        if (part == nullptr)
+          co_return std::pair{error_code::unknown_topic_or_partition, int64_t{-1}};
+        auto op = part->delete_records(offset);
+        auto start = co_await std::move(op);
+        if (!start)
+          co_return std::pair{to_kafka_error(start.error()), int64_t{-1}};
+        co_return std::pair{error_code::none, start->value()};
+      };
+      auto op = c.partitions.runtime().invoke_on(c.partitions.shard_of(n), work);
+      auto res = co_await std::move(op);
       auto& po = out.partitions.emplace_back();
       po.partition_index = n.partition.value();
       po.error_code = res.first;
