@@ -139,6 +139,26 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   }
   void drain();
   void maybe_flush();
+  /// A proposal's outcome for a writer: the ticket once appended (and sent), or why not.
+  result<raft::ticket> proposed(result<raft::ticket> t) {
+    if (!t) {
+      if (t.error().is(raft::errc::backpressure))
+        return error(partition_errc::backpressure);
+      return error(partition_errc::not_leader, t.error().message());
+    }
+    drain();
+    if (failed)
+      return error(partition_errc::replica_failed);
+    return t;
+  }
+  /// Completes once the entry of `t` committed (an error when the group dropped it).
+  static net::awaitable<status> committed(std::shared_ptr<replica_state> rep, raft::ticket t) {
+    auto start = [rep, t](std::function<void(status)> done) {
+      rep->waiters[t.index] = replica_state::waiter{t.term, std::move(done)};
+    };
+    auto op = net::await_callback<status>(start);
+    co_return co_await std::move(op);
+  }
   /// log_start entries (replicated DeleteRecords) not applied yet: Raft index -> offset.
   std::map<raft_index, int64_t> log_starts;
 
@@ -413,22 +433,12 @@ net::awaitable<result<model::kafka_offset>> partition::delete_records_through_gr
     co_return log_start();
   std::vector<std::byte> payload(8);
   bytes::write_be<int64_t>(payload.data(), target);
-  auto t = rep->core->propose_log_start(std::move(payload));
-  if (!t) {
-    if (t.error().is(raft::errc::backpressure))
-      co_return error(partition_errc::backpressure);
-    co_return error(partition_errc::not_leader, t.error().message());
-  }
-  rep->drain();
-  if (rep->failed)
-    co_return error(partition_errc::replica_failed);
-  auto start = [rep, t = *t](std::function<void(status)> done) {
-    rep->waiters[t.index] = replica_state::waiter{t.term, std::move(done)};
-  };
-  auto op = net::await_callback<status>(start);
-  auto committed = co_await std::move(op);
-  if (!committed)
-    co_return committed.error();
+  auto t = rep->proposed(rep->core->propose_log_start(std::move(payload)));
+  if (!t)
+    co_return t.error();
+  auto op = replica_state::committed(rep, *t);
+  if (auto s = co_await std::move(op); !s)
+    co_return s.error();
   co_return log_start();
 }
 
@@ -660,25 +670,15 @@ net::awaitable<result<partition::append_outcome>> partition::replicate_through_g
     auto count = static_cast<int32_t>(batch.header().offset_count());
     auto base = rep->store->next_kafka_offset().value();
     std::vector<std::byte> payload(batch.bytes().begin(), batch.bytes().end());
-    auto t = rep->core->propose(std::move(payload), count);
-    if (!t) {
-      if (t.error().is(raft::errc::backpressure))
-        co_return error(partition_errc::backpressure);
-      co_return error(partition_errc::not_leader, t.error().message());
-    }
-    rep->drain();
-    if (rep->failed)
-      co_return error(partition_errc::replica_failed);
+    auto t = rep->proposed(rep->core->propose(std::move(payload), count));
+    if (!t)
+      co_return t.error();
     out.offsets.base = model::kafka_offset(base);
     out.offsets.last = model::kafka_offset(base + count - 1);
     if (acks == ack_level::all) {
-      auto start = [rep, t = *t](std::function<void(status)> done) {
-        rep->waiters[t.index] = replica_state::waiter{t.term, std::move(done)};
-      };
-      auto op = net::await_callback<status>(start);
-      auto committed = co_await std::move(op);
-      if (!committed)
-        co_return committed.error();
+      auto op = replica_state::committed(rep, *t);
+      if (auto s = co_await std::move(op); !s)
+        co_return s.error();
     }
     co_return out;
   }

@@ -872,33 +872,18 @@ void node::check_tickets() {
 // ---- requests ----------------------------------------------------------------------------
 
 result<ticket> node::propose(std::vector<std::byte> payload, int32_t kafka_count) {
-  if (role_ != role::leader) {
-    return errc::not_leader;
-  }
-  if (!leader_ready_) {
-    return errc::leader_not_ready;
-  }
-  if (transfer_target_) {
-    return errc::transfer_in_progress;
-  }
   if (kafka_count < 1) {
     return {errc::invalid_argument, "a data entry holds at least one Kafka offset"};
   }
-  if (last_index().value() - commit_.value() >= opts_.max_uncommitted) {
-    return errc::backpressure;
-  }
-  entry e = make_entry(entry_kind::data);
-  e.kafka_count = kafka_count;
-  e.payload = std::move(payload);
-  ticket t{term_, e.index, e.last()};
-  append_local(std::nullopt, {std::move(e)});
-  tickets_.push_back(t);
-  broadcast_append();
-  maybe_commit();
-  return t;
+  return propose_entry(entry_kind::data, std::move(payload), kafka_count);
 }
 
 result<ticket> node::propose_log_start(std::vector<std::byte> payload) {
+  return propose_entry(entry_kind::log_start, std::move(payload), 0);
+}
+
+result<ticket> node::propose_entry(entry_kind kind, std::vector<std::byte> payload,
+                                   int32_t kafka_count) {
   if (role_ != role::leader) {
     return errc::not_leader;
   }
@@ -911,7 +896,8 @@ result<ticket> node::propose_log_start(std::vector<std::byte> payload) {
   if (last_index().value() - commit_.value() >= opts_.max_uncommitted) {
     return errc::backpressure;
   }
-  entry e = make_entry(entry_kind::log_start);
+  entry e = make_entry(kind);
+  e.kafka_count = kafka_count;
   e.payload = std::move(payload);
   ticket t{term_, e.index, e.last()};
   append_local(std::nullopt, {std::move(e)});

@@ -214,6 +214,9 @@ class node {
   [[nodiscard]] kafka_offset next_kafka_offset() const;
   void append_local(std::optional<raft_index> truncate_from, std::vector<entry> es);
   entry make_entry(entry_kind k) const;
+  /// A leader's proposal of an entry of `kind` (data, log_start), appended and sent.
+  result<ticket> propose_entry(entry_kind kind, std::vector<std::byte> payload,
+                               int32_t kafka_count);
 
   void become_follower(raft::term t, std::optional<node_id> leader);
   void become_pre_candidate();
