@@ -333,18 +333,27 @@ awaitable<void> coordinator::load(coordinator* self, int32_t partition, uint64_t
       }
     }
   };
-  // A replicated partition's compacted state (its Raft snapshot) comes before its log.
-  if (auto* p = self->partitions_.local(n)) {
-    auto state = decode_state(p->snapshot_state());
-    if (!state) {
-      lg().error("{}: compacted state: {}", n.dir_name(), state.error().message());
-    } else {
-      for (const auto& [k, v] : *state)
-        apply(k, std::span<const std::byte>(v));
+  // A replicated partition's compacted state (its Raft snapshot) comes before its log. A
+  // compaction of the partition that ends while the log is read moves the log start past
+  // what was read: the replay then starts again from the new snapshot (a third failure keeps
+  // what was read, as a damaged log would).
+  for (int attempt = 1;; ++attempt) {
+    found.clear();
+    records = 0;
+    if (auto* p = self->partitions_.local(n)) {
+      auto state = decode_state(p->snapshot_state());
+      if (!state) {
+        lg().error("{}: compacted state: {}", n.dir_name(), state.error().message());
+      } else {
+        for (const auto& [k, v] : *state)
+          apply(k, std::span<const std::byte>(v));
+      }
     }
+    auto op = replay(self, partition, std::nullopt, apply);
+    if (co_await std::move(op) || attempt == 3)
+      break;
+    lg().warn("{}: reading the groups again (attempt {})", n.dir_name(), attempt + 1);
   }
-  auto op = replay(self, partition, std::nullopt, apply);
-  (void)co_await std::move(op);
   auto& ss = self->shards_.on(self->partitions_.shard_of(n));
   auto it = ss.partitions.find(partition);
   if (it == ss.partitions.end() || it->second->generation != generation)
@@ -465,6 +474,10 @@ void coordinator::maybe_checkpoint(size_t shard) {
       continue;
     auto& c = ss.checkpoints[partition];
     auto size = p->size_bytes();
+    // Not while this shard reads the partition's groups (load()).
+    auto loading = ss.partitions.find(partition);
+    if (loading != ss.partitions.end() && loading->second->loading)
+      continue;
     if (c.running ||
         size < c.size_after + std::max<uint64_t>(opts_.compaction_bytes, 2 * c.state_bytes))
       continue;
