@@ -167,9 +167,23 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   /// A committed DeleteRecords: readers start at `x` from now on, and the log before the
   /// entry that holds `x` (no further than the commit) becomes a Raft snapshot.
   void apply_log_start(int64_t x);
-  /// The snapshot bytes for a compaction now, with the owner's `state`.
-  [[nodiscard]] std::vector<std::byte> snapshot_bytes(std::span<const std::byte> state) const {
-    return encode_snapshot_data(part.deleted_before_, part.producers_.encode(), state);
+  /// Replaces the log up to `upto` (at most the commit index) by a Raft snapshot holding the
+  /// DeleteRecords log start, the producer state and the owner's `state` (retention,
+  /// DeleteRecords, the owner's compaction); nothing when the snapshot reaches `upto`
+  /// already. Returns whether the group took one; `why` names the cause in the log.
+  bool compact(raft_index upto, std::span<const std::byte> state, std::string_view why,
+               status* refused = nullptr) {
+    if (upto <= store->snapshot_meta().last_index)
+      return false;
+    auto data = encode_snapshot_data(part.deleted_before_, part.producers_.encode(), state);
+    if (auto s = core->compact(upto, std::move(data)); !s) {
+      lg().debug("{}: {} at Raft index {}: {}", part.name().dir_name(), why, upto.value(),
+                 s.error().message());
+      if (refused)
+        *refused = std::move(s);
+      return false;
+    }
+    return true;
   }
 };
 
@@ -254,11 +268,7 @@ void replica_state::apply_log_start(int64_t x) {
   auto upto =
       std::min(raft_index(log.offsets().first_index_at(model::kafka_next_offset(base)).value()),
                core->commit_index());
-  if (upto <= store->snapshot_meta().last_index)
-    return;
-  if (auto s = core->compact(upto, snapshot_bytes({})); !s)
-    lg().debug("{}: DeleteRecords at Raft index {}: {}", part.name().dir_name(), upto.value(),
-               s.error().message());
+  compact(upto, {}, "DeleteRecords");
 }
 
 void replica_state::drain() {
@@ -544,14 +554,9 @@ size_t partition::apply_retention() {
   auto& core = *rep_->core;
   // Core indexes count from 1, the log's from 0; only what the group committed may go.
   auto upto = std::min(raft_index(point->value() + 1), core.commit_index());
-  if (upto <= rep_->store->snapshot_meta().last_index)
-    return 0;
   auto before = log_->log_start();
-  if (auto s = core.compact(upto, rep_->snapshot_bytes({})); !s) {
-    lg().debug("{}: retention at Raft index {}: {}", name_.dir_name(), upto.value(),
-               s.error().message());
+  if (!rep_->compact(upto, {}, "retention"))
     return 0;
-  }
   rep_->drain();
   return log_->log_start() > before ? 1 : 0;
 }
@@ -582,11 +587,10 @@ status partition::checkpoint(const checkpoint_point& p, std::span<const std::byt
     return error(partition_errc::replica_failed);
   if (rep_->store->snapshot_meta().last_index.value() != p.snapshot_index)
     return error(partition_errc::not_leader, "the snapshot changed meanwhile");
-  if (p.index <= p.snapshot_index)
-    return ok();
-  STROM_TRY(rep_->core->compact(raft_index(p.index), rep_->snapshot_bytes(state)));
-  rep_->drain();
-  return ok();
+  status refused = ok();
+  if (rep_->compact(raft_index(p.index), state, "compaction", &refused))
+    rep_->drain();
+  return refused;
 }
 
 bool partition::hand_over_leadership() {

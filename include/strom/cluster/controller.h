@@ -45,6 +45,12 @@ struct cluster_view {
   /// from it after starting (the leader: everything before its term). Until then the view may
   /// be older than what the broker's own files hold, and nothing may be deleted to match it.
   bool caught_up = false;
+  /// The elected leader of a replicated partition and its term, when one is known.
+  [[nodiscard]] std::optional<partition_leader> elected_leader(const std::string& topic,
+                                                               int32_t partition) const {
+    auto it = leaders->find({topic, partition});
+    return it == leaders->end() ? std::nullopt : std::optional(it->second);
+  }
   /// Brokers not fenced, in id order.
   [[nodiscard]] std::vector<broker_registration> live_brokers() const {
     std::vector<broker_registration> out;

@@ -90,7 +90,6 @@ TEST(OffsetsRecords, OlderValueVersionsDecode) {
   EXPECT_EQ(e->commit_timestamp, 7);
 }
 
-
 TEST(OffsetsRecords, CompactedStateRoundTripsAndRefusesHostileInput) {
   compacted_state s;
   s[encode_key(group_key{"g"})] = bytes{std::byte{1}, std::byte{2}};
@@ -114,8 +113,8 @@ TEST(OffsetsRecords, CompactedStateRoundTripsAndRefusesHostileInput) {
   auto version = enc;
   version[1] = std::byte{2};
   EXPECT_FALSE(decode_state(version));
-  bytes huge{std::byte{0}, std::byte{1}, std::byte{0x7f}, std::byte{0xff}, std::byte{0xff},
-             std::byte{0xff}};
+  bytes huge{std::byte{0},    std::byte{1},    std::byte{0x7f},
+             std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
   EXPECT_FALSE(decode_state(huge));
 }
 

@@ -80,10 +80,9 @@ awaitable<net::handler_result> handle_find_coordinator(request_context& c,
       auto leader = t == topics->end() ? std::nullopt : t->second.leader_of(partition);
       if (leader && t->second.replicas[static_cast<size_t>(partition)].size() > 1) {
         auto view = c.id.cluster ? c.id.cluster() : nullptr;
-        auto found = view ? view->leaders->find({std::string(groups::offsets_topic), partition})
-                          : cluster::leader_map::const_iterator{};
-        leader = view && found != view->leaders->end() ? std::optional(found->second.leader)
-                                                       : std::optional<int32_t>(-1);
+        auto elected = view ? view->elected_leader(std::string(groups::offsets_topic), partition)
+                            : std::nullopt;
+        leader = elected ? elected->leader : -1;
       }
       k.node_id = c.id.node_id;
       k.host = c.id.host;

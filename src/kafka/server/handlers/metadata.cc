@@ -110,10 +110,10 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
       }
       if (replicas.size() > 1) {
         // A Raft group: the leader it elected, and its term as the leader epoch.
-        auto found = view ? view->leaders->find({name, p}) : cluster::leader_map::const_iterator{};
-        if (view && found != view->leaders->end() && live.contains(found->second.leader)) {
-          pm.leader_id = found->second.leader;
-          pm.leader_epoch = static_cast<int32_t>(found->second.term);
+        auto elected = view ? view->elected_leader(name, p) : std::nullopt;
+        if (elected && live.contains(elected->leader)) {
+          pm.leader_id = elected->leader;
+          pm.leader_epoch = static_cast<int32_t>(elected->term);
         } else {
           pm.leader_id = -1;
           pm.leader_epoch = -1;
