@@ -175,7 +175,20 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
                status* refused = nullptr) {
     if (upto <= store->snapshot_meta().last_index)
       return false;
-    auto data = encode_snapshot_data(part.deleted_before_, part.producers_.encode(), state);
+    // The producers as of `upto`: batches after it may yet be cut by a truncation.
+    auto es = store->entries(upto, 1);
+    if (es.empty() || es.front().last() != upto) {
+      if (refused)
+        *refused = status{raft::errc::invalid_argument, "a compaction point must end an entry"};
+      return false;
+    }
+    auto producers = part.producers_before(es.front().next_kafka_offset().value());
+    if (!producers) {
+      lg().warn("{}: {} at Raft index {}: reading the producer state: {}", part.name().dir_name(),
+                why, upto.value(), producers.error().message());
+      return false;
+    }
+    auto data = encode_snapshot_data(part.deleted_before_, producers->encode(), state);
     if (auto s = core->compact(upto, std::move(data)); !s) {
       lg().debug("{}: {} at Raft index {}: {}", part.name().dir_name(), why, upto.value(),
                  s.error().message());
@@ -192,7 +205,8 @@ void replica_state::on_appended(std::optional<raft_index> truncate_from,
   if (truncate_from) {
     pending.erase(pending.lower_bound(*truncate_from), pending.end());
     log_starts.erase(log_starts.lower_bound(*truncate_from), log_starts.end());
-    // Batches of idempotent producers may have been cut: the state is read back from the log.
+    // Batches of idempotent producers may have been cut: the state is read back from the
+    // snapshot and the log, which holds `es` already.
     if (auto s = part.rebuild_producer_state(); !s)
       lg().warn("{}: producer state after a truncation: {}", part.name().dir_name(),
                 s.error().message());
@@ -202,7 +216,7 @@ void replica_state::on_appended(std::optional<raft_index> truncate_from,
     pending[e.last()] = model::kafka_next_offset(e.next_kafka_offset().value());
     if (auto x = log_start_of(e))
       log_starts[e.index] = *x;
-    if (e.kind != raft::entry_kind::data)
+    if (e.kind != raft::entry_kind::data || truncate_from)
       continue;
     auto h = model::decode_header(e.payload);
     if (h && h->producer_id >= 0) {
@@ -640,12 +654,38 @@ std::optional<partition::replica_info> partition::replica() const {
 }
 
 status partition::rebuild_producer_state() {
-  producer_state fresh(producers_.current_limits());
-  producers_ = std::move(fresh);
+  auto fresh = producers_before(std::nullopt);
+  if (!fresh) {
+    producer_state empty(producers_.current_limits());
+    producers_ = std::move(empty);
+    return fresh.error();
+  }
+  producers_ = std::move(*fresh);
+  return ok();
+}
+
+result<producer_state> partition::producers_before(std::optional<int64_t> end) const {
+  producer_state out(producers_.current_limits());
+  auto from = log_->log_start();
+  if (rep_) {
+    auto snap = rep_->store->load_snapshot();
+    auto data = decode_snapshot_data(snap.data);
+    if (snap.meta.last_index.value() > 0 && !data.producers.empty()) {
+      if (auto s = out.decode(data.producers); !s) {
+        lg().warn("{}: the producer state of the Raft snapshot at {}: {}", name_.dir_name(),
+                  snap.meta.last_index.value(), s.error().message());
+      } else {
+        from = std::max(from, model::kafka_offset(snap.meta.next_kafka_offset.value()));
+      }
+    }
+  }
   auto now = clock_.now_ms();
-  return log_->visit_headers(log_->log_start(), [&](const model::batch_header& h) {
-    producers_.record(h, std::min(h.max_timestamp, now));
-  });
+  STROM_TRY(log_->visit_headers(from, [&](const model::batch_header& h) {
+    if (!end || h.base_offset < *end)
+      out.record(h, std::min(h.max_timestamp, now));
+  }));
+  out.sort_by_last_seen();
+  return out;
 }
 
 net::awaitable<result<partition::append_outcome>> partition::replicate_through_group(

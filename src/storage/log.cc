@@ -428,6 +428,8 @@ status log::load(bool clean, log_recovery& report) {
   flush_->active = segments_.rbegin()->second;
   flush_->appended_end = log_end_.value();
   flush_->flushed_end = log_end_.value();
+  flush_->appended_index = last_index().value();
+  flush_->synced_index = last_index().value();
   draw_roll_jitter();
   for (const auto& n : report.notes)
     lg().warn("{}: {}", name_.dir_name(), n);
@@ -710,6 +712,7 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
     return io_failed(s.error());
   log_end_ = h.next_offset();
   flush_->appended_end.store(log_end_.value(), std::memory_order_release);
+  flush_->appended_index.store(last_index().value(), std::memory_order_release);
   flush_->write_seq.fetch_add(1, std::memory_order_release);
 
   if (first_unflushed_ms_ < 0)
@@ -748,6 +751,7 @@ result<entry_position> log::append_internal(model::internal_kind kind,
     return io_failed(s.error());
   auto added = offsets_.add(log_end_, index);
   STROM_ASSERT(added.has_value(), "the next index is the index an entry at the log end takes");
+  flush_->appended_index.store(last_index().value(), std::memory_order_release);
   flush_->write_seq.fetch_add(1, std::memory_order_release);
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = now;
@@ -904,6 +908,7 @@ result<model::raft_index> log::append_stamped(std::span<const std::byte> entry,
     return io_failed(s.error());
   auto added = offsets_.add(log_end_, expected);
   STROM_ASSERT(added.has_value(), "the next index is the index an entry at the log end takes");
+  flush_->appended_index.store(last_index().value(), std::memory_order_release);
   flush_->write_seq.fetch_add(1, std::memory_order_release);
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = opts_.clk->now_ms();
@@ -1014,10 +1019,12 @@ model::raft_index log::flushed_index() const {
       flush_->write_seq.load(std::memory_order_acquire)) {
     return last_index();  // every write, internal entries at the end too
   }
-  // The entries before the flushed Kafka position; internal entries positioned at it (written
-  // after the data before it) may not be durable.
+  // The entries before the flushed Kafka position, and those up to the last entry a sync
+  // covered (internal entries positioned at that position, written after the data before it).
   auto f = std::max(flushed_offset(), kafka_next_offset(log_start_.value()));
-  return model::raft_index(offsets_.first_index_at(f).value() - 1);
+  auto by_offset = offsets_.first_index_at(f).value() - 1;
+  auto by_index = flush_->synced_index.load(std::memory_order_acquire);
+  return model::raft_index(std::min(last_index().value(), std::max(by_offset, by_index)));
 }
 
 status log::reset(kafka_next_offset start, model::raft_index next, leader_epoch epoch) {
@@ -1079,6 +1086,9 @@ status log::reset(kafka_next_offset start, model::raft_index next, leader_epoch 
     flush_->roll_pending = false;
     flush_->appended_end = log_end_.value();
     flush_->flushed_end = log_end_.value();
+    flush_->appended_index = last_index().value();
+    flush_->synced_index = last_index().value();
+    flush_->trunc_low_index = std::min(flush_->trunc_low_index, last_index().value());
     auto seq = flush_->write_seq.fetch_add(1) + 1;
     if (flush_->synced_seq.load() < seq)
       flush_->synced_seq = seq;
@@ -1346,10 +1356,14 @@ status log::settle_truncation(const std::function<bool(const std::shared_ptr<seg
     flush_->active = segments_.rbegin()->second;
     std::erase_if(flush_->closed, gone);
     flush_->appended_end = log_end_.value();
+    flush_->appended_index = last_index().value();
     flush_->write_seq.fetch_add(1);
     flush_->trunc_low = std::min(flush_->trunc_low, log_end_.value());
+    flush_->trunc_low_index = std::min(flush_->trunc_low_index, last_index().value());
     if (flush_->flushed_end.load() > log_end_.value())
       flush_->flushed_end = log_end_.value();
+    if (flush_->synced_index.load() > last_index().value())
+      flush_->synced_index = last_index().value();
   }
   if (auto s =
           flush_->write_recovery_point(std::min(log_end_.value(), segments_.rbegin()->first.kafka));
@@ -1720,6 +1734,7 @@ void log_dir::run_flush_round(io::file_system& fs, task_executor& exec) {
     std::vector<log_flush_state::snapshot_write> snapshots;
     bool rewrite_rp = false;
     int64_t target = 0;
+    int64_t target_index = 0;
     uint64_t seq = 0;
   };
   std::vector<std::shared_ptr<log_flush_state>> queued;
@@ -1744,8 +1759,10 @@ void log_dir::run_flush_round(io::file_system& fs, task_executor& exec) {
     p.snapshots.swap(st->snapshots);
     ++st->holders;
     p.target = st->appended_end.load(std::memory_order_acquire);
+    p.target_index = st->appended_index.load(std::memory_order_acquire);
     p.seq = st->write_seq.load(std::memory_order_acquire);
     st->trunc_low = INT64_MAX;
+    st->trunc_low_index = INT64_MAX;
     p.st = std::move(st);
     parts.push_back(std::move(p));
   }
@@ -1802,6 +1819,7 @@ void log_dir::run_flush_round(io::file_system& fs, task_executor& exec) {
         // Under mu, where truncate() lowers both: never past a cut made during the round.
         std::lock_guard lock(st.mu);
         raise_to(st.flushed_end, std::min(p.target, st.trunc_low));
+        raise_to(st.synced_index, std::min(p.target_index, st.trunc_low_index));
         // Before the waiters run: they may ask for the flushed Raft index.
         raise_to(st.synced_seq, p.seq);
       }

@@ -134,7 +134,50 @@ void checker::on_apply(int n, const raft::entry& e) {
     if (!fresh && k->second != c.fp) {
       fail(fmt::format("kafka offsets: offset {} reused by node {} for another entry", e.kafka_base,
                        n));
+      return;
     }
+    auto h = model::decode_header(e.payload);
+    if (!h || h->producer_id < 0) {
+      return;
+    }
+    auto [s, first] =
+        sequences_.emplace(std::pair(h->producer_id, h->base_sequence), e.kafka_base.value());
+    if (!first) {
+      if (s->second != e.kafka_base.value()) {
+        fail(
+            fmt::format("idempotence: producer {} sequence {} committed twice, at offsets {} "
+                        "and {}",
+                        h->producer_id, h->base_sequence, s->second, e.kafka_base));
+      }
+      return;
+    }
+    auto& next = next_sequence_[h->producer_id];
+    if (h->base_sequence != next) {
+      fail(fmt::format("idempotence: producer {} committed sequence {} at offset {}, expected {}",
+                       h->producer_id, h->base_sequence, e.kafka_base, next));
+      return;
+    }
+    next = h->base_sequence + h->last_offset_delta + 1;
+  }
+}
+
+void checker::on_producer_ack(int64_t id, int32_t seq) {
+  if (!sequences_.contains({id, seq})) {
+    fail(
+        fmt::format("idempotence: producer {} got an answer for sequence {}, which is not "
+                    "committed",
+                    id, seq));
+  }
+}
+
+void checker::on_read(int n, const raft::entry& e) {
+  auto it = committed_.find(e.index.value());
+  if (it == committed_.end() || it->second.term != e.term.value() ||
+      it->second.fp != fingerprint(e)) {
+    fail(
+        fmt::format("reads: node {} served index {} (term {}, Kafka offset {}) below its high "
+                    "watermark, which is not the committed entry there",
+                    n, e.index, e.term, e.kafka_base));
   }
 }
 

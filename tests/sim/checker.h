@@ -32,7 +32,10 @@ struct node_view {
 ///    votes at most once per term; commit indexes never go backwards in a node's life;
 ///  - acknowledged entries are committed and never lost;
 ///  - Kafka offsets: data entries carry dense offsets continuing their predecessor's, the same
-///    on every replica, and a committed offset never names two entries.
+///    on every replica, and a committed offset never names two entries;
+///  - idempotence: a (producer id, epoch, sequence) is committed at one offset only, and each
+///    producer's committed sequences follow each other without a gap;
+///  - reads: what a node serves below its high watermark (commit) is the committed entry.
 class checker {
  public:
   [[nodiscard]] const std::optional<std::string>& violation() const { return violation_; }
@@ -46,6 +49,11 @@ class checker {
   void on_commit(const std::vector<node_view>& nodes, int n, raft::raft_index old_commit);
   void on_became_leader(int n, const raft::node& core, const raft::log_view& log);
   void on_ack(int n, const raft::ticket& t, uint64_t payload);
+  /// A consumer read entry `e` from node n, below that node's commit index.
+  void on_read(int n, const raft::entry& e);
+  /// An idempotent producer got a positive answer for its batch at sequence `seq`: the batch
+  /// must be committed (a duplicate's answer names the offsets of the batch it repeats).
+  void on_producer_ack(int64_t id, int32_t seq);
   /// After every step: roles, terms, votes, commit indexes.
   void observe(const std::vector<node_view>& nodes);
   /// After the settle phase: every acknowledged entry is applied on every listed node.
@@ -88,6 +96,8 @@ class checker {
     uint64_t payload;
   };
   std::vector<ack> acked_;
+  std::map<std::pair<int64_t, int32_t>, int64_t> sequences_;  // (producer, sequence) -> offset
+  std::map<int64_t, int32_t> next_sequence_;                  // producer -> next sequence
 };
 
 }  // namespace strom::sim

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 
 #include "strom/base/assert.h"
+#include "strom/bytes/endian.h"
+#include "strom/model/batch_builder.h"
+#include "strom/model/record_batch.h"
 
 namespace strom::sim {
 
@@ -24,6 +27,18 @@ uint64_t decode_u64(const std::vector<std::byte>& b) {
     std::memcpy(&v, b.data(), sizeof(v));
   }
   return v;
+}
+/// The batch header of an idempotent producer's data entry, its offsets assigned.
+std::optional<model::batch_header> producer_batch(const raft::entry& e) {
+  if (e.kind != raft::entry_kind::data) {
+    return std::nullopt;
+  }
+  auto h = model::decode_header(e.payload);
+  if (!h || h->producer_id < 0) {
+    return std::nullopt;
+  }
+  h->base_offset = e.kafka_base.value();
+  return *h;
 }
 }  // namespace
 
@@ -46,6 +61,10 @@ cluster::cluster(const sim_options& o) : opts_(o), rng_(o.seed) {
   }
   for (auto& sn : nodes_) {
     start_node(sn);
+  }
+  producers_.resize(static_cast<size_t>(std::max(0, o.producers)));
+  for (size_t i = 0; i < producers_.size(); ++i) {
+    producers_[i].id = 1000 + static_cast<int64_t>(i);
   }
   if (faults_on_) {
     schedule(
@@ -103,6 +122,7 @@ void cluster::start_node(sim_node& sn) {
   auto snap = sn.disk->store().load_snapshot();
   sn.applied = snap.meta.last_index;
   sn.sm_digest = decode_u64(snap.data);
+  sn.producers = producers_before(sn, std::nullopt);
   sn.last_flush_done = now_;
   sn.held = 0;
   checker_.on_start(sn.id, *sn.core, sn.disk->store());
@@ -208,6 +228,7 @@ void cluster::process_ready(sim_node& sn) {
       STROM_ASSERT(st.has_value(), "install: {}", st.error().message());
       sn.applied = r.install->meta.last_index;
       sn.sm_digest = decode_u64(r.install->data);
+      sn.producers = producers_before(sn, std::nullopt);
       checker_.on_restore(sn.id, r.install->meta);
       mix(0x1257);
     }
@@ -223,6 +244,15 @@ void cluster::process_ready(sim_node& sn) {
       auto st = sn.disk->store().append(r.truncate_from, r.entries);
       STROM_ASSERT(st.has_value(), "node {} append: {}", sn.id, st.error().message());
       checker_.on_append(sn.id, r.entries, sn.disk->store());
+      if (r.truncate_from) {
+        sn.producers = producers_before(sn, std::nullopt);  // holds r.entries already
+      } else {
+        for (const auto& e : r.entries) {
+          if (auto h = producer_batch(e)) {
+            sn.producers.record(*h, 0);
+          }
+        }
+      }
       mix(static_cast<uint64_t>(sn.disk->store().last_index().value()));
     }
     if (sn.disk->dirty()) {
@@ -247,7 +277,10 @@ void cluster::process_ready(sim_node& sn) {
       mix(static_cast<uint64_t>(r.commit->value()));
     }
     if (r.compact) {
-      r.compact->data = encode_u64(sn.sm_digest);
+      r.compact->data =
+          snapshot_data(sn, opts_.producers_at_log_end
+                                ? std::nullopt
+                                : std::optional(r.compact->meta.next_kafka_offset.value()));
       auto st = sn.disk->store().compact(*r.compact);
       STROM_ASSERT(st.has_value(), "compact: {}", st.error().message());
     }
@@ -267,6 +300,9 @@ void cluster::process_ready(sim_node& sn) {
       }
       if (oc.outcome == raft::ticket_outcome::committed) {
         checker_.on_ack(sn.id, oc.ticket, it->second.payload);
+        if (it->second.producer >= 0) {
+          producer_acked(static_cast<size_t>(it->second.producer), it->second.payload);
+        }
       }
       mix(static_cast<uint64_t>(oc.outcome));
       tickets_.erase(it);
@@ -360,7 +396,7 @@ bool cluster::step() {
       break;
     case ev_kind::client:
       if (client_on_) {
-        client_propose();
+        client_step();
         schedule(event{
             now_ + between(1, 2 * opts_.faults.client_interval_ms), 0, ev_kind::client, 0, 0, {}});
       }
@@ -569,6 +605,11 @@ void cluster::random_fault() {
     return;
   }
   r -= f.transfer;
+  if (r < f.log_start) {
+    propose_log_start();
+    return;
+  }
+  r -= f.log_start;
   if (r < 0.22) {
     crash(n);
     schedule(event{now_ + between(20, 800), 0, ev_kind::restart, n, 0, {}});
@@ -581,6 +622,183 @@ void cluster::random_fault() {
   } else if (r < 0.70) {
     heal();
   }
+}
+
+::strom::cluster::producer_state cluster::producers_before(const sim_node& sn,
+                                                           std::optional<int64_t> end) {
+  ::strom::cluster::producer_state out;
+  const auto& log = sn.disk->store();
+  auto snap = log.load_snapshot();
+  if (snap.data.size() > sizeof(uint64_t)) {
+    if (auto st = out.decode(std::span(snap.data).subspan(sizeof(uint64_t))); !st) {
+      checker_.fail(fmt::format("idempotence: node {} snapshot's producer state: {}", sn.id,
+                                st.error().message()));
+    }
+  }
+  for (raft_index i = log.first_index(); i <= log.last_index();) {
+    auto es = log.entries(i, size_t{1} << 20);
+    if (es.empty()) {
+      break;
+    }
+    for (const auto& e : es) {
+      auto h = producer_batch(e);
+      if (h && (!end || h->base_offset < *end)) {
+        out.record(*h, 0);
+      }
+    }
+    i = raft::next(es.back().last());
+  }
+  return out;
+}
+
+std::vector<std::byte> cluster::snapshot_data(const sim_node& sn, std::optional<int64_t> end) {
+  auto out = encode_u64(sn.sm_digest);
+  if (producers_.empty()) {
+    return out;
+  }
+  auto p = producers_before(sn, end).encode();
+  out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+void cluster::client_step() {
+  double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+  if (producers_.empty() || r < 0.45) {
+    client_propose();
+  } else if (r < 0.85) {
+    producer_step();
+  } else {
+    consumer_read();
+  }
+}
+
+void cluster::producer_step() {
+  auto& p =
+      producers_[static_cast<size_t>(between(0, static_cast<int64_t>(producers_.size()) - 1))];
+  if (!p.in_flight) {
+    p.in_flight = true;
+    p.count = static_cast<int32_t>(between(1, 3));
+    p.payload = next_payload_++;
+    model::batch_builder b(static_cast<timestamp_ms>(p.payload));
+    b.producer(p.id, 0, p.next_seq);
+    for (int32_t i = 0; i < p.count; ++i) {
+      auto v = fmt::format("{}/{}", p.id, p.next_seq + i);
+      b.add(std::nullopt, std::optional<std::string_view>(v), static_cast<timestamp_ms>(p.payload));
+    }
+    p.batch = b.build();
+    p.retry_at = now_;
+  }
+  if (now_ < p.retry_at) {
+    return;
+  }
+  std::vector<int> leaders;
+  for (const auto& sn : nodes_) {
+    if (sn.core && sn.core->is_ready_leader()) {
+      leaders.push_back(sn.id);
+    }
+  }
+  if (leaders.empty()) {
+    return;
+  }
+  int n = leaders[static_cast<size_t>(between(0, static_cast<int64_t>(leaders.size()) - 1))];
+  auto& sn = nodes_[idx(n)];
+  p.retry_at = now_ + between(20, 200);
+  auto h = model::decode_header(p.batch);
+  STROM_ASSERT(h.has_value(), "a workload batch");
+  // The leader's check of a produce (cluster::partition::check_producer): a retry of a batch
+  // in its log is answered once that commits; nothing else may be refused, as every batch of
+  // this producer before this one is committed.
+  auto dup = sn.producers.check(*h);
+  if (!dup) {
+    checker_.fail(fmt::format("idempotence: leader {} refused producer {} sequence {}: {}", n, p.id,
+                              p.next_seq, dup.error().message()));
+    return;
+  }
+  mix(0x1D3 ^ static_cast<uint64_t>(p.id));
+  if (*dup) {
+    // Answered with the earlier batch's offsets once the high watermark passed them.
+    if (high_watermark(sn) > (*dup)->last_offset) {
+      producer_acked(static_cast<size_t>(&p - producers_.data()), p.payload);
+    }
+    return;
+  }
+  auto t = sn.core->propose(p.batch, p.count);
+  if (t) {
+    tickets_[std::pair(t->term.value(), t->index.value())] =
+        pending_ticket{n, sn.incarnation, p.payload, static_cast<int>(&p - producers_.data())};
+    mix(p.payload);
+  }
+  process_ready(sn);
+}
+
+int64_t cluster::high_watermark(const sim_node& sn) const {
+  const auto& log = sn.disk->store();
+  raft_index c = sn.core->commit_index();
+  if (c < log.first_index() || c > log.last_index()) {
+    return log.snapshot_meta().next_kafka_offset.value();
+  }
+  auto es = log.entries(c, 1);
+  if (es.empty()) {
+    return log.snapshot_meta().next_kafka_offset.value();
+  }
+  return c == es.front().last() ? es.front().next_kafka_offset().value()
+                                : es.front().kafka_base.value();
+}
+
+void cluster::producer_acked(size_t k, uint64_t payload) {
+  auto& p = producers_[k];
+  if (!p.in_flight || p.payload != payload) {
+    return;  // an answer to an earlier attempt of a batch acknowledged already
+  }
+  checker_.on_producer_ack(p.id, p.next_seq);
+  p.next_seq += p.count;
+  p.in_flight = false;
+}
+
+void cluster::consumer_read() {
+  // A fetch from any node that believes it leads (a deposed one too): what it serves lies
+  // below its high watermark, the Kafka offset after its commit index.
+  std::vector<int> leaders;
+  for (const auto& sn : nodes_) {
+    if (sn.core && sn.core->role() == raft::role::leader) {
+      leaders.push_back(sn.id);
+    }
+  }
+  if (leaders.empty()) {
+    return;
+  }
+  int n = leaders[static_cast<size_t>(between(0, static_cast<int64_t>(leaders.size()) - 1))];
+  const auto& sn = nodes_[idx(n)];
+  const auto& log = sn.disk->store();
+  raft_index commit = std::min(sn.core->commit_index(), log.last_index());
+  if (commit < log.first_index()) {
+    return;
+  }
+  raft_index from(between(log.first_index().value(), commit.value()));
+  for (const auto& e : log.entries(from, 4096)) {
+    if (e.last() > commit) {
+      break;
+    }
+    checker_.on_read(n, e);
+  }
+  mix(0xFE7C4 ^ static_cast<uint64_t>(from.value()));
+}
+
+void cluster::propose_log_start() {
+  int l = leader();
+  if (l < 0) {
+    return;
+  }
+  auto& sn = nodes_[idx(l)];
+  std::vector<std::byte> payload(sizeof(int64_t));
+  int64_t hw = sn.disk->store().snapshot_meta().next_kafka_offset.value();
+  bytes::write_be<int64_t>(payload.data(), between(hw, hw + 50));
+  auto t = sn.core->propose_log_start(std::move(payload));
+  if (t) {
+    tickets_[std::pair(t->term.value(), t->index.value())] =
+        pending_ticket{l, sn.incarnation, next_payload_++};
+  }
+  process_ready(sn);
 }
 
 }  // namespace strom::sim

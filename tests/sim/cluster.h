@@ -13,6 +13,7 @@
 
 #include "sim/checker.h"
 #include "sim/disk.h"
+#include "strom/cluster/producer_state.h"
 #include "strom/raft/node.h"
 #include "strom/raft/transport.h"
 
@@ -33,6 +34,7 @@ struct fault_model {
   double compaction = 0.05;        ///< share of fault actions that compact a node's log
   double transfer = 0.05;          ///< share of fault actions that transfer leadership
   double membership = 0.0;         ///< share of fault actions that change membership (off)
+  double log_start = 0.03;         ///< share of fault actions that propose a DeleteRecords
 };
 
 struct sim_options {
@@ -49,6 +51,13 @@ struct sim_options {
   /// none; -1: from the seed (one seed in three throttles, at 1,024 to 4,096 bytes a tick).
   int64_t recovery_bytes_per_tick = -1;
   bool client = true;
+  /// The Kafka workload beside the plain proposals: idempotent producers that retry their
+  /// batches across leader changes against each leader's producer state (kept as a replicated
+  /// partition keeps it), and consumers reading below a node's high watermark.
+  int producers = 3;
+  /// A mutation: snapshots hold the producer state at the log end (batches after the
+  /// snapshot that a truncation may yet cut) instead of at the snapshot's index.
+  bool producers_at_log_end = false;
   fault_model faults;
   raft::test_mutations mutations;
   /// Check the commit rule directly (a leader commits only an entry of its term). Scenarios
@@ -136,6 +145,19 @@ class cluster {
     bool hold_flushes = false;
     int held = 0;  // completions held
     raft::recovery_budget recovery;
+    /// Idempotent producers as this replica knows them: its snapshot's, then its log's
+    /// batches, all read back after a truncation (as cluster/replica.cc keeps them).
+    ::strom::cluster::producer_state producers;
+  };
+  /// An idempotent producer of the workload: one batch in flight, retried until committed.
+  struct sim_producer {
+    int64_t id = 0;
+    int32_t next_seq = 0;
+    bool in_flight = false;
+    int32_t count = 0;
+    uint64_t payload = 0;
+    std::vector<std::byte> batch;
+    int64_t retry_at = 0;
   };
   enum class ev_kind : uint8_t { deliver, tick, flush_done, restart, fault, client };
   struct event {
@@ -166,6 +188,19 @@ class cluster {
   void apply_committed(sim_node& sn, raft::raft_index commit);
   void random_fault();
   void client_propose();
+  void client_step();
+  void producer_step();
+  void consumer_read();
+  /// Producer k got its answer for the batch `payload`: it moves on to its next batch.
+  void producer_acked(size_t k, uint64_t payload);
+  /// A node's high watermark: the Kafka offset after its commit index.
+  [[nodiscard]] int64_t high_watermark(const sim_node& sn) const;
+  void propose_log_start();
+  /// The producer state of a node's log before Kafka offset `end` (all of it when nullopt):
+  /// its snapshot's state, then the batches after the snapshot.
+  ::strom::cluster::producer_state producers_before(const sim_node& sn, std::optional<int64_t> end);
+  /// What a node's snapshot holds: the state-machine digest, then the producer state.
+  std::vector<std::byte> snapshot_data(const sim_node& sn, std::optional<int64_t> end);
   void observe();
   uint64_t rnd() { return rng_(); }
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
@@ -197,8 +232,10 @@ class cluster {
     int node;
     uint64_t incarnation;
     uint64_t payload;
+    int producer = -1;  ///< the workload's producer that proposed it
   };
   std::map<std::pair<int64_t, int64_t>, pending_ticket> tickets_;  // (term, index)
+  std::vector<sim_producer> producers_;
 };
 
 }  // namespace strom::sim

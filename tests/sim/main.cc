@@ -58,7 +58,8 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
 [[noreturn]] void usage() {
   fmt::print(stderr,
              "usage: strom-sim (--seed S | --seeds A..B) [--nodes N] [--steps K] "
-             "[--mutate commit-old-term|ack-before-flush|double-vote] [--disk log|memory] "
+             "[--mutate commit-old-term|ack-before-flush|double-vote|producers-at-log-end] "
+             "[--disk log|memory] "
              "[--recovery-bytes-per-tick B (-1: from the seed)] "
              "[--expect-violation]\n");
   std::exit(2);
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
         o.mutations.ack_before_flush = true;
       } else if (mutate == "double-vote") {
         o.mutations.double_vote = true;
+      } else if (mutate == "producers-at-log-end") {
+        o.producers_at_log_end = true;
       } else if (mutate != "none") {
         usage();
       }

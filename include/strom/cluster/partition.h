@@ -312,9 +312,16 @@ class partition {
   [[nodiscard]] result<append_outcome> check_producer(const model::batch_header& h) const;
   net::awaitable<result<append_outcome>> replicate_through_group(model::validated_batch batch,
                                                                  ack_level acks);
-  /// Forgets the idempotent producers and reads them back from the log (after the replicated
-  /// log was cut or replaced).
+  /// Forgets the idempotent producers and reads them back (after the replicated log was cut):
+  /// producers_before(nullopt).
   status rebuild_producer_state();
+  /// The idempotent-producer state of a replicated log before Kafka offset `end` (the whole
+  /// log when nullopt): its Raft snapshot's state, then the batches after the snapshot. A
+  /// Raft snapshot holds the state at its own index, never batches after it that a later
+  /// truncation may cut (a follower that installed it would otherwise take a retry of a
+  /// batch no longer in the log for a duplicate), and a truncation reads the state back from
+  /// the snapshot as well as from the log.
+  [[nodiscard]] result<producer_state> producers_before(std::optional<int64_t> end) const;
 
   net::awaitable<result<model::kafka_offset>> delete_records_through_group(int64_t target);
 

@@ -74,6 +74,12 @@ class producer_state {
 
   producer_state() : producer_state(limits{}) {}
   explicit producer_state(limits l) : limits_(l) {}
+  // The index points into the list: a copy would point into the original's.
+  producer_state(const producer_state&) = delete;
+  producer_state& operator=(const producer_state&) = delete;
+  producer_state(producer_state&&) noexcept = default;
+  producer_state& operator=(producer_state&&) noexcept = default;
+  ~producer_state() = default;
   /// Takes effect at once (a lower bound forgets the least recently appending producers).
   void set_limits(limits l);
   [[nodiscard]] const limits& current_limits() const { return limits_; }

@@ -51,10 +51,15 @@ struct log_flush_state {
   std::atomic<uint64_t> write_seq{0};      ///< bumped by every write (data, internal, truncate)
   std::atomic<uint64_t> synced_seq{0};     ///< write_seq covered by the last successful sync
   std::atomic<uint64_t> closed_synced{0};  ///< bumped when a round made closed segments durable
+  /// The Raft index of the last entry written, and of the last one a sync made durable: the
+  /// flushed index counts internal entries written after the last data too.
+  std::atomic<int64_t> appended_index{0};
+  std::atomic<int64_t> synced_index{0};
   /// The lowest log end a truncation set since the running round captured its target
   /// (INT64_MAX: none). The round claims durable no more than min(target, trunc_low): data
   /// above a cut may have been replaced after the round looked at it. Guarded by mu.
   int64_t trunc_low = INT64_MAX;
+  int64_t trunc_low_index = INT64_MAX;  ///< the same, as the last Raft index a cut kept
   /// A state snapshot taken at a roll, written by the flush that makes the data before it
   /// durable; `obsolete` are older snapshots to delete once it is written.
   struct snapshot_write {
