@@ -214,6 +214,8 @@ cluster::partition_manager::replication_config replication_config(const config::
   auto ticks = [&o](int64_t ms) { return std::max<int64_t>(1, ms / o.tick.count()); };
   o.election_ticks = static_cast<int>(std::max<int64_t>(3, ticks(r.election_timeout_ms)));
   o.heartbeat_ticks = static_cast<int>(ticks(r.heartbeat_interval_ms));
+  // An append travels in one inter-broker frame with other groups' messages: at most 8 MiB.
+  o.max_append_bytes = static_cast<size_t>(std::clamp(r.replica_fetch_max_bytes, 1024, 8 << 20));
   o.in_sync_ticks = ticks(r.replica_lag_time_max_ms);
   o.fs = &fs;
   // Out through the controller's connections (shard 0), one post per batch.

@@ -415,6 +415,7 @@ status partition::enable_replication(replica_options o) {
   ro.id = raft::node_id(st->opts.self);
   ro.election_ticks = std::max(3, st->opts.election_ticks);
   ro.heartbeat_ticks = std::clamp(st->opts.heartbeat_ticks, 1, ro.election_ticks - 1);
+  ro.max_append_bytes = std::max<size_t>(st->opts.max_append_bytes, 1);
   ro.random_seed = st->opts.random_seed;
   ro.recovery = st->opts.recovery;
   ro.write_caching = !settings_.flush_before_ack;

@@ -58,19 +58,26 @@ void raft_network::queue(group_id g, const raft::message& m) {
     ++dropped_;
     return;
   }
-  pending_[m.to].add(g, m);
+  auto& batch = pending_[m.to];
+  batch.add(g, m);
+  // Many groups' appends do not pile up into one frame the peer's queue would refuse whole.
+  if (batch.size_bytes() >= frame_bytes)
+    send(m.to, batch);
+}
+
+void raft_network::send(raft::node_id to, batch_builder& batch) {
+  auto bytes = batch.take();
+  if (auto s = peers_.at(to)->send(raft_batch_method, bytes); !s) {
+    ++dropped_;
+    STROM_LOG_LIMITED(lg(), debug, "Raft messages to node {} dropped: {}", to.value(),
+                      s.error().message());
+  }
 }
 
 void raft_network::flush() {
   for (auto& [to, batch] : pending_) {
-    if (batch.parts() == 0)
-      continue;
-    auto bytes = batch.take();
-    if (auto s = peers_.at(to)->send(raft_batch_method, bytes); !s) {
-      ++dropped_;
-      STROM_LOG_LIMITED(lg(), debug, "Raft messages to node {} dropped: {}", to.value(),
-                        s.error().message());
-    }
+    if (batch.parts() > 0)
+      send(to, batch);
   }
 }
 

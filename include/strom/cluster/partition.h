@@ -80,6 +80,9 @@ struct replica_options {
   std::vector<int32_t> replicas;
   int election_ticks = 30;
   int heartbeat_ticks = 3;
+  /// Bytes of entries in one append to a follower (replica.fetch.max.bytes; at least one
+  /// entry is always sent).
+  size_t max_append_bytes = 1 << 20;
   /// replica.lag.time.max.ms in ticks: a voter that answered within it is in sync.
   int64_t in_sync_ticks = 200;
   uint64_t random_seed = 0;

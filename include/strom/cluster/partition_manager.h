@@ -72,6 +72,7 @@ class partition_manager {
     std::chrono::milliseconds tick{50};
     int election_ticks = 30;
     int heartbeat_ticks = 3;
+    size_t max_append_bytes = 1 << 20;
     int64_t in_sync_ticks = 200;
     io::file_system* fs = nullptr;
     /// Sends Raft messages to other brokers. Called on any shard; thread-safe.

@@ -17,10 +17,10 @@ inline constexpr uint16_t raft_batch_method = 1;
 
 /// Raft's network between brokers: one `client` per peer node, and the messages of every group
 /// batched per destination until flush() (a runtime flushes after it drained the ready output
-/// of its groups), then sent as one one-way frame. A batch the peer's queue refuses is dropped:
-/// Raft retries. Inbound batches are split into their groups' parts and delivered decoded; a
-/// part that does not decode is dropped and logged (rate-limited). One io_context; not
-/// thread-safe.
+/// of its groups), or until the batch reaches `frame_bytes`, then sent as one one-way frame. A
+/// batch the peer's queue refuses is dropped: Raft retries. Inbound batches are split into their
+/// groups' parts and delivered decoded; a part that does not decode is dropped and logged
+/// (rate-limited). One io_context; not thread-safe.
 class raft_network {
  public:
   raft_network(net::asio::io_context& io, raft::node_id self,
@@ -28,6 +28,9 @@ class raft_network {
   ~raft_network();
   raft_network(const raft_network&) = delete;
   raft_network& operator=(const raft_network&) = delete;
+
+  /// A destination's batch is sent once it holds this many bytes.
+  static constexpr size_t frame_bytes = 1 << 20;
 
   /// The transport of group `g`: what it sends waits for flush().
   raft::transport& group(group_id g);
@@ -56,6 +59,7 @@ class raft_network {
  private:
   class group_transport;
   void queue(group_id g, const raft::message& m);
+  void send(raft::node_id to, batch_builder& batch);
 
   net::asio::io_context& io_;
   raft::node_id self_;
