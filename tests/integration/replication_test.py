@@ -587,13 +587,14 @@ class ReplicationTest(unittest.TestCase):
     def test_a_paused_leader_never_exposes_the_writes_it_took_alone(self):
         """A leader stopped with SIGSTOP while acks=1 writes wait in its sockets: the others
         elect a new leader; when it resumes, whatever it did with those writes, none is ever
-        consumed, and the high watermark never goes backwards."""
+        consumed, the high watermark never goes backwards, and OffsetForLeaderEpoch places
+        the end of the old leader's epoch where its committed records end."""
         import kafka_wire
         from confluent_kafka import Producer
         topic = "paused"
-        leaders = self.create(topic, 1)
-        old, _ = leaders[0]
+        self.create(topic, 1)
         self.write_acked(topic, [b"before%d" % i for i in range(50)])
+        old, old_epoch = self.wait_leaders(topic, 1)[0]
         clients = [kafka_wire.Client(self.cluster.nodes[old].port, timeout=TIMEOUT)
                    for _ in range(5)]
         answers = []
@@ -648,6 +649,13 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(hw_before[0], 0, hw_before)
         self.assertEqual(hw_after[0], 0, hw_after)
         self.assertGreaterEqual(hw_after[2], hw_before[2])
+        # A consumer checking its position after the leader change (KIP-320) learns that the
+        # old epoch ends where its committed records end, not after the writes the paused
+        # leader took alone.
+        c = kafka_wire.Client(self.cluster.nodes[leader].port)
+        answer = kafka_wire.offset_for_leader_epoch(c, topic, 0, old_epoch)
+        c.close()
+        self.assertEqual(answer, (0, old_epoch, 50))
 
     def test_two_replicas_with_min_insync_two_stop_while_one_is_down(self):
         """RF 2, min.insync.replicas 2: acks=all writes fail while a replica is down and go
