@@ -158,9 +158,9 @@ status broker::build() {
         frontend_->on_cluster_change();
     };
     // The partitions' Raft messages arrive over the controller's listener, on shard 0.
-    opts->on_group_message = [this](uint64_t group, raft::message m) {
+    opts->on_group_messages = [this](std::vector<std::pair<uint64_t, raft::message>> msgs) {
       if (partitions_)
-        partitions_->deliver(group, std::move(m));
+        partitions_->deliver(std::move(msgs));
     };
     controller_ = std::make_unique<cluster::controller>(rt_->context(0), fs_, clock_, *opts);
     if (auto s = controller_->start(); !s) {

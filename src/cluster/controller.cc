@@ -186,6 +186,8 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   raft_index snapshot_index{0};
   bool flushing = false;
   bool stopped = false;
+  /// Other groups' messages of the inbound batch being delivered.
+  std::vector<std::pair<uint64_t, raft::message>> inbound;
   bool failed = false;
   bool bootstrap_proposed = false;
   std::optional<int32_t> published_leader;
@@ -920,20 +922,31 @@ status controller::start() {
     return port.error();
   st.bound_port = *port;
   std::weak_ptr<impl> w = impl_;
-  st.net->serve(*st.srv, [w](rpc::group_id g, raft::message m) {
-    auto self = w.lock();
-    if (!self || self->stopped)
-      return;
-    if (g != 0) {
-      if (self->o.on_group_message)
-        self->o.on_group_message(g, std::move(m));
-      return;
-    }
-    if (self->failed)
-      return;
-    self->core->step(m);
-    self->drain();
-  });
+  st.net->serve(
+      *st.srv,
+      [w](rpc::group_id g, raft::message m) {
+        auto self = w.lock();
+        if (!self || self->stopped)
+          return;
+        if (g != 0) {
+          self->inbound.emplace_back(g, std::move(m));
+          return;
+        }
+        if (self->failed)
+          return;
+        self->core->step(m);
+        self->drain();
+      },
+      [w] {
+        // The batch's messages for the partitions leave together (one hand-over per shard).
+        auto self = w.lock();
+        if (!self || self->inbound.empty())
+          return;
+        auto batch = std::move(self->inbound);
+        self->inbound.clear();
+        if (!self->stopped && self->o.on_group_messages)
+          self->o.on_group_messages(std::move(batch));
+      });
   st.srv->handle(submit_method, [w](bytes_t payload) -> awaitable<result<bytes_t>> {
     auto self = w.lock();
     if (!self)

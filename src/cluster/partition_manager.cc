@@ -87,18 +87,31 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
       if (replication_->report_leader)
         replication_->report_leader(n, id, term);
     };
+    bool registered = false;
     {
       std::lock_guard lock(groups_mu_);
-      if (auto [it, fresh] = group_shards_.try_emplace(o.group, shard);
-          !fresh && sp.groups.find(o.group) == sp.groups.end()) {
+      auto [it, fresh] = group_shards_.try_emplace(o.group, shard);
+      registered = fresh;
+      if (!fresh && sp.groups.find(o.group) == sp.groups.end()) {
         return error(
             std::make_error_code(std::errc::file_exists),
             fmt::format("{}: Raft group {} is taken by another partition", n.dir_name(), o.group));
       }
     }
-    sp.groups[o.group] = {n, t.id};
-    STROM_TRY(p->enable_replication(std::move(o)));
+    auto g = o.group;
+    if (auto s = p->enable_replication(std::move(o)); !s) {
+      if (registered) {
+        std::lock_guard lock(groups_mu_);
+        group_shards_.erase(g);
+      }
+      return s;
+    }
+    sp.groups[g] = {n, t.id, p.get()};
   }
+  // A partition made in place of one of another Raft group: that group goes with it.
+  if (auto old = sp.partitions.find(n);
+      old != sp.partitions.end() && old->second->group() != 0 && old->second->group() != p->group())
+    forget_group(shard, n);
   sp.partitions[n] = std::move(p);
   return ok();
 }
@@ -165,17 +178,15 @@ void partition_manager::tick_shard(size_t shard) {
   if (balance)
     sp.balanced_at = now;
   sp.outbox.holding = true;
-  for (const auto& [g, named] : sp.groups) {
-    auto* p = local(named.first);
-    if (p == nullptr)
-      continue;
+  for (const auto& [g, entry] : sp.groups) {
+    auto* p = entry.part;
     p->tick();
+    auto term = p->led_term();
     if (balance) {
-      auto r = p->replica();
-      if (r && r->leader) {
+      if (term) {
         auto& since = sp.led_since[g];
-        if (since.first != r->term)
-          since = {r->term, now};
+        if (since.first != *term)
+          since = {*term, now};
         const auto& replicas = p->replica_set();
         if (now - since.second >= std::chrono::seconds(10) && !replicas.empty() &&
             replicas.front() != replication_->self &&
@@ -184,17 +195,16 @@ void partition_manager::tick_shard(size_t shard) {
       }
     }
     // A leader the controller does not know yet (its report was lost, or the controller had
-    // no leader then) reports again, at most once a second.
-    auto info = p->replica();
-    if (!info || !info->leader || !replication_->recorded_term || !replication_->report_leader)
-      continue;
-    if (replication_->recorded_term(named.first) >= info->term)
+    // no leader then) reports again: looked at once a second, and at once in a new term.
+    if (!term || !replication_->recorded_term || !replication_->report_leader)
       continue;
     auto& last = sp.reported[g];
-    if (now - last < std::chrono::seconds(1))
+    if (last.first == *term && now - last.second < std::chrono::seconds(1))
       continue;
-    last = now;
-    replication_->report_leader(named.first, named.second, info->term);
+    last = {*term, now};
+    if (replication_->recorded_term(entry.ntp) >= *term)
+      continue;
+    replication_->report_leader(entry.ntp, entry.id, *term);
   }
   sp.outbox.holding = false;
   sp.outbox.flush();
@@ -208,8 +218,8 @@ awaitable<void> partition_manager::leave(std::chrono::milliseconds limit) {
   for (;;) {
     auto hand_over = [this](size_t shard) {
       size_t n = 0;
-      for (const auto& [g, named] : shards_.on(shard).groups) {
-        if (auto* p = local(named.first); p && p->hand_over_leadership())
+      for (const auto& [g, entry] : shards_.on(shard).groups) {
+        if (entry.part->hand_over_leadership())
           ++n;
       }
       return n;
@@ -233,23 +243,33 @@ awaitable<void> partition_manager::leave(std::chrono::milliseconds limit) {
                                                               led));
 }
 
-void partition_manager::deliver(uint64_t group, raft::message m) {
-  size_t shard = 0;
+void partition_manager::deliver(std::vector<std::pair<uint64_t, raft::message>> msgs) {
+  using batch = std::vector<std::pair<uint64_t, raft::message>>;
+  std::vector<batch> by_shard(rt_.count());
   {
     std::lock_guard lock(groups_mu_);
-    auto it = group_shards_.find(group);
-    if (it == group_shards_.end())
-      return;
-    shard = it->second;
+    for (auto& gm : msgs) {
+      auto it = group_shards_.find(gm.first);
+      if (it != group_shards_.end())
+        by_shard[it->second].push_back(std::move(gm));
+    }
   }
-  net::asio::post(rt_.context(shard), [this, shard, group, m = std::move(m)] {
-    auto& sp = shards_.on(shard);
-    auto it = sp.groups.find(group);
-    if (it == sp.groups.end())
-      return;
-    if (auto* p = local(it->second.first))
-      p->step(m);
-  });
+  for (size_t shard = 0; shard < by_shard.size(); ++shard) {
+    if (by_shard[shard].empty())
+      continue;
+    net::asio::post(rt_.context(shard), [this, shard, b = std::move(by_shard[shard])] {
+      auto& sp = shards_.on(shard);
+      // The answers leave together too.
+      sp.outbox.holding = true;
+      for (const auto& [group, m] : b) {
+        auto it = sp.groups.find(group);
+        if (it != sp.groups.end())
+          it->second.part->step(m);
+      }
+      sp.outbox.holding = false;
+      sp.outbox.flush();
+    });
+  }
 }
 
 void partition_manager::forget_group(size_t shard, const model::ntp& n) {

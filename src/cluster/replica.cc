@@ -484,6 +484,12 @@ status partition::serving() const {
   return ok();
 }
 
+std::optional<int64_t> partition::led_term() const {
+  if (!rep_ || rep_->failed || rep_->destroyed || !rep_->core->is_ready_leader())
+    return std::nullopt;
+  return rep_->core->term().value();
+}
+
 void partition::tick() {
   owner_.check();
   if (!rep_ || rep_->failed || rep_->destroyed)

@@ -527,9 +527,10 @@ std::vector<entry> build() {
         .min = 1024,
         .max = i32_max,
         .kafka_name = "replica.fetch.max.bytes",
-        .restart_required = false,
-        .description = "Bytes per partition in one replication request (at least one "
-                       "batch is always sent)."},
+        .restart_required = true,
+        .description = "Bytes of entries per partition in one append from a leader to a "
+                       "follower (at least one batch is always sent); values above 8 MiB act "
+                       "as 8 MiB (an append travels in one inter-broker frame)."},
        FIELD(cluster_defaults.replication.replica_fetch_max_bytes)},
       {{.path = "cluster_defaults.replication.unclean_leader_election",
         .kind = k::boolean,

@@ -81,8 +81,10 @@ void raft_network::flush() {
   }
 }
 
-void raft_network::serve(server& srv, std::function<void(group_id, raft::message)> deliver) {
-  srv.handle_oneway(raft_batch_method, [deliver = std::move(deliver)](bytes_t payload) {
+void raft_network::serve(server& srv, std::function<void(group_id, raft::message)> deliver,
+                         std::function<void()> delivered) {
+  srv.handle_oneway(raft_batch_method, [deliver = std::move(deliver),
+                                        delivered = std::move(delivered)](bytes_t payload) {
     auto parts = split_batch(payload);
     if (!parts) {
       STROM_LOG_LIMITED(lg(), warn, "a Raft batch dropped: {}", parts.error().message());
@@ -97,6 +99,8 @@ void raft_network::serve(server& srv, std::function<void(group_id, raft::message
       }
       deliver(p.group, std::move(*m));
     }
+    if (delivered)
+      delivered();
   });
 }
 

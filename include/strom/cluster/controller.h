@@ -108,9 +108,9 @@ class controller {
     /// Called on the controller's io_context after the view changed (the log applied more,
     /// or the leadership moved); it must not block.
     std::function<void()> on_change;
-    /// Called on the controller's io_context with each Raft message of another group (a
-    /// partition's) that arrives at the internal listener; it must not block.
-    std::function<void(uint64_t group, raft::message)> on_group_message;
+    /// Called on the controller's io_context with the Raft messages of other groups (the
+    /// partitions') of each batch that arrives at the internal listener; it must not block.
+    std::function<void(std::vector<std::pair<uint64_t, raft::message>>)> on_group_messages;
   };
 
   controller(net::asio::io_context& io, std::shared_ptr<io::file_system> fs, clock& clk, options o);

@@ -219,6 +219,9 @@ class partition {
     uint64_t elections_won = 0;  ///< times this replica became the ready leader
   };
   [[nodiscard]] std::optional<replica_info> replica() const;
+  /// The term this replica leads in as the ready leader; nullopt otherwise (cheap: what a
+  /// tick of every group asks).
+  [[nodiscard]] std::optional<int64_t> led_term() const;
 
   [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
   /// Exclusive: the first offset not yet visible to consumers. The partition advances it as

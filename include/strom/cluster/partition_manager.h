@@ -98,9 +98,9 @@ class partition_manager {
   void enable_replication(replication_config c);
   /// Starts one ticker per shard for the shard's groups (the shards may not run yet).
   void start_replication();
-  /// A Raft message for group `group` from another broker: stepped on the group's owner shard.
-  /// Thread-safe; messages for unknown groups are dropped.
-  void deliver(uint64_t group, raft::message m);
+  /// Raft messages from another broker, each for its group: stepped on the group's owner
+  /// shard, one hand-over per shard. Thread-safe; messages for unknown groups are dropped.
+  void deliver(std::vector<std::pair<uint64_t, raft::message>> msgs);
   /// Controlled shutdown: hands the leadership of every partition this broker leads to another
   /// replica, and keeps doing so for any it wins again, until none is left or `limit` passed.
   awaitable<void> leave(std::chrono::milliseconds limit);
@@ -167,11 +167,18 @@ class partition_manager {
   /// Partitions owned by one shard.
   struct shard_partitions {
     std::map<model::ntp, std::unique_ptr<partition>> partitions;
-    /// The replicated ones by Raft group, with their topic ids.
-    std::map<uint64_t, std::pair<model::ntp, topic_uuid>> groups;
+    /// The replicated ones by Raft group: name, topic id and the partition (in `partitions`;
+    /// an entry goes before its partition does).
+    struct group_entry {
+      model::ntp ntp;
+      topic_uuid id;
+      partition* part = nullptr;
+    };
+    std::map<uint64_t, group_entry> groups;
     replica_outbox outbox;
-    /// When each led partition was last reported to the controller.
-    std::map<uint64_t, std::chrono::steady_clock::time_point> reported;
+    /// Per led partition: the term it was last looked at in, and when (a leader the
+    /// controller has not recorded reports again, at most once a second).
+    std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> reported;
     /// Leader balancing: when each partition was first seen led here in its current term (by
     /// term), and when the shard last looked.
     std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> led_since;

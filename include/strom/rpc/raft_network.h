@@ -36,8 +36,10 @@ class raft_network {
   raft::transport& group(group_id g);
   /// Sends what every group queued, one frame per destination.
   void flush();
-  /// Serves batches that arrive at `srv`: `deliver(group, message)` for each part.
-  void serve(server& srv, std::function<void(group_id, raft::message)> deliver);
+  /// Serves batches that arrive at `srv`: `deliver(group, message)` for each part, then
+  /// `delivered()` (when given) once the batch's parts are delivered.
+  void serve(server& srv, std::function<void(group_id, raft::message)> deliver,
+             std::function<void()> delivered = nullptr);
   /// Makes `n` a peer at `at` (a broker that joined), or moves it there. A connection to an
   /// old address is stopped and kept until the network goes (calls may still hold it).
   void add_peer(raft::node_id n, const net::tcp::endpoint& at);
