@@ -572,18 +572,24 @@ void cluster::force_election(int n) {
   process_ready(sn);
 }
 
-void cluster::client_propose() {
+int cluster::pick(bool ready_only) {
   std::vector<int> leaders;
   for (const auto& sn : nodes_) {
-    if (sn.core && sn.core->is_ready_leader()) {
+    if (sn.core &&
+        (ready_only ? sn.core->is_ready_leader() : sn.core->role() == raft::role::leader)) {
       leaders.push_back(sn.id);
     }
   }
   if (leaders.empty()) {
-    return;
+    return -1;
   }
-  int n = leaders[static_cast<size_t>(between(0, static_cast<int64_t>(leaders.size()) - 1))];
-  (void)propose(n, static_cast<int32_t>(between(1, 4)));
+  return leaders[static_cast<size_t>(between(0, static_cast<int64_t>(leaders.size()) - 1))];
+}
+
+void cluster::client_propose() {
+  if (int n = pick(true); n > 0) {
+    (void)propose(n, static_cast<int32_t>(between(1, 4)));
+  }
 }
 
 void cluster::random_fault() {
@@ -691,16 +697,10 @@ void cluster::producer_step() {
   if (now_ < p.retry_at) {
     return;
   }
-  std::vector<int> leaders;
-  for (const auto& sn : nodes_) {
-    if (sn.core && sn.core->is_ready_leader()) {
-      leaders.push_back(sn.id);
-    }
-  }
-  if (leaders.empty()) {
+  int n = pick(true);
+  if (n < 0) {
     return;
   }
-  int n = leaders[static_cast<size_t>(between(0, static_cast<int64_t>(leaders.size()) - 1))];
   auto& sn = nodes_[idx(n)];
   p.retry_at = now_ + between(20, 200);
   auto h = model::decode_header(p.batch);
@@ -758,16 +758,10 @@ void cluster::producer_acked(size_t k, uint64_t payload) {
 void cluster::consumer_read() {
   // A fetch from any node that believes it leads (a deposed one too): what it serves lies
   // below its high watermark, the Kafka offset after its commit index.
-  std::vector<int> leaders;
-  for (const auto& sn : nodes_) {
-    if (sn.core && sn.core->role() == raft::role::leader) {
-      leaders.push_back(sn.id);
-    }
-  }
-  if (leaders.empty()) {
+  int n = pick(false);
+  if (n < 0) {
     return;
   }
-  int n = leaders[static_cast<size_t>(between(0, static_cast<int64_t>(leaders.size()) - 1))];
   const auto& sn = nodes_[idx(n)];
   const auto& log = sn.disk->store();
   raft_index commit = std::min(sn.core->commit_index(), log.last_index());

@@ -187,6 +187,8 @@ class cluster {
   };
   void apply_committed(sim_node& sn, raft::raft_index commit);
   void random_fault();
+  /// A random up node that leads (a ready leader when `ready_only`), or -1.
+  int pick(bool ready_only);
   void client_propose();
   void client_step();
   void producer_step();
