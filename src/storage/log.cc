@@ -711,9 +711,7 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
   if (auto s = active().append(batch.bytes(), h); !s)
     return io_failed(s.error());
   log_end_ = h.next_offset();
-  flush_->appended_end.store(log_end_.value(), std::memory_order_release);
-  flush_->appended_index.store(last_index().value(), std::memory_order_release);
-  flush_->write_seq.fetch_add(1, std::memory_order_release);
+  published_write();
 
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = now;
@@ -751,8 +749,7 @@ result<entry_position> log::append_internal(model::internal_kind kind,
     return io_failed(s.error());
   auto added = offsets_.add(log_end_, index);
   STROM_ASSERT(added.has_value(), "the next index is the index an entry at the log end takes");
-  flush_->appended_index.store(last_index().value(), std::memory_order_release);
-  flush_->write_seq.fetch_add(1, std::memory_order_release);
+  published_write();
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = now;
   return entry_position{index, log_end_};
@@ -908,8 +905,7 @@ result<model::raft_index> log::append_stamped(std::span<const std::byte> entry,
     return io_failed(s.error());
   auto added = offsets_.add(log_end_, expected);
   STROM_ASSERT(added.has_value(), "the next index is the index an entry at the log end takes");
-  flush_->appended_index.store(last_index().value(), std::memory_order_release);
-  flush_->write_seq.fetch_add(1, std::memory_order_release);
+  published_write();
   if (first_unflushed_ms_ < 0)
     first_unflushed_ms_ = opts_.clk->now_ms();
   return expected;
@@ -1012,6 +1008,12 @@ status log::prefix_truncate_index(model::raft_index first_kept) {
       return io_failed(s.error());
   }
   return ok();
+}
+
+void log::published_write() {
+  flush_->appended_end.store(log_end_.value(), std::memory_order_release);
+  flush_->appended_index.store(last_index().value(), std::memory_order_release);
+  flush_->write_seq.fetch_add(1, std::memory_order_release);
 }
 
 model::raft_index log::flushed_index() const {

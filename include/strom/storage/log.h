@@ -396,6 +396,9 @@ class log {
   /// The segment is old enough to roll (segment.ms less this segment's jitter).
   [[nodiscard]] bool aged(const segment& s, timestamp_ms now) const;
   void draw_roll_jitter();
+  /// Tells the flush pool about a write at the log end (data or internal entry): the end
+  /// and last index a flush round will make durable, and a new write sequence.
+  void published_write();
   status check_writable() const;
   error io_failed(const error& e);
   status remove_front_segment();
