@@ -2,6 +2,7 @@
 
 #include "strom/config/errc.h"
 #include "strom/config/schema.h"
+#include "strom/rpc/raft_network.h"
 
 #include <sys/resource.h>
 
@@ -217,6 +218,13 @@ cluster::partition_manager::replication_config replication_config(const config::
   // An append travels in one inter-broker frame with other groups' messages: at most 8 MiB.
   o.max_append_bytes = static_cast<size_t>(std::clamp(r.replica_fetch_max_bytes, 1024, 8 << 20));
   o.in_sync_ticks = ticks(r.replica_lag_time_max_ms);
+  // Idle groups go quiet: their followers wait for the leader's broker, silent once nothing
+  // came from it for an election timeout, with a keepalive every 10 s.
+  o.silent_peers = [&ctl, within = std::chrono::milliseconds(r.election_timeout_ms)] {
+    auto board = ctl.peers_heard();
+    return board ? board->silent(within) : std::set<raft::node_id>{};
+  };
+  o.quiet_keepalive_ticks = static_cast<int>(ticks(10'000));
   o.fs = &fs;
   // Out through the controller's connections (shard 0), one post per batch.
   o.send = [&rt, &ctl](std::vector<std::pair<uint64_t, raft::message>> msgs) {

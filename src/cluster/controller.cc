@@ -218,7 +218,8 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   std::map<int32_t, steady::time_point> last_seen;
   std::map<int32_t, steady::time_point> proposed_at;
 
-  mutable std::mutex mu;  // guards view_
+  mutable std::mutex mu;  // guards view_ and board
+  std::shared_ptr<rpc::peer_board> board;
   std::shared_ptr<const cluster_view> view_ = std::make_shared<const cluster_view>();
 
   status open();
@@ -368,6 +369,10 @@ status controller::impl::open() {
   co.connect_timeout = std::chrono::milliseconds(1000);
   co.backoff_max = std::chrono::milliseconds(1000);
   net = std::make_unique<rpc::raft_network>(io, raft::node_id(o.self.id), std::move(peers), co);
+  {
+    std::lock_guard lock(mu);
+    board = net->board();
+  }
   srv = std::make_unique<rpc::server>(io, rpc::server::options{});
   return {};
 }
@@ -717,6 +722,10 @@ awaitable<void> controller::impl::tick_loop() {
       continue;
     core->tick();
     drain();
+    // Every broker pair hears from each other at least this often (quiet partition groups
+    // wait on it).
+    if (net)
+      net->keepalive(o.raft_heartbeat);
   }
 }
 
@@ -1013,6 +1022,11 @@ void controller::send_group_messages(const std::vector<std::pair<uint64_t, raft:
 
 uint16_t controller::port() const {
   return impl_->bound_port;
+}
+
+std::shared_ptr<rpc::peer_board> controller::peers_heard() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->board;
 }
 
 std::shared_ptr<const cluster_view> controller::view() const {

@@ -83,6 +83,8 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
     o.io = &rt_.context(shard);
     o.outbox = &sp.outbox;
     o.recovery = rc.recovery_bytes_per_sec > 0 ? &sp.recovery : nullptr;
+    o.liveness = rc.silent_peers ? &sp.liveness : nullptr;
+    o.quiet_keepalive_ticks = rc.quiet_keepalive_ticks;
     o.on_leader = [this, n, id = t.id](int64_t term) {
       if (replication_->report_leader)
         replication_->report_leader(n, id, term);
@@ -177,6 +179,8 @@ void partition_manager::tick_shard(size_t shard) {
                  now - sp.balanced_at >= std::chrono::seconds(5);
   if (balance)
     sp.balanced_at = now;
+  if (replication_->silent_peers)
+    sp.liveness.silent = replication_->silent_peers();
   sp.outbox.holding = true;
   for (const auto& [g, entry] : sp.groups) {
     auto* p = entry.part;

@@ -418,6 +418,8 @@ status partition::enable_replication(replica_options o) {
   ro.max_append_bytes = std::max<size_t>(st->opts.max_append_bytes, 1);
   ro.random_seed = st->opts.random_seed;
   ro.recovery = st->opts.recovery;
+  ro.liveness = st->opts.liveness;
+  ro.quiet_keepalive_ticks = std::max(1, st->opts.quiet_keepalive_ticks);
   ro.write_caching = !settings_.flush_before_ack;
   st->core = std::make_unique<raft::node>(ro, *st->store, st->hs->load());
   // The high watermark is what the group committed: nothing beyond the snapshot until the

@@ -224,6 +224,8 @@ void node::reset(raft::term t) {
   transfer_target_.reset();
   leader_ready_ = false;
   matched_ = raft_index(0);
+  quiet_ = false;
+  quiet_rounds_ = 0;
 }
 
 void node::become_follower(raft::term t, std::optional<node_id> leader) {
@@ -310,10 +312,69 @@ size_t node::in_sync_voters(int64_t within_ticks) const {
     return 0;
   size_t n = config_.is_voter(opts_.id) ? 1 : 0;
   for (const auto& [id, p] : progress_) {
-    if (config_.is_voter(id) && ticks_ - p.heard_tick <= within_ticks)
+    if (config_.is_voter(id) && heard(id, p, within_ticks))
       ++n;
   }
   return n;
+}
+
+bool node::heard(node_id id, const progress& p, int64_t within) const {
+  // A quiet group's members answer only the keepalives: one whose node is alive is as good
+  // as heard.
+  return ticks_ - p.heard_tick <= within ||
+         (quiet_ && !p.silent && opts_.liveness && opts_.liveness->alive(id));
+}
+
+bool node::may_quiesce() const {
+  if (!opts_.liveness || !leader_ready_ || transfer_target_ || commit_ != last_index())
+    return false;
+  for (const auto& [id, p] : progress_) {
+    if (p.match != commit_ || p.commit_known < commit_ ||
+        ticks_ - p.heard_tick > 2 * int64_t{opts_.heartbeat_ticks} || !opts_.liveness->alive(id))
+      return false;
+  }
+  return true;
+}
+
+bool node::quiet_leader_tick() {
+  size_t alive = config_.is_voter(opts_.id) ? 1 : 0;
+  bool back = false;
+  for (auto& [id, p] : progress_) {
+    if (!opts_.liveness->alive(id)) {
+      p.silent = true;
+    } else {
+      // A member whose node went silent and came back may have restarted: it must hear from
+      // its leader before it times out.
+      back = back || p.silent;
+      if (config_.is_voter(id))
+        ++alive;
+    }
+  }
+  if (back || alive < config_.quorum()) {
+    wake();  // check-quorum decides again, with heartbeats
+    return false;
+  }
+  election_elapsed_ = 0;
+  if (heartbeat_elapsed_ >= opts_.quiet_keepalive_ticks) {
+    heartbeat_elapsed_ = 0;
+    broadcast_heartbeat();
+  }
+  return true;
+}
+
+void node::wake() {
+  if (!quiet_)
+    return;
+  quiet_ = false;
+  quiet_rounds_ = 0;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = opts_.heartbeat_ticks;  // a heartbeat at the next tick
+  for (auto& [id, p] : progress_) {
+    p.recent_active = false;
+    if (!p.silent)
+      p.heard_tick = ticks_;  // alive until now: an interval to answer
+    p.silent = false;
+  }
 }
 
 // ---- inputs ------------------------------------------------------------------------------
@@ -323,6 +384,8 @@ void node::tick() {
   if (role_ == role::leader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
+    if (quiet_ && quiet_leader_tick())
+      return;
     if (election_elapsed_ >= opts_.election_ticks) {
       election_elapsed_ = 0;
       transfer_target_.reset();  // a transfer that did not finish in an election timeout
@@ -342,11 +405,22 @@ void node::tick() {
     }
     if (heartbeat_elapsed_ >= opts_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
+      // Idle for a few rounds: the last heartbeats tell the followers to go quiet too.
+      quiet_rounds_ = may_quiesce() ? quiet_rounds_ + 1 : 0;
+      quiet_ = quiet_rounds_ >= 3;
       broadcast_heartbeat();
     }
     return;
   }
   ++election_elapsed_;
+  if (quiet_) {
+    if (leader_ && opts_.liveness && opts_.liveness->alive(*leader_) &&
+        ticks_ - quiet_heard_ <= 2 * int64_t{opts_.quiet_keepalive_ticks}) {
+      election_elapsed_ = 0;
+      return;
+    }
+    quiet_ = false;  // the leader's node went silent, or its keepalives stopped
+  }
   if (promotable() && election_elapsed_ >= randomized_timeout_) {
     election_elapsed_ = 0;
     reset_election_timeout();
@@ -357,6 +431,7 @@ void node::tick() {
 void node::step(const message& m) {
   if (m.term > term_) {
     if (m.type == message_type::vote_request && !m.transfer && in_lease()) {
+      wake();  // a quiet leader: the member campaigning has not heard from it
       return;  // stickiness: a leader is alive; do not let a rejoining node disrupt it
     }
     if ((m.type == message_type::vote_request && m.pre_vote) ||
@@ -409,6 +484,9 @@ void node::step(const message& m) {
         ready_.events.push_back({leadership_event_kind::leader_known, term_, m.from});
       }
       election_elapsed_ = 0;
+      quiet_ = m.type == message_type::heartbeat && m.quiesce;
+      if (quiet_)
+        quiet_heard_ = ticks_;
       if (m.type == message_type::append) {
         handle_append(m);
       } else if (m.type == message_type::heartbeat) {
@@ -419,6 +497,7 @@ void node::step(const message& m) {
       break;
     case message_type::append_response:
       if (role_ == role::leader) {
+        wake();
         handle_append_response(m);
       }
       break;
@@ -492,6 +571,7 @@ void node::reply_append(node_id to, raft_index index) {
   r.to = to;
   r.index = index;
   r.flushed = std::min(flushed_, matched_);
+  r.commit = commit_;
   send(r);
 }
 
@@ -550,6 +630,7 @@ void node::handle_heartbeat(const message& m) {
   r.to = m.from;
   r.index = matched_;
   r.flushed = std::min(flushed_, matched_);
+  r.commit = commit_;
   send(r);
 }
 
@@ -588,6 +669,7 @@ void node::handle_snapshot(const message& m) {
 // ---- leader ------------------------------------------------------------------------------
 
 void node::send_append(node_id to, progress& p, bool allow_empty) {
+  wake();  // something to send: the group is not idle
   if (p.state == progress::mode::snapshot || (p.state == progress::mode::probe && p.probe_sent) ||
       (p.state == progress::mode::replicate && p.inflight.size() >= opts_.max_inflight)) {
     return;
@@ -663,6 +745,7 @@ void node::broadcast_heartbeat() {
     m.type = message_type::heartbeat;
     m.to = id;
     m.commit = std::min(p.match, commit_);
+    m.quiesce = quiet_;
     send(std::move(m));
   }
 }
@@ -675,6 +758,7 @@ void node::handle_append_response(const message& m) {
   progress& p = it->second;
   p.recent_active = true;
   p.heard_tick = ticks_;
+  p.commit_known = std::max(p.commit_known, m.commit);
   if (m.reject) {
     if (p.state == progress::mode::snapshot) {
       return;
@@ -733,6 +817,7 @@ void node::handle_heartbeat_response(const message& m) {
   progress& p = it->second;
   p.recent_active = true;
   p.heard_tick = ticks_;
+  p.commit_known = std::max(p.commit_known, m.commit);
   if (m.index > p.match) {
     p.match = m.index;
     if (p.next <= p.match) {
@@ -969,6 +1054,7 @@ status node::transfer_leadership(node_id to) {
   if (to == opts_.id || !config_.is_voter(to)) {
     return {errc::invalid_argument, "the target must be another voter"};
   }
+  wake();
   transfer_target_ = to;
   election_elapsed_ = 0;
   auto& p = progress_.at(to);
@@ -982,7 +1068,7 @@ bool node::caught_up(node_id n, int64_t within_ticks) const {
     return false;
   auto it = progress_.find(n);
   return it != progress_.end() && config_.is_voter(n) && it->second.match == last_index() &&
-         ticks_ - it->second.heard_tick <= within_ticks;
+         heard(n, it->second, within_ticks);
 }
 
 int64_t node::max_follower_lag() const {
@@ -1002,7 +1088,7 @@ std::optional<node_id> node::transfer_candidate(int64_t within_ticks) const {
   std::optional<node_id> best;
   raft_index best_match{-1};
   for (const auto& [id, p] : progress_) {
-    if (!config_.is_voter(id) || id == opts_.id || ticks_ - p.heard_tick > within_ticks)
+    if (!config_.is_voter(id) || id == opts_.id || !heard(id, p, within_ticks))
       continue;
     if (p.match > best_match) {
       best = id;

@@ -27,9 +27,32 @@ raft_network::raft_network(net::asio::io_context& io, raft::node_id self,
     add_peer(id, at);
 }
 
+void peer_board::heard_from(raft::node_id n, clock::time_point at) {
+  std::lock_guard lock(mu_);
+  auto& h = heard_[n];
+  h = std::max(h, at);
+}
+
+void peer_board::add(raft::node_id n, clock::time_point at) {
+  std::lock_guard lock(mu_);
+  heard_.try_emplace(n, at);
+}
+
+std::set<raft::node_id> peer_board::silent(std::chrono::milliseconds within,
+                                           clock::time_point now) const {
+  std::lock_guard lock(mu_);
+  std::set<raft::node_id> out;
+  for (const auto& [n, at] : heard_) {
+    if (now - at > within)
+      out.insert(n);
+  }
+  return out;
+}
+
 void raft_network::add_peer(raft::node_id n, const net::tcp::endpoint& at) {
   if (n == self_)
     return;
+  board_->add(n);
   auto known = addresses_.find(n);
   if (known != addresses_.end() && known->second == at)
     return;
@@ -65,7 +88,22 @@ void raft_network::queue(group_id g, const raft::message& m) {
     send(m.to, batch);
 }
 
+void raft_network::keepalive(std::chrono::milliseconds idle) {
+  auto now = peer_board::clock::now();
+  for (const auto& [n, c] : peers_) {
+    auto it = sent_.find(n);
+    if (it != sent_.end() && now - it->second < idle)
+      continue;
+    raft::message m;
+    m.from = self_;
+    m.to = n;
+    pending_[n].add(ping_group, m);
+    send(n, pending_[n]);
+  }
+}
+
 void raft_network::send(raft::node_id to, batch_builder& batch) {
+  sent_[to] = peer_board::clock::now();
   auto bytes = batch.take();
   if (auto s = peers_.at(to)->send(raft_batch_method, bytes); !s) {
     ++dropped_;
@@ -83,7 +121,7 @@ void raft_network::flush() {
 
 void raft_network::serve(server& srv, std::function<void(group_id, raft::message)> deliver,
                          std::function<void()> delivered) {
-  srv.handle_oneway(raft_batch_method, [deliver = std::move(deliver),
+  srv.handle_oneway(raft_batch_method, [board = board_, deliver = std::move(deliver),
                                         delivered = std::move(delivered)](bytes_t payload) {
     auto parts = split_batch(payload);
     if (!parts) {
@@ -97,7 +135,9 @@ void raft_network::serve(server& srv, std::function<void(group_id, raft::message
                           m.error().message());
         continue;
       }
-      deliver(p.group, std::move(*m));
+      board->heard_from(m->from);
+      if (p.group != ping_group)
+        deliver(p.group, std::move(*m));
     }
     if (delivered)
       delivered();

@@ -43,6 +43,7 @@ std::optional<model::batch_header> producer_batch(const raft::entry& e) {
 }  // namespace
 
 cluster::cluster(const sim_options& o) : opts_(o), rng_(o.seed) {
+  quiesce_ = o.quiesce >= 0 ? o.quiesce > 0 : o.seed % 2 == 0;
   faults_on_ = o.random_faults;
   network_faults_ = o.random_faults || o.network_faults;
   checker_.set_check_commit_rule(o.check_commit_rule);
@@ -101,6 +102,10 @@ raft::options cluster::node_options(int id) {
   ro.mutations = opts_.mutations;
   ro.pre_vote = opts_.pre_vote;
   ro.check_quorum = opts_.check_quorum;
+  if (quiesce_) {
+    ro.liveness = &nodes_[idx(id)].liveness;
+    ro.quiet_keepalive_ticks = 5 * opts_.election_ticks;
+  }
   return ro;
 }
 
@@ -123,6 +128,10 @@ void cluster::start_node(sim_node& sn) {
   sn.applied = snap.meta.last_index;
   sn.sm_digest = decode_u64(snap.data);
   sn.producers = producers_before(sn, std::nullopt);
+  for (const auto& other : nodes_) {
+    sn.last_heard[other.id] = now_;  // a starting node gives every other one a timeout
+  }
+  sn.liveness.silent.clear();
   sn.last_flush_done = now_;
   sn.held = 0;
   checker_.on_start(sn.id, *sn.core, sn.disk->store());
@@ -184,6 +193,7 @@ void cluster::hold_flushes(int n, bool hold) {
 }
 
 void cluster::send(const raft::message& m) {
+  ++messages_;
   mix(static_cast<uint64_t>(m.type));
   mix(static_cast<uint64_t>(m.from.value()) << 32 | static_cast<uint32_t>(m.to.value()));
   if (blocked_.contains({m.from.value(), m.to.value()})) {
@@ -337,8 +347,16 @@ bool cluster::step() {
         break;
       }
       mix(static_cast<uint64_t>(e.msg.type));
+      sn.last_heard[e.msg.from.value()] = now_;
       sn.core->step(e.msg);
       process_ready(sn);
+      break;
+    }
+    case ev_kind::ping: {
+      auto& sn = nodes_[idx(e.node)];
+      if (sn.core && !blocked_.contains({e.msg.from.value(), e.node})) {
+        sn.last_heard[e.msg.from.value()] = now_;
+      }
       break;
     }
     case ev_kind::tick: {
@@ -349,7 +367,16 @@ bool cluster::step() {
       if (auto per_tick = recovery_per_tick(); per_tick > 0) {
         sn.recovery.available = std::min(sn.recovery.available + per_tick, 2 * per_tick);
       }
+      if (quiesce_) {
+        refresh_liveness(sn);
+        if (++sn.ticks % 3 == 0) {
+          ping(sn);
+        }
+      }
       sn.core->tick();
+      if (sn.core->quiet() && sn.core->role() == raft::role::leader) {
+        ++quiet_leader_ticks_;
+      }
       process_ready(sn);
       if (sn.core && sn.incarnation == e.incarnation) {
         schedule(event{now_ + opts_.tick_ms, 0, ev_kind::tick, e.node, e.incarnation, {}});
@@ -667,7 +694,42 @@ std::vector<std::byte> cluster::snapshot_data(const sim_node& sn, std::optional<
   return out;
 }
 
+void cluster::ping(sim_node& sn) {
+  // The liveness signal of a broker pair: any frame counts, a ping when there is nothing else.
+  for (const auto& other : nodes_) {
+    if (other.id == sn.id || blocked_.contains({sn.id, other.id}) ||
+        (network_faults_ && chance(opts_.faults.drop))) {
+      continue;
+    }
+    event e;
+    e.at = now_ + between(opts_.faults.min_delay_ms, opts_.faults.max_delay_ms);
+    e.kind = ev_kind::ping;
+    e.node = other.id;
+    e.msg.from = raft::node_id(sn.id);
+    schedule(std::move(e));
+  }
+}
+
+void cluster::refresh_liveness(sim_node& sn) {
+  sn.liveness.silent.clear();
+  for (const auto& [id, at] : sn.last_heard) {
+    if (id != sn.id && now_ - at > opts_.election_ticks * opts_.tick_ms) {
+      sn.liveness.silent.insert(raft::node_id(id));
+    }
+  }
+}
+
 void cluster::client_step() {
+  if (quiesce_) {
+    // Now and then the clients pause, so that the group goes idle and quiet.
+    if (now_ < client_idle_until_) {
+      return;
+    }
+    if (chance(0.005)) {
+      client_idle_until_ = now_ + between(300, 1500);
+      return;
+    }
+  }
   double r = std::uniform_real_distribution<double>(0, 1)(rng_);
   if (producers_.empty() || r < 0.45) {
     client_propose();

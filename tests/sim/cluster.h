@@ -65,6 +65,10 @@ struct sim_options {
   bool check_commit_rule = true;
   int election_ticks = 10;
   int64_t tick_ms = 10;
+  /// Quiescence of idle groups (raft::options::liveness): 1 on, 0 off, -1 from the seed (one
+  /// seed in two). With it the nodes ping each other every few ticks through the simulated
+  /// network (a broker pair's liveness signal) and the client pauses now and then.
+  int quiesce = -1;
   bool pre_vote = true;
   bool check_quorum = true;
   /// After the schedule: heal everything, restart crashed nodes and check that every
@@ -123,6 +127,11 @@ class cluster {
   [[nodiscard]] size_t acknowledged() const { return checker_.acknowledged(); }
   [[nodiscard]] int64_t elections() const { return elections_; }
   [[nodiscard]] int64_t crashes() const { return crashes_; }
+  [[nodiscard]] bool quiescence() const { return quiesce_; }
+  /// Node ticks spent as a quiet leader so far.
+  [[nodiscard]] int64_t quiet_leader_ticks() const { return quiet_leader_ticks_; }
+  /// Messages sent so far.
+  [[nodiscard]] int64_t messages() const { return messages_; }
   /// One line per node: role, term, commit, log bounds, flushed index.
   [[nodiscard]] std::string describe() const;
 
@@ -148,6 +157,10 @@ class cluster {
     /// Idempotent producers as this replica knows them: its snapshot's, then its log's
     /// batches, all read back after a truncation (as cluster/replica.cc keeps them).
     ::strom::cluster::producer_state producers;
+    /// Quiescence: when this node last heard from each other node, and who is silent.
+    std::map<int, int64_t> last_heard;
+    raft::peer_liveness liveness;
+    int64_t ticks = 0;
   };
   /// An idempotent producer of the workload: one batch in flight, retried until committed.
   struct sim_producer {
@@ -159,7 +172,7 @@ class cluster {
     std::vector<std::byte> batch;
     int64_t retry_at = 0;
   };
-  enum class ev_kind : uint8_t { deliver, tick, flush_done, restart, fault, client };
+  enum class ev_kind : uint8_t { deliver, tick, flush_done, restart, fault, client, ping };
   struct event {
     int64_t at = 0;
     uint64_t seq = 0;
@@ -230,6 +243,12 @@ class cluster {
   bool client_on_ = true;
   int64_t elections_ = 0;
   int64_t crashes_ = 0;
+  bool quiesce_ = false;
+  int64_t quiet_leader_ticks_ = 0;
+  int64_t messages_ = 0;
+  int64_t client_idle_until_ = 0;
+  void ping(sim_node& sn);
+  void refresh_liveness(sim_node& sn);
   struct pending_ticket {
     int node;
     uint64_t incarnation;

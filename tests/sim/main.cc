@@ -30,6 +30,7 @@ struct run_result {
   size_t acked = 0;
   int64_t elections = 0;
   int64_t crashes = 0;
+  int64_t quiet_ticks = 0;
 };
 
 bool verbose = false;
@@ -49,6 +50,7 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
   r.acked = c.acknowledged();
   r.elections = c.elections();
   r.crashes = c.crashes();
+  r.quiet_ticks = c.quiet_leader_ticks();
   if (!r.ok && verbose) {
     r.violation += "\n" + c.describe();
   }
@@ -151,9 +153,9 @@ int main(int argc, char** argv) {
       if (r.ok) {
         fmt::print(
             "seed={} nodes={} disk={} mutate={} steps={} sim_ms={} elections={} crashes={} "
-            "acked={} result=ok hash={:016x}\n",
+            "acked={} quiet_leader_ticks={} result=ok hash={:016x}\n",
             seed, o.nodes, disk, mutate, r.steps, r.sim_ms, r.elections, r.crashes, r.acked,
-            r.hash);
+            r.quiet_ticks, r.hash);
         return 0;
       }
       fmt::print(

@@ -30,6 +30,68 @@ bool elect(cluster& c, int n) {
   return c.run_until([&] { return c.leader() == n; }, 3000);
 }
 
+// Quiescence: an idle group stops its heartbeats but for rare keepalives; a write wakes it; a
+// dead leader's quiet followers notice through the liveness signal and elect another.
+TEST(Scenarios, AnIdleGroupGoesQuietAndWakesWhenItsLeaderDies) {
+  auto o = quiet(3);
+  o.quiesce = 1;
+  cluster c(o);
+  ASSERT_TRUE(c.run_until([&] { return c.leader() > 0; }, 2000));
+  int l = c.leader();
+  ASSERT_TRUE(c.propose(l, 2).has_value());
+  ASSERT_TRUE(c.run_until([&] { return c.acknowledged() == 1; }, 1000));
+  ASSERT_TRUE(c.run_until([&] { return c.core(l).quiet(); }, 1000));
+  auto before = c.messages();
+  c.run_for(2000);
+  // Keepalives every 500 ms (two heartbeats and two answers) instead of a heartbeat to each
+  // follower and its answer every 20 ms (400 messages).
+  EXPECT_LE(c.messages() - before, 20);
+  EXPECT_EQ(c.leader(), l);
+  for (int n = 1; n <= 3; ++n) {
+    EXPECT_TRUE(c.core(n).quiet()) << n;
+  }
+  ASSERT_TRUE(c.propose(l, 1).has_value());
+  ASSERT_TRUE(c.run_until([&] { return c.acknowledged() == 2; }, 500));
+  ASSERT_TRUE(c.run_until([&] { return c.core(l).quiet(); }, 1000));
+  c.crash(l);
+  ASSERT_TRUE(c.run_until(
+      [&] {
+        int n = c.leader();
+        return n > 0 && n != l;
+      },
+      3000));
+  int m = c.leader();
+  ASSERT_TRUE(c.propose(m, 1).has_value());
+  ASSERT_TRUE(c.run_until([&] { return c.acknowledged() == 3; }, 1000));
+  c.restart(l);
+  ASSERT_TRUE(c.run_until(
+      [&] {
+        return c.core(l).leader() == raft::node_id(m) &&
+               c.core(l).commit_index() == c.core(m).commit_index();
+      },
+      3000));
+  EXPECT_TRUE(healthy(c));
+}
+
+// A follower of a quiet group restarts before its node is missed: its campaign (a pre-vote
+// the others ignore) wakes the leader, which it then follows.
+TEST(Scenarios, AFollowerRestartedInAQuietGroupFindsItsLeader) {
+  auto o = quiet(3);
+  o.quiesce = 1;
+  cluster c(o);
+  ASSERT_TRUE(c.run_until([&] { return c.leader() > 0; }, 2000));
+  int l = c.leader();
+  ASSERT_TRUE(c.propose(l, 1).has_value());
+  ASSERT_TRUE(c.run_until([&] { return c.acknowledged() == 1; }, 1000));
+  ASSERT_TRUE(c.run_until([&] { return c.core(l).quiet(); }, 1000));
+  int f = l % 3 + 1;
+  c.crash(f);
+  c.restart(f);
+  ASSERT_TRUE(c.run_until([&] { return c.core(f).leader() == raft::node_id(l); }, 3000));
+  EXPECT_EQ(c.leader(), l);
+  EXPECT_TRUE(healthy(c));
+}
+
 TEST(Scenarios, ElectsALeaderAndCommits) {
   cluster c(quiet(3));
   ASSERT_TRUE(c.run_until([&] { return c.leader() > 0; }, 2000));

@@ -18,6 +18,10 @@
 #include "strom/net/asio.h"
 #include "strom/raft/message.h"
 
+namespace strom::rpc {
+class peer_board;
+}
+
 namespace strom::cluster {
 
 /// The cluster as one broker knows it, for readers on any thread: a consistent copy, replaced
@@ -129,6 +133,9 @@ class controller {
   [[nodiscard]] uint16_t port() const;
   /// Thread-safe.
   [[nodiscard]] std::shared_ptr<const cluster_view> view() const;
+  /// When each other broker was last heard from over the internal listener (null before
+  /// start()). Thread-safe.
+  [[nodiscard]] std::shared_ptr<rpc::peer_board> peers_heard() const;
 
   /// Has `cmd` applied by the cluster (forwarded to the controller leader when this broker is
   /// not it) and waits until this broker applied it too; the command's value (see

@@ -95,6 +95,10 @@ struct replica_options {
   replica_outbox* outbox = nullptr;
   /// The owner shard's recovery throttle (raft::options::recovery); none when null.
   raft::recovery_budget* recovery = nullptr;
+  /// The owner shard's view of which brokers went silent (raft::options::liveness): idle
+  /// groups go quiet; none when null.
+  const raft::peer_liveness* liveness = nullptr;
+  int quiet_keepalive_ticks = 200;
   /// Called on the owner shard when this replica became the ready leader of `term`.
   std::function<void(int64_t term)> on_leader;
 };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,10 @@ class partition_manager {
     int heartbeat_ticks = 3;
     size_t max_append_bytes = 1 << 20;
     int64_t in_sync_ticks = 200;
+    /// The brokers not heard from within an election timeout (read every tick); idle groups
+    /// go quiet when set, sending a keepalive every `quiet_keepalive_ticks`.
+    std::function<std::set<raft::node_id>()> silent_peers;
+    int quiet_keepalive_ticks = 200;
     io::file_system* fs = nullptr;
     /// Sends Raft messages to other brokers. Called on any shard; thread-safe.
     std::function<void(std::vector<std::pair<uint64_t, raft::message>>)> send;
@@ -185,6 +190,8 @@ class partition_manager {
     std::chrono::steady_clock::time_point balanced_at;
     /// The shard's part of the recovery throttle, refilled every tick.
     raft::recovery_budget recovery;
+    /// Which brokers went silent, refreshed every tick (quiet groups wait on it).
+    raft::peer_liveness liveness;
   };
   awaitable<void> tick_loop(size_t shard);
   void tick_shard(size_t shard);

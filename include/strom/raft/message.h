@@ -37,7 +37,10 @@ struct message {
   // vote_response
   bool granted = false;
 
-  // append: prev_index, prev_term, entries, commit. heartbeat: commit.
+  // append: prev_index, prev_term, entries, commit. heartbeat: commit, and quiesce: the group
+  // is idle, hold the election timeout while the leader's node is alive. Both responses carry
+  // the follower's commit index in `commit`.
+  bool quiesce = false;
   raft_index prev_index;
   raft::term prev_term;
   std::vector<entry> entries;

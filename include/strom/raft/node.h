@@ -44,6 +44,12 @@ struct options {
   bool write_caching = false;
   /// Recovery throttle (replication.recovery_max_bytes_per_sec); none when null.
   recovery_budget* recovery = nullptr;
+  /// Quiescence (none when null): a leader whose members hold its whole log and know its
+  /// commit index for a few heartbeats in a row goes quiet and sends a heartbeat only every
+  /// `quiet_keepalive_ticks`; its quiet followers hold their election timeout while the
+  /// leader's node is alive here. Anything to send wakes the group.
+  const peer_liveness* liveness = nullptr;
+  int quiet_keepalive_ticks = 200;
   /// Seed of the node's random source (election timeout jitter). Deterministic for a seed.
   uint64_t random_seed = 0;
   test_mutations mutations;  ///< TEST ONLY, all off by default
@@ -178,6 +184,8 @@ class node {
   [[nodiscard]] raft_index flushed_index() const { return flushed_; }
   /// Leader whose term-start entry committed.
   [[nodiscard]] bool is_ready_leader() const { return role_ == role::leader && leader_ready_; }
+  /// The group is quiet (options::liveness): no heartbeats but the keepalives.
+  [[nodiscard]] bool quiet() const { return quiet_; }
   [[nodiscard]] const configuration& config() const { return config_; }
   [[nodiscard]] raft_index last_index() const;
   [[nodiscard]] std::optional<raft::term> term_at(raft_index i) const;
@@ -204,6 +212,8 @@ class node {
     raft_index match_at_heartbeat{0};  // to notice a pipeline that lost its appends
     int stalled_heartbeats = 0;
     int64_t heard_tick = 0;           // node::ticks_ when it last answered
+    raft_index commit_known{0};       // the commit index it last reported
+    bool silent = false;              // quiet leader: its node went silent meanwhile
     std::deque<raft_index> inflight;  // last index of each append in flight
   };
 
@@ -250,6 +260,12 @@ class node {
   void on_config_appended(const entry& e);
   void check_tickets();
   void maybe_send_timeout_now(node_id to, const progress& p);
+  /// Quiescence: whether the leader may go quiet now; its tick while quiet (false: it woke);
+  /// waking up; whether member `id` counts as heard within `within` ticks.
+  [[nodiscard]] bool may_quiesce() const;
+  bool quiet_leader_tick();
+  void wake();
+  [[nodiscard]] bool heard(node_id id, const progress& p, int64_t within) const;
   [[nodiscard]] uint64_t random();
 
   options opts_;
@@ -278,6 +294,9 @@ class node {
   std::map<node_id, progress> progress_;
   std::optional<node_id> transfer_target_;
   int transfer_elapsed_ = 0;
+  bool quiet_ = false;
+  int quiet_rounds_ = 0;     // leader: heartbeat rounds in a row that found the group idle
+  int64_t quiet_heard_ = 0;  // quiet follower: the tick of the leader's last keepalive
   std::deque<ticket> tickets_;
   uint64_t rng_state_;
 };

@@ -120,4 +120,13 @@ struct recovery_budget {
   int64_t available = 0;
 };
 
+/// The other nodes the owner of many groups has not heard from lately (no inter-broker frame,
+/// not even a ping, within an election timeout): refreshed by the owner as time passes, read
+/// by its groups (options::liveness). A quiet follower waits for its leader for as long as the
+/// leader's node is not silent.
+struct peer_liveness {
+  std::set<node_id> silent;
+  [[nodiscard]] bool alive(node_id n) const { return !silent.contains(n); }
+};
+
 }  // namespace strom::raft

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "strom/raft/transport.h"
@@ -14,6 +17,26 @@ namespace strom::rpc {
 
 /// The method of a batch of Raft messages (a one-way frame).
 inline constexpr uint16_t raft_batch_method = 1;
+/// The group of a ping: a batch of one part for it says "the sender is alive" (no group's).
+inline constexpr group_id ping_group = ~group_id{0};
+
+/// When this node last heard from each peer (any inbound batch, a ping included): the
+/// liveness signal of each broker pair, which quiet Raft groups wait on
+/// (raft::options::liveness). Thread-safe.
+class peer_board {
+ public:
+  using clock = std::chrono::steady_clock;
+  void heard_from(raft::node_id n, clock::time_point at = clock::now());
+  /// A peer now known: as good as heard from now (it gets a timeout to show up).
+  void add(raft::node_id n, clock::time_point at = clock::now());
+  /// The known peers not heard from within `within`.
+  [[nodiscard]] std::set<raft::node_id> silent(std::chrono::milliseconds within,
+                                               clock::time_point now = clock::now()) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<raft::node_id, clock::time_point> heard_;
+};
 
 /// Raft's network between brokers: one `client` per peer node, and the messages of every group
 /// batched per destination until flush() (a runtime flushes after it drained the ready output
@@ -56,6 +79,10 @@ class raft_network {
   }
   /// Messages dropped so far: to an unknown node, or refused by a full queue.
   [[nodiscard]] uint64_t dropped() const { return dropped_; }
+  /// Sends a ping to each peer nothing was sent to within `idle` (call it every tick).
+  void keepalive(std::chrono::milliseconds idle);
+  /// When each peer was last heard from.
+  [[nodiscard]] const std::shared_ptr<peer_board>& board() const { return board_; }
   void stop();
 
  private:
@@ -72,6 +99,8 @@ class raft_network {
   std::map<raft::node_id, batch_builder> pending_;
   std::map<group_id, std::unique_ptr<group_transport>> groups_;
   uint64_t dropped_ = 0;
+  std::shared_ptr<peer_board> board_ = std::make_shared<peer_board>();
+  std::map<raft::node_id, peer_board::clock::time_point> sent_;
 };
 
 }  // namespace strom::rpc

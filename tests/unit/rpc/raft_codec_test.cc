@@ -77,6 +77,11 @@ TEST(RaftCodec, EveryMessageTypeRoundTrips) {
   g.type = message_type::vote_response;
   g.granted = true;
   all.push_back(g);
+  message h;
+  h.type = message_type::heartbeat;
+  h.commit = raft_index(7);
+  h.quiesce = true;
+  all.push_back(h);
   for (const auto& m : all) {
     auto bytes = encode_message(m);
     auto back = decode_message(bytes);
@@ -91,6 +96,22 @@ TEST(RaftCodec, EveryMessageTypeRoundTrips) {
     longer.push_back(std::byte{0});
     EXPECT_FALSE(decode_message(longer).has_value());
   }
+}
+
+TEST(RaftCodec, TheFlagsByteCarriesTransferAndQuiesceOnly) {
+  message h;
+  h.type = message_type::heartbeat;
+  h.quiesce = true;
+  auto bytes = encode_message(h);
+  auto back = decode_message(bytes);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->quiesce);
+  EXPECT_FALSE(back->transfer);
+  // The flags byte follows type, from, to, term and the pre-vote byte.
+  const size_t at = 1 + 4 + 4 + 8 + 1;
+  ASSERT_EQ(bytes[at], std::byte{2});
+  bytes[at] = std::byte{4};
+  EXPECT_FALSE(decode_message(bytes).has_value());
 }
 
 TEST(RaftCodec, CountsBeyondTheInputAreRefusedBeforeAllocating) {
