@@ -1,6 +1,7 @@
 #include "strom/cluster/housekeeping.h"
 
 #include "strom/base/logging.h"
+#include "strom/cluster/topic_table.h"
 
 namespace strom::cluster {
 
@@ -50,16 +51,25 @@ void housekeeping::tick(size_t shard) {
     if (!r && !r.error().is(storage::errc::log_dir_offline)) {
       lg().warn("{}: housekeeping: {}", p.name().dir_name(), r.error().message());
     }
-    // Compaction rewrites batches in place, which a Raft log cannot take: a replicated
-    // (internal) compacted topic is compacted through snapshots of its state instead.
-    if (!p.replicated() && p.log().compaction_due())
+    // A replicated __consumer_offsets partition is compacted into its Raft snapshots by its
+    // coordinator instead.
+    if ((!p.replicated() || !is_internal_topic(p.name().topic)) && p.log().compaction_due())
       start_compaction(shard, p);
   });
   arm(shard);
 }
 
 void housekeeping::start_compaction(size_t shard, partition& p) {
-  auto job = p.log().prepare_compaction();
+  // A replicated log is compacted below its high watermark only (a truncation may cut what
+  // lies beyond, superseding records included), and every batch keeps its offsets in the
+  // Raft log: one whose records all went stays, empty. What a follower catching up then
+  // receives is the compacted batches, at the same offsets and terms.
+  storage::compaction_bounds bounds;
+  if (p.replicated()) {
+    bounds.limit = p.high_watermark();
+    bounds.keep_empty_batches = true;
+  }
+  auto job = p.log().prepare_compaction(bounds);
   if (!job)
     return;
   {

@@ -392,11 +392,6 @@ status validate_replicated_configs(int32_t replication_factor, const topic_confi
                                n, majority, replication_factor));
     }
   }
-  auto policy = configs.find("cleanup.policy");
-  if (policy != configs.end() && policy->second.find("compact") != std::string::npos) {
-    return error(config_errc::invalid_value,
-                 "cleanup.policy compact with more than one replica is not supported yet");
-  }
   return ok();
 }
 

@@ -99,15 +99,16 @@ status check_length(const batch_header& h, size_t max_batch_bytes) {
   return ok();
 }
 
-result<batch_header> validate_batch(std::span<const std::byte> batch, size_t max_batch_bytes) {
+result<batch_header> validate_batch(std::span<const std::byte> batch, size_t max_batch_bytes,
+                                    batch_shape shape) {
   auto h = decode_header(batch);
   if (!h)
     return h;
-  return validate_batch(batch, *h, max_batch_bytes);
+  return validate_batch(batch, *h, max_batch_bytes, shape);
 }
 
 result<batch_header> validate_batch(std::span<const std::byte> batch, const batch_header& h,
-                                    size_t max_batch_bytes) {
+                                    size_t max_batch_bytes, batch_shape shape) {
   // A batch whose length disagrees with the bytes present is corrupt, whatever it claims;
   // only a complete batch can be too large.
   if (h.batch_length >= 0 && h.size_bytes() != batch.size()) {
@@ -135,8 +136,11 @@ result<batch_header> validate_batch(std::span<const std::byte> batch, const batc
     return error(batch_errc::bad_attributes,
                  fmt::format("reserved attribute bits set: {:#06x}", h.attributes));
   }
-  if (h.records_count <= 0 || h.last_offset_delta < 0 ||
-      h.records_count != h.last_offset_delta + 1) {
+  bool counts_ok =
+      shape == batch_shape::produced
+          ? h.records_count > 0 && h.records_count == int64_t{h.last_offset_delta} + 1
+          : h.records_count >= 0 && h.records_count <= int64_t{h.last_offset_delta} + 1;
+  if (h.last_offset_delta < 0 || !counts_ok) {
     return error(batch_errc::bad_count, fmt::format("recordsCount {} with lastOffsetDelta {}",
                                                     h.records_count, h.last_offset_delta));
   }

@@ -22,6 +22,7 @@ error invalid(std::string what) {
 result<validated_batch> validate_for_append(std::span<std::byte> batch, const validation_policy& p,
                                             std::vector<record_error>* record_errors) {
   const bool client = p.origin == append_origin::client;
+  const bool replica = p.origin == append_origin::replica;
 
   // What Kafka checks on the request (ProduceRequest.validateRecords) and while cutting the
   // record set into batches.
@@ -51,7 +52,8 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
   }
 
   // The batch: length, size limit, CRC, attributes, count against lastOffsetDelta.
-  auto checked = validate_batch(batch, first, p.max_batch_bytes);
+  auto checked = validate_batch(batch, first, p.max_batch_bytes,
+                                replica ? batch_shape::compacted : batch_shape::produced);
   if (!checked)
     return checked.error();
   batch_header h = *checked;
@@ -88,6 +90,7 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
   timestamp_ms max_ts = -1;
   bytes::cursor c(section);
   record_view v;  // reused: parse_record sets every field
+  int64_t prev_delta = -1;
   for (int32_t i = 0; i < h.records_count; ++i) {
     if (c.at_end()) {
       return invalid(fmt::format("premature end of the records: {} announced, {} present",
@@ -96,9 +99,17 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
     size_t at = c.position();
     if (const char* bad = detail::parse_record(c, v))
       return invalid(fmt::format("record {} (byte {} of the records): {}", i, at, bad));
-    if (v.offset_delta != i) {
+    // Compaction keeps each kept record's delta: increasing, within the batch's offsets.
+    bool delta_ok = replica ? v.offset_delta > prev_delta && v.offset_delta <= h.last_offset_delta
+                            : v.offset_delta == i;
+    if (!delta_ok) {
       return invalid(fmt::format("record {} has offset delta {}; deltas must be 0 to {} in order",
                                  i, v.offset_delta, h.last_offset_delta));
+    }
+    prev_delta = v.offset_delta;
+    if (replica) {
+      all_keyed = all_keyed && v.key.has_value();
+      continue;  // the leader took it: its keys and timestamps are not decided again
     }
     timestamp_ms ts = 0;
     if (__builtin_add_overflow(h.base_timestamp, v.timestamp_delta, &ts)) {
@@ -138,13 +149,15 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
 
   // maxTimestamp as the records say (Kafka rewrites it the same way); a LogAppendTime topic
   // gets the append time from the partition instead.
+  if (replica)
+    return validated_batch(h, batch, all_keyed, p.origin);  // byte for byte as the leader's
   if (!p.log_append_time && (lat_bit || h.max_timestamp != max_ts)) {
     h.attributes = static_cast<int16_t>(h.attributes & ~int16_t{0x08});
     h.max_timestamp = max_ts;
     rewrite_timestamps(batch, h.attributes, h.max_timestamp);
     h.crc = bytes::read_be<uint32_t>(batch.data() + L::crc);
   }
-  return validated_batch(h, batch, all_keyed);
+  return validated_batch(h, batch, all_keyed, p.origin);
 }
 
 void validated_batch::stamp(kafka_offset base, leader_epoch epoch) {

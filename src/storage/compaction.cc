@@ -280,7 +280,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
         continue;
       }
       changed = true;
-      if (keep.empty()) {
+      if (keep.empty() && !s_.keep_empty_batches) {
         // The whole batch goes. An idempotent producer's newest batch leaves its header
         // behind in an internal entry, so that its sequence state survives (docs).
         bool newest = h.producer_id >= 0 && newest_of_producer(m, h);
@@ -292,7 +292,10 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
       // Rebuild with the kept records: same base offset and last offset delta (the batch
       // still spans its offsets, as Kafka does), producer fields, attributes and max
       // timestamp; new count, records, CRC; and a delete horizon once a tombstone is seen.
+      // A replicated log keeps a batch with no record left, uncompressed.
       batch_header nh = h;
+      if (keep.empty())
+        nh.attributes = static_cast<int16_t>(nh.attributes & ~int16_t{0x07});
       if (needs_horizon) {
         nh.attributes = static_cast<int16_t>(nh.attributes | batch_header::delete_horizon_flag);
         nh.base_timestamp = sat_add(s_.now, s_.delete_retention_ms);
@@ -311,7 +314,7 @@ status compaction_job::clean_input(const key_map& m, size_t i) {
         model::append_record(body, r.attributes, ts_delta, r.offset_delta,
                              r.body.subspan(r.key_pos));
       }
-      auto packed = model::compress(h.codec(), body);
+      auto packed = model::compress(nh.codec(), body);
       if (!packed)
         return packed.error();
       nh.records_count = static_cast<int32_t>(keep.size());

@@ -48,6 +48,8 @@ constexpr const char* swap_suffix = ".swap";
 /// Largest decompressed records section accepted when validating an append or looking up a
 /// timestamp inside a compressed batch (as compaction's default, compaction_job settings).
 constexpr size_t max_decompressed_bytes = size_t{64} << 20;
+/// A leader's batch larger than this is corrupt (as compaction's default max_batch_bytes).
+constexpr size_t max_replicated_batch_bytes = size_t{1} << 30;
 }  // namespace
 
 status log_flush_state::write_recovery_point(int64_t value) {
@@ -653,7 +655,10 @@ status log::roll(leader_epoch epoch) {
 model::validation_policy log::validation_policy(model::append_origin origin) const {
   model::validation_policy p;
   p.origin = origin;
-  p.max_batch_bytes = opts_.config.max_batch_bytes;
+  // A replica takes its leader's batch whatever the limit is now (it may have been lowered
+  // since); beyond 1 GiB a batch is corrupt.
+  p.max_batch_bytes = origin == model::append_origin::replica ? max_replicated_batch_bytes
+                                                              : opts_.config.max_batch_bytes;
   p.max_decompressed_bytes = max_decompressed_bytes;
   p.compacted = opts_.config.cleanup_compact;
   return p;
@@ -677,12 +682,15 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
     released_at_ = n;
     release_synced();  // closed segments a flush made durable let go of their files
   }
-  if (batch.size_bytes() > opts_.config.max_batch_bytes) {
+  if (batch.size_bytes() > opts_.config.max_batch_bytes &&
+      batch.origin() != model::append_origin::replica) {
     return error(errc::batch_too_large,
                  fmt::format("batch of {} bytes, the limit is {}", batch.size_bytes(),
                              opts_.config.max_batch_bytes));
   }
-  if (opts_.config.cleanup_compact && !batch.header().is_control() && !batch.all_keyed())
+  // A replica takes what its leader stored (written before the policy was compact, maybe).
+  if (opts_.config.cleanup_compact && !batch.header().is_control() && !batch.all_keyed() &&
+      batch.origin() != model::append_origin::replica)
     return error(errc::record_without_key, "cleanup.policy is compact");
   auto& cur = active();
   if (epoch < cur.epoch()) {
@@ -869,7 +877,8 @@ result<model::raft_index> log::append_stamped(std::span<const std::byte> entry,
   auto h = model::decode_header(entry);
   if (!h)
     return error(errc::invalid_batch, h.error().message());
-  auto valid = model::validate_batch(entry, *h, opts_.config.max_batch_bytes);
+  auto valid =
+      model::validate_batch(entry, *h, max_replicated_batch_bytes, model::batch_shape::compacted);
   if (!valid)
     return error(errc::invalid_batch, valid.error().message());
   if (expected != next_index()) {
@@ -884,8 +893,12 @@ result<model::raft_index> log::append_stamped(std::span<const std::byte> entry,
   }
   auto epoch = leader_epoch(h->partition_leader_epoch);
   if (!h->is_internal()) {
+    // Byte for byte as the leader stored it (compacted, maybe; its timestamps as they are).
     std::vector<std::byte> copy(entry.begin(), entry.end());
-    auto r = append(std::span<std::byte>(copy), epoch);  // stamps what it carries already
+    auto v = model::validate_for_append(copy, validation_policy(model::append_origin::replica));
+    if (!v)
+      return error(errc::invalid_batch, v.error().message());
+    auto r = append(*v, epoch);  // stamps what it carries already
     if (!r)
       return r.error();
     return r->base_index;
@@ -1151,6 +1164,13 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
       } else if (h.next_offset() > limit) {
         done = true;
         break;
+      } else if (h.records_count == 0 && !ro.include_internal) {
+        // A batch compaction emptied in a replicated log: it holds its offsets for the Raft
+        // log; a reader gets the batches around it, as with a removed batch.
+        close_run();
+        pos += size;
+        run = file_slice{*file, pos, 0};
+        continue;
       }
       if (out.bytes + size > ro.max_bytes && (out.bytes > 0 || !ro.min_one_batch)) {
         done = true;
@@ -1553,7 +1573,7 @@ bool log::compaction_due() const {
          static_cast<double>(dirty) >= cfg.min_cleanable_dirty_ratio * static_cast<double>(total);
 }
 
-std::shared_ptr<compaction_job> log::prepare_compaction() {
+std::shared_ptr<compaction_job> log::prepare_compaction(const compaction_bounds& bounds) {
   const auto& cfg = opts_.config;
   if (compacting_ || !cfg.cleanup_compact || opts_.dir->offline())
     return nullptr;
@@ -1561,6 +1581,8 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
   // A record may go only when the newer record of its key is durable: the key map is built
   // from segments wholly below the flushed offset (and below the active segment).
   auto bound = std::min(active().base_offset().value(), flushed_offset().value());
+  if (bounds.limit)
+    bound = std::min(bound, bounds.limit->value());
   std::vector<compaction_input> inputs;
   bool dirty = false;
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
@@ -1586,6 +1608,7 @@ std::shared_ptr<compaction_job> log::prepare_compaction() {
   s.delete_retention_ms = cfg.delete_retention_ms;
   s.cancel = opts_.cancel;
   s.dirty_from = cleaned_end_;
+  s.keep_empty_batches = bounds.keep_empty_batches;
   compacting_ = true;
   return std::make_shared<compaction_job>(id_, generation_, std::move(s), std::move(inputs));
 }
@@ -1670,8 +1693,8 @@ result<compaction_stats> log::finish_compaction(compaction_job& job) {
   return stats;
 }
 
-result<compaction_stats> log::compact() {
-  auto job = prepare_compaction();
+result<compaction_stats> log::compact(const compaction_bounds& bounds) {
+  auto job = prepare_compaction(bounds);
   if (!job)
     return compaction_stats{};
   (void)job->run();

@@ -643,9 +643,10 @@ status segment::recover(segment_recovery& report) {
       reason = fmt::format("CRC mismatch in batch at {}", pos);
       break;
     }
-    // Compaction leaves batches with fewer records than offsets (gaps), never more.
+    // Compaction leaves batches with fewer records than offsets (gaps), never more; in a
+    // replicated log, a batch whose records all went stays with none.
     bool counts_ok = h->is_internal() ? (h->records_count == 0 && h->last_offset_delta == -1)
-                                      : (h->last_offset_delta >= 0 && h->records_count > 0 &&
+                                      : (h->last_offset_delta >= 0 && h->records_count >= 0 &&
                                          h->records_count <= h->last_offset_delta + 1);
     if (!counts_ok) {
       reason = fmt::format("inconsistent record count in batch at {}", pos);

@@ -410,6 +410,86 @@ class ReplicationTest(unittest.TestCase):
             admin.close()
         self.assertEqual(got, {0: 1597, 1: 1598, 2: 1599})
 
+    def test_a_compacted_topic_keeps_each_keys_newest_value_on_every_replica(self):
+        """cleanup.policy=compact on RF 3: a follower is down while 20,000 updates of 200 keys
+        (a few deleted) are written and compacted on the others (batches whose records all
+        went stay empty in the Raft log); back, it catches up from the compacted log, and once
+        it leads it serves each key's newest value (or tombstone) at its original offset, and
+        nothing that was not written there."""
+        from confluent_kafka import Producer
+        topic = "table"
+        leaders = self.create(topic, 1, configs={"cleanup.policy": "compact",
+                                                 "segment.bytes": "1048576",
+                                                 "segment.ms": "1000",
+                                                 "min.cleanable.dirty.ratio": "0.01"})
+        leader = leaders[0][0]
+        follower = next(n for n in self.cluster.nodes if n != leader)
+        self.cluster.nodes[follower].kill()
+        written, newest, errors = {}, {}, []
+
+        def on_delivery(err, msg):
+            if err is not None:
+                errors.append(err)
+                return
+            written[msg.offset()] = (msg.key(), msg.value())
+            if msg.key() not in newest or newest[msg.key()][0] < msg.offset():
+                newest[msg.key()] = (msg.offset(), msg.value())
+        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all",
+                             "linger.ms": 5})
+        for i in range(20000):
+            key = b"key-%d" % (i % 200)
+            # The last round deletes every twentieth key.
+            value = None if i >= 19800 and i % 20 == 0 else b"value-%d-" % i + b"x" * 200
+            while True:
+                try:
+                    producer.produce(topic, key=key, value=value, partition=0,
+                                     on_delivery=on_delivery)
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+        self.assertEqual(producer.flush(TIMEOUT), 0)
+        self.assertEqual(errors, [])
+        marker = re.compile(rf"{topic}-0: compacted \d+ of \d+ segment\(s\) up to offset (\d+)")
+
+        def compacted_to(node):
+            return max([int(m) for m in marker.findall(node.output())] or [0])
+        # Up to the last segment or so (each holds about 4,500 updates).
+        self.cluster.wait_until(
+            lambda: all(compacted_to(node) >= 15000 for node in self.cluster.nodes.values()
+                        if node.running), "compaction on the running replicas")
+        # The leader restarts, so that no append it queued for the follower before the
+        # compaction is still on its way: what the follower gets is read from compacted logs.
+        self.cluster.nodes[leader].stop()
+        self.cluster.nodes[leader].start()
+        self.wait_leaders(topic, 1, exclude=(follower,))
+        self.cluster.nodes[follower].start()
+        self.transfer_to(topic, follower)  # it caught up: a transfer waits for that
+
+        from kafka import KafkaConsumer, TopicPartition
+        consumer = KafkaConsumer(bootstrap_servers=self.cluster.bootstrap(),
+                                 enable_auto_commit=False, consumer_timeout_ms=5000,
+                                 request_timeout_ms=30000, api_version_auto_timeout_ms=30000)
+        try:
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
+            consumer.seek(tp, 0)
+            got = []
+            deadline = time.time() + TIMEOUT
+            while (not got or got[-1][0] < 19999) and time.time() < deadline:
+                for msgs in consumer.poll(timeout_ms=1000).values():
+                    got.extend((m.offset, m.key, m.value) for m in msgs)
+        finally:
+            consumer.close()
+        offsets = [o for o, _, _ in got]
+        self.assertEqual(offsets, sorted(set(offsets)), "offsets increase")
+        self.assertLess(len(got), 20000 // 2, "compacted")
+        for o, k, v in got:
+            self.assertEqual(written[o], (k, v), f"offset {o}")
+        served = {}
+        for o, k, v in got:
+            served[k] = (o, v)
+        self.assertEqual(served, newest)
+
     def transfer_to(self, topic, target):
         """Partition 0 of `topic` led by broker `target` (the admin API's transfer)."""
         self.transfer_to_partition(topic, 0, 1, target)

@@ -91,8 +91,7 @@ storage::log_config effective_log_config(const topic_defaults& defaults,
 /// Whether acks=all waits for fsync (write.caching=false).
 bool flush_before_ack(const topic_defaults& defaults, const topic_configs& overrides);
 /// validate_topic_configs(), and what a topic of `replication_factor` replicas adds: a
-/// min.insync.replicas of at most a majority, and no compaction (not on replicated partitions
-/// yet).
+/// min.insync.replicas of at most a majority.
 status validate_replicated_configs(int32_t replication_factor, const topic_configs& configs);
 /// min.insync.replicas: the in-sync replicas an acks=all write needs.
 int32_t min_insync_replicas(const topic_defaults& defaults, const topic_configs& overrides);

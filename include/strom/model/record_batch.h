@@ -154,13 +154,21 @@ inline std::error_code make_error_code(batch_errc e) {
 /// without touching the body. Used before allocating or reading a batch.
 [[nodiscard]] status check_length(const batch_header& h, size_t max_batch_bytes);
 
+/// The record counts a data batch may have against its lastOffsetDelta: as produced, one
+/// record per offset; as compaction left it, fewer records than offsets, none at all when every
+/// record went (a replicated log keeps such an empty batch for the offsets it spans).
+enum class batch_shape { produced, compacted };
+
 /// Fully validates one batch that occupies exactly `batch`: header, length, magic, CRC-32C,
-/// record count against lastOffsetDelta and attributes.
+/// record count against lastOffsetDelta (recordsCount == lastOffsetDelta + 1 > 0, or
+/// 0 <= recordsCount <= lastOffsetDelta + 1 for the compacted shape) and attributes.
 [[nodiscard]] result<batch_header> validate_batch(std::span<const std::byte> batch,
-                                                  size_t max_batch_bytes);
+                                                  size_t max_batch_bytes,
+                                                  batch_shape shape = batch_shape::produced);
 /// The same for a batch whose header `h` the caller decoded already (decode_header(batch)).
 [[nodiscard]] result<batch_header> validate_batch(std::span<const std::byte> batch,
-                                                  const batch_header& h, size_t max_batch_bytes);
+                                                  const batch_header& h, size_t max_batch_bytes,
+                                                  batch_shape shape = batch_shape::produced);
 
 /// Overwrites baseOffset and partitionLeaderEpoch in place (neither is under the CRC).
 void stamp_batch(std::span<std::byte> batch, kafka_offset base, leader_epoch epoch);

@@ -15,9 +15,12 @@ namespace strom::model {
 
 /// Who appends a batch (Kafka's AppendOrigin): a client's batch gets the checks Kafka makes
 /// only for clients (baseOffset 0, no control batches, a sequence with every producer id);
-/// the broker's own writers (the group coordinator, tools and tests) skip those. Every
-/// other check is the same for both.
-enum class append_origin { client, internal };
+/// the broker's own writers (the group coordinator, tools and tests) skip those. A replica's
+/// batch is one its leader stored, taken byte for byte: its structure is checked (the
+/// compacted shape allowed: fewer records than offsets, offset deltas increasing, none at
+/// all), but nothing the leader decided is checked again or rewritten (keys on a compacted
+/// topic, timestamps). Every other check is the same for all.
+enum class append_origin { client, internal, replica };
 
 /// What a batch is validated against: the origin and the target log's settings.
 struct validation_policy {
@@ -79,6 +82,7 @@ class validated_batch {
   [[nodiscard]] size_t size_bytes() const { return bytes_.size(); }
   /// Every record has a key (what a compacted log requires).
   [[nodiscard]] bool all_keyed() const { return all_keyed_; }
+  [[nodiscard]] append_origin origin() const { return origin_; }
 
   /// Stamps baseOffset and partitionLeaderEpoch (not under the CRC), bytes and header.
   void stamp(kafka_offset base, leader_epoch epoch);
@@ -88,12 +92,14 @@ class validated_batch {
  private:
   friend result<validated_batch> validate_for_append(std::span<std::byte>, const validation_policy&,
                                                      std::vector<record_error>*);
-  validated_batch(const batch_header& h, std::span<std::byte> bytes, bool all_keyed)
-      : header_(h), bytes_(bytes), all_keyed_(all_keyed) {}
+  validated_batch(const batch_header& h, std::span<std::byte> bytes, bool all_keyed,
+                  append_origin origin)
+      : header_(h), bytes_(bytes), all_keyed_(all_keyed), origin_(origin) {}
 
   batch_header header_;
   std::span<std::byte> bytes_;
   bool all_keyed_ = false;
+  append_origin origin_ = append_origin::client;
 };
 
 }  // namespace strom::model

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "strom/base/clock.h"
@@ -28,6 +29,16 @@ struct compaction_stats {
   uint64_t unreadable_batches = 0;  ///< could not be decoded: kept as they were
   /// The end of the compacted range (the next offset of the last segment read).
   model::kafka_next_offset cleaned_end{0};
+};
+
+/// What a replicated log adds to a compaction's rules (docs/storage-format.md, "Compaction").
+struct compaction_bounds {
+  /// No segment reaching past this offset is compacted (a replicated log's high watermark:
+  /// beyond it a truncation may still cut the record that would supersede an older one).
+  std::optional<model::kafka_next_offset> limit;
+  /// A batch whose records all go stays, with none, instead of going (a Raft log keeps each
+  /// of its offsets in an entry of its term, which a follower catching up receives).
+  bool keep_empty_batches = false;
 };
 
 /// One closed segment as a compaction job sees it. Closed segments are immutable, so their
@@ -70,6 +81,8 @@ class compaction_job {
     /// "dirty" section): what lies before was compacted against every key up to that point,
     /// so only newer records can supersede it.
     model::kafka_next_offset dirty_from{0};
+    /// compaction_bounds::keep_empty_batches.
+    bool keep_empty_batches = false;
   };
 
   compaction_job(uint64_t log_id, uint64_t generation, settings s,

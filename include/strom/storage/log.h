@@ -143,7 +143,8 @@ struct read_options {
   size_t max_bytes = 1 << 20;
   /// Exclusive upper bound on returned data (e.g. the high watermark); nullopt = log end.
   std::optional<model::kafka_next_offset> max_offset;
-  /// Internal entries are returned only to replication; never to Fetch.
+  /// Internal entries (and the empty batches compaction leaves in a replicated log) are
+  /// returned only to replication; never to Fetch.
   bool include_internal = false;
   bool min_one_batch = true;
 };
@@ -366,15 +367,15 @@ class log {
   /// closed bytes, or a kept tombstone's delete horizon has passed.
   [[nodiscard]] bool compaction_due() const;
   /// Captures a compaction of the closed segments that are safe to clean: from the first
-  /// segment up to (excluding) the first one that ends beyond the flushed offset or is
-  /// younger than min.compaction.lag.ms. The active segment is never compacted. nullptr when
-  /// there is nothing to do or a compaction is already running.
-  std::shared_ptr<compaction_job> prepare_compaction();
+  /// segment up to (excluding) the first one that ends beyond the flushed offset (or
+  /// `bounds.limit`) or is younger than min.compaction.lag.ms. The active segment is never
+  /// compacted. nullptr when there is nothing to do or a compaction is already running.
+  std::shared_ptr<compaction_job> prepare_compaction(const compaction_bounds& bounds = {});
   /// Swaps in what `job` (run()) wrote, or discards it when it failed or the log changed
   /// meanwhile (truncation, retention, DeleteRecords: errc::compaction_aborted). Owner thread.
   result<compaction_stats> finish_compaction(compaction_job& job);
   /// prepare, run and finish on the calling (owner) thread; empty stats when nothing to do.
-  result<compaction_stats> compact();
+  result<compaction_stats> compact(const compaction_bounds& bounds = {});
   /// Identifies this log object among all logs of the process (jobs refer to it).
   [[nodiscard]] uint64_t id() const { return id_; }
 

@@ -358,5 +358,76 @@ TEST(Records, IterationChecksDeltasAgainstTheHeader) {
   EXPECT_TRUE(for_each_record_in(beyond, 2, count));
 }
 
+/// A batch as compaction leaves it: the records with these offset deltas (and keys), the
+/// batch spanning `span` offsets.
+std::vector<std::byte> compacted_batch(std::vector<int64_t> deltas, int32_t span,
+                                       std::optional<std::string> key = "k") {
+  std::vector<std::byte> recs;
+  for (auto d : deltas) {
+    raw_record r;
+    r.offset_delta = d;
+    r.key = key;
+    auto b = record_bytes(r);
+    recs.insert(recs.end(), b.begin(), b.end());
+  }
+  raw_batch_options o;
+  o.records_count = static_cast<int32_t>(deltas.size());
+  o.last_offset_delta = span - 1;
+  return raw_batch(recs, o);
+}
+
+TEST(Validator, AReplicaTakesTheCompactedShapeItsLeaderStoredAndNothingElse) {
+  validation_policy replica;
+  replica.origin = append_origin::replica;
+  replica.compacted = true;
+  // Fewer records than offsets, deltas increasing, none at all: what compaction leaves.
+  EXPECT_TRUE(accepted(compacted_batch({0, 3}, 5), replica));
+  EXPECT_TRUE(accepted(compacted_batch({4}, 5), replica));
+  EXPECT_TRUE(accepted(compacted_batch({}, 5), replica));
+  // A record without a key, written before the topic was compacted: the leader has it.
+  EXPECT_TRUE(accepted(compacted_batch({1}, 2, std::nullopt), replica));
+  // A client or the broker's own writers get one record per offset, as always.
+  for (auto origin : {append_origin::client, append_origin::internal}) {
+    validation_policy p = replica;
+    p.origin = origin;
+    EXPECT_EQ(refused(compacted_batch({0, 3}, 5), p), batch_errc::bad_count);
+    EXPECT_EQ(refused(compacted_batch({}, 5), p), batch_errc::bad_count);
+  }
+  // Still a batch: more records than offsets, deltas out of order or past the batch's end.
+  EXPECT_EQ(refused(compacted_batch({0, 1, 2}, 2), replica), batch_errc::bad_count);
+  EXPECT_EQ(refused(compacted_batch({3, 1}, 5), replica), batch_errc::invalid_record);
+  EXPECT_EQ(refused(compacted_batch({2, 2}, 5), replica), batch_errc::invalid_record);
+  EXPECT_EQ(refused(compacted_batch({5}, 5), replica), batch_errc::invalid_record);
+  auto h = validate_batch(compacted_batch({}, 3), 1 << 20, batch_shape::compacted);
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->records_count, 0);
+  EXPECT_FALSE(validate_batch(compacted_batch({}, 3), 1 << 20));
+}
+
+TEST(Validator, AReplicaKeepsItsLeadersBatchByteForByte) {
+  // A LogAppendTime batch as the leader stamped it, and one whose maxTimestamp is not its
+  // records' largest (compaction removed that record): an internal append rewrites both.
+  batch_builder b(5000);
+  b.add(std::optional<std::string_view>("a"), std::optional<std::string_view>("1"), 5000);
+  auto lat = b.build();
+  set_log_append_time(lat, 9000);
+  raw_batch_options o;
+  o.max_timestamp = 7000;
+  auto stale_max = raw_batch(plain_records(1), o);
+  for (const auto& original : {lat, stale_max}) {
+    validation_policy replica;
+    replica.origin = append_origin::replica;
+    auto bytes = original;
+    auto v = validate_for_append(bytes, replica);
+    ASSERT_TRUE(v) << v.error().message();
+    EXPECT_EQ(bytes, original);
+    validation_policy internal = replica;
+    internal.origin = append_origin::internal;
+    auto rewritten = original;
+    ASSERT_TRUE(validate_for_append(rewritten, internal));
+    EXPECT_NE(rewritten, original);
+  }
+}
+
 }  // namespace
 }  // namespace strom::model

@@ -58,7 +58,7 @@ class compaction_test : public log_fixture {
       b.add(kv, vv, clock_.now_ms());
     }
     auto bytes = b.build();
-    auto r = l_->append(bytes, leader_epoch(0));
+    auto r = l_->append(bytes, epoch_);
     EXPECT_TRUE(r) << r.error().message();
     for (size_t i = 0; i < kvs.size(); ++i)
       written_.push_back({r ? r->base.value() + static_cast<int64_t>(i) : -1, kvs[i].first,
@@ -197,6 +197,7 @@ class compaction_test : public log_fixture {
   }
 
   std::vector<rec> written_;
+  leader_epoch epoch_{0};  ///< of the batches put() appends
 };
 
 std::string key(int i) {
@@ -614,6 +615,106 @@ TEST_F(compaction_test, IdempotentProducerStateSurvivesItsBatchesRemoval) {
   }));
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].base_sequence, 2);
+}
+
+TEST_F(compaction_test, AReplicatedLogKeepsEveryOffsetInAnEntryOfItsTermAndAFollowerTakesIt) {
+  // A Raft log (term-start entries, two terms): each batch whose records all go stays with
+  // none, so that every Raft index is still in an entry of the term it was written in, and a
+  // follower catching up from these bytes gets the same log.
+  ASSERT_TRUE(l_->append_internal(model::internal_kind::term_start, {}, leader_epoch(1)));
+  epoch_ = leader_epoch(1);
+  put({{"a", "1"}, {"b", "1"}}, model::compression::lz4, 7, 0);
+  put({{"a", "2"}});
+  put({{"c", "1"}, {"a", "3"}}, model::compression::zstd);
+  roll();
+  ASSERT_TRUE(l_->append_internal(model::internal_kind::term_start, {}, leader_epoch(2)));
+  epoch_ = leader_epoch(2);
+  put({{"b", "2"}, {"c", std::nullopt}});
+  put({{"a", "4"}});
+  roll();
+  put({{"a", "5"}, {"b", "3"}});
+  roll();
+  put({{"d", "active"}});
+  ASSERT_TRUE(l_->flush());
+  auto first = l_->first_index();
+  auto last = l_->last_index();
+  std::vector<leader_epoch> terms;
+  for (auto i = first; i <= last; i = model::raft_index(i.value() + 1))
+    terms.push_back(*l_->term_at(i));
+
+  // Bounded: the segments reaching past the limit stay as they are (nothing there supersedes).
+  auto second_segment = l_->recent_segments_start(3);
+  auto st = l_->compact({model::kafka_next_offset(second_segment.value()), true});
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->segments_read, 1u);
+  EXPECT_EQ(st->records_removed, 2u);  // a=1 and a=2 by a=3
+  st = l_->compact({l_->log_end(), true});
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_GT(st->records_removed, 0u);
+
+  // Every index in an entry of its term, entries contiguous, some of them empty batches.
+  auto entries = l_->read_entries(first, 1 << 30);
+  ASSERT_TRUE(entries) << entries.error().message();
+  auto next = first;
+  size_t empty = 0;
+  for (const auto& e : *entries) {
+    EXPECT_EQ(e.index, next);
+    auto span = e.header.is_internal() ? 1 : e.header.offset_count();
+    for (int64_t k = 0; k < span; ++k) {
+      auto i = e.index.value() + k;
+      EXPECT_EQ(leader_epoch(e.header.partition_leader_epoch), terms[i - first.value()]) << i;
+      EXPECT_EQ(l_->term_at(model::raft_index(i)), terms[i - first.value()]) << i;
+    }
+    if (!e.header.is_internal() && e.header.records_count == 0) {
+      ++empty;
+      EXPECT_EQ(e.header.codec(), model::compression::none);
+    }
+    next = model::raft_index(e.index.value() + span);
+  }
+  EXPECT_EQ(next.value(), last.value() + 1);
+  EXPECT_EQ(empty, 4u);  // {a=1 b=1}, {a=2}, {c=1 a=3}, {a=4}
+  // A consumer gets the records only (no empty batch reaches it) and every key's newest.
+  (void)batches();
+  expect_newest_values_kept();
+  // The producer state is read back from the kept headers as before.
+  std::vector<model::batch_header> seen;
+  ASSERT_TRUE(l_->visit_headers(kafka_offset(0), [&](const auto& h) {
+    if (h.producer_id == 7)
+      seen.push_back(h);
+  }));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].base_sequence, 0);
+
+  // A follower appends what the leader serves, entry by entry, and holds the same bytes.
+  log_recovery report;
+  auto follower =
+      log::open(model::ntp{"t", model::partition_id(1)},
+                log::options{fs_.get(), &clock_, &pool_, dir_, cfg_, nullptr, nullptr, nullptr},
+                true, report);
+  ASSERT_TRUE(follower) << follower.error().message();
+  auto& f = **follower;
+  for (const auto& e : *entries) {
+    auto r = f.append_stamped(e.bytes, e.index);
+    ASSERT_TRUE(r) << e.index.value() << ": " << r.error().message();
+  }
+  auto copied = f.read_entries(first, 1 << 30);
+  ASSERT_TRUE(copied);
+  ASSERT_EQ(copied->size(), entries->size());
+  for (size_t i = 0; i < copied->size(); ++i)
+    EXPECT_EQ((*copied)[i].bytes, (*entries)[i].bytes) << i;
+  ASSERT_TRUE(f.close());
+
+  // The leader's compacted log reopens the same after a crash (recovery takes empty batches).
+  auto expected = records();
+  ASSERT_TRUE(l_->flush());
+  l_.reset();
+  mem_->crash();
+  open_log(false);
+  EXPECT_EQ(records(), expected);
+  EXPECT_EQ(l_->last_index(), last);
+  auto again = l_->read_entries(first, 1 << 30);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->size(), entries->size());
 }
 
 TEST_F(compaction_test, CrashAtEveryStepOfRewriteAndSwapLosesNothing) {
