@@ -41,12 +41,15 @@ class Node(Broker):
 class Cluster:
     """`size` nodes from config/cluster/node-{1..size}.yaml (nodes 1-3 are the seeds, node 4 a
     broker outside them); `extra` is appended to every node's YAML, and `insert` maps a line
-    of the files to lines put right after it (keys inside a section)."""
+    of the files to lines put right after it (keys inside a section). `seed_port(n, m, port)`,
+    when given, names the port node n reaches seed m at instead of m's internal port (a relay
+    between them)."""
 
-    def __init__(self, size=3, extra="", insert=None):
+    def __init__(self, size=3, extra="", insert=None, seed_port=None):
         self._tmp = tempfile.TemporaryDirectory(prefix="strom-cluster-")
         self.extra = extra
         self.insert = insert or {}
+        self.seed_port = seed_port
         self.ports = {}
         self.nodes = {}
         for n in range(1, size + 1):
@@ -68,6 +71,14 @@ class Cluster:
         text = re.sub(r"\b([1-9])(9092|9093|9644)\b", port, text)
         text = re.sub(r"\n    - \{ node_id: (\d+),[^\n]*",
                       lambda mm: mm.group(0) if int(mm.group(1)) in self.ports else "", text)
+        if self.seed_port:
+            def seed(mm):
+                m = int(mm.group(1))
+                if m == n:
+                    return mm.group(0)
+                return f"node_id: {m}, host: {mm.group(2)}, port: " + str(
+                    self.seed_port(n, m, int(mm.group(3))))
+            text = re.sub(r"node_id: (\d+), host: ([0-9.]+), port: (\d+)", seed, text)
         workdir = os.path.join(self._tmp.name, f"node-{n}")
         os.makedirs(workdir)
         text = text.replace(f"./data/node-{n}", os.path.join(workdir, "data"))
