@@ -4,7 +4,9 @@
 #    build, instrumented for libFuzzer, also makes the protocol decoder, request handler,
 #    record validation and inter-broker decoder fuzzers;
 # 2. GCC with ThreadSanitizer (Debug), the unit tests only (the target strom-tests);
-# 3. the regular (optimised, GCC) build, every test, which also runs the fuzzers of build 1:
+# 3. the regular (optimised, GCC) build, with the chaos suite's fault-injection hooks in
+#    stromd, every test (a three-minute chaos schedule among them), which also runs the
+#    fuzzers of build 1:
 #    the decoder and handler fuzzers for 30 seconds each, the record validation and
 #    inter-broker decoder fuzzers for 15.
 # The output ends with ctest's summary of the regular build.
@@ -36,7 +38,7 @@ cmake --build build/tsan -j"$jobs" --target strom-tests
 
 echo "== regular build"
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DSTROM_FAULT_HOOKS=ON \
   -DSTROM_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/request_decode_fuzz" \
   -DSTROM_HANDLER_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/handler_fuzz" \
   -DSTROM_RECORDS_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/records_validate_fuzz" \

@@ -13,6 +13,16 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
+
+#ifdef STROM_FAULT_HOOKS
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "strom/io/fault_file_system.h"
+#endif
 
 #include "app/broker.h"
 #include "strom/base/clock.h"
@@ -51,6 +61,35 @@ void raise_descriptor_limit(const strom::config::broker_config& cfg, spdlog::log
         cfg.network.max_connections, static_cast<uint64_t>(rl.rlim_cur));
   }
 }
+
+#ifdef STROM_FAULT_HOOKS
+/// Test builds only (cmake -DSTROM_FAULT_HOOKS=ON; tests/chaos): with STROM_FAULT_DIR set, every
+/// fsync fails while the file `<STROM_FAULT_DIR>/<node id>.fail-sync` exists, as a failing disk
+/// would make them. `watcher` polls for the file every 50 ms.
+std::shared_ptr<strom::io::file_system> file_system_with_hooks(int32_t node, std::jthread& watcher,
+                                                               spdlog::logger& log) {
+  auto fs = strom::io::make_posix_file_system();
+  const char* dir = std::getenv("STROM_FAULT_DIR");
+  if (dir == nullptr || *dir == '\0')
+    return fs;
+  auto faults = std::make_shared<strom::io::fault_file_system>(fs);
+  auto flag = std::filesystem::path(dir) / (std::to_string(node) + ".fail-sync");
+  log.warn("fault hooks: every fsync fails while {} exists", flag.string());
+  watcher = std::jthread([faults, flag](const std::stop_token& stop) {
+    bool failing = false;
+    while (!stop.stop_requested()) {
+      std::error_code ec;
+      bool want = std::filesystem::exists(flag, ec);
+      if (want != failing) {
+        faults->fail_syncs(want);
+        failing = want;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  return faults;
+}
+#endif
 
 }  // namespace
 
@@ -113,7 +152,13 @@ int main(int argc, char** argv) {
 
   thread_timer_clock clk;
   auto random = make_system_random();
-  app::broker broker(*cfg, io::make_posix_file_system(), clk, *random,
+#ifdef STROM_FAULT_HOOKS
+  std::jthread fault_watcher;
+  auto fs = file_system_with_hooks(cfg->node.id, fault_watcher, log);
+#else
+  auto fs = io::make_posix_file_system();
+#endif
+  app::broker broker(*cfg, std::move(fs), clk, *random,
                      app::broker::options{.version = STROM_VERSION});
   if (auto s = broker.start(); !s) {
     // start() logged what failed.

@@ -7,7 +7,8 @@ network partitions between brokers (a broker isolated from the other two, a brid
 broker sees both sides that no longer see each other, one-way cuts) made with relays the
 harness puts between the brokers (tests/chaos/links.py); slow links; a data directory that
 fills up (each on a small file system of its own, in a mount namespace of the run's own:
-root only), healed by freeing the space and restarting the broker. Workloads meanwhile:
+root only), healed by freeing the space and restarting the broker; fsync errors (stromd built
+with -DSTROM_FAULT_HOOKS=ON), healed by restarting the broker. Workloads meanwhile:
 idempotent acks=all producers writing unique values over six partitions, a consumer group
 reading and committing with members leaving and joining, and topic creation and deletion
 churn. Afterwards every fault is healed, the partitions are read from the start, the brokers
@@ -15,7 +16,7 @@ are stopped, every replica's log is read from its files, and tests/chaos/checker
 every broken guarantee. A report (Markdown and JSON) and a timeline picture go to --out.
 Exits 1 on any anomaly, naming the seed.
 
-  scripts/chaos.sh --time SECONDS --seed S --faults kill,pause,partition,slow,disk [--out DIR]
+  scripts/chaos.sh --time SECONDS --seed S --faults kill,pause,partition,slow,disk,fsync [--out DIR]
 
 The seed draws the schedule: each fault's kind, shape, length and the pauses between them;
 which broker a fault hits follows the leaders of the moment, and the interleaving with the
@@ -49,7 +50,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 TOPIC = "chaos"
 PARTITIONS = 6
-FAULTS = ("kill", "pause", "partition", "slow", "disk")
+FAULTS = ("kill", "pause", "partition", "slow", "disk", "fsync")
 DATA_FS_BYTES = 256 << 20  # each broker's data directory: a file system of its own
 RECOVERY_BOUND = 90  # seconds from the last heal to leaders and full ISR everywhere
 HOLD = (3.0, 8.0)  # how long a fault lasts
@@ -107,6 +108,11 @@ class ChaosRun:
         self.paused = set()
         self.killed = set()
         self.net = Network()
+        # fsync errors: stromd built with STROM_FAULT_HOOKS fails every fsync while the file
+        # <STROM_FAULT_DIR>/<node id>.fail-sync exists.
+        self.fault_dir = os.path.join(out, "fault-hooks")
+        os.makedirs(self.fault_dir, exist_ok=True)
+        os.environ["STROM_FAULT_DIR"] = self.fault_dir
         self.cluster = Cluster(3, seed_port=self.net.port_for)
         if "disk" in faults:
             # A small file system per data directory (in the run's own mount namespace), so
@@ -365,18 +371,24 @@ class ChaosRun:
                     self.net.cut(victim, o)
                 what = f"broker {victim}'s messages to {others} dropped (one-way)"
             return what, self.net.heal
-        if kind == "disk":
+        if kind in ("disk", "fsync"):
             node = self.cluster.nodes[victim]
-            filler = os.path.join(node.data, "filler")
-            fill(filler)
+            if kind == "disk":
+                cause = os.path.join(node.data, "filler")
+                fill(cause)
+                what = f"data directory of broker {victim} full"
+            else:
+                cause = os.path.join(self.fault_dir, f"{victim}.fail-sync")
+                open(cause, "w").close()
+                what = f"every fsync of broker {victim} fails"
 
             def heal():
                 # A data directory a write error took offline stays so until the broker
-                # restarts: the operator frees space and restarts it.
-                os.remove(filler)
+                # restarts: the operator removes the cause and restarts it.
+                os.remove(cause)
                 node.kill()
                 node.start()
-            return f"data directory of broker {victim} full", heal
+            return what, heal
         if kind == "slow":
             delay = self.rng.uniform(0.05, 0.3)
             self.net.slow(victim, delay)
@@ -409,6 +421,10 @@ class ChaosRun:
     def run(self):
         log(f"seed {self.seed}, {self.seconds} s, faults {','.join(self.faults)}")
         self.cluster.start()
+        if "fsync" in self.faults and not all(
+                "fault hooks:" in n.output() for n in self.cluster.nodes.values()):
+            log("fsync faults need stromd built with -DSTROM_FAULT_HOOKS=ON: left out")
+            self.faults = tuple(f for f in self.faults if f != "fsync")
         admin = AdminClient({"bootstrap.servers": self.bootstrap()})
 
         def create():
@@ -567,7 +583,7 @@ class ChaosRun:
         b.set_yscale("log")
         b.set_xlabel("seconds")
         colors = {"kill": "red", "pause": "orange", "partition": "purple", "slow": "gray",
-                  "disk": "brown"}
+                  "disk": "brown", "fsync": "olive"}
         for kind, what, start, end, _ in self.h.faults:
             for ax in (a, b):
                 ax.axvspan(start, end, color=colors.get(kind, "blue"), alpha=0.2)

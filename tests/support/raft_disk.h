@@ -37,6 +37,8 @@ class raft_disk {
   [[nodiscard]] raft::file_hard_state_store& hard_state() { return *hs_; }
   [[nodiscard]] const raft::file_hard_state_store& hard_state() const { return *hs_; }
   [[nodiscard]] storage::log& log() { return *log_; }
+  /// The fault injector under the log (crash points inside an operation).
+  [[nodiscard]] io::fault_file_system& faults() { return *fault_; }
 
   /// Whether something was written since the last begin_flush().
   [[nodiscard]] bool dirty() const { return store_->dirty(); }
