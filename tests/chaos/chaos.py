@@ -93,6 +93,7 @@ class History:
         self.hw = []
         self.faults = []  # (kind, detail, start, end, recovery seconds or None)
         self.churn = {"ok": 0, "failed": 0}
+        self.fatal = []  # (time, producer, error): errors a client could not retry
 
     def now(self):
         return time.time() - self.t0
@@ -204,10 +205,6 @@ class ChaosRun:
     def producer(self, pid, rate):
         h = self.h
         sent = {}
-        p = Producer({"bootstrap.servers": self.bootstrap(),
-                      "enable.idempotence": self.acks == "all", "acks": self.acks,
-                      "compression.type": "none", "linger.ms": 5,
-                      "message.timeout.ms": 60000, "topic.metadata.refresh.interval.ms": 1000})
 
         def delivered(err, msg):
             v = msg.value()
@@ -219,6 +216,14 @@ class ChaosRun:
             else:
                 with h.mu:
                     h.failed.append((v, str(err)))
+
+        def new_producer():
+            return Producer({"bootstrap.servers": self.bootstrap(),
+                             "enable.idempotence": self.acks == "all", "acks": self.acks,
+                             "compression.type": "none", "linger.ms": 5,
+                             "message.timeout.ms": 60000,
+                             "topic.metadata.refresh.interval.ms": 1000})
+        p = new_producer()
         i = 0
         while not self.stop.is_set():
             v = b"p%d-%08d" % (pid, i)
@@ -232,6 +237,13 @@ class ChaosRun:
                     break
                 except BufferError:
                     p.poll(0.05)
+                except KafkaException as e:
+                    # A fatal error (the idempotent producer gave up): recorded for the report;
+                    # a new producer carries on with the values after it.
+                    with h.mu:
+                        h.fatal.append((h.now(), pid, str(e)))
+                    p.flush(5)
+                    p = new_producer()
             p.poll(0)
             i += 1
             time.sleep(1.0 / rate)
@@ -488,7 +500,15 @@ class ChaosRun:
         out = {}
         try:
             for p in range(PARTITIONS):
-                _, high = c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=30)
+                high = None
+                deadline = time.time() + 60
+                while high is None:
+                    try:
+                        _, high = c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)
+                    except KafkaException:  # a leader that just moved
+                        if time.time() > deadline:
+                            raise
+                        time.sleep(0.5)
                 c.assign([TopicPartition(TOPIC, p, 0)])
                 recs = []
                 deadline = time.time() + 120
@@ -540,6 +560,9 @@ class ChaosRun:
         lines.append(f"| writes failed (not acknowledged) | {len(h.failed)}"
                      + "".join(f"; {n}× {why}" for why, n in sorted(reasons.items())) + " |")
         lines.append(f"| topic churn (ok / failed) | {h.churn['ok']} / {h.churn['failed']} |")
+        lines.append(f"| producers' fatal errors | {len(h.fatal)}"
+                     + "".join(f"; at {t:.1f} s producer {pid}: {e}" for t, pid, e in h.fatal)
+                     + " |")
         lines.append("| recovery after the last heal | "
                      + (f"{took:.1f} s" if took is not None else "none") + " |")
         lines += ["", "Faults in order:", ""]
@@ -554,6 +577,7 @@ class ChaosRun:
             f.write(text)
         with open(os.path.join(self.out, "report.json"), "w") as f:
             json.dump({"seed": self.seed, "seconds": self.seconds, "faults": h.faults,
+                       "producer_fatal_errors": h.fatal,
                        "summary": summary, "anomalies": anomalies[:1000]}, f, indent=1,
                       default=repr)
         self.timeline()
