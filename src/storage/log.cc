@@ -1149,24 +1149,14 @@ result<read_result> log::read(kafka_offset from, const read_options& ro) const {
         break;
       const auto& h = (*cur)->header;
       size_t size = h.size_bytes();
-      if (h.is_internal()) {
-        if (h.base_offset > limit.value()) {
-          done = true;
-          break;
-        }
-        if (!ro.include_internal) {
-          // End the run before the entry and resume after it.
-          close_run();
-          pos += size;
-          run = file_slice{*file, pos, 0};
-          continue;
-        }
-      } else if (h.next_offset() > limit) {
+      if (h.is_internal() ? h.base_offset > limit.value() : h.next_offset() > limit) {
         done = true;
         break;
-      } else if (h.records_count == 0 && !ro.include_internal) {
-        // A batch compaction emptied in a replicated log: it holds its offsets for the Raft
-        // log; a reader gets the batches around it, as with a removed batch.
+      }
+      // Internal entries, and the batches compaction emptied in a replicated log (they hold
+      // their offsets for the Raft log), go to replication only: a reader's run ends before
+      // the entry and resumes after it.
+      if (!ro.include_internal && (h.is_internal() || h.records_count == 0)) {
         close_run();
         pos += size;
         run = file_slice{*file, pos, 0};
