@@ -74,6 +74,7 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
     o.replicas = t.replicas[idx];
     o.election_ticks = rc.election_ticks;
     o.heartbeat_ticks = rc.heartbeat_ticks;
+    o.tick = rc.tick;
     o.max_append_bytes = rc.max_append_bytes;
     o.in_sync_ticks = rc.in_sync_ticks;
     o.random_seed =

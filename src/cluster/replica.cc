@@ -87,6 +87,8 @@ class partition_category_impl final : public std::error_category {
         return "the replica stopped after a storage failure";
       case partition_errc::unsupported:
         return "not supported on a replicated partition";
+      case partition_errc::fate_unknown:
+        return "the leader stepped down before the write's fate was known";
     }
     return "unknown partition error";
   }
@@ -116,6 +118,17 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   uint64_t elections_won = 0;
   /// Ticks since this replica stopped leading with acks=all writers still waiting.
   int64_t waiting_as_follower = 0;
+  /// When the group last ticked (none yet: the epoch).
+  std::chrono::steady_clock::time_point ticked_at{};
+  /// Ticks after which the others may have elected another leader: an election timeout less
+  /// the heartbeat interval the leader may have been silent before (raft::node::held_up).
+  [[nodiscard]] int lease_ticks() const {
+    return std::max(1, opts.election_ticks - opts.heartbeat_ticks);
+  }
+  /// The longest the group may go without a tick and still trust its leadership.
+  [[nodiscard]] std::chrono::steady_clock::duration lease() const {
+    return opts.tick * lease_ticks();
+  }
   /// Entries not yet known committed: last Raft index -> the Kafka offset after the entry.
   std::map<raft_index, model::kafka_next_offset> pending;
   /// acks=all writers by the Raft index of their entry.
@@ -473,7 +486,7 @@ void partition::stop_replication() {
   if (!rep_)
     return;
   rep_->destroyed = true;
-  rep_->fail_waiters(partition_errc::not_leader);
+  rep_->fail_waiters(partition_errc::fate_unknown);
 }
 
 status partition::serving() const {
@@ -483,6 +496,18 @@ status partition::serving() const {
     return error(partition_errc::replica_failed);
   if (!rep_->core->is_ready_leader())
     return error(partition_errc::not_leader);
+  // Held up (a stopped process, a starved thread) for longer than it takes the others to elect
+  // another leader, and not ticked since: this may be a deposed leader that has not heard of
+  // its successor yet. Its next tick steps it down (raft::node::held_up).
+  if (rep_->ticked_at != std::chrono::steady_clock::time_point{} &&
+      clock_.steady_now() - rep_->ticked_at > rep_->lease())
+    return error(partition_errc::not_leader, "held up for longer than an election timeout");
+  // Not heard from a majority for that long (cut off, or its answers lost): the others may
+  // have elected another leader, whose writes this one has not seen. Check-quorum steps it
+  // down within an election timeout; until then it answers as a follower.
+  const auto& core = *rep_->core;
+  if (core.in_sync_voters(rep_->lease_ticks()) < core.config().quorum())
+    return error(partition_errc::not_leader, "no majority of replicas heard from lately");
   return ok();
 }
 
@@ -496,10 +521,19 @@ void partition::tick() {
   owner_.check();
   if (!rep_ || rep_->failed || rep_->destroyed)
     return;
+  auto now = clock_.steady_now();
+  if (rep_->ticked_at != std::chrono::steady_clock::time_point{} && now > rep_->ticked_at &&
+      rep_->opts.tick.count() > 0) {
+    // Ticks that did not run while the process was stopped or the thread starved.
+    auto missed = (now - rep_->ticked_at) / rep_->opts.tick - 1;
+    if (missed > 0)
+      rep_->core->held_up(missed);
+  }
+  rep_->ticked_at = now;
   rep_->core->tick();
   if (rep_->core->role() != raft::role::leader && !rep_->waiters.empty()) {
     if (++rep_->waiting_as_follower > 2 * int64_t{rep_->opts.election_ticks})
-      rep_->fail_waiters(partition_errc::not_leader);
+      rep_->fail_waiters(partition_errc::fate_unknown);
   }
   rep_->drain();
 }
@@ -740,7 +774,7 @@ net::awaitable<result<partition::append_outcome>> partition::replicate_through_g
     co_return out;
   while (high_watermark_.value() <= out.offsets.last.value()) {
     if (rep->destroyed || !rep->core->is_ready_leader())
-      co_return error(partition_errc::not_leader, "the write was not committed");
+      co_return error(partition_errc::fate_unknown);  // in the log; the next leader decides
     auto start = [this](std::function<void(status)> done) {
       add_waiter([done = std::move(done)] { done(ok()); });
     };

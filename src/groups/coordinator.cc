@@ -244,7 +244,8 @@ awaitable<errc> coordinator::write(int32_t partition,
     if (!r) {
       // As Kafka answers a failed write of the offsets topic: a lost leadership sends the
       // client to the new coordinator, a group short of replicas or busy is retried.
-      if (r.error().is(cluster::partition_errc::not_leader))
+      if (r.error().is(cluster::partition_errc::not_leader) ||
+          r.error().is(cluster::partition_errc::fate_unknown))
         co_return errc::not_coordinator;
       if (r.error().is(cluster::partition_errc::not_enough_replicas) ||
           r.error().is(cluster::partition_errc::backpressure))

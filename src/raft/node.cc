@@ -428,6 +428,11 @@ void node::tick() {
   }
 }
 
+void node::held_up(int64_t ticks) {
+  if (role_ == role::leader && ticks + opts_.heartbeat_ticks >= opts_.election_ticks)
+    become_follower(term_, std::nullopt);
+}
+
 void node::step(const message& m) {
   if (m.term > term_) {
     if (m.type == message_type::vote_request && !m.transfer && in_lease()) {

@@ -26,6 +26,24 @@ def partition_leaders(port, topic):
         c.close()
 
 
+def sent_queue(pid, port):
+    """Bytes waiting, unread, in the receive queues of the connections of process `pid` to its
+    listener `port` (its TCP sockets in /proc/<pid>/net/tcp*)."""
+    total = 0
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            local, state, queues = cols[1], cols[3], cols[4]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:  # established
+                total += int(queues.split(":")[1], 16)
+    return total
+
+
 class ReplicationTest(unittest.TestCase):
     def setUp(self):
         # Retention runs every second (it is a Raft snapshot on replicated partitions), and
@@ -736,6 +754,54 @@ class ReplicationTest(unittest.TestCase):
         answer = kafka_wire.offset_for_leader_epoch(c, topic, 0, old_epoch)
         c.close()
         self.assertEqual(answer, (0, old_epoch, 50))
+
+    def test_a_resumed_leader_refuses_an_idempotent_write_it_no_longer_leads(self):
+        """A leader stopped with SIGSTOP while the others elect a new one, which takes the
+        producer's next batch: a batch after it, waiting in the stopped leader's socket when
+        it resumes, is answered NOT_LEADER_OR_FOLLOWER (the producer retries at the new
+        leader), never OUT_OF_ORDER_SEQUENCE_NUMBER from the sequence state of a leadership
+        it lost while it did not run (a fatal error for an idempotent producer)."""
+        import kafka_wire
+        topic = "resumed"
+        self.create(topic, 1)
+        old = self.wait_leaders(topic, 1)[0][0]
+        node = self.cluster.nodes[old]
+        c = kafka_wire.Client(node.port, timeout=TIMEOUT)
+        err, pid, epoch = c.init_producer_id()
+        self.assertEqual(err, 0)
+
+        def batch(seq):
+            # Stamped now: retention (every second here) would take records of long ago.
+            return kafka_wire.record_batch([b"v%d" % seq], producer=(pid, epoch, seq),
+                                           ts=int(time.time() * 1000))
+        self.assertEqual(c.produce(topic, 0, batch(0))[0], 0)
+        node.proc.send_signal(signal.SIGSTOP)
+        resumed = False
+        try:
+            new = self.wait_leaders(topic, 1, exclude=(old,))[0][0]
+            n = kafka_wire.Client(self.cluster.nodes[new].port, timeout=TIMEOUT)
+            self.assertEqual(n.produce(topic, 0, batch(1))[0], 0)
+            answers = []
+            writer = threading.Thread(target=lambda: answers.append(c.produce(topic, 0, batch(2))))
+            writer.start()
+            # The request is in the stopped leader's socket before it resumes.
+            self.cluster.wait_until(lambda: sent_queue(node.proc.pid, node.port) > 0,
+                                    "the request queued at the stopped leader")
+            node.proc.send_signal(signal.SIGCONT)
+            resumed = True
+            writer.join(TIMEOUT)
+        finally:
+            if not resumed:
+                node.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(len(answers), 1)
+        self.assertEqual(answers[0][0], 6, answers)  # NOT_LEADER_OR_FOLLOWER
+        # The retry at the new leader carries on the producer's sequence.
+        self.assertEqual(n.produce(topic, 0, batch(2))[0], 0)
+        n.close()
+        c.close()
+        self.wait_leaders(topic, 1)
+        got = self.consume_all(topic, 1, 3)
+        self.assertEqual([v for _, v in got[0]], [b"v0", b"v1", b"v2"])
 
     def test_two_replicas_with_min_insync_two_stop_while_one_is_down(self):
         """RF 2, min.insync.replicas 2: acks=all writes fail while a replica is down and go

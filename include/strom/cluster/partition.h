@@ -52,6 +52,10 @@ enum class partition_errc {
   replica_failed,
   /// Not done on a replicated partition yet: POLICY_VIOLATION.
   unsupported,
+  /// An acks=all write whose leader stopped leading before it knew the write's fate: it may
+  /// still commit under the next leader, or not. REQUEST_TIMED_OUT (retriable, possibly
+  /// persisted), never an answer a client takes for "not written".
+  fate_unknown,
 };
 const std::error_category& partition_category();
 inline std::error_code make_error_code(partition_errc e) {
@@ -80,6 +84,8 @@ struct replica_options {
   std::vector<int32_t> replicas;
   int election_ticks = 30;
   int heartbeat_ticks = 3;
+  /// How often the owner shard ticks the group (raft.tick_ms).
+  std::chrono::milliseconds tick{50};
   /// Bytes of entries in one append to a follower (replica.fetch.max.bytes; at least one
   /// entry is always sent).
   size_t max_append_bytes = 1 << 20;

@@ -150,6 +150,12 @@ class node {
   node(const options& opts, const log_view& log, const hard_state& hs);
 
   void tick();
+  /// The owner did not run for `ticks` ticks (its process was stopped or starved) and did not
+  /// tick meanwhile. A leader held up long enough for the others to have elected another one
+  /// (an election timeout, less the heartbeat interval it may have been quiet before) cannot
+  /// know it still leads: it steps down, as check-quorum would have, instead of taking writes
+  /// as a deposed leader that has not heard of its successor yet.
+  void held_up(int64_t ticks);
   void step(const message& m);
   /// Appends a data entry of `kafka_count` Kafka offsets on the leader.
   [[nodiscard]] result<ticket> propose(std::vector<std::byte> payload, int32_t kafka_count);

@@ -102,6 +102,8 @@ error_code to_kafka_error(const error& e) {
         return error_code::kafka_storage_error;
       case cluster::partition_errc::unsupported:
         return error_code::policy_violation;
+      case cluster::partition_errc::fate_unknown:
+        return error_code::request_timed_out;
     }
     return error_code::not_leader_or_follower;
   }

@@ -303,6 +303,37 @@ TEST(RaftNode, CheckQuorumStepsDownAnIsolatedLeader) {
   EXPECT_EQ(g.at(1).role(), role::follower);
 }
 
+TEST(RaftNode, ALeaderHeldUpForAnElectionTimeoutStepsDown) {
+  group g(3);
+  g.elect(1);
+  const auto& o = g.base;
+  // A hiccup shorter than anyone needs to elect another leader: it keeps leading.
+  g.at(1).held_up(o.election_ticks - o.heartbeat_ticks - 1);
+  g.handle(1);
+  EXPECT_TRUE(g.at(1).is_ready_leader());
+  // Stopped long enough for the others to have elected another: it no longer takes writes,
+  // whether or not it has heard of a successor, and it says so.
+  g.events.clear();
+  g.at(1).held_up(o.election_ticks - o.heartbeat_ticks);
+  g.handle(1);
+  EXPECT_EQ(g.at(1).role(), role::follower);
+  EXPECT_FALSE(g.at(1).propose(payload(1), 1).has_value());
+  ASSERT_EQ(g.events.size(), 1u);
+  EXPECT_EQ(g.events[0].kind, leadership_event_kind::stepped_down);
+  // A follower held up only learns the time passed through its next ticks.
+  g.at(2).held_up(100);
+  EXPECT_EQ(g.at(2).role(), role::follower);
+  // The group elects a leader again.
+  for (int t = 0; t < 100; ++t) {
+    g.tick_all(1);
+    g.settle();
+  }
+  int leaders = 0;
+  for (int i = 1; i <= 3; ++i)
+    leaders += g.at(i).is_ready_leader() ? 1 : 0;
+  EXPECT_EQ(leaders, 1);
+}
+
 options no_lease() {
   options o;
   o.check_quorum = false;  // no stickiness: a second scripted election is heard at once
