@@ -270,7 +270,10 @@ kafka::server::broker_identity broker_identity(const config::broker_config& c,
   id.host = l.advertise.host;
   id.port = l.advertise.port;
   id.rack = c.node.rack;
-  id.cluster_id = c.cluster.id.value_or("strom-cluster");
+  // In a cluster without a configured id, the id is the one the first controller leader
+  // wrote: none is named until this broker's view holds it (a placeholder would make a client
+  // see the id change and think it had met another cluster).
+  id.cluster_id = c.cluster.id.value_or(c.cluster.seeds.empty() ? "strom-cluster" : "");
   for (const auto& k : config::schema()) {
     if (k.kafka_name.empty())
       continue;

@@ -223,7 +223,21 @@ class ClusterTest(unittest.TestCase):
         before = self.cluster.wait_until(cluster_id, "a cluster id")
         for node in self.cluster.nodes.values():
             self.assertEqual(node.stop(signal.SIGTERM), 0, node.output())
-        self.cluster.start()
+        # Alone, a broker cannot reach its controller: it names no cluster id rather than
+        # another one (a client that saw two ids would think it had met two clusters).
+        import kafka_wire
+        first = self.cluster.nodes[1]
+        first.start()
+        c = kafka_wire.Client(first.port)
+        try:
+            seen = {}
+            kafka_wire.metadata_v12(c, [], cluster=seen)
+        finally:
+            c.close()
+        self.assertIn(seen["cluster_id"], (None, before), seen)
+        for n, node in self.cluster.nodes.items():
+            if n != 1:
+                node.start()
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster after the restart")
         self.assertEqual(cluster_id(), before)
 

@@ -382,10 +382,11 @@ class CompactReader(Reader):
             self.pos += self.uvarint()
 
 
-def metadata_v12(client, topics, partitions=None):
+def metadata_v12(client, topics, partitions=None, cluster=None):
     """Metadata v12 for `topics`, each (topic_id bytes or None, name or None): a list of
     (error, name, topic_id, partition count) in the response's order. `partitions`, a dict,
-    receives {(name, index): (error, leader, leader epoch)} of every partition."""
+    receives {(name, index): (error, leader, leader epoch)} of every partition; `cluster`, a
+    dict, the cluster id ("cluster_id", None when null) and the controller ("controller")."""
     body = uvarint(len(topics) + 1)
     for tid, name in topics:
         body += (tid or bytes(16)) + compact_string(name) + b"\x00"
@@ -400,8 +401,10 @@ def metadata_v12(client, topics, partitions=None):
         r.take("i")
         r.compact_string()
         r.skip_tags()
-    r.compact_string()  # cluster id
-    r.take("i")  # controller id
+    cluster_id = r.compact_string()
+    controller = r.take("i")
+    if cluster is not None:
+        cluster.update(cluster_id=cluster_id, controller=controller)
     out = []
     for _ in range(r.uvarint() - 1):
         err = r.take("h")

@@ -22,7 +22,8 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
     b.port = d.port;
     b.rack = d.rack;
   }
-  resp.cluster_id = cluster.cluster_id;
+  if (!cluster.cluster_id.empty())
+    resp.cluster_id = cluster.cluster_id;  // null until the controller's id is known
   resp.controller_id = cluster.controller_id;
   std::set<int32_t> live;
   for (const auto& d : cluster.brokers)
