@@ -484,7 +484,7 @@ class ChaosRun:
         replicas = self.read_replicas()
         history = {"attempted": self.h.attempted, "acked": self.h.acked, "reads": self.h.reads,
                    "commits": self.h.commits, "committed": self.h.committed, "hw": self.h.hw,
-                   "final": final, "replicas": replicas,
+                   "final": final, "replicas": replicas, "fatal": self.h.fatal,
                    "recovery": {"bound": RECOVERY_BOUND, "took": took}}
         anomalies, summary = checker.check(history)
         if lagging:

@@ -108,6 +108,11 @@ def check(h):
                         f"partition {p}: broker {b} holds {len(recs)} records, clients read "
                         f"{len(reference)}; first difference at position {diff}")
 
+    # A client never met an error it could not retry (a fatal error of an idempotent producer:
+    # a broker answered what only a broken sequence would earn).
+    for t, producer, e in h.get("fatal", []):
+        anomaly("client-fatal", f"producer {producer} at {t:.1f} s: {e}")
+
     rec = h["recovery"]
     if rec.get("took") is None or rec["took"] > rec["bound"]:
         anomaly("no-recovery", f"not every partition had a leader and all replicas in sync "

@@ -62,6 +62,11 @@ class CheckerTest(unittest.TestCase):
         h["reads"] = []
         self.assertEqual(kinds(h), ["gap", "moved"])
 
+    def test_a_producers_fatal_error(self):
+        h = clean()
+        h["fatal"] = [(12.5, 1, "OUT_OF_ORDER_SEQUENCE_NUMBER")]
+        self.assertEqual(kinds(h), ["client-fatal"])
+
     def test_a_value_never_written(self):
         h = clean()
         h["final"][1].append((2, b"zz"))

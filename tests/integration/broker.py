@@ -2,6 +2,7 @@
 directory, stopped (or killed) by the test and always cleaned up."""
 
 import os
+import random
 import re
 import resource
 import signal
@@ -14,7 +15,33 @@ STROMD = os.environ.get("STROMD", "")
 TIMEOUT = 30
 
 
+_given = set()
+
+
 def free_port():
+    """A free loopback port below the kernel's ephemeral range (ip_local_port_range), never
+    the same twice in one process: a broker restarted on its ports finds them free, not taken
+    meanwhile as the local port of some client's connection (a port the kernel hands out for
+    bind(0) is one of those)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    top = low - 1
+    bottom = max(10000, top - 12000)
+    rng = random.SystemRandom()
+    for _ in range(1000 if top - bottom >= 1000 else 0):
+        port = rng.randint(bottom, top)
+        if port in _given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

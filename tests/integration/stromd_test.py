@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,10 +18,8 @@ SOURCE_DIR = os.environ["STROM_SOURCE_DIR"]
 TIMEOUT = 30
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from broker import free_port  # noqa: E402
 
 
 def write_config(tmp, data_dir, extra=""):
