@@ -121,9 +121,10 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   /// When the group last ticked (none yet: the epoch).
   std::chrono::steady_clock::time_point ticked_at{};
   /// Ticks after which the others may have elected another leader: an election timeout less
-  /// the heartbeat interval the leader may have been silent before (raft::node::held_up).
+  /// the heartbeat interval the leader may have been silent before, and a tick of margin for
+  /// the phase between the members' tickers (raft::node::held_up).
   [[nodiscard]] int lease_ticks() const {
-    return std::max(1, opts.election_ticks - opts.heartbeat_ticks);
+    return std::max(1, opts.election_ticks - opts.heartbeat_ticks - 1);
   }
   /// The longest the group may go without a tick and still trust its leadership.
   [[nodiscard]] std::chrono::steady_clock::duration lease() const {
@@ -505,8 +506,11 @@ status partition::serving() const {
   // Not heard from a majority for that long (cut off, or its answers lost): the others may
   // have elected another leader, whose writes this one has not seen. Check-quorum steps it
   // down within an election timeout; until then it answers as a follower.
+  // (Only where the lease spans a few heartbeats: a follower's last answer is up to a heartbeat
+  // interval old at any time.)
   const auto& core = *rep_->core;
-  if (core.in_sync_voters(rep_->lease_ticks()) < core.config().quorum())
+  if (rep_->lease_ticks() > 2 * rep_->opts.heartbeat_ticks &&
+      core.in_sync_voters(rep_->lease_ticks()) < core.config().quorum())
     return error(partition_errc::not_leader, "no majority of replicas heard from lately");
   return ok();
 }
@@ -522,13 +526,11 @@ void partition::tick() {
   if (!rep_ || rep_->failed || rep_->destroyed)
     return;
   auto now = clock_.steady_now();
-  if (rep_->ticked_at != std::chrono::steady_clock::time_point{} && now > rep_->ticked_at &&
-      rep_->opts.tick.count() > 0) {
-    // Ticks that did not run while the process was stopped or the thread starved.
-    auto missed = (now - rep_->ticked_at) / rep_->opts.tick - 1;
-    if (missed > 0)
-      rep_->core->held_up(missed);
-  }
+  // Held up (a stopped process, a starved thread) for longer than the lease: the others may
+  // have elected another leader meanwhile. The same test as serving()'s.
+  if (rep_->ticked_at != std::chrono::steady_clock::time_point{} &&
+      now - rep_->ticked_at > rep_->lease())
+    rep_->core->held_up(rep_->opts.election_ticks);
   rep_->ticked_at = now;
   rep_->core->tick();
   if (rep_->core->role() != raft::role::leader && !rep_->waiters.empty()) {

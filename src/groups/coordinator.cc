@@ -144,7 +144,8 @@ coordinator::partition_state* coordinator::state_for(int32_t partition, errc& er
   int32_t epoch = 0;
   if (p->replicated()) {
     if (!p->serving()) {
-      unload(ss, partition);
+      if (!p->led_term())
+        unload(ss, partition);  // a leader's short lapse (its lease) keeps its groups loaded
       err = errc::not_coordinator;
       return nullptr;
     }

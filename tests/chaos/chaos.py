@@ -238,6 +238,9 @@ class ChaosRun:
                 except BufferError:
                     p.poll(0.05)
                 except KafkaException as e:
+                    if not e.args[0].fatal():
+                        p.poll(0.05)  # a passing error (stale metadata): the write again
+                        continue
                     # A fatal error (the idempotent producer gave up): recorded for the report;
                     # a new producer carries on with the values after it.
                     with h.mu:

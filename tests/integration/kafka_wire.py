@@ -426,6 +426,17 @@ def metadata_v12(client, topics, partitions=None, cluster=None):
     return out
 
 
+def describe_cluster(client):
+    """DescribeCluster v0: (error, cluster id)."""
+    client.send(60, 0, b"\x00\x00", header_version=2)  # no authorized operations, no tags
+    r = CompactReader(client.recv())
+    r.skip_tags()  # response header v1
+    r.take("i")  # throttle
+    err = r.take("h")
+    r.compact_string()  # error message
+    return err, r.compact_string()
+
+
 def metadata_leaders(client, topic):
     """{partition: (leader, leader epoch)} of `topic` by Metadata v12 (leader -1: none)."""
     parts = {}

@@ -53,8 +53,11 @@ enum class partition_errc {
   /// Not done on a replicated partition yet: POLICY_VIOLATION.
   unsupported,
   /// An acks=all write whose leader stopped leading before it knew the write's fate: it may
-  /// still commit under the next leader, or not. REQUEST_TIMED_OUT (retriable, possibly
-  /// persisted), never an answer a client takes for "not written".
+  /// still commit under the next leader, or not. NOT_LEADER_OR_FOLLOWER, as Kafka answers a
+  /// write waiting for its replicas when the leadership moves: the client retries at the new
+  /// leader with the same sequence, which recognises the batch if it committed.
+  /// (REQUEST_TIMED_OUT was tried: librdkafka producers then met OUT_OF_ORDER_SEQUENCE_NUMBER
+  /// for the batch after the retried one, a fatal error; docs/architecture.md.)
   fate_unknown,
 };
 const std::error_category& partition_category();

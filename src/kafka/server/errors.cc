@@ -103,7 +103,7 @@ error_code to_kafka_error(const error& e) {
       case cluster::partition_errc::unsupported:
         return error_code::policy_violation;
       case cluster::partition_errc::fate_unknown:
-        return error_code::request_timed_out;
+        return error_code::not_leader_or_follower;
     }
     return error_code::not_leader_or_follower;
   }

@@ -508,6 +508,12 @@ awaitable<net::handler_result> handle_describe_cluster(request_context& c,
   protocol::describe_cluster_response resp;
   resp.endpoint_type = r.endpoint_type;
   auto cluster = describe_cluster(c.id);
+  if (cluster.cluster_id.empty()) {
+    // Not reached a controller yet: a retriable error, not an id that changes later.
+    resp.error_code = protocol::error_code::request_timed_out;
+    resp.error_message = "the cluster id is not known yet: no controller reached";
+    co_return respond(c, resp);
+  }
   resp.cluster_id = cluster.cluster_id;
   resp.controller_id = cluster.controller_id;
   for (const auto& d : cluster.brokers) {
