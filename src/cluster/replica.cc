@@ -126,9 +126,11 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   [[nodiscard]] int lease_ticks() const {
     return std::max(1, opts.election_ticks - opts.heartbeat_ticks - 1);
   }
-  /// The longest the group may go without a tick and still trust its leadership.
-  [[nodiscard]] std::chrono::steady_clock::duration lease() const {
-    return opts.tick * lease_ticks();
+  /// Not ticked for longer than the lease by `now` (a stopped process, a starved thread): the
+  /// others may have elected another leader meanwhile.
+  [[nodiscard]] bool held_up(std::chrono::steady_clock::time_point now) const {
+    return ticked_at != std::chrono::steady_clock::time_point{} &&
+           now - ticked_at > opts.tick * lease_ticks();
   }
   /// Entries not yet known committed: last Raft index -> the Kafka offset after the entry.
   std::map<raft_index, model::kafka_next_offset> pending;
@@ -500,8 +502,7 @@ status partition::serving() const {
   // Held up (a stopped process, a starved thread) for longer than it takes the others to elect
   // another leader, and not ticked since: this may be a deposed leader that has not heard of
   // its successor yet. Its next tick steps it down (raft::node::held_up).
-  if (rep_->ticked_at != std::chrono::steady_clock::time_point{} &&
-      clock_.steady_now() - rep_->ticked_at > rep_->lease())
+  if (rep_->held_up(clock_.steady_now()))
     return error(partition_errc::not_leader, "held up for longer than an election timeout");
   // Not heard from a majority for that long (cut off, or its answers lost): the others may
   // have elected another leader, whose writes this one has not seen. Check-quorum steps it
@@ -526,10 +527,7 @@ void partition::tick() {
   if (!rep_ || rep_->failed || rep_->destroyed)
     return;
   auto now = clock_.steady_now();
-  // Held up (a stopped process, a starved thread) for longer than the lease: the others may
-  // have elected another leader meanwhile. The same test as serving()'s.
-  if (rep_->ticked_at != std::chrono::steady_clock::time_point{} &&
-      now - rep_->ticked_at > rep_->lease())
+  if (rep_->held_up(now))  // the same test as serving()'s
     rep_->core->held_up(rep_->opts.election_ticks);
   rep_->ticked_at = now;
   rep_->core->tick();
