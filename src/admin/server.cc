@@ -199,9 +199,62 @@ struct server::impl {
           query_param(target, "target"));
       co_return co_await std::move(op);
     }
+    constexpr std::string_view brokers_prefix = "/v1/brokers/";
+    if (path.starts_with(brokers_prefix)) {
+      auto rest = std::string_view(path).substr(brokers_prefix.size());
+      auto slash = rest.find('/');
+      auto what = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+      if (what == "decommission" || what == "recommission") {
+        bool put = req.method() == http::verb::put;
+        if (!put && !(get && what == "decommission"))
+          co_return json_error(http::status::method_not_allowed,
+                               what == "decommission" ? "use PUT or GET" : "use PUT");
+        auto op = decommission(rest.substr(0, slash), what == "decommission", put);
+        co_return co_await std::move(op);
+      }
+    }
     if (path == "/metrics" || path.starts_with("/v1/"))
       co_return json_error(http::status::method_not_allowed, "method not allowed");
     co_return json_error(http::status::not_found, "no such endpoint");
+  }
+
+  /// `PUT /v1/brokers/{id}/decommission` (`on`, `change`), `PUT /v1/brokers/{id}/recommission`
+  /// (`change`), `GET /v1/brokers/{id}/decommission`: decommissions a broker (every replica it
+  /// holds moves to other brokers; it gets no new ones), takes it back, or reports how far the
+  /// decommission is. Any broker of a cluster answers (through the controller).
+  awaitable<response> decommission(std::string_view id_text, bool on, bool change) {
+    int32_t id = -1;
+    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (ec != std::errc() || end != id_text.data() + id_text.size() || id < 0)
+      co_return json_error(http::status::bad_request, "expected /v1/brokers/{id}/...");
+    if (!src.topics || !src.partitions || !src.cluster)
+      co_return json_error(http::status::service_unavailable,
+                           src.partitions ? "a single-node broker has no other broker to move "
+                                            "its replicas to"
+                                          : "still recovering the logs");
+    if (change) {
+      auto* topics = src.topics;
+      auto op = src.partitions->runtime().invoke_on(
+          0, [topics, id, on] { return topics->decommission_broker(id, on); });
+      auto s = co_await std::move(op);
+      if (!s) {
+        auto code = s.error().is(cluster::controller_errc::unknown_broker)
+                        ? http::status::not_found
+                        : http::status::service_unavailable;
+        co_return json_error(code, s.error().message());
+      }
+      co_return make_response(http::status::ok,
+                              fmt::format("{{\"broker\":{},\"decommissioned\":{}}}\n", id, on));
+    }
+    auto st = src.topics->decommission_status(id);
+    if (!st)
+      co_return json_error(http::status::not_found, st.error().message());
+    co_return make_response(
+        http::status::ok,
+        fmt::format("{{\"broker\":{},\"decommissioned\":{},\"replicas\":{},\"moving\":{},"
+                    "\"stuck\":{},\"done\":{}}}\n",
+                    id, st->decommissioned, st->replicas, st->moving, st->stuck,
+                    st->decommissioned && st->replicas == 0));
   }
 
   /// `POST /v1/partitions/kafka/{topic}/{partition}/transfer_leadership[?target={node}]`, sent
@@ -342,9 +395,9 @@ struct server::impl {
         auto leader = t.leader_of(p);
         if (!leader)
           continue;
-        if (t.replicas[static_cast<size_t>(p)].size() > 1) {
+        auto l = view->leaders->find({name, p});
+        if (t.replicated(p) || l != view->leaders->end()) {
           // A Raft group: the leader it elected, once the controller recorded it.
-          auto l = view->leaders->find({name, p});
           leader = l == view->leaders->end() ? std::nullopt : std::optional(l->second.leader);
         }
         auto b = leader ? view->brokers.find(*leader) : view->brokers.end();
@@ -363,9 +416,9 @@ struct server::impl {
       return out;
     for (const auto& [name, t] : *view->topics) {
       for (size_t p = 0; p < t.replicas.size(); ++p) {
-        if (t.replicas[p].size() < 2)
+        if (!t.replicated(static_cast<int32_t>(p)))
           continue;
-        for (auto r : t.replicas[p]) {
+        for (auto r : t.all_replicas(static_cast<int32_t>(p))) {
           auto b = view->brokers.find(r);
           if (b == view->brokers.end() || b->second.fenced)
             out.emplace(name, static_cast<int32_t>(p));
@@ -473,6 +526,23 @@ struct server::impl {
       auto& brokers = gauge("strom_cluster_brokers", "Registered brokers, by state");
       brokers.Add({{"state", "live"}}).Set(live);
       brokers.Add({{"state", "fenced"}}).Set(fenced);
+      gauge("strom_cluster_decommissioned_brokers",
+            "Brokers being decommissioned (or decommissioned and empty)")
+          .Add({})
+          .Set(static_cast<double>(
+              std::count_if(view->brokers.begin(), view->brokers.end(),
+                            [](const auto& b) { return b.second.decommissioned; })));
+      double moves = 0;
+      for (const auto& [name, t] : *view->topics)
+        moves += static_cast<double>(t.moving.size());
+      gauge("strom_cluster_partition_moves",
+            "Partition moves in flight (reassignments, decommissions, balancing)")
+          .Add({})
+          .Set(moves);
+      gauge("strom_cluster_preferred_elections_pending",
+            "Partitions an ElectLeaders asked to be led by their preferred replica, not yet")
+          .Add({})
+          .Set(static_cast<double>(view->preferred_elections->size()));
       gauge("strom_controller_leader", "1 when this broker leads the controller group")
           .Add({})
           .Set(view->controller_id == src.node_id ? 1 : 0);
@@ -615,11 +685,13 @@ void server::start() {
 
 void server::attach(cluster::partition_manager* partitions, groups::coordinator* groups,
                     storage::log_manager* logs, std::function<int64_t()> connections,
-                    std::function<std::shared_ptr<const cluster::cluster_view>()> cluster) {
+                    std::function<std::shared_ptr<const cluster::cluster_view>()> cluster,
+                    cluster::topics_frontend* topics) {
   auto& i = *impl_;
   asio::post(i.io, [&i, partitions, groups, logs, connections = std::move(connections),
-                    cluster = std::move(cluster)]() mutable {
+                    cluster = std::move(cluster), topics]() mutable {
     i.src.cluster = std::move(cluster);
+    i.src.topics = topics;
     i.src.partitions = partitions;
     i.src.groups = groups;
     i.src.logs = logs;

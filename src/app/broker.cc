@@ -251,7 +251,7 @@ status broker::build() {
           n += s->connections();
         return n;
       },
-      std::move(view));
+      std::move(view), controller_ ? frontend_.get() : nullptr);
   return {};
 }
 

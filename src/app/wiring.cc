@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace strom::app {
 
@@ -84,6 +85,7 @@ cluster::topics_frontend::options topics_frontend_options(const config::broker_c
   o.delete_topic_enable = t.delete_enable;
   o.max_partitions_per_topic = t.max_partitions_per_topic;
   o.max_partitions_per_broker = t.max_partitions_per_broker;
+  o.continuous_balancing = c.cluster_defaults.replication.continuous_balancing;
   return o;
 }
 
@@ -243,6 +245,22 @@ cluster::partition_manager::replication_config replication_config(const config::
       }
     });
   };
+  o.report_moved = [&rt, &ctl](const model::ntp& n, const cluster::topic_uuid& id,
+                               std::vector<int32_t> replicas) {
+    cluster::finish_move_cmd cmd{n.topic, id, n.partition.value(), std::move(replicas)};
+    rt.spawn(0, [&ctl, cmd]() -> net::awaitable<void> {
+      auto op = ctl.submit(cmd);
+      auto done = co_await std::move(op);
+      if (done) {
+        logging::get("cluster").info("{}-{}: move to brokers {} done", cmd.name, cmd.partition,
+                                     fmt::join(cmd.replicas, ","));
+      } else {
+        logging::get("cluster").debug("{}-{}: reporting the end of a move: {}", cmd.name,
+                                      cmd.partition, done.error().message());
+      }
+    });
+  };
+  o.preferred_elections = [&ctl] { return ctl.view()->preferred_elections; };
   o.auto_leader_rebalance = r.auto_leader_rebalance;
   o.recovery_bytes_per_sec = r.recovery_max_bytes_per_sec;
   o.broker_live = [&ctl](int32_t id) {

@@ -554,6 +554,7 @@ void controller::impl::publish() {
   v->cluster_configs = stm.cluster_configs();
   v->leaders = stm.leaders();
   v->epoch_floors = stm.epoch_floors();
+  v->preferred_elections = stm.preferred_elections();
   v->applied_index = stm.applied_index();
   v->caught_up = caught_up;
   {

@@ -37,9 +37,10 @@ class controller_category_impl final : public std::error_category {
 
 constexpr int8_t command_version = 1;
 /// Version 2 added the cluster-wide configs at the end, version 3 the partition leaders after
-/// them; a state is written in the lowest version that holds it (what brokers of the versions
-/// before read).
-constexpr int8_t snapshot_version = 3;
+/// them, version 4 the partition moves in flight after those, version 5 the decommissioned
+/// brokers and the preferred-leader elections asked for after those; a state is written in the
+/// lowest version that holds it (what brokers of the versions before read).
+constexpr int8_t snapshot_version = 5;
 /// The most producer ids one command reserves.
 constexpr int64_t max_producer_id_block = 1'000'000;
 /// Strings in the controller's records: names, hosts, ids, config values.
@@ -171,6 +172,20 @@ bool valid_replicas(const std::vector<std::vector<int32_t>>& rs) {
   return true;
 }
 
+void put_ids(bytes::writer& w, const std::vector<int32_t>& ids) {
+  w.put<int32_t>(static_cast<int32_t>(ids.size()));
+  for (auto id : ids)
+    w.put<int32_t>(id);
+}
+
+std::vector<int32_t> get_ids(bytes::cursor& c) {
+  std::vector<int32_t> out;
+  auto n = c.read_count(length_prefix::int32, 4, "replicas");
+  for (int64_t i = 0; c.ok() && i < n; ++i)
+    out.push_back(c.read_int32());
+  return out;
+}
+
 bool valid(const broker_registration& r) {
   auto port_ok = [](int32_t p) { return p > 0 && p <= 65535; };
   auto str_ok = [](const std::string& s) { return s.size() <= max_string; };
@@ -224,6 +239,23 @@ std::vector<std::byte> encode(const controller_command& cmd) {
           w.put<int32_t>(c.partition);
           w.put<int32_t>(c.leader);
           w.put<int64_t>(c.term);
+        } else if constexpr (std::is_same_v<T, move_partition_cmd>) {
+          w.put_string(c.name);
+          put_id(w, c.id);
+          w.put<int32_t>(c.partition);
+          put_ids(w, c.target);
+        } else if constexpr (std::is_same_v<T, finish_move_cmd>) {
+          w.put_string(c.name);
+          put_id(w, c.id);
+          w.put<int32_t>(c.partition);
+          put_ids(w, c.replicas);
+        } else if constexpr (std::is_same_v<T, decommission_broker_cmd>) {
+          w.put<int32_t>(c.id);
+          w.put_bool(c.on);
+        } else if constexpr (std::is_same_v<T, elect_preferred_cmd>) {
+          w.put_string(c.name);
+          put_id(w, c.id);
+          put_ids(w, c.partitions);
         } else {
           static_assert(std::is_same_v<T, set_cluster_configs_cmd>);
           w.put_bool(c.replace);
@@ -314,6 +346,39 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       cmd = std::move(l);
       break;
     }
+    case 11: {
+      move_partition_cmd m;
+      m.name = get_string(c);
+      m.id = get_id(c);
+      m.partition = c.read_int32();
+      m.target = get_ids(c);
+      cmd = std::move(m);
+      break;
+    }
+    case 12: {
+      finish_move_cmd f;
+      f.name = get_string(c);
+      f.id = get_id(c);
+      f.partition = c.read_int32();
+      f.replicas = get_ids(c);
+      cmd = std::move(f);
+      break;
+    }
+    case 13: {
+      decommission_broker_cmd d;
+      d.id = c.read_int32();
+      d.on = c.read_int8() != 0;
+      cmd = d;
+      break;
+    }
+    case 14: {
+      elect_preferred_cmd e;
+      e.name = get_string(c);
+      e.id = get_id(c);
+      e.partitions = get_ids(c);
+      cmd = std::move(e);
+      break;
+    }
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -342,13 +407,21 @@ result<int64_t> controller_stm::apply(int64_t index, const controller_command& c
         } else if constexpr (std::is_same_v<T, register_broker_cmd>) {
           if (!valid(c.reg))
             return error(controller_errc::invalid_command, "broker registration");
-          brokers_[c.reg.id] = broker_record{c.reg, false};
+          auto& b = brokers_[c.reg.id];
+          b.reg = c.reg;  // a decommissioned broker stays so when it registers again
+          b.fenced = false;
           return int64_t{0};
         } else if constexpr (std::is_same_v<T, fence_broker_cmd>) {
           auto it = brokers_.find(c.id);
           if (it == brokers_.end())
             return error(controller_errc::unknown_broker, fmt::format("broker {}", c.id));
           it->second.fenced = c.fenced;
+          return int64_t{0};
+        } else if constexpr (std::is_same_v<T, decommission_broker_cmd>) {
+          auto it = brokers_.find(c.id);
+          if (it == brokers_.end())
+            return error(controller_errc::unknown_broker, fmt::format("broker {}", c.id));
+          it->second.decommissioned = c.on;
           return int64_t{0};
         } else if constexpr (std::is_same_v<T, allocate_producer_ids_cmd>) {
           if (c.count <= 0 || c.count > max_producer_id_block ||
@@ -417,6 +490,7 @@ result<int64_t> controller_stm::apply_topic(const remove_topic_cmd& c) {
     leaders->erase(from, to);
     leaders_ = std::move(leaders);
   }
+  prune_elections(c.name, [](int32_t) { return false; });
   return int64_t{0};
 }
 
@@ -428,7 +502,8 @@ result<int64_t> controller_stm::apply_topic(const partition_leader_cmd& c) {
   if (c.partition < 0 || c.partition >= t.partitions || c.term < 0 ||
       static_cast<size_t>(c.partition) >= t.replicas.size())
     return error(controller_errc::invalid_command, "partition or term");
-  const auto& r = t.replicas[static_cast<size_t>(c.partition)];
+  // A replica a move in flight adds may lead too (the move hands the leadership to it).
+  auto r = t.all_replicas(c.partition);
   if (std::find(r.begin(), r.end(), c.leader) == r.end())
     return error(controller_errc::invalid_command,
                  fmt::format("broker {} is no replica of {}-{}", c.leader, c.name, c.partition));
@@ -438,6 +513,107 @@ result<int64_t> controller_stm::apply_topic(const partition_leader_cmd& c) {
   auto leaders = std::make_shared<leader_map>(*leaders_);
   (*leaders)[key] = partition_leader{c.leader, c.term};
   leaders_ = std::move(leaders);
+  // A preferred-leader election asked for is done once that replica leads.
+  auto target = t.target_replicas(c.partition);
+  if (!target.empty() && target.front() == c.leader && elections_->contains(key)) {
+    auto e = std::make_shared<partition_set>(*elections_);
+    e->erase(key);
+    elections_ = std::move(e);
+  }
+  return int64_t{0};
+}
+
+template <typename Keep>
+void controller_stm::prune_elections(const std::string& name, Keep keep) {
+  auto first = elections_->lower_bound({name, INT32_MIN});
+  if (first == elections_->end() || first->first != name)
+    return;
+  auto e = std::make_shared<partition_set>(*elections_);
+  for (auto it = e->lower_bound({name, INT32_MIN}); it != e->end() && it->first == name;) {
+    if (keep(it->second))
+      ++it;
+    else
+      it = e->erase(it);
+  }
+  elections_ = std::move(e);
+}
+
+result<int64_t> controller_stm::apply_topic(const elect_preferred_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  const auto& t = it->second;
+  for (auto p : c.partitions) {
+    if (p < 0 || p >= t.partitions || static_cast<size_t>(p) >= t.replicas.size())
+      return error(topic_errc::not_found, fmt::format("{} has no partition {}", c.name, p));
+  }
+  auto e = std::make_shared<partition_set>(*elections_);
+  for (auto p : c.partitions) {
+    auto l = leaders_->find({c.name, p});
+    auto target = t.target_replicas(p);
+    if (l != leaders_->end() && l->second.leader == target.front())
+      continue;  // led by it already
+    e->insert({c.name, p});
+  }
+  elections_ = std::move(e);
+  return int64_t{0};
+}
+
+result<int64_t> controller_stm::apply_topic(const move_partition_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  const auto& t = it->second;
+  if (c.partition < 0 || c.partition >= t.partitions ||
+      static_cast<size_t>(c.partition) >= t.replicas.size())
+    return error(topic_errc::not_found, fmt::format("{} has no partition {}", c.name, c.partition));
+  bool moving = t.moving.contains(c.partition);
+  if (c.target.empty() && !moving)
+    return error(topic_errc::no_reassignment, fmt::format("{}-{}", c.name, c.partition));
+  if (!c.target.empty()) {
+    if (c.target.size() > static_cast<size_t>(max_replication_factor) ||
+        !valid_replicas({c.target}))
+      return error(topic_errc::invalid_replica_assignment,
+                   fmt::format("{}-{}: replicas", c.name, c.partition));
+    for (auto b : c.target) {
+      if (!brokers_.contains(b))
+        return error(topic_errc::invalid_replica_assignment,
+                     fmt::format("{}-{}: broker {} is not registered", c.name, c.partition, b));
+    }
+  }
+  const auto& current = t.replicas[static_cast<size_t>(c.partition)];
+  bool back = c.target.empty() || c.target == current;
+  if (back && !moving)
+    return int64_t{0};
+  auto next = std::make_shared<topic_map>(*topics_);
+  auto& nt = (*next)[c.name];
+  if (back)
+    nt.moving.erase(c.partition);
+  else
+    nt.moving[c.partition] = c.target;
+  topics_ = std::move(next);
+  return int64_t{0};
+}
+
+result<int64_t> controller_stm::apply_topic(const finish_move_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  auto m = it->second.moving.find(c.partition);
+  if (m == it->second.moving.end() || m->second != c.replicas)
+    return error(topic_errc::no_reassignment,
+                 fmt::format("{}-{}: not moving to those replicas", c.name, c.partition));
+  auto next = std::make_shared<topic_map>(*topics_);
+  auto& t = (*next)[c.name];
+  t.replicas[static_cast<size_t>(c.partition)] = c.replicas;
+  t.moving.erase(c.partition);
+  // The topic's replication factor: its partitions' replica count once they all agree.
+  auto n = t.replicas.front().size();
+  bool same = std::all_of(t.replicas.begin(), t.replicas.end(),
+                          [n](const auto& r) { return r.size() == n; });
+  if (same)
+    t.replication_factor = static_cast<int16_t>(n);
+  topics_ = std::move(next);
   return int64_t{0};
 }
 
@@ -471,9 +647,16 @@ result<int64_t> controller_stm::apply_topic(const update_topic_configs_cmd& c) {
 std::vector<std::byte> controller_stm::snapshot() const {
   bytes::writer w;
   // Version 1 while there are no cluster-wide configs: what brokers of the version before read.
-  int8_t version = !leaders_->empty() || !epoch_floors_.empty() ? int8_t{3}
-                   : !cluster_configs_.empty()                  ? int8_t{2}
-                                                                : int8_t{1};
+  size_t moves = 0;
+  for (const auto& [name, t] : *topics_)
+    moves += t.moving.size();
+  auto decommissioned = std::count_if(brokers_.begin(), brokers_.end(),
+                                      [](const auto& b) { return b.second.decommissioned; });
+  int8_t version = decommissioned > 0 || !elections_->empty()     ? int8_t{5}
+                   : moves > 0                                    ? int8_t{4}
+                   : !leaders_->empty() || !epoch_floors_.empty() ? int8_t{3}
+                   : !cluster_configs_.empty()                    ? int8_t{2}
+                                                                  : int8_t{1};
   w.put<int8_t>(version);
   w.put<int64_t>(applied_);
   w.put_string(cluster_id_);
@@ -502,6 +685,29 @@ std::vector<std::byte> controller_stm::snapshot() const {
       w.put<int64_t>(floor);
     }
   }
+  if (version >= 4) {
+    w.put<int32_t>(static_cast<int32_t>(moves));
+    for (const auto& [name, t] : *topics_) {
+      for (const auto& [p, target] : t.moving) {
+        w.put_string(name);
+        w.put<int32_t>(p);
+        put_ids(w, target);
+      }
+    }
+  }
+  if (version >= 5) {
+    std::vector<int32_t> ids;
+    for (const auto& [id, b] : brokers_) {
+      if (b.decommissioned)
+        ids.push_back(id);
+    }
+    put_ids(w, ids);
+    w.put<int32_t>(static_cast<int32_t>(elections_->size()));
+    for (const auto& [name, p] : *elections_) {
+      w.put_string(name);
+      w.put<int32_t>(p);
+    }
+  }
   return w.take();
 }
 
@@ -527,7 +733,7 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
     auto t = get_topic(c);
     (*topics)[t.name] = std::move(t);
   }
-  s.topics_ = std::move(topics);
+  s.topics_ = topics;  // the moves below still go in
   if (version >= 2)
     s.cluster_configs_ = get_configs(c);
   if (version >= 3) {
@@ -547,6 +753,30 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
       auto name = get_string(c);
       s.epoch_floors_[std::move(name)] = c.read_int64();
     }
+  }
+  if (version >= 4) {
+    auto nm = c.read_count(length_prefix::int32, 10, "partition moves");
+    for (int64_t i = 0; c.ok() && i < nm; ++i) {
+      auto name = get_string(c);
+      auto p = c.read_int32();
+      auto target = get_ids(c);
+      auto t = topics->find(name);
+      if (c.ok() && t != topics->end())
+        t->second.moving[p] = std::move(target);
+    }
+  }
+  if (version >= 5) {
+    for (auto id : get_ids(c)) {
+      if (auto b = s.brokers_.find(id); b != s.brokers_.end())
+        b->second.decommissioned = true;
+    }
+    auto elections = std::make_shared<partition_set>();
+    auto ne = c.read_count(length_prefix::int32, 6, "elections");
+    for (int64_t i = 0; c.ok() && i < ne; ++i) {
+      auto name = get_string(c);
+      elections->insert({std::move(name), c.read_int32()});
+    }
+    s.elections_ = std::move(elections);
   }
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());

@@ -66,12 +66,24 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
   p->bind_shard(net::shard_affinity(rt_, shard));
   STROM_TRY(p->load_producer_state());
   const auto idx = static_cast<size_t>(n.partition.value());
-  if (replication_ && idx < t.replicas.size() && t.replicas[idx].size() > 1) {
+  // A group: more than one replica, a move in flight, or a log that was a group's before (a
+  // move left it one replica; its log holds the group's entries).
+  bool group = false;
+  if (replication_ && idx < t.replicas.size()) {
+    group = t.replicas[idx].size() > 1 || t.moving.contains(n.partition.value());
+    if (!group && replication_->fs) {
+      auto was = replication_->fs->exists(log->path() / "raft.state");
+      group = was && *was;
+    }
+  }
+  if (group) {
     const auto& rc = *replication_;
     replica_options o;
     o.self = rc.self;
     o.group = group_of(t.id, n.partition.value());
-    o.replicas = t.replicas[idx];
+    o.replicas = t.target_replicas(n.partition.value());
+    o.bootstrap = t.replicas[idx];
+    o.moving = t.moving.contains(n.partition.value());
     o.election_ticks = rc.election_ticks;
     o.heartbeat_ticks = rc.heartbeat_ticks;
     o.tick = rc.tick;
@@ -182,11 +194,18 @@ void partition_manager::tick_shard(size_t shard) {
     sp.balanced_at = now;
   if (replication_->silent_peers)
     sp.liveness.silent = replication_->silent_peers();
+  auto elections =
+      replication_->preferred_elections ? replication_->preferred_elections() : nullptr;
+  if (elections && elections->empty())
+    elections = nullptr;
   sp.outbox.holding = true;
   for (const auto& [g, entry] : sp.groups) {
     auto* p = entry.part;
     p->tick();
     auto term = p->led_term();
+    // ElectLeaders asked for the preferred replica: handed over as soon as it holds the log.
+    if (term && elections && elections->contains({entry.ntp.topic, entry.ntp.partition.value()}))
+      p->move_to_preferred_leader();
     if (balance) {
       if (term) {
         auto& since = sp.led_since[g];
@@ -197,6 +216,16 @@ void partition_manager::tick_shard(size_t shard) {
             replicas.front() != replication_->self &&
             (!replication_->broker_live || replication_->broker_live(replicas.front())))
           p->move_to_preferred_leader();
+      }
+    }
+    // A move led here: one step of it each tick; once done, the controller records it (at
+    // most once a second until it did).
+    if (term && p->converge_membership() == partition::membership::settled && p->moving() &&
+        replication_->report_moved) {
+      auto& last = sp.moves_reported[g];
+      if (now - last >= std::chrono::seconds(1)) {
+        last = now;
+        replication_->report_moved(entry.ntp, entry.id, p->replica_set());
       }
     }
     // A leader the controller does not know yet (its report was lost, or the controller had
@@ -286,6 +315,7 @@ void partition_manager::forget_group(size_t shard, const model::ntp& n) {
   sp.groups.erase(g);
   sp.reported.erase(g);
   sp.led_since.erase(g);
+  sp.moves_reported.erase(g);
   std::lock_guard lock(groups_mu_);
   group_shards_.erase(g);
 }
@@ -384,6 +414,30 @@ awaitable<void> partition_manager::drop_partitions(std::string topic, int32_t fr
     }
   };
   co_await rt_.invoke_on_each(groups.shards, drop);
+}
+
+awaitable<result<bool>> partition_manager::reassign(topic_metadata t, int32_t p) {
+  model::ntp n{t.name, model::partition_id(p)};
+  auto shard = shard_of(n);
+  auto work = [this, &t, &n, p, shard]() -> result<bool> {
+    auto& parts = shards_.on(shard).partitions;
+    auto it = parts.find(n);
+    if (!t.hosted_on(p, node_)) {
+      if (it == parts.end())
+        return false;
+      forget_group(shard, n);
+      parts.erase(it);
+      return true;
+    }
+    bool group = t.replicas[static_cast<size_t>(p)].size() > 1 || t.moving.contains(p);
+    if (it == parts.end() || (group && !it->second->replicated())) {
+      STROM_TRY(make_partition(n, t, shard));
+      return false;
+    }
+    it->second->set_assignment(t.target_replicas(p), t.moving.contains(p));
+    return false;
+  };
+  co_return co_await rt_.invoke_on(shard, work);
 }
 
 awaitable<void> partition_manager::update_configs(topic_metadata t) {

@@ -413,9 +413,16 @@ void replica_state::maybe_flush() {
 status partition::enable_replication(replica_options o) {
   auto st = std::make_shared<replica_state>(*this, std::move(o));
   raft::snapshot initial;
-  for (auto r : st->opts.replicas)
+  for (auto r : st->opts.bootstrap.empty() ? st->opts.replicas : st->opts.bootstrap)
     initial.meta.config.voters.insert(raft::node_id(r));
   initial.meta.next_kafka_offset = raft::kafka_offset(log_->log_end().value());
+  if (log_->next_index().value() > 0 && log_->first_index().value() > 0) {
+    // A log written before it was a group's (a partition with one replica that a move gives
+    // more) whose start retention moved: the group's log starts there too, as after a
+    // snapshot of what went before.
+    initial.meta.last_index = raft_index(log_->first_index().value());
+    initial.meta.next_kafka_offset = raft::kafka_offset(log_->log_start().value());
+  }
   auto s = raft::storage_log_store::open(*log_, *st->opts.fs, clock_, initial);
   if (!s)
     return s.error();
@@ -559,7 +566,7 @@ bool partition::move_to_preferred_leader() {
     return false;
   auto& core = *rep_->core;
   auto preferred = raft::node_id(rep_->opts.replicas.front());
-  if (!core.is_ready_leader() || preferred == core.id() ||
+  if (!core.is_ready_leader() || preferred == core.id() || core.transferring() ||
       !core.caught_up(preferred, rep_->opts.election_ticks))
     return false;
   if (auto s = core.transfer_leadership(preferred); !s)
@@ -669,6 +676,81 @@ bool partition::hand_over_leadership() {
   }
   rep_->drain();
   return true;
+}
+
+void partition::set_assignment(std::vector<int32_t> replicas, bool moving) {
+  owner_.check();
+  if (!rep_ || replicas.empty())
+    return;
+  rep_->opts.replicas = std::move(replicas);
+  rep_->opts.moving = moving;
+}
+
+bool partition::moving() const {
+  return rep_ && rep_->opts.moving;
+}
+
+partition::membership partition::converge_membership() {
+  owner_.check();
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return membership::none;
+  auto& core = *rep_->core;
+  if (!core.is_ready_leader())
+    return membership::none;
+  const auto& want = rep_->opts.replicas;
+  auto wanted = [&want](raft::node_id n) {
+    return std::find(want.begin(), want.end(), n.value()) != want.end();
+  };
+  const auto& cfg = core.config();
+  if (core.config_pending())
+    return membership::changing;
+  auto change = [&](raft::config_change::kind k, raft::node_id n, std::string_view what) {
+    auto t = core.change_config(raft::config_change{k, n});
+    if (t) {
+      lg().info("{}: broker {} {}", name_.dir_name(), n.value(), what);
+      rep_->drain();
+    } else {
+      lg().debug("{}: broker {} {}: {}", name_.dir_name(), n.value(), what, t.error().message());
+    }
+    return membership::changing;
+  };
+  // A wanted replica the group lacks joins as a learner (no vote: the quorum stays as it is).
+  for (auto r : want) {
+    if (!cfg.is_member(raft::node_id(r)))
+      return change(raft::config_change::kind::add_learner, raft::node_id(r),
+                    "joins the partition's group as a learner");
+  }
+  // A learner that holds every committed entry becomes a voter; one no longer wanted leaves.
+  for (auto l : cfg.learners) {
+    if (!wanted(l))
+      return change(raft::config_change::kind::remove, l, "leaves the partition's group");
+    if (core.holds_commit(l, rep_->opts.election_ticks))
+      return change(raft::config_change::kind::promote, l, "caught up: now a voter");
+  }
+  if (!cfg.learners.empty())
+    return membership::changing;  // catching up
+  // Every wanted replica votes: the others leave, the leader last.
+  auto self = raft::node_id(rep_->opts.self);
+  for (auto v : cfg.voters) {
+    if (!wanted(v) && v != self)
+      return change(raft::config_change::kind::remove, v, "leaves the partition's group");
+  }
+  if (!wanted(self)) {
+    std::optional<raft::node_id> to;
+    for (auto r : want) {
+      if (core.caught_up(raft::node_id(r), rep_->opts.election_ticks)) {
+        to = raft::node_id(r);
+        break;
+      }
+    }
+    if (to && core.transfer_leadership(*to)) {
+      lg().info("{}: handing the leadership to broker {}: this replica leaves the partition",
+                name_.dir_name(), to->value());
+      rep_->drain();
+    }
+    return membership::changing;
+  }
+  return membership::settled;
 }
 
 const std::vector<int32_t>& partition::replica_set() const {

@@ -28,6 +28,17 @@ class topic_category_impl final : public std::error_category {
         return "corrupt topic file";
       case topic_errc::stale_revision:
         return "topic change already applied";
+      case topic_errc::invalid_replica_assignment:
+        return "invalid replica assignment";
+      case topic_errc::no_reassignment:
+        return "no reassignment in progress";
+      case topic_errc::election_not_needed:
+        return "the preferred replica leads already";
+      case topic_errc::preferred_leader_unavailable:
+        return "the preferred replica is not available";
+      case topic_errc::unclean_election:
+        return "unclean leader elections are not supported: a partition's Raft group elects "
+               "only a replica that holds every committed write";
     }
     return "topic error";
   }

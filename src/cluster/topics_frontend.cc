@@ -492,6 +492,77 @@ awaitable<status> topics_frontend::set_cluster_configs(topic_configs set,
   co_return s;
 }
 
+awaitable<status> topics_frontend::reassign_partition(
+    std::string topic, int32_t partition, std::optional<std::vector<int32_t>> replicas) {
+  auto view = ctl_ ? ctl_->view() : nullptr;
+  auto topics = view ? view->topics : table_.snapshot();
+  auto it = topics->find(topic);
+  if (it == topics->end())
+    co_return error(topic_errc::not_found, topic);
+  const auto& t = it->second;
+  if (partition < 0 || partition >= t.partitions)
+    co_return error(topic_errc::not_found, fmt::format("{} has no partition {}", topic, partition));
+  if (!ctl_) {
+    if (!replicas)
+      co_return error(topic_errc::no_reassignment, fmt::format("{}-{}", topic, partition));
+    co_return error(topic_errc::invalid_replica_assignment,
+                    "a single-node broker has no other broker to move replicas to");
+  }
+  if (replicas) {
+    const auto& r = *replicas;
+    if (r.empty())
+      co_return error(topic_errc::invalid_replica_assignment, "no replica named");
+    if (r.size() > static_cast<size_t>(max_replication_factor))
+      co_return error(
+          topic_errc::invalid_replica_assignment,
+          fmt::format("{} replicas; a partition has at most {}", r.size(), max_replication_factor));
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (std::find(r.begin(), r.begin() + static_cast<ptrdiff_t>(i), r[i]) !=
+          r.begin() + static_cast<ptrdiff_t>(i))
+        co_return error(topic_errc::invalid_replica_assignment,
+                        fmt::format("broker {} named twice", r[i]));
+      if (!view->brokers.contains(r[i]))
+        co_return error(topic_errc::invalid_replica_assignment,
+                        fmt::format("broker {} is not registered", r[i]));
+    }
+  } else if (!t.moving.contains(partition)) {
+    co_return error(topic_errc::no_reassignment, fmt::format("{}-{}", topic, partition));
+  }
+  move_partition_cmd cmd{topic, t.id, partition, replicas.value_or(std::vector<int32_t>{})};
+  auto op = submit_and_reconcile(std::move(cmd), topic);
+  co_return co_await std::move(op);
+}
+
+std::vector<topics_frontend::reassignment> topics_frontend::reassignments() const {
+  std::vector<reassignment> out;
+  if (!ctl_)
+    return out;
+  auto view = ctl_->view();
+  for (const auto& [name, t] : *view->topics) {
+    for (const auto& [p, target] : t.moving) {
+      if (p < 0 || static_cast<size_t>(p) >= t.replicas.size())
+        continue;
+      const auto& from = t.replicas[static_cast<size_t>(p)];
+      reassignment r;
+      r.topic = name;
+      r.partition = p;
+      r.replicas = target;
+      for (auto b : target) {
+        if (std::find(from.begin(), from.end(), b) == from.end())
+          r.adding.push_back(b);
+      }
+      for (auto b : from) {
+        if (std::find(target.begin(), target.end(), b) == target.end()) {
+          r.removing.push_back(b);
+          r.replicas.push_back(b);
+        }
+      }
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
 topic_configs topics_frontend::cluster_configs() const {
   if (ctl_)
     return ctl_->view()->cluster_configs;
@@ -553,11 +624,280 @@ void topics_frontend::attach_controller(controller* ctl, int32_t self) {
 }
 
 void topics_frontend::on_cluster_change() {
+  auto view = ctl_->view();
+  bool decommissions = view->controller_id == self_ &&
+                       (opts_.continuous_balancing ||
+                        std::any_of(view->brokers.begin(), view->brokers.end(),
+                                    [](const auto& b) { return b.second.decommissioned; }));
+  if (decommissions && !admin_->stopping) {
+    decommission_pending_ = true;
+    if (!decommission_running_) {
+      decommission_running_ = true;
+      partitions_.runtime().spawn(0, [this] { return drive_decommissions(); });
+    }
+  }
   reconcile_pending_ = true;
   if (reconcile_running_ || admin_->stopping)
     return;
   reconcile_running_ = true;
   partitions_.runtime().spawn(0, [this] { return reconcile_loop(); });
+}
+
+std::optional<std::vector<int32_t>> topics_frontend::without_broker(
+    const cluster_view& view, const topic_metadata& t, int32_t p, int32_t gone,
+    const std::map<int32_t, int64_t>& load) {
+  auto target = t.target_replicas(p);
+  auto pos = std::find(target.begin(), target.end(), gone);
+  if (pos == target.end())
+    return target;
+  std::optional<std::string> rack;
+  if (auto g = view.brokers.find(gone); g != view.brokers.end())
+    rack = g->second.reg.rack;
+  std::optional<int32_t> best;
+  bool best_same_rack = false;
+  for (const auto& b : view.placeable_brokers()) {
+    if (std::find(target.begin(), target.end(), b.id) != target.end())
+      continue;
+    bool same_rack = rack && b.rack == rack;
+    auto l = load.contains(b.id) ? load.at(b.id) : 0;
+    auto best_load = best && load.contains(*best) ? load.at(*best) : 0;
+    if (!best || (same_rack && !best_same_rack) || (same_rack == best_same_rack && l < best_load)) {
+      best = b.id;
+      best_same_rack = same_rack;
+    }
+  }
+  if (!best)
+    return std::nullopt;
+  *pos = *best;
+  return target;
+}
+
+awaitable<void> topics_frontend::drive_decommissions() {
+  while (decommission_pending_ && !admin_->stopping) {
+    decommission_pending_ = false;
+    auto view = ctl_->view();
+    if (view->controller_id != self_ || !view->caught_up)
+      continue;
+    size_t in_flight = 0;
+    std::map<int32_t, int64_t> load;  // replicas per broker, moves' targets counted
+    for (const auto& [name, t] : *view->topics) {
+      in_flight += t.moving.size();
+      for (int32_t p = 0; p < t.partitions; ++p) {
+        for (auto b : t.target_replicas(p))
+          ++load[b];
+      }
+    }
+    std::vector<move_partition_cmd> moves;
+    for (const auto& [id, b] : view->brokers) {
+      if (!b.decommissioned)
+        continue;
+      for (const auto& [name, t] : *view->topics) {
+        for (int32_t p = 0; p < t.partitions && in_flight + moves.size() < decommission_moves;
+             ++p) {
+          auto target = t.target_replicas(p);
+          if (t.moving.contains(p) || std::find(target.begin(), target.end(), id) == target.end())
+            continue;
+          auto next = without_broker(*view, t, p, id, load);
+          if (!next)
+            continue;  // nowhere to go: decommission_status() counts it as stuck
+          for (auto r : *next)
+            ++load[r];
+          moves.push_back(move_partition_cmd{name, t.id, p, std::move(*next)});
+        }
+      }
+    }
+    bool balancing = false;
+    if (moves.empty() && opts_.continuous_balancing && in_flight < decommission_moves) {
+      moves = balancing_moves(*view, load, decommission_moves - in_flight);
+      balancing = true;
+    }
+    for (auto& m : moves) {
+      lg().info("{}: moving {}-{} to brokers {}", balancing ? "balancing" : "decommission", m.name,
+                m.partition, fmt::join(m.target, ","));
+      auto op = submit(std::move(m));
+      if (auto s = co_await std::move(op); !s)
+        lg().warn("decommission: a move: {}", s.error().message());
+    }
+  }
+  decommission_running_ = false;
+}
+
+awaitable<std::vector<std::pair<int32_t, status>>> topics_frontend::elect_preferred(
+    std::string topic, std::vector<int32_t> partitions, std::chrono::milliseconds timeout) {
+  std::vector<std::pair<int32_t, status>> out;
+  auto view = ctl_ ? ctl_->view() : nullptr;
+  auto topics = view ? view->topics : table_.snapshot();
+  auto it = topics->find(topic);
+  std::vector<int32_t> asked;
+  for (auto p : partitions) {
+    if (it == topics->end() || p < 0 || p >= it->second.partitions) {
+      out.emplace_back(p, error(topic_errc::not_found, fmt::format("{}-{}", topic, p)));
+      continue;
+    }
+    const auto& t = it->second;
+    auto target = t.target_replicas(p);
+    auto leader = view ? view->elected_leader(topic, p) : std::nullopt;
+    if (!view || target.size() < 2 || (leader && leader->leader == target.front())) {
+      out.emplace_back(p, error(topic_errc::election_not_needed, fmt::format("{}-{}", topic, p)));
+      continue;
+    }
+    auto b = view->brokers.find(target.front());
+    if (b == view->brokers.end() || b->second.fenced) {
+      out.emplace_back(p, error(topic_errc::preferred_leader_unavailable,
+                                fmt::format("{}-{}: broker {}", topic, p, target.front())));
+      continue;
+    }
+    asked.push_back(p);
+  }
+  if (asked.empty())
+    co_return out;
+  auto op = submit(elect_preferred_cmd{topic, it->second.id, asked});
+  if (auto s = co_await std::move(op); !s) {
+    for (auto p : asked)
+      out.emplace_back(p, s);
+    co_return out;
+  }
+  // Done once the controller records the preferred replica as the leader.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    view = ctl_->view();
+    bool pending = false;
+    for (auto p : asked)
+      pending = pending || view->preferred_elections->contains({topic, p});
+    if (!pending || std::chrono::steady_clock::now() >= deadline || admin_->stopping)
+      break;
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(wait);
+  }
+  for (auto p : asked) {
+    if (view->preferred_elections->contains({topic, p}))
+      out.emplace_back(p, error(controller_errc::timeout,
+                                fmt::format("{}-{}: its preferred replica does not lead yet; "
+                                            "it will once it holds the whole log",
+                                            topic, p)));
+    else
+      out.emplace_back(p, ok());
+  }
+  co_return out;
+}
+
+std::vector<move_partition_cmd> topics_frontend::balancing_moves(const cluster_view& view,
+                                                                 std::map<int32_t, int64_t> load,
+                                                                 size_t room) {
+  std::vector<move_partition_cmd> out;
+  std::map<int32_t, int64_t> count;  // the brokers that may take replicas
+  std::map<int32_t, std::optional<std::string>> rack;
+  for (const auto& b : view.placeable_brokers()) {
+    count[b.id] = load.contains(b.id) ? load.at(b.id) : 0;
+    rack[b.id] = b.rack;
+  }
+  if (count.size() < 2)
+    return out;
+  std::set<std::pair<std::string, int32_t>> taken;
+  while (out.size() < room) {
+    auto [lo, hi] = std::minmax_element(count.begin(), count.end(), [](auto& a, auto& b) {
+      return a.second < b.second || (a.second == b.second && a.first < b.first);
+    });
+    if (hi->second - lo->second <= 1)
+      break;
+    auto from = hi->first;
+    auto to = lo->first;
+    std::optional<move_partition_cmd> found;
+    for (const auto& [name, t] : *view.topics) {
+      for (int32_t p = 0; p < t.partitions && !found; ++p) {
+        if (t.replicas.empty() || t.moving.contains(p) || taken.contains({name, p}))
+          continue;
+        auto target = t.target_replicas(p);
+        if (std::find(target.begin(), target.end(), from) == target.end() ||
+            std::find(target.begin(), target.end(), to) != target.end())
+          continue;
+        // Racks stay apart: the new broker's rack may only be one the partition does not use
+        // yet, or the one of the broker it replaces.
+        bool rack_ok = !rack[to] || rack[to] == rack[from];
+        if (!rack_ok) {
+          rack_ok = true;
+          for (auto r : target) {
+            auto b = view.brokers.find(r);
+            if (r != from && b != view.brokers.end() && b->second.reg.rack == rack[to])
+              rack_ok = false;
+          }
+        }
+        if (!rack_ok)
+          continue;
+        std::replace(target.begin(), target.end(), from, to);
+        found = move_partition_cmd{name, t.id, p, std::move(target)};
+      }
+      if (found)
+        break;
+    }
+    if (!found)
+      break;
+    taken.insert({found->name, found->partition});
+    --count[from];
+    ++count[to];
+    out.push_back(std::move(*found));
+  }
+  return out;
+}
+
+awaitable<status> topics_frontend::decommission_broker(int32_t id, bool on) {
+  if (!ctl_)
+    co_return error(topic_errc::invalid_replica_assignment,
+                    "a single-node broker has no other broker to move replicas to");
+  auto view = ctl_->view();
+  if (!view->brokers.contains(id))
+    co_return error(controller_errc::unknown_broker, fmt::format("broker {}", id));
+  auto op = submit(decommission_broker_cmd{id, on});
+  if (auto s = co_await std::move(op); !s)
+    co_return s;
+  if (on)
+    co_return ok();
+  // Recommissioned: the moves taking replicas off it stop (their partitions keep it).
+  view = ctl_->view();
+  for (const auto& [name, t] : *view->topics) {
+    for (const auto& [p, target] : t.moving) {
+      const auto& from = t.replicas[static_cast<size_t>(p)];
+      if (std::find(from.begin(), from.end(), id) == from.end() ||
+          std::find(target.begin(), target.end(), id) != target.end())
+        continue;
+      auto cancel = submit(move_partition_cmd{name, t.id, p, {}});
+      if (auto s = co_await std::move(cancel); !s && !s.error().is(topic_errc::no_reassignment))
+        lg().warn("recommission of broker {}: cancelling the move of {}-{}: {}", id, name, p,
+                  s.error().message());
+    }
+  }
+  co_return ok();
+}
+
+result<topics_frontend::decommission_progress> topics_frontend::decommission_status(
+    int32_t id) const {
+  if (!ctl_)
+    return error(controller_errc::unknown_broker, "a single-node broker");
+  auto view = ctl_->view();
+  auto b = view->brokers.find(id);
+  if (b == view->brokers.end())
+    return error(controller_errc::unknown_broker, fmt::format("broker {}", id));
+  decommission_progress out;
+  out.broker = id;
+  out.decommissioned = b->second.decommissioned;
+  std::map<int32_t, int64_t> none;
+  for (const auto& [name, t] : *view->topics) {
+    for (int32_t p = 0; p < t.partitions; ++p) {
+      if (!t.hosted_on(p, id) || t.replicas.empty())
+        continue;
+      ++out.replicas;
+      auto target = t.target_replicas(p);
+      bool leaving = std::find(target.begin(), target.end(), id) == target.end();
+      if (t.moving.contains(p) && leaving)
+        ++out.moving;
+      else if (out.decommissioned && !leaving && !without_broker(*view, t, p, id, none))
+        ++out.stuck;
+    }
+  }
+  return out;
 }
 
 awaitable<void> topics_frontend::reconcile_loop() {
@@ -646,8 +986,64 @@ awaitable<status> topics_frontend::reconcile_locked() {
       auto s = co_await std::move(op);
       note(s);
     }
+    auto now = table_.snapshot()->find(name);
+    if (now != table_.snapshot()->end() && now->second.partitions == d.partitions &&
+        (now->second.replicas != d.replicas || now->second.moving != d.moving)) {
+      auto before = now->second;
+      auto op = materialize_moves(before, d);
+      auto s = co_await std::move(op);
+      note(s);
+    }
   }
   co_return result;
+}
+
+awaitable<status> topics_frontend::materialize_moves(const topic_metadata& old,
+                                                     const topic_metadata& t) {
+  // Each partition whose assignment changed: its replica here is made, told its new
+  // assignment, or dropped (a move that ended without this broker, or was cancelled before it
+  // joined); then the logs of the dropped ones go and the topic file takes the assignment.
+  std::vector<int32_t> dropped;
+  status result = ok();
+  for (int32_t p = 0; p < t.partitions; ++p) {
+    auto idx = static_cast<size_t>(p);
+    auto moving_to = [p](const topic_metadata& x) {
+      auto m = x.moving.find(p);
+      return m == x.moving.end() ? std::vector<int32_t>{} : m->second;
+    };
+    if (idx < old.replicas.size() && old.replicas[idx] == t.replicas[idx] &&
+        moving_to(old) == moving_to(t))
+      continue;
+    auto op = partitions_.reassign(t, p);
+    auto r = co_await std::move(op);
+    if (!r) {
+      lg().warn("{}-{}: taking its new replica assignment here: {}", t.name, p,
+                r.error().message());
+      if (result)
+        result = r.error();
+      continue;
+    }
+    if (*r)
+      dropped.push_back(p);
+  }
+  if (!result)
+    co_return result;  // the next pass tries again; the table keeps the old assignment
+  auto files = [this, t, dropped]() -> status {
+    for (auto p : dropped) {
+      model::ntp n{t.name, model::partition_id(p)};
+      if (logs_.get(n) == nullptr)
+        continue;
+      if (auto s = logs_.remove(n); !s)
+        lg().warn("{}: removing the replica that left: {}", n.dir_name(), s.error().message());
+      else
+        lg().info("{}: the replica here left the partition; its log is removed", n.dir_name());
+    }
+    return store_.write(t);
+  };
+  if (auto s = co_await on_admin_pool(files); !s)
+    co_return s;  // the next pass writes it again
+  apply(replace_topic_cmd{t});
+  co_return ok();
 }
 
 awaitable<status> topics_frontend::materialize_adopt(const topic_metadata& old,
@@ -746,7 +1142,7 @@ result<std::vector<std::vector<int32_t>>> place_replicas(const cluster_view& vie
     std::optional<std::string> rack;
   };
   std::map<int32_t, load> brokers;
-  for (const auto& b : view.live_brokers())
+  for (const auto& b : view.placeable_brokers())
     brokers[b.id].rack = b.rack;
   if (brokers.empty())
     return error(controller_errc::not_controller, "no live broker is registered yet");

@@ -545,6 +545,13 @@ std::vector<entry> build() {
         .restart_required = false,
         .description = "Move leadership back to preferred replicas in the background."},
        FIELD(cluster_defaults.replication.auto_leader_rebalance)},
+      {{.path = "cluster_defaults.replication.continuous_balancing",
+        .kind = k::boolean,
+        .restart_required = true,
+        .description = "Move replicas by themselves (up to 4 moves at a time) until the "
+                       "replica counts of the live brokers differ by at most one, keeping each "
+                       "partition's racks apart: after a broker joins, or comes back empty."},
+       FIELD(cluster_defaults.replication.continuous_balancing)},
       {{.path = "cluster_defaults.replication.election_timeout_ms",
         .kind = k::integer,
         .min = 10,

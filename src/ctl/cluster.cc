@@ -1,4 +1,5 @@
-// stromctl cluster info|health and broker api-versions.
+// stromctl cluster info|health|config|alter-config and broker api-versions (broker
+// decommission|recommission|status are in broker.cc).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -336,9 +337,11 @@ void add_cluster_commands(CLI::App& app, context& ctx) {
       "  stromctl cluster alter-config --delete log.retention.ms --set message.max.bytes=2097152");
   on_run(ac, ctx, [&ctx, ao] { alter_cluster_config(ctx, ao->sets, ao->deletes); });
 
-  auto* broker = app.add_subcommand("broker", "Per-broker information");
+  auto* broker = app.add_subcommand("broker", "Per-broker information and decommissioning");
   broker->require_subcommand(1);
-  broker->footer("Examples:\n  stromctl broker api-versions");
+  broker->footer(
+      "Examples:\n  stromctl broker api-versions\n  stromctl broker decommission 4 --wait\n"
+      "  stromctl broker status");
   auto* v = broker->add_subcommand(
       "api-versions", "The Kafka APIs and version ranges the broker advertises (ApiVersions)");
   v->footer(
@@ -346,6 +349,8 @@ void add_cluster_commands(CLI::App& app, context& ctx) {
       "Examples:\n  stromctl broker api-versions\n"
       "  stromctl broker api-versions -b 127.0.0.1:9092 --format json");
   on_run(v, ctx, [&ctx] { api_versions(ctx); });
+
+  add_broker_decommission_commands(*broker, ctx);
 }
 
 }  // namespace strom::ctl

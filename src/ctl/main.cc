@@ -51,10 +51,14 @@ int main(int argc, char** argv) {
       "  seq 10 | stromctl produce clicks\n"
       "  stromctl consume clicks -n 10 --format '%p/%o %s\\n'\n"
       "  stromctl group describe billing\n"
+      "  stromctl partition move clicks/0 --replicas 2,3,1 --wait\n"
+      "  stromctl partition elect-leaders clicks\n"
+      "  stromctl broker decommission 4 --wait --timeout 30m\n"
       "  STROM_BROKERS=broker-1:9092 stromctl cluster info\n"
       "Run 'stromctl COMMAND --help' for a command's options and examples.");
 
   add_topic_commands(app, ctx);
+  add_partition_commands(app, ctx);
   add_record_commands(app, ctx);
   add_group_commands(app, ctx);
   add_cluster_commands(app, ctx);

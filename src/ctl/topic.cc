@@ -1,4 +1,5 @@
-// stromctl topic create|list|describe|delete|alter-config|add-partitions
+// stromctl topic create|list|describe|delete|alter-config|add-partitions|export, and apply
+// (topic alter is in partition.cc, with the other reassignment commands).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -483,17 +484,51 @@ void apply(const context& ctx, const std::string& file, bool dry_run, bool prune
       std::cout << "dry run: nothing changed\n";
     return;
   }
+  // Replication factor changes are partition moves: checked before anything changes, and
+  // computed again once the other steps are done (new partitions move too).
+  std::vector<const plan_step*> factor_steps;
   for (const auto& s : *plan) {
-    if (s.what == plan_step::kind::change_replication_factor) {
-      fail(
-          fmt::format("topic {}: changing the replication factor needs partition "
-                      "reassignment, which this version does not have; nothing was changed",
-                      s.spec.name));
-    }
+    if (s.what != plan_step::kind::change_replication_factor)
+      continue;
+    factor_steps.push_back(&s);
+    auto moves = replication_factor_moves(
+        s.spec.name, read_topic_replicas(ctx, rk.get(), s.spec.name), s.spec.replication_factor);
+    if (!moves)
+      fail(fmt::format("{}; nothing was changed", moves.error().detail()));
   }
   carry_out(ctx, rk.get(), *plan);
-  // Done when the cluster, as read back, needs no change.
   auto deadline = now_ms() + ctx.timeout_ms;
+  std::vector<std::pair<std::string, int32_t>> moved;
+  if (!factor_steps.empty()) {
+    std::vector<reassignment_target> moves;
+    for (const auto* s : factor_steps) {
+      auto now = read_topic_replicas(ctx, rk.get(), s->spec.name);
+      while (static_cast<int32_t>(now.partitions.size()) < s->spec.partitions) {
+        if (now_ms() > deadline) {
+          fail(fmt::format("topic {} does not show its {} partitions after {} ms", s->spec.name,
+                           s->spec.partitions, ctx.timeout_ms));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        now = read_topic_replicas(ctx, rk.get(), s->spec.name);
+      }
+      auto m = replication_factor_moves(s->spec.name, now, s->spec.replication_factor);
+      if (!m)
+        fail(m.error().detail());
+      moves.insert(moves.end(), m->begin(), m->end());
+    }
+    if (!moves.empty()) {
+      for (const auto& out : send_reassignments(ctx, moves)) {
+        if (!out.ok()) {
+          fail(fmt::format("moving {}/{}: {}{}{}", out.topic, out.partition, out.error_name,
+                           out.message.empty() ? "" : ": ", out.message));
+        }
+      }
+    }
+    for (const auto& m : moves)
+      moved.emplace_back(m.topic, m.partition);
+  }
+  // Done when the moves ended and the cluster, as read back, needs no change.
+  wait_reassignments(ctx, moved, deadline);
   for (;;) {
     auto [now_have, now_brokers] = live_state(ctx, rk.get());
     auto left = make_plan(*want, now_have, prune, now_brokers);
@@ -629,6 +664,8 @@ void add_topic_commands(CLI::App& app, context& ctx) {
       "  stromctl topic add-partitions clicks --total 12");
   on_run(p, ctx, [&ctx, po] { add_partitions(ctx, po->topic, po->add, po->total); });
 
+  add_topic_alter_command(*topic, ctx);
+
   auto exported = std::make_shared<std::vector<std::string>>();
   auto* x = topic->add_subcommand("export", "Write topics as a stromctl apply file");
   x->add_option("topics", *exported, "Topics (default: every topic but the internal ones)");
@@ -651,8 +688,10 @@ void add_topic_commands(CLI::App& app, context& ctx) {
   ap->footer(
       "The file: a top-level 'topics' list; each entry has name, partitions, optionally\n"
       "replication_factor and configs (Kafka's dotted names; the whole set of overrides).\n"
-      "Prints the plan (create, add partitions, alter configs, delete with --prune), carries it\n"
-      "out and waits until the cluster matches. Applying the same file again changes nothing.\n"
+      "Prints the plan (create, add partitions, change the replication factor, alter configs,\n"
+      "delete with --prune), carries it out and waits until the cluster matches (a replication\n"
+      "factor change moves partitions as 'topic alter' does, and waits until the moves are\n"
+      "done). Applying the same file again changes nothing. Waits at most --timeout.\n"
       "Examples:\n  stromctl apply -f topics.yaml --dry-run\n  stromctl apply -f topics.yaml\n"
       "  stromctl apply -f topics.yaml --prune");
   on_run(ap, ctx, [&ctx, apo] { apply(ctx, apo->file, apo->dry_run, apo->prune); });

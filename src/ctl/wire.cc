@@ -8,11 +8,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <system_error>
+#include <tuple>
 
 #include "strom/kafka/protocol/codec.h"
 
@@ -316,6 +318,146 @@ status alter_cluster_configs(const std::vector<host_port>& brokers, int timeout_
   return {};
 }
 
+// --- Partition reassignment -------------------------------------------------------------------
+
+namespace {
+
+std::string broker_refusal(std::string_view api, kp::error_code code,
+                           const std::optional<std::string>& message) {
+  return fmt::format("the broker refused {}: {}{}{}", api, kp::error_name(code),
+                     message && !message->empty() ? ": " : "", message.value_or(""));
+}
+
+}  // namespace
+
+result<std::vector<reassignment_outcome>> alter_partition_reassignments(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::vector<reassignment_target>& targets) {
+  kp::alter_partition_reassignments_request req;
+  req.timeout_ms = timeout_ms;
+  for (const auto& t : targets) {
+    if (req.topics.empty() || req.topics.back().name != t.topic)
+      req.topics.emplace_back().name = t.topic;
+    req.topics.back().partitions.push_back({t.partition, t.replicas});
+  }
+  auto r = exchange<kp::alter_partition_reassignments_response>(brokers, timeout_ms, 0, req);
+  if (!r)
+    return r.error();
+  if (r->error_code != kp::error_code::none)
+    return protocol_error(
+        broker_refusal("AlterPartitionReassignments", r->error_code, r->error_message));
+  std::vector<reassignment_outcome> out;
+  for (const auto& t : r->responses) {
+    for (const auto& p : t.partitions) {
+      reassignment_outcome o;
+      o.topic = t.name;
+      o.partition = p.partition_index;
+      o.error_code = static_cast<int16_t>(p.error_code);
+      o.error_name = std::string(kp::error_name(p.error_code));
+      o.message = p.error_message.value_or("");
+      out.push_back(std::move(o));
+    }
+  }
+  return out;
+}
+
+result<std::vector<ongoing_reassignment>> list_partition_reassignments(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::optional<std::vector<std::pair<std::string, int32_t>>>& only) {
+  kp::list_partition_reassignments_request req;
+  req.timeout_ms = timeout_ms;
+  if (only) {
+    req.topics.emplace();
+    for (const auto& [topic, partition] : *only) {
+      auto it = std::find_if(req.topics->begin(), req.topics->end(),
+                             [&](const auto& t) { return t.name == topic; });
+      if (it == req.topics->end()) {
+        it = req.topics->emplace(req.topics->end());
+        it->name = topic;
+      }
+      it->partition_indexes.push_back(partition);
+    }
+  }
+  auto r = exchange<kp::list_partition_reassignments_response>(brokers, timeout_ms, 0, req);
+  if (!r)
+    return r.error();
+  if (r->error_code != kp::error_code::none)
+    return protocol_error(
+        broker_refusal("ListPartitionReassignments", r->error_code, r->error_message));
+  std::vector<ongoing_reassignment> out;
+  for (const auto& t : r->topics) {
+    for (const auto& p : t.partitions)
+      out.push_back(
+          {t.name, p.partition_index, p.replicas, p.adding_replicas, p.removing_replicas});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+  });
+  return out;
+}
+
+// --- Leader elections -------------------------------------------------------------------------
+
+result<int16_t> elect_leaders_version(const std::vector<api_version_range>& ranges) {
+  constexpr auto key = static_cast<int16_t>(kp::api_key::elect_leaders);
+  auto it = std::find_if(ranges.begin(), ranges.end(),
+                         [](const api_version_range& r) { return r.key == key; });
+  if (it == ranges.end())
+    return protocol_error("the broker does not offer ElectLeaders (API key 43)");
+  for (int16_t v : {int16_t{2}, int16_t{1}}) {
+    if (it->min <= v && v <= it->max)
+      return v;
+  }
+  return protocol_error(
+      fmt::format("the broker offers ElectLeaders versions {} to {}; stromctl sends version 1 or 2",
+                  it->min, it->max));
+}
+
+result<std::vector<election_outcome>> elect_leaders(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::optional<std::vector<topic_partitions>>& partitions) {
+  auto ranges = fetch_api_versions(brokers, timeout_ms);
+  if (!ranges)
+    return ranges.error();
+  auto version = elect_leaders_version(*ranges);
+  if (!version)
+    return version.error();
+  constexpr int8_t preferred = 0;
+  kp::elect_leaders_request req;
+  req.election_type = preferred;
+  req.timeout_ms = timeout_ms;
+  if (partitions) {
+    req.topic_partitions.emplace();
+    for (const auto& t : *partitions) {
+      auto& out = req.topic_partitions->emplace_back();
+      out.topic = t.topic;
+      out.partitions = t.partitions;
+    }
+  }
+  // The broker may take the whole timeout for the elections: the answer gets a second more.
+  auto r = exchange<kp::elect_leaders_response>(brokers, timeout_ms + 1000, *version, req);
+  if (!r)
+    return r.error();
+  if (r->error_code != kp::error_code::none)
+    return protocol_error(broker_refusal("ElectLeaders", r->error_code, std::nullopt));
+  std::vector<election_outcome> out;
+  for (const auto& t : r->replica_election_results) {
+    for (const auto& p : t.partition_result) {
+      election_outcome o;
+      o.topic = t.topic;
+      o.partition = p.partition_id;
+      o.error_code = static_cast<int16_t>(p.error_code);
+      o.error_name = std::string(kp::error_name(p.error_code));
+      o.message = p.error_message.value_or("");
+      out.push_back(std::move(o));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+  });
+  return out;
+}
+
 // --- HTTP -------------------------------------------------------------------------------------
 
 result<http_url> parse_http_url(std::string_view url) {
@@ -435,20 +577,38 @@ result<http_response> parse_http_response(std::string_view raw) {
   return out;
 }
 
-result<http_response> http_get(const http_url& base, std::string_view path, int timeout_ms) {
+std::string http_request_text(std::string_view method, const http_url& base,
+                              std::string_view path) {
+  bool v6 = base.host.find(':') != std::string::npos;
+  return fmt::format(
+      "{} {}{} HTTP/1.1\r\nHost: {}{}{}:{}\r\nAccept: application/json\r\nUser-Agent: "
+      "stromctl\r\n{}Connection: close\r\n\r\n",
+      method, base.path, path, v6 ? "[" : "", base.host, v6 ? "]" : "", base.port,
+      method == "GET" ? "" : "Content-Length: 0\r\n");
+}
+
+namespace {
+
+result<http_response> http_exchange(std::string_view method, const http_url& base,
+                                    std::string_view path, int timeout_ms) {
   auto conn = tcp_connection::connect(base.host, base.port, timeout_ms);
   if (!conn)
     return conn.error();
-  bool v6 = base.host.find(':') != std::string::npos;
-  auto request = fmt::format(
-      "GET {}{} HTTP/1.1\r\nHost: {}{}{}:{}\r\nAccept: application/json\r\nUser-Agent: "
-      "stromctl\r\nConnection: close\r\n\r\n",
-      base.path, path, v6 ? "[" : "", base.host, v6 ? "]" : "", base.port);
-  STROM_TRY(conn->write_all(request));
+  STROM_TRY(conn->write_all(http_request_text(method, base, path)));
   auto raw = conn->read_to_end(4 << 20);
   if (!raw)
     return raw.error();
   return parse_http_response(*raw);
+}
+
+}  // namespace
+
+result<http_response> http_get(const http_url& base, std::string_view path, int timeout_ms) {
+  return http_exchange("GET", base, path, timeout_ms);
+}
+
+result<http_response> http_put(const http_url& base, std::string_view path, int timeout_ms) {
+  return http_exchange("PUT", base, path, timeout_ms);
 }
 
 }  // namespace strom::ctl

@@ -1,15 +1,19 @@
 // The bits of networking stromctl does itself, without librdkafka: a blocking TCP connection
-// with deadlines, the ApiVersions v0 exchange (librdkafka has no public call that shows a
-// broker's version ranges; encoded and decoded by the kafka/protocol codec, which does no I/O)
-// and a tiny HTTP/1.1 GET for the admin API.
+// with deadlines, the Kafka exchanges librdkafka has no public call for (ApiVersions, the
+// cluster-wide configs, partition reassignment, leader elections; encoded and decoded by the
+// kafka/protocol codec, which does no I/O) and a tiny HTTP/1.1 client (GET, PUT) for the admin
+// API.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "ctl/reassign.h"
 #include "ctl/text.h"
 #include "strom/base/result.h"
 
@@ -72,6 +76,60 @@ status alter_cluster_configs(const std::vector<host_port>& brokers, int timeout_
                              const std::map<std::string, std::string>& set,
                              const std::vector<std::string>& remove);
 
+/// One partition of an AlterPartitionReassignments request: move it to `replicas` (the first
+/// the preferred leader), or with none cancel its move in flight.
+struct reassignment_target {
+  std::string topic;
+  int32_t partition = 0;
+  std::optional<std::vector<int32_t>> replicas;
+};
+
+/// The broker's answer for one partition of an AlterPartitionReassignments request.
+struct reassignment_outcome {
+  std::string topic;
+  int32_t partition = 0;
+  int16_t error_code = 0;
+  std::string error_name;  ///< "NONE", "INVALID_REPLICA_ASSIGNMENT", ...
+  std::string message;     ///< the broker's message, or empty
+  [[nodiscard]] bool ok() const { return error_code == 0; }
+};
+
+/// Sends AlterPartitionReassignments v0 (librdkafka has no call for it) with `targets` to the
+/// first reachable broker, which forwards it to the controller, and returns each partition's
+/// outcome in the order of the answer. A request-wide error (the answer's top-level error
+/// code) is an error with the broker's message.
+result<std::vector<reassignment_outcome>> alter_partition_reassignments(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::vector<reassignment_target>& targets);
+
+/// A partition move in flight, as ListPartitionReassignments reports it.
+struct ongoing_reassignment {
+  std::string topic;
+  int32_t partition = 0;
+  std::vector<int32_t> replicas;  ///< every replica now: the target's and those being removed
+  std::vector<int32_t> adding;
+  std::vector<int32_t> removing;
+};
+
+/// ListPartitionReassignments v0 of the first reachable broker: every move in flight, or with
+/// `only` those of the partitions named; sorted by topic and partition.
+result<std::vector<ongoing_reassignment>> list_partition_reassignments(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::optional<std::vector<std::pair<std::string, int32_t>>>& only = std::nullopt);
+
+/// The ElectLeaders version stromctl sends to a broker advertising `ranges`: 2 when offered,
+/// else 1; an error naming what the broker offers when neither is.
+result<int16_t> elect_leaders_version(const std::vector<api_version_range>& ranges);
+
+/// Asks the first reachable broker (ApiVersions, then ElectLeaders of the version
+/// elect_leaders_version picks) for a preferred leader election of `partitions`, or with none of
+/// every partition (the broker then answers only for those that needed one); the broker waits at
+/// most `timeout_ms` for the elections. Returns each partition's outcome sorted by topic and
+/// partition; a request-wide error is an error with the broker's error name.
+result<std::vector<election_outcome>> elect_leaders(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::optional<std::vector<topic_partitions>>& partitions);
+
 struct http_url {
   std::string host;
   uint16_t port = 80;
@@ -90,7 +148,12 @@ struct http_response {
 /// transfer encoding, else until the end).
 result<http_response> parse_http_response(std::string_view raw);
 
+/// The bytes of a `method` request for base + path without a body, with "Connection: close".
+std::string http_request_text(std::string_view method, const http_url& base, std::string_view path);
+
 /// GET base + path with "Connection: close", at most 4 MiB of response.
 result<http_response> http_get(const http_url& base, std::string_view path, int timeout_ms);
+/// PUT base + path without a body, otherwise as http_get.
+result<http_response> http_put(const http_url& base, std::string_view path, int timeout_ms);
 
 }  // namespace strom::ctl

@@ -1009,7 +1009,7 @@ result<ticket> node::change_config(const config_change& change) {
   if (transfer_target_) {
     return errc::transfer_in_progress;
   }
-  if (!config_log_.empty() && config_log_.rbegin()->first > commit_) {
+  if (config_pending()) {
     return errc::config_change_pending;
   }
   configuration c = config_;
@@ -1073,6 +1073,14 @@ bool node::caught_up(node_id n, int64_t within_ticks) const {
     return false;
   auto it = progress_.find(n);
   return it != progress_.end() && config_.is_voter(n) && it->second.match == last_index() &&
+         heard(n, it->second, within_ticks);
+}
+
+bool node::holds_commit(node_id n, int64_t within_ticks) const {
+  if (role_ != role::leader)
+    return false;
+  auto it = progress_.find(n);
+  return it != progress_.end() && config_.is_member(n) && it->second.match >= commit_ &&
          heard(n, it->second, within_ticks);
 }
 

@@ -537,3 +537,88 @@ def list_offsets_v4(client, topic, partition, timestamp, current_epoch=-1):
     pos += 2 + n + 4
     _, err, ts, offset, epoch = struct.unpack_from(">ihqqi", r, pos)
     return err, ts, offset, epoch
+
+
+def _int32_array(values):
+    """A compact array of int32, None for null."""
+    if values is None:
+        return uvarint(0)
+    return uvarint(len(values) + 1) + b"".join(struct.pack(">i", v) for v in values)
+
+
+def alter_partition_reassignments(client, topic, moves, timeout_ms=30000):
+    """AlterPartitionReassignments v0 of `topic`: `moves` maps a partition to its new replicas
+    (None cancels its move). Returns (error, {partition: (error, message)})."""
+    body = struct.pack(">i", timeout_ms) + uvarint(2) + compact_string(topic)
+    body += uvarint(len(moves) + 1)
+    for p, replicas in moves.items():
+        body += struct.pack(">i", p) + _int32_array(replicas) + b"\x00"
+    body += b"\x00\x00"  # topic tags, request tags
+    client.send(45, 0, body, header_version=2)
+    r = CompactReader(client.recv())
+    r.skip_tags()
+    r.take("i")  # throttle
+    err = r.take("h")
+    r.compact_string()
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        r.compact_string()
+        for _ in range(r.uvarint() - 1):
+            index, perr = r.take("ih")
+            out[index] = (perr, r.compact_string())
+            r.skip_tags()
+        r.skip_tags()
+    return err, out
+
+
+def list_partition_reassignments(client):
+    """ListPartitionReassignments v0 of every partition: {(topic, partition): (replicas, adding,
+    removing)}."""
+    client.send(46, 0, struct.pack(">i", 30000) + uvarint(0) + b"\x00", header_version=2)
+    r = CompactReader(client.recv())
+    r.skip_tags()
+    r.take("i")  # throttle
+    err = r.take("h")
+    r.compact_string()
+    if err:
+        raise RuntimeError(f"ListPartitionReassignments: error {err}")
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        name = r.compact_string()
+        for _ in range(r.uvarint() - 1):
+            index = r.take("i")
+            lists = []
+            for _ in range(3):
+                lists.append([r.take("i") for _ in range(r.uvarint() - 1)])
+            r.skip_tags()
+            out[(name, index)] = tuple(lists)
+        r.skip_tags()
+    return out
+
+
+def elect_leaders(client, topics, election_type=0, timeout_ms=30000):
+    """ElectLeaders v2: `topics` maps a topic to its partitions (None: every partition of
+    every topic). Returns (error, {(topic, partition): (error, message)})."""
+    body = struct.pack(">b", election_type)
+    if topics is None:
+        body += uvarint(0)
+    else:
+        body += uvarint(len(topics) + 1)
+        for name, partitions in topics.items():
+            body += compact_string(name) + _int32_array(partitions) + b"\x00"
+    body += struct.pack(">i", timeout_ms) + b"\x00"
+    client.send(43, 2, body, header_version=2)
+    r = CompactReader(client.recv())
+    r.skip_tags()
+    r.take("i")  # throttle
+    err = r.take("h")
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        name = r.compact_string()
+        for _ in range(r.uvarint() - 1):
+            index, perr = r.take("ih")
+            out[(name, index)] = (perr, r.compact_string())
+            r.skip_tags()
+        r.skip_tags()
+    r.skip_tags()
+    return err, out

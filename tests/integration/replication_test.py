@@ -44,16 +44,9 @@ def sent_queue(pid, port):
     return total
 
 
-class ReplicationTest(unittest.TestCase):
-    def setUp(self):
-        # Retention runs every second (it is a Raft snapshot on replicated partitions), and
-        # the offsets partitions are compacted every 64 KiB of commits.
-        self.cluster = Cluster(
-            3, insert={"  log:\n": "    retention_check_interval_ms: 1000\n",
-                       "  groups:\n": "    offsets_compaction_bytes: 65536\n"}).start()
-
-    def tearDown(self):
-        self.cluster.close()
+class ClusterHelpers:
+    """What the tests of replicated partitions on a Cluster (`self.cluster`) share; mixed into
+    a unittest.TestCase."""
 
     def admin(self):
         """An admin client once every broker is registered and the controller is known."""
@@ -62,7 +55,7 @@ class ReplicationTest(unittest.TestCase):
 
         def ready():
             md = admin.list_topics(timeout=5)
-            return len(md.brokers) == 3 and md.controller_id >= 0
+            return len(md.brokers) >= 3 and md.controller_id >= 0
         self.cluster.wait_until(ready, "three brokers and a controller")
         return admin
 
@@ -131,9 +124,10 @@ class ReplicationTest(unittest.TestCase):
         finally:
             consumer.close()
 
-    def write_through(self, topic, partitions, total, fault, rounds):
+    def write_through(self, topic, partitions, total, fault, rounds, skip=0):
         """An idempotent acks=all producer writes `total` values over `partitions` while
-        `fault(k, leaders)` runs `rounds` times, each after some writes were acknowledged; then
+        `fault(k, leaders)` runs `rounds` times, each after some writes were acknowledged (the
+        first `skip` records of partition 0 were there before); then
         every acknowledged value is read back exactly once, in the order sent, at contiguous
         offsets. Returns the producer's delivery errors."""
         from confluent_kafka import Producer
@@ -179,10 +173,12 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(failed, [])
         self.assertEqual(len(acked), total)
 
-        got = self.consume_all(topic, partitions, total)
+        got = self.consume_all(topic, partitions, total + skip)
         for p in range(partitions):
             offsets = [o for o, _ in got[p]]
             self.assertEqual(offsets, list(range(len(offsets))), f"partition {p}: offsets")
+            if p == 0:
+                got[p] = got[p][skip:]
             values = [v for _, v in got[p]]
             self.assertEqual(len(values), len(set(values)), f"partition {p}: duplicates")
             sent = [b"m%06d" % i for i in range(p, total, partitions)]
@@ -190,6 +186,56 @@ class ReplicationTest(unittest.TestCase):
             for o, v in got[p]:
                 self.assertEqual(acked[v], (p, o))
         return failed
+
+    def transfer_to(self, topic, target):
+        """Partition 0 of `topic` led by broker `target` (the admin API's transfer)."""
+        self.transfer_to_partition(topic, 0, 1, target)
+
+    def transfer_to_partition(self, topic, partition, partitions, target):
+        """`partition` of `topic` (of `partitions`) led by broker `target`."""
+        while self.wait_leaders(topic, partitions)[partition][0] != target:
+            self.transfer_leadership(topic, partition, target, partitions)
+
+    def transfer_leadership(self, topic, partition, target=None, partitions=None):
+        """Asks the partition's leader to hand it over (admin API), to `target` or to any
+        replica, and waits until every broker names another leader with a higher epoch.
+        Returns the new (leader, epoch)."""
+        import urllib.error
+        import urllib.request
+        before = {}
+
+        def moved():
+            leader, epoch = self.wait_leaders(topic, partitions or partition + 1)[partition]
+            url = (f"http://127.0.0.1:{self.cluster.nodes[leader].admin_port}"
+                   f"/v1/partitions/kafka/{topic}/{partition}/transfer_leadership"
+                   + (f"?target={target}" if target else ""))
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, method="POST"),
+                                            timeout=TIMEOUT) as r:
+                    self.assertEqual(r.status, 200)
+            except urllib.error.HTTPError as e:
+                # 409: the leadership moved meanwhile; 503: no replica caught up yet.
+                self.assertIn(e.code, (409, 503), e.read())
+                return False
+            before["leader"], before["epoch"] = leader, epoch
+            return True
+        self.cluster.wait_until(moved, "a leadership transfer started")
+        return self.cluster.wait_until(
+            lambda: (lambda l: l if l[0] != before["leader"] and l[1] > before["epoch"] else None)(
+                self.wait_leaders(topic, partitions or partition + 1)[partition]),
+            "the new leader")
+
+
+class ReplicationTest(ClusterHelpers, unittest.TestCase):
+    def setUp(self):
+        # Retention runs every second (it is a Raft snapshot on replicated partitions), and
+        # the offsets partitions are compacted every 64 KiB of commits.
+        self.cluster = Cluster(
+            3, insert={"  log:\n": "    retention_check_interval_ms: 1000\n",
+                       "  groups:\n": "    offsets_compaction_bytes: 65536\n"}).start()
+
+    def tearDown(self):
+        self.cluster.close()
 
     def test_acks_all_writes_survive_leader_kills(self):
         """An idempotent producer writes acks=all while the leader of a partition is killed
@@ -507,44 +553,6 @@ class ReplicationTest(unittest.TestCase):
         for o, k, v in got:
             served[k] = (o, v)
         self.assertEqual(served, newest)
-
-    def transfer_to(self, topic, target):
-        """Partition 0 of `topic` led by broker `target` (the admin API's transfer)."""
-        self.transfer_to_partition(topic, 0, 1, target)
-
-    def transfer_to_partition(self, topic, partition, partitions, target):
-        """`partition` of `topic` (of `partitions`) led by broker `target`."""
-        while self.wait_leaders(topic, partitions)[partition][0] != target:
-            self.transfer_leadership(topic, partition, target, partitions)
-
-    def transfer_leadership(self, topic, partition, target=None, partitions=None):
-        """Asks the partition's leader to hand it over (admin API), to `target` or to any
-        replica, and waits until every broker names another leader with a higher epoch.
-        Returns the new (leader, epoch)."""
-        import urllib.error
-        import urllib.request
-        before = {}
-
-        def moved():
-            leader, epoch = self.wait_leaders(topic, partitions or partition + 1)[partition]
-            url = (f"http://127.0.0.1:{self.cluster.nodes[leader].admin_port}"
-                   f"/v1/partitions/kafka/{topic}/{partition}/transfer_leadership"
-                   + (f"?target={target}" if target else ""))
-            try:
-                with urllib.request.urlopen(urllib.request.Request(url, method="POST"),
-                                            timeout=TIMEOUT) as r:
-                    self.assertEqual(r.status, 200)
-            except urllib.error.HTTPError as e:
-                # 409: the leadership moved meanwhile; 503: no replica caught up yet.
-                self.assertIn(e.code, (409, 503), e.read())
-                return False
-            before["leader"], before["epoch"] = leader, epoch
-            return True
-        self.cluster.wait_until(moved, "a leadership transfer started")
-        return self.cluster.wait_until(
-            lambda: (lambda l: l if l[0] != before["leader"] and l[1] > before["epoch"] else None)(
-                self.wait_leaders(topic, partitions or partition + 1)[partition]),
-            "the new leader")
 
     def test_clients_tail_a_partition_through_twenty_leadership_changes(self):
         """kcat, kafka-python, confluent-kafka, kafkajs and librdkafka's C API tail a partition

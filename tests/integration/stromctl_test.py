@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """stromctl against a real stromd, its answers checked against what confluent-kafka-python (and
 the broker itself) show: topics, produce/consume, configs, group lag, seek and delete,
-api-versions, cluster health with and without an admin API, and one-line errors."""
+api-versions, cluster health with and without an admin API, one-line errors, partition moves
+(refused by a single broker; carried out by a three-broker cluster), preferred leader elections
+and broker decommissioning (refused by a single broker)."""
 
 import http.server
 import json
@@ -12,9 +14,12 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from broker import Broker, free_port  # noqa: E402
+from cluster import Cluster  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource  # noqa: E402
@@ -219,11 +224,15 @@ class StromctlTest(unittest.TestCase):
                  "unknown key 'replicas'"),
                 ("topics:\n  - name: apply-x\n    partitions: -1\n", "'partitions'"),
                 ("topics:\n  - name: apply-x\n    partitions: 1\n    replication_factor: 3\n",
-                 "replication_factor 3 is more than the 1 broker")):
+                 "replication_factor 3 is more than the 1 broker"),
+                # A replication factor change moves partitions: a single broker has no other.
+                ("topics:\n  - name: apply-clicks\n    partitions: 6\n    replication_factor: 2\n",
+                 "only 1 live broker(s)")):
             bad = self.ctl("apply", "-f", self.write(text), ok=False)
             self.assertNotEqual(bad.rc, 0)
             self.assertEqual(len(bad.err.strip().splitlines()), 1, bad.err)
             self.assertIn(words, bad.err)
+        self.assertIn("nothing was changed", bad.err)
         self.assertIsNone(self.partitions("apply-x"))
         self.assertEqual(self.partitions("apply-clicks"), 5)
         bad = self.ctl("apply", "-f", self.write("topics:\n  - name: apply-y\n    partitions: 1\n"
@@ -465,6 +474,115 @@ class StromctlTest(unittest.TestCase):
             server.shutdown()
             server.server_close()
 
+    # --- partition moves ------------------------------------------------------------------------
+
+    def test_partition_moves_on_a_single_broker(self):
+        self.ctl("topic", "create", "ctl-move", "-p", "2")
+        # A single broker has nowhere to move a partition to, and no move in flight.
+        r = self.ctl("partition", "move", "ctl-move/0", "--replicas", "7", ok=False)
+        self.assertEqual(r.rc, 1)
+        self.assertEqual(r.table()[0], ["TOPIC", "PARTITION", "REPLICAS", "STATUS"])
+        self.assertIn("INVALID_REPLICA_ASSIGNMENT", r.out)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        rows = self.ctl("partition", "move", "ctl-move/1", "--replicas", "1,2", "--format",
+                        "json", ok=False).json()
+        self.assertEqual(len(rows), 1)
+        self.assertEqual((rows[0]["topic"], rows[0]["partition"], rows[0]["replicas"],
+                          rows[0]["ok"]), ("ctl-move", 1, [1, 2], False))
+        self.assertIn("INVALID_REPLICA_ASSIGNMENT", rows[0]["error"])
+        r = self.ctl("partition", "move", "ctl-nope/0", "--replicas", "1", ok=False)
+        self.assertIn("UNKNOWN_TOPIC_OR_PARTITION", r.out)
+
+        self.assertIn("no partition move in flight", self.ctl("reassignments").out)
+        self.assertEqual(self.ctl("reassignments", "--format", "json").json(), [])
+        r = self.ctl("reassignments", "cancel", "ctl-move/1", "ctl-move/9", ok=False)
+        self.assertEqual(r.rc, 1)
+        rows = {row[1]: row for row in r.table()[1:]}
+        self.assertEqual(rows["1"][2], "NO_REASSIGNMENT_IN_PROGRESS:")
+        self.assertEqual(rows["9"][2], "UNKNOWN_TOPIC_OR_PARTITION:")
+
+        # The replication factor: already 1, and 2 needs a second broker.
+        r = self.ctl("topic", "alter", "ctl-move", "--replication-factor", "1")
+        self.assertIn("nothing to change", r.out)
+        r = self.ctl("topic", "alter", "ctl-move", "--replication-factor", "2", ok=False)
+        self.assertEqual(r.rc, 1)
+        self.assertIn("needs 2 replicas but only 1 live broker(s)", r.err)
+        r = self.ctl("topic", "alter", "ctl-nope", "--replication-factor", "2", ok=False)
+        self.assertIn("topic ctl-nope does not exist", r.err)
+
+        # Command-line mistakes: one line, exit status 2, nothing sent.
+        for args in (["partition", "move", "ctl-move", "--replicas", "1"],
+                     ["partition", "move", "ctl-move/x", "--replicas", "1"],
+                     ["partition", "move", "ctl-move/0", "--replicas", "1,1"],
+                     ["partition", "move", "ctl-move/0", "--replicas", "a"],
+                     ["partition", "move", "ctl-move/0"],
+                     ["reassignments", "cancel", "ctl-move"],
+                     ["reassignments", "cancel"],
+                     ["topic", "alter", "ctl-move", "--replication-factor", "0"],
+                     ["topic", "alter", "ctl-move"]):
+            r = self.ctl(*args, ok=False)
+            self.assertEqual(r.rc, 2, args)
+            self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+
+    def test_elect_leaders_and_decommission_on_a_single_broker(self):
+        self.ctl("topic", "create", "ctl-elect", "-p", "3")
+        # The only replica of each partition leads it already.
+        r = self.ctl("partition", "elect-leaders", "ctl-elect")
+        self.assertEqual(r.table(), [["TOPIC", "PARTITION", "RESULT"],
+                                     ["ctl-elect", "0", "not", "needed"],
+                                     ["ctl-elect", "1", "not", "needed"],
+                                     ["ctl-elect", "2", "not", "needed"]])
+        rows = self.ctl("partition", "elect-leaders", "ctl-elect/1", "ctl-elect/2", "--format",
+                        "json").json()
+        self.assertEqual(rows, [{"topic": "ctl-elect", "partition": p, "result": "not needed",
+                                 "ok": True} for p in (1, 2)])
+        # Every partition: the broker answers only for those that needed an election.
+        r = self.ctl("partition", "elect-leaders")
+        self.assertNotIn("ctl-elect", r.out)
+        r = self.ctl("partition", "elect-leaders", "ctl-nope", ok=False)
+        self.assertEqual((r.rc, r.err.strip()), (1, "stromctl: topic ctl-nope does not exist"))
+        r = self.ctl("partition", "elect-leaders", "ctl-elect/7", ok=False)
+        self.assertEqual(r.rc, 1)
+        self.assertIn("UNKNOWN_TOPIC_OR_PARTITION", r.out)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+
+        # A single-node broker has no other broker to move replicas to: it answers 503, and
+        # stromctl says what it said.
+        admin = f"http://127.0.0.1:{self.broker.admin_port}"
+        req = urllib.request.Request(f"{admin}/v1/brokers/1/decommission", method="PUT")
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(refused.exception.code, 503)
+        message = json.loads(refused.exception.read())["error"]
+        for wait in ([], ["--wait"]):
+            r = self.ctl("broker", "decommission", "1", *wait, "--admin-url", admin, ok=False)
+            self.assertEqual(r.rc, 1, r.err)
+            self.assertEqual(r.out, "")
+            self.assertEqual(r.err.strip(),
+                             f"stromctl: decommissioning broker 1: {message} (HTTP 503)")
+        r = self.ctl("broker", "status", "--admin-url", admin, ok=False)
+        self.assertEqual(r.rc, 1)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        # No admin API there: one line naming it.
+        closed = f"http://127.0.0.1:{free_port()}"
+        r = self.ctl("broker", "recommission", "1", "--admin-url", closed, ok=False)
+        self.assertEqual(r.rc, 1)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        self.assertIn(closed, r.err)
+
+        # Command-line mistakes: one line, exit status 2, nothing sent.
+        for args in (["partition", "elect-leaders", "ctl-elect/x"],
+                     ["partition", "elect-leaders", "ctl-elect/"],
+                     ["partition", "elect-leaders", ""],
+                     ["broker", "decommission"],
+                     ["broker", "decommission", "x"],
+                     ["broker", "decommission", "-1"],
+                     ["broker", "recommission", "1,2"],
+                     ["broker", "status", "one"]):
+            r = self.ctl(*args, ok=False)
+            self.assertEqual(r.rc, 2, args)
+            self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+
     # --- errors and help ------------------------------------------------------------------------
 
     def test_bad_broker_address_is_one_line_and_non_zero(self):
@@ -495,11 +613,81 @@ class StromctlTest(unittest.TestCase):
                     ["produce"], ["consume"], ["group", "list"], ["group", "describe"],
                     ["group", "seek"], ["group", "delete"], ["cluster", "info"],
                     ["cluster", "health"], ["cluster", "config"], ["cluster", "alter-config"],
-                    ["apply"], ["topic", "export"],
-                    ["broker", "api-versions"], ["topic"], ["group"],
+                    ["apply"], ["topic", "export"], ["topic", "alter"], ["partition"],
+                    ["partition", "move"], ["partition", "elect-leaders"], ["reassignments"],
+                    ["reassignments", "cancel"], ["broker", "api-versions"],
+                    ["broker", "decommission"], ["broker", "recommission"], ["broker", "status"],
+                    ["topic"], ["group"],
                     ["cluster"], ["broker"], []):
             r = self.ctl(*cmd, "--help")
             self.assertIn("Examples:", r.out, cmd)
+
+
+class StromctlClusterTest(unittest.TestCase):
+    """Partition moves and replication factor changes on three real brokers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(3).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.close()
+
+    def ctl(self, *args, ok=True, timeout="60s"):
+        p = subprocess.run([STROMCTL, "-b", self.cluster.bootstrap(), "--timeout", timeout, *args],
+                           capture_output=True, text=True, timeout=TIMEOUT * 2)
+        r = Result(p)
+        if ok:
+            self.assertEqual(r.rc, 0, f"stromctl {' '.join(args)}: {r.err}")
+        return r
+
+    def replicas(self, topic):
+        """Partition -> replicas, as Metadata shows them."""
+        parts = self.ctl("topic", "describe", topic, "--format", "json").json()[0]
+        return {p["partition"]: p["replicas"] for p in parts["partition_list"]}
+
+    def test_move_a_partition_and_change_the_replication_factor(self):
+        def created():
+            r = self.ctl("topic", "create", "moved", "-p", "3", "-r", "1", ok=False, timeout="5s")
+            return r.rc == 0 or "TOPIC_ALREADY_EXISTS" in r.out  # a retry after a timeout
+
+        self.cluster.wait_until(created, "a topic created")
+        self.cluster.wait_until(lambda: len(self.replicas("moved")) == 3, "three partitions")
+        before = self.replicas("moved")
+        others = [b for b in (1, 2, 3) if b not in before[0]]
+        r = self.ctl("partition", "move", "moved/0", "--replicas",
+                     ",".join(map(str, others)), "--wait")
+        self.assertIn(f"done: moved/0 is on {','.join(map(str, others))}", r.out)
+        self.cluster.wait_until(lambda: self.replicas("moved")[0] == others, "the move shown")
+        self.assertEqual(self.ctl("reassignments", "--format", "json").json(), [])
+
+        # Up to three replicas: each partition keeps its own first, then goes to every broker.
+        plan = self.ctl("topic", "alter", "moved", "--replication-factor", "3", "--dry-run",
+                        "--format", "json").json()
+        self.assertEqual(sorted(row["partition"] for row in plan), [0, 1, 2])
+        self.assertEqual(self.replicas("moved")[1], before[1])  # a dry run changes nothing
+        r = self.ctl("topic", "alter", "moved", "--replication-factor", "3")
+        self.assertIn("done: moved has replication factor 3", r.out)
+        self.cluster.wait_until(
+            lambda: all(sorted(r) == [1, 2, 3] for r in self.replicas("moved").values()),
+            "three replicas each")
+        now = self.replicas("moved")
+        self.assertEqual(now[0][:2], others)
+        self.assertEqual(now[1][0], before[1][0])
+
+        # Down to one through apply: the first replica of each stays.
+        fd, path = tempfile.mkstemp(suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            f.write("topics:\n  - name: moved\n    partitions: 3\n    replication_factor: 1\n")
+        self.addCleanup(os.unlink, path)
+        r = self.ctl("apply", "-f", path)
+        self.assertIn("change the replication factor of moved: 3 -> 1", r.out)
+        self.assertIn("applied", r.out)
+        self.cluster.wait_until(
+            lambda: self.replicas("moved") == {p: r[:1] for p, r in now.items()},
+            "one replica each, the first")
+        self.assertIn("nothing to change", self.ctl("apply", "-f", path).out)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 #include "strom/cluster/controller.h"
 #include "strom/cluster/partition_manager.h"
+#include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
 #include "strom/metrics/metrics.h"
 #include "strom/storage/log_manager.h"
@@ -33,6 +34,8 @@ struct options {
 /// recovery so that liveness and readiness can be probed meanwhile.
 struct sources {
   cluster::partition_manager* partitions = nullptr;
+  /// The topics front end: decommissioning brokers goes through it.
+  cluster::topics_frontend* topics = nullptr;
   groups::coordinator* groups = nullptr;
   storage::log_manager* logs = nullptr;
   /// Open Kafka connections on every listener.
@@ -69,7 +72,8 @@ class server {
   /// Hands over the broker's parts once they exist (after log recovery).
   void attach(cluster::partition_manager* partitions, groups::coordinator* groups,
               storage::log_manager* logs, std::function<int64_t()> connections,
-              std::function<std::shared_ptr<const cluster::cluster_view>()> cluster = {});
+              std::function<std::shared_ptr<const cluster::cluster_view>()> cluster = {},
+              cluster::topics_frontend* topics = nullptr);
   /// Closes the listener and every connection, and joins the thread.
   void stop();
   [[nodiscard]] uint16_t port() const;

@@ -41,6 +41,9 @@ struct cluster_view {
   /// By topic name, the leader epoch a topic created again under a deleted topic's name
   /// starts from (controller_stm::epoch_floors).
   std::map<std::string, int64_t> epoch_floors;
+  /// The partitions asked to be led by their preferred replica that are not yet.
+  std::shared_ptr<const partition_set> preferred_elections =
+      std::make_shared<const partition_set>();
   /// Times this broker saw the controller leadership move to a known leader since it started.
   uint64_t leader_changes = 0;
   /// The controller log index the view reflects.
@@ -60,6 +63,15 @@ struct cluster_view {
     std::vector<broker_registration> out;
     for (const auto& [id, b] : brokers) {
       if (!b.fenced)
+        out.push_back(b.reg);
+    }
+    return out;
+  }
+  /// Brokers that may take new replicas: live and not decommissioned, in id order.
+  [[nodiscard]] std::vector<broker_registration> placeable_brokers() const {
+    std::vector<broker_registration> out;
+    for (const auto& [id, b] : brokers) {
+      if (!b.fenced && !b.decommissioned)
         out.push_back(b.reg);
     }
     return out;

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <system_error>
@@ -33,6 +34,9 @@ struct broker_registration {
 struct broker_record {
   broker_registration reg;
   bool fenced = false;
+  /// Being decommissioned (decommission_broker_cmd): it gets no new replicas, and the
+  /// controller leader moves the ones it holds to other brokers.
+  bool decommissioned = false;
   friend bool operator==(const broker_record&, const broker_record&) = default;
 };
 
@@ -122,10 +126,55 @@ struct partition_leader_cmd {
   friend bool operator==(const partition_leader_cmd&, const partition_leader_cmd&) = default;
 };
 
+/// Starts moving partition `partition` of topic `name` (id `id`) to the replicas `target`
+/// (the first one preferred as leader), replacing a move in flight; an empty `target` cancels
+/// the move in flight (the partition keeps the replicas it had). A move to the replicas the
+/// partition has ends the one in flight, if any. The partition's leader carries the move out
+/// and reports its end with finish_move_cmd.
+struct move_partition_cmd {
+  std::string name;
+  topic_uuid id{};
+  int32_t partition = 0;
+  std::vector<int32_t> target;
+  friend bool operator==(const move_partition_cmd&, const move_partition_cmd&) = default;
+};
+/// The move of partition `partition` of topic `name` (id `id`) to `replicas` completed: its
+/// Raft group's voters are those replicas. Taken only while that is the move in flight (a
+/// report of a move replaced or cancelled meanwhile changes nothing).
+struct finish_move_cmd {
+  std::string name;
+  topic_uuid id{};
+  int32_t partition = 0;
+  std::vector<int32_t> replicas;
+  friend bool operator==(const finish_move_cmd&, const finish_move_cmd&) = default;
+};
+
+/// Decommissions broker `id` (`on`), or takes it back (recommission): a decommissioned broker
+/// is given no new replica, and the controller leader moves every replica it holds elsewhere.
+struct decommission_broker_cmd {
+  int32_t id = 0;
+  bool on = true;
+  friend bool operator==(const decommission_broker_cmd&, const decommission_broker_cmd&) = default;
+};
+/// ElectLeaders (preferred): partitions `partitions` of topic `name` (id `id`) are to be led by
+/// their preferred replica (the first of their assignment). Each stays asked for until the
+/// controller records that replica as its leader; meanwhile its leader hands the leadership
+/// over as soon as that replica holds the whole log.
+struct elect_preferred_cmd {
+  std::string name;
+  topic_uuid id{};
+  std::vector<int32_t> partitions;
+  friend bool operator==(const elect_preferred_cmd&, const elect_preferred_cmd&) = default;
+};
+
 using controller_command =
     std::variant<bootstrap_cmd, register_broker_cmd, fence_broker_cmd, allocate_producer_ids_cmd,
                  producer_id_floor_cmd, add_topic_cmd, remove_topic_cmd, add_partitions_cmd,
-                 update_topic_configs_cmd, set_cluster_configs_cmd, partition_leader_cmd>;
+                 update_topic_configs_cmd, set_cluster_configs_cmd, partition_leader_cmd,
+                 move_partition_cmd, finish_move_cmd, decommission_broker_cmd, elect_preferred_cmd>;
+
+/// Partitions by topic name and index.
+using partition_set = std::set<std::pair<std::string, int32_t>>;
 
 /// The elected leader of a replicated partition and its term (leader epoch).
 struct partition_leader {
@@ -192,6 +241,11 @@ class controller_stm {
   /// created again under the name starts its partitions' terms there, so that the epochs
   /// clients saw for the name never go backwards.
   [[nodiscard]] const std::map<std::string, int64_t>& epoch_floors() const { return epoch_floors_; }
+  /// The partitions asked to be led by their preferred replica (elect_preferred_cmd) that are
+  /// not yet. Copy-on-write.
+  [[nodiscard]] const std::shared_ptr<const partition_set>& preferred_elections() const {
+    return elections_;
+  }
 
   /// The whole state, as of applied_index().
   [[nodiscard]] std::vector<std::byte> snapshot() const;
@@ -202,7 +256,7 @@ class controller_stm {
     return a.applied_ == b.applied_ && a.cluster_id_ == b.cluster_id_ && a.brokers_ == b.brokers_ &&
            a.next_producer_id_ == b.next_producer_id_ && *a.topics_ == *b.topics_ &&
            a.cluster_configs_ == b.cluster_configs_ && *a.leaders_ == *b.leaders_ &&
-           a.epoch_floors_ == b.epoch_floors_;
+           a.epoch_floors_ == b.epoch_floors_ && *a.elections_ == *b.elections_;
   }
 
  private:
@@ -211,6 +265,12 @@ class controller_stm {
   result<int64_t> apply_topic(const add_partitions_cmd& c);
   result<int64_t> apply_topic(const update_topic_configs_cmd& c);
   result<int64_t> apply_topic(const partition_leader_cmd& c);
+  result<int64_t> apply_topic(const move_partition_cmd& c);
+  result<int64_t> apply_topic(const finish_move_cmd& c);
+  result<int64_t> apply_topic(const elect_preferred_cmd& c);
+  /// Drops the elections asked for `name`'s partitions that `keep` refuses.
+  template <typename Keep>
+  void prune_elections(const std::string& name, Keep keep);
 
   int64_t applied_ = 0;
   std::string cluster_id_;
@@ -220,6 +280,7 @@ class controller_stm {
   std::shared_ptr<const topic_map> topics_ = std::make_shared<const topic_map>();
   std::shared_ptr<const leader_map> leaders_ = std::make_shared<const leader_map>();
   std::map<std::string, int64_t> epoch_floors_;
+  std::shared_ptr<const partition_set> elections_ = std::make_shared<const partition_set>();
 };
 
 }  // namespace strom::cluster

@@ -83,8 +83,15 @@ struct replica_outbox {
 struct replica_options {
   int32_t self = 0;
   uint64_t group = 0;
-  /// The voters: the partition's replicas (controller assignment).
+  /// The partition's replicas (controller assignment; during a move, the ones it moves to):
+  /// the voters its leader brings the group to, the first one preferred as leader.
   std::vector<int32_t> replicas;
+  /// The voters of a group that has no configuration of its own yet (an empty log): the
+  /// replicas the partition had before a move in flight, so that a replica the move adds joins
+  /// as a non-voter and learns the group's configuration from its leader. Empty: `replicas`.
+  std::vector<int32_t> bootstrap;
+  /// A move is in flight (the controller holds `replicas` as its target).
+  bool moving = false;
   int election_ticks = 30;
   int heartbeat_ticks = 3;
   /// How often the owner shard ticks the group (raft.tick_ms).
@@ -215,6 +222,22 @@ class partition {
   /// handover is under way (this replica leads and another voter answered within an election
   /// timeout).
   bool hand_over_leadership();
+  /// A new assignment from the controller: the replicas (during a move, the target) and
+  /// whether a move is in flight. The leader brings the group's voters to them
+  /// (converge_membership).
+  void set_assignment(std::vector<int32_t> replicas, bool moving);
+  /// What converge_membership() found.
+  enum class membership { none, changing, settled };
+  /// A move (leader only): one step of bringing the group's voters to the assignment, one
+  /// server at a time (raft-design §4.4): a missing replica joins as a learner and is promoted
+  /// once it holds every committed entry; only then does a replica that is not wanted leave,
+  /// the leader last, after handing the leadership to a wanted replica. Returns `none` on a
+  /// replica that does not lead (or a partition that is not replicated), `changing` while a
+  /// step is under way, and `settled` once the voters are the assignment and that
+  /// configuration committed.
+  membership converge_membership();
+  /// A move is in flight here (set_assignment).
+  [[nodiscard]] bool moving() const;
   /// The voters of a replicated partition (its assignment, the preferred leader first); empty
   /// otherwise.
   [[nodiscard]] const std::vector<int32_t>& replica_set() const;

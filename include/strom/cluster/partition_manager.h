@@ -85,8 +85,18 @@ class partition_manager {
     /// Has the controller record that this broker leads `n` (topic id `id`) in `term`.
     /// Called on any shard; thread-safe; must not block.
     std::function<void(const model::ntp& n, const topic_uuid& id, int64_t term)> report_leader;
+    /// Has the controller record that the move of `n` (topic id `id`) to `replicas`
+    /// completed: the group's voters are those replicas. Called on any shard; thread-safe;
+    /// must not block.
+    std::function<void(const model::ntp& n, const topic_uuid& id, std::vector<int32_t> replicas)>
+        report_moved;
     /// The term the controller has recorded for `n`'s leader (-1: none). Thread-safe.
     std::function<int64_t(const model::ntp& n)> recorded_term;
+    /// The partitions an operator asked to be led by their preferred replica (ElectLeaders)
+    /// and not yet (controller_stm::preferred_elections): their leaders hand the leadership
+    /// over at once. Thread-safe; read once a tick.
+    std::function<std::shared_ptr<const std::set<std::pair<std::string, int32_t>>>()>
+        preferred_elections;
     /// replication.auto_leader_rebalance: leaders move back to the preferred replica.
     bool auto_leader_rebalance = true;
     /// Whether broker `id` is registered and not fenced. Thread-safe.
@@ -132,6 +142,11 @@ class partition_manager {
   /// Drops the partition objects [from, to) of `topic` from their owner shards (their logs
   /// stay with the log manager).
   awaitable<void> drop_partitions(std::string topic, int32_t from, int32_t to);
+  /// A partition whose assignment changed (a move started, ended or was cancelled): on its
+  /// owner shard, makes its replica when `t` places one here (or makes it again as a member of
+  /// its Raft group when it was not one), hands it the new assignment, or drops it when `t`
+  /// places none here. Returns whether it dropped one (its log is the caller's to remove).
+  awaitable<result<bool>> reassign(topic_metadata t, int32_t p);
   /// Applies `t`'s configs to each of its partitions, without restart.
   awaitable<void> update_configs(topic_metadata t);
 
@@ -184,6 +199,9 @@ class partition_manager {
     /// Per led partition: the term it was last looked at in, and when (a leader the
     /// controller has not recorded reports again, at most once a second).
     std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> reported;
+    /// Per moving partition led here: when its completion was last reported (at most once a
+    /// second).
+    std::map<uint64_t, std::chrono::steady_clock::time_point> moves_reported;
     /// Leader balancing: when each partition was first seen led here in its current term (by
     /// term), and when the shard last looked.
     std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> led_since;

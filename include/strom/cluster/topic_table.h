@@ -35,15 +35,55 @@ struct topic_metadata {
   /// list per partition. Empty on a single-node broker (every partition is on it), which also
   /// marks a topic a broker had before it joined a cluster.
   std::vector<std::vector<int32_t>> replicas{};
+  /// In a cluster: the partitions being moved (reassignment), each with the replicas it moves
+  /// to. `replicas` holds the ones it moves from until the move completes; both sets hold a
+  /// replica meanwhile.
+  std::map<int32_t, std::vector<int32_t>> moving{};
 
-  /// Whether partition `p` has a replica on `node` (always, without an assignment or a node).
+  /// Whether partition `p` has a replica on `node` (always, without an assignment or a node):
+  /// one of its replicas, or of those a move in flight adds.
   [[nodiscard]] bool hosted_on(int32_t p, std::optional<int32_t> node) const {
     if (replicas.empty() || !node)
       return true;
     if (p < 0 || static_cast<size_t>(p) >= replicas.size())
       return false;
     const auto& r = replicas[static_cast<size_t>(p)];
-    return std::find(r.begin(), r.end(), *node) != r.end();
+    if (std::find(r.begin(), r.end(), *node) != r.end())
+      return true;
+    auto m = moving.find(p);
+    return m != moving.end() &&
+           std::find(m->second.begin(), m->second.end(), *node) != m->second.end();
+  }
+  /// The replicas partition `p` has, or will have once its move completes (the first one
+  /// preferred as leader); empty without an assignment.
+  [[nodiscard]] std::vector<int32_t> target_replicas(int32_t p) const {
+    if (auto m = moving.find(p); m != moving.end())
+      return m->second;
+    if (p < 0 || static_cast<size_t>(p) >= replicas.size())
+      return {};
+    return replicas[static_cast<size_t>(p)];
+  }
+  /// Whether partition `p` is a Raft group for certain: more than one replica, or a move in
+  /// flight. (A partition that a move left with one replica stays a group: readers also take
+  /// a leader the controller recorded for it as its leader.)
+  [[nodiscard]] bool replicated(int32_t p) const {
+    return (p >= 0 && static_cast<size_t>(p) < replicas.size() &&
+            replicas[static_cast<size_t>(p)].size() > 1) ||
+           moving.contains(p);
+  }
+  /// Every broker that holds a replica of partition `p` now: its replicas, then the ones a move
+  /// in flight adds (what Metadata lists during a move).
+  [[nodiscard]] std::vector<int32_t> all_replicas(int32_t p) const {
+    std::vector<int32_t> out;
+    if (p >= 0 && static_cast<size_t>(p) < replicas.size())
+      out = replicas[static_cast<size_t>(p)];
+    if (auto m = moving.find(p); m != moving.end()) {
+      for (auto b : m->second) {
+        if (std::find(out.begin(), out.end(), b) == out.end())
+          out.push_back(b);
+      }
+    }
+    return out;
   }
   /// The broker that leads partition `p` (its first replica); nullopt without an assignment.
   [[nodiscard]] std::optional<int32_t> leader_of(int32_t p) const {
@@ -81,6 +121,21 @@ enum class topic_errc {
   corrupt_topic_file,
   /// A topic change at a revision the topic table has already passed (topic_table::apply).
   stale_revision,
+  /// A replica assignment that cannot be: no replica, a broker twice, an unknown broker
+  /// (Kafka: INVALID_REPLICA_ASSIGNMENT).
+  invalid_replica_assignment,
+  /// A cancellation of a partition move when none is in flight (Kafka:
+  /// NO_REASSIGNMENT_IN_PROGRESS).
+  no_reassignment,
+  /// ElectLeaders of a partition its preferred replica leads already (Kafka:
+  /// ELECTION_NOT_NEEDED).
+  election_not_needed,
+  /// ElectLeaders of a partition whose preferred replica is down (Kafka:
+  /// PREFERRED_LEADER_NOT_AVAILABLE).
+  preferred_leader_unavailable,
+  /// An unclean leader election: a Raft group elects only a replica holding every committed
+  /// write (Kafka: ELIGIBLE_LEADERS_NOT_AVAILABLE).
+  unclean_election,
 };
 const std::error_category& topic_category();
 inline std::error_code make_error_code(topic_errc e) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,7 +19,8 @@
 
 namespace strom::cluster {
 
-/// Replicas for `count` new partitions over the live brokers of `view`, counting what its
+/// Replicas for `count` new partitions over the live brokers of `view` that are not being
+/// decommissioned, counting what its
 /// topics already place on each: each partition's leader is the broker with the fewest
 /// replicas, then the fewest leaders, then the lowest id; its other replicas the brokers with
 /// the fewest replicas, on racks the partition does not use yet while there are such. Refused
@@ -58,6 +61,9 @@ class topics_frontend {
     /// that would go beyond is refused with topic_errc::partition_limit (POLICY_VIOLATION).
     /// Internal topics are created regardless.
     int32_t max_partitions_per_broker = 4000;
+    /// replication.continuous_balancing: the controller leader moves replicas until the live
+    /// brokers' replica counts differ by at most one.
+    bool continuous_balancing = false;
   };
 
   topics_frontend(partition_manager& partitions, topic_store& store, topic_table& table,
@@ -92,6 +98,63 @@ class topics_frontend {
   /// with them.
   awaitable<status> set_cluster_configs(topic_configs set, std::vector<std::string> remove,
                                         bool replace, bool validate_only);
+  /// A partition move in flight (ListPartitionReassignments).
+  struct reassignment {
+    std::string topic;
+    int32_t partition = 0;
+    /// Every broker with a replica now: the target replicas, then those being removed.
+    std::vector<int32_t> replicas;
+    /// Target replicas the partition did not have when the move started.
+    std::vector<int32_t> adding;
+    /// Replicas the partition had when the move started that the target does not hold.
+    std::vector<int32_t> removing;
+  };
+  /// AlterPartitionReassignments: moves partition `partition` of `topic` to `replicas` (the
+  /// first one the preferred leader), or with none cancels its move in flight (the replicas
+  /// it moved from stay, with all their data). Answered once the controller recorded the
+  /// target; the partition's leader then carries the move out (a new replica joins as a
+  /// learner, catches up and is promoted; a removed one leaves last) and the controller
+  /// records its completion. A move to the replicas it has already changes nothing; a new
+  /// move replaces one in flight. Errors: topic_errc::not_found (no such topic or
+  /// partition), invalid_replica_assignment (no replica, a broker twice, a broker not
+  /// registered, more than max_replication_factor), no_reassignment (a cancellation without a
+  /// move in flight); on a single-node broker every move is invalid_replica_assignment.
+  awaitable<status> reassign_partition(std::string topic, int32_t partition,
+                                       std::optional<std::vector<int32_t>> replicas);
+  /// ListPartitionReassignments: the moves in flight, by topic and partition. Thread-safe.
+  [[nodiscard]] std::vector<reassignment> reassignments() const;
+
+  /// Decommissions broker `id` (`on`): it gets no new replicas, and the controller leader
+  /// moves every replica it holds to other brokers, a few at a time (decommission_moves);
+  /// the broker keeps serving meanwhile. `on` false recommissions it: the moves away from it
+  /// that are in flight are cancelled. Answered once the controller recorded it. Errors:
+  /// controller_errc::unknown_broker; topic_errc::invalid_replica_assignment on a single-node
+  /// broker. On shard 0.
+  awaitable<status> decommission_broker(int32_t id, bool on);
+  struct decommission_progress {
+    int32_t broker = 0;
+    bool decommissioned = false;
+    /// Partitions with a replica on the broker (moves in flight counted).
+    int64_t replicas = 0;
+    /// Moves in flight that take a replica off the broker.
+    int64_t moving = 0;
+    /// Partitions that cannot leave it: no other live broker can take their replica.
+    int64_t stuck = 0;
+  };
+  /// How far the decommission of `id` is (done: decommissioned and no replica left).
+  /// Thread-safe. Errors: controller_errc::unknown_broker.
+  [[nodiscard]] result<decommission_progress> decommission_status(int32_t id) const;
+  /// ElectLeaders (preferred): each of `partitions` of `topic` is to be led by its preferred
+  /// replica (the first of its assignment); waits up to `timeout` until the controller records
+  /// that, and returns each partition's outcome: ok, topic_errc::not_found (no such topic or
+  /// partition), election_not_needed (it leads already), preferred_leader_unavailable (its
+  /// broker is down), controller_errc::timeout (asked, not done in time: the leader hands the
+  /// partition over once the replica caught up).
+  awaitable<std::vector<std::pair<int32_t, status>>> elect_preferred(
+      std::string topic, std::vector<int32_t> partitions, std::chrono::milliseconds timeout);
+  /// Moves in flight at most that decommissions start (each a partition's replica set).
+  static constexpr size_t decommission_moves = 4;
+
   /// The cluster-wide config defaults: the controller's (in a cluster), else this broker's.
   /// Thread-safe.
   [[nodiscard]] topic_configs cluster_configs() const;
@@ -149,6 +212,23 @@ class topics_frontend {
   awaitable<status> materialize_grow(const topic_metadata& old, const topic_metadata& t);
   awaitable<status> materialize_configs(const topic_metadata& t);
   awaitable<status> materialize_adopt(const topic_metadata& old, const topic_metadata& t);
+  awaitable<status> materialize_moves(const topic_metadata& old, const topic_metadata& t);
+  /// On the controller leader's shard 0, after a view change: starts the moves that take the
+  /// replicas off decommissioned brokers, then (continuous balancing) those that even out the
+  /// brokers' replica counts, up to decommission_moves in flight.
+  awaitable<void> drive_decommissions();
+  /// Continuous balancing: moves that bring the replica counts (`load`, by placeable broker)
+  /// of the live brokers within one of each other, at most `room`.
+  static std::vector<move_partition_cmd> balancing_moves(const cluster_view& view,
+                                                         std::map<int32_t, int64_t> load,
+                                                         size_t room);
+  /// A replica set for partition `p` of `t` without broker `gone`: it is replaced by the live
+  /// broker not being decommissioned that holds the fewest replicas (`load`), on `gone`'s rack
+  /// when one there can take it; nullopt when none can.
+  static std::optional<std::vector<int32_t>> without_broker(const cluster_view& view,
+                                                            const topic_metadata& t, int32_t p,
+                                                            int32_t gone,
+                                                            const std::map<int32_t, int64_t>& load);
 
   // The cluster path.
   awaitable<status> submit(controller_command cmd);
@@ -194,6 +274,9 @@ class topics_frontend {
   /// Reconciles waiting (shard 0 only): a change while one runs makes it run again.
   bool reconcile_pending_ = false;
   bool reconcile_running_ = false;
+  /// The same for the decommission driver (shard 0 only).
+  bool decommission_pending_ = false;
+  bool decommission_running_ = false;
   mutable std::mutex cluster_configs_mu_;  // guards cluster_configs_
   topic_configs cluster_configs_;
 };

@@ -177,8 +177,10 @@ struct replication_defaults {
   int32_t replica_fetch_max_bytes = 1048576;  // replica.fetch.max.bytes
   bool unclean_leader_election = false;       // unclean.leader.election.enable
   bool auto_leader_rebalance = true;          // auto.leader.rebalance.enable
-  int32_t election_timeout_ms = 1500;         // Raft election timeout
-  int32_t heartbeat_interval_ms = 150;        // Raft leader heartbeat; < election_timeout_ms
+  /// Replicas move by themselves to even out the replica counts of the brokers.
+  bool continuous_balancing = false;
+  int32_t election_timeout_ms = 1500;   // Raft election timeout
+  int32_t heartbeat_interval_ms = 150;  // Raft leader heartbeat; < election_timeout_ms
   /// What leaders send to followers catching up on committed entries, per broker; 0: no limit.
   int64_t recovery_max_bytes_per_sec = 104857600;
   bool operator==(const replication_defaults&) const = default;

@@ -200,6 +200,15 @@ class node {
   [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
   /// Leader: voter `n` holds the whole log and answered within `within_ticks` ticks.
   [[nodiscard]] bool caught_up(node_id n, int64_t within_ticks) const;
+  /// Leader: member `n` (a learner too) holds every committed entry and answered within
+  /// `within_ticks` ticks: a learner that may be promoted without slowing the commit down.
+  [[nodiscard]] bool holds_commit(node_id n, int64_t within_ticks) const;
+  /// Leader: a leadership transfer is under way.
+  [[nodiscard]] bool transferring() const { return transfer_target_.has_value(); }
+  /// The last configuration in the log has not committed yet (the next change must wait).
+  [[nodiscard]] bool config_pending() const {
+    return !config_log_.empty() && config_log_.rbegin()->first > commit_;
+  }
   /// Leader: the Raft indexes the voter furthest behind lacks (0 on any other role).
   [[nodiscard]] int64_t max_follower_lag() const;
   /// Leader: the other voter that answered within `within_ticks` ticks and holds the most of

@@ -91,6 +91,12 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
     request_context& c, protocol::incremental_alter_configs_request& r);
 awaitable<net::handler_result> handle_delete_records(request_context& c,
                                                      protocol::delete_records_request& r);
+awaitable<net::handler_result> handle_elect_leaders(request_context& c,
+                                                    protocol::elect_leaders_request& r);
+awaitable<net::handler_result> handle_alter_partition_reassignments(
+    request_context& c, protocol::alter_partition_reassignments_request& r);
+awaitable<net::handler_result> handle_list_partition_reassignments(
+    request_context& c, protocol::list_partition_reassignments_request& r);
 awaitable<net::handler_result> handle_init_producer_id(request_context& c,
                                                        protocol::init_producer_id_request& r);
 awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,

@@ -143,6 +143,16 @@ error_code to_kafka_error(const error& e) {
         return error_code::invalid_replication_factor;
       case cluster::topic_errc::partition_limit:
         return error_code::policy_violation;
+      case cluster::topic_errc::invalid_replica_assignment:
+        return error_code::invalid_replica_assignment;
+      case cluster::topic_errc::no_reassignment:
+        return error_code::no_reassignment_in_progress;
+      case cluster::topic_errc::election_not_needed:
+        return error_code::election_not_needed;
+      case cluster::topic_errc::preferred_leader_unavailable:
+        return error_code::preferred_leader_not_available;
+      case cluster::topic_errc::unclean_election:
+        return error_code::eligible_leaders_not_available;
       case cluster::topic_errc::corrupt_topic_file:
       case cluster::topic_errc::stale_revision:  // the table's own; never reaches a client
         return error_code::unknown_server_error;

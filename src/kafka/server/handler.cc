@@ -60,6 +60,9 @@ bool is_implemented(api_key key) {
     case api_key::describe_configs:
     case api_key::alter_configs:
     case api_key::incremental_alter_configs:
+    case api_key::alter_partition_reassignments:
+    case api_key::list_partition_reassignments:
+    case api_key::elect_leaders:
     case api_key::delete_records:
     case api_key::describe_cluster:
     case api_key::init_producer_id:
@@ -183,6 +186,14 @@ class kafka_handler final : public net::request_handler {
             c, std::get<incremental_alter_configs_request>(body));
       case api_key::delete_records:
         co_return co_await handle_delete_records(c, std::get<delete_records_request>(body));
+      case api_key::alter_partition_reassignments:
+        co_return co_await handle_alter_partition_reassignments(
+            c, std::get<alter_partition_reassignments_request>(body));
+      case api_key::list_partition_reassignments:
+        co_return co_await handle_list_partition_reassignments(
+            c, std::get<list_partition_reassignments_request>(body));
+      case api_key::elect_leaders:
+        co_return co_await handle_elect_leaders(c, std::get<elect_leaders_request>(body));
       case api_key::describe_log_dirs:
         co_return co_await handle_describe_log_dirs(c, std::get<describe_log_dirs_request>(body));
       case api_key::init_producer_id:

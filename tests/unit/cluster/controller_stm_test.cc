@@ -39,6 +39,12 @@ TEST(ControllerStm, CommandsRoundTripThroughTheirEncoding) {
       set_cluster_configs_cmd{},
       set_cluster_configs_cmd{{{"log.retention.ms", "5"}}, {"message.max.bytes"}, false},
       partition_leader_cmd{"clicks", uuid(7), 3, 2, 41},
+      move_partition_cmd{"clicks", uuid(7), 3, {4, 2, 3}},
+      move_partition_cmd{"clicks", uuid(7), 3, {}},
+      finish_move_cmd{"clicks", uuid(7), 3, {4, 2, 3}},
+      decommission_broker_cmd{4, true},
+      decommission_broker_cmd{4, false},
+      elect_preferred_cmd{"clicks", uuid(7), {0, 3}},
   };
   for (const auto& c : cmds) {
     auto back = decode_command(encode(c));
@@ -146,7 +152,25 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
       auto id = static_cast<int32_t>(rnd.uniform(0, 5));
       auto name = "t" + std::to_string(rnd.uniform(0, 3));
       auto tid = static_cast<uint8_t>(rnd.uniform(0, 6));
-      switch (rnd.uniform(0, 10)) {
+      auto some_replicas = [&] {
+        std::vector<int32_t> r;
+        for (int32_t broker = 0; broker <= 4; ++broker) {
+          if (rnd.uniform(0, 2) == 0)
+            r.push_back(broker);
+        }
+        return r;
+      };
+      switch (rnd.uniform(0, 14)) {
+        case 13:
+          return decommission_broker_cmd{id, rnd.uniform(0, 1) == 1};
+        case 14:
+          return elect_preferred_cmd{name, uuid(tid), {static_cast<int32_t>(rnd.uniform(-1, 3))}};
+        case 11:
+          return move_partition_cmd{name, uuid(tid), static_cast<int32_t>(rnd.uniform(-1, 3)),
+                                    some_replicas()};
+        case 12:
+          return finish_move_cmd{name, uuid(tid), static_cast<int32_t>(rnd.uniform(-1, 3)),
+                                 some_replicas()};
         case 0:
           return bootstrap_cmd{"c" + std::to_string(rnd.uniform(0, 9))};
         case 1:
@@ -253,6 +277,102 @@ TEST(ControllerStm, PartitionLeadersOnlyMoveToHigherTermsAndGoWithTheirTopic) {
   auto again = controller_stm::restore(s.snapshot());
   ASSERT_TRUE(again.has_value()) << again.error().message();
   EXPECT_EQ(*again, s);
+}
+
+TEST(ControllerStm, AMoveRecordsItsTargetUntilItsLeaderReportsItDone) {
+  controller_stm s;
+  for (int32_t b = 1; b <= 4; ++b)
+    ASSERT_TRUE(s.apply(b, register_broker_cmd{reg(b)}));
+  ASSERT_TRUE(s.apply(5, add_topic_cmd{topic("clicks", 1, {{1, 2, 3}, {2}})}));
+  // Refused: unknown topic, id or partition; no replica, a broker twice or unregistered.
+  EXPECT_TRUE(
+      s.apply(6, move_partition_cmd{"nope", uuid(1), 0, {1}}).error().is(topic_errc::not_found));
+  EXPECT_TRUE(
+      s.apply(7, move_partition_cmd{"clicks", uuid(2), 0, {1}}).error().is(topic_errc::not_found));
+  EXPECT_TRUE(
+      s.apply(8, move_partition_cmd{"clicks", uuid(1), 2, {1}}).error().is(topic_errc::not_found));
+  EXPECT_TRUE(s.apply(9, move_partition_cmd{"clicks", uuid(1), 0, {1, 1}})
+                  .error()
+                  .is(topic_errc::invalid_replica_assignment));
+  EXPECT_TRUE(s.apply(10, move_partition_cmd{"clicks", uuid(1), 0, {1, 9}})
+                  .error()
+                  .is(topic_errc::invalid_replica_assignment));
+  EXPECT_TRUE(s.apply(11, move_partition_cmd{"clicks", uuid(1), 0, {}})
+                  .error()
+                  .is(topic_errc::no_reassignment));
+  // A move to what it has changes nothing.
+  ASSERT_TRUE(s.apply(12, move_partition_cmd{"clicks", uuid(1), 0, {1, 2, 3}}));
+  EXPECT_TRUE(s.topics()->at("clicks").moving.empty());
+
+  ASSERT_TRUE(s.apply(13, move_partition_cmd{"clicks", uuid(1), 0, {4, 2, 3}}));
+  const auto& t = s.topics()->at("clicks");
+  EXPECT_EQ(t.moving.at(0), (std::vector<int32_t>{4, 2, 3}));
+  EXPECT_EQ(t.replicas[0], (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_TRUE(t.hosted_on(0, 4));
+  EXPECT_TRUE(t.hosted_on(0, 1));
+  EXPECT_EQ(t.all_replicas(0), (std::vector<int32_t>{1, 2, 3, 4}));
+  // The broker a move adds may lead (and report it) before the move ends.
+  ASSERT_TRUE(s.apply(14, partition_leader_cmd{"clicks", uuid(1), 0, 4, 3}));
+  auto back = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, s);
+  // A report of another target (a move replaced meanwhile) changes nothing.
+  EXPECT_FALSE(s.apply(15, finish_move_cmd{"clicks", uuid(1), 0, {2, 3, 4}}));
+  ASSERT_TRUE(s.apply(16, finish_move_cmd{"clicks", uuid(1), 0, {4, 2, 3}}));
+  EXPECT_TRUE(s.topics()->at("clicks").moving.empty());
+  EXPECT_EQ(s.topics()->at("clicks").replicas[0], (std::vector<int32_t>{4, 2, 3}));
+  EXPECT_FALSE(s.topics()->at("clicks").hosted_on(0, 1));
+  EXPECT_FALSE(s.apply(17, finish_move_cmd{"clicks", uuid(1), 0, {4, 2, 3}}));
+
+  // Raising partition 1 from one replica to three raises the topic's replication factor once
+  // every partition has three; a cancellation keeps the replicas it had.
+  ASSERT_TRUE(s.apply(18, move_partition_cmd{"clicks", uuid(1), 1, {2, 1, 3}}));
+  EXPECT_TRUE(s.topics()->at("clicks").replicated(1));
+  ASSERT_TRUE(s.apply(19, move_partition_cmd{"clicks", uuid(1), 1, {}}));
+  EXPECT_EQ(s.topics()->at("clicks").replicas[1], (std::vector<int32_t>{2}));
+  EXPECT_FALSE(s.topics()->at("clicks").replicated(1));
+  ASSERT_TRUE(s.apply(20, move_partition_cmd{"clicks", uuid(1), 1, {2, 1, 3}}));
+  ASSERT_TRUE(s.apply(21, finish_move_cmd{"clicks", uuid(1), 1, {2, 1, 3}}));
+  EXPECT_EQ(s.topics()->at("clicks").replication_factor, 3);
+}
+
+TEST(ControllerStm, DecommissionedBrokersStaySoAcrossRegistrationsAndSnapshots) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, register_broker_cmd{reg(1)}));
+  EXPECT_TRUE(
+      s.apply(2, decommission_broker_cmd{9, true}).error().is(controller_errc::unknown_broker));
+  ASSERT_TRUE(s.apply(3, decommission_broker_cmd{1, true}));
+  ASSERT_TRUE(s.apply(4, register_broker_cmd{reg(1, "r")}));  // a restart
+  EXPECT_TRUE(s.brokers().at(1).decommissioned);
+  auto back = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, s);
+  ASSERT_TRUE(s.apply(5, decommission_broker_cmd{1, false}));
+  EXPECT_FALSE(s.brokers().at(1).decommissioned);
+}
+
+TEST(ControllerStm, PreferredElectionsLastUntilThePreferredReplicaLeads) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, add_topic_cmd{topic("clicks", 1, {{1, 2, 3}, {2, 3, 1}})}));
+  ASSERT_TRUE(s.apply(2, partition_leader_cmd{"clicks", uuid(1), 0, 2, 5}));
+  ASSERT_TRUE(s.apply(3, partition_leader_cmd{"clicks", uuid(1), 1, 2, 5}));
+  EXPECT_TRUE(
+      s.apply(4, elect_preferred_cmd{"clicks", uuid(1), {0, 2}}).error().is(topic_errc::not_found));
+  ASSERT_TRUE(s.apply(5, elect_preferred_cmd{"clicks", uuid(1), {0, 1}}));
+  // Partition 1 is led by its preferred replica already: nothing to ask.
+  EXPECT_EQ(*s.preferred_elections(), (partition_set{{"clicks", 0}}));
+  auto back = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, s);
+  ASSERT_TRUE(s.apply(6, partition_leader_cmd{"clicks", uuid(1), 0, 3, 6}));
+  EXPECT_EQ(s.preferred_elections()->size(), 1u);
+  ASSERT_TRUE(s.apply(7, partition_leader_cmd{"clicks", uuid(1), 0, 1, 7}));
+  EXPECT_TRUE(s.preferred_elections()->empty());
+  ASSERT_TRUE(s.apply(8, elect_preferred_cmd{"clicks", uuid(1), {1}}));
+  ASSERT_TRUE(s.apply(9, partition_leader_cmd{"clicks", uuid(1), 1, 3, 8}));
+  ASSERT_TRUE(s.apply(10, elect_preferred_cmd{"clicks", uuid(1), {1}}));
+  ASSERT_TRUE(s.apply(11, remove_topic_cmd{"clicks", uuid(1)}));
+  EXPECT_TRUE(s.preferred_elections()->empty());
 }
 
 TEST(ControllerStm, VersionOneSnapshotsWithoutClusterConfigsAreRead) {

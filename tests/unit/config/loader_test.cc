@@ -95,6 +95,7 @@ cluster_defaults:
     replica_fetch_max_bytes: 4194304
     unclean_leader_election: true
     auto_leader_rebalance: false
+    continuous_balancing: true
     election_timeout_ms: 3000
     heartbeat_interval_ms: 300
     recovery_max_bytes_per_sec: 0

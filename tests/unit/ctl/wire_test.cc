@@ -90,6 +90,38 @@ TEST(Http, ResponsesWithLengthChunkedOrUntilClose) {
   EXPECT_FALSE(parse_http_response("HTTP/1.1 200 OK\r\n").has_value());
 }
 
+TEST(Http, RequestsGetAndPut) {
+  auto u = parse_http_url("http://broker-1:9644/admin/");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(http_request_text("GET", *u, "/v1/brokers/4/decommission"),
+            "GET /admin/v1/brokers/4/decommission HTTP/1.1\r\nHost: broker-1:9644\r\n"
+            "Accept: application/json\r\nUser-Agent: stromctl\r\nConnection: close\r\n\r\n");
+  // A PUT without a body says so: a server must not wait for one.
+  u = parse_http_url("http://[::1]:9644");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(http_request_text("PUT", *u, "/v1/brokers/4/recommission"),
+            "PUT /v1/brokers/4/recommission HTTP/1.1\r\nHost: [::1]:9644\r\n"
+            "Accept: application/json\r\nUser-Agent: stromctl\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n");
+}
+
+TEST(ElectLeaders, VersionTwoWhenOfferedElseOne) {
+  std::vector<api_version_range> ranges = {{0, 0, 11}, {43, 0, 2}, {18, 0, 4}};
+  EXPECT_EQ(*elect_leaders_version(ranges), 2);
+  ranges[1].max = 1;
+  EXPECT_EQ(*elect_leaders_version(ranges), 1);
+  ranges[1] = {43, 1, 5};  // a newer broker
+  EXPECT_EQ(*elect_leaders_version(ranges), 2);
+  ranges[1] = {43, 0, 0};  // v0 has no election type
+  auto r = elect_leaders_version(ranges);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail().find("versions 0 to 0"), std::string::npos) << r.error().detail();
+  ranges.erase(ranges.begin() + 1);
+  r = elect_leaders_version(ranges);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail().find("does not offer ElectLeaders"), std::string::npos);
+}
+
 TEST(Tcp, RefusedConnectionIsOneLineNamingTheAddress) {
   // Port 1 on loopback: nothing listens there in a test environment.
   auto c = tcp_connection::connect("127.0.0.1", 1, 2000);

@@ -248,5 +248,102 @@ TEST(Golden, FetchV12ResponseTaggedStructField) {
             "00 00");                               // topic tags, response tags
 }
 
+// AlterPartitionReassignmentsRequest.json: flexible from v0, so request header v2 and compact
+// encodings; replicas is a nullable []int32 (null = cancel the partition's move).
+TEST(Golden, AlterPartitionReassignmentsV0Request) {
+  request_header h{api_key::alter_partition_reassignments, 0, 5, "c"};
+  alter_partition_reassignments_request body;
+  body.timeout_ms = 30000;
+  auto& t = body.topics.emplace_back();
+  t.name = "t";
+  t.partitions.push_back({0, std::vector<int32_t>{1, 2}});
+  t.partitions.push_back({1, std::nullopt});
+  auto bytes = flat(encode_request_frame(h, body));
+  EXPECT_EQ(hex(bytes),
+            "00 00 00 2a "                                // size 42
+            "00 2d 00 00 00 00 00 05 00 01 63 00 "        // key 45, v0, correlation 5, "c", tags
+            "00 00 75 30 "                                // timeout_ms 30000
+            "02 02 74 "                                   // one topic, name "t"
+            "03 "                                         // two partitions
+            "00 00 00 00 03 00 00 00 01 00 00 00 02 00 "  // 0: replicas [1, 2], tags
+            "00 00 00 01 00 00 "                          // 1: replicas null, tags
+            "00 "                                         // topic tags
+            "00");                                        // body tags
+  auto req = decode_request(payload_of(bytes));
+  ASSERT_TRUE(req) << req.error().message();
+  EXPECT_EQ(req->header, h);
+  const auto& back = std::get<alter_partition_reassignments_request>(req->body);
+  EXPECT_TRUE(back == body);
+  EXPECT_TRUE(back.allow_replication_factor_change);  // v0 has no flag: allowed
+  ASSERT_TRUE(back.topics[0].partitions[0].replicas.has_value());
+  EXPECT_FALSE(back.topics[0].partitions[1].replicas.has_value());
+}
+
+// v1 (KIP-860) adds AllowReplicationFactorChange after TimeoutMs, in the request and after
+// ThrottleTimeMs in the response.
+TEST(Golden, AlterPartitionReassignmentsV1RequestAndResponse) {
+  alter_partition_reassignments_request body;
+  body.allow_replication_factor_change = false;
+  writer w;
+  body.encode(w, 1);
+  EXPECT_EQ(hex(w.memory()), "00 00 ea 60 00 01 00");  // timeout 60000, false, no topic, tags
+
+  alter_partition_reassignments_response resp;
+  resp.allow_replication_factor_change = false;
+  auto& p = resp.responses.emplace_back();
+  p.name = "t";
+  p.partitions.push_back({3, error_code::invalid_replication_factor, "m"});
+  writer rw;
+  resp.encode(rw, 1);
+  EXPECT_EQ(hex(rw.memory()),
+            "00 00 00 00 00 "              // throttle, allow false
+            "00 00 00 "                    // error_code, error_message null
+            "02 02 74 02 "                 // one topic "t", one partition
+            "00 00 00 03 00 26 02 6d 00 "  // 3, INVALID_REPLICATION_FACTOR (38), "m", tags
+            "00 00");                      // topic tags, body tags
+  reader r(rw.memory());
+  alter_partition_reassignments_response back;
+  ASSERT_TRUE(back.decode(r, 1));
+  EXPECT_TRUE(back == resp);
+}
+
+TEST(Golden, ListPartitionReassignmentsV0) {
+  request_header h{api_key::list_partition_reassignments, 0, 7, "c"};
+  list_partition_reassignments_request all;  // topics null: every move in flight
+  EXPECT_FALSE(all.topics.has_value());
+  auto bytes = flat(encode_request_frame(h, all));
+  EXPECT_EQ(hex(bytes),
+            "00 00 00 12 "                          // size 18
+            "00 2e 00 00 00 00 00 07 00 01 63 00 "  // key 46, v0, correlation 7, "c", tags
+            "00 00 ea 60 00 00");                   // timeout 60000, topics null, tags
+  auto req = decode_request(payload_of(bytes));
+  ASSERT_TRUE(req) << req.error().message();
+  EXPECT_TRUE(std::get<list_partition_reassignments_request>(req->body) == all);
+
+  list_partition_reassignments_request some;
+  some.topics.emplace().push_back({"t", {0, 2}});
+  writer w;
+  some.encode(w, 0);
+  EXPECT_EQ(hex(w.memory()), "00 00 ea 60 02 02 74 03 00 00 00 00 00 00 00 02 00 00");
+
+  list_partition_reassignments_response resp;
+  auto& t = resp.topics.emplace_back();
+  t.name = "t";
+  t.partitions.push_back({0, {2, 3, 1}, {3}, {1}});
+  auto rbytes = flat(encode_response_frame(9, 0, resp));
+  EXPECT_EQ(hex(rbytes),
+            "00 00 00 2e "                             // size 46
+            "00 00 00 09 00 "                          // correlation 9, response header v1 tags
+            "00 00 00 00 00 00 00 "                    // throttle, error_code, error_message null
+            "02 02 74 02 00 00 00 00 "                 // one topic "t", one partition: 0
+            "04 00 00 00 02 00 00 00 03 00 00 00 01 "  // replicas [2, 3, 1]
+            "02 00 00 00 03 "                          // adding [3]
+            "02 00 00 00 01 "                          // removing [1]
+            "00 00 00");                               // partition, topic, body tags
+  auto back = decode_response<list_partition_reassignments_response>(payload_of(rbytes), 0);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_TRUE(*back == resp);
+}
+
 }  // namespace
 }  // namespace strom::kafka::protocol

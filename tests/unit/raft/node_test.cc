@@ -537,7 +537,12 @@ TEST(RaftNode, MembershipChangesOneAtATimeAfterTheLeaderIsReady) {
   config_change promote{config_change::kind::promote, node_id(4)};
   EXPECT_EQ(g.at(1).change_config(promote).error().code(), make_error_code(errc::leader_not_ready));
   g.settle();
+  // The learner holds every committed entry: it may be promoted.
+  EXPECT_TRUE(g.at(1).holds_commit(node_id(4), 100));
+  EXPECT_FALSE(g.at(2).holds_commit(node_id(4), 100));  // only a leader knows
+  EXPECT_FALSE(g.at(1).config_pending());
   ASSERT_TRUE(g.at(1).change_config(promote).has_value());
+  EXPECT_TRUE(g.at(1).config_pending());
   EXPECT_TRUE(g.at(1).config().is_voter(node_id(4)));  // in effect once appended
   EXPECT_EQ(g.at(1).change_config({config_change::kind::remove, node_id(3)}).error().code(),
             make_error_code(errc::config_change_pending));

@@ -1,9 +1,15 @@
 // Topic administration: CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
-// AlterConfigs, IncrementalAlterConfigs, DeleteRecords, DescribeCluster.
+// AlterConfigs, IncrementalAlterConfigs, DeleteRecords, AlterPartitionReassignments,
+// ListPartitionReassignments, DescribeCluster.
+#include <fmt/format.h>
+
 #include <charconv>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "kafka/server/context.h"
 #include "kafka/server/lists.h"
+#include "strom/cluster/controller.h"
 #include "strom/cluster/topic_config.h"
 
 namespace strom::kafka::server {
@@ -498,6 +504,195 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
       po.partition_index = n.partition.value();
       po.error_code = res.first;
       po.low_watermark = res.second;
+    }
+  }
+  co_return respond(c, resp);
+}
+
+namespace {
+
+/// Most bytes of per-partition error messages one AlterPartitionReassignments answer carries;
+/// past it the codes go alone, so that an answer stays within a small multiple of its request
+/// (a message may name a topic of 249 characters, a partition entry takes 6 bytes).
+constexpr size_t reassignment_messages_budget = 64 << 10;
+
+/// The replicas partition `p` of `topic` has now (those a move in flight started from), as the
+/// front end sees them; nullopt when there is no such partition (the front end answers that).
+std::optional<size_t> replica_count(const request_context& c, const std::string& topic, int32_t p) {
+  auto view = c.id.cluster ? c.id.cluster() : nullptr;
+  auto topics = view ? view->topics : c.topics.snapshot();
+  auto it = topics->find(topic);
+  if (it == topics->end() || p < 0 || p >= it->second.partitions)
+    return std::nullopt;
+  const auto& t = it->second;
+  if (t.replicas.empty())
+    return size_t{1};  // a single-node broker: every partition is here, once
+  if (static_cast<size_t>(p) >= t.replicas.size())
+    return std::nullopt;
+  return t.replicas[static_cast<size_t>(p)].size();
+}
+
+}  // namespace
+
+awaitable<net::handler_result> handle_alter_partition_reassignments(
+    request_context& c, protocol::alter_partition_reassignments_request& r) {
+  protocol::alter_partition_reassignments_response resp;
+  resp.allow_replication_factor_change = r.allow_replication_factor_change;
+  using key = std::pair<std::string, int32_t>;
+  struct wanted {
+    key k;
+    const std::optional<std::vector<int32_t>>* replicas;
+  };
+  // Each partition is answered once, in the order first named, under its topic's entry. A
+  // partition named twice is refused (INVALID_REQUEST) and not moved.
+  std::vector<wanted> parts;
+  std::unordered_set<key, pair_hash> repeated;
+  {
+    std::unordered_set<key, pair_hash> seen;
+    for (const auto& t : r.topics) {
+      for (const auto& p : t.partitions) {
+        key k{t.name, p.partition_index};
+        if (seen.insert(k).second)
+          parts.push_back({k, &p.replicas});
+        else
+          repeated.insert(k);
+      }
+    }
+  }
+  std::unordered_map<std::string, size_t> topic_index;
+  size_t budget = reassignment_messages_budget;
+  auto set_message = [&budget](auto& out, std::string message) {
+    if (message.size() > budget)
+      return;
+    budget -= message.size();
+    out.error_message = std::move(message);
+  };
+  for (const auto& want : parts) {
+    const auto& [topic, partition] = want.k;
+    auto [ti, fresh] = topic_index.try_emplace(topic, resp.responses.size());
+    if (fresh)
+      resp.responses.emplace_back().name = topic;
+    auto& po = resp.responses[ti->second].partitions.emplace_back();
+    po.partition_index = partition;
+    if (repeated.contains(want.k)) {
+      po.error_code = error_code::invalid_request;
+      set_message(po, "Duplicate partition in the request.");
+      continue;
+    }
+    const auto& replicas = *want.replicas;
+    if (replicas && !r.allow_replication_factor_change) {
+      // v1 (KIP-860): a move that would change the replica count is refused.
+      auto now = replica_count(c, topic, partition);
+      if (now && *now != replicas->size()) {
+        po.error_code = error_code::invalid_replication_factor;
+        set_message(po, fmt::format("The replication factor is changed from {} to {}", *now,
+                                    replicas->size()));
+        continue;
+      }
+    }
+    auto op = c.frontend.reassign_partition(topic, partition, replicas);
+    auto s = co_await std::move(op);
+    if (s)
+      continue;
+    po.error_code = to_kafka_error(s.error());
+    set_message(po, s.error().message());
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_list_partition_reassignments(
+    request_context& c, protocol::list_partition_reassignments_request& r) {
+  protocol::list_partition_reassignments_response resp;
+  // Null topics: every move in flight; else the partitions named that are moving (each once).
+  std::optional<std::unordered_set<std::pair<std::string, int32_t>, pair_hash>> asked;
+  if (r.topics) {
+    asked.emplace();
+    for (const auto& t : *r.topics) {
+      for (auto p : t.partition_indexes)
+        asked->insert({t.name, p});
+    }
+  }
+  std::unordered_map<std::string, size_t> topic_index;
+  for (auto& m : c.frontend.reassignments()) {
+    if (asked && !asked->contains({m.topic, m.partition}))
+      continue;
+    auto [ti, fresh] = topic_index.try_emplace(m.topic, resp.topics.size());
+    if (fresh)
+      resp.topics.emplace_back().name = m.topic;
+    auto& out = resp.topics[ti->second].partitions.emplace_back();
+    out.partition_index = m.partition;
+    out.replicas = std::move(m.replicas);
+    out.adding_replicas = std::move(m.adding);
+    out.removing_replicas = std::move(m.removing);
+  }
+  co_return respond(c, resp);
+}
+
+awaitable<net::handler_result> handle_elect_leaders(request_context& c,
+                                                    protocol::elect_leaders_request& r) {
+  protocol::elect_leaders_response resp;
+  constexpr int8_t preferred = 0;
+  constexpr int8_t unclean = 1;
+  if (r.election_type != preferred && r.election_type != unclean) {
+    resp.error_code = error_code::invalid_request;
+    co_return respond(c, resp);
+  }
+  // Each topic's partitions, in the order first named; null: every partition of every topic,
+  // and only those that needed an election are answered.
+  std::vector<std::pair<std::string, std::vector<int32_t>>> asked;
+  bool all = !r.topic_partitions.has_value();
+  if (all) {
+    auto view = c.id.cluster ? c.id.cluster() : nullptr;
+    auto topics = view ? view->topics : c.topics.snapshot();
+    for (const auto& [name, t] : *topics) {
+      auto& a = asked.emplace_back(name, std::vector<int32_t>{});
+      for (int32_t p = 0; p < t.partitions; ++p)
+        a.second.push_back(p);
+    }
+  } else {
+    std::map<std::string, size_t> index;
+    for (const auto& tp : *r.topic_partitions) {
+      auto [it, fresh] = index.try_emplace(tp.topic, asked.size());
+      if (fresh)
+        asked.emplace_back(tp.topic, std::vector<int32_t>{});
+      auto& ps = asked[it->second].second;
+      for (auto p : tp.partitions) {
+        if (std::find(ps.begin(), ps.end(), p) == ps.end())
+          ps.push_back(p);
+      }
+    }
+  }
+  auto timeout = std::chrono::milliseconds(std::clamp(r.timeout_ms, 0, 60000));
+  for (auto& [topic, partitions] : asked) {
+    std::vector<std::pair<int32_t, status>> outcomes;
+    if (r.election_type == unclean) {
+      // A Raft group elects only a replica holding every committed write: an unclean election
+      // is never needed where the partition has a leader, and never possible where it has none.
+      auto view = c.id.cluster ? c.id.cluster() : nullptr;
+      for (auto p : partitions) {
+        auto leader = view ? view->elected_leader(topic, p) : std::nullopt;
+        bool led = !view || (leader && leader->leader >= 0);
+        outcomes.emplace_back(p, error(led ? cluster::topic_errc::election_not_needed
+                                           : cluster::topic_errc::unclean_election));
+      }
+    } else {
+      auto op = c.frontend.elect_preferred(topic, partitions, timeout);
+      outcomes = co_await std::move(op);
+    }
+    protocol::elect_leaders_response::replica_election_result* out = nullptr;
+    for (auto& [p, s] : outcomes) {
+      if (all && !s && s.error().is(cluster::topic_errc::election_not_needed))
+        continue;
+      if (out == nullptr) {
+        out = &resp.replica_election_results.emplace_back();
+        out->topic = topic;
+      }
+      auto& pr = out->partition_result.emplace_back();
+      pr.partition_id = p;
+      if (!s) {
+        pr.error_code = to_kafka_error(s.error());
+        pr.error_message = s.error().message();
+      }
     }
   }
   co_return respond(c, resp);

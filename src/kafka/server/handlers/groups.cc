@@ -78,11 +78,12 @@ awaitable<net::handler_result> handle_find_coordinator(request_context& c,
       auto t = topics->find(groups::offsets_topic);
       auto partition = c.groups.partition_of(key);
       auto leader = t == topics->end() ? std::nullopt : t->second.leader_of(partition);
-      if (leader && t->second.replicas[static_cast<size_t>(partition)].size() > 1) {
+      if (leader) {
         auto view = c.id.cluster ? c.id.cluster() : nullptr;
         auto elected = view ? view->elected_leader(std::string(groups::offsets_topic), partition)
                             : std::nullopt;
-        leader = elected ? elected->leader : -1;
+        if (elected || t->second.replicated(partition))
+          leader = elected ? elected->leader : -1;
       }
       k.node_id = c.id.node_id;
       k.host = c.id.host;

@@ -101,7 +101,8 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
         pm.isr_nodes = {c.id.node_id};
         continue;
       }
-      const auto& replicas = it->second.replicas[static_cast<size_t>(p)];
+      // During a move: the replicas it moves to and those it moves from.
+      const auto replicas = it->second.all_replicas(p);
       pm.replica_nodes = replicas;
       for (auto id : replicas) {
         if (live.contains(id))
@@ -109,9 +110,9 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
         else
           pm.offline_replicas.push_back(id);
       }
-      if (replicas.size() > 1) {
+      auto elected = view ? view->elected_leader(name, p) : std::nullopt;
+      if (it->second.replicated(p) || elected) {
         // A Raft group: the leader it elected, and its term as the leader epoch.
-        auto elected = view ? view->elected_leader(name, p) : std::nullopt;
         if (elected && live.contains(elected->leader)) {
           pm.leader_id = elected->leader;
           pm.leader_epoch = static_cast<int32_t>(elected->term);
