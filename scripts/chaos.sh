@@ -3,7 +3,7 @@
 # lost (tests/chaos/chaos.py: faults, workloads, checks, report). Builds stromd first
 # (build/test, with the fault-injection hooks) unless STROMD names a binary.
 #
-#   scripts/chaos.sh [--time SECONDS] [--seed S] [--faults kill,pause,partition,slow,disk,fsync] [--out DIR]
+#   scripts/chaos.sh [--time SECONDS] [--seed S] [--faults kill,pause,partition,slow,disk,fsync,move] [--out DIR]
 #
 # The report (report.md, report.json, timeline.png, the brokers' logs) goes to --out (default
 # ./chaos-SEED). Exits 1 on any anomaly, with the command that replays the seed.

@@ -50,7 +50,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 TOPIC = "chaos"
 PARTITIONS = 6
-FAULTS = ("kill", "pause", "partition", "slow", "disk", "fsync")
+FAULTS = ("kill", "pause", "partition", "slow", "disk", "fsync", "move")
 DATA_FS_BYTES = 256 << 20  # each broker's data directory: a file system of its own
 RECOVERY_BOUND = 90  # seconds from the last heal to leaders and full ISR everywhere
 HOLD = (3.0, 8.0)  # how long a fault lasts
@@ -347,6 +347,30 @@ class ChaosRun:
         pick = self.rng.choice(nodes)  # drawn always, so that the schedule replays
         return leader if leader in nodes else pick
 
+    def reassign(self, partition, replicas, bound=60):
+        """Moves `partition` to `replicas` (AlterPartitionReassignments, asked of any broker
+        that answers) and waits, up to `bound` seconds, until no move of it is in flight."""
+        deadline = time.time() + bound
+        asked = False
+        while time.time() < deadline:
+            for node in self.cluster.nodes.values():
+                try:
+                    c = kafka_wire.Client(node.port, timeout=10)
+                    try:
+                        if not asked:
+                            err, parts = kafka_wire.alter_partition_reassignments(
+                                c, TOPIC, {partition: replicas})
+                            asked = err == 0 and parts.get(partition, (-1,))[0] == 0
+                        elif (TOPIC, partition) not in kafka_wire.list_partition_reassignments(c):
+                            return
+                    finally:
+                        c.close()
+                except Exception:  # a broker down or restarting: the next one
+                    continue
+                break
+            time.sleep(0.2)
+        log(f"move of partition {partition} to {replicas}: not done within {bound} s")
+
     def inject(self, kind):
         """Starts a fault; returns (description, heal function)."""
         nodes = sorted(self.cluster.nodes)
@@ -404,6 +428,16 @@ class ChaosRun:
                 node.kill()
                 node.start()
             return what, heal
+        if kind == "move":
+            # A partition moves off the broker (its leader, usually: the leadership is handed
+            # over first), then back: a learner catching up and promoted, under the load.
+            p = self.rng.randrange(PARTITIONS)
+            keep = [n for n in nodes if n != victim]
+            self.reassign(p, keep)
+
+            def heal():
+                self.reassign(p, keep + [victim])
+            return f"partition {p} moved off broker {victim} (to {keep})", heal
         if kind == "slow":
             delay = self.rng.uniform(0.05, 0.3)
             self.net.slow(victim, delay)
@@ -610,7 +644,7 @@ class ChaosRun:
         b.set_yscale("log")
         b.set_xlabel("seconds")
         colors = {"kill": "red", "pause": "orange", "partition": "purple", "slow": "gray",
-                  "disk": "brown", "fsync": "olive"}
+                  "disk": "brown", "fsync": "olive", "move": "teal"}
         for kind, what, start, end, _ in self.h.faults:
             for ax in (a, b):
                 ax.axvspan(start, end, color=colors.get(kind, "blue"), alpha=0.2)
