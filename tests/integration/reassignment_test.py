@@ -33,11 +33,13 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
         for n in range(4, size + 1):
             self.cluster.add_node(n)
         self.cluster.start()
-        admin = self.admin()
-
-        def registered():
-            return len(admin.list_topics(timeout=5).brokers) == size
-        self.cluster.wait_until(registered, f"{size} brokers registered")
+        self.admin()
+        # Every broker knows them all (a move to a broker its view lacks is refused).
+        from confluent_kafka.admin import AdminClient
+        for node in self.cluster.nodes.values():
+            admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{node.port}"})
+            self.cluster.wait_until(lambda: len(admin.list_topics(timeout=5).brokers) == size,
+                                    f"broker {node.node_id} knows {size} brokers")
 
     def kafkajs(self, *args):
         """reassign.mjs through kafkajs's admin client: its JSON answer."""
@@ -270,6 +272,94 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
         self.assertEqual(self.admin_http("PUT", "/v1/brokers/4/recommission"),
                          (200, {"broker": 4, "decommissioned": False}))
         self.assertFalse(self.admin_http("GET", "/v1/brokers/4/decommission")[1]["decommissioned"])
+
+    def test_stromctl_apply_raises_factor_and_partitions_under_a_producer_and_a_group(self):
+        """`stromctl apply` takes a topic from one replica and three partitions to three
+        replicas and six partitions while an idempotent acks=all confluent-kafka producer
+        writes and a kafka-python group consumes (committing after each batch): every
+        acknowledged record is consumed, none twice."""
+        import tempfile
+        import threading
+        from confluent_kafka import Producer
+        from kafka import KafkaConsumer
+        self.start()
+        stromctl = os.environ["STROMCTL"]
+        topic = "orders"
+
+        def apply(partitions, rf):
+            fd, path = tempfile.mkstemp(suffix=".yaml")
+            with os.fdopen(fd, "w") as f:
+                f.write(f"topics:\n  - name: {topic}\n    partitions: {partitions}\n"
+                        f"    replication_factor: {rf}\n")
+            try:
+                out = subprocess.run([stromctl, "-b", self.cluster.bootstrap(), "--timeout", "120s",
+                                      "apply", "-f", path], capture_output=True, text=True,
+                                     timeout=300)
+            finally:
+                os.unlink(path)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            return out.stdout
+        apply(3, 1)
+        self.wait_leaders(topic, 3)
+        total = 6000
+        acked, failed, consumed = set(), [], []
+        stop = threading.Event()
+        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(),
+                             "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+                             "topic.metadata.refresh.interval.ms": 1000})
+
+        def on_delivery(err, msg):
+            (failed.append(err) if err else acked.add(msg.value()))
+
+        def produce():
+            for i in range(total):
+                while True:
+                    try:
+                        producer.produce(topic, key=b"k%d" % i, value=b"o%06d" % i,
+                                         on_delivery=on_delivery)
+                        break
+                    except BufferError:
+                        producer.poll(0.1)
+                producer.poll(0)
+                if i % 100 == 0:
+                    time.sleep(0.05)
+            producer.flush(180)
+
+        def consume():
+            c = KafkaConsumer(topic, bootstrap_servers=self.cluster.bootstrap(),
+                              group_id="orders-readers", enable_auto_commit=False,
+                              auto_offset_reset="earliest", metadata_max_age_ms=1000,
+                              request_timeout_ms=30000, api_version_auto_timeout_ms=30000)
+            try:
+                while not stop.is_set():
+                    batch = c.poll(timeout_ms=500)
+                    for msgs in batch.values():
+                        consumed.extend(m.value for m in msgs)
+                    if batch:
+                        c.commit()
+            finally:
+                c.close()
+        writer = threading.Thread(target=produce)
+        reader = threading.Thread(target=consume)
+        reader.start()
+        writer.start()
+        try:
+            self.cluster.wait_until(lambda: len(acked) > 500, "writes before the change")
+            out = apply(6, 3)
+            self.assertIn("applied", out)
+            writer.join(240)
+            self.assertFalse(writer.is_alive(), "the producer did not finish")
+            self.cluster.wait_until(lambda: acked <= set(consumed), "every write consumed",
+                                    timeout=120)
+        finally:
+            stop.set()
+            writer.join(240)
+            reader.join(60)
+        self.assertEqual(failed, [])
+        self.assertEqual(len(acked), total)
+        self.assertEqual(len(consumed), len(set(consumed)), "a record consumed twice")
+        self.assertTrue(all(sorted(r) == [1, 2, 3] for r in self.replicas(topic).values()))
+        self.assertEqual(len(self.replicas(topic)), 6)
 
     def test_continuous_balancing_moves_replicas_onto_a_broker_that_joins(self):
         """With continuous balancing on, a fourth broker joins a cluster of three holding a

@@ -629,6 +629,12 @@ class StromctlClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.cluster = Cluster(3).start()
+        # Every broker knows the three (a move to a broker its view lacks is refused).
+        from confluent_kafka.admin import AdminClient
+        for node in cls.cluster.nodes.values():
+            admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{node.port}"})
+            cls.cluster.wait_until(lambda: len(admin.list_topics(timeout=5).brokers) == 3,
+                                   f"broker {node.node_id} knows three brokers")
 
     @classmethod
     def tearDownClass(cls):

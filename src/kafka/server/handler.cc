@@ -265,7 +265,12 @@ described_cluster describe_cluster(const broker_identity& id) {
   }
   if (d.cluster_id.empty())
     d.cluster_id = id.cluster_id;
-  if (!view)
+  // Any broker takes admin requests (it forwards them to the controller leader): while the
+  // leader is unknown or not listed, this broker is named, as a client waiting for a listed
+  // controller would otherwise wait for its next metadata refresh (minutes in librdkafka).
+  bool listed = std::any_of(d.brokers.begin(), d.brokers.end(),
+                            [&d](const auto& b) { return b.node_id == d.controller_id; });
+  if (!view || !listed)
     d.controller_id = id.node_id;
   return d;
 }
