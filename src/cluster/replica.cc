@@ -736,6 +736,8 @@ partition::membership partition::converge_membership() {
       return change(raft::config_change::kind::remove, v, "leaves the partition's group");
   }
   if (!wanted(self)) {
+    if (core.transferring())
+      return membership::changing;  // under way (it times out by itself if it cannot end)
     std::optional<raft::node_id> to;
     for (auto r : want) {
       if (core.caught_up(raft::node_id(r), rep_->opts.election_ticks)) {
