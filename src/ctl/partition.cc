@@ -1,11 +1,13 @@
 // stromctl partition move|elect-leaders, reassignments [cancel], and the reassignment steps
 // `topic alter --replication-factor` and `apply` share. AlterPartitionReassignments,
-// ListPartitionReassignments and ElectLeaders go over stromctl's own wire client (librdkafka has
-// no call for them); brokers, current replicas and partition counts come from Metadata.
+// ListPartitionReassignments, ElectLeaders and DescribeLogDirs go over stromctl's own wire client
+// (librdkafka has no call for them); brokers, leaders, current replicas and partition counts come
+// from Metadata.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -179,27 +181,104 @@ void move(const context& ctx, const move_options& o) {
                              format_replica_list(*replicas));
 }
 
+/// The moving partitions' leaders (from Metadata) and the sizes of their logs on each broker
+/// that matters, their leader and the replicas being added (DescribeLogDirs, each broker asked
+/// once for its partitions only, all at the same time). A broker that does not answer, or is not
+/// in Metadata, is left out of the reports: its figures are unknown.
+struct move_sizes {
+  std::map<std::pair<std::string, int32_t>, int32_t> leaders;
+  log_size_reports reports;
+};
+
+move_sizes read_move_sizes(const context& ctx, const std::vector<ongoing_reassignment>& moving) {
+  move_sizes out;
+  auto rk = make_client(ctx, client_kind::producer);
+  const rd_kafka_metadata_t* raw = nullptr;
+  auto err = rd_kafka_metadata(rk.get(), 1, nullptr, &raw, ctx.timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (ctx.verbose)
+      std::cerr << fmt::format("stromctl: cannot read cluster metadata: {}; progress unknown\n",
+                               error_text(err));
+    return out;
+  }
+  metadata_ptr md(raw);
+  std::map<int32_t, host_port> addresses;
+  for (int i = 0; i < md->broker_cnt; ++i)
+    addresses[md->brokers[i].id] = {md->brokers[i].host,
+                                    static_cast<uint16_t>(md->brokers[i].port)};
+  std::map<int32_t, std::vector<partition_selector>> asked;  // broker -> its partitions
+  for (const auto& m : moving) {
+    if (const auto* tp = find_topic(md.get(), m.topic)) {
+      for (int i = 0; i < tp->partition_cnt; ++i) {
+        if (tp->partitions[i].id == m.partition && tp->partitions[i].leader >= 0) {
+          out.leaders[{m.topic, m.partition}] = tp->partitions[i].leader;
+          asked[tp->partitions[i].leader].push_back({m.topic, m.partition});
+        }
+      }
+    }
+    for (auto b : m.adding)
+      asked[b].push_back({m.topic, m.partition});
+  }
+  std::map<int32_t, std::future<result<broker_log_sizes>>> answers;
+  for (const auto& [broker, selectors] : asked) {
+    auto address = addresses.find(broker);
+    auto partitions = expand_partition_selectors(selectors, {});
+    if (address == addresses.end() || !partitions)
+      continue;
+    answers.emplace(
+        broker, std::async(std::launch::async, [host = address->second, timeout = ctx.timeout_ms,
+                                                only = std::move(*partitions)] {
+          return describe_log_dir_sizes(host, timeout, only);
+        }));
+  }
+  for (auto& [broker, answer] : answers) {
+    auto sizes = answer.get();
+    if (sizes)
+      out.reports.emplace(broker, std::move(*sizes));
+    else if (ctx.verbose)
+      std::cerr << fmt::format("stromctl: broker {}: {}; its log sizes are unknown\n", broker,
+                               sizes.error().detail());
+  }
+  return out;
+}
+
+json optional_json(std::optional<int64_t> v) {
+  return v ? json(*v) : json();
+}
+
 void list(const context& ctx) {
   require_table_format(ctx);
   auto moving = list_partition_reassignments(reachable_brokers(ctx), ctx.timeout_ms);
   if (!moving)
     fail(moving.error().detail());
-  table t({"topic", "partition", "replicas", "adding", "removing"});
+  if (!ctx.json() && moving->empty()) {
+    std::cout << "no partition move in flight\n";
+    return;
+  }
+  move_sizes sizes;
+  if (!moving->empty())
+    sizes = read_move_sizes(ctx, *moving);
+  table t({"topic", "partition", "replicas", "adding", "removing", "copied", "of", "progress"});
   json j = json::make_array();
   for (const auto& m : *moving) {
+    std::optional<int32_t> leader;
+    if (auto l = sizes.leaders.find({m.topic, m.partition}); l != sizes.leaders.end())
+      leader = l->second;
+    auto progress = estimate_move_progress(m.topic, m.partition, leader, m.adding, sizes.reports);
     t.add({m.topic, std::to_string(m.partition), format_replica_list(m.replicas),
-           format_replica_list(m.adding), format_replica_list(m.removing)});
+           format_replica_list(m.adding), format_replica_list(m.removing),
+           format_size(progress.copied_bytes), format_size(progress.leader_bytes),
+           format_progress(progress.percent)});
     json row = json::make_object();
     row.set("topic", m.topic);
     row.set("partition", m.partition);
     row.set("replicas", ids_json(m.replicas));
     row.set("adding", ids_json(m.adding));
     row.set("removing", ids_json(m.removing));
+    row.set("copied_bytes", optional_json(progress.copied_bytes));
+    row.set("leader_bytes", optional_json(progress.leader_bytes));
+    row.set("progress_percent", progress.percent ? json(*progress.percent) : json());
     j.push(std::move(row));
-  }
-  if (!ctx.json() && moving->empty()) {
-    std::cout << "no partition move in flight\n";
-    return;
   }
   emit(ctx, t, j);
 }
@@ -431,7 +510,11 @@ void add_partition_commands(CLI::App& app, context& ctx) {
 
   auto* r = app.add_subcommand("reassignments", "List partition moves in flight, or cancel one");
   r->footer(
-      "Columns: TOPIC PARTITION REPLICAS (every replica now) ADDING REMOVING.\n"
+      "Columns: TOPIC PARTITION REPLICAS (every replica now) ADDING REMOVING COPIED OF\n"
+      "PROGRESS. COPIED: bytes of the partition's log on the least advanced replica being\n"
+      "added, OF: on its leader (DescribeLogDirs of each broker), PROGRESS: COPIED as a\n"
+      "percentage of OF, an estimate (compaction and retention make logs differ); '-' when\n"
+      "unknown (a broker did not answer, or Metadata names no leader).\n"
       "Examples:\n  stromctl reassignments\n  stromctl reassignments --format json\n"
       "  stromctl reassignments cancel clicks/0");
   auto cancels = std::make_shared<std::vector<std::string>>();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -185,6 +186,67 @@ result<std::vector<partition_replicas>> replicas_for_factor(
       out.push_back({p.partition, std::move(next)});
   }
   return out;
+}
+
+double progress_percent(int64_t copied, int64_t leader) {
+  if (leader <= 0 || copied >= leader)
+    return 100.0;
+  if (copied <= 0)
+    return 0.0;
+  auto tenths = std::floor(static_cast<double>(copied) * 1000.0 / static_cast<double>(leader));
+  // Below the leader's size is below 100 %, whatever the rounding of very large sizes.
+  return std::min(tenths, 999.0) / 10.0;
+}
+
+std::optional<int64_t> added_replica_size(const log_size_reports& reports, int32_t broker,
+                                          const std::string& topic, int32_t partition) {
+  auto b = reports.find(broker);
+  if (b == reports.end())
+    return std::nullopt;
+  auto s = b->second.sizes.find({topic, partition});
+  if (s != b->second.sizes.end())
+    return s->second;
+  if (!b->second.complete)
+    return std::nullopt;
+  return 0;
+}
+
+move_progress estimate_move_progress(const std::string& topic, int32_t partition,
+                                     std::optional<int32_t> leader,
+                                     const std::vector<int32_t>& adding,
+                                     const log_size_reports& reports) {
+  move_progress out;
+  if (leader) {
+    if (auto b = reports.find(*leader); b != reports.end()) {
+      if (auto s = b->second.sizes.find({topic, partition}); s != b->second.sizes.end())
+        out.leader_bytes = s->second;
+    }
+  }
+  if (adding.empty()) {
+    out.copied_bytes = out.leader_bytes;
+    out.percent = 100.0;
+    return out;
+  }
+  std::optional<int64_t> least;
+  for (auto b : adding) {
+    auto size = added_replica_size(reports, b, topic, partition);
+    if (!size)
+      return {std::nullopt, out.leader_bytes, std::nullopt};
+    if (!least || *size < *least)
+      least = size;
+  }
+  out.copied_bytes = least;
+  if (out.leader_bytes)
+    out.percent = progress_percent(*out.copied_bytes, *out.leader_bytes);
+  return out;
+}
+
+std::string format_progress(std::optional<double> percent) {
+  return percent ? fmt::format("{:.1f}%", *percent) : "-";
+}
+
+std::string format_size(std::optional<int64_t> bytes) {
+  return bytes ? std::to_string(*bytes) : "-";
 }
 
 }  // namespace strom::ctl

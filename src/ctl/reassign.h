@@ -1,8 +1,8 @@
 // Partition reassignment for stromctl (`partition move`, `reassignments`, `topic alter
 // --replication-factor`, and replication factor changes in `apply`) and preferred leader
 // elections (`partition elect-leaders`): the values operators type, the new replica lists of a
-// replication factor change and the text of an election's outcome. Pure: no I/O, no librdkafka;
-// unit-tested.
+// replication factor change, the text of an election's outcome and the progress of a move from
+// log sizes. Pure: no I/O, no librdkafka; unit-tested.
 #pragma once
 
 #include <cstdint>
@@ -88,5 +88,50 @@ struct partition_replicas {
 result<std::vector<partition_replicas>> replicas_for_factor(
     const std::vector<partition_replicas>& current, const std::vector<int32_t>& live_brokers,
     int32_t replication_factor);
+
+/// The partition log sizes one broker reported (DescribeLogDirs).
+struct broker_log_sizes {
+  /// (topic, partition) -> bytes on disk of the partition's log on the broker.
+  std::map<std::pair<std::string, int32_t>, int64_t> sizes;
+  /// False when one of the broker's log directories could not be read (offline): a partition it
+  /// does not list may still be there.
+  bool complete = true;
+};
+/// Broker id -> what it reported; a broker that did not answer has no entry.
+using log_size_reports = std::map<int32_t, broker_log_sizes>;
+
+/// How far a partition move has copied the partition, estimated from log sizes.
+struct move_progress {
+  std::optional<int64_t> copied_bytes;  ///< on the least advanced replica being added
+  std::optional<int64_t> leader_bytes;  ///< on the partition's leader
+  std::optional<double> percent;        ///< 0 to 100; nullopt: unknown
+  friend bool operator==(const move_progress&, const move_progress&) = default;
+};
+
+/// `copied` of `leader` bytes as a percentage rounded down to one decimal (so 100 only once
+/// caught up): 100 when the leader holds nothing or `copied` is larger (compaction, retention
+/// and segment boundaries make replicas differ), 0 for a negative `copied`.
+double progress_percent(int64_t copied, int64_t leader);
+
+/// The size of the partition's log on a replica being added, from `reports`: the size listed;
+/// 0 when its broker answered for every directory and lists none (no log yet); nullopt when the
+/// broker did not answer or a directory of it could not be read.
+std::optional<int64_t> added_replica_size(const log_size_reports& reports, int32_t broker,
+                                          const std::string& topic, int32_t partition);
+
+/// The progress of a move of `topic`/`partition` that adds the replicas `adding`: the bytes on
+/// the least advanced of them (unknown when any of them is unknown), the bytes on `leader`
+/// (unknown without a leader, when its broker did not answer or does not list the partition),
+/// and the percentage of both when both are known. A move that adds no replica has nothing left
+/// to copy: 100 %, the leader's size as copied.
+move_progress estimate_move_progress(const std::string& topic, int32_t partition,
+                                     std::optional<int32_t> leader,
+                                     const std::vector<int32_t>& adding,
+                                     const log_size_reports& reports);
+
+/// "42.5%" (one decimal), or "-" when unknown.
+std::string format_progress(std::optional<double> percent);
+/// The number of bytes, or "-" when unknown.
+std::string format_size(std::optional<int64_t> bytes);
 
 }  // namespace strom::ctl

@@ -202,24 +202,38 @@ std::string_view api_name(int16_t key) {
   return kp::api_name(static_cast<kp::api_key>(key));
 }
 
+namespace {
+
+/// Reads one size-prefixed answer of at most `limit` bytes and returns it without the prefix.
+result<std::string> read_frame(tcp_connection& conn, size_t limit, std::string_view api) {
+  auto size_bytes = conn.read_exact(4);
+  if (!size_bytes)
+    return size_bytes.error();
+  auto prefix = std::as_bytes(std::span(*size_bytes)).first<4>();
+  auto size = kp::decode_frame_size(prefix, limit);
+  if (!size)
+    return protocol_error(fmt::format("the {} answer: {}", api, size.error().message()));
+  return conn.read_exact(*size);
+}
+
+/// ApiVersions over an open connection.
+result<std::vector<api_version_range>> api_versions_on(tcp_connection& conn,
+                                                       int32_t correlation_id) {
+  STROM_TRY(conn.write_all(encode_api_versions_request(correlation_id, "stromctl")));
+  auto frame = read_frame(conn, max_api_versions_frame, "ApiVersions");
+  if (!frame)
+    return frame.error();
+  return decode_api_versions_response(*frame, correlation_id);
+}
+
+}  // namespace
+
 result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host_port>& brokers,
                                                           int timeout_ms) {
   auto conn = connect_any(brokers, timeout_ms);
   if (!conn)
     return conn.error();
-  constexpr int32_t correlation_id = 1;
-  STROM_TRY(conn->write_all(encode_api_versions_request(correlation_id, "stromctl")));
-  auto size_bytes = conn->read_exact(4);
-  if (!size_bytes)
-    return size_bytes.error();
-  auto prefix = std::as_bytes(std::span(*size_bytes)).first<4>();
-  auto size = kp::decode_frame_size(prefix, max_api_versions_frame);
-  if (!size)
-    return protocol_error(fmt::format("the ApiVersions answer: {}", size.error().message()));
-  auto frame = conn->read_exact(*size);
-  if (!frame)
-    return frame.error();
-  return decode_api_versions_response(*frame, correlation_id);
+  return api_versions_on(*conn, 1);
 }
 
 // --- Config requests --------------------------------------------------------------------------
@@ -229,14 +243,10 @@ namespace {
 constexpr size_t max_config_frame = 16 << 20;
 constexpr int8_t broker_resource = 4;
 
-/// Sends `req` as `version` to the first reachable broker and decodes its answer.
-template <typename Resp, typename Req>
-result<Resp> exchange(const std::vector<host_port>& brokers, int timeout_ms, int16_t version,
-                      const Req& req) {
-  auto conn = connect_any(brokers, timeout_ms);
-  if (!conn)
-    return conn.error();
-  constexpr int32_t correlation_id = 1;
+/// Sends `req` as `version` over `conn` and returns the answer frame without its size prefix.
+template <typename Req>
+result<std::string> send_request(tcp_connection& conn, int32_t correlation_id, int16_t version,
+                                 const Req& req) {
   kp::request_header h;
   h.key = Req::api;
   h.version = version;
@@ -248,17 +258,20 @@ result<Resp> exchange(const std::vector<host_port>& brokers, int timeout_ms, int
   auto bytes = frame->flatten();
   if (!bytes)
     return bytes.error();
-  STROM_TRY(conn->write_all(
+  STROM_TRY(conn.write_all(
       std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size())));
-  auto size_bytes = conn->read_exact(4);
-  if (!size_bytes)
-    return size_bytes.error();
-  std::span<const std::byte> raw = std::as_bytes(std::span(*size_bytes));
-  auto size = kp::decode_frame_size(raw.first<4>(), max_config_frame);
-  if (!size)
-    return protocol_error(
-        fmt::format("the {} answer: {}", kp::api_name(Req::api), size.error().message()));
-  auto answer = conn->read_exact(*size);
+  return read_frame(conn, max_config_frame, kp::api_name(Req::api));
+}
+
+/// Sends `req` as `version` to the first reachable broker and decodes its answer.
+template <typename Resp, typename Req>
+result<Resp> exchange(const std::vector<host_port>& brokers, int timeout_ms, int16_t version,
+                      const Req& req) {
+  auto conn = connect_any(brokers, timeout_ms);
+  if (!conn)
+    return conn.error();
+  constexpr int32_t correlation_id = 1;
+  auto answer = send_request(*conn, correlation_id, version, req);
   if (!answer)
     return answer.error();
   int32_t corr = 0;
@@ -456,6 +469,72 @@ result<std::vector<election_outcome>> elect_leaders(
     return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
   });
   return out;
+}
+
+// --- Log directory sizes ----------------------------------------------------------------------
+
+result<int16_t> describe_log_dirs_version(const std::vector<api_version_range>& ranges) {
+  constexpr auto key = static_cast<int16_t>(kp::api_key::describe_log_dirs);
+  auto it = std::find_if(ranges.begin(), ranges.end(),
+                         [](const api_version_range& r) { return r.key == key; });
+  if (it == ranges.end())
+    return protocol_error("the broker does not offer DescribeLogDirs (API key 35)");
+  auto low = std::max(it->min, kp::describe_log_dirs_request::min_version);
+  auto high = std::min(it->max, kp::describe_log_dirs_request::max_version);
+  if (low > high) {
+    return protocol_error(fmt::format(
+        "the broker offers DescribeLogDirs versions {} to {}; stromctl sends version {} to {}",
+        it->min, it->max, kp::describe_log_dirs_request::min_version,
+        kp::describe_log_dirs_request::max_version));
+  }
+  return high;
+}
+
+result<broker_log_sizes> decode_describe_log_dirs_response(std::string_view frame, int16_t version,
+                                                           int32_t correlation_id) {
+  int32_t corr = 0;
+  auto r = kp::decode_response<kp::describe_log_dirs_response>(std::as_bytes(std::span(frame)),
+                                                               version, &corr);
+  if (!r || corr != correlation_id)
+    return protocol_error("the DescribeLogDirs answer is malformed");
+  if (r->error_code != kp::error_code::none)
+    return protocol_error(broker_refusal("DescribeLogDirs", r->error_code, std::nullopt));
+  broker_log_sizes out;
+  for (const auto& dir : r->results) {
+    if (dir.error_code != kp::error_code::none) {
+      out.complete = false;
+      continue;
+    }
+    for (const auto& t : dir.topics) {
+      for (const auto& p : t.partitions) {
+        if (!p.is_future_key)  // a copy to another directory of the broker, not yet in use
+          out.sizes[{t.name, p.partition_index}] = p.partition_size;
+      }
+    }
+  }
+  return out;
+}
+
+result<broker_log_sizes> describe_log_dir_sizes(const host_port& broker, int timeout_ms,
+                                                const std::vector<topic_partitions>& only) {
+  auto conn = tcp_connection::connect(broker.host, broker.port, timeout_ms);
+  if (!conn)
+    return conn.error();
+  auto ranges = api_versions_on(*conn, 1);
+  if (!ranges)
+    return ranges.error();
+  auto version = describe_log_dirs_version(*ranges);
+  if (!version)
+    return version.error();
+  kp::describe_log_dirs_request req;
+  req.topics.emplace();
+  for (const auto& t : only)
+    req.topics->push_back({t.topic, t.partitions});
+  constexpr int32_t correlation_id = 2;
+  auto answer = send_request(*conn, correlation_id, *version, req);
+  if (!answer)
+    return answer.error();
+  return decode_describe_log_dirs_response(*answer, *version, correlation_id);
 }
 
 // --- HTTP -------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 // The bits of networking stromctl does itself, without librdkafka: a blocking TCP connection
 // with deadlines, the Kafka exchanges librdkafka has no public call for (ApiVersions, the
-// cluster-wide configs, partition reassignment, leader elections; encoded and decoded by the
-// kafka/protocol codec, which does no I/O) and a tiny HTTP/1.1 client (GET, PUT) for the admin
-// API.
+// cluster-wide configs, partition reassignment, leader elections, log directory sizes; encoded
+// and decoded by the kafka/protocol codec, which does no I/O) and a tiny HTTP/1.1 client (GET,
+// PUT) for the admin API.
 #pragma once
 
 #include <cstdint>
@@ -129,6 +129,23 @@ result<int16_t> elect_leaders_version(const std::vector<api_version_range>& rang
 result<std::vector<election_outcome>> elect_leaders(
     const std::vector<host_port>& brokers, int timeout_ms,
     const std::optional<std::vector<topic_partitions>>& partitions);
+
+/// The DescribeLogDirs version stromctl sends to a broker advertising `ranges`: the highest that
+/// both the broker and stromctl's codec (versions 1 to 4) support; an error naming what the
+/// broker offers when there is none.
+result<int16_t> describe_log_dirs_version(const std::vector<api_version_range>& ranges);
+
+/// Decodes a DescribeLogDirs answer of `version` without its size prefix: the size of each
+/// partition log listed (a future log, a copy to another directory of the broker, is left out);
+/// not complete when a directory reports an error. A request-wide error is an error.
+result<broker_log_sizes> decode_describe_log_dirs_response(std::string_view frame, int16_t version,
+                                                           int32_t correlation_id);
+
+/// Asks `broker` itself (ApiVersions, then DescribeLogDirs of the version
+/// describe_log_dirs_version picks, over one connection) for the sizes of its logs of the
+/// partitions `only` names.
+result<broker_log_sizes> describe_log_dir_sizes(const host_port& broker, int timeout_ms,
+                                                const std::vector<topic_partitions>& only);
 
 struct http_url {
   std::string host;

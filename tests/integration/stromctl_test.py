@@ -2,8 +2,9 @@
 """stromctl against a real stromd, its answers checked against what confluent-kafka-python (and
 the broker itself) show: topics, produce/consume, configs, group lag, seek and delete,
 api-versions, cluster health with and without an admin API, one-line errors, partition moves
-(refused by a single broker; carried out by a three-broker cluster), preferred leader elections
-and broker decommissioning (refused by a single broker)."""
+(refused by a single broker; carried out by a three-broker cluster, with the progress of a
+throttled one), preferred leader elections and broker decommissioning (refused by a single
+broker)."""
 
 import http.server
 import json
@@ -628,7 +629,10 @@ class StromctlClusterTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(3).start()
+        # Catching up is throttled to 256 KiB/s, so that a move of a few MiB lasts long enough to
+        # be seen (new writes are not held back).
+        cls.cluster = Cluster(3, insert={"  replication:\n":
+                                         "    recovery_max_bytes_per_sec: 262144\n"}).start()
         # Every broker knows the three (a move to a broker its view lacks is refused).
         from confluent_kafka.admin import AdminClient
         for node in cls.cluster.nodes.values():
@@ -694,6 +698,59 @@ class StromctlClusterTest(unittest.TestCase):
             lambda: self.replicas("moved") == {p: r[:1] for p, r in now.items()},
             "one replica each, the first")
         self.assertIn("nothing to change", self.ctl("apply", "-f", path).out)
+
+    def test_reassignments_show_the_progress_of_a_throttled_move(self):
+        """A partition with one replica holding 4 MiB gets a second one, which catches up at
+        256 KiB/s (some 16 s): meanwhile `reassignments` shows the bytes on the new replica
+        against those on the leader, below 100 %. Cancelled, nothing is left moving."""
+        self.assertIn("no partition move in flight", self.ctl("reassignments").out)
+
+        def created():
+            r = self.ctl("topic", "create", "copied", "-p", "1", "-r", "1", ok=False,
+                         timeout="5s")
+            return r.rc == 0 or "TOPIC_ALREADY_EXISTS" in r.out
+
+        self.cluster.wait_until(created, "a topic created")
+        self.cluster.wait_until(lambda: len(self.replicas("copied")) == 1, "one partition")
+        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all",
+                             "linger.ms": 5})
+        for _ in range(4096):
+            producer.produce("copied", value=b"c" * 1024, partition=0)
+            producer.poll(0)
+        self.assertEqual(producer.flush(TIMEOUT), 0)
+        leader = self.replicas("copied")[0][0]
+        other = next(b for b in (1, 2, 3) if b != leader)
+        self.ctl("partition", "move", "copied/0", "--replicas", f"{leader},{other}")
+        self.addCleanup(self.ctl, "reassignments", "cancel", "copied/0", ok=False)
+
+        def moving():
+            rows = [r for r in self.ctl("reassignments", "--format", "json").json()
+                    if r["topic"] == "copied"]
+            self.assertEqual(len(rows), 1, "the move ended before its progress was known")
+            # Metadata names no leader for a moment as the move begins: the progress is then
+            # unknown.
+            return rows[0] if rows[0]["progress_percent"] is not None else None
+
+        row = self.cluster.wait_until(moving, "the progress of the move")
+        self.assertEqual((row["partition"], row["adding"]), (0, [other]))
+        self.assertGreaterEqual(row["leader_bytes"], 4 << 20, row)
+        self.assertIsNotNone(row["copied_bytes"], row)
+        self.assertLess(row["copied_bytes"], row["leader_bytes"], row)
+        self.assertIsNotNone(row["progress_percent"], row)
+        self.assertGreaterEqual(row["progress_percent"], 0, row)
+        self.assertLess(row["progress_percent"], 100, row)
+
+        table = self.ctl("reassignments").table()
+        self.assertEqual(table[0], ["TOPIC", "PARTITION", "REPLICAS", "ADDING", "REMOVING",
+                                    "COPIED", "OF", "PROGRESS"])
+        line = next(r for r in table[1:] if r[0] == "copied")
+        self.assertTrue(line[-1].endswith("%"), line)
+
+        self.ctl("reassignments", "cancel", "copied/0")
+        self.cluster.wait_until(
+            lambda: not any(r["topic"] == "copied"
+                            for r in self.ctl("reassignments", "--format", "json").json()),
+            "the move cancelled")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 // Partition reassignment and leader elections in stromctl: TOPIC/PARTITION, TOPIC[/PARTITION],
 // broker ids and replica lists as operators type them, the replica lists of a replication factor
-// change, and the text of an election's outcome.
+// change, the text of an election's outcome, and the progress of a move from log sizes.
 #include "ctl/reassign.h"
 
 #include <gtest/gtest.h>
@@ -195,6 +195,96 @@ TEST(Elect, ResultTextAndFailure) {
   o = {"nope", 0, 3, "UNKNOWN_TOPIC_OR_PARTITION", ""};
   EXPECT_EQ(election_result_text(o), "UNKNOWN_TOPIC_OR_PARTITION");
   EXPECT_TRUE(o.failed());
+}
+
+TEST(MoveProgress, PercentFromSizes) {
+  EXPECT_EQ(progress_percent(0, 1000), 0.0);
+  EXPECT_EQ(progress_percent(500, 1000), 50.0);
+  EXPECT_EQ(progress_percent(1000, 1000), 100.0);
+  // One decimal, rounded down: 100 % only once caught up.
+  EXPECT_EQ(progress_percent(1, 3), 33.3);
+  EXPECT_EQ(progress_percent(2, 3), 66.6);
+  EXPECT_EQ(progress_percent(999'999, 1'000'000), 99.9);
+  EXPECT_EQ(progress_percent(1, 1'000'000), 0.0);
+  // Very large logs: below the leader's size stays below 100 %.
+  EXPECT_EQ(progress_percent(INT64_MAX - 1, INT64_MAX), 99.9);
+  EXPECT_EQ(progress_percent(int64_t{1} << 50, int64_t{1} << 52), 25.0);
+  // An empty leader log: nothing to copy.
+  EXPECT_EQ(progress_percent(0, 0), 100.0);
+  EXPECT_EQ(progress_percent(10, 0), 100.0);
+  // A new replica larger than the leader (the leader compacted or deleted segments): capped.
+  EXPECT_EQ(progress_percent(1500, 1000), 100.0);
+  EXPECT_EQ(progress_percent(-5, 1000), 0.0);
+
+  EXPECT_EQ(format_progress(33.3), "33.3%");
+  EXPECT_EQ(format_progress(100.0), "100.0%");
+  EXPECT_EQ(format_progress(0.0), "0.0%");
+  EXPECT_EQ(format_progress(std::nullopt), "-");
+  EXPECT_EQ(format_size(12345), "12345");
+  EXPECT_EQ(format_size(0), "0");
+  EXPECT_EQ(format_size(std::nullopt), "-");
+}
+
+log_size_reports sample_reports() {
+  log_size_reports r;
+  r[1].sizes = {{{"clicks", 0}, 1000}, {{"clicks", 1}, 400}};  // the leader
+  r[2].sizes = {{{"clicks", 0}, 600}};
+  r[3].sizes = {{{"clicks", 0}, 250}};
+  r[4].sizes = {};        // answered, holds no log of the partitions yet
+  r[5].complete = false;  // a log directory offline
+  return r;
+}
+
+TEST(MoveProgress, SizeOfAnAddedReplica) {
+  auto r = sample_reports();
+  EXPECT_EQ(added_replica_size(r, 2, "clicks", 0), 600);
+  EXPECT_EQ(added_replica_size(r, 2, "clicks", 1), 0);  // answered without it: no log yet
+  EXPECT_EQ(added_replica_size(r, 4, "clicks", 0), 0);
+  EXPECT_EQ(added_replica_size(r, 5, "clicks", 0), std::nullopt);  // may be on the offline dir
+  EXPECT_EQ(added_replica_size(r, 9, "clicks", 0), std::nullopt);  // did not answer
+}
+
+TEST(MoveProgress, LeastAdvancedAddedReplicaAgainstTheLeader) {
+  auto r = sample_reports();
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 1, {2}, r), (move_progress{600, 1000, 60.0}));
+  // The least advanced of the replicas being added counts.
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 1, {2, 3}, r), (move_progress{250, 1000, 25.0}));
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 1, {3, 2}, r), (move_progress{250, 1000, 25.0}));
+  // A new replica without a log yet: nothing copied.
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 1, {2, 4}, r), (move_progress{0, 1000, 0.0}));
+  EXPECT_EQ(estimate_move_progress("clicks", 1, 1, {2}, r), (move_progress{0, 400, 0.0}));
+}
+
+TEST(MoveProgress, UnknownWhenABrokerDidNotAnswer) {
+  auto r = sample_reports();
+  // An added replica's broker did not answer, or may hold the log on an offline directory: the
+  // least advanced is unknown, whatever the others hold.
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 1, {2, 9}, r),
+            (move_progress{std::nullopt, 1000, std::nullopt}));
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 1, {5}, r),
+            (move_progress{std::nullopt, 1000, std::nullopt}));
+  // The leader's broker did not answer, there is no leader, or the leader lists no log.
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 9, {2}, r),
+            (move_progress{600, std::nullopt, std::nullopt}));
+  EXPECT_EQ(estimate_move_progress("clicks", 0, std::nullopt, {2}, r),
+            (move_progress{600, std::nullopt, std::nullopt}));
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 4, {2}, r),
+            (move_progress{600, std::nullopt, std::nullopt}));
+  // Nobody answered.
+  EXPECT_EQ(estimate_move_progress("clicks", 0, 1, {2}, {}), move_progress{});
+}
+
+TEST(MoveProgress, EmptyLeaderAndNothingToAdd) {
+  log_size_reports r;
+  r[1].sizes = {{{"t", 0}, 0}};
+  r[2].sizes = {{{"t", 0}, 0}};
+  EXPECT_EQ(estimate_move_progress("t", 0, 1, {2}, r), (move_progress{0, 0, 100.0}));
+  EXPECT_EQ(estimate_move_progress("t", 0, 1, {3}, r),
+            (move_progress{std::nullopt, 0, std::nullopt}));
+  // A move that only removes replicas copies nothing.
+  EXPECT_EQ(estimate_move_progress("t", 0, 1, {}, r), (move_progress{0, 0, 100.0}));
+  EXPECT_EQ(estimate_move_progress("t", 0, std::nullopt, {}, r),
+            (move_progress{std::nullopt, std::nullopt, 100.0}));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "strom/kafka/protocol/codec.h"
+
 namespace strom::ctl {
 namespace {
 
@@ -120,6 +122,75 @@ TEST(ElectLeaders, VersionTwoWhenOfferedElseOne) {
   r = elect_leaders_version(ranges);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail().find("does not offer ElectLeaders"), std::string::npos);
+}
+
+TEST(DescribeLogDirs, HighestVersionBothSupport) {
+  std::vector<api_version_range> ranges = {{0, 0, 11}, {35, 0, 4}, {18, 0, 4}};
+  EXPECT_EQ(*describe_log_dirs_version(ranges), 4);
+  ranges[1] = {35, 0, 2};
+  EXPECT_EQ(*describe_log_dirs_version(ranges), 2);
+  ranges[1] = {35, 1, 9};  // a newer broker
+  EXPECT_EQ(*describe_log_dirs_version(ranges), 4);
+  ranges[1] = {35, 0, 0};  // v0 only: stromctl's codec starts at 1
+  auto r = describe_log_dirs_version(ranges);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail().find("versions 0 to 0"), std::string::npos) << r.error().detail();
+  ranges.erase(ranges.begin() + 1);
+  r = describe_log_dirs_version(ranges);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail().find("does not offer DescribeLogDirs"), std::string::npos);
+}
+
+namespace kp = ::strom::kafka::protocol;
+
+/// An answer frame without its size prefix.
+std::string log_dirs_answer(const kp::describe_log_dirs_response& resp, int16_t version,
+                            int32_t correlation_id) {
+  auto f = kp::encode_response_frame(correlation_id, version, resp);
+  EXPECT_TRUE(f.has_value());
+  auto b = f->flatten();
+  EXPECT_TRUE(b.has_value());
+  return std::string(reinterpret_cast<const char*>(b->data()), b->size()).substr(4);
+}
+
+TEST(DescribeLogDirs, SizesOfEveryDirectoryFutureLogsLeftOut) {
+  kp::describe_log_dirs_response resp;
+  auto& d1 = resp.results.emplace_back();
+  d1.log_dir = "/data/a";
+  auto& t = d1.topics.emplace_back();
+  t.name = "clicks";
+  t.partitions.push_back({0, 1000, 0, false});
+  t.partitions.push_back({1, 50, 0, true});  // a copy to another directory
+  auto& d2 = resp.results.emplace_back();
+  d2.log_dir = "/data/b";
+  d2.topics.push_back({"clicks", {{1, 700, 0, false}}});
+  d2.topics.push_back({"views", {{3, 0, 0, false}}});
+  for (int16_t v = 1; v <= 4; ++v) {
+    SCOPED_TRACE(v);
+    auto r = decode_describe_log_dirs_response(log_dirs_answer(resp, v, 9), v, 9);
+    ASSERT_TRUE(r.has_value()) << r.error().detail();
+    EXPECT_TRUE(r->complete);
+    using key = std::pair<std::string, int32_t>;
+    EXPECT_EQ(r->sizes, (std::map<key, int64_t>{
+                            {{"clicks", 0}, 1000}, {{"clicks", 1}, 700}, {{"views", 3}, 0}}));
+  }
+}
+
+TEST(DescribeLogDirs, OfflineDirectoryMakesItIncompleteAndErrorsFail) {
+  kp::describe_log_dirs_response resp;
+  resp.results.emplace_back().error_code = kp::error_code::kafka_storage_error;
+  resp.results.emplace_back().topics.push_back({"clicks", {{0, 5, 0, false}}});
+  auto r = decode_describe_log_dirs_response(log_dirs_answer(resp, 4, 3), 4, 3);
+  ASSERT_TRUE(r.has_value()) << r.error().detail();
+  EXPECT_FALSE(r->complete);
+  EXPECT_EQ(r->sizes.size(), 1u);
+
+  EXPECT_FALSE(decode_describe_log_dirs_response(log_dirs_answer(resp, 4, 3), 4, 4));  // corr
+  EXPECT_FALSE(decode_describe_log_dirs_response(bytes({0, 0}), 4, 3));
+  resp.error_code = kp::error_code::cluster_authorization_failed;
+  r = decode_describe_log_dirs_response(log_dirs_answer(resp, 4, 3), 4, 3);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail().find("DescribeLogDirs"), std::string::npos) << r.error().detail();
 }
 
 TEST(Tcp, RefusedConnectionIsOneLineNamingTheAddress) {
