@@ -8,6 +8,8 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS system)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
+# libcrypto: SASL SCRAM and PLAIN credentials (PBKDF2, HMAC, SHA-2), used by the security module.
+find_package(OpenSSL REQUIRED)
 if(STROM_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

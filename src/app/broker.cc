@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 
@@ -189,6 +190,14 @@ status broker::build() {
   frontend_ = std::make_unique<cluster::topics_frontend>(*partitions_, *store_, *topics_,
                                                          topics_frontend_options(cfg_));
   frontend_->load_cluster_configs(*cluster_configs);
+  if (!controller_) {
+    auto users = store_->load_security();
+    if (!users) {
+      lg().critical("cannot load the users: {}", users.error().message());
+      return users.error();
+    }
+    frontend_->load_security(std::move(*users));
+  }
   if (controller_) {
     frontend_->attach_controller(controller_.get(), cfg_.node.id);
     // Producer ids come in blocks from the controller, unique across the cluster; the block
@@ -208,8 +217,29 @@ status broker::build() {
   coord_ = std::make_unique<groups::coordinator>(*partitions_, *frontend_, *topics_,
                                                  std::move(coord_opts), clock_);
 
+  std::shared_ptr<security::audit_log> audit;
+  if (cfg_.security.audit_log_path) {
+    auto opened =
+        security::audit_log::open({*cfg_.security.audit_log_path,
+                                   static_cast<uint64_t>(cfg_.security.audit_log_max_file_bytes),
+                                   cfg_.security.audit_log_max_files});
+    if (!opened) {
+      lg().critical("{}", opened.error().message());
+      return opened.error();
+    }
+    audit = std::move(*opened);
+  }
+  auto first_user = bootstrap_user(std::getenv("STROM_BOOTSTRAP_USER"));
+  if (!first_user) {
+    lg().critical("{}", first_user.error().message());
+    return first_user.error();
+  }
+  if (*first_user)
+    lg().info("STROM_BOOTSTRAP_USER: user {} accepted (SCRAM-SHA-256, PLAIN)",
+              (*first_user)->first);
   for (const auto& l : cfg_.listeners) {
-    if (l.protocol != config::security_protocol::plaintext) {
+    if (l.protocol == config::security_protocol::ssl ||
+        l.protocol == config::security_protocol::sasl_ssl) {
       auto why = fmt::format("listener {}: security protocol {} is not supported yet", l.name,
                              config::to_string(l.protocol));
       lg().critical("{}", why);
@@ -222,9 +252,15 @@ status broker::build() {
     auto identity = broker_identity(cfg_, l);
     if (controller_)
       identity.cluster = [c = controller_.get()] { return c->view(); };
-    auto handler =
-        kafka::server::make_handler(*partitions_, *frontend_, *topics_, std::move(identity),
-                                    *producer_ids_, *coord_, request_limits(cfg_), metrics_);
+    kafka::server::listener_auth auth;
+    auth.sasl = is_sasl(l.protocol);
+    auth.mechanisms = l.sasl_mechanisms;
+    auth.max_reauth = std::chrono::milliseconds(cfg_.network.connections_max_reauth_ms);
+    auth.bootstrap_user = *first_user;
+    auth.audit = audit;
+    auto handler = kafka::server::make_handler(*partitions_, *frontend_, *topics_,
+                                               std::move(identity), *producer_ids_, *coord_,
+                                               request_limits(cfg_), metrics_, std::move(auth));
     servers_.push_back(
         std::make_unique<net::server>(*rt_, server_options(cfg_, l), std::move(handler)));
   }

@@ -157,7 +157,33 @@ net::server_options server_options(const config::broker_config& c,
   o.request_timeout = std::chrono::milliseconds(n.request_timeout_ms);
   o.send_buffer_bytes = n.socket_send_buffer_bytes;
   o.receive_buffer_bytes = n.socket_receive_buffer_bytes;
+  if (is_sasl(l.protocol)) {
+    // Before authentication a client sends SASL tokens only (Kafka's
+    // sasl.server.max.receive.size): a larger frame closes the connection unread.
+    o.initial_max_frame_bytes = std::min(o.max_frame_bytes, sasl_max_receive_bytes);
+  }
   return o;
+}
+
+bool is_sasl(config::security_protocol p) {
+  return p == config::security_protocol::sasl_plaintext || p == config::security_protocol::sasl_ssl;
+}
+
+result<std::optional<std::pair<std::string, security::scram_credential>>> bootstrap_user(
+    const char* env) {
+  if (env == nullptr || *env == '\0')
+    return std::optional<std::pair<std::string, security::scram_credential>>();
+  std::string_view v(env);
+  auto colon = v.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == v.size() ||
+      colon > cluster::security_state::max_user_name) {
+    return error(config::errc::invalid_value,
+                 "STROM_BOOTSTRAP_USER: expected name:password (both non-empty)");
+  }
+  auto name = std::string(v.substr(0, colon));
+  auto credential = security::make_credential(security::scram_mechanism::sha256,
+                                              v.substr(colon + 1), {}, security::min_iterations);
+  return std::optional(std::pair(std::move(name), std::move(credential)));
 }
 
 kafka::server::request_limits request_limits(const config::broker_config& c) {

@@ -36,6 +36,14 @@ admin::sources admin_sources(const config::broker_config& c, std::string version
                              const std::atomic<bool>* ready);
 net::server_options server_options(const config::broker_config& c,
                                    const config::listener_config& l);
+/// SASL_PLAINTEXT or SASL_SSL.
+bool is_sasl(config::security_protocol p);
+/// The largest frame a client sends before it authenticated on a SASL listener.
+inline constexpr int32_t sasl_max_receive_bytes = 512 << 10;
+/// The user of STROM_BOOTSTRAP_USER ("name:password", a SCRAM-SHA-256 credential kept in
+/// memory only), none when `env` is null or empty; an error when it is malformed.
+result<std::optional<std::pair<std::string, security::scram_credential>>> bootstrap_user(
+    const char* env);
 
 /// The bounds on what one Kafka request may ask for.
 kafka::server::request_limits request_limits(const config::broker_config& c);

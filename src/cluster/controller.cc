@@ -555,6 +555,7 @@ void controller::impl::publish() {
   v->leaders = stm.leaders();
   v->epoch_floors = stm.epoch_floors();
   v->preferred_elections = stm.preferred_elections();
+  v->security = stm.security();
   v->applied_index = stm.applied_index();
   v->caught_up = caught_up;
   {

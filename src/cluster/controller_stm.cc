@@ -30,6 +30,8 @@ class controller_category_impl final : public std::error_category {
         return "the controller did not answer in time";
       case controller_errc::shutting_down:
         return "shutting down";
+      case controller_errc::not_found:
+        return "not found";
     }
     return "controller error";
   }
@@ -38,9 +40,10 @@ class controller_category_impl final : public std::error_category {
 constexpr int8_t command_version = 1;
 /// Version 2 added the cluster-wide configs at the end, version 3 the partition leaders after
 /// them, version 4 the partition moves in flight after those, version 5 the decommissioned
-/// brokers and the preferred-leader elections asked for after those; a state is written in the
-/// lowest version that holds it (what brokers of the versions before read).
-constexpr int8_t snapshot_version = 5;
+/// brokers and the preferred-leader elections asked for after those, version 6 the users and
+/// their credentials after those; a state is written in the lowest version that holds it (what
+/// brokers of the versions before read).
+constexpr int8_t snapshot_version = 6;
 /// The most producer ids one command reserves.
 constexpr int64_t max_producer_id_block = 1'000'000;
 /// Strings in the controller's records: names, hosts, ids, config values.
@@ -256,6 +259,12 @@ std::vector<std::byte> encode(const controller_command& cmd) {
           w.put_string(c.name);
           put_id(w, c.id);
           put_ids(w, c.partitions);
+        } else if constexpr (std::is_same_v<T, upsert_scram_cmd>) {
+          w.put_string(c.user);
+          put_credential(w, c.credential);
+        } else if constexpr (std::is_same_v<T, delete_scram_cmd>) {
+          w.put_string(c.user);
+          w.put<int8_t>(c.mechanism == security::scram_mechanism::sha256 ? 1 : 2);
         } else {
           static_assert(std::is_same_v<T, set_cluster_configs_cmd>);
           w.put_bool(c.replace);
@@ -379,6 +388,23 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       cmd = std::move(e);
       break;
     }
+    case 15: {
+      upsert_scram_cmd u;
+      u.user = get_string(c);
+      u.credential = get_credential(c);
+      cmd = std::move(u);
+      break;
+    }
+    case 16: {
+      delete_scram_cmd d;
+      d.user = get_string(c);
+      auto m = c.read_int8();
+      if (c.ok() && m != 1 && m != 2)
+        return error(controller_errc::corrupt, fmt::format("SCRAM mechanism {}", m));
+      d.mechanism = m == 2 ? security::scram_mechanism::sha512 : security::scram_mechanism::sha256;
+      cmd = std::move(d);
+      break;
+    }
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -422,6 +448,13 @@ result<int64_t> controller_stm::apply(int64_t index, const controller_command& c
           if (it == brokers_.end())
             return error(controller_errc::unknown_broker, fmt::format("broker {}", c.id));
           it->second.decommissioned = c.on;
+          return int64_t{0};
+        } else if constexpr (std::is_same_v<T, upsert_scram_cmd> ||
+                             std::is_same_v<T, delete_scram_cmd>) {
+          auto next = std::make_shared<security_state>(*security_);
+          if (auto st = next->apply(c); !st)
+            return st.error();
+          security_ = std::move(next);
           return int64_t{0};
         } else if constexpr (std::is_same_v<T, allocate_producer_ids_cmd>) {
           if (c.count <= 0 || c.count > max_producer_id_block ||
@@ -652,7 +685,8 @@ std::vector<std::byte> controller_stm::snapshot() const {
     moves += t.moving.size();
   auto decommissioned = std::count_if(brokers_.begin(), brokers_.end(),
                                       [](const auto& b) { return b.second.decommissioned; });
-  int8_t version = decommissioned > 0 || !elections_->empty()     ? int8_t{5}
+  int8_t version = !security_->users.empty()                      ? int8_t{6}
+                   : decommissioned > 0 || !elections_->empty()   ? int8_t{5}
                    : moves > 0                                    ? int8_t{4}
                    : !leaders_->empty() || !epoch_floors_.empty() ? int8_t{3}
                    : !cluster_configs_.empty()                    ? int8_t{2}
@@ -708,6 +742,8 @@ std::vector<std::byte> controller_stm::snapshot() const {
       w.put<int32_t>(p);
     }
   }
+  if (version >= 6)
+    security_->encode(w);
   return w.take();
 }
 
@@ -778,6 +814,8 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
     }
     s.elections_ = std::move(elections);
   }
+  if (version >= 6)
+    s.security_ = std::make_shared<const security_state>(security_state::decode(c));
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());
   if (!c.at_end())

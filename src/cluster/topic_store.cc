@@ -8,6 +8,8 @@
 #include <fmt/ranges.h>
 
 #include "strom/base/logging.h"
+#include "strom/bytes/cursor.h"
+#include "strom/bytes/writer.h"
 
 namespace strom::cluster {
 
@@ -245,6 +247,41 @@ status topic_store::write_cluster_configs(const topic_configs& configs) {
   for (const auto& [k, v] : configs)
     text += fmt::format("config.{}={}\n", k, v);
   return fs_->write_file_atomic(dir_ / "cluster.configs", std::as_bytes(std::span(text)));
+}
+
+namespace {
+constexpr int8_t security_file_version = 1;
+}
+
+result<security_state> topic_store::load_security() {
+  auto path = dir_ / "security.state";
+  auto exists = fs_->exists(path);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return security_state{};
+  auto data = fs_->read_small_file(path, max_topic_file);
+  if (!data)
+    return error(data.error().code(),
+                 fmt::format("reading {}: {}", path.string(), data.error().message()));
+  bytes::cursor c(std::as_bytes(std::span(*data)));
+  auto version = c.read_int8();
+  auto s = security_state::decode(c);
+  if (!c.ok() || version != security_file_version || !c.at_end()) {
+    return error(topic_errc::corrupt_topic_file,
+                 fmt::format("{} is damaged; restore it from a backup, or remove it (which "
+                             "removes every user)",
+                             path.string()));
+  }
+  return s;
+}
+
+status topic_store::write_security(const security_state& s) {
+  bytes::writer w;
+  w.put<int8_t>(security_file_version);
+  s.encode(w);
+  auto data = w.take();
+  return fs_->write_file_atomic(dir_ / "security.state", data);
 }
 
 status topic_store::erase(std::string_view name) {

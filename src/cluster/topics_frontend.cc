@@ -570,6 +570,41 @@ topic_configs topics_frontend::cluster_configs() const {
   return cluster_configs_;
 }
 
+std::shared_ptr<const security_state> topics_frontend::security() const {
+  if (ctl_)
+    return ctl_->view()->security;
+  std::lock_guard lock(cluster_configs_mu_);
+  return security_;
+}
+
+void topics_frontend::load_security(security_state s) {
+  std::lock_guard lock(cluster_configs_mu_);
+  security_ = std::make_shared<const security_state>(std::move(s));
+}
+
+awaitable<status> topics_frontend::alter_user(
+    std::variant<upsert_scram_cmd, delete_scram_cmd> change) {
+  if (ctl_) {
+    auto cmd = std::visit([](auto& c) { return controller_command(c); }, change);
+    auto op = submit(std::move(cmd));
+    co_return co_await std::move(op);
+  }
+  co_await lock_admin();
+  auto next = std::make_shared<security_state>(*security());
+  auto s = std::visit([&next](const auto& c) { return next->apply(c); }, change);
+  if (s) {
+    auto files = [this, next]() -> status { return store_.write_security(*next); };
+    auto op = on_admin_pool(files);
+    s = co_await std::move(op);
+  }
+  if (s) {
+    std::lock_guard lock(cluster_configs_mu_);
+    security_ = std::move(next);
+  }
+  unlock_admin();
+  co_return s;
+}
+
 topic_configs topics_frontend::applied_cluster_configs() const {
   std::lock_guard lock(cluster_configs_mu_);
   return cluster_configs_;

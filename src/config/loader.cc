@@ -585,6 +585,21 @@ class loader {
             errc::invalid_value, p + ".name", locate(p + ".name"),
             "expected a name made of letters, digits, '_' and '-', got " + detail::quote(l.name));
       }
+      for (std::size_t m = 0; m < l.sasl_mechanisms.size(); ++m) {
+        const auto& name = l.sasl_mechanisms[m];
+        std::string path = fmt::format("{}.sasl_mechanisms[{}]", p, m);
+        if (name != "SCRAM-SHA-256" && name != "SCRAM-SHA-512" && name != "PLAIN") {
+          return make(
+              errc::invalid_value, path, locate(p + ".sasl_mechanisms"),
+              "expected one of SCRAM-SHA-256, SCRAM-SHA-512, PLAIN, got " + detail::quote(name));
+        }
+        for (std::size_t n = 0; n < m; ++n) {
+          if (l.sasl_mechanisms[n] == name) {
+            return make(errc::invalid_value, path, locate(p + ".sasl_mechanisms"),
+                        "duplicate mechanism " + detail::quote(name));
+          }
+        }
+      }
       bool host_set = lines_.contains(p + ".advertise.host");
       if (!host_set) {
         l.advertise.host = l.bind.host;

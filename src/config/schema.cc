@@ -150,6 +150,15 @@ std::vector<entry> build() {
         .kafka_name = "listener.security.protocol.map",
         .description = "Security protocol of the listener."},
        ENUM_ITEM(listeners, protocol)},
+      {{.path = "listeners[].sasl_mechanisms",
+        .kind = k::string_list,
+        .min = 1,
+        .kafka_name = "sasl.enabled.mechanisms",
+        .default_note = "`[SCRAM-SHA-256, SCRAM-SHA-512, PLAIN]`",
+        .description = "SASL mechanisms offered on a `SASL_PLAINTEXT` or `SASL_SSL` listener, "
+                       "in this order: `SCRAM-SHA-256`, `SCRAM-SHA-512`, `PLAIN` (checked "
+                       "against the users' SCRAM credentials). Ignored on other listeners."},
+       ITEM(listeners, sasl_mechanisms)},
       {{.path = "inter_broker_listener",
         .kind = k::nullable_string,
         .kafka_name = "inter.broker.listener.name",
@@ -254,6 +263,15 @@ std::vector<entry> build() {
         .kafka_name = "connections.max.idle.ms",
         .description = "Idle client connections are closed after this long."},
        FIELD(network.connections_max_idle_ms)},
+      {{.path = "network.connections_max_reauth_ms",
+        .kind = k::integer,
+        .min = 0,
+        .max = i64_max,
+        .kafka_name = "connections.max.reauth.ms",
+        .description = "Lifetime of a SASL session (KIP-368): clients re-authenticate on the "
+                       "same connection before it ends, and a connection whose session "
+                       "expired is closed at its next request. 0 = sessions never expire."},
+       FIELD(network.connections_max_reauth_ms)},
       {{.path = "network.request_timeout_ms",
         .kind = k::integer,
         .min = 100,
@@ -722,6 +740,27 @@ std::vector<entry> build() {
         .restart_required = false,
         .description = "Also export consumer-group lag per partition."},
        FIELD(metrics.consumer_lag)},
+
+      // ---------------------------------------------------------------- security
+      {{.path = "security.audit_log.path",
+        .kind = k::nullable_string,
+        .description = "File of the security audit trail (JSON lines: authentications, "
+                       "authorization denials, admin operations; docs/security.md). null = "
+                       "no audit trail."},
+       FIELD(security.audit_log_path)},
+      {{.path = "security.audit_log.max_file_bytes",
+        .kind = k::integer,
+        .min = 4096,
+        .max = i64_max,
+        .description = "Size past which the audit file is rotated (`<path>.1`, `<path>.2`, "
+                       "...)."},
+       FIELD(security.audit_log_max_file_bytes)},
+      {{.path = "security.audit_log.max_files",
+        .kind = k::integer,
+        .min = 1,
+        .max = 1000,
+        .description = "Rotated audit files kept; the oldest beyond them is removed."},
+       FIELD(security.audit_log_max_files)},
   };
 }
 

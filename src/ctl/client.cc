@@ -85,7 +85,7 @@ std::vector<host_port> reachable_brokers(const context& ctx) {
   auto brokers = parse_brokers(ctx.brokers);
   if (!brokers)
     fail(fmt::format("--brokers: {}", brokers.error().detail()));
-  auto conn = connect_any(*brokers, ctx.timeout_ms);
+  auto conn = connect_any_unauthenticated(*brokers, ctx.timeout_ms);
   if (!conn)
     fail(conn.error().detail());
   return *brokers;
@@ -100,12 +100,16 @@ handle_ptr make_client(const context& ctx, client_kind kind,
   auto set = [&](const std::string& k, const std::string& v) {
     if (rd_kafka_conf_set(c, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(c);
-      fail(fmt::format("client setting {}={}: {}", k, v, errstr));
+      fail(fmt::format("client setting {}: {}", describe_property(k, v), errstr));
     }
   };
   set("bootstrap.servers", ctx.brokers);
   set("client.id", "stromctl");
   set("socket.timeout.ms", std::to_string(std::max(ctx.timeout_ms, 10)));
+  for (const auto& [k, v] : ctx.properties) {
+    if (k != "bootstrap.servers")  // already in ctx.brokers, unless --brokers overrides it
+      set(k, v);
+  }
   for (const auto& [k, v] : conf)
     set(k, v);
   rd_kafka_conf_set_log_cb(c, ctx.verbose ? log_to_stderr : log_nowhere);

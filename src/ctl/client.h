@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ctl/json.h"
+#include "ctl/properties.h"
 #include "ctl/text.h"
 
 namespace strom::ctl {
@@ -20,6 +21,9 @@ namespace strom::ctl {
 /// Global options, set from the command line (and STROM_BROKERS) before a command runs.
 struct context {
   std::string brokers = "localhost:9092";
+  /// Client properties: those of --command-config, then those of -X, in order (a later
+  /// setting of a key wins). A bootstrap.servers among them is already in `brokers`.
+  client_properties properties;
   std::string format = "text";  // text, json, or (consume only) a record template
   std::string timeout = "10s";
   std::string admin_url = "http://localhost:9644";
@@ -76,7 +80,8 @@ using message_ptr = std::unique_ptr<rd_kafka_message_t, rd_deleter<rd_kafka_mess
 
 enum class client_kind { producer, consumer };
 
-/// A librdkafka client for `ctx.brokers`. Before creating it, checks that one bootstrap broker
+/// A librdkafka client for `ctx.brokers` with the client properties of `ctx`, then `conf`
+/// (what the command itself needs wins). Before creating it, checks that one bootstrap broker
 /// accepts a TCP connection, so that a wrong address fails at once with one line instead of
 /// retrying until the timeout. librdkafka's own log lines are shown only with --verbose.
 using delivery_callback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*);
@@ -84,7 +89,8 @@ handle_ptr make_client(const context& ctx, client_kind kind,
                        const std::vector<std::pair<std::string, std::string>>& conf = {},
                        delivery_callback on_delivery = nullptr);
 
-/// Checks the --brokers list and that one of them accepts a connection; fails otherwise.
+/// Checks the --brokers list and that one of them accepts a TCP connection (without
+/// authenticating: librdkafka may use what stromctl's own requests do not); fails otherwise.
 std::vector<host_port> reachable_brokers(const context& ctx);
 
 /// Metadata of every topic (internal ones included); fails on error.

@@ -22,6 +22,8 @@ void add_topic_alter_command(CLI::App& topic, context& ctx);
 void add_record_commands(CLI::App& app, context& ctx);  // produce, consume
 void add_group_commands(CLI::App& app, context& ctx);
 void add_cluster_commands(CLI::App& app, context& ctx);  // cluster, broker
+/// user create|delete|list: SCRAM credentials
+void add_user_commands(CLI::App& app, context& ctx);
 /// broker decommission|recommission|status (registered by add_cluster_commands)
 void add_broker_decommission_commands(CLI::App& broker, context& ctx);
 

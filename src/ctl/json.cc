@@ -40,8 +40,6 @@ const json* json::find(std::string_view key) const {
   return nullptr;
 }
 
-namespace {
-
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -59,8 +57,6 @@ void append_utf8(std::string& out, uint32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3f));
   }
 }
-
-}  // namespace
 
 void json::dump_to(std::string& out) const {
   std::visit(

@@ -74,4 +74,7 @@ class json {
 /// Appends `s` as a quoted JSON string (shared with the broker's admin API).
 using ::strom::append_json_string;
 
+/// Appends code point `cp` (at most 0x10FFFF) encoded as UTF-8 (JSON and properties escapes).
+void append_utf8(std::string& out, uint32_t cp);
+
 }  // namespace strom::ctl

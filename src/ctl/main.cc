@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "ctl/commands.h"
 
@@ -13,6 +15,35 @@ void require_table_format(const context& ctx) {
     fail(fmt::format("--format must be text or json, not '{}'", ctx.format));
 }
 
+namespace {
+
+/// The client properties of --command-config (when given) followed by those of -X, or a
+/// one-line error.
+result<client_properties> gather_properties(const std::string& file,
+                                            const std::vector<std::string>& settings) {
+  client_properties out;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in)
+      return invalid(fmt::format("--command-config {}: cannot be read", file));
+    auto props = parse_properties(text.str());
+    if (!props)
+      return invalid(fmt::format("--command-config {}: {}", file, props.error().detail()));
+    out = std::move(*props);
+  }
+  for (const auto& s : settings) {
+    auto kv = parse_key_value(s);
+    if (!kv)  // checked while parsing the command line
+      return invalid(fmt::format("-X: {}", kv.error().detail()));
+    out.push_back(std::move(*kv));
+  }
+  return out;
+}
+
+}  // namespace
+
 }  // namespace strom::ctl
 
 int main(int argc, char** argv) {
@@ -22,9 +53,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.set_version_flag("--version", STROM_VERSION);
-  app.add_option("-b,--brokers", ctx.brokers, "Bootstrap brokers host:port[,host:port]")
-      ->envname("STROM_BROKERS")
-      ->capture_default_str();
+  auto* brokers_option =
+      app.add_option("-b,--brokers", ctx.brokers, "Bootstrap brokers host:port[,host:port]")
+          ->envname("STROM_BROKERS")
+          ->capture_default_str();
   app.add_option("--format", ctx.format,
                  "Output: text (aligned tables) or json; consume also takes a record template")
       ->capture_default_str();
@@ -44,6 +76,22 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", ctx.progress,
                "Show progress of long operations on stderr even when it is not a terminal");
   app.add_flag("-v,--verbose", ctx.verbose, "Show the Kafka client's log lines on stderr");
+  std::vector<std::string> settings;
+  app.add_option("-X", settings,
+                 "Kafka client property key=value (repeatable; librdkafka's names, e.g. "
+                 "security.protocol, sasl.mechanism, sasl.username, sasl.password)")
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            auto kv = parse_key_value(s);
+            return kv ? std::string() : kv.error().detail();
+          },
+          "KEY=VALUE"));
+  std::string command_config;
+  app.add_option("--command-config", command_config,
+                 "File of Kafka client properties (key=value lines, as the Kafka tools read "
+                 "them); -X settings override it")
+      ->check(CLI::ExistingFile);
   app.footer(
       "Every command takes --format json. Errors are one line on stderr and a non-zero exit.\n"
       "Examples:\n"
@@ -55,6 +103,9 @@ int main(int argc, char** argv) {
       "  stromctl partition elect-leaders clicks\n"
       "  stromctl broker decommission 4 --wait --timeout 30m\n"
       "  STROM_BROKERS=broker-1:9092 stromctl cluster info\n"
+      "  STROM_USER_PASSWORD=s3cret stromctl --command-config admin.properties user create alice\n"
+      "  stromctl -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=SCRAM-SHA-256 \\\n"
+      "           -X sasl.username=admin -X sasl.password=s3cret topic list\n"
       "Run 'stromctl COMMAND --help' for a command's options and examples.");
 
   add_topic_commands(app, ctx);
@@ -62,6 +113,7 @@ int main(int argc, char** argv) {
   add_record_commands(app, ctx);
   add_group_commands(app, ctx);
   add_cluster_commands(app, ctx);
+  add_user_commands(app, ctx);
 
   try {
     app.parse(argc, argv);
@@ -80,6 +132,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "stromctl: %s (see --help)\n", what.c_str());
     return 2;
   }
+  auto props = gather_properties(command_config, settings);
+  if (!props) {
+    std::fprintf(stderr, "stromctl: %s\n", props.error().detail().c_str());
+    return 2;
+  }
+  ctx.properties = std::move(*props);
+  // A bootstrap.servers property names the brokers unless --brokers (or STROM_BROKERS) does.
+  if (auto servers = property(ctx.properties, "bootstrap.servers");
+      servers && brokers_option->count() == 0)
+    ctx.brokers = *servers;
+  configure_wire(ctx.properties);
   if (!ctx.run) {
     std::fprintf(stderr, "stromctl: no command given (see --help)\n");
     return 2;

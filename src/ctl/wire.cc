@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "strom/kafka/protocol/codec.h"
+#include "strom/security/scram.h"
 
 namespace strom::ctl {
 
@@ -138,7 +139,8 @@ result<std::string> tcp_connection::read_to_end(size_t limit) {
   }
 }
 
-result<tcp_connection> connect_any(const std::vector<host_port>& brokers, int timeout_ms) {
+result<tcp_connection> connect_any_unauthenticated(const std::vector<host_port>& brokers,
+                                                   int timeout_ms) {
   std::string reasons;
   for (const auto& b : brokers) {
     auto c = tcp_connection::connect(b.host, b.port, timeout_ms);
@@ -216,6 +218,23 @@ result<std::string> read_frame(tcp_connection& conn, size_t limit, std::string_v
   return conn.read_exact(*size);
 }
 
+/// The bytes of a size-prefixed request frame.
+template <typename Req>
+result<std::string> encode_request_bytes(int32_t correlation_id, int16_t version, const Req& req) {
+  kp::request_header h;
+  h.key = Req::api;
+  h.version = version;
+  h.correlation_id = correlation_id;
+  h.client_id = "stromctl";
+  auto frame = kp::encode_request_frame(h, req);
+  if (!frame)
+    return frame.error();
+  auto bytes = frame->flatten();
+  if (!bytes)
+    return bytes.error();
+  return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+}
+
 /// ApiVersions over an open connection.
 result<std::vector<api_version_range>> api_versions_on(tcp_connection& conn,
                                                        int32_t correlation_id) {
@@ -227,6 +246,237 @@ result<std::vector<api_version_range>> api_versions_on(tcp_connection& conn,
 }
 
 }  // namespace
+
+// --- Authentication ---------------------------------------------------------------------------
+
+namespace {
+
+strom::error auth_error(std::string message) {
+  return strom::error(std::make_error_code(std::errc::permission_denied), std::move(message));
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+/// The largest SASL answer accepted: SCRAM messages are a few hundred bytes.
+constexpr size_t max_sasl_frame = 1 << 16;
+
+/// SaslHandshake and SaslAuthenticate go as version 1: the tokens travel in SaslAuthenticate
+/// requests (not as bare frames, as after a v0 handshake), and an answer carries the broker's
+/// error message.
+constexpr int16_t sasl_version = 1;
+
+std::vector<std::byte> to_bytes(std::string_view s) {
+  auto b = std::as_bytes(std::span(s));
+  return {b.begin(), b.end()};
+}
+
+std::string_view to_text(const std::vector<std::byte>& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// One SASL request and its decoded answer.
+template <typename Resp, typename Req>
+result<Resp> sasl_round(const frame_exchange& exchange, std::string_view broker,
+                        int32_t correlation_id, const Req& req) {
+  auto bytes = encode_request_bytes(correlation_id, sasl_version, req);
+  if (!bytes)
+    return bytes.error();
+  auto answer = exchange(*bytes);
+  if (!answer) {
+    return strom::error(answer.error().code(), fmt::format("SASL authentication at broker {}: {}",
+                                                           broker, answer.error().detail()));
+  }
+  int32_t corr = 0;
+  auto r = kp::decode_response<Resp>(std::as_bytes(std::span(*answer)), sasl_version, &corr);
+  if (!r || corr != correlation_id)
+    return protocol_error(
+        fmt::format("broker {}: the {} answer is malformed", broker, kp::api_name(Req::api)));
+  return r;
+}
+
+/// The process-wide settings of configure_wire; PLAINTEXT until it is called.
+result<std::optional<sasl_settings>>& wire_settings() {
+  static result<std::optional<sasl_settings>> settings = std::optional<sasl_settings>();
+  return settings;
+}
+
+/// Authenticates a fresh connection to `broker` as configure_wire set up.
+status authenticate(tcp_connection& conn, const host_port& broker) {
+  const auto& settings = wire_settings();
+  if (!settings)
+    return settings.error();
+  if (!settings->has_value())
+    return ok();
+  auto exchange = [&conn](std::string_view request) -> result<std::string> {
+    STROM_TRY(conn.write_all(request));
+    return read_frame(conn, max_sasl_frame, "SASL");
+  };
+  return sasl_authenticate(exchange, **settings, fmt::format("{}:{}", broker.host, broker.port));
+}
+
+}  // namespace
+
+result<std::optional<sasl_settings>> wire_security(const client_properties& props) {
+  auto protocol = property(props, "security.protocol");
+  auto p = lower_ascii(protocol.value_or("plaintext"));
+  if (p == "plaintext")
+    return std::optional<sasl_settings>();
+  if (p == "ssl" || p == "sasl_ssl") {
+    return invalid(fmt::format(
+        "security.protocol={}: stromctl's own requests do not support TLS yet (the commands "
+        "built on the Kafka client library do)",
+        *protocol));
+  }
+  if (p != "sasl_plaintext") {
+    return invalid(fmt::format(
+        "security.protocol={}: not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", *protocol));
+  }
+  // librdkafka also takes the older name sasl.mechanisms.
+  auto mechanism = property(props, "sasl.mechanism");
+  if (!mechanism)
+    mechanism = property(props, "sasl.mechanisms");
+  if (!mechanism || (*mechanism != "PLAIN" && !security::parse_scram_mechanism(*mechanism))) {
+    return invalid(fmt::format(
+        "security.protocol=SASL_PLAINTEXT: stromctl's own requests need sasl.mechanism PLAIN, "
+        "SCRAM-SHA-256 or SCRAM-SHA-512, not {}",
+        mechanism ? fmt::format("'{}'", *mechanism) : std::string("the default GSSAPI")));
+  }
+  sasl_settings out;
+  out.mechanism = *mechanism;
+  auto user = property(props, "sasl.username");
+  auto password = property(props, "sasl.password");
+  if (!user || user->empty() || !password || password->empty()) {
+    return invalid(
+        fmt::format("sasl.mechanism={} needs sasl.username and sasl.password", out.mechanism));
+  }
+  out.username = std::move(*user);
+  out.password = std::move(*password);
+  return std::optional<sasl_settings>(std::move(out));
+}
+
+void configure_wire(const client_properties& props) {
+  wire_settings() = wire_security(props);
+}
+
+std::string sasl_plain_token(std::string_view user, std::string_view password) {
+  std::string out;
+  out += '\0';
+  out += user;
+  out += '\0';
+  out += password;
+  return out;
+}
+
+status sasl_authenticate(const frame_exchange& exchange, const sasl_settings& settings,
+                         std::string_view broker, std::string scram_nonce) {
+  int32_t correlation_id = 1;
+  kp::sasl_handshake_request handshake;
+  handshake.mechanism = settings.mechanism;
+  auto h = sasl_round<kp::sasl_handshake_response>(exchange, broker, correlation_id++, handshake);
+  if (!h)
+    return h.error();
+  if (h->error_code == kp::error_code::unsupported_sasl_mechanism) {
+    std::string offered;
+    for (const auto& m : h->mechanisms)
+      offered += (offered.empty() ? "" : ", ") + m;
+    return auth_error(fmt::format("broker {} refused SASL mechanism {}: {}{}", broker,
+                                  settings.mechanism, kp::error_name(h->error_code),
+                                  offered.empty() ? "" : fmt::format(" (it offers {})", offered)));
+  }
+  if (h->error_code != kp::error_code::none) {
+    // ILLEGAL_SASL_STATE: this is the first request of the connection, so the listener does
+    // not take SASL at all.
+    return auth_error(fmt::format(
+        "broker {} refused the SASL handshake: {}{}", broker, kp::error_name(h->error_code),
+        h->error_code == kp::error_code::illegal_sasl_state
+            ? " (a listener without SASL? check security.protocol and the port)"
+            : ""));
+  }
+
+  // One SaslAuthenticate round; a refusal carries the broker's reason.
+  auto step = [&](std::string_view token) -> result<kp::sasl_authenticate_response> {
+    kp::sasl_authenticate_request req;
+    req.auth_bytes = to_bytes(token);
+    auto r = sasl_round<kp::sasl_authenticate_response>(exchange, broker, correlation_id++, req);
+    if (!r)
+      return r.error();
+    if (r->error_code != kp::error_code::none) {
+      auto message = r->error_message.value_or("");
+      return auth_error(fmt::format("broker {} refused SASL authentication as {}: {}{}{}", broker,
+                                    settings.username, kp::error_name(r->error_code),
+                                    message.empty() ? "" : ": ", message));
+    }
+    return r;
+  };
+
+  if (settings.mechanism == "PLAIN") {
+    auto r = step(sasl_plain_token(settings.username, settings.password));
+    if (!r)
+      return r.error();
+    return ok();
+  }
+  auto mechanism = security::parse_scram_mechanism(settings.mechanism);
+  if (!mechanism)
+    return invalid(fmt::format("SASL mechanism {} is not supported", settings.mechanism));
+  security::scram_client client(*mechanism, settings.username, settings.password,
+                                std::move(scram_nonce));
+  auto server_first = step(client.first());
+  if (!server_first)
+    return server_first.error();
+  auto client_final = client.final(to_text(server_first->auth_bytes));
+  if (!client_final) {
+    return auth_error(fmt::format(
+        "broker {} sent a {} challenge stromctl does not answer (malformed, not extending "
+        "stromctl's nonce, or fewer than {} iterations)",
+        broker, settings.mechanism, security::min_iterations));
+  }
+  auto server_final = step(*client_final);
+  if (!server_final)
+    return server_final.error();
+  if (!client.verify(to_text(server_final->auth_bytes))) {
+    return auth_error(fmt::format(
+        "broker {} accepted {} authentication as {} without proving that it knows the "
+        "credential (the server signature does not verify); not sending it anything else",
+        broker, settings.mechanism, settings.username));
+  }
+  return ok();
+}
+
+result<tcp_connection> connect_broker(const host_port& broker, int timeout_ms) {
+  // Settings that cannot work fail before anything reaches the broker.
+  if (!wire_settings())
+    return wire_settings().error();
+  auto conn = tcp_connection::connect(broker.host, broker.port, timeout_ms);
+  if (!conn)
+    return conn.error();
+  STROM_TRY(authenticate(*conn, broker));
+  return conn;
+}
+
+result<tcp_connection> connect_any(const std::vector<host_port>& brokers, int timeout_ms) {
+  if (!wire_settings())
+    return wire_settings().error();
+  std::string reasons;
+  for (const auto& b : brokers) {
+    auto c = tcp_connection::connect(b.host, b.port, timeout_ms);
+    if (!c) {
+      if (!reasons.empty())
+        reasons += "; ";
+      reasons += c.error().detail();
+      continue;
+    }
+    STROM_TRY(authenticate(*c, b));
+    return c;
+  }
+  return net_error(reasons);
+}
 
 result<std::vector<api_version_range>> fetch_api_versions(const std::vector<host_port>& brokers,
                                                           int timeout_ms) {
@@ -247,19 +497,10 @@ constexpr int8_t broker_resource = 4;
 template <typename Req>
 result<std::string> send_request(tcp_connection& conn, int32_t correlation_id, int16_t version,
                                  const Req& req) {
-  kp::request_header h;
-  h.key = Req::api;
-  h.version = version;
-  h.correlation_id = correlation_id;
-  h.client_id = "stromctl";
-  auto frame = kp::encode_request_frame(h, req);
-  if (!frame)
-    return frame.error();
-  auto bytes = frame->flatten();
+  auto bytes = encode_request_bytes(correlation_id, version, req);
   if (!bytes)
     return bytes.error();
-  STROM_TRY(conn.write_all(
-      std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size())));
+  STROM_TRY(conn.write_all(*bytes));
   return read_frame(conn, max_config_frame, kp::api_name(Req::api));
 }
 
@@ -517,7 +758,7 @@ result<broker_log_sizes> decode_describe_log_dirs_response(std::string_view fram
 
 result<broker_log_sizes> describe_log_dir_sizes(const host_port& broker, int timeout_ms,
                                                 const std::vector<topic_partitions>& only) {
-  auto conn = tcp_connection::connect(broker.host, broker.port, timeout_ms);
+  auto conn = connect_broker(broker, timeout_ms);
   if (!conn)
     return conn.error();
   auto ranges = api_versions_on(*conn, 1);
@@ -535,6 +776,175 @@ result<broker_log_sizes> describe_log_dir_sizes(const host_port& broker, int tim
   if (!answer)
     return answer.error();
   return decode_describe_log_dirs_response(*answer, *version, correlation_id);
+}
+
+// --- SCRAM credentials ------------------------------------------------------------------------
+
+namespace {
+
+/// Mechanism codes of the SCRAM credential APIs (KIP-554).
+constexpr int8_t scram_sha256_code = 1;
+constexpr int8_t scram_sha512_code = 2;
+
+constexpr size_t max_users_frame = 16 << 20;
+
+template <typename Req>
+std::string encode_small_request(int32_t correlation_id, const Req& req) {
+  auto bytes = encode_request_bytes(correlation_id, 0, req);
+  STROM_ASSERT(bytes.has_value(), "a SCRAM credential request is far below the frame limit");
+  return std::move(*bytes);
+}
+
+user_outcome outcome_of(std::string user, kp::error_code code,
+                        const std::optional<std::string>& message) {
+  user_outcome o;
+  o.user = std::move(user);
+  o.error_code = static_cast<int16_t>(code);
+  o.error_name = std::string(kp::error_name(code));
+  o.message = message.value_or("");
+  return o;
+}
+
+/// Whether the broker offers `key` at version 0, which stromctl sends.
+status offers_v0(const std::vector<api_version_range>& ranges, kp::api_key key) {
+  auto it = std::find_if(ranges.begin(), ranges.end(), [&](const api_version_range& r) {
+    return r.key == static_cast<int16_t>(key);
+  });
+  if (it == ranges.end() || it->min > 0) {
+    return protocol_error(
+        fmt::format("the broker does not offer {} version 0 (API key {}); it may not support SCRAM "
+                    "credentials",
+                    kp::api_name(key), static_cast<int16_t>(key)));
+  }
+  return ok();
+}
+
+/// ApiVersions, then `request` (of API `key`), over one connection to the first reachable
+/// broker; the answer without its size prefix.
+result<std::string> users_round_trip(const std::vector<host_port>& brokers, int timeout_ms,
+                                     kp::api_key key, std::string_view request) {
+  auto conn = connect_any(brokers, timeout_ms);
+  if (!conn)
+    return conn.error();
+  auto ranges = api_versions_on(*conn, 1);
+  if (!ranges)
+    return ranges.error();
+  STROM_TRY(offers_v0(*ranges, key));
+  STROM_TRY(conn->write_all(request));
+  return read_frame(*conn, max_users_frame, kp::api_name(key));
+}
+
+}  // namespace
+
+int8_t scram_mechanism_code(security::scram_mechanism m) {
+  return m == security::scram_mechanism::sha512 ? scram_sha512_code : scram_sha256_code;
+}
+
+std::string scram_mechanism_label(int8_t code) {
+  if (code == scram_sha256_code)
+    return std::string(security::mechanism_name(security::scram_mechanism::sha256));
+  if (code == scram_sha512_code)
+    return std::string(security::mechanism_name(security::scram_mechanism::sha512));
+  return fmt::format("UNKNOWN({})", code);
+}
+
+std::string encode_describe_user_scram_credentials_request(
+    int32_t correlation_id, const std::optional<std::vector<std::string>>& users) {
+  kp::describe_user_scram_credentials_request req;
+  req.users.reset();  // null: every user
+  if (users) {
+    req.users.emplace();
+    for (const auto& u : *users)
+      req.users->push_back({u});
+  }
+  return encode_small_request(correlation_id, req);
+}
+
+result<std::vector<user_scram_credentials>> decode_describe_user_scram_credentials_response(
+    std::string_view frame, int32_t correlation_id) {
+  int32_t corr = 0;
+  auto r = kp::decode_response<kp::describe_user_scram_credentials_response>(
+      std::as_bytes(std::span(frame)), 0, &corr);
+  if (!r || corr != correlation_id)
+    return protocol_error("the DescribeUserScramCredentials answer is malformed");
+  if (r->error_code != kp::error_code::none) {
+    return protocol_error(
+        broker_refusal("DescribeUserScramCredentials", r->error_code, r->error_message));
+  }
+  std::vector<user_scram_credentials> out;
+  for (auto& u : r->results) {
+    user_scram_credentials c;
+    static_cast<user_outcome&>(c) = outcome_of(u.user, u.error_code, u.error_message);
+    for (const auto& info : u.credential_infos)
+      c.credentials.push_back({info.mechanism, info.iterations});
+    std::sort(c.credentials.begin(), c.credentials.end(),
+              [](const auto& a, const auto& b) { return a.mechanism < b.mechanism; });
+    out.push_back(std::move(c));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.user < b.user; });
+  return out;
+}
+
+scram_upsertion make_scram_upsertion(std::string user, security::scram_mechanism m,
+                                     std::string_view password, std::string salt,
+                                     int32_t iterations) {
+  scram_upsertion u;
+  u.user = std::move(user);
+  u.mechanism = scram_mechanism_code(m);
+  u.iterations = iterations;
+  u.salted_password = security::salted_password(m, password, salt, iterations);
+  u.salt = std::move(salt);
+  return u;
+}
+
+std::string encode_alter_user_scram_credentials_request(
+    int32_t correlation_id, const std::vector<scram_deletion>& deletions,
+    const std::vector<scram_upsertion>& upsertions) {
+  kp::alter_user_scram_credentials_request req;
+  for (const auto& d : deletions)
+    req.deletions.push_back({d.user, d.mechanism});
+  for (const auto& u : upsertions)
+    req.upsertions.push_back(
+        {u.user, u.mechanism, u.iterations, to_bytes(u.salt), to_bytes(u.salted_password)});
+  return encode_small_request(correlation_id, req);
+}
+
+result<std::vector<user_outcome>> decode_alter_user_scram_credentials_response(
+    std::string_view frame, int32_t correlation_id) {
+  int32_t corr = 0;
+  auto r = kp::decode_response<kp::alter_user_scram_credentials_response>(
+      std::as_bytes(std::span(frame)), 0, &corr);
+  if (!r || corr != correlation_id)
+    return protocol_error("the AlterUserScramCredentials answer is malformed");
+  std::vector<user_outcome> out;
+  for (const auto& u : r->results)
+    out.push_back(outcome_of(u.user, u.error_code, u.error_message));
+  return out;
+}
+
+result<std::vector<user_scram_credentials>> describe_user_scram_credentials(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::optional<std::vector<std::string>>& users) {
+  constexpr int32_t correlation_id = 2;
+  auto answer =
+      users_round_trip(brokers, timeout_ms, kp::api_key::describe_user_scram_credentials,
+                       encode_describe_user_scram_credentials_request(correlation_id, users));
+  if (!answer)
+    return answer.error();
+  return decode_describe_user_scram_credentials_response(*answer, correlation_id);
+}
+
+result<std::vector<user_outcome>> alter_user_scram_credentials(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::vector<scram_deletion>& deletions, const std::vector<scram_upsertion>& upsertions) {
+  constexpr int32_t correlation_id = 2;
+  auto answer = users_round_trip(
+      brokers, timeout_ms, kp::api_key::alter_user_scram_credentials,
+      encode_alter_user_scram_credentials_request(correlation_id, deletions, upsertions));
+  if (!answer)
+    return answer.error();
+  return decode_alter_user_scram_credentials_response(*answer, correlation_id);
 }
 
 // --- HTTP -------------------------------------------------------------------------------------
@@ -561,19 +971,6 @@ result<http_url> parse_http_url(std::string_view url) {
   out.port = explicit_port ? hosts->front().port : 80;
   return out;
 }
-
-namespace {
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-}  // namespace
 
 result<http_response> parse_http_response(std::string_view raw) {
   auto head_end = raw.find("\r\n\r\n");

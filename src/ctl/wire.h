@@ -1,11 +1,13 @@
 // The bits of networking stromctl does itself, without librdkafka: a blocking TCP connection
-// with deadlines, the Kafka exchanges librdkafka has no public call for (ApiVersions, the
-// cluster-wide configs, partition reassignment, leader elections, log directory sizes; encoded
-// and decoded by the kafka/protocol codec, which does no I/O) and a tiny HTTP/1.1 client (GET,
-// PUT) for the admin API.
+// with deadlines, SASL authentication of it (PLAIN, SCRAM), the Kafka exchanges librdkafka has
+// no public call for (ApiVersions, the cluster-wide configs, partition reassignment, leader
+// elections, log directory sizes, SCRAM credentials; encoded and decoded by the kafka/protocol
+// codec, which does no I/O) and a tiny HTTP/1.1 client (GET, PUT) for the admin API, which
+// stays unauthenticated.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "ctl/properties.h"
 #include "ctl/reassign.h"
 #include "ctl/text.h"
 #include "strom/base/result.h"
+#include "strom/security/scram.h"
 
 namespace strom::ctl {
 
@@ -44,8 +48,60 @@ class tcp_connection {
   int timeout_ms_ = 0;
 };
 
-/// Connects to the first reachable address of the list, in order.
+/// Connects to the first reachable address of the list, in order, without authenticating:
+/// whether the cluster can be reached at all.
+result<tcp_connection> connect_any_unauthenticated(const std::vector<host_port>& brokers,
+                                                   int timeout_ms);
+
+/// Connects to the first reachable address of the list, in order, and authenticates as
+/// configure_wire set up. A refused authentication ends the attempt: the other brokers would
+/// refuse the same credentials, and each refusal may count against the user.
 result<tcp_connection> connect_any(const std::vector<host_port>& brokers, int timeout_ms);
+
+/// Connects to `broker` and authenticates as configure_wire set up.
+result<tcp_connection> connect_broker(const host_port& broker, int timeout_ms);
+
+// --- Authentication ---------------------------------------------------------------------------
+
+/// What stromctl's own Kafka connections authenticate with.
+struct sasl_settings {
+  std::string mechanism;  ///< "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512"
+  std::string username;
+  std::string password;
+};
+
+/// How stromctl's own Kafka connections authenticate, from the client properties librdkafka
+/// gets too (its names): nullopt when `security.protocol` is absent or PLAINTEXT; the SASL
+/// settings (`sasl.mechanism`, `sasl.username`, `sasl.password`) for SASL_PLAINTEXT. An error
+/// for SSL and SASL_SSL (no TLS here yet), an unknown protocol, a mechanism other than PLAIN,
+/// SCRAM-SHA-256 and SCRAM-SHA-512 (librdkafka's default, GSSAPI, included), or a missing
+/// user name or password. Protocol names match in any case, as librdkafka matches them;
+/// mechanism names exactly, as brokers match them.
+result<std::optional<sasl_settings>> wire_security(const client_properties& props);
+
+/// Makes every Kafka connection stromctl opens itself (connect_any, connect_broker and what is
+/// built on them) authenticate as `props` say. Process-wide; called once, before any such
+/// connection. Properties wire_security refuses fail each such connection with its error, not
+/// the whole program: the commands built on librdkafka still work with what only librdkafka
+/// supports (TLS, GSSAPI, OAUTHBEARER).
+void configure_wire(const client_properties& props);
+
+/// The PLAIN message (RFC 4616) without an authorization id: "\0user\0password".
+std::string sasl_plain_token(std::string_view user, std::string_view password);
+
+/// Sends one size-prefixed request frame over a connection and returns the answer frame
+/// without its size prefix.
+using frame_exchange = std::function<result<std::string>(std::string_view request)>;
+
+/// Authenticates a connection that has carried no request yet: SaslHandshake v1 naming the
+/// mechanism, then SaslAuthenticate v1 with the PLAIN message, or with SCRAM's client-first
+/// and client-final messages, after which the server's signature must verify (a server that
+/// does not know the credential must not be trusted with the requests that follow). A
+/// refusal is an error naming `broker` ("host:port") and carrying the broker's error name and
+/// message; nothing in an error shows the password. `scram_nonce`: the SCRAM client nonce
+/// (tests); empty: a random one.
+status sasl_authenticate(const frame_exchange& exchange, const sasl_settings& settings,
+                         std::string_view broker, std::string scram_nonce = {});
 
 struct api_version_range {
   int16_t key = 0;
@@ -146,6 +202,88 @@ result<broker_log_sizes> decode_describe_log_dirs_response(std::string_view fram
 /// partitions `only` names.
 result<broker_log_sizes> describe_log_dir_sizes(const host_port& broker, int timeout_ms,
                                                 const std::vector<topic_partitions>& only);
+
+// --- SCRAM credentials ----------------------------------------------------------------------
+
+/// The mechanism code of DescribeUserScramCredentials and AlterUserScramCredentials:
+/// 1 SCRAM-SHA-256, 2 SCRAM-SHA-512.
+int8_t scram_mechanism_code(security::scram_mechanism m);
+/// "SCRAM-SHA-256", "SCRAM-SHA-512", or "UNKNOWN(n)" for any other code.
+std::string scram_mechanism_label(int8_t code);
+
+/// A broker's answer for one user of DescribeUserScramCredentials or
+/// AlterUserScramCredentials.
+struct user_outcome {
+  std::string user;
+  int16_t error_code = 0;
+  std::string error_name;  ///< "NONE", "RESOURCE_NOT_FOUND", ...
+  std::string message;     ///< the broker's message, or empty
+  [[nodiscard]] bool ok() const { return error_code == 0; }
+  /// The broker's message, or the error name when it sent none.
+  [[nodiscard]] std::string reason() const { return message.empty() ? error_name : message; }
+};
+
+struct scram_credential_info {
+  int8_t mechanism = 0;
+  int32_t iterations = 0;
+  friend bool operator==(const scram_credential_info&, const scram_credential_info&) = default;
+};
+
+/// One user of a DescribeUserScramCredentials answer.
+struct user_scram_credentials : user_outcome {
+  std::vector<scram_credential_info> credentials;  ///< by mechanism code
+};
+
+/// A size-prefixed DescribeUserScramCredentials v0 request: of `users`, or with nullopt of
+/// every user that has a credential.
+std::string encode_describe_user_scram_credentials_request(
+    int32_t correlation_id, const std::optional<std::vector<std::string>>& users);
+/// Decodes its answer without the size prefix: each user sorted by name. A request-wide error
+/// is an error with the broker's error name and message.
+result<std::vector<user_scram_credentials>> decode_describe_user_scram_credentials_response(
+    std::string_view frame, int32_t correlation_id);
+
+/// Sets a user's credential of one mechanism.
+struct scram_upsertion {
+  std::string user;
+  int8_t mechanism = 0;
+  int32_t iterations = 0;
+  std::string salt;             ///< raw bytes
+  std::string salted_password;  ///< raw bytes: Hi(password, salt, iterations)
+};
+/// Removes a user's credential of one mechanism.
+struct scram_deletion {
+  std::string user;
+  int8_t mechanism = 0;
+};
+
+/// The upsertion that gives `user` the credential of `password`: the client salts and
+/// iterates the password itself (RFC 5802's Hi), so the password never reaches the broker.
+scram_upsertion make_scram_upsertion(std::string user, security::scram_mechanism m,
+                                     std::string_view password, std::string salt,
+                                     int32_t iterations);
+
+/// A size-prefixed AlterUserScramCredentials v0 request.
+std::string encode_alter_user_scram_credentials_request(
+    int32_t correlation_id, const std::vector<scram_deletion>& deletions,
+    const std::vector<scram_upsertion>& upsertions);
+/// Decodes its answer without the size prefix: one outcome per user, in the answer's order.
+result<std::vector<user_outcome>> decode_alter_user_scram_credentials_response(
+    std::string_view frame, int32_t correlation_id);
+
+/// DescribeUserScramCredentials of the first reachable broker (after ApiVersions tells that it
+/// offers the API): as encode_describe_user_scram_credentials_request and its decoder.
+result<std::vector<user_scram_credentials>> describe_user_scram_credentials(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::optional<std::vector<std::string>>& users);
+
+/// AlterUserScramCredentials v0 to the first reachable broker (after ApiVersions tells that it
+/// offers the API): as encode_alter_user_scram_credentials_request and its decoder.
+result<std::vector<user_outcome>> alter_user_scram_credentials(
+    const std::vector<host_port>& brokers, int timeout_ms,
+    const std::vector<scram_deletion>& deletions, const std::vector<scram_upsertion>& upsertions);
+
+// --- HTTP -------------------------------------------------------------------------------------
 
 struct http_url {
   std::string host;

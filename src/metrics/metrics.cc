@@ -70,6 +70,13 @@ struct registry::state {
                                         .Help("Consumer-group generations formed")
                                         .Register(prom)
                                         .Add({});
+  prometheus::Family<prometheus::Counter>& auth_family =
+      prometheus::BuildCounter()
+          .Name("strom_sasl_authentications_total")
+          .Help("SASL authentications on the Kafka listeners, by result")
+          .Register(prom);
+  prometheus::Counter& auth_ok = auth_family.Add({{"result", "success"}});
+  prometheus::Counter& auth_failed = auth_family.Add({{"result", "failure"}});
 
   std::mutex mu;  // guards owned_apis and topics
   std::array<std::atomic<api_metrics*>, 129> apis{};
@@ -145,6 +152,10 @@ prometheus::Histogram& registry::flush_latency() {
 
 prometheus::Counter& registry::rebalances() {
   return state_->rebalances;
+}
+
+prometheus::Counter& registry::authentications(bool success) {
+  return success ? state_->auth_ok : state_->auth_failed;
 }
 
 registry& default_registry() {

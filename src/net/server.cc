@@ -187,10 +187,11 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         std::array<std::byte, 4> prefix{};
         co_await asio::async_read(sock_, asio::buffer(prefix), asio::use_awaitable);
         auto size = bytes::read_be<int32_t>(prefix.data());
-        if (size < 0 || size > o.max_frame_bytes) {
+        auto limit = std::min(*info_.max_frame_bytes, o.max_frame_bytes);
+        if (size < 0 || size > limit) {
           STROM_LOG_LIMITED(lg(), warn,
                             "connection {} from {}: frame size {} outside [0, {}], closing",
-                            info_.id, info_.peer, size, o.max_frame_bytes);
+                            info_.id, info_.peer, size, limit);
           break;
         }
         reading_body_ = true;
@@ -334,8 +335,11 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         reader_wake_.cancel();  // room for another request
         if (s->result.what == disposition::close)
           break;
-        if (s->result.what == disposition::respond)
+        if (s->result.what == disposition::respond ||
+            s->result.what == disposition::respond_then_close)
           co_await write_frame(s->result.frame);
+        if (s->result.what == disposition::respond_then_close)
+          break;
       }
     } catch (const boost::system::system_error& e) {
       lg().debug("connection {} from {}: write: {}", info_.id, info_.peer, e.what());
@@ -472,6 +476,8 @@ awaitable<void> server::accept_loop(size_t shard) {
                                          : ip + ":" + std::to_string(remote.port());
     info.shard = shard;
     info.listener = opts_.name;
+    info.max_frame_bytes = std::make_shared<int32_t>(
+        opts_.initial_max_frame_bytes > 0 ? opts_.initial_max_frame_bytes : opts_.max_frame_bytes);
     auto c = std::make_shared<connection>(*this, std::move(sock), info, std::move(ip));
     // Forget connections that are gone.
     std::erase_if(st.connections, [](const auto& e) { return e.second.expired(); });

@@ -50,8 +50,12 @@ def free_port():
 class Broker:
     """One stromd. `extra` is appended to its YAML configuration."""
 
-    def __init__(self, workdir=None, extra="", shards=2, advertise_port=None, nofile=None):
-        """`nofile` caps the descriptors stromd may open (soft and hard RLIMIT_NOFILE)."""
+    def __init__(self, workdir=None, extra="", shards=2, advertise_port=None, nofile=None,
+                 protocol="PLAINTEXT", env=None):
+        """`nofile` caps the descriptors stromd may open (soft and hard RLIMIT_NOFILE);
+        `protocol` is the client listener's security protocol; `env` is added to stromd's
+        environment."""
+        self.env = dict(os.environ, **(env or {}))
         self._tmp = None
         self.nofile = nofile
         if workdir is None:
@@ -73,6 +77,7 @@ listeners:
   - name: client
     bind: {{ host: 127.0.0.1, port: {self.port} }}
     advertise: {{ host: 127.0.0.1, port: {advertise_port or self.port} }}
+    security_protocol: {protocol}
 admin:
   bind: {{ host: 127.0.0.1, port: {self.admin_port} }}
 network:
@@ -99,7 +104,7 @@ network:
                     resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
             self.proc = subprocess.Popen([STROMD, "--config", self.config],
                                          stdout=subprocess.DEVNULL, stderr=self.err,
-                                         preexec_fn=limit)
+                                         preexec_fn=limit, env=getattr(self, "env", None))
             try:
                 self.wait_for(r"stromd started", since)
                 return self

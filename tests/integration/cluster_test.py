@@ -433,6 +433,35 @@ class ClusterTest(unittest.TestCase):
         finally:
             ka.close()
 
+    def test_users_reach_every_broker_and_survive_restarts(self):
+        controller = self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+
+        def on(node_id, fn, *args):
+            c = kafka_wire.Client(self.cluster.nodes[node_id].port, timeout=TIMEOUT)
+            try:
+                return fn(c, *args)
+            finally:
+                c.close()
+
+        res = on(1, kafka_wire.alter_user_scram, [("zoe", "SCRAM-SHA-512", "zoe-pw", 8192)])
+        self.assertEqual(res, {"zoe": (0, None)})
+
+        def everywhere(expected):
+            for n, node in self.cluster.nodes.items():
+                if node.running and on(n, kafka_wire.describe_user_scram, ["zoe"])[1] != expected:
+                    return False
+            return True
+
+        self.cluster.wait_until(lambda: everywhere({"zoe": (0, [(2, 8192)])}), "zoe everywhere")
+        # The controller leader killed and restarted: the users come back from its log.
+        self.cluster.nodes[controller].kill()
+        self.cluster.nodes[controller].start()
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "all three again")
+        self.cluster.wait_until(lambda: everywhere({"zoe": (0, [(2, 8192)])}), "zoe after it")
+        res = on(2, kafka_wire.alter_user_scram, [], [("zoe", 2)])
+        self.assertEqual(res, {"zoe": (0, None)})
+        self.cluster.wait_until(lambda: everywhere({"zoe": (91, [])}), "zoe gone everywhere")
+
     def test_a_broker_that_does_not_lead_a_partition_says_so(self):
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
         self.create_topic("led", 3)

@@ -622,3 +622,149 @@ def elect_leaders(client, topics, election_type=0, timeout_ms=30000):
         r.skip_tags()
     r.skip_tags()
     return err, out
+
+
+# --- SASL and SCRAM credentials -----------------------------------------------------------------
+
+
+def sasl_handshake(client, mechanism, version=1):
+    """SaslHandshake: (error, enabled mechanisms), or None when the connection closed."""
+    client.send(17, version, string(mechanism))
+    r = client.recv()
+    if r is None:
+        return None
+    r = Reader(r)
+    err = r.take("h")
+    return err, [r.string() for _ in range(r.take("i"))]
+
+
+def sasl_authenticate(client, auth_bytes, version=1):
+    """SaslAuthenticate v0-1: (error, message, auth bytes, session lifetime ms), or None when
+    the connection closed."""
+    client.send(36, version, struct.pack(">i", len(auth_bytes)) + auth_bytes)
+    r = client.recv()
+    if r is None:
+        return None
+    r = Reader(r)
+    err = r.take("h")
+    message = r.string()
+    data = r.bytes_()
+    lifetime = r.take("q") if version >= 1 else 0
+    return err, message, data, lifetime
+
+
+def _hmac(mech, key, msg):
+    import hashlib
+    import hmac
+    return hmac.new(key, msg, getattr(hashlib, mech)).digest()
+
+
+def scram_salted_password(mechanism, password, salt, iterations):
+    import hashlib
+    mech = "sha256" if mechanism == "SCRAM-SHA-256" else "sha512"
+    return hashlib.pbkdf2_hmac(mech, password.encode(), salt, iterations)
+
+
+def scram_login(client, mechanism, user, password, version=1):
+    """A whole SCRAM exchange over SaslAuthenticate: (error, message, session lifetime ms)."""
+    import base64
+    import hashlib
+    import os as _os
+    mech = "sha256" if mechanism == "SCRAM-SHA-256" else "sha512"
+    h = sasl_handshake(client, mechanism)
+    if h is None or h[0] != 0:
+        return (None if h is None else h[0]), "handshake", 0
+    nonce = base64.b64encode(_os.urandom(18)).decode()
+    first_bare = f"n={user},r={nonce}"
+    r = sasl_authenticate(client, ("n,," + first_bare).encode(), version)
+    if r is None or r[0] != 0:
+        return (None if r is None else r[0]), (r[1] if r else "closed"), 0
+    server_first = r[2].decode()
+    attrs = dict(a.split("=", 1) for a in server_first.split(","))
+    salt = base64.b64decode(attrs["s"])
+    salted = hashlib.pbkdf2_hmac(mech, password.encode(), salt, int(attrs["i"]))
+    client_key = _hmac(mech, salted, b"Client Key")
+    stored_key = getattr(hashlib, mech)(client_key).digest()
+    final_bare = f"c=biws,r={attrs['r']}"
+    auth_message = f"{first_bare},{server_first},{final_bare}".encode()
+    signature = _hmac(mech, stored_key, auth_message)
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    r = sasl_authenticate(client, f"{final_bare},p={base64.b64encode(proof).decode()}".encode(),
+                          version)
+    if r is None:
+        return None, "closed", 0
+    if r[0] != 0:
+        return r[0], r[1], 0
+    server_key = _hmac(mech, salted, b"Server Key")
+    expected = "v=" + base64.b64encode(_hmac(mech, server_key, auth_message)).decode()
+    if r[2].decode() != expected:
+        return -1, "server signature does not verify", 0
+    return 0, None, r[3]
+
+
+def _compact_bytes(b):
+    return uvarint(len(b) + 1) + b
+
+
+def alter_user_scram(client, upsertions=(), deletions=()):
+    """AlterUserScramCredentials v0. upsertions: (user, mechanism name, password, iterations);
+    deletions: (user, mechanism code). Returns {user: (error, message)}."""
+    import os as _os
+    codes = {"SCRAM-SHA-256": 1, "SCRAM-SHA-512": 2}
+    body = uvarint(len(deletions) + 1)
+    for user, code in deletions:
+        body += compact_string(user) + struct.pack(">b", code) + b"\x00"
+    body += uvarint(len(upsertions) + 1)
+    for user, mech, password, iterations in upsertions:
+        salt = _os.urandom(16)
+        salted = scram_salted_password(mech, password, salt, iterations)
+        body += compact_string(user) + struct.pack(">bi", codes.get(mech, 0), iterations) + \
+            _compact_bytes(salt) + _compact_bytes(salted) + b"\x00"
+    body += b"\x00"
+    client.send(51, 0, body, header_version=2)
+    r = client.recv()
+    if r is None:
+        return None
+    r = CompactReader(r)
+    r.skip_tags()  # response header v1
+    r.take("i")  # throttle
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        user = r.compact_string()
+        err = r.take("h")
+        message = r.compact_string()
+        r.skip_tags()
+        out[user] = (err, message)
+    return out
+
+
+def describe_user_scram(client, users=None):
+    """DescribeUserScramCredentials v0: (error, {user: (error, [(mechanism code, iterations)])})."""
+    if users is None:
+        body = b"\x00"
+    else:
+        body = uvarint(len(users) + 1) + b"".join(compact_string(u) + b"\x00" for u in users)
+    body += b"\x00"
+    client.send(50, 0, body, header_version=2)
+    r = client.recv()
+    if r is None:
+        return None
+    r = CompactReader(r)
+    r.skip_tags()
+    r.take("i")
+    err = r.take("h")
+    r.compact_string()
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        user = r.compact_string()
+        uerr = r.take("h")
+        r.compact_string()
+        infos = []
+        for _ in range(r.uvarint() - 1):
+            code = r.take("b")
+            iterations = r.take("i")
+            r.skip_tags()
+            infos.append((code, iterations))
+        r.skip_tags()
+        out[user] = (uerr, infos)
+    return err, out

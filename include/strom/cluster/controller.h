@@ -44,6 +44,8 @@ struct cluster_view {
   /// The partitions asked to be led by their preferred replica that are not yet.
   std::shared_ptr<const partition_set> preferred_elections =
       std::make_shared<const partition_set>();
+  /// Users and their credentials.
+  std::shared_ptr<const security_state> security = std::make_shared<const security_state>();
   /// Times this broker saw the controller leadership move to a known leader since it started.
   uint64_t leader_changes = 0;
   /// The controller log index the view reflects.

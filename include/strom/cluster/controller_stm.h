@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "strom/base/result.h"
+#include "strom/cluster/security_state.h"
 #include "strom/cluster/topic_table.h"
 
 namespace strom::cluster {
@@ -171,7 +172,8 @@ using controller_command =
     std::variant<bootstrap_cmd, register_broker_cmd, fence_broker_cmd, allocate_producer_ids_cmd,
                  producer_id_floor_cmd, add_topic_cmd, remove_topic_cmd, add_partitions_cmd,
                  update_topic_configs_cmd, set_cluster_configs_cmd, partition_leader_cmd,
-                 move_partition_cmd, finish_move_cmd, decommission_broker_cmd, elect_preferred_cmd>;
+                 move_partition_cmd, finish_move_cmd, decommission_broker_cmd, elect_preferred_cmd,
+                 upsert_scram_cmd, delete_scram_cmd>;
 
 /// Partitions by topic name and index.
 using partition_set = std::set<std::pair<std::string, int32_t>>;
@@ -201,6 +203,8 @@ enum class controller_errc {
   timeout,
   /// The broker is stopping.
   shutting_down,
+  /// The command names something that does not exist (a user's credential).
+  not_found,
 };
 const std::error_category& controller_category();
 inline std::error_code make_error_code(controller_errc e) {
@@ -246,6 +250,8 @@ class controller_stm {
   [[nodiscard]] const std::shared_ptr<const partition_set>& preferred_elections() const {
     return elections_;
   }
+  /// Users and their credentials (upsert_scram_cmd, delete_scram_cmd). Copy-on-write.
+  [[nodiscard]] const std::shared_ptr<const security_state>& security() const { return security_; }
 
   /// The whole state, as of applied_index().
   [[nodiscard]] std::vector<std::byte> snapshot() const;
@@ -256,7 +262,8 @@ class controller_stm {
     return a.applied_ == b.applied_ && a.cluster_id_ == b.cluster_id_ && a.brokers_ == b.brokers_ &&
            a.next_producer_id_ == b.next_producer_id_ && *a.topics_ == *b.topics_ &&
            a.cluster_configs_ == b.cluster_configs_ && *a.leaders_ == *b.leaders_ &&
-           a.epoch_floors_ == b.epoch_floors_ && *a.elections_ == *b.elections_;
+           a.epoch_floors_ == b.epoch_floors_ && *a.elections_ == *b.elections_ &&
+           *a.security_ == *b.security_;
   }
 
  private:
@@ -281,6 +288,7 @@ class controller_stm {
   std::shared_ptr<const leader_map> leaders_ = std::make_shared<const leader_map>();
   std::map<std::string, int64_t> epoch_floors_;
   std::shared_ptr<const partition_set> elections_ = std::make_shared<const partition_set>();
+  std::shared_ptr<const security_state> security_ = std::make_shared<const security_state>();
 };
 
 }  // namespace strom::cluster

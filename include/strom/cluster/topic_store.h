@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "strom/base/result.h"
+#include "strom/cluster/security_state.h"
 #include "strom/cluster/topic_table.h"
 #include "strom/io/file_system.h"
 
@@ -52,6 +53,12 @@ class topic_store {
   /// `config.<broker-level name>=<value>` lines, written atomically; empty without the file.
   result<topic_configs> load_cluster_configs();
   status write_cluster_configs(const topic_configs& configs);
+
+  /// The users of a broker without a controller: `<dir>/security.state` (binary, written
+  /// atomically); none without the file. A damaged file fails the load (the broker refuses to
+  /// start rather than lock every user out, or let anyone in).
+  result<security_state> load_security();
+  status write_security(const security_state& s);
 
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "strom/base/result.h"
@@ -162,6 +163,16 @@ class topics_frontend {
   /// Call before the shards start.
   void load_cluster_configs(const topic_configs& broker_level);
 
+  /// Users and their credentials: the controller's (in a cluster), else this broker's own
+  /// (its topic store's security.state). Thread-safe.
+  [[nodiscard]] std::shared_ptr<const security_state> security() const;
+  /// The users a broker without a controller starts with. Call before the shards start.
+  void load_security(security_state s);
+  /// Adds, replaces or deletes a user's credential: through the controller in a cluster
+  /// (answered once this broker applied it), else in this broker's file (answered once it is
+  /// durable). Errors: those of security_state::apply.
+  awaitable<status> alter_user(std::variant<upsert_scram_cmd, delete_scram_cmd> change);
+
   /// Makes this a cluster broker's front end: every topic change goes to the controller (`ctl`,
   /// whose submit() runs on shard 0) and is answered once this broker applied it; the local
   /// topic table, topic files, logs and partition objects follow the controller's topics
@@ -277,8 +288,9 @@ class topics_frontend {
   /// The same for the decommission driver (shard 0 only).
   bool decommission_pending_ = false;
   bool decommission_running_ = false;
-  mutable std::mutex cluster_configs_mu_;  // guards cluster_configs_
+  mutable std::mutex cluster_configs_mu_;  // guards cluster_configs_ and security_
   topic_configs cluster_configs_;
+  std::shared_ptr<const security_state> security_ = std::make_shared<const security_state>();
 };
 
 }  // namespace strom::cluster

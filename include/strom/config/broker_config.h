@@ -90,6 +90,8 @@ struct listener_config {
   endpoint bind;
   endpoint advertise;
   security_protocol protocol = security_protocol::plaintext;
+  /// `sasl_mechanisms`: offered on SASL_PLAINTEXT and SASL_SSL listeners, in this order.
+  std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"};
   bool operator==(const listener_config&) const = default;
 };
 
@@ -122,6 +124,8 @@ struct network_config {
   int64_t connections_max_idle_ms = 600000;
   /// Time allowed to receive the rest of a request once its first byte arrived.
   int64_t request_timeout_ms = 30000;
+  /// connections.max.reauth.ms: the lifetime of a SASL session; 0 = unlimited.
+  int64_t connections_max_reauth_ms = 0;
   bool operator==(const network_config&) const = default;
 };
 
@@ -233,6 +237,15 @@ struct logging_config {
   bool operator==(const logging_config&) const = default;
 };
 
+/// `security`: what is not per listener.
+struct security_config {
+  /// `audit_log.path`: the JSON-lines audit trail; null = none.
+  std::optional<std::string> audit_log_path;
+  int64_t audit_log_max_file_bytes = int64_t{100} << 20;
+  int32_t audit_log_max_files = 10;
+  bool operator==(const security_config&) const = default;
+};
+
 /// `metrics`.
 struct metrics_config {
   bool enabled = true;
@@ -257,6 +270,7 @@ struct broker_config {
   shutdown_config shutdown;
   logging_config logging;
   metrics_config metrics;
+  security_config security;
   bool operator==(const broker_config&) const = default;
 
   /// The listener brokers use to reach this one: `inter_broker_listener`, else the first.

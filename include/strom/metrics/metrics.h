@@ -62,6 +62,8 @@ class registry {
   prometheus::Histogram& flush_latency();
   /// Completed rebalances (`strom_group_rebalances_total`).
   prometheus::Counter& rebalances();
+  /// SASL authentications that succeeded or failed (`strom_sasl_authentications_total`).
+  prometheus::Counter& authentications(bool success);
 
  private:
   struct state;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <any>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -63,12 +64,19 @@ struct connection_info {
   std::string listener;
   /// Fires when the connection closes; never null for a server's connections.
   std::shared_ptr<close_signal> closing = std::make_shared<close_signal>();
+  /// What the protocol keeps per connection (the Kafka handler's authentication state); empty
+  /// until it stores something. Touched only on the connection's shard. Never null.
+  std::shared_ptr<std::any> session = std::make_shared<std::any>();
+  /// The largest frame the connection reads now: server_options::initial_max_frame_bytes
+  /// until the protocol raises it (to max_frame_bytes at most) once the client authenticated.
+  std::shared_ptr<int32_t> max_frame_bytes = std::make_shared<int32_t>(INT32_MAX);
 };
 
 enum class disposition {
-  respond,      ///< write `frame` as the response
-  no_response,  ///< nothing to write (e.g. Kafka produce with acks=0)
-  close,        ///< close the connection after the responses before this one
+  respond,             ///< write `frame` as the response
+  no_response,         ///< nothing to write (e.g. Kafka produce with acks=0)
+  close,               ///< close the connection after the responses before this one
+  respond_then_close,  ///< write `frame`, then close (a refused authentication)
 };
 
 struct handler_result {
@@ -92,6 +100,10 @@ struct server_options {
   /// Frames larger than this (or with a negative size) close the connection before any
   /// allocation.
   int32_t max_frame_bytes = 100 << 20;
+  /// The frame limit of a new connection, until the protocol raises it (a listener that
+  /// authenticates its clients reads small frames only before they did: Kafka's
+  /// sasl.server.max.receive.size); 0 = max_frame_bytes from the start.
+  int32_t initial_max_frame_bytes = 0;
   /// 0 = unlimited; counted over this server's connections. A connection beyond it is
   /// closed as soon as it is accepted.
   int32_t max_connections = 0;

@@ -92,7 +92,7 @@ struct api_facts {
 };
 
 // Every key of api_key with its first flexible version (current Kafka schemas).
-constexpr std::array<api_facts, 38> all_apis = {{
+constexpr std::array<api_facts, 40> all_apis = {{
     {api_key::produce, 9},
     {api_key::fetch, 12},
     {api_key::list_offsets, 6},
@@ -129,12 +129,14 @@ constexpr std::array<api_facts, 38> all_apis = {{
     {api_key::alter_partition_reassignments, 0},
     {api_key::list_partition_reassignments, 0},
     {api_key::offset_delete, -1},
+    {api_key::describe_user_scram_credentials, 0},
+    {api_key::alter_user_scram_credentials, 0},
     {api_key::describe_cluster, 0},
     {api_key::consumer_group_heartbeat, 0},
 }};
 
 // Kept sorted by key. Ranges: protocol reference §3.2, phase 1.
-constexpr std::array<api_support, 30> served = {{
+constexpr std::array<api_support, 34> served = {{
     {api_key::produce, 0, 11, 3},
     {api_key::fetch, 4, 13, 4},
     {api_key::list_offsets, 1, 7, 1},
@@ -148,6 +150,7 @@ constexpr std::array<api_support, 30> served = {{
     {api_key::sync_group, 0, 5, 0},
     {api_key::describe_groups, 0, 5, 0},
     {api_key::list_groups, 0, 5, 0},
+    {api_key::sasl_handshake, 0, 1, 0},
     {api_key::api_versions, 0, 4, 0},
     {api_key::create_topics, 2, 7, 2},
     {api_key::delete_topics, 1, 6, 1},
@@ -157,6 +160,7 @@ constexpr std::array<api_support, 30> served = {{
     {api_key::describe_configs, 1, 4, 1},
     {api_key::alter_configs, 0, 2, 0},
     {api_key::describe_log_dirs, 1, 4, 1},
+    {api_key::sasl_authenticate, 0, 2, 0},
     {api_key::create_partitions, 0, 3, 0},
     {api_key::delete_groups, 0, 2, 0},
     {api_key::elect_leaders, 0, 2, 0},
@@ -164,6 +168,8 @@ constexpr std::array<api_support, 30> served = {{
     {api_key::alter_partition_reassignments, 0, 1, 0},
     {api_key::list_partition_reassignments, 0, 0, 0},
     {api_key::offset_delete, 0, 0, 0},
+    {api_key::describe_user_scram_credentials, 0, 0, 0},
+    {api_key::alter_user_scram_credentials, 0, 0, 0},
     {api_key::describe_cluster, 0, 1, 0},
 }};
 

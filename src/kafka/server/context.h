@@ -30,8 +30,12 @@ struct request_context {
   /// The request frame while record views in the decoded body point into it (Produce);
   /// released at once for other APIs, so a parked request does not pin it.
   std::shared_ptr<net::frame_bytes> buffer;
+  /// Where admin operations are recorded; null without an audit log.
+  security::audit_log* audit = nullptr;
 
   [[nodiscard]] int16_t version() const { return header.version; }
+  /// The client's principal: "User:<name>" once it authenticated, else "User:ANONYMOUS".
+  [[nodiscard]] std::string principal() const;
 };
 
 /// A protocol frame as the connection writes it (the connection adds the size prefix).
@@ -125,6 +129,10 @@ awaitable<net::handler_result> handle_delete_groups(request_context& c,
                                                     protocol::delete_groups_request& r);
 awaitable<net::handler_result> handle_offset_delete(request_context& c,
                                                     protocol::offset_delete_request& r);
+awaitable<net::handler_result> handle_describe_user_scram_credentials(
+    request_context& c, protocol::describe_user_scram_credentials_request& r);
+awaitable<net::handler_result> handle_alter_user_scram_credentials(
+    request_context& c, protocol::alter_user_scram_credentials_request& r);
 
 /// Whether Strom has a handler for `key` (only those are advertised in ApiVersions).
 bool is_implemented(protocol::api_key key);

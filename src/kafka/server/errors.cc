@@ -168,6 +168,8 @@ error_code to_kafka_error(const error& e) {
       case cluster::controller_errc::timeout:
       case cluster::controller_errc::shutting_down:
         return error_code::request_timed_out;
+      case cluster::controller_errc::not_found:
+        return error_code::resource_not_found;
       default:
         return error_code::unknown_server_error;
     }

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "kafka/server/context.h"
+#include "kafka/server/sasl.h"
 #include "strom/base/logging.h"
 #include "strom/metrics/metrics.h"
 
@@ -78,6 +79,10 @@ bool is_implemented(api_key key) {
     case api_key::describe_groups:
     case api_key::delete_groups:
     case api_key::offset_delete:
+    case api_key::sasl_handshake:
+    case api_key::sasl_authenticate:
+    case api_key::describe_user_scram_credentials:
+    case api_key::alter_user_scram_credentials:
       return true;
     default:
       return false;
@@ -98,8 +103,10 @@ class kafka_handler final : public net::request_handler {
   kafka_handler(cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
                 const cluster::topic_table& topics, broker_identity id,
                 cluster::producer_id_allocator& producer_ids, groups::coordinator& groups,
-                request_limits limits, metrics::registry& m)
+                request_limits limits, metrics::registry& m, listener_auth auth)
       : metrics_(m),
+        audit_(auth.audit),
+        sasl_(std::move(auth), frontend, m),
         partitions_(partitions),
         frontend_(frontend),
         topics_(topics),
@@ -110,6 +117,11 @@ class kafka_handler final : public net::request_handler {
 
   awaitable<net::handler_result> handle(const net::connection_info& who,
                                         net::frame_bytes frame) override {
+    if (sasl_.enabled()) {
+      auto& s = session_of(who);
+      if (s.at == sasl_session::stage::raw_tokens)
+        co_return sasl_.raw_token(who, s, frame);
+    }
     auto buffer = std::make_shared<net::frame_bytes>(std::move(frame));
     protocol::reader hr(*buffer);
     auto h = protocol::decode_request_header(hr);
@@ -131,6 +143,14 @@ class kafka_handler final : public net::request_handler {
                         h->client_id.value_or("-"), protocol::api_name(h->key), h->version);
       co_return close_connection();
     }
+    if (sasl_.enabled() && !sasl_.admits(session_of(who), h->key)) {
+      metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
+      STROM_LOG_LIMITED(lg(), warn,
+                        "{} ({}): {} before authentication (or after it expired); "
+                        "closing",
+                        who.peer, h->client_id.value_or("-"), protocol::api_name(h->key));
+      co_return close_connection();
+    }
     auto req = protocol::decode_request(*buffer);
     if (!req) {
       metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key)).errors->Increment();
@@ -143,6 +163,7 @@ class kafka_handler final : public net::request_handler {
       buffer.reset();
     request_context c{partitions_, frontend_, topics_, id_,         producer_ids_,
                       groups_,     limits_,   who,     req->header, buffer};
+    c.audit = audit_.get();
     auto& m = metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
     auto started = std::chrono::steady_clock::now();
     auto out = co_await dispatch(c, req->body);
@@ -222,12 +243,25 @@ class kafka_handler final : public net::request_handler {
         co_return co_await handle_delete_groups(c, std::get<delete_groups_request>(body));
       case api_key::offset_delete:
         co_return co_await handle_offset_delete(c, std::get<offset_delete_request>(body));
+      case api_key::sasl_handshake:
+        co_return sasl_.handshake(c, session_of(c.who), std::get<sasl_handshake_request>(body));
+      case api_key::sasl_authenticate:
+        co_return sasl_.authenticate(c, session_of(c.who),
+                                     std::get<sasl_authenticate_request>(body));
+      case api_key::describe_user_scram_credentials:
+        co_return co_await handle_describe_user_scram_credentials(
+            c, std::get<describe_user_scram_credentials_request>(body));
+      case api_key::alter_user_scram_credentials:
+        co_return co_await handle_alter_user_scram_credentials(
+            c, std::get<alter_user_scram_credentials_request>(body));
       default:
         co_return close_connection();
     }
   }
 
   metrics::registry& metrics_;
+  std::shared_ptr<security::audit_log> audit_;
+  sasl_authenticator sasl_;
   cluster::partition_manager& partitions_;
   cluster::topics_frontend& frontend_;
   const cluster::topic_table& topics_;
@@ -275,15 +309,13 @@ described_cluster describe_cluster(const broker_identity& id) {
   return d;
 }
 
-std::shared_ptr<net::request_handler> make_handler(cluster::partition_manager& partitions,
-                                                   cluster::topics_frontend& frontend,
-                                                   const cluster::topic_table& topics,
-                                                   broker_identity id,
-                                                   cluster::producer_id_allocator& producer_ids,
-                                                   groups::coordinator& groups,
-                                                   request_limits limits, metrics::registry& m) {
+std::shared_ptr<net::request_handler> make_handler(
+    cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
+    const cluster::topic_table& topics, broker_identity id,
+    cluster::producer_id_allocator& producer_ids, groups::coordinator& groups,
+    request_limits limits, metrics::registry& m, listener_auth auth) {
   return std::make_shared<kafka_handler>(partitions, frontend, topics, std::move(id), producer_ids,
-                                         groups, limits, m);
+                                         groups, limits, m, std::move(auth));
 }
 
 }  // namespace strom::kafka::server

@@ -29,7 +29,7 @@ TEST(config_errors, unknown_top_level_key) {
   EXPECT_EQ(error_of("mode: dev\nnodes:\n  id: 1\n", errc::unknown_key),
             "t.yaml:2: nodes: unknown key (did you mean 'node'?); the top level accepts: mode, "
             "node, cluster, listeners, inter_broker_listener, admin, network, storage, "
-            "cluster_defaults, shutdown, logging, metrics");
+            "cluster_defaults, shutdown, logging, metrics, security");
 }
 
 TEST(config_errors, unknown_nested_key) {
@@ -62,7 +62,28 @@ TEST(config_errors, unknown_key_in_a_list_item) {
       errc::unknown_key);
   EXPECT_EQ(msg,
             "t.yaml:7: listeners[1].advertised: unknown key (did you mean 'advertise'?); "
-            "listeners[1] accepts: name, bind, advertise, security_protocol");
+            "listeners[1] accepts: name, bind, advertise, security_protocol, sasl_mechanisms");
+}
+
+TEST(config_errors, unknown_or_repeated_sasl_mechanism) {
+  auto msg = error_of(
+      "mode: dev\n"
+      "listeners:\n"
+      "  - name: a\n"
+      "    bind: { host: 127.0.0.1, port: 9092 }\n"
+      "    security_protocol: SASL_PLAINTEXT\n"
+      "    sasl_mechanisms: [PLAIN, GSSAPI]\n",
+      errc::invalid_value);
+  EXPECT_NE(msg.find("listeners[0].sasl_mechanisms[1]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("GSSAPI"), std::string::npos) << msg;
+  msg = error_of(
+      "mode: dev\n"
+      "listeners:\n"
+      "  - name: a\n"
+      "    bind: { host: 127.0.0.1, port: 9092 }\n"
+      "    sasl_mechanisms: [PLAIN, PLAIN]\n",
+      errc::invalid_value);
+  EXPECT_NE(msg.find("duplicate mechanism"), std::string::npos) << msg;
 }
 
 TEST(config_errors, unknown_key_in_a_flow_mapping) {

@@ -42,6 +42,7 @@ listeners:
     bind: { host: 0.0.0.0, port: 9092 }
     advertise: { host: broker-7.example.com, port: 19092 }
     security_protocol: SASL_SSL
+    sasl_mechanisms: [SCRAM-SHA-512]
   - name: internal
     bind: { host: "::", port: 9093 }
     advertise: { host: broker-7 }
@@ -59,6 +60,7 @@ network:
   fetch_max_wait_ms: 5000
   max_inflight_requests_per_connection: 5
   connections_max_idle_ms: 300000
+  connections_max_reauth_ms: 3600000
   request_timeout_ms: 10000
 storage:
   max_open_segment_files: 4096
@@ -121,6 +123,11 @@ metrics:
   enabled: false
   per_partition: true
   consumer_lag: true
+security:
+  audit_log:
+    path: /var/log/strom/audit.log
+    max_file_bytes: 1048576
+    max_files: 3
 )";
 
 TEST(config_defaults, production_defaults_need_only_a_node_id) {
@@ -227,6 +234,10 @@ TEST(config_full_file, every_key_is_read) {
   EXPECT_EQ(c.logging.loggers, (std::map<std::string, log_level>{{"kafka", log_level::trace},
                                                                  {"raft", log_level::warn}}));
   EXPECT_TRUE(c.metrics.consumer_lag);
+  EXPECT_EQ(c.listeners[0].sasl_mechanisms, std::vector<std::string>{"SCRAM-SHA-512"});
+  EXPECT_EQ(c.network.connections_max_reauth_ms, 3600000);
+  EXPECT_EQ(c.security.audit_log_path, "/var/log/strom/audit.log");
+  EXPECT_EQ(c.security.audit_log_max_files, 3);
 
   // Every field differs from its default, so no key was silently ignored.
   broker_config d = default_config(mode::production);

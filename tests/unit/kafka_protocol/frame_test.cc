@@ -175,7 +175,7 @@ TEST(Headers, ResponseHeaderV1HasOneEmptyTagByte) {
 
 TEST(Apis, SupportedTable) {
   auto apis = supported_apis();
-  EXPECT_EQ(apis.size(), 30u);
+  EXPECT_EQ(apis.size(), 34u);
   const api_support* produce = find_supported_api(api_key::produce);
   ASSERT_NE(produce, nullptr);
   EXPECT_EQ(produce->min_version, 0);  // advertised from 0 for librdkafka (KAFKA-18659)
@@ -191,10 +191,13 @@ TEST(Apis, SupportedTable) {
   EXPECT_FALSE(is_version_served(api_key::fetch, 3));
   EXPECT_TRUE(is_version_served(api_key::api_versions, 4));
   EXPECT_FALSE(is_version_served(api_key::api_versions, 5));
-  // Not yet: SASL and transactions.
-  for (api_key k :
-       {api_key::sasl_handshake, api_key::sasl_authenticate, api_key::add_partitions_to_txn,
-        api_key::add_offsets_to_txn, api_key::end_txn, api_key::txn_offset_commit}) {
+  EXPECT_TRUE(is_version_served(api_key::sasl_handshake, 0));  // bare tokens follow
+  EXPECT_TRUE(is_version_served(api_key::sasl_handshake, 1));
+  EXPECT_TRUE(is_version_served(api_key::sasl_authenticate, 2));
+  EXPECT_TRUE(is_version_served(api_key::alter_user_scram_credentials, 0));
+  // Not yet: transactions.
+  for (api_key k : {api_key::add_partitions_to_txn, api_key::add_offsets_to_txn, api_key::end_txn,
+                    api_key::txn_offset_commit}) {
     EXPECT_EQ(find_supported_api(k), nullptr) << api_name(k);
   }
   EXPECT_EQ(api_name(api_key::offset_for_leader_epoch), "OffsetForLeaderEpoch");

@@ -137,7 +137,7 @@ TEST(Messages, CodecCoversEveryAdvertisedVersion) {
 TEST(Messages, UnknownApiKeyIsAnError) {
   auto buf = test::bytes_of({0});
   reader r(buf);
-  auto body = decode_request_body(api_key::sasl_handshake, 1, r);
+  auto body = decode_request_body(api_key::add_partitions_to_txn, 1, r);
   ASSERT_FALSE(body);
   EXPECT_TRUE(body.error().is(errc::unknown_api_key));
 }

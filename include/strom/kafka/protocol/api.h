@@ -46,6 +46,8 @@ enum class api_key : int16_t {
   alter_partition_reassignments = 45,
   list_partition_reassignments = 46,
   offset_delete = 47,
+  describe_user_scram_credentials = 50,
+  alter_user_scram_credentials = 51,
   describe_cluster = 60,
   consumer_group_heartbeat = 68,
 };
@@ -81,8 +83,8 @@ struct api_support {
   int16_t min_served_version;  ///< lowest version actually served (>= min_version)
 };
 
-/// The APIs Strom advertises, sorted by key (phase 1 of the protocol reference §3.2, without
-/// SASL and transactions for now). Produce is advertised from 0 but served from 3: clients
+/// The APIs Strom advertises, sorted by key (phase 1 of the protocol reference §3.2 and the
+/// SASL and SCRAM credential APIs; no transactions yet). Produce is advertised from 0 but served from 3: clients
 /// need 0 in the range (KAFKA-18659); a v0-2 request gets its connection closed.
 [[nodiscard]] std::span<const api_support> supported_apis();
 /// The entry for `key`, or nullptr when Strom does not serve the API.

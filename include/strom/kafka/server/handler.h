@@ -16,6 +16,8 @@
 #include "strom/groups/coordinator.h"
 #include "strom/metrics/metrics.h"
 #include "strom/net/server.h"
+#include "strom/security/audit.h"
+#include "strom/security/scram.h"
 
 namespace strom::kafka::server {
 
@@ -58,6 +60,24 @@ struct request_limits {
   std::chrono::milliseconds fetch_max_wait{30000};
 };
 
+/// How the clients of one listener authenticate.
+struct listener_auth {
+  /// SASL_PLAINTEXT or SASL_SSL: before a SASL authentication succeeds, only ApiVersions,
+  /// SaslHandshake and SaslAuthenticate are served; any other request closes the connection.
+  bool sasl = false;
+  /// The mechanisms offered, in the listener's order: "SCRAM-SHA-256", "SCRAM-SHA-512",
+  /// "PLAIN" (checked against the users' SCRAM credentials).
+  std::vector<std::string> mechanisms;
+  /// connections.max.reauth.ms (KIP-368): 0 = sessions never expire; else each session lasts
+  /// this long, the client re-authenticates on the same connection, and a request after the
+  /// expiry closes the connection.
+  std::chrono::milliseconds max_reauth{0};
+  /// A user this broker accepts besides the cluster's, not stored (STROM_BOOTSTRAP_USER).
+  std::optional<std::pair<std::string, security::scram_credential>> bootstrap_user;
+  /// Where authentication successes and failures are recorded; none when null.
+  std::shared_ptr<security::audit_log> audit;
+};
+
 /// The Kafka front end: decodes each request frame, dispatches it to the handler of its API,
 /// and encodes the response. Unknown APIs and versions are answered as Kafka does (the
 /// ApiVersions v0 fallback, otherwise a closed connection). Stateless apart from the services
@@ -67,6 +87,7 @@ std::shared_ptr<net::request_handler> make_handler(
     cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
     const cluster::topic_table& topics, broker_identity id,
     cluster::producer_id_allocator& producer_ids, groups::coordinator& groups,
-    request_limits limits = {}, metrics::registry& m = metrics::default_registry());
+    request_limits limits = {}, metrics::registry& m = metrics::default_registry(),
+    listener_auth auth = {});
 
 }  // namespace strom::kafka::server

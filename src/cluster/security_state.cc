@@ -1,0 +1,109 @@
+#include "strom/cluster/security_state.h"
+
+#include <fmt/format.h>
+
+#include "strom/bytes/cursor.h"
+#include "strom/bytes/writer.h"
+#include "strom/cluster/controller_stm.h"
+
+namespace strom::cluster {
+
+namespace {
+/// SHA-256 and SHA-512 digest sizes: the stored and server keys are digests.
+size_t key_size(security::scram_mechanism m) {
+  return m == security::scram_mechanism::sha256 ? 32 : 64;
+}
+constexpr size_t max_salt = 1024;
+
+bool valid(const upsert_scram_cmd& c) {
+  const auto& k = c.credential;
+  return !c.user.empty() && c.user.size() <= security_state::max_user_name &&
+         k.iterations >= security::min_iterations && k.iterations <= security::max_iterations &&
+         !k.salt.empty() && k.salt.size() <= max_salt &&
+         k.stored_key.size() == key_size(k.mechanism) &&
+         k.server_key.size() == key_size(k.mechanism);
+}
+
+int8_t mechanism_code(security::scram_mechanism m) {
+  return m == security::scram_mechanism::sha256 ? 1 : 2;
+}
+}  // namespace
+
+status security_state::apply(const upsert_scram_cmd& c) {
+  if (!valid(c))
+    return error(controller_errc::invalid_command, fmt::format("credential of user {}", c.user));
+  auto it = users.find(c.user);
+  if (it == users.end() && users.size() >= max_users)
+    return error(controller_errc::invalid_command, fmt::format("more than {} users", max_users));
+  users[c.user][c.credential.mechanism] = c.credential;
+  return ok();
+}
+
+status security_state::apply(const delete_scram_cmd& c) {
+  auto it = users.find(c.user);
+  if (it == users.end() || it->second.erase(c.mechanism) == 0) {
+    return error(controller_errc::not_found, fmt::format("user {} has no {} credential", c.user,
+                                                         security::mechanism_name(c.mechanism)));
+  }
+  if (it->second.empty())
+    users.erase(it);
+  return ok();
+}
+
+const security::scram_credential* security_state::credential(const std::string& user,
+                                                             security::scram_mechanism m) const {
+  auto it = users.find(user);
+  if (it == users.end())
+    return nullptr;
+  auto c = it->second.find(m);
+  return c == it->second.end() ? nullptr : &c->second;
+}
+
+void put_credential(bytes::writer& w, const security::scram_credential& c) {
+  w.put<int8_t>(mechanism_code(c.mechanism));
+  w.put_string(c.salt);
+  w.put<int32_t>(c.iterations);
+  w.put_string(c.stored_key);
+  w.put_string(c.server_key);
+}
+
+security::scram_credential get_credential(bytes::cursor& c) {
+  security::scram_credential k;
+  auto m = c.read_int8();
+  if (c.ok() && m != 1 && m != 2)
+    c.fail(bytes::cursor_errc::invalid_length, "SCRAM mechanism");
+  k.mechanism = m == 2 ? security::scram_mechanism::sha512 : security::scram_mechanism::sha256;
+  auto salt = c.read_string(bytes::length_prefix::int16);
+  k.salt = std::string(salt);
+  k.iterations = c.read_int32();
+  k.stored_key = std::string(c.read_string(bytes::length_prefix::int16));
+  k.server_key = std::string(c.read_string(bytes::length_prefix::int16));
+  return k;
+}
+
+void security_state::encode(bytes::writer& w) const {
+  w.put<int32_t>(static_cast<int32_t>(users.size()));
+  for (const auto& [name, creds] : users) {
+    w.put_string(name);
+    w.put<int32_t>(static_cast<int32_t>(creds.size()));
+    for (const auto& [m, k] : creds)
+      put_credential(w, k);
+  }
+}
+
+security_state security_state::decode(bytes::cursor& c) {
+  security_state s;
+  auto n = c.read_count(bytes::length_prefix::int32, 6, "users");
+  for (int64_t i = 0; c.ok() && i < n; ++i) {
+    auto name = std::string(c.read_string(bytes::length_prefix::int16));
+    auto m = c.read_count(bytes::length_prefix::int32, 15, "credentials");
+    auto& creds = s.users[name];
+    for (int64_t j = 0; c.ok() && j < m; ++j) {
+      auto k = get_credential(c);
+      creds[k.mechanism] = std::move(k);
+    }
+  }
+  return s;
+}
+
+}  // namespace strom::cluster
