@@ -187,7 +187,7 @@ net::handler_result sasl_authenticator::raw_token(const net::connection_info& wh
 }
 
 bool sasl_authenticator::note_success(const net::connection_info& who, sasl_session& s,
-                                      const std::string& user) {
+                                      std::string user) {
   s.at = sasl_session::stage::start;
   s.scram.reset();
   if (s.user && *s.user != user) {

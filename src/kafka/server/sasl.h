@@ -71,7 +71,8 @@ class sasl_authenticator {
                                                    security::scram_mechanism m) const;
   /// Ends the exchange as a success for `user`: false (and a failure) when a re-authentication
   /// names another user than the session's.
-  bool note_success(const net::connection_info& who, sasl_session& s, const std::string& user);
+  /// (`user` by value: the mechanism that names it is destroyed here.)
+  bool note_success(const net::connection_info& who, sasl_session& s, std::string user);
   void note_failure(const net::connection_info& who, sasl_session& s, std::string_view mechanism,
                     std::string_view why);
 
