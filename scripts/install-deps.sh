@@ -12,6 +12,7 @@ packages=(
   libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev
   librdkafka-dev prometheus-cpp-dev libcli11-dev
   kcat python3 python3-confluent-kafka python3-kafka curl
+  openssl  # test certificates (TLS tests)
   python3-matplotlib  # the chaos suite's timeline picture
   # benchmarks only: ceilings, peers and profiling (bench/run-standard.sh)
   fio iperf3 iproute2 redis-server redis-tools nats-server libnats-dev linux-perf

@@ -238,15 +238,26 @@ status broker::build() {
     lg().info("STROM_BOOTSTRAP_USER: user {} accepted (SCRAM-SHA-256, PLAIN)",
               (*first_user)->first);
   for (const auto& l : cfg_.listeners) {
-    if (l.protocol == config::security_protocol::ssl ||
-        l.protocol == config::security_protocol::sasl_ssl) {
-      auto why = fmt::format("listener {}: security protocol {} is not supported yet", l.name,
-                             config::to_string(l.protocol));
+    bool inter_broker = cfg_.inter_broker_listener && l.name == *cfg_.inter_broker_listener &&
+                        cfg_.listeners.size() > 1;
+    if (inter_broker && l.protocol != config::security_protocol::plaintext) {
+      // Refused rather than served in plaintext: an operator asking for TLS between brokers
+      // must not get an unencrypted link without knowing it.
+      auto why = fmt::format(
+          "listener {}: security protocol {} on the inter-broker listener is "
+          "not supported yet (PLAINTEXT only)",
+          l.name, config::to_string(l.protocol));
       lg().critical("{}", why);
       return error(config::errc::invalid_value, why);
     }
-    if (cfg_.inter_broker_listener && l.name == *cfg_.inter_broker_listener &&
-        cfg_.listeners.size() > 1) {
+    auto tls = tls_config(l);
+    if (!tls) {
+      lg().critical("{}", tls.error().detail());
+      return tls.error();
+    }
+    if (*tls)
+      tls_.push_back(*tls);
+    if (inter_broker) {
       continue;  // the inter-broker RPC listener arrives with replication
     }
     auto identity = broker_identity(cfg_, l);
@@ -258,11 +269,14 @@ status broker::build() {
     auth.max_reauth = std::chrono::milliseconds(cfg_.network.connections_max_reauth_ms);
     auth.bootstrap_user = *first_user;
     auth.audit = audit;
+    auth.authorize = cfg_.authorization.enabled;
+    auth.superusers = cfg_.authorization.superusers;
     auto handler = kafka::server::make_handler(*partitions_, *frontend_, *topics_,
                                                std::move(identity), *producer_ids_, *coord_,
                                                request_limits(cfg_), metrics_, std::move(auth));
-    servers_.push_back(
-        std::make_unique<net::server>(*rt_, server_options(cfg_, l), std::move(handler)));
+    auto opts = server_options(cfg_, l);
+    opts.tls = *tls;
+    servers_.push_back(std::make_unique<net::server>(*rt_, std::move(opts), std::move(handler)));
   }
   try {
     for (auto& s : servers_)
@@ -289,6 +303,15 @@ status broker::build() {
       },
       std::move(view), controller_ ? frontend_.get() : nullptr);
   return {};
+}
+
+void broker::reload_tls() {
+  for (const auto& t : tls_) {
+    if (auto s = t->reload(); !s)
+      lg().error("TLS reload: keeping the current certificate: {}", s.error().detail());
+    else
+      lg().info("TLS reload: {} read again", t->options().cert_file);
+  }
 }
 
 status broker::stop() {

@@ -71,6 +71,9 @@ class broker {
   /// every part in the reverse order of construction. Idempotent; fails when a log could not
   /// be closed cleanly.
   status stop();
+  /// Reads every TLS listener's certificate, key and CA files again (SIGHUP): new connections
+  /// use them; a listener whose files cannot be read keeps its current ones (logged).
+  void reload_tls();
 
   [[nodiscard]] bool ready() const { return ready_.load(); }
   [[nodiscard]] const config::broker_config& config() const { return cfg_; }
@@ -118,6 +121,8 @@ class broker {
   std::unique_ptr<cluster::housekeeping> upkeep_;
   std::unique_ptr<groups::coordinator> coord_;
   std::vector<std::unique_ptr<net::server>> servers_;
+  /// The TLS configurations of the listeners, for reload_tls().
+  std::vector<std::shared_ptr<net::tls_config>> tls_;
 };
 
 }  // namespace strom::app

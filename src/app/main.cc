@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 #ifdef STROM_FAULT_HOOKS
@@ -149,6 +150,20 @@ int main(int argc, char** argv) {
     log.info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     io.stop();
   });
+  // SIGHUP reads the TLS certificates again; it is set up once the broker exists (below).
+  boost::asio::signal_set hangups(io, SIGHUP);
+  app::broker* running = nullptr;
+  std::function<void()> on_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec)
+        return;
+      log.info("received SIGHUP, reloading the TLS certificates");
+      if (running != nullptr)
+        running->reload_tls();
+      on_hangup();
+    });
+  };
+  on_hangup();
 
   thread_timer_clock clk;
   auto random = make_system_random();
@@ -164,6 +179,7 @@ int main(int argc, char** argv) {
     // start() logged what failed.
     return s.error().code().category() == config::error_category() ? exit_config : exit_runtime;
   }
+  running = &broker;
   io.run();
 
   if (!broker.stop())

@@ -157,12 +157,34 @@ net::server_options server_options(const config::broker_config& c,
   o.request_timeout = std::chrono::milliseconds(n.request_timeout_ms);
   o.send_buffer_bytes = n.socket_send_buffer_bytes;
   o.receive_buffer_bytes = n.socket_receive_buffer_bytes;
+  if (l.tls.cert_file && (l.protocol == config::security_protocol::ssl ||
+                          l.protocol == config::security_protocol::sasl_ssl)) {
+    o.handshake_timeout = std::chrono::milliseconds(std::min<int64_t>(n.request_timeout_ms, 10000));
+  }
   if (is_sasl(l.protocol)) {
     // Before authentication a client sends SASL tokens only (Kafka's
     // sasl.server.max.receive.size): a larger frame closes the connection unread.
     o.initial_max_frame_bytes = std::min(o.max_frame_bytes, sasl_max_receive_bytes);
   }
   return o;
+}
+
+result<std::shared_ptr<net::tls_config>> tls_config(const config::listener_config& l) {
+  if (l.protocol != config::security_protocol::ssl &&
+      l.protocol != config::security_protocol::sasl_ssl)
+    return std::shared_ptr<net::tls_config>();
+  net::tls_options o;
+  o.cert_file = l.tls.cert_file.value_or("");
+  o.key_file = l.tls.key_file.value_or("");
+  o.ca_file = l.tls.ca_file;
+  o.auth = l.tls.client_auth == config::tls_client_auth::required    ? net::client_auth::required
+           : l.tls.client_auth == config::tls_client_auth::requested ? net::client_auth::requested
+                                                                     : net::client_auth::none;
+  auto c = net::tls_config::load(std::move(o));
+  if (!c)
+    return error(config::errc::invalid_value,
+                 fmt::format("listener {}: {}", l.name, c.error().detail()));
+  return c;
 }
 
 bool is_sasl(config::security_protocol p) {

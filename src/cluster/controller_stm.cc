@@ -265,6 +265,14 @@ std::vector<std::byte> encode(const controller_command& cmd) {
         } else if constexpr (std::is_same_v<T, delete_scram_cmd>) {
           w.put_string(c.user);
           w.put<int8_t>(c.mechanism == security::scram_mechanism::sha256 ? 1 : 2);
+        } else if constexpr (std::is_same_v<T, create_acls_cmd>) {
+          w.put<int32_t>(static_cast<int32_t>(c.bindings.size()));
+          for (const auto& b : c.bindings)
+            put_acl(w, b);
+        } else if constexpr (std::is_same_v<T, delete_acls_cmd>) {
+          w.put<int32_t>(static_cast<int32_t>(c.filters.size()));
+          for (const auto& f : c.filters)
+            put_acl_filter(w, f);
         } else {
           static_assert(std::is_same_v<T, set_cluster_configs_cmd>);
           w.put_bool(c.replace);
@@ -405,6 +413,22 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       cmd = std::move(d);
       break;
     }
+    case 17: {
+      create_acls_cmd a;
+      auto n = c.read_count(length_prefix::int32, 10, "ACLs");
+      for (int64_t i = 0; c.ok() && i < n; ++i)
+        a.bindings.push_back(get_acl(c));
+      cmd = std::move(a);
+      break;
+    }
+    case 18: {
+      delete_acls_cmd d;
+      auto n = c.read_count(length_prefix::int32, 7, "ACL filters");
+      for (int64_t i = 0; c.ok() && i < n; ++i)
+        d.filters.push_back(get_acl_filter(c));
+      cmd = std::move(d);
+      break;
+    }
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -450,7 +474,9 @@ result<int64_t> controller_stm::apply(int64_t index, const controller_command& c
           it->second.decommissioned = c.on;
           return int64_t{0};
         } else if constexpr (std::is_same_v<T, upsert_scram_cmd> ||
-                             std::is_same_v<T, delete_scram_cmd>) {
+                             std::is_same_v<T, delete_scram_cmd> ||
+                             std::is_same_v<T, create_acls_cmd> ||
+                             std::is_same_v<T, delete_acls_cmd>) {
           auto next = std::make_shared<security_state>(*security_);
           if (auto st = next->apply(c); !st)
             return st.error();
@@ -685,12 +711,12 @@ std::vector<std::byte> controller_stm::snapshot() const {
     moves += t.moving.size();
   auto decommissioned = std::count_if(brokers_.begin(), brokers_.end(),
                                       [](const auto& b) { return b.second.decommissioned; });
-  int8_t version = !security_->users.empty()                      ? int8_t{6}
-                   : decommissioned > 0 || !elections_->empty()   ? int8_t{5}
-                   : moves > 0                                    ? int8_t{4}
-                   : !leaders_->empty() || !epoch_floors_.empty() ? int8_t{3}
-                   : !cluster_configs_.empty()                    ? int8_t{2}
-                                                                  : int8_t{1};
+  int8_t version = !security_->users.empty() || !security_->acls.empty() ? int8_t{6}
+                   : decommissioned > 0 || !elections_->empty()          ? int8_t{5}
+                   : moves > 0                                           ? int8_t{4}
+                   : !leaders_->empty() || !epoch_floors_.empty()        ? int8_t{3}
+                   : !cluster_configs_.empty()                           ? int8_t{2}
+                                                                         : int8_t{1};
   w.put<int8_t>(version);
   w.put<int64_t>(applied_);
   w.put_string(cluster_id_);

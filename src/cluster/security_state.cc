@@ -1,5 +1,7 @@
 #include "strom/cluster/security_state.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "strom/bytes/cursor.h"
@@ -50,6 +52,33 @@ status security_state::apply(const delete_scram_cmd& c) {
   return ok();
 }
 
+status security_state::apply(const create_acls_cmd& c) {
+  for (const auto& b : c.bindings) {
+    if (auto why = security::invalid_reason(b))
+      return error(controller_errc::invalid_command, *why);
+  }
+  auto next = acls;
+  next.insert(next.end(), c.bindings.begin(), c.bindings.end());
+  std::sort(next.begin(), next.end());
+  next.erase(std::unique(next.begin(), next.end()), next.end());
+  if (next.size() > max_acls)
+    return error(controller_errc::invalid_command, fmt::format("more than {} ACLs", max_acls));
+  acls = std::move(next);
+  return ok();
+}
+
+status security_state::apply(const delete_acls_cmd& c) {
+  for (const auto& f : c.filters) {
+    if (auto why = security::invalid_reason(f))
+      return error(controller_errc::invalid_command, *why);
+  }
+  std::erase_if(acls, [&c](const security::acl_binding& b) {
+    return std::any_of(c.filters.begin(), c.filters.end(),
+                       [&b](const security::acl_filter& f) { return security::matches(f, b); });
+  });
+  return ok();
+}
+
 const security::scram_credential* security_state::credential(const std::string& user,
                                                              security::scram_mechanism m) const {
   auto it = users.find(user);
@@ -81,6 +110,63 @@ security::scram_credential get_credential(bytes::cursor& c) {
   return k;
 }
 
+void put_acl(bytes::writer& w, const security::acl_binding& b) {
+  w.put<int8_t>(static_cast<int8_t>(b.type));
+  w.put_string(b.name);
+  w.put<int8_t>(static_cast<int8_t>(b.pattern));
+  w.put_string(b.principal);
+  w.put_string(b.host);
+  w.put<int8_t>(static_cast<int8_t>(b.operation));
+  w.put<int8_t>(static_cast<int8_t>(b.permission));
+}
+
+security::acl_binding get_acl(bytes::cursor& c) {
+  security::acl_binding b;
+  b.type = static_cast<security::resource_type>(c.read_int8());
+  b.name = std::string(c.read_string(bytes::length_prefix::int16));
+  b.pattern = static_cast<security::pattern_type>(c.read_int8());
+  b.principal = std::string(c.read_string(bytes::length_prefix::int16));
+  b.host = std::string(c.read_string(bytes::length_prefix::int16));
+  b.operation = static_cast<security::acl_operation>(c.read_int8());
+  b.permission = static_cast<security::acl_permission>(c.read_int8());
+  return b;
+}
+
+namespace {
+void put_opt(bytes::writer& w, const std::optional<std::string>& s) {
+  w.put_bool(s.has_value());
+  if (s)
+    w.put_string(*s);
+}
+std::optional<std::string> get_opt(bytes::cursor& c) {
+  if (c.read_int8() == 0)
+    return std::nullopt;
+  return std::string(c.read_string(bytes::length_prefix::int16));
+}
+}  // namespace
+
+void put_acl_filter(bytes::writer& w, const security::acl_filter& f) {
+  w.put<int8_t>(static_cast<int8_t>(f.type));
+  put_opt(w, f.name);
+  w.put<int8_t>(static_cast<int8_t>(f.pattern));
+  put_opt(w, f.principal);
+  put_opt(w, f.host);
+  w.put<int8_t>(static_cast<int8_t>(f.operation));
+  w.put<int8_t>(static_cast<int8_t>(f.permission));
+}
+
+security::acl_filter get_acl_filter(bytes::cursor& c) {
+  security::acl_filter f;
+  f.type = static_cast<security::resource_type>(c.read_int8());
+  f.name = get_opt(c);
+  f.pattern = static_cast<security::pattern_type>(c.read_int8());
+  f.principal = get_opt(c);
+  f.host = get_opt(c);
+  f.operation = static_cast<security::acl_operation>(c.read_int8());
+  f.permission = static_cast<security::acl_permission>(c.read_int8());
+  return f;
+}
+
 void security_state::encode(bytes::writer& w) const {
   w.put<int32_t>(static_cast<int32_t>(users.size()));
   for (const auto& [name, creds] : users) {
@@ -89,6 +175,9 @@ void security_state::encode(bytes::writer& w) const {
     for (const auto& [m, k] : creds)
       put_credential(w, k);
   }
+  w.put<int32_t>(static_cast<int32_t>(acls.size()));
+  for (const auto& b : acls)
+    put_acl(w, b);
 }
 
 security_state security_state::decode(bytes::cursor& c) {
@@ -103,6 +192,9 @@ security_state security_state::decode(bytes::cursor& c) {
       creds[k.mechanism] = std::move(k);
     }
   }
+  auto n_acls = c.read_count(bytes::length_prefix::int32, 10, "ACLs");
+  for (int64_t i = 0; c.ok() && i < n_acls; ++i)
+    s.acls.push_back(get_acl(c));
   return s;
 }
 

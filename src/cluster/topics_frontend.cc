@@ -582,8 +582,7 @@ void topics_frontend::load_security(security_state s) {
   security_ = std::make_shared<const security_state>(std::move(s));
 }
 
-awaitable<status> topics_frontend::alter_user(
-    std::variant<upsert_scram_cmd, delete_scram_cmd> change) {
+awaitable<status> topics_frontend::alter_security(security_change change) {
   if (ctl_) {
     auto cmd = std::visit([](auto& c) { return controller_command(c); }, change);
     auto op = submit(std::move(cmd));

@@ -71,6 +71,8 @@ inline constexpr int64_t i64_max = INT64_MAX;
 inline constexpr enum_value mode_values[] = {{"production", 0}, {"dev", 1}};
 inline constexpr enum_value security_protocol_values[] = {
     {"PLAINTEXT", 0}, {"SSL", 1}, {"SASL_PLAINTEXT", 2}, {"SASL_SSL", 3}};
+inline constexpr enum_value tls_client_auth_values[] = {
+    {"none", 0}, {"requested", 1}, {"required", 2}};
 inline constexpr enum_value cleanup_policy_values[] = {
     {"delete", 0}, {"compact", 1}, {"compact,delete", 2}, {"delete,compact", 2}};
 inline constexpr enum_value compression_type_values[] = {

@@ -11,6 +11,9 @@ std::string_view to_string(mode v) {
 std::string_view to_string(security_protocol v) {
   return detail::enum_name(detail::security_protocol_values, static_cast<int>(v));
 }
+std::string_view to_string(tls_client_auth v) {
+  return detail::enum_name(detail::tls_client_auth_values, static_cast<int>(v));
+}
 std::string_view to_string(cleanup_policy v) {
   return detail::enum_name(detail::cleanup_policy_values, static_cast<int>(v));
 }

@@ -577,6 +577,15 @@ class loader {
                   "mode: dev defaults it to 0)");
     }
 
+    for (std::size_t i = 0; i < c.authorization.superusers.size(); ++i) {
+      const auto& p = c.authorization.superusers[i];
+      auto colon = p.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == p.size()) {
+        return make(errc::invalid_value, fmt::format("authorization.superusers[{}]", i),
+                    locate("authorization.superusers"),
+                    "expected a principal Type:name (User:admin), got " + detail::quote(p));
+      }
+    }
     for (std::size_t i = 0; i < c.listeners.size(); ++i) {
       auto& l = c.listeners[i];
       std::string p = fmt::format("listeners[{}]", i);
@@ -599,6 +608,17 @@ class loader {
                         "duplicate mechanism " + detail::quote(name));
           }
         }
+      }
+      bool tls = l.protocol == security_protocol::ssl || l.protocol == security_protocol::sasl_ssl;
+      if (tls && (!l.tls.cert_file || !l.tls.key_file)) {
+        std::string path = p + (l.tls.cert_file ? ".tls.key_file" : ".tls.cert_file");
+        return make(errc::invalid_value, path, locate(p + ".security_protocol"),
+                    fmt::format("required by security_protocol {}", to_string(l.protocol)));
+      }
+      if (tls && l.tls.client_auth != tls_client_auth::none && !l.tls.ca_file) {
+        std::string path = p + ".tls.ca_file";
+        return make(errc::invalid_value, path, locate(p + ".tls.client_auth"),
+                    fmt::format("required by client_auth {}", to_string(l.tls.client_auth)));
       }
       bool host_set = lines_.contains(p + ".advertise.host");
       if (!host_set) {

@@ -159,6 +159,35 @@ std::vector<entry> build() {
                        "in this order: `SCRAM-SHA-256`, `SCRAM-SHA-512`, `PLAIN` (checked "
                        "against the users' SCRAM credentials). Ignored on other listeners."},
        ITEM(listeners, sasl_mechanisms)},
+      {{.path = "listeners[].tls.cert_file",
+        .kind = k::nullable_string,
+        .kafka_name = "ssl.keystore.location",
+        .description = "PEM file with the listener's certificate chain, its own certificate "
+                       "first. Required on `SSL` and `SASL_SSL` listeners. Read again on "
+                       "SIGHUP (new connections use the renewed certificate)."},
+       ITEM(listeners, tls.cert_file)},
+      {{.path = "listeners[].tls.key_file",
+        .kind = k::nullable_string,
+        .kafka_name = "ssl.keystore.location",
+        .description = "PEM file with the certificate's private key (unencrypted). Required "
+                       "with `cert_file`."},
+       ITEM(listeners, tls.key_file)},
+      {{.path = "listeners[].tls.ca_file",
+        .kind = k::nullable_string,
+        .kafka_name = "ssl.truststore.location",
+        .description = "PEM file with the CAs that sign client certificates. Required when "
+                       "`client_auth` is not `none`."},
+       ITEM(listeners, tls.ca_file)},
+      {{.path = "listeners[].tls.client_auth",
+        .kind = k::enumeration,
+        .allowed = tls_client_auth_values,
+        .kafka_name = "ssl.client.auth",
+        .default_note = "`none`",
+        .description = "Whether clients present a certificate: `none`, `requested` (verified "
+                       "when given), `required` (mutual TLS: a client without a certificate the "
+                       "CA signed fails the handshake). A client's certificate names its "
+                       "principal (`User:<subject>`) where SASL does not."},
+       ENUM_ITEM(listeners, tls.client_auth)},
       {{.path = "inter_broker_listener",
         .kind = k::nullable_string,
         .kafka_name = "inter.broker.listener.name",
@@ -761,6 +790,24 @@ std::vector<entry> build() {
         .max = 1000,
         .description = "Rotated audit files kept; the oldest beyond them is removed."},
        FIELD(security.audit_log_max_files)},
+
+      // ---------------------------------------------------------------- authorization
+      {{.path = "authorization.enabled",
+        .kind = k::boolean,
+        .kafka_name = "authorizer.class.name",
+        .description = "Check every request against the ACLs (CreateAcls, `stromctl acl`): "
+                       "what no ACL allows is denied, a deny wins over any allow "
+                       "(docs/security.md). false = every client may do everything, and the "
+                       "ACL APIs answer SECURITY_DISABLED."},
+       FIELD(authorization.enabled)},
+      {{.path = "authorization.superusers",
+        .kind = k::string_list,
+        .kafka_name = "super.users",
+        .default_note = "`[]`",
+        .description = "Principals that may do everything, e.g. `[\"User:admin\"]`: a user "
+                       "authenticated by SASL is `User:<name>`, a client certificate "
+                       "`User:<subject>`."},
+       FIELD(authorization.superusers)},
   };
 }
 

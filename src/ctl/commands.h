@@ -24,6 +24,8 @@ void add_group_commands(CLI::App& app, context& ctx);
 void add_cluster_commands(CLI::App& app, context& ctx);  // cluster, broker
 /// user create|delete|list: SCRAM credentials
 void add_user_commands(CLI::App& app, context& ctx);
+/// acl create|list|delete: Kafka ACLs
+void add_acl_commands(CLI::App& app, context& ctx);
 /// broker decommission|recommission|status (registered by add_cluster_commands)
 void add_broker_decommission_commands(CLI::App& broker, context& ctx);
 

@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
       "  stromctl broker decommission 4 --wait --timeout 30m\n"
       "  STROM_BROKERS=broker-1:9092 stromctl cluster info\n"
       "  STROM_USER_PASSWORD=s3cret stromctl --command-config admin.properties user create alice\n"
+      "  stromctl acl create --principal User:alice --operation Read --topic clicks\n"
       "  stromctl -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=SCRAM-SHA-256 \\\n"
       "           -X sasl.username=admin -X sasl.password=s3cret topic list\n"
       "Run 'stromctl COMMAND --help' for a command's options and examples.");
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   add_group_commands(app, ctx);
   add_cluster_commands(app, ctx);
   add_user_commands(app, ctx);
+  add_acl_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <span>
 #include <system_error>
 #include <tuple>
 
@@ -945,6 +946,437 @@ result<std::vector<user_outcome>> alter_user_scram_credentials(
   if (!answer)
     return answer.error();
   return decode_alter_user_scram_credentials_response(*answer, correlation_id);
+}
+
+// --- ACLs -------------------------------------------------------------------------------------
+
+namespace {
+
+/// Versions 1 to 3: version 0 has no pattern types (every binding is LITERAL, and a filter
+/// cannot ask for MATCH or ANY).
+constexpr int16_t min_acl_version = 1;
+static_assert(kp::create_acls_request::max_version == kp::describe_acls_request::max_version &&
+              kp::create_acls_request::max_version == kp::delete_acls_request::max_version);
+constexpr int16_t max_acl_version = kp::create_acls_request::max_version;
+/// The correlation id of an ACL request, which follows ApiVersions (1) on its connection.
+constexpr int32_t acl_correlation_id = 2;
+
+/// Kafka's operation names by code, from 1 (ANY); 13 and 14 (delegation tokens) only for
+/// the bindings another broker may list.
+constexpr std::array<std::string_view, 14> acl_operation_names = {
+    "Any",           "All",
+    "Read",          "Write",
+    "Create",        "Delete",
+    "Alter",         "Describe",
+    "ClusterAction", "DescribeConfigs",
+    "AlterConfigs",  "IdempotentWrite",
+    "CreateTokens",  "DescribeTokens"};
+/// The operations a binding (and `--operation`) may name: All to IdempotentWrite.
+constexpr int8_t first_named_operation = 2;
+constexpr int8_t last_named_operation = 12;
+
+/// Resource type names by code, from 1 (ANY).
+constexpr std::array<std::string_view, 7> acl_resource_type_names = {
+    "Any", "Topic", "Group", "Cluster", "TransactionalId", "DelegationToken", "User"};
+
+std::string label_of(std::span<const std::string_view> names, int8_t code) {
+  if (code >= 1 && static_cast<size_t>(code) <= names.size())
+    return std::string(names[static_cast<size_t>(code - 1)]);
+  return fmt::format("UNKNOWN({})", code);
+}
+
+/// The error "NAME: message" (the name alone without a message) of an answer's error code.
+strom::error acl_refusal(kp::error_code code, const std::optional<std::string>& message) {
+  return protocol_error(fmt::format("{}{}{}", kp::error_name(code),
+                                    message && !message->empty() ? ": " : "",
+                                    message.value_or("")));
+}
+
+acl_outcome acl_outcome_of(acl_binding binding, kp::error_code code,
+                           const std::optional<std::string>& message) {
+  acl_outcome o;
+  o.binding = std::move(binding);
+  o.error_code = static_cast<int16_t>(code);
+  o.error_name = std::string(kp::error_name(code));
+  o.message = message.value_or("");
+  return o;
+}
+
+/// The one resource the options name: its type and name; nullopt for none; an error when
+/// they name several.
+result<std::optional<std::pair<int8_t, std::string>>> acl_resource_of(const acl_options& o) {
+  std::optional<std::pair<int8_t, std::string>> out;
+  int given = 0;
+  auto take = [&](const std::optional<std::string>& name, int8_t type) {
+    if (name) {
+      ++given;
+      out.emplace(type, *name);
+    }
+  };
+  take(o.topic, acl_resource_topic);
+  take(o.group, acl_resource_group);
+  take(o.transactional_id, acl_resource_transactional_id);
+  if (o.cluster) {
+    ++given;
+    out.emplace(acl_resource_cluster, std::string(acl_cluster_name));
+  }
+  if (given > 1)
+    return invalid("give one resource: --topic, --group, --cluster or --transactional-id");
+  if (out && out->second.empty())
+    return invalid(fmt::format("the {} name cannot be empty",
+                               out->first == acl_resource_topic   ? "--topic"
+                               : out->first == acl_resource_group ? "--group"
+                                                                  : "--transactional-id"));
+  if (out && out->first == acl_resource_cluster && o.prefixed)
+    return invalid("--prefixed does not go with --cluster: there is one cluster resource");
+  return out;
+}
+
+/// The filter of the principal, host and resource options of `acl list` and `acl delete`; a
+/// resource named is matched with `named_pattern` unless --prefixed.
+result<acl_filter> acl_filter_of(const acl_options& o, int8_t named_pattern) {
+  acl_filter f;
+  if (o.principal) {
+    if (auto checked = check_acl_principal(*o.principal); !checked)
+      return invalid(fmt::format("--principal: {}", checked.error().detail()));
+    f.principal = *o.principal;
+  }
+  if (o.host) {
+    if (o.host->empty())
+      return invalid("--host cannot be empty ('*' is every host)");
+    f.host = *o.host;
+  }
+  auto resource = acl_resource_of(o);
+  if (!resource)
+    return resource.error();
+  if (*resource) {
+    f.resource_type = (*resource)->first;
+    f.resource_name = std::move((*resource)->second);
+    f.pattern_type = o.prefixed ? acl_pattern_prefixed : named_pattern;
+  } else if (o.prefixed) {
+    f.pattern_type = acl_pattern_prefixed;  // every prefixed binding
+  }
+  return f;
+}
+
+template <typename Req>
+result<std::string> encode_acl_request(int32_t correlation_id, int16_t version, const Req& req) {
+  if (version < min_acl_version || version > max_acl_version)
+    return invalid(fmt::format("{} version {}: stromctl sends version {} to {}",
+                               kp::api_name(Req::api), version, min_acl_version, max_acl_version));
+  return encode_request_bytes(correlation_id, version, req);
+}
+
+/// Decodes an ACL answer of `version`; a malformed one or one of another correlation id is an
+/// error naming the API.
+template <typename Resp>
+result<Resp> decode_acl_response(std::string_view frame, int16_t version, int32_t correlation_id) {
+  int32_t corr = 0;
+  auto r = kp::decode_response<Resp>(std::as_bytes(std::span(frame)), version, &corr);
+  if (!r || corr != correlation_id)
+    return protocol_error(fmt::format("the {} answer is malformed", kp::api_name(Resp::api)));
+  return r;
+}
+
+/// ApiVersions, then the ACL request `make` encodes at the version acl_api_version picks for
+/// `key`, over one connection to the first reachable broker; the answer without its size
+/// prefix and the version it has.
+result<std::pair<std::string, int16_t>> acl_round_trip(
+    const std::vector<host_port>& brokers, int timeout_ms, kp::api_key key,
+    const std::function<result<std::string>(int32_t, int16_t)>& make) {
+  auto conn = connect_any(brokers, timeout_ms);
+  if (!conn)
+    return conn.error();
+  auto ranges = api_versions_on(*conn, 1);
+  if (!ranges)
+    return ranges.error();
+  auto version = acl_api_version(*ranges, static_cast<int16_t>(key));
+  if (!version)
+    return version.error();
+  auto request = make(acl_correlation_id, *version);
+  if (!request)
+    return request.error();
+  STROM_TRY(conn->write_all(*request));
+  auto answer = read_frame(*conn, max_config_frame, kp::api_name(key));
+  if (!answer)
+    return answer.error();
+  return std::pair(std::move(*answer), *version);
+}
+
+}  // namespace
+
+std::string acl_outcome::reason() const {
+  return message.empty() ? error_name : fmt::format("{}: {}", error_name, message);
+}
+
+result<int8_t> parse_acl_operation(std::string_view name) {
+  std::string wanted;
+  for (char c : lower_ascii(name)) {
+    if (c != '_' && c != '-')
+      wanted += c;
+  }
+  for (int8_t code = first_named_operation; code <= last_named_operation; ++code) {
+    if (lower_ascii(acl_operation_names[static_cast<size_t>(code - 1)]) == wanted)
+      return code;
+  }
+  std::string known;
+  for (int8_t code = first_named_operation; code <= last_named_operation; ++code)
+    known += fmt::format("{}{}", known.empty() ? "" : ", ",
+                         acl_operation_names[static_cast<size_t>(code - 1)]);
+  return invalid(fmt::format("'{}' is not an ACL operation ({})", name, known));
+}
+
+std::string acl_operation_label(int8_t code) {
+  return label_of(acl_operation_names, code);
+}
+
+std::string acl_permission_label(int8_t code) {
+  constexpr std::array<std::string_view, 3> names = {"Any", "Deny", "Allow"};
+  return label_of(names, code);
+}
+
+std::string acl_resource_type_label(int8_t code) {
+  return label_of(acl_resource_type_names, code);
+}
+
+std::string acl_pattern_label(int8_t code) {
+  constexpr std::array<std::string_view, 4> names = {"ANY", "MATCH", "LITERAL", "PREFIXED"};
+  return label_of(names, code);
+}
+
+std::string acl_resource_label(int8_t type, std::string_view name) {
+  return fmt::format("{}:{}", acl_resource_type_label(type), name);
+}
+
+status check_acl_principal(std::string_view principal) {
+  auto colon = principal.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == principal.size())
+    return invalid(fmt::format("'{}' is not TYPE:NAME (e.g. User:alice, User:*)", principal));
+  return ok();
+}
+
+result<std::vector<acl_binding>> acl_bindings_of(const acl_options& o) {
+  if (!o.principal)
+    return invalid("--principal is required (e.g. User:alice)");
+  if (auto checked = check_acl_principal(*o.principal); !checked)
+    return invalid(fmt::format("--principal: {}", checked.error().detail()));
+  if (o.host && o.host->empty())
+    return invalid("--host cannot be empty ('*' is every host)");
+  if (o.operations.empty())
+    return invalid("--operation is required (one binding per operation)");
+  if (o.allow)
+    return invalid("--allow is for acl delete: bindings allow unless --deny");
+  auto resource = acl_resource_of(o);
+  if (!resource)
+    return resource.error();
+  if (!*resource)
+    return invalid("a resource is required: --topic, --group, --cluster or --transactional-id");
+  std::vector<acl_binding> out;
+  for (const auto& name : o.operations) {
+    auto op = parse_acl_operation(name);
+    if (!op)
+      return invalid(fmt::format("--operation: {}", op.error().detail()));
+    acl_binding b;
+    b.resource_type = (*resource)->first;
+    b.resource_name = (*resource)->second;
+    b.pattern_type = o.prefixed ? acl_pattern_prefixed : acl_pattern_literal;
+    b.principal = *o.principal;
+    b.host = o.host.value_or("*");
+    b.operation = *op;
+    b.permission = o.deny ? acl_permission_deny : acl_permission_allow;
+    // Kafka refuses nothing for a repeated operation, but it would be one binding twice.
+    if (std::find(out.begin(), out.end(), b) == out.end())
+      out.push_back(std::move(b));
+  }
+  return out;
+}
+
+result<acl_filter> acl_list_filter(const acl_options& o) {
+  if (!o.operations.empty() || o.deny || o.allow)
+    return invalid("acl list takes no --operation, --deny or --allow");
+  return acl_filter_of(o, acl_pattern_match);
+}
+
+result<acl_filter> acl_delete_filter(const acl_options& o) {
+  if (o.deny && o.allow)
+    return invalid("--deny and --allow exclude each other (neither: both kinds)");
+  if (o.operations.size() > 1)
+    return invalid("acl delete takes at most one --operation");
+  auto f = acl_filter_of(o, acl_pattern_literal);
+  if (!f)
+    return f.error();
+  if (!f->principal && !f->resource_name)
+    return invalid(
+        "acl delete needs --principal or a resource (--topic, --group, --cluster, "
+        "--transactional-id)");
+  if (!o.operations.empty()) {
+    auto op = parse_acl_operation(o.operations.front());
+    if (!op)
+      return invalid(fmt::format("--operation: {}", op.error().detail()));
+    f->operation = *op;
+  }
+  if (o.deny)
+    f->permission = acl_permission_deny;
+  if (o.allow)
+    f->permission = acl_permission_allow;
+  return f;
+}
+
+result<int16_t> acl_api_version(const std::vector<api_version_range>& ranges, int16_t key) {
+  auto it = std::find_if(ranges.begin(), ranges.end(),
+                         [&](const api_version_range& r) { return r.key == key; });
+  if (it == ranges.end()) {
+    return protocol_error(fmt::format(
+        "the broker does not offer {} (API key {}); it may not support ACLs", api_name(key), key));
+  }
+  auto low = std::max(it->min, min_acl_version);
+  auto high = std::min(it->max, max_acl_version);
+  if (low > high) {
+    return protocol_error(
+        fmt::format("the broker offers {} versions {} to {}; stromctl sends version {} to {}",
+                    api_name(key), it->min, it->max, min_acl_version, max_acl_version));
+  }
+  return high;
+}
+
+result<std::string> encode_create_acls_request(int32_t correlation_id, int16_t version,
+                                               const std::vector<acl_binding>& bindings) {
+  kp::create_acls_request req;
+  for (const auto& b : bindings) {
+    auto& c = req.creations.emplace_back();
+    c.resource_type = b.resource_type;
+    c.resource_name = b.resource_name;
+    c.resource_pattern_type = b.pattern_type;
+    c.principal = b.principal;
+    c.host = b.host;
+    c.operation = b.operation;
+    c.permission_type = b.permission;
+  }
+  return encode_acl_request(correlation_id, version, req);
+}
+
+result<std::vector<acl_outcome>> decode_create_acls_response(
+    std::string_view frame, int16_t version, int32_t correlation_id,
+    const std::vector<acl_binding>& bindings) {
+  auto r = decode_acl_response<kp::create_acls_response>(frame, version, correlation_id);
+  if (!r)
+    return r.error();
+  if (r->results.size() != bindings.size()) {
+    return protocol_error(fmt::format("the CreateAcls answer has {} results for {} bindings",
+                                      r->results.size(), bindings.size()));
+  }
+  std::vector<acl_outcome> out;
+  for (size_t i = 0; i < bindings.size(); ++i)
+    out.push_back(
+        acl_outcome_of(bindings[i], r->results[i].error_code, r->results[i].error_message));
+  return out;
+}
+
+result<std::string> encode_describe_acls_request(int32_t correlation_id, int16_t version,
+                                                 const acl_filter& filter) {
+  kp::describe_acls_request req;
+  req.resource_type_filter = filter.resource_type;
+  req.resource_name_filter = filter.resource_name;
+  req.pattern_type_filter = filter.pattern_type;
+  req.principal_filter = filter.principal;
+  req.host_filter = filter.host;
+  req.operation = filter.operation;
+  req.permission_type = filter.permission;
+  return encode_acl_request(correlation_id, version, req);
+}
+
+result<std::vector<acl_binding>> decode_describe_acls_response(std::string_view frame,
+                                                               int16_t version,
+                                                               int32_t correlation_id) {
+  auto r = decode_acl_response<kp::describe_acls_response>(frame, version, correlation_id);
+  if (!r)
+    return r.error();
+  if (r->error_code != kp::error_code::none)
+    return acl_refusal(r->error_code, r->error_message);
+  std::vector<acl_binding> out;
+  for (const auto& res : r->resources) {
+    for (const auto& a : res.acls) {
+      out.push_back({res.resource_type, res.resource_name, res.pattern_type, a.principal, a.host,
+                     a.operation, a.permission_type});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const acl_binding& a, const acl_binding& b) {
+    return std::tie(a.resource_type, a.resource_name, a.pattern_type, a.principal, a.host,
+                    a.operation, a.permission) < std::tie(b.resource_type, b.resource_name,
+                                                          b.pattern_type, b.principal, b.host,
+                                                          b.operation, b.permission);
+  });
+  return out;
+}
+
+result<std::string> encode_delete_acls_request(int32_t correlation_id, int16_t version,
+                                               const acl_filter& filter) {
+  kp::delete_acls_request req;
+  auto& f = req.filters.emplace_back();
+  f.resource_type_filter = filter.resource_type;
+  f.resource_name_filter = filter.resource_name;
+  f.pattern_type_filter = filter.pattern_type;
+  f.principal_filter = filter.principal;
+  f.host_filter = filter.host;
+  f.operation = filter.operation;
+  f.permission_type = filter.permission;
+  return encode_acl_request(correlation_id, version, req);
+}
+
+result<std::vector<acl_outcome>> decode_delete_acls_response(std::string_view frame,
+                                                             int16_t version,
+                                                             int32_t correlation_id) {
+  auto r = decode_acl_response<kp::delete_acls_response>(frame, version, correlation_id);
+  if (!r)
+    return r.error();
+  if (r->filter_results.size() != 1) {
+    return protocol_error(fmt::format("the DeleteAcls answer has {} results for one filter",
+                                      r->filter_results.size()));
+  }
+  const auto& matched = r->filter_results.front();
+  if (matched.error_code != kp::error_code::none)
+    return acl_refusal(matched.error_code, matched.error_message);
+  std::vector<acl_outcome> out;
+  for (const auto& m : matched.matching_acls) {
+    acl_binding b{m.resource_type, m.resource_name, m.pattern_type,   m.principal,
+                  m.host,          m.operation,     m.permission_type};
+    out.push_back(acl_outcome_of(std::move(b), m.error_code, m.error_message));
+  }
+  return out;
+}
+
+result<std::vector<acl_outcome>> create_acls(const std::vector<host_port>& brokers, int timeout_ms,
+                                             const std::vector<acl_binding>& bindings) {
+  auto answer = acl_round_trip(
+      brokers, timeout_ms, kp::api_key::create_acls, [&](int32_t correlation_id, int16_t version) {
+        return encode_create_acls_request(correlation_id, version, bindings);
+      });
+  if (!answer)
+    return answer.error();
+  return decode_create_acls_response(answer->first, answer->second, acl_correlation_id, bindings);
+}
+
+result<std::vector<acl_binding>> describe_acls(const std::vector<host_port>& brokers,
+                                               int timeout_ms, const acl_filter& filter) {
+  auto answer =
+      acl_round_trip(brokers, timeout_ms, kp::api_key::describe_acls,
+                     [&](int32_t correlation_id, int16_t version) {
+                       return encode_describe_acls_request(correlation_id, version, filter);
+                     });
+  if (!answer)
+    return answer.error();
+  return decode_describe_acls_response(answer->first, answer->second, acl_correlation_id);
+}
+
+result<std::vector<acl_outcome>> delete_acls(const std::vector<host_port>& brokers, int timeout_ms,
+                                             const acl_filter& filter) {
+  auto answer = acl_round_trip(brokers, timeout_ms, kp::api_key::delete_acls,
+                               [&](int32_t correlation_id, int16_t version) {
+                                 return encode_delete_acls_request(correlation_id, version, filter);
+                               });
+  if (!answer)
+    return answer.error();
+  return decode_delete_acls_response(answer->first, answer->second, acl_correlation_id);
 }
 
 // --- HTTP -------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 // The bits of networking stromctl does itself, without librdkafka: a blocking TCP connection
 // with deadlines, SASL authentication of it (PLAIN, SCRAM), the Kafka exchanges librdkafka has
 // no public call for (ApiVersions, the cluster-wide configs, partition reassignment, leader
-// elections, log directory sizes, SCRAM credentials; encoded and decoded by the kafka/protocol
-// codec, which does no I/O) and a tiny HTTP/1.1 client (GET, PUT) for the admin API, which
-// stays unauthenticated.
+// elections, log directory sizes, SCRAM credentials) and the ACL requests, over the same
+// authenticated connections (all encoded and decoded by the kafka/protocol codec, which does no
+// I/O), and a tiny HTTP/1.1 client (GET, PUT) for the admin API, which stays unauthenticated.
 #pragma once
 
 #include <cstdint>
@@ -282,6 +282,151 @@ result<std::vector<user_scram_credentials>> describe_user_scram_credentials(
 result<std::vector<user_outcome>> alter_user_scram_credentials(
     const std::vector<host_port>& brokers, int timeout_ms,
     const std::vector<scram_deletion>& deletions, const std::vector<scram_upsertion>& upsertions);
+
+// --- ACLs -------------------------------------------------------------------------------------
+
+// The codes of Kafka's ACL APIs (CreateAcls, DescribeAcls, DeleteAcls). A filter may use the
+// "any" codes and the MATCH pattern; a binding may not.
+inline constexpr int8_t acl_resource_any = 1;
+inline constexpr int8_t acl_resource_topic = 2;
+inline constexpr int8_t acl_resource_group = 3;
+inline constexpr int8_t acl_resource_cluster = 4;
+inline constexpr int8_t acl_resource_transactional_id = 5;
+inline constexpr int8_t acl_pattern_any = 1;
+inline constexpr int8_t acl_pattern_match = 2;
+inline constexpr int8_t acl_pattern_literal = 3;
+inline constexpr int8_t acl_pattern_prefixed = 4;
+inline constexpr int8_t acl_operation_any = 1;
+inline constexpr int8_t acl_permission_any = 1;
+inline constexpr int8_t acl_permission_deny = 2;
+inline constexpr int8_t acl_permission_allow = 3;
+/// The name of the cluster resource, the only one of its type.
+inline constexpr std::string_view acl_cluster_name = "kafka-cluster";
+
+/// One ACL: `principal` connecting from `host` may (or, denied, may not) do `operation` on the
+/// resources `pattern_type` and `resource_name` select.
+struct acl_binding {
+  int8_t resource_type = acl_resource_topic;
+  std::string resource_name;
+  int8_t pattern_type = acl_pattern_literal;
+  std::string principal;  ///< "User:alice"
+  std::string host = "*";
+  int8_t operation = 0;
+  int8_t permission = acl_permission_allow;
+  friend bool operator==(const acl_binding&, const acl_binding&) = default;
+};
+
+/// Which ACLs DescribeAcls lists and DeleteAcls removes; nullopt fields match any value.
+struct acl_filter {
+  int8_t resource_type = acl_resource_any;
+  std::optional<std::string> resource_name;
+  int8_t pattern_type = acl_pattern_any;
+  std::optional<std::string> principal;
+  std::optional<std::string> host;
+  int8_t operation = acl_operation_any;
+  int8_t permission = acl_permission_any;
+  friend bool operator==(const acl_filter&, const acl_filter&) = default;
+};
+
+/// The broker's answer for one binding of CreateAcls or DeleteAcls.
+struct acl_outcome {
+  acl_binding binding;
+  int16_t error_code = 0;
+  std::string error_name;  ///< "NONE", "SECURITY_DISABLED", ...
+  std::string message;     ///< the broker's message, or empty
+  [[nodiscard]] bool ok() const { return error_code == 0; }
+  /// "NAME: message", or the error name alone when the broker sent no message.
+  [[nodiscard]] std::string reason() const;
+};
+
+/// The code of an operation by Kafka's name: All, Read, Write, Create, Delete, Alter, Describe,
+/// ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite; in any case, the words also
+/// joined by '_' or '-' (CLUSTER_ACTION, describe-configs). An error listing the names otherwise.
+result<int8_t> parse_acl_operation(std::string_view name);
+/// Kafka's name of an operation ("Read", "ClusterAction", "Any"), or "UNKNOWN(n)".
+std::string acl_operation_label(int8_t code);
+/// "Allow", "Deny", "Any", or "UNKNOWN(n)".
+std::string acl_permission_label(int8_t code);
+/// "Topic", "Group", "Cluster", "TransactionalId", "Any", ..., or "UNKNOWN(n)".
+std::string acl_resource_type_label(int8_t code);
+/// "LITERAL", "PREFIXED", "MATCH", "ANY", or "UNKNOWN(n)".
+std::string acl_pattern_label(int8_t code);
+/// The type and name of a resource: "Topic:clicks", "Cluster:kafka-cluster".
+std::string acl_resource_label(int8_t type, std::string_view name);
+/// Checks a principal: a type and a name, both non-empty, joined by ':' ("User:alice",
+/// "User:*").
+status check_acl_principal(std::string_view principal);
+
+/// The options of `stromctl acl create|list|delete`.
+struct acl_options {
+  std::optional<std::string> principal;
+  std::optional<std::string> host;
+  std::vector<std::string> operations;  ///< create: one binding each; delete: at most one
+  std::optional<std::string> topic;
+  std::optional<std::string> group;
+  std::optional<std::string> transactional_id;
+  bool cluster = false;
+  bool prefixed = false;
+  bool deny = false;
+  bool allow = false;  ///< delete only: only the bindings that allow
+};
+
+/// The bindings `acl create` adds, one per operation: the principal (required) from the host
+/// (default "*") on the one resource given, LITERAL, or PREFIXED with `prefixed` (not for the
+/// cluster); Allow, or Deny with `deny`. An error naming the option otherwise.
+result<std::vector<acl_binding>> acl_bindings_of(const acl_options& o);
+/// The filter of `acl list`: the principal and host given, or any; without a resource any
+/// resource, else its type and name with the MATCH pattern (every binding that applies to it:
+/// its own, the wildcard's, and the prefixes it starts with), PREFIXED with `prefixed`.
+result<acl_filter> acl_list_filter(const acl_options& o);
+/// The filter of `acl delete`: as acl_list_filter, but a resource named is matched LITERAL
+/// (only the bindings of exactly that pattern go); also the operation given, and Deny or Allow.
+/// Needs a principal or a resource, so that no filter removes every binding of the cluster.
+result<acl_filter> acl_delete_filter(const acl_options& o);
+
+/// The version of ACL API `key` (CreateAcls, DescribeAcls or DeleteAcls) stromctl sends to a
+/// broker advertising `ranges`: the highest that both the broker and stromctl (versions 1 to 3;
+/// version 0 has no pattern types) support; an error naming what the broker offers when there
+/// is none.
+result<int16_t> acl_api_version(const std::vector<api_version_range>& ranges, int16_t key);
+
+/// A size-prefixed CreateAcls request of `version` adding `bindings`.
+result<std::string> encode_create_acls_request(int32_t correlation_id, int16_t version,
+                                               const std::vector<acl_binding>& bindings);
+/// Decodes its answer without the size prefix: one outcome per binding sent, in order.
+result<std::vector<acl_outcome>> decode_create_acls_response(
+    std::string_view frame, int16_t version, int32_t correlation_id,
+    const std::vector<acl_binding>& bindings);
+
+/// A size-prefixed DescribeAcls request of `version`.
+result<std::string> encode_describe_acls_request(int32_t correlation_id, int16_t version,
+                                                 const acl_filter& filter);
+/// Decodes its answer without the size prefix: the bindings, sorted by resource type, resource
+/// name, pattern, principal, host, operation, permission. The answer's error is an error
+/// "NAME: message".
+result<std::vector<acl_binding>> decode_describe_acls_response(std::string_view frame,
+                                                               int16_t version,
+                                                               int32_t correlation_id);
+
+/// A size-prefixed DeleteAcls request of `version` with one filter.
+result<std::string> encode_delete_acls_request(int32_t correlation_id, int16_t version,
+                                               const acl_filter& filter);
+/// Decodes its answer without the size prefix: each binding the filter matched, with its own
+/// outcome, in the answer's order. The filter's error is an error "NAME: message".
+result<std::vector<acl_outcome>> decode_delete_acls_response(std::string_view frame,
+                                                             int16_t version,
+                                                             int32_t correlation_id);
+
+/// CreateAcls to the first reachable broker (ApiVersions, then the version acl_api_version
+/// picks, over one connection): as encode_create_acls_request and its decoder.
+result<std::vector<acl_outcome>> create_acls(const std::vector<host_port>& brokers, int timeout_ms,
+                                             const std::vector<acl_binding>& bindings);
+/// DescribeAcls, likewise.
+result<std::vector<acl_binding>> describe_acls(const std::vector<host_port>& brokers,
+                                               int timeout_ms, const acl_filter& filter);
+/// DeleteAcls of one filter, likewise.
+result<std::vector<acl_outcome>> delete_acls(const std::vector<host_port>& brokers, int timeout_ms,
+                                             const acl_filter& filter);
 
 // --- HTTP -------------------------------------------------------------------------------------
 

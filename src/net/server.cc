@@ -83,25 +83,73 @@ struct server::shard_state {
 /// fill their slot; the writer sends slots strictly in order.
 class server::connection : public std::enable_shared_from_this<server::connection> {
  public:
-  connection(server& srv, tcp::socket sock, connection_info info, std::string ip)
+  connection(server& srv, tcp::socket sock, connection_info info, std::string ip,
+             std::shared_ptr<asio::ssl::context> tls)
       : srv_(srv),
         sock_(std::move(sock)),
+        tls_ctx_(std::move(tls)),
         info_(std::move(info)),
         reader_wake_(sock_.get_executor()),
         writer_wake_(sock_.get_executor()),
         watchdog_(sock_.get_executor()),
         open_(srv.open_),
         ips_(srv.ips_),
-        ip_(std::move(ip)) {}
+        ip_(std::move(ip)) {
+    if (tls_ctx_)
+      tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, *tls_ctx_);
+  }
 
   void start() {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        sock_.get_executor(), [self] { return self->watch(); }, asio::detached);
+    if (tls_) {
+      asio::co_spawn(
+          sock_.get_executor(), [self] { return self->handshake(); }, asio::detached);
+      return;
+    }
+    start_io();
+  }
+
+  void start_io() {
     auto self = shared_from_this();
     asio::co_spawn(
         sock_.get_executor(), [self] { return self->reader(); }, asio::detached);
     asio::co_spawn(
         sock_.get_executor(), [self] { return self->writer(); }, asio::detached);
-    asio::co_spawn(
-        sock_.get_executor(), [self] { return self->watch(); }, asio::detached);
+  }
+
+  /// The TLS handshake, bounded by handshake_timeout (the watchdog closes the socket).
+  awaitable<void> handshake() {
+    auto self = shared_from_this();
+    set_deadline(clock_type::now() + srv_.opts_.handshake_timeout);
+    boost::system::error_code ec;
+    co_await tls_->async_handshake(asio::ssl::stream_base::server,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closed_) {
+      STROM_LOG_LIMITED(lg(), info, "connection {} from {}: TLS handshake failed: {}", info_.id,
+                        info_.peer, ec ? ec.message() : std::string("closed"));
+      close();
+      co_return;
+    }
+    info_.tls_subject = peer_subject(tls_->native_handle());
+    set_deadline(clock_type::time_point::max());
+    start_io();
+  }
+
+  template <typename Buffers>
+  awaitable<void> read_all(const Buffers& b) {
+    if (tls_)
+      co_await asio::async_read(*tls_, b, asio::use_awaitable);
+    else
+      co_await asio::async_read(sock_, b, asio::use_awaitable);
+  }
+  template <typename Buffers>
+  awaitable<void> write_all(const Buffers& b) {
+    if (tls_)
+      co_await asio::async_write(*tls_, b, asio::use_awaitable);
+    else
+      co_await asio::async_write(sock_, b, asio::use_awaitable);
   }
 
   /// Stop reading new requests; what is in flight is still answered.
@@ -185,7 +233,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         set_deadline(pending_.empty() ? clock_type::now() + o.idle_timeout
                                       : clock_type::time_point::max());
         std::array<std::byte, 4> prefix{};
-        co_await asio::async_read(sock_, asio::buffer(prefix), asio::use_awaitable);
+        co_await read_all(asio::buffer(prefix));
         auto size = bytes::read_be<int32_t>(prefix.data());
         auto limit = std::min(*info_.max_frame_bytes, o.max_frame_bytes);
         if (size < 0 || size > limit) {
@@ -197,7 +245,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         reading_body_ = true;
         set_deadline(clock_type::now() + o.request_timeout);
         frame_bytes frame(static_cast<size_t>(size));  // not zero-filled: read over at once
-        co_await asio::async_read(sock_, asio::buffer(frame), asio::use_awaitable);
+        co_await read_all(asio::buffer(frame));
         reading_body_ = false;
         auto s = std::make_shared<slot>();
         s->request_bytes = frame.size();
@@ -262,13 +310,32 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         continue;
       }
       if (!bufs.empty()) {
-        co_await asio::async_write(sock_, bufs, asio::use_awaitable);
+        co_await write_all(bufs);
         bufs.clear();
       }
-      co_await send_file(c);
+      if (tls_)
+        co_await send_file_through_tls(c);
+      else
+        co_await send_file(c);
     }
     if (!bufs.empty())
-      co_await asio::async_write(sock_, bufs, asio::use_awaitable);
+      co_await write_all(bufs);
+  }
+
+  /// A file range through TLS: read and encrypted in pieces (sendfile cannot encrypt).
+  awaitable<void> send_file_through_tls(const out_chunk& c) {
+    constexpr uint64_t piece = 256 << 10;
+    frame_bytes buf(static_cast<size_t>(std::min(c.length, piece)));
+    uint64_t done = 0;
+    while (done < c.length) {
+      auto n = std::min(piece, c.length - done);
+      out_chunk part = c;
+      part.offset = c.offset + done;
+      part.length = n;
+      read_file(part, std::span(buf).first(static_cast<size_t>(n)));
+      co_await write_all(asio::buffer(buf.data(), static_cast<size_t>(n)));
+      done += n;
+    }
   }
 
   static constexpr uint64_t inline_file_bytes = 32 << 10;    ///< per file range
@@ -349,6 +416,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
 
   server& srv_;
   tcp::socket sock_;
+  std::shared_ptr<asio::ssl::context> tls_ctx_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   connection_info info_;
   asio::steady_timer reader_wake_;
   asio::steady_timer writer_wake_;
@@ -478,7 +547,8 @@ awaitable<void> server::accept_loop(size_t shard) {
     info.listener = opts_.name;
     info.max_frame_bytes = std::make_shared<int32_t>(
         opts_.initial_max_frame_bytes > 0 ? opts_.initial_max_frame_bytes : opts_.max_frame_bytes);
-    auto c = std::make_shared<connection>(*this, std::move(sock), info, std::move(ip));
+    auto c = std::make_shared<connection>(*this, std::move(sock), info, std::move(ip),
+                                          opts_.tls ? opts_.tls->current() : nullptr);
     // Forget connections that are gone.
     std::erase_if(st.connections, [](const auto& e) { return e.second.expired(); });
     st.connections[info.id] = c;

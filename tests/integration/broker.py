@@ -51,10 +51,11 @@ class Broker:
     """One stromd. `extra` is appended to its YAML configuration."""
 
     def __init__(self, workdir=None, extra="", shards=2, advertise_port=None, nofile=None,
-                 protocol="PLAINTEXT", env=None):
+                 protocol="PLAINTEXT", env=None, listener_yaml="", more_listeners=""):
         """`nofile` caps the descriptors stromd may open (soft and hard RLIMIT_NOFILE);
-        `protocol` is the client listener's security protocol; `env` is added to stromd's
-        environment."""
+        `protocol` is the client listener's security protocol, `listener_yaml` more of its
+        keys (indented for it), `more_listeners` more items of the listener list; `env` is added
+        to stromd's environment."""
         self.env = dict(os.environ, **(env or {}))
         self._tmp = None
         self.nofile = nofile
@@ -78,7 +79,7 @@ listeners:
     bind: {{ host: 127.0.0.1, port: {self.port} }}
     advertise: {{ host: 127.0.0.1, port: {advertise_port or self.port} }}
     security_protocol: {protocol}
-admin:
+{listener_yaml}{more_listeners}admin:
   bind: {{ host: 127.0.0.1, port: {self.admin_port} }}
 network:
   shards: {shards}

@@ -97,9 +97,12 @@ class Reader:
 class Client:
     """One blocking connection; requests are framed, responses read whole."""
 
-    def __init__(self, port, timeout=10, source="127.0.0.1"):
+    def __init__(self, port, timeout=10, source="127.0.0.1", tls=None):
+        """`tls`: an ssl.SSLContext to speak TLS with."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
                                              source_address=(source, 0))
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         self.correlation = 0
 
     def close(self):

@@ -168,10 +168,13 @@ class topics_frontend {
   [[nodiscard]] std::shared_ptr<const security_state> security() const;
   /// The users a broker without a controller starts with. Call before the shards start.
   void load_security(security_state s);
-  /// Adds, replaces or deletes a user's credential: through the controller in a cluster
-  /// (answered once this broker applied it), else in this broker's file (answered once it is
-  /// durable). Errors: those of security_state::apply.
-  awaitable<status> alter_user(std::variant<upsert_scram_cmd, delete_scram_cmd> change);
+  /// A change of the users or the ACLs.
+  using security_change =
+      std::variant<upsert_scram_cmd, delete_scram_cmd, create_acls_cmd, delete_acls_cmd>;
+  /// Applies a change of the users or ACLs: through the controller in a cluster (answered once
+  /// this broker applied it), else in this broker's file (answered once it is durable).
+  /// Errors: those of security_state::apply.
+  awaitable<status> alter_security(security_change change);
 
   /// Makes this a cluster broker's front end: every topic change goes to the controller (`ctl`,
   /// whose submit() runs on shard 0) and is answered once this broker applied it; the local

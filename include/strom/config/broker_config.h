@@ -24,6 +24,9 @@ enum class mode { production, dev };
 /// `listeners[].security_protocol`, as in Kafka's listener.security.protocol.map.
 enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
 
+/// `listeners[].tls.client_auth` (Kafka's ssl.client.auth).
+enum class tls_client_auth { none, requested, required };
+
 /// `cleanup_policy` (log.cleanup.policy / topic cleanup.policy).
 enum class cleanup_policy { delete_, compact, compact_delete };
 
@@ -42,6 +45,7 @@ enum class log_format { text, json };
 /// Canonical YAML spelling of each enum value ("dev", "SASL_SSL", "compact,delete", ...).
 std::string_view to_string(mode v);
 std::string_view to_string(security_protocol v);
+std::string_view to_string(tls_client_auth v);
 std::string_view to_string(cleanup_policy v);
 std::string_view to_string(compression_type v);
 std::string_view to_string(timestamp_type v);
@@ -83,6 +87,15 @@ struct cluster_config {
   bool operator==(const cluster_config&) const = default;
 };
 
+/// `listeners[].tls`: the listener's certificate (SSL and SASL_SSL listeners).
+struct tls_listener_config {
+  std::optional<std::string> cert_file;
+  std::optional<std::string> key_file;
+  std::optional<std::string> ca_file;
+  tls_client_auth client_auth = tls_client_auth::none;
+  bool operator==(const tls_listener_config&) const = default;
+};
+
 /// `listeners[]`: one named Kafka listener. After loading, `advertise` is always filled in
 /// (it defaults to `bind`) and never holds a wildcard address.
 struct listener_config {
@@ -92,6 +105,7 @@ struct listener_config {
   security_protocol protocol = security_protocol::plaintext;
   /// `sasl_mechanisms`: offered on SASL_PLAINTEXT and SASL_SSL listeners, in this order.
   std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"};
+  tls_listener_config tls = {};
   bool operator==(const listener_config&) const = default;
 };
 
@@ -237,6 +251,14 @@ struct logging_config {
   bool operator==(const logging_config&) const = default;
 };
 
+/// `authorization`: Kafka's ACLs.
+struct authorization_config {
+  bool enabled = false;
+  /// Principals ("User:admin") that may do everything.
+  std::vector<std::string> superusers;
+  bool operator==(const authorization_config&) const = default;
+};
+
 /// `security`: what is not per listener.
 struct security_config {
   /// `audit_log.path`: the JSON-lines audit trail; null = none.
@@ -271,6 +293,7 @@ struct broker_config {
   logging_config logging;
   metrics_config metrics;
   security_config security;
+  authorization_config authorization;
   bool operator==(const broker_config&) const = default;
 
   /// The listener brokers use to reach this one: `inter_broker_listener`, else the first.

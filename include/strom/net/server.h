@@ -14,6 +14,7 @@
 #include "strom/net/asio.h"
 #include "strom/net/frame.h"
 #include "strom/net/shard_runtime.h"
+#include "strom/net/tls.h"
 
 namespace strom::net {
 
@@ -70,6 +71,9 @@ struct connection_info {
   /// The largest frame the connection reads now: server_options::initial_max_frame_bytes
   /// until the protocol raises it (to max_frame_bytes at most) once the client authenticated.
   std::shared_ptr<int32_t> max_frame_bytes = std::make_shared<int32_t>(INT32_MAX);
+  /// On a TLS listener, the subject of the client's certificate ("CN=alice,O=Example") when
+  /// it presented one the CA signed.
+  std::optional<std::string> tls_subject;
 };
 
 enum class disposition {
@@ -121,6 +125,11 @@ struct server_options {
   std::chrono::milliseconds request_timeout{30000};
   int32_t send_buffer_bytes = -1;
   int32_t receive_buffer_bytes = -1;
+  /// TLS: every connection starts with a TLS handshake, within handshake_timeout (a client
+  /// that speaks plaintext, or sends garbage, is closed by then at the latest). Null: plain
+  /// TCP.
+  std::shared_ptr<tls_config> tls;
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
 /// A TCP listener spread over the shards: one acceptor per shard on the same port

@@ -92,7 +92,7 @@ struct api_facts {
 };
 
 // Every key of api_key with its first flexible version (current Kafka schemas).
-constexpr std::array<api_facts, 40> all_apis = {{
+constexpr std::array<api_facts, 43> all_apis = {{
     {api_key::produce, 9},
     {api_key::fetch, 12},
     {api_key::list_offsets, 6},
@@ -118,6 +118,9 @@ constexpr std::array<api_facts, 40> all_apis = {{
     {api_key::add_offsets_to_txn, 3},
     {api_key::end_txn, 3},
     {api_key::txn_offset_commit, 3},
+    {api_key::describe_acls, 2},
+    {api_key::create_acls, 2},
+    {api_key::delete_acls, 2},
     {api_key::describe_configs, 4},
     {api_key::alter_configs, 2},
     {api_key::describe_log_dirs, 2},
@@ -136,7 +139,7 @@ constexpr std::array<api_facts, 40> all_apis = {{
 }};
 
 // Kept sorted by key. Ranges: protocol reference §3.2, phase 1.
-constexpr std::array<api_support, 34> served = {{
+constexpr std::array<api_support, 37> served = {{
     {api_key::produce, 0, 11, 3},
     {api_key::fetch, 4, 13, 4},
     {api_key::list_offsets, 1, 7, 1},
@@ -157,6 +160,9 @@ constexpr std::array<api_support, 34> served = {{
     {api_key::delete_records, 0, 2, 0},
     {api_key::init_producer_id, 0, 5, 0},
     {api_key::offset_for_leader_epoch, 2, 4, 2},
+    {api_key::describe_acls, 0, 3, 0},
+    {api_key::create_acls, 0, 3, 0},
+    {api_key::delete_acls, 0, 3, 0},
     {api_key::describe_configs, 1, 4, 1},
     {api_key::alter_configs, 0, 2, 0},
     {api_key::describe_log_dirs, 1, 4, 1},

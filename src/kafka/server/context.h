@@ -11,6 +11,7 @@
 #include "strom/kafka/protocol/codec.h"
 #include "strom/kafka/server/handler.h"
 #include "strom/net/server.h"
+#include "strom/security/acl.h"
 
 namespace strom::kafka::server {
 
@@ -32,10 +33,31 @@ struct request_context {
   std::shared_ptr<net::frame_bytes> buffer;
   /// Where admin operations are recorded; null without an audit log.
   security::audit_log* audit = nullptr;
+  /// The listener's authentication and authorization settings; null: none (tests).
+  const listener_auth* auth = nullptr;
 
   [[nodiscard]] int16_t version() const { return header.version; }
   /// The client's principal: "User:<name>" once it authenticated, else "User:ANONYMOUS".
   [[nodiscard]] std::string principal() const;
+  /// Whether the client may do `op` on the resource: always without authorization (or for a
+  /// superuser); else as the ACLs say (security::authorized). A denial goes to the audit log.
+  [[nodiscard]] bool allowed(security::acl_operation op, security::resource_type type,
+                             std::string_view name, bool audit_denial = true) const;
+  /// Create on the cluster or on topic `topic` (CreateTopics, auto-creation).
+  [[nodiscard]] bool may_create_topic(std::string_view topic) const {
+    return allowed(security::acl_operation::create, security::resource_type::cluster,
+                   security::cluster_resource, false) ||
+           allowed(security::acl_operation::create, security::resource_type::topic, topic);
+  }
+  /// allowed() on the cluster resource.
+  [[nodiscard]] bool allowed_on_cluster(security::acl_operation op) const {
+    return allowed(op, security::resource_type::cluster, security::cluster_resource);
+  }
+  /// InitProducerId without a transactional id: IdempotentWrite on the cluster, or Write on
+  /// some topic (KIP-679).
+  [[nodiscard]] bool may_produce_idempotently() const;
+  /// Whether authorization is on for this listener.
+  [[nodiscard]] bool authorizing() const { return auth != nullptr && auth->authorize; }
 };
 
 /// A protocol frame as the connection writes it (the connection adds the size prefix).
@@ -129,6 +151,12 @@ awaitable<net::handler_result> handle_delete_groups(request_context& c,
                                                     protocol::delete_groups_request& r);
 awaitable<net::handler_result> handle_offset_delete(request_context& c,
                                                     protocol::offset_delete_request& r);
+awaitable<net::handler_result> handle_describe_acls(request_context& c,
+                                                    protocol::describe_acls_request& r);
+awaitable<net::handler_result> handle_create_acls(request_context& c,
+                                                  protocol::create_acls_request& r);
+awaitable<net::handler_result> handle_delete_acls(request_context& c,
+                                                  protocol::delete_acls_request& r);
 awaitable<net::handler_result> handle_describe_user_scram_credentials(
     request_context& c, protocol::describe_user_scram_credentials_request& r);
 awaitable<net::handler_result> handle_alter_user_scram_credentials(

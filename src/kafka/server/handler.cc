@@ -83,6 +83,9 @@ bool is_implemented(api_key key) {
     case api_key::sasl_authenticate:
     case api_key::describe_user_scram_credentials:
     case api_key::alter_user_scram_credentials:
+    case api_key::describe_acls:
+    case api_key::create_acls:
+    case api_key::delete_acls:
       return true;
     default:
       return false;
@@ -106,6 +109,7 @@ class kafka_handler final : public net::request_handler {
                 request_limits limits, metrics::registry& m, listener_auth auth)
       : metrics_(m),
         audit_(auth.audit),
+        auth_(auth),
         sasl_(std::move(auth), frontend, m),
         partitions_(partitions),
         frontend_(frontend),
@@ -164,6 +168,7 @@ class kafka_handler final : public net::request_handler {
     request_context c{partitions_, frontend_, topics_, id_,         producer_ids_,
                       groups_,     limits_,   who,     req->header, buffer};
     c.audit = audit_.get();
+    c.auth = &auth_;
     auto& m = metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
     auto started = std::chrono::steady_clock::now();
     auto out = co_await dispatch(c, req->body);
@@ -248,6 +253,12 @@ class kafka_handler final : public net::request_handler {
       case api_key::sasl_authenticate:
         co_return sasl_.authenticate(c, session_of(c.who),
                                      std::get<sasl_authenticate_request>(body));
+      case api_key::describe_acls:
+        co_return co_await handle_describe_acls(c, std::get<describe_acls_request>(body));
+      case api_key::create_acls:
+        co_return co_await handle_create_acls(c, std::get<create_acls_request>(body));
+      case api_key::delete_acls:
+        co_return co_await handle_delete_acls(c, std::get<delete_acls_request>(body));
       case api_key::describe_user_scram_credentials:
         co_return co_await handle_describe_user_scram_credentials(
             c, std::get<describe_user_scram_credentials_request>(body));
@@ -261,6 +272,7 @@ class kafka_handler final : public net::request_handler {
 
   metrics::registry& metrics_;
   std::shared_ptr<security::audit_log> audit_;
+  listener_auth auth_;
   sasl_authenticator sasl_;
   cluster::partition_manager& partitions_;
   cluster::topics_frontend& frontend_;

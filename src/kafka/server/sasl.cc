@@ -53,9 +53,13 @@ sasl_session& session_of(const net::connection_info& who) {
 }
 
 std::string request_context::principal() const {
-  if (!who.session || !who.session->has_value())
-    return "User:ANONYMOUS";
-  return session_of(who).principal();
+  if (who.session && who.session->has_value()) {
+    if (const auto& s = session_of(who); s.user)
+      return s.principal();
+  }
+  if (who.tls_subject)
+    return "User:" + *who.tls_subject;  // a client certificate, where SASL named nobody
+  return "User:ANONYMOUS";
 }
 
 bool sasl_authenticator::admits(const sasl_session& s, api_key key) const {

@@ -1,8 +1,9 @@
-// kafkajs over SASL_PLAINTEXT, for the Python integration tests:
+// kafkajs over SASL_PLAINTEXT (or SASL_SSL with STROM_TLS_CA=<CA file>), for the Python integration tests:
 //   node sasl.mjs BOOTSTRAP MECHANISM USER PASSWORD TOPIC COUNT
 // MECHANISM is kafkajs's name (plain, scram-sha-256, scram-sha-512). Produces COUNT messages
 // (acks=all) to partition 0 of TOPIC, reads them back with a consumer group, and prints one line
 // of JSON: {"produced": n, "consumed": [values...]} or {"error": "...", "type": "..."}.
+import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;
@@ -12,6 +13,8 @@ const kafka = new Kafka({
   clientId: 'strom-sasl', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING,
   sasl: { mechanism, username, password }, retry: { retries: 2 }, connectionTimeout: 5000,
   authenticationTimeout: 5000,
+  // SASL_SSL when the environment names the CA that signed the broker's certificate.
+  ssl: process.env.STROM_TLS_CA ? { ca: [readFileSync(process.env.STROM_TLS_CA, 'utf8')] } : false,
 });
 let out;
 const producer = kafka.producer();

@@ -22,6 +22,21 @@ security::scram_credential credential(security::scram_mechanism m, std::string p
   return security::make_credential(m, password, "salt-" + password, iterations);
 }
 
+security::acl_binding acl(std::string principal, std::string topic) {
+  security::acl_binding b;
+  b.principal = std::move(principal);
+  b.name = std::move(topic);
+  return b;
+}
+
+security::acl_filter by_principal(std::string principal) {
+  security::acl_filter f;
+  f.principal = std::move(principal);
+  f.name = "clicks";
+  f.operation = security::acl_operation::read;
+  return f;
+}
+
 topic_metadata topic(std::string name, uint8_t id, std::vector<std::vector<int32_t>> replicas) {
   topic_metadata t;
   t.name = std::move(name);
@@ -53,6 +68,8 @@ TEST(ControllerStm, CommandsRoundTripThroughTheirEncoding) {
       upsert_scram_cmd{"alice", credential(security::scram_mechanism::sha256, "pw")},
       upsert_scram_cmd{"bob", credential(security::scram_mechanism::sha512, "pw2", 8192)},
       delete_scram_cmd{"alice", security::scram_mechanism::sha512},
+      create_acls_cmd{{acl("User:alice", "clicks"), acl("User:*", "billing-")}},
+      delete_acls_cmd{{security::acl_filter{}, by_principal("User:bob")}},
   };
   for (const auto& c : cmds) {
     auto back = decode_command(encode(c));
@@ -168,7 +185,11 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
         }
         return r;
       };
-      switch (rnd.uniform(0, 16)) {
+      switch (rnd.uniform(0, 18)) {
+        case 17:
+          return create_acls_cmd{{acl("User:u" + std::to_string(id), name)}};
+        case 18:
+          return delete_acls_cmd{{by_principal("User:u" + std::to_string(id))}};
         case 15:
           return upsert_scram_cmd{"u" + std::to_string(id),
                                   credential(rnd.uniform(0, 1) ? security::scram_mechanism::sha512
@@ -461,6 +482,27 @@ TEST(ControllerStm, UsersAreAddedReplacedDeletedAndSnapshotted) {
   ASSERT_TRUE(s.apply(9, delete_scram_cmd{"alice", scram_mechanism::sha512}));
   EXPECT_TRUE(s.security()->users.empty());  // no credential left: the user is gone
   EXPECT_NE(*r, s);
+}
+
+TEST(ControllerStm, AclsAreAddedOnceRefusedWhenInvalidDeletedByFilterAndSnapshotted) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, create_acls_cmd{{acl("User:alice", "clicks"), acl("User:bob", "t")}}));
+  ASSERT_TRUE(s.apply(2, create_acls_cmd{{acl("User:alice", "clicks")}}));  // once
+  EXPECT_EQ(s.security()->acls.size(), 2u);
+  auto bad = acl("alice", "clicks");  // not a principal
+  EXPECT_TRUE(s.apply(3, create_acls_cmd{{acl("User:carol", "x"), bad}})
+                  .error()
+                  .is(controller_errc::invalid_command));
+  EXPECT_EQ(s.security()->acls.size(), 2u);  // refused as a whole
+  auto r = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(*r, s);
+  security::acl_filter bobs;
+  bobs.principal = "User:bob";
+  ASSERT_TRUE(s.apply(4, delete_acls_cmd{{bobs}}));
+  ASSERT_EQ(s.security()->acls.size(), 1u);
+  EXPECT_EQ(s.security()->acls[0].principal, "User:alice");
+  ASSERT_TRUE(s.apply(5, delete_acls_cmd{{bobs}}));  // nothing left to delete: not an error
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ TEST(config_errors, unknown_top_level_key) {
   EXPECT_EQ(error_of("mode: dev\nnodes:\n  id: 1\n", errc::unknown_key),
             "t.yaml:2: nodes: unknown key (did you mean 'node'?); the top level accepts: mode, "
             "node, cluster, listeners, inter_broker_listener, admin, network, storage, "
-            "cluster_defaults, shutdown, logging, metrics, security");
+            "cluster_defaults, shutdown, logging, metrics, security, authorization");
 }
 
 TEST(config_errors, unknown_nested_key) {
@@ -62,7 +62,7 @@ TEST(config_errors, unknown_key_in_a_list_item) {
       errc::unknown_key);
   EXPECT_EQ(msg,
             "t.yaml:7: listeners[1].advertised: unknown key (did you mean 'advertise'?); "
-            "listeners[1] accepts: name, bind, advertise, security_protocol, sasl_mechanisms");
+            "listeners[1] accepts: name, bind, advertise, security_protocol, sasl_mechanisms, tls");
 }
 
 TEST(config_errors, unknown_or_repeated_sasl_mechanism) {
@@ -84,6 +84,30 @@ TEST(config_errors, unknown_or_repeated_sasl_mechanism) {
       "    sasl_mechanisms: [PLAIN, PLAIN]\n",
       errc::invalid_value);
   EXPECT_NE(msg.find("duplicate mechanism"), std::string::npos) << msg;
+}
+
+TEST(config_errors, tls_listeners_need_their_files) {
+  auto msg = error_of(
+      "mode: dev\n"
+      "listeners:\n"
+      "  - name: a\n"
+      "    bind: { host: 127.0.0.1, port: 9092 }\n"
+      "    security_protocol: SASL_SSL\n",
+      errc::invalid_value);
+  EXPECT_NE(msg.find("listeners[0].tls.cert_file: required by security_protocol SASL_SSL"),
+            std::string::npos)
+      << msg;
+  msg = error_of(
+      "mode: dev\n"
+      "listeners:\n"
+      "  - name: a\n"
+      "    bind: { host: 127.0.0.1, port: 9092 }\n"
+      "    security_protocol: SSL\n"
+      "    tls: { cert_file: a.pem, key_file: a.key, client_auth: required }\n",
+      errc::invalid_value);
+  EXPECT_NE(msg.find("listeners[0].tls.ca_file: required by client_auth required"),
+            std::string::npos)
+      << msg;
 }
 
 TEST(config_errors, unknown_key_in_a_flow_mapping) {

@@ -43,6 +43,11 @@ listeners:
     advertise: { host: broker-7.example.com, port: 19092 }
     security_protocol: SASL_SSL
     sasl_mechanisms: [SCRAM-SHA-512]
+    tls:
+      cert_file: /etc/strom/broker.pem
+      key_file: /etc/strom/broker.key
+      ca_file: /etc/strom/ca.pem
+      client_auth: requested
   - name: internal
     bind: { host: "::", port: 9093 }
     advertise: { host: broker-7 }
@@ -123,6 +128,9 @@ metrics:
   enabled: false
   per_partition: true
   consumer_lag: true
+authorization:
+  enabled: true
+  superusers: ["User:admin", "User:CN=ops"]
 security:
   audit_log:
     path: /var/log/strom/audit.log
@@ -236,6 +244,10 @@ TEST(config_full_file, every_key_is_read) {
   EXPECT_TRUE(c.metrics.consumer_lag);
   EXPECT_EQ(c.listeners[0].sasl_mechanisms, std::vector<std::string>{"SCRAM-SHA-512"});
   EXPECT_EQ(c.network.connections_max_reauth_ms, 3600000);
+  EXPECT_TRUE(c.authorization.enabled);
+  EXPECT_EQ(c.authorization.superusers, (std::vector<std::string>{"User:admin", "User:CN=ops"}));
+  EXPECT_EQ(c.listeners[0].tls.cert_file, "/etc/strom/broker.pem");
+  EXPECT_EQ(c.listeners[0].tls.client_auth, tls_client_auth::requested);
   EXPECT_EQ(c.security.audit_log_path, "/var/log/strom/audit.log");
   EXPECT_EQ(c.security.audit_log_max_files, 3);
 

@@ -35,6 +35,9 @@ enum class api_key : int16_t {
   add_offsets_to_txn = 25,
   end_txn = 26,
   txn_offset_commit = 28,
+  describe_acls = 29,
+  create_acls = 30,
+  delete_acls = 31,
   describe_configs = 32,
   alter_configs = 33,
   describe_log_dirs = 35,
@@ -83,9 +86,10 @@ struct api_support {
   int16_t min_served_version;  ///< lowest version actually served (>= min_version)
 };
 
-/// The APIs Strom advertises, sorted by key (phase 1 of the protocol reference §3.2 and the
-/// SASL and SCRAM credential APIs; no transactions yet). Produce is advertised from 0 but served from 3: clients
-/// need 0 in the range (KAFKA-18659); a v0-2 request gets its connection closed.
+/// The APIs Strom advertises, sorted by key (phase 1 of the protocol reference §3.2, the SASL,
+/// SCRAM credential and ACL APIs; no transactions yet). Produce is advertised from 0 but
+/// served from 3: clients need 0 in the range (KAFKA-18659); a v0-2 request gets its
+/// connection closed.
 [[nodiscard]] std::span<const api_support> supported_apis();
 /// The entry for `key`, or nullptr when Strom does not serve the API.
 [[nodiscard]] const api_support* find_supported_api(api_key key);

@@ -76,6 +76,11 @@ struct listener_auth {
   std::optional<std::pair<std::string, security::scram_credential>> bootstrap_user;
   /// Where authentication successes and failures are recorded; none when null.
   std::shared_ptr<security::audit_log> audit;
+  /// `authorization.enabled`: every request is checked against the ACLs (Kafka's
+  /// StandardAuthorizer: what no ACL allows is denied, a deny wins); the principals of
+  /// `superusers` may do everything.
+  bool authorize = false;
+  std::vector<std::string> superusers;
 };
 
 /// The Kafka front end: decodes each request frame, dispatches it to the handler of its API,

@@ -19,6 +19,23 @@ using protocol::error_code;
 
 constexpr int8_t resource_topic = 2;
 constexpr int8_t resource_broker = 4;
+
+/// Whether the client may do `op` (DescribeConfigs, AlterConfigs) on a config resource: a
+/// topic's on the topic, a broker's (or the cluster-wide defaults) on the cluster; else `e`
+/// holds Kafka's error.
+bool config_allowed(const request_context& c, security::acl_operation op, int8_t type,
+                    const std::string& name, error_code& e) {
+  if (type == resource_topic) {
+    if (c.allowed(op, security::resource_type::topic, name))
+      return true;
+    e = error_code::topic_authorization_failed;
+    return false;
+  }
+  if (c.allowed_on_cluster(op))
+    return true;
+  e = error_code::cluster_authorization_failed;
+  return false;
+}
 // DescribeConfigs config_source values.
 constexpr int8_t source_dynamic_topic = 1;
 constexpr int8_t source_dynamic_default_broker = 3;
@@ -85,6 +102,10 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
     if (dup.contains(t.name)) {
       out.error_code = error_code::invalid_request;
       out.error_message = "Duplicate topic name.";
+      continue;
+    }
+    if (!c.may_create_topic(t.name)) {
+      out.error_code = error_code::topic_authorization_failed;
       continue;
     }
     cluster::topic_metadata m;
@@ -184,6 +205,10 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
       out.error_message = "Duplicate topic name.";
       continue;
     }
+    if (!c.allowed(security::acl_operation::remove, security::resource_type::topic, name)) {
+      out.error_code = error_code::topic_authorization_failed;
+      continue;
+    }
     if (!c.frontend.opts().delete_topic_enable) {
       out.error_code = error_code::topic_deletion_disabled;
       continue;
@@ -212,6 +237,10 @@ awaitable<net::handler_result> handle_create_partitions(request_context& c,
       out.error_message = "Duplicate topic name.";
       continue;
     }
+    if (!c.allowed(security::acl_operation::alter, security::resource_type::topic, t.name)) {
+      out.error_code = error_code::topic_authorization_failed;
+      continue;
+    }
     auto s = co_await c.frontend.create_partitions(t.name, t.count, r.validate_only);
     set_outcome(out, s);
   }
@@ -230,6 +259,10 @@ awaitable<net::handler_result> handle_describe_configs(request_context& c,
     auto& out = resp.results.emplace_back();
     out.resource_type = res.resource_type;
     out.resource_name = res.resource_name;
+    if (!config_allowed(c, security::acl_operation::describe_configs, res.resource_type,
+                        res.resource_name, out.error_code)) {
+      continue;
+    }
     auto wanted = [&](const std::string& name) {
       return !res.configuration_keys || res.configuration_keys->empty() ||
              std::find(res.configuration_keys->begin(), res.configuration_keys->end(), name) !=
@@ -382,6 +415,10 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
       out.error_message = "Duplicate resource.";
       continue;
     }
+    if (!config_allowed(c, security::acl_operation::alter_configs, res.resource_type,
+                        res.resource_name, out.error_code)) {
+      continue;
+    }
     auto current =
         alter_target(c, res.resource_type, res.resource_name, out.error_code, out.error_message);
     if (!current)
@@ -415,6 +452,10 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
     if (dup.contains(resource_key(res))) {
       out.error_code = error_code::invalid_request;
       out.error_message = "Duplicate resource.";
+      continue;
+    }
+    if (!config_allowed(c, security::acl_operation::alter_configs, res.resource_type,
+                        res.resource_name, out.error_code)) {
       continue;
     }
     auto current =
@@ -483,6 +524,14 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
     if (resp.topics.empty() || resp.topics.back().name != want.ntp.topic)
       resp.topics.emplace_back().name = want.ntp.topic;
     auto& out = resp.topics.back();
+    if (!c.allowed(security::acl_operation::remove, security::resource_type::topic,
+                   want.ntp.topic)) {
+      auto& po = out.partitions.emplace_back();
+      po.partition_index = want.ntp.partition.value();
+      po.error_code = error_code::topic_authorization_failed;
+      po.low_watermark = -1;
+      continue;
+    }
     {
       auto offset = want.offset;
       const model::ntp& n = want.ntp;
@@ -559,6 +608,10 @@ awaitable<net::handler_result> handle_alter_partition_reassignments(
       }
     }
   }
+  if (!c.allowed_on_cluster(security::acl_operation::alter)) {
+    resp.error_code = error_code::cluster_authorization_failed;
+    co_return respond(c, resp);
+  }
   std::unordered_map<std::string, size_t> topic_index;
   size_t budget = reassignment_messages_budget;
   auto set_message = [&budget](auto& out, std::string message) {
@@ -603,6 +656,10 @@ awaitable<net::handler_result> handle_alter_partition_reassignments(
 awaitable<net::handler_result> handle_list_partition_reassignments(
     request_context& c, protocol::list_partition_reassignments_request& r) {
   protocol::list_partition_reassignments_response resp;
+  if (!c.allowed_on_cluster(security::acl_operation::describe)) {
+    resp.error_code = error_code::cluster_authorization_failed;
+    co_return respond(c, resp);
+  }
   // Null topics: every move in flight; else the partitions named that are moving (each once).
   std::optional<std::unordered_set<std::pair<std::string, int32_t>, pair_hash>> asked;
   if (r.topics) {
@@ -635,6 +692,10 @@ awaitable<net::handler_result> handle_elect_leaders(request_context& c,
   constexpr int8_t unclean = 1;
   if (r.election_type != preferred && r.election_type != unclean) {
     resp.error_code = error_code::invalid_request;
+    co_return respond(c, resp);
+  }
+  if (!c.allowed_on_cluster(security::acl_operation::alter)) {
+    resp.error_code = error_code::cluster_authorization_failed;  // v0: an empty answer
     co_return respond(c, resp);
   }
   // Each topic's partitions, in the order first named; null: every partition of every topic,

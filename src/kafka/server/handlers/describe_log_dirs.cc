@@ -12,6 +12,12 @@ using protocol::error_code;
 
 awaitable<net::handler_result> handle_describe_log_dirs(request_context& c,
                                                         protocol::describe_log_dirs_request& r) {
+  if (!c.allowed_on_cluster(security::acl_operation::describe)) {
+    // v3+ says why; earlier versions get no directory (as Kafka answers them).
+    protocol::describe_log_dirs_response denied;
+    denied.error_code = error_code::cluster_authorization_failed;
+    co_return respond(c, denied);
+  }
   std::vector<model::ntp> wanted;
   auto topics = c.topics.snapshot();
   if (!r.topics) {

@@ -163,6 +163,18 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
     }
     r.topics = std::move(known);
   }
+  // Topics the client may not read: TOPIC_AUTHORIZATION_FAILED, partition by partition.
+  std::vector<protocol::fetch_request::fetch_topic> denied;
+  if (c.authorizing()) {
+    std::vector<protocol::fetch_request::fetch_topic> readable;
+    for (auto& t : r.topics) {
+      if (c.allowed(security::acl_operation::read, security::resource_type::topic, t.topic))
+        readable.push_back(std::move(t));
+      else
+        denied.push_back(std::move(t));
+    }
+    r.topics = std::move(readable);
+  }
   {
     struct key_hash {
       size_t operator()(const std::pair<std::string_view, int32_t>& k) const {
@@ -294,6 +306,17 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
       rd.traffic->records_out->Increment(static_cast<double>(rd.next - want.offset));
     }
     pd.records = std::move(rd.records);
+  }
+  for (const auto& t : denied) {
+    auto& tr = resp.responses.emplace_back();
+    tr.topic = t.topic;
+    tr.topic_id = t.topic_id;
+    for (const auto& p : t.partitions) {
+      auto& pd = tr.partitions.emplace_back();
+      pd.partition_index = p.partition;
+      pd.error_code = error_code::topic_authorization_failed;
+      pd.high_watermark = -1;
+    }
   }
   for (const auto& t : unknown_ids) {
     auto& tr = resp.responses.emplace_back();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 #include "kafka/server/context.h"
 #include "kafka/server/lists.h"
@@ -68,6 +69,8 @@ awaitable<net::handler_result> handle_find_coordinator(request_context& c,
       k.error_message = "unknown coordinator key type " + std::to_string(r.key_type);
     } else if (key.empty()) {
       k.error_code = error_code::invalid_group_id;
+    } else if (!c.allowed(security::acl_operation::describe, security::resource_type::group, key)) {
+      k.error_code = error_code::group_authorization_failed;
     } else if (topic_err != errc::none) {
       k.error_code = kerr(topic_err);
     }
@@ -123,8 +126,10 @@ awaitable<net::handler_result> handle_find_coordinator(request_context& c,
 awaitable<net::handler_result> handle_join_group(request_context& c,
                                                  protocol::join_group_request& r) {
   protocol::join_group_response out;
-  if (r.group_id.empty()) {
-    out.error_code = error_code::invalid_group_id;
+  bool denied = !r.group_id.empty() && !c.allowed(security::acl_operation::read,
+                                                  security::resource_type::group, r.group_id);
+  if (r.group_id.empty() || denied) {
+    out.error_code = denied ? error_code::group_authorization_failed : error_code::invalid_group_id;
     out.member_id = r.member_id;
     if (c.version() < 7)
       out.protocol_name = "";
@@ -174,6 +179,10 @@ awaitable<net::handler_result> handle_sync_group(request_context& c,
     out.error_code = error_code::invalid_group_id;
     co_return respond(c, out);
   }
+  if (!c.allowed(security::acl_operation::read, security::resource_type::group, r.group_id)) {
+    out.error_code = error_code::group_authorization_failed;
+    co_return respond(c, out);
+  }
   auto op = c.groups.sync(std::move(r.group_id), std::move(s));
   auto res = co_await std::move(op);
   out.error_code = kerr(res.error);
@@ -190,6 +199,10 @@ awaitable<net::handler_result> handle_heartbeat(request_context& c,
     out.error_code = error_code::invalid_group_id;
     co_return respond(c, out);
   }
+  if (!c.allowed(security::acl_operation::read, security::resource_type::group, r.group_id)) {
+    out.error_code = error_code::group_authorization_failed;
+    co_return respond(c, out);
+  }
   auto op = c.groups.heartbeat(std::move(r.group_id), std::move(r.member_id),
                                std::move(r.group_instance_id), r.generation_id);
   auto e = co_await std::move(op);
@@ -202,6 +215,10 @@ awaitable<net::handler_result> handle_leave_group(request_context& c,
   protocol::leave_group_response out;
   if (r.group_id.empty()) {
     out.error_code = error_code::invalid_group_id;
+    co_return respond(c, out);
+  }
+  if (!c.allowed(security::acl_operation::read, security::resource_type::group, r.group_id)) {
+    out.error_code = error_code::group_authorization_failed;
     co_return respond(c, out);
   }
   std::vector<groups::group::leaving> who;
@@ -234,7 +251,14 @@ awaitable<net::handler_result> handle_offset_commit(request_context& c,
   // One entry per partition, however often it is named: the last mention's offset, the first
   // mention's place (Kafka keeps a map).
   std::unordered_map<std::pair<std::string, int32_t>, size_t, pair_hash> seen;
+  // Committing needs Read on the group and on each topic (Kafka's rules).
+  bool group_denied = !r.group_id.empty() && !c.allowed(security::acl_operation::read,
+                                                        security::resource_type::group, r.group_id);
+  std::set<std::string> topics_denied;
   for (auto& t : r.topics) {
+    if (!group_denied &&
+        !c.allowed(security::acl_operation::read, security::resource_type::topic, t.name))
+      topics_denied.insert(t.name);
     for (auto& p : t.partitions) {
       groups::coordinator::commit_entry e;
       e.topic = t.name;
@@ -244,6 +268,8 @@ awaitable<net::handler_result> handle_offset_commit(request_context& c,
       e.value.metadata = p.committed_metadata.value_or("");
       if (r.group_id.empty())
         e.error = errc::invalid_group_id;
+      else if (group_denied || topics_denied.contains(t.name))
+        e.error = errc::unknown_topic_or_partition;  // not committed; answered below
       else if (!partition_exists(*topics, t.name, p.partition_index))
         e.error = errc::unknown_topic_or_partition;
       auto [it, fresh] = seen.try_emplace({t.name, p.partition_index}, req.entries.size());
@@ -256,7 +282,7 @@ awaitable<net::handler_result> handle_offset_commit(request_context& c,
   seen.clear();
   r.topics.clear();
   std::vector<groups::coordinator::commit_entry> done;
-  if (r.group_id.empty())
+  if (r.group_id.empty() || group_denied)
     done = std::move(req.entries);
   else {
     auto op = c.groups.commit(std::move(r.group_id), std::move(req));
@@ -266,7 +292,10 @@ awaitable<net::handler_result> handle_offset_commit(request_context& c,
   for (const auto& e : done) {
     if (out.topics.empty() || out.topics.back().name != e.topic)
       out.topics.emplace_back().name = e.topic;
-    out.topics.back().partitions.push_back({e.partition, kerr(e.error)});
+    auto code = group_denied                      ? error_code::group_authorization_failed
+                : topics_denied.contains(e.topic) ? error_code::topic_authorization_failed
+                                                  : kerr(e.error);
+    out.topics.back().partitions.push_back({e.partition, code});
   }
   co_return respond(c, out);
 }
@@ -356,15 +385,37 @@ awaitable<net::handler_result> handle_offset_fetch(request_context& c,
       for (auto& t : *r.topics)
         wanted->emplace_back(t.name, t.partition_indexes);
     }
+    if (!c.allowed(security::acl_operation::describe, security::resource_type::group, r.group_id)) {
+      out.error_code = error_code::group_authorization_failed;
+      if (r.topics) {  // v1 has no group-level error: every partition says it
+        for (auto& t : *r.topics) {
+          auto& ot = out.topics.emplace_back();
+          ot.name = t.name;
+          for (auto p : t.partition_indexes)
+            ot.partitions.push_back({p, -1, -1, "", error_code::group_authorization_failed});
+        }
+      }
+      co_return respond(c, out);
+    }
+    bool named = r.topics.has_value();
     auto op = fetch_group(c, r.group_id, std::move(wanted));
     auto [err, topics] = co_await std::move(op);
     out.error_code = err;
     for (auto& [name, parts] : topics) {
+      // Topics the client may not describe: refused when named, left out otherwise.
+      bool described =
+          c.allowed(security::acl_operation::describe, security::resource_type::topic, name, named);
+      if (!described && !named)
+        continue;
       protocol::offset_fetch_response::offset_fetch_response_topic t;
       t.name = name;
       for (auto& p : parts) {
         // v1 has no group-level error: coordinator errors go to every partition.
-        auto e = p.error;
+        auto e = described ? p.error : error_code::topic_authorization_failed;
+        if (!described) {
+          p.offset = -1;
+          p.metadata.clear();
+        }
         t.partitions.push_back({p.partition, p.offset, p.leader_epoch, std::move(p.metadata), e});
       }
       out.topics.push_back(std::move(t));
@@ -379,17 +430,32 @@ awaitable<net::handler_result> handle_offset_fetch(request_context& c,
       for (auto& t : *g.topics)
         wanted->emplace_back(t.name, t.partition_indexes);
     }
-    auto op = fetch_group(c, g.group_id, std::move(wanted));
-    auto [err, topics] = co_await std::move(op);
     protocol::offset_fetch_response::offset_fetch_response_group og;
     og.group_id = g.group_id;
+    if (!c.allowed(security::acl_operation::describe, security::resource_type::group, g.group_id)) {
+      og.error_code = error_code::group_authorization_failed;
+      out.groups.push_back(std::move(og));
+      continue;
+    }
+    bool named = g.topics.has_value();
+    auto op = fetch_group(c, g.group_id, std::move(wanted));
+    auto [err, topics] = co_await std::move(op);
     og.error_code = err;
     for (auto& [name, parts] : topics) {
+      bool described =
+          c.allowed(security::acl_operation::describe, security::resource_type::topic, name, named);
+      if (!described && !named)
+        continue;
       protocol::offset_fetch_response::offset_fetch_response_topics t;
       t.name = name;
-      for (auto& p : parts)
+      for (auto& p : parts) {
+        if (!described) {
+          t.partitions.push_back({p.partition, -1, -1, "", error_code::topic_authorization_failed});
+          continue;
+        }
         t.partitions.push_back({p.partition, p.offset, p.leader_epoch, std::move(p.metadata),
                                 err == error_code::none ? p.error : error_code::none});
+      }
       og.topics.push_back(std::move(t));
     }
     out.groups.push_back(std::move(og));
@@ -403,6 +469,9 @@ awaitable<net::handler_result> handle_list_groups(request_context& c,
   auto listing = co_await std::move(op);
   protocol::list_groups_response out;
   out.error_code = kerr(listing.error);
+  // Describe on the cluster lists every group; otherwise the groups the client may describe.
+  bool all = c.allowed(security::acl_operation::describe, security::resource_type::cluster,
+                       security::cluster_resource, false);
   auto lower = [](std::string_view s) {
     std::string o(s);
     std::transform(o.begin(), o.end(), o.begin(),
@@ -419,6 +488,9 @@ awaitable<net::handler_result> handle_list_groups(request_context& c,
         std::none_of(r.types_filter.begin(), r.types_filter.end(),
                      [&](const std::string& f) { return lower(f) == "classic"; }))
       continue;
+    if (!all && !c.allowed(security::acl_operation::describe, security::resource_type::group,
+                           g.group_id, false))
+      continue;
     out.groups.push_back({g.group_id, g.protocol_type, state, "classic"});
   }
   co_return respond(c, out);
@@ -434,6 +506,12 @@ awaitable<net::handler_result> handle_describe_groups(request_context& c,
     if (id.empty()) {
       g.error_code = error_code::invalid_group_id;
       g.group_state = "Dead";
+      out.groups.push_back(std::move(g));
+      continue;
+    }
+    if (!c.allowed(security::acl_operation::describe, security::resource_type::group, id)) {
+      g.error_code = error_code::group_authorization_failed;
+      g.group_state = "";
       out.groups.push_back(std::move(g));
       continue;
     }
@@ -464,6 +542,11 @@ awaitable<net::handler_result> handle_delete_groups(request_context& c,
   keep_first(r.groups_names, [](const std::string& id) { return id; });
   for (const auto& id : r.groups_names) {
     auto e = errc::invalid_group_id;
+    if (!id.empty() &&
+        !c.allowed(security::acl_operation::remove, security::resource_type::group, id)) {
+      out.results.push_back({id, error_code::group_authorization_failed});
+      continue;
+    }
     if (!id.empty()) {
       auto op = c.groups.delete_group(id);
       e = co_await std::move(op);
@@ -495,6 +578,17 @@ awaitable<net::handler_result> handle_offset_delete(request_context& c,
     out.error_code = error_code::invalid_group_id;
     co_return respond(c, out);
   }
+  if (!c.allowed(security::acl_operation::remove, security::resource_type::group, r.group_id)) {
+    out.error_code = error_code::group_authorization_failed;
+    co_return respond(c, out);
+  }
+  // Partitions of topics the client may not read are answered, not deleted.
+  std::set<std::string> topics_denied;
+  for (const auto& t : r.topics) {
+    if (!c.allowed(security::acl_operation::read, security::resource_type::topic, t.name))
+      topics_denied.insert(t.name);
+  }
+  std::erase_if(which, [&](const auto& tp) { return topics_denied.contains(tp.first); });
   auto op = c.groups.delete_offsets(r.group_id, which);
   auto res = co_await std::move(op);
   out.error_code = kerr(res.error);
@@ -504,6 +598,12 @@ awaitable<net::handler_result> handle_offset_delete(request_context& c,
   for (const auto& t : r.topics) {
     protocol::offset_delete_response::offset_delete_response_topic ot;
     ot.name = t.name;
+    if (topics_denied.contains(t.name)) {
+      for (const auto& p : t.partitions)
+        ot.partitions.push_back({p.partition_index, error_code::topic_authorization_failed});
+      out.topics.push_back(std::move(ot));
+      continue;
+    }
     for (const auto& p : t.partitions) {
       auto e = i < res.partitions.size() ? res.partitions[i] : errc::none;
       if (!partition_exists(*topics, t.name, p.partition_index))

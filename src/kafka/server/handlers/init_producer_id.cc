@@ -17,6 +17,12 @@ awaitable<net::handler_result> handle_init_producer_id(request_context& c,
     resp.producer_epoch = -1;
     co_return respond(c, resp);
   }
+  if (!c.may_produce_idempotently()) {
+    resp.error_code = error_code::cluster_authorization_failed;
+    resp.producer_id = -1;
+    resp.producer_epoch = -1;
+    co_return respond(c, resp);
+  }
   auto id = c.producer_ids.next();
   // In a cluster a new block may be on its way from the controller: wait for it a little.
   for (int i = 0; i < 100 && !id && id.error().code() == std::errc::resource_unavailable_try_again;

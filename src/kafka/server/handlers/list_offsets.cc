@@ -62,7 +62,15 @@ awaitable<net::handler_result> handle_list_offsets(request_context& c,
   for (const auto& t : r.topics) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
+    bool described =
+        c.allowed(security::acl_operation::describe, security::resource_type::topic, t.name);
     for (const auto& p : t.partitions) {
+      if (!described) {
+        auto& po = out.partitions.emplace_back();
+        po.partition_index = p.partition_index;
+        po.error_code = error_code::topic_authorization_failed;
+        continue;
+      }
       auto ts = p.timestamp;
       auto cur = p.current_leader_epoch;
       const model::ntp n{t.name, model::partition_id(p.partition_index)};

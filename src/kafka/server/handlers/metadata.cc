@@ -36,8 +36,11 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
   std::vector<std::string> names;
   auto topics = c.topics.snapshot();
   if (all) {
-    for (const auto& [name, t] : *topics)
-      names.push_back(name);
+    // Only the topics the client may describe (quietly: listing is not asking).
+    for (const auto& [name, t] : *topics) {
+      if (c.allowed(security::acl_operation::describe, security::resource_type::topic, name, false))
+        names.push_back(name);
+    }
   } else {
     for (const auto& t : *r.topics) {
       if (t.name) {
@@ -61,6 +64,11 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
     auto& out = resp.topics.emplace_back();
     out.name = name;
     out.is_internal = cluster::is_internal_topic(name);
+    if (!all &&
+        !c.allowed(security::acl_operation::describe, security::resource_type::topic, name)) {
+      out.error_code = error_code::topic_authorization_failed;
+      continue;
+    }
     auto it = topics->find(name);
     if (it == topics->end()) {
       if (!cluster::validate_topic_name(name)) {
@@ -68,7 +76,7 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
         continue;
       }
       if (!(r.allow_auto_topic_creation && c.frontend.opts().auto_create_topics) ||
-          cluster::is_internal_topic(name)) {
+          cluster::is_internal_topic(name) || !c.may_create_topic(name)) {
         out.error_code = error_code::unknown_topic_or_partition;
         continue;
       }

@@ -62,7 +62,15 @@ awaitable<net::handler_result> handle_offset_for_leader_epoch(
   for (const auto& t : r.topics) {
     auto& out = resp.topics.emplace_back();
     out.topic = t.topic;
+    bool described =
+        c.allowed(security::acl_operation::describe, security::resource_type::topic, t.topic);
     for (const auto& p : t.partitions) {
+      if (!described) {
+        auto& po = out.partitions.emplace_back();
+        po.partition = p.partition;
+        po.error_code = error_code::topic_authorization_failed;
+        continue;
+      }
       const model::ntp n{t.topic, model::partition_id(p.partition)};
       auto cur = p.current_leader_epoch;
       auto want = p.leader_epoch;

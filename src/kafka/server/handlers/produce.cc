@@ -33,8 +33,11 @@ partition_result fail(error_code e, std::optional<std::string> message = std::nu
 /// acknowledged as `acks` asks.
 awaitable<partition_result> produce_one(cluster::partition_manager* partitions,
                                         std::shared_ptr<net::frame_bytes> frame, model::ntp n,
-                                        std::span<std::byte> batch, int16_t acks, int16_t version) {
+                                        std::span<std::byte> batch, int16_t acks, int16_t version,
+                                        bool allowed) {
   (void)frame;  // `batch` points into the request frame: keep it alive until done
+  if (!allowed)
+    co_return fail(error_code::topic_authorization_failed);
   if (cluster::is_internal_topic(n.topic)) {
     co_return fail(error_code::invalid_topic_exception,
                    "internal topics are written by the broker");
@@ -96,11 +99,15 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
     auto frame = c.buffer;
     auto version = c.version();
     std::vector<size_t> shards;
-    for (const auto& n : ntps)
+    std::vector<bool> allowed;
+    for (const auto& n : ntps) {
       shards.push_back(c.partitions.shard_of(n));
+      allowed.push_back(
+          c.allowed(security::acl_operation::write, security::resource_type::topic, n.topic));
+    }
     // Each partition's batch on its owner shard, all at once.
-    auto make = [partitions, frame, &ntps, &batches, acks, version](size_t i) {
-      return produce_one(partitions, frame, ntps[i], batches[i], acks, version);
+    auto make = [partitions, frame, &ntps, &batches, &allowed, acks, version](size_t i) {
+      return produce_one(partitions, frame, ntps[i], batches[i], acks, version, allowed[i]);
     };
     auto op = c.partitions.runtime().invoke_on_each(std::move(shards), make);
     results = co_await std::move(op);

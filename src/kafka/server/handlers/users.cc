@@ -39,6 +39,10 @@ std::string_view as_text(const std::vector<std::byte>& b) {
 awaitable<net::handler_result> handle_describe_user_scram_credentials(
     request_context& c, protocol::describe_user_scram_credentials_request& r) {
   protocol::describe_user_scram_credentials_response out;
+  if (!c.allowed_on_cluster(security::acl_operation::describe)) {
+    out.error_code = error_code::cluster_authorization_failed;
+    co_return respond(c, out);
+  }
   auto state = c.frontend.security();
   auto describe = [&](const std::string& name) {
     protocol::describe_user_scram_credentials_response::described_user u;
@@ -88,6 +92,11 @@ awaitable<net::handler_result> handle_alter_user_scram_credentials(
     ++named[d.name];
   for (const auto& u : r.upsertions)
     ++named[u.name];
+  if (!c.allowed_on_cluster(security::acl_operation::alter)) {
+    for (const auto& [name, n] : named)
+      out.results.push_back({name, error_code::cluster_authorization_failed, std::nullopt});
+    co_return respond(c, out);
+  }
   std::map<std::string, protocol::alter_user_scram_credentials_response::altered_user> results;
   auto fail = [&](const std::string& name, error_code e, std::string message) {
     auto& res = results[name];
@@ -97,9 +106,7 @@ awaitable<net::handler_result> handle_alter_user_scram_credentials(
       res.error_message = std::move(message);
     }
   };
-  std::vector<
-      std::pair<std::string, std::variant<cluster::upsert_scram_cmd, cluster::delete_scram_cmd>>>
-      changes;
+  std::vector<std::pair<std::string, cluster::topics_frontend::security_change>> changes;
   for (const auto& d : r.deletions) {
     auto m = mechanism_of(d.mechanism);
     if (d.name.empty())
@@ -141,7 +148,7 @@ awaitable<net::handler_result> handle_alter_user_scram_credentials(
   }
   for (auto& [name, change] : changes) {
     bool upsert = std::holds_alternative<cluster::upsert_scram_cmd>(change);
-    auto op = c.frontend.alter_user(std::move(change));
+    auto op = c.frontend.alter_security(std::move(change));
     auto s = co_await std::move(op);
     if (!s) {
       auto e = to_kafka_error(s.error());

@@ -1,0 +1,62 @@
+// Authorization of Kafka requests against the ACLs (security::authorized).
+#include <algorithm>
+
+#include "kafka/server/context.h"
+#include "strom/base/logging.h"
+
+namespace strom::kafka::server {
+
+namespace {
+spdlog::logger& lg() {
+  return logging::get("kafka");
+}
+
+/// "10.0.0.1:5000" -> "10.0.0.1"; "[::1]:5000" -> "::1".
+std::string host_of(std::string_view peer) {
+  auto colon = peer.rfind(':');
+  auto host = colon == std::string_view::npos ? peer : peer.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return std::string(host);
+}
+}  // namespace
+
+bool request_context::allowed(security::acl_operation op, security::resource_type type,
+                              std::string_view name, bool audit_denial) const {
+  if (!authorizing())
+    return true;
+  auto who_is = principal();
+  if (std::find(auth->superusers.begin(), auth->superusers.end(), who_is) != auth->superusers.end())
+    return true;
+  security::access a{who_is, host_of(who.peer), op, type, std::string(name)};
+  auto state = frontend.security();
+  if (security::authorized(state->acls, a))
+    return true;
+  if (!audit_denial)
+    return false;
+  STROM_LOG_LIMITED(lg(), info, "{} ({}): {} on {}:{} denied to {}", who.peer,
+                    protocol::api_name(header.key), security::name_of(op), security::name_of(type),
+                    name, who_is);
+  if (audit) {
+    audit->record({"authorization", who_is, who.peer, std::string(protocol::api_name(header.key)),
+                   fmt::format("{}:{}", security::name_of(type), name), "denied",
+                   std::string(security::name_of(op))});
+  }
+  return false;
+}
+
+bool request_context::may_produce_idempotently() const {
+  if (allowed(security::acl_operation::idempotent_write, security::resource_type::cluster,
+              security::cluster_resource, false))
+    return true;
+  auto state = frontend.security();
+  security::access a{principal(), host_of(who.peer), security::acl_operation::write,
+                     security::resource_type::topic, ""};
+  if (security::authorized_on_some(state->acls, a))
+    return true;
+  // Audited as a denial of IdempotentWrite on the cluster.
+  return allowed(security::acl_operation::idempotent_write, security::resource_type::cluster,
+                 security::cluster_resource);
+}
+
+}  // namespace strom::kafka::server
