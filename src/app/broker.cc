@@ -237,6 +237,8 @@ status broker::build() {
   if (*first_user)
     lg().info("STROM_BOOTSTRAP_USER: user {} accepted (SCRAM-SHA-256, PLAIN)",
               (*first_user)->first);
+  // One for all listeners: a client's quota counts what it moves through any of them.
+  auto quotas = std::make_shared<kafka::server::quota_manager>();
   for (const auto& l : cfg_.listeners) {
     bool inter_broker = cfg_.inter_broker_listener && l.name == *cfg_.inter_broker_listener &&
                         cfg_.listeners.size() > 1;
@@ -271,6 +273,7 @@ status broker::build() {
     auth.audit = audit;
     auth.authorize = cfg_.authorization.enabled;
     auth.superusers = cfg_.authorization.superusers;
+    auth.quotas = quotas;
     auto handler = kafka::server::make_handler(*partitions_, *frontend_, *topics_,
                                                std::move(identity), *producer_ids_, *coord_,
                                                request_limits(cfg_), metrics_, std::move(auth));

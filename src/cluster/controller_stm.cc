@@ -273,6 +273,12 @@ std::vector<std::byte> encode(const controller_command& cmd) {
           w.put<int32_t>(static_cast<int32_t>(c.filters.size()));
           for (const auto& f : c.filters)
             put_acl_filter(w, f);
+        } else if constexpr (std::is_same_v<T, alter_quotas_cmd>) {
+          put_quota_entity(w, c.entity);
+          put_quota_values(w, c.set);
+          w.put<int32_t>(static_cast<int32_t>(c.remove.size()));
+          for (const auto& k : c.remove)
+            w.put_string(k);
         } else {
           static_assert(std::is_same_v<T, set_cluster_configs_cmd>);
           w.put_bool(c.replace);
@@ -429,6 +435,16 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       cmd = std::move(d);
       break;
     }
+    case 19: {
+      alter_quotas_cmd q;
+      q.entity = get_quota_entity(c);
+      q.set = get_quota_values(c);
+      auto n = c.read_count(length_prefix::int32, 2, "quota keys");
+      for (int64_t i = 0; c.ok() && i < n; ++i)
+        q.remove.push_back(get_string(c));
+      cmd = std::move(q);
+      break;
+    }
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -476,7 +492,8 @@ result<int64_t> controller_stm::apply(int64_t index, const controller_command& c
         } else if constexpr (std::is_same_v<T, upsert_scram_cmd> ||
                              std::is_same_v<T, delete_scram_cmd> ||
                              std::is_same_v<T, create_acls_cmd> ||
-                             std::is_same_v<T, delete_acls_cmd>) {
+                             std::is_same_v<T, delete_acls_cmd> ||
+                             std::is_same_v<T, alter_quotas_cmd>) {
           auto next = std::make_shared<security_state>(*security_);
           if (auto st = next->apply(c); !st)
             return st.error();
@@ -711,12 +728,14 @@ std::vector<std::byte> controller_stm::snapshot() const {
     moves += t.moving.size();
   auto decommissioned = std::count_if(brokers_.begin(), brokers_.end(),
                                       [](const auto& b) { return b.second.decommissioned; });
-  int8_t version = !security_->users.empty() || !security_->acls.empty() ? int8_t{6}
-                   : decommissioned > 0 || !elections_->empty()          ? int8_t{5}
-                   : moves > 0                                           ? int8_t{4}
-                   : !leaders_->empty() || !epoch_floors_.empty()        ? int8_t{3}
-                   : !cluster_configs_.empty()                           ? int8_t{2}
-                                                                         : int8_t{1};
+  bool security =
+      !security_->users.empty() || !security_->acls.empty() || !security_->quotas.empty();
+  int8_t version = security                                       ? int8_t{6}
+                   : decommissioned > 0 || !elections_->empty()   ? int8_t{5}
+                   : moves > 0                                    ? int8_t{4}
+                   : !leaders_->empty() || !epoch_floors_.empty() ? int8_t{3}
+                   : !cluster_configs_.empty()                    ? int8_t{2}
+                                                                  : int8_t{1};
   w.put<int8_t>(version);
   w.put<int64_t>(applied_);
   w.put_string(cluster_id_);

@@ -1,6 +1,8 @@
 #include "strom/cluster/security_state.h"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -77,6 +79,57 @@ status security_state::apply(const delete_acls_cmd& c) {
                        [&b](const security::acl_filter& f) { return security::matches(f, b); });
   });
   return ok();
+}
+
+status security_state::apply(const alter_quotas_cmd& c) {
+  const auto& e = c.entity;
+  if (!e.user && !e.client_id)
+    return error(controller_errc::invalid_command, "a quota entity names a user or a client id");
+  for (const auto* part : {&e.user, &e.client_id}) {
+    if (*part && **part && (***part).size() > max_user_name)
+      return error(controller_errc::invalid_command, "a quota entity name is too long");
+  }
+  for (const auto& [k, v] : c.set) {
+    if (k != producer_byte_rate && k != consumer_byte_rate)
+      return error(controller_errc::invalid_command, fmt::format("unknown quota key {}", k));
+    if (!std::isfinite(v) || v <= 0)
+      return error(controller_errc::invalid_command,
+                   fmt::format("quota {} must be above 0, got {}", k, v));
+  }
+  auto it = quotas.find(e);
+  if (it == quotas.end() && !c.set.empty() && quotas.size() >= max_quota_entities)
+    return error(controller_errc::invalid_command,
+                 fmt::format("more than {} quota entities", max_quota_entities));
+  auto values = it == quotas.end() ? std::map<std::string, double>{} : it->second;
+  for (const auto& k : c.remove)
+    values.erase(k);
+  for (const auto& [k, v] : c.set)
+    values[k] = v;
+  if (values.empty())
+    quotas.erase(e);
+  else
+    quotas[e] = std::move(values);
+  return ok();
+}
+
+std::optional<security_state::applicable_quota> security_state::quota_for(
+    std::string_view key, const std::string& user, const std::string& client_id) const {
+  if (quotas.empty())
+    return std::nullopt;
+  using part = std::optional<std::optional<std::string>>;
+  const part u(user), du(std::optional<std::string>{}), none;
+  const part cl(client_id), dc(std::optional<std::string>{});
+  const quota_entity order[] = {{u, cl},  {u, dc},    {u, none},  {du, cl},
+                                {du, dc}, {du, none}, {none, cl}, {none, dc}};
+  for (const auto& e : order) {
+    auto it = quotas.find(e);
+    if (it == quotas.end())
+      continue;
+    auto v = it->second.find(std::string(key));
+    if (v != it->second.end())
+      return applicable_quota{e, v->second};
+  }
+  return std::nullopt;
 }
 
 const security::scram_credential* security_state::credential(const std::string& user,
@@ -167,6 +220,56 @@ security::acl_filter get_acl_filter(bytes::cursor& c) {
   return f;
 }
 
+namespace {
+/// Flags of an entity: 1 has a user, 2 the user is named, 4 has a client id, 8 it is named.
+void put_part(bytes::writer& w, const std::optional<std::optional<std::string>>& p) {
+  if (p && *p)
+    w.put_string(**p);
+}
+}  // namespace
+
+void put_quota_entity(bytes::writer& w, const quota_entity& e) {
+  int8_t flags = static_cast<int8_t>((e.user ? 1 : 0) | (e.user && *e.user ? 2 : 0) |
+                                     (e.client_id ? 4 : 0) | (e.client_id && *e.client_id ? 8 : 0));
+  w.put<int8_t>(flags);
+  put_part(w, e.user);
+  put_part(w, e.client_id);
+}
+
+quota_entity get_quota_entity(bytes::cursor& c) {
+  quota_entity e;
+  auto flags = c.read_int8();
+  if (flags & 1)
+    e.user =
+        (flags & 2)
+            ? std::optional<std::string>(std::string(c.read_string(bytes::length_prefix::int16)))
+            : std::optional<std::string>();
+  if (flags & 4)
+    e.client_id =
+        (flags & 8)
+            ? std::optional<std::string>(std::string(c.read_string(bytes::length_prefix::int16)))
+            : std::optional<std::string>();
+  return e;
+}
+
+void put_quota_values(bytes::writer& w, const std::map<std::string, double>& values) {
+  w.put<int32_t>(static_cast<int32_t>(values.size()));
+  for (const auto& [k, v] : values) {
+    w.put_string(k);
+    w.put<int64_t>(std::bit_cast<int64_t>(v));
+  }
+}
+
+std::map<std::string, double> get_quota_values(bytes::cursor& c) {
+  std::map<std::string, double> out;
+  auto n = c.read_count(bytes::length_prefix::int32, 10, "quota values");
+  for (int64_t i = 0; c.ok() && i < n; ++i) {
+    auto k = std::string(c.read_string(bytes::length_prefix::int16));
+    out[k] = std::bit_cast<double>(c.read_int64());
+  }
+  return out;
+}
+
 void security_state::encode(bytes::writer& w) const {
   w.put<int32_t>(static_cast<int32_t>(users.size()));
   for (const auto& [name, creds] : users) {
@@ -178,6 +281,11 @@ void security_state::encode(bytes::writer& w) const {
   w.put<int32_t>(static_cast<int32_t>(acls.size()));
   for (const auto& b : acls)
     put_acl(w, b);
+  w.put<int32_t>(static_cast<int32_t>(quotas.size()));
+  for (const auto& [e, values] : quotas) {
+    put_quota_entity(w, e);
+    put_quota_values(w, values);
+  }
 }
 
 security_state security_state::decode(bytes::cursor& c) {
@@ -195,6 +303,11 @@ security_state security_state::decode(bytes::cursor& c) {
   auto n_acls = c.read_count(bytes::length_prefix::int32, 10, "ACLs");
   for (int64_t i = 0; c.ok() && i < n_acls; ++i)
     s.acls.push_back(get_acl(c));
+  auto n_quotas = c.read_count(bytes::length_prefix::int32, 5, "quota entities");
+  for (int64_t i = 0; c.ok() && i < n_quotas; ++i) {
+    auto e = get_quota_entity(c);
+    s.quotas[e] = get_quota_values(c);
+  }
   return s;
 }
 

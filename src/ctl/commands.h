@@ -26,6 +26,8 @@ void add_cluster_commands(CLI::App& app, context& ctx);  // cluster, broker
 void add_user_commands(CLI::App& app, context& ctx);
 /// acl create|list|delete: Kafka ACLs
 void add_acl_commands(CLI::App& app, context& ctx);
+/// quota set|list|delete: Kafka client quotas
+void add_quota_commands(CLI::App& app, context& ctx);
 /// broker decommission|recommission|status (registered by add_cluster_commands)
 void add_broker_decommission_commands(CLI::App& broker, context& ctx);
 

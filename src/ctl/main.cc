@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
       "  STROM_BROKERS=broker-1:9092 stromctl cluster info\n"
       "  STROM_USER_PASSWORD=s3cret stromctl --command-config admin.properties user create alice\n"
       "  stromctl acl create --principal User:alice --operation Read --topic clicks\n"
+      "  stromctl quota set --user alice --producer-byte-rate 1048576\n"
       "  stromctl -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=SCRAM-SHA-256 \\\n"
       "           -X sasl.username=admin -X sasl.password=s3cret topic list\n"
       "Run 'stromctl COMMAND --help' for a command's options and examples.");
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   add_cluster_commands(app, ctx);
   add_user_commands(app, ctx);
   add_acl_commands(app, ctx);
+  add_quota_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

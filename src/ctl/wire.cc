@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <span>
 #include <system_error>
@@ -958,8 +960,6 @@ constexpr int16_t min_acl_version = 1;
 static_assert(kp::create_acls_request::max_version == kp::describe_acls_request::max_version &&
               kp::create_acls_request::max_version == kp::delete_acls_request::max_version);
 constexpr int16_t max_acl_version = kp::create_acls_request::max_version;
-/// The correlation id of an ACL request, which follows ApiVersions (1) on its connection.
-constexpr int32_t acl_correlation_id = 2;
 
 /// Kafka's operation names by code, from 1 (ANY); 13 and 14 (delegation tokens) only for
 /// the bindings another broker may list.
@@ -986,7 +986,7 @@ std::string label_of(std::span<const std::string_view> names, int8_t code) {
 }
 
 /// The error "NAME: message" (the name alone without a message) of an answer's error code.
-strom::error acl_refusal(kp::error_code code, const std::optional<std::string>& message) {
+strom::error refusal_error(kp::error_code code, const std::optional<std::string>& message) {
   return protocol_error(fmt::format("{}{}{}", kp::error_name(code),
                                     message && !message->empty() ? ": " : "",
                                     message.value_or("")));
@@ -1067,10 +1067,11 @@ result<std::string> encode_acl_request(int32_t correlation_id, int16_t version, 
   return encode_request_bytes(correlation_id, version, req);
 }
 
-/// Decodes an ACL answer of `version`; a malformed one or one of another correlation id is an
-/// error naming the API.
+/// Decodes an answer of `version` (ACLs, client quotas); a malformed one or one of another
+/// correlation id is an error naming the API.
 template <typename Resp>
-result<Resp> decode_acl_response(std::string_view frame, int16_t version, int32_t correlation_id) {
+result<Resp> decode_versioned_response(std::string_view frame, int16_t version,
+                                       int32_t correlation_id) {
   int32_t corr = 0;
   auto r = kp::decode_response<Resp>(std::as_bytes(std::span(frame)), version, &corr);
   if (!r || corr != correlation_id)
@@ -1078,11 +1079,15 @@ result<Resp> decode_acl_response(std::string_view frame, int16_t version, int32_
   return r;
 }
 
-/// ApiVersions, then the ACL request `make` encodes at the version acl_api_version picks for
-/// `key`, over one connection to the first reachable broker; the answer without its size
-/// prefix and the version it has.
-result<std::pair<std::string, int16_t>> acl_round_trip(
+/// The correlation id of a request that follows ApiVersions (1) on its connection.
+constexpr int32_t versioned_correlation_id = 2;
+
+/// ApiVersions, then the request `make` encodes (with versioned_correlation_id) at the version
+/// `pick` chooses for API `key` from the broker's ranges, over one connection to the first
+/// reachable broker; the answer without its size prefix and the version it has.
+result<std::pair<std::string, int16_t>> versioned_round_trip(
     const std::vector<host_port>& brokers, int timeout_ms, kp::api_key key,
+    const std::function<result<int16_t>(const std::vector<api_version_range>&, int16_t)>& pick,
     const std::function<result<std::string>(int32_t, int16_t)>& make) {
   auto conn = connect_any(brokers, timeout_ms);
   if (!conn)
@@ -1090,10 +1095,10 @@ result<std::pair<std::string, int16_t>> acl_round_trip(
   auto ranges = api_versions_on(*conn, 1);
   if (!ranges)
     return ranges.error();
-  auto version = acl_api_version(*ranges, static_cast<int16_t>(key));
+  auto version = pick(*ranges, static_cast<int16_t>(key));
   if (!version)
     return version.error();
-  auto request = make(acl_correlation_id, *version);
+  auto request = make(versioned_correlation_id, *version);
   if (!request)
     return request.error();
   STROM_TRY(conn->write_all(*request));
@@ -1101,6 +1106,14 @@ result<std::pair<std::string, int16_t>> acl_round_trip(
   if (!answer)
     return answer.error();
   return std::pair(std::move(*answer), *version);
+}
+
+/// ApiVersions, then the ACL request `make` encodes at the version acl_api_version picks for
+/// `key`: as versioned_round_trip.
+result<std::pair<std::string, int16_t>> acl_round_trip(
+    const std::vector<host_port>& brokers, int timeout_ms, kp::api_key key,
+    const std::function<result<std::string>(int32_t, int16_t)>& make) {
+  return versioned_round_trip(brokers, timeout_ms, key, acl_api_version, make);
 }
 
 }  // namespace
@@ -1258,7 +1271,7 @@ result<std::string> encode_create_acls_request(int32_t correlation_id, int16_t v
 result<std::vector<acl_outcome>> decode_create_acls_response(
     std::string_view frame, int16_t version, int32_t correlation_id,
     const std::vector<acl_binding>& bindings) {
-  auto r = decode_acl_response<kp::create_acls_response>(frame, version, correlation_id);
+  auto r = decode_versioned_response<kp::create_acls_response>(frame, version, correlation_id);
   if (!r)
     return r.error();
   if (r->results.size() != bindings.size()) {
@@ -1288,11 +1301,11 @@ result<std::string> encode_describe_acls_request(int32_t correlation_id, int16_t
 result<std::vector<acl_binding>> decode_describe_acls_response(std::string_view frame,
                                                                int16_t version,
                                                                int32_t correlation_id) {
-  auto r = decode_acl_response<kp::describe_acls_response>(frame, version, correlation_id);
+  auto r = decode_versioned_response<kp::describe_acls_response>(frame, version, correlation_id);
   if (!r)
     return r.error();
   if (r->error_code != kp::error_code::none)
-    return acl_refusal(r->error_code, r->error_message);
+    return refusal_error(r->error_code, r->error_message);
   std::vector<acl_binding> out;
   for (const auto& res : r->resources) {
     for (const auto& a : res.acls) {
@@ -1326,7 +1339,7 @@ result<std::string> encode_delete_acls_request(int32_t correlation_id, int16_t v
 result<std::vector<acl_outcome>> decode_delete_acls_response(std::string_view frame,
                                                              int16_t version,
                                                              int32_t correlation_id) {
-  auto r = decode_acl_response<kp::delete_acls_response>(frame, version, correlation_id);
+  auto r = decode_versioned_response<kp::delete_acls_response>(frame, version, correlation_id);
   if (!r)
     return r.error();
   if (r->filter_results.size() != 1) {
@@ -1335,7 +1348,7 @@ result<std::vector<acl_outcome>> decode_delete_acls_response(std::string_view fr
   }
   const auto& matched = r->filter_results.front();
   if (matched.error_code != kp::error_code::none)
-    return acl_refusal(matched.error_code, matched.error_message);
+    return refusal_error(matched.error_code, matched.error_message);
   std::vector<acl_outcome> out;
   for (const auto& m : matched.matching_acls) {
     acl_binding b{m.resource_type, m.resource_name, m.pattern_type,   m.principal,
@@ -1353,7 +1366,8 @@ result<std::vector<acl_outcome>> create_acls(const std::vector<host_port>& broke
       });
   if (!answer)
     return answer.error();
-  return decode_create_acls_response(answer->first, answer->second, acl_correlation_id, bindings);
+  return decode_create_acls_response(answer->first, answer->second, versioned_correlation_id,
+                                     bindings);
 }
 
 result<std::vector<acl_binding>> describe_acls(const std::vector<host_port>& brokers,
@@ -1365,7 +1379,7 @@ result<std::vector<acl_binding>> describe_acls(const std::vector<host_port>& bro
                      });
   if (!answer)
     return answer.error();
-  return decode_describe_acls_response(answer->first, answer->second, acl_correlation_id);
+  return decode_describe_acls_response(answer->first, answer->second, versioned_correlation_id);
 }
 
 result<std::vector<acl_outcome>> delete_acls(const std::vector<host_port>& brokers, int timeout_ms,
@@ -1376,7 +1390,334 @@ result<std::vector<acl_outcome>> delete_acls(const std::vector<host_port>& broke
                                });
   if (!answer)
     return answer.error();
-  return decode_delete_acls_response(answer->first, answer->second, acl_correlation_id);
+  return decode_delete_acls_response(answer->first, answer->second, versioned_correlation_id);
+}
+
+// --- Client quotas ----------------------------------------------------------------------------
+
+namespace {
+
+/// Versions 0 and 1, the same fields (1 is flexible).
+constexpr int16_t max_quota_version = 1;
+static_assert(kp::describe_client_quotas_request::max_version == max_quota_version &&
+              kp::alter_client_quotas_request::max_version == max_quota_version);
+
+/// Where a part of `type` stands in an entity: users, client ids, then the others.
+int quota_type_rank(std::string_view type) {
+  if (type == quota_user)
+    return 0;
+  if (type == quota_client_id)
+    return 1;
+  return 2;
+}
+
+bool part_before(const quota_entity_part& a, const quota_entity_part& b) {
+  auto ra = quota_type_rank(a.type);
+  auto rb = quota_type_rank(b.type);
+  // A default part (no name) before the named ones.
+  return std::tie(ra, a.type, a.name) < std::tie(rb, b.type, b.name);
+}
+
+/// The parts of an answer's entity in quota_entity order.
+template <typename Parts>
+quota_entity entity_of(const Parts& parts) {
+  quota_entity out;
+  for (const auto& p : parts)
+    out.push_back({p.entity_type, p.entity_name});
+  std::sort(out.begin(), out.end(), part_before);
+  return out;
+}
+
+/// The entity part of --NAME or --NAME-default; nullopt for neither.
+result<std::optional<quota_entity_part>> quota_part_of(std::string_view type,
+                                                       std::string_view option,
+                                                       const std::optional<std::string>& name,
+                                                       bool is_default) {
+  if (name && is_default)
+    return invalid(fmt::format("--{} and --{}-default exclude each other", option, option));
+  if (name && name->empty())
+    return invalid(fmt::format("--{}: the name cannot be empty (--{}-default is the default)",
+                               option, option));
+  if (!name && !is_default)
+    return std::optional<quota_entity_part>();
+  return std::optional<quota_entity_part>(quota_entity_part{std::string(type), name});
+}
+
+/// The entity of `set` and `delete`, which need one.
+result<quota_entity> required_entity(const quota_options& o) {
+  auto entity = quota_entity_of(o);
+  if (!entity)
+    return entity.error();
+  if (entity->empty())
+    return invalid(
+        "give the entity: --user NAME, --user-default, --client-id ID and/or "
+        "--client-id-default");
+  return entity;
+}
+
+/// Fails when one of `set`'s own options is given to `list` or `delete`.
+status no_set_options(const quota_options& o, std::string_view verb) {
+  if (o.producer_byte_rate || o.consumer_byte_rate || !o.quotas.empty() || !o.remove.empty() ||
+      o.dry_run)
+    return invalid(fmt::format(
+        "quota {} takes no --producer-byte-rate, --consumer-byte-rate, --quota, --remove or "
+        "--dry-run",
+        verb));
+  return ok();
+}
+
+template <typename Req>
+result<std::string> encode_quota_request(int32_t correlation_id, int16_t version, const Req& req) {
+  if (version < 0 || version > max_quota_version)
+    return invalid(fmt::format("{} version {}: stromctl sends version 0 to {}",
+                               kp::api_name(Req::api), version, max_quota_version));
+  return encode_request_bytes(correlation_id, version, req);
+}
+
+}  // namespace
+
+std::string quota_entity_label(const quota_entity& entity) {
+  std::string out;
+  for (const auto& p : entity) {
+    if (!out.empty())
+      out += ", ";
+    out += fmt::format("{}={}", p.type, p.name.value_or("<default>"));
+  }
+  return out;
+}
+
+std::string quota_outcome::reason() const {
+  return message.empty() ? error_name : fmt::format("{}: {}", error_name, message);
+}
+
+result<double> parse_quota_value(std::string_view text) {
+  auto refused = [&] { return invalid(fmt::format("'{}' is not a positive number", text)); };
+  if (text.empty())
+    return refused();
+  double v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end || !std::isfinite(v) || v <= 0)
+    return refused();
+  return v;
+}
+
+std::string format_quota_value(double value) {
+  return fmt::format("{}", value);
+}
+
+result<quota_entity> quota_entity_of(const quota_options& o) {
+  auto user = quota_part_of(quota_user, "user", o.user, o.user_default);
+  if (!user)
+    return user.error();
+  auto client = quota_part_of(quota_client_id, "client-id", o.client_id, o.client_id_default);
+  if (!client)
+    return client.error();
+  quota_entity out;
+  if (*user)
+    out.push_back(std::move(**user));
+  if (*client)
+    out.push_back(std::move(**client));
+  return out;
+}
+
+result<quota_alteration> quota_set_alteration(const quota_options& o) {
+  auto entity = required_entity(o);
+  if (!entity)
+    return entity.error();
+  quota_alteration out;
+  out.entity = std::move(*entity);
+  auto add = [&](quota_op op) -> status {
+    for (const auto& other : out.ops) {
+      if (other.key != op.key)
+        continue;
+      return invalid(other.remove == op.remove ? fmt::format("{} is given twice", op.key)
+                                               : fmt::format("{} is both set and removed", op.key));
+    }
+    out.ops.push_back(std::move(op));
+    return ok();
+  };
+  auto add_rate = [&](std::string_view key, std::string_view option,
+                      const std::optional<std::string>& text) -> status {
+    if (!text)
+      return ok();
+    auto v = parse_quota_value(*text);
+    if (!v)
+      return invalid(fmt::format("--{}: {}", option, v.error().detail()));
+    return add({std::string(key), *v, false});
+  };
+  STROM_TRY(add_rate(quota_producer_byte_rate, "producer-byte-rate", o.producer_byte_rate));
+  STROM_TRY(add_rate(quota_consumer_byte_rate, "consumer-byte-rate", o.consumer_byte_rate));
+  for (const auto& q : o.quotas) {
+    auto kv = parse_key_value(q);
+    if (!kv)
+      return invalid(fmt::format("--quota: {}", kv.error().detail()));
+    auto v = parse_quota_value(kv->second);
+    if (!v)
+      return invalid(fmt::format("--quota {}: {}", kv->first, v.error().detail()));
+    STROM_TRY(add({kv->first, *v, false}));
+  }
+  for (const auto& key : o.remove) {
+    if (key.empty())
+      return invalid("--remove: the key cannot be empty");
+    STROM_TRY(add({key, 0, true}));
+  }
+  if (out.ops.empty())
+    return invalid(
+        "give a quota to set or remove: --producer-byte-rate, --consumer-byte-rate, --quota "
+        "KEY=VALUE or --remove KEY");
+  return out;
+}
+
+result<quota_alteration> quota_delete_alteration(const quota_options& o) {
+  STROM_TRY(no_set_options(o, "delete"));
+  auto entity = required_entity(o);
+  if (!entity)
+    return entity.error();
+  quota_alteration out;
+  out.entity = std::move(*entity);
+  out.ops.push_back({std::string(quota_producer_byte_rate), 0, true});
+  out.ops.push_back({std::string(quota_consumer_byte_rate), 0, true});
+  return out;
+}
+
+result<quota_filter> quota_list_filter(const quota_options& o) {
+  STROM_TRY(no_set_options(o, "list"));
+  auto entity = quota_entity_of(o);
+  if (!entity)
+    return entity.error();
+  quota_filter f;
+  for (const auto& p : *entity) {
+    if (p.name)
+      f.components.push_back({p.type, quota_match_exact, p.name});
+    else
+      f.components.push_back({p.type, quota_match_default, std::nullopt});
+  }
+  return f;
+}
+
+result<int16_t> client_quotas_api_version(const std::vector<api_version_range>& ranges,
+                                          int16_t key) {
+  auto it = std::find_if(ranges.begin(), ranges.end(),
+                         [&](const api_version_range& r) { return r.key == key; });
+  if (it == ranges.end()) {
+    return protocol_error(
+        fmt::format("the broker does not offer {} (API key {}); it may not support client quotas",
+                    api_name(key), key));
+  }
+  auto low = std::max<int16_t>(it->min, 0);
+  auto high = std::min(it->max, max_quota_version);
+  if (low > high) {
+    return protocol_error(
+        fmt::format("the broker offers {} versions {} to {}; stromctl sends version 0 to {}",
+                    api_name(key), it->min, it->max, max_quota_version));
+  }
+  return high;
+}
+
+result<std::string> encode_describe_client_quotas_request(int32_t correlation_id, int16_t version,
+                                                          const quota_filter& filter) {
+  kp::describe_client_quotas_request req;
+  for (const auto& c : filter.components)
+    req.components.push_back({c.entity_type, c.match_type, c.match});
+  req.strict = filter.strict;
+  return encode_quota_request(correlation_id, version, req);
+}
+
+result<std::vector<quota_entry>> decode_describe_client_quotas_response(std::string_view frame,
+                                                                        int16_t version,
+                                                                        int32_t correlation_id) {
+  auto r = decode_versioned_response<kp::describe_client_quotas_response>(frame, version,
+                                                                          correlation_id);
+  if (!r)
+    return r.error();
+  if (r->error_code != kp::error_code::none)
+    return refusal_error(r->error_code, r->error_message);
+  std::vector<quota_entry> out;
+  if (!r->entries)  // null: none
+    return out;
+  for (const auto& e : *r->entries) {
+    quota_entry entry;
+    entry.entity = entity_of(e.entity);
+    for (const auto& v : e.values)
+      entry.values.push_back({v.key, v.value});
+    std::sort(entry.values.begin(), entry.values.end(),
+              [](const quota_value& a, const quota_value& b) { return a.key < b.key; });
+    out.push_back(std::move(entry));
+  }
+  std::sort(out.begin(), out.end(), [](const quota_entry& a, const quota_entry& b) {
+    return std::lexicographical_compare(a.entity.begin(), a.entity.end(), b.entity.begin(),
+                                        b.entity.end(), part_before);
+  });
+  return out;
+}
+
+result<std::string> encode_alter_client_quotas_request(int32_t correlation_id, int16_t version,
+                                                       const std::vector<quota_alteration>& entries,
+                                                       bool validate_only) {
+  kp::alter_client_quotas_request req;
+  for (const auto& a : entries) {
+    auto& e = req.entries.emplace_back();
+    for (const auto& p : a.entity)
+      e.entity.push_back({p.type, p.name});
+    for (const auto& op : a.ops)
+      e.ops.push_back({op.key, op.remove ? 0.0 : op.value, op.remove});
+  }
+  req.validate_only = validate_only;
+  return encode_quota_request(correlation_id, version, req);
+}
+
+result<std::vector<quota_outcome>> decode_alter_client_quotas_response(std::string_view frame,
+                                                                       int16_t version,
+                                                                       int32_t correlation_id,
+                                                                       size_t entries) {
+  auto r =
+      decode_versioned_response<kp::alter_client_quotas_response>(frame, version, correlation_id);
+  if (!r)
+    return r.error();
+  if (r->entries.size() != entries) {
+    return protocol_error(fmt::format("the AlterClientQuotas answer has {} results for {} entities",
+                                      r->entries.size(), entries));
+  }
+  std::vector<quota_outcome> out;
+  for (const auto& e : r->entries) {
+    quota_outcome o;
+    o.entity = entity_of(e.entity);
+    o.error_code = static_cast<int16_t>(e.error_code);
+    o.error_name = std::string(kp::error_name(e.error_code));
+    o.message = e.error_message.value_or("");
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+result<std::vector<quota_entry>> describe_client_quotas(const std::vector<host_port>& brokers,
+                                                        int timeout_ms,
+                                                        const quota_filter& filter) {
+  auto answer = versioned_round_trip(
+      brokers, timeout_ms, kp::api_key::describe_client_quotas, client_quotas_api_version,
+      [&](int32_t correlation_id, int16_t version) {
+        return encode_describe_client_quotas_request(correlation_id, version, filter);
+      });
+  if (!answer)
+    return answer.error();
+  return decode_describe_client_quotas_response(answer->first, answer->second,
+                                                versioned_correlation_id);
+}
+
+result<std::vector<quota_outcome>> alter_client_quotas(const std::vector<host_port>& brokers,
+                                                       int timeout_ms,
+                                                       const std::vector<quota_alteration>& entries,
+                                                       bool validate_only) {
+  auto answer = versioned_round_trip(
+      brokers, timeout_ms, kp::api_key::alter_client_quotas, client_quotas_api_version,
+      [&](int32_t correlation_id, int16_t version) {
+        return encode_alter_client_quotas_request(correlation_id, version, entries, validate_only);
+      });
+  if (!answer)
+    return answer.error();
+  return decode_alter_client_quotas_response(answer->first, answer->second,
+                                             versioned_correlation_id, entries.size());
 }
 
 // --- HTTP -------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 // The bits of networking stromctl does itself, without librdkafka: a blocking TCP connection
 // with deadlines, SASL authentication of it (PLAIN, SCRAM), the Kafka exchanges librdkafka has
 // no public call for (ApiVersions, the cluster-wide configs, partition reassignment, leader
-// elections, log directory sizes, SCRAM credentials) and the ACL requests, over the same
-// authenticated connections (all encoded and decoded by the kafka/protocol codec, which does no
-// I/O), and a tiny HTTP/1.1 client (GET, PUT) for the admin API, which stays unauthenticated.
+// elections, log directory sizes, SCRAM credentials) and the ACL and client quota requests,
+// over the same authenticated connections (all encoded and decoded by the kafka/protocol codec,
+// which does no I/O), and a tiny HTTP/1.1 client (GET, PUT) for the admin API, which stays
+// unauthenticated.
 #pragma once
 
 #include <cstdint>
@@ -427,6 +428,162 @@ result<std::vector<acl_binding>> describe_acls(const std::vector<host_port>& bro
 /// DeleteAcls of one filter, likewise.
 result<std::vector<acl_outcome>> delete_acls(const std::vector<host_port>& brokers, int timeout_ms,
                                              const acl_filter& filter);
+
+// --- Client quotas ----------------------------------------------------------------------------
+
+// Kafka's client quotas (DescribeClientQuotas, AlterClientQuotas): an entity is a user, a client
+// id, or both; each part names one, or is the default entity of its type (no name).
+inline constexpr std::string_view quota_user = "user";
+inline constexpr std::string_view quota_client_id = "client-id";
+/// The keys `quota set` has options for, in bytes per second.
+inline constexpr std::string_view quota_producer_byte_rate = "producer_byte_rate";
+inline constexpr std::string_view quota_consumer_byte_rate = "consumer_byte_rate";
+/// The match types of a DescribeClientQuotas filter component: a name, the default entity, or
+/// any entity of the type.
+inline constexpr int8_t quota_match_exact = 0;
+inline constexpr int8_t quota_match_default = 1;
+inline constexpr int8_t quota_match_any = 2;
+
+/// One part of a quota entity: its type ("user", "client-id") and name; nullopt is the default
+/// entity of the type.
+struct quota_entity_part {
+  std::string type;
+  std::optional<std::string> name;
+  friend bool operator==(const quota_entity_part&, const quota_entity_part&) = default;
+};
+/// The parts of an entity, users first, then client ids, then any other type by name.
+using quota_entity = std::vector<quota_entity_part>;
+
+/// "user=alice, client-id=<default>": each part in order, a default one as <default>.
+std::string quota_entity_label(const quota_entity& entity);
+
+/// One component of a DescribeClientQuotas filter; `match` is the name for quota_match_exact.
+struct quota_filter_component {
+  std::string entity_type;
+  int8_t match_type = quota_match_any;
+  std::optional<std::string> match;
+  friend bool operator==(const quota_filter_component&, const quota_filter_component&) = default;
+};
+
+/// Which entities DescribeClientQuotas lists: those matching every component; with `strict`
+/// only those without parts of other types. No component: every entity.
+struct quota_filter {
+  std::vector<quota_filter_component> components;
+  bool strict = false;
+  friend bool operator==(const quota_filter&, const quota_filter&) = default;
+};
+
+struct quota_value {
+  std::string key;
+  double value = 0;
+  friend bool operator==(const quota_value&, const quota_value&) = default;
+};
+
+/// One entity of a DescribeClientQuotas answer with its quotas.
+struct quota_entry {
+  quota_entity entity;
+  std::vector<quota_value> values;  ///< by key
+  friend bool operator==(const quota_entry&, const quota_entry&) = default;
+};
+
+/// Sets a key to `value`, or with `remove` removes it (`value` is then not used).
+struct quota_op {
+  std::string key;
+  double value = 0;
+  bool remove = false;
+  friend bool operator==(const quota_op&, const quota_op&) = default;
+};
+
+/// The changes of one entity in an AlterClientQuotas request.
+struct quota_alteration {
+  quota_entity entity;
+  std::vector<quota_op> ops;
+  friend bool operator==(const quota_alteration&, const quota_alteration&) = default;
+};
+
+/// The broker's answer for one entity of AlterClientQuotas.
+struct quota_outcome {
+  quota_entity entity;
+  int16_t error_code = 0;
+  std::string error_name;  ///< "NONE", "INVALID_REQUEST", ...
+  std::string message;     ///< the broker's message, or empty
+  [[nodiscard]] bool ok() const { return error_code == 0; }
+  /// "NAME: message", or the error name alone when the broker sent no message.
+  [[nodiscard]] std::string reason() const;
+};
+
+/// A quota value as typed: a positive finite number ("1048576", "1.5", "1e6"); an error
+/// quoting the text otherwise.
+result<double> parse_quota_value(std::string_view text);
+/// The shortest text that reads back as `value`: "1048576", "0.5".
+std::string format_quota_value(double value);
+
+/// The options of `stromctl quota set|list|delete`, as typed.
+struct quota_options {
+  std::optional<std::string> user;
+  bool user_default = false;
+  std::optional<std::string> client_id;
+  bool client_id_default = false;
+  std::optional<std::string> producer_byte_rate;  ///< set only
+  std::optional<std::string> consumer_byte_rate;  ///< set only
+  std::vector<std::string> quotas;                ///< set only: KEY=VALUE of any key
+  std::vector<std::string> remove;                ///< set only: keys
+  bool dry_run = false;                           ///< set only
+};
+
+/// The entity the options name: the user part (--user NAME or --user-default) before the
+/// client id part (--client-id ID or --client-id-default); empty when they name none. An error
+/// naming the options for a name and the default of one type, or an empty name.
+result<quota_entity> quota_entity_of(const quota_options& o);
+/// What `quota set` changes: the entity (at least one part) and its ops in the order
+/// --producer-byte-rate, --consumer-byte-rate, each --quota, each --remove; at least one, each
+/// key at most once, every value positive.
+result<quota_alteration> quota_set_alteration(const quota_options& o);
+/// What `quota delete` changes: the entity (at least one part) loses both byte rates.
+result<quota_alteration> quota_delete_alteration(const quota_options& o);
+/// The filter of `quota list`: a component per part given (a name matched exactly, a default
+/// part as the default), not strict, so that entities with further parts match too; no part:
+/// no component, every entity.
+result<quota_filter> quota_list_filter(const quota_options& o);
+
+/// The version of DescribeClientQuotas or AlterClientQuotas (`key`) stromctl sends to a broker
+/// advertising `ranges`: the highest that both the broker and stromctl (versions 0 and 1)
+/// support; an error naming what the broker offers when there is none.
+result<int16_t> client_quotas_api_version(const std::vector<api_version_range>& ranges,
+                                          int16_t key);
+
+/// A size-prefixed DescribeClientQuotas request of `version`.
+result<std::string> encode_describe_client_quotas_request(int32_t correlation_id, int16_t version,
+                                                          const quota_filter& filter);
+/// Decodes its answer without the size prefix: each entity with its values, entities sorted by
+/// their parts (a default part before named ones), values by key. The answer's error is an
+/// error "NAME: message".
+result<std::vector<quota_entry>> decode_describe_client_quotas_response(std::string_view frame,
+                                                                        int16_t version,
+                                                                        int32_t correlation_id);
+
+/// A size-prefixed AlterClientQuotas request of `version`; with `validate_only` the broker
+/// checks the changes and makes none.
+result<std::string> encode_alter_client_quotas_request(int32_t correlation_id, int16_t version,
+                                                       const std::vector<quota_alteration>& entries,
+                                                       bool validate_only);
+/// Decodes its answer without the size prefix: one outcome per entity, in the answer's order;
+/// an error unless there are `entries` of them.
+result<std::vector<quota_outcome>> decode_alter_client_quotas_response(std::string_view frame,
+                                                                       int16_t version,
+                                                                       int32_t correlation_id,
+                                                                       size_t entries);
+
+/// DescribeClientQuotas to the first reachable broker (ApiVersions, then the version
+/// client_quotas_api_version picks, over one connection): as
+/// encode_describe_client_quotas_request and its decoder.
+result<std::vector<quota_entry>> describe_client_quotas(const std::vector<host_port>& brokers,
+                                                        int timeout_ms, const quota_filter& filter);
+/// AlterClientQuotas, likewise.
+result<std::vector<quota_outcome>> alter_client_quotas(const std::vector<host_port>& brokers,
+                                                       int timeout_ms,
+                                                       const std::vector<quota_alteration>& entries,
+                                                       bool validate_only);
 
 // --- HTTP -------------------------------------------------------------------------------------
 

@@ -104,6 +104,7 @@ class Client:
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         self.correlation = 0
+        self.client_id = "strom-test"
 
     def close(self):
         self.sock.close()
@@ -113,7 +114,7 @@ class Client:
 
     def send(self, api_key, version, body, header_version=1):
         self.correlation += 1
-        header = struct.pack(">hhi", api_key, version, self.correlation) + string("strom-test")
+        header = struct.pack(">hhi", api_key, version, self.correlation) + string(self.client_id)
         if header_version == 2:
             header += b"\x00"
         payload = header + body
@@ -771,3 +772,82 @@ def describe_user_scram(client, users=None):
         r.skip_tags()
         out[user] = (uerr, infos)
     return err, out
+
+
+# --- client quotas ---------------------------------------------------------------------------
+
+
+def _quota_entity(parts):
+    """parts: [(entity type, name or None for the default)]."""
+    out = struct.pack(">i", len(parts))
+    for t, n in parts:
+        out += string(t) + string(n)
+    return out
+
+
+def alter_client_quotas(client, entries, validate_only=False):
+    """AlterClientQuotas v0. entries: [(parts, [(key, value, remove)])]. Returns
+    [(error, message)] in order."""
+    body = struct.pack(">i", len(entries))
+    for parts, ops in entries:
+        body += _quota_entity(parts) + struct.pack(">i", len(ops))
+        for key, value, remove in ops:
+            body += string(key) + struct.pack(">d?", value, remove)
+    body += struct.pack(">?", validate_only)
+    client.send(49, 0, body)
+    r = Reader(client.recv())
+    r.take("i")
+    out = []
+    for _ in range(r.take("i")):
+        err = r.take("h")
+        message = r.string()
+        for _ in range(r.take("i")):
+            r.string()
+            r.string()
+        out.append((err, message))
+    return out
+
+
+def describe_client_quotas(client, components, strict=False):
+    """DescribeClientQuotas v0. components: [(entity type, match type, match)]. Returns
+    (error, message, {((type, name), ...): {key: value}})."""
+    body = struct.pack(">i", len(components))
+    for t, m, name in components:
+        body += string(t) + struct.pack(">b", m) + string(name)
+    body += struct.pack(">?", strict)
+    client.send(48, 0, body)
+    r = Reader(client.recv())
+    r.take("i")
+    err = r.take("h")
+    message = r.string()
+    n = r.take("i")
+    out = {}
+    for _ in range(max(n, 0)):
+        entity = tuple((r.string(), r.string()) for _ in range(r.take("i")))
+        out[entity] = {r.string(): r.take("d") for _ in range(r.take("i"))}
+    return err, message, out
+
+
+def produce_throttle(client, topic, partition, records):
+    """Produce v3 (acks=1): (error, throttle_time_ms)."""
+    body = string(None) + struct.pack(">hi", 1, 30000) + struct.pack(">i", 1) + \
+        string(topic) + struct.pack(">i", 1) + struct.pack(">i", partition) + \
+        struct.pack(">i", len(records)) + records
+    client.send(0, 3, body)
+    r = client.recv()
+    pos = 4
+    (nlen,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + nlen + 4
+    _, err = struct.unpack_from(">ih", r, pos)
+    (throttle,) = struct.unpack_from(">i", r, len(r) - 4)
+    return err, throttle
+
+
+def fetch_throttle(client, topic, partition, offset):
+    """Fetch v4: (throttle_time_ms, record bytes)."""
+    body = struct.pack(">iiiib", -1, 0, 1, 1 << 20, 0) + struct.pack(">i", 1) + \
+        string(topic) + struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, 1 << 20)
+    client.send(1, 4, body)
+    r = client.recv()
+    (throttle,) = struct.unpack_from(">i", r, 0)
+    return throttle, len(r)

@@ -173,7 +173,8 @@ using controller_command =
                  producer_id_floor_cmd, add_topic_cmd, remove_topic_cmd, add_partitions_cmd,
                  update_topic_configs_cmd, set_cluster_configs_cmd, partition_leader_cmd,
                  move_partition_cmd, finish_move_cmd, decommission_broker_cmd, elect_preferred_cmd,
-                 upsert_scram_cmd, delete_scram_cmd, create_acls_cmd, delete_acls_cmd>;
+                 upsert_scram_cmd, delete_scram_cmd, create_acls_cmd, delete_acls_cmd,
+                 alter_quotas_cmd>;
 
 /// Partitions by topic name and index.
 using partition_set = std::set<std::pair<std::string, int32_t>>;

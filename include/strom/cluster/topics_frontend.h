@@ -169,8 +169,8 @@ class topics_frontend {
   /// The users a broker without a controller starts with. Call before the shards start.
   void load_security(security_state s);
   /// A change of the users or the ACLs.
-  using security_change =
-      std::variant<upsert_scram_cmd, delete_scram_cmd, create_acls_cmd, delete_acls_cmd>;
+  using security_change = std::variant<upsert_scram_cmd, delete_scram_cmd, create_acls_cmd,
+                                       delete_acls_cmd, alter_quotas_cmd>;
   /// Applies a change of the users or ACLs: through the controller in a cluster (answered once
   /// this broker applied it), else in this broker's file (answered once it is durable).
   /// Errors: those of security_state::apply.

@@ -92,7 +92,7 @@ struct api_facts {
 };
 
 // Every key of api_key with its first flexible version (current Kafka schemas).
-constexpr std::array<api_facts, 43> all_apis = {{
+constexpr std::array<api_facts, 45> all_apis = {{
     {api_key::produce, 9},
     {api_key::fetch, 12},
     {api_key::list_offsets, 6},
@@ -132,6 +132,8 @@ constexpr std::array<api_facts, 43> all_apis = {{
     {api_key::alter_partition_reassignments, 0},
     {api_key::list_partition_reassignments, 0},
     {api_key::offset_delete, -1},
+    {api_key::describe_client_quotas, 1},
+    {api_key::alter_client_quotas, 1},
     {api_key::describe_user_scram_credentials, 0},
     {api_key::alter_user_scram_credentials, 0},
     {api_key::describe_cluster, 0},
@@ -139,7 +141,7 @@ constexpr std::array<api_facts, 43> all_apis = {{
 }};
 
 // Kept sorted by key. Ranges: protocol reference §3.2, phase 1.
-constexpr std::array<api_support, 37> served = {{
+constexpr std::array<api_support, 39> served = {{
     {api_key::produce, 0, 11, 3},
     {api_key::fetch, 4, 13, 4},
     {api_key::list_offsets, 1, 7, 1},
@@ -174,6 +176,8 @@ constexpr std::array<api_support, 37> served = {{
     {api_key::alter_partition_reassignments, 0, 1, 0},
     {api_key::list_partition_reassignments, 0, 0, 0},
     {api_key::offset_delete, 0, 0, 0},
+    {api_key::describe_client_quotas, 0, 1, 0},
+    {api_key::alter_client_quotas, 0, 1, 0},
     {api_key::describe_user_scram_credentials, 0, 0, 0},
     {api_key::alter_user_scram_credentials, 0, 0, 0},
     {api_key::describe_cluster, 0, 1, 0},

@@ -45,6 +45,17 @@ bool request_context::allowed(security::acl_operation op, security::resource_typ
   return false;
 }
 
+std::chrono::milliseconds request_context::throttle(quota_manager::kind k, int64_t bytes) const {
+  if (auth == nullptr || !auth->quotas || bytes <= 0)
+    return std::chrono::milliseconds(0);
+  auto state = frontend.security();
+  if (state->quotas.empty())
+    return std::chrono::milliseconds(0);
+  auto p = principal();
+  auto user = p.starts_with("User:") ? p.substr(5) : p;
+  return auth->quotas->record(k, user, header.client_id.value_or(""), bytes, *state);
+}
+
 bool request_context::may_produce_idempotently() const {
   if (allowed(security::acl_operation::idempotent_write, security::resource_type::cluster,
               security::cluster_resource, false))

@@ -56,6 +56,9 @@ struct request_context {
   /// InitProducerId without a transactional id: IdempotentWrite on the cluster, or Write on
   /// some topic (KIP-679).
   [[nodiscard]] bool may_produce_idempotently() const;
+  /// Counts `bytes` against the client's quota of `k`; the delay its response gets (zero
+  /// without one).
+  [[nodiscard]] std::chrono::milliseconds throttle(quota_manager::kind k, int64_t bytes) const;
   /// Whether authorization is on for this listener.
   [[nodiscard]] bool authorizing() const { return auth != nullptr && auth->authorize; }
 };
@@ -151,6 +154,10 @@ awaitable<net::handler_result> handle_delete_groups(request_context& c,
                                                     protocol::delete_groups_request& r);
 awaitable<net::handler_result> handle_offset_delete(request_context& c,
                                                     protocol::offset_delete_request& r);
+awaitable<net::handler_result> handle_describe_client_quotas(
+    request_context& c, protocol::describe_client_quotas_request& r);
+awaitable<net::handler_result> handle_alter_client_quotas(request_context& c,
+                                                          protocol::alter_client_quotas_request& r);
 awaitable<net::handler_result> handle_describe_acls(request_context& c,
                                                     protocol::describe_acls_request& r);
 awaitable<net::handler_result> handle_create_acls(request_context& c,

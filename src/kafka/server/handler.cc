@@ -86,6 +86,8 @@ bool is_implemented(api_key key) {
     case api_key::describe_acls:
     case api_key::create_acls:
     case api_key::delete_acls:
+    case api_key::describe_client_quotas:
+    case api_key::alter_client_quotas:
       return true;
     default:
       return false;
@@ -253,6 +255,12 @@ class kafka_handler final : public net::request_handler {
       case api_key::sasl_authenticate:
         co_return sasl_.authenticate(c, session_of(c.who),
                                      std::get<sasl_authenticate_request>(body));
+      case api_key::describe_client_quotas:
+        co_return co_await handle_describe_client_quotas(
+            c, std::get<describe_client_quotas_request>(body));
+      case api_key::alter_client_quotas:
+        co_return co_await handle_alter_client_quotas(c,
+                                                      std::get<alter_client_quotas_request>(body));
       case api_key::describe_acls:
         co_return co_await handle_describe_acls(c, std::get<describe_acls_request>(body));
       case api_key::create_acls:

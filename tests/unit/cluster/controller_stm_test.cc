@@ -70,6 +70,10 @@ TEST(ControllerStm, CommandsRoundTripThroughTheirEncoding) {
       delete_scram_cmd{"alice", security::scram_mechanism::sha512},
       create_acls_cmd{{acl("User:alice", "clicks"), acl("User:*", "billing-")}},
       delete_acls_cmd{{security::acl_filter{}, by_principal("User:bob")}},
+      alter_quotas_cmd{{std::optional<std::string>("alice"), std::optional<std::string>()},
+                       {{"producer_byte_rate", 1024.5}},
+                       {"consumer_byte_rate"}},
+      alter_quotas_cmd{{std::nullopt, std::optional<std::string>("app")}, {}, {}},
   };
   for (const auto& c : cmds) {
     auto back = decode_command(encode(c));
@@ -185,7 +189,12 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
         }
         return r;
       };
-      switch (rnd.uniform(0, 18)) {
+      switch (rnd.uniform(0, 19)) {
+        case 19:
+          return alter_quotas_cmd{
+              {std::optional<std::string>("u" + std::to_string(id)), std::nullopt},
+              {{"producer_byte_rate", static_cast<double>(rnd.uniform(0, 3)) * 1000}},
+              {}};
         case 17:
           return create_acls_cmd{{acl("User:u" + std::to_string(id), name)}};
         case 18:

@@ -175,7 +175,7 @@ TEST(Headers, ResponseHeaderV1HasOneEmptyTagByte) {
 
 TEST(Apis, SupportedTable) {
   auto apis = supported_apis();
-  EXPECT_EQ(apis.size(), 37u);
+  EXPECT_EQ(apis.size(), 39u);
   const api_support* produce = find_supported_api(api_key::produce);
   ASSERT_NE(produce, nullptr);
   EXPECT_EQ(produce->min_version, 0);  // advertised from 0 for librdkafka (KAFKA-18659)

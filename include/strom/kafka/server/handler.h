@@ -14,6 +14,7 @@
 #include "strom/cluster/topic_table.h"
 #include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
+#include "strom/kafka/server/quotas.h"
 #include "strom/metrics/metrics.h"
 #include "strom/net/server.h"
 #include "strom/security/audit.h"
@@ -81,6 +82,8 @@ struct listener_auth {
   /// `superusers` may do everything.
   bool authorize = false;
   std::vector<std::string> superusers;
+  /// The broker's client quotas (shared by its listeners); none when null.
+  std::shared_ptr<quota_manager> quotas;
 };
 
 /// The Kafka front end: decodes each request frame, dispatches it to the handler of its API,

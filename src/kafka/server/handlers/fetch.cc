@@ -286,6 +286,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   }
 
   // One topic entry per run of partitions of the same topic, in the request's order.
+  int64_t sent = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
     const auto& want = parts[i];
     if (resp.responses.empty() || resp.responses.back().topic != want.ntp.topic) {
@@ -305,7 +306,18 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
       rd.traffic->bytes_out->Increment(static_cast<double>(rd.records.size_bytes()));
       rd.traffic->records_out->Increment(static_cast<double>(rd.next - want.offset));
     }
+    sent += static_cast<int64_t>(rd.records.size_bytes());
     pd.records = std::move(rd.records);
+  }
+  // Over its consumer_byte_rate the client waits (KIP-219's throttle time, and the response
+  // held back for it).
+  if (auto wait = c.throttle(quota_manager::kind::fetch, sent); wait.count() > 0) {
+    resp.throttle_time_ms = static_cast<int32_t>(wait.count());
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(wait);
+    boost::system::error_code ec;
+    auto pause = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(pause);
   }
   for (const auto& t : denied) {
     auto& tr = resp.responses.emplace_back();

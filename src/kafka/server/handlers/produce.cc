@@ -123,6 +123,21 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
   }
 
   protocol::produce_response resp;
+  int64_t stored = 0;
+  for (size_t k = 0; k < results.size(); ++k) {
+    if (results[k].error == error_code::none)
+      stored += static_cast<int64_t>(batches[k].size());
+  }
+  // Over its producer_byte_rate the client waits (KIP-219's throttle time, and the response
+  // held back for it).
+  if (auto wait = c.throttle(quota_manager::kind::produce, stored); wait.count() > 0) {
+    resp.throttle_time_ms = static_cast<int32_t>(wait.count());
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(wait);
+    boost::system::error_code ec;
+    auto pause = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(pause);
+  }
   size_t i = 0;
   for (auto& t : r.topic_data) {
     auto& out = resp.responses.emplace_back();

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "strom/cluster/security_state.h"
+
+namespace strom::kafka::server {
+
+/// Enforces the client byte-rate quotas (producer_byte_rate, consumer_byte_rate) of one broker,
+/// as Kafka does: the bytes each quota entity moved are summed over a sliding window of
+/// `samples` samples of `sample` each; a response that takes the rate over the quota is
+/// delayed by the time the client would have had to wait to stay within it,
+/// (rate - quota) / quota * window, and says so in throttle_time_ms. A quota of a user (or a
+/// default user) is shared by that user's connections, over all shards. Thread-safe (one mutex,
+/// taken only while some quota exists). Windows not touched for a whole window are dropped,
+/// and at most `max_entities` are kept (the least recently used goes first).
+class quota_manager {
+ public:
+  enum class kind { produce, fetch };
+  using clock = std::chrono::steady_clock;
+
+  explicit quota_manager(std::chrono::milliseconds sample = std::chrono::seconds(1),
+                         int samples = 11, size_t max_entities = 100000)
+      : sample_(sample), samples_(samples), max_entities_(max_entities) {}
+
+  /// Counts `bytes` moved for `user` (the name of an authenticated principal, "ANONYMOUS"
+  /// otherwise) connecting as `client_id`, under the quotas of `s`; returns how long to delay
+  /// the response (zero without a quota or within it), at most max_delay.
+  std::chrono::milliseconds record(kind k, const std::string& user, const std::string& client_id,
+                                   int64_t bytes, const cluster::security_state& s,
+                                   clock::time_point now = clock::now());
+
+  /// The longest delay of one response.
+  static constexpr std::chrono::milliseconds max_delay{10000};
+
+  [[nodiscard]] size_t tracked() const;
+
+ private:
+  struct window {
+    /// Per sample: its start and the bytes in it.
+    std::deque<std::pair<clock::time_point, double>> samples;
+    clock::time_point last_used;
+  };
+  void expire(clock::time_point now);
+  clock::time_point last_expiry_{};
+
+  std::chrono::milliseconds sample_;
+  int samples_;
+  size_t max_entities_;
+  mutable std::mutex mu_;  // guards windows_
+  std::unordered_map<std::string, window> windows_;
+};
+
+}  // namespace strom::kafka::server
