@@ -19,6 +19,7 @@
 #include "strom/base/logging.h"
 #include "strom/metrics/metrics.h"
 #include "strom/net/server.h"
+#include "strom/security/scram.h"
 
 namespace strom::admin {
 
@@ -157,10 +158,48 @@ struct server::impl {
     --open;
   }
 
+  /// HTTP basic authentication against the users' SCRAM credentials.
+  bool authenticated(const http::request<http::string_body>& req) const {
+    auto header = req[http::field::authorization];
+    constexpr std::string_view scheme = "Basic ";
+    if (header.size() <= scheme.size() ||
+        !std::equal(scheme.begin(), scheme.end(), header.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        }))
+      return false;
+    auto decoded = security::base64_decode(
+        std::string_view(header.data() + scheme.size(), header.size() - scheme.size()));
+    if (!decoded)
+      return false;
+    auto colon = decoded->find(':');
+    if (colon == std::string::npos)
+      return false;
+    auto user = decoded->substr(0, colon);
+    auto password = std::string_view(*decoded).substr(colon + 1);
+    if (opts.bootstrap_user && opts.bootstrap_user->first == user)
+      return security::password_matches(opts.bootstrap_user->second, password);
+    if (!src.security)
+      return false;  // the users are not known before the broker started
+    auto state = src.security();
+    for (auto m : {security::scram_mechanism::sha512, security::scram_mechanism::sha256}) {
+      if (const auto* k = state->credential(user, m))
+        return security::password_matches(*k, password);
+    }
+    return false;
+  }
+
   awaitable<response> route(const http::request<http::string_body>& req) {
     std::string target(req.target());
     std::string path = target.substr(0, target.find('?'));
     bool get = req.method() == http::verb::get;
+    if (opts.require_auth && path != "/v1/status/live" && path != "/v1/status/ready" &&
+        !authenticated(req)) {
+      STROM_LOG_LIMITED(lg(), warn, "admin API: unauthenticated request for {} refused", path);
+      auto r = json_error(http::status::unauthorized, "authentication required");
+      r.set(http::field::www_authenticate, "Basic realm=\"strom\"");
+      co_return r;
+    }
     if (path == "/metrics" && get) {
       if (!opts.metrics_enabled)
         co_return json_error(http::status::not_found, "metrics are disabled");
@@ -686,17 +725,20 @@ void server::start() {
 void server::attach(cluster::partition_manager* partitions, groups::coordinator* groups,
                     storage::log_manager* logs, std::function<int64_t()> connections,
                     std::function<std::shared_ptr<const cluster::cluster_view>()> cluster,
-                    cluster::topics_frontend* topics) {
+                    cluster::topics_frontend* topics,
+                    std::function<std::shared_ptr<const cluster::security_state>()> security) {
   auto& i = *impl_;
-  asio::post(i.io, [&i, partitions, groups, logs, connections = std::move(connections),
-                    cluster = std::move(cluster), topics]() mutable {
-    i.src.cluster = std::move(cluster);
-    i.src.topics = topics;
-    i.src.partitions = partitions;
-    i.src.groups = groups;
-    i.src.logs = logs;
-    i.src.connections = std::move(connections);
-  });
+  asio::post(i.io,
+             [&i, partitions, groups, logs, connections = std::move(connections),
+              cluster = std::move(cluster), topics, security = std::move(security)]() mutable {
+               i.src.cluster = std::move(cluster);
+               i.src.security = std::move(security);
+               i.src.topics = topics;
+               i.src.partitions = partitions;
+               i.src.groups = groups;
+               i.src.logs = logs;
+               i.src.connections = std::move(connections);
+             });
 }
 
 void server::stop() {

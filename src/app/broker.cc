@@ -92,7 +92,10 @@ status broker::build() {
   // The admin listener comes first: liveness and readiness answer during log recovery.
   auto sources = admin_sources(cfg_, opts_.version, &ready_);
   sources.metrics = &metrics_;
-  admin_ = std::make_unique<admin::server>(admin_options(cfg_), std::move(sources));
+  auto admin_opts = admin_options(cfg_);
+  if (auto u = bootstrap_user(std::getenv("STROM_BOOTSTRAP_USER")); u && *u)
+    admin_opts.bootstrap_user = **u;
+  admin_ = std::make_unique<admin::server>(std::move(admin_opts), std::move(sources));
   try {
     admin_->start();
   } catch (const std::exception& e) {
@@ -304,7 +307,8 @@ status broker::build() {
           n += s->connections();
         return n;
       },
-      std::move(view), controller_ ? frontend_.get() : nullptr);
+      std::move(view), controller_ ? frontend_.get() : nullptr,
+      [f = frontend_.get()] { return f->security(); });
   return {};
 }
 

@@ -113,6 +113,7 @@ admin::options admin_options(const config::broker_config& c) {
   o.metrics_enabled = c.metrics.enabled;
   o.per_partition = c.metrics.per_partition;
   o.consumer_lag = c.metrics.consumer_lag;
+  o.require_auth = c.authorization.enabled;
   return o;
 }
 

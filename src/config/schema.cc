@@ -796,9 +796,10 @@ std::vector<entry> build() {
         .kind = k::boolean,
         .kafka_name = "authorizer.class.name",
         .description = "Check every request against the ACLs (CreateAcls, `stromctl acl`): "
-                       "what no ACL allows is denied, a deny wins over any allow "
-                       "(docs/security.md). false = every client may do everything, and the "
-                       "ACL APIs answer SECURITY_DISABLED."},
+                       "what no ACL allows is denied, a deny wins over any allow; the admin "
+                       "HTTP API then needs HTTP basic authentication but for liveness and "
+                       "readiness (docs/security.md). false = every client may do everything, "
+                       "and the ACL APIs answer SECURITY_DISABLED."},
        FIELD(authorization.enabled)},
       {{.path = "authorization.superusers",
         .kind = k::string_list,

@@ -228,6 +228,31 @@ security:
         self.assertEqual(r.returncode, 1)
         self.assertIn("CLUSTER_AUTHORIZATION_FAILED", r.stderr)
 
+    def test_admin_api_needs_authentication(self):
+        import base64
+        import urllib.error
+        import urllib.request
+        base = f"http://127.0.0.1:{self.broker.admin_port}"
+
+        def status(path, user=None, password=None):
+            req = urllib.request.Request(base + path)
+            if user:
+                token = base64.b64encode(f"{user}:{password}".encode()).decode()
+                req.add_header("Authorization", f"Basic {token}")
+            try:
+                with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+        self.assertEqual(status("/v1/status/live"), 200)  # probes stay open
+        self.assertEqual(status("/v1/status/ready"), 200)
+        for path in ("/metrics", "/v1/cluster/health", "/v1/config"):
+            self.assertEqual(status(path), 401, path)
+            self.assertEqual(status(path, "alice", "wrong"), 401, path)
+            self.assertEqual(status(path, "nobody", "x"), 401, path)
+            self.assertEqual(status(path, "alice", USERS["alice"]), 200, path)
+            self.assertEqual(status(path, *ADMIN), 200, path)  # the bootstrap user
+
     def test_denials_are_audited(self):
         self.produce("alice", "clicks", n=1)
         deadline = time.time() + TIMEOUT

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "strom/cluster/controller.h"
@@ -13,6 +15,7 @@
 #include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
 #include "strom/metrics/metrics.h"
+#include "strom/security/scram.h"
 #include "strom/storage/log_manager.h"
 
 namespace strom::admin {
@@ -27,6 +30,11 @@ struct options {
   std::chrono::milliseconds io_timeout{10000};  ///< to read a request or write a response
   size_t max_header_bytes = 8192;
   size_t max_body_bytes = 64 * 1024;
+  /// `authorization.enabled`: every endpoint but liveness and readiness needs HTTP basic
+  /// authentication as a user with a SCRAM credential (401 otherwise).
+  bool require_auth = false;
+  /// A user accepted besides the cluster's (STROM_BOOTSTRAP_USER).
+  std::optional<std::pair<std::string, security::scram_credential>> bootstrap_user;
 };
 
 /// What the admin API reports on; every pointer outlives the server. The broker's parts
@@ -49,6 +57,8 @@ struct sources {
   /// In a cluster: the brokers and the controller as the controller log describes them
   /// (`/v1/cluster/health` lists every broker); unset on a single-node broker.
   std::function<std::shared_ptr<const cluster::cluster_view>()> cluster;
+  /// The users, for require_auth (null until attach()).
+  std::function<std::shared_ptr<const cluster::security_state>()> security;
   /// The effective configuration as (key path, value) pairs, secrets already masked.
   std::vector<std::pair<std::string, std::string>> config;
 };
@@ -73,7 +83,8 @@ class server {
   void attach(cluster::partition_manager* partitions, groups::coordinator* groups,
               storage::log_manager* logs, std::function<int64_t()> connections,
               std::function<std::shared_ptr<const cluster::cluster_view>()> cluster = {},
-              cluster::topics_frontend* topics = nullptr);
+              cluster::topics_frontend* topics = nullptr,
+              std::function<std::shared_ptr<const cluster::security_state>()> security = {});
   /// Closes the listener and every connection, and joins the thread.
   void stop();
   [[nodiscard]] uint16_t port() const;
