@@ -1285,16 +1285,24 @@ result<std::vector<acl_outcome>> decode_create_acls_response(
   return out;
 }
 
+namespace {
+/// A DescribeAcls request or a DeleteAcls filter, which carry the same filter fields.
+template <typename F>
+void fill_filter(F& f, const acl_filter& filter) {
+  f.resource_type_filter = filter.resource_type;
+  f.resource_name_filter = filter.resource_name;
+  f.pattern_type_filter = filter.pattern_type;
+  f.principal_filter = filter.principal;
+  f.host_filter = filter.host;
+  f.operation = filter.operation;
+  f.permission_type = filter.permission;
+}
+}  // namespace
+
 result<std::string> encode_describe_acls_request(int32_t correlation_id, int16_t version,
                                                  const acl_filter& filter) {
   kp::describe_acls_request req;
-  req.resource_type_filter = filter.resource_type;
-  req.resource_name_filter = filter.resource_name;
-  req.pattern_type_filter = filter.pattern_type;
-  req.principal_filter = filter.principal;
-  req.host_filter = filter.host;
-  req.operation = filter.operation;
-  req.permission_type = filter.permission;
+  fill_filter(req, filter);
   return encode_acl_request(correlation_id, version, req);
 }
 
@@ -1325,14 +1333,7 @@ result<std::vector<acl_binding>> decode_describe_acls_response(std::string_view 
 result<std::string> encode_delete_acls_request(int32_t correlation_id, int16_t version,
                                                const acl_filter& filter) {
   kp::delete_acls_request req;
-  auto& f = req.filters.emplace_back();
-  f.resource_type_filter = filter.resource_type;
-  f.resource_name_filter = filter.resource_name;
-  f.pattern_type_filter = filter.pattern_type;
-  f.principal_filter = filter.principal;
-  f.host_filter = filter.host;
-  f.operation = filter.operation;
-  f.permission_type = filter.permission;
+  fill_filter(req.filters.emplace_back(), filter);
   return encode_acl_request(correlation_id, version, req);
 }
 

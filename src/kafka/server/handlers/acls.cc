@@ -42,6 +42,29 @@ std::string describe_binding(const acl_binding& b) {
                      security::name_of(b.pattern), b.host);
 }
 
+/// The refusal every change of the ACLs gets before anything else: SECURITY_DISABLED without
+/// an authorizer, CLUSTER_AUTHORIZATION_FAILED without Alter on the cluster; set on each of
+/// `results`. False when the change may go on.
+template <typename Results>
+bool refused_change(const request_context& c, Results& results) {
+  std::optional<error_code> e;
+  const char* message = nullptr;
+  if (!c.authorizing()) {
+    e = error_code::security_disabled;
+    message = no_authorizer;
+  } else if (!c.allowed_on_cluster(security::acl_operation::alter)) {
+    e = error_code::cluster_authorization_failed;
+  }
+  if (!e)
+    return false;
+  for (auto& res : results) {
+    res.error_code = *e;
+    if (message)
+      res.error_message = message;
+  }
+  return true;
+}
+
 void audit_change(const request_context& c, std::string_view api, const acl_binding& b, bool ok) {
   if (c.audit) {
     c.audit->record({"admin", c.principal(), c.who.peer, std::string(api),
@@ -96,21 +119,8 @@ awaitable<net::handler_result> handle_create_acls(request_context& c,
                                                   protocol::create_acls_request& r) {
   protocol::create_acls_response out;
   out.results.resize(r.creations.size());
-  auto fail_all = [&](error_code e, const char* message) {
-    for (auto& res : out.results) {
-      res.error_code = e;
-      if (message)
-        res.error_message = message;
-    }
-  };
-  if (!c.authorizing()) {
-    fail_all(error_code::security_disabled, no_authorizer);
+  if (refused_change(c, out.results))
     co_return respond(c, out);
-  }
-  if (!c.allowed_on_cluster(security::acl_operation::alter)) {
-    fail_all(error_code::cluster_authorization_failed, nullptr);
-    co_return respond(c, out);
-  }
   cluster::create_acls_cmd cmd;
   std::vector<size_t> submitted;
   for (size_t i = 0; i < r.creations.size(); ++i) {
@@ -156,21 +166,8 @@ awaitable<net::handler_result> handle_delete_acls(request_context& c,
                                                   protocol::delete_acls_request& r) {
   protocol::delete_acls_response out;
   out.filter_results.resize(r.filters.size());
-  auto fail_all = [&](error_code e, const char* message) {
-    for (auto& res : out.filter_results) {
-      res.error_code = e;
-      if (message)
-        res.error_message = message;
-    }
-  };
-  if (!c.authorizing()) {
-    fail_all(error_code::security_disabled, no_authorizer);
+  if (refused_change(c, out.filter_results))
     co_return respond(c, out);
-  }
-  if (!c.allowed_on_cluster(security::acl_operation::alter)) {
-    fail_all(error_code::cluster_authorization_failed, nullptr);
-    co_return respond(c, out);
-  }
   cluster::delete_acls_cmd cmd;
   std::vector<size_t> submitted;
   for (size_t i = 0; i < r.filters.size(); ++i) {
