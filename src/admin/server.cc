@@ -12,6 +12,7 @@
 #include <prometheus/text_serializer.h>
 #include "strom/net/asio.h"  // first: Asio needs <utility> before it
 
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -19,6 +20,7 @@
 #include "strom/base/logging.h"
 #include "strom/metrics/metrics.h"
 #include "strom/net/server.h"
+#include "strom/net/tls.h"
 #include "strom/security/scram.h"
 
 namespace strom::admin {
@@ -111,21 +113,51 @@ struct server::impl {
         continue;
       }
       auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
-      asio::co_spawn(io, session(stream), asio::detached);
+      asio::co_spawn(io, session(stream, opts.tls ? opts.tls->current() : nullptr), asio::detached);
     }
   }
 
-  awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream) {
+  /// One connection: the TLS handshake first when the listener has a context, then requests.
+  awaitable<void> session(std::shared_ptr<beast::tcp_stream> tcp,
+                          std::shared_ptr<asio::ssl::context> tls) {
     ++open;
-    sessions.insert(stream);
+    sessions.insert(tcp);
+    boost::system::error_code ec;
+    if (tls) {
+      asio::ssl::stream<beast::tcp_stream&> secure(*tcp, *tls);
+      tcp->expires_after(opts.io_timeout);
+      co_await secure.async_handshake(asio::ssl::stream_base::server,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        STROM_LOG_LIMITED(lg(), info, "admin: TLS handshake failed: {}", ec.message());
+      } else {
+        // No temporaries inside co_await (GCC 12 destroys them twice).
+        auto op = serve(secure, *tcp, net::peer_subject(secure.native_handle()));
+        co_await std::move(op);
+      }
+    } else {
+      auto op = serve(*tcp, *tcp, std::nullopt);
+      co_await std::move(op);
+    }
+    tcp->socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp->close();
+    sessions.erase(tcp);
+    --open;
+  }
+
+  /// The requests of one connection, read and answered over `stream` (`tcp` itself, or TLS
+  /// over it). `subject`: the verified client certificate's, when one was presented.
+  template <typename Stream>
+  awaitable<void> serve(Stream& stream, beast::tcp_stream& tcp,
+                        std::optional<std::string> subject) {
     beast::flat_buffer buffer;
     boost::system::error_code ec;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(opts.max_header_bytes));
       parser.body_limit(opts.max_body_bytes);
-      stream->expires_after(opts.io_timeout);
-      co_await http::async_read(*stream, buffer, parser,
+      tcp.expires_after(opts.io_timeout);
+      co_await http::async_read(stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == asio::error::operation_aborted || ec == asio::error::eof)
@@ -138,24 +170,20 @@ struct server::impl {
         auto r = json_error(status, ec.message());
         r.keep_alive(false);
         r.prepare_payload();
-        stream->expires_after(opts.io_timeout);
-        co_await http::async_write(*stream, r, asio::redirect_error(asio::use_awaitable, ec));
+        tcp.expires_after(opts.io_timeout);
+        co_await http::async_write(stream, r, asio::redirect_error(asio::use_awaitable, ec));
         break;
       }
       auto req = parser.release();
-      auto work = route(req);
+      auto work = route(req, subject.has_value());
       auto res = co_await std::move(work);
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
-      stream->expires_after(opts.io_timeout);
-      co_await http::async_write(*stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      tcp.expires_after(opts.io_timeout);
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !res.keep_alive())
         break;
     }
-    stream->socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream->close();
-    sessions.erase(stream);
-    --open;
   }
 
   /// HTTP basic authentication against the users' SCRAM credentials.
@@ -189,12 +217,14 @@ struct server::impl {
     return false;
   }
 
-  awaitable<response> route(const http::request<http::string_body>& req) {
+  /// `certified`: the connection carries a client certificate the CA verified, which
+  /// authenticates its requests.
+  awaitable<response> route(const http::request<http::string_body>& req, bool certified) {
     std::string target(req.target());
     std::string path = target.substr(0, target.find('?'));
     bool get = req.method() == http::verb::get;
     if (opts.require_auth && path != "/v1/status/live" && path != "/v1/status/ready" &&
-        !authenticated(req)) {
+        !certified && !authenticated(req)) {
       STROM_LOG_LIMITED(lg(), warn, "admin API: unauthenticated request for {} refused", path);
       auto r = json_error(http::status::unauthorized, "authentication required");
       r.set(http::field::www_authenticate, "Basic realm=\"strom\"");
@@ -719,7 +749,7 @@ void server::start() {
     logging::set_thread_node(node);
     i.io.run();
   });
-  lg().info("admin API on http://{}:{}", i.opts.host, port());
+  lg().info("admin API on {}://{}:{}", i.opts.tls ? "https" : "http", i.opts.host, port());
 }
 
 void server::attach(cluster::partition_manager* partitions, groups::coordinator* groups,

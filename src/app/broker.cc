@@ -95,6 +95,14 @@ status broker::build() {
   auto admin_opts = admin_options(cfg_);
   if (auto u = bootstrap_user(std::getenv("STROM_BOOTSTRAP_USER")); u && *u)
     admin_opts.bootstrap_user = **u;
+  auto admin_tls = admin_tls_config(cfg_);
+  if (!admin_tls) {
+    lg().critical("{}", admin_tls.error().detail());
+    return admin_tls.error();
+  }
+  admin_opts.tls = *admin_tls;
+  if (*admin_tls)
+    tls_.push_back(*admin_tls);
   admin_ = std::make_unique<admin::server>(std::move(admin_opts), std::move(sources));
   try {
     admin_->start();
@@ -155,6 +163,10 @@ status broker::build() {
     if (!opts) {
       lg().critical("{}", opts.error().message());
       return opts.error();
+    }
+    for (const auto& t : {opts->listener_tls, opts->peer_tls}) {
+      if (t)
+        tls_.push_back(t);  // reloaded on SIGHUP with the listeners'
     }
     // Runs on shard 0, which starts after the front end exists and stops before it goes.
     opts->on_change = [this] {
@@ -245,16 +257,8 @@ status broker::build() {
   for (const auto& l : cfg_.listeners) {
     bool inter_broker = cfg_.inter_broker_listener && l.name == *cfg_.inter_broker_listener &&
                         cfg_.listeners.size() > 1;
-    if (inter_broker && l.protocol != config::security_protocol::plaintext) {
-      // Refused rather than served in plaintext: an operator asking for TLS between brokers
-      // must not get an unencrypted link without knowing it.
-      auto why = fmt::format(
-          "listener {}: security protocol {} on the inter-broker listener is "
-          "not supported yet (PLAINTEXT only)",
-          l.name, config::to_string(l.protocol));
-      lg().critical("{}", why);
-      return error(config::errc::invalid_value, why);
-    }
+    if (inter_broker)
+      continue;  // the controller serves it (in a cluster)
     auto tls = tls_config(l);
     if (!tls) {
       lg().critical("{}", tls.error().detail());
@@ -262,9 +266,6 @@ status broker::build() {
     }
     if (*tls)
       tls_.push_back(*tls);
-    if (inter_broker) {
-      continue;  // the inter-broker RPC listener arrives with replication
-    }
     auto identity = broker_identity(cfg_, l);
     if (controller_)
       identity.cluster = [c = controller_.get()] { return c->view(); };
@@ -282,6 +283,12 @@ status broker::build() {
                                                request_limits(cfg_), metrics_, std::move(auth));
     auto opts = server_options(cfg_, l);
     opts.tls = *tls;
+    if (*tls && audit) {
+      opts.on_tls_failure = [audit](const net::connection_info& who, std::string_view why) {
+        audit->record(
+            {"authentication", "User:ANONYMOUS", who.peer, "TLS", "", "failure", std::string(why)});
+      };
+    }
     servers_.push_back(std::make_unique<net::server>(*rt_, std::move(opts), std::move(handler)));
   }
   try {

@@ -170,22 +170,34 @@ net::server_options server_options(const config::broker_config& c,
   return o;
 }
 
+namespace {
+result<std::shared_ptr<net::tls_config>> load_tls(const config::tls_listener_config& t,
+                                                  std::string_view what) {
+  net::tls_options o;
+  o.cert_file = t.cert_file.value_or("");
+  o.key_file = t.key_file.value_or("");
+  o.ca_file = t.ca_file;
+  o.auth = t.client_auth == config::tls_client_auth::required    ? net::client_auth::required
+           : t.client_auth == config::tls_client_auth::requested ? net::client_auth::requested
+                                                                 : net::client_auth::none;
+  auto c = net::tls_config::load(std::move(o));
+  if (!c)
+    return error(config::errc::invalid_value, fmt::format("{}: {}", what, c.error().detail()));
+  return c;
+}
+}  // namespace
+
 result<std::shared_ptr<net::tls_config>> tls_config(const config::listener_config& l) {
   if (l.protocol != config::security_protocol::ssl &&
       l.protocol != config::security_protocol::sasl_ssl)
     return std::shared_ptr<net::tls_config>();
-  net::tls_options o;
-  o.cert_file = l.tls.cert_file.value_or("");
-  o.key_file = l.tls.key_file.value_or("");
-  o.ca_file = l.tls.ca_file;
-  o.auth = l.tls.client_auth == config::tls_client_auth::required    ? net::client_auth::required
-           : l.tls.client_auth == config::tls_client_auth::requested ? net::client_auth::requested
-                                                                     : net::client_auth::none;
-  auto c = net::tls_config::load(std::move(o));
-  if (!c)
-    return error(config::errc::invalid_value,
-                 fmt::format("listener {}: {}", l.name, c.error().detail()));
-  return c;
+  return load_tls(l.tls, fmt::format("listener {}", l.name));
+}
+
+result<std::shared_ptr<net::tls_config>> admin_tls_config(const config::broker_config& c) {
+  if (!c.admin.tls.cert_file)
+    return std::shared_ptr<net::tls_config>();
+  return load_tls(c.admin.tls, "admin listener");
 }
 
 bool is_sasl(config::security_protocol p) {
@@ -241,6 +253,25 @@ result<cluster::controller::options> controller_options(const config::broker_con
     o.voters.push_back({s.node_id, s.host, static_cast<uint16_t>(s.port)});
   o.listen_host = internal->bind.host;
   o.listen_port = static_cast<uint16_t>(internal->bind.port);
+  if (internal->protocol == config::security_protocol::ssl) {
+    // Mutual TLS between brokers: the listener's certificate is also the one this broker
+    // presents when it connects to the others, verified against the same CA file.
+    auto listener = tls_config(*internal);
+    if (!listener)
+      return listener.error();
+    net::tls_options peer;
+    peer.cert_file = internal->tls.cert_file.value_or("");
+    peer.key_file = internal->tls.key_file.value_or("");
+    peer.ca_file = internal->tls.ca_file;
+    peer.role = net::tls_role::client;
+    auto connecting = net::tls_config::load(std::move(peer));
+    if (!connecting) {
+      return error(config::errc::invalid_value,
+                   fmt::format("listener {}: {}", internal->name, connecting.error().detail()));
+    }
+    o.listener_tls = std::move(*listener);
+    o.peer_tls = std::move(*connecting);
+  }
   o.dir = std::filesystem::path(c.node.data_dirs.front()) / ".strom" / "controller";
   const auto& r = c.cluster_defaults.replication;
   o.election_timeout = std::chrono::milliseconds(r.election_timeout_ms);

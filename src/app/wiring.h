@@ -39,6 +39,8 @@ net::server_options server_options(const config::broker_config& c,
 /// The TLS configuration of an SSL or SASL_SSL listener (null for the others); an error names
 /// the listener and the file that could not be used.
 result<std::shared_ptr<net::tls_config>> tls_config(const config::listener_config& l);
+/// The admin listener's TLS configuration (null without `admin.tls.cert_file`).
+result<std::shared_ptr<net::tls_config>> admin_tls_config(const config::broker_config& c);
 /// SASL_PLAINTEXT or SASL_SSL.
 bool is_sasl(config::security_protocol p);
 /// The largest frame a client sends before it authenticated on a SASL listener.

@@ -368,12 +368,15 @@ status controller::impl::open() {
   rpc::client::options co;
   co.connect_timeout = std::chrono::milliseconds(1000);
   co.backoff_max = std::chrono::milliseconds(1000);
+  co.tls = o.peer_tls;
   net = std::make_unique<rpc::raft_network>(io, raft::node_id(o.self.id), std::move(peers), co);
   {
     std::lock_guard lock(mu);
     board = net->board();
   }
-  srv = std::make_unique<rpc::server>(io, rpc::server::options{});
+  rpc::server::options so;
+  so.tls = o.listener_tls;
+  srv = std::make_unique<rpc::server>(io, so);
   return {};
 }
 

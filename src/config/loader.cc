@@ -663,6 +663,23 @@ class loader {
                         c.admin.bind.port, j, c.listeners[j].bind.host, c.listeners[j].bind.port));
       }
     }
+    if (const auto& t = c.admin.tls; t.cert_file.has_value() != t.key_file.has_value()) {
+      std::string path = t.cert_file ? "admin.tls.key_file" : "admin.tls.cert_file";
+      return make(
+          errc::invalid_value, path,
+          locate(t.cert_file ? "admin.tls.cert_file" : "admin.tls.key_file"),
+          t.cert_file ? "required with admin.tls.cert_file" : "required with admin.tls.key_file");
+    }
+    if (const auto& t = c.admin.tls; t.client_auth != tls_client_auth::none) {
+      if (!t.cert_file) {
+        return make(errc::invalid_value, "admin.tls.cert_file", locate("admin.tls.client_auth"),
+                    fmt::format("required by client_auth {}", to_string(t.client_auth)));
+      }
+      if (!t.ca_file) {
+        return make(errc::invalid_value, "admin.tls.ca_file", locate("admin.tls.client_auth"),
+                    fmt::format("required by client_auth {}", to_string(t.client_auth)));
+      }
+    }
     if (c.inter_broker_listener) {
       bool found = std::any_of(c.listeners.begin(), c.listeners.end(),
                                [&](const auto& l) { return l.name == *c.inter_broker_listener; });
@@ -674,6 +691,26 @@ class loader {
         return make(errc::invalid_value, "inter_broker_listener", locate("inter_broker_listener"),
                     fmt::format("expected the name of a listener ({}), got {}", join(names, " | "),
                                 detail::quote(*c.inter_broker_listener)));
+      }
+      for (std::size_t i = 0; i < c.listeners.size(); ++i) {
+        const auto& l = c.listeners[i];
+        if (l.name != *c.inter_broker_listener || c.listeners.size() < 2)
+          continue;
+        std::string p = fmt::format("listeners[{}]", i);
+        // Brokers authenticate each other by certificate: SASL between brokers is not offered.
+        if (l.protocol == security_protocol::sasl_plaintext ||
+            l.protocol == security_protocol::sasl_ssl) {
+          return make(errc::invalid_value, p + ".security_protocol",
+                      locate(p + ".security_protocol"),
+                      fmt::format("the inter-broker listener takes PLAINTEXT or SSL (mutual TLS), "
+                                  "got {}",
+                                  to_string(l.protocol)));
+        }
+        if (l.protocol == security_protocol::ssl && !l.tls.ca_file) {
+          return make(errc::invalid_value, p + ".tls.ca_file", locate(p + ".security_protocol"),
+                      "required on the inter-broker listener: brokers verify each other's "
+                      "certificates against it");
+        }
       }
     }
 

@@ -192,7 +192,11 @@ std::vector<entry> build() {
         .kind = k::nullable_string,
         .kafka_name = "inter.broker.listener.name",
         .description = "Name of the listener other brokers use to reach this one. null = "
-                       "the first listener."},
+                       "the first listener. It takes `PLAINTEXT` or `SSL`; with `SSL` brokers "
+                       "talk over TLS, each presenting the listener's certificate when it "
+                       "connects and verifying the other's against `tls.ca_file` (required "
+                       "there; set `client_auth: required` for mutual TLS). Host names are not "
+                       "checked: the CA should sign broker certificates only."},
        FIELD(inter_broker_listener)},
 
       // ---------------------------------------------------------------- admin
@@ -207,6 +211,31 @@ std::vector<entry> build() {
         .max = 65535,
         .description = "Port of the admin HTTP listener."},
        FIELD(admin.bind.port)},
+      {{.path = "admin.tls.cert_file",
+        .kind = k::nullable_string,
+        .description = "PEM file with the admin listener's certificate chain, its own "
+                       "certificate first: set, the admin API speaks HTTPS only (TLS 1.2+). "
+                       "Read again on SIGHUP."},
+       FIELD(admin.tls.cert_file)},
+      {{.path = "admin.tls.key_file",
+        .kind = k::nullable_string,
+        .description = "PEM file with the certificate's private key (unencrypted). Required "
+                       "with `cert_file`."},
+       FIELD(admin.tls.key_file)},
+      {{.path = "admin.tls.ca_file",
+        .kind = k::nullable_string,
+        .description = "PEM file with the CAs that sign client certificates. Required when "
+                       "`client_auth` is not `none`."},
+       FIELD(admin.tls.ca_file)},
+      {{.path = "admin.tls.client_auth",
+        .kind = k::enumeration,
+        .allowed = tls_client_auth_values,
+        .default_note = "`none`",
+        .description = "Whether admin clients present a certificate: `none`, `requested` "
+                       "(verified when given), `required`. With authorization enabled, a "
+                       "verified client certificate authenticates a request as HTTP basic "
+                       "authentication does."},
+       ENUM_FIELD(admin.tls.client_auth)},
 
       // ---------------------------------------------------------------- network
       {{.path = "network.shards",

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "ctl/commands.h"
+#include "ctl/decommission.h"
 #include "ctl/wire.h"
 
 namespace strom::ctl {
@@ -169,6 +170,9 @@ int health(const context& ctx) {
     why = res.error().detail();
   } else if (res->status == 404) {
     why = fmt::format("{} answered 404 for {}", ctx.admin_url, path);
+  } else if (res->status >= 400 && res->status < 500) {
+    // 401: authorization is enabled and sasl.username / sasl.password are not set (or wrong).
+    why = admin_error_text(res->status, res->body);
   } else {
     std::string perr;
     body = json::parse(res->body, &perr);

@@ -70,7 +70,9 @@ int main(int argc, char** argv) {
          },
          "Timeout of each request to the cluster, e.g. 500ms, 10s (default 10s)")
       ->envname("STROM_TIMEOUT");
-  app.add_option("--admin-url", ctx.admin_url, "Admin HTTP API base URL")
+  app.add_option("--admin-url", ctx.admin_url,
+                 "Admin HTTP API base URL (http:// or https://; HTTPS verifies with the "
+                 "ssl.* properties, and sasl.username/sasl.password authenticate)")
       ->envname("STROM_ADMIN_URL")
       ->capture_default_str();
   app.add_flag("--progress", ctx.progress,
@@ -108,6 +110,8 @@ int main(int argc, char** argv) {
       "  stromctl quota set --user alice --producer-byte-rate 1048576\n"
       "  stromctl -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=SCRAM-SHA-256 \\\n"
       "           -X sasl.username=admin -X sasl.password=s3cret topic list\n"
+      "  stromctl -X security.protocol=SSL -X ssl.ca.location=ca.pem \\\n"
+      "           -X ssl.certificate.location=me.pem -X ssl.key.location=me.key cluster info\n"
       "Run 'stromctl COMMAND --help' for a command's options and examples.");
 
   add_topic_commands(app, ctx);

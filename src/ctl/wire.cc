@@ -6,6 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -37,8 +42,122 @@ strom::error protocol_error(std::string message) {
 }  // namespace
 
 tcp_connection::~tcp_connection() {
+  if (ssl_ != nullptr)
+    SSL_free(ssl_);
   if (fd_ >= 0)
     ::close(fd_);
+}
+
+namespace {
+
+/// OpenSSL's reasons for the last failures of this thread, oldest first; clears them.
+std::string openssl_errors() {
+  std::string out;
+  while (auto e = ERR_get_error()) {
+    std::array<char, 256> buf{};
+    ERR_error_string_n(e, buf.data(), buf.size());
+    if (!out.empty())
+      out += "; ";
+    out += buf.data();
+  }
+  return out;
+}
+
+bool is_ip_address(const std::string& host) {
+  std::array<unsigned char, 16> addr{};
+  return ::inet_pton(AF_INET, host.c_str(), addr.data()) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), addr.data()) == 1;
+}
+
+}  // namespace
+
+status tcp_connection::start_tls(const tls_settings& t, const std::string& host) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr)
+    return net_error(fmt::format("TLS: {}", openssl_errors()));
+  auto fail = [&](std::string what) {
+    SSL_CTX_free(ctx);
+    auto why = openssl_errors();
+    return net_error(why.empty() ? what : fmt::format("{}: {}", what, why));
+  };
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // A peer that closes without a TLS close_notify (the end of an HTTP answer) ends the stream.
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+  if (t.ca_file ? SSL_CTX_load_verify_locations(ctx, t.ca_file->c_str(), nullptr) != 1
+                : SSL_CTX_set_default_verify_paths(ctx) != 1)
+    return fail(fmt::format("ssl.ca.location {}", t.ca_file.value_or("(the system's)")));
+  if (t.cert_file && SSL_CTX_use_certificate_chain_file(ctx, t.cert_file->c_str()) != 1)
+    return fail(fmt::format("ssl.certificate.location {}", *t.cert_file));
+  if (t.key_file && SSL_CTX_use_PrivateKey_file(ctx, t.key_file->c_str(), SSL_FILETYPE_PEM) != 1)
+    return fail(fmt::format("ssl.key.location {}", *t.key_file));
+  SSL_CTX_set_verify(ctx, t.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  ssl_ = SSL_new(ctx);
+  SSL_CTX_free(ctx);  // the connection holds its own reference
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1)
+    return net_error(fmt::format("TLS: {}", openssl_errors()));
+  bool ip = is_ip_address(host);
+  if (!ip)
+    SSL_set_tlsext_host_name(ssl_, host.c_str());  // SNI
+  if (t.verify && t.verify_host) {
+    auto* param = SSL_get0_param(ssl_);
+    bool set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
+                  : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
+    if (!set)
+      return net_error(fmt::format("TLS: cannot check the certificate against {}", host));
+  }
+  for (;;) {
+    int rc = SSL_connect(ssl_);
+    if (rc == 1)
+      return ok();
+    int e = SSL_get_error(ssl_, rc);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+      STROM_TRY(wait(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT));
+      continue;
+    }
+    auto verified = SSL_get_verify_result(ssl_);
+    std::string why = verified != X509_V_OK ? fmt::format("certificate verify failed: {}",
+                                                          X509_verify_cert_error_string(verified))
+                                            : openssl_errors();
+    if (why.empty())
+      why = "the peer closed the connection";
+    return net_error(fmt::format("TLS handshake with {} failed: {}", host, why));
+  }
+}
+
+status tcp_connection::tls_retry(int rc, std::string_view what) {
+  int e = SSL_get_error(ssl_, rc);
+  if (e == SSL_ERROR_WANT_READ)
+    return wait(POLLIN);
+  if (e == SSL_ERROR_WANT_WRITE)
+    return wait(POLLOUT);
+  auto why = openssl_errors();
+  return net_error(fmt::format("TLS {} failed: {}", what,
+                               why.empty() ? std::string(std::strerror(errno)) : why));
+}
+
+result<size_t> tcp_connection::read_some(char* out, size_t n) {
+  for (;;) {
+    if (ssl_ != nullptr) {
+      size_t got = 0;
+      int rc = SSL_read_ex(ssl_, out, n, &got);
+      if (rc == 1)
+        return got;
+      int e = SSL_get_error(ssl_, rc);
+      if (e == SSL_ERROR_ZERO_RETURN)
+        return size_t{0};
+      STROM_TRY(tls_retry(rc, "read"));
+      continue;
+    }
+    auto r = ::recv(fd_, out, n, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      STROM_TRY(wait(POLLIN));
+      continue;
+    }
+    if (r < 0)
+      return net_error(fmt::format("read failed: {}", std::strerror(errno)));
+    return static_cast<size_t>(r);
+  }
 }
 
 result<tcp_connection> tcp_connection::connect(const std::string& host, uint16_t port,
@@ -93,6 +212,15 @@ status tcp_connection::wait(short events) {
 
 status tcp_connection::write_all(std::string_view bytes) {
   while (!bytes.empty()) {
+    if (ssl_ != nullptr) {
+      size_t written = 0;
+      int rc = SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written);
+      if (rc == 1)
+        bytes.remove_prefix(written);
+      else
+        STROM_TRY(tls_retry(rc, "write"));
+      continue;
+    }
     auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
       STROM_TRY(wait(POLLOUT));
@@ -109,16 +237,12 @@ result<std::string> tcp_connection::read_exact(size_t n) {
   std::string out(n, '\0');
   size_t got = 0;
   while (got < n) {
-    auto r = ::recv(fd_, out.data() + got, n - got, 0);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-      STROM_TRY(wait(POLLIN));
-      continue;
-    }
-    if (r < 0)
-      return net_error(fmt::format("read failed: {}", std::strerror(errno)));
-    if (r == 0)
+    auto r = read_some(out.data() + got, n - got);
+    if (!r)
+      return r.error();
+    if (*r == 0)
       return net_error("the connection was closed before a whole answer arrived");
-    got += static_cast<size_t>(r);
+    got += *r;
   }
   return out;
 }
@@ -127,16 +251,12 @@ result<std::string> tcp_connection::read_to_end(size_t limit) {
   std::string out;
   std::array<char, 16384> buf{};
   while (true) {
-    auto r = ::recv(fd_, buf.data(), buf.size(), 0);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-      STROM_TRY(wait(POLLIN));
-      continue;
-    }
-    if (r < 0)
-      return net_error(fmt::format("read failed: {}", std::strerror(errno)));
-    if (r == 0)
+    auto r = read_some(buf.data(), buf.size());
+    if (!r)
+      return r.error();
+    if (*r == 0)
       return out;
-    out.append(buf.data(), static_cast<size_t>(r));
+    out.append(buf.data(), *r);
     if (out.size() > limit)
       return protocol_error(fmt::format("the answer is larger than {} bytes", limit));
   }
@@ -309,6 +429,29 @@ result<std::optional<sasl_settings>>& wire_settings() {
   static result<std::optional<sasl_settings>> settings = std::optional<sasl_settings>();
   return settings;
 }
+result<std::optional<tls_settings>>& wire_tls_settings() {
+  static result<std::optional<tls_settings>> settings = std::optional<tls_settings>();
+  return settings;
+}
+/// The admin API's: TLS for https:// URLs, and the basic authentication header's value.
+struct http_settings {
+  result<tls_settings> tls = tls_settings{};
+  std::string authorization;
+};
+http_settings& admin_http_settings() {
+  static http_settings settings;
+  return settings;
+}
+
+/// TLS on a fresh connection to `broker` when configure_wire asked for it.
+status secure(tcp_connection& conn, const host_port& broker) {
+  const auto& t = wire_tls_settings();
+  if (!t)
+    return t.error();
+  if (!t->has_value())
+    return ok();
+  return conn.start_tls(**t, broker.host);
+}
 
 /// Authenticates a fresh connection to `broker` as configure_wire set up.
 status authenticate(tcp_connection& conn, const host_port& broker) {
@@ -329,15 +472,9 @@ status authenticate(tcp_connection& conn, const host_port& broker) {
 result<std::optional<sasl_settings>> wire_security(const client_properties& props) {
   auto protocol = property(props, "security.protocol");
   auto p = lower_ascii(protocol.value_or("plaintext"));
-  if (p == "plaintext")
+  if (p == "plaintext" || p == "ssl")
     return std::optional<sasl_settings>();
-  if (p == "ssl" || p == "sasl_ssl") {
-    return invalid(fmt::format(
-        "security.protocol={}: stromctl's own requests do not support TLS yet (the commands "
-        "built on the Kafka client library do)",
-        *protocol));
-  }
-  if (p != "sasl_plaintext") {
+  if (p != "sasl_plaintext" && p != "sasl_ssl") {
     return invalid(fmt::format(
         "security.protocol={}: not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", *protocol));
   }
@@ -347,8 +484,9 @@ result<std::optional<sasl_settings>> wire_security(const client_properties& prop
     mechanism = property(props, "sasl.mechanisms");
   if (!mechanism || (*mechanism != "PLAIN" && !security::parse_scram_mechanism(*mechanism))) {
     return invalid(fmt::format(
-        "security.protocol=SASL_PLAINTEXT: stromctl's own requests need sasl.mechanism PLAIN, "
+        "security.protocol={}: stromctl's own requests need sasl.mechanism PLAIN, "
         "SCRAM-SHA-256 or SCRAM-SHA-512, not {}",
+        *protocol,
         mechanism ? fmt::format("'{}'", *mechanism) : std::string("the default GSSAPI")));
   }
   sasl_settings out;
@@ -364,8 +502,50 @@ result<std::optional<sasl_settings>> wire_security(const client_properties& prop
   return std::optional<sasl_settings>(std::move(out));
 }
 
+result<tls_settings> tls_properties(const client_properties& props) {
+  tls_settings out;
+  out.ca_file = property(props, "ssl.ca.location");
+  out.cert_file = property(props, "ssl.certificate.location");
+  out.key_file = property(props, "ssl.key.location");
+  if (out.cert_file.has_value() != out.key_file.has_value()) {
+    return invalid(out.cert_file ? "ssl.certificate.location needs ssl.key.location"
+                                 : "ssl.key.location needs ssl.certificate.location");
+  }
+  if (auto v = property(props, "enable.ssl.certificate.verification")) {
+    auto b = lower_ascii(*v);
+    if (b != "true" && b != "false")
+      return invalid(fmt::format("enable.ssl.certificate.verification={}: true or false", *v));
+    out.verify = b == "true";
+  }
+  if (auto v = property(props, "ssl.endpoint.identification.algorithm")) {
+    auto a = lower_ascii(*v);
+    if (a != "https" && a != "none")
+      return invalid(fmt::format("ssl.endpoint.identification.algorithm={}: https or none", *v));
+    out.verify_host = a == "https";
+  }
+  return out;
+}
+
+result<std::optional<tls_settings>> wire_tls(const client_properties& props) {
+  auto p = lower_ascii(property(props, "security.protocol").value_or("plaintext"));
+  if (p != "ssl" && p != "sasl_ssl")
+    return std::optional<tls_settings>();
+  auto t = tls_properties(props);
+  if (!t)
+    return t.error();
+  return std::optional(std::move(*t));
+}
+
 void configure_wire(const client_properties& props) {
   wire_settings() = wire_security(props);
+  wire_tls_settings() = wire_tls(props);
+  auto& http = admin_http_settings();
+  http.tls = tls_properties(props);
+  auto user = property(props, "sasl.username");
+  auto password = property(props, "sasl.password");
+  if (user && password) {
+    http.authorization = "Basic " + security::base64_encode(fmt::format("{}:{}", *user, *password));
+  }
 }
 
 std::string sasl_plain_token(std::string_view user, std::string_view password) {
@@ -456,9 +636,12 @@ result<tcp_connection> connect_broker(const host_port& broker, int timeout_ms) {
   // Settings that cannot work fail before anything reaches the broker.
   if (!wire_settings())
     return wire_settings().error();
+  if (!wire_tls_settings())
+    return wire_tls_settings().error();
   auto conn = tcp_connection::connect(broker.host, broker.port, timeout_ms);
   if (!conn)
     return conn.error();
+  STROM_TRY(secure(*conn, broker));
   STROM_TRY(authenticate(*conn, broker));
   return conn;
 }
@@ -466,6 +649,8 @@ result<tcp_connection> connect_broker(const host_port& broker, int timeout_ms) {
 result<tcp_connection> connect_any(const std::vector<host_port>& brokers, int timeout_ms) {
   if (!wire_settings())
     return wire_settings().error();
+  if (!wire_tls_settings())
+    return wire_tls_settings().error();
   std::string reasons;
   for (const auto& b : brokers) {
     auto c = tcp_connection::connect(b.host, b.port, timeout_ms);
@@ -475,6 +660,8 @@ result<tcp_connection> connect_any(const std::vector<host_port>& brokers, int ti
       reasons += c.error().detail();
       continue;
     }
+    // A certificate refused here would be refused by every broker of the cluster too.
+    STROM_TRY(secure(*c, b));
     STROM_TRY(authenticate(*c, b));
     return c;
   }
@@ -1724,14 +1911,15 @@ result<std::vector<quota_outcome>> alter_client_quotas(const std::vector<host_po
 // --- HTTP -------------------------------------------------------------------------------------
 
 result<http_url> parse_http_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.starts_with("https://"))
-    return invalid(fmt::format("'{}': the admin API speaks plain http", url));
-  if (url.starts_with(scheme))
-    url.remove_prefix(scheme.size());
+  http_url out;
+  if (url.starts_with("https://")) {
+    out.tls = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  }
   auto slash = url.find('/');
   auto authority = url.substr(0, slash);
-  http_url out;
   if (slash != std::string_view::npos)
     out.path = std::string(url.substr(slash));
   while (!out.path.empty() && out.path.back() == '/')
@@ -1742,7 +1930,7 @@ result<http_url> parse_http_url(std::string_view url) {
   out.host = hosts->front().host;
   bool explicit_port = authority.find(':') != std::string_view::npos &&
                        (authority.front() != '[' || authority.find("]:") != std::string_view::npos);
-  out.port = explicit_port ? hosts->front().port : 80;
+  out.port = explicit_port ? hosts->front().port : out.tls ? 443 : 80;
   return out;
 }
 
@@ -1827,24 +2015,31 @@ result<http_response> parse_http_response(std::string_view raw) {
   return out;
 }
 
-std::string http_request_text(std::string_view method, const http_url& base,
-                              std::string_view path) {
+std::string http_request_text(std::string_view method, const http_url& base, std::string_view path,
+                              std::string_view authorization) {
   bool v6 = base.host.find(':') != std::string::npos;
   return fmt::format(
       "{} {}{} HTTP/1.1\r\nHost: {}{}{}:{}\r\nAccept: application/json\r\nUser-Agent: "
-      "stromctl\r\n{}Connection: close\r\n\r\n",
+      "stromctl\r\n{}{}{}{}Connection: close\r\n\r\n",
       method, base.path, path, v6 ? "[" : "", base.host, v6 ? "]" : "", base.port,
-      method == "GET" ? "" : "Content-Length: 0\r\n");
+      method == "GET" ? "" : "Content-Length: 0\r\n",
+      authorization.empty() ? "" : "Authorization: ", authorization,
+      authorization.empty() ? "" : "\r\n");
 }
 
 namespace {
 
 result<http_response> http_exchange(std::string_view method, const http_url& base,
                                     std::string_view path, int timeout_ms) {
+  const auto& settings = admin_http_settings();
+  if (base.tls && !settings.tls)
+    return settings.tls.error();
   auto conn = tcp_connection::connect(base.host, base.port, timeout_ms);
   if (!conn)
     return conn.error();
-  STROM_TRY(conn->write_all(http_request_text(method, base, path)));
+  if (base.tls)
+    STROM_TRY(conn->start_tls(*settings.tls, base.host));
+  STROM_TRY(conn->write_all(http_request_text(method, base, path, settings.authorization)));
   auto raw = conn->read_to_end(4 << 20);
   if (!raw)
     return raw.error();

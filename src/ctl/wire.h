@@ -1,10 +1,11 @@
 // The bits of networking stromctl does itself, without librdkafka: a blocking TCP connection
-// with deadlines, SASL authentication of it (PLAIN, SCRAM), the Kafka exchanges librdkafka has
+// with deadlines, TLS over it (OpenSSL) and SASL authentication of it (PLAIN, SCRAM), the Kafka
+// exchanges librdkafka has
 // no public call for (ApiVersions, the cluster-wide configs, partition reassignment, leader
 // elections, log directory sizes, SCRAM credentials) and the ACL and client quota requests,
 // over the same authenticated connections (all encoded and decoded by the kafka/protocol codec,
-// which does no I/O), and a tiny HTTP/1.1 client (GET, PUT) for the admin API, which stays
-// unauthenticated.
+// which does no I/O), and a tiny HTTP/1.1 client (GET, PUT) for the admin API, over HTTPS too,
+// with HTTP basic authentication or a client certificate.
 #pragma once
 
 #include <cstdint>
@@ -22,20 +23,39 @@
 #include "strom/base/result.h"
 #include "strom/security/scram.h"
 
+struct ssl_st;
+
 namespace strom::ctl {
 
-/// A connected TCP socket; every operation ends by `timeout_ms` after it began.
+/// TLS for stromctl's own connections, from librdkafka's property names.
+struct tls_settings {
+  std::optional<std::string> ca_file;    ///< ssl.ca.location; the system's CAs when absent
+  std::optional<std::string> cert_file;  ///< ssl.certificate.location (mutual TLS)
+  std::optional<std::string> key_file;   ///< ssl.key.location
+  bool verify = true;                    ///< enable.ssl.certificate.verification
+  /// ssl.endpoint.identification.algorithm: https (librdkafka's default) checks that the
+  /// certificate names the host connected to; none does not.
+  bool verify_host = true;
+};
+
+/// A connected TCP socket, TLS over it once start_tls() succeeded; every operation ends by
+/// `timeout_ms` after it began.
 class tcp_connection {
  public:
   /// Tries every address `host` resolves to. The error names the host, port and reason.
   static result<tcp_connection> connect(const std::string& host, uint16_t port, int timeout_ms);
 
-  tcp_connection(tcp_connection&& o) noexcept : fd_(o.fd_), timeout_ms_(o.timeout_ms_) {
+  tcp_connection(tcp_connection&& o) noexcept
+      : fd_(o.fd_), timeout_ms_(o.timeout_ms_), ssl_(o.ssl_) {
     o.fd_ = -1;
+    o.ssl_ = nullptr;
   }
   tcp_connection& operator=(tcp_connection&&) = delete;
   ~tcp_connection();
 
+  /// The TLS handshake with `host` (the name its certificate must carry, when checked). The
+  /// error says why the peer or its certificate was refused.
+  status start_tls(const tls_settings& t, const std::string& host);
   status write_all(std::string_view bytes);
   /// Reads exactly n bytes.
   result<std::string> read_exact(size_t n);
@@ -45,8 +65,13 @@ class tcp_connection {
  private:
   tcp_connection(int fd, int timeout_ms) : fd_(fd), timeout_ms_(timeout_ms) {}
   status wait(short events);
+  /// After a TLS call returned `rc` <= 0: waits for what it needs, or says why it failed.
+  status tls_retry(int rc, std::string_view what);
+  /// Reads what is there (at most n bytes; 0 once the peer closed), waiting for some.
+  result<size_t> read_some(char* out, size_t n);
   int fd_ = -1;
   int timeout_ms_ = 0;
+  ssl_st* ssl_ = nullptr;
 };
 
 /// Connects to the first reachable address of the list, in order, without authenticating:
@@ -72,19 +97,29 @@ struct sasl_settings {
 };
 
 /// How stromctl's own Kafka connections authenticate, from the client properties librdkafka
-/// gets too (its names): nullopt when `security.protocol` is absent or PLAINTEXT; the SASL
-/// settings (`sasl.mechanism`, `sasl.username`, `sasl.password`) for SASL_PLAINTEXT. An error
-/// for SSL and SASL_SSL (no TLS here yet), an unknown protocol, a mechanism other than PLAIN,
-/// SCRAM-SHA-256 and SCRAM-SHA-512 (librdkafka's default, GSSAPI, included), or a missing
-/// user name or password. Protocol names match in any case, as librdkafka matches them;
-/// mechanism names exactly, as brokers match them.
+/// gets too (its names): nullopt when `security.protocol` is absent, PLAINTEXT or SSL; the SASL
+/// settings (`sasl.mechanism`, `sasl.username`, `sasl.password`) for SASL_PLAINTEXT and
+/// SASL_SSL. An error for an unknown protocol, a mechanism other than PLAIN, SCRAM-SHA-256 and
+/// SCRAM-SHA-512 (librdkafka's default, GSSAPI, included), or a missing user name or password.
+/// Protocol names match in any case, as librdkafka matches them; mechanism names exactly, as
+/// brokers match them.
 result<std::optional<sasl_settings>> wire_security(const client_properties& props);
 
+/// The TLS settings of the `ssl.*` properties (see tls_settings); an error for a value
+/// librdkafka would refuse. `enable.ssl.certificate.verification` and
+/// `ssl.endpoint.identification.algorithm` take librdkafka's values.
+result<tls_settings> tls_properties(const client_properties& props);
+/// Whether stromctl's own Kafka connections use TLS: the tls_properties for SSL and SASL_SSL,
+/// nullopt for PLAINTEXT and SASL_PLAINTEXT.
+result<std::optional<tls_settings>> wire_tls(const client_properties& props);
+
 /// Makes every Kafka connection stromctl opens itself (connect_any, connect_broker and what is
-/// built on them) authenticate as `props` say. Process-wide; called once, before any such
-/// connection. Properties wire_security refuses fail each such connection with its error, not
-/// the whole program: the commands built on librdkafka still work with what only librdkafka
-/// supports (TLS, GSSAPI, OAUTHBEARER).
+/// built on them) use TLS and authenticate as `props` say, and every admin API request: over
+/// HTTPS (an https:// URL) with the `ssl.*` properties, with HTTP basic authentication as
+/// `sasl.username` when it and `sasl.password` are set. Process-wide; called once, before any
+/// such connection. Properties refused fail each such connection with their error, not the
+/// whole program: the commands built on librdkafka still work with what only librdkafka
+/// supports (GSSAPI, OAUTHBEARER).
 void configure_wire(const client_properties& props);
 
 /// The PLAIN message (RFC 4616) without an authorization id: "\0user\0password".
@@ -591,9 +626,10 @@ struct http_url {
   std::string host;
   uint16_t port = 80;
   std::string path;  // the base path, without a trailing '/'
+  bool tls = false;  // https
 };
 
-/// "http://host[:port][/base]"; https is refused (the admin API speaks plain HTTP).
+/// "http://host[:port][/base]" or "https://host[:port][/base]" (port 80 or 443 by default).
 result<http_url> parse_http_url(std::string_view url);
 
 struct http_response {
@@ -606,7 +642,9 @@ struct http_response {
 result<http_response> parse_http_response(std::string_view raw);
 
 /// The bytes of a `method` request for base + path without a body, with "Connection: close".
-std::string http_request_text(std::string_view method, const http_url& base, std::string_view path);
+/// `authorization`: the Authorization header's value, none when empty.
+std::string http_request_text(std::string_view method, const http_url& base, std::string_view path,
+                              std::string_view authorization = {});
 
 /// GET base + path with "Connection: close", at most 4 MiB of response.
 result<http_response> http_get(const http_url& base, std::string_view path, int timeout_ms);

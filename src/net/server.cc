@@ -127,8 +127,11 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     co_await tls_->async_handshake(asio::ssl::stream_base::server,
                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closed_) {
+      auto why = ec && !closed_ ? ec.message() : std::string("timed out or closed");
       STROM_LOG_LIMITED(lg(), info, "connection {} from {}: TLS handshake failed: {}", info_.id,
-                        info_.peer, ec ? ec.message() : std::string("closed"));
+                        info_.peer, why);
+      if (srv_.opts_.on_tls_failure)
+        srv_.opts_.on_tls_failure(info_, why);
       close();
       co_return;
     }

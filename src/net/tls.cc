@@ -21,7 +21,9 @@ constexpr const char* tls12_ciphers =
 }  // namespace
 
 result<std::shared_ptr<asio::ssl::context>> tls_config::make(const tls_options& o) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  bool server = o.role == tls_role::server;
+  auto ctx = std::make_shared<asio::ssl::context>(server ? asio::ssl::context::tls_server
+                                                         : asio::ssl::context::tls_client);
   boost::system::error_code ec;
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
@@ -33,13 +35,21 @@ result<std::shared_ptr<asio::ssl::context>> tls_config::make(const tls_options& 
     return error(std::make_error_code(std::errc::invalid_argument), "no usable TLS 1.2 cipher");
   // Renegotiation is a denial-of-service lever and no Kafka client needs it.
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  ctx->use_certificate_chain_file(o.cert_file, ec);
-  if (ec)
-    return error(ec, fmt::format("TLS certificate {}: {}", o.cert_file, openssl_reason(ec)));
-  ctx->use_private_key_file(o.key_file, asio::ssl::context::pem, ec);
-  if (ec)
-    return error(ec, fmt::format("TLS private key {}: {}", o.key_file, openssl_reason(ec)));
-  if (SSL_CTX_check_private_key(native) != 1) {
+  if (!server && !o.ca_file) {
+    return error(std::make_error_code(std::errc::invalid_argument),
+                 "a TLS client needs a CA file to verify the server's certificate");
+  }
+  // A server always presents a certificate; a client only when it has one (mutual TLS).
+  bool own_certificate = server || !o.cert_file.empty();
+  if (own_certificate) {
+    ctx->use_certificate_chain_file(o.cert_file, ec);
+    if (ec)
+      return error(ec, fmt::format("TLS certificate {}: {}", o.cert_file, openssl_reason(ec)));
+    ctx->use_private_key_file(o.key_file, asio::ssl::context::pem, ec);
+    if (ec)
+      return error(ec, fmt::format("TLS private key {}: {}", o.key_file, openssl_reason(ec)));
+  }
+  if (own_certificate && SSL_CTX_check_private_key(native) != 1) {
     return error(std::make_error_code(std::errc::invalid_argument),
                  fmt::format("TLS private key {} does not match the certificate {}", o.key_file,
                              o.cert_file));
@@ -49,8 +59,14 @@ result<std::shared_ptr<asio::ssl::context>> tls_config::make(const tls_options& 
     if (ec)
       return error(ec, fmt::format("TLS CA file {}: {}", *o.ca_file, openssl_reason(ec)));
     // The CAs a client may choose its certificate by.
-    if (auto* names = SSL_load_client_CA_file(o.ca_file->c_str()))
-      SSL_CTX_set_client_CA_list(native, names);
+    if (server) {
+      if (auto* names = SSL_load_client_CA_file(o.ca_file->c_str()))
+        SSL_CTX_set_client_CA_list(native, names);
+    }
+  }
+  if (!server) {
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    return ctx;
   }
   switch (o.auth) {
     case client_auth::none:

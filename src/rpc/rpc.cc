@@ -1,11 +1,13 @@
 #include "strom/rpc/rpc.h"
 
 #include <deque>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "strom/base/logging.h"
 #include "strom/net/await.h"
+#include "strom/net/tls.h"
 #include "strom/rpc/errc.h"
 
 namespace strom::rpc {
@@ -22,18 +24,76 @@ spdlog::logger& lg() {
 
 constexpr auto use = asio::use_awaitable;
 
+/// A connection's bytes: the socket, and TLS over it when the internal listener uses TLS. One
+/// read and one write may be under way at once (after the handshake). Neither copied nor
+/// moved: the TLS stream refers to the socket.
+class stream {
+ public:
+  stream(tcp::socket sock, std::shared_ptr<asio::ssl::context> tls)
+      : sock_(std::move(sock)), ctx_(std::move(tls)) {
+    if (ctx_)
+      tls_.emplace(sock_, *ctx_);
+  }
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  tcp::socket& socket() { return sock_; }
+  [[nodiscard]] bool secure() const { return tls_.has_value(); }
+  /// The peer certificate's subject, when TLS carried one.
+  std::optional<std::string> peer_subject() {
+    return tls_ ? net::peer_subject(tls_->native_handle()) : std::nullopt;
+  }
+
+  /// The TLS handshake (nothing without TLS); the error, if any.
+  awaitable<boost::system::error_code> handshake(asio::ssl::stream_base::handshake_type side) {
+    boost::system::error_code ec;
+    if (tls_)
+      co_await tls_->async_handshake(side, asio::redirect_error(use, ec));
+    co_return ec;
+  }
+  template <typename Buffers>
+  awaitable<void> read(const Buffers& b, boost::system::error_code& ec) {
+    if (tls_)
+      co_await asio::async_read(*tls_, b, asio::redirect_error(use, ec));
+    else
+      co_await asio::async_read(sock_, b, asio::redirect_error(use, ec));
+  }
+  template <typename Buffers>
+  awaitable<void> write(const Buffers& b, boost::system::error_code& ec) {
+    if (tls_)
+      co_await asio::async_write(*tls_, b, asio::redirect_error(use, ec));
+    else
+      co_await asio::async_write(sock_, b, asio::redirect_error(use, ec));
+  }
+  /// Ends what is under way on the connection (it fails with operation_aborted).
+  void close() {
+    boost::system::error_code ignored;
+    sock_.shutdown(tcp::socket::shutdown_both, ignored);
+    sock_.close(ignored);
+  }
+
+ private:
+  tcp::socket sock_;
+  std::shared_ptr<asio::ssl::context> ctx_;  // outlives tls_, which uses it
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
+};
+
+std::shared_ptr<asio::ssl::context> context_of(const std::shared_ptr<net::tls_config>& tls) {
+  return tls ? tls->current() : nullptr;
+}
+
 /// Reads one frame; an error (logged by the caller) when the stream or the frame is bad.
-awaitable<result<frame>> read_frame(tcp::socket& sock, uint32_t max_frame_bytes) {
+awaitable<result<frame>> read_frame(stream& sock, uint32_t max_frame_bytes) {
   std::array<std::byte, 4> prefix{};
   boost::system::error_code ec;
-  co_await asio::async_read(sock, asio::buffer(prefix), asio::redirect_error(use, ec));
+  co_await sock.read(asio::buffer(prefix), ec);
   if (ec)
     co_return error(errc::disconnected, ec.message());
   auto size = check_size(prefix, max_frame_bytes);
   if (!size)
     co_return size.error();
   std::vector<std::byte> body(*size);
-  co_await asio::async_read(sock, asio::buffer(body), asio::redirect_error(use, ec));
+  co_await sock.read(asio::buffer(body), ec);
   if (ec)
     co_return error(errc::disconnected, ec.message());
   co_return decode_frame(body);
@@ -72,8 +132,9 @@ bytes_t text_bytes(const std::string& s) {
 
 namespace {
 struct conn {
-  explicit conn(asio::io_context& io) : sock(io) {}
-  tcp::socket sock;
+  conn(tcp::socket s, std::shared_ptr<asio::ssl::context> tls)
+      : sock(std::move(s), std::move(tls)) {}
+  stream sock;
   std::string peer;
   std::deque<bytes_t> out;
   bool writing = false;
@@ -99,9 +160,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
     if (c->closed)
       return;
     c->closed = true;
-    boost::system::error_code ignored;
-    c->sock.shutdown(tcp::socket::shutdown_both, ignored);
-    c->sock.close(ignored);
+    c->sock.close();
   }
 
   static awaitable<void> write_loop(std::shared_ptr<conn> c) {
@@ -109,7 +168,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
       auto f = std::move(c->out.front());
       c->out.pop_front();
       boost::system::error_code ec;
-      co_await asio::async_write(c->sock, asio::buffer(f), asio::redirect_error(use, ec));
+      co_await c->sock.write(asio::buffer(f), ec);
       if (ec) {
         close(c);
         break;
@@ -157,9 +216,31 @@ struct server::state : std::enable_shared_from_this<server::state> {
     st->push(c, encode_frame(h, reply));
   }
 
+  /// The TLS handshake of an accepted connection, bounded by options::handshake_timeout.
+  static awaitable<bool> handshake(std::shared_ptr<state> st, std::shared_ptr<conn> c) {
+    if (!c->sock.secure())
+      co_return true;
+    auto timer = std::make_shared<asio::steady_timer>(st->io, st->opts.handshake_timeout);
+    timer->async_wait([c](boost::system::error_code e) {
+      if (!e)
+        close(c);  // the handshake fails with operation_aborted
+    });
+    auto ec = co_await c->sock.handshake(asio::ssl::stream_base::server);
+    timer->cancel();
+    if (ec || c->closed) {
+      STROM_LOG_LIMITED(lg(), warn, "TLS handshake with {} failed: {}", c->peer,
+                        ec ? ec.message() : std::string("timed out"));
+      co_return false;
+    }
+    lg().debug("TLS connection from {} ({})", c->peer,
+               c->sock.peer_subject().value_or("no certificate"));
+    co_return true;
+  }
+
   static awaitable<void> read_loop(std::shared_ptr<state> st, uint64_t id,
                                    std::shared_ptr<conn> c) {
-    for (;;) {
+    bool secured = co_await handshake(st, c);
+    while (secured) {
       auto f = co_await read_frame(c->sock, st->opts.max_frame_bytes);
       if (!f) {
         if (!f.error().is(errc::disconnected) && !c->closed)
@@ -200,10 +281,9 @@ struct server::state : std::enable_shared_from_this<server::state> {
         co_await t.async_wait(asio::redirect_error(use, ec));
         continue;
       }
-      auto c = std::make_shared<conn>(st->io);
-      c->sock = std::move(sock);
-      c->sock.set_option(tcp::no_delay(true), ec);
-      auto remote = c->sock.remote_endpoint(ec);
+      auto c = std::make_shared<conn>(std::move(sock), context_of(st->opts.tls));
+      c->sock.socket().set_option(tcp::no_delay(true), ec);
+      auto remote = c->sock.socket().remote_endpoint(ec);
       c->peer =
           ec ? std::string("?") : fmt::format("{}:{}", remote.address().to_string(), remote.port());
       auto id = st->next_id++;
@@ -278,7 +358,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
   asio::io_context& io;
   tcp::endpoint peer;
   options opts;
-  std::shared_ptr<tcp::socket> sock;
+  std::shared_ptr<stream> sock;
   std::shared_ptr<link> current;
   bool running = false;
   bool stopped = false;
@@ -336,7 +416,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
     return ok();
   }
 
-  static awaitable<void> read_loop(std::shared_ptr<state> st, std::shared_ptr<tcp::socket> sock,
+  static awaitable<void> read_loop(std::shared_ptr<state> st, std::shared_ptr<stream> sock,
                                    std::shared_ptr<link> l) {
     for (;;) {
       auto f = co_await read_frame(*sock, st->opts.max_frame_bytes);
@@ -354,12 +434,11 @@ struct client::state : std::enable_shared_from_this<client::state> {
         st->complete(f->header.correlation, error_of(f->header.status, f->payload));
     }
     l->broken = true;
-    boost::system::error_code ignored;
-    sock->close(ignored);  // a write blocked on a peer that stopped reading ends too
+    sock->close();  // a write blocked on a peer that stopped reading ends too
     st->wake->cancel();
   }
 
-  static awaitable<void> write_loop(std::shared_ptr<state> st, std::shared_ptr<tcp::socket> sock,
+  static awaitable<void> write_loop(std::shared_ptr<state> st, std::shared_ptr<stream> sock,
                                     std::shared_ptr<link> l) {
     boost::system::error_code ec;
     while (!st->stopped && !l->broken) {
@@ -372,7 +451,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
       auto f = std::move(st->queue.front());
       st->queue.pop_front();
       st->queued -= f.size();
-      co_await asio::async_write(*sock, asio::buffer(f), asio::redirect_error(use, ec));
+      co_await sock->write(asio::buffer(f), ec);
       if (ec)
         break;
     }
@@ -382,23 +461,32 @@ struct client::state : std::enable_shared_from_this<client::state> {
     auto backoff = st->opts.backoff_min;
     boost::system::error_code ec;
     while (!st->stopped) {
-      auto sock = std::make_shared<tcp::socket>(st->io);
+      auto sock = std::make_shared<stream>(tcp::socket(st->io), context_of(st->opts.tls));
       st->sock = sock;
+      // Bounds the connect and the TLS handshake together.
       auto timer = std::make_shared<asio::steady_timer>(st->io, st->opts.connect_timeout);
       timer->async_wait([sock](boost::system::error_code e) {
-        if (!e) {
-          boost::system::error_code ignored;
-          sock->close(ignored);  // the connect fails with operation_aborted
-        }
+        if (!e)
+          sock->close();  // the connect or the handshake fails with operation_aborted
       });
-      co_await sock->async_connect(st->peer, asio::redirect_error(use, ec));
+      co_await sock->socket().async_connect(st->peer, asio::redirect_error(use, ec));
+      if (!ec && sock->socket().is_open()) {
+        sock->socket().set_option(tcp::no_delay(true), ec);
+        ec = co_await sock->handshake(asio::ssl::stream_base::client);
+        if (ec) {
+          if (!st->stopped) {
+            STROM_LOG_LIMITED(lg(), warn, "TLS handshake with {}:{} failed: {}",
+                              st->peer.address().to_string(), st->peer.port(), ec.message());
+          }
+          sock->close();
+        }
+      }
       timer->cancel();
       if (st->stopped)
         break;
-      if (!ec && sock->is_open()) {
+      if (!ec && sock->socket().is_open()) {
         backoff = st->opts.backoff_min;
         ++st->connects;
-        sock->set_option(tcp::no_delay(true), ec);
         auto l = std::make_shared<link>();
         st->current = l;
         asio::co_spawn(st->io, read_loop(st, sock, l), asio::detached);
@@ -406,9 +494,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
         co_await std::move(writing);
         l->broken = true;
         st->current.reset();
-        boost::system::error_code ignored;
-        sock->shutdown(tcp::socket::shutdown_both, ignored);
-        sock->close(ignored);
+        sock->close();
         // What was queued for this connection, and the calls it carried, are lost with it.
         st->queue.clear();
         st->queued = 0;
@@ -465,9 +551,8 @@ void client::stop() {
   if (st_->stopped)
     return;
   st_->stopped = true;
-  boost::system::error_code ignored;
   if (st_->sock)
-    st_->sock->close(ignored);
+    st_->sock->close();
   if (st_->current)
     st_->current->broken = true;
   st_->wake->cancel();

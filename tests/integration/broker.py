@@ -51,11 +51,13 @@ class Broker:
     """One stromd. `extra` is appended to its YAML configuration."""
 
     def __init__(self, workdir=None, extra="", shards=2, advertise_port=None, nofile=None,
-                 protocol="PLAINTEXT", env=None, listener_yaml="", more_listeners=""):
+                 protocol="PLAINTEXT", env=None, listener_yaml="", more_listeners="",
+                 admin_yaml=""):
         """`nofile` caps the descriptors stromd may open (soft and hard RLIMIT_NOFILE);
         `protocol` is the client listener's security protocol, `listener_yaml` more of its
-        keys (indented for it), `more_listeners` more items of the listener list; `env` is added
-        to stromd's environment."""
+        keys (indented for it), `more_listeners` more items of the listener list, `admin_yaml`
+        more keys of the admin section (indented for it); `env` is added to stromd's
+        environment."""
         self.env = dict(os.environ, **(env or {}))
         self._tmp = None
         self.nofile = nofile
@@ -81,7 +83,7 @@ listeners:
     security_protocol: {protocol}
 {listener_yaml}{more_listeners}admin:
   bind: {{ host: 127.0.0.1, port: {self.admin_port} }}
-network:
+{admin_yaml}network:
   shards: {shards}
 {extra}""")
         self.proc = None

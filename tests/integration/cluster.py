@@ -43,13 +43,14 @@ class Cluster:
     broker outside them); `extra` is appended to every node's YAML, and `insert` maps a line
     of the files to lines put right after it (keys inside a section). `seed_port(n, m, port)`,
     when given, names the port node n reaches seed m at instead of m's internal port (a relay
-    between them)."""
+    between them). `edit(n, text)`, when given, returns node n's YAML changed."""
 
-    def __init__(self, size=3, extra="", insert=None, seed_port=None):
+    def __init__(self, size=3, extra="", insert=None, seed_port=None, edit=None):
         self._tmp = tempfile.TemporaryDirectory(prefix="strom-cluster-")
         self.extra = extra
         self.insert = insert or {}
         self.seed_port = seed_port
+        self.edit = edit
         self.ports = {}
         self.nodes = {}
         for n in range(1, size + 1):
@@ -85,6 +86,8 @@ class Cluster:
         for after, lines in self.insert.items():
             text = text.replace(after, after + lines, 1)
         text += "\n" + self.extra
+        if self.edit:
+            text = self.edit(n, text)
         kafka, internal, admin = self.ports[n]
         return Node(workdir, text, n, kafka, admin, internal)
 

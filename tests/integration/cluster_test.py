@@ -7,19 +7,24 @@ are created through the controller and spread over the brokers: clients produce 
 bootstrap address and read back through another; a broker that does not lead a partition
 answers NOT_LEADER_OR_FOLLOWER; topics acknowledged while the controller leader is killed
 exist on every broker; producer ids never repeat; consumer groups work whichever broker a
-client bootstraps from."""
+client bootstraps from. Brokers whose internal listener says SSL talk over mutual TLS and
+refuse whoever has no certificate their CA signed."""
 
 import json
 import os
 import re
 import signal
+import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
+from certs import make_ca, make_cert  # noqa: E402
 from cluster import Cluster  # noqa: E402
 import kafka_wire  # noqa: E402
 
@@ -669,6 +674,108 @@ class ClusterTest(unittest.TestCase):
                             "-f", "%s\n"], capture_output=True, text=True, timeout=TIMEOUT)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(r.stdout.split()), sorted(f"k-{i}" for i in range(40)))
+
+
+class InterBrokerTlsTest(unittest.TestCase):
+    """The internal listener with `security_protocol: SSL` and `client_auth: required`: the
+    controller group and the partitions' replication run over mutual TLS."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="strom-mtls-")
+        d = self.d = self.tmp.name
+        make_ca(d, "ca")
+        make_ca(d, "rogue-ca")
+        for n in (1, 2, 3):
+            make_cert(d, "ca", f"broker-{n}", f"/CN=broker-{n}", san="IP:127.0.0.1")
+        make_cert(d, "rogue-ca", "rogue", "/CN=broker-1")
+
+        def internal_over_tls(n, text):
+            internal = re.search(r"  - name: internal[^\n]*\n    bind: [^\n]*\n"
+                                 r"    security_protocol: PLAINTEXT\n", text)
+            assert internal, text
+            block = internal.group(0).replace("PLAINTEXT", "SSL") + (
+                f"    tls: {{ cert_file: {d}/broker-{n}.pem, key_file: {d}/broker-{n}.key, "
+                f"ca_file: {d}/ca.pem, client_auth: required }}\n")
+            return text.replace(internal.group(0), block)
+        self.cluster = Cluster(3, edit=internal_over_tls).start()
+
+    def tearDown(self):
+        self.cluster.close()
+        self.tmp.cleanup()
+
+    def internal_session(self, cert=None, ca="ca"):
+        """A TLS session with node 1's internal listener, with certificate `cert`; "open" when
+        the listener keeps it (nothing to read within a second), else why it ended."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.load_verify_locations(os.path.join(self.d, f"{ca}.pem"))
+        if cert:
+            ctx.load_cert_chain(os.path.join(self.d, f"{cert}.pem"),
+                                os.path.join(self.d, f"{cert}.key"))
+        raw = socket.create_connection(("127.0.0.1", self.cluster.nodes[1].internal_port),
+                                       timeout=TIMEOUT)
+        try:
+            with ctx.wrap_socket(raw) as s:
+                s.settimeout(1)
+                try:
+                    data = s.recv(1)
+                    return f"closed ({data!r})"
+                except socket.timeout:
+                    return "open"
+        except (ssl.SSLError, ConnectionError) as e:
+            return f"refused ({e})"
+
+    def test_brokers_form_a_cluster_and_replicate_over_mutual_tls(self):
+        def agreed():
+            views = [kcat_brokers(node.port) for node in self.cluster.nodes.values()]
+            ok = all(set(b) == {1, 2, 3} and c is not None for b, c in views)
+            return ok and len({c for _, c in views}) == 1
+        self.cluster.wait_until(agreed, "one cluster over TLS")
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.cluster.bootstrap()})
+        fs = admin.create_topics([NewTopic("tls-replicated", num_partitions=3,
+                                           replication_factor=3)], request_timeout=TIMEOUT)
+        fs["tls-replicated"].result(timeout=TIMEOUT)
+        # acks=all with min.insync.replicas 2: acknowledged only once a follower has it, which
+        # it got over the TLS link.
+        p = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all",
+                      "enable.idempotence": True})
+        sent = [f"v-{i}" for i in range(300)]
+        for v in sent:
+            p.produce("tls-replicated", value=v)
+        self.assertEqual(p.flush(TIMEOUT), 0)
+        # The leaders of every partition killed: the followers elected over TLS serve it all.
+        _, controller = kcat_brokers(self.cluster.nodes[1].port)
+        victim = next(n for n in (2, 3) if n != controller)  # node 1 is probed below
+        self.cluster.nodes[victim].kill()
+        c = Consumer({"bootstrap.servers": self.cluster.bootstrap(
+            *[n for n in (1, 2, 3) if n != victim]), "group.id": "unused",
+            "enable.auto.commit": False})
+        c.assign([TopicPartition("tls-replicated", q, 0) for q in range(3)])
+        got = []
+        deadline = time.time() + TIMEOUT
+        while len(got) < len(sent) and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                got.append(m.value().decode())
+        c.close()
+        self.assertEqual(sorted(got), sorted(sent))
+
+        # The internal listener keeps a broker's certificate and drops anything else.
+        self.assertEqual(self.internal_session("broker-2"), "open")
+        self.assertNotEqual(self.internal_session(None), "open")
+        self.assertNotEqual(self.internal_session("rogue"), "open")
+        # A server whose certificate the client's CA did not sign is refused by the client.
+        self.assertIn("certificate verify failed", self.internal_session("broker-2", "rogue-ca"))
+        with socket.create_connection(("127.0.0.1", self.cluster.nodes[1].internal_port),
+                                      timeout=TIMEOUT) as s:
+            s.sendall(b"\x00\x00\x00\x10" + b"\x00" * 16)  # a plaintext frame
+            try:
+                self.assertEqual(s.recv(1), b"")
+            except ConnectionResetError:
+                pass
+        self.assertIn("TLS handshake", self.cluster.nodes[1].output())
 
 
 class UpgradeTest(unittest.TestCase):

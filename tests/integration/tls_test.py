@@ -19,30 +19,11 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import kafka_wire  # noqa: E402
 from broker import Broker, free_port  # noqa: E402
+from certs import make_ca, make_cert  # noqa: E402
 
 TIMEOUT = 60
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
 ADMIN = ("admin", "admin-secret")
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=TIMEOUT)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.pem", cwd=d)
-
-
-def make_cert(d, ca, name, subject, san=None):
-    """A certificate `name`.pem/.key for `subject`, signed by CA `ca`."""
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", f"{name}.key",
-            "-out", f"{name}.csr", cwd=d)
-    ext = os.path.join(d, f"{name}.ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
-    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-            "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f"{name}.pem", cwd=d)
 
 
 class TlsTest(unittest.TestCase):
@@ -149,6 +130,25 @@ class TlsTest(unittest.TestCase):
                       wait_s=3)
         self.assertNotEqual(r.returncode, 0)
         self.kcat(self.broker.port, self.mtls_props(), "-L")
+        # The audit log has the refused handshakes and the certificate that authenticated.
+        audit = os.path.join(self.d, "audit.log")
+        deadline = time.time() + TIMEOUT
+        while True:
+            with open(audit) as f:
+                lines = [json.loads(x) for x in f if x.strip()]
+            tls = [x for x in lines if x["type"] == "authentication" and x["operation"] == "TLS"]
+            ok = [x for x in tls if x["result"] == "success"]
+            failed = [x for x in tls if x["result"] == "failure"]
+            if (ok and failed) or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(ok, tls)
+        self.assertEqual(ok[0]["principal"], "User:O=Example,CN=alice")  # RFC 2253: last RDN first
+        self.assertEqual(ok[0]["detail"], "client certificate")
+        self.assertTrue(ok[0]["client"].startswith("127.0.0.1:"), ok[0])
+        self.assertTrue(failed, tls)
+        self.assertEqual(failed[0]["principal"], "User:ANONYMOUS")
+        self.assertTrue(failed[0]["detail"], failed[0])
 
     def test_plaintext_and_garbage_on_a_tls_port_are_dropped(self):
         started = time.time()
@@ -256,6 +256,10 @@ class TlsTest(unittest.TestCase):
         since = len(self.broker.output())
         self.broker.proc.send_signal(signal.SIGHUP)
         self.broker.wait_for(r"TLS reload: .* read again", since)
+        # Each listener reads its files in turn: the SASL_SSL one may come after the line.
+        deadline = time.time() + TIMEOUT
+        while served_subject() != "broker-1-renewed" and time.time() < deadline:
+            time.sleep(0.05)
         self.assertEqual(served_subject(), "broker-1-renewed")
         self.assertIsNotNone(open_conn.api_versions())  # open connections are not touched
         open_conn.close()
@@ -266,6 +270,119 @@ class TlsTest(unittest.TestCase):
         self.broker.proc.send_signal(signal.SIGHUP)
         self.broker.wait_for(r"keeping the current certificate", since)
         self.assertEqual(served_subject(), "broker-1-renewed")
+
+
+class AdminTlsTest(unittest.TestCase):
+    """The admin API over HTTPS with client certificates requested, authorization enabled, and
+    stromctl over TLS: its own Kafka requests on a mutual-TLS listener, the admin API with a
+    client certificate or HTTP basic authentication."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="strom-admin-tls-")
+        d = cls.d = cls.tmp.name
+        make_ca(d, "ca")
+        make_ca(d, "rogue-ca")
+        make_cert(d, "ca", "broker", "/CN=broker-1", san="IP:127.0.0.1,DNS:localhost")
+        make_cert(d, "ca", "alice", "/CN=alice/O=Example")
+        os.makedirs(os.path.join(d, "broker"))
+        tls = f"{{ cert_file: {d}/broker.pem, key_file: {d}/broker.key, ca_file: {d}/ca.pem, "
+        cls.broker = Broker(
+            workdir=os.path.join(d, "broker"), protocol="SSL",
+            env={"STROM_BOOTSTRAP_USER": f"{ADMIN[0]}:{ADMIN[1]}"},
+            listener_yaml=f"    tls: {tls}client_auth: required }}\n",
+            admin_yaml=f"  tls: {tls}client_auth: requested }}\n",
+            extra=f"""authorization:
+  enabled: true
+  superusers: ["User:{ADMIN[0]}", "User:O=Example,CN=alice"]
+""")
+        cls.broker.start()
+        cls.url = f"https://127.0.0.1:{cls.broker.admin_port}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.close()
+        cls.tmp.cleanup()
+
+    def https_status(self, path, cert=None, user=None):
+        import base64
+        import urllib.error
+        import urllib.request
+        ctx = ssl.create_default_context(cafile=os.path.join(self.d, "ca.pem"))
+        if cert:
+            ctx.load_cert_chain(os.path.join(self.d, f"{cert}.pem"),
+                                os.path.join(self.d, f"{cert}.key"))
+        req = urllib.request.Request(self.url + path)
+        if user:
+            token = base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT, context=ctx) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def stromctl(self, *args, props=None):
+        stromctl = os.environ.get("STROMCTL")
+        if not stromctl:
+            self.skipTest("STROMCTL is not set")
+        cmd = [stromctl, "-b", self.broker.bootstrap, "--admin-url", self.url]
+        for k, v in (props or {}).items():
+            cmd += ["-X", f"{k}={v}"]
+        return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=TIMEOUT)
+
+    def tls_props(self, cert="alice", ca="ca"):
+        p = {"security.protocol": "SSL", "ssl.ca.location": os.path.join(self.d, f"{ca}.pem")}
+        if cert:
+            p["ssl.certificate.location"] = os.path.join(self.d, f"{cert}.pem")
+            p["ssl.key.location"] = os.path.join(self.d, f"{cert}.key")
+        return p
+
+    def test_the_admin_api_speaks_https_and_takes_a_client_certificate(self):
+        self.assertEqual(self.https_status("/v1/status/live"), 200)
+        for path in ("/metrics", "/v1/config"):
+            self.assertEqual(self.https_status(path), 401, path)
+            self.assertEqual(self.https_status(path, cert="alice"), 200, path)
+            self.assertEqual(self.https_status(path, user=ADMIN), 200, path)
+        # Plain HTTP on the HTTPS port gets no answer.
+        with socket.create_connection(("127.0.0.1", self.broker.admin_port), timeout=TIMEOUT) as c:
+            c.sendall(b"GET /v1/status/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                self.assertNotIn(b"200", c.recv(4096))
+            except ConnectionResetError:
+                pass
+
+    def test_stromctl_over_mutual_tls_and_https(self):
+        # Its own Kafka requests (SCRAM users, ApiVersions) over the mutual-TLS listener.
+        r = self.stromctl("user", "list", props=self.tls_props())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.stromctl("broker", "api-versions", props=self.tls_props())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ApiVersions", r.stdout)
+        # The admin API over HTTPS, authenticated by the client certificate.
+        r = self.stromctl("cluster", "health", props=self.tls_props())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("CLUSTER HEALTH", r.stdout)
+        self.assertNotIn("not available", r.stderr)
+        # ... or by HTTP basic authentication as the SASL user.
+        basic = dict(self.tls_props(cert=None), **{"sasl.username": ADMIN[0],
+                                                   "sasl.password": ADMIN[1]})
+        r = self.stromctl("--format", "json", "cluster", "health", props=basic)
+        self.assertEqual(json.loads(r.stdout)["source"], "admin", r.stderr)
+        # Without either the admin API refuses, and stromctl says why.
+        r = self.stromctl("cluster", "health", props=self.tls_props(cert=None))
+        self.assertIn("authentication required (HTTP 401)", r.stderr)
+        # The decommission endpoints too: authenticated, so a single node's own answer.
+        r = self.stromctl("broker", "status", "1", props=self.tls_props())
+        self.assertIn("a single-node broker has no other broker", r.stderr)
+        self.assertIn("(HTTP 503)", r.stderr)
+        # A broker certificate another CA signed is refused, for both kinds of connection.
+        r = self.stromctl("user", "list", props=self.tls_props(ca="rogue-ca"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("certificate verify failed", r.stderr)
+        r = self.stromctl("broker", "status", "1", props=self.tls_props(ca="rogue-ca"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("certificate verify failed", r.stderr)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ struct options {
   bool require_auth = false;
   /// A user accepted besides the cluster's (STROM_BOOTSTRAP_USER).
   std::optional<std::pair<std::string, security::scram_credential>> bootstrap_user;
+  /// HTTPS when set: each connection takes the context current when it is accepted. A verified
+  /// client certificate authenticates its requests when require_auth is set.
+  std::shared_ptr<net::tls_config> tls;
 };
 
 /// What the admin API reports on; every pointer outlives the server. The broker's parts

@@ -18,6 +18,10 @@
 #include "strom/net/asio.h"
 #include "strom/raft/message.h"
 
+namespace strom::net {
+class tls_config;
+}
+
 namespace strom::rpc {
 class peer_board;
 }
@@ -108,6 +112,10 @@ class controller {
     /// Where the internal listener binds (port 0: any).
     std::string listen_host = "127.0.0.1";
     uint16_t listen_port = 0;
+    /// TLS on the internal listener (server role) and on the connections to other brokers
+    /// (client role, with this broker's certificate: mutual TLS); plaintext when null.
+    std::shared_ptr<net::tls_config> listener_tls;
+    std::shared_ptr<net::tls_config> peer_tls;
     /// The cluster id the first leader writes (cluster.id); a random one when empty.
     std::string cluster_id;
     /// The directory that holds the controller log.

@@ -87,7 +87,8 @@ struct cluster_config {
   bool operator==(const cluster_config&) const = default;
 };
 
-/// `listeners[].tls`: the listener's certificate (SSL and SASL_SSL listeners).
+/// `listeners[].tls`: the listener's certificate (SSL and SASL_SSL listeners); `admin.tls`:
+/// the admin listener's (HTTPS when `cert_file` is set).
 struct tls_listener_config {
   std::optional<std::string> cert_file;
   std::optional<std::string> key_file;
@@ -112,6 +113,7 @@ struct listener_config {
 /// `admin`: the HTTP listener for /metrics, health and the admin API.
 struct admin_config {
   endpoint bind{"127.0.0.1", 9644};
+  tls_listener_config tls = {};
   bool operator==(const admin_config&) const = default;
 };
 

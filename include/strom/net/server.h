@@ -130,6 +130,9 @@ struct server_options {
   /// TCP.
   std::shared_ptr<tls_config> tls;
   std::chrono::milliseconds handshake_timeout{10000};
+  /// Called (on the connection's shard) when a TLS handshake fails, with why: a client
+  /// certificate refused, plaintext, garbage, a timeout. Optional.
+  std::function<void(const connection_info&, std::string_view why)> on_tls_failure;
 };
 
 /// A TCP listener spread over the shards: one acceptor per shard on the same port

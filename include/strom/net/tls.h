@@ -19,14 +19,25 @@ enum class client_auth {
   required,   ///< a client without a certificate the CA signed fails the handshake
 };
 
-struct tls_options {
-  std::string cert_file;               ///< PEM: the certificate chain, the listener's own first
-  std::string key_file;                ///< PEM: its private key
-  std::optional<std::string> ca_file;  ///< PEM: CAs trusted for client certificates
-  client_auth auth = client_auth::none;
+/// Which end of a connection a context serves.
+enum class tls_role {
+  server,  ///< a listener: presents its certificate, asks clients for theirs per `auth`
+  client,  ///< a connecting broker: presents its certificate (mutual TLS), verifies the
+           ///< server's against `ca_file`
 };
 
-/// The TLS configuration of a listener: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers
+struct tls_options {
+  std::string cert_file;                 ///< PEM: the certificate chain, the listener's own first
+  std::string key_file;                  ///< PEM: its private key
+  std::optional<std::string> ca_file;    ///< PEM: CAs trusted for the peer's certificates
+  client_auth auth = client_auth::none;  ///< server role only
+  tls_role role = tls_role::server;
+};
+
+/// The TLS configuration of a listener, or of the connections a broker opens to other
+/// brokers (tls_role::client; the server's certificate must chain to `ca_file`, its host name
+/// is not checked: the CA of an internal listener signs broker certificates only): TLS 1.2 and
+/// 1.3 only, forward-secret AEAD ciphers
 /// (ECDHE with AES-GCM or ChaCha20-Poly1305 for 1.2; every 1.3 suite is one). Reloadable: each
 /// new connection takes the context current when it is accepted, so reload() (SIGHUP) brings
 /// renewed certificates in without a restart and without touching open connections.

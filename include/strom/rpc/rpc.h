@@ -12,6 +12,10 @@
 #include "strom/net/asio.h"
 #include "strom/rpc/frame.h"
 
+namespace strom::net {
+class tls_config;
+}
+
 namespace strom::rpc {
 
 using bytes_t = std::vector<std::byte>;
@@ -30,6 +34,10 @@ class server {
   using oneway_handler = std::function<void(bytes_t payload)>;
   struct options {
     uint32_t max_frame_bytes = 64u << 20;
+    /// TLS (server role) when set: each accepted connection takes the context current then.
+    std::shared_ptr<net::tls_config> tls;
+    /// A TLS handshake not done within it closes the connection.
+    std::chrono::milliseconds handshake_timeout{10000};
   };
   server(net::asio::io_context& io, options o);
   ~server();
@@ -63,9 +71,12 @@ class client {
   struct options {
     uint32_t max_frame_bytes = 64u << 20;
     size_t max_queued_bytes = 16u << 20;
+    /// Bounds the connect and the TLS handshake together.
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds backoff_min{20};
     std::chrono::milliseconds backoff_max{2000};
+    /// TLS (client role) when set: each connection takes the context current when it opens.
+    std::shared_ptr<net::tls_config> tls;
   };
   client(net::asio::io_context& io, net::tcp::endpoint peer, options o);
   ~client();

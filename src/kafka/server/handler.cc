@@ -171,6 +171,15 @@ class kafka_handler final : public net::request_handler {
                       groups_,     limits_,   who,     req->header, buffer};
     c.audit = audit_.get();
     c.auth = &auth_;
+    if (audit_ && who.tls_subject && who.session) {
+      // A verified client certificate authenticated the connection during the handshake: one
+      // audit line, at its first request.
+      if (auto& s = session_of(who); !s.certificate_audited) {
+        s.certificate_audited = true;
+        audit_->record({"authentication", "User:" + *who.tls_subject, who.peer, "TLS", "",
+                        "success", "client certificate"});
+      }
+    }
     auto& m = metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
     auto started = std::chrono::steady_clock::now();
     auto out = co_await dispatch(c, req->body);

@@ -26,6 +26,8 @@ struct sasl_session {
   /// When the session expires (connections.max.reauth.ms, KIP-368): past it, any request but
   /// the SASL ones closes the connection.
   std::chrono::steady_clock::time_point expires = std::chrono::steady_clock::time_point::max();
+  /// The client certificate of the connection is in the audit log.
+  bool certificate_audited = false;
 
   /// "User:<name>" once authenticated, else "User:ANONYMOUS" (Kafka's principal names).
   [[nodiscard]] std::string principal() const {

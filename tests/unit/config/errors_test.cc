@@ -436,6 +436,49 @@ TEST(config_errors, two_listeners_on_one_port) {
             "(127.0.0.1:9092)");
 }
 
+TEST(config_errors, the_admin_listener_needs_its_tls_files) {
+  EXPECT_EQ(error_of("mode: dev\nadmin:\n  tls: { cert_file: a.pem }\n", errc::invalid_value),
+            "t.yaml:3: admin.tls.key_file: required with admin.tls.cert_file");
+  EXPECT_EQ(error_of("mode: dev\nadmin:\n  tls: { key_file: a.key }\n", errc::invalid_value),
+            "t.yaml:3: admin.tls.cert_file: required with admin.tls.key_file");
+  auto msg = error_of(
+      "mode: dev\nadmin:\n  tls: { cert_file: a.pem, key_file: a.key, client_auth: requested }\n",
+      errc::invalid_value);
+  EXPECT_NE(msg.find("admin.tls.ca_file: required by client_auth requested"), std::string::npos)
+      << msg;
+  msg = error_of("mode: dev\nadmin:\n  tls: { client_auth: required, ca_file: ca.pem }\n",
+                 errc::invalid_value);
+  EXPECT_NE(msg.find("admin.tls.cert_file: required by client_auth required"), std::string::npos)
+      << msg;
+}
+
+TEST(config_errors, the_inter_broker_listener_takes_plaintext_or_mutual_tls) {
+  const std::string two =
+      "mode: dev\n"
+      "listeners:\n"
+      "  - name: client\n"
+      "    bind: { host: 127.0.0.1, port: 9092 }\n"
+      "  - name: internal\n"
+      "    bind: { host: 127.0.0.1, port: 9093 }\n";
+  auto msg = error_of(two +
+                          "    security_protocol: SASL_SSL\n"
+                          "    tls: { cert_file: a.pem, key_file: a.key }\n"
+                          "inter_broker_listener: internal\n",
+                      errc::invalid_value);
+  EXPECT_NE(msg.find("listeners[1].security_protocol: the inter-broker listener takes PLAINTEXT "
+                     "or SSL (mutual TLS), got SASL_SSL"),
+            std::string::npos)
+      << msg;
+  msg = error_of(two +
+                     "    security_protocol: SSL\n"
+                     "    tls: { cert_file: a.pem, key_file: a.key }\n"
+                     "inter_broker_listener: internal\n",
+                 errc::invalid_value);
+  EXPECT_NE(msg.find("listeners[1].tls.ca_file: required on the inter-broker listener"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(config_errors, inter_broker_listener_must_name_a_listener) {
   EXPECT_EQ(error_of("mode: dev\ninter_broker_listener: internal\n", errc::invalid_value),
             "t.yaml:2: inter_broker_listener: expected the name of a listener (client), got "

@@ -54,6 +54,11 @@ listeners:
 inter_broker_listener: internal
 admin:
   bind: { host: 0.0.0.0, port: 9645 }
+  tls:
+    cert_file: /etc/strom/admin.pem
+    key_file: /etc/strom/admin.key
+    ca_file: /etc/strom/operators-ca.pem
+    client_auth: required
 network:
   shards: 4
   socket_send_buffer_bytes: -1
@@ -248,6 +253,10 @@ TEST(config_full_file, every_key_is_read) {
   EXPECT_EQ(c.authorization.superusers, (std::vector<std::string>{"User:admin", "User:CN=ops"}));
   EXPECT_EQ(c.listeners[0].tls.cert_file, "/etc/strom/broker.pem");
   EXPECT_EQ(c.listeners[0].tls.client_auth, tls_client_auth::requested);
+  EXPECT_EQ(c.admin.tls.cert_file, "/etc/strom/admin.pem");
+  EXPECT_EQ(c.admin.tls.key_file, "/etc/strom/admin.key");
+  EXPECT_EQ(c.admin.tls.ca_file, "/etc/strom/operators-ca.pem");
+  EXPECT_EQ(c.admin.tls.client_auth, tls_client_auth::required);
   EXPECT_EQ(c.security.audit_log_path, "/var/log/strom/audit.log");
   EXPECT_EQ(c.security.audit_log_max_files, 3);
 

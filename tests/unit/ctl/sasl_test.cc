@@ -48,11 +48,52 @@ TEST(WireSecurity, PlaintextUnlessSaslPlaintextIsAsked) {
   EXPECT_EQ((*r)->mechanism, "SCRAM-SHA-512");
 }
 
+TEST(WireSecurity, TlsProtocolsTakeTheSslProperties) {
+  auto r = wire_security({{"security.protocol", "ssl"}});
+  ASSERT_TRUE(r) << r.error().detail();
+  EXPECT_FALSE(r->has_value());  // TLS without SASL
+  r = wire_security({{"security.protocol", "SASL_SSL"},
+                     {"sasl.mechanism", "SCRAM-SHA-256"},
+                     {"sasl.username", "alice"},
+                     {"sasl.password", "pw"}});
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->mechanism, "SCRAM-SHA-256");
+
+  auto t = wire_tls({{"security.protocol", "SASL_PLAINTEXT"}});
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->has_value());
+  t = wire_tls({{"security.protocol", "SSL"},
+                {"ssl.ca.location", "/ca.pem"},
+                {"ssl.certificate.location", "/me.pem"},
+                {"ssl.key.location", "/me.key"},
+                {"ssl.endpoint.identification.algorithm", "none"}});
+  ASSERT_TRUE(t && t->has_value()) << (t ? "" : t.error().detail());
+  EXPECT_EQ((*t)->ca_file, "/ca.pem");
+  EXPECT_EQ((*t)->cert_file, "/me.pem");
+  EXPECT_EQ((*t)->key_file, "/me.key");
+  EXPECT_TRUE((*t)->verify);
+  EXPECT_FALSE((*t)->verify_host);
+  t = wire_tls({{"security.protocol", "sasl_ssl"}});
+  ASSERT_TRUE(t && t->has_value());
+  EXPECT_FALSE((*t)->ca_file);     // the system's CAs
+  EXPECT_TRUE((*t)->verify_host);  // librdkafka's default
+
+  auto tls_error = [](client_properties p) {
+    p.emplace_back("security.protocol", "SSL");
+    auto settings = wire_tls(p);
+    return settings ? std::string() : settings.error().detail();
+  };
+  EXPECT_EQ(tls_error({{"ssl.certificate.location", "/me.pem"}}),
+            "ssl.certificate.location needs ssl.key.location");
+  EXPECT_EQ(tls_error({{"ssl.key.location", "/me.key"}}),
+            "ssl.key.location needs ssl.certificate.location");
+  EXPECT_NE(tls_error({{"enable.ssl.certificate.verification", "maybe"}}).find("true or false"),
+            std::string::npos);
+  EXPECT_NE(tls_error({{"ssl.endpoint.identification.algorithm", "dns"}}).find("https or none"),
+            std::string::npos);
+}
+
 TEST(WireSecurity, WhatStromctlCannotDoIsOneClearError) {
-  for (const char* tls : {"SSL", "SASL_SSL", "ssl"}) {
-    auto e = error_of({{"security.protocol", tls}});
-    EXPECT_NE(e.find("stromctl's own requests do not support TLS yet"), std::string::npos) << e;
-  }
   EXPECT_NE(error_of({{"security.protocol", "KERBEROS"}}).find("security.protocol=KERBEROS"),
             std::string::npos);
   client_properties sasl = {
@@ -319,14 +360,15 @@ TEST(SaslScram, TooFewIterationsAreNotAnswered) {
 }
 
 TEST(WireConnections, RefusedSettingsFailBeforeConnecting) {
-  configure_wire({{"security.protocol", "SASL_SSL"}});
+  configure_wire({{"security.protocol", "SASL_SSL"}, {"ssl.certificate.location", "me.pem"}});
   // Port 1 on loopback refuses connections; the settings are reported instead.
   auto c = connect_any({{"127.0.0.1", 1}}, 1000);
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().detail().find("do not support TLS yet"), std::string::npos);
+  EXPECT_NE(c.error().detail().find("sasl.mechanism"), std::string::npos) << c.error().detail();
+  configure_wire({{"security.protocol", "SSL"}, {"ssl.certificate.location", "me.pem"}});
   auto b = connect_broker({"127.0.0.1", 1}, 1000);
   ASSERT_FALSE(b);
-  EXPECT_NE(b.error().detail().find("do not support TLS yet"), std::string::npos);
+  EXPECT_EQ(b.error().detail(), "ssl.certificate.location needs ssl.key.location");
   // A reachability check does not authenticate.
   auto u = connect_any_unauthenticated({{"127.0.0.1", 1}}, 1000);
   ASSERT_FALSE(u);

@@ -66,8 +66,18 @@ TEST(Http, Urls) {
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, 9644);
-  EXPECT_FALSE(parse_http_url("https://x:1").has_value());
+  EXPECT_FALSE(u->tls);
+  u = parse_http_url("https://admin.example:9644/base");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->host, "admin.example");
+  EXPECT_EQ(u->port, 9644);
+  EXPECT_EQ(u->path, "/base");
+  u = parse_http_url("https://admin.example");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->port, 443);
   EXPECT_FALSE(parse_http_url("http://").has_value());
+  EXPECT_FALSE(parse_http_url("https://").has_value());
 }
 
 TEST(Http, ResponsesWithLengthChunkedOrUntilClose) {
@@ -105,6 +115,11 @@ TEST(Http, RequestsGetAndPut) {
             "PUT /v1/brokers/4/recommission HTTP/1.1\r\nHost: [::1]:9644\r\n"
             "Accept: application/json\r\nUser-Agent: stromctl\r\nContent-Length: 0\r\n"
             "Connection: close\r\n\r\n");
+  // HTTP basic authentication (authorization enabled on the broker).
+  EXPECT_EQ(http_request_text("GET", *u, "/v1/config", "Basic YTpi"),
+            "GET /v1/config HTTP/1.1\r\nHost: [::1]:9644\r\n"
+            "Accept: application/json\r\nUser-Agent: stromctl\r\n"
+            "Authorization: Basic YTpi\r\nConnection: close\r\n\r\n");
 }
 
 TEST(ElectLeaders, VersionTwoWhenOfferedElseOne) {

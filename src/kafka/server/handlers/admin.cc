@@ -620,6 +620,12 @@ awaitable<net::handler_result> handle_alter_partition_reassignments(
     budget -= message.size();
     out.error_message = std::move(message);
   };
+  // timeout_ms bounds the whole request: the moves are recorded one after another (each
+  // within the controller's own request timeout), and those not begun by the deadline are
+  // answered REQUEST_TIMED_OUT and not made. 0 or less: no bound but the controller's.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (r.timeout_ms > 0)
+    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.timeout_ms);
   for (const auto& want : parts) {
     const auto& [topic, partition] = want.k;
     auto [ti, fresh] = topic_index.try_emplace(topic, resp.responses.size());
@@ -642,6 +648,11 @@ awaitable<net::handler_result> handle_alter_partition_reassignments(
                                     replicas->size()));
         continue;
       }
+    }
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+      po.error_code = error_code::request_timed_out;
+      set_message(po, "The request's timeout_ms ran out before this move was begun.");
+      continue;
     }
     auto op = c.frontend.reassign_partition(topic, partition, replicas);
     auto s = co_await std::move(op);
