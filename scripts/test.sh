@@ -3,10 +3,11 @@
 # 1. clang with AddressSanitizer + UndefinedBehaviorSanitizer (Debug), every test; the same
 #    build, instrumented for libFuzzer, also makes the protocol decoder, request handler,
 #    record validation and inter-broker decoder fuzzers;
-# 2. GCC with ThreadSanitizer (Debug), the unit tests only (the target strom-tests);
+# 2. GCC with ThreadSanitizer (Debug), the unit tests (the target strom-tests; not the
+#    single-threaded seed sweeps of the simulator, which builds 1 and 3 run);
 # 3. the regular (optimised, GCC) build, with the chaos suite's fault-injection hooks in
-#    stromd, every test (a three-minute chaos schedule among them), which also runs the
-#    fuzzers of build 1:
+#    stromd, every test but the unit tests, which builds 1 and 2 ran (a three-minute chaos
+#    schedule and the simulator's seed sweeps among them), and the fuzzers of build 1:
 #    the decoder and handler fuzzers for 30 seconds each, the record validation and
 #    inter-broker decoder fuzzers for 15.
 # The output ends with ctest's summary of the regular build.
@@ -34,11 +35,12 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEB
   -DSTROM_BUILD_BENCH=OFF -DSTROM_BUILD_INTEGRATION_TESTS=OFF >/dev/null
 cmake --build build/tsan -j"$jobs" --target strom-tests
 (cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  ctest --output-on-failure -j"$jobs" --timeout 900)
+  ctest --output-on-failure -j"$jobs" --timeout 900 -E '^sim\.')
 
 echo "== regular build"
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DSTROM_FAULT_HOOKS=ON \
+  -DSTROM_BUILD_UNIT_TESTS=OFF \
   -DSTROM_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/request_decode_fuzz" \
   -DSTROM_HANDLER_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/handler_fuzz" \
   -DSTROM_RECORDS_FUZZER="$PWD/build/asan-fuzz/tests/fuzz/records_validate_fuzz" \
