@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <prometheus/counter.h>
 #include <prometheus/text_serializer.h>
 #include "strom/net/asio.h"  // first: Asio needs <utility> before it
 
@@ -117,6 +118,12 @@ struct server::impl {
     }
   }
 
+  static std::string peer_of(beast::tcp_stream& tcp) {
+    boost::system::error_code ec;
+    auto ep = tcp.socket().remote_endpoint(ec);
+    return ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  }
+
   /// One connection: the TLS handshake first when the listener has a context, then requests.
   awaitable<void> session(std::shared_ptr<beast::tcp_stream> tcp,
                           std::shared_ptr<asio::ssl::context> tls) {
@@ -175,8 +182,15 @@ struct server::impl {
         break;
       }
       auto req = parser.release();
-      auto work = route(req, subject.has_value());
+      bool change = req.method() == http::verb::put || req.method() == http::verb::post;
+      // Checking a password costs a key derivation: only where it is needed.
+      std::optional<std::string> principal = subject;
+      if (!principal && (opts.require_auth || (change && opts.audit)))
+        principal = basic_user(req);
+      auto work = route(req, principal.has_value());
       auto res = co_await std::move(work);
+      if (change)
+        audit_change(req, res, principal, peer_of(tcp));
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
       tcp.expires_after(opts.io_timeout);
@@ -186,8 +200,9 @@ struct server::impl {
     }
   }
 
-  /// HTTP basic authentication against the users' SCRAM credentials.
-  bool authenticated(const http::request<http::string_body>& req) const {
+  /// The user HTTP basic authentication names, when its password matches the user's SCRAM
+  /// credential (or the bootstrap user's).
+  std::optional<std::string> basic_user(const http::request<http::string_body>& req) const {
     auto header = req[http::field::authorization];
     constexpr std::string_view scheme = "Basic ";
     if (header.size() <= scheme.size() ||
@@ -195,36 +210,57 @@ struct server::impl {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         }))
-      return false;
+      return std::nullopt;
     auto decoded = security::base64_decode(
         std::string_view(header.data() + scheme.size(), header.size() - scheme.size()));
     if (!decoded)
-      return false;
+      return std::nullopt;
     auto colon = decoded->find(':');
     if (colon == std::string::npos)
-      return false;
+      return std::nullopt;
     auto user = decoded->substr(0, colon);
     auto password = std::string_view(*decoded).substr(colon + 1);
-    if (opts.bootstrap_user && opts.bootstrap_user->first == user)
-      return security::password_matches(opts.bootstrap_user->second, password);
-    if (!src.security)
-      return false;  // the users are not known before the broker started
-    auto state = src.security();
-    for (auto m : {security::scram_mechanism::sha512, security::scram_mechanism::sha256}) {
-      if (const auto* k = state->credential(user, m))
-        return security::password_matches(*k, password);
-    }
-    return false;
+    auto matches = [&] {
+      if (opts.bootstrap_user && opts.bootstrap_user->first == user)
+        return security::password_matches(opts.bootstrap_user->second, password);
+      if (!src.security)
+        return false;  // the users are not known before the broker started
+      auto state = src.security();
+      for (auto m : {security::scram_mechanism::sha512, security::scram_mechanism::sha256}) {
+        if (const auto* k = state->credential(user, m))
+          return security::password_matches(*k, password);
+      }
+      return false;
+    };
+    if (!matches())
+      return std::nullopt;
+    return user;
   }
 
-  /// `certified`: the connection carries a client certificate the CA verified, which
-  /// authenticates its requests.
-  awaitable<response> route(const http::request<http::string_body>& req, bool certified) {
+  /// A change made through the admin API (a PUT or POST), in the audit log.
+  void audit_change(const http::request<http::string_body>& req, const response& res,
+                    const std::optional<std::string>& principal, const std::string& peer) const {
+    if (!opts.audit)
+      return;
+    std::string target(req.target());
+    auto status = res.result_int();
+    opts.audit->record(
+        {"admin", principal ? "User:" + *principal : "User:ANONYMOUS", peer,
+         fmt::format("{} {}", std::string(req.method_string()), target.substr(0, target.find('?'))),
+         "", status < 300 ? "success" : "failure",
+         fmt::format("HTTP {}{}", status,
+                     target.find('?') == std::string::npos
+                         ? std::string()
+                         : " " + target.substr(target.find('?') + 1))});
+  }
+
+  /// `authenticated`: by a client certificate the CA verified, or HTTP basic authentication.
+  awaitable<response> route(const http::request<http::string_body>& req, bool authenticated) {
     std::string target(req.target());
     std::string path = target.substr(0, target.find('?'));
     bool get = req.method() == http::verb::get;
     if (opts.require_auth && path != "/v1/status/live" && path != "/v1/status/ready" &&
-        !certified && !authenticated(req)) {
+        !authenticated) {
       STROM_LOG_LIMITED(lg(), warn, "admin API: unauthenticated request for {} refused", path);
       auto r = json_error(http::status::unauthorized, "authentication required");
       r.set(http::field::www_authenticate, "Basic realm=\"strom\"");
@@ -608,6 +644,20 @@ struct server::impl {
             "Partition moves in flight (reassignments, decommissions, balancing)")
           .Add({})
           .Set(moves);
+      if (src.topics) {
+        auto started = src.topics->automatic_moves();
+        auto& moves_total = prometheus::BuildCounter()
+                                .Name("strom_cluster_automatic_moves_total")
+                                .Help(
+                                    "Partition moves this broker started as controller leader, "
+                                    "by reason: emptying a decommissioned broker, or "
+                                    "continuous balancing (the balancer's decisions)")
+                                .Register(now);
+        moves_total.Add({{"reason", "decommission"}})
+            .Increment(static_cast<double>(started.decommission));
+        moves_total.Add({{"reason", "balancing"}})
+            .Increment(static_cast<double>(started.balancing));
+      }
       gauge("strom_cluster_preferred_elections_pending",
             "Partitions an ElectLeaders asked to be led by their preferred replica, not yet")
           .Add({})
@@ -635,6 +685,17 @@ struct server::impl {
           "Raft indexes the furthest-behind replica of a partition this node leads lacks")
         .Add({})
         .Set(most_behind);
+    auto recovered_op = src.partitions->recovery_bytes_sent();
+    auto recovered = co_await std::move(recovered_op);
+    prometheus::BuildCounter()
+        .Name("strom_replication_recovery_bytes_total")
+        .Help(
+            "Bytes this node's partition leaders sent to replicas catching up on what a "
+            "majority already held: the new replicas of partition moves, replicas back from a "
+            "restart")
+        .Register(now)
+        .Add({})
+        .Increment(static_cast<double>(recovered));
     gauge("strom_partition_elections_won",
           "Times the replicated partitions on this node became leader here since it started")
         .Add({})

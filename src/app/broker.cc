@@ -89,6 +89,18 @@ status broker::build() {
     }
   }
 
+  std::shared_ptr<security::audit_log> audit;
+  if (cfg_.security.audit_log_path) {
+    auto opened =
+        security::audit_log::open({*cfg_.security.audit_log_path,
+                                   static_cast<uint64_t>(cfg_.security.audit_log_max_file_bytes),
+                                   cfg_.security.audit_log_max_files});
+    if (!opened) {
+      lg().critical("{}", opened.error().message());
+      return opened.error();
+    }
+    audit = std::move(*opened);
+  }
   // The admin listener comes first: liveness and readiness answer during log recovery.
   auto sources = admin_sources(cfg_, opts_.version, &ready_);
   sources.metrics = &metrics_;
@@ -101,6 +113,7 @@ status broker::build() {
     return admin_tls.error();
   }
   admin_opts.tls = *admin_tls;
+  admin_opts.audit = audit;
   if (*admin_tls)
     tls_.push_back(*admin_tls);
   admin_ = std::make_unique<admin::server>(std::move(admin_opts), std::move(sources));
@@ -232,18 +245,6 @@ status broker::build() {
   coord_ = std::make_unique<groups::coordinator>(*partitions_, *frontend_, *topics_,
                                                  std::move(coord_opts), clock_);
 
-  std::shared_ptr<security::audit_log> audit;
-  if (cfg_.security.audit_log_path) {
-    auto opened =
-        security::audit_log::open({*cfg_.security.audit_log_path,
-                                   static_cast<uint64_t>(cfg_.security.audit_log_max_file_bytes),
-                                   cfg_.security.audit_log_max_files});
-    if (!opened) {
-      lg().critical("{}", opened.error().message());
-      return opened.error();
-    }
-    audit = std::move(*opened);
-  }
   auto first_user = bootstrap_user(std::getenv("STROM_BOOTSTRAP_USER"));
   if (!first_user) {
     lg().critical("{}", first_user.error().message());

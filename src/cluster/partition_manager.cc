@@ -95,7 +95,9 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
     o.initial_term = rc.epoch_floor ? rc.epoch_floor(n.topic) : 0;
     o.io = &rt_.context(shard);
     o.outbox = &sp.outbox;
-    o.recovery = rc.recovery_bytes_per_sec > 0 ? &sp.recovery : nullptr;
+    // Always given: without a rate it only counts what recovery sends (bytes moved).
+    sp.recovery.limited = rc.recovery_bytes_per_sec > 0;
+    o.recovery = &sp.recovery;
     o.liveness = rc.silent_peers ? &sp.liveness : nullptr;
     o.quiet_keepalive_ticks = rc.quiet_keepalive_ticks;
     o.on_leader = [this, n, id = t.id](int64_t term) {
@@ -368,6 +370,15 @@ awaitable<std::vector<partition_manager::partition_info>> partition_manager::par
       all.push_back(std::move(i));
   }
   co_return all;
+}
+
+awaitable<int64_t> partition_manager::recovery_bytes_sent() {
+  auto on_shard = [](shard_partitions& sp) { return sp.recovery.sent; };
+  auto parts = co_await shards_.invoke_on_all(on_shard);
+  int64_t sum = 0;
+  for (auto n : parts)
+    sum += n;
+  co_return sum;
 }
 
 partition_manager::shard_groups partition_manager::by_shard(const std::string& topic, int32_t from,

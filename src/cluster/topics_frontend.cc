@@ -751,6 +751,8 @@ awaitable<void> topics_frontend::drive_decommissions() {
       auto op = submit(std::move(m));
       if (auto s = co_await std::move(op); !s)
         lg().warn("decommission: a move: {}", s.error().message());
+      else
+        ++(balancing ? balancing_moves_ : decommission_moves_);
     }
   }
   decommission_running_ = false;

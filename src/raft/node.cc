@@ -421,7 +421,11 @@ void node::tick() {
     }
     quiet_ = false;  // the leader's node went silent, or its keepalives stopped
   }
-  if (promotable() && election_elapsed_ >= randomized_timeout_) {
+  // The only voter of its group (a partition of one replica growing into a group, its new
+  // replicas learners yet) needs nobody's vote: it campaigns at once rather than leaving the
+  // group without a leader for an election timeout.
+  bool alone = config_.quorum() <= 1;
+  if (promotable() && (election_elapsed_ >= randomized_timeout_ || alone)) {
     election_elapsed_ = 0;
     reset_election_timeout();
     campaign(opts_.pre_vote, false);
@@ -693,14 +697,16 @@ void node::send_append(node_id to, progress& p, bool allow_empty) {
     // A follower that lacks committed entries is recovering: its appends spend the recovery
     // budget, and wait while it is spent (the next heartbeat answer tries again).
     bool recovering = opts_.recovery != nullptr && p.next <= commit_;
-    if (recovering && opts_.recovery->available <= 0) {
+    if (recovering && opts_.recovery->limited && opts_.recovery->available <= 0) {
       return;
     }
     m.entries = read(p.next, opts_.max_append_bytes);
     m.prev_index = prev(m.entries.front().index);
     if (recovering) {
       for (const auto& e : m.entries) {
-        opts_.recovery->available -= static_cast<int64_t>(e.size_bytes());
+        auto size = static_cast<int64_t>(e.size_bytes());
+        opts_.recovery->available -= size;
+        opts_.recovery->sent += size;
       }
     }
   } else {

@@ -270,6 +270,62 @@ security:
         created = [e for e in lines if e["operation"] == "CreateAcls"]
         self.assertGreaterEqual(len(created), len(self.created))
 
+    def audited(self, pred):
+        """The audit lines `pred` holds for, once there is one (or none at the deadline)."""
+        deadline = time.time() + TIMEOUT
+        while True:
+            with open(self.audit) as f:
+                found = [e for e in map(json.loads, f) if pred(e)]
+            if found or time.time() > deadline:
+                return found
+            time.sleep(0.1)
+
+    def test_admin_operations_are_audited(self):
+        import base64
+        import urllib.request
+        from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+        admin = self.admin
+        admin.create_topics([NewTopic("audited", 1, 1)])
+        admin.create_partitions({"audited": NewPartitions(2)})
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "audited",
+                                            configs={"retention.ms": "3600000"})])
+        admin.delete_topics(["audited"])
+        carol = self.admin_client("carol", USERS["carol"])  # All on topics, not on the cluster
+        try:
+            carol.delete_consumer_groups(["carol-group"])
+        except Exception:  # kafka-python raises for the group's error
+            pass
+        finally:
+            carol.close()
+        for api in ("CreateTopics", "CreatePartitions", "AlterConfigs", "DeleteTopics"):
+            lines = self.audited(lambda e, api=api: e["type"] == "admin" and
+                                 e["operation"] == api and e["resource"] == "Topic:audited")
+            self.assertTrue(lines, api)
+            self.assertEqual(lines[0]["principal"], f"User:{ADMIN[0]}", lines[0])
+            self.assertEqual(lines[0]["result"], "success", lines[0])
+            self.assertTrue(lines[0]["client"].startswith("127.0.0.1:"), lines[0])
+        # A deletion refused: a failure, with Kafka's error name (beside the denial's line).
+        lines = self.audited(lambda e: e["type"] == "admin" and
+                             e["operation"] == "DeleteGroups" and
+                             e["resource"] == "Group:carol-group")
+        self.assertTrue(lines)
+        self.assertEqual(lines[0]["principal"], "User:carol")
+        self.assertEqual(lines[0]["result"], "failure")
+        self.assertTrue(lines[0]["detail"], lines[0])
+        # A change through the admin HTTP API.
+        url = (f"http://127.0.0.1:{self.broker.admin_port}/v1/log-level/kafka"
+               "?level=debug&expires=1")
+        req = urllib.request.Request(url, method="PUT")
+        token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            self.assertEqual(r.status, 200)
+        lines = self.audited(lambda e: e["operation"] == "PUT /v1/log-level/kafka")
+        self.assertTrue(lines)
+        self.assertEqual(lines[0]["principal"], f"User:{ADMIN[0]}")
+        self.assertEqual(lines[0]["result"], "success")
+        self.assertIn("level=debug", lines[0]["detail"])
+
 
 class NoAuthorizerTest(unittest.TestCase):
     def test_acl_apis_answer_security_disabled(self):

@@ -236,6 +236,22 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
+    def metric_sum(self, series):
+        """The sum over the running brokers of one series of /metrics (name with its labels,
+        as Prometheus writes them)."""
+        import urllib.request
+        total = 0.0
+        for node in self.cluster.nodes.values():
+            if not node.running:
+                continue
+            url = f"http://127.0.0.1:{node.admin_port}/metrics"
+            with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+                for line in r.read().decode().splitlines():
+                    name, _, value = line.rpartition(" ")
+                    if name == series:
+                        total += float(value)
+        return total
+
     def test_a_decommissioned_broker_is_emptied_under_load_and_can_then_stop(self):
         """Broker 4 of four is decommissioned while an idempotent acks=all producer writes to
         four partitions of three replicas: every replica it held moves to the other brokers
@@ -264,6 +280,13 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
         self.write_through(topic, partitions, 6000, fault, 2)
         self.assertTrue(all(4 not in r for r in self.replicas(topic).values()))
         self.assertTrue(all(b["moving"] <= 4 and b["stuck"] == 0 for b in seen), seen)
+        # The moves the controller leader started, and the bytes the new replicas received.
+        self.assertGreaterEqual(
+            self.metric_sum('strom_cluster_automatic_moves_total{reason="decommission"}'),
+            len(held))
+        self.assertEqual(
+            self.metric_sum('strom_cluster_automatic_moves_total{reason="balancing"}'), 0)
+        self.assertGreater(self.metric_sum("strom_replication_recovery_bytes_total"), 0)
         self.create("after", 4, rf=3)
         self.assertTrue(all(4 not in r for r in self.replicas("after").values()))
         # Broker 4 stops: every partition keeps its leader.
@@ -388,6 +411,11 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
                 self.cluster.wait_until(balanced, "replica counts within one", timeout=180)
         self.write_through(topic, partitions, 6000, fault, 2)
         self.assertEqual(sorted(counts().values()), [4, 4, 5, 5])
+        # The balancer's decisions (broker 4 holds at least four replicas now) and the bytes
+        # they moved.
+        self.assertGreaterEqual(
+            self.metric_sum('strom_cluster_automatic_moves_total{reason="balancing"}'), 4)
+        self.assertGreater(self.metric_sum("strom_replication_recovery_bytes_total"), 0)
 
     def test_elect_leaders_hands_partitions_to_their_preferred_replicas(self):
         """With leader balancing off, partition 0 led away from its preferred replica: a

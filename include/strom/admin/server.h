@@ -15,6 +15,7 @@
 #include "strom/cluster/topics_frontend.h"
 #include "strom/groups/coordinator.h"
 #include "strom/metrics/metrics.h"
+#include "strom/security/audit.h"
 #include "strom/security/scram.h"
 #include "strom/storage/log_manager.h"
 
@@ -38,6 +39,8 @@ struct options {
   /// HTTPS when set: each connection takes the context current when it is accepted. A verified
   /// client certificate authenticates its requests when require_auth is set.
   std::shared_ptr<net::tls_config> tls;
+  /// Where the changes made through the API (PUT, POST) are recorded; none when null.
+  std::shared_ptr<security::audit_log> audit;
 };
 
 /// What the admin API reports on; every pointer outlives the server. The broker's parts

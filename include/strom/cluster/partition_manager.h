@@ -164,6 +164,10 @@ class partition_manager {
   };
   /// Every local partition, gathered from all shards.
   awaitable<std::vector<partition_info>> partition_infos();
+  /// Bytes this node's partition leaders sent to replicas catching up on what a majority
+  /// already held (a new replica of a move, one back from a restart) since the start; the
+  /// recovery throttle's count, on every shard.
+  awaitable<int64_t> recovery_bytes_sent();
 
   /// Runs `fn(partition*)` on the owner shard of `n` and returns its result on the caller's
   /// executor; `fn` gets nullptr when the partition does not exist.

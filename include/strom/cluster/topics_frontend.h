@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -124,6 +125,17 @@ class topics_frontend {
                                        std::optional<std::vector<int32_t>> replicas);
   /// ListPartitionReassignments: the moves in flight, by topic and partition. Thread-safe.
   [[nodiscard]] std::vector<reassignment> reassignments() const;
+  /// The partition moves this broker had the controller start as its leader, since it
+  /// started: to empty decommissioned brokers, and for continuous balancing (the balancer's
+  /// decisions). Thread-safe.
+  struct moves_started {
+    uint64_t decommission = 0;
+    uint64_t balancing = 0;
+  };
+  [[nodiscard]] moves_started automatic_moves() const {
+    return {decommission_moves_.load(std::memory_order_relaxed),
+            balancing_moves_.load(std::memory_order_relaxed)};
+  }
 
   /// Decommissions broker `id` (`on`): it gets no new replicas, and the controller leader
   /// moves every replica it holds to other brokers, a few at a time (decommission_moves);
@@ -291,6 +303,8 @@ class topics_frontend {
   /// The same for the decommission driver (shard 0 only).
   bool decommission_pending_ = false;
   bool decommission_running_ = false;
+  std::atomic<uint64_t> decommission_moves_{0};
+  std::atomic<uint64_t> balancing_moves_{0};
   mutable std::mutex cluster_configs_mu_;  // guards cluster_configs_ and security_
   topic_configs cluster_configs_;
   std::shared_ptr<const security_state> security_ = std::make_shared<const security_state>();

@@ -115,9 +115,13 @@ struct hard_state {
 /// Bytes that leaders may send to followers catching up on committed entries (recovery), shared
 /// by the groups of one owner, which refills it as time passes (options::recovery). Appends of
 /// entries a majority already holds wait while it is spent (it may go below zero by one
-/// append); entries beyond the commit index always go at once.
+/// append); entries beyond the commit index always go at once. Unlimited, nothing waits: the
+/// budget only counts.
 struct recovery_budget {
   int64_t available = 0;
+  bool limited = true;
+  /// Bytes of entries sent to followers catching up, so far (a monotonic counter).
+  int64_t sent = 0;
 };
 
 /// The other nodes the owner of many groups has not heard from lately (no inter-broker frame,

@@ -45,6 +45,19 @@ bool request_context::allowed(security::acl_operation op, security::resource_typ
   return false;
 }
 
+void request_context::audit_admin(std::string_view resource, protocol::error_code e,
+                                  std::string_view detail) const {
+  if (audit == nullptr)
+    return;
+  bool ok = e == protocol::error_code::none;
+  std::string why(detail);
+  if (!ok)
+    why = why.empty() ? std::string(protocol::error_name(e))
+                      : fmt::format("{}: {}", protocol::error_name(e), why);
+  audit->record({"admin", principal(), who.peer, std::string(protocol::api_name(header.key)),
+                 std::string(resource), ok ? "success" : "failure", std::move(why)});
+}
+
 std::chrono::milliseconds request_context::throttle(quota_manager::kind k, int64_t bytes) const {
   if (auth == nullptr || !auth->quotas || bytes <= 0)
     return std::chrono::milliseconds(0);

@@ -61,6 +61,11 @@ struct request_context {
   [[nodiscard]] std::chrono::milliseconds throttle(quota_manager::kind k, int64_t bytes) const;
   /// Whether authorization is on for this listener.
   [[nodiscard]] bool authorizing() const { return auth != nullptr && auth->authorize; }
+  /// Records what this request (an admin API's) did to `resource` ("Topic:clicks",
+  /// "Group:g", "Broker:4") in the audit log, when there is one: success, or the failure's
+  /// Kafka error name; `detail` says more (what changed).
+  void audit_admin(std::string_view resource, protocol::error_code e,
+                   std::string_view detail = {}) const;
 };
 
 /// A protocol frame as the connection writes it (the connection adds the size prefix).

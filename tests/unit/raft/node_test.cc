@@ -449,6 +449,56 @@ TEST(RaftNode, TheRecoveryBudgetPacesAFollowerBehindButNotFreshEntries) {
   EXPECT_EQ(g.at(3).commit_index(), raft_index(22));
 }
 
+TEST(RaftNode, TheOnlyVoterLeadsAtItsFirstTickWithLearnersBeside) {
+  group g(1, 2);  // one voter, two learners (a partition of one replica being moved to three)
+  g.tick_all(1);
+  g.settle();
+  EXPECT_EQ(g.at(1).role(), role::leader);
+  EXPECT_EQ(g.at(2).role(), role::follower);
+  EXPECT_EQ(g.at(3).role(), role::follower);
+  // A group of three voters still waits for an election timeout.
+  group three(3);
+  three.tick_all(1);
+  three.settle();
+  for (int i = 1; i <= 3; ++i)
+    EXPECT_EQ(three.at(i).role(), role::follower);
+}
+
+TEST(RaftNode, AnUnlimitedRecoveryBudgetHoldsNothingBackAndCountsWhatRecoverySent) {
+  recovery_budget budget{.available = 0, .limited = false};
+  options o;
+  o.max_append_bytes = 1;  // one entry per append
+  o.recovery = &budget;
+  group g(3, 0, o);
+  g.elect(1);
+  ASSERT_TRUE(g.at(1).is_ready_leader());
+  g.cut = {3};
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(g.at(1).propose(payload(i), 1).has_value());
+  }
+  g.settle();
+  g.tick_all(2);
+  g.settle();
+  ASSERT_EQ(g.at(1).commit_index(), raft_index(21));
+  auto behind = g.at(3).last_index();
+  ASSERT_LT(behind, raft_index(21));
+  auto before = budget.sent;  // probes to the cut node may have carried committed entries
+
+  // Node 3 is back: nothing waits for a budget that never refills, and every committed entry
+  // sent to it is counted.
+  g.cut.clear();
+  for (int round = 0; round < 4; ++round) {
+    g.tick_all(2);
+    g.settle();
+  }
+  EXPECT_EQ(g.at(3).last_index(), raft_index(21));
+  EXPECT_GE(budget.sent - before, 21 - behind.value());  // at least a byte per entry
+  auto counted = budget.sent;
+  ASSERT_TRUE(g.at(1).propose(payload(99), 1).has_value());
+  g.settle();
+  EXPECT_EQ(budget.sent, counted);  // a fresh entry again goes uncounted
+}
+
 TEST(RaftNode, FastBacktrackingRepairsADivergentFollower) {
   group g(3, 0, no_lease());
   g.elect(1);

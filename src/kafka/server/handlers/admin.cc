@@ -20,6 +20,16 @@ using protocol::error_code;
 constexpr int8_t resource_topic = 2;
 constexpr int8_t resource_broker = 4;
 
+/// The audit log's name of a config resource: "Topic:clicks", "Broker:4", "Cluster:kafka-cluster"
+/// for the cluster-wide defaults (the broker resource without a name).
+std::string config_resource_name(int8_t type, const std::string& name) {
+  if (type == resource_topic)
+    return "Topic:" + name;
+  if (type == resource_broker)
+    return name.empty() ? std::string("Cluster:kafka-cluster") : "Broker:" + name;
+  return fmt::format("Resource{}:{}", type, name);
+}
+
 /// Whether the client may do `op` (DescribeConfigs, AlterConfigs) on a config resource: a
 /// topic's on the topic, a broker's (or the cluster-wide defaults) on the cluster; else `e`
 /// holds Kafka's error.
@@ -171,6 +181,12 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
       cf.config_source = topic_config_source(e.name, created.configs, cluster_defaults);
     }
   }
+  for (const auto& t : resp.topics) {
+    c.audit_admin("Topic:" + t.name, t.error_code,
+                  r.validate_only ? "validate only"
+                                  : fmt::format("{} partitions, replication factor {}",
+                                                t.num_partitions, t.replication_factor));
+  }
   co_return respond(c, resp);
 }
 
@@ -218,6 +234,8 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
     auto s = co_await c.frontend.delete_topic(name);
     set_outcome(out, s);
   }
+  for (const auto& t : resp.responses)
+    c.audit_admin("Topic:" + t.name.value_or("<unknown id>"), t.error_code);
   co_return respond(c, resp);
 }
 
@@ -244,6 +262,8 @@ awaitable<net::handler_result> handle_create_partitions(request_context& c,
     auto s = co_await c.frontend.create_partitions(t.name, t.count, r.validate_only);
     set_outcome(out, s);
   }
+  for (const auto& t : resp.results)
+    c.audit_admin("Topic:" + t.name, t.error_code, r.validate_only ? "validate only" : "");
   co_return respond(c, resp);
 }
 
@@ -438,6 +458,10 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
     }
     set_outcome(out, s);
   }
+  for (const auto& res : resp.responses) {
+    c.audit_admin(config_resource_name(res.resource_type, res.resource_name), res.error_code,
+                  r.validate_only ? "validate only" : "");
+  }
   co_return respond(c, resp);
 }
 
@@ -494,6 +518,10 @@ awaitable<net::handler_result> handle_incremental_alter_configs(
       s = co_await std::move(op);
     }
     set_outcome(out, s);
+  }
+  for (const auto& res : resp.responses) {
+    c.audit_admin(config_resource_name(res.resource_type, res.resource_name), res.error_code,
+                  r.validate_only ? "validate only" : "");
   }
   co_return respond(c, resp);
 }
@@ -553,6 +581,13 @@ awaitable<net::handler_result> handle_delete_records(request_context& c,
       po.partition_index = n.partition.value();
       po.error_code = res.first;
       po.low_watermark = res.second;
+    }
+  }
+  for (const auto& t : resp.topics) {
+    for (const auto& p : t.partitions) {
+      c.audit_admin(fmt::format("Topic:{}-{}", t.name, p.partition_index), p.error_code,
+                    p.error_code == error_code::none ? fmt::format("log start {}", p.low_watermark)
+                                                     : std::string());
     }
   }
   co_return respond(c, resp);
@@ -661,6 +696,10 @@ awaitable<net::handler_result> handle_alter_partition_reassignments(
     po.error_code = to_kafka_error(s.error());
     set_message(po, s.error().message());
   }
+  for (const auto& t : resp.responses) {
+    for (const auto& p : t.partitions)
+      c.audit_admin(fmt::format("Topic:{}-{}", t.name, p.partition_index), p.error_code);
+  }
   co_return respond(c, resp);
 }
 
@@ -766,6 +805,10 @@ awaitable<net::handler_result> handle_elect_leaders(request_context& c,
         pr.error_message = s.error().message();
       }
     }
+  }
+  for (const auto& t : resp.replica_election_results) {
+    for (const auto& p : t.partition_result)
+      c.audit_admin(fmt::format("Topic:{}-{}", t.topic, p.partition_id), p.error_code);
   }
   co_return respond(c, resp);
 }

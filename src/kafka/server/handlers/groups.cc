@@ -553,6 +553,8 @@ awaitable<net::handler_result> handle_delete_groups(request_context& c,
     }
     out.results.push_back({id, kerr(e)});
   }
+  for (const auto& g : out.results)
+    c.audit_admin("Group:" + g.group_id, g.error_code);
   co_return respond(c, out);
 }
 
@@ -592,6 +594,8 @@ awaitable<net::handler_result> handle_offset_delete(request_context& c,
   auto op = c.groups.delete_offsets(r.group_id, which);
   auto res = co_await std::move(op);
   out.error_code = kerr(res.error);
+  c.audit_admin("Group:" + r.group_id, out.error_code,
+                fmt::format("offsets of {} partition(s)", which.size()));
   if (res.error != errc::none)
     co_return respond(c, out);
   size_t i = 0;
