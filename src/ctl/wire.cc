@@ -10,6 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <fmt/format.h>
 
@@ -40,6 +42,29 @@ strom::error protocol_error(std::string message) {
 }
 
 }  // namespace
+
+sigpipe_guard::sigpipe_guard() {
+  sigemptyset(&pipe_);
+  sigaddset(&pipe_, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+}
+
+sigpipe_guard::~sigpipe_guard() {
+  int saved = errno;  // the caller reads why the call failed after the guard
+  if (!was_pending_) {
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) {
+      timespec zero{};
+      sigtimedwait(&pipe_, nullptr, &zero);
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  errno = saved;
+}
 
 tcp_connection::~tcp_connection() {
   if (ssl_ != nullptr)
@@ -107,7 +132,11 @@ status tcp_connection::start_tls(const tls_settings& t, const std::string& host)
       return net_error(fmt::format("TLS: cannot check the certificate against {}", host));
   }
   for (;;) {
-    int rc = SSL_connect(ssl_);
+    int rc = 0;
+    {
+      sigpipe_guard guard;
+      rc = SSL_connect(ssl_);
+    }
     if (rc == 1)
       return ok();
     int e = SSL_get_error(ssl_, rc);
@@ -140,7 +169,11 @@ result<size_t> tcp_connection::read_some(char* out, size_t n) {
   for (;;) {
     if (ssl_ != nullptr) {
       size_t got = 0;
-      int rc = SSL_read_ex(ssl_, out, n, &got);
+      int rc = 0;
+      {
+        sigpipe_guard guard;  // a read may write (a TLS 1.3 key update)
+        rc = SSL_read_ex(ssl_, out, n, &got);
+      }
       if (rc == 1)
         return got;
       int e = SSL_get_error(ssl_, rc);
@@ -214,7 +247,11 @@ status tcp_connection::write_all(std::string_view bytes) {
   while (!bytes.empty()) {
     if (ssl_ != nullptr) {
       size_t written = 0;
-      int rc = SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written);
+      int rc = 0;
+      {
+        sigpipe_guard guard;
+        rc = SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written);
+      }
       if (rc == 1)
         bytes.remove_prefix(written);
       else

@@ -8,6 +8,8 @@
 // with HTTP basic authentication or a client certificate.
 #pragma once
 
+#include <signal.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,6 +38,23 @@ struct tls_settings {
   /// ssl.endpoint.identification.algorithm: https (librdkafka's default) checks that the
   /// certificate names the host connected to; none does not.
   bool verify_host = true;
+};
+
+/// Holds SIGPIPE back on this thread while it lives: OpenSSL writes to a socket with write(),
+/// which raises SIGPIPE (ending stromctl without a word) on a connection the peer closed.
+/// Under the guard such a write fails with EPIPE instead, and the SIGPIPE it raised is
+/// discarded (one that was pending before is kept).
+class sigpipe_guard {
+ public:
+  sigpipe_guard();
+  ~sigpipe_guard();
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
 };
 
 /// A connected TCP socket, TLS over it once start_tls() succeeded; every operation ends by

@@ -1,6 +1,11 @@
 #include "ctl/wire.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <cerrno>
 
 #include "strom/kafka/protocol/codec.h"
 
@@ -100,6 +105,22 @@ TEST(Http, ResponsesWithLengthChunkedOrUntilClose) {
   EXPECT_FALSE(
       parse_http_response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").has_value());
   EXPECT_FALSE(parse_http_response("HTTP/1.1 200 OK\r\n").has_value());
+}
+
+TEST(SigpipeGuard, AWriteToAClosedConnectionFailsInsteadOfEndingTheProcess) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ::close(fds[1]);
+  {
+    sigpipe_guard guard;
+    // Without the guard this write raises SIGPIPE, whose default action ends the test.
+    EXPECT_EQ(::write(fds[0], "x", 1), -1);
+    EXPECT_EQ(errno, EPIPE);
+  }
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);  // discarded, not left to strike later
+  ::close(fds[0]);
 }
 
 TEST(Http, RequestsGetAndPut) {
