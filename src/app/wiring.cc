@@ -172,8 +172,10 @@ net::server_options server_options(const config::broker_config& c,
 
 namespace {
 result<std::shared_ptr<net::tls_config>> load_tls(const config::tls_listener_config& t,
-                                                  std::string_view what) {
+                                                  std::string_view what,
+                                                  net::tls_role role = net::tls_role::server) {
   net::tls_options o;
+  o.role = role;
   o.cert_file = t.cert_file.value_or("");
   o.key_file = t.key_file.value_or("");
   o.ca_file = t.ca_file;
@@ -259,16 +261,10 @@ result<cluster::controller::options> controller_options(const config::broker_con
     auto listener = tls_config(*internal);
     if (!listener)
       return listener.error();
-    net::tls_options peer;
-    peer.cert_file = internal->tls.cert_file.value_or("");
-    peer.key_file = internal->tls.key_file.value_or("");
-    peer.ca_file = internal->tls.ca_file;
-    peer.role = net::tls_role::client;
-    auto connecting = net::tls_config::load(std::move(peer));
-    if (!connecting) {
-      return error(config::errc::invalid_value,
-                   fmt::format("listener {}: {}", internal->name, connecting.error().detail()));
-    }
+    auto connecting =
+        load_tls(internal->tls, fmt::format("listener {}", internal->name), net::tls_role::client);
+    if (!connecting)
+      return connecting.error();
     o.listener_tls = std::move(*listener);
     o.peer_tls = std::move(*connecting);
   }
