@@ -651,12 +651,14 @@ struct server::impl {
                                 .Help(
                                     "Partition moves this broker started as controller leader, "
                                     "by reason: emptying a decommissioned broker, or "
-                                    "continuous balancing (the balancer's decisions)")
+                                    "continuous balancing's decisions (evening out replica "
+                                    "counts, then disk usage)")
                                 .Register(now);
         moves_total.Add({{"reason", "decommission"}})
             .Increment(static_cast<double>(started.decommission));
         moves_total.Add({{"reason", "balancing"}})
             .Increment(static_cast<double>(started.balancing));
+        moves_total.Add({{"reason", "disk"}}).Increment(static_cast<double>(started.disk));
       }
       gauge("strom_cluster_preferred_elections_pending",
             "Partitions an ElectLeaders asked to be led by their preferred replica, not yet")

@@ -191,6 +191,9 @@ status broker::build() {
       if (partitions_)
         partitions_->deliver(std::move(msgs));
     };
+    opts->local_usage = [this] {
+      return frontend_ ? frontend_->local_usage() : std::vector<cluster::partition_bytes>{};
+    };
     controller_ = std::make_unique<cluster::controller>(rt_->context(0), fs_, clock_, *opts);
     if (auto s = controller_->start(); !s) {
       lg().critical("cannot start the controller: {}", s.error().message());

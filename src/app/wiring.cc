@@ -86,6 +86,8 @@ cluster::topics_frontend::options topics_frontend_options(const config::broker_c
   o.max_partitions_per_topic = t.max_partitions_per_topic;
   o.max_partitions_per_broker = t.max_partitions_per_broker;
   o.continuous_balancing = c.cluster_defaults.replication.continuous_balancing;
+  o.disk.threshold_percent = c.cluster_defaults.replication.balancing_disk_threshold_percent;
+  o.disk.min_bytes = c.cluster_defaults.replication.balancing_disk_min_bytes;
   return o;
 }
 

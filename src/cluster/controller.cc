@@ -37,6 +37,10 @@ spdlog::logger& lg() {
 /// Inter-broker methods of the controller (rpc::raft_batch_method is 1).
 constexpr uint16_t submit_method = 2;
 constexpr uint16_t heartbeat_method = 3;
+constexpr uint16_t usage_method = 4;
+
+/// The most partitions one usage report names (the largest go first).
+constexpr size_t max_usage_entries = 20000;
 
 /// The controller log's name in its directory.
 const model::ntp controller_ntp{"__controller", model::partition_id(0)};
@@ -72,6 +76,47 @@ result<reply> decode_reply(std::span<const std::byte> in) {
   if (!c.ok() || !c.at_end())
     return error(controller_errc::corrupt, "controller reply");
   return r;
+}
+
+/// A usage report: the reporting broker and the bytes of the partitions it leads.
+std::vector<std::byte> encode_usage(int32_t broker, std::vector<partition_bytes> parts) {
+  if (parts.size() > max_usage_entries) {
+    std::nth_element(parts.begin(), parts.begin() + max_usage_entries, parts.end(),
+                     [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
+    parts.resize(max_usage_entries);
+  }
+  bytes::writer w;
+  w.put<int8_t>(0);  // version
+  w.put<int32_t>(broker);
+  w.put<int32_t>(static_cast<int32_t>(parts.size()));
+  for (const auto& p : parts) {
+    w.put_string(p.topic);
+    w.put<int32_t>(p.partition);
+    w.put<int64_t>(p.bytes);
+  }
+  return w.take();
+}
+
+result<std::pair<int32_t, std::vector<partition_bytes>>> decode_usage(
+    std::span<const std::byte> in) {
+  bytes::cursor c(in);
+  auto version = c.read_int8();
+  auto broker = c.read_int32();
+  auto n = c.read_int32();
+  if (!c.ok() || version != 0 || n < 0 || static_cast<size_t>(n) > max_usage_entries)
+    return error(controller_errc::corrupt, "usage report");
+  std::vector<partition_bytes> parts;
+  parts.reserve(std::min(static_cast<size_t>(n), c.remaining() / 14));
+  for (int32_t i = 0; i < n && c.ok(); ++i) {
+    partition_bytes p;
+    p.topic = std::string(c.read_string(bytes::length_prefix::int16));
+    p.partition = c.read_int32();
+    p.bytes = c.read_int64();
+    parts.push_back(std::move(p));
+  }
+  if (!c.ok() || !c.at_end())
+    return error(controller_errc::corrupt, "usage report");
+  return std::pair(broker, std::move(parts));
 }
 
 reply error_reply(const error& e) {
@@ -217,6 +262,13 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   /// Leader only: when each broker last heartbeated, and when a change of it was last proposed.
   std::map<int32_t, steady::time_point> last_seen;
   std::map<int32_t, steady::time_point> proposed_at;
+  /// Leader only (guarded by mu): the bytes of each partition as its leader last reported,
+  /// when each broker last reported, and since when this broker leads.
+  partition_usage_map usage;
+  std::map<int32_t, steady::time_point> usage_seen;
+  std::optional<steady::time_point> leading_since;
+  /// When this broker last reported its own usage.
+  steady::time_point usage_sent{};
 
   mutable std::mutex mu;  // guards view_ and board
   std::shared_ptr<rpc::peer_board> board;
@@ -237,6 +289,8 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   result<raft::ticket> propose(const controller_command& cmd, std::shared_ptr<controller_waiter> w);
   void propose_quietly(const controller_command& cmd);
   void on_heartbeat(const broker_registration& reg);
+  void on_usage(int32_t broker, std::vector<partition_bytes> parts);
+  awaitable<void> report_usage();
   void check_liveness();
   [[nodiscard]] bool is_leader() const { return core && core->is_ready_leader(); }
   [[nodiscard]] std::optional<int32_t> leader() const {
@@ -607,6 +661,43 @@ void controller::impl::on_heartbeat(const broker_registration& reg) {
     propose_quietly(fence_broker_cmd{reg.id, false});
 }
 
+void controller::impl::on_usage(int32_t broker, std::vector<partition_bytes> parts) {
+  auto topics = stm.topics();
+  std::lock_guard lock(mu);
+  usage_seen[broker] = clk.steady_now();
+  for (auto& p : parts) {
+    auto t = topics->find(p.topic);
+    if (t != topics->end() && p.partition >= 0 && p.partition < t->second.partitions &&
+        p.bytes >= 0)
+      usage[{std::move(p.topic), p.partition}] = p.bytes;
+  }
+  // Partitions that are gone (deleted topics, fewer partitions of a topic made again).
+  std::erase_if(usage, [&](const auto& e) {
+    auto t = topics->find(e.first.first);
+    return t == topics->end() || e.first.second >= t->second.partitions;
+  });
+  std::erase_if(usage_seen, [&](const auto& e) { return !stm.brokers().contains(e.first); });
+}
+
+awaitable<void> controller::impl::report_usage() {
+  auto self = shared_from_this();
+  auto now = clk.steady_now();
+  if (!o.local_usage || now - usage_sent < o.usage_interval)
+    co_return;
+  usage_sent = now;
+  if (is_leader()) {
+    on_usage(o.self.id, o.local_usage());
+    co_return;
+  }
+  auto to = known_leader();
+  auto* c = to ? net->peer(raft::node_id(*to)) : nullptr;
+  if (!c)
+    co_return;
+  auto call = c->call(usage_method, encode_usage(o.self.id, o.local_usage()), o.broker_heartbeat);
+  if (auto r = co_await std::move(call); !r)
+    STROM_LOG_LIMITED(lg(), debug, "usage report to controller {}: {}", *to, r.error().message());
+}
+
 void controller::impl::check_liveness() {
   auto now = clk.steady_now();
   for (const auto& [id, b] : stm.brokers()) {
@@ -742,6 +833,18 @@ awaitable<void> controller::impl::heartbeat_loop() {
     if (stopped || failed)
       break;
     sync_peers();
+    {
+      std::lock_guard lock(mu);
+      if (!is_leader()) {
+        leading_since.reset();
+        usage.clear();
+        usage_seen.clear();
+      } else if (!leading_since) {
+        leading_since = clk.steady_now();
+      }
+    }
+    if (!leaving)
+      asio::co_spawn(io, report_usage(), asio::detached);  // not to hold the heartbeat up
     if (is_leader()) {
       // Leaving, it stays fenced, but while it (still, or again) leads it keeps the liveness
       // of the others and the learners up to date.
@@ -982,6 +1085,18 @@ status controller::start() {
     rep.index = self->applied.value();  // what the broker must apply to be caught up
     co_return encode_reply(rep);
   });
+  st.srv->handle(usage_method, [w](bytes_t payload) -> awaitable<result<bytes_t>> {
+    auto self = w.lock();
+    if (!self)
+      co_return error(rpc::errc::shutting_down);
+    auto report = decode_usage(payload);
+    if (!report)
+      co_return error(rpc::errc::bad_payload);
+    if (!self->is_leader() || self->failed)
+      co_return encode_reply(self->not_controller_reply());
+    self->on_usage(report->first, std::move(report->second));
+    co_return encode_reply(reply{});
+  });
   st.sync_peers();  // the learners the log already names
   asio::co_spawn(st.io, st.tick_loop(), asio::detached);
   asio::co_spawn(st.io, st.heartbeat_loop(), asio::detached);
@@ -1032,6 +1147,21 @@ uint16_t controller::port() const {
 std::shared_ptr<rpc::peer_board> controller::peers_heard() const {
   std::lock_guard lock(impl_->mu);
   return impl_->board;
+}
+
+std::optional<partition_usage_map> controller::partition_usage() const {
+  auto& st = *impl_;
+  auto now = st.clk.steady_now();
+  auto v = view();
+  std::lock_guard lock(st.mu);
+  if (!st.leading_since || now - *st.leading_since < 2 * st.o.usage_interval)
+    return std::nullopt;
+  for (const auto& b : v->placeable_brokers()) {
+    auto seen = st.usage_seen.find(b.id);
+    if (seen == st.usage_seen.end() || now - seen->second > 3 * st.o.usage_interval)
+      return std::nullopt;
+  }
+  return st.usage;
 }
 
 std::shared_ptr<const cluster_view> controller::view() const {

@@ -1,5 +1,7 @@
 #include "strom/cluster/topics_frontend.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -7,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -655,21 +658,55 @@ void topics_frontend::attach_controller(controller* ctl, int32_t self) {
   ctl_ = ctl;
   self_ = self;
   partitions_.runtime().spawn(0, [this] { return import_local_topics(); });
+  partitions_.runtime().spawn(0, [this] { return usage_loop(); });
 }
 
-void topics_frontend::on_cluster_change() {
+void topics_frontend::kick_moves() {
   auto view = ctl_->view();
   bool decommissions = view->controller_id == self_ &&
                        (opts_.continuous_balancing ||
                         std::any_of(view->brokers.begin(), view->brokers.end(),
                                     [](const auto& b) { return b.second.decommissioned; }));
-  if (decommissions && !admin_->stopping) {
-    decommission_pending_ = true;
-    if (!decommission_running_) {
-      decommission_running_ = true;
-      partitions_.runtime().spawn(0, [this] { return drive_decommissions(); });
-    }
+  if (!decommissions || admin_->stopping)
+    return;
+  decommission_pending_ = true;
+  if (!decommission_running_) {
+    decommission_running_ = true;
+    partitions_.runtime().spawn(0, [this] { return drive_decommissions(); });
   }
+}
+
+std::vector<partition_bytes> topics_frontend::local_usage() const {
+  std::lock_guard lock(usage_mu_);
+  return local_usage_;
+}
+
+awaitable<void> topics_frontend::usage_loop() {
+  while (!admin_->stopping) {
+    auto infos = partitions_.partition_infos();
+    auto parts = co_await std::move(infos);
+    std::vector<partition_bytes> led;
+    for (const auto& i : parts) {
+      if (i.leader && i.online)
+        led.push_back({i.name.topic, i.name.partition.value(),
+                       static_cast<int64_t>(std::min<uint64_t>(i.size_bytes, INT64_MAX))});
+    }
+    {
+      std::lock_guard lock(usage_mu_);
+      local_usage_ = std::move(led);
+    }
+    if (opts_.continuous_balancing)
+      kick_moves();
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(opts_.usage_interval);
+    boost::system::error_code ec;
+    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(wait);
+  }
+}
+
+void topics_frontend::on_cluster_change() {
+  kick_moves();
   reconcile_pending_ = true;
   if (reconcile_running_ || admin_->stopping)
     return;
@@ -740,19 +777,31 @@ awaitable<void> topics_frontend::drive_decommissions() {
         }
       }
     }
-    bool balancing = false;
+    enum class why { decommission, balancing, disk } reason = why::decommission;
     if (moves.empty() && opts_.continuous_balancing && in_flight < decommission_moves) {
       moves = balancing_moves(*view, load, decommission_moves - in_flight);
-      balancing = true;
+      reason = why::balancing;
+      if (moves.empty()) {
+        // Replica counts are even: disk usage next, once every broker reported it.
+        if (auto sizes = ctl_->partition_usage()) {
+          moves = disk_balancing_moves(*view, *sizes, opts_.disk, decommission_moves - in_flight);
+          reason = why::disk;
+        }
+      }
     }
+    static constexpr std::array<std::string_view, 3> names{"decommission", "balancing",
+                                                           "balancing disk usage"};
     for (auto& m : moves) {
-      lg().info("{}: moving {}-{} to brokers {}", balancing ? "balancing" : "decommission", m.name,
-                m.partition, fmt::join(m.target, ","));
+      auto name = names[static_cast<size_t>(reason)];
+      lg().info("{}: moving {}-{} to brokers {}", name, m.name, m.partition,
+                fmt::join(m.target, ","));
       auto op = submit(std::move(m));
       if (auto s = co_await std::move(op); !s)
-        lg().warn("decommission: a move: {}", s.error().message());
+        lg().warn("{}: a move: {}", name, s.error().message());
       else
-        ++(balancing ? balancing_moves_ : decommission_moves_);
+        ++(reason == why::decommission ? decommission_moves_
+           : reason == why::balancing  ? balancing_moves_
+                                       : disk_moves_);
     }
   }
   decommission_running_ = false;
@@ -825,11 +874,8 @@ std::vector<move_partition_cmd> topics_frontend::balancing_moves(const cluster_v
                                                                  size_t room) {
   std::vector<move_partition_cmd> out;
   std::map<int32_t, int64_t> count;  // the brokers that may take replicas
-  std::map<int32_t, std::optional<std::string>> rack;
-  for (const auto& b : view.placeable_brokers()) {
+  for (const auto& b : view.placeable_brokers())
     count[b.id] = load.contains(b.id) ? load.at(b.id) : 0;
-    rack[b.id] = b.rack;
-  }
   if (count.size() < 2)
     return out;
   std::set<std::pair<std::string, int32_t>> taken;
@@ -850,18 +896,7 @@ std::vector<move_partition_cmd> topics_frontend::balancing_moves(const cluster_v
         if (std::find(target.begin(), target.end(), from) == target.end() ||
             std::find(target.begin(), target.end(), to) != target.end())
           continue;
-        // Racks stay apart: the new broker's rack may only be one the partition does not use
-        // yet, or the one of the broker it replaces.
-        bool rack_ok = !rack[to] || rack[to] == rack[from];
-        if (!rack_ok) {
-          rack_ok = true;
-          for (auto r : target) {
-            auto b = view.brokers.find(r);
-            if (r != from && b != view.brokers.end() && b->second.reg.rack == rack[to])
-              rack_ok = false;
-          }
-        }
-        if (!rack_ok)
+        if (!keeps_racks_apart(view, target, from, to))
           continue;
         std::replace(target.begin(), target.end(), from, to);
         found = move_partition_cmd{name, t.id, p, std::move(target)};

@@ -625,9 +625,29 @@ std::vector<entry> build() {
         .kind = k::boolean,
         .restart_required = true,
         .description = "Move replicas by themselves (up to 4 moves at a time) until the "
-                       "replica counts of the live brokers differ by at most one, keeping each "
-                       "partition's racks apart: after a broker joins, or comes back empty."},
+                       "replica counts of the live brokers differ by at most one, then until "
+                       "their disk usage is even (see the two balancing_disk keys), keeping "
+                       "each partition's racks apart: after a broker joins, comes back empty, "
+                       "or its partitions grow faster than the others'."},
        FIELD(cluster_defaults.replication.continuous_balancing)},
+      {{.path = "cluster_defaults.replication.balancing_disk_threshold_percent",
+        .kind = k::integer,
+        .min = 1,
+        .max = 1000,
+        .restart_required = true,
+        .description = "Continuous balancing evens out disk usage while the broker holding "
+                       "the most partition bytes holds more than this many percent more than "
+                       "the one holding the fewest (and more than balancing_disk_min_bytes "
+                       "more); the bytes of a partition are those of its leader's log."},
+       FIELD(cluster_defaults.replication.balancing_disk_threshold_percent)},
+      {{.path = "cluster_defaults.replication.balancing_disk_min_bytes",
+        .kind = k::integer,
+        .min = 0,
+        .max = i64_max,
+        .restart_required = true,
+        .description = "Differences in disk usage up to this many bytes are left alone by "
+                       "continuous balancing."},
+       FIELD(cluster_defaults.replication.balancing_disk_min_bytes)},
       {{.path = "cluster_defaults.replication.election_timeout_ms",
         .kind = k::integer,
         .min = 10,

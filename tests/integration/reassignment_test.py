@@ -417,6 +417,61 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
             self.metric_sum('strom_cluster_automatic_moves_total{reason="balancing"}'), 4)
         self.assertGreater(self.metric_sum("strom_replication_recovery_bytes_total"), 0)
 
+    def test_continuous_balancing_evens_out_disk_usage(self):
+        """With continuous balancing on and even replica counts (six partitions of one replica,
+        two per broker), both partitions of one broker get 4 MiB and the others a few
+        records: the controller leader, from the sizes the brokers report, swaps one of the
+        large replicas for a small one of another broker (the copy moves its data), so the two
+        end on different brokers; the counts stay two each and every record is still there."""
+        self.start(insert={"  replication:\n": "    continuous_balancing: true\n"
+                                               "    balancing_disk_min_bytes: 1048576\n"})
+        topic, partitions = "skew", 6
+        self.create(topic, partitions, rf=1)
+
+        def per_broker():
+            held = {n: [] for n in (1, 2, 3)}
+            for p, r in self.replicas(topic).items():
+                held[r[0]].append(p)
+            return held
+        held = per_broker()
+        self.assertEqual([len(v) for v in held.values()], [2, 2, 2])
+        heavy = held[1]
+        from confluent_kafka import Producer
+        failed = []
+        producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all",
+                             "linger.ms": 5, "compression.type": "none",
+                             "message.timeout.ms": TIMEOUT * 1000})
+        value = os.urandom(4096)  # incompressible
+        sent = {p: 1024 if p in heavy else 16 for p in range(partitions)}
+        for p, n in sent.items():
+            for i in range(n):
+                while True:
+                    try:
+                        producer.produce(topic, value, partition=p,
+                                         on_delivery=lambda err, msg: err and failed.append(err))
+                        break
+                    except BufferError:
+                        producer.poll(0.1)
+                producer.poll(0)
+        self.assertEqual(producer.flush(TIMEOUT), 0)
+        self.assertEqual(failed, [])
+
+        def apart():
+            now = self.replicas(topic)
+            return not self.moves() and now[heavy[0]][0] != now[heavy[1]][0]
+        self.cluster.wait_until(apart, "the two large partitions on different brokers",
+                                timeout=120)
+        self.assertEqual([len(v) for v in per_broker().values()], [2, 2, 2])
+        # One swap, and then nothing left that evens out more (4 MiB against 4 MiB and a few
+        # records).
+        self.assertEqual(
+            self.metric_sum('strom_cluster_automatic_moves_total{reason="disk"}'), 2)
+        self.assertEqual(
+            self.metric_sum('strom_cluster_automatic_moves_total{reason="balancing"}'), 0)
+        got = self.consume_all(topic, partitions, sum(sent.values()))
+        self.assertEqual({p: len(v) for p, v in got.items()}, sent)
+        self.assertTrue(all(v == value for msgs in got.values() for _, v in msgs))
+
     def test_elect_leaders_hands_partitions_to_their_preferred_replicas(self):
         """With leader balancing off, partition 0 led away from its preferred replica: a
         preferred ElectLeaders (the wire, v2) hands it back and answers 0 for it and

@@ -30,6 +30,16 @@ namespace strom::cluster {
 
 /// The cluster as one broker knows it, for readers on any thread: a consistent copy, replaced
 /// (never changed) when the controller log or the controller leadership moves.
+/// The bytes of one partition's log where it is led.
+struct partition_bytes {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t bytes = 0;
+  friend bool operator==(const partition_bytes&, const partition_bytes&) = default;
+};
+/// Bytes of partitions, by topic and partition.
+using partition_usage_map = std::map<std::pair<std::string, int32_t>, int64_t>;
+
 struct cluster_view {
   std::string cluster_id;
   /// The controller leader, when this broker knows one.
@@ -137,6 +147,12 @@ class controller {
     /// Called on the controller's io_context with the Raft messages of other groups (the
     /// partitions') of each batch that arrives at the internal listener; it must not block.
     std::function<void(std::vector<std::pair<uint64_t, raft::message>>)> on_group_messages;
+    /// Called on the controller's io_context every `usage_interval`: the bytes of the
+    /// partitions this broker leads, which it reports to the controller leader (continuous
+    /// balancing evens out disk usage with them); it must not block. Nothing is reported
+    /// when unset.
+    std::function<std::vector<partition_bytes>()> local_usage;
+    std::chrono::milliseconds usage_interval{5000};
   };
 
   controller(net::asio::io_context& io, std::shared_ptr<io::file_system> fs, clock& clk, options o);
@@ -158,6 +174,12 @@ class controller {
   /// When each other broker was last heard from over the internal listener (null before
   /// start()). Thread-safe.
   [[nodiscard]] std::shared_ptr<rpc::peer_board> peers_heard() const;
+
+  /// The controller leader: the bytes of every partition as its leader last reported them,
+  /// by topic and partition, once the reports are complete (this broker has led for two
+  /// usage intervals, and every live broker that may take replicas reported within three);
+  /// nullopt otherwise. Thread-safe.
+  [[nodiscard]] std::optional<partition_usage_map> partition_usage() const;
 
   /// Has `cmd` applied by the cluster (forwarded to the controller leader when this broker is
   /// not it) and waits until this broker applied it too; the command's value (see

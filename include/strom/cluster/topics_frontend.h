@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "strom/base/result.h"
+#include "strom/cluster/balancer.h"
 #include "strom/cluster/controller.h"
 #include "strom/cluster/partition_manager.h"
 #include "strom/cluster/topic_config.h"
@@ -66,6 +67,11 @@ class topics_frontend {
     /// replication.continuous_balancing: the controller leader moves replicas until the live
     /// brokers' replica counts differ by at most one.
     bool continuous_balancing = false;
+    /// With continuous_balancing, when the brokers' disk usage counts as uneven.
+    disk_balancing disk;
+    /// How often this broker measures the bytes of the partitions it leads (reported to the
+    /// controller leader), and the controller leader looks at disk usage.
+    std::chrono::milliseconds usage_interval{5000};
   };
 
   topics_frontend(partition_manager& partitions, topic_store& store, topic_table& table,
@@ -130,12 +136,17 @@ class topics_frontend {
   /// decisions). Thread-safe.
   struct moves_started {
     uint64_t decommission = 0;
-    uint64_t balancing = 0;
+    uint64_t balancing = 0;  ///< to even out replica counts
+    uint64_t disk = 0;       ///< to even out disk usage
   };
   [[nodiscard]] moves_started automatic_moves() const {
     return {decommission_moves_.load(std::memory_order_relaxed),
-            balancing_moves_.load(std::memory_order_relaxed)};
+            balancing_moves_.load(std::memory_order_relaxed),
+            disk_moves_.load(std::memory_order_relaxed)};
   }
+  /// The bytes of the partitions this broker leads, as last measured (every usage_interval,
+  /// in a cluster). Thread-safe.
+  [[nodiscard]] std::vector<partition_bytes> local_usage() const;
 
   /// Decommissions broker `id` (`on`): it gets no new replicas, and the controller leader
   /// moves every replica it holds to other brokers, a few at a time (decommission_moves);
@@ -243,6 +254,12 @@ class topics_frontend {
   /// replicas off decommissioned brokers, then (continuous balancing) those that even out the
   /// brokers' replica counts, up to decommission_moves in flight.
   awaitable<void> drive_decommissions();
+  /// On the controller leader's shard 0: has drive_decommissions() run (again) when there is
+  /// something for it to do.
+  void kick_moves();
+  /// On shard 0 in a cluster: measures local_usage() every usage_interval and, on the
+  /// controller leader with continuous balancing, has the balancer look at disk usage.
+  awaitable<void> usage_loop();
   /// Continuous balancing: moves that bring the replica counts (`load`, by placeable broker)
   /// of the live brokers within one of each other, at most `room`.
   static std::vector<move_partition_cmd> balancing_moves(const cluster_view& view,
@@ -305,6 +322,9 @@ class topics_frontend {
   bool decommission_running_ = false;
   std::atomic<uint64_t> decommission_moves_{0};
   std::atomic<uint64_t> balancing_moves_{0};
+  std::atomic<uint64_t> disk_moves_{0};
+  mutable std::mutex usage_mu_;  // guards local_usage_
+  std::vector<partition_bytes> local_usage_;
   mutable std::mutex cluster_configs_mu_;  // guards cluster_configs_ and security_
   topic_configs cluster_configs_;
   std::shared_ptr<const security_state> security_ = std::make_shared<const security_state>();

@@ -199,6 +199,11 @@ struct replication_defaults {
   bool auto_leader_rebalance = true;          // auto.leader.rebalance.enable
   /// Replicas move by themselves to even out the replica counts of the brokers.
   bool continuous_balancing = false;
+  /// With continuous balancing, disk usage is uneven when the broker holding the most bytes
+  /// holds more than this many percent more than the one holding the fewest...
+  int32_t balancing_disk_threshold_percent = 10;
+  /// ...and more than this many bytes more.
+  int64_t balancing_disk_min_bytes = 67108864;
   int32_t election_timeout_ms = 1500;   // Raft election timeout
   int32_t heartbeat_interval_ms = 150;  // Raft leader heartbeat; < election_timeout_ms
   /// What leaders send to followers catching up on committed entries, per broker; 0: no limit.

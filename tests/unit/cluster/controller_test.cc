@@ -75,6 +75,12 @@ class ControllerTest : public ::testing::Test {
     o.broker_session_timeout = 600ms;
     o.request_timeout = 10s;
     o.snapshot_every = 20;
+    o.usage_interval = 100ms;
+    // Each broker leads partition id - 1 of "t" (id * 100 bytes) and a partition of a topic
+    // the controller does not know.
+    o.local_usage = [id] {
+      return std::vector<partition_bytes>{{"t", id - 1, id * 100}, {"unknown", 0, 5}};
+    };
     return o;
   }
 
@@ -209,6 +215,42 @@ TEST_F(ControllerTest, TheControllerLeaderFailsOverAndTheStateSurvivesRestarts) 
   auto after = submit(3, allocate_producer_ids_cmd{3, 10});
   ASSERT_TRUE(after.has_value()) << after.error().message();
   EXPECT_EQ(*after, 510);
+}
+
+TEST_F(ControllerTest, TheLeaderCollectsThePartitionSizesEveryBrokerReports) {
+  ASSERT_TRUE(run_until([&] { return agreed({1, 2, 3}); }));
+  topic_metadata t;
+  t.name = "t";
+  t.partitions = 3;
+  t.id[15] = std::byte{1};
+  t.replicas = {{1}, {2}, {3}};
+  ASSERT_TRUE(submit(1, add_topic_cmd{t}).has_value());
+  int32_t leader = *nodes.at(1)->view()->controller_id;
+  partition_usage_map want{{{"t", 0}, 100}, {{"t", 1}, 200}, {{"t", 2}, 300}};
+  ASSERT_TRUE(run_until([&] { return nodes.at(leader)->partition_usage() == want; }));
+  // Only the leader has them.
+  for (auto& [id, c] : nodes) {
+    if (id != leader) {
+      EXPECT_FALSE(c->partition_usage().has_value()) << "broker " << id;
+    }
+  }
+  // A broker that stops reporting (and is not fenced yet) makes them incomplete.
+  int32_t other = leader == 1 ? 2 : 1;
+  stop(other);
+  ASSERT_TRUE(run_until([&] { return !nodes.at(leader)->partition_usage().has_value(); }));
+  // Once it is fenced, it no longer counts; the sizes it last reported stay.
+  ASSERT_TRUE(run_until([&] { return nodes.at(leader)->partition_usage() == want; }));
+  // A new leader collects them again, from the brokers running.
+  start(other);
+  stop(leader);
+  want.erase({"t", leader - 1});
+  ASSERT_TRUE(run_until([&] {
+    for (auto& [id, c] : nodes) {
+      if (c->partition_usage() == want)
+        return true;
+    }
+    return false;
+  }));
 }
 
 }  // namespace

@@ -366,6 +366,23 @@ TEST(config_errors, partition_limits_in_order) {
             "1 .. 100000, got 100001");
 }
 
+TEST(config_errors, disk_balancing_threshold_out_of_range) {
+  EXPECT_EQ(error_of("mode: dev\n"
+                     "cluster_defaults:\n"
+                     "  replication:\n"
+                     "    balancing_disk_threshold_percent: 0\n",
+                     errc::out_of_range),
+            "t.yaml:4: cluster_defaults.replication.balancing_disk_threshold_percent: expected an "
+            "integer in 1 .. 1000, got 0");
+  EXPECT_EQ(error_of("mode: dev\n"
+                     "cluster_defaults:\n"
+                     "  replication:\n"
+                     "    balancing_disk_min_bytes: -1\n",
+                     errc::out_of_range),
+            "t.yaml:4: cluster_defaults.replication.balancing_disk_min_bytes: expected an "
+            "integer in 0 .. 9223372036854775807, got -1");
+}
+
 TEST(config_errors, heartbeat_not_below_election_timeout) {
   EXPECT_EQ(error_of("mode: dev\n"
                      "cluster_defaults:\n"

@@ -108,6 +108,8 @@ cluster_defaults:
     unclean_leader_election: true
     auto_leader_rebalance: false
     continuous_balancing: true
+    balancing_disk_threshold_percent: 25
+    balancing_disk_min_bytes: 1073741824
     election_timeout_ms: 3000
     heartbeat_interval_ms: 300
     recovery_max_bytes_per_sec: 0
@@ -259,6 +261,8 @@ TEST(config_full_file, every_key_is_read) {
   EXPECT_EQ(c.admin.tls.client_auth, tls_client_auth::required);
   EXPECT_EQ(c.security.audit_log_path, "/var/log/strom/audit.log");
   EXPECT_EQ(c.security.audit_log_max_files, 3);
+  EXPECT_EQ(c.cluster_defaults.replication.balancing_disk_threshold_percent, 25);
+  EXPECT_EQ(c.cluster_defaults.replication.balancing_disk_min_bytes, 1073741824);
 
   // Every field differs from its default, so no key was silently ignored.
   broker_config d = default_config(mode::production);
