@@ -682,7 +682,7 @@ void controller::impl::on_usage(int32_t broker, std::vector<partition_bytes> par
 awaitable<void> controller::impl::report_usage() {
   auto self = shared_from_this();
   auto now = clk.steady_now();
-  if (!o.local_usage || now - usage_sent < o.usage_interval)
+  if (stopped || failed || !net || !o.local_usage || now - usage_sent < o.usage_interval)
     co_return;
   usage_sent = now;
   if (is_leader()) {
