@@ -90,7 +90,7 @@ status security_state::apply(const alter_quotas_cmd& c) {
       return error(controller_errc::invalid_command, "a quota entity name is too long");
   }
   for (const auto& [k, v] : c.set) {
-    if (k != producer_byte_rate && k != consumer_byte_rate)
+    if (k != producer_byte_rate && k != consumer_byte_rate && k != request_percentage)
       return error(controller_errc::invalid_command, fmt::format("unknown quota key {}", k));
     if (!std::isfinite(v) || v <= 0)
       return error(controller_errc::invalid_command,

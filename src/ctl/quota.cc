@@ -176,12 +176,12 @@ void add_quota_commands(CLI::App& app, context& ctx) {
 
   auto dopt = std::make_shared<quota_options>();
   auto* d = quota->add_subcommand(
-      "delete", "Remove an entity's byte rates (AlterClientQuotas removing both keys)");
+      "delete", "Remove an entity's quotas (AlterClientQuotas removing the three keys)");
   add_entity_options(d, dopt, false);
   d->footer(
-      "Removes producer_byte_rate and consumer_byte_rate of exactly that entity (not of the\n"
-      "entities with further parts); an entity without them is no error. Other keys stay:\n"
-      "'quota set --remove KEY' removes them.\n"
+      "Removes producer_byte_rate, consumer_byte_rate and request_percentage of exactly that\n"
+      "entity (not of the entities with further parts); an entity without them is no error.\n"
+      "Other keys stay: 'quota set --remove KEY' removes them.\n"
       "Examples:\n"
       "  stromctl quota delete --user alice\n"
       "  stromctl quota delete --user alice --client-id reports\n"

@@ -1803,6 +1803,7 @@ result<quota_alteration> quota_delete_alteration(const quota_options& o) {
   out.entity = std::move(*entity);
   out.ops.push_back({std::string(quota_producer_byte_rate), 0, true});
   out.ops.push_back({std::string(quota_consumer_byte_rate), 0, true});
+  out.ops.push_back({std::string(quota_request_percentage), 0, true});
   return out;
 }
 

@@ -492,6 +492,7 @@ inline constexpr std::string_view quota_client_id = "client-id";
 /// The keys `quota set` has options for, in bytes per second.
 inline constexpr std::string_view quota_producer_byte_rate = "producer_byte_rate";
 inline constexpr std::string_view quota_consumer_byte_rate = "consumer_byte_rate";
+inline constexpr std::string_view quota_request_percentage = "request_percentage";
 /// The match types of a DescribeClientQuotas filter component: a name, the default entity, or
 /// any entity of the type.
 inline constexpr int8_t quota_match_exact = 0;

@@ -89,6 +89,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         sock_(std::move(sock)),
         tls_ctx_(std::move(tls)),
         info_(std::move(info)),
+        ex_(srv.rt_.executor(info_.shard), info_.run_time),
         reader_wake_(sock_.get_executor()),
         writer_wake_(sock_.get_executor()),
         watchdog_(sock_.get_executor()),
@@ -102,10 +103,10 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void start() {
     auto self = shared_from_this();
     asio::co_spawn(
-        sock_.get_executor(), [self] { return self->watch(); }, asio::detached);
+        ex_, [self] { return self->watch(); }, asio::detached);
     if (tls_) {
       asio::co_spawn(
-          sock_.get_executor(), [self] { return self->handshake(); }, asio::detached);
+          ex_, [self] { return self->handshake(); }, asio::detached);
       return;
     }
     start_io();
@@ -114,9 +115,9 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void start_io() {
     auto self = shared_from_this();
     asio::co_spawn(
-        sock_.get_executor(), [self] { return self->reader(); }, asio::detached);
+        ex_, [self] { return self->reader(); }, asio::detached);
     asio::co_spawn(
-        sock_.get_executor(), [self] { return self->writer(); }, asio::detached);
+        ex_, [self] { return self->writer(); }, asio::detached);
   }
 
   /// The TLS handshake, bounded by handshake_timeout (the watchdog closes the socket).
@@ -255,7 +256,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         pending_bytes_ += s->request_bytes;
         pending_.push_back(s);
         asio::co_spawn(
-            sock_.get_executor(),
+            ex_,
             [self, s, frame = std::move(frame)]() mutable -> awaitable<void> {
               try {
                 s->result = co_await self->srv_.handler_->handle(self->info_, std::move(frame));
@@ -422,6 +423,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   std::shared_ptr<asio::ssl::context> tls_ctx_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   connection_info info_;
+  /// What the connection's coroutines run on: the shard's executor, timed (info_.run_time).
+  timed_executor<asio::io_context::executor_type> ex_;
   asio::steady_timer reader_wake_;
   asio::steady_timer writer_wake_;
   asio::steady_timer watchdog_;
@@ -548,6 +551,7 @@ awaitable<void> server::accept_loop(size_t shard) {
                                          : ip + ":" + std::to_string(remote.port());
     info.shard = shard;
     info.listener = opts_.name;
+    info.run_time = std::make_shared<run_meter>();
     info.max_frame_bytes = std::make_shared<int32_t>(
         opts_.initial_max_frame_bytes > 0 ? opts_.initial_max_frame_bytes : opts_.max_frame_bytes);
     auto c = std::make_shared<connection>(*this, std::move(sock), info, std::move(ip),

@@ -843,11 +843,19 @@ def produce_throttle(client, topic, partition, records):
     return err, throttle
 
 
-def fetch_throttle(client, topic, partition, offset):
-    """Fetch v4: (throttle_time_ms, record bytes)."""
-    body = struct.pack(">iiiib", -1, 0, 1, 1 << 20, 0) + struct.pack(">i", 1) + \
+def fetch_throttle(client, topic, partition, offset, max_wait=0):
+    """Fetch v4 (min_bytes 1, waiting up to `max_wait` ms): (throttle_time_ms, response bytes)."""
+    body = struct.pack(">iiiib", -1, max_wait, 1, 1 << 20, 0) + struct.pack(">i", 1) + \
         string(topic) + struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, 1 << 20)
     client.send(1, 4, body)
     r = client.recv()
     (throttle,) = struct.unpack_from(">i", r, 0)
     return throttle, len(r)
+
+
+def metadata_throttle(client):
+    """Metadata v4 for every topic: throttle_time_ms (its first field)."""
+    client.send(3, 4, struct.pack(">i", -1) + b"\x00")
+    r = client.recv()
+    (throttle,) = struct.unpack_from(">i", r, 0)
+    return throttle

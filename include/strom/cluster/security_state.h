@@ -58,6 +58,8 @@ struct quota_entity {
 /// The quota keys Strom enforces.
 inline constexpr std::string_view producer_byte_rate = "producer_byte_rate";
 inline constexpr std::string_view consumer_byte_rate = "consumer_byte_rate";
+/// The share of one thread's time a client's requests may take, in percent (100 = one thread).
+inline constexpr std::string_view request_percentage = "request_percentage";
 
 /// Sets the quotas `set` of `entity` and removes those named in `remove` (AlterClientQuotas);
 /// an entity without quotas left is gone.
@@ -99,8 +101,8 @@ struct security_state {
   /// Refused when a filter is invalid; removing nothing is not an error.
   status apply(const delete_acls_cmd& c);
   /// Refused (controller_errc::invalid_command) for an empty entity, a name longer than
-  /// max_user_name, a key other than producer_byte_rate or consumer_byte_rate, a value not
-  /// above 0 or not finite, or too many entities.
+  /// max_user_name, a key other than producer_byte_rate, consumer_byte_rate or
+  /// request_percentage, a value not above 0 or not finite, or too many entities.
   status apply(const alter_quotas_cmd& c);
 
   /// The quota `key` that applies to `user` connecting as `client_id`, and the entity it comes

@@ -13,6 +13,7 @@
 
 #include "strom/net/asio.h"
 #include "strom/net/frame.h"
+#include "strom/net/run_clock.h"
 #include "strom/net/shard_runtime.h"
 #include "strom/net/tls.h"
 
@@ -74,6 +75,9 @@ struct connection_info {
   /// On a TLS listener, the subject of the client's certificate ("CN=alice,O=Example") when
   /// it presented one the CA signed.
   std::optional<std::string> tls_subject;
+  /// The time the connection's coroutines ran on its shard (reading, handling, writing; never
+  /// their waits): they run on a timed_executor of this meter. Null outside a server.
+  std::shared_ptr<run_meter> run_time;
 };
 
 enum class disposition {

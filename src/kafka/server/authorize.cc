@@ -61,12 +61,51 @@ void request_context::audit_admin(std::string_view resource, protocol::error_cod
 std::chrono::milliseconds request_context::throttle(quota_manager::kind k, int64_t bytes) const {
   if (auth == nullptr || !auth->quotas || bytes <= 0)
     return std::chrono::milliseconds(0);
-  auto state = frontend.security();
-  if (state->quotas.empty())
+  if (!quota_state)
+    quota_state = frontend.security();
+  if (quota_state->quotas.empty())
     return std::chrono::milliseconds(0);
   auto p = principal();
   auto user = p.starts_with("User:") ? p.substr(5) : p;
-  return auth->quotas->record(k, user, header.client_id.value_or(""), bytes, *state);
+  return auth->quotas->record(k, user, header.client_id.value_or(""), bytes, *quota_state);
+}
+
+namespace {
+/// Whether `s` has some request_percentage quota, remembered per shard for the last state
+/// seen (a new state is a new object: the weak pointer tells them apart).
+bool has_request_quota(const std::shared_ptr<const cluster::security_state>& s) {
+  thread_local std::weak_ptr<const cluster::security_state> seen;
+  thread_local bool has = false;
+  if (seen.owner_before(s) || s.owner_before(seen) || seen.expired()) {
+    seen = s;
+    has = std::any_of(s->quotas.begin(), s->quotas.end(), [](const auto& e) {
+      return e.second.contains(std::string(cluster::request_percentage));
+    });
+  }
+  return has;
+}
+}  // namespace
+
+std::chrono::milliseconds request_context::request_time_throttle() const {
+  if (!who.run_time)
+    return std::chrono::milliseconds(0);
+  auto& meter = *who.run_time;
+  if (auth == nullptr || !auth->quotas) {
+    meter.skip();
+    return std::chrono::milliseconds(0);
+  }
+  if (!quota_state)
+    quota_state = frontend.security();
+  if (quota_state->quotas.empty() || !has_request_quota(quota_state)) {
+    meter.skip();  // nothing counts while no such quota exists
+    return std::chrono::milliseconds(0);
+  }
+  auto ns = meter.take();
+  auto p = principal();
+  auto user = p.starts_with("User:") ? p.substr(5) : p;
+  return auth->quotas->record(quota_manager::kind::request_time, user,
+                              header.client_id.value_or(""), static_cast<int64_t>(ns),
+                              *quota_state);
 }
 
 bool request_context::may_produce_idempotently() const {

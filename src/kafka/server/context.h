@@ -1,6 +1,9 @@
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "kafka/server/errors.h"
@@ -57,8 +60,19 @@ struct request_context {
   /// some topic (KIP-679).
   [[nodiscard]] bool may_produce_idempotently() const;
   /// Counts `bytes` against the client's quota of `k`; the delay its response gets (zero
-  /// without one).
+  /// without one). The caller says it in throttle_time_ms and holds the response back for it
+  /// (hold_back()).
   [[nodiscard]] std::chrono::milliseconds throttle(quota_manager::kind k, int64_t bytes) const;
+  /// Counts the time the connection's coroutines ran since its previous response against the
+  /// client's request_percentage quota (respond() does, for every response); the delay its
+  /// response gets (zero without such a quota).
+  [[nodiscard]] std::chrono::milliseconds request_time_throttle() const;
+  /// How long the response is held back once the handler returned (KIP-219): the longest
+  /// delay any of the client's quotas asked for, never their sum.
+  mutable std::chrono::milliseconds hold{0};
+  void hold_back(std::chrono::milliseconds d) const { hold = std::max(hold, d); }
+  /// The security state the quota checks of this request read (fetched once).
+  mutable std::shared_ptr<const cluster::security_state> quota_state{};
   /// Whether authorization is on for this listener.
   [[nodiscard]] bool authorizing() const { return auth != nullptr && auth->authorize; }
   /// Records what this request (an admin API's) did to `resource` ("Topic:clicks",
@@ -83,7 +97,7 @@ void log_encode_failure(const request_context& c, const error& e);
 /// message is answered emptied, with UNKNOWN_SERVER_ERROR in its top-level error code when it
 /// has one, and otherwise the connection is closed (the client retries).
 template <typename M>
-net::handler_result respond(const request_context& c, const M& body) {
+net::handler_result encode_response(const request_context& c, const M& body) {
   auto f = protocol::encode_response_frame(c.header.correlation_id, c.version(), body);
   if (f)
     return {net::disposition::respond, to_out_frame(std::move(*f))};
@@ -98,6 +112,30 @@ net::handler_result respond(const request_context& c, const M& body) {
       return {net::disposition::respond, to_out_frame(std::move(*g))};
   }
   return close_connection();
+}
+
+/// The response `body` to the request of `c` (encode_response), after the connection's run
+/// time is counted against the client's request_percentage quota: over it, the response says
+/// the delay in throttle_time_ms (the larger of it and a byte-rate delay already there) and
+/// is held back for it. A response without throttle_time_ms is not held back.
+template <typename M>
+net::handler_result respond(const request_context& c, M&& body) {
+  using T = std::remove_cvref_t<M>;
+  auto wait = c.request_time_throttle();
+  if constexpr (requires(T m) { m.throttle_time_ms = int32_t(); }) {
+    if (wait.count() > 0) {
+      c.hold_back(wait);
+      auto ms = std::max(static_cast<int32_t>(c.hold.count()), body.throttle_time_ms);
+      if constexpr (std::is_const_v<std::remove_reference_t<M>>) {
+        T copy = body;
+        copy.throttle_time_ms = ms;
+        return encode_response(c, copy);
+      } else {
+        body.throttle_time_ms = ms;
+      }
+    }
+  }
+  return encode_response(c, body);
 }
 inline net::handler_result no_response() {
   return {net::disposition::no_response, {}};

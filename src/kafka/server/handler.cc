@@ -183,6 +183,15 @@ class kafka_handler final : public net::request_handler {
     auto& m = metrics_.api(static_cast<int16_t>(h->key), protocol::api_name(h->key));
     auto started = std::chrono::steady_clock::now();
     auto out = co_await dispatch(c, req->body);
+    if (c.hold.count() > 0) {
+      // A quota's delay (KIP-219): the response waits, and the client with it. Waiting is not
+      // running: it counts against no request time.
+      net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+      t.expires_after(c.hold);
+      boost::system::error_code ec;
+      auto pause = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+      co_await std::move(pause);
+    }
     m.requests->Increment();
     m.latency->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

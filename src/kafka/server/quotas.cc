@@ -4,19 +4,32 @@
 
 namespace strom::kafka::server {
 
+std::string_view quota_manager::key_of(kind k) {
+  switch (k) {
+    case kind::produce:
+      return cluster::producer_byte_rate;
+    case kind::fetch:
+      return cluster::consumer_byte_rate;
+    case kind::request_time:
+      break;
+  }
+  return cluster::request_percentage;
+}
+
 std::chrono::milliseconds quota_manager::record(kind k, const std::string& user,
-                                                const std::string& client_id, int64_t bytes,
+                                                const std::string& client_id, int64_t amount,
                                                 const cluster::security_state& s,
                                                 clock::time_point now) {
   if (s.quotas.empty())
     return std::chrono::milliseconds(0);
-  auto key_name = k == kind::produce ? cluster::producer_byte_rate : cluster::consumer_byte_rate;
-  auto q = s.quota_for(key_name, user, client_id);
+  auto q = s.quota_for(key_of(k), user, client_id);
   if (!q)
     return std::chrono::milliseconds(0);
+  // Per second: bytes, or nanoseconds of run time (100 percent: one thread's every second).
+  double limit = k == kind::request_time ? q->value / 100.0 * 1e9 : q->value;
   // The window is shared by what the matching entity covers: one per user for a user's (or the
   // default user's) quota, one per client id for a client's.
-  std::string key(k == kind::produce ? "p" : "f");
+  std::string key(k == kind::produce ? "p" : k == kind::fetch ? "f" : "r");
   key += q->entity.user ? "u:" + user : std::string("u*");
   key += '\0';
   key += q->entity.client_id ? "c:" + client_id : std::string("c*");
@@ -25,9 +38,13 @@ std::chrono::milliseconds quota_manager::record(kind k, const std::string& user,
   expire(now);
   auto& w = windows_[key];
   w.last_used = now;
+  // Samples that started a whole window ago no longer count (a client seen only now and then
+  // keeps fewer samples than the window has).
+  while (!w.samples.empty() && now - w.samples.front().first >= sample_ * samples_)
+    w.samples.pop_front();
   if (w.samples.empty() || now - w.samples.back().first >= sample_)
     w.samples.emplace_back(now, 0.0);
-  w.samples.back().second += static_cast<double>(bytes);
+  w.samples.back().second += static_cast<double>(amount);
   while (static_cast<int>(w.samples.size()) > samples_)
     w.samples.pop_front();
   double total = 0;
@@ -40,10 +57,9 @@ std::chrono::milliseconds quota_manager::record(kind k, const std::string& user,
       std::max(1.0,
                std::chrono::duration<double, std::milli>(now - w.samples.back().first).count());
   double rate = total / (window_ms / 1000.0);
-  if (rate <= q->value)
+  if (rate <= limit)
     return std::chrono::milliseconds(0);
-  auto delay =
-      std::chrono::milliseconds(static_cast<int64_t>((rate - q->value) / q->value * window_ms));
+  auto delay = std::chrono::milliseconds(static_cast<int64_t>((rate - limit) / limit * window_ms));
   return std::min(delay, max_delay);
 }
 

@@ -204,13 +204,15 @@ TEST(QuotaOptions, SetRefusesWhatIsMissingOrContradicts) {
   EXPECT_EQ(error_of(quota_set_alteration(o)), "--user and --user-default exclude each other");
 }
 
-TEST(QuotaOptions, DeleteRemovesBothRates) {
+TEST(QuotaOptions, DeleteRemovesEveryQuota) {
   auto o = alice();
   o.client_id = "reports";
   auto a = quota_delete_alteration(o);
   ASSERT_TRUE(a) << a.error().detail();
   EXPECT_EQ(a->entity, (quota_entity{named(user, "alice"), named(client_id, "reports")}));
-  EXPECT_EQ(a->ops, (std::vector<quota_op>{{producer, 0, true}, {consumer, 0, true}}));
+  EXPECT_EQ(a->ops,
+            (std::vector<quota_op>{
+                {producer, 0, true}, {consumer, 0, true}, {"request_percentage", 0, true}}));
 
   o = {};
   o.client_id_default = true;
@@ -362,11 +364,13 @@ TEST(QuotaRequests, AlterCarriesEntitiesOpsAndValidateOnly) {
       ASSERT_EQ(second.entity.size(), 1u);
       EXPECT_EQ(second.entity[0].entity_type, "user");
       EXPECT_FALSE(second.entity[0].entity_name.has_value());
-      ASSERT_EQ(second.ops.size(), 2u);
+      ASSERT_EQ(second.ops.size(), 3u);
       EXPECT_EQ(second.ops[0].key, "producer_byte_rate");
       EXPECT_TRUE(second.ops[0].remove);
       EXPECT_EQ(second.ops[1].key, "consumer_byte_rate");
       EXPECT_TRUE(second.ops[1].remove);
+      EXPECT_EQ(second.ops[2].key, "request_percentage");
+      EXPECT_TRUE(second.ops[2].remove);
     }
   }
   // Keys go as given: the broker decides which it takes.
@@ -454,7 +458,7 @@ TEST(QuotaAnswers, AlterOutcomePerEntity) {
   done.entity = {{"client-id", std::nullopt}, {"user", "alice"}};
   auto& refused = resp.entries.emplace_back();
   refused.error_code = kp::error_code::invalid_request;
-  refused.error_message = "request_percentage is not supported";
+  refused.error_message = "unknown quota key controller_mutation_rate";
   refused.entity = {{"user", "bob"}};
   for (int16_t version = 0; version <= 1; ++version) {
     auto r = decode_alter_client_quotas_response(answer(2, version, resp), version, 2, 2);
@@ -467,7 +471,7 @@ TEST(QuotaAnswers, AlterOutcomePerEntity) {
     EXPECT_EQ((*r)[1].entity, (quota_entity{named(user, "bob")}));
     EXPECT_EQ((*r)[1].error_code, 42);
     EXPECT_EQ((*r)[1].error_name, "INVALID_REQUEST");
-    EXPECT_EQ((*r)[1].reason(), "INVALID_REQUEST: request_percentage is not supported");
+    EXPECT_EQ((*r)[1].reason(), "INVALID_REQUEST: unknown quota key controller_mutation_rate");
   }
 
   resp_t bare;

@@ -313,11 +313,7 @@ awaitable<net::handler_result> handle_fetch(request_context& c, protocol::fetch_
   // held back for it).
   if (auto wait = c.throttle(quota_manager::kind::fetch, sent); wait.count() > 0) {
     resp.throttle_time_ms = static_cast<int32_t>(wait.count());
-    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-    t.expires_after(wait);
-    boost::system::error_code ec;
-    auto pause = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-    co_await std::move(pause);
+    c.hold_back(wait);
   }
   for (const auto& t : denied) {
     auto& tr = resp.responses.emplace_back();

@@ -132,11 +132,7 @@ awaitable<net::handler_result> handle_produce(request_context& c, protocol::prod
   // held back for it).
   if (auto wait = c.throttle(quota_manager::kind::produce, stored); wait.count() > 0) {
     resp.throttle_time_ms = static_cast<int32_t>(wait.count());
-    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-    t.expires_after(wait);
-    boost::system::error_code ec;
-    auto pause = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-    co_await std::move(pause);
+    c.hold_back(wait);
   }
   size_t i = 0;
   for (auto& t : r.topic_data) {

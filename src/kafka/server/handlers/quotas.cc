@@ -1,5 +1,6 @@
-// DescribeClientQuotas (API 48) and AlterClientQuotas (API 49): the client byte-rate quotas
-// (KIP-546). Reading needs DescribeConfigs on the cluster, changing AlterConfigs (Kafka's rules).
+// DescribeClientQuotas (API 48) and AlterClientQuotas (API 49): the client quotas (KIP-546), byte
+// rates and request time. Reading needs DescribeConfigs on the cluster, changing AlterConfigs
+// (Kafka's rules).
 #include <cmath>
 
 #include <fmt/format.h>
@@ -125,10 +126,9 @@ awaitable<net::handler_result> handle_alter_client_quotas(
     if (why.empty() && !cmd.entity.user && !cmd.entity.client_id)
       why = "a quota entity names a user or a client id";
     for (const auto& op : entry.ops) {
-      if (op.key != cluster::producer_byte_rate && op.key != cluster::consumer_byte_rate) {
-        why = op.key == "request_percentage"
-                  ? std::string("request_percentage quotas are not supported")
-                  : fmt::format("unknown quota key {}", op.key);
+      if (op.key != cluster::producer_byte_rate && op.key != cluster::consumer_byte_rate &&
+          op.key != cluster::request_percentage) {
+        why = fmt::format("unknown quota key {}", op.key);
       } else if (op.remove) {
         cmd.remove.push_back(op.key);
       } else if (!(op.value > 0) || !std::isfinite(op.value)) {
