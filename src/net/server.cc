@@ -103,10 +103,10 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void start() {
     auto self = shared_from_this();
     asio::co_spawn(
-        ex_, [self] { return self->watch(); }, asio::detached);
+        sock_.get_executor(), [self] { return self->watch(); }, asio::detached);
     if (tls_) {
       asio::co_spawn(
-          ex_, [self] { return self->handshake(); }, asio::detached);
+          sock_.get_executor(), [self] { return self->handshake(); }, asio::detached);
       return;
     }
     start_io();
@@ -115,9 +115,9 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void start_io() {
     auto self = shared_from_this();
     asio::co_spawn(
-        ex_, [self] { return self->reader(); }, asio::detached);
+        sock_.get_executor(), [self] { return self->reader(); }, asio::detached);
     asio::co_spawn(
-        ex_, [self] { return self->writer(); }, asio::detached);
+        sock_.get_executor(), [self] { return self->writer(); }, asio::detached);
   }
 
   /// The TLS handshake, bounded by handshake_timeout (the watchdog closes the socket).
@@ -255,20 +255,23 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         s->request_bytes = frame.size();
         pending_bytes_ += s->request_bytes;
         pending_.push_back(s);
-        asio::co_spawn(
-            ex_,
-            [self, s, frame = std::move(frame)]() mutable -> awaitable<void> {
-              try {
-                s->result = co_await self->srv_.handler_->handle(self->info_, std::move(frame));
-              } catch (const std::exception& e) {
-                STROM_LOG_LIMITED(lg(), err, "connection {}: request handler failed: {}",
-                                  self->info_.id, e.what());
-                s->result = handler_result{disposition::close, {}};
-              }
-              s->ready = true;
-              self->notify();
-            },
-            asio::detached);
+        auto run_request = [self, s, frame = std::move(frame)]() mutable -> awaitable<void> {
+          try {
+            s->result = co_await self->srv_.handler_->handle(self->info_, std::move(frame));
+          } catch (const std::exception& e) {
+            STROM_LOG_LIMITED(lg(), err, "connection {}: request handler failed: {}",
+                              self->info_.id, e.what());
+            s->result = handler_result{disposition::close, {}};
+          }
+          s->ready = true;
+          self->notify();
+        };
+        // Timed only while the handler asks (a request-time quota exists): what the
+        // request's coroutine runs counts, its waits do not.
+        if (srv_.handler_->times_requests())
+          asio::co_spawn(ex_, std::move(run_request), asio::detached);
+        else
+          asio::co_spawn(sock_.get_executor(), std::move(run_request), asio::detached);
       }
     } catch (const boost::system::system_error& e) {
       if (e.code() != asio::error::eof && e.code() != asio::error::operation_aborted) {
@@ -423,7 +426,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   std::shared_ptr<asio::ssl::context> tls_ctx_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   connection_info info_;
-  /// What the connection's coroutines run on: the shard's executor, timed (info_.run_time).
+  /// What the connection's requests run on while they are timed: the shard's executor, timed
+  /// (info_.run_time).
   timed_executor<asio::io_context::executor_type> ex_;
   asio::steady_timer reader_wake_;
   asio::steady_timer writer_wake_;

@@ -99,6 +99,10 @@ class request_handler {
   /// Called on the connection's shard with one request frame (without its size prefix).
   /// The returned awaitable must complete on that same shard's executor.
   virtual awaitable<handler_result> handle(const connection_info& who, frame_bytes frame) = 0;
+  /// Whether the next request's coroutine runs on the connection's timed executor, its run
+  /// time counted on connection_info::run_time (a request-time quota exists); else on the
+  /// shard's plain executor, at no cost. Called on the connection's shard for each request.
+  [[nodiscard]] virtual bool times_requests() const { return false; }
 };
 
 struct server_options {

@@ -96,7 +96,9 @@ std::chrono::milliseconds request_context::request_time_throttle() const {
   }
   if (!quota_state)
     quota_state = frontend.security();
-  if (quota_state->quotas.empty() || !has_request_quota(quota_state)) {
+  bool timing = !quota_state->quotas.empty() && has_request_quota(quota_state);
+  auth->quotas->set_timing_requests(timing);  // the next requests run timed, or not
+  if (!timing) {
     meter.skip();  // nothing counts while no such quota exists
     return std::chrono::milliseconds(0);
   }

@@ -121,6 +121,10 @@ class kafka_handler final : public net::request_handler {
         groups_(groups),
         limits_(limits) {}
 
+  [[nodiscard]] bool times_requests() const override {
+    return auth_.quotas && auth_.quotas->timing_requests();
+  }
+
   awaitable<net::handler_result> handle(const net::connection_info& who,
                                         net::frame_bytes frame) override {
     if (sasl_.enabled()) {

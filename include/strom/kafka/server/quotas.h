@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -47,7 +48,19 @@ class quota_manager {
 
   [[nodiscard]] size_t tracked() const;
 
+  /// Whether some request_percentage quota exists, as the last response that looked found
+  /// (request_context::request_time_throttle() tells). Until one does, requests run on the
+  /// shard's plain executor, their run time not measured. Thread-safe.
+  [[nodiscard]] bool timing_requests() const {
+    return timing_requests_.load(std::memory_order_relaxed);
+  }
+  void set_timing_requests(bool on) {
+    if (timing_requests_.load(std::memory_order_relaxed) != on)
+      timing_requests_.store(on, std::memory_order_relaxed);
+  }
+
  private:
+  std::atomic<bool> timing_requests_{false};
   struct window {
     /// Per sample: its start and what was used in it.
     std::deque<std::pair<clock::time_point, double>> samples;
