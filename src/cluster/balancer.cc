@@ -90,40 +90,41 @@ std::vector<move_partition_cmd> disk_balancing_moves(const cluster_view& view,
     }
   }
   std::set<partition_key> taken;
-  while (out.size() < room) {
-    auto [lo, hi] = std::minmax_element(used.begin(), used.end(), [](auto& a, auto& b) {
-      return a.second < b.second || (a.second == b.second && a.first < b.first);
-    });
-    auto from = hi->first;
-    auto to = lo->first;
-    auto gap = hi->second - lo->second;
-    if (gap <= opts.min_bytes ||
-        gap * 100 <= static_cast<int64_t>(opts.threshold_percent) * lo->second)
-      break;
+  // Whether the difference between brokers holding `a` and `b` bytes (a >= b) is uneven.
+  auto uneven = [&](int64_t a, int64_t b) {
+    auto gap = a - b;
+    return gap > opts.min_bytes && gap * 100 > static_cast<int64_t>(opts.threshold_percent) * b;
+  };
+  // The best step from `from` to `to`: a replica given (and one taken back, for a swap).
+  struct step {
+    candidate give;
+    candidate take;  // a swap's, when `swap`
+    bool swap = false;
+  };
+  auto best_step = [&](int32_t from, int32_t to, bool swaps) -> std::optional<step> {
+    auto gap = used[from] - used[to];
     // A step narrows the difference of the two to at most 80 % of what it was, and moves
     // at least a tenth of it.
     auto worth = [gap](int64_t moved) { return moved * 10 >= gap && moved * 10 <= gap * 9; };
     auto half = gap / 2;
     auto give = movable(view, sizes, taken, from, to);
-    std::optional<candidate> best_give;
-    std::optional<candidate> best_take;
+    std::optional<step> best;
     int64_t best_off = 0;
-    auto consider = [&](const candidate& g, const std::optional<candidate>& t) {
-      auto moved = g.bytes - (t ? t->bytes : 0);
+    auto consider = [&](const candidate& g, const candidate* t) {
+      auto moved = g.bytes - (t != nullptr ? t->bytes : 0);
       if (!worth(moved))
         return;
       auto off = moved > half ? moved - half : half - moved;
-      if (!best_give || off < best_off) {
-        best_give = g;
-        best_take = t;
+      if (!best || off < best_off) {
+        best = step{g, t != nullptr ? *t : candidate{}, t != nullptr};
         best_off = off;
       }
     };
     if (count[from] > count[to]) {
       for (const auto& g : give)
-        consider(g, std::nullopt);
+        consider(g, nullptr);
     }
-    if (room - out.size() >= 2) {
+    if (swaps) {
       auto take = movable(view, sizes, taken, to, from);
       for (const auto& g : give) {
         // The partners either side of moving exactly half the difference (no replica is in
@@ -136,21 +137,53 @@ std::vector<move_partition_cmd> disk_balancing_moves(const cluster_view& view,
         for (auto n : {at - 1, at}) {
           // (at - 1 wraps around to a value past the end when at is 0)
           if (n < take.size())
-            consider(g, take[n]);
+            consider(g, &take[n]);
         }
       }
     }
-    if (!best_give)
+    return best;
+  };
+  while (out.size() < room) {
+    // Brokers from the fullest to the emptiest (ties by id).
+    std::vector<int32_t> order;
+    for (const auto& [id, bytes] : used)
+      order.push_back(id);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return used[a] > used[b]; });
+    if (!uneven(used[order.front()], used[order.back()]))
       break;
-    out.push_back(move_of(*best_give, from, to));
-    taken.insert({best_give->topic->name, best_give->partition});
-    used[from] -= best_give->bytes;
-    used[to] += best_give->bytes;
-    if (best_take) {
-      out.push_back(move_of(*best_take, to, from));
-      taken.insert({best_take->topic->name, best_take->partition});
-      used[to] -= best_take->bytes;
-      used[from] += best_take->bytes;
+    // The fullest and the emptiest first; when racks or sizes allow no step between them,
+    // the fullest and the others from the emptiest up, then the others from the fullest down
+    // and the emptiest.
+    std::vector<std::pair<int32_t, int32_t>> pairs;
+    for (auto it = order.rbegin(); it + 1 != order.rend(); ++it)
+      pairs.emplace_back(order.front(), *it);
+    for (size_t i = 1; i + 1 < order.size(); ++i)
+      pairs.emplace_back(order[i], order.back());
+    std::optional<step> found;
+    int32_t from = 0;
+    int32_t to = 0;
+    for (auto [f, t] : pairs) {
+      if (!uneven(used[f], used[t]))
+        continue;
+      found = best_step(f, t, room - out.size() >= 2);
+      if (found) {
+        from = f;
+        to = t;
+        break;
+      }
+    }
+    if (!found)
+      break;
+    out.push_back(move_of(found->give, from, to));
+    taken.insert({found->give.topic->name, found->give.partition});
+    used[from] -= found->give.bytes;
+    used[to] += found->give.bytes;
+    if (found->swap) {
+      out.push_back(move_of(found->take, to, from));
+      taken.insert({found->take.topic->name, found->take.partition});
+      used[to] -= found->take.bytes;
+      used[from] += found->take.bytes;
     } else {
       --count[from];
       ++count[to];

@@ -26,7 +26,10 @@ struct disk_balancing {
 /// Moves that even out the bytes the live brokers that may take replicas hold, the bytes of
 /// a broker being the sum of `sizes` over the partitions it holds a replica of (or will, once
 /// their moves complete), at most `room` of them. Each step takes the broker holding the most
-/// and the one holding the fewest, and either moves one replica from the first to the second
+/// and the one holding the fewest (when no step is possible between them: the fullest and
+/// the others from the emptiest up, then the others from the fullest down and the emptiest,
+/// each pair uneven by the same measure), and either moves one replica from the first to the
+/// second
 /// (when the first holds more replicas, so replica counts stay within one) or swaps a larger
 /// replica of the first with a smaller one of the second; of the choices it takes the one
 /// whose transfer comes closest to half the difference, and only one between a tenth and nine

@@ -99,11 +99,11 @@ TEST(DiskBalancing, MovesOneReplicaWhenTheFullerBrokerHoldsMoreReplicas) {
   add_topic(v, "t", {{1, 2}, {1, 3}, {2, 3}, {1, 3}});
   partition_usage_map sizes{
       {{"t", 0}, 10 * mib}, {{"t", 1}, 500 * mib}, {{"t", 2}, 10 * mib}, {{"t", 3}, 400 * mib}};
-  // Broker 3 (the fuller of the two on a tie, by id) gives broker 2 the replica closest to
+  // Broker 1 (the first of the two on a tie, by id) gives broker 2 the replica closest to
   // half the 890 MiB difference: partition 3's.
   auto moves = disk_balancing_moves(v, sizes, {}, 1);
   ASSERT_EQ(moves.size(), 1u);
-  EXPECT_EQ(moves[0], (move_partition_cmd{"t", {}, 3, {1, 2}}));
+  EXPECT_EQ(moves[0], (move_partition_cmd{"t", {}, 3, {2, 3}}));
 }
 
 TEST(DiskBalancing, LeavesSmallOrRelativelySmallDifferencesAlone) {
@@ -149,6 +149,27 @@ TEST(DiskBalancing, KeepsRacksApart) {
   moves = disk_balancing_moves(free, sizes, {}, 1);
   ASSERT_EQ(moves.size(), 1u);
   EXPECT_EQ(moves[0], (move_partition_cmd{"t", {}, 0, {1, 3}}));
+}
+
+TEST(DiskBalancing, TriesOtherBrokersWhenRacksBlockTheFullestAndTheEmptiest) {
+  // 1: 1,000 MiB (rack a), 3: 1,000 (b), 4: 110 (c), 2: 10 (b). Both replicas on 1 share
+  // their partition with 3, so neither may go to 2 (rack b twice): 1 swaps with 4 instead,
+  // the 200 MiB replica for the 10 MiB one (190 of the 890 MiB between them, as close to half
+  // as the 700 of the other choice, and found first).
+  auto v = brokers({{1, "a"}, {2, "b"}, {3, "b"}, {4, "c"}});
+  add_topic(v, "t", {{1, 3}, {1, 3}, {2, 4}, {4}});
+  partition_usage_map sizes{
+      {{"t", 0}, 800 * mib}, {{"t", 1}, 200 * mib}, {{"t", 2}, 10 * mib}, {{"t", 3}, 100 * mib}};
+  auto moves = disk_balancing_moves(v, sizes, {}, 2);
+  ASSERT_EQ(moves.size(), 2u);
+  EXPECT_EQ(moves[0], (move_partition_cmd{"t", {}, 1, {4, 3}}));
+  EXPECT_EQ(moves[1], (move_partition_cmd{"t", {}, 2, {2, 1}}));
+  for (const auto& m : moves) {
+    std::set<std::string> racks;
+    for (auto b : m.target)
+      racks.insert(*v.brokers.at(b).reg.rack);
+    EXPECT_EQ(racks.size(), m.target.size());
+  }
 }
 
 TEST(DiskBalancing, LeavesMovingAndUnmeasuredPartitionsWhereTheyAre) {
