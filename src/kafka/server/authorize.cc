@@ -58,6 +58,11 @@ void request_context::audit_admin(std::string_view resource, protocol::error_cod
                  std::string(resource), ok ? "success" : "failure", std::move(why)});
 }
 
+std::string request_context::quota_user() const {
+  auto p = principal();
+  return p.starts_with("User:") ? p.substr(5) : p;
+}
+
 std::chrono::milliseconds request_context::throttle(quota_manager::kind k, int64_t bytes) const {
   if (auth == nullptr || !auth->quotas || bytes <= 0)
     return std::chrono::milliseconds(0);
@@ -65,9 +70,7 @@ std::chrono::milliseconds request_context::throttle(quota_manager::kind k, int64
     quota_state = frontend.security();
   if (quota_state->quotas.empty())
     return std::chrono::milliseconds(0);
-  auto p = principal();
-  auto user = p.starts_with("User:") ? p.substr(5) : p;
-  return auth->quotas->record(k, user, header.client_id.value_or(""), bytes, *quota_state);
+  return auth->quotas->record(k, quota_user(), header.client_id.value_or(""), bytes, *quota_state);
 }
 
 namespace {
@@ -103,9 +106,7 @@ std::chrono::milliseconds request_context::request_time_throttle() const {
     return std::chrono::milliseconds(0);
   }
   auto ns = meter.take();
-  auto p = principal();
-  auto user = p.starts_with("User:") ? p.substr(5) : p;
-  return auth->quotas->record(quota_manager::kind::request_time, user,
+  return auth->quotas->record(quota_manager::kind::request_time, quota_user(),
                               header.client_id.value_or(""), static_cast<int64_t>(ns),
                               *quota_state);
 }

@@ -67,6 +67,8 @@ struct request_context {
   /// client's request_percentage quota (respond() does, for every response); the delay its
   /// response gets (zero without such a quota).
   [[nodiscard]] std::chrono::milliseconds request_time_throttle() const;
+  /// The user a quota counts this request for: the principal's name without "User:".
+  [[nodiscard]] std::string quota_user() const;
   /// How long the response is held back once the handler returned (KIP-219): the longest
   /// delay any of the client's quotas asked for, never their sum.
   mutable std::chrono::milliseconds hold{0};
