@@ -1066,7 +1066,22 @@ awaitable<status> topics_frontend::reconcile_locked() {
       note(s);
     }
   }
+  // Brought up to a view that caught up: this broker's topics are current (a step that failed
+  // is retried, and is logged).
+  current_.store(true, std::memory_order_release);
   co_return result;
+}
+
+awaitable<bool> topics_frontend::wait_current(std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!current() && !admin_->stopping && std::chrono::steady_clock::now() < deadline) {
+    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(20));
+    boost::system::error_code ec;
+    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+    co_await std::move(wait);
+  }
+  co_return current();
 }
 
 awaitable<status> topics_frontend::materialize_moves(const topic_metadata& old,

@@ -386,16 +386,21 @@ class CompactReader(Reader):
             self.pos += self.uvarint()
 
 
-def metadata_v12(client, topics, partitions=None, cluster=None):
-    """Metadata v12 for `topics`, each (topic_id bytes or None, name or None): a list of
-    (error, name, topic_id, partition count) in the response's order. `partitions`, a dict,
-    receives {(name, index): (error, leader, leader epoch)} of every partition; `cluster`, a
-    dict, the cluster id ("cluster_id", None when null) and the controller ("controller")."""
+def send_metadata_v12(client, topics):
+    """Sends Metadata v12 for `topics` (each (topic_id bytes or None, name or None))."""
     body = uvarint(len(topics) + 1)
     for tid, name in topics:
         body += (tid or bytes(16)) + compact_string(name) + b"\x00"
     body += b"\x00\x00\x00"  # allow_auto_topic_creation, include_topic_authorized_operations, tags
     client.send(3, 12, body, header_version=2)
+
+
+def metadata_v12(client, topics, partitions=None, cluster=None):
+    """Metadata v12 for `topics`, each (topic_id bytes or None, name or None): a list of
+    (error, name, topic_id, partition count) in the response's order. `partitions`, a dict,
+    receives {(name, index): (error, leader, leader epoch)} of every partition; `cluster`, a
+    dict, the cluster id ("cluster_id", None when null) and the controller ("controller")."""
+    send_metadata_v12(client, topics)
     r = CompactReader(client.recv())
     r.skip_tags()  # response header v1
     r.take("i")  # throttle

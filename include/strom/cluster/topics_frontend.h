@@ -209,6 +209,17 @@ class topics_frontend {
   void attach_controller(controller* ctl, int32_t self);
   /// On shard 0, after the controller's view changed: brings the local state up to it.
   void on_cluster_change();
+  /// Whether this broker's topics are current: always on a single node; in a cluster once it
+  /// caught up with the controller (as far as the controller leader had committed when this
+  /// broker first reached it) and brought its topics up to that. Until then what it knows is
+  /// what it knew when it stopped: its Metadata would name replicas and leaders that may have
+  /// changed since. It stays current from then on. Thread-safe.
+  [[nodiscard]] bool current() const {
+    return ctl_ == nullptr || current_.load(std::memory_order_acquire);
+  }
+  /// Waits, at most `limit`, until current(); whether it is. Completes on the caller's
+  /// executor.
+  awaitable<bool> wait_current(std::chrono::milliseconds limit);
 
   /// Refuses the admin pool work of topic changes from now on and waits for the running
   /// task to end (a change stopped half way rolls itself back first; its completion is
@@ -317,6 +328,7 @@ class topics_frontend {
   /// Reconciles waiting (shard 0 only): a change while one runs makes it run again.
   bool reconcile_pending_ = false;
   bool reconcile_running_ = false;
+  std::atomic<bool> current_{false};
   /// The same for the decommission driver (shard 0 only).
   bool decommission_pending_ = false;
   bool decommission_running_ = false;

@@ -103,6 +103,13 @@ protocol::api_versions_response api_versions(protocol::error_code err) {
   return r;
 }
 
+/// What a broker answers before it caught up with the controller: what connecting and
+/// authenticating take, none of which depends on the cluster's state.
+static bool answers_before_catch_up(api_key key) {
+  return key == api_key::api_versions || key == api_key::sasl_handshake ||
+         key == api_key::sasl_authenticate;
+}
+
 class kafka_handler final : public net::request_handler {
  public:
   kafka_handler(cluster::partition_manager& partitions, cluster::topics_frontend& frontend,
@@ -167,6 +174,19 @@ class kafka_handler final : public net::request_handler {
       STROM_LOG_LIMITED(lg(), warn, "{}: cannot decode {} v{}: {}; closing", who.peer,
                         protocol::api_name(h->key), h->version, req.error().message());
       co_return close_connection();
+    }
+    if (!frontend_.current() && !answers_before_catch_up(h->key)) {
+      // A cluster broker that restarted knows the topics as they were when it stopped: it
+      // answers once it caught up with the controller (Kafka's brokers open their listeners
+      // only then), or closes the connection so that the client asks another broker.
+      auto wait = frontend_.wait_current(limits_.catch_up_wait);
+      if (!co_await std::move(wait)) {
+        STROM_LOG_LIMITED(lg(), warn,
+                          "{} ({}): {} while this broker has not caught up with the "
+                          "controller; closing",
+                          who.peer, h->client_id.value_or("-"), protocol::api_name(h->key));
+        co_return close_connection();
+      }
     }
     // Only Produce keeps views into the frame (its records); every other body owns its data.
     if (h->key != api_key::produce)

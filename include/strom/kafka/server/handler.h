@@ -59,6 +59,10 @@ struct request_limits {
   int32_t fetch_max_bytes = 57671680;
   /// The longest a Fetch may wait for data (a client's max_wait_ms is clamped to it).
   std::chrono::milliseconds fetch_max_wait{30000};
+  /// The longest a request waits, on a cluster broker that has not yet caught up with the
+  /// controller since it started (topics_frontend::current()), before the connection is
+  /// closed instead of answered from what the broker knew when it stopped.
+  std::chrono::milliseconds catch_up_wait{10000};
 };
 
 /// How the clients of one listener authenticate.
