@@ -190,7 +190,7 @@ kafka_offset storage_log_store::next_kafka_offset() const {
   return kafka_offset(log_.log_end().value());
 }
 
-result<entry> storage_log_store::to_entry(const storage::log::raft_entry& stored) const {
+result<entry> storage_log_store::to_entry(storage::log::raft_entry stored) const {
   const auto& h = stored.header;
   entry e;
   e.index = from_log(stored.index);
@@ -199,7 +199,7 @@ result<entry> storage_log_store::to_entry(const storage::log::raft_entry& stored
   if (!h.is_internal()) {
     e.kind = entry_kind::data;
     e.kafka_count = static_cast<int32_t>(h.offset_count());
-    e.payload = stored.bytes;
+    e.payload = std::move(stored.bytes);  // read for this entry: taken, not copied
     unstamp(e.payload);
     return e;
   }
@@ -236,8 +236,8 @@ std::vector<entry> storage_log_store::entries(raft_index from, size_t max_bytes)
                from.value(), stored.error().message());
   std::vector<entry> out;
   out.reserve(stored->size());
-  for (const auto& s : *stored) {
-    auto e = to_entry(s);
+  for (auto& s : *stored) {
+    auto e = to_entry(std::move(s));
     STROM_ASSERT(e.has_value(), "{}: {}", log_.name().dir_name(), e.error().message());
     out.push_back(std::move(*e));
   }

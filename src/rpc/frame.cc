@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "strom/base/assert.h"
 #include "strom/bytes/endian.h"
 #include "strom/rpc/errc.h"
 
@@ -12,16 +13,22 @@ using bytes::write_be;
 
 std::vector<std::byte> encode_frame(const frame_header& h, std::span<const std::byte> payload) {
   std::vector<std::byte> out(frame_header::size_bytes + payload.size());
-  auto* p = out.data();
-  write_be<uint32_t>(p, static_cast<uint32_t>(out.size() - 4));
+  if (!payload.empty())
+    std::copy(payload.begin(), payload.end(), out.begin() + frame_header::size_bytes);
+  write_frame_header(h, out);
+  return out;
+}
+
+void write_frame_header(const frame_header& h, std::span<std::byte> frame) {
+  STROM_ASSERT(frame.size() >= frame_header::size_bytes && frame.size() - 4 <= UINT32_MAX,
+               "a frame of {} bytes", frame.size());
+  auto* p = frame.data();
+  write_be<uint32_t>(p, static_cast<uint32_t>(frame.size() - 4));
   write_be<uint8_t>(p + 4, h.version);
   write_be<uint8_t>(p + 5, static_cast<uint8_t>(h.kind));
   write_be<uint16_t>(p + 6, h.method);
   write_be<uint16_t>(p + 8, static_cast<uint16_t>(h.status));
   write_be<uint64_t>(p + 10, h.correlation);
-  if (!payload.empty())
-    std::copy(payload.begin(), payload.end(), out.begin() + frame_header::size_bytes);
-  return out;
 }
 
 result<uint32_t> check_size(std::span<const std::byte, 4> prefix, uint32_t max_frame_bytes) {

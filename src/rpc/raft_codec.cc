@@ -226,10 +226,11 @@ result<raft::message> decode_message(std::span<const std::byte> in) {
 }
 
 void batch_builder::add(group_id g, const raft::message& m) {
-  // Encoded in place: the part count first (written by take()), then each part's group, length
-  // and message. Entry payloads are copied once, into the batch.
+  // Encoded in place after the room for the frame header: the part count first (written by
+  // take_frame()), then each part's group, length and message. Entry payloads are copied once,
+  // into the batch.
   if (body_.empty())
-    body_.resize(4);
+    body_.resize(frame_header::size_bytes + 4);
   auto need = body_.size() + 12 + encoded_size_bound(m);
   if (need > body_.capacity())
     body_.reserve(std::max(need, 2 * body_.capacity()));
@@ -243,10 +244,10 @@ void batch_builder::add(group_id g, const raft::message& m) {
   ++parts_;
 }
 
-std::vector<std::byte> batch_builder::take() {
+std::vector<std::byte> batch_builder::take_frame() {
   if (body_.empty())
-    body_.resize(4);
-  bytes::write_be<uint32_t>(body_.data(), parts_);
+    body_.resize(frame_header::size_bytes + 4);
+  bytes::write_be<uint32_t>(body_.data() + frame_header::size_bytes, parts_);
   auto out = std::move(body_);
   body_ = {};
   parts_ = 0;

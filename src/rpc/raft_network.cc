@@ -104,8 +104,7 @@ void raft_network::keepalive(std::chrono::milliseconds idle) {
 
 void raft_network::send(raft::node_id to, batch_builder& batch) {
   sent_[to] = peer_board::clock::now();
-  auto bytes = batch.take();
-  if (auto s = peers_.at(to)->send(raft_batch_method, bytes); !s) {
+  if (auto s = peers_.at(to)->send_frame(raft_batch_method, batch.take_frame()); !s) {
     ++dropped_;
     STROM_LOG_LIMITED(lg(), debug, "Raft messages to node {} dropped: {}", to.value(),
                       s.error().message());

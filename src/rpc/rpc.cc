@@ -547,6 +547,12 @@ status client::send(uint16_t method, std::span<const std::byte> payload) {
   return st_->enqueue(encode_frame(h, payload));
 }
 
+status client::send_frame(uint16_t method, std::vector<std::byte> frame) {
+  frame_header h{frame_header::current_version, frame_kind::oneway, method, status_code::ok, 0};
+  write_frame_header(h, frame);
+  return st_->enqueue(std::move(frame));
+}
+
 void client::stop() {
   if (st_->stopped)
     return;

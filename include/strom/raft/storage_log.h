@@ -67,7 +67,7 @@ class storage_log_store final : public log_store {
       : log_(log), fs_(fs), clk_(clk) {}
   [[nodiscard]] status write_snapshot(const snapshot& s);
   [[nodiscard]] status append_one(const entry& e);
-  [[nodiscard]] result<entry> to_entry(const storage::log::raft_entry& stored) const;
+  [[nodiscard]] result<entry> to_entry(storage::log::raft_entry stored) const;
 
   storage::log& log_;
   io::file_system& fs_;

@@ -46,6 +46,10 @@ struct frame {
 /// The whole frame, size prefix included.
 [[nodiscard]] std::vector<std::byte> encode_frame(const frame_header& h,
                                                   std::span<const std::byte> payload);
+/// Writes `h` into the first frame_header::size_bytes of `frame`, a whole frame whose payload
+/// follows them (built in place, without the copy encode_frame makes); the size prefix is
+/// the bytes after it.
+void write_frame_header(const frame_header& h, std::span<std::byte> frame);
 
 /// The size a frame's prefix announces (the bytes after the prefix), checked against the limit
 /// before anything is allocated: errc::frame_too_large above `max_frame_bytes`, errc::bad_frame

@@ -6,6 +6,7 @@
 
 #include "strom/base/result.h"
 #include "strom/raft/message.h"
+#include "strom/rpc/frame.h"
 
 namespace strom::rpc {
 
@@ -27,14 +28,19 @@ struct group_part {
 };
 
 /// A batch of messages of many groups for one destination node: count u32, then per part the
-/// group u64, the length u32 and the encoded message.
+/// group u64, the length u32 and the encoded message. Built in place after room for the frame
+/// header, so that it is sent as it is (client::send_frame), each entry copied once.
 class batch_builder {
  public:
   void add(group_id g, const raft::message& m);
   [[nodiscard]] size_t parts() const { return parts_; }
-  [[nodiscard]] size_t size_bytes() const { return body_.empty() ? 4 : body_.size(); }
-  /// The batch's bytes; the builder is empty afterwards.
-  [[nodiscard]] std::vector<std::byte> take();
+  /// The batch's bytes (without the room for the frame header).
+  [[nodiscard]] size_t size_bytes() const {
+    return body_.empty() ? 4 : body_.size() - frame_header::size_bytes;
+  }
+  /// The frame: frame_header::size_bytes left for its header, then the batch; the builder is
+  /// empty afterwards.
+  [[nodiscard]] std::vector<std::byte> take_frame();
 
  private:
   std::vector<std::byte> body_;

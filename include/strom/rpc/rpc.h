@@ -89,6 +89,9 @@ class client {
   /// Queues a one-way frame. errc::queue_full under back-pressure, errc::shutting_down after
   /// stop(); errc::frame_too_large above the frame limit.
   status send(uint16_t method, std::span<const std::byte> payload);
+  /// send() of a frame built in place: `frame` is the whole frame, its first
+  /// frame_header::size_bytes left for the header this fills in (write_frame_header).
+  status send_frame(uint16_t method, std::vector<std::byte> frame);
   /// Closes the connection and fails what waits. Idempotent.
   void stop();
   [[nodiscard]] bool connected() const;

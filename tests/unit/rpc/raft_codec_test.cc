@@ -143,8 +143,21 @@ TEST(RaftCodec, ABatchSplitsIntoItsGroupsWithoutDecoding) {
   m.to = node_id(2);
   b.add(77, m);
   EXPECT_EQ(b.parts(), 2u);
-  auto bytes = b.take();
+  auto size = b.size_bytes();
+  auto frame = b.take_frame();
   EXPECT_EQ(b.parts(), 0u);
+  // The batch is the payload of a frame built in place around it.
+  ASSERT_EQ(frame.size(), frame_header::size_bytes + size);
+  write_frame_header({frame_header::current_version, frame_kind::oneway, 9, status_code::ok, 0},
+                     frame);
+  auto announced = check_size(std::span(frame).first<4>(), 1 << 20);
+  ASSERT_TRUE(announced.has_value());
+  EXPECT_EQ(*announced, frame.size() - 4);
+  auto f = decode_frame(std::span(frame).subspan(4));
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->header.kind, frame_kind::oneway);
+  EXPECT_EQ(f->header.method, 9);
+  auto bytes = f->payload;
   auto parts = split_batch(bytes);
   ASSERT_TRUE(parts.has_value());
   ASSERT_EQ(parts->size(), 2u);
@@ -155,6 +168,11 @@ TEST(RaftCodec, ABatchSplitsIntoItsGroupsWithoutDecoding) {
   EXPECT_EQ(second->to, node_id(2));
   for (size_t n = 0; n < bytes.size(); ++n)
     EXPECT_FALSE(split_batch(std::span(bytes).first(n)).has_value()) << n;
+  // An empty builder makes a batch of no parts.
+  auto empty = b.take_frame();
+  auto none = split_batch(std::span(empty).subspan(frame_header::size_bytes));
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
 }
 
 }  // namespace
