@@ -114,7 +114,6 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   bool flushing = false;
   bool failed = false;
   bool destroyed = false;
-  raft_index commit_told{0};
   uint64_t elections_won = 0;
   /// Ticks since this replica stopped leading with acks=all writers still waiting.
   int64_t waiting_as_follower = 0;
@@ -304,89 +303,84 @@ void replica_state::apply_log_start(int64_t x) {
 void replica_state::drain() {
   if (failed || destroyed)
     return;
-  for (;;) {
-    while (core->has_ready()) {
-      auto r = core->take_ready();
-      if (r.install) {
-        if (auto s = store->install(*r.install); !s)
-          return fatal("installing a snapshot", s.error());
-        pending.clear();
-        auto data = decode_snapshot_data(r.install->data);
-        log_starts.clear();
-        part.deleted_before_ = std::max(part.deleted_before_, data.log_start);
-        if (auto s = part.producers_.decode(data.producers); !s)
-          lg().warn("{}: producer state of a snapshot: {}", part.name().dir_name(),
-                    s.error().message());
-        lg().info("{}: installed the leader's snapshot: the log starts again at offset {}",
-                  part.name().dir_name(), r.install->meta.next_kafka_offset.value());
-        part.advance_high_watermark(
-            model::kafka_next_offset(r.install->meta.next_kafka_offset.value()));
-      }
-      bool hs_saved = true;
-      if (r.hard_state) {
-        if (auto s = hs->save(*r.hard_state); !s) {
-          fatal("saving the term and vote", s.error());
-          hs_saved = false;
-        }
-      }
-      if (r.truncate_from || !r.entries.empty()) {
-        if (auto s = store->append(r.truncate_from, r.entries); !s)
-          return fatal("appending to the log", s.error());
-        on_appended(r.truncate_from, r.entries);
-      }
-      for (auto& m : r.messages) {
-        if (!m.after_persist || hs_saved)
-          opts.outbox->messages.emplace_back(opts.group, std::move(m.msg));
-      }
-      if (!hs_saved)
-        return;
-      if (r.commit)
-        on_commit(*r.commit);
-      if (r.compact) {
-        // Retention: the snapshot (log start, producer state) replaces the log before it.
-        if (auto s = store->compact(*r.compact); !s)
-          lg().warn("{}: retention at Raft index {}: {}", part.name().dir_name(),
-                    r.compact->meta.last_index.value(), s.error().message());
-      }
-      for (const auto& ev : r.events) {
-        switch (ev.kind) {
-          case raft::leadership_event_kind::leader_ready:
-            part.epoch_ = model::leader_epoch(static_cast<int32_t>(ev.term.value()));
-            ++elections_won;
-            lg().info("{}: leader in term {}", part.name().dir_name(), ev.term.value());
-            if (opts.on_leader)
-              opts.on_leader(ev.term.value());
-            break;
-          case raft::leadership_event_kind::stepped_down:
-            // The writers keep waiting: their entries may still commit under the next leader
-            // (a leadership transfer), which this replica learns as a follower (tick() gives
-            // up after two election timeouts).
-            waiting_as_follower = 0;
-            part.wake_waiters();  // fetches and retried writes waiting here look again
-            break;
-          default:
-            break;
-        }
-      }
-      for (const auto& out : r.outcomes) {
-        auto it = waiters.find(out.ticket.index);
-        if (it == waiters.end() || it->second.term != out.ticket.term)
-          continue;
-        auto w = std::move(it->second);
-        waiters.erase(it);
-        if (out.outcome == raft::ticket_outcome::committed)
-          w.done(ok());
-        else
-          w.done(error(partition_errc::not_leader, "the write was not committed"));
+  // A new commit reaches the followers with the next append, or with the next heartbeat: not
+  // a message to each follower (and its answer) for every commit, which under load cost more
+  // than the appends. Clients read from leaders only; a follower's commit index serves a
+  // later leadership, which commits an entry of its own term before it answers.
+  while (core->has_ready()) {
+    auto r = core->take_ready();
+    if (r.install) {
+      if (auto s = store->install(*r.install); !s)
+        return fatal("installing a snapshot", s.error());
+      pending.clear();
+      auto data = decode_snapshot_data(r.install->data);
+      log_starts.clear();
+      part.deleted_before_ = std::max(part.deleted_before_, data.log_start);
+      if (auto s = part.producers_.decode(data.producers); !s)
+        lg().warn("{}: producer state of a snapshot: {}", part.name().dir_name(),
+                  s.error().message());
+      lg().info("{}: installed the leader's snapshot: the log starts again at offset {}",
+                part.name().dir_name(), r.install->meta.next_kafka_offset.value());
+      part.advance_high_watermark(
+          model::kafka_next_offset(r.install->meta.next_kafka_offset.value()));
+    }
+    bool hs_saved = true;
+    if (r.hard_state) {
+      if (auto s = hs->save(*r.hard_state); !s) {
+        fatal("saving the term and vote", s.error());
+        hs_saved = false;
       }
     }
-    // A new commit goes to the followers at once, not with the next heartbeat.
-    if (core->is_ready_leader() && core->commit_index() > commit_told) {
-      commit_told = core->commit_index();
-      core->broadcast_commit();
-      continue;
+    if (r.truncate_from || !r.entries.empty()) {
+      if (auto s = store->append(r.truncate_from, r.entries); !s)
+        return fatal("appending to the log", s.error());
+      on_appended(r.truncate_from, r.entries);
     }
-    break;
+    for (auto& m : r.messages) {
+      if (!m.after_persist || hs_saved)
+        opts.outbox->messages.emplace_back(opts.group, std::move(m.msg));
+    }
+    if (!hs_saved)
+      return;
+    if (r.commit)
+      on_commit(*r.commit);
+    if (r.compact) {
+      // Retention: the snapshot (log start, producer state) replaces the log before it.
+      if (auto s = store->compact(*r.compact); !s)
+        lg().warn("{}: retention at Raft index {}: {}", part.name().dir_name(),
+                  r.compact->meta.last_index.value(), s.error().message());
+    }
+    for (const auto& ev : r.events) {
+      switch (ev.kind) {
+        case raft::leadership_event_kind::leader_ready:
+          part.epoch_ = model::leader_epoch(static_cast<int32_t>(ev.term.value()));
+          ++elections_won;
+          lg().info("{}: leader in term {}", part.name().dir_name(), ev.term.value());
+          if (opts.on_leader)
+            opts.on_leader(ev.term.value());
+          break;
+        case raft::leadership_event_kind::stepped_down:
+          // The writers keep waiting: their entries may still commit under the next leader
+          // (a leadership transfer), which this replica learns as a follower (tick() gives
+          // up after two election timeouts).
+          waiting_as_follower = 0;
+          part.wake_waiters();  // fetches and retried writes waiting here look again
+          break;
+        default:
+          break;
+      }
+    }
+    for (const auto& out : r.outcomes) {
+      auto it = waiters.find(out.ticket.index);
+      if (it == waiters.end() || it->second.term != out.ticket.term)
+        continue;
+      auto w = std::move(it->second);
+      waiters.erase(it);
+      if (out.outcome == raft::ticket_outcome::committed)
+        w.done(ok());
+      else
+        w.done(error(partition_errc::not_leader, "the write was not committed"));
+    }
   }
   maybe_flush();
   opts.outbox->flush();
