@@ -24,6 +24,15 @@
 namespace strom::cluster {
 
 namespace {
+/// Waits `d` on the caller's executor.
+awaitable<void> pause_for(std::chrono::steady_clock::duration d) {
+  net::asio::steady_timer t(co_await net::asio::this_coro::executor);
+  t.expires_after(d);
+  boost::system::error_code ec;
+  auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
+  co_await std::move(wait);
+}
+
 spdlog::logger& lg() {
   return logging::get("cluster");
 }
@@ -465,11 +474,8 @@ awaitable<status> topics_frontend::set_cluster_configs(topic_configs set,
     // A broker behind the controller would describe (and so rewrite) an older set: wait a
     // little for it to catch up (it does within a heartbeat or two of starting).
     for (int i = 0; i < 100 && !ctl_->view()->caught_up && !admin_->stopping; ++i) {
-      net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-      t.expires_after(std::chrono::milliseconds(50));
-      boost::system::error_code ec;
-      auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-      co_await std::move(wait);
+      auto pause = pause_for(std::chrono::milliseconds(50));
+      co_await std::move(pause);
     }
     if (!ctl_->view()->caught_up) {
       co_return error(controller_errc::not_controller,
@@ -697,11 +703,8 @@ awaitable<void> topics_frontend::usage_loop() {
     }
     if (opts_.continuous_balancing)
       kick_moves();
-    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-    t.expires_after(opts_.usage_interval);
-    boost::system::error_code ec;
-    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-    co_await std::move(wait);
+    auto pause = pause_for(opts_.usage_interval);
+    co_await std::move(pause);
   }
 }
 
@@ -851,11 +854,8 @@ awaitable<std::vector<std::pair<int32_t, status>>> topics_frontend::elect_prefer
       pending = pending || view->preferred_elections->contains({topic, p});
     if (!pending || std::chrono::steady_clock::now() >= deadline || admin_->stopping)
       break;
-    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-    t.expires_after(std::chrono::milliseconds(50));
-    boost::system::error_code ec;
-    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-    co_await std::move(wait);
+    auto pause = pause_for(std::chrono::milliseconds(50));
+    co_await std::move(pause);
   }
   for (auto p : asked) {
     if (view->preferred_elections->contains({topic, p}))
@@ -979,11 +979,8 @@ awaitable<void> topics_frontend::reconcile_loop() {
       STROM_LOG_LIMITED(lg(), warn,
                         "topics: bringing this broker up to the controller failed ({}); retrying",
                         s.error().message());
-      net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-      t.expires_after(std::chrono::seconds(1));
-      boost::system::error_code ec;
-      auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-      co_await std::move(wait);
+      auto pause = pause_for(std::chrono::seconds(1));
+      co_await std::move(pause);
       reconcile_pending_ = true;
     }
   }
@@ -1075,11 +1072,8 @@ awaitable<status> topics_frontend::reconcile_locked() {
 awaitable<bool> topics_frontend::wait_current(std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (!current() && !admin_->stopping && std::chrono::steady_clock::now() < deadline) {
-    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-    t.expires_after(std::chrono::milliseconds(20));
-    boost::system::error_code ec;
-    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-    co_await std::move(wait);
+    auto pause = pause_for(std::chrono::milliseconds(20));
+    co_await std::move(pause);
   }
   co_return current();
 }
@@ -1167,11 +1161,8 @@ awaitable<void> topics_frontend::import_local_topics() {
   // Once this broker caught up with the controller, offer it the topics it had before it
   // joined.
   while (!admin_->stopping && !ctl_->view()->caught_up) {
-    net::asio::steady_timer t(co_await net::asio::this_coro::executor);
-    t.expires_after(std::chrono::milliseconds(100));
-    boost::system::error_code ec;
-    auto wait = t.async_wait(net::asio::redirect_error(net::asio::use_awaitable, ec));
-    co_await std::move(wait);
+    auto pause = pause_for(std::chrono::milliseconds(100));
+    co_await std::move(pause);
   }
   auto topics = table_.snapshot();
   for (const auto& [name, t] : *topics) {
