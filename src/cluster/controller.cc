@@ -38,6 +38,7 @@ spdlog::logger& lg() {
 constexpr uint16_t submit_method = 2;
 constexpr uint16_t heartbeat_method = 3;
 constexpr uint16_t usage_method = 4;
+constexpr uint16_t applied_method = 5;
 
 /// The most partitions one usage report names (the largest go first).
 constexpr size_t max_usage_entries = 20000;
@@ -259,6 +260,9 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   std::map<int64_t, std::shared_ptr<controller_waiter>> proposals;
   /// Callers waiting for the applied index to reach a value.
   std::multimap<int64_t, std::shared_ptr<controller_waiter>> index_waiters;
+  /// Read barriers waiting for the next question to the leader, and whether one is out.
+  std::vector<std::shared_ptr<controller_waiter>> sync_queue;
+  bool sync_running = false;
   /// Leader only: when each broker last heartbeated, and when a change of it was last proposed.
   std::map<int32_t, steady::time_point> last_seen;
   std::map<int32_t, steady::time_point> proposed_at;
@@ -330,6 +334,12 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   void check_caught_up() {
     if (caught_up)
       return;
+    // Caught up also takes this broker's own registration, as it is now and unfenced, applied:
+    // until then the leader places no replica on it, and a client that this broker answers
+    // (it names itself) would make topics that leave it out.
+    auto self = stm.brokers().find(o.self.id);
+    if (self == stm.brokers().end() || self->second.fenced || self->second.reg != o.self)
+      return;
     if ((is_leader() && applied >= core->commit_index()) ||
         (catch_up_target >= 0 && applied.value() >= catch_up_target)) {
       caught_up = true;
@@ -341,6 +351,17 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   awaitable<void> heartbeat_loop();
   awaitable<result<int64_t>> submit(controller_command cmd, steady::time_point deadline);
   awaitable<void> leave(std::chrono::milliseconds limit);
+  awaitable<status> sync(steady::time_point deadline);
+  /// Asks the leader what it applied, for the barriers queued before the question, until none
+  /// is queued.
+  awaitable<void> sync_rounds();
+  /// Completes `w` once this broker applied `index`.
+  void when_applied(int64_t index, const std::shared_ptr<controller_waiter>& w) {
+    if (applied.value() >= index)
+      w->done(int64_t{0});
+    else
+      index_waiters.emplace(index, w);
+  }
   /// Voters that are registered and not fenced, this broker included.
   [[nodiscard]] std::vector<int32_t> live_voters() const {
     std::vector<int32_t> out;
@@ -779,6 +800,9 @@ void controller::impl::fail_waiters(controller_errc why) {
   for (auto& [i, w] : index_waiters)
     w->done(error(why));
   index_waiters.clear();
+  for (auto& w : sync_queue)
+    w->done(error(why));
+  sync_queue.clear();
 }
 
 awaitable<void> controller::impl::sleep(std::chrono::milliseconds d) {
@@ -960,6 +984,61 @@ awaitable<result<int64_t>> controller::impl::submit(controller_command cmd,
   }
 }
 
+awaitable<status> controller::impl::sync(steady::time_point deadline) {
+  auto self = shared_from_this();
+  if (stopped || failed)
+    co_return error(controller_errc::shutting_down);
+  auto w = std::make_shared<controller_waiter>(io);
+  if (is_leader()) {
+    when_applied(core->commit_index().value(), w);
+  } else {
+    sync_queue.push_back(w);
+    if (!sync_running) {
+      sync_running = true;
+      asio::co_spawn(io, sync_rounds(), asio::detached);
+    }
+  }
+  auto waited = wait(w, deadline);
+  if (!co_await std::move(waited))
+    co_return error(controller_errc::timeout, "this broker did not catch up with the controller");
+  if (!*w->res)
+    co_return w->res->error();
+  co_return ok();
+}
+
+awaitable<void> controller::impl::sync_rounds() {
+  auto self = shared_from_this();
+  while (!sync_queue.empty() && !stopped) {
+    auto batch = std::move(sync_queue);
+    sync_queue.clear();
+    result<int64_t> index = error(controller_errc::not_controller, "no controller leader known");
+    if (is_leader()) {
+      index = core->commit_index().value();
+    } else if (auto to = known_leader(); to && !failed) {
+      if (auto* c = net->peer(raft::node_id(*to))) {
+        auto call = c->call(applied_method, {}, o.broker_heartbeat);
+        auto r = co_await std::move(call);
+        auto rep = r ? decode_reply(*r) : result<reply>(r.error());
+        if (!rep) {
+          index = rep.error();
+        } else if (rep->code != 0) {
+          note_hint(*rep);
+          index = reply_error(*rep);
+        } else {
+          index = rep->index;
+        }
+      }
+    }
+    for (const auto& w : batch) {
+      if (index)
+        when_applied(*index, w);
+      else
+        w->done(index.error());
+    }
+  }
+  sync_running = false;
+}
+
 awaitable<void> controller::impl::leave(std::chrono::milliseconds limit) {
   auto self = shared_from_this();
   if (stopped || failed || leaving)
@@ -1085,6 +1164,16 @@ status controller::start() {
     rep.index = self->applied.value();  // what the broker must apply to be caught up
     co_return encode_reply(rep);
   });
+  st.srv->handle(applied_method, [w](bytes_t) -> awaitable<result<bytes_t>> {
+    auto self = w.lock();
+    if (!self)
+      co_return error(rpc::errc::shutting_down);
+    if (!self->is_leader() || self->failed)
+      co_return encode_reply(self->not_controller_reply());
+    reply rep;
+    rep.index = self->applied.value();
+    co_return encode_reply(rep);
+  });
   st.srv->handle(usage_method, [w](bytes_t payload) -> awaitable<result<bytes_t>> {
     auto self = w.lock();
     if (!self)
@@ -1172,6 +1261,12 @@ std::shared_ptr<const cluster_view> controller::view() const {
 awaitable<result<int64_t>> controller::submit(controller_command cmd) {
   auto self = impl_;
   auto op = self->submit(std::move(cmd), steady::now() + self->o.request_timeout);
+  co_return co_await std::move(op);
+}
+
+awaitable<status> controller::sync(std::chrono::milliseconds limit) {
+  auto self = impl_;
+  auto op = self->sync(steady::now() + limit);
   co_return co_await std::move(op);
 }
 

@@ -1066,7 +1066,35 @@ awaitable<status> topics_frontend::reconcile_locked() {
   // Brought up to a view that caught up: this broker's topics are current (a step that failed
   // is retried, and is logged).
   current_.store(true, std::memory_order_release);
+  if (view->applied_index > reconciled_index_.load(std::memory_order_relaxed))
+    reconciled_index_.store(view->applied_index, std::memory_order_release);
   co_return result;
+}
+
+awaitable<void> topics_frontend::sync_view() {
+  auto* ctl = ctl_;
+  auto limit = opts_.catch_up_wait;
+  auto op = partitions_.runtime().invoke_on(0, [ctl, limit]() { return ctl->sync(limit); });
+  if (auto s = co_await std::move(op); !s)
+    STROM_LOG_LIMITED(lg(), debug, "catching up with the controller: {}", s.error().message());
+}
+
+awaitable<bool> topics_frontend::catch_up(std::chrono::milliseconds limit) {
+  if (!ctl_)
+    co_return true;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  auto* ctl = ctl_;
+  auto op = partitions_.runtime().invoke_on(0, [ctl, limit]() { return ctl->sync(limit); });
+  if (auto s = co_await std::move(op); !s)
+    co_return false;
+  // The view has it; the reconciler (woken by the view's change) brings the topics up to it.
+  auto target = ctl_->view()->applied_index;
+  while (reconciled_index_.load(std::memory_order_acquire) < target && !admin_->stopping &&
+         std::chrono::steady_clock::now() < deadline) {
+    auto pause = pause_for(std::chrono::milliseconds(5));
+    co_await std::move(pause);
+  }
+  co_return reconciled_index_.load(std::memory_order_acquire) >= target;
 }
 
 awaitable<bool> topics_frontend::wait_current(std::chrono::milliseconds limit) {
@@ -1291,6 +1319,8 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
     t.replication_factor = opts_.default_replication_factor;
   if (auto s = validate(t, internal); !s)
     co_return s;
+  auto synced = sync_view();
+  co_await std::move(synced);
   auto view = ctl_->view();
   if (view->topics->contains(t.name))
     co_return error(topic_errc::exists, t.name);
@@ -1325,6 +1355,8 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
 }
 
 awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
+  auto synced = sync_view();
+  co_await std::move(synced);
   auto view = ctl_->view();
   auto it = view->topics->find(name);
   if (it == view->topics->end())
@@ -1337,6 +1369,8 @@ awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
 
 awaitable<status> topics_frontend::cluster_create_partitions(std::string name, int32_t count,
                                                              bool validate_only) {
+  auto synced = sync_view();
+  co_await std::move(synced);
   auto view = ctl_->view();
   auto it = view->topics->find(name);
   if (it == view->topics->end())
@@ -1358,6 +1392,8 @@ awaitable<status> topics_frontend::cluster_create_partitions(std::string name, i
 awaitable<status> topics_frontend::cluster_set_topic_configs(std::string name,
                                                              topic_configs configs,
                                                              bool validate_only) {
+  auto synced = sync_view();
+  co_await std::move(synced);
   auto view = ctl_->view();
   auto it = view->topics->find(name);
   if (it == view->topics->end())

@@ -706,6 +706,49 @@ class ClusterTest(unittest.TestCase):
             client.close()
         self.assertEqual([(err, name, n) for err, name, _, n in topics], [(0, "meanwhile", 2)])
 
+    def test_a_topic_change_acknowledged_through_one_broker_holds_through_every_other(self):
+        """Each round makes a topic through one broker and, at once, asks the two others for
+        it by name and by id, deletes it through the second and makes it again through the
+        third. No broker answers from a state older than what a client was already told: one
+        that does not know a topic catches up with the controller before it says so, and a
+        change is checked against what the controller leader has."""
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        clients = {n: kafka_wire.Client(self.cluster.nodes[n].port, timeout=TIMEOUT)
+                   for n in (1, 2, 3)}
+        try:
+            for i in range(12):
+                a, b, c = (i % 3) + 1, ((i + 1) % 3) + 1, ((i + 2) % 3) + 1
+                name = f"everywhere-{i}"
+                self.assertEqual(clients[a].create_topic(name, 2), 0, name)
+                for n in (b, c):
+                    [(err, got, tid, count)] = kafka_wire.metadata_v12(clients[n], [(None, name)])
+                    self.assertEqual((err, got, count), (0, name, 2), f"{name} through {n}")
+                    [(err, got, _, _)] = kafka_wire.metadata_v12(clients[n], [(tid, None)])
+                    self.assertEqual((err, got), (0, name), f"{name} by id through {n}")
+                [(got, _, err)] = kafka_wire.delete_topics_v6(clients[b], [(name, None)])
+                self.assertEqual((got, err), (name, 0), f"{name} deleted through {b}")
+                self.assertEqual(clients[c].create_topic(name, 1), 0, f"{name} again through {c}")
+        finally:
+            for client in clients.values():
+                client.close()
+
+    def test_a_broker_that_starts_again_takes_replicas_once_it_answers(self):
+        """Broker 3 is killed and fenced, then starts again; the first topic made through it
+        (its first request waits until it caught up) has a replica on it: a broker answers
+        only once the controller knows it is back, so a client never sees a cluster without
+        the broker it asks."""
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        self.cluster.nodes[3].stop(signal.SIGKILL)
+        self.cluster.wait_until(lambda: self.agreed({1, 2}), "broker 3 fenced")
+        self.cluster.nodes[3].start()
+        client = kafka_wire.Client(self.cluster.nodes[3].port, timeout=TIMEOUT)
+        try:
+            self.assertEqual(client.create_topic("back", 3), 0)
+        finally:
+            client.close()
+        leaders = self.wait_topic("back", 3)
+        self.assertEqual(sorted(leaders.values()), [1, 2, 3], leaders)
+
 
 class InterBrokerTlsTest(unittest.TestCase):
     """The internal listener with `security_protocol: SSL` and `client_auth: required`: the

@@ -67,6 +67,7 @@ struct cluster_view {
   /// This broker applied at least what the controller leader had applied when it first heard
   /// from it after starting (the leader: everything before its term). Until then the view may
   /// be older than what the broker's own files hold, and nothing may be deleted to match it.
+  /// It also takes this broker registered (as it is now) and unfenced in the view.
   bool caught_up = false;
   /// The elected leader of a replicated partition and its term, when one is known.
   [[nodiscard]] std::optional<partition_leader> elected_leader(const std::string& topic,
@@ -186,6 +187,13 @@ class controller {
   /// controller_stm::apply) or why it failed. Retries while no leader is known, up to
   /// options::request_timeout. On the controller's io_context.
   net::awaitable<result<int64_t>> submit(controller_command cmd);
+
+  /// A read barrier: completes once this broker applied at least what the controller leader
+  /// had applied when it was asked, after this call began (so every change a client saw
+  /// acknowledged before it sent the request this serves). Concurrent callers share one
+  /// question to the leader at a time. Fails after `limit`, or when no leader is known. On the
+  /// controller's io_context.
+  net::awaitable<status> sync(std::chrono::milliseconds limit);
 
   /// Controlled shutdown (`shutdown.controlled`): stops this broker's heartbeats, has the
   /// controller fence it (clients stop being sent here at once, not after the session

@@ -72,6 +72,10 @@ class topics_frontend {
     /// How often this broker measures the bytes of the partitions it leads (reported to the
     /// controller leader), and the controller leader looks at disk usage.
     std::chrono::milliseconds usage_interval{5000};
+    /// The longest a topic change, or a request about a topic this broker does not know, waits
+    /// for this broker to catch up with the controller leader (catch_up) before it goes on
+    /// with what the broker has.
+    std::chrono::milliseconds catch_up_wait{2000};
   };
 
   topics_frontend(partition_manager& partitions, topic_store& store, topic_table& table,
@@ -221,6 +225,13 @@ class topics_frontend {
   /// executor.
   awaitable<bool> wait_current(std::chrono::milliseconds limit);
 
+  /// A read barrier for requests about topics: once this returns true, this broker's topics
+  /// reflect every change the controller leader had applied when it was called (a topic made
+  /// through another broker and acknowledged is here). Waits at most `limit`; false when it
+  /// could not (no controller leader reachable), and the caller goes on with what it has.
+  /// Always true at once on a single node. Completes on the caller's executor.
+  awaitable<bool> catch_up(std::chrono::milliseconds limit);
+
   /// Refuses the admin pool work of topic changes from now on and waits for the running
   /// task to end (a change stopped half way rolls itself back first; its completion is
   /// posted to a shard). Call after the shards stopped and before their contexts are
@@ -286,6 +297,9 @@ class topics_frontend {
 
   // The cluster path.
   awaitable<status> submit(controller_command cmd);
+  /// The controller read barrier alone (the view, not the local topics): before a topic change
+  /// is checked against the view. Failing, the change is checked against the view as it is.
+  awaitable<void> sync_view();
   /// submit(), then brings this broker up to the change (a local failure is logged: the
   /// reconciler retries it).
   awaitable<status> submit_and_reconcile(controller_command cmd, std::string topic);
@@ -329,6 +343,8 @@ class topics_frontend {
   bool reconcile_pending_ = false;
   bool reconcile_running_ = false;
   std::atomic<bool> current_{false};
+  /// The controller log index of the view the last reconcile pass brought this broker up to.
+  std::atomic<int64_t> reconciled_index_{-1};
   /// The same for the decommission driver (shard 0 only).
   bool decommission_pending_ = false;
   bool decommission_running_ = false;

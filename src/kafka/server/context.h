@@ -120,6 +120,24 @@ net::handler_result encode_response(const request_context& c, const M& body) {
 /// time is counted against the client's request_percentage quota: over it, the response says
 /// the delay in throttle_time_ms (the larger of it and a byte-rate delay already there) and
 /// is held back for it. A response without throttle_time_ms is not held back.
+/// The topics as this broker knows them for a request that names `named` (topic names). When
+/// one is not known, it may have been made through another broker and acknowledged a moment
+/// ago: this broker first catches up with the controller (topics_frontend::catch_up; a
+/// single node at once), and the snapshot is taken after.
+/// `named` is taken by value: the coroutine may outlive the caller's temporaries.
+template <typename Names>
+awaitable<std::shared_ptr<const cluster::topic_map>> topics_for(request_context& c, Names named) {
+  auto topics = c.topics.snapshot();
+  bool unknown = std::any_of(std::begin(named), std::end(named),
+                             [&](const auto& n) { return !topics->contains(n); });
+  if (unknown) {
+    auto caught_up = c.frontend.catch_up(c.frontend.opts().catch_up_wait);
+    co_await std::move(caught_up);
+    topics = c.topics.snapshot();
+  }
+  co_return topics;
+}
+
 template <typename M>
 net::handler_result respond(const request_context& c, M&& body) {
   using T = std::remove_cvref_t<M>;

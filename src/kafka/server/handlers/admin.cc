@@ -20,6 +20,17 @@ using protocol::error_code;
 constexpr int8_t resource_topic = 2;
 constexpr int8_t resource_broker = 4;
 
+/// The names of the topic resources among `resources`.
+template <typename Resources>
+std::vector<std::string> topic_resources(const Resources& resources) {
+  std::vector<std::string> out;
+  for (const auto& res : resources) {
+    if (res.resource_type == resource_topic)
+      out.push_back(res.resource_name);
+  }
+  return out;
+}
+
 /// The audit log's name of a config resource: "Topic:clicks", "Broker:4", "Cluster:kafka-cluster"
 /// for the cluster-wide defaults (the broker resource without a name).
 std::string config_resource_name(int8_t type, const std::string& name) {
@@ -195,6 +206,14 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
   protocol::delete_topics_response resp;
   std::vector<std::string> names = r.topic_names;
   auto topics = c.topics.snapshot();
+  if (std::any_of(r.topics.begin(), r.topics.end(), [&](const auto& t) {
+        return !t.name && !cluster::find_topic_by_id(*topics, t.topic_id.bytes);
+      })) {
+    // An id not known here may be a topic made through another broker a moment ago.
+    auto caught_up = c.frontend.catch_up(c.frontend.opts().catch_up_wait);
+    co_await std::move(caught_up);
+    topics = c.topics.snapshot();
+  }
   for (const auto& t : r.topics) {
     if (t.name) {
       names.push_back(*t.name);
@@ -270,7 +289,8 @@ awaitable<net::handler_result> handle_create_partitions(request_context& c,
 awaitable<net::handler_result> handle_describe_configs(request_context& c,
                                                        protocol::describe_configs_request& r) {
   protocol::describe_configs_response resp;
-  auto topics = c.topics.snapshot();
+  auto known = topics_for(c, topic_resources(r.resources));
+  auto topics = co_await std::move(known);
   // Each resource is described once, however often it is named.
   keep_first(r.resources, [](const auto& res) {
     return std::pair<std::string, int>(res.resource_name, res.resource_type);
@@ -425,6 +445,10 @@ std::optional<cluster::topic_configs> alter_target(request_context& c, int8_t ty
 awaitable<net::handler_result> handle_alter_configs(request_context& c,
                                                     protocol::alter_configs_request& r) {
   protocol::alter_configs_response resp;
+  // A topic made through another broker a moment ago is known here first (the checks below
+  // take a new snapshot for each resource).
+  auto known = topics_for(c, topic_resources(r.resources));
+  co_await std::move(known);
   auto dup = repeated_keys(r.resources, resource_key);
   for (const auto& res : r.resources) {
     auto& out = resp.responses.emplace_back();
@@ -468,6 +492,10 @@ awaitable<net::handler_result> handle_alter_configs(request_context& c,
 awaitable<net::handler_result> handle_incremental_alter_configs(
     request_context& c, protocol::incremental_alter_configs_request& r) {
   protocol::incremental_alter_configs_response resp;
+  // A topic made through another broker a moment ago is known here first (the checks below
+  // take a new snapshot for each resource).
+  auto known = topics_for(c, topic_resources(r.resources));
+  co_await std::move(known);
   auto dup = repeated_keys(r.resources, resource_key);
   for (const auto& res : r.resources) {
     auto& out = resp.responses.emplace_back();

@@ -243,7 +243,11 @@ awaitable<net::handler_result> handle_leave_group(request_context& c,
 
 awaitable<net::handler_result> handle_offset_commit(request_context& c,
                                                     protocol::offset_commit_request& r) {
-  auto topics = c.topics.snapshot();
+  std::vector<std::string> named;
+  for (const auto& t : r.topics)
+    named.push_back(t.name);
+  auto known = topics_for(c, std::move(named));
+  auto topics = co_await std::move(known);
   groups::coordinator::commit_request req;
   req.member_id = r.member_id;
   req.instance_id = r.group_instance_id;

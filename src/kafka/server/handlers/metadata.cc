@@ -1,5 +1,6 @@
 // Metadata (API 3): this broker, and the requested topics (all when none are named), creating
 // unknown topics when the request and the broker allow it.
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -35,6 +36,19 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
   bool all = !r.topics.has_value() || (c.version() == 0 && r.topics->empty());
   std::vector<std::string> names;
   auto topics = c.topics.snapshot();
+  if (!all) {
+    // A topic this broker does not know may have been made through another broker (and
+    // acknowledged) a moment ago: this broker catches up with the controller first.
+    bool missing = std::any_of(r.topics->begin(), r.topics->end(), [&](const auto& t) {
+      return t.name ? !topics->contains(*t.name)
+                    : !cluster::find_topic_by_id(*topics, t.topic_id.bytes).has_value();
+    });
+    if (missing) {
+      auto caught_up = c.frontend.catch_up(c.frontend.opts().catch_up_wait);
+      co_await std::move(caught_up);
+      topics = c.topics.snapshot();
+    }
+  }
   if (all) {
     // Only the topics the client may describe (quietly: listing is not asking).
     for (const auto& [name, t] : *topics) {
