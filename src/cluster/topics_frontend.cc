@@ -1071,21 +1071,21 @@ awaitable<status> topics_frontend::reconcile_locked() {
   co_return result;
 }
 
-awaitable<void> topics_frontend::sync_view() {
+awaitable<bool> topics_frontend::sync_view(std::chrono::milliseconds limit) {
   auto* ctl = ctl_;
-  auto limit = opts_.catch_up_wait;
   auto op = partitions_.runtime().invoke_on(0, [ctl, limit]() { return ctl->sync(limit); });
-  if (auto s = co_await std::move(op); !s)
+  auto s = co_await std::move(op);
+  if (!s)
     STROM_LOG_LIMITED(lg(), debug, "catching up with the controller: {}", s.error().message());
+  co_return s.has_value();
 }
 
 awaitable<bool> topics_frontend::catch_up(std::chrono::milliseconds limit) {
   if (!ctl_)
     co_return true;
   auto deadline = std::chrono::steady_clock::now() + limit;
-  auto* ctl = ctl_;
-  auto op = partitions_.runtime().invoke_on(0, [ctl, limit]() { return ctl->sync(limit); });
-  if (auto s = co_await std::move(op); !s)
+  auto synced = sync_view(limit);
+  if (!co_await std::move(synced))
     co_return false;
   // The view has it; the reconciler (woken by the view's change) brings the topics up to it.
   auto target = ctl_->view()->applied_index;
@@ -1319,7 +1319,7 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
     t.replication_factor = opts_.default_replication_factor;
   if (auto s = validate(t, internal); !s)
     co_return s;
-  auto synced = sync_view();
+  auto synced = sync_view(opts_.catch_up_wait);
   co_await std::move(synced);
   auto view = ctl_->view();
   if (view->topics->contains(t.name))
@@ -1355,7 +1355,7 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
 }
 
 awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
-  auto synced = sync_view();
+  auto synced = sync_view(opts_.catch_up_wait);
   co_await std::move(synced);
   auto view = ctl_->view();
   auto it = view->topics->find(name);
@@ -1369,7 +1369,7 @@ awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
 
 awaitable<status> topics_frontend::cluster_create_partitions(std::string name, int32_t count,
                                                              bool validate_only) {
-  auto synced = sync_view();
+  auto synced = sync_view(opts_.catch_up_wait);
   co_await std::move(synced);
   auto view = ctl_->view();
   auto it = view->topics->find(name);
@@ -1392,7 +1392,7 @@ awaitable<status> topics_frontend::cluster_create_partitions(std::string name, i
 awaitable<status> topics_frontend::cluster_set_topic_configs(std::string name,
                                                              topic_configs configs,
                                                              bool validate_only) {
-  auto synced = sync_view();
+  auto synced = sync_view(opts_.catch_up_wait);
   co_await std::move(synced);
   auto view = ctl_->view();
   auto it = view->topics->find(name);

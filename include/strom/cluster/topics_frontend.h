@@ -297,9 +297,10 @@ class topics_frontend {
 
   // The cluster path.
   awaitable<status> submit(controller_command cmd);
-  /// The controller read barrier alone (the view, not the local topics): before a topic change
-  /// is checked against the view. Failing, the change is checked against the view as it is.
-  awaitable<void> sync_view();
+  /// The controller read barrier alone (the view, not the local topics), at most `limit`:
+  /// before a topic change is checked against the view. Whether it completed; failing, the
+  /// change is checked against the view as it is.
+  awaitable<bool> sync_view(std::chrono::milliseconds limit);
   /// submit(), then brings this broker up to the change (a local failure is logged: the
   /// reconciler retries it).
   awaitable<status> submit_and_reconcile(controller_command cmd, std::string topic);

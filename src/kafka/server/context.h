@@ -116,10 +116,6 @@ net::handler_result encode_response(const request_context& c, const M& body) {
   return close_connection();
 }
 
-/// The response `body` to the request of `c` (encode_response), after the connection's run
-/// time is counted against the client's request_percentage quota: over it, the response says
-/// the delay in throttle_time_ms (the larger of it and a byte-rate delay already there) and
-/// is held back for it. A response without throttle_time_ms is not held back.
 /// The topics as this broker knows them for a request that names `named` (topic names). When
 /// one is not known, it may have been made through another broker and acknowledged a moment
 /// ago: this broker first catches up with the controller (topics_frontend::catch_up; a
@@ -138,6 +134,10 @@ awaitable<std::shared_ptr<const cluster::topic_map>> topics_for(request_context&
   co_return topics;
 }
 
+/// The response `body` to the request of `c` (encode_response), after the connection's run
+/// time is counted against the client's request_percentage quota: over it, the response says
+/// the delay in throttle_time_ms (the larger of it and a byte-rate delay already there) and
+/// is held back for it. A response without throttle_time_ms is not held back.
 template <typename M>
 net::handler_result respond(const request_context& c, M&& body) {
   using T = std::remove_cvref_t<M>;
