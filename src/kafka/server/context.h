@@ -116,22 +116,29 @@ net::handler_result encode_response(const request_context& c, const M& body) {
   return close_connection();
 }
 
-/// The topics as this broker knows them for a request that names `named` (topic names). When
-/// one is not known, it may have been made through another broker and acknowledged a moment
-/// ago: this broker first catches up with the controller (topics_frontend::catch_up; a
-/// single node at once), and the snapshot is taken after.
-/// `named` is taken by value: the coroutine may outlive the caller's temporaries.
+/// `topics` (the table as the request found it) when `unknown` is false; else the table
+/// after this broker caught up with the controller (topics_frontend::catch_up; a single node
+/// at once): a topic or id the request names that is not known here may have been made
+/// through another broker and acknowledged a moment ago.
+inline awaitable<std::shared_ptr<const cluster::topic_map>> topics_after_catch_up(
+    request_context& c, std::shared_ptr<const cluster::topic_map> topics, bool unknown) {
+  if (!unknown)
+    co_return topics;
+  auto caught_up = c.frontend.catch_up(c.frontend.opts().catch_up_wait);
+  co_await std::move(caught_up);
+  co_return c.topics.snapshot();
+}
+
+/// The topics as this broker knows them for a request that names `named` (topic names),
+/// caught up first when one is not known (topics_after_catch_up). `named` is taken by value:
+/// the coroutine may outlive the caller's temporaries.
 template <typename Names>
 awaitable<std::shared_ptr<const cluster::topic_map>> topics_for(request_context& c, Names named) {
   auto topics = c.topics.snapshot();
   bool unknown = std::any_of(std::begin(named), std::end(named),
                              [&](const auto& n) { return !topics->contains(n); });
-  if (unknown) {
-    auto caught_up = c.frontend.catch_up(c.frontend.opts().catch_up_wait);
-    co_await std::move(caught_up);
-    topics = c.topics.snapshot();
-  }
-  co_return topics;
+  auto known = topics_after_catch_up(c, std::move(topics), unknown);
+  co_return co_await std::move(known);
 }
 
 /// The response `body` to the request of `c` (encode_response), after the connection's run

@@ -206,14 +206,11 @@ awaitable<net::handler_result> handle_delete_topics(request_context& c,
   protocol::delete_topics_response resp;
   std::vector<std::string> names = r.topic_names;
   auto topics = c.topics.snapshot();
-  if (std::any_of(r.topics.begin(), r.topics.end(), [&](const auto& t) {
-        return !t.name && !cluster::find_topic_by_id(*topics, t.topic_id.bytes);
-      })) {
-    // An id not known here may be a topic made through another broker a moment ago.
-    auto caught_up = c.frontend.catch_up(c.frontend.opts().catch_up_wait);
-    co_await std::move(caught_up);
-    topics = c.topics.snapshot();
-  }
+  bool unknown = std::any_of(r.topics.begin(), r.topics.end(), [&](const auto& t) {
+    return !t.name && !cluster::find_topic_by_id(*topics, t.topic_id.bytes);
+  });
+  auto known = topics_after_catch_up(c, std::move(topics), unknown);
+  topics = co_await std::move(known);
   for (const auto& t : r.topics) {
     if (t.name) {
       names.push_back(*t.name);

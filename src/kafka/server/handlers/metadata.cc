@@ -37,17 +37,12 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
   std::vector<std::string> names;
   auto topics = c.topics.snapshot();
   if (!all) {
-    // A topic this broker does not know may have been made through another broker (and
-    // acknowledged) a moment ago: this broker catches up with the controller first.
-    bool missing = std::any_of(r.topics->begin(), r.topics->end(), [&](const auto& t) {
+    bool unknown = std::any_of(r.topics->begin(), r.topics->end(), [&](const auto& t) {
       return t.name ? !topics->contains(*t.name)
                     : !cluster::find_topic_by_id(*topics, t.topic_id.bytes).has_value();
     });
-    if (missing) {
-      auto caught_up = c.frontend.catch_up(c.frontend.opts().catch_up_wait);
-      co_await std::move(caught_up);
-      topics = c.topics.snapshot();
-    }
+    auto known = topics_after_catch_up(c, std::move(topics), unknown);
+    topics = co_await std::move(known);
   }
   if (all) {
     // Only the topics the client may describe (quietly: listing is not asking).
