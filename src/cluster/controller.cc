@@ -232,6 +232,8 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   raft_index snapshot_index{0};
   bool flushing = false;
   bool stopped = false;
+  /// A flush of the partitions' messages is posted (send_group_messages).
+  bool group_flush_posted = false;
   /// Other groups' messages of the inbound batch being delivered.
   std::vector<std::pair<uint64_t, raft::message>> inbound;
   bool failed = false;
@@ -1226,7 +1228,19 @@ void controller::send_group_messages(const std::vector<std::pair<uint64_t, raft:
     return;
   for (const auto& [g, m] : msgs)
     st.net->group(g).send(m);
-  st.net->flush();
+  // Sent after what this shard has queued already: the batches of the other shards, posted
+  // meanwhile, go out in the same frame to each broker.
+  if (st.group_flush_posted)
+    return;
+  st.group_flush_posted = true;
+  asio::post(st.io, [w = st.weak_from_this()] {
+    auto self = w.lock();
+    if (!self)
+      return;
+    self->group_flush_posted = false;
+    if (!self->stopped && self->net)
+      self->net->flush();
+  });
 }
 
 uint16_t controller::port() const {

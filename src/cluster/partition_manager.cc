@@ -149,8 +149,13 @@ uint64_t partition_manager::group_of(const topic_uuid& id, int32_t p) {
 
 void partition_manager::enable_replication(replication_config c) {
   replication_ = std::move(c);
-  for (size_t shard = 0; shard < shards_.size(); ++shard)
-    shards_.on(shard).outbox.send = replication_->send;
+  for (size_t shard = 0; shard < shards_.size(); ++shard) {
+    auto& out = shards_.on(shard).outbox;
+    out.send = replication_->send;
+    out.later = [&io = rt_.context(shard)](std::function<void()> fn) {
+      net::asio::post(io, std::move(fn));
+    };
+  }
 }
 
 void partition_manager::start_replication() {

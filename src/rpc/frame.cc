@@ -43,23 +43,31 @@ result<uint32_t> check_size(std::span<const std::byte, 4> prefix, uint32_t max_f
   return size;
 }
 
-result<frame> decode_frame(std::span<const std::byte> body) {
-  constexpr size_t fixed = frame_header::size_bytes - 4;
-  if (body.size() < fixed)
-    return error(errc::bad_frame, fmt::format("a frame of {} bytes", body.size()));
-  frame f;
-  const auto* p = body.data();
-  f.header.version = read_be<uint8_t>(p);
-  if (f.header.version != frame_header::current_version)
-    return error(errc::bad_frame, fmt::format("frame version {}", f.header.version));
+result<frame_header> decode_frame_header(std::span<const std::byte> fixed) {
+  if (fixed.size() < frame_header::size_bytes - 4)
+    return error(errc::bad_frame, fmt::format("a frame of {} bytes", fixed.size()));
+  frame_header h;
+  const auto* p = fixed.data();
+  h.version = read_be<uint8_t>(p);
+  if (h.version != frame_header::current_version)
+    return error(errc::bad_frame, fmt::format("frame version {}", h.version));
   auto kind = read_be<uint8_t>(p + 1);
   if (kind > static_cast<uint8_t>(frame_kind::oneway))
     return error(errc::bad_frame, fmt::format("frame kind {}", kind));
-  f.header.kind = static_cast<frame_kind>(kind);
-  f.header.method = read_be<uint16_t>(p + 2);
-  f.header.status = static_cast<status_code>(read_be<uint16_t>(p + 4));
-  f.header.correlation = read_be<uint64_t>(p + 6);
-  f.payload.assign(body.begin() + fixed, body.end());
+  h.kind = static_cast<frame_kind>(kind);
+  h.method = read_be<uint16_t>(p + 2);
+  h.status = static_cast<status_code>(read_be<uint16_t>(p + 4));
+  h.correlation = read_be<uint64_t>(p + 6);
+  return h;
+}
+
+result<frame> decode_frame(std::span<const std::byte> body) {
+  auto h = decode_frame_header(body);
+  if (!h)
+    return h.error();
+  frame f;
+  f.header = *h;
+  f.payload.assign(body.begin() + frame_header::size_bytes - 4, body.end());
   return f;
 }
 

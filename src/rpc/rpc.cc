@@ -23,6 +23,9 @@ spdlog::logger& lg() {
 }
 
 constexpr auto use = asio::use_awaitable;
+/// A client's write takes at most this many queued frames, or bytes (but always one frame).
+constexpr size_t max_frames_per_write = 64;
+constexpr size_t max_bytes_per_write = size_t{4} << 20;
 
 /// A connection's bytes: the socket, and TLS over it when the internal listener uses TLS. One
 /// read and one write may be under way at once (after the handshake). Neither copied nor
@@ -59,6 +62,12 @@ class stream {
       co_await asio::async_read(sock_, b, asio::redirect_error(use, ec));
   }
   template <typename Buffers>
+  awaitable<size_t> read_some(const Buffers& b, boost::system::error_code& ec) {
+    if (tls_)
+      co_return co_await tls_->async_read_some(b, asio::redirect_error(use, ec));
+    co_return co_await sock_.async_read_some(b, asio::redirect_error(use, ec));
+  }
+  template <typename Buffers>
   awaitable<void> write(const Buffers& b, boost::system::error_code& ec) {
     if (tls_)
       co_await asio::async_write(*tls_, b, asio::redirect_error(use, ec));
@@ -82,22 +91,68 @@ std::shared_ptr<asio::ssl::context> context_of(const std::shared_ptr<net::tls_co
   return tls ? tls->current() : nullptr;
 }
 
-/// Reads one frame; an error (logged by the caller) when the stream or the frame is bad.
-awaitable<result<frame>> read_frame(stream& sock, uint32_t max_frame_bytes) {
-  std::array<std::byte, 4> prefix{};
-  boost::system::error_code ec;
-  co_await sock.read(asio::buffer(prefix), ec);
-  if (ec)
-    co_return error(errc::disconnected, ec.message());
-  auto size = check_size(prefix, max_frame_bytes);
-  if (!size)
-    co_return size.error();
-  std::vector<std::byte> body(*size);
-  co_await sock.read(asio::buffer(body), ec);
-  if (ec)
-    co_return error(errc::disconnected, ec.message());
-  co_return decode_frame(body);
-}
+/// Reads the frames of one connection through a buffer, so that the small frames that arrived
+/// together cost one read, not two each (size, then the rest). A frame's payload is read into
+/// its own vector (from the buffer, then straight from the stream for the part that did not
+/// fit), not copied out of a body. An error (logged by the caller) when the stream or the
+/// frame is bad.
+class frame_reader {
+ public:
+  static constexpr size_t buffer_bytes = 64 * 1024;
+
+  awaitable<result<frame>> next(stream& sock, uint32_t max_frame_bytes) {
+    constexpr size_t fixed = frame_header::size_bytes;
+    boost::system::error_code ec;
+    while (end_ - begin_ < 4) {
+      if (!co_await fill(sock, ec))
+        co_return error(errc::disconnected, ec.message());
+    }
+    auto size = check_size(std::span<const std::byte, 4>(buf_.data() + begin_, 4), max_frame_bytes);
+    if (!size)
+      co_return size.error();
+    // The fixed part (size checked to cover it) is small: it always comes through the buffer.
+    while (end_ - begin_ < fixed) {
+      if (!co_await fill(sock, ec))
+        co_return error(errc::disconnected, ec.message());
+    }
+    auto h = decode_frame_header(std::span(buf_).subspan(begin_ + 4, fixed - 4));
+    if (!h)
+      co_return h.error();
+    begin_ += fixed;
+    frame f;
+    f.header = *h;
+    f.payload.resize(*size - (fixed - 4));
+    auto have = std::min(end_ - begin_, f.payload.size());
+    std::copy_n(buf_.begin() + static_cast<ptrdiff_t>(begin_), have, f.payload.begin());
+    begin_ += have;
+    if (have < f.payload.size()) {
+      co_await sock.read(asio::buffer(f.payload.data() + have, f.payload.size() - have), ec);
+      if (ec)
+        co_return error(errc::disconnected, ec.message());
+    }
+    co_return f;
+  }
+
+ private:
+  /// Reads what the stream has (at least a byte) after what the buffer holds.
+  awaitable<bool> fill(stream& sock, boost::system::error_code& ec) {
+    if (buf_.empty())
+      buf_.resize(buffer_bytes);
+    if (begin_ > 0) {
+      std::copy(buf_.begin() + static_cast<ptrdiff_t>(begin_),
+                buf_.begin() + static_cast<ptrdiff_t>(end_), buf_.begin());
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    auto n = co_await sock.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
+    end_ += n;
+    co_return !ec || n > 0;
+  }
+
+  std::vector<std::byte> buf_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
 
 status_code status_of(const error& e) {
   if (e.is(errc::bad_payload))
@@ -240,8 +295,9 @@ struct server::state : std::enable_shared_from_this<server::state> {
   static awaitable<void> read_loop(std::shared_ptr<state> st, uint64_t id,
                                    std::shared_ptr<conn> c) {
     bool secured = co_await handshake(st, c);
+    frame_reader reader;
     while (secured) {
-      auto f = co_await read_frame(c->sock, st->opts.max_frame_bytes);
+      auto f = co_await reader.next(c->sock, st->opts.max_frame_bytes);
       if (!f) {
         if (!f.error().is(errc::disconnected) && !c->closed)
           lg().warn("closing the connection from {}: {}", c->peer, f.error().message());
@@ -418,8 +474,9 @@ struct client::state : std::enable_shared_from_this<client::state> {
 
   static awaitable<void> read_loop(std::shared_ptr<state> st, std::shared_ptr<stream> sock,
                                    std::shared_ptr<link> l) {
+    frame_reader reader;
     for (;;) {
-      auto f = co_await read_frame(*sock, st->opts.max_frame_bytes);
+      auto f = co_await reader.next(*sock, st->opts.max_frame_bytes);
       if (!f || f->header.kind != frame_kind::response) {
         if (!l->broken && !st->stopped && (!f ? !f.error().is(errc::disconnected) : true)) {
           lg().warn("closing the connection to {}:{}: {}", st->peer.address().to_string(),
@@ -448,10 +505,19 @@ struct client::state : std::enable_shared_from_this<client::state> {
         co_await wake->async_wait(asio::redirect_error(use, ec));
         continue;
       }
-      auto f = std::move(st->queue.front());
-      st->queue.pop_front();
-      st->queued -= f.size();
-      co_await sock->write(asio::buffer(f), ec);
+      // Every frame queued meanwhile goes in one write (up to a bound), not one write each.
+      std::vector<bytes_t> frames;
+      std::vector<asio::const_buffer> buffers;
+      size_t bytes = 0;
+      while (!st->queue.empty() && frames.size() < max_frames_per_write &&
+             (frames.empty() || bytes + st->queue.front().size() <= max_bytes_per_write)) {
+        auto& f = frames.emplace_back(std::move(st->queue.front()));
+        st->queue.pop_front();
+        st->queued -= f.size();
+        bytes += f.size();
+        buffers.emplace_back(asio::buffer(f));
+      }
+      co_await sock->write(buffers, ec);
       if (ec)
         break;
     }

@@ -72,10 +72,28 @@ struct replica_outbox {
   /// While set, flush() waits (the shard's tick of all its groups is under way).
   bool holding = false;
   std::function<void(std::vector<std::pair<uint64_t, raft::message>>)> send;
+  /// When given, flush() does not send at once: it has `later` run the send once, after the
+  /// work the shard has queued already. So the appends of every partition a Produce request
+  /// (or a burst of them) writes to leave in one batch, not one batch per partition.
+  std::function<void(std::function<void()>)> later;
+  bool scheduled = false;
   void flush() {
     if (holding || messages.empty() || !send)
       return;
-    send(std::exchange(messages, {}));
+    if (!later)
+      return send_now();
+    if (scheduled)
+      return;
+    scheduled = true;
+    later([this] {
+      scheduled = false;
+      if (!holding)
+        send_now();
+    });
+  }
+  void send_now() {
+    if (!messages.empty() && send)
+      send(std::exchange(messages, {}));
   }
 };
 

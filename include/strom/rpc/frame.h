@@ -60,5 +60,9 @@ void write_frame_header(const frame_header& h, std::span<std::byte> frame);
 /// Decodes a frame's bytes after the size prefix (exactly `size` of them): errc::bad_frame for
 /// an unknown version or kind.
 [[nodiscard]] result<frame> decode_frame(std::span<const std::byte> body);
+/// Decodes the fixed part of a frame after the size prefix (frame_header::size_bytes - 4
+/// bytes; more are ignored), as decode_frame does: errc::bad_frame for an unknown version or
+/// kind, or fewer bytes.
+[[nodiscard]] result<frame_header> decode_frame_header(std::span<const std::byte> fixed);
 
 }  // namespace strom::rpc

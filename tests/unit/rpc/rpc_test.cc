@@ -8,6 +8,7 @@
 
 #include "strom/bytes/endian.h"
 #include "strom/rpc/errc.h"
+#include "strom/rpc/frame.h"
 
 namespace strom::rpc {
 namespace {
@@ -201,6 +202,58 @@ TEST_F(RpcTest, ABadFrameClosesOnlyItsConnection) {
   start(good, 1, "still", after);
   ASSERT_TRUE(run_until([&] { return after.has_value(); }));
   EXPECT_TRUE(after->has_value());
+}
+
+TEST_F(RpcTest, FramesArriveWholeHoweverTheBytesAreCut) {
+  // The server reads through a buffer: many frames in one read, a frame cut anywhere (even
+  // inside its size or header), a payload larger than the buffer, and an empty one.
+  std::vector<bytes_t> got;
+  srv.handle_oneway(7, [&](bytes_t p) { got.push_back(std::move(p)); });
+  std::vector<bytes_t> sent;
+  bytes_t stream;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{13}, size_t{200 * 1024}, size_t{5}}) {
+    for (int copy = 0; copy < 3; ++copy) {
+      bytes_t payload(size);
+      for (size_t i = 0; i < size; ++i)
+        payload[i] = static_cast<std::byte>((i * 7 + size + static_cast<size_t>(copy)) & 0xff);
+      frame_header h;
+      h.kind = frame_kind::oneway;
+      h.method = 7;
+      auto f = encode_frame(h, payload);
+      stream.insert(stream.end(), f.begin(), f.end());
+      sent.push_back(std::move(payload));
+    }
+  }
+  tcp::socket raw(io);
+  raw.connect(at());
+  raw.set_option(tcp::no_delay(true));
+  // Pieces of 1, 2, 3, ... bytes for the first part, then large ones; the server is run
+  // between writes so that it reads each piece on its own.
+  size_t at_byte = 0;
+  for (size_t piece = 1; at_byte < stream.size(); ++piece) {
+    auto n = std::min(stream.size() - at_byte, piece < 64 ? piece : 48 * 1024);
+    asio::write(raw, asio::buffer(stream.data() + at_byte, n));
+    at_byte += n;
+    io.restart();
+    io.run_for(1ms);
+  }
+  ASSERT_TRUE(run_until([&] { return got.size() == sent.size(); }));
+  EXPECT_EQ(got, sent);
+}
+
+TEST_F(RpcTest, FramesQueuedTogetherLeaveAndArriveInOrder) {
+  std::vector<bytes_t> got;
+  srv.handle_oneway(7, [&](bytes_t p) { got.push_back(std::move(p)); });
+  client c(io, at(), {});
+  // Queued before the client runs: its writes take many frames at once.
+  std::vector<bytes_t> sent;
+  for (int i = 0; i < 500; ++i) {
+    bytes_t payload(static_cast<size_t>(i % 7 == 0 ? 70'000 : i), static_cast<std::byte>(i));
+    ASSERT_TRUE(c.send(7, payload).has_value());
+    sent.push_back(std::move(payload));
+  }
+  ASSERT_TRUE(run_until([&] { return got.size() == sent.size(); }));
+  EXPECT_EQ(got, sent);
 }
 
 }  // namespace
