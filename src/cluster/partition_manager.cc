@@ -298,14 +298,14 @@ void partition_manager::deliver(std::vector<std::pair<uint64_t, raft::message>> 
   for (size_t shard = 0; shard < by_shard.size(); ++shard) {
     if (by_shard[shard].empty())
       continue;
-    net::asio::post(rt_.context(shard), [this, shard, b = std::move(by_shard[shard])] {
+    net::asio::post(rt_.context(shard), [this, shard, b = std::move(by_shard[shard])]() mutable {
       auto& sp = shards_.on(shard);
       // The answers leave together too.
       sp.outbox.holding = true;
-      for (const auto& [group, m] : b) {
+      for (auto& [group, m] : b) {
         auto it = sp.groups.find(group);
         if (it != sp.groups.end())
-          it->second.part->step(m);
+          it->second.part->step(std::move(m));
       }
       sp.outbox.holding = false;
       sp.outbox.flush();

@@ -539,11 +539,11 @@ void partition::tick() {
   rep_->drain();
 }
 
-void partition::step(const raft::message& m) {
+void partition::step(raft::message m) {
   owner_.check();
   if (!rep_ || rep_->failed || rep_->destroyed)
     return;
-  rep_->core->step(m);
+  rep_->core->step(std::move(m));
   rep_->drain();
 }
 

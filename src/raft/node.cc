@@ -144,6 +144,12 @@ entry node::make_entry(entry_kind k) const {
   return e;
 }
 
+void node::append_local(entry e) {
+  std::vector<entry> es;
+  es.push_back(std::move(e));  // not through an initializer list, which copies the bytes
+  append_local(std::nullopt, std::move(es));
+}
+
 void node::append_local(std::optional<raft_index> truncate_from, std::vector<entry> es) {
   if (truncate_from) {
     raft_index t = *truncate_from;
@@ -249,7 +255,7 @@ void node::become_leader() {
   refresh_config();  // progress for every member
   entry e = make_entry(entry_kind::term_start);
   term_start_ = e.index;
-  append_local(std::nullopt, {std::move(e)});
+  append_local(std::move(e));
   for (auto& [id, p] : progress_) {
     p.next = term_start_;   // send the term-start entry first
     p.heard_tick = ticks_;  // a new leader gives every member an interval to answer
@@ -437,7 +443,7 @@ void node::held_up(int64_t ticks) {
     become_follower(term_, std::nullopt);
 }
 
-void node::step(const message& m) {
+void node::step(message m) {
   if (m.term > term_) {
     if (m.type == message_type::vote_request && !m.transfer && in_lease()) {
       wake();  // a quiet leader: the member campaigning has not heard from it
@@ -596,7 +602,7 @@ raft_index node::find_conflict_by_term(raft_index index, raft::term t) const {
   return index;
 }
 
-void node::handle_append(const message& m) {
+void node::handle_append(message& m) {
   if (m.prev_index < commit_) {
     matched_ = std::max(matched_, commit_);
     reply_append(m.from, commit_);
@@ -621,12 +627,15 @@ void node::handle_append(const message& m) {
       break;
     }
   }
+  raft_index last_new = m.entries.empty() ? m.prev_index : m.entries.back().last();
   if (k < m.entries.size()) {
     raft_index from = m.entries[k].index;
-    std::vector<entry> rest(m.entries.begin() + static_cast<std::ptrdiff_t>(k), m.entries.end());
+    // The message is this node's: its entries move into the log, their bytes not copied.
+    std::vector<entry> rest(
+        std::make_move_iterator(m.entries.begin() + static_cast<std::ptrdiff_t>(k)),
+        std::make_move_iterator(m.entries.end()));
     append_local(from <= last_index() ? std::optional(from) : std::nullopt, std::move(rest));
   }
-  raft_index last_new = m.entries.empty() ? m.prev_index : m.entries.back().last();
   matched_ = std::max(matched_, last_new);
   set_commit(std::min(m.commit, last_new));
   // Without write caching the leader counts only what is flushed: an append that leaves
@@ -1002,7 +1011,7 @@ result<ticket> node::propose_entry(entry_kind kind, std::vector<std::byte> paylo
   e.kafka_count = kafka_count;
   e.payload = std::move(payload);
   ticket t{term_, e.index, e.last()};
-  append_local(std::nullopt, {std::move(e)});
+  append_local(std::move(e));
   tickets_.push_back(t);
   broadcast_append();
   maybe_commit();
@@ -1057,7 +1066,7 @@ result<ticket> node::change_config(const config_change& change) {
   entry e = make_entry(entry_kind::configuration);
   e.config = c;
   ticket t{term_, e.index, e.last()};
-  append_local(std::nullopt, {std::move(e)});
+  append_local(std::move(e));
   tickets_.push_back(t);
   broadcast_append();
   maybe_commit();

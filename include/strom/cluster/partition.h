@@ -200,7 +200,7 @@ class partition {
   [[nodiscard]] status serving() const;
   /// The replica's Raft group: time passes, a message arrives. Owner shard only.
   void tick();
-  void step(const raft::message& m);
+  void step(raft::message m);
   /// A replicated partition's write caching (write.caching): acks=all is answered once the
   /// batch is in the log of a majority, before their fsyncs.
   void set_write_caching(bool on);

@@ -156,7 +156,9 @@ class node {
   /// know it still leads: it steps down, as check-quorum would have, instead of taking writes
   /// as a deposed leader that has not heard of its successor yet.
   void held_up(int64_t ticks);
-  void step(const message& m);
+  /// A message arrives (taken by value: an append's entries move into the log when the
+  /// caller hands the message over).
+  void step(message m);
   /// Appends a data entry of `kafka_count` Kafka offsets on the leader.
   [[nodiscard]] result<ticket> propose(std::vector<std::byte> payload, int32_t kafka_count);
   /// Appends a log_start entry (a replicated DeleteRecords) carrying `payload` on the leader.
@@ -238,6 +240,7 @@ class node {
   [[nodiscard]] std::vector<entry> read(raft_index from, size_t max_bytes) const;
   [[nodiscard]] kafka_offset next_kafka_offset() const;
   void append_local(std::optional<raft_index> truncate_from, std::vector<entry> es);
+  void append_local(entry e);
   entry make_entry(entry_kind k) const;
   /// A leader's proposal of an entry of `kind` (data, log_start), appended and sent.
   result<ticket> propose_entry(entry_kind kind, std::vector<std::byte> payload,
@@ -258,7 +261,7 @@ class node {
 
   void handle_vote_request(const message& m);
   void handle_vote_response(const message& m);
-  void handle_append(const message& m);
+  void handle_append(message& m);
   void handle_heartbeat(const message& m);
   void handle_snapshot(const message& m);
   void handle_append_response(const message& m);
