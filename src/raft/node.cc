@@ -638,12 +638,6 @@ void node::handle_append(message& m) {
   }
   matched_ = std::max(matched_, last_new);
   set_commit(std::min(m.commit, last_new));
-  // Without write caching the leader counts only what is flushed: an append that leaves
-  // entries to flush is answered once they are (on_flushed), with what was received, rather
-  // than once now and again then. Under load that halves the answers.
-  if (!opts_.write_caching && flushed_ < last_new) {
-    return;
-  }
   reply_append(m.from, last_new);
 }
 

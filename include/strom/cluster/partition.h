@@ -73,8 +73,8 @@ struct replica_outbox {
   bool holding = false;
   std::function<void(std::vector<std::pair<uint64_t, raft::message>>)> send;
   /// When given, flush() does not send at once: it has `later` run the send once, after the
-  /// work the shard has queued already. So the appends of every partition a Produce request
-  /// (or a burst of them) writes to leave in one batch, not one batch per partition.
+  /// work the shard has queued already: the appends to every partition that a Produce request
+  /// (or a burst of them) writes leave in one batch, not one batch per partition.
   std::function<void(std::function<void()>)> later;
   bool scheduled = false;
   void flush() {
