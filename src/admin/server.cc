@@ -698,6 +698,18 @@ struct server::impl {
         .Register(now)
         .Add({})
         .Increment(static_cast<double>(recovered));
+    auto messages_op = src.partitions->raft_messages();
+    auto messages = co_await std::move(messages_op);
+    auto& raft_messages =
+        prometheus::BuildCounter()
+            .Name("strom_replication_messages_total")
+            .Help(
+                "Raft messages of the replicated partitions' groups this node sent (`sent`), and "
+                "those merged into another before leaving (`merged`: consecutive appends to one "
+                "follower, answers to one leader)")
+            .Register(now);
+    raft_messages.Add({{"kind", "sent"}}).Increment(static_cast<double>(messages.sent));
+    raft_messages.Add({{"kind", "merged"}}).Increment(static_cast<double>(messages.merged));
     gauge("strom_partition_elections_won",
           "Times the replicated partitions on this node became leader here since it started")
         .Add({})

@@ -152,6 +152,7 @@ void partition_manager::enable_replication(replication_config c) {
   for (size_t shard = 0; shard < shards_.size(); ++shard) {
     auto& out = shards_.on(shard).outbox;
     out.send = replication_->send;
+    out.max_append_bytes = replication_->max_append_bytes;
     out.later = [&io = rt_.context(shard)](std::function<void()> fn) {
       net::asio::post(io, std::move(fn));
     };
@@ -383,6 +384,19 @@ awaitable<int64_t> partition_manager::recovery_bytes_sent() {
   int64_t sum = 0;
   for (auto n : parts)
     sum += n;
+  co_return sum;
+}
+
+awaitable<partition_manager::message_counts> partition_manager::raft_messages() {
+  auto on_shard = [](shard_partitions& sp) {
+    return message_counts{sp.outbox.sent, sp.outbox.merged};
+  };
+  auto parts = co_await shards_.invoke_on_all(on_shard);
+  message_counts sum;
+  for (auto n : parts) {
+    sum.sent += n.sent;
+    sum.merged += n.merged;
+  }
   co_return sum;
 }
 

@@ -438,6 +438,10 @@ status partition::enable_replication(replica_options o) {
   ro.liveness = st->opts.liveness;
   ro.quiet_keepalive_ticks = std::max(1, st->opts.quiet_keepalive_ticks);
   ro.write_caching = !settings_.flush_before_ack;
+  // A new partition is led by its preferred replica from the start: no election won by
+  // another replica, then a move of the leadership (and of its clients) a few seconds later.
+  ro.eager_first_election =
+      !st->opts.moving && !st->opts.replicas.empty() && st->opts.replicas.front() == st->opts.self;
   st->core = std::make_unique<raft::node>(ro, *st->store, st->hs->load());
   // The high watermark is what the group committed: nothing beyond the snapshot until the
   // leader says so (a restarted replica learns it within a heartbeat).

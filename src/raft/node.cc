@@ -32,6 +32,9 @@ node::node(const options& opts, const log_view& log, const hard_state& hs)
     i = next(es.back().last());
   }
   refresh_config();
+  eager_tries_ = opts_.eager_first_election && opts_.pre_vote && log_.last_index() == raft_index(0)
+                     ? eager_pre_votes
+                     : 0;
   reset_election_timeout();
 }
 
@@ -44,8 +47,13 @@ uint64_t node::random() {
 }
 
 void node::reset_election_timeout() {
-  randomized_timeout_ = opts_.election_ticks +
-                        static_cast<int>(random() % static_cast<uint64_t>(opts_.election_ticks));
+  uint64_t r = random();
+  if (eager_tries_ > 0) {
+    randomized_timeout_ = 2 + static_cast<int>(r % static_cast<uint64_t>(opts_.heartbeat_ticks));
+    return;
+  }
+  randomized_timeout_ =
+      opts_.election_ticks + static_cast<int>(r % static_cast<uint64_t>(opts_.election_ticks));
 }
 
 // ---- the log as seen through the pending output -------------------------------------------
@@ -237,6 +245,8 @@ void node::reset(raft::term t) {
 void node::become_follower(raft::term t, std::optional<node_id> leader) {
   bool was_leader = role_ == role::leader;
   bool was_campaigning = role_ == role::candidate || role_ == role::pre_candidate;
+  if (leader)
+    eager_tries_ = 0;  // before reset() draws the election timeout
   reset(t);
   role_ = role::follower;
   if (was_leader || was_campaigning) {
@@ -252,6 +262,7 @@ void node::become_leader() {
   reset(term_);
   role_ = role::leader;
   leader_ = opts_.id;
+  eager_tries_ = 0;
   refresh_config();  // progress for every member
   entry e = make_entry(entry_kind::term_start);
   term_start_ = e.index;
@@ -268,11 +279,14 @@ void node::become_leader() {
 void node::campaign(bool pre, bool transfer) {
   raft::term vote_term;
   if (pre) {
+    eager_tries_ = std::max(0, eager_tries_ - 1);
     role_ = role::pre_candidate;
     leader_.reset();
     votes_.clear();
     vote_term = raft::term(term_.value() + 1);
   } else {
+    // A real election persists a vote on every voter: its round gets the full timeout.
+    eager_tries_ = 0;
     reset(raft::term(term_.value() + 1));
     role_ = role::candidate;
     vote_ = opts_.id;
@@ -496,6 +510,10 @@ void node::step(message m) {
         become_follower(term_, m.from);
       } else if (leader_ != m.from) {
         leader_ = m.from;
+        if (eager_tries_ > 0) {
+          eager_tries_ = 0;
+          reset_election_timeout();
+        }
         ready_.events.push_back({leadership_event_kind::leader_known, term_, m.from});
       }
       election_elapsed_ = 0;

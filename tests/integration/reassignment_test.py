@@ -457,11 +457,15 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
         self.assertEqual(failed, [])
 
         def apart():
+            # The moves listed by one broker and Metadata from another: wait for both to
+            # show the end of the swap (a broker may apply its last step a moment later).
+            if self.moves():
+                return False
             now = self.replicas(topic)
-            return not self.moves() and now[heavy[0]][0] != now[heavy[1]][0]
-        self.cluster.wait_until(apart, "the two large partitions on different brokers",
-                                timeout=120)
-        self.assertEqual([len(v) for v in per_broker().values()], [2, 2, 2])
+            counts = [len(v) for v in per_broker().values()]
+            return now[heavy[0]][0] != now[heavy[1]][0] and counts == [2, 2, 2]
+        self.cluster.wait_until(apart, "the two large partitions on different brokers, two "
+                                "partitions on each", timeout=120)
         # One swap, and then nothing left that evens out more (4 MiB against 4 MiB and a few
         # records).
         self.assertEqual(

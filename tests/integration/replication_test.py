@@ -974,6 +974,16 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         again = self.create(topic, 2)
         self.assertGreater(min(e for _, e in again.values()), highest)
 
+    def test_a_new_topic_is_led_by_its_preferred_replicas_from_its_first_election(self):
+        """Each partition of a new topic is led by its first replica (the preferred one) from
+        its first election on (leader epoch 1): no other replica wins it, to hand the
+        leadership, and its clients, over a few seconds later."""
+        topic = "preferred-first"
+        leaders = self.create(topic, 6)
+        ps = self.admin().list_topics(topic, timeout=5).topics[topic].partitions
+        for p, (leader, epoch) in leaders.items():
+            self.assertEqual((leader, epoch), (ps[p].replicas[0], 1), f"partition {p}")
+
     def test_leaders_return_to_their_preferred_replicas(self):
         """Leader balancing: each partition ends up led by its preferred replica (one per
         broker here), also after that broker was killed and came back."""

@@ -44,6 +44,9 @@ std::optional<model::batch_header> producer_batch(const raft::entry& e) {
 
 cluster::cluster(const sim_options& o) : opts_(o), rng_(o.seed) {
   quiesce_ = o.quiesce >= 0 ? o.quiesce > 0 : o.seed % 2 == 0;
+  eager_first_ = o.eager_first >= 0 ? o.eager_first > 0 : o.seed / 4 % 2 == 1;
+  outbox_ms_ = o.outbox_ms >= 0 ? o.outbox_ms
+                                : (o.seed / 2 % 2 == 0 ? 0 : 1 + static_cast<int64_t>(o.seed % 4));
   faults_on_ = o.random_faults;
   network_faults_ = o.random_faults || o.network_faults;
   checker_.set_check_commit_rule(o.check_commit_rule);
@@ -102,6 +105,7 @@ raft::options cluster::node_options(int id) {
   ro.mutations = opts_.mutations;
   ro.pre_vote = opts_.pre_vote;
   ro.check_quorum = opts_.check_quorum;
+  ro.eager_first_election = eager_first_ && id == 1;
   if (quiesce_) {
     ro.liveness = &nodes_[idx(id)].liveness;
     ro.quiet_keepalive_ticks = 5 * opts_.election_ticks;
@@ -152,6 +156,8 @@ void cluster::crash(int n) {
   ++sn.incarnation;
   ++crashes_;
   sn.held = 0;
+  sn.outbox.clear();  // not sent yet: gone with the process
+  sn.outbox_scheduled = false;
 }
 
 void cluster::restart(int n) {
@@ -211,6 +217,15 @@ void cluster::send(const raft::message& m) {
     e.msg = m;
     schedule(std::move(e));
   }
+}
+
+void cluster::send_outbox(sim_node& sn) {
+  sn.outbox_scheduled = false;
+  coalesced_ += static_cast<int64_t>(raft::coalesce(sn.outbox, opts_.max_append_bytes));
+  for (const auto& [group, m] : sn.outbox) {
+    net_.send(m);
+  }
+  sn.outbox.clear();
 }
 
 void cluster::apply_committed(sim_node& sn, raft_index commit) {
@@ -273,8 +288,17 @@ void cluster::process_ready(sim_node& sn) {
       sn.last_flush_done = std::max(sn.last_flush_done, now_ + d);
       schedule(event{sn.last_flush_done, 0, ev_kind::flush_done, sn.id, sn.incarnation, {}});
     }
-    for (const auto& o : r.messages) {
-      net_.send(o.msg);
+    for (auto& o : r.messages) {
+      sn.outbox.emplace_back(0, std::move(o.msg));
+    }
+    if (!sn.outbox.empty() && !sn.outbox_scheduled) {
+      if (outbox_ms_ == 0) {
+        send_outbox(sn);
+      } else {
+        sn.outbox_scheduled = true;
+        schedule(event{
+            now_ + between(1, outbox_ms_), 0, ev_kind::send_outbox, sn.id, sn.incarnation, {}});
+      }
     }
     if (r.commit) {
       std::vector<node_view> views;
@@ -350,6 +374,13 @@ bool cluster::step() {
       sn.last_heard[e.msg.from.value()] = now_;
       sn.core->step(e.msg);
       process_ready(sn);
+      break;
+    }
+    case ev_kind::send_outbox: {
+      auto& sn = nodes_[idx(e.node)];
+      if (sn.core && sn.incarnation == e.incarnation) {
+        send_outbox(sn);
+      }
       break;
     }
     case ev_kind::ping: {

@@ -71,6 +71,14 @@ struct sim_options {
   int quiesce = -1;
   bool pre_vote = true;
   bool check_quorum = true;
+  /// A node's messages leave as a broker's shard sends them: gathered in an outbox for up to
+  /// this many ms, then merged (raft::coalesce) and sent together. 0: each batch of messages a
+  /// node produces leaves at once (merged too); -1: from the seed (one seed in two gathers for
+  /// 1 to 4 ms).
+  int64_t outbox_ms = 0;
+  /// Node 1 is the replica preferred as leader (raft::options::eager_first_election): 1 on,
+  /// 0 off, -1 from the seed (one seed in two).
+  int eager_first = 0;
   /// After the schedule: heal everything, restart crashed nodes and check that every
   /// acknowledged entry reaches every node within this many simulated ms (0: skip).
   int64_t settle_ms = 6000;
@@ -132,6 +140,8 @@ class cluster {
   [[nodiscard]] int64_t quiet_leader_ticks() const { return quiet_leader_ticks_; }
   /// Messages sent so far.
   [[nodiscard]] int64_t messages() const { return messages_; }
+  /// Messages merged into others before they left (raft::coalesce).
+  [[nodiscard]] int64_t coalesced() const { return coalesced_; }
   /// One line per node: role, term, commit, log bounds, flushed index.
   [[nodiscard]] std::string describe() const;
 
@@ -161,6 +171,9 @@ class cluster {
     std::map<int, int64_t> last_heard;
     raft::peer_liveness liveness;
     int64_t ticks = 0;
+    /// Messages gathered to leave together (sim_options::outbox_ms), lost in a crash.
+    raft::group_messages outbox;
+    bool outbox_scheduled = false;
   };
   /// An idempotent producer of the workload: one batch in flight, retried until committed.
   struct sim_producer {
@@ -172,7 +185,16 @@ class cluster {
     std::vector<std::byte> batch;
     int64_t retry_at = 0;
   };
-  enum class ev_kind : uint8_t { deliver, tick, flush_done, restart, fault, client, ping };
+  enum class ev_kind : uint8_t {
+    deliver,
+    tick,
+    flush_done,
+    restart,
+    fault,
+    client,
+    ping,
+    send_outbox
+  };
   struct event {
     int64_t at = 0;
     uint64_t seq = 0;
@@ -189,6 +211,8 @@ class cluster {
   void start_node(sim_node& sn);
   void process_ready(sim_node& sn);
   void send(const raft::message& m);
+  /// Merges and sends what a node's outbox gathered.
+  void send_outbox(sim_node& sn);
   /// The simulated network, as the Raft runtime sees it: messages go through cluster::send.
   class network final : public raft::transport {
    public:
@@ -246,6 +270,9 @@ class cluster {
   bool quiesce_ = false;
   int64_t quiet_leader_ticks_ = 0;
   int64_t messages_ = 0;
+  int64_t outbox_ms_ = 0;
+  bool eager_first_ = false;
+  int64_t coalesced_ = 0;
   int64_t client_idle_until_ = 0;
   void ping(sim_node& sn);
   void refresh_liveness(sim_node& sn);

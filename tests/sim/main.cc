@@ -31,6 +31,8 @@ struct run_result {
   int64_t elections = 0;
   int64_t crashes = 0;
   int64_t quiet_ticks = 0;
+  int64_t messages = 0;
+  int64_t coalesced = 0;
 };
 
 bool verbose = false;
@@ -51,6 +53,8 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
   r.elections = c.elections();
   r.crashes = c.crashes();
   r.quiet_ticks = c.quiet_leader_ticks();
+  r.messages = c.messages();
+  r.coalesced = c.coalesced();
   if (!r.ok && verbose) {
     r.violation += "\n" + c.describe();
   }
@@ -63,6 +67,7 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
              "[--mutate commit-old-term|ack-before-flush|double-vote|producers-at-log-end] "
              "[--disk log|memory] "
              "[--recovery-bytes-per-tick B (-1: from the seed)] "
+             "[--outbox-ms M (-1: from the seed)] "
              "[--expect-violation]\n");
   std::exit(2);
 }
@@ -71,6 +76,8 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
 
 int main(int argc, char** argv) {
   strom::sim::sim_options o;
+  o.outbox_ms = -1;    // half the seeds gather each node's messages for a few ms
+  o.eager_first = -1;  // half the seeds have node 1 campaign early while the group is new
   int64_t steps = 20000;
   uint64_t first = 1;
   uint64_t last = 1;
@@ -115,6 +122,8 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--recovery-bytes-per-tick") {
       o.recovery_bytes_per_tick = std::stoll(value());
+    } else if (a == "--outbox-ms") {
+      o.outbox_ms = std::stoll(value());
     } else if (a == "--disk") {
       auto d = value();
       if (d == "log") {
@@ -153,9 +162,9 @@ int main(int argc, char** argv) {
       if (r.ok) {
         fmt::print(
             "seed={} nodes={} disk={} mutate={} steps={} sim_ms={} elections={} crashes={} "
-            "acked={} quiet_leader_ticks={} result=ok hash={:016x}\n",
+            "acked={} quiet_leader_ticks={} messages={} merged={} result=ok hash={:016x}\n",
             seed, o.nodes, disk, mutate, r.steps, r.sim_ms, r.elections, r.crashes, r.acked,
-            r.quiet_ticks, r.hash);
+            r.quiet_ticks, r.messages, r.coalesced, r.hash);
         return 0;
       }
       fmt::print(

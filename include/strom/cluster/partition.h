@@ -77,6 +77,11 @@ struct replica_outbox {
   /// (or a burst of them) writes leave in one batch, not one batch per partition.
   std::function<void(std::function<void()>)> later;
   bool scheduled = false;
+  /// What one merged append may carry (raft::coalesce; replica.fetch.max.bytes).
+  size_t max_append_bytes = 1 << 20;
+  /// Messages sent, and merged into others before they left.
+  uint64_t sent = 0;
+  uint64_t merged = 0;
   void flush() {
     if (holding || messages.empty() || !send)
       return;
@@ -91,9 +96,15 @@ struct replica_outbox {
         send_now();
     });
   }
+  /// Sends what was gathered, consecutive appends to one follower (and answers to one leader)
+  /// of a group merged into one message: a Produce burst that wrote a partition several times
+  /// reaches each follower as one append, which it writes and answers once.
   void send_now() {
-    if (!messages.empty() && send)
-      send(std::exchange(messages, {}));
+    if (messages.empty() || !send)
+      return;
+    merged += raft::coalesce(messages, max_append_bytes);
+    sent += messages.size();
+    send(std::exchange(messages, {}));
   }
 };
 

@@ -168,6 +168,13 @@ class partition_manager {
   /// already held (a new replica of a move, one back from a restart) since the start; the
   /// recovery throttle's count, on every shard.
   awaitable<int64_t> recovery_bytes_sent();
+  /// The Raft messages of this node's partition groups: sent, and merged into others before
+  /// they left (replica_outbox).
+  struct message_counts {
+    uint64_t sent = 0;
+    uint64_t merged = 0;
+  };
+  awaitable<message_counts> raft_messages();
 
   /// Runs `fn(partition*)` on the owner shard of `n` and returns its result on the caller's
   /// executor; `fn` gets nullptr when the partition does not exist.

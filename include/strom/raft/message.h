@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "strom/raft/types.h"
@@ -58,5 +59,21 @@ struct message {
   // install_snapshot
   std::optional<raft::snapshot> snapshot;
 };
+
+/// Messages on their way out, each with the Raft group it belongs to.
+using group_messages = std::vector<std::pair<uint64_t, message>>;
+
+/// Merges, in a batch of messages about to leave together, a message into the one before it
+/// of the same group from the same sender to the same receiver, when the receiver would end
+/// in the same state handling the merged message as handling the two in turn:
+/// - two appends of one term, the second continuing the first (its prev_index/prev_term are the
+///   last entry of the first): one append with the entries of both and the higher commit, as
+///   long as its entries hold at most `max_append_bytes` (size_bytes());
+/// - two successful append answers of one term: one with the highest index, flushed and commit
+///   (a leader keeps the maximum of each, whatever the order they arrive in).
+/// Any other message between them (a heartbeat, a rejection, another term) keeps them apart,
+/// so each receiver sees its messages in the order they were sent. Returns how many messages
+/// were merged away.
+size_t coalesce(group_messages& batch, size_t max_append_bytes);
 
 }  // namespace strom::raft

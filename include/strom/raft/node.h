@@ -50,6 +50,13 @@ struct options {
   /// leader's node is alive here. Anything to send wakes the group.
   const peer_liveness* liveness = nullptr;
   int quiet_keepalive_ticks = 200;
+  /// The replica preferred as leader of a new group: while its log is empty and it has heard
+  /// of no leader, its election timeout is drawn from [2, 2 + heartbeat_ticks) ticks for up to
+  /// four pre-votes, so that a new group is led by it within a few ticks, not by whichever
+  /// replica's timeout ran out first (to be moved to it later). Only with pre_vote: a pre-vote
+  /// changes no term and persists nothing; the real election it leads to, which persists a
+  /// vote on every voter, gets the usual timeout, and so does any campaign after those four.
+  bool eager_first_election = false;
   /// Seed of the node's random source (election timeout jitter). Deterministic for a seed.
   uint64_t random_seed = 0;
   test_mutations mutations;  ///< TEST ONLY, all off by default
@@ -308,6 +315,10 @@ class node {
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_timeout_ = 0;
+  /// options::eager_first_election: the quick pre-votes left (none once a leader is known or
+  /// a real election began).
+  static constexpr int eager_pre_votes = 4;
+  int eager_tries_ = 0;
   std::map<node_id, bool> votes_;
   std::map<node_id, progress> progress_;
   std::optional<node_id> transfer_target_;
