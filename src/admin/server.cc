@@ -687,8 +687,8 @@ struct server::impl {
           "Raft indexes the furthest-behind replica of a partition this node leads lacks")
         .Add({})
         .Set(most_behind);
-    auto recovered_op = src.partitions->recovery_bytes_sent();
-    auto recovered = co_await std::move(recovered_op);
+    auto counts_op = src.partitions->replication_counters();
+    auto counts = co_await std::move(counts_op);
     prometheus::BuildCounter()
         .Name("strom_replication_recovery_bytes_total")
         .Help(
@@ -697,9 +697,7 @@ struct server::impl {
             "restart")
         .Register(now)
         .Add({})
-        .Increment(static_cast<double>(recovered));
-    auto messages_op = src.partitions->raft_messages();
-    auto messages = co_await std::move(messages_op);
+        .Increment(static_cast<double>(counts.recovery_bytes));
     auto& raft_messages =
         prometheus::BuildCounter()
             .Name("strom_replication_messages_total")
@@ -708,8 +706,8 @@ struct server::impl {
                 "those merged into another before leaving (`merged`: consecutive appends to one "
                 "follower, answers to one leader)")
             .Register(now);
-    raft_messages.Add({{"kind", "sent"}}).Increment(static_cast<double>(messages.sent));
-    raft_messages.Add({{"kind", "merged"}}).Increment(static_cast<double>(messages.merged));
+    raft_messages.Add({{"kind", "sent"}}).Increment(static_cast<double>(counts.messages_sent));
+    raft_messages.Add({{"kind", "merged"}}).Increment(static_cast<double>(counts.messages_merged));
     gauge("strom_partition_elections_won",
           "Times the replicated partitions on this node became leader here since it started")
         .Add({})

@@ -378,24 +378,16 @@ awaitable<std::vector<partition_manager::partition_info>> partition_manager::par
   co_return all;
 }
 
-awaitable<int64_t> partition_manager::recovery_bytes_sent() {
-  auto on_shard = [](shard_partitions& sp) { return sp.recovery.sent; };
-  auto parts = co_await shards_.invoke_on_all(on_shard);
-  int64_t sum = 0;
-  for (auto n : parts)
-    sum += n;
-  co_return sum;
-}
-
-awaitable<partition_manager::message_counts> partition_manager::raft_messages() {
+awaitable<partition_manager::replication_counts> partition_manager::replication_counters() {
   auto on_shard = [](shard_partitions& sp) {
-    return message_counts{sp.outbox.sent, sp.outbox.merged};
+    return replication_counts{sp.recovery.sent, sp.outbox.sent, sp.outbox.merged};
   };
   auto parts = co_await shards_.invoke_on_all(on_shard);
-  message_counts sum;
-  for (auto n : parts) {
-    sum.sent += n.sent;
-    sum.merged += n.merged;
+  replication_counts sum;
+  for (const auto& n : parts) {
+    sum.recovery_bytes += n.recovery_bytes;
+    sum.messages_sent += n.messages_sent;
+    sum.messages_merged += n.messages_merged;
   }
   co_return sum;
 }

@@ -262,7 +262,6 @@ void node::become_leader() {
   reset(term_);
   role_ = role::leader;
   leader_ = opts_.id;
-  eager_tries_ = 0;
   refresh_config();  // progress for every member
   entry e = make_entry(entry_kind::term_start);
   term_start_ = e.index;

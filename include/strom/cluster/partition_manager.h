@@ -164,17 +164,16 @@ class partition_manager {
   };
   /// Every local partition, gathered from all shards.
   awaitable<std::vector<partition_info>> partition_infos();
-  /// Bytes this node's partition leaders sent to replicas catching up on what a majority
-  /// already held (a new replica of a move, one back from a restart) since the start; the
-  /// recovery throttle's count, on every shard.
-  awaitable<int64_t> recovery_bytes_sent();
-  /// The Raft messages of this node's partition groups: sent, and merged into others before
-  /// they left (replica_outbox).
-  struct message_counts {
-    uint64_t sent = 0;
-    uint64_t merged = 0;
+  /// Counts of this node's partition groups since the start, summed over every shard.
+  struct replication_counts {
+    /// Bytes the leaders sent to replicas catching up on what a majority already held (a new
+    /// replica of a move, one back from a restart): the recovery throttle's count.
+    int64_t recovery_bytes = 0;
+    /// Raft messages sent, and merged into others before they left (replica_outbox).
+    uint64_t messages_sent = 0;
+    uint64_t messages_merged = 0;
   };
-  awaitable<message_counts> raft_messages();
+  awaitable<replication_counts> replication_counters();
 
   /// Runs `fn(partition*)` on the owner shard of `n` and returns its result on the caller's
   /// executor; `fn` gets nullptr when the partition does not exist.
