@@ -1,5 +1,7 @@
 #include "strom/io/fault_file_system.h"
 
+#include <algorithm>
+
 namespace strom::io {
 namespace {
 
@@ -14,19 +16,27 @@ class fault_file final : public file {
   }
 
   status write_at(uint64_t offset, std::span<const std::byte> data) override {
+    return write_at(offset, data, {});
+  }
+
+  // One operation and one budget for both parts, as the single write it stands for.
+  status write_at(uint64_t offset, std::span<const std::byte> head,
+                  std::span<const std::byte> body) override {
     STROM_TRY(st_->take_op());
     int64_t budget = st_->write_budget.load();
     if (budget < 0)
-      return inner_->write_at(offset, data);
+      return inner_->write_at(offset, head, body);
     auto allowed = static_cast<size_t>(budget);
-    if (data.size() <= allowed) {
-      st_->write_budget -= static_cast<int64_t>(data.size());
-      return inner_->write_at(offset, data);
+    if (head.size() + body.size() <= allowed) {
+      st_->write_budget -= static_cast<int64_t>(head.size() + body.size());
+      return inner_->write_at(offset, head, body);
     }
     st_->write_budget = 0;
-    if (allowed > 0) {
-      (void)inner_->write_at(offset, data.first(allowed));
-    }
+    auto in_head = std::min(allowed, head.size());
+    if (in_head > 0)
+      (void)inner_->write_at(offset, head.first(in_head));
+    if (allowed > in_head)
+      (void)inner_->write_at(offset + in_head, body.first(allowed - in_head));
     return error(errc::injected_fault, "write stopped half way");
   }
 

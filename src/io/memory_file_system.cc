@@ -34,6 +34,7 @@ status check_name_length(const std::filesystem::path& p) {
 
 class memory_file final : public file {
  public:
+  using file::write_at;  // the two-part write: its parts one after the other
   memory_file(std::shared_ptr<memory_file_system::node> n,
               std::shared_ptr<memory_file_system::open_counter> open)
       : n_(std::move(n)), open_(std::move(open)) {

@@ -1,9 +1,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -46,6 +48,26 @@ class posix_file final : public file {
       offset += static_cast<uint64_t>(n);
     }
     return ok();
+  }
+
+  status write_at(uint64_t offset, std::span<const std::byte> head,
+                  std::span<const std::byte> body) override {
+    while (!head.empty()) {
+      std::array<iovec, 2> parts{iovec{const_cast<std::byte*>(head.data()), head.size()},
+                                 iovec{const_cast<std::byte*>(body.data()), body.size()}};
+      ssize_t n = ::pwritev(fd_, parts.data(), body.empty() ? 1 : 2, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return errno_error("write", path_);
+      }
+      auto done = static_cast<size_t>(n);
+      offset += done;
+      size_t in_head = std::min(done, head.size());
+      head = head.subspan(in_head);
+      body = body.subspan(done - in_head);
+    }
+    return write_at(offset, body);
   }
 
   status sync() override {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "model/record_parse.h"
+#include "strom/base/assert.h"
 #include "strom/bytes/endian.h"
 #include "strom/model/compression.h"
 
@@ -17,10 +18,16 @@ error invalid(std::string what) {
   return error(batch_errc::invalid_record, std::move(what));
 }
 
-}  // namespace
+/// What check() found: the header as checked, and what the rewrite needs.
+struct checked_batch {
+  batch_header h;
+  bool all_keyed = true;
+  timestamp_ms max_ts = -1;
+};
 
-result<validated_batch> validate_for_append(std::span<std::byte> batch, const validation_policy& p,
-                                            std::vector<record_error>* record_errors) {
+/// Every check of validate_for_append(), reading `batch` only.
+result<checked_batch> check(std::span<const std::byte> batch, const validation_policy& p,
+                            std::vector<record_error>* record_errors) {
   const bool client = p.origin == append_origin::client;
   const bool replica = p.origin == append_origin::replica;
 
@@ -64,7 +71,7 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
 
   // The records, decompressed within the limit.
   std::vector<std::byte> inflated;
-  std::span<const std::byte> section = batch.subspan(L::header_size);
+  auto section = batch.subspan(L::header_size);
   if (h.codec() != compression::none) {
     auto d = decompress(h.codec(), section, p.max_decompressed_bytes);
     if (!d) {
@@ -147,17 +154,37 @@ result<validated_batch> validate_for_append(std::span<std::byte> batch, const va
                              errors));
   }
 
+  return checked_batch{h, all_keyed, max_ts};
+}
+
+}  // namespace
+
+result<validated_batch> validate_for_append(std::span<std::byte> batch, const validation_policy& p,
+                                            std::vector<record_error>* record_errors) {
+  auto c = check(batch, p, record_errors);
+  if (!c)
+    return c.error();
+  batch_header h = c->h;
   // maxTimestamp as the records say (Kafka rewrites it the same way); a LogAppendTime topic
-  // gets the append time from the partition instead.
-  if (replica)
-    return validated_batch(h, batch, all_keyed, p.origin);  // byte for byte as the leader's
-  if (!p.log_append_time && (lat_bit || h.max_timestamp != max_ts)) {
+  // gets the append time from the partition instead. A replica's batch stays byte for byte
+  // as the leader's.
+  if (p.origin != append_origin::replica && !p.log_append_time &&
+      (h.log_append_time() || h.max_timestamp != c->max_ts)) {
     h.attributes = static_cast<int16_t>(h.attributes & ~int16_t{0x08});
-    h.max_timestamp = max_ts;
+    h.max_timestamp = c->max_ts;
     rewrite_timestamps(batch, h.attributes, h.max_timestamp);
     h.crc = bytes::read_be<uint32_t>(batch.data() + L::crc);
   }
-  return validated_batch(h, batch, all_keyed, p.origin);
+  return validated_batch(h, batch, c->all_keyed, p.origin);
+}
+
+result<batch_header> validate_replicated(std::span<const std::byte> batch,
+                                         const validation_policy& p) {
+  STROM_ASSERT(p.origin == append_origin::replica, "validate_replicated for another origin");
+  auto c = check(batch, p, nullptr);
+  if (!c)
+    return c.error();
+  return c->h;
 }
 
 void validated_batch::stamp(kafka_offset base, leader_epoch epoch) {

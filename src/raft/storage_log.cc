@@ -260,9 +260,8 @@ status storage_log_store::append_one(const entry& e) {
                    fmt::format("the data entry at Raft index {} is no batch of {} records",
                                e.index.value(), e.kafka_count));
     }
-    auto bytes = e.payload;
-    model::stamp_batch(bytes, model::kafka_offset(e.kafka_base.value()), epoch);
-    auto r = log_.append_stamped(bytes, to_log(e.index));
+    auto r = log_.append_stamped(e.payload, model::kafka_offset(e.kafka_base.value()), epoch,
+                                 to_log(e.index));
     if (!r)
       return r.error();
     return ok();

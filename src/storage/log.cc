@@ -678,10 +678,6 @@ result<append_result> log::append(std::span<std::byte> batch, leader_epoch epoch
 
 result<append_result> log::append(model::validated_batch& batch, leader_epoch epoch) {
   STROM_TRY(check_writable());
-  if (auto n = flush_->closed_synced.load(std::memory_order_acquire); n != released_at_) {
-    released_at_ = n;
-    release_synced();  // closed segments a flush made durable let go of their files
-  }
   if (batch.size_bytes() > opts_.config.max_batch_bytes &&
       batch.origin() != model::append_origin::replica) {
     return error(errc::batch_too_large,
@@ -692,6 +688,18 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
   if (opts_.config.cleanup_compact && !batch.header().is_control() && !batch.all_keyed() &&
       batch.origin() != model::append_origin::replica)
     return error(errc::record_without_key, "cleanup.policy is compact");
+  auto r = write_at_end(batch.header(), batch.bytes(), epoch);
+  if (r)
+    batch.stamp(r->base, epoch);  // as written
+  return r;
+}
+
+result<append_result> log::write_at_end(model::batch_header h, std::span<const std::byte> batch,
+                                        leader_epoch epoch) {
+  if (auto n = flush_->closed_synced.load(std::memory_order_acquire); n != released_at_) {
+    released_at_ = n;
+    release_synced();  // closed segments a flush made durable let go of their files
+  }
   auto& cur = active();
   if (epoch < cur.epoch()) {
     return error(errc::stale_epoch, fmt::format("epoch {} is older than the log's {}",
@@ -701,9 +709,9 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
   bool roll_needed =
       epoch > cur.epoch() ||
       (!cur.empty() &&
-       (cur.size_bytes() + batch.size_bytes() > opts_.config.segment_bytes || aged(cur, now) ||
+       (cur.size_bytes() + batch.size() > opts_.config.segment_bytes || aged(cur, now) ||
         (cur.index().size() + 1) * index_entry::disk_size > opts_.config.index_max_bytes ||
-        log_end_.value() + batch.header().offset_count() - cur.base_offset().value() >
+        log_end_.value() + h.offset_count() - cur.base_offset().value() >
             static_cast<int64_t>(UINT32_MAX)));
   if (roll_needed)
     STROM_TRY(roll(epoch));
@@ -714,9 +722,14 @@ result<append_result> log::append(model::validated_batch& batch, leader_epoch ep
   // entry starting at the log end without data is dropped again at the next start).
   if (auto s = epochs_.assign(epoch, base); !s)
     return io_failed(s.error());
-  batch.stamp(base, epoch);
-  const auto& h = batch.header();
-  if (auto s = active().append(batch.bytes(), h); !s)
+  // The stamps go into a copy of the header, written before the records it came with: the
+  // batch itself is not changed, nor copied whole.
+  h.base_offset = base.value();
+  h.partition_leader_epoch = epoch.value();
+  std::array<std::byte, model::batch_layout::header_size> head{};
+  std::copy_n(batch.begin(), head.size(), head.begin());
+  model::stamp_batch(head, base, epoch);
+  if (auto s = active().append(head, batch.subspan(head.size()), h); !s)
     return io_failed(s.error());
   log_end_ = h.next_offset();
   published_write();
@@ -871,38 +884,61 @@ result<std::vector<log::raft_entry>> log::read_entries(model::raft_index from,
   return out;
 }
 
+result<model::raft_index> log::append_stamped(std::span<const std::byte> batch,
+                                              model::kafka_offset base, leader_epoch epoch,
+                                              model::raft_index expected) {
+  STROM_TRY(check_writable());
+  auto h = model::decode_header(batch);
+  if (!h)
+    return error(errc::invalid_batch, h.error().message());
+  if (h->is_internal())
+    return error(errc::invalid_batch, "an internal entry where a data batch was expected");
+  return append_replica(batch, base, epoch, expected);
+}
+
+status log::continues(model::raft_index expected, int64_t base) const {
+  if (expected != next_index()) {
+    return error(errc::index_mismatch,
+                 fmt::format("{}: an entry at Raft index {}, the next one is {}", name_.dir_name(),
+                             expected.value(), next_index().value()));
+  }
+  if (base != log_end_.value()) {
+    return error(errc::index_mismatch, fmt::format("{}: an entry at offset {}, the log ends at {}",
+                                                   name_.dir_name(), base, log_end_.value()));
+  }
+  return ok();
+}
+
+result<model::raft_index> log::append_replica(std::span<const std::byte> batch,
+                                              model::kafka_offset base, leader_epoch epoch,
+                                              model::raft_index expected) {
+  // Byte for byte as the leader stored it (compacted, maybe; its timestamps as they are).
+  auto h = model::validate_replicated(batch, validation_policy(model::append_origin::replica));
+  if (!h)
+    return error(errc::invalid_batch, h.error().message());
+  STROM_TRY(continues(expected, base.value()));
+  auto r = write_at_end(*h, batch, epoch);
+  if (!r)
+    return r.error();
+  return r->base_index;
+}
+
 result<model::raft_index> log::append_stamped(std::span<const std::byte> entry,
                                               model::raft_index expected) {
   STROM_TRY(check_writable());
   auto h = model::decode_header(entry);
   if (!h)
     return error(errc::invalid_batch, h.error().message());
+  if (!h->is_internal()) {
+    return append_replica(entry, model::kafka_offset(h->base_offset),
+                          leader_epoch(h->partition_leader_epoch), expected);
+  }
   auto valid =
       model::validate_batch(entry, *h, max_replicated_batch_bytes, model::batch_shape::compacted);
   if (!valid)
     return error(errc::invalid_batch, valid.error().message());
-  if (expected != next_index()) {
-    return error(errc::index_mismatch,
-                 fmt::format("{}: an entry at Raft index {}, the next one is {}", name_.dir_name(),
-                             expected.value(), next_index().value()));
-  }
-  if (h->base_offset != log_end_.value()) {
-    return error(errc::index_mismatch,
-                 fmt::format("{}: an entry at offset {}, the log ends at {}", name_.dir_name(),
-                             h->base_offset, log_end_.value()));
-  }
+  STROM_TRY(continues(expected, h->base_offset));
   auto epoch = leader_epoch(h->partition_leader_epoch);
-  if (!h->is_internal()) {
-    // Byte for byte as the leader stored it (compacted, maybe; its timestamps as they are).
-    std::vector<std::byte> copy(entry.begin(), entry.end());
-    auto v = model::validate_for_append(copy, validation_policy(model::append_origin::replica));
-    if (!v)
-      return error(errc::invalid_batch, v.error().message());
-    auto r = append(*v, epoch);  // stamps what it carries already
-    if (!r)
-      return r.error();
-    return r->base_index;
-  }
   if (!model::takes_raft_index(h->kind()) || h->stored_raft_index() != expected) {
     return error(errc::index_mismatch,
                  fmt::format("{}: an internal entry of kind {} carrying another index than {}",

@@ -270,16 +270,18 @@ void segment::maybe_index(const batch_header& h, uint64_t position) {
     bytes_since_index_ += h.size_bytes();
 }
 
-status segment::append(std::span<const std::byte> batch, const batch_header& h) {
+status segment::append(std::span<const std::byte> head, std::span<const std::byte> body,
+                       const batch_header& h) {
   STROM_ASSERT(h.partition_leader_epoch == epoch_.value(), "batch epoch {} in segment of epoch {}",
                h.partition_leader_epoch, epoch_.value());
   STROM_ASSERT(h.base_offset >= next_.value(), "batch base {} below segment next {}", h.base_offset,
                next_.value());
-  STROM_ASSERT(size_ + batch.size() <= UINT32_MAX, "segment position overflow");
-  STROM_TRY(log_->write_at(size_, batch));
+  const size_t bytes = head.size() + body.size();
+  STROM_ASSERT(size_ + bytes <= UINT32_MAX, "segment position overflow");
+  STROM_TRY(body.empty() ? log_->write_at(size_, head) : log_->write_at(size_, head, body));
   maybe_index(h, size_);
   remember(h, size_);
-  size_ += batch.size();
+  size_ += bytes;
   advance_next(h);
   // Index entries reach their files in groups: the indexes are derived data, checked at
   // open and rebuilt from the log whenever they fall short. The batch is stored whatever

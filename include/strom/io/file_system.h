@@ -33,6 +33,13 @@ class file {
   [[nodiscard]] virtual result<size_t> read_at(uint64_t offset, std::span<std::byte> out) = 0;
   /// Writes all of `data` at `offset` or fails. A failure may leave part of `data` written.
   [[nodiscard]] virtual status write_at(uint64_t offset, std::span<const std::byte> data) = 0;
+  /// Writes `head` and then `body` at `offset` as one write (a stamped batch header before the
+  /// records it was taken from, without joining the two in memory). Fails as write_at().
+  [[nodiscard]] virtual status write_at(uint64_t offset, std::span<const std::byte> head,
+                                        std::span<const std::byte> body) {
+    STROM_TRY(write_at(offset, head));
+    return write_at(offset + head.size(), body);
+  }
   /// Durably stores the file's data (fdatasync). An error here is final: the caller must treat
   /// everything written since the last successful sync as lost and never retry.
   [[nodiscard]] virtual status sync() = 0;

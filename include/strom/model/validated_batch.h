@@ -70,6 +70,12 @@ class validated_batch;
     std::span<std::byte> batch, const validation_policy& policy,
     std::vector<record_error>* record_errors = nullptr);
 
+/// The checks validate_for_append() makes of a replica's batch (policy.origin must be
+/// append_origin::replica), which rewrite nothing: for a batch the caller cannot or need not
+/// change. Returns its header.
+[[nodiscard]] result<batch_header> validate_replicated(std::span<const std::byte> batch,
+                                                       const validation_policy& policy);
+
 /// A record batch that passed validate_for_append(): its decoded header and a view of its
 /// bytes. Only the validator makes one, so whoever takes one (cluster::partition::append,
 /// storage::log::append) uses the header as it is instead of decoding and checking again.

@@ -291,6 +291,11 @@ class log {
   /// whole (CRC, lengths) before it is written (errc::invalid_batch).
   result<model::raft_index> append_stamped(std::span<const std::byte> entry,
                                            model::raft_index expected);
+  /// The same for a data batch given unstamped (as its producer sent it): it is written with
+  /// base offset `base` and leader epoch `epoch`, and `batch` itself is left as it is.
+  result<model::raft_index> append_stamped(std::span<const std::byte> batch,
+                                           model::kafka_offset base, model::leader_epoch epoch,
+                                           model::raft_index expected);
   /// Removes every entry holding an index >= `from` (a data batch that holds it goes whole),
   /// internal entries included, also those at the log end. Nothing happens when `from` is past
   /// the end; errc::invalid_offset below first_index().
@@ -400,6 +405,18 @@ class log {
   /// Tells the flush pool about a write at the log end (data or internal entry): the end
   /// and last index a flush round will make durable, and a new write sequence.
   void published_write();
+  /// Writes a checked data batch at the log end, rolling first when due, stamped with the log
+  /// end as base offset and `epoch` (in a copy of the header; `batch` is not changed).
+  result<append_result> write_at_end(model::batch_header h, std::span<const std::byte> batch,
+                                     model::leader_epoch epoch);
+  /// An entry at Raft index `expected` and offset `base` continues the log
+  /// (errc::index_mismatch otherwise).
+  [[nodiscard]] status continues(model::raft_index expected, int64_t base) const;
+  /// A follower's data batch: checked as model::validate_replicated() does, then written when
+  /// it continues the log (at `base`, index `expected`).
+  result<model::raft_index> append_replica(std::span<const std::byte> batch,
+                                           model::kafka_offset base, model::leader_epoch epoch,
+                                           model::raft_index expected);
   status check_writable() const;
   error io_failed(const error& e);
   status remove_front_segment();

@@ -202,7 +202,12 @@ class segment {
 
   /// Appends a validated, stamped batch at the end of the file.
   /// REQUIRES: h.partition_leader_epoch == epoch(); data batches start at next_offset().
-  status append(std::span<const std::byte> batch, const model::batch_header& h);
+  status append(std::span<const std::byte> batch, const model::batch_header& h) {
+    return append(batch, {}, h);
+  }
+  /// The same for a batch whose header (stamped) is `head` and whose records follow in `body`.
+  status append(std::span<const std::byte> head, std::span<const std::byte> body,
+                const model::batch_header& h);
 
   /// The first batch (data or internal) that contains `o` or starts after it, scanning from
   /// the closest index entry. nullopt when no such batch exists in this segment.

@@ -1,5 +1,5 @@
 // The file-system seam: atomic writes of names up to NAME_MAX, the in-memory file system's
-// name limit, and the fault injector's transient errors.
+// name limit, two-part writes, and the fault injector's transient errors and torn writes.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -81,6 +81,69 @@ TEST(write_file_atomic, longest_name_on_disk) {
   auto fs = make_posix_file_system();
   atomic_write_of_longest_name(*fs, dir);
   std::filesystem::remove_all(dir);
+}
+
+/// Every file system: a two-part write lands as the parts one after the other, also with an
+/// empty part, and after other data.
+void two_part_writes(file_system& fs, const std::filesystem::path& dir) {
+  ASSERT_TRUE(fs.create_directories(dir));
+  auto f = fs.open(dir / "log", open_mode::create);
+  ASSERT_TRUE(f) << f.error().message();
+  std::string body(200000, 'b');  // beyond one page, so that writes may come back short
+  ASSERT_TRUE((*f)->write_at(0, bytes_of("hhh")));
+  ASSERT_TRUE((*f)->write_at(3, bytes_of("HEAD"), bytes_of(body)));
+  ASSERT_TRUE((*f)->write_at(3 + 4 + body.size(), bytes_of("tail"), {}));
+  ASSERT_EQ(*(*f)->size(), 3 + 4 + body.size() + 4);
+  std::string back(3 + 4 + body.size() + 4, '\0');
+  ASSERT_TRUE((*f)->read_exact(0, std::as_writable_bytes(std::span(back))));
+  EXPECT_EQ(back, "hhhHEAD" + body + "tail");
+}
+
+TEST(two_part_write, in_memory) {
+  memory_file_system fs;
+  two_part_writes(fs, "d");
+}
+
+TEST(two_part_write, on_disk) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("strom-two-part-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  auto fs = make_posix_file_system();
+  two_part_writes(*fs, dir);
+  std::filesystem::remove_all(dir);
+}
+
+// A write budget that ends inside a two-part write tears it there, whichever part it ends in,
+// and counts it as one operation.
+TEST(fault_file_system, a_two_part_write_tears_where_the_budget_ends) {
+  for (int64_t budget : {0, 2, 4, 7, 9}) {
+    auto mem = std::make_shared<memory_file_system>();
+    fault_file_system fs(mem);
+    auto f = fs.open("log", open_mode::create);
+    ASSERT_TRUE(f);
+    fs.fail_writes_after(budget);
+    auto s = (*f)->write_at(0, bytes_of("HEAD"), bytes_of("body!"));
+    if (budget >= 9) {
+      EXPECT_TRUE(s) << budget;
+    } else {
+      ASSERT_FALSE(s) << budget;
+      EXPECT_EQ(s.error().code(), errc::injected_fault);
+    }
+    auto size = (*f)->size();
+    ASSERT_TRUE(size);
+    EXPECT_EQ(*size, static_cast<uint64_t>(std::min<int64_t>(budget, 9))) << budget;
+    std::string back(*size, '\0');
+    ASSERT_TRUE((*f)->read_exact(0, std::as_writable_bytes(std::span(back))));
+    EXPECT_EQ(back, std::string("HEADbody!").substr(0, back.size())) << budget;
+  }
+  // One operation: the second of two allowed operations is the write after it.
+  auto mem = std::make_shared<memory_file_system>();
+  fault_file_system fs(mem);
+  auto f = fs.open("log", open_mode::create);
+  ASSERT_TRUE(f);
+  fs.fail_one_op_after(1);
+  EXPECT_TRUE((*f)->write_at(0, bytes_of("HEAD"), bytes_of("body!")));
+  EXPECT_FALSE((*f)->write_at(9, bytes_of("more")));
 }
 
 TEST(fault_file_system, one_transient_error) {

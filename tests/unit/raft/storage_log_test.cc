@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -377,6 +378,42 @@ TEST(StorageLog, AFollowerAppendThatDoesNotContinueTheLogIsRefused) {
   EXPECT_FALSE(s.append(std::nullopt, {bad}).has_value());
   EXPECT_EQ(s.last_index(), raft_index(2));
   EXPECT_EQ(s.next_kafka_offset(), kafka_offset(2));
+}
+
+// A data entry is stored stamped with its Kafka offset and term, and the entry itself (which
+// the node keeps, and sends to followers as the producer sent it) is left as it came; a
+// damaged payload is refused without a write.
+TEST(StorageLog, ADataEntryIsStoredStampedAndLeftAsItCame) {
+  raft_disk disk(initial_snapshot());
+  auto& s = disk.store();
+  auto first = make_entry(raft_index(1), term(3), entry_kind::data, kafka_offset(0), 2, 1);
+  auto second = make_entry(raft_index(3), term(3), entry_kind::data, kafka_offset(2), 4, 2);
+  const auto sent = second.payload;
+  ASSERT_TRUE(s.append(std::nullopt, {first, second}).has_value());
+  EXPECT_EQ(second.payload, sent);
+  auto stored = disk.log().read_entries(model::raft_index(2), size_t{1} << 20);
+  ASSERT_TRUE(stored) << stored.error().message();
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ(stored->front().header.base_offset, 2);
+  EXPECT_EQ(stored->front().header.partition_leader_epoch, 3);
+  ASSERT_EQ(stored->front().bytes.size(), sent.size());
+  auto h = model::decode_header(stored->front().bytes);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->base_offset, 2);
+  EXPECT_EQ(h->partition_leader_epoch, 3);
+  EXPECT_TRUE(std::equal(sent.begin() + model::batch_layout::header_size, sent.end(),
+                         stored->front().bytes.begin() + model::batch_layout::header_size));
+  // Read back as an entry, it is what was appended.
+  auto back = s.entries(raft_index(3), size_t{1} << 20);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back.front(), second);
+
+  auto damaged = make_entry(raft_index(7), term(3), entry_kind::data, kafka_offset(6), 2, 3);
+  damaged.payload.back() ^= std::byte{1};
+  auto r = s.append(std::nullopt, {damaged});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(s.last_index(), raft_index(6));
+  EXPECT_EQ(disk.log().log_end().value(), 6);
 }
 
 TEST(StorageLog, ConfigurationEncodingRoundTripsAndRefusesDamage) {
