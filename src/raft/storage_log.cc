@@ -199,8 +199,8 @@ result<entry> storage_log_store::to_entry(storage::log::raft_entry stored) const
   if (!h.is_internal()) {
     e.kind = entry_kind::data;
     e.kafka_count = static_cast<int32_t>(h.offset_count());
+    unstamp(stored.bytes);
     e.payload = std::move(stored.bytes);  // read for this entry: taken, not copied
-    unstamp(e.payload);
     return e;
   }
   auto payload = std::span(stored.bytes).subspan(model::batch_layout::header_size);
@@ -218,7 +218,7 @@ result<entry> storage_log_store::to_entry(storage::log::raft_entry stored) const
     }
     case model::internal_kind::prefix_truncate:
       e.kind = entry_kind::log_start;
-      e.payload.assign(payload.begin(), payload.end());
+      e.payload = std::vector<std::byte>(payload.begin(), payload.end());
       break;
     default:
       return error(errc::invalid_argument,
@@ -274,7 +274,7 @@ status storage_log_store::append_one(const entry& e) {
     payload = encode_configuration(*e.config);
   } else if (e.kind == entry_kind::log_start) {
     kind = model::internal_kind::prefix_truncate;
-    payload = e.payload;
+    payload = e.payload.to_vector();
   }
   auto bytes = model::make_internal_entry(kind, model::kafka_next_offset(e.kafka_base.value()),
                                           epoch, clk_.now_ms(), payload, to_log(e.index));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strom/base/strong_type.h"
+#include "strom/bytes/shared_bytes.h"
 
 namespace strom::raft {
 
@@ -74,8 +75,9 @@ struct entry {
   int32_t kafka_count = 0;
   /// configuration only: the new member set.
   std::optional<raft::configuration> config;
-  /// data: the batch's bytes, opaque to Raft.
-  std::vector<std::byte> payload;
+  /// data: the batch's bytes, opaque to Raft; log_start: the new log start. Shared: copies of
+  /// an entry (in the unstable entries, in the appends to each follower) hold the same bytes.
+  bytes::shared_bytes payload;
 
   [[nodiscard]] int64_t span() const { return kind == entry_kind::data ? kafka_count : 1; }
   [[nodiscard]] raft_index last() const { return raft_index(index.value() + span() - 1); }

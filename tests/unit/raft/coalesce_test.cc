@@ -10,7 +10,7 @@ entry data(int64_t index, int64_t term, size_t bytes = 10) {
   e.index = raft_index(index);
   e.term = raft::term(term);
   e.kafka_count = 1;
-  e.payload.assign(bytes, std::byte{0x5a});
+  e.payload = std::vector<std::byte>(bytes, std::byte{0x5a});
   return e;
 }
 

@@ -44,8 +44,9 @@ entry make_entry(raft_index index, term t, entry_kind kind, kafka_offset kafka, 
     e.config = three();
     e.config->learners.insert(node_id(static_cast<int32_t>(4 + id % 3)));
   } else if (kind == entry_kind::log_start) {
-    e.payload.resize(8);
-    bytes::write_be<int64_t>(e.payload.data(), static_cast<int64_t>(id));
+    std::vector<std::byte> start(8);
+    bytes::write_be<int64_t>(start.data(), static_cast<int64_t>(id));
+    e.payload = std::move(start);
   }
   return e;
 }
@@ -409,7 +410,9 @@ TEST(StorageLog, ADataEntryIsStoredStampedAndLeftAsItCame) {
   EXPECT_EQ(back.front(), second);
 
   auto damaged = make_entry(raft_index(7), term(3), entry_kind::data, kafka_offset(6), 2, 3);
-  damaged.payload.back() ^= std::byte{1};
+  auto bad_bytes = damaged.payload.to_vector();
+  bad_bytes.back() ^= std::byte{1};
+  damaged.payload = std::move(bad_bytes);
   auto r = s.append(std::nullopt, {damaged});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(s.last_index(), raft_index(6));

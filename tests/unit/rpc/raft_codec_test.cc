@@ -31,7 +31,7 @@ message full_append() {
   d.kind = entry_kind::data;
   d.kafka_base = kafka_offset(30);
   d.kafka_count = 3;
-  d.payload = {std::byte{9}, std::byte{8}, std::byte{7}};
+  d.payload = std::vector<std::byte>{std::byte{9}, std::byte{8}, std::byte{7}};
   entry c;
   c.index = raft_index(46);
   c.term = term(7);
@@ -43,8 +43,8 @@ message full_append() {
   ls.term = term(7);
   ls.kind = entry_kind::log_start;
   ls.kafka_base = kafka_offset(33);
-  ls.payload = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
-                std::byte{0}, std::byte{0}, std::byte{0}, std::byte{31}};
+  ls.payload = std::vector<std::byte>{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
+                                      std::byte{0}, std::byte{0}, std::byte{0}, std::byte{31}};
   m.entries = {ts, d, c, ls};
   return m;
 }

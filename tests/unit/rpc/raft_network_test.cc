@@ -278,7 +278,7 @@ TEST_F(RaftNetworkTest, ABurstOfLargeAppendsOfManyGroupsLeavesInFramesThePeerQue
     e.index = raft_index(1);
     e.term = raft::term(1);
     e.kafka_count = 1;
-    e.payload.assign(1 << 20, std::byte{7});
+    e.payload = std::vector<std::byte>(1 << 20, std::byte{7});
     m.entries.push_back(std::move(e));
     from.net->group(g).send(m);
   }
