@@ -278,7 +278,7 @@ status segment::append(std::span<const std::byte> head, std::span<const std::byt
                next_.value());
   const size_t bytes = head.size() + body.size();
   STROM_ASSERT(size_ + bytes <= UINT32_MAX, "segment position overflow");
-  STROM_TRY(body.empty() ? log_->write_at(size_, head) : log_->write_at(size_, head, body));
+  STROM_TRY(log_->write_at(size_, head, body));
   maybe_index(h, size_);
   remember(h, size_);
   size_ += bytes;
