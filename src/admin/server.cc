@@ -19,6 +19,7 @@
 
 #include "strom/base/json.h"
 #include "strom/base/logging.h"
+#include "strom/base/thread_name.h"
 #include "strom/metrics/metrics.h"
 #include "strom/net/server.h"
 #include "strom/net/tls.h"
@@ -820,6 +821,7 @@ void server::start() {
   asio::co_spawn(i.io, i.accept_loop(), asio::detached);
   i.thread = std::thread([&i, node = i.src.node_id] {
     logging::set_thread_node(node);
+    set_thread_name("http");
     i.io.run();
   });
   lg().info("admin API on {}://{}:{}", i.opts.tls ? "https" : "http", i.opts.host, port());

@@ -1,17 +1,19 @@
 #include "strom/base/blocking_pool.h"
 
 #include "strom/base/logging.h"
+#include "strom/base/thread_name.h"
 
 namespace strom {
 
-blocking_pool::blocking_pool(size_t threads) {
+blocking_pool::blocking_pool(size_t threads, std::string name) {
   if (threads == 0)
     threads = 1;
   // The threads log for the node of the thread that made the pool (its broker's).
   auto node = logging::thread_node();
   for (size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, node] {
+    threads_.emplace_back([this, node, name] {
       logging::set_thread_node(node);
+      set_thread_name(name);
       run();
     });
   }

@@ -1,6 +1,7 @@
 #include "strom/base/clock.h"
 
 #include "strom/base/logging.h"
+#include "strom/base/thread_name.h"
 
 namespace strom {
 namespace {
@@ -99,6 +100,7 @@ size_t manual_clock::pending() const {
 thread_timer_clock::thread_timer_clock()
     : thread_([this, node = logging::thread_node()] {
         logging::set_thread_node(node);  // the node of the broker that made it
+        set_thread_name("timer");
         run();
       }) {}
 

@@ -381,7 +381,7 @@ struct controller::impl : std::enable_shared_from_this<impl> {
 
 status controller::impl::open() {
   STROM_TRY(fs->create_directories(o.dir));
-  flush_pool = std::make_unique<blocking_pool>(1);
+  flush_pool = std::make_unique<blocking_pool>(1, "ctl-flush");
   storage::log_config cfg;
   cfg.segment_bytes = o.segment_bytes;
   cfg.retention_ms = -1;

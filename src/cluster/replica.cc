@@ -3,6 +3,7 @@
 // group decides what commits, and the high watermark is the committed Kafka offset.
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "strom/bytes/endian.h"
 #include "strom/cluster/partition.h"
 #include "strom/cluster/topic_table.h"
+#include "strom/metrics/metrics.h"
 #include "strom/model/record_batch.h"
 #include "strom/net/await.h"
 #include "strom/raft/node.h"
@@ -390,7 +392,13 @@ void replica_state::maybe_flush() {
   if (flushing || failed || !store->dirty())
     return;
   flushing = true;
-  store->begin_flush([w = weak_from_this(), io = opts.io](status s) {
+  // Timed like a partition's own flush (partition::flush_async): from asking to completion.
+  // The registry outlives the partition (the broker owns it); the completion may not.
+  auto* latency = &part.metrics_.flush_latency();
+  store->begin_flush([w = weak_from_this(), io = opts.io, latency,
+                      asked = std::chrono::steady_clock::now()](status s) {
+    latency->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
     asio::post(*io, [w, s = std::move(s)] {
       auto self = w.lock();
       if (!self || self->destroyed)

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
+
+#include "strom/base/thread_name.h"
 
 namespace strom::net {
 
@@ -60,6 +63,7 @@ void shard_runtime::start() {
     threads_.emplace_back([this, i] {
       this_runtime = this;
       this_shard = i;
+      set_thread_name("shard-" + std::to_string(i));
       contexts_[i]->run();
       this_runtime = nullptr;
     });

@@ -39,10 +39,10 @@ std::string log_manager::marker_name(const model::ntp& name, std::string_view su
 
 log_manager::log_manager(options opts)
     : opts_(std::move(opts)),
-      pool_(std::make_unique<blocking_pool>(opts_.flush_threads)),
+      pool_(std::make_unique<blocking_pool>(opts_.flush_threads, "flush")),
       files_(std::make_unique<file_cache>(opts_.max_open_segment_files)),
-      writeback_pool_(std::make_unique<blocking_pool>(1)),
-      compaction_pool_(std::make_unique<blocking_pool>(1)) {}
+      writeback_pool_(std::make_unique<blocking_pool>(1, "writeback")),
+      compaction_pool_(std::make_unique<blocking_pool>(1, "compaction")) {}
 
 log_manager::~log_manager() = default;
 

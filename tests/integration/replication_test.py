@@ -1006,11 +1006,24 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
 
     def test_every_replica_holds_the_records_and_a_new_leader_serves_them(self):
         """acks=all records are on every replica: with the leader gone, another serves them
-        all, with a leader epoch above the old one."""
+        all, with a leader epoch above the old one. Every replica's flushes of them are timed
+        in its strom_storage_flush_latency_seconds."""
         topic = "mirrored"
         leaders = self.create(topic, 1)
         old_leader, old_epoch = leaders[0]
+
+        def flushes():
+            out = {}
+            for n, node in self.cluster.nodes.items():
+                m = re.search(r"^strom_storage_flush_latency_seconds_count (\S+)$",
+                              node.metrics(), re.M)
+                out[n] = float(m.group(1)) if m else 0.0
+            return out
+        before = flushes()
         self.write_acked(topic, [b"v%d" % i for i in range(100)])
+        self.cluster.wait_until(
+            lambda: all(c > before[n] for n, c in flushes().items()),
+            "every replica's flush of the acknowledged records timed")
         self.cluster.nodes[old_leader].kill()
         leaders = self.wait_leaders(topic, 1, exclude=(old_leader,))
         self.assertGreater(leaders[0][1], old_epoch)

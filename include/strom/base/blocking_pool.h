@@ -4,6 +4,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -17,7 +18,8 @@ namespace strom {
 /// Its threads log for the node of the thread that constructed it (logging::thread_node).
 class blocking_pool final : public task_executor {
  public:
-  explicit blocking_pool(size_t threads);
+  /// `name` names its threads (set_thread_name).
+  blocking_pool(size_t threads, std::string name);
   /// Runs every queued task, then joins the threads.
   ~blocking_pool() override;
   blocking_pool(const blocking_pool&) = delete;

@@ -147,7 +147,7 @@ class log_manager {
   bool all_clean_ = true;
   bool shut_down_ = false;  ///< shutdown() ran
   // Last: destroyed (its queue run, its thread joined) while the logs still exist.
-  std::unique_ptr<blocking_pool> admin_pool_ = std::make_unique<blocking_pool>(1);
+  std::unique_ptr<blocking_pool> admin_pool_ = std::make_unique<blocking_pool>(1, "admin");
 };
 
 }  // namespace strom::storage

@@ -96,7 +96,7 @@ class partition_test : public ::testing::Test {
   std::shared_ptr<io::memory_file_system> mem_ = std::make_shared<io::memory_file_system>();
   std::shared_ptr<io::fault_file_system> fs_ = std::make_shared<io::fault_file_system>(mem_);
   manual_clock clock_;
-  blocking_pool pool_{1};
+  blocking_pool pool_{1, "flush"};
   std::shared_ptr<storage::log_dir> dir_ = std::make_shared<storage::log_dir>("data");
   model::ntp name_{"t", model::partition_id(0)};
   storage::log_config cfg_;

@@ -4,6 +4,7 @@
 #include "strom/net/shard_runtime.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -50,6 +51,15 @@ TEST_F(shard_runtime_test, InvokeOnRunsOnTheShardAndResumesTheCallerOnItsOwn) {
   auto [ran_on, resumed_on] = rt.run_on(0, body);
   EXPECT_EQ(ran_on, 2u);
   EXPECT_EQ(resumed_on, 0u);
+}
+
+TEST_F(shard_runtime_test, ShardThreadsAreNamedAfterTheirShard) {
+  auto fn = [] {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return std::string(name);
+  };
+  EXPECT_EQ(rt.run_on(1, fn), "strom-shard-1");
 }
 
 TEST_F(shard_runtime_test, InvokeOnAwaitsACoroutineAndCarriesAnyValueType) {

@@ -85,7 +85,7 @@ class log_fixture : public ::testing::Test {
   std::shared_ptr<io::memory_file_system> mem_ = std::make_shared<io::memory_file_system>();
   std::shared_ptr<io::fault_file_system> fs_ = std::make_shared<io::fault_file_system>(mem_);
   manual_clock clock_;
-  blocking_pool pool_{1};
+  blocking_pool pool_{1, "flush"};
   /// Runs the flush rounds instead of pool_ when manual_flush_ is set before open_log():
   /// the test completes flushes with manual_.run_one() / run_all().
   manual_executor manual_;
