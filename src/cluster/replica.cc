@@ -133,8 +133,14 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
     return ticked_at != std::chrono::steady_clock::time_point{} &&
            now - ticked_at > opts.tick * lease_ticks();
   }
-  /// Entries not yet known committed: last Raft index -> the Kafka offset after the entry.
-  std::map<raft_index, model::kafka_next_offset> pending;
+  /// An entry not yet known committed: the Kafka offset after it, and when this replica
+  /// appended it as the leader (none: as a follower).
+  struct pending_entry {
+    model::kafka_next_offset next;
+    std::optional<std::chrono::steady_clock::time_point> led_at;
+  };
+  /// Entries not yet known committed, by last Raft index.
+  std::map<raft_index, pending_entry> pending;
   /// acks=all writers by the Raft index of their entry.
   struct waiter {
     raft::term term;
@@ -229,8 +235,13 @@ void replica_state::on_appended(std::optional<raft_index> truncate_from,
                 s.error().message());
   }
   auto now = part.clock_.now_ms();
+  // Timed for strom_replication_commit_latency_seconds: an entry this replica appended as the
+  // leader (its own proposals; a follower's come from the leader's appends).
+  std::optional<std::chrono::steady_clock::time_point> led_at;
+  if (core->role() == raft::role::leader)
+    led_at = std::chrono::steady_clock::now();
   for (const auto& e : es) {
-    pending[e.last()] = model::kafka_next_offset(e.next_kafka_offset().value());
+    pending[e.last()] = {model::kafka_next_offset(e.next_kafka_offset().value()), led_at};
     if (auto x = log_start_of(e))
       log_starts[e.index] = *x;
     if (e.kind != raft::entry_kind::data || truncate_from)
@@ -247,9 +258,17 @@ void replica_state::on_appended(std::optional<raft_index> truncate_from,
 void replica_state::on_commit(raft_index c) {
   std::optional<model::kafka_next_offset> hw;
   bool exact = false;
+  std::optional<std::chrono::steady_clock::time_point> now;
   while (!pending.empty() && pending.begin()->first <= c) {
-    hw = pending.begin()->second;
+    const auto& p = pending.begin()->second;
+    hw = p.next;
     exact = pending.begin()->first == c;
+    if (p.led_at) {
+      if (!now)
+        now = std::chrono::steady_clock::now();
+      part.metrics_.commit_latency().Observe(
+          std::chrono::duration<double>(*now - *p.led_at).count());
+    }
     pending.erase(pending.begin());
   }
   if (!exact && c >= store->first_index() && c <= store->last_index()) {

@@ -65,6 +65,14 @@ struct registry::state {
           .Help("Time from asking for a log flush (fsync) to its completion")
           .Register(prom)
           .Add({}, latency_buckets());
+  prometheus::Histogram& commit =
+      prometheus::BuildHistogram()
+          .Name("strom_replication_commit_latency_seconds")
+          .Help(
+              "Leader of a replicated partition: time from appending an entry to its commit "
+              "(held, and flushed unless write caching, on a majority)")
+          .Register(prom)
+          .Add({}, latency_buckets());
   prometheus::Counter& rebalances = prometheus::BuildCounter()
                                         .Name("strom_group_rebalances_total")
                                         .Help("Consumer-group generations formed")
@@ -148,6 +156,10 @@ size_t registry::topic_series_count() const {
 
 prometheus::Histogram& registry::flush_latency() {
   return state_->flush;
+}
+
+prometheus::Histogram& registry::commit_latency() {
+  return state_->commit;
 }
 
 prometheus::Counter& registry::rebalances() {

@@ -1007,23 +1007,26 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
     def test_every_replica_holds_the_records_and_a_new_leader_serves_them(self):
         """acks=all records are on every replica: with the leader gone, another serves them
         all, with a leader epoch above the old one. Every replica's flushes of them are timed
-        in its strom_storage_flush_latency_seconds."""
+        in its strom_storage_flush_latency_seconds, and their commit on the leader in its
+        strom_replication_commit_latency_seconds."""
         topic = "mirrored"
         leaders = self.create(topic, 1)
         old_leader, old_epoch = leaders[0]
 
-        def flushes():
+        def counts(histogram):
             out = {}
             for n, node in self.cluster.nodes.items():
-                m = re.search(r"^strom_storage_flush_latency_seconds_count (\S+)$",
-                              node.metrics(), re.M)
+                m = re.search(rf"^{histogram}_count (\S+)$", node.metrics(), re.M)
                 out[n] = float(m.group(1)) if m else 0.0
             return out
-        before = flushes()
+        flushes = "strom_storage_flush_latency_seconds"
+        commits = "strom_replication_commit_latency_seconds"
+        before, commits_before = counts(flushes), counts(commits)
         self.write_acked(topic, [b"v%d" % i for i in range(100)])
         self.cluster.wait_until(
-            lambda: all(c > before[n] for n, c in flushes().items()),
+            lambda: all(c > before[n] for n, c in counts(flushes).items()),
             "every replica's flush of the acknowledged records timed")
+        self.assertGreater(counts(commits)[old_leader], commits_before[old_leader])
         self.cluster.nodes[old_leader].kill()
         leaders = self.wait_leaders(topic, 1, exclude=(old_leader,))
         self.assertGreater(leaders[0][1], old_epoch)

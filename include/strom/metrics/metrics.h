@@ -60,6 +60,9 @@ class registry {
 
   /// Time from asking for a flush to its completion (`strom_storage_flush_latency_seconds`).
   prometheus::Histogram& flush_latency();
+  /// Leader of a replicated partition: time from appending an entry to its commit
+  /// (`strom_replication_commit_latency_seconds`).
+  prometheus::Histogram& commit_latency();
   /// Completed rebalances (`strom_group_rebalances_total`).
   prometheus::Counter& rebalances();
   /// SASL authentications that succeeded or failed (`strom_sasl_authentications_total`).
