@@ -1,8 +1,7 @@
 #include <gtest/gtest.h>
-
-#include <atomic>
 #include <pthread.h>
 
+#include <atomic>
 #include <future>
 #include <string>
 #include <thread>
