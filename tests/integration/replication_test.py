@@ -124,54 +124,64 @@ class ClusterHelpers:
         finally:
             consumer.close()
 
-    def write_through(self, topic, partitions, total, fault, rounds, skip=0):
-        """An idempotent acks=all producer writes `total` values over `partitions` while
-        `fault(k, leaders)` runs `rounds` times, each after some writes were acknowledged (the
-        first `skip` records of partition 0 were there before); then
-        every acknowledged value is read back exactly once, in the order sent, at contiguous
-        offsets. Returns the producer's delivery errors."""
+    def produce_through(self, topic, messages, fault, rounds, config=None, every=200,
+                        pause=0.02, gap=200):
+        """An idempotent acks=all producer (`config` added) writes `messages` (dicts of
+        produce()'s arguments) to `topic`, pausing `pause` s every `every` messages, while
+        `fault(k, leaders)` runs `rounds` times, each once `gap` more writes were acknowledged.
+        Checks every write was acknowledged; returns {index in messages: (partition, offset)}."""
         from confluent_kafka import Producer
-        acked = {}  # value -> (partition, offset)
+        acked = {}
         failed = []
         producer = Producer({"bootstrap.servers": self.cluster.bootstrap(),
                              "enable.idempotence": True, "acks": "all",
                              "message.timeout.ms": 120000, "linger.ms": 5,
-                             "topic.metadata.refresh.interval.ms": 1000})
-
-        def on_delivery(err, msg):
-            if err is None:
-                acked[msg.value()] = (msg.partition(), msg.offset())
-            else:
-                failed.append(err)
+                             "topic.metadata.refresh.interval.ms": 1000, **(config or {})})
 
         def produce():
-            for i in range(total):
+            for i, m in enumerate(messages):
+                def on_delivery(err, msg, i=i):
+                    if err is None:
+                        acked[i] = (msg.partition(), msg.offset())
+                    else:
+                        failed.append(err)
                 while True:
                     try:
-                        producer.produce(topic, value=b"m%06d" % i, partition=i % partitions,
-                                         on_delivery=on_delivery)
+                        producer.produce(topic, on_delivery=on_delivery, **m)
                         break
                     except BufferError:
                         producer.poll(0.1)
                 producer.poll(0)
-                if i % 200 == 0:
-                    time.sleep(0.02)  # spread the load over the faults
+                if i % every == 0:
+                    time.sleep(pause)  # spread the load over the faults
             producer.flush(180)
 
+        partitions = 1 + max(m["partition"] for m in messages)
         writer = threading.Thread(target=produce)
         writer.start()
         try:
             for k in range(rounds):
                 leaders = self.wait_leaders(topic, partitions)
                 before = len(acked)
-                self.cluster.wait_until(lambda: len(acked) > before + 200 or not writer.is_alive(),
+                self.cluster.wait_until(lambda: len(acked) > before + gap or not writer.is_alive(),
                                         "writes before a fault")
                 fault(k, leaders)
         finally:
             writer.join(240)
         self.assertFalse(writer.is_alive(), "the producer did not finish")
         self.assertEqual(failed, [])
-        self.assertEqual(len(acked), total)
+        self.assertEqual(len(acked), len(messages))
+        return acked
+
+    def write_through(self, topic, partitions, total, fault, rounds, skip=0):
+        """An idempotent acks=all producer writes `total` values over `partitions` while
+        `fault(k, leaders)` runs `rounds` times, each after some writes were acknowledged (the
+        first `skip` records of partition 0 were there before); then
+        every acknowledged value is read back exactly once, in the order sent, at contiguous
+        offsets."""
+        messages = [{"value": b"m%06d" % i, "partition": i % partitions} for i in range(total)]
+        acked = {messages[i]["value"]: at
+                 for i, at in self.produce_through(topic, messages, fault, rounds).items()}
 
         got = self.consume_all(topic, partitions, total + skip)
         for p in range(partitions):
@@ -185,7 +195,6 @@ class ClusterHelpers:
             self.assertEqual(values, sent, f"partition {p}: not every write, in order")
             for o, v in got[p]:
                 self.assertEqual(acked[v], (p, o))
-        return failed
 
     def transfer_to(self, topic, target):
         """Partition 0 of `topic` led by broker `target` (the admin API's transfer)."""
@@ -258,7 +267,7 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         has every codec) once, in order, at its acknowledged offset, with its key and
         headers."""
         import random
-        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka import Consumer, TopicPartition
         partitions = 2
         rnd = random.Random(7)
         sizes = [0, 1, 100, 1000, 16384, 100000, 500000, 900000]
@@ -276,50 +285,17 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
 
             def headers(i):
                 return [("h", b"x" * (i % 3))]
-            acked, failed = {}, []
-            producer = Producer({"bootstrap.servers": self.cluster.bootstrap(),
-                                 "enable.idempotence": True, "acks": "all",
-                                 "compression.type": codec, "linger.ms": 5,
-                                 "message.max.bytes": 1000000, "message.timeout.ms": 120000,
-                                 "topic.metadata.refresh.interval.ms": 1000})
 
-            def on_delivery(err, msg):
-                if err is None:
-                    acked[int(msg.value()[:6])] = (msg.partition(), msg.offset())
-                else:
-                    failed.append(err)
-
-            def produce():
-                for i, v in enumerate(values):
-                    while True:
-                        try:
-                            producer.produce(topic, value=v, key=key(i), headers=headers(i),
-                                             partition=i % partitions, on_delivery=on_delivery)
-                            break
-                        except BufferError:
-                            producer.poll(0.1)
-                    producer.poll(0)
-                    if i % 50 == 0:
-                        time.sleep(0.05)  # spread the writes over the kills
-                producer.flush(180)
-            writer = threading.Thread(target=produce)
-            writer.start()
-            try:
-                for k in range(3):
-                    leaders = self.wait_leaders(topic, partitions)
-                    before = len(acked)
-                    self.cluster.wait_until(
-                        lambda: len(acked) > before + 30 or not writer.is_alive(),
-                        "writes before a kill")
-                    victim = leaders[k % partitions][0]
-                    self.cluster.nodes[victim].kill()
-                    self.wait_leaders(topic, partitions, exclude=(victim,))
-                    self.cluster.nodes[victim].start()
-            finally:
-                writer.join(240)
-            self.assertFalse(writer.is_alive(), f"{codec}: the producer did not finish")
-            self.assertEqual(failed, [], codec)
-            self.assertEqual(len(acked), len(values), codec)
+            def kill_leader(k, leaders):
+                victim = leaders[k % partitions][0]
+                self.cluster.nodes[victim].kill()
+                self.wait_leaders(topic, partitions, exclude=(victim,))
+                self.cluster.nodes[victim].start()
+            messages = [{"value": v, "key": key(i), "headers": headers(i),
+                         "partition": i % partitions} for i, v in enumerate(values)]
+            acked = self.produce_through(
+                topic, messages, kill_leader, 3, every=50, pause=0.05, gap=30,
+                config={"compression.type": codec, "message.max.bytes": 1000000})
 
             consumer = Consumer({"bootstrap.servers": self.cluster.bootstrap(),
                                  "group.id": f"reader-{codec}", "enable.auto.commit": False})

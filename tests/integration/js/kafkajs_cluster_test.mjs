@@ -1,8 +1,10 @@
 // kafkajs against three real stromd processes from config/cluster (free ports, temporary data
 // directories): a 6-partition topic created through one broker, produced to through another
 // and read back exactly once by a consumer group bootstrapped from the third, whose coordinator
-// may be any of them. Run with: node --test kafkajs_cluster_test.mjs (STROMD names the broker
-// binary, STROM_SOURCE_DIR the repository).
+// may be any of them; then a group of a replicated topic keeps consuming, and its committed
+// progress, while each broker in turn (its coordinator among them) is killed (-9) and
+// restarted. Run with: node --test kafkajs_cluster_test.mjs (STROMD names the broker binary,
+// STROM_SOURCE_DIR the repository).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -35,19 +37,35 @@ before(async () => {
     text = text.replace(`./data/node-${n}`, join(work, 'data'));
     const config = join(work, 'broker.yaml');
     writeFileSync(config, text);
-    const proc = spawn(process.env.STROMD, ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const node = { proc, out: '', port: ports[n].kafka };
-    proc.stderr.on('data', (d) => { node.out += d; });
-    nodes[n] = node;
+    nodes[n] = { config, port: ports[n].kafka };
+    start(n);
   }
-  for (const node of Object.values(nodes)) {
-    const deadline = Date.now() + 30000;
-    while (!node.out.includes('stromd started')) {
-      if (Date.now() > deadline || node.proc.exitCode !== null) throw new Error(`stromd did not start:\n${node.out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  for (const n of [1, 2, 3]) await started(n);
 });
+
+function start(n) {
+  const node = nodes[n];
+  node.out = '';
+  node.proc = spawn(process.env.STROMD, ['--config', node.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  node.proc.stderr.on('data', (d) => { node.out += d; });
+}
+
+async function started(n) {
+  const node = nodes[n];
+  const deadline = Date.now() + 30000;
+  while (!node.out.includes('stromd started')) {
+    if (Date.now() > deadline || node.proc.exitCode !== null) throw new Error(`stromd did not start:\n${node.out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function until(what, pred, ms = 60000) {
+  const deadline = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 after(async () => {
   for (const node of Object.values(nodes)) {
@@ -106,4 +124,66 @@ test('a topic spread over three brokers is written through one and read through 
   await consumer.disconnect();
   assert.equal(got.length, sent.length);
   assert.deepEqual([...new Set(got)].sort(), [...sent].sort());
+});
+
+test('a group keeps consuming, and its committed progress, through kills of every broker', async () => {
+  const everyone = () => new Kafka({ clientId: 'strom-cluster-kill', brokers: [1, 2, 3].map((n) => `127.0.0.1:${nodes[n].port}`),
+    logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
+  const admin = everyone().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'js-kills', numPartitions: 6, replicationFactor: 3 }], waitForLeaders: true });
+  const producer = everyone().producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const total = 3000;
+  for (let i = 0; i < total; i += 100) {
+    await producer.send({ topic: 'js-kills', acks: -1,
+      messages: Array.from({ length: 100 }, (_, j) => ({ key: `k${i + j}`, value: `v${i + j}` })) });
+  }
+  await producer.disconnect();
+
+  // Commits every 100 ms; each message takes a moment, so that the kills fall mid-way.
+  const seen = new Set();
+  let crashes = 0;
+  const consumer = everyone().consumer({ groupId: 'js-kills-group', sessionTimeout: 10000, heartbeatInterval: 1000 });
+  consumer.on(consumer.events.CRASH, () => { crashes += 1; });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'js-kills', fromBeginning: true });
+  await consumer.run({ autoCommitInterval: 100, eachMessage: async ({ message }) => {
+    seen.add(message.value.toString());
+    await new Promise((r) => setTimeout(r, 2));
+  } });
+  for (const n of [1, 2, 3]) {
+    const before = seen.size;
+    await until('reads before a kill', () => seen.size >= Math.min(total, before + 300));
+    nodes[n].proc.kill('SIGKILL');
+    await new Promise((r) => nodes[n].proc.once('exit', r));
+    start(n);
+    await started(n);
+  }
+  await until('every message read', () => seen.size === total, 120000);
+  // Every message read is committed (the last commits land within an interval or two).
+  const ends = await admin.fetchTopicOffsets('js-kills');
+  const committedAll = async () => {
+    const [t] = await admin.fetchOffsets({ groupId: 'js-kills-group', topics: ['js-kills'] });
+    const at = Object.fromEntries(t.partitions.map((p) => [p.partition, p.offset]));
+    return ends.every((e) => at[e.partition] === e.high);
+  };
+  await until('every read committed', committedAll);
+  await consumer.disconnect();
+  assert.equal(crashes, 0);
+  assert.equal(seen.size, total);
+  // The group's progress held: once more, it reads nothing.
+  const again = everyone().consumer({ groupId: 'js-kills-group', sessionTimeout: 10000 });
+  await again.connect();
+  await again.subscribe({ topic: 'js-kills', fromBeginning: true });
+  let reread = 0;
+  let joined = false;
+  again.on(again.events.GROUP_JOIN, () => { joined = true; });
+  await again.run({ eachMessage: async () => { reread += 1; } });
+  await until('the group joined again', () => joined);
+  await new Promise((r) => setTimeout(r, 2000));  // what a rewind would deliver arrives meanwhile
+  await again.disconnect();
+  assert.equal(reread, 0);
+  assert.ok(await committedAll());
+  await admin.disconnect();
 });
