@@ -173,6 +173,16 @@ class ClusterHelpers:
         self.assertEqual(len(acked), len(messages))
         return acked
 
+    def leader_killer(self, topic, partitions):
+        """A fault for produce_through: round k kills (-9) the leader of partition k (modulo
+        `partitions`), waits for the others to name a new one, and restarts it."""
+        def kill_leader(k, leaders):
+            victim = leaders[k % partitions][0]
+            self.cluster.nodes[victim].kill()
+            self.wait_leaders(topic, partitions, exclude=(victim,))
+            self.cluster.nodes[victim].start()
+        return kill_leader
+
     def write_through(self, topic, partitions, total, fault, rounds, skip=0):
         """An idempotent acks=all producer writes `total` values over `partitions` while
         `fault(k, leaders)` runs `rounds` times, each after some writes were acknowledged (the
@@ -251,14 +261,7 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         (-9) and restarted, five times: nothing acknowledged is lost or doubled."""
         topic, partitions = "events", 3
         self.create(topic, partitions)
-
-        def kill_leader(k, leaders):
-            victim = leaders[k % partitions][0]
-            self.cluster.nodes[victim].kill()
-            self.wait_leaders(topic, partitions, exclude=(victim,))
-            self.cluster.nodes[victim].start()
-
-        self.write_through(topic, partitions, 20000, kill_leader, 5)
+        self.write_through(topic, partitions, 20000, self.leader_killer(topic, partitions), 5)
 
     def test_compressed_batches_of_every_size_survive_leader_kills(self):
         """With each codec (and none), an idempotent acks=all producer writes values from 0 B
@@ -285,16 +288,10 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
 
             def headers(i):
                 return [("h", b"x" * (i % 3))]
-
-            def kill_leader(k, leaders):
-                victim = leaders[k % partitions][0]
-                self.cluster.nodes[victim].kill()
-                self.wait_leaders(topic, partitions, exclude=(victim,))
-                self.cluster.nodes[victim].start()
             messages = [{"value": v, "key": key(i), "headers": headers(i),
                          "partition": i % partitions} for i, v in enumerate(values)]
             acked = self.produce_through(
-                topic, messages, kill_leader, 3, every=50, pause=0.05, gap=30,
+                topic, messages, self.leader_killer(topic, partitions), 3, every=50, pause=0.05, gap=30,
                 config={"compression.type": codec, "message.max.bytes": 1000000})
 
             consumer = Consumer({"bootstrap.servers": self.cluster.bootstrap(),
