@@ -88,6 +88,7 @@ cluster::topics_frontend::options topics_frontend_options(const config::broker_c
   o.continuous_balancing = c.cluster_defaults.replication.continuous_balancing;
   o.disk.threshold_percent = c.cluster_defaults.replication.balancing_disk_threshold_percent;
   o.disk.min_bytes = c.cluster_defaults.replication.balancing_disk_min_bytes;
+  o.node_id = c.node.id;
   return o;
 }
 

@@ -282,6 +282,16 @@ awaitable<status> topics_frontend::create_topic_locked(const topic_metadata& req
     t.partitions = opts_.default_partitions;
   if (t.replication_factor == -1)
     t.replication_factor = opts_.default_replication_factor;
+  if (!t.replicas.empty()) {
+    // Before validate(): a list naming a second broker is a bad assignment, not a replication
+    // factor this broker could never have. Every partition of a single node is here, which
+    // the topic records as no replicas.
+    if (auto s = check_assignment(t.replicas, t.replication_factor, 0,
+                                  [this](int32_t id) { return id == opts_.node_id; });
+        !s)
+      co_return s;
+    t.replicas.clear();
+  }
   if (auto s = validate(t, internal); !s)
     co_return s;
   if (table_.snapshot()->contains(t.name))
@@ -376,20 +386,40 @@ awaitable<status> topics_frontend::materialize_delete(const topic_metadata& t) {
   co_return ok();
 }
 
-awaitable<status> topics_frontend::create_partitions(std::string name, int32_t count,
-                                                     bool validate_only) {
+namespace {
+/// A client's placement of the partitions topic `old` gains to reach `count` (after
+/// with_partitions()): one replica list per new partition, each as check_assignment() accepts
+/// for the topic's replication factor.
+status check_new_partitions(const topic_metadata& old, int32_t count,
+                            const std::vector<std::vector<int32_t>>& assignment,
+                            const std::function<bool(int32_t)>& registered) {
+  auto added = static_cast<size_t>(count - old.partitions);
+  if (assignment.size() != added) {
+    return error(topic_errc::invalid_replica_assignment,
+                 fmt::format("{} new partition(s) of topic {}, but {} assignment(s)", added,
+                             old.name, assignment.size()));
+  }
+  return check_assignment(assignment, old.replication_factor, old.partitions, registered);
+}
+}  // namespace
+
+awaitable<status> topics_frontend::create_partitions(
+    std::string name, int32_t count, bool validate_only,
+    std::optional<std::vector<std::vector<int32_t>>> assignment) {
   if (ctl_) {
-    auto op = cluster_create_partitions(std::move(name), count, validate_only);
+    auto op =
+        cluster_create_partitions(std::move(name), count, validate_only, std::move(assignment));
     co_return co_await std::move(op);
   }
   co_await lock_admin();
-  auto s = co_await create_partitions_locked(name, count, validate_only);
+  auto s = co_await create_partitions_locked(name, count, validate_only, assignment);
   unlock_admin();
   co_return s;
 }
 
-awaitable<status> topics_frontend::create_partitions_locked(const std::string& name, int32_t count,
-                                                            bool validate_only) {
+awaitable<status> topics_frontend::create_partitions_locked(
+    const std::string& name, int32_t count, bool validate_only,
+    const std::optional<std::vector<std::vector<int32_t>>>& assignment) {
   auto topics = table_.snapshot();
   auto it = topics->find(name);
   if (it == topics->end())
@@ -399,6 +429,13 @@ awaitable<status> topics_frontend::create_partitions_locked(const std::string& n
   if (!grown)
     co_return grown.error();
   const auto& t = *grown;
+  // Every partition of a single node is here: an assignment can only name this broker, and
+  // there is nothing to record of it.
+  if (assignment) {
+    auto here = [this](int32_t id) { return id == opts_.node_id; };
+    if (auto s = check_new_partitions(old, count, *assignment, here); !s)
+      co_return s;
+  }
   bool internal = is_internal_topic(name);
   if (auto s = check_limits(t, count - old.partitions, internal); !s)
     co_return s;
@@ -1307,6 +1344,60 @@ result<std::vector<std::vector<int32_t>>> place_replicas(const cluster_view& vie
   return out;
 }
 
+status check_assignment(const std::vector<std::vector<int32_t>>& replicas,
+                        int16_t replication_factor, int32_t first,
+                        const std::function<bool(int32_t)>& registered) {
+  for (size_t p = 0; p < replicas.size(); ++p) {
+    const auto& r = replicas[p];
+    auto partition = first + static_cast<int32_t>(p);
+    if (r.empty() || r.size() != static_cast<size_t>(replication_factor)) {
+      return error(topic_errc::invalid_replica_assignment,
+                   fmt::format("partition {}: {} replica(s), where the replication factor is {}",
+                               partition, r.size(), replication_factor));
+    }
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (std::find(r.begin(), r.begin() + static_cast<ptrdiff_t>(i), r[i]) !=
+          r.begin() + static_cast<ptrdiff_t>(i)) {
+        return error(topic_errc::invalid_replica_assignment,
+                     fmt::format("partition {}: broker {} named twice", partition, r[i]));
+      }
+      if (!registered(r[i])) {
+        return error(topic_errc::invalid_replica_assignment,
+                     fmt::format("partition {}: broker {} is not registered", partition, r[i]));
+      }
+    }
+  }
+  return ok();
+}
+
+status check_broker_limit(const cluster_view& view, const std::vector<std::vector<int32_t>>& added,
+                          int64_t max_per_broker) {
+  if (max_per_broker < 0)
+    return ok();
+  std::map<int32_t, int64_t> load;
+  for (const auto& r : added) {
+    for (auto id : r)
+      ++load[id];
+  }
+  for (const auto& [name, t] : *view.topics) {
+    for (const auto& r : t.replicas) {
+      for (auto id : r) {
+        if (auto it = load.find(id); it != load.end())
+          ++it->second;
+      }
+    }
+  }
+  for (const auto& [id, n] : load) {
+    if (n > max_per_broker) {
+      return error(topic_errc::partition_limit,
+                   fmt::format("{} new partition(s) would make {} on broker {}, more than the {} "
+                               "allowed (cluster_defaults.topics.max_partitions_per_broker)",
+                               added.size(), n, id, max_per_broker));
+    }
+  }
+  return ok();
+}
+
 awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool validate_only,
                                                         bool internal) {
   if (is_internal_topic(t.name) && !internal) {
@@ -1325,21 +1416,13 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
   if (view->topics->contains(t.name))
     co_return error(topic_errc::exists, t.name);
   if (!t.replicas.empty()) {
-    // The client's own assignment (CreateTopics assignments): registered brokers, as many as
-    // the replication factor, each once.
-    for (const auto& r : t.replicas) {
-      bool fits = r.size() == static_cast<size_t>(t.replication_factor);
-      for (size_t i = 0; fits && i < r.size(); ++i) {
-        fits = view->brokers.contains(r[i]) &&
-               std::find(r.begin(), r.begin() + static_cast<ptrdiff_t>(i), r[i]) ==
-                   r.begin() + static_cast<ptrdiff_t>(i);
-      }
-      if (!fits) {
-        co_return error(topic_errc::invalid_replication_factor,
-                        "each assignment names registered brokers, once each, as many as the "
-                        "replication factor");
-      }
-    }
+    // The client's own assignment (CreateTopics assignments).
+    auto registered = [&view](int32_t id) { return view->brokers.contains(id); };
+    if (auto s = check_assignment(t.replicas, t.replication_factor, 0, registered); !s)
+      co_return s;
+    auto limit = internal ? -1 : opts_.max_partitions_per_broker;
+    if (auto s = check_broker_limit(*view, t.replicas, limit); !s)
+      co_return s;
   } else {
     auto placed = place_replicas(*view, t.partitions, t.replication_factor,
                                  internal ? -1 : opts_.max_partitions_per_broker);
@@ -1367,8 +1450,9 @@ awaitable<status> topics_frontend::cluster_delete_topic(std::string name) {
   co_return co_await std::move(op);
 }
 
-awaitable<status> topics_frontend::cluster_create_partitions(std::string name, int32_t count,
-                                                             bool validate_only) {
+awaitable<status> topics_frontend::cluster_create_partitions(
+    std::string name, int32_t count, bool validate_only,
+    std::optional<std::vector<std::vector<int32_t>>> assignment) {
   auto synced = sync_view(opts_.catch_up_wait);
   co_await std::move(synced);
   auto view = ctl_->view();
@@ -1379,13 +1463,25 @@ awaitable<status> topics_frontend::cluster_create_partitions(std::string name, i
   if (auto grown = with_partitions(old, count); !grown)
     co_return grown.error();
   bool internal = is_internal_topic(name);
-  auto placed = place_replicas(*view, count - old.partitions, old.replication_factor,
-                               internal ? -1 : opts_.max_partitions_per_broker);
-  if (!placed)
-    co_return placed.error();
+  auto limit = internal ? -1 : opts_.max_partitions_per_broker;
+  std::vector<std::vector<int32_t>> added;
+  if (assignment) {
+    // The client's own assignment (CreatePartitions assignments).
+    auto registered = [&view](int32_t id) { return view->brokers.contains(id); };
+    if (auto s = check_new_partitions(old, count, *assignment, registered); !s)
+      co_return s;
+    if (auto s = check_broker_limit(*view, *assignment, limit); !s)
+      co_return s;
+    added = std::move(*assignment);
+  } else {
+    auto placed = place_replicas(*view, count - old.partitions, old.replication_factor, limit);
+    if (!placed)
+      co_return placed.error();
+    added = std::move(*placed);
+  }
   if (validate_only)
     co_return ok();
-  auto op = submit_and_reconcile(add_partitions_cmd{name, old.id, std::move(*placed)}, name);
+  auto op = submit_and_reconcile(add_partitions_cmd{name, old.id, std::move(added)}, name);
   co_return co_await std::move(op);
 }
 

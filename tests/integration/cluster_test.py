@@ -495,17 +495,92 @@ class ClusterTest(unittest.TestCase):
 
     def test_explicit_assignments_place_partitions_where_asked(self):
         from kafka.admin import KafkaAdminClient, NewTopic
+        # kafka-python's name of 39, Kafka's INVALID_REPLICA_ASSIGNMENT.
+        from kafka.errors import InvalidReplicationAssignmentError
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
         admin = KafkaAdminClient(bootstrap_servers=self.cluster.bootstrap(3),
                                  request_timeout_ms=TIMEOUT * 1000)
         try:
             admin.create_topics([NewTopic("placed", -1, -1,
                                           replica_assignments={0: [2], 1: [2], 2: [1]})])
-            with self.assertRaises(Exception):  # broker 9 does not exist
-                admin.create_topics([NewTopic("nowhere", -1, -1, replica_assignments={0: [9]})])
+            # As Kafka: a broker that does not exist, a broker twice, lists of different
+            # lengths are each INVALID_REPLICA_ASSIGNMENT, and nothing is created.
+            for bad in ({0: [9]}, {0: [1, 2, 99]}, {0: [1, 1, 2]}, {0: [1, 2, 3], 1: [2, 3]}):
+                with self.subTest(bad=bad):
+                    with self.assertRaises(InvalidReplicationAssignmentError):
+                        admin.create_topics([NewTopic("nowhere", -1, -1,
+                                                      replica_assignments=bad)])
+                    with self.assertRaises(InvalidReplicationAssignmentError):
+                        admin.create_topics([NewTopic("nowhere", -1, -1,
+                                                      replica_assignments=bad)],
+                                            validate_only=True)
         finally:
             admin.close()
         self.assertEqual(self.wait_topic("placed", 3), {0: 2, 1: 2, 2: 1})
+        self.assertNotIn("nowhere", kcat_topics(self.cluster.nodes[1].port))
+
+    def metadata_replicas(self, topic):
+        """{partition: replicas} of `topic` if every running broker's Metadata lists the same
+        (the replicas in the order the broker gives them), else None."""
+        from confluent_kafka.admin import AdminClient
+        views = []
+        for node in self.cluster.nodes.values():
+            if not node.running:
+                continue
+            md = AdminClient({"bootstrap.servers": f"127.0.0.1:{node.port}"}).list_topics(
+                topic, timeout=TIMEOUT)
+            t = md.topics.get(topic)
+            if t is None or t.error is not None:
+                return None
+            views.append({p: list(pm.replicas) for p, pm in t.partitions.items()})
+        return views[0] if all(v == views[0] for v in views) else None
+
+    def test_create_partitions_places_new_partitions_where_asked(self):
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient, NewPartitions
+        from kafka.admin import KafkaAdminClient, NewTopic
+        self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")
+        ka = KafkaAdminClient(bootstrap_servers=self.cluster.bootstrap(3),
+                              request_timeout_ms=TIMEOUT * 1000)
+        try:
+            ka.create_topics([NewTopic("grown", -1, -1,
+                                       replica_assignments={0: [1, 2, 3], 1: [3, 1, 2]})])
+        finally:
+            ka.close()
+        self.wait_topic("grown", 2)
+        admin = AdminClient({"bootstrap.servers": self.cluster.bootstrap(2)})
+
+        def grow(count, assignment, validate_only=False):
+            """Raises grown to `count` partitions placed by `assignment`: None, or the
+            error's name."""
+            fs = admin.create_partitions(
+                [NewPartitions("grown", count, replica_assignment=assignment)],
+                validate_only=validate_only, request_timeout=TIMEOUT)
+            try:
+                fs["grown"].result(timeout=TIMEOUT)
+            except KafkaException as e:
+                return e.args[0].name()
+            return None
+
+        bad = {"a broker that does not exist": (3, [[2, 1, 99]]),
+               "a broker twice": (3, [[1, 1, 2]]),
+               "fewer replicas than the replication factor": (3, [[2, 1]]),
+               "more replicas than the replication factor": (3, [[2, 1, 3, 4]]),
+               "more lists than new partitions": (3, [[2, 1, 3], [1, 2, 3]]),
+               "fewer lists than new partitions": (4, [[2, 1, 3]])}
+        for why, (count, assignment) in bad.items():
+            for validate_only in (True, False):
+                with self.subTest(why, validate_only=validate_only):
+                    self.assertEqual(grow(count, assignment, validate_only),
+                                     "INVALID_REPLICA_ASSIGNMENT")
+        self.assertIsNone(grow(3, [[2, 1, 3]], validate_only=True))
+        self.assertEqual(len(self.metadata_replicas("grown")), 2)  # nothing created yet
+        self.assertIsNone(grow(3, [[2, 1, 3]]))
+        self.wait_topic("grown", 3)
+        self.cluster.wait_until(
+            lambda: self.metadata_replicas("grown") == {0: [1, 2, 3], 1: [3, 1, 2],
+                                                        2: [2, 1, 3]},
+            "partition 2 on brokers 2, 1, 3 in every broker's Metadata")
 
     def test_topics_have_ids_in_metadata_and_go_by_id(self):
         self.cluster.wait_until(lambda: self.agreed({1, 2, 3}), "one cluster")

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,20 @@ namespace strom::cluster {
 result<std::vector<std::vector<int32_t>>> place_replicas(const cluster_view& view, int32_t count,
                                                          int16_t replication_factor,
                                                          int64_t max_per_broker);
+
+/// Checks a client's own placement of new partitions (the assignments of CreateTopics and
+/// CreatePartitions), one replica list per partition from partition `first` on: each names
+/// `replication_factor` brokers, each once, every one of them `registered`. Refused with
+/// invalid_replica_assignment, naming the first partition that does not fit.
+status check_assignment(const std::vector<std::vector<int32_t>>& replicas,
+                        int16_t replication_factor, int32_t first,
+                        const std::function<bool(int32_t)>& registered);
+/// Refused with partition_limit when the replicas of `added` (a client's assignment of new
+/// partitions) would give a broker they name more than `max_per_broker` replicas, counting
+/// what the topics of `view` already place on it (< 0: no limit): the limit place_replicas()
+/// keeps to.
+status check_broker_limit(const cluster_view& view, const std::vector<std::vector<int32_t>>& added,
+                          int64_t max_per_broker);
 
 /// The topic admin operations of this node (CreateTopics, DeleteTopics, CreatePartitions,
 /// config changes, auto-creation): checks each request, commits it to the topic files, has
@@ -76,6 +91,9 @@ class topics_frontend {
     /// for this broker to catch up with the controller leader (catch_up) before it goes on
     /// with what the broker has.
     std::chrono::milliseconds catch_up_wait{2000};
+    /// This broker's node.id: on a single node, the one broker a client's replica assignment
+    /// may name.
+    int32_t node_id = 0;
   };
 
   topics_frontend(partition_manager& partitions, topic_store& store, topic_table& table,
@@ -89,14 +107,24 @@ class topics_frontend {
   /// Creates a topic and its partitions. `validate_only` checks without creating. Names
   /// starting with "__" are reserved for the broker's own topics (`internal` = true).
   /// Every check (name, partition limits, configs) happens before any file is created.
+  /// `t.replicas`, when given, is the client's placement of the partitions, checked by
+  /// check_assignment() for `t.replication_factor` (on a single node: this broker alone).
   /// Arguments are taken by value: the coroutine may outlive the caller's objects.
   awaitable<status> create_topic(topic_metadata t, bool validate_only, bool internal = false);
   /// Deletes a topic: its partitions stop serving, its file goes (from then on the topic is
   /// deleted and leaves the table), and its partition directories are renamed to delete
   /// markers and removed. If the file cannot be removed, the topic is served again.
   awaitable<status> delete_topic(std::string name);
-  /// Raises a topic's partition count.
-  awaitable<status> create_partitions(std::string name, int32_t count, bool validate_only);
+  /// Raises a topic's partition count to `count`. `assignment`, when given, places the new
+  /// partitions: one replica list per new partition, the first broker its preferred leader,
+  /// each as check_assignment() accepts for the topic's replication factor (on a single node:
+  /// this broker alone); any other is refused with invalid_replica_assignment and no
+  /// partition is created. Without it, a cluster places them over the live brokers
+  /// (place_replicas). In a cluster either way keeps to max_partitions_per_broker.
+  /// `validate_only` checks without creating.
+  awaitable<status> create_partitions(
+      std::string name, int32_t count, bool validate_only,
+      std::optional<std::vector<std::vector<int32_t>>> assignment = std::nullopt);
   /// Replaces a topic's config overrides; takes effect on every partition without restart.
   awaitable<status> set_topic_configs(std::string name, topic_configs configs, bool validate_only);
 
@@ -253,8 +281,9 @@ class topics_frontend {
   awaitable<status> create_topic_locked(const topic_metadata& requested, bool validate_only,
                                         bool internal);
   awaitable<status> delete_topic_locked(const std::string& name);
-  awaitable<status> create_partitions_locked(const std::string& name, int32_t count,
-                                             bool validate_only);
+  awaitable<status> create_partitions_locked(
+      const std::string& name, int32_t count, bool validate_only,
+      const std::optional<std::vector<std::vector<int32_t>>>& assignment);
   awaitable<status> set_topic_configs_locked(const std::string& name, const topic_configs& configs,
                                              bool validate_only);
 
@@ -311,7 +340,9 @@ class topics_frontend {
   awaitable<void> import_local_topics();
   awaitable<status> cluster_create_topic(topic_metadata t, bool validate_only, bool internal);
   awaitable<status> cluster_delete_topic(std::string name);
-  awaitable<status> cluster_create_partitions(std::string name, int32_t count, bool validate_only);
+  awaitable<status> cluster_create_partitions(
+      std::string name, int32_t count, bool validate_only,
+      std::optional<std::vector<std::vector<int32_t>>> assignment);
   awaitable<status> cluster_set_topic_configs(std::string name, topic_configs configs,
                                               bool validate_only);
   status validate(const topic_metadata& t, bool internal) const;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string>
+#include <vector>
 
 #include "strom/cluster/topics_frontend.h"
 
@@ -68,6 +70,61 @@ TEST(Placement, RefusesWhatTheBrokersCannotHold) {
   ASSERT_TRUE(placed.has_value());
   EXPECT_EQ(count_leaders(*placed), (std::map<int32_t, int>{{1, 2}}));
   EXPECT_TRUE(place_replicas(cluster_view{}, 1, 1, -1).error().is(controller_errc::not_controller));
+}
+
+TEST(Placement, AClientsAssignmentNamesRegisteredBrokersOnceEachAsManyAsTheFactor) {
+  auto v = brokers({{1, {}}, {2, {}}, {3, {}}});
+  v.brokers.at(3).fenced = true;  // down, but registered: it may be named
+  auto registered = [&v](int32_t id) { return v.brokers.contains(id); };
+  EXPECT_TRUE(check_assignment({{2, 1, 3}, {3, 2, 1}}, 3, 0, registered));
+  EXPECT_TRUE(check_assignment({}, 3, 0, registered));
+  auto refusal = [&](const std::vector<std::vector<int32_t>>& replicas, int32_t first) {
+    auto s = check_assignment(replicas, 3, first, registered);
+    EXPECT_FALSE(s);
+    if (s)
+      return std::string();
+    EXPECT_TRUE(s.error().is(topic_errc::invalid_replica_assignment)) << s.error().message();
+    return s.error().message();
+  };
+  EXPECT_EQ(refusal({{1, 2, 99}}, 0),
+            "invalid replica assignment: partition 0: broker 99 is not registered");
+  EXPECT_EQ(refusal({{1, 1, 2}}, 0),
+            "invalid replica assignment: partition 0: broker 1 named twice");
+  EXPECT_EQ(
+      refusal({{1, 2, 3}, {2, 3}}, 0),
+      "invalid replica assignment: partition 1: 2 replica(s), where the replication factor is 3");
+  EXPECT_EQ(
+      refusal({{1, 2, 3}, {2, 3, 1, 4}}, 0),
+      "invalid replica assignment: partition 1: 4 replica(s), where the replication factor is 3");
+  EXPECT_EQ(
+      refusal({{}}, 0),
+      "invalid replica assignment: partition 0: 0 replica(s), where the replication factor is 3");
+  // New partitions of a topic are named by their index in it.
+  EXPECT_EQ(refusal({{1, 2, 3}, {3, 2, 7}}, 4),
+            "invalid replica assignment: partition 5: broker 7 is not registered");
+  // A list is never empty, whatever the factor it is checked against.
+  EXPECT_FALSE(check_assignment({{}}, 0, 0, registered));
+}
+
+TEST(Placement, AClientsAssignmentKeepsToThePerBrokerLimit) {
+  auto v = brokers({{1, {}}, {2, {}}, {3, {}}});
+  auto topics = std::make_shared<topic_map>();
+  topic_metadata t;
+  t.name = "old";
+  t.partitions = 3;
+  t.replicas = {{1, 2}, {1, 3}, {3, 1}};  // three on broker 1, two on 3, one on 2
+  (*topics)["old"] = t;
+  v.topics = topics;
+  EXPECT_TRUE(check_broker_limit(v, {{2, 3}, {3, 2}}, 4));
+  auto s = check_broker_limit(v, {{2, 1}, {1, 2}}, 4);
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().is(topic_errc::partition_limit));
+  EXPECT_NE(s.error().message().find("make 5 on broker 1"), std::string::npos)
+      << s.error().message();
+  EXPECT_TRUE(check_broker_limit(v, {{2, 1}, {1, 2}}, -1));  // no limit
+  // Only the brokers the assignment names count: one above the limit already does not stop
+  // partitions placed elsewhere.
+  EXPECT_TRUE(check_broker_limit(v, {{2}}, 2));
 }
 
 }  // namespace

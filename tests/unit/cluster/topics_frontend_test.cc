@@ -2,8 +2,8 @@
 // table and shard runtime on an in-memory file system: name lengths up to Kafka's 249 characters,
 // partition limits, crash safety at every step of create, delete and create-partitions (the memory
 // file system's crash() after an injected failure), transient failures rolled back, concurrent
-// changes of one name, the file work kept off the shard threads, and the table fed in
-// revision order.
+// changes of one name, the file work kept off the shard threads, the table fed in revision
+// order, and a client's replica assignments (on a single node: this broker alone).
 #include "strom/cluster/topics_frontend.h"
 
 #include <gtest/gtest.h>
@@ -396,6 +396,48 @@ TEST_F(topics_frontend_test, partition_limits_are_checked_before_anything_is_cre
   ASSERT_TRUE(
       run(frontend->create_topic(topic_metadata{"__consumer_offsets", 60, 1, {}}, false, true)));
   EXPECT_EQ(dirs_of("__consumer_offsets").size(), 60u);
+}
+
+TEST_F(topics_frontend_test, a_single_node_takes_an_assignment_of_itself_alone) {
+  close();
+  fopts.node_id = 4;
+  open();
+  using assignment = std::vector<std::vector<int32_t>>;
+  ASSERT_TRUE(create("t", 2));
+  // CreatePartitions: one list per new partition, each this broker alone.
+  for (const auto& bad : {assignment{{0}}, assignment{{4}, {4}}, assignment{{4, 4}}}) {
+    auto s = run(frontend->create_partitions("t", 3, false, bad));
+    ASSERT_FALSE(s);
+    EXPECT_TRUE(s.error().is(topic_errc::invalid_replica_assignment)) << s.error().message();
+    EXPECT_TRUE(run(frontend->create_partitions("t", 3, true, bad))
+                    .error()
+                    .is(topic_errc::invalid_replica_assignment));
+  }
+  EXPECT_EQ(topics->snapshot()->at("t").partitions, 2);
+  EXPECT_EQ(dirs_of("t").size(), 2u);
+  auto s = run(frontend->create_partitions("t", 3, false, assignment{{0}}));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(),
+            "invalid replica assignment: partition 2: broker 0 is not registered");
+  ASSERT_TRUE(run(frontend->create_partitions("t", 4, false, assignment{{4}, {4}})));
+  EXPECT_EQ(dirs_of("t").size(), 4u);
+  EXPECT_EQ(ends("t", 4), std::vector<int64_t>(4, 0));
+  EXPECT_TRUE(topics->snapshot()->at("t").replicas.empty());  // every partition here
+  // CreateTopics: the same, checked before the replication factor it implies.
+  topic_metadata u{"u", 2, 2, {}};
+  u.replicas = {{4, 0}, {4, 0}};
+  s = run(frontend->create_topic(u, false));
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().is(topic_errc::invalid_replica_assignment)) << s.error().message();
+  u.replication_factor = 1;
+  u.replicas = {{4}, {3}};
+  EXPECT_TRUE(
+      run(frontend->create_topic(u, true)).error().is(topic_errc::invalid_replica_assignment));
+  EXPECT_FALSE(has_topic_file("u"));
+  u.replicas = {{4}, {4}};
+  ASSERT_TRUE(run(frontend->create_topic(u, false)));
+  EXPECT_EQ(dirs_of("u").size(), 2u);
+  EXPECT_TRUE(topics->snapshot()->at("u").replicas.empty());
 }
 
 /// Runs `prepare`, then fails the k-th mutating file operation of `change` and every later

@@ -144,10 +144,11 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
       // Partition i is assignments[i]: by index, as Kafka requires them (0..n-1 in any order).
       m.replicas.resize(t.assignments.size());
       for (const auto& a : t.assignments) {
-        bool here = a.broker_ids.size() == 1 && a.broker_ids[0] == c.id.node_id;
-        if (!c.id.cluster && !here) {
-          s = error(cluster::topic_errc::invalid_replication_factor,
-                    "replicas must be on this broker");
+        if (a.broker_ids.empty()) {
+          // Refused here: the replication factor taken from an empty first list would be 0,
+          // an invalid replication factor rather than the bad assignment it is.
+          s = error(cluster::topic_errc::invalid_replica_assignment,
+                    fmt::format("partition {}: no replica", a.partition_index));
         } else if (a.partition_index < 0 ||
                    static_cast<size_t>(a.partition_index) >= t.assignments.size() ||
                    !m.replicas[static_cast<size_t>(a.partition_index)].empty()) {
@@ -158,8 +159,6 @@ awaitable<net::handler_result> handle_create_topics(request_context& c,
           m.replicas[static_cast<size_t>(a.partition_index)] = a.broker_ids;
         }
       }
-      if (!c.id.cluster)
-        m.replicas.clear();  // a single node: every partition is here
     }
     for (const auto& cfg : t.configs) {
       if (cfg.value)
@@ -275,7 +274,14 @@ awaitable<net::handler_result> handle_create_partitions(request_context& c,
       out.error_code = error_code::topic_authorization_failed;
       continue;
     }
-    auto s = co_await c.frontend.create_partitions(t.name, t.count, r.validate_only);
+    std::optional<std::vector<std::vector<int32_t>>> assignment;
+    if (t.assignments) {
+      assignment.emplace();
+      for (const auto& a : *t.assignments)
+        assignment->push_back(a.broker_ids);
+    }
+    auto s = co_await c.frontend.create_partitions(t.name, t.count, r.validate_only,
+                                                   std::move(assignment));
     set_outcome(out, s);
   }
   for (const auto& t : resp.results)
