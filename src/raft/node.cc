@@ -269,6 +269,7 @@ void node::become_leader() {
   for (auto& [id, p] : progress_) {
     p.next = term_start_;   // send the term-start entry first
     p.heard_tick = ticks_;  // a new leader gives every member an interval to answer
+    p.keep_up_mark = term_start_;
   }
   ready_.events.push_back({leadership_event_kind::became_leader, term_, opts_.id});
   broadcast_append();
@@ -403,6 +404,11 @@ void node::tick() {
   if (role_ == role::leader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
+    for (auto& [id, p] : progress_) {
+      if (p.match >= p.keep_up_mark)
+        p.kept_up_tick = ticks_;
+      p.keep_up_mark = last_index();
+    }
     if (quiet_ && quiet_leader_tick())
       return;
     if (election_elapsed_ >= opts_.election_ticks) {
@@ -801,9 +807,14 @@ void node::handle_append_response(const message& m) {
       return;
     }
     if (m.hint_index < p.match) {
-      // The follower holds less than it once received (it crashed and lost its unflushed
-      // tail), or this is an old answer: only what it flushed is certain.
-      p.match = std::max(p.flushed, m.hint_index);
+      // The follower holds less than it once received: it crashed and lost its unflushed
+      // tail, or lost what it had flushed too (its disk was replaced and it starts empty),
+      // or this is an old answer. Its word is taken in every case: waiting for entries it
+      // no longer holds would leave it behind for good, and an old answer costs a resend
+      // that the next answer corrects (a lower flushed index only delays a commit: the
+      // commit index never moves back).
+      p.match = m.hint_index;
+      p.flushed = std::min(p.flushed, m.hint_index);
     }
     if (m.index <= p.match || m.index >= p.next) {
       return;  // an answer to an append that no longer matters
@@ -1104,7 +1115,9 @@ bool node::caught_up(node_id n, int64_t within_ticks) const {
   if (role_ != role::leader)
     return false;
   auto it = progress_.find(n);
-  return it != progress_.end() && config_.is_voter(n) && it->second.match == last_index() &&
+  // A transfer waits for the rest anyway (proposals refused meanwhile) before it sends
+  // timeout_now.
+  return it != progress_.end() && config_.is_voter(n) && ticks_ - it->second.kept_up_tick <= 2 &&
          heard(n, it->second, within_ticks);
 }
 

@@ -1100,6 +1100,37 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         got = self.consume_all(topic, 1, 100)
         self.assertEqual([v for _, v in got[0]], [b"v%d" % i for i in range(100)])
 
+    def test_a_broker_that_lost_its_disk_is_filled_again(self):
+        """A broker killed (-9) whose data directory is then removed (a replaced disk) starts
+        empty and fetches everything again, the controller's log and every replica it holds,
+        though the leaders knew it had flushed what it lost. Then, with another broker down,
+        its copies count toward every majority: acks=all writes and a new topic commit, and a
+        partition it leads serves every acknowledged record."""
+        import shutil
+        topic = "refilled"
+        self.create(topic, 2)
+        values = [b"v%d" % i for i in range(2000)]
+        self.write_acked(topic, values[:1500])
+        controller = self.admin().list_topics(timeout=TIMEOUT).controller_id
+        leader = self.wait_leaders(topic, 2)[0][0]
+        wiped = next(n for n in sorted(self.cluster.nodes) if n not in (controller, leader))
+        other = next(n for n in sorted(self.cluster.nodes) if n not in (wiped, leader))
+        node = self.cluster.nodes[wiped]
+        node.kill()
+        shutil.rmtree(node.data)
+        node.start()
+        self.write_acked(topic, values[1500:1800])
+        self.cluster.nodes[other].kill()
+        self.write_acked(topic, values[1800:])
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.cluster.bootstrap(leader, wiped)})
+        fs = admin.create_topics([NewTopic("after", 1, 2)], request_timeout=TIMEOUT)
+        fs["after"].result(timeout=TIMEOUT)
+        self.transfer_to_partition(topic, 0, 2, wiped)
+        got = self.consume_all(topic, 1, len(values))
+        self.assertEqual([v for _, v in got[0]], values)
+        self.assertEqual([o for o, _ in got[0]], list(range(len(values))))
+
     def test_a_follower_answers_not_leader(self):
         import kafka_wire
         topic = "followers"

@@ -16,6 +16,8 @@ using raft::node_id;
 using raft::raft_index;
 
 namespace {
+
+constexpr int heartbeat_ticks = 2;
 std::vector<std::byte> encode_u64(uint64_t v) {
   std::vector<std::byte> out(sizeof(v));
   std::memcpy(out.data(), &v, sizeof(v));
@@ -96,7 +98,7 @@ raft::options cluster::node_options(int id) {
   ro.recovery = recovery_per_tick() > 0 ? &nodes_[idx(id)].recovery : nullptr;
   ro.id = node_id(id);
   ro.election_ticks = opts_.election_ticks;
-  ro.heartbeat_ticks = 2;
+  ro.heartbeat_ticks = heartbeat_ticks;
   ro.max_inflight = 8;
   ro.max_append_bytes = opts_.max_append_bytes;
   ro.max_uncommitted = 256;
@@ -796,6 +798,15 @@ void cluster::producer_step() {
   }
   auto& sn = nodes_[idx(n)];
   p.retry_at = now_ + between(20, 200);
+  // The leader's checks before a produce (cluster::partition::serving and
+  // replicate_through_group): one that heard from no majority within its lease may have been
+  // deposed unawares, and one handing its leadership over may have a successor already; each
+  // answers NOT_LEADER_OR_FOLLOWER, and the producer tries again.
+  int lease = std::max(1, opts_.election_ticks - heartbeat_ticks - 1);
+  if (sn.core->transferring() || (lease > 2 * heartbeat_ticks &&
+                                  sn.core->in_sync_voters(lease) < sn.core->config().quorum())) {
+    return;
+  }
   auto h = model::decode_header(p.batch);
   STROM_ASSERT(h.has_value(), "a workload batch");
   // The leader's check of a produce (cluster::partition::check_producer): a retry of a batch

@@ -207,7 +207,11 @@ class node {
   /// Leader: the voters (itself included) that answered within the last `within_ticks` ticks
   /// (Kafka's in-sync replicas, replica.lag.time.max.ms); 0 on any other role.
   [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
-  /// Leader: voter `n` holds the whole log and answered within `within_ticks` ticks.
+  /// Leader: voter `n` answered within `within_ticks` ticks and keeps up: at the last tick or
+  /// the one before it held every entry the leader had a tick earlier. A target a leadership
+  /// transfer completes with in about one round trip, also while producers keep the log
+  /// growing (then the whole log is rarely on a follower at the instant a caller looks, and a
+  /// follower slower than another is rarely at the commit index).
   [[nodiscard]] bool caught_up(node_id n, int64_t within_ticks) const;
   /// Leader: member `n` (a learner too) holds every committed entry and answered within
   /// `within_ticks` ticks: a learner that may be promoted without slowing the commit down.
@@ -235,7 +239,11 @@ class node {
     raft_index pending_snapshot{0};
     raft_index match_at_heartbeat{0};  // to notice a pipeline that lost its appends
     int stalled_heartbeats = 0;
-    int64_t heard_tick = 0;           // node::ticks_ when it last answered
+    int64_t heard_tick = 0;  // node::ticks_ when it last answered
+    // Kept up: at tick kept_up_tick it held keep_up_mark, the leader's last index one tick
+    // before (Kafka's lastCaughtUpTime, in ticks).
+    raft_index keep_up_mark{0};
+    int64_t kept_up_tick = -(int64_t{1} << 40);
     raft_index commit_known{0};       // the commit index it last reported
     bool silent = false;              // quiet leader: its node went silent meanwhile
     std::deque<raft_index> inflight;  // last index of each append in flight

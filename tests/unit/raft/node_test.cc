@@ -48,6 +48,14 @@ struct group {
     o.random_seed = static_cast<uint64_t>(i);
     m(i).n = std::make_unique<node>(o, *m(i).log, m(i).hs.load());
   }
+  /// Node i loses its disk (log and hard state) and starts again empty, a voter still.
+  void wipe(int i) {
+    snapshot initial;
+    initial.meta.config = at(i).config();
+    m(i).log = std::make_unique<memory_log_store>(initial);
+    m(i).hs = memory_hard_state_store{};
+    start(i);
+  }
   /// Starts node i again (its log still empty) as the replica preferred as the group's leader.
   void prefer(int i) {
     base.eager_first_election = true;
@@ -615,6 +623,39 @@ TEST(RaftNode, LeadershipTransferSendsTimeoutNowToACaughtUpTarget) {
   EXPECT_EQ(g.at(1).leader(), node_id(2));
 }
 
+TEST(RaftNode, AFollowerThatKeepsUpIsCaughtUpWhileEntriesAreInFlight) {
+  group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.at(1).propose(payload(1), 1).has_value());
+  g.handle(1);
+  g.settle();
+  g.tick_all(1);  // both hold what the leader had a tick ago
+  g.settle();
+  // New entries commit with node 2 alone: node 3 holds neither the whole log nor the commit,
+  // yet it held everything at the last tick, so a transfer to it completes in a round trip.
+  g.cut = {3};
+  ASSERT_TRUE(g.at(1).propose(payload(2), 1).has_value());
+  g.handle(1);
+  g.settle();
+  ASSERT_GT(g.at(1).commit_index(), g.at(3).last_index());
+  EXPECT_TRUE(g.at(1).caught_up(node_id(2), 10));
+  EXPECT_TRUE(g.at(1).caught_up(node_id(3), 10));
+  // Cut off for a few ticks, it no longer keeps up.
+  g.tick_all(4);
+  g.settle();
+  EXPECT_TRUE(g.at(1).caught_up(node_id(2), 10));
+  EXPECT_FALSE(g.at(1).caught_up(node_id(3), 10));
+  g.cut = {};
+  ASSERT_TRUE(g.at(1).propose(payload(3), 1).has_value());
+  g.handle(1);
+  ASSERT_TRUE(g.at(1).transfer_leadership(node_id(2)).has_value());
+  g.handle(1);
+  g.settle();
+  EXPECT_EQ(g.at(2).role(), role::leader);
+  EXPECT_EQ(g.at(1).leader(), node_id(2));
+  EXPECT_EQ(g.at(2).last_index(), g.at(1).last_index());  // nothing proposed before it lost
+}
+
 TEST(RaftNode, ANodeThatIsNotElectableIgnoresATransferAndNeverCampaigns) {
   group g(3);
   g.elect(1);
@@ -705,6 +746,43 @@ TEST(RaftNode, InstallsASnapshotOnAFollowerBehindTheLogStart) {
   ASSERT_TRUE(g.at(1).propose(payload(9), 1).has_value());
   g.settle();
   EXPECT_EQ(g.m(3).log->entries(raft_index(12), 100).front().kafka_base, kafka_offset(10));
+}
+
+TEST(RaftNode, AFollowerThatLostItsDiskIsCaughtUpAgain) {
+  // Its rejections report less than the leader knew it had flushed: the leader believes them
+  // and sends everything again, instead of waiting for what the follower no longer holds.
+  for (bool heartbeat_first : {false, true}) {
+    group g(3);
+    g.elect(1);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(g.at(1).propose(payload(i), 1).has_value());
+      g.handle(1);
+      g.settle();
+    }
+    ASSERT_EQ(g.at(3).flushed_index(), g.at(1).last_index());
+    g.wipe(3);
+    ASSERT_EQ(g.at(3).last_index(), raft_index(0));
+    if (heartbeat_first) {
+      g.tick_all(3);  // the next heartbeat finds it behind
+    } else {
+      ASSERT_TRUE(g.at(1).propose(payload(7), 1).has_value());  // the next append
+      g.handle(1);
+    }
+    for (int r = 0; r < 5 && g.at(3).last_index() != g.at(1).last_index(); ++r) {
+      g.settle();
+      g.tick_all(3);
+    }
+    g.settle();
+    EXPECT_EQ(g.at(3).last_index(), g.at(1).last_index()) << heartbeat_first;
+    EXPECT_EQ(g.at(3).commit_index(), g.at(1).commit_index()) << heartbeat_first;
+    // With the other follower gone, the leader and the one that lost its disk commit.
+    g.cut = {2};
+    auto before = g.at(1).commit_index();
+    ASSERT_TRUE(g.at(1).propose(payload(8), 1).has_value());
+    g.handle(1);
+    g.settle();
+    EXPECT_GT(g.at(1).commit_index(), before) << heartbeat_first;
+  }
 }
 
 TEST(RaftNode, RestartKeepsTermAndVote) {
