@@ -688,6 +688,12 @@ struct server::impl {
           "Raft indexes the furthest-behind replica of a partition this node leads lacks")
         .Add({})
         .Set(most_behind);
+    gauge("strom_replica_under_replicated_partitions",
+          "Partitions this node leads with a replica out of sync: down, or back and still "
+          "catching up (Kafka's UnderReplicatedPartitions)")
+        .Add({})
+        .Set(static_cast<double>(std::count_if(infos.begin(), infos.end(),
+                                               [](const auto& p) { return p.under_replicated; })));
     auto counts_op = src.partitions->replication_counters();
     auto counts = co_await std::move(counts_op);
     prometheus::BuildCounter()

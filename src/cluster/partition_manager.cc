@@ -363,6 +363,7 @@ awaitable<std::vector<partition_manager::partition_info>> partition_manager::par
         i.replicated = true;
         i.leader = r->leader;
         i.follower_lag = r->follower_lag;
+        i.under_replicated = r->leader && r->in_sync < r->voters;
         i.elections_won = r->elections_won;
       }
       out.push_back(std::move(i));

@@ -543,7 +543,7 @@ status partition::serving() const {
   // interval old at any time.)
   const auto& core = *rep_->core;
   if (rep_->lease_ticks() > 2 * rep_->opts.heartbeat_ticks &&
-      core.in_sync_voters(rep_->lease_ticks()) < core.config().quorum())
+      core.heard_voters(rep_->lease_ticks()) < core.config().quorum())
     return error(partition_errc::not_leader, "no majority of replicas heard from lately");
   return ok();
 }
@@ -800,6 +800,7 @@ std::optional<partition::replica_info> partition::replica() const {
   i.commit_index = c.commit_index().value();
   i.last_index = c.last_index().value();
   i.in_sync = c.in_sync_voters(rep_->opts.in_sync_ticks);
+  i.voters = c.config().voters.size();
   i.follower_lag = c.max_follower_lag();
   i.elections_won = rep_->elections_won;
   return i;

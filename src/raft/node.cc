@@ -267,9 +267,11 @@ void node::become_leader() {
   term_start_ = e.index;
   append_local(std::move(e));
   for (auto& [id, p] : progress_) {
-    p.next = term_start_;   // send the term-start entry first
-    p.heard_tick = ticks_;  // a new leader gives every member an interval to answer
-    p.keep_up_mark = term_start_;
+    p.next = term_start_;          // send the term-start entry first
+    p.heard_tick = ticks_;         // a new leader gives every member an interval to answer
+    p.keep_up_mark = term_start_;  // in sync once it holds the term-start entry
+    p.kept_up_tick = -(int64_t{1} << 40);
+    p.dropped = false;
   }
   ready_.events.push_back({leadership_event_kind::became_leader, term_, opts_.id});
   broadcast_append();
@@ -327,7 +329,7 @@ bool node::log_up_to_date(raft_index last, raft::term t) const {
   return t > my_term || (t == my_term && last >= my_last);
 }
 
-size_t node::in_sync_voters(int64_t within_ticks) const {
+size_t node::heard_voters(int64_t within_ticks) const {
   if (role_ != role::leader)
     return 0;
   size_t n = config_.is_voter(opts_.id) ? 1 : 0;
@@ -336,6 +338,24 @@ size_t node::in_sync_voters(int64_t within_ticks) const {
       ++n;
   }
   return n;
+}
+
+size_t node::in_sync_voters(int64_t within_ticks) const {
+  if (role_ != role::leader)
+    return 0;
+  size_t n = config_.is_voter(opts_.id) ? 1 : 0;
+  for (const auto& [id, p] : progress_) {
+    if (config_.is_voter(id) && !p.dropped && ticks_ - p.kept_up_tick <= within_ticks)
+      ++n;
+  }
+  return n;
+}
+
+void node::note_kept_up(progress& p) {
+  if (p.match >= p.keep_up_mark) {
+    p.kept_up_tick = ticks_;
+    p.dropped = false;
+  }
 }
 
 bool node::heard(node_id id, const progress& p, int64_t within) const {
@@ -405,8 +425,10 @@ void node::tick() {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
     for (auto& [id, p] : progress_) {
-      if (p.match >= p.keep_up_mark)
-        p.kept_up_tick = ticks_;
+      if (!heard(id, p, opts_.election_ticks))
+        p.dropped = true;  // a follower that holds the log but is gone holds nothing new
+      else
+        note_kept_up(p);
       p.keep_up_mark = last_index();
     }
     if (quiet_ && quiet_leader_tick())
@@ -847,6 +869,7 @@ void node::handle_append_response(const message& m) {
   while (!p.inflight.empty() && p.inflight.front() <= m.index) {
     p.inflight.pop_front();
   }
+  note_kept_up(p);
   maybe_commit();
   if (role_ != role::leader) {
     return;
@@ -873,6 +896,7 @@ void node::handle_heartbeat_response(const message& m) {
     }
   }
   p.flushed = std::max(p.flushed, std::min(m.flushed, p.match));
+  note_kept_up(p);
   if (m.index < p.match && p.state != progress::mode::snapshot) {
     // The follower does not know that it matches (it restarted) or lost a tail: probe at the
     // end of the log so that it learns the match and the commit index.
@@ -1117,8 +1141,8 @@ bool node::caught_up(node_id n, int64_t within_ticks) const {
   auto it = progress_.find(n);
   // A transfer waits for the rest anyway (proposals refused meanwhile) before it sends
   // timeout_now.
-  return it != progress_.end() && config_.is_voter(n) && ticks_ - it->second.kept_up_tick <= 2 &&
-         heard(n, it->second, within_ticks);
+  return it != progress_.end() && config_.is_voter(n) && !it->second.dropped &&
+         ticks_ - it->second.kept_up_tick <= 2 && heard(n, it->second, within_ticks);
 }
 
 bool node::holds_commit(node_id n, int64_t within_ticks) const {

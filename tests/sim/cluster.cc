@@ -803,8 +803,8 @@ void cluster::producer_step() {
   // deposed unawares, and one handing its leadership over may have a successor already; each
   // answers NOT_LEADER_OR_FOLLOWER, and the producer tries again.
   int lease = std::max(1, opts_.election_ticks - heartbeat_ticks - 1);
-  if (sn.core->transferring() || (lease > 2 * heartbeat_ticks &&
-                                  sn.core->in_sync_voters(lease) < sn.core->config().quorum())) {
+  if (sn.core->transferring() ||
+      (lease > 2 * heartbeat_ticks && sn.core->heard_voters(lease) < sn.core->config().quorum())) {
     return;
   }
   auto h = model::decode_header(p.batch);

@@ -279,7 +279,8 @@ class partition {
     int32_t leader_id = -1;
     int64_t commit_index = 0;
     int64_t last_index = 0;
-    size_t in_sync = 0;
+    size_t in_sync = 0;  ///< leader: voters in sync (Kafka's ISR), itself included
+    size_t voters = 0;
     int64_t follower_lag = 0;    ///< leader: Raft indexes the furthest-behind voter lacks
     uint64_t elections_won = 0;  ///< times this replica became the ready leader
   };

@@ -156,11 +156,12 @@ class partition_manager {
     int64_t log_start = 0;
     int64_t high_watermark = 0;
     uint64_t size_bytes = 0;
-    bool online = true;          ///< false when its data directory went offline
-    bool replicated = false;     ///< a Raft group (more than one replica)
-    bool leader = true;          ///< serves clients here (a replicated one: the ready leader)
-    int64_t follower_lag = 0;    ///< leader of a replicated one: what the furthest voter lacks
-    uint64_t elections_won = 0;  ///< replicated: times this replica became the ready leader
+    bool online = true;             ///< false when its data directory went offline
+    bool replicated = false;        ///< a Raft group (more than one replica)
+    bool leader = true;             ///< serves clients here (a replicated one: the ready leader)
+    int64_t follower_lag = 0;       ///< leader of a replicated one: what the furthest voter lacks
+    bool under_replicated = false;  ///< leader of a replicated one: a voter out of sync
+    uint64_t elections_won = 0;     ///< replicated: times this replica became the ready leader
   };
   /// Every local partition, gathered from all shards.
   awaitable<std::vector<partition_info>> partition_infos();

@@ -204,8 +204,13 @@ class node {
   [[nodiscard]] const configuration& config() const { return config_; }
   [[nodiscard]] raft_index last_index() const;
   [[nodiscard]] std::optional<raft::term> term_at(raft_index i) const;
-  /// Leader: the voters (itself included) that answered within the last `within_ticks` ticks
-  /// (Kafka's in-sync replicas, replica.lag.time.max.ms); 0 on any other role.
+  /// Leader: the voters (itself included) that answered within the last `within_ticks` ticks;
+  /// 0 on any other role.
+  [[nodiscard]] size_t heard_voters(int64_t within_ticks) const;
+  /// Leader: the voters in sync (Kafka's ISR, with `within_ticks` as replica.lag.time.max.ms):
+  /// itself, and each that kept up within the last `within_ticks` ticks (held everything the
+  /// leader had a tick before) and was not silent for an election timeout since; one that
+  /// was (a broker down, restarted) counts again once it has caught up. 0 on any other role.
   [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
   /// Leader: voter `n` answered within `within_ticks` ticks and keeps up: at the last tick or
   /// the one before it held every entry the leader had a tick earlier. A target a leadership
@@ -241,9 +246,11 @@ class node {
     int stalled_heartbeats = 0;
     int64_t heard_tick = 0;  // node::ticks_ when it last answered
     // Kept up: at tick kept_up_tick it held keep_up_mark, the leader's last index one tick
-    // before (Kafka's lastCaughtUpTime, in ticks).
+    // before (Kafka's lastCaughtUpTime, in ticks). Dropped: silent for an election timeout
+    // since (Kafka's controller drops a failed broker from every ISR), until it keeps up again.
     raft_index keep_up_mark{0};
     int64_t kept_up_tick = -(int64_t{1} << 40);
+    bool dropped = false;
     raft_index commit_known{0};       // the commit index it last reported
     bool silent = false;              // quiet leader: its node went silent meanwhile
     std::deque<raft_index> inflight;  // last index of each append in flight
@@ -299,6 +306,8 @@ class node {
   bool quiet_leader_tick();
   void wake();
   [[nodiscard]] bool heard(node_id id, const progress& p, int64_t within) const;
+  /// `p` holds what the leader had at the last tick: it keeps up (in_sync_voters) now.
+  void note_kept_up(progress& p);
   [[nodiscard]] uint64_t random();
 
   options opts_;

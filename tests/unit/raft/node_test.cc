@@ -656,6 +656,37 @@ TEST(RaftNode, AFollowerThatKeepsUpIsCaughtUpWhileEntriesAreInFlight) {
   EXPECT_EQ(g.at(2).last_index(), g.at(1).last_index());  // nothing proposed before it lost
 }
 
+TEST(RaftNode, AFollowerSilentForAnElectionTimeoutIsOutOfSyncUntilItHasCaughtUp) {
+  group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.at(1).propose(payload(1), 1).has_value());
+  g.handle(1);
+  g.settle();
+  g.tick_all(1);
+  g.settle();
+  const int64_t lag = 1000;  // replica.lag.time.max.ms, far longer than this test
+  EXPECT_EQ(g.at(1).in_sync_voters(lag), 3u);
+  g.cut = {3};
+  for (int t = 0; t < 3 * g.base.election_ticks; ++t) {
+    if (t % 5 == 0) {
+      ASSERT_TRUE(g.at(1).propose(payload(t), 1).has_value());
+      g.handle(1);
+    }
+    g.tick_all(1);
+    g.settle();
+  }
+  EXPECT_EQ(g.at(1).role(), role::leader);
+  EXPECT_EQ(g.at(1).in_sync_voters(lag), 2u);  // gone: out, long before the lag time
+  EXPECT_EQ(g.at(1).heard_voters(lag), 3u);
+  EXPECT_FALSE(g.at(1).caught_up(node_id(3), lag));
+  // Back, it is in sync again once it holds the log.
+  g.cut = {};
+  g.tick_all(1);
+  g.settle();
+  EXPECT_EQ(g.at(3).last_index(), g.at(1).last_index());
+  EXPECT_EQ(g.at(1).in_sync_voters(lag), 3u);
+}
+
 TEST(RaftNode, ANodeThatIsNotElectableIgnoresATransferAndNeverCampaigns) {
   group g(3);
   g.elect(1);
