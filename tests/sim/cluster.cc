@@ -17,7 +17,9 @@ using raft::raft_index;
 
 namespace {
 
+/// Every simulated group's heartbeat interval; the lease of a produce's checks derives from it.
 constexpr int heartbeat_ticks = 2;
+
 std::vector<std::byte> encode_u64(uint64_t v) {
   std::vector<std::byte> out(sizeof(v));
   std::memcpy(out.data(), &v, sizeof(v));
