@@ -847,6 +847,10 @@ net::awaitable<result<partition::append_outcome>> partition::replicate_through_g
   auto rep = rep_;  // the partition may be dropped while this waits
   if (auto s = serving(); !s)
     co_return s.error();
+  // A leader handing its leadership over takes no new entry, and its successor may hold
+  // batches of this producer it has not seen: the producer's state here is no answer.
+  if (rep->core->transferring())
+    co_return error(partition_errc::not_leader, "handing the leadership over");
   if (acks == ack_level::all && settings_.min_insync_replicas > 1 &&
       rep->core->in_sync_voters(rep->opts.in_sync_ticks) <
           static_cast<size_t>(settings_.min_insync_replicas)) {
@@ -855,10 +859,6 @@ net::awaitable<result<partition::append_outcome>> partition::replicate_through_g
                                 rep->core->in_sync_voters(rep->opts.in_sync_ticks),
                                 settings_.min_insync_replicas));
   }
-  // A leader handing its leadership over takes no new entry, and its successor may hold
-  // batches of this producer it has not seen: the producer's state here is no answer.
-  if (rep->core->transferring())
-    co_return error(partition_errc::not_leader, "handing the leadership over");
   auto checked = check_producer(batch.header());
   if (!checked)
     co_return checked.error();

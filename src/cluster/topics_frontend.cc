@@ -1408,17 +1408,23 @@ awaitable<status> topics_frontend::cluster_create_topic(topic_metadata t, bool v
     t.partitions = opts_.default_partitions;
   if (t.replication_factor == -1)
     t.replication_factor = opts_.default_replication_factor;
-  if (auto s = validate(t, internal); !s)
-    co_return s;
+  if (t.replicas.empty()) {
+    if (auto s = validate(t, internal); !s)
+      co_return s;
+  }
   auto synced = sync_view(opts_.catch_up_wait);
   co_await std::move(synced);
   auto view = ctl_->view();
   if (view->topics->contains(t.name))
     co_return error(topic_errc::exists, t.name);
   if (!t.replicas.empty()) {
-    // The client's own assignment (CreateTopics assignments).
+    // The client's own assignment (CreateTopics assignments), checked before validate(), as
+    // on a single node: lists naming brokers that are not there are a bad assignment, not a
+    // replication factor out of range.
     auto registered = [&view](int32_t id) { return view->brokers.contains(id); };
     if (auto s = check_assignment(t.replicas, t.replication_factor, 0, registered); !s)
+      co_return s;
+    if (auto s = validate(t, internal); !s)
       co_return s;
     auto limit = internal ? -1 : opts_.max_partitions_per_broker;
     if (auto s = check_broker_limit(*view, t.replicas, limit); !s)

@@ -596,7 +596,8 @@ std::vector<entry> build() {
         .kafka_name = "replica.lag.time.max.ms",
         .restart_required = false,
         .description = "A follower that has not caught up with the leader for this long "
-                       "leaves the in-sync replicas."},
+                       "leaves the in-sync replicas (one silent for an election timeout leaves "
+                       "at once); it is back once it has caught up."},
        FIELD(cluster_defaults.replication.replica_lag_time_max_ms)},
       {{.path = "cluster_defaults.replication.replica_fetch_max_bytes",
         .kind = k::integer,

@@ -203,6 +203,7 @@ void node::refresh_config() {
       p.next = next(last_index());
       p.recent_active = true;
       p.heard_tick = ticks_;
+      mark_keep_up(p);
       progress_.emplace(n, p);
     }
   }
@@ -267,10 +268,10 @@ void node::become_leader() {
   term_start_ = e.index;
   append_local(std::move(e));
   for (auto& [id, p] : progress_) {
-    p.next = term_start_;          // send the term-start entry first
-    p.heard_tick = ticks_;         // a new leader gives every member an interval to answer
-    p.keep_up_mark = term_start_;  // in sync once it holds the term-start entry
-    p.kept_up_tick = -(int64_t{1} << 40);
+    p.next = term_start_;   // send the term-start entry first
+    p.heard_tick = ticks_;  // a new leader gives every member an interval to answer
+    mark_keep_up(p);        // in sync once it holds the term-start entry
+    p.kept_up_tick = -1;
     p.dropped = false;
   }
   ready_.events.push_back({leadership_event_kind::became_leader, term_, opts_.id});
@@ -345,17 +346,24 @@ size_t node::in_sync_voters(int64_t within_ticks) const {
     return 0;
   size_t n = config_.is_voter(opts_.id) ? 1 : 0;
   for (const auto& [id, p] : progress_) {
-    if (config_.is_voter(id) && !p.dropped && ticks_ - p.kept_up_tick <= within_ticks)
+    if (config_.is_voter(id) && !p.dropped && p.kept_up_tick >= 0 &&
+        ticks_ - p.kept_up_tick <= within_ticks)
       ++n;
   }
   return n;
 }
 
+void node::mark_keep_up(progress& p) {
+  p.keep_up_mark = last_index();
+  p.mark_tick = ticks_;
+}
+
 void node::note_kept_up(progress& p) {
-  if (p.match >= p.keep_up_mark) {
-    p.kept_up_tick = ticks_;
-    p.dropped = false;
-  }
+  if (p.state != progress::mode::replicate || p.match < p.keep_up_mark)
+    return;
+  p.kept_up_tick = p.mark_tick;
+  p.dropped = false;
+  mark_keep_up(p);
 }
 
 bool node::heard(node_id id, const progress& p, int64_t within) const {
@@ -425,11 +433,13 @@ void node::tick() {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
     for (auto& [id, p] : progress_) {
-      if (!heard(id, p, opts_.election_ticks))
-        p.dropped = true;  // a follower that holds the log but is gone holds nothing new
-      else
-        note_kept_up(p);
-      p.keep_up_mark = last_index();
+      if (!heard(id, p, opts_.election_ticks)) {
+        // Gone, though it may hold the log: back, it must first reach the end as of then.
+        p.dropped = true;
+        mark_keep_up(p);
+      } else {
+        note_kept_up(p);  // an idle group's followers, which have nothing new to answer
+      }
     }
     if (quiet_ && quiet_leader_tick())
       return;
@@ -896,7 +906,6 @@ void node::handle_heartbeat_response(const message& m) {
     }
   }
   p.flushed = std::max(p.flushed, std::min(m.flushed, p.match));
-  note_kept_up(p);
   if (m.index < p.match && p.state != progress::mode::snapshot) {
     // The follower does not know that it matches (it restarted) or lost a tail: probe at the
     // end of the log so that it learns the match and the commit index.
@@ -907,6 +916,7 @@ void node::handle_heartbeat_response(const message& m) {
     p.next = std::min(p.next, next(last_index()));
     send_append(m.from, p, true);
   }
+  note_kept_up(p);  // after the check above: a match the follower does not confirm is no proof
   maybe_commit();
   if (role_ != role::leader) {
     return;
@@ -1142,7 +1152,9 @@ bool node::caught_up(node_id n, int64_t within_ticks) const {
   // A transfer waits for the rest anyway (proposals refused meanwhile) before it sends
   // timeout_now.
   return it != progress_.end() && config_.is_voter(n) && !it->second.dropped &&
-         ticks_ - it->second.kept_up_tick <= 2 && heard(n, it->second, within_ticks);
+         it->second.kept_up_tick >= 0 &&
+         ticks_ - it->second.kept_up_tick <= std::max(1, opts_.election_ticks / 2) &&
+         heard(n, it->second, within_ticks);
 }
 
 bool node::holds_commit(node_id n, int64_t within_ticks) const {

@@ -574,7 +574,9 @@ class ClusterTest(unittest.TestCase):
                     self.assertEqual(grow(count, assignment, validate_only),
                                      "INVALID_REPLICA_ASSIGNMENT")
         self.assertIsNone(grow(3, [[2, 1, 3]], validate_only=True))
-        self.assertEqual(len(self.metadata_replicas("grown")), 2)  # nothing created yet
+        replicas = self.cluster.wait_until(lambda: self.metadata_replicas("grown"),
+                                           "every broker's Metadata of grown")
+        self.assertEqual(len(replicas), 2)  # nothing created yet
         self.assertIsNone(grow(3, [[2, 1, 3]]))
         self.wait_topic("grown", 3)
         self.cluster.wait_until(

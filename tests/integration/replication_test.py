@@ -1133,10 +1133,22 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         self.write_acked(topic, values[1500:1800])
         self.cluster.nodes[other].kill()
         self.write_acked(topic, values[1800:])
+        from confluent_kafka import KafkaError, KafkaException
         from confluent_kafka.admin import AdminClient, NewTopic
-        admin = AdminClient({"bootstrap.servers": self.cluster.bootstrap(leader, wiped)})
-        fs = admin.create_topics([NewTopic("after", 1, 2)], request_timeout=TIMEOUT)
-        fs["after"].result(timeout=TIMEOUT)
+
+        def created():
+            # A fresh client each time: librdkafka may hold on to the killed broker as the
+            # controller it waits for. A controller that cannot commit fails every attempt.
+            admin = AdminClient({"bootstrap.servers": self.cluster.bootstrap(leader, wiped)})
+            fs = admin.create_topics([NewTopic("after", 1, 2)], request_timeout=10)
+            try:
+                fs["after"].result(timeout=15)
+            except KafkaException as e:
+                if e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    return True
+                raise
+            return True
+        self.cluster.wait_until(created, "a topic created by the two brokers left")
         self.transfer_to_partition(topic, 0, 2, wiped)
         got = self.consume_all(topic, 1, len(values))
         self.assertEqual([v for _, v in got[0]], values)

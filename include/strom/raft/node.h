@@ -208,15 +208,15 @@ class node {
   /// 0 on any other role.
   [[nodiscard]] size_t heard_voters(int64_t within_ticks) const;
   /// Leader: the voters in sync (Kafka's ISR, with `within_ticks` as replica.lag.time.max.ms):
-  /// itself, and each that kept up within the last `within_ticks` ticks (held everything the
-  /// leader had a tick before) and was not silent for an election timeout since; one that
-  /// was (a broker down, restarted) counts again once it has caught up. 0 on any other role.
+  /// itself, and each holding what the leader held `within_ticks` ticks ago or later, not
+  /// silent for an election timeout since; one that was (a broker down, restarted) counts
+  /// again once it has reached the leader's end as of its return. 0 on any other role.
   [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
-  /// Leader: voter `n` answered within `within_ticks` ticks and keeps up: at the last tick or
-  /// the one before it held every entry the leader had a tick earlier. A target a leadership
-  /// transfer completes with in about one round trip, also while producers keep the log
-  /// growing (then the whole log is rarely on a follower at the instant a caller looks, and a
-  /// follower slower than another is rarely at the commit index).
+  /// Leader: voter `n` answered within `within_ticks` ticks and keeps up: it holds what the
+  /// leader held half an election timeout ago or later. A target a leadership transfer
+  /// completes with well within the election timeout that bounds it, also while producers
+  /// keep the log growing (then the whole log is rarely on a follower at the instant a caller
+  /// looks, and a follower slower than another is rarely at the commit index).
   [[nodiscard]] bool caught_up(node_id n, int64_t within_ticks) const;
   /// Leader: member `n` (a learner too) holds every committed entry and answered within
   /// `within_ticks` ticks: a learner that may be promoted without slowing the commit down.
@@ -245,11 +245,15 @@ class node {
     raft_index match_at_heartbeat{0};  // to notice a pipeline that lost its appends
     int stalled_heartbeats = 0;
     int64_t heard_tick = 0;  // node::ticks_ when it last answered
-    // Kept up: at tick kept_up_tick it held keep_up_mark, the leader's last index one tick
-    // before (Kafka's lastCaughtUpTime, in ticks). Dropped: silent for an election timeout
-    // since (Kafka's controller drops a failed broker from every ISR), until it keeps up again.
+    // Kept up (Kafka's last caught-up time, in ticks): the follower holds what the leader's
+    // log held at tick kept_up_tick (-1: not yet in this term). keep_up_mark is the leader's
+    // last index at mark_tick, the next point to reach; reaching it, the follower is at most
+    // the time since behind, however long its round trips take. Dropped: silent for an
+    // election timeout (Kafka's controller drops a failed broker from every ISR), until it
+    // reaches the leader's end as of its return.
     raft_index keep_up_mark{0};
-    int64_t kept_up_tick = -(int64_t{1} << 40);
+    int64_t mark_tick = 0;
+    int64_t kept_up_tick = -1;
     bool dropped = false;
     raft_index commit_known{0};       // the commit index it last reported
     bool silent = false;              // quiet leader: its node went silent meanwhile
@@ -306,7 +310,9 @@ class node {
   bool quiet_leader_tick();
   void wake();
   [[nodiscard]] bool heard(node_id id, const progress& p, int64_t within) const;
-  /// `p` holds what the leader had at the last tick: it keeps up (in_sync_voters) now.
+  /// The leader's end now is the next point `p` must reach to keep up.
+  void mark_keep_up(progress& p);
+  /// `p` reached its mark (and is known to match: replicating): it kept up, to the mark's tick.
   void note_kept_up(progress& p);
   [[nodiscard]] uint64_t random();
 
