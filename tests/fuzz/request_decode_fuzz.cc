@@ -4,6 +4,7 @@
 // Checks: decoding never crashes or reads out of bounds; whatever decodes re-encodes to
 // something that decodes to the same value. The same bytes (after two selector bytes) are
 // also decoded as a response body of a chosen API and version.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,7 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     encode_request_header(w, req->header);
     encode_body(w, req->header.version, req->body);
     auto again = decode_request(w.memory());
-    if (!again || !(again->header == req->header) || !(again->body == req->body)) {
+    if (!again || !(again->header == req->header)) {
+      std::abort();
+    }
+    // The bodies compare by their encodings: a float64 field may hold a NaN, never equal to
+    // itself, which a decoder must carry through unchanged all the same.
+    writer w2;
+    encode_request_header(w2, again->header);
+    encode_body(w2, again->header.version, again->body);
+    if (!std::ranges::equal(w.memory(), w2.memory())) {
       std::abort();
     }
   }
@@ -39,7 +48,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       encode_body(w, version, *resp);
       reader again_reader(w.memory());
       auto again = decode_response_body(api.key, version, again_reader);
-      if (!again || !(*again == *resp)) {
+      if (!again) {
+        std::abort();
+      }
+      writer w2;
+      encode_body(w2, version, *again);
+      if (!std::ranges::equal(w.memory(), w2.memory())) {
         std::abort();
       }
     }
