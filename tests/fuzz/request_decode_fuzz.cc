@@ -2,7 +2,8 @@
 //
 // Input: a request frame payload as the broker sees it (header + body, no size prefix).
 // Checks: decoding never crashes or reads out of bounds; whatever decodes re-encodes to
-// something that decodes to the same value. The same bytes (after two selector bytes) are
+// something that decodes again and re-encodes to the same bytes (the same header, and the
+// same value but for NaNs, which compare unequal). The same bytes (after two selector bytes) are
 // also decoded as a response body of a chosen API and version.
 #include <algorithm>
 #include <cstddef>
