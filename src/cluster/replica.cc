@@ -462,6 +462,7 @@ status partition::enable_replication(replica_options o) {
   ro.max_append_bytes = std::max<size_t>(st->opts.max_append_bytes, 1);
   ro.random_seed = st->opts.random_seed;
   ro.recovery = st->opts.recovery;
+  ro.in_sync_ticks = std::max<int64_t>(1, st->opts.in_sync_ticks);
   ro.liveness = st->opts.liveness;
   ro.quiet_keepalive_ticks = std::max(1, st->opts.quiet_keepalive_ticks);
   ro.write_caching = !settings_.flush_before_ack;

@@ -669,9 +669,9 @@ std::vector<entry> build() {
         .max = i64_max,
         .kafka_name = "(cf. follower.replication.throttled.rate)",
         .description = "Bytes per second this broker's partition leaders send, together, to "
-                       "followers catching up on entries a majority already holds (a replica "
-                       "back from a restart or new); new writes are never held back. 0: no "
-                       "limit."},
+                       "followers out of sync catching up on entries a majority already holds "
+                       "(a replica back from a restart or new); new writes, and followers in "
+                       "sync, are never held back. 0: no limit."},
        FIELD(cluster_defaults.replication.recovery_max_bytes_per_sec)},
 
       {{.path = "cluster_defaults.groups.initial_rebalance_delay_ms",

@@ -346,11 +346,14 @@ size_t node::in_sync_voters(int64_t within_ticks) const {
     return 0;
   size_t n = config_.is_voter(opts_.id) ? 1 : 0;
   for (const auto& [id, p] : progress_) {
-    if (config_.is_voter(id) && !p.dropped && p.kept_up_tick >= 0 &&
-        ticks_ - p.kept_up_tick <= within_ticks)
+    if (config_.is_voter(id) && kept_up(p, within_ticks))
       ++n;
   }
   return n;
+}
+
+bool node::kept_up(const progress& p, int64_t within_ticks) const {
+  return !p.dropped && p.kept_up_tick >= 0 && ticks_ - p.kept_up_tick <= within_ticks;
 }
 
 void node::mark_keep_up(progress& p) {
@@ -758,9 +761,13 @@ void node::send_append(node_id to, progress& p, bool allow_empty) {
     }
     m.prev_index = last;
   } else if (p.next >= first_index()) {
-    // A follower that lacks committed entries is recovering: its appends spend the recovery
-    // budget, and wait while it is spent (the next heartbeat answer tries again).
-    bool recovering = opts_.recovery != nullptr && p.next <= commit_;
+    // A follower out of sync that lacks committed entries is recovering (Kafka throttles
+    // only replicas out of the ISR): its appends spend the recovery budget, and wait while it
+    // is spent (the next heartbeat answer tries again). One in sync that trails the other
+    // followers, which carry the commit past it, is replicating: throttled, it would fall
+    // further behind.
+    bool recovering = opts_.recovery != nullptr && p.next <= commit_ &&
+                      !kept_up(p, std::max<int64_t>(1, opts_.in_sync_ticks));
     if (recovering && opts_.recovery->limited && opts_.recovery->available <= 0) {
       return;
     }
@@ -1151,9 +1158,8 @@ bool node::caught_up(node_id n, int64_t within_ticks) const {
   auto it = progress_.find(n);
   // A transfer waits for the rest anyway (proposals refused meanwhile) before it sends
   // timeout_now.
-  return it != progress_.end() && config_.is_voter(n) && !it->second.dropped &&
-         it->second.kept_up_tick >= 0 &&
-         ticks_ - it->second.kept_up_tick <= std::max(1, opts_.election_ticks / 2) &&
+  return it != progress_.end() && config_.is_voter(n) &&
+         kept_up(it->second, std::max(1, opts_.election_ticks / 2)) &&
          heard(n, it->second, within_ticks);
 }
 

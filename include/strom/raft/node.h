@@ -44,6 +44,9 @@ struct options {
   bool write_caching = false;
   /// Recovery throttle (replication.recovery_max_bytes_per_sec); none when null.
   recovery_budget* recovery = nullptr;
+  /// replica.lag.time.max.ms in ticks: a follower that has not kept up within it (or was
+  /// dropped) is out of sync, and what it lacks of the committed log is recovery.
+  int64_t in_sync_ticks = 200;
   /// Quiescence (none when null): a leader whose members hold its whole log and know its
   /// commit index for a few heartbeats in a row goes quiet and sends a heartbeat only every
   /// `quiet_keepalive_ticks`; its quiet followers hold their election timeout while the
@@ -310,6 +313,8 @@ class node {
   bool quiet_leader_tick();
   void wake();
   [[nodiscard]] bool heard(node_id id, const progress& p, int64_t within) const;
+  /// `p` holds what the leader's log held `within_ticks` ago or later, and is not dropped.
+  [[nodiscard]] bool kept_up(const progress& p, int64_t within_ticks) const;
   /// The leader's end now is the next point `p` must reach to keep up.
   void mark_keep_up(progress& p);
   /// `p` reached its mark (and is known to match: replicating): it kept up, to the mark's tick.

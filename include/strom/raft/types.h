@@ -116,9 +116,10 @@ struct hard_state {
 
 /// Bytes that leaders may send to followers catching up on committed entries (recovery), shared
 /// by the groups of one owner, which refills it as time passes (options::recovery). Appends of
-/// entries a majority already holds wait while it is spent (it may go below zero by one
-/// append); entries beyond the commit index always go at once. Unlimited, nothing waits: the
-/// budget only counts.
+/// entries a majority already holds, to a follower out of sync (options::in_sync_ticks), wait
+/// while it is spent (it may go below zero by one append); entries beyond the commit index, and
+/// appends to followers in sync, always go at once. Unlimited, nothing waits: the budget only
+/// counts.
 struct recovery_budget {
   int64_t available = 0;
   bool limited = true;
