@@ -514,7 +514,8 @@ struct server::impl {
     return out;
   }
 
-  /// Replicated partitions with a replica on a broker that is down.
+  /// Replicated partitions with a replica on a broker that is down, or out of the ISR its
+  /// leader last reported (back from a restart and still catching up, say).
   static std::set<std::pair<std::string, int32_t>> under_replicated(
       const cluster::cluster_view* view) {
     std::set<std::pair<std::string, int32_t>> out;
@@ -522,12 +523,16 @@ struct server::impl {
       return out;
     for (const auto& [name, t] : *view->topics) {
       for (size_t p = 0; p < t.replicas.size(); ++p) {
-        if (!t.replicated(static_cast<int32_t>(p)))
+        auto i = static_cast<int32_t>(p);
+        if (!t.replicated(i))
           continue;
-        for (auto r : t.all_replicas(static_cast<int32_t>(p))) {
+        auto elected = view->elected_leader(name, i);
+        for (auto r : t.all_replicas(i)) {
           auto b = view->brokers.find(r);
-          if (b == view->brokers.end() || b->second.fenced)
-            out.emplace(name, static_cast<int32_t>(p));
+          if (b == view->brokers.end() || b->second.fenced ||
+              (elected && !elected->isr.empty() &&
+               !std::binary_search(elected->isr.begin(), elected->isr.end(), r)))
+            out.emplace(name, i);
         }
       }
     }

@@ -357,6 +357,27 @@ cluster::partition_manager::replication_config replication_config(const config::
     auto it = v->leaders->find({n.topic, n.partition.value()});
     return it == v->leaders->end() ? -1 : it->second.term;
   };
+  o.recorded_isr = [&ctl, self = c.node.id](const model::ntp& n,
+                                            int64_t term) -> std::optional<std::vector<int32_t>> {
+    auto v = ctl.view();
+    auto it = v->leaders->find({n.topic, n.partition.value()});
+    if (it == v->leaders->end() || it->second.term != term || it->second.leader != self)
+      return std::nullopt;
+    return it->second.isr;
+  };
+  o.report_isr = [&rt, &ctl, self = c.node.id](const model::ntp& n, const cluster::topic_uuid& id,
+                                               int64_t term, std::vector<int32_t> isr) {
+    cluster::partition_isr_cmd cmd{n.topic, id, n.partition.value(), self, term, std::move(isr)};
+    rt.spawn(0, [&ctl, cmd]() -> net::awaitable<void> {
+      auto op = ctl.submit(cmd);
+      auto done = co_await std::move(op);
+      if (!done) {
+        logging::get("cluster").debug("{}-{}: reporting in-sync replicas {} in term {}: {}",
+                                      cmd.name, cmd.partition, fmt::join(cmd.isr, ","), cmd.term,
+                                      done.error().message());
+      }
+    });
+  };
   return o;
 }
 

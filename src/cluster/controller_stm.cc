@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "strom/bytes/cursor.h"
 #include "strom/bytes/writer.h"
@@ -41,9 +42,9 @@ constexpr int8_t command_version = 1;
 /// Version 2 added the cluster-wide configs at the end, version 3 the partition leaders after
 /// them, version 4 the partition moves in flight after those, version 5 the decommissioned
 /// brokers and the preferred-leader elections asked for after those, version 6 the users and
-/// their credentials after those; a state is written in the lowest version that holds it (what
-/// brokers of the versions before read).
-constexpr int8_t snapshot_version = 6;
+/// their credentials after those, version 7 the leaders' in-sync replicas after those; a state
+/// is written in the lowest version that holds it (what brokers of the versions before read).
+constexpr int8_t snapshot_version = 7;
 /// The most producer ids one command reserves.
 constexpr int64_t max_producer_id_block = 1'000'000;
 /// Strings in the controller's records: names, hosts, ids, config values.
@@ -242,6 +243,13 @@ std::vector<std::byte> encode(const controller_command& cmd) {
           w.put<int32_t>(c.partition);
           w.put<int32_t>(c.leader);
           w.put<int64_t>(c.term);
+        } else if constexpr (std::is_same_v<T, partition_isr_cmd>) {
+          w.put_string(c.name);
+          put_id(w, c.id);
+          w.put<int32_t>(c.partition);
+          w.put<int32_t>(c.leader);
+          w.put<int64_t>(c.term);
+          put_ids(w, c.isr);
         } else if constexpr (std::is_same_v<T, move_partition_cmd>) {
           w.put_string(c.name);
           put_id(w, c.id);
@@ -445,6 +453,17 @@ result<controller_command> decode_command(std::span<const std::byte> in) {
       cmd = std::move(q);
       break;
     }
+    case 20: {
+      partition_isr_cmd l;
+      l.name = get_string(c);
+      l.id = get_id(c);
+      l.partition = c.read_int32();
+      l.leader = c.read_int32();
+      l.term = c.read_int64();
+      l.isr = get_ids(c);
+      cmd = std::move(l);
+      break;
+    }
     default:
       if (c.ok())
         return error(controller_errc::corrupt, fmt::format("command type {}", type));
@@ -587,7 +606,7 @@ result<int64_t> controller_stm::apply_topic(const partition_leader_cmd& c) {
   if (auto cur = leaders_->find(key); cur != leaders_->end() && cur->second.term >= c.term)
     return int64_t{0};  // an older (or the same) election: the newer one stays
   auto leaders = std::make_shared<leader_map>(*leaders_);
-  (*leaders)[key] = partition_leader{c.leader, c.term};
+  (*leaders)[key] = partition_leader{c.leader, c.term, {}};
   leaders_ = std::move(leaders);
   // A preferred-leader election asked for is done once that replica leads.
   auto target = t.target_replicas(c.partition);
@@ -612,6 +631,34 @@ void controller_stm::prune_elections(const std::string& name, Keep keep) {
       it = e->erase(it);
   }
   elections_ = std::move(e);
+}
+
+result<int64_t> controller_stm::apply_topic(const partition_isr_cmd& c) {
+  auto it = topics_->find(c.name);
+  if (it == topics_->end() || it->second.id != c.id)
+    return error(topic_errc::not_found, c.name);
+  auto key = std::pair(c.name, c.partition);
+  auto cur = leaders_->find(key);
+  if (cur == leaders_->end() || cur->second.leader != c.leader || cur->second.term != c.term)
+    return int64_t{0};  // another term's, or a leadership not recorded: the report is stale
+  auto isr = c.isr;
+  std::sort(isr.begin(), isr.end());
+  auto r = it->second.all_replicas(c.partition);
+  bool valid = std::adjacent_find(isr.begin(), isr.end()) == isr.end() &&
+               std::binary_search(isr.begin(), isr.end(), c.leader) &&
+               std::all_of(isr.begin(), isr.end(), [&r](int32_t id) {
+                 return std::find(r.begin(), r.end(), id) != r.end();
+               });
+  if (!valid)
+    return error(controller_errc::invalid_command,
+                 fmt::format("{}-{}: in-sync replicas {} are not replicas with the leader", c.name,
+                             c.partition, fmt::join(c.isr, ",")));
+  if (cur->second.isr == isr)
+    return int64_t{0};
+  auto leaders = std::make_shared<leader_map>(*leaders_);
+  (*leaders)[key].isr = std::move(isr);
+  leaders_ = std::move(leaders);
+  return int64_t{0};
 }
 
 result<int64_t> controller_stm::apply_topic(const elect_preferred_cmd& c) {
@@ -730,7 +777,10 @@ std::vector<std::byte> controller_stm::snapshot() const {
                                       [](const auto& b) { return b.second.decommissioned; });
   bool security =
       !security_->users.empty() || !security_->acls.empty() || !security_->quotas.empty();
-  int8_t version = security                                       ? int8_t{6}
+  bool isrs = std::any_of(leaders_->begin(), leaders_->end(),
+                          [](const auto& l) { return !l.second.isr.empty(); });
+  int8_t version = isrs                                           ? int8_t{7}
+                   : security                                     ? int8_t{6}
                    : decommissioned > 0 || !elections_->empty()   ? int8_t{5}
                    : moves > 0                                    ? int8_t{4}
                    : !leaders_->empty() || !epoch_floors_.empty() ? int8_t{3}
@@ -789,6 +839,18 @@ std::vector<std::byte> controller_stm::snapshot() const {
   }
   if (version >= 6)
     security_->encode(w);
+  if (version >= 7) {
+    auto n = std::count_if(leaders_->begin(), leaders_->end(),
+                           [](const auto& l) { return !l.second.isr.empty(); });
+    w.put<int32_t>(static_cast<int32_t>(n));
+    for (const auto& [key, l] : *leaders_) {
+      if (l.isr.empty())
+        continue;
+      w.put_string(key.first);
+      w.put<int32_t>(key.second);
+      put_ids(w, l.isr);
+    }
+  }
   return w.take();
 }
 
@@ -861,6 +923,18 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
   }
   if (version >= 6)
     s.security_ = std::make_shared<const security_state>(security_state::decode(c));
+  if (version >= 7) {
+    auto leaders = std::make_shared<leader_map>(*s.leaders_);
+    auto ni = c.read_count(length_prefix::int32, 10, "in-sync replica sets");
+    for (int64_t i = 0; c.ok() && i < ni; ++i) {
+      auto name = get_string(c);
+      auto p = c.read_int32();
+      auto isr = get_ids(c);
+      if (auto it = leaders->find({name, p}); it != leaders->end())
+        it->second.isr = std::move(isr);
+    }
+    s.leaders_ = std::move(leaders);
+  }
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());
   if (!c.at_end())

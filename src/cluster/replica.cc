@@ -555,6 +555,16 @@ std::optional<int64_t> partition::led_term() const {
   return rep_->core->term().value();
 }
 
+std::vector<int32_t> partition::in_sync_replicas() const {
+  std::vector<int32_t> out;
+  if (!led_term())
+    return out;
+  for (auto id : rep_->core->in_sync_set(rep_->opts.in_sync_ticks))
+    out.push_back(static_cast<int32_t>(id.value()));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void partition::tick() {
   owner_.check();
   if (!rep_ || rep_->failed || rep_->destroyed)

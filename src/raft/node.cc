@@ -342,14 +342,20 @@ size_t node::heard_voters(int64_t within_ticks) const {
 }
 
 size_t node::in_sync_voters(int64_t within_ticks) const {
+  return in_sync_set(within_ticks).size();
+}
+
+std::vector<node_id> node::in_sync_set(int64_t within_ticks) const {
+  std::vector<node_id> out;
   if (role_ != role::leader)
-    return 0;
-  size_t n = config_.is_voter(opts_.id) ? 1 : 0;
+    return out;
+  if (config_.is_voter(opts_.id))
+    out.push_back(opts_.id);
   for (const auto& [id, p] : progress_) {
     if (config_.is_voter(id) && kept_up(p, within_ticks))
-      ++n;
+      out.push_back(id);
   }
-  return n;
+  return out;
 }
 
 bool node::kept_up(const progress& p, int64_t within_ticks) const {

@@ -100,8 +100,11 @@ class ReassignmentTest(ClusterHelpers, unittest.TestCase):
         self.write_through(topic, partitions, 6000, fault, 2 + partitions)
         self.assertEqual({p: sorted(r) for p, r in self.replicas(topic).items()},
                          {p: [1, 2, 3] for p in range(partitions)})
-        md = self.admin().list_topics(topic, timeout=10)
-        self.assertTrue(all(len(m.isrs) == 3 for m in md.topics[topic].partitions.values()))
+        # Every replica in sync once the restarted ones have caught up (the leaders' ISR).
+        self.cluster.wait_until(
+            lambda: all(len(m.isrs) == 3 for m in self.admin().list_topics(
+                topic, timeout=10).topics[topic].partitions.values()),
+            "every replica in the ISR")
 
     def test_every_replica_moves_to_other_brokers_and_the_old_ones_go(self):
         """A partition on brokers 1, 2, 3 moves to 4, 3, 2 while written (the leader leaves if

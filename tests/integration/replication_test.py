@@ -916,10 +916,11 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         self.assertTrue(set(got) <= set(acked) | set(failed))
 
     def test_recovery_is_throttled_and_new_writes_are_not(self):
-        """replication.recovery_max_bytes_per_sec 512 KiB/s: a follower back after 4 MiB were
+        """replication.recovery_max_bytes_per_sec 512 KiB/s: a follower back after 6 MiB were
         written without it catches up no faster than the limit allows (a lower bound on the
         time, which a slow machine cannot break), while acks=all writes on the other two go on
-        at once; then it holds every record."""
+        at once; then it holds every record. Meanwhile it is out of the ISR, in the leader's
+        count and in every broker's Metadata, and back in once it has caught up."""
         from confluent_kafka import Producer
         self.cluster.close()
         self.cluster = Cluster(3, insert={
@@ -935,7 +936,8 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         producer = Producer({"bootstrap.servers": self.cluster.bootstrap(), "acks": "all",
                              "linger.ms": 5, "batch.size": 16384})
         value = b"r" * 1024
-        for i in range(4096):
+        written = 6144
+        for i in range(written):
             producer.produce(topic, value=value, partition=0)
             producer.poll(0)
         self.assertEqual(producer.flush(TIMEOUT), 0)
@@ -966,14 +968,31 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         self.assertGreater(lag(), 0, "the follower caught up at once")
         # Back and answering, but not in sync before it caught up (Kafka's ISR, not liveness).
         self.assertEqual(under_replicated(), 1)
+        from confluent_kafka.admin import AdminClient
+
+        def isr_views():
+            """(live brokers, ISR of partition 0) in each running broker's Metadata."""
+            views = []
+            for node in self.cluster.nodes.values():
+                if node.running:
+                    md = AdminClient({"bootstrap.servers": f"127.0.0.1:{node.port}"}).list_topics(
+                        topic, timeout=TIMEOUT)
+                    views.append((set(md.brokers), set(md.topics[topic].partitions[0].isrs)))
+            return views
+        self.cluster.wait_until(
+            lambda: all(follower in live and follower not in isr for live, isr in isr_views()),
+            "every broker's Metadata to list the follower live and out of the ISR")
+        self.assertGreater(lag(), 0, "the follower caught up before Metadata left it out")
         self.cluster.wait_until(lambda: lag() == 0, "the follower caught up")
         self.cluster.wait_until(lambda: under_replicated() == 0, "the follower in sync again")
         took = time.time() - started
-        self.assertGreater(took, 3 * 1024 * 1024 / 524288 - 1, "recovery was not throttled")
+        self.assertGreater(took, 5 * 1024 * 1024 / 524288 - 1, "recovery was not throttled")
+        self.cluster.wait_until(lambda: all(isr == {1, 2, 3} for _, isr in isr_views()),
+                                "every broker's Metadata to list the follower in the ISR again")
         # Every record on the follower too: it leads now and serves them.
         self.transfer_to(topic, follower)
-        got = self.consume_all(topic, 1, 4196)[0]
-        self.assertEqual(len(got), 4196)
+        got = self.consume_all(topic, 1, written + 100)[0]
+        self.assertEqual(len(got), written + 100)
 
     def test_retention_cuts_every_replica_and_a_follower_behind_catches_up(self):
         """Retention by size on RF 3: the leader's log start moves through a snapshot; a

@@ -127,6 +127,21 @@ struct partition_leader_cmd {
   friend bool operator==(const partition_leader_cmd&, const partition_leader_cmd&) = default;
 };
 
+/// The replicas in sync as a partition's leader counts them (Kafka's ISR, which AlterPartition
+/// reports): `leader`, leading partition `partition` of topic `name` (id `id`) in `term`,
+/// holds the brokers `isr` in sync, itself included. Taken only from the leader recorded for
+/// that term (a report of an older term, or of a leadership not yet recorded, changes
+/// nothing); every broker answers Metadata with it.
+struct partition_isr_cmd {
+  std::string name;
+  topic_uuid id{};
+  int32_t partition = 0;
+  int32_t leader = 0;
+  int64_t term = 0;
+  std::vector<int32_t> isr;
+  friend bool operator==(const partition_isr_cmd&, const partition_isr_cmd&) = default;
+};
+
 /// Starts moving partition `partition` of topic `name` (id `id`) to the replicas `target`
 /// (the first one preferred as leader), replacing a move in flight; an empty `target` cancels
 /// the move in flight (the partition keeps the replicas it had). A move to the replicas the
@@ -174,15 +189,18 @@ using controller_command =
                  update_topic_configs_cmd, set_cluster_configs_cmd, partition_leader_cmd,
                  move_partition_cmd, finish_move_cmd, decommission_broker_cmd, elect_preferred_cmd,
                  upsert_scram_cmd, delete_scram_cmd, create_acls_cmd, delete_acls_cmd,
-                 alter_quotas_cmd>;
+                 alter_quotas_cmd, partition_isr_cmd>;
 
 /// Partitions by topic name and index.
 using partition_set = std::set<std::pair<std::string, int32_t>>;
 
-/// The elected leader of a replicated partition and its term (leader epoch).
+/// The elected leader of a replicated partition and its term (leader epoch), and the brokers
+/// in sync as that leader last reported them (partition_isr_cmd; empty: none reported in this
+/// term), in id order.
 struct partition_leader {
   int32_t leader = -1;
   int64_t term = 0;
+  std::vector<int32_t> isr;
   friend bool operator==(const partition_leader&, const partition_leader&) = default;
 };
 /// The leaders of the replicated partitions, by topic name and partition.
@@ -273,6 +291,7 @@ class controller_stm {
   result<int64_t> apply_topic(const add_partitions_cmd& c);
   result<int64_t> apply_topic(const update_topic_configs_cmd& c);
   result<int64_t> apply_topic(const partition_leader_cmd& c);
+  result<int64_t> apply_topic(const partition_isr_cmd& c);
   result<int64_t> apply_topic(const move_partition_cmd& c);
   result<int64_t> apply_topic(const finish_move_cmd& c);
   result<int64_t> apply_topic(const elect_preferred_cmd& c);

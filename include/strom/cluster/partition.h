@@ -288,6 +288,9 @@ class partition {
   /// The term this replica leads in as the ready leader; nullopt otherwise (cheap: what a
   /// tick of every group asks).
   [[nodiscard]] std::optional<int64_t> led_term() const;
+  /// The ready leader: the brokers of the replicas in sync (itself included), in id order
+  /// (Kafka's ISR as its leader knows it). Empty on any other role.
+  [[nodiscard]] std::vector<int32_t> in_sync_replicas() const;
 
   [[nodiscard]] model::leader_epoch leader_epoch() const { return epoch_; }
   /// Exclusive: the first offset not yet visible to consumers. The partition advances it as

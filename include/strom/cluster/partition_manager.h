@@ -92,6 +92,17 @@ class partition_manager {
         report_moved;
     /// The term the controller has recorded for `n`'s leader (-1: none). Thread-safe.
     std::function<int64_t(const model::ntp& n)> recorded_term;
+    /// Has the controller record that this broker, leading `n` (topic id `id`) in `term`,
+    /// holds the brokers `isr` in sync (Kafka's AlterPartition). Called on any shard;
+    /// thread-safe; must not block.
+    std::function<void(const model::ntp& n, const topic_uuid& id, int64_t term,
+                       std::vector<int32_t> isr)>
+        report_isr;
+    /// The in-sync replicas the controller has recorded for `n` when it records this broker
+    /// as its leader in `term` (empty: none reported); nullopt when it records another
+    /// leader or term. Thread-safe.
+    std::function<std::optional<std::vector<int32_t>>(const model::ntp& n, int64_t term)>
+        recorded_isr;
     /// The partitions an operator asked to be led by their preferred replica (ElectLeaders)
     /// and not yet (controller_stm::preferred_elections): their leaders hand the leadership
     /// over at once. Thread-safe; read once a tick.
@@ -213,6 +224,9 @@ class partition_manager {
     /// Per moving partition led here: when its completion was last reported (at most once a
     /// second).
     std::map<uint64_t, std::chrono::steady_clock::time_point> moves_reported;
+    /// Per led partition: when its in-sync replicas were last compared with the controller's
+    /// (at most once a second).
+    std::map<uint64_t, std::chrono::steady_clock::time_point> isr_checked;
     /// Leader balancing: when each partition was first seen led here in its current term (by
     /// term), and when the shard last looked.
     std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> led_since;

@@ -215,6 +215,8 @@ class node {
   /// silent for an election timeout since; one that was (a broker down, restarted) counts
   /// again once it has reached the leader's end as of its return. 0 on any other role.
   [[nodiscard]] size_t in_sync_voters(int64_t within_ticks) const;
+  /// Leader: the voters in_sync_voters() counts, by id (empty on any other role).
+  [[nodiscard]] std::vector<node_id> in_sync_set(int64_t within_ticks) const;
   /// Leader: voter `n` answered within `within_ticks` ticks and keeps up: it holds what the
   /// leader held half an election timeout ago or later. A target a leadership transfer
   /// completes with well within the election timeout that bounds it, also while producers

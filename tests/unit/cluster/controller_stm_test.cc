@@ -189,7 +189,16 @@ TEST(ControllerStm, IsDeterministicAndSnapshotsRoundTrip) {
         }
         return r;
       };
-      switch (rnd.uniform(0, 19)) {
+      switch (rnd.uniform(0, 20)) {
+        case 20: {
+          auto leader = static_cast<int32_t>(rnd.uniform(1, 3));
+          auto isr = some_replicas();
+          if (rnd.uniform(0, 1) == 0)
+            isr.push_back(leader);
+          return partition_isr_cmd{
+              name,   uuid(tid),          static_cast<int32_t>(rnd.uniform(-1, 3)),
+              leader, rnd.uniform(-1, 9), isr};
+        }
         case 19:
           return alter_quotas_cmd{
               {std::optional<std::string>("u" + std::to_string(id)), std::nullopt},
@@ -301,13 +310,13 @@ TEST(ControllerStm, PartitionLeadersOnlyMoveToHigherTermsAndGoWithTheirTopic) {
   controller_stm s;
   ASSERT_TRUE(s.apply(1, add_topic_cmd{topic("clicks", 1, {{1, 2, 3}, {2, 3, 1}})}));
   ASSERT_TRUE(s.apply(2, partition_leader_cmd{"clicks", uuid(1), 0, 2, 5}));
-  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{2, 5}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{2, 5, {}}));
   // An older or equal term changes nothing; a newer one wins.
   ASSERT_TRUE(s.apply(3, partition_leader_cmd{"clicks", uuid(1), 0, 3, 4}));
   ASSERT_TRUE(s.apply(4, partition_leader_cmd{"clicks", uuid(1), 0, 3, 5}));
-  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{2, 5}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{2, 5, {}}));
   ASSERT_TRUE(s.apply(5, partition_leader_cmd{"clicks", uuid(1), 0, 3, 6}));
-  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{3, 6}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{3, 6, {}}));
   // A broker that is no replica, a partition or topic id that does not exist: refused.
   EXPECT_FALSE(s.apply(6, partition_leader_cmd{"clicks", uuid(1), 0, 4, 9}));
   EXPECT_FALSE(s.apply(7, partition_leader_cmd{"clicks", uuid(1), 2, 1, 9}));
@@ -324,6 +333,38 @@ TEST(ControllerStm, PartitionLeadersOnlyMoveToHigherTermsAndGoWithTheirTopic) {
   auto again = controller_stm::restore(s.snapshot());
   ASSERT_TRUE(again.has_value()) << again.error().message();
   EXPECT_EQ(*again, s);
+}
+
+TEST(ControllerStm, InSyncReplicasComeFromTheRecordedLeaderInItsTermAndGoWithANewLeader) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, add_topic_cmd{topic("clicks", 1, {{1, 2, 3}})}));
+  // Before the leadership is recorded: nothing taken.
+  ASSERT_TRUE(s.apply(2, partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {2, 3}}));
+  EXPECT_TRUE(s.leaders()->empty());
+  ASSERT_TRUE(s.apply(3, partition_leader_cmd{"clicks", uuid(1), 0, 2, 5}));
+  ASSERT_TRUE(s.apply(4, partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {3, 2}}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}), (partition_leader{2, 5, {2, 3}}));
+  // Another leader, or the leader of another term: stale, nothing changes.
+  ASSERT_TRUE(s.apply(5, partition_isr_cmd{"clicks", uuid(1), 0, 3, 5, {1, 2, 3}}));
+  ASSERT_TRUE(s.apply(6, partition_isr_cmd{"clicks", uuid(1), 0, 2, 4, {1, 2, 3}}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}).isr, (std::vector<int32_t>{2, 3}));
+  // Refused: without the leader, a broker that is no replica, one twice, another topic id.
+  EXPECT_FALSE(s.apply(7, partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {1, 3}}));
+  EXPECT_FALSE(s.apply(8, partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {2, 4}}));
+  EXPECT_FALSE(s.apply(9, partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {2, 2}}));
+  EXPECT_FALSE(s.apply(10, partition_isr_cmd{"clicks", uuid(2), 0, 2, 5, {2}}));
+  EXPECT_EQ(s.leaders()->at({"clicks", 0}).isr, (std::vector<int32_t>{2, 3}));
+  // Snapshotted (version 7), and read back alike.
+  auto back = controller_stm::restore(s.snapshot());
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, s);
+  EXPECT_EQ(s.snapshot().front(), std::byte{7});
+  auto cmd = controller_command(partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {1, 2}});
+  EXPECT_EQ(decode_command(encode(cmd)).value(), cmd);
+  // A new leader starts with none reported: every broker falls back to the live replicas.
+  ASSERT_TRUE(s.apply(11, partition_leader_cmd{"clicks", uuid(1), 0, 3, 6}));
+  EXPECT_TRUE(s.leaders()->at({"clicks", 0}).isr.empty());
+  EXPECT_NE(s.snapshot().front(), std::byte{7});
 }
 
 TEST(ControllerStm, AMoveRecordsItsTargetUntilItsLeaderReportsItDone) {

@@ -121,13 +121,17 @@ awaitable<net::handler_result> handle_metadata(request_context& c, protocol::met
       // During a move: the replicas it moves to and those it moves from.
       const auto replicas = it->second.all_replicas(p);
       pm.replica_nodes = replicas;
-      for (auto id : replicas) {
-        if (live.contains(id))
-          pm.isr_nodes.push_back(id);
-        else
-          pm.offline_replicas.push_back(id);
-      }
       auto elected = view ? view->elected_leader(name, p) : std::nullopt;
+      // In sync: as the leader last reported (Kafka's ISR); until it has, every live replica.
+      const std::vector<int32_t>* isr =
+          elected && !elected->isr.empty() && live.contains(elected->leader) ? &elected->isr
+                                                                             : nullptr;
+      for (auto id : replicas) {
+        if (!live.contains(id))
+          pm.offline_replicas.push_back(id);
+        else if (!isr || std::binary_search(isr->begin(), isr->end(), id))
+          pm.isr_nodes.push_back(id);
+      }
       if (it->second.replicated(p) || elected) {
         // A Raft group: the leader it elected, and its term as the leader epoch.
         if (elected && live.contains(elected->leader)) {
