@@ -555,6 +555,10 @@ std::optional<int64_t> partition::led_term() const {
   return rep_->core->term().value();
 }
 
+bool partition::handing_over() const {
+  return rep_ && !rep_->failed && !rep_->destroyed && rep_->core->handing_over();
+}
+
 std::vector<int32_t> partition::in_sync_replicas() const {
   std::vector<int32_t> out;
   if (!led_term())

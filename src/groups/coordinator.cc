@@ -143,8 +143,10 @@ coordinator::partition_state* coordinator::state_for(int32_t partition, errc& er
   // each of its terms (a follower's log may have gained entries since it last led).
   int32_t epoch = 0;
   if (p->replicated()) {
-    if (!p->serving()) {
-      if (!p->led_term())
+    // Handing the leadership over: its successor may be elected at once and take commits this
+    // one's groups would not show (their next term loads them again).
+    if (!p->serving() || p->handing_over()) {
+      if (!p->led_term() || p->handing_over())
         unload(ss, partition);  // a leader's short lapse (its lease) keeps its groups loaded
       err = errc::not_coordinator;
       return nullptr;

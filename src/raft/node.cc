@@ -237,6 +237,7 @@ void node::reset(raft::term t) {
   votes_.clear();
   progress_.clear();
   transfer_target_.reset();
+  handing_over_ = false;
   leader_ready_ = false;
   matched_ = raft_index(0);
   quiet_ = false;
@@ -455,6 +456,7 @@ void node::tick() {
     if (election_elapsed_ >= opts_.election_ticks) {
       election_elapsed_ = 0;
       transfer_target_.reset();  // a transfer that did not finish in an election timeout
+      handing_over_ = false;
       if (opts_.check_quorum) {
         size_t active = config_.is_voter(opts_.id) ? 1 : 0;
         for (auto& [id, p] : progress_) {
@@ -972,6 +974,7 @@ void node::maybe_send_timeout_now(node_id to, const progress& p) {
     m.type = message_type::timeout_now;
     m.to = to;
     send(std::move(m));
+    handing_over_ = true;
   }
 }
 
@@ -1151,6 +1154,7 @@ status node::transfer_leadership(node_id to) {
   }
   wake();
   transfer_target_ = to;
+  handing_over_ = false;
   election_elapsed_ = 0;
   auto& p = progress_.at(to);
   maybe_send_timeout_now(to, p);

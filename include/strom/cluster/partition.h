@@ -288,6 +288,11 @@ class partition {
   /// The term this replica leads in as the ready leader; nullopt otherwise (cheap: what a
   /// tick of every group asks).
   [[nodiscard]] std::optional<int64_t> led_term() const;
+  /// The leader told the replica it hands its leadership to to campaign (raft::node::
+  /// handing_over): another leader may exist already, so state kept in memory beside the log
+  /// (a group coordinator's) must not be served. serving() still holds for the log itself,
+  /// whose committed records another leader keeps.
+  [[nodiscard]] bool handing_over() const;
   /// The ready leader: the brokers of the replicas in sync (itself included), in id order
   /// (Kafka's ISR as its leader knows it). Empty on any other role.
   [[nodiscard]] std::vector<int32_t> in_sync_replicas() const;

@@ -228,6 +228,10 @@ class node {
   [[nodiscard]] bool holds_commit(node_id n, int64_t within_ticks) const;
   /// Leader: a leadership transfer is under way.
   [[nodiscard]] bool transferring() const { return transfer_target_.has_value(); }
+  /// Leader: a transfer under way told its target to campaign. The target's election skips
+  /// the others' wait for an election timeout, so this leader's lease no longer tells that no
+  /// other leader exists: what it holds in memory alone (a group's state) may be stale.
+  [[nodiscard]] bool handing_over() const { return handing_over_; }
   /// The last configuration in the log has not committed yet (the next change must wait).
   [[nodiscard]] bool config_pending() const {
     return !config_log_.empty() && config_log_.rbegin()->first > commit_;
@@ -352,6 +356,7 @@ class node {
   std::map<node_id, bool> votes_;
   std::map<node_id, progress> progress_;
   std::optional<node_id> transfer_target_;
+  bool handing_over_ = false;  // timeout_now sent in the transfer under way
   int transfer_elapsed_ = 0;
   bool quiet_ = false;
   int quiet_rounds_ = 0;     // leader: heartbeat rounds in a row that found the group idle

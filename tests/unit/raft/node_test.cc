@@ -658,14 +658,35 @@ TEST(RaftNode, FastBacktrackingRepairsADivergentFollower) {
 TEST(RaftNode, LeadershipTransferSendsTimeoutNowToACaughtUpTarget) {
   group g(3);
   g.elect(1);
+  EXPECT_FALSE(g.at(1).handing_over());
   ASSERT_TRUE(g.at(1).transfer_leadership(node_id(2)).has_value());
   EXPECT_EQ(g.at(1).propose(payload(1), 1).error().code(),
             make_error_code(errc::transfer_in_progress));
+  // timeout_now is on its way: node 2 may win at once, the lease notwithstanding.
+  EXPECT_TRUE(g.at(1).handing_over());
   g.handle(1);
   g.settle();
   EXPECT_EQ(g.at(2).role(), role::leader);
   EXPECT_EQ(g.at(1).role(), role::follower);
   EXPECT_EQ(g.at(1).leader(), node_id(2));
+  EXPECT_FALSE(g.at(1).handing_over());
+}
+
+TEST(RaftNode, ATransferThatDoesNotEndInAnElectionTimeoutStopsHandingOver) {
+  group g(3);
+  g.elect(1);
+  g.cut = {2};  // the target never hears timeout_now
+  ASSERT_TRUE(g.at(1).transfer_leadership(node_id(2)).has_value());
+  g.handle(1);
+  g.settle();
+  EXPECT_TRUE(g.at(1).handing_over());
+  for (int t = 0; t < g.base.election_ticks && g.at(1).transferring(); ++t) {
+    g.at(1).tick();
+    g.handle(1);
+  }
+  EXPECT_FALSE(g.at(1).transferring());
+  EXPECT_FALSE(g.at(1).handing_over());
+  EXPECT_EQ(g.at(1).role(), role::leader);
 }
 
 TEST(RaftNode, AFollowerThatKeepsUpIsCaughtUpWhileEntriesAreInFlight) {
