@@ -241,14 +241,18 @@ void partition_manager::tick_shard(size_t shard) {
     // once it records this leadership). None recorded stands for every live replica: a whole
     // ISR needs no report then, so a new leader whose followers keep up sends none.
     if (term && replication_->recorded_isr && replication_->report_isr) {
-      auto& checked = sp.isr_checked[g];
-      if (now - checked >= std::chrono::seconds(1)) {
-        checked = now;
+      auto& r = sp.isr_reports[g];
+      if (now - r.checked >= std::chrono::seconds(1)) {
+        r.checked = now;
         auto isr = p->in_sync_replicas();
         auto recorded = replication_->recorded_isr(entry.ntp, *term);
         bool whole = isr.size() == p->replica_set().size() && !p->moving();
-        if (!isr.empty() && recorded && *recorded != isr && !(recorded->empty() && whole))
+        bool again = r.term == *term && r.isr == isr && now - r.at < std::chrono::seconds(5);
+        if (!isr.empty() && recorded && *recorded != isr && !(recorded->empty() && whole) &&
+            !again) {
+          r = {now, *term, isr, now};
           replication_->report_isr(entry.ntp, entry.id, *term, std::move(isr));
+        }
       }
     }
     // A leader the controller does not know yet (its report was lost, or the controller had
@@ -339,7 +343,7 @@ void partition_manager::forget_group(size_t shard, const model::ntp& n) {
   sp.reported.erase(g);
   sp.led_since.erase(g);
   sp.moves_reported.erase(g);
-  sp.isr_checked.erase(g);
+  sp.isr_reports.erase(g);
   std::lock_guard lock(groups_mu_);
   group_shards_.erase(g);
 }

@@ -451,12 +451,17 @@ void node::tick() {
         note_kept_up(p);  // an idle group's followers, which have nothing new to answer
       }
     }
+    // Still leading long after timeout_now went, the transfer over: the target's campaign,
+    // which a lease does not hold back, has ended without it (a candidate's timeout is below
+    // two election timeouts); later campaigns wait for the lease like any other.
+    if (handing_over_ && !transfer_target_ &&
+        ticks_ - handed_over_tick_ >= 2 * opts_.election_ticks)
+      handing_over_ = false;
     if (quiet_ && quiet_leader_tick())
       return;
     if (election_elapsed_ >= opts_.election_ticks) {
       election_elapsed_ = 0;
       transfer_target_.reset();  // a transfer that did not finish in an election timeout
-      handing_over_ = false;
       if (opts_.check_quorum) {
         size_t active = config_.is_voter(opts_.id) ? 1 : 0;
         for (auto& [id, p] : progress_) {
@@ -975,6 +980,7 @@ void node::maybe_send_timeout_now(node_id to, const progress& p) {
     m.to = to;
     send(std::move(m));
     handing_over_ = true;
+    handed_over_tick_ = ticks_;
   }
 }
 
@@ -1154,7 +1160,6 @@ status node::transfer_leadership(node_id to) {
   }
   wake();
   transfer_target_ = to;
-  handing_over_ = false;
   election_elapsed_ = 0;
   auto& p = progress_.at(to);
   maybe_send_timeout_now(to, p);

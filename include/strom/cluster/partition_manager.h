@@ -225,8 +225,16 @@ class partition_manager {
     /// second).
     std::map<uint64_t, std::chrono::steady_clock::time_point> moves_reported;
     /// Per led partition: when its in-sync replicas were last compared with the controller's
-    /// (at most once a second).
-    std::map<uint64_t, std::chrono::steady_clock::time_point> isr_checked;
+    /// (at most once a second), and the set last reported, in which term and when (the same
+    /// set goes again at most every 5 s: a lost report is retried, a refused one not repeated
+    /// every second).
+    struct isr_report {
+      std::chrono::steady_clock::time_point checked{};
+      int64_t term = -1;
+      std::vector<int32_t> isr;
+      std::chrono::steady_clock::time_point at{};
+    };
+    std::map<uint64_t, isr_report> isr_reports;
     /// Leader balancing: when each partition was first seen led here in its current term (by
     /// term), and when the shard last looked.
     std::map<uint64_t, std::pair<int64_t, std::chrono::steady_clock::time_point>> led_since;

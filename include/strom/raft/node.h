@@ -228,9 +228,11 @@ class node {
   [[nodiscard]] bool holds_commit(node_id n, int64_t within_ticks) const;
   /// Leader: a leadership transfer is under way.
   [[nodiscard]] bool transferring() const { return transfer_target_.has_value(); }
-  /// Leader: a transfer under way told its target to campaign. The target's election skips
-  /// the others' wait for an election timeout, so this leader's lease no longer tells that no
-  /// other leader exists: what it holds in memory alone (a group's state) may be stale.
+  /// Leader: a transfer told its target to campaign, and that campaign may still be running.
+  /// It skips the others' wait for an election timeout, so this leader's lease no longer
+  /// tells that no other leader exists: what it holds in memory alone (a group's state) may be
+  /// stale. Until it steps down, or two election timeouts after the last timeout_now with
+  /// the transfer over (a transfer that did not end, another target asked for meanwhile).
   [[nodiscard]] bool handing_over() const { return handing_over_; }
   /// The last configuration in the log has not committed yet (the next change must wait).
   [[nodiscard]] bool config_pending() const {
@@ -356,7 +358,8 @@ class node {
   std::map<node_id, bool> votes_;
   std::map<node_id, progress> progress_;
   std::optional<node_id> transfer_target_;
-  bool handing_over_ = false;  // timeout_now sent in the transfer under way
+  bool handing_over_ = false;     // timeout_now sent (handing_over())
+  int64_t handed_over_tick_ = 0;  // ticks_ when the last one went
   int transfer_elapsed_ = 0;
   bool quiet_ = false;
   int quiet_rounds_ = 0;     // leader: heartbeat rounds in a row that found the group idle

@@ -680,11 +680,42 @@ TEST(RaftNode, ATransferThatDoesNotEndInAnElectionTimeoutStopsHandingOver) {
   g.handle(1);
   g.settle();
   EXPECT_TRUE(g.at(1).handing_over());
-  for (int t = 0; t < g.base.election_ticks && g.at(1).transferring(); ++t) {
+  int ticks = 0;
+  for (; ticks < g.base.election_ticks && g.at(1).transferring(); ++ticks) {
     g.at(1).tick();
     g.handle(1);
   }
   EXPECT_FALSE(g.at(1).transferring());
+  EXPECT_EQ(g.at(1).role(), role::leader);
+  // The target's campaign may still be under way, the lease notwithstanding: still handing
+  // over until two election timeouts after timeout_now, and a new transfer does not clear it.
+  EXPECT_TRUE(g.at(1).handing_over());
+  ASSERT_TRUE(g.at(1).transfer_leadership(node_id(3)).has_value());
+  EXPECT_TRUE(g.at(1).handing_over());
+  g.handle(1);
+  g.settle();
+  // Node 3 held the log: timeout_now went to it, and it leads.
+  EXPECT_EQ(g.at(3).role(), role::leader);
+  EXPECT_FALSE(g.at(1).handing_over());
+}
+
+TEST(RaftNode, HandingOverEndsTwoElectionTimeoutsAfterTheLastTimeoutNow) {
+  group g(3);
+  g.elect(1);
+  g.cut = {2};  // the target never hears timeout_now
+  ASSERT_TRUE(g.at(1).transfer_leadership(node_id(2)).has_value());
+  g.handle(1);
+  g.settle();
+  ASSERT_TRUE(g.at(1).handing_over());
+  const int limit = 2 * g.base.election_ticks;
+  for (int t = 1; t < limit; ++t) {
+    g.at(1).tick();
+    g.handle(1);
+    g.settle();
+    ASSERT_TRUE(g.at(1).handing_over()) << "tick " << t;
+  }
+  g.at(1).tick();
+  g.handle(1);
   EXPECT_FALSE(g.at(1).handing_over());
   EXPECT_EQ(g.at(1).role(), role::leader);
 }
