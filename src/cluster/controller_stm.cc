@@ -777,9 +777,9 @@ std::vector<std::byte> controller_stm::snapshot() const {
                                       [](const auto& b) { return b.second.decommissioned; });
   bool security =
       !security_->users.empty() || !security_->acls.empty() || !security_->quotas.empty();
-  bool isrs = std::any_of(leaders_->begin(), leaders_->end(),
-                          [](const auto& l) { return !l.second.isr.empty(); });
-  int8_t version = isrs                                           ? int8_t{7}
+  auto isrs = std::count_if(leaders_->begin(), leaders_->end(),
+                            [](const auto& l) { return !l.second.isr.empty(); });
+  int8_t version = isrs > 0                                       ? int8_t{7}
                    : security                                     ? int8_t{6}
                    : decommissioned > 0 || !elections_->empty()   ? int8_t{5}
                    : moves > 0                                    ? int8_t{4}
@@ -840,9 +840,7 @@ std::vector<std::byte> controller_stm::snapshot() const {
   if (version >= 6)
     security_->encode(w);
   if (version >= 7) {
-    auto n = std::count_if(leaders_->begin(), leaders_->end(),
-                           [](const auto& l) { return !l.second.isr.empty(); });
-    w.put<int32_t>(static_cast<int32_t>(n));
+    w.put<int32_t>(static_cast<int32_t>(isrs));
     for (const auto& [key, l] : *leaders_) {
       if (l.isr.empty())
         continue;

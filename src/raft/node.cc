@@ -343,7 +343,15 @@ size_t node::heard_voters(int64_t within_ticks) const {
 }
 
 size_t node::in_sync_voters(int64_t within_ticks) const {
-  return in_sync_set(within_ticks).size();
+  // On the produce path (min.insync.replicas): counted, not collected.
+  if (role_ != role::leader)
+    return 0;
+  size_t n = config_.is_voter(opts_.id) ? 1 : 0;
+  for (const auto& [id, p] : progress_) {
+    if (config_.is_voter(id) && kept_up(p, within_ticks))
+      ++n;
+  }
+  return n;
 }
 
 std::vector<node_id> node::in_sync_set(int64_t within_ticks) const {
