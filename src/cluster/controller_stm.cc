@@ -576,14 +576,13 @@ result<int64_t> controller_stm::apply_topic(const remove_topic_cmd& c) {
   topics_ = std::move(next);
   auto first = leaders_->lower_bound({c.name, INT32_MIN});
   if (first != leaders_->end() && first->first.first == c.name) {
-    auto leaders = std::make_shared<leader_map>(*leaders_);
-    auto from = leaders->lower_bound({c.name, INT32_MIN});
-    auto to = leaders->upper_bound({c.name, INT32_MAX});
+    auto& leaders = leaders_.write();
+    auto from = leaders.lower_bound({c.name, INT32_MIN});
+    auto to = leaders.upper_bound({c.name, INT32_MAX});
     auto& floor = epoch_floors_[c.name];
     for (auto l = from; l != to; ++l)
       floor = std::max(floor, l->second.term);
-    leaders->erase(from, to);
-    leaders_ = std::move(leaders);
+    leaders.erase(from, to);
   }
   prune_elections(c.name, [](int32_t) { return false; });
   return int64_t{0};
@@ -605,9 +604,7 @@ result<int64_t> controller_stm::apply_topic(const partition_leader_cmd& c) {
   auto key = std::pair(c.name, c.partition);
   if (auto cur = leaders_->find(key); cur != leaders_->end() && cur->second.term >= c.term)
     return int64_t{0};  // an older (or the same) election: the newer one stays
-  auto leaders = std::make_shared<leader_map>(*leaders_);
-  (*leaders)[key] = partition_leader{c.leader, c.term, {}};
-  leaders_ = std::move(leaders);
+  leaders_.write()[key] = partition_leader{c.leader, c.term, {}};
   // A preferred-leader election asked for is done once that replica leads.
   auto target = t.target_replicas(c.partition);
   if (!target.empty() && target.front() == c.leader && elections_->contains(key)) {
@@ -655,9 +652,7 @@ result<int64_t> controller_stm::apply_topic(const partition_isr_cmd& c) {
                              c.partition, fmt::join(c.isr, ",")));
   if (cur->second.isr == isr)
     return int64_t{0};
-  auto leaders = std::make_shared<leader_map>(*leaders_);
-  (*leaders)[key].isr = std::move(isr);
-  leaders_ = std::move(leaders);
+  leaders_.write()[key].isr = std::move(isr);
   return int64_t{0};
 }
 
@@ -878,7 +873,7 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
   if (version >= 2)
     s.cluster_configs_ = get_configs(c);
   if (version >= 3) {
-    auto leaders = std::make_shared<leader_map>();
+    auto& leaders = s.leaders_.write();
     auto nl = c.read_count(length_prefix::int32, 18, "partition leaders");
     for (int64_t i = 0; c.ok() && i < nl; ++i) {
       auto name = get_string(c);
@@ -886,9 +881,8 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
       partition_leader l;
       l.leader = c.read_int32();
       l.term = c.read_int64();
-      (*leaders)[{std::move(name), p}] = l;
+      leaders[{std::move(name), p}] = l;
     }
-    s.leaders_ = std::move(leaders);
     auto nf = c.read_count(length_prefix::int32, 10, "epoch floors");
     for (int64_t i = 0; c.ok() && i < nf; ++i) {
       auto name = get_string(c);
@@ -922,16 +916,15 @@ result<controller_stm> controller_stm::restore(std::span<const std::byte> in) {
   if (version >= 6)
     s.security_ = std::make_shared<const security_state>(security_state::decode(c));
   if (version >= 7) {
-    auto leaders = std::make_shared<leader_map>(*s.leaders_);
+    auto& leaders = s.leaders_.write();
     auto ni = c.read_count(length_prefix::int32, 10, "in-sync replica sets");
     for (int64_t i = 0; c.ok() && i < ni; ++i) {
       auto name = get_string(c);
       auto p = c.read_int32();
       auto isr = get_ids(c);
-      if (auto it = leaders->find({name, p}); it != leaders->end())
+      if (auto it = leaders.find({name, p}); it != leaders.end())
         it->second.isr = std::move(isr);
     }
-    s.leaders_ = std::move(leaders);
   }
   if (!c.ok())
     return error(controller_errc::corrupt, c.check().error().message());

@@ -242,17 +242,11 @@ void partition_manager::tick_shard(size_t shard) {
     // ISR needs no report then, so a new leader whose followers keep up sends none.
     if (term && replication_->recorded_isr && replication_->report_isr) {
       auto& r = sp.isr_reports[g];
-      if (now - r.checked >= std::chrono::seconds(1)) {
-        r.checked = now;
+      if (r.compare_now(now)) {
         auto isr = p->in_sync_replicas();
-        auto recorded = replication_->recorded_isr(entry.ntp, *term);
         bool whole = isr.size() == p->replica_set().size() && !p->moving();
-        bool again = r.term == *term && r.isr == isr && now - r.at < std::chrono::seconds(5);
-        if (!isr.empty() && recorded && *recorded != isr && !(recorded->empty() && whole) &&
-            !again) {
-          r = {now, *term, isr, now};
+        if (r.due(now, *term, isr, replication_->recorded_isr(entry.ntp, *term), whole))
           replication_->report_isr(entry.ntp, entry.id, *term, std::move(isr));
-        }
       }
     }
     // A leader the controller does not know yet (its report was lost, or the controller had
@@ -269,6 +263,21 @@ void partition_manager::tick_shard(size_t shard) {
   }
   sp.outbox.holding = false;
   sp.outbox.flush();
+}
+
+bool isr_report::due(std::chrono::steady_clock::time_point now, int64_t t,
+                     const std::vector<int32_t>& set,
+                     const std::optional<std::vector<int32_t>>& recorded, bool whole) {
+  if (!compare_now(now))
+    return false;
+  checked = now;
+  bool again = term == t && isr == set && now - at < std::chrono::seconds(5);
+  if (set.empty() || !recorded || *recorded == set || (recorded->empty() && whole) || again)
+    return false;
+  term = t;
+  isr = set;
+  at = now;
+  return true;
 }
 
 awaitable<void> partition_manager::leave(std::chrono::milliseconds limit) {

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "strom/base/copy_on_write.h"
 #include "strom/base/result.h"
 #include "strom/cluster/security_state.h"
 #include "strom/cluster/topic_table.h"
@@ -258,8 +259,10 @@ class controller_stm {
   [[nodiscard]] const std::shared_ptr<const topic_map>& topics() const { return topics_; }
   /// The cluster-wide config defaults (set_cluster_configs_cmd).
   [[nodiscard]] const topic_configs& cluster_configs() const { return cluster_configs_; }
-  /// The replicated partitions' leaders (partition_leader_cmd). Copy-on-write.
-  [[nodiscard]] const std::shared_ptr<const leader_map>& leaders() const { return leaders_; }
+  /// The replicated partitions' leaders (partition_leader_cmd), as they are now: later
+  /// commands do not change what this returns. The commands applied between two calls copy
+  /// the map once (a report of one leader does not copy every partition's).
+  [[nodiscard]] std::shared_ptr<const leader_map> leaders() const { return leaders_.share(); }
   /// By topic name, the highest leader epoch a deleted topic of that name reached: a topic
   /// created again under the name starts its partitions' terms there, so that the epochs
   /// clients saw for the name never go backwards.
@@ -305,7 +308,7 @@ class controller_stm {
   std::map<int32_t, broker_record> brokers_;
   int64_t next_producer_id_ = 0;
   std::shared_ptr<const topic_map> topics_ = std::make_shared<const topic_map>();
-  std::shared_ptr<const leader_map> leaders_ = std::make_shared<const leader_map>();
+  copy_on_write<leader_map> leaders_;
   std::map<std::string, int64_t> epoch_floors_;
   std::shared_ptr<const partition_set> elections_ = std::make_shared<const partition_set>();
   std::shared_ptr<const security_state> security_ = std::make_shared<const security_state>();

@@ -25,6 +25,31 @@ namespace strom::cluster {
 
 using net::awaitable;
 
+/// A leader's reports of its in-sync replicas to the controller (partition_isr_cmd), per
+/// partition it leads: when its set was last compared with the controller's (at most once a
+/// second), and the set last reported, in which term and when.
+struct isr_report {
+  std::chrono::steady_clock::time_point checked{};
+  int64_t term = -1;
+  std::vector<int32_t> isr;
+  std::chrono::steady_clock::time_point at{};
+
+  /// Whether the leader in `term`, whose in-sync replicas are now `isr` (sorted), reports them
+  /// at `now`, given `recorded`, what the controller records for this leadership (nullopt:
+  /// it records another leadership, or none yet; empty: no set reported, which stands for
+  /// every live replica). `whole`: `isr` is every replica of a settled replica set. Compared
+  /// once a second; reported when the sets differ, except a whole set where none is recorded
+  /// (a new leader whose followers keep up sends nothing); the same set goes again at most
+  /// every 5 s (a lost report is retried, a refused one not repeated every second). Updates
+  /// the state when it reports or compares.
+  bool due(std::chrono::steady_clock::time_point now, int64_t term, const std::vector<int32_t>& isr,
+           const std::optional<std::vector<int32_t>>& recorded, bool whole);
+  /// Whether a second passed since the last comparison (which `due` needs to look).
+  [[nodiscard]] bool compare_now(std::chrono::steady_clock::time_point now) const {
+    return now - checked >= std::chrono::seconds(1);
+  }
+};
+
 /// The partitions of this node, and where each lives.
 ///
 /// Partitions are spread over shards by a hash of their name (shard_of); a partition object is
@@ -224,16 +249,6 @@ class partition_manager {
     /// Per moving partition led here: when its completion was last reported (at most once a
     /// second).
     std::map<uint64_t, std::chrono::steady_clock::time_point> moves_reported;
-    /// Per led partition: when its in-sync replicas were last compared with the controller's
-    /// (at most once a second), and the set last reported, in which term and when (the same
-    /// set goes again at most every 5 s: a lost report is retried, a refused one not repeated
-    /// every second).
-    struct isr_report {
-      std::chrono::steady_clock::time_point checked{};
-      int64_t term = -1;
-      std::vector<int32_t> isr;
-      std::chrono::steady_clock::time_point at{};
-    };
     std::map<uint64_t, isr_report> isr_reports;
     /// Leader balancing: when each partition was first seen led here in its current term (by
     /// term), and when the shard last looked.

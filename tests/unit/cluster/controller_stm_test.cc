@@ -367,6 +367,32 @@ TEST(ControllerStm, InSyncReplicasComeFromTheRecordedLeaderInItsTermAndGoWithANe
   EXPECT_NE(s.snapshot().front(), std::byte{7});
 }
 
+// The leaders a reader took stay as they were while later commands change the state
+// machine's (which copies them once per run of commands, not once per command), and so do a
+// copied state machine's.
+TEST(ControllerStm, LeadersTakenBeforeCommandsStayAsTheyWere) {
+  controller_stm s;
+  ASSERT_TRUE(s.apply(1, add_topic_cmd{topic("clicks", 1, {{1, 2, 3}, {2, 3, 1}})}));
+  ASSERT_TRUE(s.apply(2, partition_leader_cmd{"clicks", uuid(1), 0, 2, 5}));
+  auto taken = s.leaders();
+  auto copy = s;
+  ASSERT_TRUE(s.apply(3, partition_leader_cmd{"clicks", uuid(1), 1, 3, 1}));
+  ASSERT_TRUE(s.apply(4, partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {2, 3}}));
+  ASSERT_TRUE(s.apply(5, partition_leader_cmd{"clicks", uuid(1), 0, 1, 6}));
+  EXPECT_EQ(*taken, (leader_map{{{"clicks", 0}, {2, 5, {}}}}));
+  EXPECT_EQ(*copy.leaders(), *taken);
+  EXPECT_EQ(*s.leaders(), (leader_map{{{"clicks", 0}, {1, 6, {}}}, {{"clicks", 1}, {3, 1, {}}}}));
+  // The copy moves on its own.
+  ASSERT_TRUE(copy.apply(3, partition_isr_cmd{"clicks", uuid(1), 0, 2, 5, {1, 2}}));
+  EXPECT_EQ(*copy.leaders(), (leader_map{{{"clicks", 0}, {2, 5, {1, 2}}}}));
+  EXPECT_EQ(*taken, (leader_map{{{"clicks", 0}, {2, 5, {}}}}));
+  EXPECT_EQ(s.leaders()->size(), 2u);
+  auto second = s.leaders();
+  ASSERT_TRUE(s.apply(6, remove_topic_cmd{"clicks", uuid(1)}));
+  EXPECT_TRUE(s.leaders()->empty());
+  EXPECT_EQ(second->size(), 2u);
+}
+
 TEST(ControllerStm, AMoveRecordsItsTargetUntilItsLeaderReportsItDone) {
   controller_stm s;
   for (int32_t b = 1; b <= 4; ++b)

@@ -142,5 +142,41 @@ TEST_F(partition_manager_test, partition_infos_gather_every_shard) {
   EXPECT_EQ(names.size(), 7u);
 }
 
+// A leader reports its in-sync replicas when the controller records another set for its
+// leadership, looking once a second: not a whole set where none is recorded (which stands for
+// every live replica), not to a controller that records another leadership, and the same set
+// at most every 5 s in a term.
+TEST(isr_report, ReportsADifferingSetOnceASecondAtMostAndTheSameSetEveryFiveSeconds) {
+  using std::chrono::milliseconds;
+  std::chrono::steady_clock::time_point t0{std::chrono::hours(1)};
+  using ids = std::vector<int32_t>;
+  isr_report r;
+  // The controller records no set (empty): a whole set needs no report, a smaller one does.
+  EXPECT_FALSE(r.due(t0, 4, ids{1, 2, 3}, ids{}, true));
+  EXPECT_FALSE(r.due(t0 + milliseconds(999), 4, ids{1, 2}, ids{}, false)) << "within the second";
+  EXPECT_TRUE(r.due(t0 + milliseconds(1000), 4, ids{1, 2}, ids{}, false));
+  // Not recorded yet: the same set again after 1 s is held back until 5 s passed.
+  auto t1 = t0 + milliseconds(1000);
+  EXPECT_FALSE(r.due(t1 + milliseconds(1000), 4, ids{1, 2}, ids{}, false));
+  EXPECT_FALSE(r.due(t1 + milliseconds(4000), 4, ids{1, 2}, ids{}, false));
+  EXPECT_TRUE(r.due(t1 + milliseconds(5000), 4, ids{1, 2}, ids{}, false));
+  auto t2 = t1 + milliseconds(5000);
+  // Recorded: nothing more, whatever the time.
+  EXPECT_FALSE(r.due(t2 + milliseconds(1000), 4, ids{1, 2}, ids{1, 2}, false));
+  EXPECT_FALSE(r.due(t2 + milliseconds(60000), 4, ids{1, 2}, ids{1, 2}, false));
+  auto t3 = t2 + milliseconds(60000);
+  // Another set goes at once (a second after the last look), and so does the whole set back.
+  EXPECT_TRUE(r.due(t3 + milliseconds(1000), 4, ids{1}, ids{1, 2}, false));
+  EXPECT_TRUE(r.due(t3 + milliseconds(2000), 4, ids{1, 2, 3}, ids{1}, true));
+  // The same set in a new term is a new report.
+  EXPECT_TRUE(r.due(t3 + milliseconds(3000), 5, ids{1, 2, 3}, ids{1}, true));
+  // The controller records another leadership (nullopt), or the set is empty: nothing.
+  EXPECT_FALSE(r.due(t3 + milliseconds(10000), 6, ids{2, 3}, std::nullopt, false));
+  EXPECT_FALSE(r.due(t3 + milliseconds(11000), 6, ids{}, ids{2, 3}, false));
+  // A whole set of a replica set still moving is reported where none is recorded.
+  isr_report m;
+  EXPECT_TRUE(m.due(t0, 7, ids{1, 2, 3, 4}, ids{}, false));
+}
+
 }  // namespace
 }  // namespace strom::cluster
