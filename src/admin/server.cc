@@ -484,14 +484,16 @@ struct server::impl {
     return out + "}\n";
   }
 
-  /// Partitions nobody serves: here, those of an offline data directory; in a cluster also
-  /// every partition whose leader's broker is down or unknown.
+  /// Partitions nobody serves: here, those of an offline data directory and those led here
+  /// by a replica that lost its majority (partition::orphaned); in a cluster also every
+  /// partition whose leader's broker is down or unknown.
   static std::set<std::pair<std::string, int32_t>> without_leader(
       const std::vector<cluster::partition_manager::partition_info>& infos,
       const cluster::cluster_view* view) {
     std::set<std::pair<std::string, int32_t>> out;
+    // Offline here, or led here by a replica that lost its majority: no write commits.
     for (const auto& p : infos) {
-      if (!p.online)
+      if (!p.online || p.orphaned)
         out.emplace(p.name.topic, p.name.partition.value());
     }
     if (view == nullptr)
@@ -621,8 +623,8 @@ struct server::impl {
     auto infos = co_await std::move(infos_op);
     auto view = src.cluster ? src.cluster() : nullptr;
     gauge("strom_cluster_leaderless_partitions",
-          "Partitions without a serving leader: an offline data directory here, or (in a "
-          "cluster) a leader whose broker is down")
+          "Partitions without a serving leader: an offline data directory here, a leader here "
+          "that lost its majority, or (in a cluster) a leader whose broker is down")
         .Add({})
         .Set(static_cast<double>(without_leader(infos, view.get()).size()));
     gauge("strom_cluster_under_replicated_partitions",

@@ -365,6 +365,13 @@ cluster::partition_manager::replication_config replication_config(const config::
       return std::nullopt;
     return it->second.isr;
   };
+  o.named_leader = [&ctl, self = c.node.id](const model::ntp& n, int64_t term) {
+    auto v = ctl.view();
+    if (!v->controller_id)
+      return false;  // cut off from the controller: its record may be stale
+    auto it = v->leaders->find({n.topic, n.partition.value()});
+    return it != v->leaders->end() && it->second.term == term && it->second.leader == self;
+  };
   o.report_isr = [&rt, &ctl, self = c.node.id](const model::ntp& n, const cluster::topic_uuid& id,
                                                int64_t term, std::vector<int32_t> isr) {
     cluster::partition_isr_cmd cmd{n.topic, id, n.partition.value(), self, term, std::move(isr)};

@@ -95,7 +95,7 @@ void partition::wake_waiters() {
 result<storage::read_result> partition::read(model::kafka_offset from, size_t max_bytes,
                                              bool min_one_batch) const {
   owner_.check();
-  STROM_TRY(serving());
+  STROM_TRY(readable());
   return read_committed(from, max_bytes, min_one_batch);
 }
 
@@ -117,7 +117,7 @@ result<storage::read_result> partition::read_committed(model::kafka_offset from,
 result<std::optional<storage::timestamp_lookup>> partition::offset_for_timestamp(
     timestamp_ms ts) const {
   owner_.check();
-  STROM_TRY(serving());
+  STROM_TRY(readable());
   if (ts == -3) {
     ts = log_->max_timestamp();
     if (ts < 0)

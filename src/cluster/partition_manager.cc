@@ -104,6 +104,8 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
       if (replication_->report_leader)
         replication_->report_leader(n, id, term);
     };
+    if (rc.named_leader)
+      o.named_leader = [this, n](int64_t term) { return replication_->named_leader(n, term); };
     bool registered = false;
     {
       std::lock_guard lock(groups_mu_);
@@ -394,6 +396,7 @@ awaitable<std::vector<partition_manager::partition_info>> partition_manager::par
         i.follower_lag = r->follower_lag;
         i.under_replicated = r->leader && r->in_sync < r->voters;
         i.elections_won = r->elections_won;
+        i.orphaned = p->orphaned();
       }
       out.push_back(std::move(i));
     }

@@ -119,6 +119,8 @@ struct replica_state : std::enable_shared_from_this<replica_state> {
   uint64_t elections_won = 0;
   /// Ticks since this replica stopped leading with acks=all writers still waiting.
   int64_t waiting_as_follower = 0;
+  /// Ticks in a row this replica knew no leader, not leading itself (partition::orphaned).
+  int64_t leaderless_ticks = 0;
   /// When the group last ticked (none yet: the epoch).
   std::chrono::steady_clock::time_point ticked_at{};
   /// Ticks after which the others may have elected another leader: an election timeout less
@@ -549,6 +551,28 @@ status partition::serving() const {
   return ok();
 }
 
+bool partition::orphaned() const {
+  if (!rep_ || rep_->failed || rep_->destroyed)
+    return false;
+  const auto& core = *rep_->core;
+  // An election timeout without a leader: a leader held up (a stopped process) steps down as
+  // it resumes and hears of its successor within a heartbeat; meanwhile it says
+  // NOT_LEADER_OR_FOLLOWER, which sends clients to Metadata, where they find the successor.
+  // A later term without a leader (a campaign that failed) changes nothing to clients: the
+  // controller still names this replica until another leader reports itself.
+  return rep_->leaderless_ticks >= rep_->opts.election_ticks && !core.leader() &&
+         core.role() != raft::role::leader && epoch_.value() >= 0 &&
+         core.term().value() >= epoch_.value() && !rep_->held_up(clock_.steady_now()) &&
+         (!rep_->opts.named_leader || rep_->opts.named_leader(epoch_.value()));
+}
+
+status partition::readable() const {
+  auto s = serving();
+  if (!s && orphaned())
+    return ok();
+  return s;
+}
+
 std::optional<int64_t> partition::led_term() const {
   if (!rep_ || rep_->failed || rep_->destroyed || !rep_->core->is_ready_leader())
     return std::nullopt;
@@ -578,6 +602,10 @@ void partition::tick() {
     rep_->core->held_up(rep_->opts.election_ticks);
   rep_->ticked_at = now;
   rep_->core->tick();
+  if (rep_->core->role() != raft::role::leader && !rep_->core->leader())
+    ++rep_->leaderless_ticks;
+  else
+    rep_->leaderless_ticks = 0;
   if (rep_->core->role() != raft::role::leader && !rep_->waiters.empty()) {
     if (++rep_->waiting_as_follower > 2 * int64_t{rep_->opts.election_ticks})
       rep_->fail_waiters(partition_errc::fate_unknown);
@@ -860,8 +888,12 @@ net::awaitable<result<partition::append_outcome>> partition::replicate_through_g
     model::validated_batch batch, ack_level acks) {
   owner_.check();
   auto rep = rep_;  // the partition may be dropped while this waits
-  if (auto s = serving(); !s)
+  if (auto s = serving(); !s) {
+    if (orphaned())
+      co_return error(partition_errc::not_enough_replicas,
+                      "the leader lost its majority: too few replicas answer");
     co_return s.error();
+  }
   // A leader handing its leadership over takes no new entry, and its successor may hold
   // batches of this producer it has not seen: the producer's state here is no answer.
   if (rep->core->transferring())

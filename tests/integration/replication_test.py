@@ -879,8 +879,10 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         self.assertEqual([v for _, v in got[0]], [b"v0", b"v1", b"v2"])
 
     def test_two_replicas_with_min_insync_two_stop_while_one_is_down(self):
-        """RF 2, min.insync.replicas 2: acks=all writes fail while a replica is down and go
-        through again once it is back; only the acknowledged ones are read back."""
+        """RF 2, min.insync.replicas 2: acks=all writes fail while a replica is down
+        (NOT_ENOUGH_REPLICAS from the leader Metadata still names, which keeps serving what was
+        committed) and go through again once it is back; only the acknowledged ones are read
+        back."""
         from confluent_kafka import Producer
         topic = "pair"
         leaders = self.create(topic, 1, rf=2, configs={"min.insync.replicas": "2"})
@@ -902,8 +904,59 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         md = AdminClient({"bootstrap.servers": self.cluster.bootstrap()}).list_topics(
             topic, timeout=TIMEOUT)
         replicas = md.topics[topic].partitions[0].replicas
-        follower = [r for r in replicas if r != leaders[0][0]][0]
+        leader = leaders[0][0]
+        follower = [r for r in replicas if r != leader][0]
         self.cluster.nodes[follower].kill()
+        # The leader cannot commit without its follower and says so: NOT_ENOUGH_REPLICAS (19),
+        # as Kafka's leader does below min.insync.replicas, to acks=all and to acks=1 writes
+        # (its lost majority steps it down: it takes no write at all). Meanwhile every broker's
+        # Metadata still names it, so a client that refreshes comes back to the same answer.
+        import kafka_wire
+        live = [n for n in self.cluster.nodes if n != follower]
+
+        def refused():
+            c = kafka_wire.Client(self.cluster.nodes[leader].port, timeout=20)
+            try:
+                return c.produce(topic, 0, kafka_wire.record_batch([b"probe"]), acks=-1)[0] == 19
+            finally:
+                c.close()
+        self.cluster.wait_until(refused, "NOT_ENOUGH_REPLICAS from the leader")
+        c = kafka_wire.Client(self.cluster.nodes[leader].port, timeout=20)
+        try:
+            self.assertEqual(c.produce(topic, 0, kafka_wire.record_batch([b"probe"]), acks=1)[0],
+                             19)
+            # What was committed is still served: Fetch and ListOffsets, at its epoch.
+            err, hw, _ = c.fetch(topic, 0, 0)
+            self.assertEqual(err, 0)
+            self.assertGreaterEqual(hw, 20)
+            self.assertEqual(kafka_wire.list_offsets(c, topic, 0, -1)[::2], (0, hw))
+        finally:
+            c.close()
+        for n in live:
+            self.assertEqual(partition_leaders(self.cluster.nodes[n].port, topic)[0], leaders[0])
+        # A consumer reads every acknowledged record while the follower is down.
+        from confluent_kafka import Consumer, TopicPartition
+        consumer = Consumer({"bootstrap.servers": self.cluster.bootstrap(*live),
+                             "group.id": "pair-reader", "enable.auto.commit": False})
+        try:
+            consumer.assign([TopicPartition(topic, 0, 0)])
+            got, deadline = [], time.time() + TIMEOUT
+            while len(got) < 20 and time.time() < deadline:
+                m = consumer.poll(1.0)
+                if m is not None:
+                    self.assertIsNone(m.error())
+                    got.append(m.value())
+            self.assertEqual(got, acked)
+        finally:
+            consumer.close()
+        # No write can commit: the health of the leader's broker counts it leaderless.
+        import json
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.cluster.nodes[leader].admin_port}"
+                                    "/v1/cluster/health", timeout=TIMEOUT) as r:
+            health = json.loads(r.read())
+        self.assertIn({"topic": topic, "partition": 0}, health["leaderless_partitions"])
+        self.assertFalse(health["is_healthy"])
         send(b"down", 5, 3000)
         self.assertEqual(len(failed), 5)
         self.cluster.nodes[follower].start()
@@ -912,8 +965,8 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         # A write that timed out may still commit later (it reached the leader's log, as in
         # Kafka): the acknowledged ones are all there, in order, and nothing else but those.
         got = [v for _, v in self.consume_all(topic, 1, 45)[0]]
-        self.assertEqual([v for v in got if not v.startswith(b"down")], acked)
-        self.assertTrue(set(got) <= set(acked) | set(failed))
+        self.assertEqual([v for v in got if not v.startswith((b"down", b"probe"))], acked)
+        self.assertTrue(set(got) <= set(acked) | set(failed) | {b"probe"})
 
     def test_recovery_is_throttled_and_new_writes_are_not(self):
         """replication.recovery_max_bytes_per_sec 512 KiB/s: a follower back after 6 MiB were

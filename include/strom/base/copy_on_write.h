@@ -7,7 +7,8 @@ namespace strom {
 /// A value that readers on other threads share and one owner changes: share() hands out a
 /// pointer to it that stays as it is; write() copies the value once after it was shared (or
 /// after this holder was copied), so that a run of changes between two shares makes one copy,
-/// not one each. Owner thread only, like the value it wraps.
+/// not one each. Owner thread only, like the value it wraps. A holder moved from holds
+/// nothing until assigned again.
 template <typename T>
 class copy_on_write {
  public:

@@ -146,6 +146,10 @@ struct replica_options {
   int quiet_keepalive_ticks = 200;
   /// Called on the owner shard when this replica became the ready leader of `term`.
   std::function<void(int64_t term)> on_leader;
+  /// Whether the controller, as this broker knows it (and only while it knows a controller
+  /// leader), records this replica as the leader of `term` (what Metadata names); taken as
+  /// yes when unset. Any shard.
+  std::function<bool(int64_t term)> named_leader;
 };
 
 /// What a writer waits for before its batch counts as written (Kafka's `acks`).
@@ -209,6 +213,19 @@ class partition {
   /// Ok when this replica may serve clients (always, unless replicated: then only as the
   /// ready leader); partition_errc::not_leader otherwise.
   [[nodiscard]] status serving() const;
+  /// A replicated partition's last leader that lost its majority (check-quorum stepped it
+  /// down: too few replicas answer, say one of two down), not held up, that has heard of no
+  /// leader for an election timeout since, in its own term or a later one, while the
+  /// controller still records it as the leader of its term (replica_options::named_leader).
+  /// Metadata names it then; no write can commit until a majority is back, so it answers
+  /// writes NOT_ENOUGH_REPLICAS (as Kafka's leader does when its ISR is below
+  /// min.insync.replicas) and serves what was committed (readable()), not
+  /// NOT_LEADER_OR_FOLLOWER, which would send clients back to the Metadata that names it.
+  /// A replica restarted meanwhile is no such leader (it led no term since its start).
+  [[nodiscard]] bool orphaned() const;
+  /// Ok when this replica may serve its committed records: serving(), or orphaned() (what
+  /// it knows committed stays committed under any later leader).
+  [[nodiscard]] status readable() const;
   /// The replica's Raft group: time passes, a message arrives. Owner shard only.
   void tick();
   void step(raft::message m);

@@ -128,6 +128,9 @@ class partition_manager {
     /// leader or term. Thread-safe.
     std::function<std::optional<std::vector<int32_t>>(const model::ntp& n, int64_t term)>
         recorded_isr;
+    /// Whether this broker's view of the controller is live (it knows a controller leader)
+    /// and records this broker as `n`'s leader in `term` (partition::orphaned). Thread-safe.
+    std::function<bool(const model::ntp& n, int64_t term)> named_leader;
     /// The partitions an operator asked to be led by their preferred replica (ElectLeaders)
     /// and not yet (controller_stm::preferred_elections): their leaders hand the leadership
     /// over at once. Thread-safe; read once a tick.
@@ -198,6 +201,7 @@ class partition_manager {
     int64_t follower_lag = 0;       ///< leader of a replicated one: what the furthest voter lacks
     bool under_replicated = false;  ///< leader of a replicated one: a voter out of sync
     uint64_t elections_won = 0;     ///< replicated: times this replica became the ready leader
+    bool orphaned = false;          ///< replicated: a last leader without a majority
   };
   /// Every local partition, gathered from all shards.
   awaitable<std::vector<partition_info>> partition_infos();

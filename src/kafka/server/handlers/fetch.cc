@@ -50,7 +50,7 @@ partition_read read_partition(cluster::partition* p, const read_request& w, size
     return out;
   }
   const int64_t offset = w.offset;
-  if (auto s = p->serving(); !s) {
+  if (auto s = p->readable(); !s) {
     out.error = to_kafka_error(s.error());
     return out;
   }

@@ -37,7 +37,7 @@ lookup find_offset(cluster::partition* p, int64_t ts) {
 lookup find(cluster::partition* p, int64_t ts, int32_t current_epoch) {
   if (p == nullptr)
     return lookup(error_code::unknown_topic_or_partition);
-  if (auto s = p->serving(); !s)
+  if (auto s = p->readable(); !s)
     return lookup(to_kafka_error(s.error()));
   if (auto e = check_leader_epoch(current_epoch, p->leader_epoch()); e != error_code::none)
     return lookup(e);

@@ -25,7 +25,7 @@ epoch_end end_of(cluster::partition* p, int32_t current, int32_t requested, bool
     out.error = error_code::unknown_topic_or_partition;
     return out;
   }
-  if (auto s = p->serving(); !s) {
+  if (auto s = p->readable(); !s) {
     out.error = to_kafka_error(s.error());
     return out;
   }
