@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git clang-format
+  build-essential cmake ninja-build ccache pkg-config git clang-format lld
   clang-16 libclang-rt-16-dev
   libboost-dev libboost-system-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Idempotent-producer state is bounded and survives restarts.
 
-- 100k idempotent producer ids (never issued) through raw Produce requests: the broker answers
-  each as Kafka 3.x does (an unknown id is accepted with any sequence), remembers at most
-  `cluster_defaults.producers.max_per_partition` (10000) of them per partition, forgetting the
-  least recently appending first, and its memory stays bounded.
+- 100k idempotent producer ids (never issued; 25k under a sanitizer) through raw Produce
+  requests: the broker answers each as Kafka 3.x does (an unknown id is accepted with any
+  sequence), remembers at most `cluster_defaults.producers.max_per_partition` (10000) of them
+  per partition, forgetting the least recently appending first, and its memory stays bounded.
 - A producer whose last write lies many segments back continues after a clean restart and after
   SIGKILL: a retry of its last batch is answered with the original offsets and not appended,
   its next sequence is accepted, a gap is OUT_OF_ORDER_SEQUENCE_NUMBER.
@@ -26,7 +26,9 @@ from storage_helpers import (NONE, SANITIZED, Canary, create_topic, open_fds,  #
 from confluent_kafka import Producer  # noqa: E402
 
 OUT_OF_ORDER = 45
-PRODUCERS = 100_000
+# Under a sanitizer, whose memory figures are not checked and whose broker answers each request
+# several times slower, a quarter of them: still two and a half times the bound.
+PRODUCERS = 25_000 if SANITIZED else 100_000
 BOUND = 10_000  # the default of cluster_defaults.producers.max_per_partition
 FIRST_PID = 5_000_000
 
