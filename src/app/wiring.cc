@@ -190,6 +190,16 @@ result<std::shared_ptr<net::tls_config>> load_tls(const config::tls_listener_con
     return error(config::errc::invalid_value, fmt::format("{}: {}", what, c.error().detail()));
   return c;
 }
+
+/// The controller's record of partition `n` when it names `self` leader in `term`; null when it
+/// records another leader or another term, or none.
+const cluster::partition_leader* own_leadership(const cluster::cluster_view& v, const model::ntp& n,
+                                                int32_t self, int64_t term) {
+  auto it = v.leaders->find({n.topic, n.partition.value()});
+  if (it == v.leaders->end() || it->second.term != term || it->second.leader != self)
+    return nullptr;
+  return &it->second;
+}
 }  // namespace
 
 result<std::shared_ptr<net::tls_config>> tls_config(const config::listener_config& l) {
@@ -360,17 +370,16 @@ cluster::partition_manager::replication_config replication_config(const config::
   o.recorded_isr = [&ctl, self = c.node.id](const model::ntp& n,
                                             int64_t term) -> std::optional<std::vector<int32_t>> {
     auto v = ctl.view();
-    auto it = v->leaders->find({n.topic, n.partition.value()});
-    if (it == v->leaders->end() || it->second.term != term || it->second.leader != self)
+    const auto* own = own_leadership(*v, n, self, term);
+    if (own == nullptr)
       return std::nullopt;
-    return it->second.isr;
+    return own->isr;
   };
   o.named_leader = [&ctl, self = c.node.id](const model::ntp& n, int64_t term) {
     auto v = ctl.view();
     if (!v->controller_id)
       return false;  // cut off from the controller: its record may be stale
-    auto it = v->leaders->find({n.topic, n.partition.value()});
-    return it != v->leaders->end() && it->second.term == term && it->second.leader == self;
+    return own_leadership(*v, n, self, term) != nullptr;
   };
   o.report_isr = [&rt, &ctl, self = c.node.id](const model::ntp& n, const cluster::topic_uuid& id,
                                                int64_t term, std::vector<int32_t> isr) {
