@@ -231,17 +231,20 @@ class ClusterTest(unittest.TestCase):
         # Alone, a broker cannot reach its controller: it names no cluster id rather than
         # another one (a client that saw two ids would think it had met two clusters). Not
         # caught up with the controller, it answers no Metadata and no DescribeCluster at all:
-        # it closes the connection.
+        # it closes the connection (after waiting a while to catch up: both asked at once).
         import kafka_wire
         first = self.cluster.nodes[1]
         first.start()
-        for ask in (lambda c: kafka_wire.send_metadata_v12(c, []),
-                    lambda c: c.send(60, 0, b"\x00\x00", header_version=2)):
-            c = kafka_wire.Client(first.port, timeout=TIMEOUT)
-            try:
-                ask(c)
+        conns = []
+        try:
+            for ask in (lambda c: kafka_wire.send_metadata_v12(c, []),
+                        lambda c: c.send(60, 0, b"\x00\x00", header_version=2)):
+                conns.append(kafka_wire.Client(first.port, timeout=TIMEOUT))
+                ask(conns[-1])
+            for c in conns:
                 self.assertTrue(c.closed_by_peer(timeout=TIMEOUT))
-            finally:
+        finally:
+            for c in conns:
                 c.close()
         for n, node in self.cluster.nodes.items():
             if n != 1:
