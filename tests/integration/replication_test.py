@@ -972,13 +972,19 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         # A write that timed out may still commit later (it reached the leader's log, as in
         # Kafka): the acknowledged ones are all there, in order, and nothing else but those.
         # Read up to the high watermark (every record below it, offsets from 0).
-        now = partition_leaders(self.cluster.nodes[leader].port, topic)[0][0]
-        c = kafka_wire.Client(self.cluster.nodes[now].port, timeout=20)
-        try:
-            err, _, end = kafka_wire.list_offsets(c, topic, 0, -1)
-        finally:
-            c.close()
-        self.assertEqual(err, 0)
+
+        def high_watermark():
+            now = partition_leaders(self.cluster.nodes[leader].port, topic)[0][0]
+            if now < 0:
+                return None
+            c = kafka_wire.Client(self.cluster.nodes[now].port, timeout=20)
+            try:
+                err, _, end = kafka_wire.list_offsets(c, topic, 0, -1)
+            finally:
+                c.close()
+            return end if err == 0 else None
+        end = self.cluster.wait_until(high_watermark, "the high watermark")
+        self.assertGreaterEqual(end, 40)
         got = [v for _, v in self.consume_all(topic, 1, end)[0]]
         self.assertEqual(len(got), end)
         self.assertEqual([v for v in got if not v.startswith((b"down", b"probe"))], acked)
