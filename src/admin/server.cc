@@ -679,6 +679,12 @@ struct server::impl {
             "Times this broker saw the controller leadership move since it started")
           .Add({})
           .Set(static_cast<double>(view->leader_changes));
+      gauge("strom_controller_rebuilding",
+            "1 while this broker's controller replica, started without its state (a new or "
+            "replaced data directory), has not yet held what the controller group committed: "
+            "until then candidates count its vote only where most voters are rebuilding")
+          .Add({})
+          .Set(view->rebuilding ? 1 : 0);
     }
     auto& parts = gauge("strom_partitions", "Partition replicas on this node");
     auto& leaders = gauge("strom_partition_leaders", "Partitions this node leads");
@@ -687,10 +693,33 @@ struct server::impl {
         infos.begin(), infos.end(), [](const auto& p) { return p.online && p.leader; })));
     double most_behind = 0;
     double won = 0;
+    double rebuilding = 0;
+    double rebuilding_votes = 0;
     for (const auto& p : infos) {
       most_behind = std::max(most_behind, static_cast<double>(p.follower_lag));
       won += static_cast<double>(p.elections_won);
+      rebuilding += p.rebuilding ? 1 : 0;
+      rebuilding_votes += static_cast<double>(p.votes_while_rebuilding);
     }
+    gauge("strom_replica_rebuilding_partitions",
+          "Replicas on this node that started without their state (a lost or replaced data "
+          "directory) and do not yet hold what their group committed: "
+          "candidates count their votes only where most voters are rebuilding")
+        .Add({})
+        .Set(rebuilding);
+    auto& rebuilding_votes_total =
+        prometheus::BuildCounter()
+            .Name("strom_raft_votes_while_rebuilding_total")
+            .Help(
+                "Vote requests this node answered while its replica was rebuilding, by group "
+                "(the controller's, the partitions'): candidates count such grants only where "
+                "most voters are rebuilding, as a candidate may lack entries the replica "
+                "acknowledged before it lost them")
+            .Register(now);
+    rebuilding_votes_total.Add({{"group", "partitions"}}).Increment(rebuilding_votes);
+    if (view)
+      rebuilding_votes_total.Add({{"group", "controller"}})
+          .Increment(static_cast<double>(view->votes_while_rebuilding));
     gauge("strom_replica_max_follower_lag",
           "Raft indexes the furthest-behind replica of a partition this node leads lacks")
         .Add({})

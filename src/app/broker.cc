@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <span>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -171,11 +173,32 @@ status broker::build() {
     // The first thing each shard thread runs: it logs for this node.
     net::asio::post(rt_->context(i), [node = cfg_.node.id] { logging::set_thread_node(node); });
   }
+  std::filesystem::path lost_replicas;
   if (!cfg_.cluster.seeds.empty()) {
     auto opts = controller_options(cfg_);
     if (!opts) {
       lg().critical("{}", opts.error().message());
       return opts.error();
+    }
+    // No controller state: a data directory that is new, or replaced (a lost disk). Until
+    // this broker has created every replica the controller assigns it, those it creates may
+    // stand for replicas it held and lost (partition_manager::replicas_restored). The marker
+    // outlives a crash before that.
+    lost_replicas = opts->dir.parent_path() / "replicas-lost";
+    auto had_state = fs_->exists(opts->dir);
+    if (had_state && !*had_state) {
+      std::string note = "this broker started without its controller state\n";
+      auto s = fs_->create_directories(lost_replicas.parent_path());
+      if (s)
+        s = fs_->write_file_atomic(lost_replicas, std::as_bytes(std::span(note)));
+      if (!s) {
+        lg().critical("cannot write {}: {}", lost_replicas.string(), s.error().message());
+        return s.error();
+      }
+      lg().info(
+          "no controller state in {}: a new or replaced data directory; replicas "
+          "created until this broker holds all it is assigned start rebuilding",
+          opts->dir.string());
     }
     for (const auto& t : {opts->listener_tls, opts->peer_tls}) {
       if (t)
@@ -204,8 +227,11 @@ status broker::build() {
                                                              clock_, metrics_);
   if (host)
     partitions_->host_only(*host);
-  if (controller_)
-    partitions_->enable_replication(replication_config(cfg_, *rt_, *controller_, *fs_));
+  if (controller_) {
+    auto rc = replication_config(cfg_, *rt_, *controller_, *fs_);
+    rc.lost_replicas_marker = lost_replicas;
+    partitions_->enable_replication(std::move(rc));
+  }
   // The cluster-wide config defaults as this broker last knew them: its own (single node), or
   // its copy of the controller's (a cluster; reconcile brings them up to date).
   auto cluster_configs = store_->load_cluster_configs();

@@ -242,6 +242,8 @@ struct controller::impl : std::enable_shared_from_this<impl> {
   int64_t published_applied = -1;
   uint64_t leader_changes = 0;
   bool published_caught_up = false;
+  bool published_rebuilding = false;
+  uint64_t published_rebuilding_votes = 0;
   bool caught_up = false;
   /// Leader: the commit index last broadcast.
   raft_index commit_told{0};
@@ -618,13 +620,16 @@ void controller::impl::apply_entry(const raft::entry& e) {
 void controller::impl::publish() {
   auto lead = leader();
   if (lead == published_leader && stm.applied_index() == published_applied &&
-      caught_up == published_caught_up)
+      caught_up == published_caught_up && core->rebuilding() == published_rebuilding &&
+      core->votes_while_rebuilding() == published_rebuilding_votes)
     return;
   if (lead && lead != published_leader)
     ++leader_changes;
   published_leader = lead;
   published_applied = stm.applied_index();
   published_caught_up = caught_up;
+  published_rebuilding = core->rebuilding();
+  published_rebuilding_votes = core->votes_while_rebuilding();
   auto v = std::make_shared<cluster_view>();
   v->cluster_id = stm.cluster_id();
   v->controller_id = lead;
@@ -638,6 +643,8 @@ void controller::impl::publish() {
   v->security = stm.security();
   v->applied_index = stm.applied_index();
   v->caught_up = caught_up;
+  v->rebuilding = published_rebuilding;
+  v->votes_while_rebuilding = published_rebuilding_votes;
   {
     std::lock_guard lock(mu);
     view_ = std::move(v);

@@ -93,6 +93,7 @@ status partition_manager::make_partition(const model::ntp& n, const topic_metada
         o.group ^ (static_cast<uint64_t>(rc.self) << 32) ^ static_cast<uint64_t>(clock_.now_ms());
     o.fs = rc.fs;
     o.initial_term = rc.epoch_floor ? rc.epoch_floor(n.topic) : 0;
+    o.may_replace_lost = replicas_lost_.load(std::memory_order_acquire);
     o.io = &rt_.context(shard);
     o.outbox = &sp.outbox;
     // Always given: without a rate it only counts what recovery sends (bytes moved).
@@ -151,6 +152,10 @@ uint64_t partition_manager::group_of(const topic_uuid& id, int32_t p) {
 
 void partition_manager::enable_replication(replication_config c) {
   replication_ = std::move(c);
+  if (!replication_->lost_replicas_marker.empty() && replication_->fs) {
+    auto lost = replication_->fs->exists(replication_->lost_replicas_marker);
+    replicas_lost_.store(!lost || *lost, std::memory_order_release);  // unreadable: assume so
+  }
   for (size_t shard = 0; shard < shards_.size(); ++shard) {
     auto& out = shards_.on(shard).outbox;
     out.send = replication_->send;
@@ -158,6 +163,17 @@ void partition_manager::enable_replication(replication_config c) {
     out.later = [&io = rt_.context(shard)](std::function<void()> fn) {
       net::asio::post(io, std::move(fn));
     };
+  }
+}
+
+void partition_manager::replicas_restored() {
+  if (!replicas_lost_.exchange(false, std::memory_order_acq_rel) || !replication_ ||
+      !replication_->fs)
+    return;
+  if (auto s = replication_->fs->remove(replication_->lost_replicas_marker); !s) {
+    lg().warn("removing {}: {}", replication_->lost_replicas_marker.string(), s.error().message());
+  } else {
+    lg().info("every replica this broker holds was created: new ones start as usual");
   }
 }
 
@@ -396,6 +412,8 @@ awaitable<std::vector<partition_manager::partition_info>> partition_manager::par
         i.follower_lag = r->follower_lag;
         i.under_replicated = r->leader && r->in_sync < r->voters;
         i.elections_won = r->elections_won;
+        i.rebuilding = r->rebuilding;
+        i.votes_while_rebuilding = r->votes_while_rebuilding;
         i.orphaned = p->orphaned();
       }
       out.push_back(std::move(i));

@@ -454,8 +454,13 @@ status partition::enable_replication(replica_options o) {
   if (!h)
     return h.error();
   st->hs = std::move(*h);
-  if (st->hs->load().term.value() < st->opts.initial_term) {
-    STROM_TRY(st->hs->save(raft::hard_state{raft::term(st->opts.initial_term), std::nullopt}));
+  if (auto hs = st->hs->load(); hs.term.value() < st->opts.initial_term ||
+                                (!st->hs->existed() && !st->opts.may_replace_lost)) {
+    hs.term = raft::term(std::max(hs.term.value(), st->opts.initial_term));
+    hs.vote.reset();
+    if (!st->hs->existed())
+      hs.rebuilding = st->opts.may_replace_lost;
+    STROM_TRY(st->hs->save(hs));
   }
   raft::options ro;
   ro.id = raft::node_id(st->opts.self);
@@ -846,6 +851,8 @@ std::optional<partition::replica_info> partition::replica() const {
   i.voters = c.config().voters.size();
   i.follower_lag = c.max_follower_lag();
   i.elections_won = rep_->elections_won;
+  i.rebuilding = c.rebuilding();
+  i.votes_while_rebuilding = c.votes_while_rebuilding();
   return i;
 }
 

@@ -1102,6 +1102,8 @@ awaitable<status> topics_frontend::reconcile_locked() {
   }
   // Brought up to a view that caught up: this broker's topics are current (a step that failed
   // is retried, and is logged).
+  if (result)
+    partitions_.replicas_restored();
   current_.store(true, std::memory_order_release);
   if (view->applied_index > reconciled_index_.load(std::memory_order_relaxed))
     reconciled_index_.store(view->applied_index, std::memory_order_release);

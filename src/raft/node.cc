@@ -14,6 +14,7 @@ node::node(const options& opts, const log_view& log, const hard_state& hs)
       log_(log),
       term_(hs.term),
       vote_(hs.vote),
+      rebuilding_(hs.rebuilding),
       rng_state_(opts.random_seed ^
                  (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(opts.id.value() + 1))) {
   STROM_ASSERT(opts_.election_ticks > opts_.heartbeat_ticks && opts_.heartbeat_ticks > 0,
@@ -212,7 +213,19 @@ void node::refresh_config() {
 // ---- roles -------------------------------------------------------------------------------
 
 void node::persist_hard_state() {
-  ready_.hard_state = hard_state{term_, vote_};
+  ready_.hard_state = hard_state{term_, vote_, rebuilding_};
+}
+
+void node::check_rebuilt(raft_index leader_commit) {
+  // The leader's commit index (not this node's, which a follower caps at what it holds), at
+  // an entry of the current term: the leader's log held every entry committed before (leader
+  // completeness), and this log matches the leader's up to it (matched_ is of this term).
+  raft_index held = role_ == role::leader ? commit_ : matched_;
+  if (rebuilding_ && term_ > raft::term(0) && leader_commit > raft_index(0) &&
+      leader_commit <= held && term_at(leader_commit) == term_) {
+    rebuilding_ = false;
+    persist_hard_state();
+  }
 }
 
 void node::send(message m, bool after_persist) {
@@ -235,6 +248,7 @@ void node::reset(raft::term t) {
   heartbeat_elapsed_ = 0;
   reset_election_timeout();
   votes_.clear();
+  rebuilding_grants_.clear();
   progress_.clear();
   transfer_target_.reset();
   handing_over_ = false;
@@ -287,6 +301,7 @@ void node::campaign(bool pre, bool transfer) {
     role_ = role::pre_candidate;
     leader_.reset();
     votes_.clear();
+    rebuilding_grants_.clear();
     vote_term = raft::term(term_.value() + 1);
   } else {
     // A real election persists a vote on every voter: its round gets the full timeout.
@@ -298,6 +313,8 @@ void node::campaign(bool pre, bool transfer) {
     vote_term = term_;
   }
   votes_[opts_.id] = true;
+  if (rebuilding_)
+    rebuilding_grants_.insert(opts_.id);
   message m;
   m.type = message_type::vote_request;
   m.term = vote_term;
@@ -617,6 +634,10 @@ void node::handle_vote_request(const message& m) {
   r.type = message_type::vote_response;
   r.to = m.from;
   r.pre_vote = m.pre_vote;
+  // A grant that counts only where most voters are rebuilding (handle_vote_response).
+  r.rebuilding = rebuilding_;
+  if (rebuilding_)
+    ++votes_while_rebuilding_;
   if (can_vote && log_up_to_date(m.last_index, m.last_term)) {
     r.term = m.term;
     r.granted = true;
@@ -640,15 +661,30 @@ void node::handle_vote_response(const message& m) {
     return;  // an answer to an older pre-vote round
   }
   votes_[m.from] = m.granted;
+  if (m.granted && m.rebuilding && !opts_.mutations.count_rebuilding_votes) {
+    rebuilding_grants_.insert(m.from);
+  } else {
+    rebuilding_grants_.erase(m.from);
+  }
+  // The grants of voters rebuilding (node::rebuilding) count only when they are a majority
+  // themselves (a new group, whose voters all start without state); otherwise the others'
+  // grants must make the majority on their own.
   size_t granted = 0;
+  size_t granted_rebuilding = 0;
   size_t rejected = 0;
   for (node_id v : config_.voters) {
     auto it = votes_.find(v);
     if (it != votes_.end()) {
-      ++(it->second ? granted : rejected);
+      if (!it->second) {
+        ++rejected;
+      } else if (rebuilding_grants_.contains(v)) {
+        ++granted_rebuilding;
+      } else {
+        ++granted;
+      }
     }
   }
-  if (granted >= config_.quorum()) {
+  if (granted >= config_.quorum() || granted_rebuilding >= config_.quorum()) {
     if (role_ == role::pre_candidate) {
       campaign(false, false);
     } else {
@@ -717,11 +753,13 @@ void node::handle_append(message& m) {
   }
   matched_ = std::max(matched_, last_new);
   set_commit(std::min(m.commit, last_new));
+  check_rebuilt(m.commit);
   reply_append(m.from, last_new);
 }
 
 void node::handle_heartbeat(const message& m) {
   set_commit(std::min(m.commit, matched_));
+  check_rebuilt(m.index);
   message r;
   r.type = message_type::heartbeat_response;
   r.to = m.from;
@@ -848,6 +886,7 @@ void node::broadcast_heartbeat() {
     m.type = message_type::heartbeat;
     m.to = id;
     m.commit = std::min(p.match, commit_);
+    m.index = commit_;  // uncapped: what a rebuilding follower must hold (check_rebuilt)
     m.quiesce = quiet_;
     send(std::move(m));
   }
@@ -1035,6 +1074,7 @@ void node::set_commit(raft_index c) {
   if (role_ != role::leader) {
     return;
   }
+  check_rebuilt(commit_);
   if (!leader_ready_ && commit_ >= term_start_) {
     leader_ready_ = true;
     ready_.events.push_back({leadership_event_kind::leader_ready, term_, opts_.id});

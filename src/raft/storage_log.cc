@@ -359,8 +359,11 @@ result<std::unique_ptr<file_hard_state_store>> file_hard_state_store::open(
   auto exists = fs.exists(s->path_);
   if (!exists)
     return exists.error();
-  if (!*exists)
+  if (!*exists) {
+    s->hs_.rebuilding = true;  // no state: new, or lost with its data directory
     return s;
+  }
+  s->existed_ = true;
   auto bytes = read_whole(fs, s->path_, 64);
   if (!bytes)
     return bytes.error();
@@ -371,13 +374,16 @@ result<std::unique_ptr<file_hard_state_store>> file_hard_state_store::open(
   auto t = r.get<int64_t>();
   auto has_vote = r.get<uint8_t>();
   auto vote = r.get<int32_t>();
+  // The flags byte came later: a file without it is of a node that was never rebuilding.
+  auto flags = r.ok && r.at < bytes->size() ? r.get<uint8_t>() : uint8_t{0};
   if (!r.ok || r.at != bytes->size() || magic != hard_state_magic || crc != bytes::crc32c(body) ||
-      has_vote > 1 || t < 0) {
+      has_vote > 1 || t < 0 || flags > 1) {
     return error(errc::invalid_argument, fmt::format("{}: damaged", s->path_.string()));
   }
   s->hs_.term = term(t);
   if (has_vote != 0)
     s->hs_.vote = node_id(vote);
+  s->hs_.rebuilding = (flags & 1) != 0;
   return s;
 }
 
@@ -386,6 +392,7 @@ status file_hard_state_store::save(const hard_state& hs) {
   body.put<int64_t>(hs.term.value());
   body.put<uint8_t>(hs.vote ? 1 : 0);
   body.put<int32_t>(hs.vote ? hs.vote->value() : 0);
+  body.put<uint8_t>(hs.rebuilding ? 1 : 0);
   writer file;
   file.put<uint32_t>(hard_state_magic);
   file.put<uint32_t>(bytes::crc32c(body.out));

@@ -121,7 +121,7 @@ void encode_message_to(std::vector<std::byte>& out, const raft::message& m) {
   w.put<int32_t>(m.to.value());
   w.put<int64_t>(m.term.value());
   w.put<uint8_t>(m.pre_vote ? 1 : 0);
-  w.put<uint8_t>((m.transfer ? 1 : 0) | (m.quiesce ? 2 : 0));
+  w.put<uint8_t>((m.transfer ? 1 : 0) | (m.quiesce ? 2 : 0) | (m.rebuilding ? 4 : 0));
   w.put<int64_t>(m.last_index.value());
   w.put<int64_t>(m.last_term.value());
   w.put<uint8_t>(m.granted ? 1 : 0);
@@ -177,10 +177,11 @@ result<raft::message> decode_message(std::span<const std::byte> in) {
   m.term = raft::term(r.get<int64_t>());
   m.pre_vote = r.get_bool();
   auto flags = r.get<uint8_t>();
-  if (flags > 3)
+  if (flags > 7)
     return error(errc::bad_payload, fmt::format("Raft message flags {}", flags));
   m.transfer = (flags & 1) != 0;
   m.quiesce = (flags & 2) != 0;
+  m.rebuilding = (flags & 4) != 0;
   m.last_index = raft::raft_index(r.get<int64_t>());
   m.last_term = raft::term(r.get<int64_t>());
   m.granted = r.get_bool();

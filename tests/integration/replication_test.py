@@ -100,6 +100,19 @@ class ClusterHelpers:
             return seen
         return self.cluster.wait_until(agreed, f"leaders of {topic}")
 
+    def metric(self, n, name, labels=""):
+        """The value of series `name{labels}` (labels as a regex) on node n, or None."""
+        m = re.search(rf"^{name}{labels} (\S+)$", self.cluster.nodes[n].metrics(), re.M)
+        return float(m.group(1)) if m else None
+
+    def wait_rebuilt(self, n, partitions):
+        """Node n holds its `partitions` replicas and none of its groups is rebuilding."""
+        self.cluster.wait_until(
+            lambda: self.metric(n, "strom_controller_rebuilding") == 0 and
+            self.metric(n, "strom_replica_rebuilding_partitions") == 0 and
+            (self.metric(n, "strom_partitions") or 0) >= partitions,
+            f"broker {n} rebuilt")
+
     def write_acked(self, topic, values):
         """`values` into partition 0 of `topic` with acks=all, every one acknowledged."""
         from confluent_kafka import Producer
@@ -1226,6 +1239,9 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         shutil.rmtree(node.data)
         node.start()
         self.write_acked(topic, values[1500:1800])
+        # Filled again (the operator's signal to take down the next broker): until then its
+        # votes do not count, and a group whose other holder is down would wait for it.
+        self.wait_rebuilt(wiped, 2)
         self.cluster.nodes[other].kill()
         self.write_acked(topic, values[1800:])
         from confluent_kafka import KafkaError, KafkaException
@@ -1248,6 +1264,52 @@ class ReplicationTest(ClusterHelpers, unittest.TestCase):
         got = self.consume_all(topic, 1, len(values))
         self.assertEqual([v for _, v in got[0]], values)
         self.assertEqual([o for o, _ in got[0]], list(range(len(values))))
+
+    def test_a_broker_that_lost_its_disk_elects_no_replica_missing_acknowledged_records(self):
+        """Two brokers hold acknowledged records that the third missed (stopped with SIGSTOP).
+        The leader is killed (-9) and the other holder restarts with an empty data directory
+        while the third resumes. The emptied broker does not know what it acknowledged, so it
+        says so when it answers a vote request, and its grant does not count until it has
+        caught up: the stale broker wins neither the controller nor the partition, both wait
+        for the leader, and then every acknowledged record is read back at its offset."""
+        import shutil
+        topic = "forgetful"
+        leader = self.create(topic, 1)[0][0]
+        holder, stale = [n for n in sorted(self.cluster.nodes) if n != leader]
+        values = [b"f%d" % i for i in range(600)]
+        self.write_acked(topic, values[:100])
+        stale_node = self.cluster.nodes[stale]
+        stale_node.proc.send_signal(signal.SIGSTOP)
+        try:
+            self.write_acked(topic, values[100:])  # on the leader and the holder only
+            self.cluster.nodes[leader].kill()
+            node = self.cluster.nodes[holder]
+            node.kill()
+            shutil.rmtree(node.data)
+        finally:
+            stale_node.proc.send_signal(signal.SIGCONT)
+        node.start()
+
+        def answered_rebuilding(group):
+            return self.metric(holder, "strom_raft_votes_while_rebuilding_total",
+                               rf'\{{group="{group}"\}}') or 0
+        # The stale broker campaigns for the controller, again and again (unless it led the
+        # controller all along: then the emptied broker rebuilds the controller's log from it,
+        # and takes its replica of the partition), and for the partition. The emptied broker
+        # answers each time, rebuilding; counted, its first answers would elect the stale one.
+        self.cluster.wait_until(
+            lambda: answered_rebuilding("partitions") >= 2 or answered_rebuilding("controller") >= 4,
+            "the emptied broker answering the stale one's campaigns")
+        self.assertEqual(self.metric(stale, "strom_partition_leaders"), 0)
+        self.assertNotEqual(partition_leaders(self.cluster.nodes[stale].port, topic)[0][0],
+                            stale)
+        self.cluster.nodes[leader].start()
+        self.wait_leaders(topic, 1)
+        got = self.consume_all(topic, 1, len(values))
+        self.assertEqual([v for _, v in got[0]], values)
+        self.assertEqual([o for o, _ in got[0]], list(range(len(values))))
+        # The emptied broker rebuilds both groups from the leader and votes again.
+        self.wait_rebuilt(holder, 1)
 
     def test_a_follower_answers_not_leader(self):
         import kafka_wire

@@ -68,6 +68,12 @@ void checker::on_start(int n, const raft::node& core, const raft::log_view& log)
   life_[n] = per_life{core.term().value(), core.commit_index().value()};
 }
 
+void checker::on_wipe(int n) {
+  persisted_term_.erase(n);
+  std::erase_if(votes_, [n](const auto& v) { return v.first.first == n; });
+  life_.erase(n);
+}
+
 void checker::on_restore(int n, const raft::snapshot_metadata& meta) {
   next_apply_index_[n] = meta.last_index.value() + 1;
   next_apply_kafka_[n] = meta.next_kafka_offset.value();
@@ -216,7 +222,9 @@ void checker::on_commit(const std::vector<node_view>& nodes, int n, raft_index o
   size_t durable = 0;
   for (auto voter : v.core->config().voters) {
     const node_view& w = nodes[static_cast<size_t>(voter.value() - 1)];
-    if (t && w.disk->durably_holds(c, *t)) {
+    bool rebuilding = w.core ? w.core->rebuilding() : w.persisted.rebuilding;
+    if (t && (w.disk->durably_holds(c, *t) ||
+              (w.lost_disk && rebuilding && w.lost_disk->durably_holds(c, *t)))) {
       ++durable;
     }
   }

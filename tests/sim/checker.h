@@ -19,6 +19,9 @@ struct node_view {
   const raft::log_view* log = nullptr;
   const sim_disk* disk = nullptr;
   raft::hard_state persisted;
+  /// The disk the node lost (cluster::wipe), while it rebuilds on its new one: what that disk
+  /// held durably counts for commits decided on the answers it gave before it was lost.
+  const sim_disk* lost_disk = nullptr;
 };
 
 /// The invariants checked after every simulated step (raft-design §5.1, §5.2):
@@ -43,6 +46,8 @@ class checker {
   void set_check_commit_rule(bool on) { check_commit_rule_ = on; }
 
   void on_start(int n, const raft::node& core, const raft::log_view& log);
+  /// Node n lost its disk: its persisted term and votes are gone with it.
+  void on_wipe(int n);
   void on_append(int n, const std::vector<raft::entry>& es, const raft::log_view& log);
   void on_restore(int n, const raft::snapshot_metadata& meta);
   void on_apply(int n, const raft::entry& e);

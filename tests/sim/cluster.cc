@@ -55,17 +55,16 @@ cluster::cluster(const sim_options& o) : opts_(o), rng_(o.seed) {
   network_faults_ = o.random_faults || o.network_faults;
   checker_.set_check_commit_rule(o.check_commit_rule);
   client_on_ = o.client;
-  raft::snapshot initial;
   for (int i = 1; i <= o.nodes; ++i) {
-    initial.meta.config.voters.insert(node_id(i));
+    initial_.meta.config.voters.insert(node_id(i));
   }
   for (int i = o.nodes + 1; i <= o.nodes + o.learners; ++i) {
-    initial.meta.config.learners.insert(node_id(i));
+    initial_.meta.config.learners.insert(node_id(i));
   }
   nodes_.resize(static_cast<size_t>(o.nodes + o.learners));
   for (size_t i = 0; i < nodes_.size(); ++i) {
     nodes_[i].id = static_cast<int>(i + 1);
-    nodes_[i].disk = make_disk(o.disk, initial);
+    nodes_[i].disk = make_disk(o.disk, initial_);
   }
   for (auto& sn : nodes_) {
     start_node(sn);
@@ -174,6 +173,21 @@ void cluster::restart(int n) {
   start_node(sn);
 }
 
+void cluster::wipe(int n) {
+  crash(n);
+  auto& sn = nodes_[idx(n)];
+  mix(0x3193E);
+  mix(static_cast<uint64_t>(n));
+  sn.lost_disk = std::move(sn.disk);
+  sn.disk = make_disk(opts_.disk, initial_);
+  ++sn.disk_generation;
+  ++wipes_;
+  // As a missing state file reads (raft::file_hard_state_store): a node without its state.
+  (void)sn.disk->hard_state().save(raft::hard_state{raft::term(0), std::nullopt, true});
+  checker_.on_wipe(n);
+  start_node(sn);
+}
+
 void cluster::block(int from, int to) {
   blocked_.insert({from, to});
 }
@@ -218,6 +232,7 @@ void cluster::send(const raft::message& m) {
     e.at = now_ + between(opts_.faults.min_delay_ms, opts_.faults.max_delay_ms);
     e.kind = ev_kind::deliver;
     e.node = m.to.value();
+    e.incarnation = nodes_[idx(m.from.value())].disk_generation;  // the sender's disk
     e.msg = m;
     schedule(std::move(e));
   }
@@ -308,7 +323,7 @@ void cluster::process_ready(sim_node& sn) {
       std::vector<node_view> views;
       for (const auto& n : nodes_) {
         views.push_back(node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(),
-                                  n.disk->hard_state().load()});
+                                  n.disk->hard_state().load(), n.lost_disk.get()});
       }
       checker_.on_commit(views, sn.id, old_commit);
       apply_committed(sn, *r.commit);
@@ -352,8 +367,8 @@ void cluster::observe() {
   std::vector<node_view> views;
   views.reserve(nodes_.size());
   for (const auto& n : nodes_) {
-    views.push_back(
-        node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(), n.disk->hard_state().load()});
+    views.push_back(node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(),
+                              n.disk->hard_state().load(), n.lost_disk.get()});
   }
   checker_.observe(views);
 }
@@ -372,6 +387,11 @@ bool cluster::step() {
     case ev_kind::deliver: {
       auto& sn = nodes_[idx(e.node)];
       if (!sn.core || blocked_.contains({e.msg.from.value(), e.msg.to.value()})) {
+        break;
+      }
+      if (e.incarnation != nodes_[idx(e.msg.from.value())].disk_generation) {
+        // Sent before the sender lost its disk: gone with the connections of that process
+        // (a process restarts on a new disk long after what it sent before its end arrived).
         break;
       }
       mix(static_cast<uint64_t>(e.msg.type));
@@ -535,8 +555,8 @@ void cluster::settle() {
   }
   std::vector<node_view> views;
   for (const auto& n : nodes_) {
-    views.push_back(
-        node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(), n.disk->hard_state().load()});
+    views.push_back(node_view{n.id, n.core.get(), &n.disk->store(), n.disk.get(),
+                              n.disk->hard_state().load(), n.lost_disk.get()});
   }
   checker_.check_converged(views);
 }
@@ -678,6 +698,17 @@ void cluster::random_fault() {
     return;
   }
   r -= f.log_start;
+  if (r < f.wipe) {
+    bool rebuilding = false;
+    for (const auto& sn : nodes_) {
+      rebuilding |= sn.core ? sn.core->rebuilding() : sn.disk->hard_state().load().rebuilding;
+    }
+    if (!rebuilding && f.membership == 0 && opts_.learners == 0) {
+      wipe(n);
+    }
+    return;
+  }
+  r -= f.wipe;
   if (r < 0.22) {
     crash(n);
     schedule(event{now_ + between(20, 800), 0, ev_kind::restart, n, 0, {}});

@@ -35,6 +35,10 @@ struct fault_model {
   double transfer = 0.05;          ///< share of fault actions that transfer leadership
   double membership = 0.0;         ///< share of fault actions that change membership (off)
   double log_start = 0.03;         ///< share of fault actions that propose a DeleteRecords
+  /// Share of fault actions that empty a node's disk (cluster::wipe): one disk at a time, so
+  /// only while no node is rebuilding, and never with membership changes (an emptied disk
+  /// holds the initial configuration).
+  double wipe = 0.02;
 };
 
 struct sim_options {
@@ -106,6 +110,9 @@ class cluster {
   // ---- controls for scripted scenarios
   void crash(int n);
   void restart(int n);
+  /// Node n loses its disk: it crashes, and restarts on an empty one holding the group's
+  /// initial configuration (a replaced disk; its term and vote are lost with it).
+  void wipe(int n);
   void block(int from, int to);  ///< one-way: messages from -> to are dropped
   void unblock(int from, int to);
   void isolate(int n);
@@ -135,6 +142,7 @@ class cluster {
   [[nodiscard]] size_t acknowledged() const { return checker_.acknowledged(); }
   [[nodiscard]] int64_t elections() const { return elections_; }
   [[nodiscard]] int64_t crashes() const { return crashes_; }
+  [[nodiscard]] int64_t wipes() const { return wipes_; }
   [[nodiscard]] bool quiescence() const { return quiesce_; }
   /// Node ticks spent as a quiet leader so far.
   [[nodiscard]] int64_t quiet_leader_ticks() const { return quiet_leader_ticks_; }
@@ -153,11 +161,14 @@ class cluster {
   std::function<void(int node)> on_start;
 
  private:
+  raft::snapshot initial_;  // what every disk held at the start
   struct sim_node {
     int id = 0;
     std::unique_ptr<sim_disk> disk;
     std::unique_ptr<raft::node> core;
     uint64_t incarnation = 0;
+    uint64_t disk_generation = 0;         // disks lost so far (wipe)
+    std::unique_ptr<sim_disk> lost_disk;  // the last one
     raft::raft_index applied{0};
     uint64_t sm_digest = 0;
     int64_t last_flush_done = 0;
@@ -267,6 +278,7 @@ class cluster {
   bool client_on_ = true;
   int64_t elections_ = 0;
   int64_t crashes_ = 0;
+  int64_t wipes_ = 0;
   bool quiesce_ = false;
   int64_t quiet_leader_ticks_ = 0;
   int64_t messages_ = 0;

@@ -30,6 +30,7 @@ struct run_result {
   size_t acked = 0;
   int64_t elections = 0;
   int64_t crashes = 0;
+  int64_t wipes = 0;
   int64_t quiet_ticks = 0;
   int64_t messages = 0;
   int64_t coalesced = 0;
@@ -52,6 +53,7 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
   r.acked = c.acknowledged();
   r.elections = c.elections();
   r.crashes = c.crashes();
+  r.wipes = c.wipes();
   r.quiet_ticks = c.quiet_leader_ticks();
   r.messages = c.messages();
   r.coalesced = c.coalesced();
@@ -64,7 +66,8 @@ run_result run_one(strom::sim::sim_options o, int64_t steps) {
 [[noreturn]] void usage() {
   fmt::print(stderr,
              "usage: strom-sim (--seed S | --seeds A..B) [--nodes N] [--steps K] "
-             "[--mutate commit-old-term|ack-before-flush|double-vote|producers-at-log-end] "
+             "[--mutate commit-old-term|ack-before-flush|double-vote|count-rebuilding-votes|"
+             "producers-at-log-end] "
              "[--disk log|memory] "
              "[--recovery-bytes-per-tick B (-1: from the seed)] "
              "[--outbox-ms M (-1: from the seed)] "
@@ -115,6 +118,8 @@ int main(int argc, char** argv) {
         o.mutations.ack_before_flush = true;
       } else if (mutate == "double-vote") {
         o.mutations.double_vote = true;
+      } else if (mutate == "count-rebuilding-votes") {
+        o.mutations.count_rebuilding_votes = true;
       } else if (mutate == "producers-at-log-end") {
         o.producers_at_log_end = true;
       } else if (mutate != "none") {
@@ -162,9 +167,10 @@ int main(int argc, char** argv) {
       if (r.ok) {
         fmt::print(
             "seed={} nodes={} disk={} mutate={} steps={} sim_ms={} elections={} crashes={} "
-            "acked={} quiet_leader_ticks={} messages={} merged={} result=ok hash={:016x}\n",
-            seed, o.nodes, disk, mutate, r.steps, r.sim_ms, r.elections, r.crashes, r.acked,
-            r.quiet_ticks, r.messages, r.coalesced, r.hash);
+            "wipes={} acked={} quiet_leader_ticks={} messages={} merged={} result=ok "
+            "hash={:016x}\n",
+            seed, o.nodes, disk, mutate, r.steps, r.sim_ms, r.elections, r.crashes, r.wipes,
+            r.acked, r.quiet_ticks, r.messages, r.coalesced, r.hash);
         return 0;
       }
       fmt::print(

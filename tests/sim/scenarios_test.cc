@@ -232,6 +232,52 @@ TEST(Scenarios, CrashLosesAnUnflushedTailWithAckBeforeFlushIsCaught) {
   EXPECT_NE(c.check().violation()->find("durability"), std::string::npos) << *c.check().violation();
 }
 
+// Nodes 1 and 2 hold committed entries node 3 missed; the leader goes down and node 2 loses
+// its disk. Node 3 must not be elected with the vote of the node that forgot what it held.
+void stale_candidate_after_a_wipe(cluster& c) {
+  ASSERT_TRUE(elect(c, 1));
+  c.run_for(100);
+  size_t acked = c.acknowledged();
+  c.isolate(3);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.propose(1, 2).has_value());
+  }
+  c.run_for(200);
+  ASSERT_EQ(c.acknowledged(), acked + 5) << c.describe();
+  c.crash(1);
+  c.heal();
+  c.wipe(2);
+  ASSERT_TRUE(c.core(2).rebuilding());
+  c.run_for(3000);
+}
+
+TEST(Scenarios, AVoterThatLostItsDiskDoesNotElectACandidateLackingCommits) {
+  cluster c(quiet(3));
+  stale_candidate_after_a_wipe(c);
+  ASSERT_TRUE(healthy(c));
+  EXPECT_EQ(c.leader(), -1) << c.describe();  // nobody without node 1's entries can win
+  EXPECT_GT(c.core(2).votes_while_rebuilding(), 0u);
+  c.restart(1);
+  ASSERT_TRUE(c.run_until([&] { return c.leader() > 0; }, 3000)) << c.describe();
+  ASSERT_TRUE(c.propose(c.leader(), 1).has_value());
+  c.run_for(500);
+  EXPECT_TRUE(healthy(c));
+  EXPECT_FALSE(c.core(2).rebuilding()) << c.describe();
+  EXPECT_EQ(c.log(2).last_index(), c.log(c.leader()).last_index());
+}
+
+TEST(Scenarios, AVoterThatLostItsDiskVotingAsUsualIsCaught) {
+  sim_options o = quiet(3);
+  o.mutations.count_rebuilding_votes = true;
+  cluster c(o);
+  stale_candidate_after_a_wipe(c);
+  c.restart(1);
+  c.run_for(1000);
+  ASSERT_TRUE(c.failed()) << c.describe();
+  EXPECT_NE(c.check().violation()->find("leader completeness"), std::string::npos)
+      << *c.check().violation();
+}
+
 TEST(Scenarios, IsolatedLeaderKeepsTakingWritesNoneAcknowledged) {
   cluster c(quiet(3));
   ASSERT_TRUE(elect(c, 1));

@@ -62,6 +62,11 @@ struct cluster_view {
   std::shared_ptr<const security_state> security = std::make_shared<const security_state>();
   /// Times this broker saw the controller leadership move to a known leader since it started.
   uint64_t leader_changes = 0;
+  /// This broker's controller replica started without its state (raft::node::rebuilding) and
+  /// does not yet hold what the group committed (its votes count only among rebuilding ones).
+  bool rebuilding = false;
+  /// Controller vote requests this broker answered while rebuilding, since it started.
+  uint64_t votes_while_rebuilding = 0;
   /// The controller log index the view reflects.
   int64_t applied_index = 0;
   /// This broker applied at least what the controller leader had applied when it first heard

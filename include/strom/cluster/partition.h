@@ -134,6 +134,10 @@ struct replica_options {
   /// The term a group without a saved term starts from (leader epochs never go backwards
   /// for a topic name: controller_stm::epoch_floors).
   int64_t initial_term = 0;
+  /// Created without Raft state, the replica may stand for one this broker held and lost (a
+  /// replaced disk): it starts rebuilding (raft::node::rebuilding). Otherwise a replica without
+  /// state is a new one, which lost nothing.
+  bool may_replace_lost = false;
   io::file_system* fs = nullptr;
   /// The owner shard's context (flush completions are posted to it).
   net::asio::io_context* io = nullptr;
@@ -298,8 +302,10 @@ class partition {
     int64_t last_index = 0;
     size_t in_sync = 0;  ///< leader: voters in sync (Kafka's ISR), itself included
     size_t voters = 0;
-    int64_t follower_lag = 0;    ///< leader: Raft indexes the furthest-behind voter lacks
-    uint64_t elections_won = 0;  ///< times this replica became the ready leader
+    int64_t follower_lag = 0;             ///< leader: Raft indexes the furthest-behind voter lacks
+    uint64_t elections_won = 0;           ///< times this replica became the ready leader
+    bool rebuilding = false;              ///< started without its state (raft::node::rebuilding)
+    uint64_t votes_while_rebuilding = 0;  ///< vote requests refused while rebuilding
   };
   [[nodiscard]] std::optional<replica_info> replica() const;
   /// The term this replica leads in as the ready leader; nullopt otherwise (cheap: what a

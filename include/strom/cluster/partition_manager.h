@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -146,10 +147,20 @@ class partition_manager {
     /// replication.recovery_max_bytes_per_sec: what this broker's leaders send, together, to
     /// followers catching up on committed entries (split evenly over the shards); 0: no limit.
     int64_t recovery_bytes_per_sec = 0;
+    /// A file whose presence says that this broker started on a data directory without its
+    /// state (a replaced or emptied disk, or its very first start): a replica it creates
+    /// without Raft state may stand for one it held and lost, so it starts rebuilding
+    /// (raft::node::rebuilding). replicas_restored() removes it. Empty: none.
+    std::filesystem::path lost_replicas_marker;
   };
   /// Makes every partition with more than one replica a member of its Raft group. Call before
   /// load(); start_replication() starts the groups' clocks.
   void enable_replication(replication_config c);
+  /// This broker created the replicas of every partition the controller assigned it, as of a
+  /// view that caught up: those created from now on are new ones (a new partition, a move's),
+  /// which lost nothing, and do not start rebuilding. Removes the marker
+  /// (replication_config::lost_replicas_marker). Thread-safe.
+  void replicas_restored();
   /// Starts one ticker per shard for the shard's groups (the shards may not run yet).
   void start_replication();
   /// Raft messages from another broker, each for its group: stepped on the group's owner
@@ -201,7 +212,9 @@ class partition_manager {
     int64_t follower_lag = 0;       ///< leader of a replicated one: what the furthest voter lacks
     bool under_replicated = false;  ///< leader of a replicated one: a voter out of sync
     uint64_t elections_won = 0;     ///< replicated: times this replica became the ready leader
-    bool orphaned = false;          ///< replicated: a last leader without a majority
+    bool rebuilding = false;        ///< replicated: started without its state
+    uint64_t votes_while_rebuilding = 0;  ///< replicated: vote requests refused while rebuilding
+    bool orphaned = false;                ///< replicated: a last leader without a majority
   };
   /// Every local partition, gathered from all shards.
   awaitable<std::vector<partition_info>> partition_infos();
@@ -277,6 +290,8 @@ class partition_manager {
   net::sharded<shard_partitions> shards_;
   std::optional<int32_t> node_;
   std::optional<replication_config> replication_;
+  /// The marker of replication_config::lost_replicas_marker was present and is not removed yet.
+  std::atomic<bool> replicas_lost_{false};
   mutable std::mutex groups_mu_;  // guards group_shards_
   std::map<uint64_t, size_t> group_shards_;
   std::atomic<bool> stopping_{false};

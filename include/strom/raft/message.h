@@ -35,12 +35,14 @@ struct message {
   bool transfer = false;
   raft_index last_index;
   raft::term last_term;
-  // vote_response
+  // vote_response; rebuilding: the voter started without its state (node::rebuilding)
   bool granted = false;
+  bool rebuilding = false;
 
-  // append: prev_index, prev_term, entries, commit. heartbeat: commit, and quiesce: the group
-  // is idle, hold the election timeout while the leader's node is alive. Both responses carry
-  // the follower's commit index in `commit`.
+  // append: prev_index, prev_term, entries, commit. heartbeat: commit (capped at what the
+  // follower holds), index (the leader's commit index itself), and quiesce: the group is idle,
+  // hold the election timeout while the leader's node is alive. Both responses carry the
+  // follower's commit index in `commit`.
   bool quiesce = false;
   raft_index prev_index;
   raft::term prev_term;

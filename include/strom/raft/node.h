@@ -21,6 +21,7 @@ struct test_mutations {
   bool commit_old_term = false;   ///< commit by counting replicas of an earlier term's entry
   bool ack_before_flush = false;  ///< count a follower's received index instead of its flushed one
   bool double_vote = false;       ///< grant a second vote in a term already voted in
+  bool count_rebuilding_votes = false;  ///< count a rebuilding voter's grant like any other
 };
 
 struct options {
@@ -238,6 +239,18 @@ class node {
   [[nodiscard]] bool config_pending() const {
     return !config_log_.empty() && config_log_.rbegin()->first > commit_;
   }
+  /// The node started without its state and has not yet held an entry committed in a term
+  /// it saw (hard_state::rebuilding). It may have acknowledged entries and voted before it
+  /// lost them, so its vote could elect a candidate lacking entries it helped commit (two
+  /// brokers of three holding a committed entry, one of them restarted with an empty
+  /// directory, would let the third, which missed the entry, win). Its answers to vote
+  /// requests say so, and a candidate counts the grants of rebuilding voters only when they
+  /// alone make a majority (a new group, whose voters all start without state); otherwise the
+  /// grants of the others must. It still replicates, its acknowledgements counting for what
+  /// it holds, and campaigns.
+  [[nodiscard]] bool rebuilding() const { return rebuilding_; }
+  /// Vote requests (pre-votes too) this node answered while rebuilding, since it started.
+  [[nodiscard]] uint64_t votes_while_rebuilding() const { return votes_while_rebuilding_; }
   /// Leader: the Raft indexes the voter furthest behind lacks (0 on any other role).
   [[nodiscard]] int64_t max_follower_lag() const;
   /// Leader: the other voter that answered within `within_ticks` ticks and holds the most of
@@ -290,6 +303,9 @@ class node {
   void campaign(bool pre, bool transfer);
   void reset(raft::term t);
   void persist_hard_state();
+  /// Ends rebuilding once the node holds the log up to `leader_commit`, the commit index of
+  /// its current term's leader, at an entry of that term.
+  void check_rebuilt(raft_index leader_commit);
   void send(message m, bool after_persist = false);
   void reset_election_timeout();
   [[nodiscard]] bool in_lease() const;
@@ -356,6 +372,9 @@ class node {
   static constexpr int eager_pre_votes = 4;
   int eager_tries_ = 0;
   std::map<node_id, bool> votes_;
+  std::set<node_id> rebuilding_grants_;  // voters granting while rebuilding, this round
+  bool rebuilding_ = false;
+  uint64_t votes_while_rebuilding_ = 0;
   std::map<node_id, progress> progress_;
   std::optional<node_id> transfer_target_;
   bool handing_over_ = false;     // timeout_now sent (handing_over())

@@ -86,6 +86,8 @@ class file_hard_state_store final : public hard_state_store {
                                                              std::filesystem::path path);
   [[nodiscard]] hard_state load() const override { return hs_; }
   [[nodiscard]] status save(const hard_state& hs) override;
+  /// The file was there when opened (else the node starts without state: rebuilding).
+  [[nodiscard]] bool existed() const { return existed_; }
 
  private:
   file_hard_state_store(io::file_system& fs, std::filesystem::path path)
@@ -93,6 +95,7 @@ class file_hard_state_store final : public hard_state_store {
   io::file_system& fs_;
   std::filesystem::path path_;
   hard_state hs_;
+  bool existed_ = false;
 };
 
 }  // namespace strom::raft

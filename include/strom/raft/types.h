@@ -111,6 +111,11 @@ struct snapshot {
 struct hard_state {
   raft::term term{0};
   std::optional<node_id> vote;
+  /// The node started without its state (a new replica, or one whose data directory was lost
+  /// or replaced) and has not yet held an entry its group committed in a term it saw: it may
+  /// have voted and acknowledged entries before it lost them, so it grants no vote to a
+  /// candidate of a group that has written anything (node::rebuilding).
+  bool rebuilding = false;
   friend bool operator==(const hard_state&, const hard_state&) = default;
 };
 

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <span>
+#include <string>
 
 #include "unit/cluster/local_node.h"
 
@@ -146,6 +148,35 @@ TEST_F(partition_manager_test, partition_infos_gather_every_shard) {
 // leadership, looking once a second: not a whole set where none is recorded (which stands for
 // every live replica), not to a controller that records another leadership, and the same set
 // at most every 5 s in a term.
+TEST_F(partition_manager_test, replicas_made_before_the_lost_ones_are_restored_start_rebuilding) {
+  // A broker that started without its controller state (the marker) makes the replicas it is
+  // assigned as ones that may replace replicas it lost: they start rebuilding. Once it holds
+  // all of them, new replicas (a new topic's) lost nothing.
+  ASSERT_TRUE(fs->create_directories("meta").has_value());
+  std::string note = "lost\n";
+  ASSERT_TRUE(fs->write_file_atomic("meta/replicas-lost", std::as_bytes(std::span(note))));
+  partition_manager::replication_config rc;
+  rc.self = 1;
+  rc.fs = fs.get();
+  rc.lost_replicas_marker = "meta/replicas-lost";
+  manager->enable_replication(rc);
+  rt->start();
+  auto rebuilding = [this](const std::string& topic) {
+    return read(ntp(topic, 0), [](partition* p) {
+      auto r = p ? p->replica() : std::nullopt;
+      return r ? std::optional(r->rebuilding) : std::nullopt;
+    });
+  };
+  topic_metadata held{"held", 1, 3, {}, topic_uuid{std::byte{1}}, {{1, 2, 3}}};
+  ASSERT_TRUE(run(manager->make_partitions(held, 0)));
+  EXPECT_EQ(rebuilding("held"), std::optional(true));
+  manager->replicas_restored();
+  EXPECT_FALSE(*fs->exists("meta/replicas-lost"));
+  topic_metadata fresh{"fresh", 1, 3, {}, topic_uuid{std::byte{2}}, {{1, 2, 3}}};
+  ASSERT_TRUE(run(manager->make_partitions(fresh, 0)));
+  EXPECT_EQ(rebuilding("fresh"), std::optional(false));
+}
+
 TEST(isr_report, ReportsADifferingSetOnceASecondAtMostAndTheSameSetEveryFiveSeconds) {
   using std::chrono::milliseconds;
   std::chrono::steady_clock::time_point t0{std::chrono::hours(1)};

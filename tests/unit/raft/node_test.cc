@@ -54,6 +54,8 @@ struct group {
     initial.meta.config = at(i).config();
     m(i).log = std::make_unique<memory_log_store>(initial);
     m(i).hs = memory_hard_state_store{};
+    // What a missing state file reads as (file_hard_state_store::open).
+    EXPECT_TRUE(m(i).hs.save(hard_state{term(0), std::nullopt, true}).has_value());
     start(i);
   }
   /// Starts node i again (its log still empty) as the replica preferred as the group's leader.
@@ -937,6 +939,104 @@ TEST(RaftNode, AFollowerThatLostItsDiskIsCaughtUpAgain) {
     g.handle(1);
     g.settle();
     EXPECT_GT(g.at(1).commit_index(), before) << heartbeat_first;
+  }
+}
+
+// Two of three voters hold the committed entries; one of them loses its disk and restarts
+// empty while the other is down; the third, which missed the entries, campaigns. Returns
+// whether the third won.
+bool stale_candidate_wins_after_a_wipe(group& g) {
+  g.elect(1);
+  g.cut = {3};  // node 3 misses what follows
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(g.at(1).propose(payload(i), 1).has_value());
+    g.handle(1);
+    g.settle();
+  }
+  EXPECT_EQ(g.at(1).commit_index(), raft_index(6));
+  g.cut = {1};  // the leader goes down
+  g.wipe(2);    // node 2 restarts without its disk
+  EXPECT_TRUE(g.at(2).rebuilding());
+  for (int t = 0; t < 100 && g.at(3).role() != role::leader; ++t) {
+    g.tick_all(1);
+    g.settle();
+  }
+  return g.at(3).role() == role::leader;
+}
+
+TEST(RaftNode, TheVoteOfAVoterThatLostItsStateCountsOnlyOnceRebuilt) {
+  auto g = std::make_unique<group>(3);
+  EXPECT_FALSE(stale_candidate_wins_after_a_wipe(*g));
+  EXPECT_GT(g->at(2).votes_while_rebuilding(), 0u);
+  EXPECT_TRUE(g->at(2).rebuilding());
+  // The leader returns: the voter that lost its disk gets everything again, and votes.
+  g->cut.clear();
+  for (int t = 0; t < 100 && g->at(1).role() != role::leader; ++t) {
+    g->tick_all(1);
+    g->settle();
+  }
+  ASSERT_EQ(g->at(1).role(), role::leader);
+  g->tick_all(2);
+  g->settle();
+  EXPECT_EQ(g->at(2).last_index(), g->at(1).last_index());
+  EXPECT_FALSE(g->at(2).rebuilding());
+  EXPECT_FALSE(g->m(2).hs.load().rebuilding);  // saved: a restart does not rebuild again
+  // Rebuilt, it votes: with the leader down, node 2 or 3 is elected, and holds entry 6.
+  g->cut = {1};
+  for (int t = 0; t < 100 && g->at(2).role() != role::leader && g->at(3).role() != role::leader;
+       ++t) {
+    g->tick_all(1);
+    g->settle();
+  }
+  int l = g->at(2).role() == role::leader ? 2 : 3;
+  ASSERT_EQ(g->at(l).role(), role::leader);
+  EXPECT_GE(g->at(l).commit_index(), raft_index(6));
+}
+
+TEST(RaftNode, AVoterVotingAsUsualAfterLosingItsStateElectsACandidateLackingCommits) {
+  // The hazard the rule above guards against, shown with it off.
+  options o;
+  o.mutations.count_rebuilding_votes = true;
+  group g(3, 0, o);
+  ASSERT_TRUE(stale_candidate_wins_after_a_wipe(g));
+  EXPECT_LT(g.at(3).commit_index(), raft_index(6));  // leads without the committed entries
+}
+
+TEST(RaftNode, ANewGroupWhoseFirstLeaderDiesBeforeItsFirstCommitElectsAnother) {
+  // Every voter started without state and none has seen a commit: their grants count, as a
+  // majority of rebuilding voters, so the group is not stuck for want of a voter that
+  // rebuilt.
+  group g(3);
+  for (int i = 1; i <= 3; ++i)
+    g.wipe(i);
+  g.elect(1);
+  ASSERT_EQ(g.at(1).role(), role::leader);
+  g.cut = {1};  // its term-start entry reached the others, its commit did not
+  EXPECT_TRUE(g.at(2).rebuilding());
+  EXPECT_TRUE(g.at(3).rebuilding());
+  for (int t = 0; t < 100 && g.at(2).role() != role::leader && g.at(3).role() != role::leader;
+       ++t) {
+    g.tick_all(1);
+    g.settle();
+  }
+  int l = g.at(2).role() == role::leader ? 2 : 3;
+  ASSERT_EQ(g.at(l).role(), role::leader);
+  g.tick_all(2);
+  g.settle();
+  EXPECT_FALSE(g.at(2).rebuilding());
+  EXPECT_FALSE(g.at(3).rebuilding());
+}
+
+TEST(RaftNode, ANewGroupOfVotersWithoutStateElectsAndEndsRebuilding) {
+  group g(3);
+  for (int i = 1; i <= 3; ++i)
+    g.wipe(i);
+  g.elect(2);
+  ASSERT_EQ(g.at(2).role(), role::leader);
+  g.tick_all(2);  // heartbeats carry the commit index of the term-start entry
+  g.settle();
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_FALSE(g.at(i).rebuilding()) << i;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "strom/bytes/crc32c.h"
 #include "strom/bytes/endian.h"
 #include "strom/raft/memory_log.h"
 #include "support/raft_disk.h"
@@ -442,18 +443,42 @@ TEST(FileHardState, SavesAtomicallyAndRefusesADamagedFile) {
   {
     auto hs = file_hard_state_store::open(*mem, "g/raft.state");
     ASSERT_TRUE(hs.has_value());
-    EXPECT_EQ((*hs)->load(), hard_state{});
-    ASSERT_TRUE((*hs)->save(hard_state{term(5), node_id(2)}).has_value());
-    ASSERT_TRUE((*hs)->save(hard_state{term(6), std::nullopt}).has_value());
+    // No file: a node without its state, rebuilding until it holds a committed entry.
+    EXPECT_EQ((*hs)->load(), (hard_state{term(0), std::nullopt, true}));
+    ASSERT_TRUE((*hs)->save(hard_state{term(5), node_id(2), true}).has_value());
+    ASSERT_TRUE((*hs)->save(hard_state{term(6), std::nullopt, false}).has_value());
   }
   mem->crash();  // what save() returned for is durable
   auto again = file_hard_state_store::open(*mem, "g/raft.state");
   ASSERT_TRUE(again.has_value());
-  EXPECT_EQ((*again)->load(), (hard_state{term(6), std::nullopt}));
+  EXPECT_EQ((*again)->load(), (hard_state{term(6), std::nullopt, false}));
+  ASSERT_TRUE((*again)->save(hard_state{term(7), node_id(3), true}).has_value());
+  auto rebuilding = file_hard_state_store::open(*mem, "g/raft.state");
+  ASSERT_TRUE(rebuilding.has_value());
+  EXPECT_EQ((*rebuilding)->load(), (hard_state{term(7), node_id(3), true}));
+  ASSERT_TRUE((*again)->save(hard_state{term(6), std::nullopt, false}).has_value());
   auto* bytes = mem->contents("g/raft.state");
   ASSERT_NE(bytes, nullptr);
   (*bytes)[9] ^= std::byte{1};
   EXPECT_FALSE(file_hard_state_store::open(*mem, "g/raft.state").has_value());
+}
+
+TEST(FileHardState, AFileWithoutTheFlagsByteIsOfANodeNotRebuilding) {
+  auto mem = std::make_shared<io::memory_file_system>();
+  ASSERT_TRUE(mem->create_directories("g").has_value());
+  // The layout before the flags byte: magic, CRC-32C of the body, term, has-vote, vote.
+  std::vector<std::byte> body(13);
+  bytes::write_be<int64_t>(body.data(), 9);
+  body[8] = std::byte{1};
+  bytes::write_be<int32_t>(body.data() + 9, 2);
+  std::vector<std::byte> file(8);
+  bytes::write_be<uint32_t>(file.data(), 0x53524853);
+  bytes::write_be<uint32_t>(file.data() + 4, bytes::crc32c(body));
+  file.insert(file.end(), body.begin(), body.end());
+  ASSERT_TRUE(mem->write_file_atomic("g/raft.state", file).has_value());
+  auto hs = file_hard_state_store::open(*mem, "g/raft.state");
+  ASSERT_TRUE(hs.has_value());
+  EXPECT_EQ((*hs)->load(), (hard_state{term(9), node_id(2), false}));
 }
 
 }  // namespace

@@ -76,6 +76,7 @@ TEST(RaftCodec, EveryMessageTypeRoundTrips) {
   message g;
   g.type = message_type::vote_response;
   g.granted = true;
+  g.rebuilding = true;
   all.push_back(g);
   message h;
   h.type = message_type::heartbeat;
@@ -87,6 +88,7 @@ TEST(RaftCodec, EveryMessageTypeRoundTrips) {
     auto back = decode_message(bytes);
     ASSERT_TRUE(back.has_value()) << to_string(m.type) << ": " << back.error().message();
     EXPECT_EQ(encode_message(*back), bytes) << to_string(m.type);
+    EXPECT_EQ(back->rebuilding, m.rebuilding) << to_string(m.type);
     EXPECT_EQ(back->entries, m.entries);
     EXPECT_EQ(back->snapshot, m.snapshot);
     // Every shorter prefix, and a byte more, are refused.
@@ -98,7 +100,7 @@ TEST(RaftCodec, EveryMessageTypeRoundTrips) {
   }
 }
 
-TEST(RaftCodec, TheFlagsByteCarriesTransferAndQuiesceOnly) {
+TEST(RaftCodec, TheFlagsByteCarriesTransferQuiesceAndRebuildingOnly) {
   message h;
   h.type = message_type::heartbeat;
   h.quiesce = true;
@@ -111,6 +113,11 @@ TEST(RaftCodec, TheFlagsByteCarriesTransferAndQuiesceOnly) {
   const size_t at = 1 + 4 + 4 + 8 + 1;
   ASSERT_EQ(bytes[at], std::byte{2});
   bytes[at] = std::byte{4};
+  auto rebuilding = decode_message(bytes);
+  ASSERT_TRUE(rebuilding.has_value());
+  EXPECT_TRUE(rebuilding->rebuilding);
+  EXPECT_FALSE(rebuilding->quiesce);
+  bytes[at] = std::byte{8};
   EXPECT_FALSE(decode_message(bytes).has_value());
 }
 
