@@ -216,13 +216,16 @@ void node::persist_hard_state() {
   ready_.hard_state = hard_state{term_, vote_, rebuilding_};
 }
 
-void node::check_rebuilt(raft_index leader_commit) {
+void node::check_rebuilt() {
   // The leader's commit index (not this node's, which a follower caps at what it holds), at
   // an entry of the current term: the leader's log held every entry committed before (leader
-  // completeness), and this log matches the leader's up to it (matched_ is of this term).
-  raft_index held = role_ == role::leader ? commit_ : matched_;
-  if (rebuilding_ && term_ > raft::term(0) && leader_commit > raft_index(0) &&
-      leader_commit <= held && term_at(leader_commit) == term_) {
+  // completeness). This log matches the leader's up to it (matched_ is of this term), and
+  // holds it durably: a crash must not take back what the saved end of rebuilding stands for.
+  if (!rebuilding_ || term_ == raft::term(0))
+    return;
+  raft_index target = role_ == role::leader ? commit_ : leader_commit_;
+  raft_index held = std::min(role_ == role::leader ? last_index() : matched_, flushed_);
+  if (target > raft_index(0) && target <= held && term_at(target) == term_) {
     rebuilding_ = false;
     persist_hard_state();
   }
@@ -254,6 +257,7 @@ void node::reset(raft::term t) {
   handing_over_ = false;
   leader_ready_ = false;
   matched_ = raft_index(0);
+  leader_commit_ = raft_index(0);
   quiet_ = false;
   quiet_rounds_ = 0;
 }
@@ -753,13 +757,15 @@ void node::handle_append(message& m) {
   }
   matched_ = std::max(matched_, last_new);
   set_commit(std::min(m.commit, last_new));
-  check_rebuilt(m.commit);
+  leader_commit_ = std::max(leader_commit_, m.commit);
+  check_rebuilt();
   reply_append(m.from, last_new);
 }
 
 void node::handle_heartbeat(const message& m) {
   set_commit(std::min(m.commit, matched_));
-  check_rebuilt(m.index);
+  leader_commit_ = std::max(leader_commit_, m.index);
+  check_rebuilt();
   message r;
   r.type = message_type::heartbeat_response;
   r.to = m.from;
@@ -1074,7 +1080,7 @@ void node::set_commit(raft_index c) {
   if (role_ != role::leader) {
     return;
   }
-  check_rebuilt(commit_);
+  check_rebuilt();
   if (!leader_ready_ && commit_ >= term_start_) {
     leader_ready_ = true;
     ready_.events.push_back({leadership_event_kind::leader_ready, term_, opts_.id});
@@ -1296,6 +1302,7 @@ void node::on_flushed(raft_index index) {
     return;
   }
   flushed_ = f;
+  check_rebuilt();
   if (role_ == role::leader) {
     maybe_commit();
   } else if (leader_ && matched_ > raft_index(0)) {

@@ -303,9 +303,9 @@ class node {
   void campaign(bool pre, bool transfer);
   void reset(raft::term t);
   void persist_hard_state();
-  /// Ends rebuilding once the node holds the log up to `leader_commit`, the commit index of
-  /// its current term's leader, at an entry of that term.
-  void check_rebuilt(raft_index leader_commit);
+  /// Ends rebuilding once the node holds durably the log up to its current leader's commit
+  /// index (leader_commit_), at an entry of that leader's term.
+  void check_rebuilt();
   void send(message m, bool after_persist = false);
   void reset_election_timeout();
   [[nodiscard]] bool in_lease() const;
@@ -374,6 +374,7 @@ class node {
   std::map<node_id, bool> votes_;
   std::set<node_id> rebuilding_grants_;  // voters granting while rebuilding, this round
   bool rebuilding_ = false;
+  raft_index leader_commit_{0};  // follower: the highest commit index its leader sent, this term
   uint64_t votes_while_rebuilding_ = 0;
   std::map<node_id, progress> progress_;
   std::optional<node_id> transfer_target_;
