@@ -454,14 +454,18 @@ status partition::enable_replication(replica_options o) {
   if (!h)
     return h.error();
   st->hs = std::move(*h);
-  if (auto hs = st->hs->load(); hs.term.value() < st->opts.initial_term ||
-                                (!st->hs->existed() && !st->opts.may_replace_lost)) {
-    hs.term = raft::term(std::max(hs.term.value(), st->opts.initial_term));
-    hs.vote.reset();
-    if (!st->hs->existed())
-      hs.rebuilding = st->opts.may_replace_lost;
-    STROM_TRY(st->hs->save(hs));
+  // A new group's epochs start above a deleted namesake's; a replica without state is a new
+  // one unless it may stand for one this broker lost.
+  auto loaded = st->hs->load();
+  auto want = loaded;
+  if (want.term.value() < st->opts.initial_term) {
+    want.term = raft::term(st->opts.initial_term);
+    want.vote.reset();
   }
+  if (!st->hs->existed())
+    want.rebuilding = st->opts.may_replace_lost;
+  if (want != loaded)
+    STROM_TRY(st->hs->save(want));
   raft::options ro;
   ro.id = raft::node_id(st->opts.self);
   ro.election_ticks = std::max(3, st->opts.election_ticks);
